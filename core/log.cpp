@@ -1,0 +1,63 @@
+#include "core/log.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+namespace hd::log {
+namespace {
+std::atomic<int> g_level{static_cast<int>(Level::info)};
+std::mutex g_mutex;
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view s) {
+  if (s == "debug") return Level::debug;
+  if (s == "info") return Level::info;
+  if (s == "warning" || s == "warn") return Level::warning;
+  if (s == "error") return Level::error;
+  return std::nullopt;
+}
+
+std::string_view level_name(Level l) {
+  switch (l) {
+    case Level::debug: return "debug";
+    case Level::info: return "info";
+    case Level::warning: return "warning";
+    case Level::error: return "error";
+  }
+  return "?";
+}
+
+void set_level(Level l) { g_level.store(static_cast<int>(l)); }
+Level level() { return static_cast<Level>(g_level.load()); }
+bool enabled(Level l) { return static_cast<int>(l) >= g_level.load(); }
+
+void write(Level l, std::string_view subsystem, std::string_view message) {
+  using namespace std::chrono;
+  auto now = system_clock::now();
+  auto t = system_clock::to_time_t(now);
+  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char ts[96];
+  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::string line;
+  line.reserve(message.size() + 64);
+  line.append(ts).append(" ").append(level_name(l)).append(" ");
+  line.append(subsystem).append(": ").append(message).append("\n");
+  std::lock_guard lock(g_mutex);
+  // One write(2) per line so lines from several threads never interleave.
+  ssize_t off = 0;
+  while (off < static_cast<ssize_t>(line.size())) {
+    ssize_t n = ::write(STDERR_FILENO, line.data() + off, line.size() - off);
+    if (n <= 0) break;
+    off += n;
+  }
+}
+
+}  // namespace hd::log

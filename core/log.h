@@ -1,0 +1,41 @@
+// Logging to stderr: one line per event, with level and subsystem.
+//   HD_LOG(info, "vrrp") << "VI_1: BACKUP -> MASTER (master down timer expired)";
+#pragma once
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace hd::log {
+
+enum class Level { debug = 0, info = 1, warning = 2, error = 3 };
+
+std::optional<Level> parse_level(std::string_view s);
+std::string_view level_name(Level l);
+void set_level(Level l);
+Level level();
+bool enabled(Level l);
+void write(Level l, std::string_view subsystem, std::string_view message);
+
+class Line {
+ public:
+  Line(Level l, std::string_view subsystem) : level_(l), subsystem_(subsystem) {}
+  ~Line() { write(level_, subsystem_, os_.str()); }
+  template <typename T>
+  Line& operator<<(const T& v) {
+    os_ << v;
+    return *this;
+  }
+
+ private:
+  Level level_;
+  std::string_view subsystem_;
+  std::ostringstream os_;
+};
+
+}  // namespace hd::log
+
+#define HD_LOG(lvl, subsystem)                                 \
+  if (!::hd::log::enabled(::hd::log::Level::lvl)) {            \
+  } else                                                       \
+    ::hd::log::Line(::hd::log::Level::lvl, subsystem)

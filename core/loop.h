@@ -1,0 +1,150 @@
+// Thin RAII adapters over libev. Each subsystem that must never be starved
+// (VRRP) gets its own Loop on its own thread; the rest share the main Loop.
+#pragma once
+#include <ev.h>
+
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+#include "core/clock.h"
+
+namespace hd {
+
+class Loop {
+ public:
+  // The process's default loop (the only one that can watch signals).
+  static Loop& main();
+  // A fresh loop, e.g. for a dedicated thread.
+  Loop();
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  struct ev_loop* raw() const { return loop_; }
+  void run() { ev_run(loop_, 0); }
+  void run_once() { ev_run(loop_, EVRUN_ONCE); }
+  void run_nowait() { ev_run(loop_, EVRUN_NOWAIT); }
+  void stop() { ev_break(loop_, EVBREAK_ALL); }
+
+ private:
+  struct DefaultTag {};
+  explicit Loop(DefaultTag);
+  struct ev_loop* loop_;
+  bool owned_;
+};
+
+class Timer {
+ public:
+  Timer(Loop& loop, std::function<void()> cb);
+  ~Timer();
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  void start(Duration after, Duration repeat = Duration::zero());
+  void stop();
+  bool active() const { return ev_is_active(&w_); }
+
+ private:
+  static void trampoline(struct ev_loop*, ev_timer* w, int);
+  Loop& loop_;
+  ev_timer w_;
+  std::function<void()> cb_;
+};
+
+class IoWatcher {
+ public:
+  // events: EV_READ and/or EV_WRITE
+  IoWatcher(Loop& loop, int fd, int events, std::function<void(int revents)> cb);
+  ~IoWatcher();
+  IoWatcher(const IoWatcher&) = delete;
+  IoWatcher& operator=(const IoWatcher&) = delete;
+  void start();
+  void stop();
+  void set(int fd, int events);
+  bool active() const { return ev_is_active(&w_); }
+  int fd() const { return w_.fd; }
+
+ private:
+  static void trampoline(struct ev_loop*, ev_io* w, int revents);
+  Loop& loop_;
+  ev_io w_;
+  std::function<void(int)> cb_;
+};
+
+class SignalWatcher {
+ public:
+  SignalWatcher(Loop& loop, int signum, std::function<void()> cb);
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  static void trampoline(struct ev_loop*, ev_signal* w, int);
+  Loop& loop_;
+  ev_signal w_;
+  std::function<void()> cb_;
+};
+
+class ChildWatcher {
+ public:
+  // Only on Loop::main(). cb receives the wait status.
+  ChildWatcher(Loop& loop, pid_t pid, std::function<void(int status)> cb);
+  ~ChildWatcher();
+  ChildWatcher(const ChildWatcher&) = delete;
+  ChildWatcher& operator=(const ChildWatcher&) = delete;
+
+ private:
+  static void trampoline(struct ev_loop*, ev_child* w, int);
+  Loop& loop_;
+  ev_child w_;
+  std::function<void(int)> cb_;
+};
+
+// Wakes a loop from another thread.
+class AsyncWake {
+ public:
+  AsyncWake(Loop& loop, std::function<void()> cb);
+  ~AsyncWake();
+  AsyncWake(const AsyncWake&) = delete;
+  AsyncWake& operator=(const AsyncWake&) = delete;
+  void send() { ev_async_send(loop_.raw(), &w_); }
+
+ private:
+  static void trampoline(struct ev_loop*, ev_async* w, int);
+  Loop& loop_;
+  ev_async w_;
+  std::function<void()> cb_;
+};
+
+// Typed messages between loops on different threads: post() from any
+// thread, the handler runs on the receiving loop.
+template <typename T>
+class Mailbox {
+ public:
+  Mailbox(Loop& receiver, std::function<void(T&&)> handler)
+      : handler_(std::move(handler)), wake_(receiver, [this] { drain(); }) {}
+  void post(T msg) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(msg));
+    }
+    wake_.send();
+  }
+
+ private:
+  void drain() {
+    std::deque<T> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(queue_);
+    }
+    for (auto& m : batch) handler_(std::move(m));
+  }
+  std::function<void(T&&)> handler_;
+  std::mutex mu_;
+  std::deque<T> queue_;
+  AsyncWake wake_;
+};
+
+}  // namespace hd

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything hadirector needs to build and test, from Debian's packages.
+# Idempotent; run as root on Debian 12 (bookworm).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake pkg-config ninja-build
+  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+  libev-dev libcurl4-openssl-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev googletest libsystemd-dev
+  clang libclang-rt-14-dev
+  iproute2 iputils-arping procps psmisc curl python3 openssl
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
