@@ -19,3 +19,7 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# The IPVS test VM (Debian's kernel under qemu) has its own list.
+if [[ -x "$(dirname "$0")/install-vm-deps.sh" ]]; then
+  "$(dirname "$0")/install-vm-deps.sh"
+fi
