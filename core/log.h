@@ -35,7 +35,8 @@ class Line {
 
 }  // namespace hd::log
 
-#define HD_LOG(lvl, subsystem)                                 \
-  if (!::hd::log::enabled(::hd::log::Level::lvl)) {            \
-  } else                                                       \
-    ::hd::log::Line(::hd::log::Level::lvl, subsystem)
+// A for-statement rather than if/else, so it nests under an unbraced if.
+#define HD_LOG(lvl, subsystem)                                                     \
+  for (bool hd_log_once_ = ::hd::log::enabled(::hd::log::Level::lvl); hd_log_once_; \
+       hd_log_once_ = false)                                                       \
+  ::hd::log::Line(::hd::log::Level::lvl, subsystem)

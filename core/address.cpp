@@ -1,0 +1,83 @@
+#include "core/address.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace hd {
+
+std::optional<IpAddress> IpAddress::parse(std::string_view text) {
+  if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  std::string s(text);
+  IpAddress a;
+  if (s.find(':') == std::string::npos) {
+    in_addr v4{};
+    if (inet_pton(AF_INET, s.c_str(), &v4) != 1) return std::nullopt;
+    return from_v4(v4);
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, s.c_str(), &v6) != 1) return std::nullopt;
+  return from_v6(v6);
+}
+
+IpAddress IpAddress::from_v4(const in_addr& a) {
+  IpAddress r;
+  r.family_ = Family::v4;
+  std::memcpy(r.bytes_.data(), &a, 4);
+  return r;
+}
+
+IpAddress IpAddress::from_v6(const in6_addr& a) {
+  IpAddress r;
+  r.family_ = Family::v6;
+  std::memcpy(r.bytes_.data(), &a, 16);
+  return r;
+}
+
+in_addr IpAddress::v4() const {
+  in_addr a{};
+  std::memcpy(&a, bytes_.data(), 4);
+  return a;
+}
+
+in6_addr IpAddress::v6() const {
+  in6_addr a{};
+  std::memcpy(&a, bytes_.data(), 16);
+  return a;
+}
+
+bool IpAddress::is_unspecified() const {
+  for (size_t i = 0; i < size(); ++i)
+    if (bytes_[i]) return false;
+  return true;
+}
+
+bool IpAddress::is_multicast() const {
+  return is_v4() ? (bytes_[0] & 0xf0) == 0xe0 : bytes_[0] == 0xff;
+}
+
+std::string IpAddress::str() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  inet_ntop(af(), bytes_.data(), buf, sizeof buf);
+  return buf;
+}
+
+std::optional<IpPrefix> IpPrefix::parse(std::string_view text) {
+  auto slash = text.find('/');
+  auto addr = IpAddress::parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  int max = addr->is_v4() ? 32 : 128;
+  int len = max;
+  if (slash != std::string_view::npos) {
+    auto rest = text.substr(slash + 1);
+    auto [p, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), len);
+    if (rest.empty() || ec != std::errc() || p != rest.data() + rest.size() || len < 0 || len > max)
+      return std::nullopt;
+  }
+  return IpPrefix{*addr, static_cast<uint8_t>(len)};
+}
+
+std::string IpPrefix::str() const { return address.str() + "/" + std::to_string(length); }
+
+}  // namespace hd

@@ -1,0 +1,51 @@
+// A small streaming JSON writer for status output (no parser needed here).
+//   JsonWriter w; w.begin_object(); w.key("state").value("MASTER"); w.end_object();
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hd {
+
+class JsonWriter {
+ public:
+  explicit JsonWriter(bool pretty = false) : pretty_(pretty) {}
+  JsonWriter& begin_object();
+  JsonWriter& end_object();
+  JsonWriter& begin_array();
+  JsonWriter& end_array();
+  JsonWriter& key(std::string_view k);
+  JsonWriter& value(std::string_view v);
+  JsonWriter& value(const char* v) { return value(std::string_view(v)); }
+  JsonWriter& value(const std::string& v) { return value(std::string_view(v)); }
+  JsonWriter& value(bool v);
+  JsonWriter& value(int v) { return value(static_cast<int64_t>(v)); }
+  JsonWriter& value(unsigned v) { return value(static_cast<int64_t>(v)); }
+  JsonWriter& value(long long v) { return value(static_cast<int64_t>(v)); }
+  JsonWriter& value(unsigned long long v) { return value(static_cast<uint64_t>(v)); }
+  JsonWriter& value(int64_t v);
+  JsonWriter& value(uint64_t v);
+  JsonWriter& value(double v);
+  JsonWriter& null();
+  template <typename T>
+  JsonWriter& field(std::string_view k, const T& v) {
+    key(k);
+    return value(v);
+  }
+  const std::string& str() const { return out_; }
+
+  static std::string escape(std::string_view s);
+
+ private:
+  void before_value();
+  JsonWriter& close(char c);
+  void newline();
+  bool pretty_;
+  std::string out_;
+  // One entry per open container: true when it already holds an element.
+  std::vector<bool> has_items_;
+  bool after_key_ = false;
+};
+
+}  // namespace hd

@@ -1,0 +1,173 @@
+#include "daemon/commands.h"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/version.h"
+#include "daemon/config/loader.h"
+#include "daemon/control/server.h"
+#include "daemon/director.h"
+
+namespace hd::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hadirector COMMAND [OPTIONS]\n"
+    "\n"
+    "commands:\n"
+    "  run     [-c FILE]                     run the daemon in the foreground\n"
+    "  check   [-c FILE]                     validate a config; print FILE:LINE:COL errors\n"
+    "  status  [--json] [--socket PATH | -c FILE]  show the running daemon's state\n"
+    "  version                               print the version\n"
+    "\n"
+    "The default config is /etc/hadirector/hadirector.toml. See hadirector(8) and\n"
+    "hadirector.toml(5).\n";
+
+struct Options {
+  std::string config = kDefaultConfig;
+  bool config_given = false;
+  std::string socket;
+  bool json = false;
+  bool help = false;
+  std::string error;
+};
+
+Options parse(const std::vector<std::string>& args, bool allow_status_opts) {
+  Options o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& dst) {
+      if (i + 1 >= args.size()) {
+        o.error = "option " + a + " needs a value";
+        return;
+      }
+      dst = args[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      o.help = true;
+    } else if (a == "-c" || a == "--config") {
+      value(o.config);
+      o.config_given = true;
+    } else if (a.rfind("--config=", 0) == 0) {
+      o.config = a.substr(9);
+      o.config_given = true;
+    } else if (allow_status_opts && a == "--json") {
+      o.json = true;
+    } else if (allow_status_opts && a == "--socket") {
+      value(o.socket);
+    } else if (allow_status_opts && a.rfind("--socket=", 0) == 0) {
+      o.socket = a.substr(9);
+    } else {
+      o.error = "unknown argument '" + a + "'";
+    }
+    if (!o.error.empty()) break;
+  }
+  return o;
+}
+
+int bad_usage(const std::string& msg) {
+  std::cerr << "hadirector: " << msg << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int usage(int status) {
+  (status == 0 ? std::cout : std::cerr) << kUsage;
+  return status;
+}
+
+int version(const std::vector<std::string>& args) {
+  if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
+    std::cout << "usage: hadirector version\n";
+    return 0;
+  }
+  if (!args.empty()) return bad_usage("version takes no arguments");
+  std::cout << "hadirector " << kVersion << "\n";
+  return 0;
+}
+
+int check(const std::vector<std::string>& args) {
+  auto o = parse(args, false);
+  if (o.help) {
+    std::cout << "usage: hadirector check [-c FILE]\n"
+                 "Validates FILE (default /etc/hadirector/hadirector.toml). Exit 0 when valid;\n"
+                 "else 1, with one line per error: FILE:LINE:COL: error: MESSAGE\n";
+    return 0;
+  }
+  if (!o.error.empty()) return bad_usage(o.error);
+  auto r = config::load_file(o.config);
+  for (auto& e : r.errors) std::cerr << e.str() << "\n";
+  if (!r.ok()) return 1;
+  const auto& c = *r.config;
+  std::cout << o.config << ": ok (" << c.vrrp_instances.size() << " vrrp instance(s), "
+            << c.virtual_servers.size() << " virtual server(s)"
+            << (c.realserver ? ", real-server role" : "") << ")\n";
+  return 0;
+}
+
+int status(const std::vector<std::string>& args) {
+  auto o = parse(args, true);
+  if (o.help) {
+    std::cout << "usage: hadirector status [--json] [--socket PATH | -c FILE]\n"
+                 "Asks the running daemon for its state over its control socket. The socket\n"
+                 "is --socket PATH, else the control_socket of -c FILE, else\n"
+                 "/run/hadirector/control.sock.\n";
+    return 0;
+  }
+  if (!o.error.empty()) return bad_usage(o.error);
+  std::string path = o.socket;
+  if (path.empty()) {
+    path = config::Global{}.control_socket;
+    if (o.config_given) {
+      auto r = config::load_file(o.config);
+      for (auto& e : r.errors) std::cerr << e.str() << "\n";
+      if (!r.ok()) return 1;
+      path = r.config->global.control_socket;
+    }
+  }
+  std::string reply, error;
+  if (!control::request(path, o.json ? "status --json" : "status", reply, error)) {
+    std::cerr << "hadirector: " << error << "\n";
+    return 1;
+  }
+  std::cout << reply;
+  return 0;
+}
+
+int run(const std::vector<std::string>& args) {
+  auto o = parse(args, false);
+  if (o.help) {
+    std::cout << "usage: hadirector run [-c FILE]\n"
+                 "Runs the daemon in the foreground (systemd supervises it).\n"
+                 "SIGHUP reloads FILE (an invalid file is rejected and the old config kept);\n"
+                 "SIGTERM or SIGINT stops in order.\n";
+    return 0;
+  }
+  if (!o.error.empty()) return bad_usage(o.error);
+  auto r = config::load_file(o.config);
+  for (auto& e : r.errors) HD_LOG(error, "config") << e.str();
+  if (!r.ok()) {
+    HD_LOG(error, "director") << "not starting: " << o.config << " is invalid";
+    return 1;
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  Loop& loop = Loop::main();
+  Director director(loop, o.config, std::move(*r.config));
+  SignalWatcher term(loop, SIGTERM, [&] { director.stop(); });
+  SignalWatcher intr(loop, SIGINT, [&] { director.stop(); });
+  SignalWatcher hup(loop, SIGHUP, [&] { director.reload(); });
+  if (auto err = director.start(); !err.empty()) {
+    HD_LOG(error, "director") << "cannot start: " << err;
+    director.stop();
+    return 1;
+  }
+  loop.run();
+  HD_LOG(info, "director") << "stopped";
+  return 0;
+}
+
+}  // namespace hd::cli

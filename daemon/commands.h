@@ -1,0 +1,16 @@
+// The subcommands of the hadirector binary. Each returns the exit status.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace hd::cli {
+
+inline constexpr const char* kDefaultConfig = "/etc/hadirector/hadirector.toml";
+
+int run(const std::vector<std::string>& args);
+int check(const std::vector<std::string>& args);
+int status(const std::vector<std::string>& args);
+int version(const std::vector<std::string>& args);
+int usage(int status);
+
+}  // namespace hd::cli

@@ -1,0 +1,240 @@
+// The validated configuration: plain values, no TOML. Everything a subsystem
+// reads comes from here; the loader guarantees every invariant documented in
+// docs/hadirector.toml.5.md (ranges, families, uniqueness).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/address.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace hd::config {
+
+// Where a value came from, for messages and for "changed" diagnostics.
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+  auto operator<=>(const SourcePos&) const = default;
+};
+
+enum class Dataplane { kernel, none };
+
+struct Global {
+  std::string router_id;
+  log::Level log_level = log::Level::info;
+  std::string control_socket = "/run/hadirector/control.sock";
+  std::string runtime_dir = "/run/hadirector";
+  Dataplane dataplane = Dataplane::kernel;
+  bool vrrp_realtime = false;  // SCHED_FIFO for the VRRP thread
+  int vrrp_rt_priority = 10;
+  bool operator==(const Global&) const = default;
+};
+
+struct Vip {
+  IpPrefix prefix;
+  std::string label;  // empty: no label
+  bool operator==(const Vip&) const = default;
+};
+
+struct Garp {
+  int count = 5;                      // packets in the burst on becoming Master
+  Duration spacing = Millis(100);     // between packets of the burst
+  Duration refresh = Duration::zero();  // periodic repeat while Master; 0 = off
+  bool operator==(const Garp&) const = default;
+};
+
+struct Notify {
+  std::vector<std::string> master, backup, fault, stop;  // argv; instance and state appended
+  Duration timeout = std::chrono::seconds(10);
+  bool operator==(const Notify&) const = default;
+};
+
+struct TrackScriptRef {
+  std::string name;
+  std::optional<int> weight;  // overrides the script's weight
+  bool operator==(const TrackScriptRef&) const = default;
+};
+
+struct VrrpInstance {
+  SourcePos pos;
+  std::string name;
+  std::string interface;
+  int vrid = 0;
+  int priority = 100;
+  int version = 3;
+  Duration advert_interval = std::chrono::seconds(1);
+  bool preempt = true;
+  Duration preempt_delay = Duration::zero();
+  std::vector<Vip> vips;
+  std::optional<IpAddress> unicast_source;
+  std::vector<IpAddress> unicast_peers;
+  std::string auth_pass;  // v2 simple password (interop only; not security)
+  Garp garp;
+  std::vector<std::string> track_interfaces;
+  std::vector<TrackScriptRef> track_scripts;
+  Notify notify;
+  Family family() const { return vips.empty() ? Family::v4 : vips.front().prefix.address.family(); }
+  bool operator==(const VrrpInstance& o) const {
+    return name == o.name && interface == o.interface && vrid == o.vrid &&
+           priority == o.priority && version == o.version &&
+           advert_interval == o.advert_interval && preempt == o.preempt &&
+           preempt_delay == o.preempt_delay && vips == o.vips &&
+           unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
+           auth_pass == o.auth_pass && garp == o.garp && track_interfaces == o.track_interfaces &&
+           track_scripts == o.track_scripts && notify == o.notify;
+  }
+};
+
+struct TrackScript {
+  SourcePos pos;
+  std::string name;
+  std::vector<std::string> command;
+  Duration interval = std::chrono::seconds(2);
+  Duration timeout = std::chrono::seconds(1);
+  int rise = 1;
+  int fall = 1;
+  int weight = 0;  // 0: failure puts tracking instances in Fault; else added to priority
+  bool operator==(const TrackScript& o) const {
+    return name == o.name && command == o.command && interval == o.interval &&
+           timeout == o.timeout && rise == o.rise && fall == o.fall && weight == o.weight;
+  }
+};
+
+struct SyncGroup {
+  SourcePos pos;
+  std::string name;
+  std::vector<std::string> instances;
+  bool operator==(const SyncGroup& o) const { return name == o.name && instances == o.instances; }
+};
+
+enum class CheckType { tcp, http, https, script };
+
+struct StatusRange {
+  int lo = 200, hi = 299;
+  bool operator==(const StatusRange&) const = default;
+};
+
+struct Check {
+  CheckType type = CheckType::tcp;
+  Duration interval = std::chrono::seconds(5);
+  Duration timeout = std::chrono::seconds(2);
+  int rise = 1;
+  int fall = 1;
+  bool initial_up = false;  // assume down until proven up
+  std::optional<IpAddress> connect_address;
+  std::optional<int> connect_port;
+  std::optional<IpAddress> source_address;
+  // tcp
+  std::string send;
+  std::string expect;
+  // http / https
+  std::string method = "GET";
+  std::string path = "/";
+  std::string host;
+  std::vector<StatusRange> expect_status = {StatusRange{}};
+  std::string body_contains;
+  std::string body_regex;
+  std::string body_sha256;
+  bool tls_verify = true;
+  std::string ca_file;
+  std::string sni;
+  Duration connect_timeout = Duration::zero();  // 0: same as timeout
+  // script
+  std::vector<std::string> command;
+  std::map<int, int> exit_weights;  // exit code -> weight (up with that weight)
+  bool operator==(const Check&) const = default;
+};
+
+enum class Forwarding { nat, dr, tun };
+enum class Protocol { tcp, udp, sctp };
+
+struct RealServer {
+  SourcePos pos;
+  IpAddress address;
+  int port = 0;
+  int weight = 1;
+  std::optional<Forwarding> forwarding;  // defaults to the virtual server's
+  int upper_threshold = 0;
+  int lower_threshold = 0;
+  std::optional<Check> check;  // none: always up
+  bool operator==(const RealServer& o) const {
+    return address == o.address && port == o.port && weight == o.weight &&
+           forwarding == o.forwarding && upper_threshold == o.upper_threshold &&
+           lower_threshold == o.lower_threshold && check == o.check;
+  }
+};
+
+struct SorryServer {
+  IpAddress address;
+  int port = 0;
+  bool operator==(const SorryServer&) const = default;
+};
+
+struct VirtualServer {
+  SourcePos pos;
+  std::optional<IpAddress> address;  // address+port, or fwmark
+  int port = 0;
+  uint32_t fwmark = 0;
+  Family family_ = Family::v4;  // for fwmark services
+  Protocol protocol = Protocol::tcp;
+  std::string scheduler = "wlc";
+  std::vector<std::string> scheduler_flags;  // sh-fallback, sh-port, mh-fallback, mh-port
+  Forwarding forwarding = Forwarding::nat;
+  Duration persistence_timeout = Duration::zero();
+  std::optional<int> persistence_netmask;
+  int quorum = 0;
+  int hysteresis = 0;
+  std::optional<SorryServer> sorry_server;
+  bool inhibit_on_failure = false;
+  Duration slow_start = Duration::zero();
+  std::vector<RealServer> real_servers;
+  Family family() const { return address ? address->family() : family_; }
+  std::string key() const;  // "tcp 192.0.2.1:80" or "fwmark 7 v4"
+  bool operator==(const VirtualServer& o) const {
+    return address == o.address && port == o.port && fwmark == o.fwmark &&
+           family_ == o.family_ && protocol == o.protocol && scheduler == o.scheduler &&
+           scheduler_flags == o.scheduler_flags && forwarding == o.forwarding &&
+           persistence_timeout == o.persistence_timeout &&
+           persistence_netmask == o.persistence_netmask && quorum == o.quorum &&
+           hysteresis == o.hysteresis && sorry_server == o.sorry_server &&
+           inhibit_on_failure == o.inhibit_on_failure && slow_start == o.slow_start &&
+           real_servers == o.real_servers;
+  }
+};
+
+struct RealServerVip {
+  IpAddress address;
+  Forwarding mode = Forwarding::dr;  // dr: on lo; tun: on tunl0
+  bool operator==(const RealServerVip&) const = default;
+};
+
+struct RealServerRole {
+  std::vector<RealServerVip> vips;
+  std::vector<std::string> interfaces;  // empty: the interface of the default route
+  int arp_ignore = 1;
+  int arp_announce = 2;
+  int rp_filter = 0;  // tun mode
+  Duration check_interval = std::chrono::seconds(5);
+  bool operator==(const RealServerRole&) const = default;
+};
+
+struct Config {
+  std::string source;  // file name the config came from
+  Global global;
+  std::vector<VrrpInstance> vrrp_instances;
+  std::vector<TrackScript> track_scripts;
+  std::vector<SyncGroup> sync_groups;
+  std::vector<VirtualServer> virtual_servers;
+  std::optional<RealServerRole> realserver;
+};
+
+const char* to_string(Forwarding f);
+const char* to_string(Protocol p);
+const char* to_string(CheckType t);
+const char* to_string(Dataplane d);
+
+}  // namespace hd::config

@@ -1,0 +1,146 @@
+#include "daemon/director.h"
+
+#include <unistd.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "core/version.h"
+#include "daemon/notify.h"
+
+namespace hd {
+
+Director::Director(Loop& loop, std::string config_path, config::Config cfg)
+    : loop_(loop),
+      config_path_(std::move(config_path)),
+      cfg_(std::move(cfg)),
+      control_(loop, [this](const std::string& line) { return handle_request(line); }) {}
+
+Director::~Director() = default;
+
+std::vector<std::string> Director::unsupported(const config::Config& cfg) {
+  std::vector<std::string> out;
+  if (!cfg.vrrp_instances.empty())
+    out.push_back("vrrp_instance: the VRRP engine is not in this build yet");
+  if (!cfg.virtual_servers.empty())
+    out.push_back("virtual_server: health checkers and IPVS programming are not in this build yet");
+  if (cfg.realserver)
+    out.push_back("realserver: the real-server role is not in this build yet");
+  if (!cfg.track_scripts.empty()) out.push_back("track_script: not in this build yet");
+  return out;
+}
+
+std::string Director::start() {
+  log::set_level(cfg_.global.log_level);
+  for (auto& u : unsupported(cfg_)) return cfg_.source + ": " + u;
+  if (auto err = control_.listen(cfg_.global.control_socket); !err.empty()) return err;
+  for (auto& s : subsystems_) {
+    if (auto err = s->start(cfg_); !err.empty()) return std::string(s->name()) + ": " + err;
+  }
+  started_at_ = loaded_at_ = wall_seconds();
+  HD_LOG(info, "director") << "started (router_id " << cfg_.global.router_id << ", config "
+                           << config_path_ << ", control socket " << cfg_.global.control_socket
+                           << ")";
+  notify::status("running, config generation " + std::to_string(generation_));
+  notify::ready();
+  return "";
+}
+
+void Director::reload() {
+  if (stopping_) return;
+  notify::reloading();
+  HD_LOG(info, "director") << "reload requested: reading " << config_path_;
+  auto result = config::load_file(config_path_);
+  std::vector<std::string> errors;
+  for (auto& e : result.errors) errors.push_back(e.str());
+  if (result.ok()) {
+    for (auto& u : unsupported(*result.config)) errors.push_back(config_path_ + ": error: " + u);
+    if (result.config->global.control_socket != cfg_.global.control_socket)
+      errors.push_back(config_path_ +
+                       ": error: control_socket cannot change on reload (restart the daemon)");
+  }
+  if (!errors.empty()) {
+    ++reloads_failed_;
+    last_reload_errors_ = errors;
+    for (auto& e : errors) HD_LOG(error, "config") << e;
+    HD_LOG(error, "director") << "reload rejected (" << errors.size()
+                              << " error(s)); still running config generation " << generation_;
+    notify::status("reload failed, running config generation " + std::to_string(generation_));
+    notify::ready();
+    return;
+  }
+  config::Config next = std::move(*result.config);
+  for (auto& s : subsystems_) {
+    if (auto err = s->reload(cfg_, next); !err.empty())
+      HD_LOG(error, "director") << s->name() << ": reload: " << err;
+  }
+  log::set_level(next.global.log_level);
+  cfg_ = std::move(next);
+  ++generation_;
+  ++reloads_ok_;
+  last_reload_errors_.clear();
+  loaded_at_ = wall_seconds();
+  HD_LOG(info, "director") << "reload applied: config generation " << generation_;
+  notify::status("running, config generation " + std::to_string(generation_));
+  notify::ready();
+}
+
+void Director::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  notify::stopping();
+  HD_LOG(info, "director") << "stopping";
+  for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
+  control_.close();
+  loop_.stop();
+}
+
+std::string Director::handle_request(const std::string& line) {
+  if (line == "status") return status_text();
+  if (line == "status --json" || line == "status-json") return status_json(true) + "\n";
+  return "error: unknown request '" + line + "' (try: status, status --json)\n";
+}
+
+std::string Director::status_json(bool pretty) const {
+  JsonWriter w(pretty);
+  w.begin_object();
+  w.field("schema", 1);
+  w.field("version", kVersion);
+  w.field("pid", static_cast<int64_t>(getpid()));
+  w.field("router_id", cfg_.global.router_id);
+  w.field("uptime_s", wall_seconds() - started_at_);
+  w.key("config").begin_object();
+  w.field("file", config_path_);
+  w.field("generation", generation_);
+  w.field("loaded_at", loaded_at_);
+  w.field("log_level", std::string(log::level_name(cfg_.global.log_level)));
+  w.field("dataplane", config::to_string(cfg_.global.dataplane));
+  w.field("vrrp_instances", cfg_.vrrp_instances.size());
+  w.field("virtual_servers", cfg_.virtual_servers.size());
+  w.end_object();
+  w.key("reloads").begin_object();
+  w.field("ok", reloads_ok_);
+  w.field("failed", reloads_failed_);
+  w.key("last_errors").begin_array();
+  for (auto& e : last_reload_errors_) w.value(e);
+  w.end_array();
+  w.end_object();
+  for (auto& s : subsystems_) {
+    w.key(s->name());
+    s->status(w);
+  }
+  w.end_object();
+  return w.str();
+}
+
+std::string Director::status_text() const {
+  std::string out;
+  out += "hadirector " + std::string(kVersion) + " pid " + std::to_string(getpid()) +
+         " router_id " + cfg_.global.router_id + "\n";
+  out += "config " + config_path_ + " generation " + std::to_string(generation_) + " (reloads ok " +
+         std::to_string(reloads_ok_) + ", failed " + std::to_string(reloads_failed_) + ")\n";
+  for (auto& e : last_reload_errors_) out += "  last reload error: " + e + "\n";
+  for (auto& s : subsystems_) s->status_text(out);
+  return out;
+}
+
+}  // namespace hd

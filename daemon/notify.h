@@ -1,0 +1,10 @@
+// sd_notify(3) messages to the service manager (no-op without NOTIFY_SOCKET).
+#pragma once
+#include <string>
+
+namespace hd::notify {
+void ready();
+void reloading();
+void stopping();
+void status(const std::string& text);
+}  // namespace hd::notify

@@ -1,0 +1,27 @@
+// What the director needs from each subsystem (VRRP, checkers, IPVS,
+// real-server role): start, apply a config difference, stop, report.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "core/json.h"
+#include "daemon/config/model.h"
+
+namespace hd {
+
+class Subsystem {
+ public:
+  virtual ~Subsystem() = default;
+  virtual std::string_view name() const = 0;
+  // Returns "" on success, else one line saying what failed and how to fix it.
+  virtual std::string start(const config::Config& cfg) = 0;
+  // Called only with a valid new config; applies only what changed.
+  virtual std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) = 0;
+  virtual void stop() = 0;
+  // Writes this subsystem's status as one JSON value (an object).
+  virtual void status(JsonWriter& w) const = 0;
+  // Appends human-readable lines.
+  virtual void status_text(std::string& out) const = 0;
+};
+
+}  // namespace hd

@@ -1,0 +1,21 @@
+// Every shipped example in etc/ must load without errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "daemon/config/loader.h"
+
+namespace hd::config {
+TEST(Examples, AllShippedExamplesAreValid) {
+  int n = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(HD_SOURCE_DIR "/etc")) {
+    if (e.path().extension() != ".toml") continue;
+    ++n;
+    auto r = load_file(e.path());
+    std::string all;
+    for (auto& err : r.errors) all += err.str() + "\n";
+    EXPECT_TRUE(r.ok()) << all;
+  }
+  EXPECT_GE(n, 3);
+}
+}  // namespace hd::config

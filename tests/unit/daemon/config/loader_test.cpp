@@ -1,0 +1,295 @@
+// Every error class of the config loader, each with its exact line and column.
+#include "daemon/config/loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace hd::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<Error> errors_of(const std::string& text) {
+  return load_string(text, "test.toml").errors;
+}
+
+// Asserts exactly one error, at LINE:COL, whose message contains `what`.
+void expect_one(const std::string& text, int line, int col, const std::string& what) {
+  auto errs = errors_of(text);
+  ASSERT_EQ(errs.size(), 1u) << [&] {
+    std::string all;
+    for (auto& e : errs) all += e.str() + "\n";
+    return all;
+  }();
+  EXPECT_EQ(errs[0].line, line) << errs[0].str();
+  EXPECT_EQ(errs[0].column, col) << errs[0].str();
+  EXPECT_THAT(errs[0].message, HasSubstr(what));
+  EXPECT_EQ(errs[0].str().rfind("test.toml:" + std::to_string(line) + ":" + std::to_string(col) +
+                                    ": error: ",
+                                0),
+            0u);
+}
+
+const std::string kInstance = R"([[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+virtual_ipaddresses = [ { address = "192.168.110.90/24", label = "eth0:1" } ]
+)";
+
+TEST(ConfigLoader, MinimalInstanceIsValid) {
+  auto r = load_string(kInstance, "test.toml");
+  ASSERT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  auto& vi = r.config->vrrp_instances.at(0);
+  EXPECT_EQ(vi.name, "VI_1");
+  EXPECT_EQ(vi.vrid, 51);
+  EXPECT_EQ(vi.priority, 150);
+  EXPECT_EQ(vi.version, 3);
+  EXPECT_EQ(vi.advert_interval, std::chrono::seconds(1));
+  ASSERT_EQ(vi.vips.size(), 1u);
+  EXPECT_EQ(vi.vips[0].prefix.str(), "192.168.110.90/24");
+  EXPECT_EQ(vi.vips[0].label, "eth0:1");
+  EXPECT_EQ(vi.pos.line, 1);
+}
+
+TEST(ConfigLoader, SyntaxErrorHasPosition) {
+  auto errs = errors_of("[global]\nrouter_id = \"a\n");
+  ASSERT_EQ(errs.size(), 1u);
+  EXPECT_EQ(errs[0].line, 2);
+  EXPECT_GT(errs[0].column, 0);
+}
+
+TEST(ConfigLoader, UnknownKey) {
+  expect_one("[global]\nrouter_id = \"a\"\nrouterid = \"b\"\n", 3, 1, "unknown key 'routerid'");
+}
+
+TEST(ConfigLoader, UnknownTopLevelTable) {
+  expect_one("[globl]\nx = 1\n", 1, 2, "unknown key 'globl'");
+}
+
+TEST(ConfigLoader, UnknownKeyInsideInstance) {
+  expect_one(kInstance + "advert_int = 1\n", 7, 1, "unknown key 'advert_int' in [[vrrp_instance]]");
+}
+
+TEST(ConfigLoader, WrongType) {
+  expect_one("[global]\nlog_level = 3\n", 2, 13, "'log_level' must be a string, not an integer");
+}
+
+TEST(ConfigLoader, WrongTypeBoolean) {
+  expect_one(kInstance + "preempt = \"yes\"\n", 7, 11, "'preempt' must be a boolean, not a string");
+}
+
+TEST(ConfigLoader, VridOutOfRange) {
+  std::string t = kInstance;
+  t.replace(t.find("= 51"), 4, "= 256");
+  expect_one(t, 4, 21, "'virtual_router_id' must be between 1 and 255, not 256");
+  t = kInstance;
+  t.replace(t.find("= 51"), 4, "= 0");
+  expect_one(t, 4, 21, "not 0");
+}
+
+TEST(ConfigLoader, PriorityOutOfRange) {
+  std::string t = kInstance;
+  t.replace(t.find("priority = 150"), 14, "priority = 0");
+  expect_one(t, 5, 12, "'priority' must be between 1 and 255, not 0");
+  t = kInstance;
+  t.replace(t.find("priority = 150"), 14, "priority = 300");
+  expect_one(t, 5, 12, "not 300");
+}
+
+TEST(ConfigLoader, MissingRequiredKeyPointsAtTable) {
+  expect_one("[global]\n\n[[vrrp_instance]]\nname = \"x\"\nvirtual_router_id = 1\n"
+             "virtual_ipaddresses = [\"10.0.0.1\"]\n",
+             3, 1, "missing required key 'interface'");
+}
+
+TEST(ConfigLoader, V2AdvertIntervalWholeSeconds) {
+  expect_one(kInstance + "version = 2\nadvert_interval = \"500ms\"\n", 8, 19,
+             "version 2 must be whole seconds from 1 to 255");
+  EXPECT_TRUE(load_string(kInstance + "version = 2\nadvert_interval = 3\n", "t").ok());
+}
+
+TEST(ConfigLoader, V3AdvertIntervalRangeAndSteps) {
+  expect_one(kInstance + "advert_interval = \"5ms\"\n", 7, 19, "10ms to 40.95s in 10ms steps");
+  expect_one(kInstance + "advert_interval = \"105ms\"\n", 7, 19, "10ms steps");
+  expect_one(kInstance + "advert_interval = 41\n", 7, 19, "10ms steps");
+  auto r = load_string(kInstance + "advert_interval = \"40.95s\"\n", "t");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->vrrp_instances[0].advert_interval, Millis(40950));
+  r = load_string(kInstance + "advert_interval = 0.1\n", "t");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->vrrp_instances[0].advert_interval, Millis(100));
+}
+
+TEST(ConfigLoader, MalformedDuration) {
+  expect_one(kInstance + "preempt_delay = \"5 parsecs\"\n", 7, 17, "not a valid duration");
+}
+
+TEST(ConfigLoader, MalformedAddressAndPrefix) {
+  std::string t = kInstance;
+  t.replace(t.find("192.168.110.90/24"), 17, "192.168.110.300/24");
+  expect_one(t, 6, 37, "'192.168.110.300/24' is not a valid address");
+  t = kInstance;
+  t.replace(t.find("192.168.110.90/24"), 17, "192.168.110.90/33");
+  expect_one(t, 6, 37, "not a valid address or address/prefix");
+}
+
+TEST(ConfigLoader, LabelMustStartWithInterface) {
+  std::string t = kInstance;
+  t.replace(t.find("eth0:1"), 6, "eth1:1");
+  expect_one(t, 6, 25, "label 'eth1:1' must start with the interface name 'eth0:'");
+}
+
+TEST(ConfigLoader, MixedFamiliesInInstance) {
+  std::string t = kInstance;
+  t.replace(t.find("} ]"), 3, "}, \"2001:db8::1/64\" ]");
+  expect_one(t, 6, 78, "mixes address families");
+}
+
+TEST(ConfigLoader, DuplicateVridOnOneInterface) {
+  std::string second = kInstance;
+  second.replace(second.find("VI_1"), 4, "VI_2");
+  second.replace(second.find("192.168.110.90"), 14, "192.168.110.91");
+  second.replace(second.find("eth0:1"), 6, "eth0:2");
+  expect_one(kInstance + "\n" + second, 8, 1,
+             "virtual_router_id 51 on eth0 is already used by instance 'VI_1'");
+}
+
+TEST(ConfigLoader, SameVridOtherInterfaceIsFine) {
+  std::string second = kInstance;
+  second.replace(second.find("VI_1"), 4, "VI_2");
+  second.replace(second.find("\"eth0\""), 6, "\"eth1\"");
+  second.replace(second.find("eth0:1"), 6, "eth1:1");
+  EXPECT_TRUE(load_string(kInstance + second, "t").ok());
+}
+
+TEST(ConfigLoader, DuplicateInstanceName) {
+  std::string second = kInstance;
+  second.replace(second.find("= 51"), 4, "= 52");
+  expect_one(kInstance + second, 7, 1, "duplicate vrrp_instance name 'VI_1'");
+}
+
+const std::string kVs = R"([[virtual_server]]
+address = "192.168.110.90"
+port = 80
+scheduler = "wrr"
+forwarding = "nat"
+
+  [[virtual_server.real_server]]
+  address = "10.0.0.11"
+  port = 8080
+  weight = 3
+  check = { type = "http", path = "/health", interval = "1s", timeout = "500ms", rise = 2, fall = 3 }
+)";
+
+TEST(ConfigLoader, VirtualServerValid) {
+  auto r = load_string(kVs, "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  auto& vs = r.config->virtual_servers.at(0);
+  EXPECT_EQ(vs.key(), "tcp 192.168.110.90:80");
+  ASSERT_EQ(vs.real_servers.size(), 1u);
+  EXPECT_EQ(vs.real_servers[0].weight, 3);
+  ASSERT_TRUE(vs.real_servers[0].check);
+  EXPECT_EQ(vs.real_servers[0].check->rise, 2);
+  EXPECT_EQ(vs.real_servers[0].check->timeout, Millis(500));
+}
+
+TEST(ConfigLoader, DuplicateVirtualServer) {
+  expect_one(kVs + "\n" + kVs, 13, 1, "duplicate virtual server tcp 192.168.110.90:80");
+}
+
+TEST(ConfigLoader, RealServerFamilyMustMatch) {
+  std::string t = kVs;
+  t.replace(t.find("10.0.0.11"), 9, "2001:db8::11");
+  expect_one(t, 8, 13, "not in the virtual server's address family");
+}
+
+TEST(ConfigLoader, UnknownScheduler) {
+  std::string t = kVs;
+  t.replace(t.find("\"wrr\""), 5, "\"wrrr\"");
+  expect_one(t, 4, 13, "'scheduler' must be one of");
+}
+
+TEST(ConfigLoader, DrCannotRemapPort) {
+  std::string t = kVs;
+  t.replace(t.find("\"nat\""), 5, "\"dr\"");
+  expect_one(t, 9, 10, "dr forwarding cannot change the port (80 -> 8080)");
+}
+
+TEST(ConfigLoader, CheckKeysBelongToTheirType) {
+  std::string t = kVs;
+  t.replace(t.find("type = \"http\""), 13, "type = \"tcp\"");
+  expect_one(t, 11, 34, "'path' applies only to http and https checks");
+}
+
+TEST(ConfigLoader, CheckTimeoutNotAboveInterval) {
+  std::string t = kVs;
+  t.replace(t.find("\"500ms\""), 7, "\"2s\"");
+  expect_one(t, 11, 73, "must not exceed 'interval'");
+}
+
+TEST(ConfigLoader, ReportsEveryErrorNotOnlyTheFirst) {
+  std::string t =
+      "[global]\nlog_level = \"loud\"\nfoo = 1\n\n" + kInstance + "priority2 = 3\n";
+  auto errs = errors_of(t);
+  ASSERT_EQ(errs.size(), 3u);
+  EXPECT_EQ(errs[0].line, 2);
+  EXPECT_EQ(errs[1].line, 3);
+  EXPECT_EQ(errs[2].line, 11);
+}
+
+TEST(ConfigLoader, V2IsIpv4Only) {
+  std::string t = kInstance;
+  t.replace(t.find("{ address = \"192.168.110.90/24\", label = \"eth0:1\" }"), 51,
+            "\"2001:db8::90/64\"");
+  expect_one(t + "version = 2\n", 6, 23, "VRRP version 2 is IPv4 only");
+}
+
+TEST(ConfigLoader, AuthPassOnlyInV2) {
+  expect_one(kInstance + "auth_pass = \"secret\"\n", 7, 13, "only in VRRP version 2");
+}
+
+TEST(ConfigLoader, UnicastPeersFamily) {
+  expect_one(kInstance + "unicast_peers = [\"10.0.0.2\", \"fe80::2\"]\n", 7, 30,
+             "unicast peer fe80::2 is not in the virtual IPs' address family");
+}
+
+TEST(ConfigLoader, TrackScriptMustExist) {
+  expect_one(kInstance + "track_scripts = [\"chk_haproxy\"]\n", 1, 1,
+             "tracks unknown track_script 'chk_haproxy'");
+}
+
+TEST(ConfigLoader, RealServerRole) {
+  auto r = load_string("[realserver]\nvips = [\"192.168.110.90\", {address = \"192.168.110.91\", mode = \"tun\"}]\n", "t");
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r.config->realserver);
+  EXPECT_EQ(r.config->realserver->vips.size(), 2u);
+  EXPECT_EQ(r.config->realserver->vips[1].mode, Forwarding::tun);
+  EXPECT_EQ(r.config->realserver->arp_ignore, 1);
+  EXPECT_EQ(r.config->realserver->arp_announce, 2);
+}
+
+TEST(ConfigLoader, FwmarkService) {
+  auto r = load_string("[[virtual_server]]\nfwmark = 7\nfamily = \"inet6\"\nscheduler = \"sh\"\n"
+                       "scheduler_flags = [\"sh-port\"]\n",
+                       "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->virtual_servers[0].key(), "fwmark 7 inet6");
+  expect_one("[[virtual_server]]\nfwmark = 7\nscheduler_flags = [\"sh-port\"]\n", 3, 20,
+             "needs scheduler \"sh\"");
+}
+
+TEST(Duration, Parse) {
+  EXPECT_EQ(parse_duration("100ms"), Millis(100));
+  EXPECT_EQ(parse_duration("1.5s"), Millis(1500));
+  EXPECT_EQ(parse_duration("2m"), std::chrono::minutes(2));
+  EXPECT_EQ(parse_duration("3"), std::chrono::seconds(3));
+  EXPECT_EQ(parse_duration(""), std::nullopt);
+  EXPECT_EQ(parse_duration("-1s"), std::nullopt);
+  EXPECT_EQ(parse_duration("1.2.3s"), std::nullopt);
+  EXPECT_EQ(parse_duration("10 years"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace hd::config

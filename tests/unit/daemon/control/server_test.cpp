@@ -1,0 +1,76 @@
+// The control socket on a real loop: requests are answered, the socket is
+// mode 0600, a stale socket is replaced and a live one refused.
+#include "daemon/control/server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace hd::control {
+namespace {
+
+std::string temp_path() {
+  return "/tmp/hd-control-test-" + std::to_string(getpid()) + "/c.sock";
+}
+
+TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
+  Loop loop;
+  std::vector<std::string> seen;
+  Server server(loop, [&](const std::string& line) {
+    seen.push_back(line);
+    return "reply to " + line + "\n";
+  });
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  std::string reply, error;
+  bool ok = false;
+  std::thread client([&] {
+    ok = request(path, "status --json", reply, error);
+    loop.stop();
+  });
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(std::chrono::seconds(5));
+  loop.run();
+  client.join();
+  EXPECT_TRUE(ok) << error;
+  EXPECT_EQ(reply, "reply to status --json\n");
+  EXPECT_EQ(seen, std::vector<std::string>{"status --json"});
+
+  // A second server on the same live path is refused.
+  Loop loop2;
+  Server other(loop2, [](const std::string&) { return ""; });
+  EXPECT_NE(other.listen(path).find("already answering"), std::string::npos);
+
+  server.close();
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+}
+
+TEST(ControlServer, ReplacesStaleSocket) {
+  auto path = temp_path();
+  {
+    Loop loop;
+    Server s(loop, [](const std::string&) { return ""; });
+    ASSERT_EQ(s.listen(path), "");
+    // Simulate a crash: the file stays, nobody listens.
+    ::close(dup(0));
+  }
+  Loop loop;
+  Server s(loop, [](const std::string&) { return "ok\n"; });
+  EXPECT_EQ(s.listen(path), "");
+}
+
+TEST(ControlClient, ClearErrorWhenNoDaemon) {
+  std::string reply, error;
+  EXPECT_FALSE(request("/tmp/hd-no-such-dir/none.sock", "status", reply, error));
+  EXPECT_NE(error.find("is hadirector running?"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hd::control
