@@ -10,7 +10,6 @@ namespace hd {
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
   std::string s(text);
-  IpAddress a;
   if (s.find(':') == std::string::npos) {
     in_addr v4{};
     if (inet_pton(AF_INET, s.c_str(), &v4) != 1) return std::nullopt;
