@@ -1,0 +1,313 @@
+#include "vrrp/fsm.h"
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+namespace hd::vrrp {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr Duration kCentisecond = milliseconds(10);
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+// Skew_Time = ((256 - Priority) * interval) / 256, with interval 1 s for v2 (RFC 3768 6.1) and
+// Master_Adver_Interval for v3 (RFC 5798 6.1). Computed in nanoseconds rather than truncated to
+// centiseconds so that different priorities never get equal skews.
+Duration skew(uint8_t priority, Duration interval) {
+  return Duration((256 - priority) * interval.count() / 256);
+}
+
+std::string describe(const Advert& a, const IpAddress& source) {
+  std::ostringstream os;
+  os << "advert from " << source << " with priority " << static_cast<int>(a.priority);
+  return os.str();
+}
+
+}  // namespace
+
+std::string_view toString(State s) {
+  switch (s) {
+    case State::initialize:
+      return "INITIALIZE";
+    case State::backup:
+      return "BACKUP";
+    case State::master:
+      return "MASTER";
+    case State::fault:
+      return "FAULT";
+  }
+  return "UNKNOWN";
+}
+
+std::ostream& operator<<(std::ostream& os, State s) {
+  return os << toString(s);
+}
+
+std::optional<std::string> validate(const Params& p) {
+  if (p.version != Version::v2 && p.version != Version::v3) return "version must be 2 or 3";
+  if (p.vrid == 0) return "vrid must be 1..255";
+  if (p.priority == kPriorityStop) return "priority must be 1..255";
+  if (p.preempt_delay < Duration::zero()) return "preempt_delay must not be negative";
+  if (p.version == Version::v2) {
+    if (!p.primary_ip.isV4()) return "VRRP version 2 is IPv4 only";
+    if (p.advert_interval % seconds(1) != Duration::zero() || p.advert_interval < seconds(1) ||
+        p.advert_interval > seconds(255)) {
+      return "version 2 advert_interval must be 1..255 whole seconds";
+    }
+  } else if (p.advert_interval % kCentisecond != Duration::zero() ||
+             p.advert_interval < kCentisecond ||
+             p.advert_interval > kCentisecond * kV3MaxAdvertIntCs) {
+    return "version 3 advert_interval must be 10..40950 ms in whole centiseconds";
+  }
+  return std::nullopt;
+}
+
+Fsm::Fsm(Params params)
+    : params_(std::move(params)),
+      priority_(params_.priority),
+      master_adver_interval_(params_.advert_interval) {
+  if (auto error = validate(params_)) throw std::invalid_argument("vrrp: " + *error);
+}
+
+std::optional<IpAddress> Fsm::masterAddress() const {
+  if (state_ == State::master) return params_.primary_ip;
+  if (state_ == State::backup) return master_;
+  return std::nullopt;
+}
+
+Duration Fsm::skewTime() const {
+  return skew(priority_,
+              params_.version == Version::v2 ? Duration(seconds(1)) : master_adver_interval_);
+}
+
+// RFC 3768 6.1: 3 * Advertisement_Interval + Skew_Time (master_adver_interval_ stays equal to
+// Advertisement_Interval for v2); RFC 5798 6.1: 3 * Master_Adver_Interval + Skew_Time.
+Duration Fsm::masterDownInterval() const {
+  return 3 * master_adver_interval_ + skewTime();
+}
+
+Actions Fsm::handle(const Event& event, TimePoint now) {
+  Actions out;
+  std::visit(Overloaded{
+                 [&](const Startup&) {
+                   if (state_ == State::initialize) onStartup(out, now, "startup");
+                 },
+                 [&](const Shutdown&) { onShutdown(out, now); },
+                 [&](const AdvertReceived& ev) { onAdvert(out, ev, now); },
+                 [&](const MasterDownTimerFired&) { onMasterDown(out, now); },
+                 [&](const AdvertTimerFired&) { onAdvertTimer(out); },
+                 [&](const FaultOn& ev) { onFaultOn(out, now, ev.reason); },
+                 [&](const FaultOff&) { onFaultOff(out, now); },
+                 [&](const PriorityChanged& ev) { onPriorityChanged(ev.priority); },
+             },
+             event);
+  return out;
+}
+
+// RFC 5798 6.4.1 (Initialize, on Startup). A fault reported before Startup is remembered, so
+// the instance starts straight into Fault.
+void Fsm::onStartup(Actions& out, TimePoint now, std::string reason) {
+  if (faulted_) {
+    transition(out, State::fault, now, reason + " while faulted: " + fault_reason_);
+    return;
+  }
+  if (priority_ == kPriorityOwner) {
+    becomeMaster(out, now, reason + " as address owner (priority 255)");
+    return;
+  }
+  // "Set Master_Adver_Interval to Advertisement_Interval"; the preempt_delay window opens here.
+  master_adver_interval_ = params_.advert_interval;
+  preempt_allowed_at_ = now + params_.preempt_delay;
+  master_.reset();
+  out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+  transition(out, State::backup, now, std::move(reason));
+}
+
+void Fsm::onShutdown(Actions& out, TimePoint now) {
+  switch (state_) {
+    case State::initialize:
+      return;
+    case State::master:
+      // RFC 5798 6.4.3: cancel Adver_Timer, send an ADVERTISEMENT with Priority = 0.
+      leaveMaster(out);
+      break;
+    case State::backup:
+      out.emplace_back(CancelMasterDownTimer{});
+      break;
+    case State::fault:
+      break;
+  }
+  transition(out, State::initialize, now, "shutdown");
+}
+
+void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
+  const Advert& a = ev.advert;
+  if (state_ != State::backup && state_ != State::master) return;
+  // Defensive: decode() already checked these, and our own adverts looped back are not news.
+  if (a.vrid != params_.vrid || a.version != params_.version) return;
+  if (ev.source == params_.primary_ip) return;
+
+  if (state_ == State::backup) {
+    if (a.priority == kPriorityStop) {
+      // RFC 5798 6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
+      // Master_Down_Timer to Skew_Time".
+      master_.reset();
+      out.emplace_back(ArmMasterDownTimer{skewTime()});
+      return;
+    }
+    const bool preempt_now = params_.preempt && now >= preempt_allowed_at_;
+    if (!preempt_now || a.priority >= priority_) {
+      adoptInterval(a);
+      master_ = ev.source;
+      out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+    }
+    // Otherwise: lower priority and Preempt_Mode: discard, and let the timer run out.
+    return;
+  }
+
+  // Master, RFC 5798 6.4.3.
+  if (a.priority == kPriorityStop) {
+    out.emplace_back(SendAdvert{priority_});
+    out.emplace_back(ArmAdvertTimer{params_.advert_interval});
+    return;
+  }
+  const bool they_win =
+      a.priority > priority_ || (a.priority == priority_ && ev.source > params_.primary_ip);
+  if (they_win) {
+    out.emplace_back(CancelAdvertTimer{});
+    out.emplace_back(RemoveVips{});
+    adoptInterval(a);
+    becomeBackup(out, now, describe(a, ev.source) + " preempts us");
+    master_ = ev.source;
+    return;
+  }
+  // The RFC discards a losing advert. Answering at once (without moving the advert timer) ends
+  // a split brain after one round trip instead of waiting for the next Adver_Timer.
+  out.emplace_back(SendAdvert{priority_});
+}
+
+void Fsm::onMasterDown(Actions& out, TimePoint now) {
+  if (state_ != State::backup) return;  // stale timer
+  becomeMaster(out, now, "master down timer expired");
+}
+
+void Fsm::onAdvertTimer(Actions& out) {
+  if (state_ != State::master) return;  // stale timer
+  out.emplace_back(SendAdvert{priority_});
+  out.emplace_back(ArmAdvertTimer{params_.advert_interval});
+}
+
+void Fsm::onFaultOn(Actions& out, TimePoint now, const std::string& reason) {
+  faulted_ = true;
+  fault_reason_ = reason;
+  switch (state_) {
+    case State::initialize:
+    case State::fault:
+      return;
+    case State::master:
+      leaveMaster(out);
+      break;
+    case State::backup:
+      out.emplace_back(CancelMasterDownTimer{});
+      break;
+  }
+  transition(out, State::fault, now, "fault: " + reason);
+}
+
+void Fsm::onFaultOff(Actions& out, TimePoint now) {
+  faulted_ = false;
+  if (state_ == State::fault) onStartup(out, now, "fault cleared");
+}
+
+void Fsm::onPriorityChanged(uint8_t priority) {
+  const uint8_t top = params_.priority == kPriorityOwner ? kPriorityOwner : kPriorityOwner - 1;
+  priority_ = std::clamp<uint8_t>(priority, 1, top);
+}
+
+// RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, gratuitous ARP / unsolicited NA, set the
+// Adver_Timer, transition to Master. The addresses go up first so the ARP replies are true.
+void Fsm::becomeMaster(Actions& out, TimePoint now, std::string reason) {
+  master_.reset();
+  out.emplace_back(AddVips{});
+  out.emplace_back(SendAdvert{priority_});
+  out.emplace_back(SendGratuitous{});
+  out.emplace_back(ArmAdvertTimer{params_.advert_interval});
+  transition(out, State::master, now, std::move(reason));
+}
+
+void Fsm::becomeBackup(Actions& out, TimePoint now, std::string reason) {
+  out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+  transition(out, State::backup, now, std::move(reason));
+}
+
+void Fsm::leaveMaster(Actions& out) {
+  out.emplace_back(CancelAdvertTimer{});
+  out.emplace_back(SendAdvert{kPriorityStop});
+  out.emplace_back(RemoveVips{});
+}
+
+void Fsm::transition(Actions& out, State to, TimePoint now, std::string reason) {
+  const State from = state_;
+  state_ = to;
+  last_transition_ = now;
+  last_reason_ = reason;
+  out.emplace_back(StateChanged{from, to, std::move(reason)});
+}
+
+// RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT". VRRPv2
+// has no such adoption: Adver Int must equal ours, and decode() drops it otherwise.
+void Fsm::adoptInterval(const Advert& a) {
+  if (params_.version == Version::v3 && a.max_advert_int_cs != 0) {
+    master_adver_interval_ = kCentisecond * a.max_advert_int_cs;
+  }
+}
+
+namespace {
+std::ostream& printDuration(std::ostream& os, Duration d) {
+  return os << std::chrono::duration<double, std::milli>(d).count() << "ms";
+}
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const SendAdvert& a) {
+  return os << "SendAdvert{priority=" << static_cast<int>(a.priority) << "}";
+}
+std::ostream& operator<<(std::ostream& os, const ArmAdvertTimer& a) {
+  return printDuration(os << "ArmAdvertTimer{", a.after) << "}";
+}
+std::ostream& operator<<(std::ostream& os, const ArmMasterDownTimer& a) {
+  return printDuration(os << "ArmMasterDownTimer{", a.after) << "}";
+}
+std::ostream& operator<<(std::ostream& os, const CancelAdvertTimer&) {
+  return os << "CancelAdvertTimer";
+}
+std::ostream& operator<<(std::ostream& os, const CancelMasterDownTimer&) {
+  return os << "CancelMasterDownTimer";
+}
+std::ostream& operator<<(std::ostream& os, const AddVips&) {
+  return os << "AddVips";
+}
+std::ostream& operator<<(std::ostream& os, const RemoveVips&) {
+  return os << "RemoveVips";
+}
+std::ostream& operator<<(std::ostream& os, const SendGratuitous&) {
+  return os << "SendGratuitous";
+}
+std::ostream& operator<<(std::ostream& os, const StateChanged& a) {
+  return os << "StateChanged{" << a.from << "->" << a.to << ", " << a.reason << "}";
+}
+std::ostream& operator<<(std::ostream& os, const Action& a) {
+  std::visit([&](const auto& x) { os << x; }, a);
+  return os;
+}
+
+}  // namespace hd::vrrp

@@ -1,0 +1,180 @@
+// The VRRP state machine of RFC 3768 section 6.4 / RFC 5798 section 6.4, as a pure function of
+// (state, event, now) -> actions. It owns no socket and no timer: the caller feeds it events (a
+// decoded advert, "master down timer fired", ...) and carries out the returned actions in order
+// (send an advert, arm or cancel a timer, add or remove the virtual addresses, send gratuitous
+// ARP / unsolicited NA). Names follow the RFCs: Skew_Time, Master_Down_Interval,
+// Master_Adver_Interval.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/clock.h"
+#include "vrrp/packet.h"
+
+namespace hd::vrrp {
+
+enum class State : uint8_t { initialize, backup, master, fault };
+std::string_view toString(State s);
+std::ostream& operator<<(std::ostream& os, State s);
+
+inline constexpr uint8_t kPriorityOwner = 255;  // the router that owns the virtual addresses
+inline constexpr uint8_t kPriorityStop = 0;     // "the current Master has stopped participating"
+
+struct Params {
+  Version version = Version::v3;
+  uint8_t vrid = 1;
+  uint8_t priority = 100;  // 1..255; 255 only for the address owner
+  // Advertisement_Interval: v2 whole seconds (1..255 s), v3 whole centiseconds (10 ms..40.95 s).
+  Duration advert_interval = std::chrono::seconds(1);
+  bool preempt = true;  // Preempt_Mode
+  // After Startup (and FaultOff), a Backup does not preempt a lower-priority master until this
+  // long has passed (keepalived's preempt_delay); 0 = preempt at once. See Fsm::handle. The
+  // address owner (priority 255) still becomes Master at once on Startup.
+  Duration preempt_delay{0};
+  IpAddress primary_ip;  // this router's primary address on the interface, for the tie-break
+};
+
+// A description of what is wrong with `p`, or nullopt when it is usable.
+std::optional<std::string> validate(const Params& p);
+
+// Events.
+struct Startup {};
+struct Shutdown {};
+struct AdvertReceived {
+  Advert advert;     // as returned by decode()
+  IpAddress source;  // the IP source address: the sender's primary address
+};
+struct MasterDownTimerFired {};
+struct AdvertTimerFired {};
+struct FaultOn {
+  std::string reason;  // e.g. "interface eth0 down"; travels into StateChanged
+};
+struct FaultOff {};
+// Tracking moved the effective priority (clamped to 1..254, or 1..255 for an owner).
+struct PriorityChanged {
+  uint8_t priority;
+};
+using Event = std::variant<Startup, Shutdown, AdvertReceived, MasterDownTimerFired,
+                           AdvertTimerFired, FaultOn, FaultOff, PriorityChanged>;
+
+// Actions, to be carried out in the order returned. "Arm" (re)starts a one-shot timer, replacing
+// any earlier deadline of the same timer.
+struct SendAdvert {
+  uint8_t priority;  // effective priority, or 0 when leaving Master
+  friend bool operator==(const SendAdvert&, const SendAdvert&) = default;
+};
+struct ArmAdvertTimer {
+  Duration after;
+  friend bool operator==(const ArmAdvertTimer&, const ArmAdvertTimer&) = default;
+};
+struct ArmMasterDownTimer {
+  Duration after;
+  friend bool operator==(const ArmMasterDownTimer&, const ArmMasterDownTimer&) = default;
+};
+struct CancelAdvertTimer {
+  friend bool operator==(const CancelAdvertTimer&, const CancelAdvertTimer&) = default;
+};
+struct CancelMasterDownTimer {
+  friend bool operator==(const CancelMasterDownTimer&, const CancelMasterDownTimer&) = default;
+};
+struct AddVips {
+  friend bool operator==(const AddVips&, const AddVips&) = default;
+};
+struct RemoveVips {
+  friend bool operator==(const RemoveVips&, const RemoveVips&) = default;
+};
+// Gratuitous ARP (IPv4) / unsolicited Neighbor Advertisement with the R flag (IPv6) burst.
+struct SendGratuitous {
+  friend bool operator==(const SendGratuitous&, const SendGratuitous&) = default;
+};
+struct StateChanged {
+  State from;
+  State to;
+  std::string reason;
+  friend bool operator==(const StateChanged&, const StateChanged&) = default;
+};
+using Action =
+    std::variant<SendAdvert, ArmAdvertTimer, ArmMasterDownTimer, CancelAdvertTimer,
+                 CancelMasterDownTimer, AddVips, RemoveVips, SendGratuitous, StateChanged>;
+using Actions = std::vector<Action>;
+
+// Printing, for logs and test failure messages.
+std::ostream& operator<<(std::ostream& os, const SendAdvert& a);
+std::ostream& operator<<(std::ostream& os, const ArmAdvertTimer& a);
+std::ostream& operator<<(std::ostream& os, const ArmMasterDownTimer& a);
+std::ostream& operator<<(std::ostream& os, const CancelAdvertTimer& a);
+std::ostream& operator<<(std::ostream& os, const CancelMasterDownTimer& a);
+std::ostream& operator<<(std::ostream& os, const AddVips& a);
+std::ostream& operator<<(std::ostream& os, const RemoveVips& a);
+std::ostream& operator<<(std::ostream& os, const SendGratuitous& a);
+std::ostream& operator<<(std::ostream& os, const StateChanged& a);
+std::ostream& operator<<(std::ostream& os, const Action& a);
+
+class Fsm {
+ public:
+  // Throws std::invalid_argument when validate(params) fails: configuration time only.
+  explicit Fsm(Params params);
+
+  // Feeds one event at time `now` and returns what to do, in order. Events that make no sense in
+  // the current state (a stale timer, an advert while Initialize or Fault, our own advert looped
+  // back, another VRID) return no actions. Beyond RFC 5798 6.4:
+  //  - preempt_delay: from Startup/FaultOff until now + preempt_delay, a Backup accepts adverts
+  //    of lower priority as if Preempt_Mode were off; afterwards it discards them and takes over
+  //    when the master down timer expires (so at most preempt_delay + Master_Down_Interval).
+  //  - A Master that hears an advert it outranks (lower priority, or equal priority and lower
+  //    primary address) answers with an advert at once, without moving its Adver_Timer.
+  //  - Fault: FaultOn leaves Master (priority-0 advert, VIPs removed) or Backup for Fault;
+  //    FaultOff acts as Startup. A fault raised in Initialize is remembered: Startup then enters
+  //    Fault. Shutdown from any state goes to Initialize.
+  //  - The address-owner rule of RFC 5798 7.1 (an owner drops all adverts) is not applied: an
+  //    owner as Master outranks every advert but another owner's with a greater address.
+  Actions handle(const Event& event, TimePoint now);
+
+  State state() const { return state_; }
+  const Params& params() const { return params_; }
+  uint8_t effectivePriority() const { return priority_; }
+  // Backup: the sender of the last accepted advert, if any; Master: our own primary_ip.
+  std::optional<IpAddress> masterAddress() const;
+  Duration masterAdverInterval() const { return master_adver_interval_; }
+  // Skew_Time and Master_Down_Interval for the current priority and Master_Adver_Interval.
+  Duration skewTime() const;
+  Duration masterDownInterval() const;
+  const std::string& lastTransitionReason() const { return last_reason_; }
+  TimePoint lastTransitionTime() const { return last_transition_; }
+  // Until when a Backup refrains from preempting (preempt_delay); meaningless when not Backup.
+  TimePoint preemptAllowedAt() const { return preempt_allowed_at_; }
+
+ private:
+  void onStartup(Actions& out, TimePoint now, std::string reason);
+  void onShutdown(Actions& out, TimePoint now);
+  void onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now);
+  void onMasterDown(Actions& out, TimePoint now);
+  void onAdvertTimer(Actions& out);
+  void onFaultOn(Actions& out, TimePoint now, const std::string& reason);
+  void onFaultOff(Actions& out, TimePoint now);
+  void onPriorityChanged(uint8_t priority);
+
+  void becomeMaster(Actions& out, TimePoint now, std::string reason);
+  void becomeBackup(Actions& out, TimePoint now, std::string reason);
+  void leaveMaster(Actions& out);
+  void transition(Actions& out, State to, TimePoint now, std::string reason);
+  void adoptInterval(const Advert& a);
+
+  Params params_;
+  State state_ = State::initialize;
+  uint8_t priority_;
+  bool faulted_ = false;  // FaultOn seen and not yet FaultOff, in any state
+  std::string fault_reason_;
+  Duration master_adver_interval_;
+  std::optional<IpAddress> master_;
+  TimePoint preempt_allowed_at_{};
+  TimePoint last_transition_{};
+  std::string last_reason_;
+};
+
+}  // namespace hd::vrrp

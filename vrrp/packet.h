@@ -1,0 +1,182 @@
+// VRRP advertisement wire format: RFC 3768 (version 2, IPv4 only) and RFC 5798 (version 3, IPv4
+// and IPv6). encode() and decode() handle the VRRP message only (the IP payload, protocol 112);
+// the IP header belongs to the socket layer, which reports what decode() needs in RxMeta.
+// Nothing here allocates a socket, reads a clock or throws on bad input.
+#pragma once
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace hd::vrrp {
+
+inline constexpr uint8_t kIpProtocol = 112;            // IANA protocol number for VRRP
+inline constexpr uint8_t kRequiredTtl = 255;           // RFC 3768 5.2.3, RFC 5798 5.1.1.3 / 5.1.2.3
+inline constexpr uint8_t kTypeAdvertisement = 1;       // the only VRRP packet type
+inline constexpr size_t kHeaderSize = 8;               // fixed fields before the addresses
+inline constexpr size_t kV2AuthDataSize = 8;           // RFC 3768 5.3.10
+inline constexpr uint16_t kV3MaxAdvertIntCs = 0x0fff;  // 12-bit field, centiseconds
+
+enum class Family : uint8_t { v4, v6 };
+
+// Bytes of one address of the family: 4 or 16.
+constexpr size_t addressSize(Family f) {
+  return f == Family::v4 ? 4 : 16;
+}
+
+// An IPv4 or IPv6 address as a value. Ordering is family first, then the address as an unsigned
+// big-endian number, which is the "primary IP address is greater" comparison of RFC 5798 6.4.3.
+class IpAddress {
+ public:
+  IpAddress() = default;  // 0.0.0.0
+  static IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+  // `bytes` must hold exactly addressSize(family) bytes, in network order.
+  static std::optional<IpAddress> fromBytes(Family family, std::span<const uint8_t> bytes);
+  // Dotted quad or RFC 4291 text (inet_pton); nullopt when neither parses.
+  static std::optional<IpAddress> parse(std::string_view text);
+
+  Family family() const { return family_; }
+  bool isV4() const { return family_ == Family::v4; }
+  // The address in network order: 4 or 16 bytes.
+  std::span<const uint8_t> bytes() const { return {bytes_.data(), addressSize(family_)}; }
+  std::string toString() const;  // inet_ntop form
+
+  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
+  friend bool operator==(const IpAddress&, const IpAddress&) = default;
+
+ private:
+  Family family_ = Family::v4;
+  std::array<uint8_t, 16> bytes_{};  // unused tail stays zero so defaulted comparison is exact
+};
+
+std::ostream& operator<<(std::ostream& os, const IpAddress& a);
+
+enum class Version : uint8_t { v2 = 2, v3 = 3 };
+
+// One VRRP ADVERTISEMENT (type 1), as carried on the wire. Fields marked v2/v3 are only
+// encoded for, and only filled in by decode() for, that version; the others keep their defaults.
+struct Advert {
+  Version version = Version::v3;
+  uint8_t vrid = 1;        // 1..255
+  uint8_t priority = 100;  // 0 = master is leaving, 255 = address owner
+  // v3: Max Adver Int, centiseconds, 12 bits (RFC 5798 5.2.7).
+  uint16_t max_advert_int_cs = 100;
+  // v2: Adver Int, whole seconds (RFC 3768 5.3.7).
+  uint8_t advert_int_s = 1;
+  // v2: Auth Type (RFC 3768 5.3.6; 0 none, 1 simple text password as in RFC 2338).
+  uint8_t auth_type = 0;
+  // v2: Authentication Data; for auth type 1 the password, zero padded. Always zero with auth
+  // type 0 (decode does not carry it, encode sends zeros).
+  std::array<char, kV2AuthDataSize> auth_data{};
+  // Virtual addresses, all of the family the advert travels in (v2: IPv4 only).
+  std::vector<IpAddress> addresses;
+
+  // The advertised interval as a duration (v2 seconds or v3 centiseconds).
+  Duration interval() const;
+
+  friend bool operator==(const Advert&, const Advert&) = default;
+};
+
+// A v2 simple-text password as it goes in Authentication Data: at most 8 bytes, zero padded.
+std::array<char, kV2AuthDataSize> makePassword(std::string_view password);
+
+// The VRRP message (the IP payload) for `advert`, with its checksum: v2 over the message alone
+// (RFC 3768 5.3.8), v3 over an IPv4 or IPv6 pseudo-header plus the message (RFC 5798 5.2.8), which
+// is why `src` and `dst` (the IP header's addresses) are needed. Returns an empty vector when the
+// advert cannot be encoded: addresses or src/dst of mixed families, v2 with IPv6, more than 255
+// addresses, or a v3 interval above 4095 cs.
+std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const IpAddress& dst);
+
+// RFC 1071 Internet checksum (one's complement of the one's complement sum of 16-bit big-endian
+// words; an odd trailing byte is padded with zero). A buffer holding a correct checksum sums to 0.
+uint16_t internetChecksum(std::span<const uint8_t> data);
+
+// Why a received packet was dropped (RFC 3768 7.1, RFC 5798 7.1, in the order checked).
+enum class DropReason : uint8_t {
+  ttl,              // IPv4 TTL / IPv6 hop limit is not 255
+  address_family,   // IP family differs from the instance's, src/dst differ, or v2 over IPv6
+  version,          // version nibble is not the configured one
+  type,             // type nibble is not 1 (ADVERTISEMENT)
+  length,           // truncated, or size does not match Count IP Addrs (+ v2 auth data)
+  checksum,         // checksum does not verify
+  vrid,             // VRID is not the instance's (or no instance has it: counted by the caller)
+  auth_type,        // v2: Auth Type differs from the configured one
+  auth_password,    // v2: simple-text password differs
+  advert_interval,  // v2: Adver Int differs from configured; v3: Max Adver Int is 0
+};
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::advert_interval) + 1;
+
+std::string_view toString(DropReason r);
+std::ostream& operator<<(std::ostream& os, DropReason r);
+
+// Per-reason drop counters, for status output and metrics.
+struct DropCounters {
+  std::array<uint64_t, kDropReasonCount> by_reason{};
+  uint64_t total = 0;
+
+  void add(DropReason r) {
+    ++by_reason[static_cast<size_t>(r)];
+    ++total;
+  }
+  uint64_t operator[](DropReason r) const { return by_reason[static_cast<size_t>(r)]; }
+};
+
+// What the socket layer knows about a received packet, from the IP header.
+struct RxMeta {
+  IpAddress source;
+  IpAddress destination;
+  uint8_t ttl = 0;  // IPv4 TTL or IPv6 hop limit
+};
+
+// What the receiving instance is configured with.
+struct ExpectedParams {
+  Version version = Version::v3;
+  Family family = Family::v4;
+  uint8_t vrid = 1;
+  uint8_t auth_type = 0;                              // v2 only
+  std::array<char, kV2AuthDataSize> auth_password{};  // v2 only, compared when auth_type == 1
+  uint8_t advert_int_s = 1;                           // v2 only
+};
+
+// Either a valid Advert or the reason it was dropped.
+class DecodeResult {
+ public:
+  DecodeResult(Advert a) : value_(std::move(a)) {}  // NOLINT: implicit by design
+  DecodeResult(DropReason r) : value_(r) {}         // NOLINT: implicit by design
+
+  bool ok() const { return std::holds_alternative<Advert>(value_); }
+  explicit operator bool() const { return ok(); }
+  // Preconditions: ok() for advert(), !ok() for reason().
+  const Advert& advert() const { return std::get<Advert>(value_); }
+  Advert& advert() { return std::get<Advert>(value_); }
+  DropReason reason() const { return std::get<DropReason>(value_); }
+
+ private:
+  std::variant<Advert, DropReason> value_;
+};
+
+// Validates `payload` as received (RFC 3768 7.1 / RFC 5798 7.1) and parses it. Checks, in this
+// order: TTL, address family, version, type, length, checksum, VRID, and for v2 auth type,
+// password and Adver Int. A Count IP Addrs of 0 is accepted. Does not check the addresses against
+// the configuration (see addressesMatch) nor the local address-owner rule (the Fsm decides).
+DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
+                    const ExpectedParams& expect);
+
+// The VRID of a received message, without validating anything else, so the socket layer can pick
+// the instance (and its ExpectedParams) before decode(). nullopt when shorter than 2 bytes.
+std::optional<uint8_t> peekVrid(std::span<const uint8_t> payload);
+
+// Whether the advert's addresses are the configured ones, in any order (the "MAY verify" check
+// of RFC 3768 7.1 / RFC 5798 7.1): a mismatch is a misconfiguration to log, not a drop.
+bool addressesMatch(const Advert& advert, std::span<const IpAddress> configured);
+
+}  // namespace hd::vrrp
