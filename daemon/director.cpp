@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "daemon/notify.h"
+#include "daemon/vrrp_subsystem.h"
 
 namespace hd {
 
@@ -13,14 +14,15 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
     : loop_(loop),
       config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
-      control_(loop, [this](const std::string& line) { return handle_request(line); }) {}
+      control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+  subsystems_.push_back(std::make_unique<VrrpSubsystem>(loop));
+}
 
 Director::~Director() = default;
 
 std::vector<std::string> Director::unsupported(const config::Config& cfg) {
   std::vector<std::string> out;
-  if (!cfg.vrrp_instances.empty())
-    out.push_back("vrrp_instance: the VRRP engine is not in this build yet");
+  if (!cfg.sync_groups.empty()) out.push_back("sync_group: not in this build yet");
   if (!cfg.virtual_servers.empty())
     out.push_back("virtual_server: health checkers and IPVS programming are not in this build yet");
   if (cfg.realserver)

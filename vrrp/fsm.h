@@ -37,6 +37,7 @@ struct Params {
   // address owner (priority 255) still becomes Master at once on Startup.
   Duration preempt_delay{0};
   IpAddress primary_ip;  // this router's primary address on the interface, for the tie-break
+  friend bool operator==(const Params&, const Params&) = default;
 };
 
 // A description of what is wrong with `p`, or nullopt when it is usable.

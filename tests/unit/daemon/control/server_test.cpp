@@ -31,9 +31,10 @@ TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
 
   std::string reply, error;
   bool ok = false;
+  AsyncWake done(loop, [&] { loop.stop(); });
   std::thread client([&] {
     ok = request(path, "status --json", reply, error);
-    loop.stop();
+    done.send();
   });
   Timer guard(loop, [&] { loop.stop(); });
   guard.start(std::chrono::seconds(5));

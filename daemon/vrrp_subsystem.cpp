@@ -1,0 +1,170 @@
+#include "daemon/vrrp_subsystem.h"
+
+#include "core/log.h"
+
+namespace hd {
+namespace {
+
+vrrp::IpAddress to_vrrp(const IpAddress& a) {
+  return *vrrp::IpAddress::fromBytes(a.is_v4() ? vrrp::Family::v4 : vrrp::Family::v6,
+                                     std::span<const uint8_t>(a.data(), a.size()));
+}
+
+std::string lower(std::string_view s) {
+  std::string o(s);
+  for (auto& c : o) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return o;
+}
+
+}  // namespace
+
+vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
+  vrrp::InstanceConfig c;
+  c.name = vi.name;
+  c.interface = vi.interface;
+  c.params.version = vi.version == 2 ? vrrp::Version::v2 : vrrp::Version::v3;
+  c.params.vrid = static_cast<uint8_t>(vi.vrid);
+  c.params.priority = static_cast<uint8_t>(vi.priority);
+  c.params.advert_interval = vi.advert_interval;
+  c.params.preempt = vi.preempt;
+  c.params.preempt_delay = vi.preempt_delay;
+  for (auto& v : vi.vips)
+    c.vips.push_back(vrrp::VipSpec{to_vrrp(v.prefix.address), v.prefix.length, v.label, 0});
+  if (vi.unicast_source) c.unicast_source = to_vrrp(*vi.unicast_source);
+  for (auto& p : vi.unicast_peers) c.unicast_peers.push_back(to_vrrp(p));
+  c.auth_pass = vi.auth_pass;
+  c.garp_count = vi.garp.count;
+  c.garp_spacing = vi.garp.spacing;
+  c.garp_refresh = vi.garp.refresh;
+  c.track_interfaces = vi.track_interfaces;
+  return c;
+}
+
+VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
+    : loop_(main_loop),
+      transitions_(main_loop, [this](vrrp::Transition&& t) { on_transition(std::move(t)); }),
+      engine_([this](const vrrp::Transition& t) { transitions_.post(t); }),
+      hooks_(main_loop) {}
+
+VrrpSubsystem::~VrrpSubsystem() { stop(); }
+
+std::string VrrpSubsystem::start(const config::Config& cfg) {
+  std::vector<vrrp::InstanceConfig> instances;
+  for (auto& vi : cfg.vrrp_instances) {
+    instances.push_back(to_engine_config(vi));
+    notify_[vi.name] = vi.notify;
+  }
+  if (instances.empty()) return "";
+  auto err = engine_.start(std::move(instances),
+                           vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority});
+  if (err.empty()) started_ = true;
+  return err;
+}
+
+std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
+  std::vector<vrrp::InstanceConfig> instances;
+  for (auto& vi : new_cfg.vrrp_instances) instances.push_back(to_engine_config(vi));
+  notify_.clear();
+  for (auto& vi : new_cfg.vrrp_instances) notify_[vi.name] = vi.notify;
+  if (!started_) {
+    if (instances.empty()) return "";
+    config::Config c = new_cfg;
+    return start(c);
+  }
+  (void)old_cfg;
+  return engine_.reload(std::move(instances));
+}
+
+void VrrpSubsystem::stop() {
+  if (!started_) return;
+  engine_.stop();
+  started_ = false;
+}
+
+void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
+  auto it = notify_.find(t.instance);
+  if (it == notify_.end()) return;
+  const config::Notify& n = it->second;
+  const std::vector<std::string>* argv = nullptr;
+  switch (t.to) {
+    case vrrp::State::master: argv = &n.master; break;
+    case vrrp::State::backup: argv = &n.backup; break;
+    case vrrp::State::fault: argv = &n.fault; break;
+    case vrrp::State::initialize: argv = &n.stop; break;
+  }
+  if (!argv || argv->empty()) return;
+  HookJob job{t.instance, *argv, n.timeout};
+  job.argv.push_back(t.instance);
+  job.argv.push_back(t.to == vrrp::State::initialize ? "stop" : lower(vrrp::toString(t.to)));
+  hooks_.run(std::move(job));
+}
+
+void VrrpSubsystem::status(JsonWriter& w) const {
+  auto s = engine_.status();
+  w.begin_object();
+  w.field("realtime", s.realtime);
+  w.field("address_errors", s.address_errors);
+  w.key("notify").begin_object();
+  w.field("started", hooks_.started()).field("failed", hooks_.failed());
+  w.field("timed_out", hooks_.timed_out());
+  w.end_object();
+  w.key("instances").begin_array();
+  for (auto& i : s.instances) {
+    w.begin_object();
+    w.field("name", i.name).field("interface", i.interface).field("vrid", i.vrid);
+    w.field("version", i.version);
+    w.field("state", std::string(vrrp::toString(i.state)));
+    w.key("priority").begin_object();
+    w.field("base", i.base_priority).field("effective", i.effective_priority);
+    w.end_object();
+    w.field("primary_ip", i.primary_ip);
+    w.key("master_ip");
+    if (i.master_ip.empty()) w.null(); else w.value(i.master_ip);
+    w.field("advert_interval_s", i.advert_interval_s);
+    w.field("master_down_interval_s", i.master_down_interval_s);
+    w.key("last_transition").begin_object();
+    w.field("at", i.last_transition_wall).field("reason", i.last_reason);
+    w.end_object();
+    w.key("vips").begin_array();
+    for (auto& v : i.vips) w.value(v);
+    w.end_array();
+    w.key("down_interfaces").begin_array();
+    for (auto& d : i.down_interfaces) w.value(d);
+    w.end_array();
+    auto& c = i.counters;
+    w.key("counters").begin_object();
+    w.field("adverts_sent", c.adverts_sent).field("adverts_received", c.adverts_received);
+    w.field("send_errors", c.send_errors).field("became_master", c.became_master);
+    w.field("vips_restored", c.vips_restored).field("gratuitous_sent", i.garp_sent);
+    w.field("address_list_mismatch", c.address_list_mismatch);
+    w.field("unknown_peer", c.unknown_peer);
+    w.key("dropped").begin_object();
+    w.field("total", c.drops.total);
+    for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
+      w.field(vrrp::toString(static_cast<vrrp::DropReason>(r)), c.drops.by_reason[r]);
+    w.end_object();
+    w.end_object();
+    w.end_object();
+  }
+  w.end_array();
+  w.key("sockets").begin_array();
+  for (auto& so : s.sockets) {
+    w.begin_object();
+    w.field("interface", so.interface).field("family", so.family);
+    w.field("unknown_vrid", so.unknown_vrid).field("malformed", so.malformed);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+void VrrpSubsystem::status_text(std::string& out) const {
+  auto s = engine_.status();
+  for (auto& i : s.instances) {
+    out += "vrrp " + i.name + " " + std::string(vrrp::toString(i.state)) + " on " + i.interface +
+           " vrid " + std::to_string(i.vrid) + " priority " + std::to_string(i.effective_priority) +
+           (i.master_ip.empty() ? "" : " master " + i.master_ip) + " (" + i.last_reason + ")\n";
+  }
+}
+
+}  // namespace hd

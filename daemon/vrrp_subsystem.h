@@ -1,0 +1,37 @@
+// The daemon's side of VRRP: turns config::VrrpInstance into the engine's
+// InstanceConfig, runs the engine (its own thread), receives transitions on the
+// main loop (notify hooks, IPVS sync role) and renders status.
+#pragma once
+#include <memory>
+
+#include "core/loop.h"
+#include "daemon/notify_hooks.h"
+#include "daemon/subsystem.h"
+#include "vrrp/engine.h"
+
+namespace hd {
+
+vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi);
+
+class VrrpSubsystem final : public Subsystem {
+ public:
+  explicit VrrpSubsystem(Loop& main_loop);
+  ~VrrpSubsystem() override;
+  std::string_view name() const override { return "vrrp"; }
+  std::string start(const config::Config& cfg) override;
+  std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
+  void stop() override;
+  void status(JsonWriter& w) const override;
+  void status_text(std::string& out) const override;
+
+ private:
+  void on_transition(vrrp::Transition&& t);
+  Loop& loop_;
+  Mailbox<vrrp::Transition> transitions_;
+  vrrp::Engine engine_;
+  NotifyHooks hooks_;
+  std::map<std::string, config::Notify> notify_;
+  bool started_ = false;
+};
+
+}  // namespace hd

@@ -1,0 +1,52 @@
+// Gratuitous ARP (IPv4) and unsolicited Neighbor Advertisements (IPv6) sent on
+// becoming Master, so switches and neighbours learn the VIP's new MAC at once.
+// ARP goes out on an AF_PACKET socket; NA on a raw ICMPv6 socket (the kernel
+// fills the checksum) with hop limit 255 to ff02::1, Override flag set.
+#pragma once
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+#include "vrrp/packet.h"
+
+namespace hd::vrrp {
+
+using Mac = std::array<uint8_t, 6>;
+
+// The 28-byte ARP request with sender = target = `ip` (RFC 5227 "ARP Announcement").
+std::vector<uint8_t> build_garp(const Mac& mac, const IpAddress& ip);
+// ICMPv6 type 136, flags Override (and Router = false, Solicited = false), target `ip`,
+// with a Target Link-Layer Address option. Checksum left 0 for the kernel.
+std::vector<uint8_t> build_unsolicited_na(const Mac& mac, const IpAddress& ip);
+
+// The MAC of an interface, or nullopt.
+std::optional<Mac> interface_mac(const std::string& ifname);
+
+class Announcer {
+ public:
+  Announcer(Loop& loop, std::string ifname, int ifindex);
+  ~Announcer();
+  // Starts a burst of `count` rounds, `spacing` apart, each announcing every
+  // address in `vips`; the first round goes out at once. Replaces any burst running.
+  void burst(const std::vector<IpAddress>& vips, int count, Duration spacing);
+  void cancel();
+  uint64_t sent() const { return sent_; }
+  uint64_t errors() const { return errors_; }
+
+ private:
+  void round();
+  std::string ifname_;
+  int ifindex_;
+  int arp_fd_ = -1;
+  int icmp6_fd_ = -1;
+  std::vector<IpAddress> vips_;
+  int left_ = 0;
+  Duration spacing_{};
+  Timer timer_;
+  uint64_t sent_ = 0;
+  uint64_t errors_ = 0;
+};
+
+}  // namespace hd::vrrp

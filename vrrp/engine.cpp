@@ -1,0 +1,276 @@
+#include "vrrp/engine.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <cstring>
+#include <future>
+
+#include "core/log.h"
+
+namespace hd::vrrp {
+
+struct Engine::SocketEntry {
+  std::unique_ptr<Socket> socket;
+  std::unique_ptr<IoWatcher> watcher;
+  uint64_t unknown_vrid = 0;
+};
+
+Engine::Engine(std::function<void(const Transition&)> on_transition)
+    : on_transition_(std::move(on_transition)) {}
+
+Engine::~Engine() { stop(); }
+
+std::string Engine::resolve(InstanceConfig& cfg) {
+  cfg.ifindex = static_cast<int>(if_nametoindex(cfg.interface.c_str()));
+  if (cfg.ifindex == 0) return "interface " + cfg.interface + " does not exist";
+  for (auto& v : cfg.vips) v.ifindex = cfg.ifindex;
+  Family fam = cfg.vips.empty() ? Family::v4 : cfg.vips.front().address.family();
+  if (cfg.unicast_source) {
+    cfg.params.primary_ip = *cfg.unicast_source;
+    return "";
+  }
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) < 0) return "getifaddrs failed";
+  std::optional<IpAddress> found;
+  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr || cfg.interface != i->ifa_name) continue;
+    if (fam == Family::v4 && i->ifa_addr->sa_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      auto a = IpAddress::fromBytes(
+          Family::v4, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&sin->sin_addr), 4));
+      bool is_vip = std::any_of(cfg.vips.begin(), cfg.vips.end(),
+                                [&](const VipSpec& v) { return v.address == *a; });
+      if (a && !is_vip) found = a;
+    } else if (fam == Family::v6 && i->ifa_addr->sa_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
+        found = IpAddress::fromBytes(
+            Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&sin6->sin6_addr), 16));
+    }
+  }
+  freeifaddrs(list);
+  if (!found)
+    return "interface " + cfg.interface + " has no " +
+           (fam == Family::v4 ? "IPv4 address" : "IPv6 link-local address") +
+           " to send adverts from (VRRP needs one besides the VIPs)";
+  cfg.params.primary_ip = *found;
+  return "";
+}
+
+std::string Engine::prepare(std::vector<InstanceConfig>& instances) {
+  for (auto& c : instances) {
+    if (auto err = resolve(c); !err.empty()) return c.name + ": " + err;
+    if (auto err = validate(c.params)) return c.name + ": " + *err;
+  }
+  return "";
+}
+
+Socket* Engine::socket_for(const InstanceConfig& c, std::string& error) {
+  Family fam = c.params.primary_ip.family();
+  auto key = std::make_pair(c.interface, fam == Family::v4 ? 4 : 6);
+  auto it = sockets_.find(key);
+  if (it != sockets_.end()) return it->second->socket.get();
+  // Join the group unless every instance here is unicast; joining is harmless for unicast ones
+  // (only listed peers are accepted) so we always join.
+  auto sock = Socket::open(fam, c.interface, c.ifindex, true, error);
+  if (!sock) {
+    error = c.name + ": " + error;
+    return nullptr;
+  }
+  auto entry = std::make_unique<SocketEntry>();
+  entry->socket = std::move(sock);
+  SocketEntry* raw = entry.get();
+  entry->watcher = std::make_unique<IoWatcher>(*loop_, raw->socket->fd(), EV_READ,
+                                               [this, raw](int) { on_readable(*raw); });
+  entry->watcher->start();
+  Socket* s = raw->socket.get();
+  sockets_.emplace(key, std::move(entry));
+  return s;
+}
+
+void Engine::on_readable(SocketEntry& s) {
+  for (int i = 0; i < 256; ++i) {
+    auto p = s.socket->receive();
+    if (!p) break;
+    auto vrid = peekVrid(p->payload);
+    bool delivered = false;
+    if (vrid) {
+      for (auto& inst : instances_) {
+        const auto& c = inst->config();
+        if (c.params.vrid == *vrid && c.interface == s.socket->ifname() &&
+            c.params.primary_ip.family() == s.socket->family()) {
+          inst->on_packet(*p);
+          delivered = true;
+          break;
+        }
+      }
+    }
+    if (!delivered) ++s.unknown_vrid;
+  }
+  publish();
+}
+
+std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions opts) {
+  if (running_) return "already running";
+  if (auto err = prepare(instances); !err.empty()) return err;
+  loop_ = std::make_unique<Loop>();
+  std::string error;
+  addresses_ = NetlinkAddressManager::create(*loop_, error);
+  if (!addresses_) return error;
+  monitor_ = LinkMonitor::create(
+      *loop_,
+      LinkMonitor::Callbacks{
+          [this](int, const std::string& ifname, bool up) {
+            for (auto& i : instances_) i->on_link(ifname, up);
+            publish();
+          },
+          [this](int ifindex, const IpAddress& a, uint8_t) {
+            for (auto& i : instances_) i->on_address_removed(ifindex, a);
+          }},
+      error);
+  if (!monitor_) return error;
+  for (auto& c : instances) {
+    Socket* s = socket_for(c, error);
+    if (!s) {
+      sockets_.clear();
+      return error;
+    }
+    instances_.push_back(std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
+                                                    [this](const Transition& t) {
+                                                      if (on_transition_) on_transition_(t);
+                                                    }));
+  }
+  inbox_ = std::make_unique<Mailbox<std::function<void()>>>(
+      *loop_, [](std::function<void()>&& f) { f(); });
+  // Status snapshot refresh, so counters and timers are current without locking per packet.
+  publish_timer_ = std::make_unique<Timer>(*loop_, [this] { publish(); });
+  publish_timer_->start(Millis(200), Millis(200));
+  for (auto& i : instances_) i->start();
+  publish();
+  running_ = true;
+  std::promise<bool> rt_ok;
+  auto rt_future = rt_ok.get_future();
+  thread_ = std::thread([this, opts, &rt_ok] {
+    pthread_setname_np(pthread_self(), "hd-vrrp");
+    bool ok = false;
+    if (opts.realtime) {
+      sched_param sp{};
+      sp.sched_priority = opts.rt_priority;
+      ok = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+    }
+    rt_ok.set_value(ok);
+    loop_->run();
+  });
+  realtime_ = rt_future.get();
+  if (opts.realtime && !realtime_)
+    HD_LOG(warning, "vrrp") << "could not switch the VRRP thread to SCHED_FIFO "
+                            << opts.rt_priority << " (needs CAP_SYS_NICE); running without";
+  HD_LOG(info, "vrrp") << "engine started: " << instances_.size() << " instance(s)"
+                       << (realtime_ ? ", SCHED_FIFO" : "");
+  return "";
+}
+
+void Engine::run_on_loop(std::function<void()> f) {
+  std::promise<void> done;
+  auto fut = done.get_future();
+  inbox_->post([&] {
+    f();
+    done.set_value();
+  });
+  fut.wait();
+}
+
+std::string Engine::reload(std::vector<InstanceConfig> next) {
+  if (!running_) return "not running";
+  if (auto err = prepare(next); !err.empty()) return err;
+  std::string error;
+  run_on_loop([&] {
+    std::vector<std::unique_ptr<Instance>> keep;
+    // Leave first, so a VRID moving between instances never runs twice.
+    for (auto& inst : instances_) {
+      auto it = std::find_if(next.begin(), next.end(),
+                             [&](const InstanceConfig& c) { return c.name == inst->config().name; });
+      if (it == next.end()) {
+        HD_LOG(info, "vrrp") << inst->config().name << ": removed by reload";
+        inst->shutdown();
+        continue;
+      }
+      InstanceConfig old_cfg = inst->config();
+      InstanceConfig priority_only = *it;
+      priority_only.params.priority = old_cfg.params.priority;
+      if (old_cfg == *it) {
+        keep.push_back(std::move(inst));
+      } else if (old_cfg == priority_only) {
+        HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
+                             << " -> " << int(it->params.priority) << " by reload";
+        inst->set_priority(it->params.priority);
+        keep.push_back(std::move(inst));
+      } else {
+        HD_LOG(info, "vrrp") << old_cfg.name << ": changed by reload; restarting it";
+        inst->shutdown();
+      }
+    }
+    instances_ = std::move(keep);
+    for (auto& c : next) {
+      bool have = std::any_of(instances_.begin(), instances_.end(),
+                              [&](auto& i) { return i->config().name == c.name; });
+      if (have) continue;
+      Socket* s = socket_for(c, error);
+      if (!s) return;
+      auto inst = std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
+                                             [this](const Transition& t) {
+                                               if (on_transition_) on_transition_(t);
+                                             });
+      inst->start();
+      instances_.push_back(std::move(inst));
+    }
+    publish();
+  });
+  return error;
+}
+
+void Engine::stop() {
+  if (!running_) return;
+  run_on_loop([&] {
+    for (auto& i : instances_) i->shutdown();
+    publish();
+    // Let the kernel take the last address removals before the socket closes.
+    loop_->run_nowait();
+    publish_timer_->stop();
+    loop_->stop();
+  });
+  thread_.join();
+  running_ = false;
+  instances_.clear();
+  sockets_.clear();
+  monitor_.reset();
+  // Drain the remaining netlink acknowledgements synchronously-enough: one last non-blocking turn.
+  loop_->run_nowait();
+  addresses_.reset();
+  publish_timer_.reset();
+  inbox_.reset();
+  loop_.reset();
+}
+
+void Engine::publish() {
+  EngineStatus s;
+  for (auto& i : instances_) s.instances.push_back(i->status());
+  for (auto& [key, e] : sockets_)
+    s.sockets.push_back(SocketStatus{key.first, key.second == 4 ? "inet" : "inet6",
+                                     e->unknown_vrid, e->socket->malformed()});
+  s.realtime = realtime_;
+  s.address_errors = addresses_ ? addresses_->errors() : 0;
+  std::lock_guard lock(mu_);
+  snapshot_ = std::move(s);
+}
+
+EngineStatus Engine::status() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+}  // namespace hd::vrrp

@@ -1,0 +1,218 @@
+#include "vrrp/instance.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+
+namespace hd::vrrp {
+namespace {
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+}  // namespace
+
+Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& socket,
+                   AddressManager& addresses, std::function<void(const Transition&)> on_transition)
+    : loop_(loop),
+      clock_(clock),
+      cfg_(std::move(cfg)),
+      socket_(socket),
+      addresses_(addresses),
+      on_transition_(std::move(on_transition)),
+      fsm_(cfg_.params),
+      advert_timer_(loop, [this] { feed(AdvertTimerFired{}); }),
+      master_down_timer_(loop, [this] { feed(MasterDownTimerFired{}); }),
+      garp_refresh_timer_(loop,
+                          [this] {
+                            std::vector<IpAddress> ips;
+                            for (auto& v : cfg_.vips) ips.push_back(v.address);
+                            announcer_.burst(ips, 1, Duration::zero());
+                          }),
+      announcer_(loop, cfg_.interface, cfg_.ifindex) {}
+
+Instance::~Instance() = default;
+
+void Instance::start() {
+  for (auto& ifname : cfg_.track_interfaces)
+    if (!link_is_up(ifname)) down_.push_back(ifname);
+  if (!down_.empty()) feed(FaultOn{"tracked interface " + down_.front() + " is down"});
+  feed(Startup{});
+}
+
+void Instance::shutdown() { feed(Shutdown{}); }
+
+void Instance::feed(const Event& e) { execute(fsm_.handle(e, clock_.now())); }
+
+ExpectedParams Instance::expected() const {
+  ExpectedParams x;
+  x.version = cfg_.params.version;
+  x.family = cfg_.params.primary_ip.family();
+  x.vrid = cfg_.params.vrid;
+  if (!cfg_.auth_pass.empty()) {
+    x.auth_type = 1;
+    x.auth_password = makePassword(cfg_.auth_pass);
+  }
+  x.advert_int_s = static_cast<uint8_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(cfg_.params.advert_interval).count());
+  return x;
+}
+
+void Instance::on_packet(const RxPacket& p) {
+  auto r = decode(p.payload, p.meta, expected());
+  if (!r) {
+    counters_.drops.add(r.reason());
+    HD_LOG(debug, "vrrp") << cfg_.name << ": dropped advert from " << p.meta.source << ": "
+                          << r.reason();
+    return;
+  }
+  if (!cfg_.unicast_peers.empty() &&
+      std::find(cfg_.unicast_peers.begin(), cfg_.unicast_peers.end(), p.meta.source) ==
+          cfg_.unicast_peers.end()) {
+    ++counters_.unknown_peer;
+    HD_LOG(debug, "vrrp") << cfg_.name << ": ignored advert from " << p.meta.source
+                          << " (not a unicast peer)";
+    return;
+  }
+  ++counters_.adverts_received;
+  std::vector<IpAddress> mine;
+  for (auto& v : cfg_.vips) mine.push_back(v.address);
+  if (!addressesMatch(r.advert(), mine)) {
+    if (counters_.address_list_mismatch++ == 0)
+      HD_LOG(warning, "vrrp") << cfg_.name << ": advert from " << p.meta.source
+                              << " lists other virtual addresses than ours (misconfiguration?)";
+  }
+  feed(AdvertReceived{r.advert(), p.meta.source});
+}
+
+void Instance::on_link(const std::string& ifname, bool up) {
+  if (std::find(cfg_.track_interfaces.begin(), cfg_.track_interfaces.end(), ifname) ==
+      cfg_.track_interfaces.end())
+    return;
+  auto it = std::find(down_.begin(), down_.end(), ifname);
+  if (!up && it == down_.end()) {
+    down_.push_back(ifname);
+    if (down_.size() == 1) feed(FaultOn{"tracked interface " + ifname + " is down"});
+  } else if (up && it != down_.end()) {
+    down_.erase(it);
+    if (down_.empty()) feed(FaultOff{});
+  }
+}
+
+void Instance::on_address_removed(int ifindex, const IpAddress& a) {
+  if (!vips_held_ || fsm_.state() != State::master) return;
+  for (auto& v : cfg_.vips) {
+    if (v.ifindex == ifindex && v.address == a) {
+      ++counters_.vips_restored;
+      HD_LOG(warning, "vrrp") << cfg_.name << ": VIP " << a << " was removed from "
+                              << cfg_.interface << " while MASTER; restoring it";
+      addresses_.add(v);
+    }
+  }
+}
+
+void Instance::set_priority(int priority) {
+  feed(PriorityChanged{static_cast<uint8_t>(std::clamp(priority, 1, 255))});
+}
+
+void Instance::send_advert(uint8_t priority) {
+  Advert a;
+  a.version = cfg_.params.version;
+  a.vrid = cfg_.params.vrid;
+  a.priority = priority;
+  auto interval = fsm_.params().advert_interval;
+  a.max_advert_int_cs = static_cast<uint16_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(interval).count() / 10);
+  a.advert_int_s = static_cast<uint8_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(interval).count());
+  if (!cfg_.auth_pass.empty()) {
+    a.auth_type = 1;
+    a.auth_data = makePassword(cfg_.auth_pass);
+  }
+  for (auto& v : cfg_.vips) a.addresses.push_back(v.address);
+  const IpAddress& src = cfg_.params.primary_ip;
+  std::vector<IpAddress> dsts = cfg_.unicast_peers;
+  if (dsts.empty()) dsts.push_back(Socket::multicast_group(src.family()));
+  for (auto& dst : dsts) {
+    auto bytes = encode(a, src, dst);
+    if (bytes.empty()) {
+      ++counters_.send_errors;
+      continue;
+    }
+    auto err = socket_.send(src, dst, bytes);
+    if (!err.empty()) {
+      if (counters_.send_errors++ % 100 == 0)
+        HD_LOG(warning, "vrrp") << cfg_.name << ": advert to " << dst << ": " << err;
+    } else {
+      ++counters_.adverts_sent;
+    }
+  }
+}
+
+void Instance::execute(const Actions& actions) {
+  for (auto& action : actions) {
+    std::visit(
+        Overloaded{
+            [&](const SendAdvert& a) { send_advert(a.priority); },
+            [&](const ArmAdvertTimer& a) { advert_timer_.start(a.after); },
+            [&](const ArmMasterDownTimer& a) { master_down_timer_.start(a.after); },
+            [&](const CancelAdvertTimer&) { advert_timer_.stop(); },
+            [&](const CancelMasterDownTimer&) { master_down_timer_.stop(); },
+            [&](const AddVips&) {
+              for (auto& v : cfg_.vips) addresses_.add(v);
+              vips_held_ = true;
+              if (cfg_.garp_refresh > Duration::zero())
+                garp_refresh_timer_.start(cfg_.garp_refresh, cfg_.garp_refresh);
+            },
+            [&](const RemoveVips&) {
+              garp_refresh_timer_.stop();
+              announcer_.cancel();
+              vips_held_ = false;
+              for (auto& v : cfg_.vips) addresses_.remove(v);
+            },
+            [&](const SendGratuitous&) {
+              std::vector<IpAddress> ips;
+              for (auto& v : cfg_.vips) ips.push_back(v.address);
+              announcer_.burst(ips, cfg_.garp_count, cfg_.garp_spacing);
+            },
+            [&](const StateChanged& s) {
+              last_transition_wall_ = wall_seconds();
+              if (s.to == State::master) ++counters_.became_master;
+              HD_LOG(info, "vrrp") << cfg_.name << ": " << s.from << " -> " << s.to << " ("
+                                   << s.reason << ")";
+              if (on_transition_) on_transition_(Transition{cfg_.name, s.from, s.to, s.reason});
+            },
+        },
+        action);
+  }
+}
+
+InstanceStatus Instance::status() const {
+  InstanceStatus s;
+  s.name = cfg_.name;
+  s.interface = cfg_.interface;
+  s.vrid = cfg_.params.vrid;
+  s.version = static_cast<int>(cfg_.params.version);
+  s.state = fsm_.state();
+  s.base_priority = cfg_.params.priority;
+  s.effective_priority = fsm_.effectivePriority();
+  s.primary_ip = cfg_.params.primary_ip.toString();
+  if (auto m = fsm_.masterAddress()) s.master_ip = m->toString();
+  s.master_down_interval_s = seconds(fsm_.masterDownInterval());
+  s.advert_interval_s = seconds(fsm_.masterAdverInterval());
+  s.last_transition_wall = last_transition_wall_;
+  s.last_reason = fsm_.lastTransitionReason();
+  for (auto& v : cfg_.vips)
+    s.vips.push_back(v.address.toString() + "/" + std::to_string(v.prefix_len) +
+                     (v.label.empty() ? "" : " " + v.label));
+  s.down_interfaces = down_;
+  s.counters = counters_;
+  s.garp_sent = announcer_.sent();
+  return s;
+}
+
+}  // namespace hd::vrrp

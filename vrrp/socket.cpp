@@ -1,0 +1,196 @@
+#include "vrrp/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hd::vrrp {
+namespace {
+std::string err(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+}  // namespace
+
+IpAddress Socket::multicast_group(Family f) {
+  if (f == Family::v4) return IpAddress::v4(224, 0, 0, 18);
+  return *IpAddress::parse("ff02::12");
+}
+
+std::unique_ptr<Socket> Socket::open(Family family, const std::string& ifname, int ifindex,
+                                     bool join_multicast, std::string& error) {
+  int af = family == Family::v4 ? AF_INET : AF_INET6;
+  int fd = ::socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, kIpProtocol);
+  if (fd < 0) {
+    error = err("socket(IPPROTO_VRRP)");
+    return nullptr;
+  }
+  std::unique_ptr<Socket> s(new Socket(fd, family, ifname, ifindex));
+  auto fail = [&](const char* what) {
+    error = err(what);
+    return nullptr;
+  };
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size() + 1) < 0)
+    return fail("SO_BINDTODEVICE");
+  int ttl = kRequiredTtl, off = 0, on = 1;
+  if (family == Family::v4) {
+    int tos = IPTOS_PREC_INTERNETCONTROL;
+    if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0) return fail("IP_TTL");
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0)
+      return fail("IP_MULTICAST_TTL");
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &off, sizeof off) < 0)
+      return fail("IP_MULTICAST_LOOP");
+    if (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos) < 0) return fail("IP_TOS");
+    ip_mreqn mreq{};
+    mreq.imr_ifindex = ifindex;
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0)
+      return fail("IP_MULTICAST_IF");
+    if (join_multicast) {
+      inet_pton(AF_INET, "224.0.0.18", &mreq.imr_multiaddr);
+      if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0)
+        return fail("IP_ADD_MEMBERSHIP 224.0.0.18");
+    }
+  } else {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl) < 0)
+      return fail("IPV6_UNICAST_HOPS");
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) < 0)
+      return fail("IPV6_MULTICAST_HOPS");
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof off) < 0)
+      return fail("IPV6_MULTICAST_LOOP");
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) < 0)
+      return fail("IPV6_MULTICAST_IF");
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &on, sizeof on) < 0)
+      return fail("IPV6_RECVHOPLIMIT");
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) < 0)
+      return fail("IPV6_RECVPKTINFO");
+    int tclass = IPTOS_PREC_INTERNETCONTROL;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof tclass);
+    if (join_multicast) {
+      ipv6_mreq mreq{};
+      inet_pton(AF_INET6, "ff02::12", &mreq.ipv6mr_multiaddr);
+      mreq.ipv6mr_interface = ifindex;
+      if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq) < 0)
+        return fail("IPV6_JOIN_GROUP ff02::12");
+    }
+  }
+  return s;
+}
+
+Socket::~Socket() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string Socket::send(const IpAddress& src, const IpAddress& dst,
+                         std::span<const uint8_t> payload) {
+  iovec iov{const_cast<uint8_t*>(payload.data()), payload.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  sockaddr_in sin{};
+  sockaddr_in6 sin6{};
+  if (family_ == Family::v4) {
+    sin.sin_family = AF_INET;
+    std::memcpy(&sin.sin_addr, dst.bytes().data(), 4);
+    msg.msg_name = &sin;
+    msg.msg_namelen = sizeof sin;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo pi{};
+    pi.ipi_ifindex = ifindex_;
+    std::memcpy(&pi.ipi_spec_dst, src.bytes().data(), 4);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  } else {
+    sin6.sin6_family = AF_INET6;
+    std::memcpy(&sin6.sin6_addr, dst.bytes().data(), 16);
+    sin6.sin6_scope_id = ifindex_;
+    msg.msg_name = &sin6;
+    msg.msg_namelen = sizeof sin6;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    in6_pktinfo pi{};
+    pi.ipi6_ifindex = ifindex_;
+    std::memcpy(&pi.ipi6_addr, src.bytes().data(), 16);
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  }
+  ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT);
+  if (n < 0) return err("sendmsg");
+  if (static_cast<size_t>(n) != payload.size()) return "sendmsg: short write";
+  return "";
+}
+
+std::optional<RxPacket> Socket::receive() {
+  uint8_t buf[2048];
+  alignas(cmsghdr) char control[256];
+  sockaddr_storage from{};
+  iovec iov{buf, sizeof buf};
+  msghdr msg{};
+  for (;;) {
+    msg = msghdr{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::nullopt;
+    }
+    RxPacket p;
+    p.ifindex = ifindex_;
+    if (family_ == Family::v4) {
+      // Raw IPv4 sockets deliver the IP header.
+      if (n < 20) {
+        ++malformed_;
+        continue;
+      }
+      size_t ihl = (buf[0] & 0x0f) * 4u;
+      size_t total = (size_t(buf[2]) << 8) | buf[3];
+      if ((buf[0] >> 4) != 4 || ihl < 20 || static_cast<size_t>(n) < ihl || buf[9] != kIpProtocol) {
+        ++malformed_;
+        continue;
+      }
+      if (total > static_cast<size_t>(n) || total < ihl) total = n;
+      p.meta.ttl = buf[8];
+      p.meta.source = *IpAddress::fromBytes(Family::v4, std::span<const uint8_t>(buf + 12, 4));
+      p.meta.destination = *IpAddress::fromBytes(Family::v4, std::span<const uint8_t>(buf + 16, 4));
+      p.payload.assign(buf + ihl, buf + total);
+    } else {
+      auto* s6 = reinterpret_cast<sockaddr_in6*>(&from);
+      p.meta.source = *IpAddress::fromBytes(
+          Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&s6->sin6_addr), 16));
+      p.meta.ttl = 0;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != IPPROTO_IPV6) continue;
+        if (c->cmsg_type == IPV6_HOPLIMIT) {
+          int hl;
+          std::memcpy(&hl, CMSG_DATA(c), sizeof hl);
+          p.meta.ttl = static_cast<uint8_t>(hl);
+        } else if (c->cmsg_type == IPV6_PKTINFO) {
+          in6_pktinfo pi;
+          std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+          p.meta.destination = *IpAddress::fromBytes(
+              Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&pi.ipi6_addr), 16));
+        }
+      }
+      p.payload.assign(buf, buf + n);
+    }
+    return p;
+  }
+}
+
+}  // namespace hd::vrrp

@@ -1,0 +1,54 @@
+// Raw IPPROTO_VRRP sockets: one per (interface, address family), shared by the
+// instances on that interface, which the engine picks by VRID. TTL / hop limit
+// 255 on send; the receive side reports the IP header fields decode() checks.
+#pragma once
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vrrp/packet.h"
+
+namespace hd::vrrp {
+
+struct RxPacket {
+  RxMeta meta;
+  int ifindex = 0;
+  std::vector<uint8_t> payload;  // the VRRP message (IP header stripped)
+};
+
+class Socket {
+ public:
+  // Opens the socket on `ifname`; joins 224.0.0.18 / ff02::12 when `join_multicast`.
+  // Returns nullptr and sets `error` on failure.
+  static std::unique_ptr<Socket> open(Family family, const std::string& ifname, int ifindex,
+                                      bool join_multicast, std::string& error);
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  int fd() const { return fd_; }
+  Family family() const { return family_; }
+  const std::string& ifname() const { return ifname_; }
+  // Sends `payload` from `src` to `dst` (the group, or a unicast peer).
+  // Returns "" on success, else the error.
+  std::string send(const IpAddress& src, const IpAddress& dst, std::span<const uint8_t> payload);
+  // One datagram, or nullopt when none is waiting (or it was not VRRP/IP at all;
+  // those are counted in malformed()).
+  std::optional<RxPacket> receive();
+  uint64_t malformed() const { return malformed_; }
+
+  static IpAddress multicast_group(Family f);
+
+ private:
+  Socket(int fd, Family f, std::string ifname, int ifindex)
+      : fd_(fd), family_(f), ifname_(std::move(ifname)), ifindex_(ifindex) {}
+  int fd_;
+  Family family_;
+  std::string ifname_;
+  int ifindex_;
+  uint64_t malformed_ = 0;
+};
+
+}  // namespace hd::vrrp
