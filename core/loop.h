@@ -132,7 +132,7 @@ class Mailbox {
     wake_.send();
   }
 
- private:
+  // Handles every queued message now (on the receiving loop's thread).
   void drain() {
     std::deque<T> batch;
     {
@@ -141,6 +141,8 @@ class Mailbox {
     }
     for (auto& m : batch) handler_(std::move(m));
   }
+
+ private:
   std::function<void(T&&)> handler_;
   std::mutex mu_;
   std::deque<T> queue_;

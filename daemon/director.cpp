@@ -92,8 +92,18 @@ void Director::stop() {
   notify::stopping();
   HD_LOG(info, "director") << "stopping";
   for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
-  control_.close();
-  loop_.stop();
+  // Let stop hooks (notify scripts) finish, for at most 5 s, then leave the loop.
+  drain_deadline_ = SteadyClock::now() + std::chrono::seconds(5);
+  drain_timer_ = std::make_unique<Timer>(loop_, [this] {
+    bool busy = false;
+    for (auto& s : subsystems_) busy = busy || s->busy();
+    if (busy && SteadyClock::now() < drain_deadline_) return;
+    if (busy) HD_LOG(warning, "director") << "stopping without waiting for running hooks";
+    drain_timer_->stop();
+    control_.close();
+    loop_.stop();
+  });
+  drain_timer_->start(Millis(1), Millis(10));
 }
 
 std::string Director::handle_request(const std::string& line) {

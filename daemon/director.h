@@ -45,6 +45,8 @@ class Director {
   int reloads_failed_ = 0;
   std::vector<std::string> last_reload_errors_;
   bool stopping_ = false;
+  std::unique_ptr<Timer> drain_timer_;
+  TimePoint drain_deadline_{};
 };
 
 }  // namespace hd

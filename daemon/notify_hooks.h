@@ -27,6 +27,7 @@ class NotifyHooks {
   ~NotifyHooks();
   void run(HookJob job);
   uint64_t started() const { return started_; }
+  bool busy() const { return !running_.empty(); }
   uint64_t failed() const { return failed_; }
   uint64_t timed_out() const { return timed_out_; }
 

@@ -18,6 +18,8 @@ class Subsystem {
   // Called only with a valid new config; applies only what changed.
   virtual std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) = 0;
   virtual void stop() = 0;
+  // After stop(): true while work it started must still finish (e.g. notify hooks).
+  virtual bool busy() const { return false; }
   // Writes this subsystem's status as one JSON value (an object).
   virtual void status(JsonWriter& w) const = 0;
   // Appends human-readable lines.

@@ -36,6 +36,7 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.garp_count = vi.garp.count;
   c.garp_spacing = vi.garp.spacing;
   c.garp_refresh = vi.garp.refresh;
+  c.garp_second_burst = vi.garp.second_burst_delay;
   c.track_interfaces = vi.track_interfaces;
   return c;
 }
@@ -79,6 +80,8 @@ void VrrpSubsystem::stop() {
   if (!started_) return;
   engine_.stop();
   started_ = false;
+  // The engine's last transitions (to INITIALIZE: the stop hooks) are queued for us: run them.
+  transitions_.drain();
 }
 
 void VrrpSubsystem::on_transition(vrrp::Transition&& t) {

@@ -21,6 +21,7 @@ class VrrpSubsystem final : public Subsystem {
   std::string start(const config::Config& cfg) override;
   std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
   void stop() override;
+  bool busy() const override { return hooks_.busy(); }
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
 

@@ -9,7 +9,8 @@ PKGS=(
   libev-dev libcurl4-openssl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libsystemd-dev
   clang libclang-rt-14-dev
-  iproute2 iputils-arping procps psmisc curl python3 openssl
+  iproute2 iputils-arping iputils-ping procps psmisc curl python3 openssl nftables
+  keepalived tshark
 )
 missing=()
 for p in "${PKGS[@]}"; do

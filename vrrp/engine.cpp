@@ -130,6 +130,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
           },
           [this](int ifindex, const IpAddress& a, uint8_t) {
             for (auto& i : instances_) i->on_address_removed(ifindex, a);
+            publish();
           }},
       error);
   if (!monitor_) return error;

@@ -192,8 +192,11 @@ void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     return;
   }
   // The RFC discards a losing advert. Answering at once (without moving the advert timer) ends
-  // a split brain after one round trip instead of waiting for the next Adver_Timer.
+  // a split brain after one round trip instead of waiting for the next Adver_Timer. Another
+  // Master means neighbours may have followed its gratuitous ARP: announce ours again so they
+  // come back (keepalived's vrrp_garp_lower_prio_repeat, on by default here).
   out.emplace_back(SendAdvert{priority_});
+  out.emplace_back(SendGratuitous{});
 }
 
 void Fsm::onMasterDown(Actions& out, TimePoint now) {

@@ -33,6 +33,12 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& s
                             for (auto& v : cfg_.vips) ips.push_back(v.address);
                             announcer_.burst(ips, 1, Duration::zero());
                           }),
+      garp_second_timer_(loop,
+                         [this] {
+                           std::vector<IpAddress> ips;
+                           for (auto& v : cfg_.vips) ips.push_back(v.address);
+                           announcer_.burst(ips, cfg_.garp_count, cfg_.garp_spacing);
+                         }),
       announcer_(loop, cfg_.interface, cfg_.ifindex) {}
 
 Instance::~Instance() = default;
@@ -170,6 +176,7 @@ void Instance::execute(const Actions& actions) {
             },
             [&](const RemoveVips&) {
               garp_refresh_timer_.stop();
+              garp_second_timer_.stop();
               announcer_.cancel();
               vips_held_ = false;
               for (auto& v : cfg_.vips) addresses_.remove(v);
@@ -178,6 +185,8 @@ void Instance::execute(const Actions& actions) {
               std::vector<IpAddress> ips;
               for (auto& v : cfg_.vips) ips.push_back(v.address);
               announcer_.burst(ips, cfg_.garp_count, cfg_.garp_spacing);
+              if (cfg_.garp_second_burst > Duration::zero())
+                garp_second_timer_.start(cfg_.garp_second_burst);
             },
             [&](const StateChanged& s) {
               last_transition_wall_ = wall_seconds();

@@ -28,6 +28,7 @@ struct InstanceConfig {
   int garp_count = 5;
   Duration garp_spacing = Millis(100);
   Duration garp_refresh = Duration::zero();
+  Duration garp_second_burst = std::chrono::seconds(2);
   std::vector<std::string> track_interfaces;
   friend bool operator==(const InstanceConfig&, const InstanceConfig&) = default;
 };
@@ -103,6 +104,7 @@ class Instance {
   Timer advert_timer_;
   Timer master_down_timer_;
   Timer garp_refresh_timer_;
+  Timer garp_second_timer_;
   Announcer announcer_;
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down

@@ -483,6 +483,8 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
     if (auto v = gt.integer("count", 0, 100)) vi.garp.count = int(*v);
     if (auto v = gt.duration("spacing", Duration::zero(), 10s)) vi.garp.spacing = *v;
     if (auto v = gt.duration("refresh", Duration::zero(), std::chrono::hours(24))) vi.garp.refresh = *v;
+    if (auto v = gt.duration("second_burst_delay", Duration::zero(), std::chrono::minutes(10)))
+      vi.garp.second_burst_delay = *v;
     gt.finish();
   }
   if (auto v = t.string_list("track_interfaces")) vi.track_interfaces = *v;

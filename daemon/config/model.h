@@ -44,6 +44,9 @@ struct Garp {
   int count = 5;                      // packets in the burst on becoming Master
   Duration spacing = Millis(100);     // between packets of the burst
   Duration refresh = Duration::zero();  // periodic repeat while Master; 0 = off
+  // A second burst this long after the first: neighbours ignore ARP updates within their
+  // locktime (1 s by default on Linux) of a previous one, e.g. the other director's. 0 = off.
+  Duration second_burst_delay = std::chrono::seconds(2);
   bool operator==(const Garp&) const = default;
 };
 

@@ -327,16 +327,18 @@ TEST_F(FsmTest, EqualPriorityTieBreakOnPrimaryAddress) {
     Actions out = f.handle(advert(100, c.sender), kT0 + seconds(5));
     EXPECT_EQ(f.state(), c.sender_wins ? State::backup : State::master);
     if (!c.sender_wins) {
-      EXPECT_THAT(out, ElementsAre(SendAdvert{100}));
+      EXPECT_THAT(out, ElementsAre(SendAdvert{100}, SendGratuitous{}));
     }
   }
 }
 
 // RFC 5798 6.4.3 says "else ... Discard the ADVERTISEMENT"; we also answer at once, so a peer
-// that wrongly believes itself Master (split brain) hears us within one round trip.
+// that wrongly believes itself Master (split brain) hears us within one round trip, and we
+// re-announce the addresses so neighbours that followed the other Master's ARP come back.
 TEST_F(FsmTest, MasterAnswersLowerPriorityAtOnce) {
   Fsm f = master();
-  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(5)), ElementsAre(SendAdvert{100}));
+  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(5)),
+              ElementsAre(SendAdvert{100}, SendGratuitous{}));
   EXPECT_EQ(f.state(), State::master);
 }
 
