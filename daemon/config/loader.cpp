@@ -305,6 +305,38 @@ void load_global(Table& root, Config& cfg) {
     cfg.global.dataplane = *v == "none" ? Dataplane::none : Dataplane::kernel;
   if (auto v = g.boolean("vrrp_realtime")) cfg.global.vrrp_realtime = *v;
   if (auto v = g.integer("vrrp_rt_priority", 1, 99)) cfg.global.vrrp_rt_priority = int(*v);
+  if (auto v = g.choice("ipvs_on_stop", {"keep", "remove"}))
+    cfg.global.ipvs_remove_on_stop = *v == "remove";
+  if (auto v = g.duration("reconcile_interval", Millis(100), std::chrono::hours(1)))
+    cfg.global.reconcile_interval = *v;
+  if (auto* st = g.subtable("lvs_sync_daemon")) {
+    Table s(g.ctx(), *st, "lvs_sync_daemon");
+    SyncDaemon sd;
+    auto i = s.str("interface", true);
+    auto vi = s.str("vrrp_instance", true);
+    if (auto id = s.integer("sync_id", 0, 255)) sd.sync_id = int(*id);
+    s.finish();
+    if (i && vi) {
+      sd.interface = *i;
+      sd.vrrp_instance = *vi;
+      cfg.global.lvs_sync_daemon = sd;
+    }
+  }
+  if (auto* tt = g.subtable("ipvs_timeouts")) {
+    Table t(g.ctx(), *tt, "ipvs_timeouts");
+    auto whole = [&](const char* key, Duration& dst) {
+      if (auto d = t.duration(key, std::chrono::seconds(1), std::chrono::hours(24 * 30))) {
+        if (*d % std::chrono::seconds(1) != Duration::zero())
+          t.ctx().error(*t.node(key), std::string("'") + key + "' must be whole seconds");
+        else
+          dst = *d;
+      }
+    };
+    whole("tcp", cfg.global.ipvs_timeouts.tcp);
+    whole("tcpfin", cfg.global.ipvs_timeouts.tcpfin);
+    whole("udp", cfg.global.ipvs_timeouts.udp);
+    t.finish();
+  }
   g.finish();
 }
 
@@ -900,6 +932,9 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       if (!grouped.insert(i).second)
         ctx.error(g.pos, "instance '" + i + "' is in more than one sync_group");
     }
+  if (cfg.global.lvs_sync_daemon && !names.count(cfg.global.lvs_sync_daemon->vrrp_instance))
+    ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
+                                   cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
   for (auto& vs : cfg.virtual_servers) {
     auto [it, fresh] = vss.emplace(vs.key(), vs.pos);

@@ -23,6 +23,20 @@ struct SourcePos {
 
 enum class Dataplane { kernel, none };
 
+struct SyncDaemon {
+  std::string interface;     // where the kernel's IPVS sync traffic goes
+  std::string vrrp_instance;  // master sync daemon while this instance is MASTER, backup otherwise
+  int sync_id = 0;           // 0-255
+  bool operator==(const SyncDaemon&) const = default;
+};
+
+struct IpvsTimeouts {
+  Duration tcp = Duration::zero();  // 0: leave the kernel's value
+  Duration tcpfin = Duration::zero();
+  Duration udp = Duration::zero();
+  bool operator==(const IpvsTimeouts&) const = default;
+};
+
 struct Global {
   std::string router_id;
   log::Level log_level = log::Level::info;
@@ -31,6 +45,10 @@ struct Global {
   Dataplane dataplane = Dataplane::kernel;
   bool vrrp_realtime = false;  // SCHED_FIFO for the VRRP thread
   int vrrp_rt_priority = 10;
+  bool ipvs_remove_on_stop = false;  // ipvs_on_stop = "remove": delete our services on stop
+  Duration reconcile_interval = std::chrono::seconds(5);  // drift repair period
+  std::optional<SyncDaemon> lvs_sync_daemon;
+  IpvsTimeouts ipvs_timeouts;
   bool operator==(const Global&) const = default;
 };
 

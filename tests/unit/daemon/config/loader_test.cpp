@@ -293,3 +293,28 @@ TEST(Duration, Parse) {
 
 }  // namespace
 }  // namespace hd::config
+
+namespace hd::config {
+namespace {
+TEST(ConfigLoader, GlobalIpvsKeys) {
+  auto r = load_string(
+      "[global]\nipvs_on_stop = \"remove\"\nreconcile_interval = \"2s\"\n"
+      "ipvs_timeouts = { tcp = 900, tcpfin = 120, udp = 300 }\n",
+      "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_TRUE(r.config->global.ipvs_remove_on_stop);
+  EXPECT_EQ(r.config->global.ipvs_timeouts.tcp, std::chrono::seconds(900));
+  expect_one("[global]\nipvs_timeouts = { tcp = 1.5 }\n", 2, 25, "'tcp' must be whole seconds");
+  expect_one("[global]\nipvs_on_stop = \"drop\"\n", 2, 16, "must be one of keep, remove");
+}
+
+TEST(ConfigLoader, SyncDaemonNamesAnInstance) {
+  expect_one("[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"VI_9\" }\n", 1, 1,
+             "lvs_sync_daemon names unknown vrrp_instance 'VI_9'");
+  auto r = load_string("[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"VI_1\", "
+                       "sync_id = 7 }\n" + kInstance, "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->global.lvs_sync_daemon->sync_id, 7);
+}
+}  // namespace
+}  // namespace hd::config
