@@ -1,0 +1,66 @@
+// The rise/fall state of one health check: a pure function of the results
+// fed to it and the time passed in (no clock, no I/O).
+//
+// A check that is down goes up after `rise` consecutive successes; one that
+// is up goes down after `fall` consecutive failures (keepalived's
+// rise/fall, HAProxy's rise/fall). While up, a success that carries another
+// weight (script exit_weights) is a transition too, so the new weight
+// reaches IPVS without waiting for a state change.
+#pragma once
+#include <cstdint>
+#include <optional>
+
+#include "checkers/result.h"
+#include "core/clock.h"
+
+namespace hd::checkers {
+
+struct Hysteresis {
+  int rise = 1;  // >= 1
+  int fall = 1;  // >= 1
+  bool initial_up = false;
+};
+
+struct Transition {
+  bool was_up = false;
+  bool up = false;
+  std::optional<int> weight;  // the weight now in force (up only; none: the configured one)
+  Result result;              // the result that caused it
+  TimePoint at;
+  bool weight_only() const { return was_up == up; }
+};
+
+class CheckState {
+ public:
+  CheckState(Hysteresis h, TimePoint created);
+
+  // Feeds one probe result; returns the transition it causes, if any.
+  std::optional<Transition> on_result(const Result& r, TimePoint now);
+
+  bool up() const { return up_; }
+  std::optional<int> weight() const { return weight_; }
+  // The last probe's result (none before the first probe).
+  const std::optional<Result>& last_result() const { return last_; }
+  // When the state last changed (creation time until the first transition).
+  TimePoint since() const { return since_; }
+  // Consecutive successes if the last result was ok, else consecutive failures.
+  int consecutive() const { return last_ && last_->ok() ? successes_ : failures_; }
+  uint64_t checks() const { return checks_; }
+  uint64_t failures() const { return failures_total_; }
+  uint64_t transitions() const { return transitions_; }
+  const Hysteresis& hysteresis() const { return h_; }
+
+ private:
+  Hysteresis h_;
+  bool up_;
+  std::optional<int> weight_;
+  std::optional<Result> last_;
+  TimePoint since_;
+  int successes_ = 0;
+  int failures_ = 0;
+  uint64_t checks_ = 0;
+  uint64_t failures_total_ = 0;
+  uint64_t transitions_ = 0;
+};
+
+}  // namespace hd::checkers

@@ -1,0 +1,218 @@
+#include "checkers/checker.h"
+
+#include <set>
+
+#include "core/log.h"
+
+namespace hd::checkers {
+
+struct Checker::Check {
+  Check(Checker& owner, Target t, std::unique_ptr<Probe> p, TimePoint now)
+      : target(std::move(t)),
+        state(Hysteresis{target.spec.rise, target.spec.fall, target.spec.initial_up}, now),
+        probe(std::move(p)),
+        timer(owner.loop_, [&owner, this] { owner.fire(*this); }) {}
+  Target target;
+  CheckState state;
+  std::unique_ptr<Probe> probe;
+  Timer timer;
+  TimePoint due;         // when the next run should start
+  bool pending = false;  // came due while the previous run was still going
+  bool stopped = false;
+};
+
+Checker::Checker(Loop& loop, OnChange on_change, Options options)
+    : loop_(loop),
+      on_change_(std::move(on_change)),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &real_clock_),
+      rng_(std::random_device{}()),
+      ctx_(loop),
+      reaper_(loop, [this] { retired_.clear(); }) {
+  if (!options_.random)
+    options_.random = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
+}
+
+Checker::~Checker() {
+  stop();
+  retired_.clear();
+}
+
+std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
+  auto probe = make_probe(ctx_, t.spec);
+  auto c = std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
+  double r = options_.random();
+  if (!(r >= 0.0 && r < 1.0)) r = 0.0;
+  auto jitter = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, std::nano>(static_cast<double>(c->target.spec.interval.count()) * r));
+  c->due = now + jitter;
+  arm(*c, now);
+  return c;
+}
+
+void Checker::arm(Check& c, TimePoint now) {
+  Duration after = c.due - now;
+  c.timer.start(after > Duration::zero() ? after : Duration::zero());
+}
+
+void Checker::start(std::vector<Target> targets) {
+  stop();
+  update(std::move(targets));
+}
+
+void Checker::update(std::vector<Target> targets) {
+  TimePoint t = now();
+  std::set<std::string> seen;
+  std::map<std::string, std::unique_ptr<Check>> next;
+  size_t started = 0, restarted = 0, kept = 0;
+  for (auto& target : targets) {
+    if (!seen.insert(target.id).second) {
+      ++duplicate_ids_;
+      HD_LOG(warning, "checkers") << "duplicate check id " << target.id << ": ignored";
+      continue;
+    }
+    auto it = checks_.find(target.id);
+    if (it != checks_.end() && it->second->target.spec == target.spec) {
+      next.emplace(target.id, std::move(it->second));
+      checks_.erase(it);
+      ++kept;
+      continue;
+    }
+    if (it != checks_.end()) {
+      retire(std::move(it->second));
+      checks_.erase(it);
+      ++restarted;
+    } else {
+      ++started;
+    }
+    std::string id = target.id;
+    next.emplace(std::move(id), make_check(std::move(target), t));
+  }
+  size_t stopped = checks_.size();
+  for (auto& [id, c] : checks_) retire(std::move(c));
+  checks_ = std::move(next);
+  HD_LOG(info, "checkers") << checks_.size() << " checks: " << started << " new, " << restarted
+                           << " restarted, " << kept << " kept, " << stopped << " stopped";
+}
+
+void Checker::stop() {
+  for (auto& [id, c] : checks_) retire(std::move(c));
+  checks_.clear();
+}
+
+void Checker::retire(std::unique_ptr<Check> c) {
+  c->stopped = true;
+  c->timer.stop();
+  c->probe->cancel();
+  retired_.push_back(std::move(c));
+  reaper_.start(Duration::zero());
+}
+
+void Checker::fire(Check& c) {
+  TimePoint t = now();
+  if (c.probe->running()) {
+    ++stats_.overruns;
+    c.pending = true;
+    return;
+  }
+  launch(c, t);
+}
+
+void Checker::launch(Check& c, TimePoint t) {
+  ++stats_.probes_started;
+  stats_.lateness.record(t - c.due);
+  if (options_.on_probe_start) options_.on_probe_start(c.target.id, c.due, t);
+  c.due += c.target.spec.interval;
+  if (c.due <= t) {
+    // More than an interval behind (a stalled loop, a long overrun): drop the
+    // missed runs instead of firing them back to back.
+    auto behind = (t - c.due) / c.target.spec.interval + 1;
+    stats_.skipped += static_cast<uint64_t>(behind);
+    c.due += behind * c.target.spec.interval;
+  }
+  arm(c, t);
+  Check* raw = &c;
+  c.probe->start([this, raw](Result r) { on_result(*raw, std::move(r)); });
+}
+
+void Checker::on_result(Check& c, Result r) {
+  TimePoint t = now();
+  if (auto tr = c.state.on_result(r, t)) report(c, *tr);
+  // report() may have stopped this check (update/stop from on_change).
+  if (c.pending && !c.stopped) {
+    c.pending = false;
+    launch(c, now());
+  }
+}
+
+void Checker::report(const Check& c, const Transition& t) {
+  Change ch{c.target.id, t.up, t.result.to_string(), t.weight, t.at, t.weight_only()};
+  if (ch.weight_only) {
+    HD_LOG(info, "checkers") << "real server " << ch.id << " weight "
+                             << (ch.weight ? std::to_string(*ch.weight) : "configured") << " ("
+                             << ch.reason << ")";
+  } else if (ch.up) {
+    HD_LOG(info, "checkers") << "real server " << ch.id << " up (" << ch.reason << ")";
+  } else {
+    HD_LOG(warning, "checkers") << "real server " << ch.id << " down (" << ch.reason << ")";
+  }
+  if (on_change_) on_change_(ch);
+}
+
+const CheckState* Checker::state(const std::string& id) const {
+  auto it = checks_.find(id);
+  return it == checks_.end() ? nullptr : &it->second->state;
+}
+
+std::vector<std::string> Checker::ids() const {
+  std::vector<std::string> out;
+  for (auto& [id, c] : checks_) out.push_back(id);
+  return out;
+}
+
+void Checker::status(JsonWriter& w) const {
+  auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  TimePoint t = now();
+  double wall = wall_seconds();
+  int up = 0, down = 0;
+  w.begin_object();
+  w.key("targets").begin_array();
+  for (auto& [id, c] : checks_) {
+    const CheckState& s = c->state;
+    (s.up() ? up : down)++;
+    w.begin_object();
+    w.field("id", id);
+    w.field("type", to_string(c->target.spec.type));
+    w.field("state", s.up() ? "up" : "down");
+    w.key("weight");
+    if (s.weight())
+      w.value(*s.weight());
+    else
+      w.null();
+    w.key("last_result");
+    if (s.last_result())
+      w.value(s.last_result()->to_string());
+    else
+      w.null();
+    w.field("since", wall - std::chrono::duration<double>(t - s.since()).count());
+    w.field("consecutive", s.consecutive());
+    w.field("checks", s.checks());
+    w.field("failures", s.failures());
+    w.field("transitions", s.transitions());
+    w.end_object();
+  }
+  w.end_array();
+  w.field("up", up);
+  w.field("down", down);
+  w.key("scheduler").begin_object();
+  w.field("probes", stats_.probes_started);
+  w.field("overruns", stats_.overruns);
+  w.field("skipped", stats_.skipped);
+  w.field("late_p50_ms", ms(stats_.lateness.percentile(50)));
+  w.field("late_p99_ms", ms(stats_.lateness.percentile(99)));
+  w.field("late_max_ms", ms(stats_.lateness.max()));
+  w.end_object();
+  w.end_object();
+}
+
+}  // namespace hd::checkers

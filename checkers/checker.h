@@ -1,0 +1,120 @@
+// The health-check scheduler: owns every check on one Loop, runs each probe
+// every `interval`, feeds results through its CheckState and reports state
+// changes as data ("real server X down (reason)"), logging one line each.
+//
+// Timing: a check's runs are `interval` apart measured start to start, on a
+// fixed grid from its first run (a slow probe does not push later runs back).
+// A run never overlaps the previous one: if the previous is still going when
+// the next is due, the next starts the moment it ends (counted as an
+// overrun). A check more than one interval behind skips the missed runs
+// rather than bursting. The first run of each check waits a random delay in
+// [0, interval), so checks started together spread out. Lateness (actual
+// start - scheduled start) is recorded for every run.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "checkers/check_state.h"
+#include "checkers/latency_histogram.h"
+#include "checkers/probe.h"
+#include "checkers/spec.h"
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/loop.h"
+
+namespace hd::checkers {
+
+// A check's state changed: up/down, or (weight_only) the weight of an up
+// server changed (script exit_weights).
+struct Change {
+  std::string id;
+  bool up = false;
+  std::string reason;  // the result that decided it: "connect refused", "bad status 503", ...
+  std::optional<int> weight;
+  TimePoint at;
+  bool weight_only = false;
+};
+
+struct SchedulerStats {
+  uint64_t probes_started = 0;
+  uint64_t overruns = 0;  // a run came due while the previous one was still going
+  uint64_t skipped = 0;   // runs dropped because the check fell an interval behind
+  LatencyHistogram lateness;  // actual start - scheduled start, every run
+};
+
+class Checker {
+ public:
+  using OnChange = std::function<void(const Change&)>;
+  struct Options {
+    // Time for state transitions and lateness. Must agree with the loop's
+    // timers (steady time): tests inject a clock only to check what is
+    // computed from it. Default: a RealClock.
+    const Clock* clock = nullptr;
+    // Uniform in [0, 1): the first-run jitter, as a fraction of the interval.
+    // Default: a seeded mt19937_64.
+    std::function<double()> random;
+    // Told of every run as it starts (benchmarks, tests).
+    std::function<void(const std::string& id, TimePoint due, TimePoint started)> on_probe_start;
+  };
+
+  // on_change is called from the loop; it may call update() or stop(), but
+  // must not destroy the Checker.
+  Checker(Loop& loop, OnChange on_change, Options options);
+  Checker(Loop& loop, OnChange on_change) : Checker(loop, std::move(on_change), Options{}) {}
+  ~Checker();
+  Checker(const Checker&) = delete;
+  Checker& operator=(const Checker&) = delete;
+
+  // Replaces whatever runs with these targets, all from their initial state.
+  void start(std::vector<Target> targets);
+  // By id: an unchanged target keeps its state and its schedule; a changed
+  // spec restarts that check from its initial state; a new id starts; a
+  // missing id stops. Duplicate ids: the first wins (counted).
+  void update(std::vector<Target> targets);
+  // Stops every check (running probes are abandoned, scripts killed).
+  void stop();
+
+  // {"targets": [{"id", "type", "state", "weight", "last_result", "since",
+  //   "consecutive", "checks", "failures", "transitions"}...], "up", "down",
+  //   "scheduler": {"probes", "overruns", "skipped", "late_p50_ms",
+  //   "late_p99_ms", "late_max_ms"}}
+  void status(JsonWriter& w) const;
+
+  const CheckState* state(const std::string& id) const;
+  std::vector<std::string> ids() const;
+  size_t size() const { return checks_.size(); }
+  const SchedulerStats& stats() const { return stats_; }
+  uint64_t duplicate_ids() const { return duplicate_ids_; }
+
+ private:
+  struct Check;
+  std::unique_ptr<Check> make_check(Target t, TimePoint now);
+  void fire(Check& c);
+  void launch(Check& c, TimePoint now);
+  void on_result(Check& c, Result r);
+  void report(const Check& c, const Transition& t);
+  void retire(std::unique_ptr<Check> c);
+  void arm(Check& c, TimePoint now);
+  TimePoint now() const { return clock_->now(); }
+
+  Loop& loop_;
+  OnChange on_change_;
+  Options options_;
+  RealClock real_clock_;
+  const Clock* clock_;
+  std::mt19937_64 rng_;
+  ProbeContext ctx_;
+  std::map<std::string, std::unique_ptr<Check>> checks_;
+  // Stopped checks, freed on a later loop turn (never inside a callback of theirs).
+  std::vector<std::unique_ptr<Check>> retired_;
+  Timer reaper_;
+  SchedulerStats stats_;
+  uint64_t duplicate_ids_ = 0;
+};
+
+}  // namespace hd::checkers

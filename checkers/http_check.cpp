@@ -1,0 +1,182 @@
+#include "checkers/http_check.h"
+
+#include <errno.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace hd::checkers {
+namespace {
+
+std::string ip_literal(const IpAddress& a) { return a.is_v4() ? a.str() : "[" + a.str() + "]"; }
+
+long ms(Duration d) {
+  auto v = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  return v < 1 ? 1 : static_cast<long>(v);
+}
+
+bool is_tls_error(CURLcode c) {
+  switch (c) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
+    : multi_(multi),
+      spec_(std::move(spec)),
+      matcher_(spec_),
+      defer_(multi.loop(), [this] {
+        if (deferred_) {
+          Result r = std::move(*deferred_);
+          deferred_.reset();
+          finish(std::move(r));
+        }
+      }) {
+  easy_ = curl_easy_init();
+  if (!easy_) throw std::runtime_error("curl_easy_init failed");
+
+  bool tls = spec_.type == CheckType::https;
+  std::string ip = ip_literal(spec_.address);
+  std::string port = std::to_string(spec_.port);
+  std::string name = tls ? (!spec_.sni.empty() ? spec_.sni : spec_.host) : std::string();
+  if (name.empty()) name = ip;
+  url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_.path;
+  if (name != ip) {
+    connect_to_ = curl_slist_append(nullptr, ("::" + ip + ":" + port).c_str());
+    curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
+  }
+  if (!spec_.host.empty()) headers_ = curl_slist_append(headers_, ("Host: " + spec_.host).c_str());
+  headers_ = curl_slist_append(headers_, "User-Agent: hadirector-checker");
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+
+  curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
+  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
+  if (spec_.method == HttpMethod::head) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, ms(spec_.effective_connect_timeout()));
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, ms(spec_.timeout));
+  if (spec_.source_address) {
+    interface_ = "host!" + spec_.source_address->str();
+    curl_easy_setopt(easy_, CURLOPT_INTERFACE, interface_.c_str());
+  }
+  if (tls) {
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.tls_verify ? 1L : 0L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.tls_verify ? 2L : 0L);
+    if (!spec_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.ca_file.c_str());
+    // Every probe does a full handshake, so certificate problems show at once.
+    curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  }
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::on_write);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
+}
+
+HttpProbe::~HttpProbe() {
+  cancel();
+  curl_easy_cleanup(easy_);
+  curl_slist_free_all(headers_);
+  curl_slist_free_all(connect_to_);
+}
+
+void HttpProbe::start(ProbeDone done) {
+  done_ = std::move(done);
+  body_.clear();
+  truncated_ = aborted_ = false;
+  errbuf_[0] = '\0';
+  if (matcher_.error()) return finish_later(Result::failure(Reason::invalid_check, 0, *matcher_.error()));
+  if (!multi_.add(easy_, this))
+    return finish_later(Result::failure(Reason::other, 0, "curl_multi_add_handle failed"));
+  in_multi_ = true;
+}
+
+void HttpProbe::cancel() {
+  if (in_multi_) multi_.remove(easy_);
+  in_multi_ = false;
+  defer_.stop();
+  deferred_.reset();
+  done_ = nullptr;
+}
+
+void HttpProbe::finish(Result r) {
+  ProbeDone done = std::move(done_);
+  cancel();
+  if (done) done(std::move(r));
+}
+
+void HttpProbe::finish_later(Result r) {
+  deferred_ = std::move(r);
+  defer_.start(Duration::zero());
+}
+
+void HttpProbe::on_curl_done(CURLcode code) {
+  in_multi_ = false;
+  finish(classify(code));
+}
+
+size_t HttpProbe::on_write(char* data, size_t size, size_t n, void* selfp) {
+  auto* self = static_cast<HttpProbe*>(selfp);
+  size_t len = size * n;
+  // Nothing to match the body against: the status is all we need, stop here.
+  if (!self->matcher_.needs_body()) {
+    self->aborted_ = true;
+    return 0;
+  }
+  size_t room = kMaxBody - self->body_.size();
+  if (len > room) {
+    self->body_.append(data, room);
+    self->truncated_ = self->aborted_ = true;
+    return 0;
+  }
+  self->body_.append(data, len);
+  return len;
+}
+
+Result HttpProbe::classify(CURLcode code) {
+  std::string err = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+  if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && aborted_)) {
+    long status = 0;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+    return matcher_.match(static_cast<int>(status), body_, truncated_);
+  }
+  if (code == CURLE_COULDNT_CONNECT) {
+    long os_errno = 0;
+    curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &os_errno);
+    if (os_errno == ECONNREFUSED) return Result::failure(Reason::connect_refused);
+    if (os_errno == ETIMEDOUT) return Result::failure(Reason::connect_timeout);
+    return Result::failure(Reason::connect_failed, static_cast<int>(os_errno), err);
+  }
+  if (code == CURLE_OPERATION_TIMEDOUT) {
+    curl_off_t connected = 0;
+    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connected);
+    if (connected == 0) return Result::failure(Reason::connect_timeout);
+    return Result::failure(Reason::timeout);
+  }
+  if (is_tls_error(code)) return Result::failure(Reason::tls_error, 0, err);
+  if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)
+    return Result::failure(Reason::reset, 0, err);
+  return Result::failure(Reason::other, static_cast<int>(code), err);
+}
+
+}  // namespace hd::checkers

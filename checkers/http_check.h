@@ -1,0 +1,57 @@
+// HTTP/HTTPS probe on a shared CurlMulti: one request (GET or HEAD) on a
+// fresh connection, status matched against expect_status, body (at most
+// kMaxBody bytes kept) against body_contains / body_regex / body_sha256.
+//
+// The URL names the IP literal; a Host header carries `host`. For https with
+// a server name (sni, else host), the URL names it and CURLOPT_CONNECT_TO pins
+// the connection to the target's address: SNI and certificate checks use the
+// name, no resolver ever runs, and no name->address entry is shared between
+// checks (CURLOPT_RESOLVE would put one in the multi's shared DNS cache).
+// connect_timeout -> CURLOPT_CONNECTTIMEOUT_MS, timeout -> CURLOPT_TIMEOUT_MS.
+#pragma once
+#include <curl/curl.h>
+
+#include <optional>
+#include <string>
+
+#include "checkers/curl_multi.h"
+#include "checkers/http_match.h"
+#include "checkers/probe.h"
+
+namespace hd::checkers {
+
+class HttpProbe final : public Probe, private CurlTransfer {
+ public:
+  HttpProbe(CurlMulti& multi, Spec spec);
+  ~HttpProbe() override;
+  void start(ProbeDone done) override;
+  void cancel() override;
+  bool running() const override { return static_cast<bool>(done_); }
+  const std::string& url() const { return url_; }
+
+ private:
+  void on_curl_done(CURLcode code) override;
+  static size_t on_write(char* data, size_t size, size_t n, void* self);
+  Result classify(CURLcode code);
+  void finish(Result r);
+  void finish_later(Result r);
+
+  CurlMulti& multi_;
+  Spec spec_;
+  HttpMatcher matcher_;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  curl_slist* connect_to_ = nullptr;
+  std::string url_;
+  std::string interface_;
+  std::string body_;
+  bool truncated_ = false;
+  bool aborted_ = false;  // we stopped reading the body on purpose
+  bool in_multi_ = false;
+  char errbuf_[CURL_ERROR_SIZE] = {};
+  Timer defer_;
+  std::optional<Result> deferred_;
+  ProbeDone done_;
+};
+
+}  // namespace hd::checkers

@@ -1,0 +1,133 @@
+#include "checkers/http_match.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace hd::checkers {
+namespace {
+
+bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t'; }
+
+std::optional<int> parse_code(std::string_view s) {
+  if (s.empty() || s.size() > 3) return std::nullopt;
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (v < 100 || v > 599) return std::nullopt;
+  return v;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::vector<StatusRange>> parse_status_ranges(std::string_view text,
+                                                            std::string* error) {
+  auto fail = [&](std::string why) -> std::optional<std::vector<StatusRange>> {
+    if (error) *error = std::move(why);
+    return std::nullopt;
+  };
+  std::vector<StatusRange> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (is_sep(text[i])) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < text.size() && !is_sep(text[j])) ++j;
+    std::string_view item = text.substr(i, j - i);
+    i = j;
+    auto dash = item.find('-');
+    std::string_view a = item.substr(0, dash);
+    std::string_view b = dash == std::string_view::npos ? a : item.substr(dash + 1);
+    auto lo = parse_code(a);
+    auto hi = parse_code(b);
+    if (!lo || !hi)
+      return fail("bad status code or range \"" + std::string(item) +
+                  "\" (want 100-599 or N-M)");
+    if (*lo > *hi) return fail("empty status range \"" + std::string(item) + "\"");
+    out.push_back(StatusRange{*lo, *hi});
+  }
+  if (out.empty()) return fail("no status codes");
+  return out;
+}
+
+std::string format_status_ranges(const std::vector<StatusRange>& ranges) {
+  std::string s;
+  for (auto& r : ranges) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(r.lo);
+    if (r.hi != r.lo) s += '-' + std::to_string(r.hi);
+  }
+  return s;
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(len * 2);
+  for (unsigned i = 0; i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 15];
+  }
+  return out;
+}
+
+HttpMatcher::HttpMatcher(const Spec& spec)
+    : ranges_(spec.expect_status), contains_(spec.body_contains), sha256_(lower(spec.body_sha256)) {
+  if (ranges_.empty()) ranges_.push_back(StatusRange{});
+  if (!spec.body_regex.empty()) {
+    int rc = regcomp(&regex_, spec.body_regex.c_str(), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char buf[256];
+      regerror(rc, &regex_, buf, sizeof buf);
+      error_ = "body_regex: " + std::string(buf);
+    } else {
+      has_regex_ = true;
+    }
+  }
+  needs_body_ = !contains_.empty() || has_regex_ || !sha256_.empty();
+}
+
+HttpMatcher::~HttpMatcher() {
+  if (has_regex_) regfree(&regex_);
+}
+
+Result HttpMatcher::match(int status, std::string_view body, bool truncated) const {
+  if (error_) return Result::failure(Reason::invalid_check, 0, *error_);
+  bool status_ok = std::any_of(ranges_.begin(), ranges_.end(),
+                               [&](const StatusRange& r) { return r.contains(status); });
+  if (!status_ok) return Result::failure(Reason::bad_status, status);
+  if (!contains_.empty() && body.find(contains_) == std::string_view::npos)
+    return Result::failure(Reason::body_mismatch, status, "no \"" + contains_ + "\"");
+  if (has_regex_) {
+    // REG_STARTEND: bodies may hold NUL bytes.
+    regmatch_t m[1];
+    m[0].rm_so = 0;
+    m[0].rm_eo = static_cast<regoff_t>(body.size());
+    const char* p = body.empty() ? "" : body.data();
+    if (regexec(&regex_, p, 1, m, REG_STARTEND) != 0)
+      return Result::failure(Reason::body_mismatch, status, "regex does not match");
+  }
+  if (!sha256_.empty()) {
+    if (truncated)
+      return Result::failure(Reason::digest_mismatch, status,
+                             "body over " + std::to_string(kMaxBody / 1024) + " KiB");
+    std::string got = sha256_hex(body);
+    if (got != sha256_) return Result::failure(Reason::digest_mismatch, status, "got " + got);
+  }
+  return Result::success(status);
+}
+
+}  // namespace hd::checkers

@@ -1,0 +1,56 @@
+// Pure HTTP answer matching: status against expect_status ranges, then the
+// body against body_contains, body_regex (POSIX extended) and body_sha256.
+// No I/O: http_check.cpp feeds it what curl collected; the fuzzer feeds it
+// anything.
+#pragma once
+#include <regex.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "checkers/result.h"
+#include "checkers/spec.h"
+
+namespace hd::checkers {
+
+// The most body bytes kept for matching; a longer body is cut here.
+inline constexpr size_t kMaxBody = 64 * 1024;
+
+// "200-299", "200,301-302", "204 304": codes or ranges, separated by commas
+// and/or blanks, each code in 100..599. On error, nothing and *error says why.
+std::optional<std::vector<StatusRange>> parse_status_ranges(std::string_view text,
+                                                            std::string* error = nullptr);
+// "200-299,301"
+std::string format_status_ranges(const std::vector<StatusRange>& ranges);
+
+// Lower-case hex SHA-256 of data.
+std::string sha256_hex(std::string_view data);
+
+class HttpMatcher {
+ public:
+  // Compiles body_regex. error() says why when it does not compile.
+  explicit HttpMatcher(const Spec& spec);
+  ~HttpMatcher();
+  HttpMatcher(const HttpMatcher&) = delete;
+  HttpMatcher& operator=(const HttpMatcher&) = delete;
+
+  const std::optional<std::string>& error() const { return error_; }
+  // Whether match() looks at the body at all (if not, the probe need not read it).
+  bool needs_body() const { return needs_body_; }
+  // truncated: the body was longer than kMaxBody and cut.
+  Result match(int status, std::string_view body, bool truncated = false) const;
+
+ private:
+  std::vector<StatusRange> ranges_;
+  std::string contains_;
+  std::string sha256_;  // lower case
+  bool needs_body_ = false;
+  bool has_regex_ = false;
+  regex_t regex_{};
+  std::optional<std::string> error_;
+};
+
+}  // namespace hd::checkers

@@ -1,0 +1,61 @@
+#include "checkers/probe.h"
+
+#include "checkers/curl_multi.h"
+#include "checkers/http_check.h"
+#include "checkers/script_check.h"
+#include "checkers/tcp_check.h"
+
+namespace hd::checkers {
+namespace {
+
+// A spec validate() rejects: every run fails with the reason, so the target
+// shows down with "invalid check: ..." instead of disappearing.
+class InvalidProbe final : public Probe {
+ public:
+  InvalidProbe(Loop& loop, std::string why)
+      : why_(std::move(why)), defer_(loop, [this] {
+          ProbeDone done = std::move(done_);
+          done_ = nullptr;
+          if (done) done(Result::failure(Reason::invalid_check, 0, why_));
+        }) {}
+  void start(ProbeDone done) override {
+    done_ = std::move(done);
+    defer_.start(Duration::zero());
+  }
+  void cancel() override {
+    defer_.stop();
+    done_ = nullptr;
+  }
+  bool running() const override { return static_cast<bool>(done_); }
+
+ private:
+  std::string why_;
+  Timer defer_;
+  ProbeDone done_;
+};
+
+}  // namespace
+
+ProbeContext::ProbeContext(Loop& loop) : loop_(loop) {}
+ProbeContext::~ProbeContext() = default;
+
+CurlMulti& ProbeContext::curl() {
+  if (!curl_) curl_ = std::make_unique<CurlMulti>(loop_);
+  return *curl_;
+}
+
+std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
+  if (auto why = validate(spec)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
+  switch (spec.type) {
+    case CheckType::tcp:
+      return std::make_unique<TcpProbe>(ctx.loop(), spec);
+    case CheckType::http:
+    case CheckType::https:
+      return std::make_unique<HttpProbe>(ctx.curl(), spec);
+    case CheckType::script:
+      return std::make_unique<ScriptProbe>(ctx.loop(), spec);
+  }
+  return std::make_unique<InvalidProbe>(ctx.loop(), "unknown check type");
+}
+
+}  // namespace hd::checkers

@@ -1,0 +1,51 @@
+// One asynchronous probe of one target, run on a Loop: start() returns at
+// once, the result comes later through the callback, from the loop. A probe
+// object is reused for every run of its check; it never runs twice at once.
+#pragma once
+#include <functional>
+#include <memory>
+
+#include "checkers/result.h"
+#include "checkers/spec.h"
+#include "core/loop.h"
+
+namespace hd::checkers {
+
+class CurlMulti;
+
+using ProbeDone = std::function<void(Result)>;
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  // Starts one run. `done` is called exactly once, from the loop, never from
+  // inside start(), and after the probe has released what the run used, so
+  // `done` may start the next run at once, but must not destroy the probe
+  // (the caller's stack still runs in it). Not while running().
+  virtual void start(ProbeDone done) = 0;
+  // Abandons the run in progress, if any: `done` is not called.
+  virtual void cancel() = 0;
+  virtual bool running() const = 0;
+};
+
+// What probes share on one loop: the loop, and (created on first use) the
+// libcurl multi handle that drives every HTTP check on it.
+class ProbeContext {
+ public:
+  explicit ProbeContext(Loop& loop);
+  ~ProbeContext();
+  ProbeContext(const ProbeContext&) = delete;
+  ProbeContext& operator=(const ProbeContext&) = delete;
+  Loop& loop() const { return loop_; }
+  CurlMulti& curl();
+
+ private:
+  Loop& loop_;
+  std::unique_ptr<CurlMulti> curl_;
+};
+
+// The probe for spec.type; for a spec that validate() rejects, a probe that
+// always fails with Reason::invalid_check.
+std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec);
+
+}  // namespace hd::checkers

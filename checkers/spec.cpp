@@ -1,0 +1,70 @@
+#include "checkers/spec.h"
+
+#include <regex.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace hd::checkers {
+
+std::string_view to_string(CheckType t) {
+  switch (t) {
+    case CheckType::tcp: return "tcp";
+    case CheckType::http: return "http";
+    case CheckType::https: return "https";
+    case CheckType::script: return "script";
+  }
+  return "?";
+}
+
+std::string_view to_string(HttpMethod m) { return m == HttpMethod::head ? "HEAD" : "GET"; }
+
+std::optional<std::string> validate(const Spec& s) {
+  using std::chrono::milliseconds;
+  if (s.interval < milliseconds(1)) return "interval below 1ms";
+  if (s.timeout < milliseconds(1)) return "timeout below 1ms";
+  if (s.rise < 1 || s.fall < 1) return "rise and fall must be at least 1";
+  if (s.type == CheckType::script) {
+    if (s.argv.empty() || s.argv[0].empty()) return "script: empty command";
+    if (s.argv[0][0] != '/') return "script: command must be an absolute path";
+    return std::nullopt;
+  }
+  if (s.port == 0) return "port 0";
+  if (s.source_address && s.source_address->family() != s.address.family())
+    return "source_address family differs from the target's";
+  if (s.type == CheckType::tcp) {
+    if (!s.expect.empty() && s.expect.size() > 64 * 1024) return "expect longer than 64 KiB";
+    return std::nullopt;
+  }
+  if (s.path.empty() || s.path[0] != '/') return "path must start with /";
+  auto bad_char = [](const std::string& v) {
+    return std::any_of(v.begin(), v.end(), [](unsigned char c) { return c <= ' ' || c == 127; });
+  };
+  if (bad_char(s.path)) return "path holds blanks or control characters";
+  if (bad_char(s.host) || s.host.find('/') != std::string::npos) return "bad host";
+  if (bad_char(s.sni) || s.sni.find_first_of("/:[]@") != std::string::npos) return "bad sni";
+  for (auto& r : s.expect_status)
+    if (r.lo < 100 || r.hi > 599 || r.lo > r.hi) return "bad expect_status range";
+  if (!s.body_regex.empty()) {
+    regex_t re;
+    int rc = regcomp(&re, s.body_regex.c_str(), REG_EXTENDED | REG_NOSUB);
+    if (rc != 0) {
+      char buf[256];
+      regerror(rc, &re, buf, sizeof buf);
+      return "body_regex: " + std::string(buf);
+    }
+    regfree(&re);
+  }
+  if (s.method == HttpMethod::head &&
+      (!s.body_contains.empty() || !s.body_regex.empty() || !s.body_sha256.empty()))
+    return "body checks need method GET";
+  if (!s.body_sha256.empty()) {
+    if (s.body_sha256.size() != 64 ||
+        !std::all_of(s.body_sha256.begin(), s.body_sha256.end(),
+                     [](unsigned char c) { return std::isxdigit(c); }))
+      return "body_sha256 must be 64 hex digits";
+  }
+  return std::nullopt;
+}
+
+}  // namespace hd::checkers

@@ -1,0 +1,86 @@
+// What to check and how: the checker library's own description of one check
+// (the daemon translates its config into this). Durations are steady-clock
+// durations; the target is an IP literal and a port, never a name.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/address.h"
+#include "core/clock.h"
+
+namespace hd::checkers {
+
+enum class CheckType { tcp, http, https, script };
+enum class HttpMethod { get, head };
+
+std::string_view to_string(CheckType t);
+std::string_view to_string(HttpMethod m);
+
+// An inclusive range of HTTP status codes.
+struct StatusRange {
+  int lo = 200;
+  int hi = 299;
+  bool contains(int status) const { return status >= lo && status <= hi; }
+  bool operator==(const StatusRange&) const = default;
+};
+
+struct Spec {
+  CheckType type = CheckType::tcp;
+  Duration interval = std::chrono::seconds(5);  // start to start
+  Duration timeout = std::chrono::seconds(2);   // whole probe
+  int rise = 1;
+  int fall = 1;
+  bool initial_up = false;
+
+  // The target (tcp, http, https).
+  IpAddress address;
+  uint16_t port = 0;
+  std::optional<IpAddress> source_address;
+  Duration connect_timeout = Duration::zero();  // 0: timeout
+
+  // tcp: bytes to send once connected, bytes to wait for (substring of the reply).
+  std::string send;
+  std::string expect;
+
+  // http / https
+  HttpMethod method = HttpMethod::get;
+  std::string path = "/";
+  std::string host;  // Host header; empty: the address (or sni)
+  std::vector<StatusRange> expect_status = {StatusRange{}};
+  std::string body_contains;
+  std::string body_regex;   // POSIX extended
+  std::string body_sha256;  // hex, of the whole body (bodies over kMaxBody never match)
+  bool tls_verify = true;
+  std::string ca_file;  // empty: the system's CAs
+  // The TLS server name (SNI and the name the certificate is checked against).
+  // Empty: `host`, if set; else no SNI and the certificate is checked against the IP.
+  std::string sni;
+
+  // script: argv[0] is a path, run without a shell.
+  std::vector<std::string> argv;
+  std::map<int, int> exit_weights;  // exit code -> weight: up, with that weight
+
+  Duration effective_connect_timeout() const {
+    return connect_timeout > Duration::zero() && connect_timeout < timeout ? connect_timeout
+                                                                           : timeout;
+  }
+  bool operator==(const Spec&) const = default;
+};
+
+// One check to run, named by the caller ("web/10.0.0.1:80", say).
+struct Target {
+  std::string id;
+  Spec spec;
+  bool operator==(const Target&) const = default;
+};
+
+// Why a spec cannot be run, or nothing. Covers what the probes would trip on
+// (a bad regex, a non-hex digest, no argv, port 0); the daemon's config loader
+// reports these with positions first.
+std::optional<std::string> validate(const Spec& spec);
+
+}  // namespace hd::checkers

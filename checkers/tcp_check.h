@@ -1,0 +1,54 @@
+// TCP probe: a non-blocking connect (with source_address bound if set), then
+// optionally `send` and wait until `expect` appears in what comes back.
+// connect_timeout bounds the handshake, timeout the whole probe. A refused
+// connect (RST), a handshake timeout, a reset and an answer without the
+// expected bytes are told apart. The socket is closed with an RST (SO_LINGER
+// 0), as HAProxy's checks do, so probes leave no TIME_WAIT on the director.
+#pragma once
+#include <sys/socket.h>
+
+#include <optional>
+#include <string>
+
+#include "checkers/probe.h"
+
+namespace hd::checkers {
+
+class TcpProbe final : public Probe {
+ public:
+  TcpProbe(Loop& loop, Spec spec);
+  ~TcpProbe() override;
+  void start(ProbeDone done) override;
+  void cancel() override;
+  bool running() const override { return static_cast<bool>(done_); }
+
+ private:
+  enum class Phase { idle, connecting, sending, receiving };
+  void on_io(int revents);
+  void on_timeout();
+  void on_connected();
+  void do_send();
+  void do_receive();
+  void finish(Result r);
+  void finish_later(Result r);
+  void close_socket();
+
+  Loop& loop_;
+  Spec spec_;
+  sockaddr_storage addr_{};
+  socklen_t addr_len_ = 0;
+  sockaddr_storage source_{};
+  socklen_t source_len_ = 0;
+  int fd_ = -1;
+  Phase phase_ = Phase::idle;
+  size_t sent_ = 0;
+  std::string received_;
+  TimePoint started_;
+  IoWatcher io_;
+  Timer timer_;
+  Timer defer_;
+  std::optional<Result> deferred_;
+  ProbeDone done_;
+};
+
+}  // namespace hd::checkers

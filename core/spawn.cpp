@@ -1,0 +1,59 @@
+#include "core/spawn.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+
+#include <cerrno>
+
+namespace hd {
+
+SpawnResult spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options) {
+  SpawnResult out;
+  if (argv.empty() || argv[0].empty()) {
+    out.error = EINVAL;
+    return out;
+  }
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (options.new_process_group) {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Every signal back to SIG_DFL: the daemon ignores SIGPIPE, a script must not.
+  posix_spawnattr_setsigdefault(&attr, &all);
+
+  if (options.stdin_null) posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (options.stdout_null) posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  if (options.stderr_null) posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  // Sockets that are not close-on-exec (libcurl's, say) must not leak into scripts.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+
+  extern char** environ;
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    out.error = rc;
+    return out;
+  }
+  out.pid = pid;
+  return out;
+}
+
+}  // namespace hd
