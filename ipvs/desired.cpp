@@ -1,0 +1,99 @@
+#include "ipvs/desired.h"
+
+#include <algorithm>
+
+namespace hd::ipvs {
+namespace {
+
+const RealHealth kAlwaysUp{};
+
+const RealHealth& health_of(const HealthMap& health, const std::string& id) {
+  auto it = health.find(id);
+  return it == health.end() ? kAlwaysUp : it->second;
+}
+
+int32_t full_weight(const RealSpec& r, const RealHealth& h) {
+  return std::max<int32_t>(0, h.weight_override.value_or(r.dest.weight));
+}
+
+bool ramping(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now) {
+  return weight > 1 && slow_start > Duration::zero() && now - up_since < slow_start;
+}
+
+}  // namespace
+
+int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now) {
+  if (!ramping(weight, slow_start, up_since, now)) return weight;
+  Duration elapsed = std::max(now - up_since, Duration::zero());  // a clock step backwards
+  // 128 bits: a large weight times a long ramp in nanoseconds overflows 64.
+  __int128 step = static_cast<__int128>(weight - 1) * elapsed.count() / slow_start.count();
+  return 1 + static_cast<int32_t>(step);
+}
+
+Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health,
+              TimePoint now, QuorumStates& quorum) {
+  Table table;
+  QuorumStates next;
+  for (const auto& spec : specs) {
+    Service svc;
+    svc.key = spec.key;
+    svc.scheduler = spec.scheduler;
+    svc.flags = spec.flags & ~(kPersistent | kHashed);
+    if (spec.persistence.count() > 0) svc.flags |= kPersistent;
+    svc.timeout = static_cast<uint32_t>(std::max<int64_t>(0, spec.persistence.count()));
+    svc.netmask = spec.netmask;
+    svc.pe_name = spec.pe_name;
+
+    int live = 0;
+    for (const auto& real : spec.reals) {
+      const RealHealth& h = health_of(health, real.id);
+      int32_t weight = full_weight(real, h);
+      Destination d = real.dest;
+      if (h.up) {
+        live += weight;
+        d.weight = slow_start_weight(weight, spec.slow_start, h.up_since, now);
+      } else if (spec.inhibit_on_failure) {
+        d.weight = 0;
+      } else {
+        continue;
+      }
+      svc.destinations.push_back(std::move(d));
+    }
+
+    int threshold = std::max(spec.quorum, 1);
+    auto prev = quorum.find(spec.key);
+    bool up = live >= threshold;
+    if (prev != quorum.end()) {
+      up = prev->second.up ? live >= threshold : live >= threshold + spec.hysteresis;
+    }
+    next[spec.key] = QuorumState{up, live};
+    if (!up && spec.sorry) svc.destinations.assign(1, *spec.sorry);
+
+    table[spec.key] = std::move(svc);
+  }
+  quorum = std::move(next);
+  return table;
+}
+
+std::optional<TimePoint> next_change(const std::vector<VirtualServiceSpec>& specs,
+                                     const HealthMap& health, TimePoint now) {
+  std::optional<TimePoint> earliest;
+  for (const auto& spec : specs) {
+    for (const auto& real : spec.reals) {
+      const RealHealth& h = health_of(health, real.id);
+      int32_t weight = full_weight(real, h);
+      if (!h.up || !ramping(weight, spec.slow_start, h.up_since, now)) continue;
+      // The weight becomes w + 1 once (weight - 1) * elapsed >= w * slow_start.
+      int32_t w = slow_start_weight(weight, spec.slow_start, h.up_since, now);
+      __int128 num = static_cast<__int128>(w) * spec.slow_start.count();
+      __int128 den = weight - 1;
+      Duration elapsed(static_cast<Duration::rep>((num + den - 1) / den));
+      TimePoint at = h.up_since + elapsed;
+      if (at <= now) at = now + Duration(1);
+      if (!earliest || at < *earliest) earliest = at;
+    }
+  }
+  return earliest;
+}
+
+}  // namespace hd::ipvs

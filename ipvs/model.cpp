@@ -1,0 +1,200 @@
+#include "ipvs/model.h"
+
+#include <algorithm>
+
+namespace hd::ipvs {
+namespace {
+
+std::string host_port(const IpAddress& a, uint16_t port) {
+  if (a.is_v4()) return a.str() + ":" + std::to_string(port);
+  return "[" + a.str() + "]:" + std::to_string(port);
+}
+
+size_t mix(size_t seed, size_t v) {
+  return seed ^ (v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
+}
+
+size_t hash_address(const IpAddress& a) {
+  size_t h = static_cast<size_t>(a.family());
+  for (size_t i = 0; i < a.size(); ++i) h = mix(h, a.data()[i]);
+  return h;
+}
+
+}  // namespace
+
+std::string_view to_string(Protocol p) {
+  switch (p) {
+    case Protocol::tcp:
+      return "TCP";
+    case Protocol::udp:
+      return "UDP";
+    case Protocol::sctp:
+      return "SCTP";
+  }
+  return "?";
+}
+
+std::optional<Protocol> parse_protocol(std::string_view s) {
+  if (s == "tcp") return Protocol::tcp;
+  if (s == "udp") return Protocol::udp;
+  if (s == "sctp") return Protocol::sctp;
+  return std::nullopt;
+}
+
+ServiceKey ServiceKey::inet(Protocol protocol, const IpAddress& address, uint16_t port) {
+  ServiceKey k;
+  k.family_ = address.family();
+  k.protocol_ = protocol;
+  k.address_ = address;
+  k.port_ = port;
+  return k;
+}
+
+ServiceKey ServiceKey::fwmark(uint32_t mark, Family family) {
+  ServiceKey k;
+  k.mark_ = mark;
+  k.family_ = family;
+  k.address_ = family == Family::v4 ? *IpAddress::parse("0.0.0.0") : *IpAddress::parse("::");
+  return k;
+}
+
+std::string ServiceKey::str() const {
+  if (is_fwmark()) return "FWM " + std::to_string(mark_) + (family_ == Family::v6 ? " IPv6" : "");
+  return std::string(to_string(protocol_)) + " " + host_port(address_, port_);
+}
+
+std::string DestKey::str() const { return host_port(address, port); }
+
+std::string_view to_string(Method m) {
+  switch (m) {
+    case Method::nat:
+      return "nat";
+    case Method::local:
+      return "local";
+    case Method::tun:
+      return "tun";
+    case Method::dr:
+      return "dr";
+  }
+  return "?";
+}
+
+std::optional<Method> parse_method(std::string_view s) {
+  if (s == "nat") return Method::nat;
+  if (s == "dr") return Method::dr;
+  if (s == "tun") return Method::tun;
+  if (s == "local") return Method::local;
+  return std::nullopt;
+}
+
+std::string_view to_string(TunType t) {
+  switch (t) {
+    case TunType::ipip:
+      return "ipip";
+    case TunType::gue:
+      return "gue";
+    case TunType::gre:
+      return "gre";
+  }
+  return "?";
+}
+
+std::optional<TunType> parse_tun_type(std::string_view s) {
+  if (s == "ipip") return TunType::ipip;
+  if (s == "gue") return TunType::gue;
+  if (s == "gre") return TunType::gre;
+  return std::nullopt;
+}
+
+std::string Destination::str() const {
+  std::string s = key.str() + " " + std::string(to_string(method));
+  if (method == Method::tun) {
+    s += "/" + std::string(to_string(tunnel.type));
+    if (tunnel.type == TunType::gue) s += ":" + std::to_string(tunnel.port);
+    if (tunnel.flags & kTunCsum) s += "+csum";
+    if (tunnel.flags & kTunRemCsum) s += "+remcsum";
+  }
+  s += " w" + std::to_string(weight);
+  if (u_threshold) s += " u" + std::to_string(u_threshold);
+  if (l_threshold) s += " l" + std::to_string(l_threshold);
+  return s;
+}
+
+bool operator==(const Destination& a, const Destination& b) {
+  return a.key == b.key && a.method == b.method && a.weight == b.weight &&
+         a.u_threshold == b.u_threshold && a.l_threshold == b.l_threshold &&
+         (a.method != Method::tun || a.tunnel == b.tunnel);
+}
+
+std::optional<uint32_t> parse_sched_flag(std::string_view name) {
+  if (name == "sh-fallback") return kShFallback;
+  if (name == "sh-port") return kShPort;
+  if (name == "mh-fallback") return kMhFallback;
+  if (name == "mh-port") return kMhPort;
+  return std::nullopt;
+}
+
+std::string sched_flags_str(uint32_t flags, std::string_view scheduler) {
+  std::string prefix = scheduler == "sh" || scheduler == "mh" ? std::string(scheduler) : "";
+  std::string out;
+  auto add = [&](uint32_t bit, std::string_view named, std::string_view generic) {
+    if (!(flags & bit)) return;
+    if (!out.empty()) out += ",";
+    out += prefix.empty() ? std::string(generic) : prefix + "-" + std::string(named);
+  };
+  add(IP_VS_SVC_F_SCHED1, "fallback", "flag-1");
+  add(IP_VS_SVC_F_SCHED2, "port", "flag-2");
+  add(IP_VS_SVC_F_SCHED3, "flag-3", "flag-3");
+  return out;
+}
+
+bool is_known_scheduler(std::string_view name) {
+  return std::find(kSchedulers.begin(), kSchedulers.end(), name) != kSchedulers.end();
+}
+
+uint8_t Service::netmask_len() const {
+  if (netmask) return *netmask;
+  return key.family() == Family::v4 ? 32 : 128;
+}
+
+const Destination* Service::find(const DestKey& k) const {
+  for (const auto& d : destinations)
+    if (d.key == k) return &d;
+  return nullptr;
+}
+
+bool Service::same_settings(const Service& o) const {
+  return key == o.key && scheduler == o.scheduler && flags == o.flags && timeout == o.timeout &&
+         netmask_len() == o.netmask_len() && pe_name == o.pe_name;
+}
+
+std::string Service::str() const {
+  std::string s = key.str() + " " + scheduler;
+  if (std::string f = sched_flags_str(flags, scheduler); !f.empty()) s += " (" + f + ")";
+  if (flags & kPersistent) s += " persistent " + std::to_string(timeout);
+  if (netmask) s += " mask " + std::to_string(*netmask);
+  if (flags & kOnePacket) s += " ops";
+  if (!pe_name.empty()) s += " pe " + pe_name;
+  return s;
+}
+
+bool operator==(const Service& a, const Service& b) {
+  if (!a.same_settings(b) || a.destinations.size() != b.destinations.size()) return false;
+  for (const auto& d : a.destinations) {
+    const Destination* o = b.find(d.key);
+    if (!o || !(*o == d)) return false;
+  }
+  return true;
+}
+
+}  // namespace hd::ipvs
+
+size_t std::hash<hd::ipvs::ServiceKey>::operator()(const hd::ipvs::ServiceKey& k) const noexcept {
+  size_t h = hd::ipvs::mix(k.mark(), static_cast<size_t>(k.protocol()));
+  h = hd::ipvs::mix(h, k.port());
+  return hd::ipvs::mix(h, hd::ipvs::hash_address(k.address()));
+}
+
+size_t std::hash<hd::ipvs::DestKey>::operator()(const hd::ipvs::DestKey& k) const noexcept {
+  return hd::ipvs::mix(hd::ipvs::hash_address(k.address), k.port);
+}

@@ -1,0 +1,152 @@
+#include "ipvs/parse.h"
+
+#include <arpa/inet.h>
+#include <netlink/genl/genl.h>
+
+#include <bit>
+#include <cstring>
+
+#include "ipvs/policy.h"
+
+namespace hd::ipvs {
+namespace {
+
+Error bad(std::string what) { return Error{"malformed IPVS reply: " + what, 0}; }
+
+// The nested attribute `type` of a genl message, parsed with `policy`.
+template <size_t N>
+Result<std::array<nlattr*, N>> nested(const nlmsghdr* msg, int type,
+                                      const std::array<nla_policy, N>& policy) {
+  std::array<nlattr*, IPVS_CMD_ATTR_MAX + 1> top{};
+  auto* h = const_cast<nlmsghdr*>(msg);
+  if (!genlmsg_valid_hdr(h, 0)) return bad("short generic netlink header");
+  if (genlmsg_parse(h, 0, top.data(), IPVS_CMD_ATTR_MAX, policy::kCmd.data()) < 0)
+    return bad("invalid attributes");
+  if (!top[type]) return bad("no nested attribute " + std::to_string(type));
+  std::array<nlattr*, N> attrs{};
+  if (nla_parse_nested(attrs.data(), N - 1, top[type], policy.data()) < 0)
+    return bad("invalid nested attributes");
+  return attrs;
+}
+
+std::optional<Family> family_of(uint16_t af) {
+  if (af == AF_INET) return Family::v4;
+  if (af == AF_INET6) return Family::v6;
+  return std::nullopt;
+}
+
+std::optional<IpAddress> address_of(const nlattr* a, Family f) {
+  size_t need = f == Family::v4 ? 4 : 16;
+  if (!a || static_cast<size_t>(nla_len(a)) < need) return std::nullopt;
+  if (f == Family::v4) {
+    in_addr v4;
+    std::memcpy(&v4, nla_data(a), 4);
+    return IpAddress::from_v4(v4);
+  }
+  in6_addr v6;
+  std::memcpy(&v6, nla_data(a), 16);
+  return IpAddress::from_v6(v6);
+}
+
+// IPv4 carries the mask (network order), IPv6 the prefix length. A mask that
+// is not contiguous (only possible by hand) is read as its leading ones.
+std::optional<uint8_t> netmask_of(uint32_t raw, Family f) {
+  uint8_t len;
+  if (f == Family::v4) {
+    len = static_cast<uint8_t>(std::countl_one(ntohl(raw)));
+    if (len == 32) return std::nullopt;
+  } else {
+    len = static_cast<uint8_t>(std::min<uint32_t>(raw, 128));
+    if (len == 128) return std::nullopt;
+  }
+  return len;
+}
+
+}  // namespace
+
+std::vector<const nlmsghdr*> split_datagram(const void* buf, size_t len) {
+  std::vector<const nlmsghdr*> out;
+  auto* h = static_cast<const nlmsghdr*>(buf);
+  int rem = static_cast<int>(std::min<size_t>(len, INT32_MAX));
+  // Netlink messages are 4-byte aligned in the datagram; a misaligned buffer
+  // is the caller's bug, not the kernel's, so only lengths are checked here.
+  while (NLMSG_OK(h, rem)) {
+    out.push_back(h);
+    h = NLMSG_NEXT(h, rem);
+  }
+  return out;
+}
+
+Result<Service> parse_service_reply(const nlmsghdr* msg) {
+  auto parsed = nested(msg, IPVS_CMD_ATTR_SERVICE, policy::kService);
+  if (!parsed) return parsed.error();
+  auto& a = *parsed;
+  if (!a[IPVS_SVC_ATTR_AF]) return bad("service without address family");
+  auto fam = family_of(nla_get_u16(a[IPVS_SVC_ATTR_AF]));
+  if (!fam) return bad("service with address family " + std::to_string(nla_get_u16(a[IPVS_SVC_ATTR_AF])));
+
+  Service s;
+  uint32_t mark = a[IPVS_SVC_ATTR_FWMARK] ? nla_get_u32(a[IPVS_SVC_ATTR_FWMARK]) : 0;
+  if (mark != 0) {
+    s.key = ServiceKey::fwmark(mark, *fam);
+  } else {
+    if (!a[IPVS_SVC_ATTR_PROTOCOL] || !a[IPVS_SVC_ATTR_PORT])
+      return bad("service without protocol or port");
+    uint16_t proto = nla_get_u16(a[IPVS_SVC_ATTR_PROTOCOL]);
+    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP)
+      return bad("service with protocol " + std::to_string(proto));
+    auto addr = address_of(a[IPVS_SVC_ATTR_ADDR], *fam);
+    if (!addr) return bad("service without a valid address");
+    s.key = ServiceKey::inet(static_cast<Protocol>(proto), *addr,
+                             ntohs(nla_get_u16(a[IPVS_SVC_ATTR_PORT])));
+  }
+  if (!a[IPVS_SVC_ATTR_SCHED_NAME] || !a[IPVS_SVC_ATTR_FLAGS] || !a[IPVS_SVC_ATTR_TIMEOUT] ||
+      !a[IPVS_SVC_ATTR_NETMASK])
+    return bad("service " + s.key.str() + " without scheduler, flags, timeout or netmask");
+  s.scheduler = nla_get_string(a[IPVS_SVC_ATTR_SCHED_NAME]);
+  ip_vs_flags flags;
+  std::memcpy(&flags, nla_data(a[IPVS_SVC_ATTR_FLAGS]), sizeof(flags));
+  s.flags = flags.flags & ~kHashed;
+  s.timeout = nla_get_u32(a[IPVS_SVC_ATTR_TIMEOUT]);
+  s.netmask = netmask_of(nla_get_u32(a[IPVS_SVC_ATTR_NETMASK]), *fam);
+  if (a[IPVS_SVC_ATTR_PE_NAME]) s.pe_name = nla_get_string(a[IPVS_SVC_ATTR_PE_NAME]);
+  return s;
+}
+
+Result<Destination> parse_dest_reply(const nlmsghdr* msg, Family service_family) {
+  auto parsed = nested(msg, IPVS_CMD_ATTR_DEST, policy::kDest);
+  if (!parsed) return parsed.error();
+  auto& a = *parsed;
+  Family fam = service_family;
+  if (a[IPVS_DEST_ATTR_ADDR_FAMILY]) {
+    auto f = family_of(nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY]));
+    if (!f) return bad("destination with address family " +
+                       std::to_string(nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY])));
+    fam = *f;
+  }
+  auto addr = address_of(a[IPVS_DEST_ATTR_ADDR], fam);
+  if (!addr || !a[IPVS_DEST_ATTR_PORT]) return bad("destination without address or port");
+  Destination d;
+  d.key = DestKey{*addr, ntohs(nla_get_u16(a[IPVS_DEST_ATTR_PORT]))};
+  if (!a[IPVS_DEST_ATTR_FWD_METHOD] || !a[IPVS_DEST_ATTR_WEIGHT] || !a[IPVS_DEST_ATTR_U_THRESH] ||
+      !a[IPVS_DEST_ATTR_L_THRESH])
+    return bad("destination " + d.key.str() + " without method, weight or thresholds");
+  uint32_t fwd = nla_get_u32(a[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
+  if (fwd > IP_VS_CONN_F_DROUTE)
+    return bad("destination " + d.key.str() + " with forwarding method " + std::to_string(fwd));
+  d.method = static_cast<Method>(fwd);
+  d.weight = static_cast<int32_t>(nla_get_u32(a[IPVS_DEST_ATTR_WEIGHT]));
+  d.u_threshold = nla_get_u32(a[IPVS_DEST_ATTR_U_THRESH]);
+  d.l_threshold = nla_get_u32(a[IPVS_DEST_ATTR_L_THRESH]);
+  if (a[IPVS_DEST_ATTR_TUN_TYPE]) {
+    uint8_t t = nla_get_u8(a[IPVS_DEST_ATTR_TUN_TYPE]);
+    if (t >= IP_VS_CONN_F_TUNNEL_TYPE_MAX)
+      return bad("destination " + d.key.str() + " with tunnel type " + std::to_string(t));
+    d.tunnel.type = static_cast<TunType>(t);
+  }
+  if (a[IPVS_DEST_ATTR_TUN_PORT]) d.tunnel.port = ntohs(nla_get_u16(a[IPVS_DEST_ATTR_TUN_PORT]));
+  if (a[IPVS_DEST_ATTR_TUN_FLAGS]) d.tunnel.flags = nla_get_u16(a[IPVS_DEST_ATTR_TUN_FLAGS]);
+  return d;
+}
+
+}  // namespace hd::ipvs

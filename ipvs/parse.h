@@ -1,0 +1,29 @@
+// The kernel's IPVS dump replies (IPVS_CMD_NEW_SERVICE / IPVS_CMD_NEW_DEST
+// messages, as the GET dumps return them) parsed back into model values.
+// Pure and defensive: input is validated against the policies in policy.h, a
+// malformed message gives an Error, never a crash (fuzzed: tests/fuzz/ipvs).
+#pragma once
+#include <linux/netlink.h>
+
+#include <cstddef>
+#include <vector>
+
+#include "ipvs/model.h"
+#include "ipvs/result.h"
+
+namespace hd::ipvs {
+
+// The netlink messages in one received datagram of `len` bytes; stops at the
+// first that does not fit (NLMSG_OK).
+std::vector<const nlmsghdr*> split_datagram(const void* buf, size_t len);
+
+// A service reply: genl header, then IPVS_CMD_ATTR_SERVICE. The service has no
+// destinations (they come from a separate dump). The kernel's internal
+// IP_VS_SVC_F_HASHED bit is dropped; a full-length netmask becomes nullopt.
+Result<Service> parse_service_reply(const nlmsghdr* msg);
+
+// A destination reply: genl header, then IPVS_CMD_ATTR_DEST. `service_family`
+// is the address family when the reply carries none (kernels before 3.18).
+Result<Destination> parse_dest_reply(const nlmsghdr* msg, Family service_family);
+
+}  // namespace hd::ipvs

@@ -1,0 +1,136 @@
+#include "ipvs/reconciler.h"
+
+#include <cerrno>
+
+#include "core/log.h"
+#include "ipvs/table_apply.h"
+
+namespace hd::ipvs {
+
+Reconciler::Reconciler(Backend& backend, const Clock& clock, std::set<ServiceKey> owned)
+    : backend_(backend), clock_(clock), owned_(std::move(owned)) {
+  counters_.owned_services = owned_.size();
+}
+
+Report Reconciler::reconcile(const Table& desired) {
+  ++counters_.reconciles;
+  Result<Table> actual = backend_.dump();
+  if (!actual) {
+    ++counters_.dump_errors;
+    known_.reset();
+    if (!dump_failing_) {
+      HD_LOG(warning, "ipvs") << actual.error().message;
+    } else {
+      HD_LOG(debug, "ipvs") << actual.error().message;
+    }
+    dump_failing_ = true;
+    Report r;
+    r.dump_error = actual.error();
+    return r;
+  }
+  if (dump_failing_) HD_LOG(info, "ipvs") << "reading the IPVS table works again";
+  dump_failing_ = false;
+  known_ = std::move(*actual);
+  return run(desired, *known_);
+}
+
+Report Reconciler::reconcile_cached(const Table& desired) {
+  if (!known_) return reconcile(desired);
+  ++counters_.reconciles;
+  return run(desired, *known_);
+}
+
+Report Reconciler::run(const Table& desired, const Table& actual) {
+  TimePoint started = clock_.now();
+  Plan p = plan(desired, actual, owned_);
+  note_foreign(p.foreign);
+  for (const auto& [key, svc] : desired) owned_.insert(key);
+
+  Report report;
+  report.planned = p.ops.size();
+  report.foreign = p.foreign;
+  std::vector<Result<void>> results = backend_.apply_all(p.ops);
+  Table next = actual;
+  for (size_t i = 0; i < p.ops.size(); ++i) {
+    record(p.ops[i], results[i], report);
+    if (results[i]) apply_to(next, p.ops[i]);
+  }
+  // Failures not planned again (the wish changed) are no longer failing.
+  std::set<std::string> planned;
+  for (const auto& op : p.ops) planned.insert(describe(op));
+  std::erase_if(failing_, [&](const auto& f) { return !planned.count(f.first); });
+
+  if (report.errors.empty()) {
+    known_ = std::move(next);
+    counters_.last_sync = clock_.now();
+  } else {
+    known_.reset();  // plan from a fresh dump next time
+  }
+  counters_.owned_services = owned_.size();
+  if (!p.ops.empty()) {
+    std::string kinds;
+    std::array<size_t, kOpKinds> by_kind{};
+    for (const auto& op : p.ops) ++by_kind[static_cast<size_t>(kind(op))];
+    for (size_t k = 0; k < kOpKinds; ++k)
+      if (by_kind[k])
+        kinds += (kinds.empty() ? "" : ", ") + std::to_string(by_kind[k]) + " " +
+                 std::string(to_string(static_cast<OpKind>(k)));
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
+    HD_LOG(info, "ipvs") << "applied " << report.applied << " of " << report.planned
+                         << " operations (" << kinds << ") in " << ms.count() << " ms";
+  }
+  return report;
+}
+
+void Reconciler::record(const Operation& op, const Result<void>& r, Report& report) {
+  std::string what = describe(op);
+  if (r) {
+    ++report.applied;
+    ++counters_.applied[static_cast<size_t>(kind(op))];
+    if (auto* d = std::get_if<DelService>(&op)) owned_.erase(d->key);
+    if (failing_.erase(what)) HD_LOG(info, "ipvs") << "recovered: " << what;
+    HD_LOG(debug, "ipvs") << what;
+    return;
+  }
+  ++counters_.op_errors;
+  report.errors.push_back(r.error());
+  auto [it, fresh] = failing_.try_emplace(what, r.error().message);
+  if (fresh || it->second != r.error().message) {
+    it->second = r.error().message;
+    HD_LOG(warning, "ipvs") << r.error().message << "; will retry";
+  } else {
+    HD_LOG(debug, "ipvs") << r.error().message << " (again)";
+  }
+}
+
+void Reconciler::note_foreign(const std::vector<ServiceKey>& foreign) {
+  counters_.foreign_services = foreign.size();
+  std::set<ServiceKey> now(foreign.begin(), foreign.end());
+  for (const auto& k : now)
+    if (!foreign_seen_.count(k))
+      HD_LOG(info, "ipvs") << "leaving foreign service " << k.str()
+                           << " alone (not in the configuration)";
+  foreign_seen_ = std::move(now);
+}
+
+Report Reconciler::cleanup(CleanupPolicy policy) {
+  Report report;
+  if (policy == CleanupPolicy::keep) return report;
+  std::vector<Operation> ops;
+  for (const auto& key : owned_) ops.push_back(DelService{key});
+  report.planned = ops.size();
+  std::vector<Result<void>> results = backend_.apply_all(ops);
+  for (size_t i = 0; i < ops.size(); ++i) {
+    // Already gone is as good as deleted.
+    if (!results[i] && results[i].error().code == ESRCH) results[i] = Result<void>();
+    record(ops[i], results[i], report);
+  }
+  known_.reset();
+  counters_.owned_services = owned_.size();
+  if (!ops.empty())
+    HD_LOG(info, "ipvs") << "cleanup: deleted " << report.applied << " of " << report.planned
+                         << " owned services";
+  return report;
+}
+
+}  // namespace hd::ipvs

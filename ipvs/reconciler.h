@@ -1,0 +1,87 @@
+// Makes the kernel's IPVS table what desired() says it should be: dump, plan
+// (diff.h), apply through a Backend, count. The only writer of IPVS in the
+// process.
+//
+//  * Owned services: the desired keys of every reconcile so far, plus those
+//    given at construction (e.g. remembered across a restart). Only owned
+//    services are edited or deleted; others are foreign, left alone, counted
+//    and logged once when first seen.
+//  * A failed operation is counted, logged once (repeats of the same failure
+//    log at debug level; success after failure logs "recovered") and, since
+//    the next reconcile plans from a fresh dump, retried then.
+//  * Adoption: a restart with an unchanged config finds the table it wants
+//    and plans zero operations: no connection is disturbed.
+//  * Synchronous, loop-free: reconcile() returns when the backend has answered,
+//    so the object can live on a thread of its own.
+#pragma once
+#include <array>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "ipvs/backend.h"
+#include "ipvs/diff.h"
+
+namespace hd::ipvs {
+
+struct Report {
+  std::optional<Error> dump_error;  // set: the table could not be read, nothing was applied
+  size_t planned = 0;
+  size_t applied = 0;
+  std::vector<Error> errors;  // one per failed operation
+  std::vector<ServiceKey> foreign;
+  bool ok() const { return !dump_error && errors.empty(); }
+};
+
+struct Counters {
+  std::array<uint64_t, kOpKinds> applied{};  // successful operations by OpKind
+  uint64_t op_errors = 0;                    // failed operations
+  uint64_t dump_errors = 0;
+  uint64_t reconciles = 0;
+  std::optional<TimePoint> last_sync;  // last reconcile that left the table as desired
+  size_t foreign_services = 0;         // at the last dump
+  size_t owned_services = 0;
+};
+
+enum class CleanupPolicy {
+  keep,          // leave the table: traffic keeps flowing while the daemon is away
+  remove_owned,  // delete every owned service (foreign ones stay)
+};
+
+class Reconciler {
+ public:
+  Reconciler(Backend& backend, const Clock& clock, std::set<ServiceKey> owned = {});
+
+  // Dump, plan against the dump, apply.
+  Report reconcile(const Table& desired);
+  // Plan against the table as the last reconcile left it (its dump plus the
+  // operations that succeeded since), without a dump: for frequent health
+  // changes between periodic reconcile()s. Dumps when there is no such view
+  // or an operation failed since the last dump.
+  Report reconcile_cached(const Table& desired);
+  // On stop. remove_owned deletes each owned service (one that is already gone
+  // counts as deleted).
+  Report cleanup(CleanupPolicy policy);
+
+  const std::set<ServiceKey>& owned() const { return owned_; }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  Report run(const Table& desired, const Table& actual);
+  void record(const Operation& op, const Result<void>& r, Report& report);
+  void note_foreign(const std::vector<ServiceKey>& foreign);
+
+  Backend& backend_;
+  const Clock& clock_;
+  std::set<ServiceKey> owned_;
+  Counters counters_;
+  std::optional<Table> known_;                 // the kernel's table as far as we know
+  std::map<std::string, std::string> failing_;  // operation -> its last logged error
+  std::set<ServiceKey> foreign_seen_;
+  bool dump_failing_ = false;
+};
+
+}  // namespace hd::ipvs
