@@ -21,6 +21,8 @@ constexpr const char* kUsage =
     "  run     [-c FILE]                     run the daemon in the foreground\n"
     "  check   [-c FILE]                     validate a config; print FILE:LINE:COL errors\n"
     "  status  [--json] [--socket PATH | -c FILE]  show the running daemon's state\n"
+    "  drill   [--mode nat|dr] [--scenario NAME] [--json] [--keep]\n"
+    "                                        failover drill on a lab of namespaces\n"
     "  version                               print the version\n"
     "\n"
     "The default config is /etc/hadirector/hadirector.toml. See hadirector(8) and\n"

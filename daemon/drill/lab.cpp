@@ -1,0 +1,79 @@
+#include "daemon/drill/lab.h"
+
+#include <signal.h>
+
+#include <sstream>
+
+#include "daemon/drill/proc.h"
+
+namespace hd::drill {
+
+void Lab::host(const std::string& role, const std::string& ifname, const std::string& bridge,
+               const std::string& addr) {
+  std::string n = ns(role);
+  std::string port = "p" + std::to_string(++ports_);
+  must({"ip", "link", "add", port, "netns", ns("sw"), "type", "veth", "peer", "name", ifname,
+        "netns", n});
+  must(in_ns(ns("sw"), {"ip", "link", "set", port, "master", bridge, "up"}));
+  must(in_ns(n, {"ip", "addr", "add", addr, "dev", ifname}));
+  must(in_ns(n, {"ip", "link", "set", ifname, "up"}));
+  port_of_.push_back({role + ":" + ifname, port});
+}
+
+std::vector<std::string> Lab::director_ports(int i) const {
+  std::vector<std::string> out;
+  std::string role = i == 0 ? "a" : "b";
+  for (auto& [k, v] : port_of_)
+    if (k.rfind(role + ":", 0) == 0) out.push_back(v);
+  return out;
+}
+
+void Lab::build() {
+  auto add_ns = [&](const std::string& role) {
+    must({"ip", "netns", "add", ns(role)});
+    namespaces.push_back(ns(role));
+    must(in_ns(ns(role), {"ip", "link", "set", "lo", "up"}));
+  };
+  add_ns("sw");
+  for (auto br : {"front", "back"}) {
+    if (mode == Mode::dr && std::string(br) == "back") continue;
+    must(in_ns(ns("sw"), {"ip", "link", "add", br, "type", "bridge"}));
+    must(in_ns(ns("sw"), {"ip", "link", "set", br, "up"}));
+  }
+  add_ns("client");
+  host("client", "eth0", "front", "10.9.0.10/24");
+  for (int i = 0; i < 2; ++i) {
+    std::string role = i == 0 ? "a" : "b";
+    add_ns(role);
+    host(role, "eth0", "front", director_ip(i) + "/24");
+    if (mode == Mode::nat) {
+      host(role, "eth1", "back", director_back_ip(i) + "/24");
+      must(in_ns(ns(role), {"sysctl", "-qw", "net.ipv4.ip_forward=1"}));
+    }
+    // Connections to a removed real server are reset at once instead of hanging.
+    run(in_ns(ns(role), {"sysctl", "-qw", "net.ipv4.vs.expire_nodest_conn=1"}));
+  }
+  for (int i = 0; i < 3; ++i) {
+    std::string role = "rs" + std::to_string(i + 1);
+    add_ns(role);
+    if (mode == Mode::nat) {
+      host(role, "eth0", "back", real_ip(i) + "/24");
+      must(in_ns(ns(role), {"ip", "route", "add", "default", "via", "10.10.0.1"}));
+    } else {
+      host(role, "eth0", "front", real_ip(i) + "/24");
+    }
+  }
+}
+
+void Lab::destroy() {
+  for (auto it = namespaces.rbegin(); it != namespaces.rend(); ++it) {
+    auto pids = run({"ip", "netns", "pids", *it});
+    std::istringstream is(pids.out);
+    int pid;
+    while (is >> pid) ::kill(pid, SIGKILL);
+  }
+  for (auto it = namespaces.rbegin(); it != namespaces.rend(); ++it) run({"ip", "netns", "del", *it});
+  namespaces.clear();
+}
+
+}  // namespace hd::drill

@@ -1,0 +1,17 @@
+// The drill's two traffic tools, run inside lab namespaces as hidden
+// subcommands of the same binary:
+//   hadirector drill-httpd  --listen IP:PORT --id NAME [--fail-file PATH]
+//     a small HTTP/1.1 server answering "<id>\n" (500 while PATH exists)
+//   hadirector drill-client --target IP:PORT [--rate N] [--long N] [--timeout-ms N]
+//     steady new-connection requests plus N long-lived keep-alive connections;
+//     one line per outcome on stdout:
+//       R <t_start> <t_end> ok|fail <status> <server|-> <reason>
+//       L <conn> <t> ok|broken <server|-> <reason>
+#pragma once
+#include <string>
+#include <vector>
+
+namespace hd::drill {
+int httpd_main(const std::vector<std::string>& args);
+int client_main(const std::vector<std::string>& args);
+}  // namespace hd::drill
