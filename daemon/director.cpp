@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "daemon/notify.h"
+#include "daemon/realserver_subsystem.h"
 #include "daemon/vrrp_subsystem.h"
 
 namespace hd {
@@ -15,6 +16,7 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
       config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
       control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+  subsystems_.push_back(std::make_unique<RealServerSubsystem>(loop));
   subsystems_.push_back(std::make_unique<VrrpSubsystem>(loop));
 }
 
@@ -25,8 +27,6 @@ std::vector<std::string> Director::unsupported(const config::Config& cfg) {
   if (!cfg.sync_groups.empty()) out.push_back("sync_group: not in this build yet");
   if (!cfg.virtual_servers.empty())
     out.push_back("virtual_server: health checkers and IPVS programming are not in this build yet");
-  if (cfg.realserver)
-    out.push_back("realserver: the real-server role is not in this build yet");
   if (!cfg.track_scripts.empty()) out.push_back("track_script: not in this build yet");
   return out;
 }

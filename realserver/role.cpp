@@ -1,0 +1,357 @@
+#include "realserver/role.h"
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/log.h"
+#include "vrrp/vip.h"
+
+namespace hd::realserver {
+namespace {
+
+std::string slurp(const std::string& path, bool* ok = nullptr) {
+  std::ifstream in(path);
+  if (ok) *ok = static_cast<bool>(in);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
+  return s;
+}
+
+vrrp::VipSpec to_vip(const std::string& ifname, const std::string& label, const IpAddress& a,
+                     int prefix) {
+  vrrp::VipSpec v;
+  v.address = *vrrp::IpAddress::fromBytes(a.is_v4() ? vrrp::Family::v4 : vrrp::Family::v6,
+                                          std::span<const uint8_t>(a.data(), a.size()));
+  v.prefix_len = static_cast<uint8_t>(prefix);
+  v.label = label;
+  v.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  return v;
+}
+
+// Addresses present now: "ifname|address" plus the label of IPv4 ones.
+std::map<std::string, std::string> present_addresses() {
+  std::map<std::string, std::string> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) < 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    IpAddress a;
+    if (i->ifa_addr->sa_family == AF_INET)
+      a = IpAddress::from_v4(reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr);
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      a = IpAddress::from_v6(reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr);
+    else
+      continue;
+    std::string label = i->ifa_name;
+    std::string ifname = label.substr(0, label.find(':'));
+    out[ifname + "|" + a.str()] = label;
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+void set_link_up(const std::string& ifname) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    ioctl(fd, SIOCSIFFLAGS, &ifr);
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+std::map<std::string, std::string> wanted_sysctls(const RoleConfig& cfg,
+                                                  const std::vector<std::string>& interfaces) {
+  std::map<std::string, std::string> w;
+  bool any_v4 = false, any_tun = false;
+  for (auto& v : cfg.vips) {
+    any_v4 = any_v4 || v.address.is_v4();
+    any_tun = any_tun || v.tun;
+  }
+  if (any_v4) {
+    std::vector<std::string> ifs = {"all", "lo"};
+    ifs.insert(ifs.end(), interfaces.begin(), interfaces.end());
+    for (auto& i : ifs) {
+      w["net/ipv4/conf/" + i + "/arp_ignore"] = std::to_string(cfg.arp_ignore);
+      w["net/ipv4/conf/" + i + "/arp_announce"] = std::to_string(cfg.arp_announce);
+    }
+  }
+  if (any_tun) {
+    // The kernel uses max(all, interface): both must be relaxed.
+    w["net/ipv4/conf/all/rp_filter"] = std::to_string(cfg.rp_filter);
+    w["net/ipv4/conf/tunl0/rp_filter"] = std::to_string(cfg.rp_filter);
+  }
+  return w;
+}
+
+std::string format_state(const SavedState& s) {
+  std::string out = "# hadirector real-server role: values to restore on stop\n";
+  for (auto& [k, v] : s.sysctls) out += "sysctl\t" + k + "\t" + v + "\n";
+  for (auto& a : s.addresses) out += "addr\t" + a + "\n";
+  return out;
+}
+
+SavedState parse_state(const std::string& text) {
+  SavedState s;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ls(line);
+    std::string kind;
+    std::getline(ls, kind, '\t');
+    if (kind == "sysctl") {
+      std::string k, v;
+      std::getline(ls, k, '\t');
+      std::getline(ls, v);
+      if (!k.empty()) s.sysctls[k] = v;
+    } else if (kind == "addr") {
+      std::string rest;
+      std::getline(ls, rest);
+      if (!rest.empty()) s.addresses.push_back(rest);
+    }
+  }
+  return s;
+}
+
+std::optional<std::string> default_route_interface(const std::string& proc_net_route) {
+  std::istringstream in(proc_net_route);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream ls(line);
+    std::string ifname, dest, gw, flags, refcnt, use, metric, mask;
+    ls >> ifname >> dest >> gw >> flags >> refcnt >> use >> metric >> mask;
+    if (dest == "00000000" && mask == "00000000") return ifname;
+  }
+  return std::nullopt;
+}
+
+Role::Role(Loop& loop, RoleConfig cfg) : loop_(loop), cfg_(std::move(cfg)), timer_(loop, [this] { check(); }) {}
+Role::~Role() = default;
+
+std::vector<Role::Addr> Role::wanted_addresses() const {
+  std::vector<Addr> out;
+  int n = 0;
+  for (auto& v : cfg_.vips) {
+    Addr a;
+    a.ifname = v.tun ? "tunl0" : "lo";
+    a.label = v.address.is_v4() ? a.ifname + ":" + std::to_string(n++) : "";
+    a.address = v.address;
+    a.prefix = v.address.is_v4() ? 32 : 128;
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::string Role::read_sysctl(const std::string& key) const {
+  bool ok = false;
+  std::string v = trim(slurp(cfg_.proc_sys + "/" + key, &ok));
+  return ok ? v : "";
+}
+
+bool Role::write_sysctl(const std::string& key, const std::string& value) {
+  std::ofstream out(cfg_.proc_sys + "/" + key);
+  out << value << "\n";
+  out.flush();
+  return static_cast<bool>(out);
+}
+
+bool Role::save_state() {
+  std::string tmp = cfg_.state_file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << format_state(saved_);
+    if (!out) return false;
+  }
+  return ::rename(tmp.c_str(), cfg_.state_file.c_str()) == 0;
+}
+
+std::string Role::start() {
+  interfaces_ = cfg_.interfaces;
+  if (interfaces_.empty()) {
+    auto d = default_route_interface(slurp("/proc/net/route"));
+    if (d) interfaces_.push_back(*d);
+  }
+  bool need_tun = false;
+  for (auto& v : cfg_.vips) need_tun = need_tun || v.tun;
+  if (need_tun && if_nametoindex("tunl0") == 0)
+    return "tun mode needs tunl0: load the ipip module (modprobe ipip)";
+  // A state file left by a crash holds the true previous values: keep them.
+  bool had = false;
+  std::string text = slurp(cfg_.state_file, &had);
+  if (had) {
+    saved_ = parse_state(text);
+    HD_LOG(info, "realserver") << "found " << cfg_.state_file
+                               << " from an earlier run: keeping its recorded previous values";
+  }
+  running_ = true;
+  auto err = apply(true);
+  if (!err.empty()) return err;
+  timer_.start(cfg_.check_interval, cfg_.check_interval);
+  return "";
+}
+
+std::string Role::apply(bool initial) {
+  wanted_ = wanted_sysctls(cfg_, interfaces_);
+  // Record previous values before changing anything, and persist them first.
+  bool changed_state = false;
+  for (auto& [k, v] : wanted_) {
+    if (saved_.sysctls.count(k)) continue;
+    std::string cur = read_sysctl(k);
+    if (cur.empty()) return "cannot read /proc/sys/" + k + " (interface missing?)";
+    saved_.sysctls[k] = cur;
+    changed_state = true;
+  }
+  auto present = present_addresses();
+  std::string err;
+  if (!addrs_) addrs_ = vrrp::NetlinkAddressManager::create(loop_, err);
+  if (!addrs_) return err;
+  auto* mgr = addrs_.get();
+  for (auto& a : wanted_addresses()) {
+    std::string rec = a.ifname + " " + (a.label.empty() ? "-" : a.label) + " " + a.address.str() +
+                      "/" + std::to_string(a.prefix);
+    bool ours = std::find(saved_.addresses.begin(), saved_.addresses.end(), rec) != saved_.addresses.end();
+    if (!present.count(a.ifname + "|" + a.address.str()) && !ours) {
+      saved_.addresses.push_back(rec);
+      changed_state = true;
+    }
+  }
+  if (changed_state && !save_state()) return "cannot write state file " + cfg_.state_file;
+  for (auto& [k, v] : wanted_) {
+    std::string cur = read_sysctl(k);
+    if (cur != v) {
+      if (!write_sysctl(k, v)) return "cannot write /proc/sys/" + k;
+      if (!initial) {
+        ++repairs_;
+        HD_LOG(warning, "realserver") << k << " was " << cur << ", set back to " << v;
+      } else {
+        HD_LOG(info, "realserver") << k << " " << cur << " -> " << v;
+      }
+    }
+  }
+  for (auto& a : wanted_addresses()) {
+    if (present.count(a.ifname + "|" + a.address.str())) continue;
+    if (!initial) {
+      ++repairs_;
+      HD_LOG(warning, "realserver") << "VIP " << a.address.str() << " was missing from " << a.ifname
+                                    << ", added back";
+    } else {
+      HD_LOG(info, "realserver") << "VIP " << a.address.str() << "/" << a.prefix << " on "
+                                 << (a.label.empty() ? a.ifname : a.label);
+    }
+    if (a.ifname == "tunl0") set_link_up("tunl0");
+    mgr->add(to_vip(a.ifname, a.label, a.address, a.prefix));
+  }
+  return "";
+}
+
+void Role::check() {
+  if (!running_) return;
+  auto err = apply(false);
+  if (!err.empty()) HD_LOG(error, "realserver") << "drift repair: " << err;
+}
+
+std::string Role::reload(RoleConfig cfg) {
+  // Restore what the new config no longer wants, then apply the new config.
+  RoleConfig old = cfg_;
+  cfg_ = std::move(cfg);
+  cfg_.state_file = old.state_file;
+  auto still = wanted_sysctls(cfg_, cfg_.interfaces.empty() ? interfaces_ : cfg_.interfaces);
+  for (auto it = saved_.sysctls.begin(); it != saved_.sysctls.end();) {
+    if (!still.count(it->first)) {
+      write_sysctl(it->first, it->second);
+      it = saved_.sysctls.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (!cfg_.interfaces.empty()) interfaces_ = cfg_.interfaces;
+  save_state();
+  timer_.start(cfg_.check_interval, cfg_.check_interval);
+  return apply(true);
+}
+
+void Role::stop() {
+  if (!running_) return;
+  running_ = false;
+  timer_.stop();
+  std::string err;
+  if (!addrs_) addrs_ = vrrp::NetlinkAddressManager::create(loop_, err);
+  auto* mgr = addrs_.get();
+  for (auto& rec : saved_.addresses) {
+    std::istringstream is(rec);
+    std::string ifname, label, cidr;
+    is >> ifname >> label >> cidr;
+    auto p = IpPrefix::parse(cidr);
+    if (p && mgr) mgr->remove(to_vip(ifname, label == "-" ? "" : label, p->address, p->length));
+  }
+  for (auto& [k, v] : saved_.sysctls) {
+    if (read_sysctl(k) != v) {
+      write_sysctl(k, v);
+      HD_LOG(info, "realserver") << "restored " << k << " = " << v;
+    }
+  }
+  ::unlink(cfg_.state_file.c_str());
+  saved_ = SavedState{};
+}
+
+void Role::status(JsonWriter& w) const {
+  w.begin_object();
+  w.field("repairs", repairs_);
+  w.key("interfaces").begin_array();
+  for (auto& i : interfaces_) w.value(i);
+  w.end_array();
+  auto present = present_addresses();
+  w.key("vips").begin_array();
+  for (auto& a : wanted_addresses()) {
+    w.begin_object();
+    w.field("address", a.address.str() + "/" + std::to_string(a.prefix));
+    w.field("interface", a.label.empty() ? a.ifname : a.label);
+    w.field("present", present.count(a.ifname + "|" + a.address.str()) > 0);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("sysctls").begin_array();
+  for (auto& [k, v] : wanted_) {
+    w.begin_object();
+    w.field("key", k).field("wanted", v).field("actual", read_sysctl(k));
+    auto it = saved_.sysctls.find(k);
+    w.field("previous", it == saved_.sysctls.end() ? "" : it->second);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
+void Role::status_text(std::string& out) const {
+  auto present = present_addresses();
+  for (auto& a : wanted_addresses())
+    out += "realserver VIP " + a.address.str() + " on " + (a.label.empty() ? a.ifname : a.label) +
+           (present.count(a.ifname + "|" + a.address.str()) ? "" : " (MISSING)") + "\n";
+  for (auto& [k, v] : wanted_) {
+    std::string cur = read_sysctl(k);
+    out += "realserver " + k + " = " + cur + (cur == v ? "" : " (wanted " + v + ")") + "\n";
+  }
+}
+
+}  // namespace hd::realserver
