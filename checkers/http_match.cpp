@@ -88,7 +88,7 @@ HttpMatcher::HttpMatcher(const Spec& spec)
     : ranges_(spec.expect_status), contains_(spec.body_contains), sha256_(lower(spec.body_sha256)) {
   if (ranges_.empty()) ranges_.push_back(StatusRange{});
   if (!spec.body_regex.empty()) {
-    int rc = regcomp(&regex_, spec.body_regex.c_str(), REG_EXTENDED | REG_NOSUB);
+    int rc = regcomp(&regex_, spec.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
     if (rc != 0) {
       char buf[256];
       regerror(rc, &regex_, buf, sizeof buf);

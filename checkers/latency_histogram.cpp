@@ -44,6 +44,7 @@ Duration LatencyHistogram::percentile(double p) const {
   for (int b = 0; b < kBuckets; ++b) {
     seen += counts_[static_cast<size_t>(b)];
     if (seen >= rank) {
+      if (b == kBuckets - 1) return max_;  // the overflow bucket has no upper bound
       Duration up = std::chrono::microseconds(upper_us(b));
       return std::min(up, max_);
     }

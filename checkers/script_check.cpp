@@ -1,7 +1,8 @@
 #include "checkers/script_check.h"
 
+#include <poll.h>
 #include <signal.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 
 namespace hd::checkers {
 namespace {
+
+// glibc 2.36's <sys/pidfd.h> lacks extern "C"; the raw syscall does the same.
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Killed children of the pidfd path whose exit had not come yet when their
 // probe went away: reaped (WNOHANG) on every later spawn and at exit.
@@ -75,7 +79,10 @@ ScriptProbe::ScriptProbe(Loop& loop, Spec spec)
         }
       }) {}
 
-ScriptProbe::~ScriptProbe() { cancel(); }
+ScriptProbe::~ScriptProbe() {
+  cancel();
+  orphan_child();
+}
 
 Result ScriptProbe::interpret(int status, bool timed_out, const std::map<int, int>& weights) {
   if (timed_out) return Result::failure(Reason::script_timeout);
@@ -95,6 +102,7 @@ Result ScriptProbe::interpret(int status, bool timed_out, const std::map<int, in
 void ScriptProbe::start(ProbeDone done) {
   done_ = std::move(done);
   timed_out_ = false;
+  orphan_child();  // a cancelled run's child still on its way out
   if (!use_ev_child_) orphans().reap();
   SpawnResult s = spawn_process(spec_.argv);
   if (!s.ok()) return finish_later(Result::failure(Reason::spawn_failed, s.error));
@@ -102,7 +110,7 @@ void ScriptProbe::start(ProbeDone done) {
   if (use_ev_child_) {
     child_ = std::make_unique<ChildWatcher>(loop_, pid_, [this](int status) { on_exit(status); });
   } else {
-    pidfd_ = pidfd_open(pid_, 0);
+    pidfd_ = pidfd_open(pid_);
     if (pidfd_ < 0) {
       int e = errno;
       kill(-pid_, SIGKILL);
@@ -130,6 +138,11 @@ void ScriptProbe::on_pidfd() {
   pidfd_io_.stop();
   ::close(pidfd_);
   pidfd_ = -1;
+  if (draining_) {  // abandoned by cancel(): reaped, nobody to tell
+    draining_ = false;
+    pid_ = -1;
+    return;
+  }
   if (rc != 0) {
     // Someone else reaped it (libev's default loop running in this process).
     pid_ = -1;
@@ -152,12 +165,29 @@ void ScriptProbe::abandon_child() {
   kill(-pid_, SIGKILL);
   if (use_ev_child_) {
     child_.reset();  // libev's SIGCHLD handler reaps it
-  } else if (pidfd_ >= 0) {
-    pidfd_io_.stop();
-    orphans().add(pid_, pidfd_);
-    pidfd_ = -1;
+    pid_ = -1;
+    return;
   }
+  // Keep watching the pidfd and reap it quietly when the kill lands.
+  draining_ = true;
+}
+
+void ScriptProbe::orphan_child() {
+  if (!draining_) return;
+  pidfd_io_.stop();
+  // A SIGKILLed process is normally gone within microseconds; wait a little
+  // for it, then leave it to the orphan list (D state: NFS, a dead disk).
+  pollfd p{pidfd_, POLLIN, 0};
+  if (poll(&p, 1, 20) == 1) {
+    siginfo_t info{};
+    waitid(P_PIDFD, static_cast<id_t>(pidfd_), &info, WEXITED | WNOHANG);
+    ::close(pidfd_);
+  } else {
+    orphans().add(pid_, pidfd_);
+  }
+  pidfd_ = -1;
   pid_ = -1;
+  draining_ = false;
 }
 
 void ScriptProbe::cancel() {

@@ -11,8 +11,10 @@
 //    child whose watcher is gone (check removed while its script runs) is
 //    still reaped.
 //  - on any other loop: a pidfd (pidfd_open, Linux 5.3) watched for
-//    readability, reaped with waitid(P_PIDFD). A child abandoned while
-//    running is killed and reaped later, never waited for. Do not run libev's
+//    readability, reaped with waitid(P_PIDFD). A child abandoned by cancel()
+//    is killed and reaped when its pidfd says so; one whose probe is destroyed
+//    first gets 20 ms, then goes to a list reaped at every later spawn and at
+//    exit (a SIGKILLed process only lingers in D state). Do not run libev's
 //    default loop in the same process at the same time: it would reap these
 //    children first and their exit status would be lost (reported as "error").
 #pragma once
@@ -44,6 +46,7 @@ class ScriptProbe final : public Probe {
   void on_pidfd();
   void on_timeout();
   void abandon_child();
+  void orphan_child();
   void finish(Result r);
   void finish_later(Result r);
 
@@ -54,6 +57,7 @@ class ScriptProbe final : public Probe {
   pid_t last_pid_ = -1;
   int pidfd_ = -1;
   bool timed_out_ = false;
+  bool draining_ = false;  // pidfd path: killed by cancel(), not reaped yet
   std::unique_ptr<ChildWatcher> child_;
   std::unique_ptr<ChildWatcher> spent_child_;
   IoWatcher pidfd_io_;

@@ -47,7 +47,7 @@ std::optional<std::string> validate(const Spec& s) {
     if (r.lo < 100 || r.hi > 599 || r.lo > r.hi) return "bad expect_status range";
   if (!s.body_regex.empty()) {
     regex_t re;
-    int rc = regcomp(&re, s.body_regex.c_str(), REG_EXTENDED | REG_NOSUB);
+    int rc = regcomp(&re, s.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
     if (rc != 0) {
       char buf[256];
       regerror(rc, &re, buf, sizeof buf);

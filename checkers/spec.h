@@ -52,7 +52,7 @@ struct Spec {
   std::string host;  // Host header; empty: the address (or sni)
   std::vector<StatusRange> expect_status = {StatusRange{}};
   std::string body_contains;
-  std::string body_regex;   // POSIX extended
+  std::string body_regex;   // POSIX extended; ^ and $ match at line ends (REG_NEWLINE), as grep
   std::string body_sha256;  // hex, of the whole body (bodies over kMaxBody never match)
   bool tls_verify = true;
   std::string ca_file;  // empty: the system's CAs

@@ -1,0 +1,153 @@
+#include "checkers/check_state.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace hd::checkers {
+namespace {
+
+using std::chrono::seconds;
+
+Result ok() { return Result::success(); }
+Result refused() { return Result::failure(Reason::connect_refused); }
+Result status(int s) { return Result::failure(Reason::bad_status, s); }
+
+// One row: hysteresis, a result sequence (+ ok, - refused), and the state
+// after each result ('U' up, 'D' down).
+struct Row {
+  const char* name;
+  Hysteresis h;
+  std::string results;
+  std::string states;
+};
+
+TEST(CheckState, RiseFallTable) {
+  const Row rows[] = {
+      {"defaults: down, one success ups, one failure downs", {1, 1, false}, "+-+", "UDU"},
+      {"rise 3 needs three in a row", {3, 1, false}, "++-+++", "DDDDDU"},
+      {"fall 2 tolerates a single failure", {1, 2, false}, "+-+--", "UUUUD"},
+      {"initial up stays up until fall failures", {2, 3, true}, "--+---", "UUUUUD"},
+      {"initial up, first success changes nothing", {1, 1, true}, "++", "UU"},
+      {"flapping never reaches rise 2 / fall 2", {2, 2, false}, "+-+-+-", "DDDDDD"},
+      {"flapping around an up server", {2, 2, true}, "-+-+-+", "UUUUUU"},
+  };
+  for (const auto& row : rows) {
+    SCOPED_TRACE(row.name);
+    ManualClock clock;
+    CheckState s(row.h, clock.now());
+    std::string got;
+    for (char c : row.results) {
+      clock.advance(seconds(1));
+      s.on_result(c == '+' ? ok() : refused(), clock.now());
+      got += s.up() ? 'U' : 'D';
+    }
+    EXPECT_EQ(got, row.states);
+  }
+}
+
+TEST(CheckState, TransitionsCarryTimeReasonAndCounters) {
+  ManualClock clock;
+  TimePoint t0 = clock.now();
+  CheckState s({2, 2, false}, t0);
+  EXPECT_FALSE(s.up());
+  EXPECT_EQ(s.since(), t0);
+  EXPECT_FALSE(s.last_result().has_value());
+
+  clock.advance(seconds(1));
+  EXPECT_FALSE(s.on_result(ok(), clock.now()));
+  EXPECT_EQ(s.consecutive(), 1);
+  clock.advance(seconds(1));
+  auto up = s.on_result(ok(), clock.now());
+  ASSERT_TRUE(up);
+  EXPECT_FALSE(up->was_up);
+  EXPECT_TRUE(up->up);
+  EXPECT_EQ(up->at, t0 + seconds(2));
+  EXPECT_EQ(up->result.to_string(), "ok");
+  EXPECT_EQ(s.since(), t0 + seconds(2));
+
+  clock.advance(seconds(1));
+  EXPECT_FALSE(s.on_result(status(503), clock.now()));
+  EXPECT_EQ(s.consecutive(), 1);
+  clock.advance(seconds(1));
+  auto down = s.on_result(status(503), clock.now());
+  ASSERT_TRUE(down);
+  EXPECT_FALSE(down->up);
+  EXPECT_EQ(down->result.to_string(), "bad status 503");
+  EXPECT_EQ(s.since(), t0 + seconds(4));
+  EXPECT_EQ(s.consecutive(), 2);
+  EXPECT_EQ(s.checks(), 4u);
+  EXPECT_EQ(s.failures(), 2u);
+  EXPECT_EQ(s.transitions(), 2u);
+  EXPECT_EQ(s.last_result()->reason, Reason::bad_status);
+}
+
+TEST(CheckState, RiseAndFallBelowOneMeanOne) {
+  ManualClock clock;
+  CheckState s({0, -3, false}, clock.now());
+  EXPECT_TRUE(s.on_result(ok(), clock.now()));
+  EXPECT_TRUE(s.on_result(refused(), clock.now()));
+}
+
+TEST(CheckState, WeightChangesWhileUpAreTransitions) {
+  ManualClock clock;
+  CheckState s({1, 1, false}, clock.now());
+  Result w5 = Result::success(3);
+  w5.weight = 5;
+  Result w9 = Result::success(4);
+  w9.weight = 9;
+
+  auto t = s.on_result(w5, clock.now());
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->weight_only());
+  EXPECT_EQ(t->weight, 5);
+  TimePoint up_since = s.since();
+
+  clock.advance(seconds(1));
+  EXPECT_FALSE(s.on_result(w5, clock.now()));  // same weight: nothing
+
+  clock.advance(seconds(1));
+  t = s.on_result(w9, clock.now());
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->weight_only());
+  EXPECT_EQ(t->weight, 9);
+  EXPECT_EQ(s.since(), up_since);  // still up since then
+
+  clock.advance(seconds(1));
+  t = s.on_result(ok(), clock.now());  // exit 0, no mapping: back to the configured weight
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->weight_only());
+  EXPECT_FALSE(t->weight.has_value());
+
+  t = s.on_result(refused(), clock.now());
+  ASSERT_TRUE(t);
+  EXPECT_FALSE(t->up);
+  EXPECT_FALSE(s.weight().has_value());
+}
+
+TEST(Result, ReasonText) {
+  struct Case {
+    Result r;
+    const char* text;
+  };
+  const Case cases[] = {
+      {Result::success(), "ok"},
+      {Result::failure(Reason::connect_refused), "connect refused"},
+      {Result::failure(Reason::connect_timeout), "connect timeout"},
+      {Result::failure(Reason::connect_failed, EHOSTUNREACH), "connect failed: No route to host"},
+      {Result::failure(Reason::timeout), "timeout"},
+      {Result::failure(Reason::reset), "connection reset"},
+      {Result::failure(Reason::bad_status, 503), "bad status 503"},
+      {Result::failure(Reason::body_mismatch, 200, "no \"ok\""), "body mismatch: no \"ok\""},
+      {Result::failure(Reason::script_exit, 2), "script exit 2"},
+      {Result::failure(Reason::script_timeout), "script timeout"},
+      {Result::failure(Reason::script_killed, 9), "script killed by signal 9"},
+      {Result::failure(Reason::spawn_failed, ENOENT), "spawn failed: No such file or directory"},
+      {Result::failure(Reason::tls_error, 0, "bad cert"), "tls error: bad cert"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(c.r.to_string(), c.text);
+}
+
+}  // namespace
+}  // namespace hd::checkers

@@ -1,0 +1,304 @@
+#include "checkers/checker.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "test_servers.h"
+
+namespace hd::checkers {
+namespace {
+
+using namespace testing;
+using std::chrono::milliseconds;
+
+Target tcp_target(const std::string& id, uint16_t port, Duration interval = milliseconds(40)) {
+  Target t;
+  t.id = id;
+  t.spec.type = CheckType::tcp;
+  t.spec.address = *IpAddress::parse("127.0.0.1");
+  t.spec.port = port;
+  t.spec.interval = interval;
+  t.spec.timeout = milliseconds(30);
+  return t;
+}
+
+struct Start {
+  std::string id;
+  TimePoint due, started;
+};
+
+// A Checker on its own loop that records changes and probe starts.
+class CheckerTest : public ::testing::Test {
+ protected:
+  Checker::Options options(double jitter = 0.0) {
+    Checker::Options o;
+    o.random = [jitter] { return jitter; };
+    o.on_probe_start = [this](const std::string& id, TimePoint due, TimePoint started) {
+      starts_.push_back({id, due, started});
+    };
+    return o;
+  }
+  // Runs the loop until pred() or the guard.
+  template <typename Pred>
+  bool run_until(Pred pred, Duration guard = std::chrono::seconds(5)) {
+    auto end = SteadyClock::now() + guard;
+    Timer poll(loop_, [&] {
+      if (pred() || SteadyClock::now() > end) loop_.stop();
+    });
+    poll.start(milliseconds(1), milliseconds(2));
+    loop_.run();
+    return pred();
+  }
+  void run_for(Duration d) {
+    Timer t(loop_, [&] { loop_.stop(); });
+    t.start(d);
+    loop_.run();
+  }
+  std::vector<Start> starts_of(const std::string& id) const {
+    std::vector<Start> out;
+    for (auto& s : starts_)
+      if (s.id == id) out.push_back(s);
+    return out;
+  }
+  std::string changes_of(const std::string& id) const {
+    std::string out;
+    for (auto& c : changes_) {
+      if (c.id != id) continue;
+      if (!out.empty()) out += ", ";
+      out += (c.up ? "up (" : "down (") + c.reason + ")";
+    }
+    return out;
+  }
+  Loop loop_;
+  std::vector<Change> changes_;
+  std::vector<Start> starts_;
+  Checker::OnChange record_ = [this](const Change& c) { changes_.push_back(c); };
+};
+
+TEST_F(CheckerTest, FlappingServerShowsHysteresis) {
+  // Each probe gets the next status: rise 2 / fall 2 filter single blips.
+  TestServer server(TestServer::http_sequence({200, 200, 500, 200, 500, 500, 500, 200, 200}));
+  Target t;
+  t.id = "web/127.0.0.1";
+  t.spec.type = CheckType::http;
+  t.spec.address = *IpAddress::parse("127.0.0.1");
+  t.spec.port = server.port();
+  t.spec.interval = milliseconds(25);
+  t.spec.timeout = milliseconds(500);
+  t.spec.rise = 2;
+  t.spec.fall = 2;
+  Checker checker(loop_, record_, options());
+  checker.start({t});
+  ASSERT_TRUE(run_until([&] { return changes_.size() >= 3; }));
+  EXPECT_EQ(changes_of("web/127.0.0.1"), "up (ok), down (bad status 500), up (ok)");
+  const CheckState* s = checker.state("web/127.0.0.1");
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->up());
+  EXPECT_EQ(s->checks(), 9u);
+  EXPECT_EQ(s->failures(), 4u);
+}
+
+TEST_F(CheckerTest, RunsOnAFixedGridFromTheFirstStart) {
+  TestServer server(TestServer::accept_and_close());
+  Checker checker(loop_, record_, options(0.5));
+  TimePoint before = SteadyClock::now();
+  checker.start({tcp_target("a", server.port())});
+  TimePoint after = SteadyClock::now();
+  ASSERT_TRUE(run_until([&] { return starts_.size() >= 8; }));
+  auto s = starts_of("a");
+  // Jitter: half the interval after start().
+  EXPECT_GE(s[0].due, before + milliseconds(20));
+  EXPECT_LE(s[0].due, after + milliseconds(20));
+  for (size_t i = 1; i < s.size(); ++i) {
+    EXPECT_EQ(s[i].due - s[i - 1].due, milliseconds(40));  // start to start, exactly
+    EXPECT_GE(s[i].started, s[i].due);
+  }
+  EXPECT_EQ(changes_of("a"), "up (ok)");
+  EXPECT_EQ(checker.stats().probes_started, s.size());
+  EXPECT_EQ(checker.stats().lateness.count(), s.size());
+  EXPECT_EQ(checker.stats().overruns, 0u);
+}
+
+TEST_F(CheckerTest, FirstStartsAreSpreadByTheRandomSource) {
+  TestServer server(TestServer::accept_and_close());
+  std::vector<double> draws = {0.0, 0.25, 0.5, 0.75};
+  size_t next = 0;
+  Checker::Options o = options();
+  o.random = [&] { return draws[next++ % draws.size()]; };
+  Checker checker(loop_, record_, o);
+  std::vector<Target> ts;
+  for (int i = 0; i < 4; ++i)
+    ts.push_back(tcp_target("t" + std::to_string(i), server.port(), milliseconds(200)));
+  TimePoint t0 = SteadyClock::now();
+  checker.start(ts);
+  ASSERT_TRUE(run_until([&] { return starts_.size() >= 4; }));
+  // ids are visited in the order given: t0 .. t3 get 0, 50, 100, 150 ms.
+  for (int i = 0; i < 4; ++i) {
+    auto s = starts_of("t" + std::to_string(i));
+    ASSERT_FALSE(s.empty());
+    auto offset = s[0].due - t0;
+    EXPECT_GE(offset, milliseconds(50 * i));
+    EXPECT_LT(offset, milliseconds(50 * i + 20));
+  }
+}
+
+TEST_F(CheckerTest, SlowProbesNeverOverlapThemselves) {
+  Target t;
+  t.id = "slow";
+  t.spec.type = CheckType::script;
+  t.spec.argv = {"/bin/sleep", "0.1"};
+  t.spec.interval = milliseconds(30);
+  t.spec.timeout = milliseconds(1000);
+  Checker checker(loop_, record_, options());
+  checker.start({t});
+  ASSERT_TRUE(run_until([&] { return starts_.size() >= 4; }));
+  auto s = starts_of("slow");
+  for (size_t i = 1; i < s.size(); ++i)
+    EXPECT_GE(s[i].started - s[i - 1].started, milliseconds(95));  // each waited for the last
+  EXPECT_GT(checker.stats().overruns, 0u);
+  EXPECT_EQ(changes_of("slow"), "up (ok)");
+}
+
+TEST_F(CheckerTest, UpdateKeepsRestartsAndStops) {
+  TestServer server(TestServer::accept_and_close());
+  uint16_t refused = refused_port();
+  Checker checker(loop_, record_, options());
+  checker.start({tcp_target("keep", server.port()), tcp_target("drop", refused)});
+  ASSERT_TRUE(run_until([&] {
+    auto* d = checker.state("drop");
+    return !changes_.empty() && d && d->checks() >= 2;
+  }));
+  EXPECT_EQ(changes_of("keep"), "up (ok)");
+  EXPECT_EQ(changes_of("drop"), "");  // down from the start: no change
+  EXPECT_EQ(checker.state("drop")->last_result()->to_string(), "connect refused");
+  const CheckState* keep_before = checker.state("keep");
+  uint64_t keep_checks = keep_before->checks();
+
+  // Unchanged "keep", "drop" gone, "new" added.
+  checker.update({tcp_target("keep", server.port()), tcp_target("new", server.port())});
+  EXPECT_EQ(checker.state("keep"), keep_before);  // same object: state kept
+  EXPECT_EQ(checker.state("drop"), nullptr);
+  EXPECT_EQ(checker.size(), 2u);
+  size_t starts_at_update = starts_.size();
+  ASSERT_TRUE(run_until([&] {
+    return changes_of("new") == "up (ok)" && checker.state("keep")->checks() > keep_checks;
+  }));
+  EXPECT_EQ(changes_of("keep"), "up (ok)");  // no second "up"
+  EXPECT_GT(checker.state("keep")->checks(), keep_checks);
+  for (size_t i = starts_at_update; i < starts_.size(); ++i) EXPECT_NE(starts_[i].id, "drop");
+
+  // A changed spec restarts from the initial state (down), so it comes up again.
+  Target changed = tcp_target("keep", server.port());
+  changed.spec.rise = 2;
+  checker.update({changed, tcp_target("new", server.port())});
+  EXPECT_FALSE(checker.state("keep")->up());
+  EXPECT_EQ(checker.state("keep")->checks(), 0u);
+  ASSERT_TRUE(run_until([&] { return changes_of("keep") == "up (ok), up (ok)"; }));
+  EXPECT_EQ(checker.state("keep")->checks(), 2u);
+}
+
+TEST_F(CheckerTest, InitialUpGoesDownWithTheReason) {
+  Checker checker(loop_, record_, options());
+  Target t = tcp_target("x", refused_port());
+  t.spec.initial_up = true;
+  t.spec.fall = 2;
+  checker.start({t});
+  ASSERT_TRUE(run_until([&] { return !changes_.empty(); }));
+  EXPECT_EQ(changes_of("x"), "down (connect refused)");
+  EXPECT_EQ(checker.state("x")->checks(), 2u);
+  EXPECT_FALSE(changes_[0].weight.has_value());
+}
+
+TEST_F(CheckerTest, ScriptWeightsReachTheChange) {
+  Target t;
+  t.id = "weighted";
+  t.spec.type = CheckType::script;
+  t.spec.argv = {"/bin/sh", "-c", "exit 3"};
+  t.spec.exit_weights = {{3, 42}};
+  t.spec.interval = milliseconds(30);
+  Checker checker(loop_, record_, options());
+  checker.start({t});
+  ASSERT_TRUE(run_until([&] { return !changes_.empty(); }));
+  EXPECT_TRUE(changes_[0].up);
+  EXPECT_EQ(changes_[0].weight, 42);
+  EXPECT_FALSE(changes_[0].weight_only);
+}
+
+TEST_F(CheckerTest, InvalidSpecIsReportedNotDropped) {
+  Checker checker(loop_, record_, options());
+  Target t = tcp_target("bad", 0);
+  t.spec.initial_up = true;
+  checker.start({t});
+  ASSERT_TRUE(run_until([&] { return !changes_.empty(); }));
+  EXPECT_EQ(changes_of("bad"), "down (invalid check: port 0)");
+}
+
+TEST_F(CheckerTest, OnChangeMayStopOrUpdate) {
+  TestServer server(TestServer::accept_and_close());
+  Checker* self = nullptr;
+  int calls = 0;
+  Checker checker(
+      loop_,
+      [&](const Change& c) {
+        ++calls;
+        if (c.id == "a") self->update({tcp_target("b", server.port())});
+        if (c.id == "b") self->stop();
+      },
+      options());
+  self = &checker;
+  checker.start({tcp_target("a", server.port())});
+  ASSERT_TRUE(run_until([&] { return calls == 2; }));
+  EXPECT_EQ(checker.size(), 0u);
+  run_for(milliseconds(100));
+  EXPECT_EQ(calls, 2);
+}
+
+TEST_F(CheckerTest, DuplicateIdsFirstWins) {
+  Checker checker(loop_, record_, options());
+  checker.start({tcp_target("d", 1000), tcp_target("d", 2000)});
+  EXPECT_EQ(checker.size(), 1u);
+  EXPECT_EQ(checker.duplicate_ids(), 1u);
+}
+
+TEST_F(CheckerTest, StatusJson) {
+  TestServer server(TestServer::accept_and_close());
+  Checker checker(loop_, record_, options());
+  checker.start({tcp_target("up1", server.port()), tcp_target("down1", refused_port())});
+  ASSERT_TRUE(run_until([&] {
+    auto* d = checker.state("down1");
+    return !changes_.empty() && d && d->checks() >= 1;
+  }));
+  JsonWriter w;
+  checker.status(w);
+  const std::string& j = w.str();
+  for (const char* want :
+       {"\"id\":\"up1\"", "\"state\":\"up\"", "\"last_result\":\"ok\"", "\"id\":\"down1\"",
+        "\"state\":\"down\"", "\"last_result\":\"connect refused\"", "\"type\":\"tcp\"",
+        "\"since\":", "\"consecutive\":", "\"checks\":", "\"failures\":", "\"up\":1",
+        "\"down\":1", "\"scheduler\":{\"probes\":", "\"late_p99_ms\":", "\"late_max_ms\":"})
+    EXPECT_NE(j.find(want), std::string::npos) << want << " in " << j;
+}
+
+TEST(CheckerClock, SinceIsReportedAsWallClock) {
+  Loop loop;
+  ManualClock clock;
+  Checker::Options o;
+  o.clock = &clock;
+  o.random = [] { return 0.0; };
+  Checker checker(loop, nullptr, o);
+  checker.start({tcp_target("c", 1)});
+  clock.advance(std::chrono::seconds(100));
+  JsonWriter w;
+  checker.status(w);
+  // Created 100 s ago by the injected clock: "since" is ~100 s before now.
+  auto pos = w.str().find("\"since\":");
+  ASSERT_NE(pos, std::string::npos);
+  double since = std::stod(w.str().substr(pos + 8));
+  EXPECT_NEAR(wall_seconds() - since, 100.0, 1.0);
+}
+
+}  // namespace
+}  // namespace hd::checkers
