@@ -1,6 +1,7 @@
 #include "ipvs/reconciler.h"
 
 #include <cerrno>
+#include <sstream>
 
 #include "core/log.h"
 #include "ipvs/table_apply.h"
@@ -76,8 +77,15 @@ Report Reconciler::run(const Table& desired, const Table& actual) {
         kinds += (kinds.empty() ? "" : ", ") + std::to_string(by_kind[k]) + " " +
                  std::string(to_string(static_cast<OpKind>(k)));
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started);
-    HD_LOG(info, "ipvs") << "applied " << report.applied << " of " << report.planned
-                         << " operations (" << kinds << ") in " << ms.count() << " ms";
+    std::ostringstream line;
+    line << "applied " << report.applied << " of " << report.planned << " operations (" << kinds
+         << ") in " << ms.count() << " ms";
+    // Nothing applied: the failures were logged (once) above; do not repeat a summary.
+    if (report.applied > 0) {
+      HD_LOG(info, "ipvs") << line.str();
+    } else {
+      HD_LOG(debug, "ipvs") << line.str();
+    }
   }
   return report;
 }

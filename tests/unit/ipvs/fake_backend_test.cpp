@@ -1,0 +1,75 @@
+// The fake answers as the kernel does, so tests that use it see real errors.
+#include "ipvs/fake_backend.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "test_util.h"
+
+namespace hd::ipvs {
+namespace {
+
+using testing::dest;
+using testing::tcp;
+
+const ServiceKey kWeb = tcp("10.0.0.1", 80);
+
+TEST(FakeBackend, KernelErrors) {
+  FakeBackend k;
+  auto code = [&](const Operation& op) {
+    auto r = k.apply(op);
+    return r ? 0 : r.error().code;
+  };
+  EXPECT_EQ(code(AddDest{kWeb, dest("10.0.0.2", 80)}), ESRCH);
+  EXPECT_EQ(code(EditService{testing::service(kWeb)}), ESRCH);
+  EXPECT_EQ(code(DelService{kWeb}), ESRCH);
+  EXPECT_EQ(code(AddService{testing::service(kWeb, "random")}), ENOENT);
+  EXPECT_EQ(code(AddService{testing::service(kWeb)}), 0);
+  EXPECT_EQ(code(AddService{testing::service(kWeb)}), EEXIST);
+  EXPECT_EQ(code(EditDest{kWeb, dest("10.0.0.2", 80)}), ENOENT);
+  EXPECT_EQ(code(DelDest{kWeb, DestKey{testing::ip("10.0.0.2"), 80}}), ENOENT);
+  EXPECT_EQ(code(AddDest{kWeb, dest("10.0.0.2", 80, -1)}), EINVAL);
+  Destination gue = dest("10.0.0.2", 80, 1, Method::tun);
+  gue.tunnel.type = TunType::gue;  // without a port
+  EXPECT_EQ(code(AddDest{kWeb, gue}), EINVAL);
+  EXPECT_EQ(code(AddDest{kWeb, dest("10.0.0.2", 80)}), 0);
+  EXPECT_EQ(code(AddDest{kWeb, dest("10.0.0.2", 80)}), EEXIST);
+  EXPECT_EQ(code(EditService{testing::service(kWeb, "wlc")}), 0);
+  EXPECT_EQ(k.table().at(kWeb).destinations.size(), 1u);  // an edit keeps destinations
+  EXPECT_EQ(k.attempted().size(), 13u);
+  EXPECT_EQ(k.applied().size(), 3u);
+}
+
+TEST(FakeBackend, ErrorMessagesNameTheOperation) {
+  FakeBackend k;
+  auto r = k.apply(AddDest{kWeb, dest("10.0.0.2", 80)});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message,
+            "add destination 10.0.0.2:80 nat w1 to TCP 10.0.0.1:80: No such process "
+            "(no such service)");
+}
+
+TEST(FakeBackend, InjectedFailuresAndSyncDaemon) {
+  FakeBackend k;
+  k.fail_when([](const Operation&) { return true; }, EIO, 2);
+  EXPECT_FALSE(k.apply(AddService{testing::service(kWeb)}));
+  EXPECT_FALSE(k.apply(AddService{testing::service(kWeb)}));
+  EXPECT_TRUE(k.apply(AddService{testing::service(kWeb)}));
+
+  SyncDaemon sd;
+  sd.interface = "eth0";
+  EXPECT_TRUE(k.start_sync_daemon(sd));
+  EXPECT_FALSE(k.start_sync_daemon(sd));
+  EXPECT_TRUE(k.stop_sync_daemon(SyncState::master));
+  EXPECT_FALSE(k.stop_sync_daemon(SyncState::master));
+
+  Timeouts t;
+  t.tcp = std::chrono::seconds(900);
+  EXPECT_TRUE(k.set_timeouts(t));
+  EXPECT_EQ(k.timeouts().tcp, std::chrono::seconds(900));
+}
+
+}  // namespace
+}  // namespace hd::ipvs
