@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/version.h"
 #include "daemon/notify.h"
+#include "daemon/lvs_subsystem.h"
 #include "daemon/realserver_subsystem.h"
 #include "daemon/vrrp_subsystem.h"
 
@@ -16,8 +17,16 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
       config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
       control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+  // Started in this order, stopped in reverse: VRRP leaves (VIPs go) before IPVS is touched.
   subsystems_.push_back(std::make_unique<RealServerSubsystem>(loop));
-  subsystems_.push_back(std::make_unique<VrrpSubsystem>(loop));
+  auto lvs = std::make_unique<LvsSubsystem>(loop);
+  auto vrrp = std::make_unique<VrrpSubsystem>(loop);
+  LvsSubsystem* lvs_raw = lvs.get();
+  vrrp->set_listener([lvs_raw](const std::string& instance, vrrp::State s) {
+    lvs_raw->on_vrrp_state(instance, s == vrrp::State::master);
+  });
+  subsystems_.push_back(std::move(lvs));
+  subsystems_.push_back(std::move(vrrp));
 }
 
 Director::~Director() = default;
@@ -25,8 +34,6 @@ Director::~Director() = default;
 std::vector<std::string> Director::unsupported(const config::Config& cfg) {
   std::vector<std::string> out;
   if (!cfg.sync_groups.empty()) out.push_back("sync_group: not in this build yet");
-  if (!cfg.virtual_servers.empty())
-    out.push_back("virtual_server: health checkers and IPVS programming are not in this build yet");
   if (!cfg.track_scripts.empty()) out.push_back("track_script: not in this build yet");
   return out;
 }
@@ -136,10 +143,7 @@ std::string Director::status_json(bool pretty) const {
   for (auto& e : last_reload_errors_) w.value(e);
   w.end_array();
   w.end_object();
-  for (auto& s : subsystems_) {
-    w.key(s->name());
-    s->status(w);
-  }
+  for (auto& s : subsystems_) s->status(w);
   w.end_object();
   return w.str();
 }

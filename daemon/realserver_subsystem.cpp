@@ -43,6 +43,7 @@ void RealServerSubsystem::stop() {
 }
 
 void RealServerSubsystem::status(JsonWriter& w) const {
+  w.key("realserver");
   if (role_)
     role_->status(w);
   else

@@ -20,7 +20,8 @@ class Subsystem {
   virtual void stop() = 0;
   // After stop(): true while work it started must still finish (e.g. notify hooks).
   virtual bool busy() const { return false; }
-  // Writes this subsystem's status as one JSON value (an object).
+  // Writes this subsystem's section(s) of status: one or more key/value pairs of the
+  // top-level object ("vrrp": {...}).
   virtual void status(JsonWriter& w) const = 0;
   // Appends human-readable lines.
   virtual void status_text(std::string& out) const = 0;

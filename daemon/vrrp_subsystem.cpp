@@ -85,6 +85,7 @@ void VrrpSubsystem::stop() {
 }
 
 void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
+  if (listener_) listener_(t.instance, t.to);
   auto it = notify_.find(t.instance);
   if (it == notify_.end()) return;
   const config::Notify& n = it->second;
@@ -104,7 +105,7 @@ void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
 
 void VrrpSubsystem::status(JsonWriter& w) const {
   auto s = engine_.status();
-  w.begin_object();
+  w.key("vrrp").begin_object();
   w.field("realtime", s.realtime);
   w.field("address_errors", s.address_errors);
   w.key("notify").begin_object();

@@ -24,6 +24,10 @@ class VrrpSubsystem final : public Subsystem {
   bool busy() const override { return hooks_.busy(); }
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
+  // Told of every transition, on the main loop (the IPVS sync daemon follows one instance).
+  void set_listener(std::function<void(const std::string&, vrrp::State)> f) {
+    listener_ = std::move(f);
+  }
 
  private:
   void on_transition(vrrp::Transition&& t);
@@ -33,6 +37,7 @@ class VrrpSubsystem final : public Subsystem {
   NotifyHooks hooks_;
   std::map<std::string, config::Notify> notify_;
   bool started_ = false;
+  std::function<void(const std::string&, vrrp::State)> listener_;
 };
 
 }  // namespace hd

@@ -1,0 +1,431 @@
+#include "daemon/lvs_subsystem.h"
+
+#include "core/log.h"
+
+namespace hd {
+namespace {
+
+ipvs::Method to_method(config::Forwarding f) {
+  switch (f) {
+    case config::Forwarding::nat: return ipvs::Method::nat;
+    case config::Forwarding::dr: return ipvs::Method::dr;
+    case config::Forwarding::tun: return ipvs::Method::tun;
+  }
+  return ipvs::Method::nat;
+}
+
+ipvs::ServiceKey key_of(const config::VirtualServer& vs) {
+  if (vs.fwmark) return ipvs::ServiceKey::fwmark(vs.fwmark, vs.family());
+  ipvs::Protocol p = vs.protocol == config::Protocol::udp    ? ipvs::Protocol::udp
+                     : vs.protocol == config::Protocol::sctp ? ipvs::Protocol::sctp
+                                                             : ipvs::Protocol::tcp;
+  return ipvs::ServiceKey::inet(p, *vs.address, static_cast<uint16_t>(vs.port));
+}
+
+checkers::Spec to_spec(const config::Check& c, const IpAddress& addr, int port) {
+  checkers::Spec s;
+  s.type = c.type == config::CheckType::tcp     ? checkers::CheckType::tcp
+           : c.type == config::CheckType::http  ? checkers::CheckType::http
+           : c.type == config::CheckType::https ? checkers::CheckType::https
+                                                : checkers::CheckType::script;
+  s.interval = c.interval;
+  s.timeout = c.timeout;
+  s.rise = c.rise;
+  s.fall = c.fall;
+  s.initial_up = c.initial_up;
+  s.address = c.connect_address.value_or(addr);
+  s.port = static_cast<uint16_t>(c.connect_port.value_or(port));
+  s.source_address = c.source_address;
+  s.connect_timeout = c.connect_timeout;
+  s.send = c.send;
+  s.expect = c.expect;
+  s.method = c.method == "HEAD" ? checkers::HttpMethod::head : checkers::HttpMethod::get;
+  s.path = c.path;
+  s.host = c.host;
+  s.expect_status.clear();
+  for (auto& r : c.expect_status) s.expect_status.push_back({r.lo, r.hi});
+  s.body_contains = c.body_contains;
+  s.body_regex = c.body_regex;
+  s.body_sha256 = c.body_sha256;
+  s.tls_verify = c.tls_verify;
+  s.ca_file = c.ca_file;
+  s.sni = c.sni;
+  s.argv = c.command;
+  s.exit_weights = c.exit_weights;
+  return s;
+}
+
+}  // namespace
+
+std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs) {
+  std::string a = rs.address.is_v4() ? rs.address.str() : "[" + rs.address.str() + "]";
+  return vs.key() + " -> " + a + ":" + std::to_string(rs.port);
+}
+
+std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
+  std::vector<ipvs::VirtualServiceSpec> out;
+  for (auto& vs : cfg.virtual_servers) {
+    ipvs::VirtualServiceSpec s;
+    s.key = key_of(vs);
+    s.scheduler = vs.scheduler;
+    for (auto& f : vs.scheduler_flags)
+      if (auto bit = ipvs::parse_sched_flag(f)) s.flags |= *bit;
+    s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
+    if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
+    s.quorum = vs.quorum;
+    s.hysteresis = vs.hysteresis;
+    if (vs.sorry_server) {
+      ipvs::Destination d;
+      d.key = {vs.sorry_server->address, static_cast<uint16_t>(vs.sorry_server->port)};
+      d.method = to_method(vs.forwarding);
+      d.weight = 1;
+      s.sorry = d;
+    }
+    s.inhibit_on_failure = vs.inhibit_on_failure;
+    s.slow_start = vs.slow_start;
+    for (auto& rs : vs.real_servers) {
+      ipvs::Destination d;
+      d.key = {rs.address, static_cast<uint16_t>(rs.port)};
+      d.method = to_method(rs.forwarding.value_or(vs.forwarding));
+      d.weight = rs.weight;
+      d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
+      d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
+      s.reals.push_back({real_server_id(vs, rs), d});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
+                                               const std::set<std::string>& adopted_up) {
+  std::vector<checkers::Target> out;
+  for (auto& vs : cfg.virtual_servers)
+    for (auto& rs : vs.real_servers) {
+      if (!rs.check) continue;
+      int port = rs.port ? rs.port : vs.port;
+      checkers::Target t{real_server_id(vs, rs), to_spec(*rs.check, rs.address, port)};
+      if (adopted_up.count(t.id)) t.spec.initial_up = true;
+      out.push_back(std::move(t));
+    }
+  return out;
+}
+
+LvsSubsystem::LvsSubsystem(Loop& loop)
+    : loop_(loop),
+      soon_(loop, [this] { reconcile_now(); }),
+      periodic_(loop,
+                [this] {
+                  pending_full_ = true;
+                  reconcile_now();
+                }),
+      ramp_(loop, [this] { reconcile_now(); }) {}
+
+LvsSubsystem::~LvsSubsystem() { stop(); }
+
+std::string LvsSubsystem::start(const config::Config& cfg) {
+  cfg_ = cfg;
+  running_ = true;
+  specs_ = to_ipvs_specs(cfg);
+  kernel_ = cfg.global.dataplane == config::Dataplane::kernel && !cfg.virtual_servers.empty();
+  std::set<std::string> adopted;
+  if (kernel_) {
+    auto b = ipvs::NetlinkBackend::open();
+    if (!b) return b.error().message;
+    backend_ = std::move(b.value());
+    reconciler_ = std::make_unique<ipvs::Reconciler>(*backend_, clock_);
+    // Adopt: real servers already serving (weight > 0) in our services start as up.
+    if (auto table = backend_->dump()) {
+      for (auto& spec : specs_) {
+        auto it = table->find(spec.key);
+        if (it == table->end()) continue;
+        for (auto& r : spec.reals)
+          if (auto* d = it->second.find(r.dest.key); d && d->weight > 0) adopted.insert(r.id);
+      }
+      if (!adopted.empty())
+        HD_LOG(info, "ipvs") << "adopting " << adopted.size()
+                             << " real server(s) already serving in the kernel";
+    }
+    const auto& t = cfg.global.ipvs_timeouts;
+    if (t.tcp.count() || t.tcpfin.count() || t.udp.count()) {
+      ipvs::Timeouts to;
+      auto secs = [](Duration d) -> std::optional<std::chrono::seconds> {
+        if (d == Duration::zero()) return std::nullopt;
+        return std::chrono::duration_cast<std::chrono::seconds>(d);
+      };
+      to.tcp = secs(t.tcp);
+      to.tcp_fin = secs(t.tcpfin);
+      to.udp = secs(t.udp);
+      if (auto r = backend_->set_timeouts(to); !r) return "ipvs timeouts: " + r.error().message;
+    }
+  }
+  auto targets = to_check_targets(cfg, adopted);
+  for (auto& t : targets) {
+    ipvs::RealHealth h;
+    h.up = t.spec.initial_up;
+    h.up_since = TimePoint{};
+    health_[t.id] = h;
+  }
+  checker_ = std::make_unique<checkers::Checker>(
+      loop_, [this](const checkers::Change& c) { on_change(c); });
+  checker_->start(std::move(targets));
+  if (kernel_) {
+    pending_full_ = true;
+    reconcile_now();
+    periodic_.start(cfg.global.reconcile_interval, cfg.global.reconcile_interval);
+    if (cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
+  } else {
+    quorum_.clear();
+    desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+  }
+  return "";
+}
+
+std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
+  bool was_kernel = kernel_;
+  bool now_kernel =
+      new_cfg.global.dataplane == config::Dataplane::kernel && !new_cfg.virtual_servers.empty();
+  if (!running_ || was_kernel != now_kernel) {
+    // Switching dataplane (or starting from nothing): restart the subsystem.
+    stop();
+    return start(new_cfg);
+  }
+  cfg_ = new_cfg;
+  specs_ = to_ipvs_specs(new_cfg);
+  // Keep the health of real servers whose check did not change.
+  std::set<std::string> keep_up;
+  for (auto& [id, h] : health_)
+    if (h.up) keep_up.insert(id);
+  auto targets = to_check_targets(new_cfg, {});
+  ipvs::HealthMap next;
+  for (auto& t : targets) {
+    auto it = health_.find(t.id);
+    const checkers::CheckState* st = checker_->state(t.id);
+    if (it != health_.end() && st) {
+      next[t.id] = it->second;
+    } else {
+      ipvs::RealHealth h;
+      h.up = t.spec.initial_up;
+      next[t.id] = h;
+    }
+  }
+  health_ = std::move(next);
+  checker_->update(std::move(targets));
+  // A check whose spec changed restarts from its initial state: mirror that.
+  for (auto& [id, h] : health_) {
+    if (auto* st = checker_->state(id)) h.up = st->up();
+  }
+  (void)old_cfg;
+  if (kernel_) {
+    periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
+    pending_full_ = false;  // one change -> one operation: plan from what we know
+    reconcile_now();
+    if (new_cfg.global.lvs_sync_daemon != old_cfg.global.lvs_sync_daemon) {
+      if (old_cfg.global.lvs_sync_daemon && backend_) {
+        (void)backend_->stop_sync_daemon(ipvs::SyncState::master);
+        (void)backend_->stop_sync_daemon(ipvs::SyncState::backup);
+        sync_master_.reset();
+      }
+      if (new_cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
+    }
+  } else {
+    desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+  }
+  return "";
+}
+
+void LvsSubsystem::stop() {
+  if (!running_) return;
+  running_ = false;
+  soon_.stop();
+  periodic_.stop();
+  ramp_.stop();
+  if (checker_) checker_->stop();
+  if (reconciler_) {
+    auto policy = cfg_.global.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
+                                                  : ipvs::CleanupPolicy::keep;
+    auto r = reconciler_->cleanup(policy);
+    if (policy == ipvs::CleanupPolicy::remove_owned)
+      HD_LOG(info, "ipvs") << "removed our services on stop (" << r.applied << " operation(s))";
+  }
+  if (backend_ && sync_master_) {
+    (void)backend_->stop_sync_daemon(*sync_master_ ? ipvs::SyncState::master
+                                                   : ipvs::SyncState::backup);
+  }
+  sync_master_.reset();
+  checker_.reset();
+  reconciler_.reset();
+  backend_.reset();
+  health_.clear();
+  quorum_.clear();
+}
+
+void LvsSubsystem::on_change(const checkers::Change& c) {
+  ++health_changes_;
+  auto& h = health_[c.id];
+  if (c.up && !h.up) h.up_since = c.at;
+  h.up = c.up;
+  h.weight_override = c.weight;
+  schedule_reconcile(false);
+}
+
+void LvsSubsystem::schedule_reconcile(bool full) {
+  pending_full_ = pending_full_ || full;
+  // A burst of changes (a switch port flapping many servers) becomes one reconcile.
+  if (!soon_.active()) soon_.start(Millis(1));
+}
+
+void LvsSubsystem::reconcile_now() {
+  soon_.stop();
+  auto before = quorum_;
+  desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+  for (auto& spec : specs_) {
+    auto it = before.find(spec.key);
+    auto now_q = quorum_.find(spec.key);
+    if (it == before.end() || now_q == quorum_.end() || it->second.up == now_q->second.up) continue;
+    if (spec.quorum == 0 && !spec.sorry) continue;  // no quorum configured: nothing to tell
+    if (now_q->second.up)
+      HD_LOG(info, "ipvs") << spec.key.str() << ": quorum regained (live weight "
+                           << now_q->second.live_weight << ")";
+    else
+      HD_LOG(warning, "ipvs") << spec.key.str() << ": quorum lost (live weight "
+                              << now_q->second.live_weight << ")"
+                              << (spec.sorry ? ", sorry server takes the traffic" : "");
+  }
+  if (!reconciler_) return;
+  auto report = pending_full_ ? reconciler_->reconcile(desired_)
+                              : reconciler_->reconcile_cached(desired_);
+  pending_full_ = false;
+  if (report.ok()) last_sync_wall_ = wall_seconds();
+  last_report_ = std::move(report);
+  arm_slow_start();
+}
+
+void LvsSubsystem::arm_slow_start() {
+  auto next = ipvs::next_change(specs_, health_, clock_.now());
+  if (!next) {
+    ramp_.stop();
+    return;
+  }
+  auto after = *next - clock_.now();
+  ramp_.start(after > Duration::zero() ? after : Millis(1));
+}
+
+void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
+  if (!running_ || !kernel_ || !cfg_.global.lvs_sync_daemon) return;
+  if (cfg_.global.lvs_sync_daemon->vrrp_instance != instance) return;
+  apply_sync_daemon(master);
+}
+
+void LvsSubsystem::apply_sync_daemon(bool master) {
+  if (!backend_ || (sync_master_ && *sync_master_ == master)) return;
+  const auto& sd = *cfg_.global.lvs_sync_daemon;
+  if (sync_master_) {
+    auto r = backend_->stop_sync_daemon(*sync_master_ ? ipvs::SyncState::master
+                                                      : ipvs::SyncState::backup);
+    if (!r) HD_LOG(warning, "ipvs") << "stopping the sync daemon: " << r.error().message;
+  }
+  ipvs::SyncDaemon d;
+  d.state = master ? ipvs::SyncState::master : ipvs::SyncState::backup;
+  d.interface = sd.interface;
+  d.sync_id = static_cast<uint8_t>(sd.sync_id);
+  auto r = backend_->start_sync_daemon(d);
+  if (!r) {
+    sync_error_ = r.error().message;
+    HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
+                          << " sync daemon on " << sd.interface << ": " << sync_error_;
+    sync_master_.reset();
+    return;
+  }
+  sync_error_.clear();
+  sync_master_ = master;
+  HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup") << " on "
+                       << sd.interface << " (sync id " << sd.sync_id << ")";
+}
+
+void LvsSubsystem::status(JsonWriter& w) const {
+  w.key("checkers");
+  if (checker_)
+    checker_->status(w);
+  else
+    w.null();
+  w.key("ipvs").begin_object();
+  w.field("dataplane", kernel_ ? "kernel" : "none");
+  std::optional<ipvs::Table> kernel;
+  if (backend_) {
+    if (auto t = backend_->dump()) kernel = std::move(*t);
+  }
+  w.key("services").begin_array();
+  for (auto& spec : specs_) {
+    w.begin_object();
+    w.field("service", spec.key.str());
+    auto q = quorum_.find(spec.key);
+    if (q != quorum_.end()) {
+      w.field("quorum_up", q->second.up).field("live_weight", q->second.live_weight);
+    }
+    auto dests = [&](const ipvs::Table& t) {
+      w.begin_array();
+      auto it = t.find(spec.key);
+      if (it != t.end())
+        for (auto& d : it->second.destinations) w.value(d.str());
+      w.end_array();
+    };
+    w.key("desired");
+    dests(desired_);
+    w.key("kernel");
+    if (kernel)
+      dests(*kernel);
+    else
+      w.null();
+    if (kernel) {
+      auto a = desired_.find(spec.key);
+      auto b = kernel->find(spec.key);
+      bool same = (a == desired_.end()) == (b == kernel->end()) &&
+                  (a == desired_.end() || a->second == b->second);
+      w.field("in_sync", same);
+    }
+    w.end_object();
+  }
+  w.end_array();
+  if (reconciler_) {
+    const auto& c = reconciler_->counters();
+    w.key("operations").begin_object();
+    for (size_t k = 0; k < ipvs::kOpKinds; ++k)
+      w.field(ipvs::to_string(static_cast<ipvs::OpKind>(k)), c.applied[k]);
+    w.end_object();
+    w.field("operation_errors", c.op_errors).field("dump_errors", c.dump_errors);
+    w.field("reconciles", c.reconciles).field("foreign_services", c.foreign_services);
+    w.field("last_sync", last_sync_wall_);
+    w.key("last_errors").begin_array();
+    if (last_report_)
+      for (auto& e : last_report_->errors) w.value(e.message);
+    w.end_array();
+  }
+  w.key("sync_daemon");
+  if (sync_master_) {
+    w.begin_object();
+    w.field("state", *sync_master_ ? "master" : "backup");
+    w.field("interface", cfg_.global.lvs_sync_daemon->interface);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.field("health_changes", health_changes_);
+  w.end_object();
+}
+
+void LvsSubsystem::status_text(std::string& out) const {
+  if (!checker_) return;
+  for (auto& id : checker_->ids()) {
+    auto* st = checker_->state(id);
+    out += "real server " + id + " " + (st && st->up() ? "UP" : "DOWN");
+    if (st && st->last_result()) out += " (" + st->last_result()->to_string() + ")";
+    out += "\n";
+  }
+  for (auto& [key, svc] : desired_) {
+    out += "ipvs " + svc.str() + (kernel_ ? "" : " (dataplane none: not programmed)") + "\n";
+    for (auto& d : svc.destinations) out += "  -> " + d.str() + "\n";
+  }
+}
+
+}  // namespace hd

@@ -1,0 +1,74 @@
+// Virtual servers: the health checkers and the IPVS reconciler, both on the
+// main loop. Check results travel as typed changes (checkers::Change) into
+// the health map; the reconciler alone turns config + health into IPVS
+// operations. Also follows one VRRP instance to run the kernel's connection
+// sync daemon as master or backup.
+#pragma once
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "checkers/checker.h"
+#include "core/loop.h"
+#include "daemon/subsystem.h"
+#include "ipvs/desired.h"
+#include "ipvs/netlink_backend.h"
+#include "ipvs/reconciler.h"
+
+namespace hd {
+
+// The id naming a real server of a virtual server, in the health map, checks and logs:
+// "tcp 10.0.0.1:80 -> 10.0.1.11:8080".
+std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs);
+std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg);
+// Checks for every real server that has one. `adopted_up`: ids found serving in the kernel
+// at start-up, which start as up so a restart does not pull them out of rotation.
+std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
+                                               const std::set<std::string>& adopted_up);
+
+class LvsSubsystem final : public Subsystem {
+ public:
+  explicit LvsSubsystem(Loop& loop);
+  ~LvsSubsystem() override;
+  std::string_view name() const override { return "lvs"; }
+  std::string start(const config::Config& cfg) override;
+  std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
+  void stop() override;
+  void status(JsonWriter& w) const override;
+  void status_text(std::string& out) const override;
+
+  // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
+  void on_vrrp_state(const std::string& instance, bool master);
+
+ private:
+  void on_change(const checkers::Change& c);
+  void schedule_reconcile(bool full);
+  void reconcile_now();
+  void apply_sync_daemon(bool master);
+  void arm_slow_start();
+
+  Loop& loop_;
+  config::Config cfg_;
+  bool running_ = false;
+  bool kernel_ = false;  // programming IPVS (dataplane = "kernel" and services configured)
+  RealClock clock_;
+  std::unique_ptr<ipvs::NetlinkBackend> backend_;
+  std::unique_ptr<ipvs::Reconciler> reconciler_;
+  std::unique_ptr<checkers::Checker> checker_;
+  std::vector<ipvs::VirtualServiceSpec> specs_;
+  ipvs::HealthMap health_;
+  ipvs::QuorumStates quorum_;
+  ipvs::Table desired_;
+  std::optional<ipvs::Report> last_report_;
+  double last_sync_wall_ = 0;
+  bool pending_full_ = false;
+  Timer soon_;      // coalesces bursts of health changes into one reconcile
+  Timer periodic_;  // drift repair
+  Timer ramp_;      // slow start steps
+  std::optional<bool> sync_master_;
+  std::string sync_error_;
+  uint64_t health_changes_ = 0;
+};
+
+}  // namespace hd
