@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -43,7 +44,6 @@ SpawnResult spawn_process(const std::vector<std::string>& argv, const SpawnOptio
   // Sockets that are not close-on-exec (libcurl's, say) must not leak into scripts.
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 
-  extern char** environ;
   pid_t pid = -1;
   int rc = posix_spawn(&pid, args[0], &fa, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
