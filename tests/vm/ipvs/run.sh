@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# vm_ipvs_backend: runs tests/vm/ipvs/ipvs_vm_test (NetlinkBackend + Reconciler,
+# checked against ipvsadm) inside the test VM (tests/vm/run-in-vm.sh).
+#   tests/vm/ipvs/run.sh BUILD/tests/vm/ipvs/ipvs_vm_test [gtest args...]
+# Exit: the test's status; 77 = skipped (tools missing).
+set -euo pipefail
+HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+bin="$(readlink -f "${1:?usage: run.sh PATH/TO/ipvs_vm_test [gtest args]}")"
+shift
+for t in qemu-system-x86_64 busybox cpio depmod ipvsadm; do
+  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
+    echo "SKIP: $t not installed (run scripts/install-vm-deps.sh)"; exit 77
+  fi
+done
+t0=$(date +%s.%N)
+set +e
+"$HERE/../run-in-vm.sh" --timeout 120 --file "$bin" -- "$bin" --gtest_color=no "$@"
+rc=$?
+set -e
+t1=$(date +%s.%N)
+echo "vm_ipvs_backend: exit $rc, total $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+exit "$rc"
