@@ -30,7 +30,9 @@ std::string_view hint(OpKind k, int err) {
 
 }  // namespace
 
-std::string_view to_string(SyncState s) { return s == SyncState::master ? "master" : "backup"; }
+std::string_view to_string(SyncState s) {
+  return s == SyncState::master ? "master" : "backup";
+}
 
 std::vector<Result<void>> Backend::apply_all(const std::vector<Operation>& ops) {
   std::vector<Result<void>> out;

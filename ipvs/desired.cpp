@@ -30,8 +30,8 @@ int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_sinc
   return 1 + static_cast<int32_t>(step);
 }
 
-Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health,
-              TimePoint now, QuorumStates& quorum) {
+Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health, TimePoint now,
+              QuorumStates& quorum) {
   Table table;
   QuorumStates next;
   for (const auto& spec : specs) {

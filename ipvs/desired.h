@@ -73,8 +73,8 @@ struct QuorumState {
 // caller that wants "quorum lost" events compares the map before and after.
 using QuorumStates = std::map<ServiceKey, QuorumState>;
 
-Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health,
-              TimePoint now, QuorumStates& quorum);
+Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health, TimePoint now,
+              QuorumStates& quorum);
 
 // The weight of a server with full weight `weight` that came up at `up_since`.
 int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now);

@@ -41,7 +41,9 @@ struct Builder {
   nl::Msg done() { return ok ? std::move(msg) : nullptr; }
 };
 
-uint16_t af_of(Family f) { return f == Family::v4 ? AF_INET : AF_INET6; }
+uint16_t af_of(Family f) {
+  return f == Family::v4 ? AF_INET : AF_INET6;
+}
 
 void put_service_key(Builder& b, const ServiceKey& k) {
   b.put_u16(IPVS_SVC_ATTR_AF, af_of(k.family()));

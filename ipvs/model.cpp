@@ -63,7 +63,9 @@ std::string ServiceKey::str() const {
   return std::string(to_string(protocol_)) + " " + host_port(address_, port_);
 }
 
-std::string DestKey::str() const { return host_port(address, port); }
+std::string DestKey::str() const {
+  return host_port(address, port);
+}
 
 std::string_view to_string(Method m) {
   switch (m) {

@@ -40,9 +40,9 @@ class ServiceKey {
   uint32_t mark() const { return mark_; }
   Family family() const { return family_; }
   int af() const { return family_ == Family::v4 ? AF_INET : AF_INET6; }
-  Protocol protocol() const { return protocol_; }   // tcp for fwmark services
+  Protocol protocol() const { return protocol_; }        // tcp for fwmark services
   const IpAddress& address() const { return address_; }  // unspecified for fwmark services
-  uint16_t port() const { return port_; }                 // 0 for fwmark services
+  uint16_t port() const { return port_; }                // 0 for fwmark services
 
   // As ipvsadm -Ln writes the service: "TCP 10.0.0.1:80", "UDP [2001:db8::1]:53",
   // "FWM 7", "FWM 7 IPv6".

@@ -42,7 +42,8 @@ std::string ext_ack_message(const nlmsghdr* h) {
   static const nla_policy policy[NLMSGERR_ATTR_MAX + 1] = {
       {}, {NLA_STRING, 0, 0}, {NLA_U32, 0, 0}, {NLA_U32, 0, 0}};
   nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
-  auto* head = reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(e) + offset));
+  auto* head =
+      reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(e) + offset));
   if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - offset), policy) < 0 ||
       !tb[NLMSGERR_ATTR_MSG])
     return {};
@@ -65,9 +66,8 @@ Result<std::unique_ptr<NetlinkBackend>> NetlinkBackend::open() {
   int family = genl_ctrl_resolve(sock.get(), IPVS_GENL_NAME);
   if (family == -NLE_OBJ_NOTFOUND) return Error{kNoIpvs, ENOENT};
   if (family < 0)
-    return Error{std::string("cannot resolve generic netlink family \"IPVS\": ") +
-                     nl_geterror(family),
-                 0};
+    return Error{
+        std::string("cannot resolve generic netlink family \"IPVS\": ") + nl_geterror(family), 0};
   return std::unique_ptr<NetlinkBackend>(new NetlinkBackend(std::move(sock), family));
 }
 
@@ -134,8 +134,8 @@ std::vector<NetlinkBackend::Ack> NetlinkBackend::transact(const std::vector<nl::
     kernel.nl_family = AF_NETLINK;
     ++syscalls_;
     requests_ += index_of.size();
-    ssize_t sent = sendto(fd_, batch.data(), batch.size(), 0,
-                          reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel));
+    ssize_t sent = sendto(fd_, batch.data(), batch.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
+                          sizeof(kernel));
     std::vector<bool> done(index_of.size(), false);
     size_t pending = index_of.size();
     int failure = sent < 0 ? errno : 0;
@@ -146,8 +146,7 @@ std::vector<NetlinkBackend::Ack> NetlinkBackend::transact(const std::vector<nl::
         break;
       }
       for (const nlmsghdr* h : split_datagram(rx_.data(), static_cast<size_t>(n))) {
-        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
-          continue;
+        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
         uint32_t k = h->nlmsg_seq - base;
         if (k >= index_of.size() || done[k]) continue;  // a stale reply
         auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
@@ -243,15 +242,17 @@ Result<Table> NetlinkBackend::dump() {
     table.insert_or_assign(key, std::move(*s));
     return {};
   });
-  if (!services) return Error{"dump IPVS services: " + services.error().message, services.error().code};
+  if (!services)
+    return Error{"dump IPVS services: " + services.error().message, services.error().code};
   for (auto& [key, svc] : table) {
     // A service deleted meanwhile dumps no destinations; the next dump drops it.
-    auto dests = dump_request(build_get_dests(key, family_), [&](const nlmsghdr* h) -> Result<void> {
-      auto d = parse_dest_reply(h, key.family());
-      if (!d) return d.error();
-      svc.destinations.push_back(std::move(*d));
-      return {};
-    });
+    auto dests =
+        dump_request(build_get_dests(key, family_), [&](const nlmsghdr* h) -> Result<void> {
+          auto d = parse_dest_reply(h, key.family());
+          if (!d) return d.error();
+          svc.destinations.push_back(std::move(*d));
+          return {};
+        });
     if (!dests)
       return Error{"dump destinations of " + key.str() + ": " + dests.error().message,
                    dests.error().code};

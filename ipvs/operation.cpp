@@ -23,9 +23,7 @@ const ServiceKey& service_of(const Operation& op) {
 std::string describe(const Operation& op) {
   struct Visitor {
     std::string operator()(const AddService& o) const { return "add service " + o.service.str(); }
-    std::string operator()(const EditService& o) const {
-      return "edit service " + o.service.str();
-    }
+    std::string operator()(const EditService& o) const { return "edit service " + o.service.str(); }
     std::string operator()(const DelService& o) const { return "delete service " + o.key.str(); }
     std::string operator()(const AddDest& o) const {
       return "add destination " + o.dest.str() + " to " + o.service.str();

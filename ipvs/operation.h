@@ -42,9 +42,18 @@ struct DelDest {
 using Operation = std::variant<AddService, EditService, DelService, AddDest, EditDest, DelDest>;
 
 // The variant's alternatives, in order: an index for counters.
-enum class OpKind : uint8_t { add_service, edit_service, del_service, add_dest, edit_dest, del_dest };
+enum class OpKind : uint8_t {
+  add_service,
+  edit_service,
+  del_service,
+  add_dest,
+  edit_dest,
+  del_dest
+};
 inline constexpr size_t kOpKinds = 6;
-inline OpKind kind(const Operation& op) { return static_cast<OpKind>(op.index()); }
+inline OpKind kind(const Operation& op) {
+  return static_cast<OpKind>(op.index());
+}
 std::string_view to_string(OpKind k);  // "add_service", ...
 
 // The service an operation acts on.

@@ -11,7 +11,9 @@
 namespace hd::ipvs {
 namespace {
 
-Error bad(std::string what) { return Error{"malformed IPVS reply: " + what, 0}; }
+Error bad(std::string what) {
+  return Error{"malformed IPVS reply: " + what, 0};
+}
 
 // The nested attribute `type` of a genl message, parsed with `policy`.
 template <size_t N>
@@ -83,7 +85,8 @@ Result<Service> parse_service_reply(const nlmsghdr* msg) {
   auto& a = *parsed;
   if (!a[IPVS_SVC_ATTR_AF]) return bad("service without address family");
   auto fam = family_of(nla_get_u16(a[IPVS_SVC_ATTR_AF]));
-  if (!fam) return bad("service with address family " + std::to_string(nla_get_u16(a[IPVS_SVC_ATTR_AF])));
+  if (!fam)
+    return bad("service with address family " + std::to_string(nla_get_u16(a[IPVS_SVC_ATTR_AF])));
 
   Service s;
   uint32_t mark = a[IPVS_SVC_ATTR_FWMARK] ? nla_get_u32(a[IPVS_SVC_ATTR_FWMARK]) : 0;
@@ -120,8 +123,9 @@ Result<Destination> parse_dest_reply(const nlmsghdr* msg, Family service_family)
   Family fam = service_family;
   if (a[IPVS_DEST_ATTR_ADDR_FAMILY]) {
     auto f = family_of(nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY]));
-    if (!f) return bad("destination with address family " +
-                       std::to_string(nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY])));
+    if (!f)
+      return bad("destination with address family " +
+                 std::to_string(nla_get_u16(a[IPVS_DEST_ATTR_ADDR_FAMILY])));
     fam = *f;
   }
   auto addr = address_of(a[IPVS_DEST_ATTR_ADDR], fam);

@@ -1,6 +1,5 @@
 #include "ipvs/policy.h"
 
-
 namespace hd::ipvs::policy {
 namespace {
 

@@ -78,7 +78,7 @@ class Reconciler {
   const Clock& clock_;
   std::set<ServiceKey> owned_;
   Counters counters_;
-  std::optional<Table> known_;                 // the kernel's table as far as we know
+  std::optional<Table> known_;                  // the kernel's table as far as we know
   std::map<std::string, std::string> failing_;  // operation -> its last logged error
   std::set<ServiceKey> foreign_seen_;
   bool dump_failing_ = false;

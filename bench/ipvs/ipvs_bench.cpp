@@ -43,7 +43,9 @@ void must(bool ok, const std::string& what) {
   std::exit(1);
 }
 
-void shell(const std::string& cmd) { must(std::system(cmd.c_str()) == 0, "failed: " + cmd); }
+void shell(const std::string& cmd) {
+  must(std::system(cmd.c_str()) == 0, "failed: " + cmd);
+}
 
 double time_shell(const std::string& cmd) {
   auto t0 = Clock::now();
@@ -131,8 +133,8 @@ int main(int argc, char** argv) {
   std::string edit_cmd = "ipvsadm -e -t " + first.first.address().str() + ":80 -r " +
                          first.second.destinations[0].key.str() + " -m -w 101";
 
-  std::vector<double> program, program_serial, ipvsadm_restore, change, change_cached,
-      ipvsadm_edit, adopt, adopt_dump, adopt_plan, ipvsadm_save;
+  std::vector<double> program, program_serial, ipvsadm_restore, change, change_cached, ipvsadm_edit,
+      adopt, adopt_dump, adopt_plan, ipvsadm_save;
   for (int rep = 0; rep < reps; ++rep) {
     // Program from empty, batched.
     shell("ipvsadm -C");
@@ -195,28 +197,30 @@ int main(int argc, char** argv) {
 
   utsname u{};
   uname(&u);
-  std::printf("IPVS benchmark: %d services x %d real servers = %zu operations; kernel %s; "
-              "median of %d\n\n",
-              services, reals, ops, u.release, reps);
+  std::printf(
+      "IPVS benchmark: %d services x %d real servers = %zu operations; kernel %s; "
+      "median of %d\n\n",
+      services, reals, ops, u.release, reps);
   std::vector<Row> rows = {
       {"program from empty", "reconcile (dump+plan+apply, batched)", "ipvsadm -R < file",
        median(program), median(ipvsadm_restore)},
       {"program from empty, unbatched", "reconcile, 1 round trip per op", "ipvsadm -R < file",
        median(program_serial), median(ipvsadm_restore)},
-      {"one weight change", "reconcile (dump+plan+1 op)", "ipvsadm -e (1 process)",
-       median(change), median(ipvsadm_edit)},
+      {"one weight change", "reconcile (dump+plan+1 op)", "ipvsadm -e (1 process)", median(change),
+       median(ipvsadm_edit)},
       {"one weight change, cached", "reconcile_cached (plan+1 op)", "ipvsadm -e (1 process)",
        median(change_cached), median(ipvsadm_edit)},
       {"restart adoption", "new Reconciler: dump+plan, 0 ops", "ipvsadm -Sn (dump only)",
        median(adopt), median(ipvsadm_save)},
   };
-  std::printf("%-31s %11s  %-38s %11s  %-24s %s\n", "", "ours (ms)", "how", "ipvsadm (ms)",
-              "how", "ipvsadm/ours");
+  std::printf("%-31s %11s  %-38s %11s  %-24s %s\n", "", "ours (ms)", "how", "ipvsadm (ms)", "how",
+              "ipvsadm/ours");
   for (const auto& r : rows)
     std::printf("%-31s %11.1f  %-38s %11.1f  %-24s %8.2fx\n", r.what.c_str(), r.ours,
                 r.ours_how.c_str(), r.theirs, r.theirs_how.c_str(), r.theirs / r.ours);
-  std::printf("\nadoption split: dump %.1f ms (%zu services, one destination dump each), "
-              "plan %.2f ms\n",
-              median(adopt_dump), table.size(), median(adopt_plan));
+  std::printf(
+      "\nadoption split: dump %.1f ms (%zu services, one destination dump each), "
+      "plan %.2f ms\n",
+      median(adopt_dump), table.size(), median(adopt_plan));
   return 0;
 }

@@ -90,10 +90,10 @@ TEST(Desired, SlowStartRampsLinearlyRoundingDown) {
     Duration after;
     int weight;
   };
-  for (auto c : {Case{seconds(0), 1}, Case{std::chrono::milliseconds(999), 1},
-                 Case{seconds(1), 2}, Case{std::chrono::milliseconds(2500), 3},
-                 Case{seconds(5), 6}, Case{std::chrono::milliseconds(9999), 10},
-                 Case{seconds(10), 11}, Case{seconds(3600), 11}}) {
+  for (auto c : {Case{seconds(0), 1}, Case{std::chrono::milliseconds(999), 1}, Case{seconds(1), 2},
+                 Case{std::chrono::milliseconds(2500), 3}, Case{seconds(5), 6},
+                 Case{std::chrono::milliseconds(9999), 10}, Case{seconds(10), 11},
+                 Case{seconds(3600), 11}}) {
     EXPECT_THAT(weights(run(s, h, kT0 + c.after)),
                 ::testing::ElementsAre("10.0.0.2:" + std::to_string(c.weight)))
         << "after " << std::chrono::duration_cast<std::chrono::milliseconds>(c.after).count()
@@ -103,7 +103,7 @@ TEST(Desired, SlowStartRampsLinearlyRoundingDown) {
 
 TEST(Desired, SlowStartEdgeCases) {
   Duration ss = seconds(10);
-  EXPECT_EQ(slow_start_weight(0, ss, kT0, kT0), 0);    // drained stays drained
+  EXPECT_EQ(slow_start_weight(0, ss, kT0, kT0), 0);  // drained stays drained
   EXPECT_EQ(slow_start_weight(1, ss, kT0, kT0), 1);
   EXPECT_EQ(slow_start_weight(100, ss, kT0, kT0 - seconds(1)), 1);  // clock behind up_since
   EXPECT_EQ(slow_start_weight(100, Duration::zero(), kT0, kT0), 100);

@@ -10,11 +10,11 @@ namespace hd::ipvs {
 namespace {
 
 using testing::dest;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using testing::service;
 using testing::table;
 using testing::tcp;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 
 const ServiceKey kWeb = tcp("10.0.0.1", 80);
 const ServiceKey kMail = tcp("10.0.0.1", 25);

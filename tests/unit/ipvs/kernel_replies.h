@@ -24,8 +24,10 @@ inline void put_addr16(nl_msg* m, int type, const IpAddress& a) {
 inline void put_stats(nl_msg* m, int type, bool wide) {
   nlattr* n = nla_nest_start(m, type);
   for (int a = 1; a <= 10; ++a) {  // IPVS_STATS_ATTR_CONNS .. OUTBPS
-    if (wide) nla_put_u64(m, a, 1000 + a);
-    else nla_put_u32(m, a, 100 + a);
+    if (wide)
+      nla_put_u64(m, a, 1000 + a);
+    else
+      nla_put_u32(m, a, 100 + a);
   }
   nla_nest_end(m, n);
 }
@@ -48,9 +50,7 @@ inline nl::Msg kernel_service_reply(const Service& s) {
   nla_put(m.get(), IPVS_SVC_ATTR_FLAGS, sizeof(f), &f);
   nla_put_u32(m.get(), IPVS_SVC_ATTR_TIMEOUT, s.timeout);
   uint8_t len = s.netmask_len();
-  uint32_t mask = s.key.family() == Family::v6 ? len
-                  : len == 0                   ? 0
-                                               : htonl(~0u << (32 - len));
+  uint32_t mask = s.key.family() == Family::v6 ? len : len == 0 ? 0 : htonl(~0u << (32 - len));
   nla_put_u32(m.get(), IPVS_SVC_ATTR_NETMASK, mask);
   put_stats(m.get(), IPVS_SVC_ATTR_STATS, false);
   put_stats(m.get(), IPVS_SVC_ATTR_STATS64, true);

@@ -57,8 +57,8 @@ Decoded decode(const nl::Msg& msg) {
               0);
   }
   if (d.top[IPVS_CMD_ATTR_DAEMON]) {
-    EXPECT_EQ(nla_parse_nested(d.daemon.data(), IPVS_DAEMON_ATTR_MAX,
-                               d.top[IPVS_CMD_ATTR_DAEMON], policy::kDaemon.data()),
+    EXPECT_EQ(nla_parse_nested(d.daemon.data(), IPVS_DAEMON_ATTR_MAX, d.top[IPVS_CMD_ATTR_DAEMON],
+                               policy::kDaemon.data()),
               0);
   }
   d.top_count = count(d.top);
@@ -77,7 +77,9 @@ std::string padded(const IpAddress& a) {
   std::memcpy(s.data(), a.data(), a.size());
   return s;
 }
-uint16_t be16(const nlattr* a) { return ntohs(nla_get_u16(const_cast<nlattr*>(a))); }
+uint16_t be16(const nlattr* a) {
+  return ntohs(nla_get_u16(const_cast<nlattr*>(a)));
+}
 
 Service full_service() {
   Service s;
@@ -106,8 +108,8 @@ void expect_full_service(const Decoded& d, const Service& s) {
   ip_vs_flags f;
   ASSERT_EQ(nla_len(d.svc[IPVS_SVC_ATTR_FLAGS]), static_cast<int>(sizeof(f)));
   std::memcpy(&f, nla_data(d.svc[IPVS_SVC_ATTR_FLAGS]), sizeof(f));
-  EXPECT_EQ(f.flags, IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED_SH_FALLBACK |
-                         IP_VS_SVC_F_SCHED_SH_PORT);
+  EXPECT_EQ(f.flags,
+            IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED_SH_FALLBACK | IP_VS_SVC_F_SCHED_SH_PORT);
   EXPECT_EQ(f.mask, ~0u);
   EXPECT_EQ(nla_get_u32(d.svc[IPVS_SVC_ATTR_TIMEOUT]), 300u);
   EXPECT_EQ(nla_get_u32(d.svc[IPVS_SVC_ATTR_NETMASK]), htonl(0xffffff00));
@@ -207,8 +209,8 @@ TEST(Message, EditDestTunnelGueWithChecksum) {
 
 TEST(Message, MixedFamilyTunnelDestination) {
   Destination ds = dest("10.1.1.1", 443, 1, Method::tun);
-  nl::Msg m = build_message(AddDest{ServiceKey::inet(Protocol::tcp, ip("2001:db8::1"), 443), ds},
-                            kFamily);
+  nl::Msg m =
+      build_message(AddDest{ServiceKey::inet(Protocol::tcp, ip("2001:db8::1"), 443), ds}, kFamily);
   Decoded d = decode(m);
   EXPECT_EQ(nla_get_u16(d.svc[IPVS_SVC_ATTR_AF]), AF_INET6);
   EXPECT_EQ(nla_get_u16(d.dst[IPVS_DEST_ATTR_ADDR_FAMILY]), AF_INET);
@@ -216,8 +218,8 @@ TEST(Message, MixedFamilyTunnelDestination) {
 }
 
 TEST(Message, DelDestCarriesOnlyKeys) {
-  nl::Msg m = build_message(
-      DelDest{ServiceKey::fwmark(9, Family::v4), DestKey{ip("10.0.0.2"), 0}}, kFamily);
+  nl::Msg m = build_message(DelDest{ServiceKey::fwmark(9, Family::v4), DestKey{ip("10.0.0.2"), 0}},
+                            kFamily);
   Decoded d = decode(m);
   expect_header(d, IPVS_CMD_DEL_DEST, NLM_F_ACK);
   EXPECT_EQ(d.svc_count, 2u);  // AF + FWMARK

@@ -61,10 +61,10 @@ TEST(Destination, Str) {
 }
 
 TEST(Service, EqualityIgnoresDestinationOrderAndDefaultNetmask) {
-  Service a = testing::service(tcp("10.0.0.1", 80), "wrr",
-                               {dest("10.0.0.2", 80), dest("10.0.0.3", 80)});
-  Service b = testing::service(tcp("10.0.0.1", 80), "wrr",
-                               {dest("10.0.0.3", 80), dest("10.0.0.2", 80)});
+  Service a =
+      testing::service(tcp("10.0.0.1", 80), "wrr", {dest("10.0.0.2", 80), dest("10.0.0.3", 80)});
+  Service b =
+      testing::service(tcp("10.0.0.1", 80), "wrr", {dest("10.0.0.3", 80), dest("10.0.0.2", 80)});
   EXPECT_EQ(a, b);
   b.netmask = 32;  // the same as unset for IPv4
   EXPECT_EQ(a, b);
@@ -87,8 +87,8 @@ TEST(Flags, SchedulerFlagNames) {
 
 TEST(Names, SchedulersMethodsTunnels) {
   EXPECT_EQ(kSchedulers.size(), 13u);
-  for (auto s : {"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf",
-                 "mh"})
+  for (auto s :
+       {"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"})
     EXPECT_TRUE(is_known_scheduler(s)) << s;
   EXPECT_FALSE(is_known_scheduler("random"));
   for (Method m : {Method::nat, Method::dr, Method::tun, Method::local})

@@ -113,8 +113,8 @@ TEST(Parse, RequestsWeBuildParseBack) {
 }
 
 TEST(Parse, SplitDatagram) {
-  std::string dgram = bytes(kernel_service_reply(udp_sh())) +
-                      bytes(kernel_service_reply(fwmark_v6()));
+  std::string dgram =
+      bytes(kernel_service_reply(udp_sh())) + bytes(kernel_service_reply(fwmark_v6()));
   auto msgs = split_datagram(dgram.data(), dgram.size());
   ASSERT_EQ(msgs.size(), 2u);
   EXPECT_EQ(parse_service_reply(msgs[1])->key, fwmark_v6().key);
@@ -132,7 +132,8 @@ nl::Msg service_without(int skip) {
   };
   put(IPVS_SVC_ATTR_AF, [&] { nla_put_u16(m.get(), IPVS_SVC_ATTR_AF, AF_INET); });
   put(IPVS_SVC_ATTR_PROTOCOL, [&] { nla_put_u16(m.get(), IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP); });
-  put(IPVS_SVC_ATTR_ADDR, [&] { testing::put_addr16(m.get(), IPVS_SVC_ATTR_ADDR, ip("10.0.0.1")); });
+  put(IPVS_SVC_ATTR_ADDR,
+      [&] { testing::put_addr16(m.get(), IPVS_SVC_ATTR_ADDR, ip("10.0.0.1")); });
   put(IPVS_SVC_ATTR_PORT, [&] { nla_put_u16(m.get(), IPVS_SVC_ATTR_PORT, htons(80)); });
   put(IPVS_SVC_ATTR_SCHED_NAME, [&] { nla_put_string(m.get(), IPVS_SVC_ATTR_SCHED_NAME, "rr"); });
   ip_vs_flags f{0, ~0u};
@@ -184,9 +185,10 @@ TEST(Parse, ShortAttributesAreRejectedByThePolicy) {
 // built here; HD_IPVS_WRITE_CORPUS=1 rewrites them.
 std::map<std::string, std::string> seeds() {
   return {
-      {"services_v4_v6", bytes(kernel_service_reply(udp_sh())) +
-                             bytes(kernel_service_reply(fwmark_v6()))},
-      {"service_pe_sip", [] {
+      {"services_v4_v6",
+       bytes(kernel_service_reply(udp_sh())) + bytes(kernel_service_reply(fwmark_v6()))},
+      {"service_pe_sip",
+       [] {
          Service s = testing::service(tcp("10.0.0.9", 5060), "rr");
          s.pe_name = "sip";
          return bytes(kernel_service_reply(s));

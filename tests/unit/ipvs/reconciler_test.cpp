@@ -15,11 +15,11 @@ namespace hd::ipvs {
 namespace {
 
 using testing::dest;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using testing::service;
 using testing::table;
 using testing::tcp;
-using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 
 const ServiceKey kWeb = tcp("10.0.0.1", 80);
 const ServiceKey kMail = tcp("10.0.0.1", 25);
@@ -58,7 +58,10 @@ TEST_F(ReconcilerTest, ProgramsFromEmptyThenNothingToDo) {
 }
 
 TEST_F(ReconcilerTest, RestartWithUnchangedConfigAdoptsWithZeroOperations) {
-  { Reconciler first(kernel, clock); (void)first.reconcile(web()); }
+  {
+    Reconciler first(kernel, clock);
+    (void)first.reconcile(web());
+  }
   kernel.clear_log();
   Reconciler second(kernel, clock);  // a new process: owns nothing yet
   Report rep = second.reconcile(web());

@@ -6,7 +6,9 @@
 
 namespace hd::ipvs::testing {
 
-inline IpAddress ip(std::string_view s) { return *IpAddress::parse(s); }
+inline IpAddress ip(std::string_view s) {
+  return *IpAddress::parse(s);
+}
 
 inline ServiceKey tcp(std::string_view addr, uint16_t port) {
   return ServiceKey::inet(Protocol::tcp, ip(addr), port);

@@ -68,8 +68,10 @@ std::string listing(const std::string& args) {
 std::string canonical(std::initializer_list<std::string_view> lines) {
   std::vector<std::vector<std::string>> blocks;
   for (auto l : lines) {
-    if (l.starts_with("->")) blocks.back().emplace_back(l);
-    else blocks.push_back({std::string(l)});
+    if (l.starts_with("->"))
+      blocks.back().emplace_back(l);
+    else
+      blocks.push_back({std::string(l)});
   }
   for (auto& b : blocks) std::sort(b.begin() + 1, b.end());
   std::sort(blocks.begin(), blocks.end());
@@ -79,7 +81,9 @@ std::string canonical(std::initializer_list<std::string_view> lines) {
   return out;
 }
 
-IpAddress ip(std::string_view s) { return *IpAddress::parse(s); }
+IpAddress ip(std::string_view s) {
+  return *IpAddress::parse(s);
+}
 
 Destination real(std::string_view addr, uint16_t port, int weight = 1, Method m = Method::nat) {
   Destination d;
@@ -119,20 +123,20 @@ std::vector<VirtualServiceSpec> everything() {
                    {nat, real("10.0.0.3", 80, 0, Method::dr), gue, gre,
                     real("10.0.0.6", 80, 2, Method::tun), gue_rem}));
 
-  auto dns = spec(ServiceKey::inet(Protocol::udp, ip("10.0.0.1"), 53), "sh",
-                  {real("10.0.0.2", 53)});
+  auto dns =
+      spec(ServiceKey::inet(Protocol::udp, ip("10.0.0.1"), 53), "sh", {real("10.0.0.2", 53)});
   dns.flags = kShFallback | kShPort;
   dns.persistence = seconds(300);
   dns.netmask = 24;
   v.push_back(dns);
 
-  auto syslog = spec(ServiceKey::inet(Protocol::udp, ip("10.0.0.1"), 514), "rr",
-                     {real("10.0.0.2", 514)});
+  auto syslog =
+      spec(ServiceKey::inet(Protocol::udp, ip("10.0.0.1"), 514), "rr", {real("10.0.0.2", 514)});
   syslog.flags = kOnePacket;
   v.push_back(syslog);
 
-  auto sctp = spec(ServiceKey::inet(Protocol::sctp, ip("10.0.0.1"), 9), "mh",
-                   {real("10.0.0.2", 9)});
+  auto sctp =
+      spec(ServiceKey::inet(Protocol::sctp, ip("10.0.0.1"), 9), "mh", {real("10.0.0.2", 9)});
   sctp.flags = kMhFallback | kMhPort;
   v.push_back(sctp);
 
@@ -145,8 +149,8 @@ std::vector<VirtualServiceSpec> everything() {
   fwm4.persistence = seconds(360);
   v.push_back(fwm4);
 
-  auto fwm6 = spec(ServiceKey::fwmark(7, Family::v6), "lc",
-                   {real("2001:db8::2", 0, 1, Method::dr)});
+  auto fwm6 =
+      spec(ServiceKey::fwmark(7, Family::v6), "lc", {real("2001:db8::2", 0, 1, Method::dr)});
   fwm6.persistence = seconds(60);
   fwm6.netmask = 64;
   v.push_back(fwm6);
@@ -187,19 +191,45 @@ std::string everything_listing() {
       "TCP [2001:db8::1]:443 fo",
       "-> [2001:db8::2]:443 Masq 2 0 0",
       "-> 10.1.1.1:443 Tunnel 1 0 0",
-      "TCP 10.0.1.1:80 rr", "-> 10.0.2.1:8080 Masq 5 0 0", "-> 10.0.3.1:8080 Masq 1 0 0",
-      "TCP 10.0.1.2:80 wrr", "-> 10.0.2.2:8080 Masq 5 0 0", "-> 10.0.3.2:8080 Masq 1 0 0",
-      "TCP 10.0.1.3:80 lc", "-> 10.0.2.3:8080 Masq 5 0 0", "-> 10.0.3.3:8080 Masq 1 0 0",
-      "TCP 10.0.1.4:80 wlc", "-> 10.0.2.4:8080 Masq 5 0 0", "-> 10.0.3.4:8080 Masq 1 0 0",
-      "TCP 10.0.1.5:80 lblc", "-> 10.0.2.5:8080 Masq 5 0 0", "-> 10.0.3.5:8080 Masq 1 0 0",
-      "TCP 10.0.1.6:80 lblcr", "-> 10.0.2.6:8080 Masq 5 0 0", "-> 10.0.3.6:8080 Masq 1 0 0",
-      "TCP 10.0.1.7:80 dh", "-> 10.0.2.7:8080 Masq 5 0 0", "-> 10.0.3.7:8080 Masq 1 0 0",
-      "TCP 10.0.1.8:80 sh", "-> 10.0.2.8:8080 Masq 5 0 0", "-> 10.0.3.8:8080 Masq 1 0 0",
-      "TCP 10.0.1.9:80 sed", "-> 10.0.2.9:8080 Masq 5 0 0", "-> 10.0.3.9:8080 Masq 1 0 0",
-      "TCP 10.0.1.10:80 nq", "-> 10.0.2.10:8080 Masq 5 0 0", "-> 10.0.3.10:8080 Masq 1 0 0",
-      "TCP 10.0.1.11:80 fo", "-> 10.0.2.11:8080 Masq 5 0 0", "-> 10.0.3.11:8080 Masq 1 0 0",
-      "TCP 10.0.1.12:80 ovf", "-> 10.0.2.12:8080 Masq 5 0 0", "-> 10.0.3.12:8080 Masq 1 0 0",
-      "TCP 10.0.1.13:80 mh", "-> 10.0.2.13:8080 Masq 5 0 0", "-> 10.0.3.13:8080 Masq 1 0 0",
+      "TCP 10.0.1.1:80 rr",
+      "-> 10.0.2.1:8080 Masq 5 0 0",
+      "-> 10.0.3.1:8080 Masq 1 0 0",
+      "TCP 10.0.1.2:80 wrr",
+      "-> 10.0.2.2:8080 Masq 5 0 0",
+      "-> 10.0.3.2:8080 Masq 1 0 0",
+      "TCP 10.0.1.3:80 lc",
+      "-> 10.0.2.3:8080 Masq 5 0 0",
+      "-> 10.0.3.3:8080 Masq 1 0 0",
+      "TCP 10.0.1.4:80 wlc",
+      "-> 10.0.2.4:8080 Masq 5 0 0",
+      "-> 10.0.3.4:8080 Masq 1 0 0",
+      "TCP 10.0.1.5:80 lblc",
+      "-> 10.0.2.5:8080 Masq 5 0 0",
+      "-> 10.0.3.5:8080 Masq 1 0 0",
+      "TCP 10.0.1.6:80 lblcr",
+      "-> 10.0.2.6:8080 Masq 5 0 0",
+      "-> 10.0.3.6:8080 Masq 1 0 0",
+      "TCP 10.0.1.7:80 dh",
+      "-> 10.0.2.7:8080 Masq 5 0 0",
+      "-> 10.0.3.7:8080 Masq 1 0 0",
+      "TCP 10.0.1.8:80 sh",
+      "-> 10.0.2.8:8080 Masq 5 0 0",
+      "-> 10.0.3.8:8080 Masq 1 0 0",
+      "TCP 10.0.1.9:80 sed",
+      "-> 10.0.2.9:8080 Masq 5 0 0",
+      "-> 10.0.3.9:8080 Masq 1 0 0",
+      "TCP 10.0.1.10:80 nq",
+      "-> 10.0.2.10:8080 Masq 5 0 0",
+      "-> 10.0.3.10:8080 Masq 1 0 0",
+      "TCP 10.0.1.11:80 fo",
+      "-> 10.0.2.11:8080 Masq 5 0 0",
+      "-> 10.0.3.11:8080 Masq 1 0 0",
+      "TCP 10.0.1.12:80 ovf",
+      "-> 10.0.2.12:8080 Masq 5 0 0",
+      "-> 10.0.3.12:8080 Masq 1 0 0",
+      "TCP 10.0.1.13:80 mh",
+      "-> 10.0.2.13:8080 Masq 5 0 0",
+      "-> 10.0.3.13:8080 Masq 1 0 0",
   });
 }
 
@@ -232,9 +262,8 @@ TEST_F(IpvsVm, ProgramsEverythingAsIpvsadmReadsIt) {
 
   EXPECT_EQ(listing("-Ln --exact"), everything_listing());
   EXPECT_EQ(listing("-Ln --thresholds -t 10.0.0.1:80"),
-            canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.2:80 100 50 0 0",
-                       "-> 10.0.0.3:80 0 0 0 0", "-> 10.0.0.4:80 0 0 0 0",
-                       "-> 10.0.0.5:80 0 0 0 0", "-> 10.0.0.6:80 0 0 0 0",
+            canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.2:80 100 50 0 0", "-> 10.0.0.3:80 0 0 0 0",
+                       "-> 10.0.0.4:80 0 0 0 0", "-> 10.0.0.5:80 0 0 0 0", "-> 10.0.0.6:80 0 0 0 0",
                        "-> 10.0.0.7:80 0 0 0 0"}));
   EXPECT_EQ(listing("-Ln --tun-info -t 10.0.0.1:80"),
             canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.2:80 Masq n/a 3 0 0",
@@ -320,7 +349,8 @@ TEST_F(IpvsVm, DriftIsRepairedWithExactlyTheMissingOperation) {
 
 TEST_F(IpvsVm, ForeignServicesAreLeftAloneAndCleanupRemovesOnlyOurs) {
   ASSERT_EQ(sh("ipvsadm -A -t 192.0.2.1:80 -s rr && "
-               "ipvsadm -a -t 192.0.2.1:80 -r 192.0.2.2:80 -m -w 4").status,
+               "ipvsadm -a -t 192.0.2.1:80 -r 192.0.2.2:80 -m -w 4")
+                .status,
             0);
   std::string foreign = canonical({"TCP 192.0.2.1:80 rr", "-> 192.0.2.2:80 Masq 4 0 0"});
   Reconciler r(*backend, clock);
@@ -352,7 +382,8 @@ TEST_F(IpvsVm, QuorumLossSwapsInTheSorryServerAndBack) {
   ASSERT_TRUE(r.reconcile(want({web})).ok());
   HealthMap one_down{{web.reals[0].id, RealHealth{false}}};
   ASSERT_TRUE(r.reconcile(want({web}, one_down)).ok());
-  EXPECT_EQ(listing("-Ln --exact"), canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.100:80 Masq 1 0 0"}));
+  EXPECT_EQ(listing("-Ln --exact"),
+            canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.100:80 Masq 1 0 0"}));
   ASSERT_TRUE(r.reconcile(want({web})).ok());
   EXPECT_EQ(listing("-Ln --exact"), canonical({"TCP 10.0.0.1:80 wrr", "-> 10.0.0.2:80 Masq 2 0 0",
                                                "-> 10.0.0.3:80 Masq 2 0 0"}));
@@ -386,7 +417,8 @@ TEST_F(IpvsVm, TimeoutsAndSyncDaemon) {
   EXPECT_THAT(sh("ipvsadm -Ln --timeout").out, ::testing::HasSubstr("901 121 301"));
 
   ASSERT_EQ(sh("ip link add hdsync0 type dummy && ip addr add 192.0.2.10/24 dev hdsync0 && "
-               "ip link set hdsync0 multicast on up").status,
+               "ip link set hdsync0 multicast on up")
+                .status,
             0);
   SyncDaemon master;
   master.state = SyncState::master;
