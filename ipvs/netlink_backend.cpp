@@ -244,7 +244,9 @@ Result<Table> NetlinkBackend::dump() {
   });
   if (!services)
     return Error{"dump IPVS services: " + services.error().message, services.error().code};
-  for (auto& [key, svc] : table) {
+  for (auto& entry : table) {
+    const ServiceKey& key = entry.first;
+    Service& svc = entry.second;
     // A service deleted meanwhile dumps no destinations; the next dump drops it.
     auto dests =
         dump_request(build_get_dests(key, family_), [&](const nlmsghdr* h) -> Result<void> {

@@ -67,14 +67,19 @@ std::optional<uint8_t> netmask_of(uint32_t raw, Family f) {
 }  // namespace
 
 std::vector<const nlmsghdr*> split_datagram(const void* buf, size_t len) {
+  // NLMSG_OK/NLMSG_NEXT, without their signed arithmetic. Messages are 4-byte
+  // aligned in a datagram; the buffer itself must be (the caller's duty).
   std::vector<const nlmsghdr*> out;
-  auto* h = static_cast<const nlmsghdr*>(buf);
-  int rem = static_cast<int>(std::min<size_t>(len, INT32_MAX));
-  // Netlink messages are 4-byte aligned in the datagram; a misaligned buffer
-  // is the caller's bug, not the kernel's, so only lengths are checked here.
-  while (NLMSG_OK(h, rem)) {
+  auto* p = static_cast<const char*>(buf);
+  size_t rem = len;
+  while (rem >= sizeof(nlmsghdr)) {
+    auto* h = reinterpret_cast<const nlmsghdr*>(p);
+    if (h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > rem) break;
     out.push_back(h);
-    h = NLMSG_NEXT(h, rem);
+    size_t step = NLMSG_ALIGN(h->nlmsg_len);
+    if (step >= rem) break;
+    p += step;
+    rem -= step;
   }
   return out;
 }
