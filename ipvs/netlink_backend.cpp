@@ -39,8 +39,9 @@ std::string ext_ack_message(const nlmsghdr* h) {
   size_t offset = sizeof(nlmsgerr);
   if (!(h->nlmsg_flags & NLM_F_CAPPED)) offset += e->msg.nlmsg_len - NLMSG_HDRLEN;
   if (offset >= payload) return {};
-  static const nla_policy policy[NLMSGERR_ATTR_MAX + 1] = {
-      {}, {NLA_STRING, 0, 0}, {NLA_U32, 0, 0}, {NLA_U32, 0, 0}};
+  // Only the message is read; the other attributes (offset, cookie, policy) pass unchecked.
+  nla_policy policy[NLMSGERR_ATTR_MAX + 1] = {};
+  policy[NLMSGERR_ATTR_MSG] = {NLA_STRING, 0, 0};
   nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
   auto* head =
       reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(e) + offset));
