@@ -168,6 +168,8 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   }
   checker_ = std::make_unique<checkers::Checker>(
       loop_, [this](const checkers::Change& c) { on_change(c); });
+  passed_.clear();
+  for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->start(std::move(targets));
   if (kernel_) {
     pending_full_ = true;
@@ -199,9 +201,20 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   auto targets = to_check_targets(new_cfg, {});
   ipvs::HealthMap next;
   for (auto& t : targets) {
+    auto old = passed_.find(t.id);
     auto it = health_.find(t.id);
-    const checkers::CheckState* st = checker_->state(t.id);
-    if (it != health_.end() && st) {
+    if (old != passed_.end()) {
+      checkers::Spec a = old->second, b = t.spec;
+      a.initial_up = b.initial_up = false;
+      if (a == b) {
+        t.spec = old->second;  // unchanged: the checker keeps its state and schedule
+      } else if (it != health_.end() && it->second.up) {
+        // A changed check restarts, but a server that is up stays up until the new check
+        // says otherwise: a reload must not pull healthy servers out of rotation.
+        t.spec.initial_up = true;
+      }
+    }
+    if (it != health_.end()) {
       next[t.id] = it->second;
     } else {
       ipvs::RealHealth h;
@@ -210,11 +223,9 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     }
   }
   health_ = std::move(next);
+  passed_.clear();
+  for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->update(std::move(targets));
-  // A check whose spec changed restarts from its initial state: mirror that.
-  for (auto& [id, h] : health_) {
-    if (auto* st = checker_->state(id)) h.up = st->up();
-  }
   (void)old_cfg;
   if (kernel_) {
     periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);

@@ -69,6 +69,8 @@ class LvsSubsystem final : public Subsystem {
   std::optional<bool> sync_master_;
   std::string sync_error_;
   uint64_t health_changes_ = 0;
+  // What the checker was last given, by id: a reload compares against it.
+  std::map<std::string, checkers::Spec> passed_;
 };
 
 }  // namespace hd

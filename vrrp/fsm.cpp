@@ -185,6 +185,12 @@ void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       a.priority > priority_ || (a.priority == priority_ && ev.source > params_.primary_ip);
   if (they_win) {
     out.emplace_back(CancelAdvertTimer{});
+    // Not in the RFC: one last advert at our own priority before yielding. If we were a
+    // second Master (a partition just healed), the winner may never have heard us, and
+    // neighbours may still hold our MAC from our gratuitous ARP; this advert makes the winner
+    // answer and re-announce (see the lower-priority case below). Harmless otherwise: any
+    // other Backup just restarts its timer on it.
+    out.emplace_back(SendAdvert{priority_});
     out.emplace_back(RemoveVips{});
     adoptInterval(a);
     becomeBackup(out, now, describe(a, ev.source) + " preempts us");

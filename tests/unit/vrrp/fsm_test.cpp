@@ -291,13 +291,15 @@ TEST_F(FsmTest, MasterAnswersPriorityZeroAtOnce) {
 // RFC 5798 6.4.3: "If the Priority in the ADVERTISEMENT is greater than the local Priority ...
 // then: Cancel Adver_Timer; Set Master_Adver_Interval to Adver Interval contained in the
 // ADVERTISEMENT; Recompute the Skew_Time; Recompute the Master_Down_Interval; Set
-// Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state".
+// Master_Down_Timer to Master_Down_Interval; Transition to the {Backup} state". We also send one
+// last advert at our priority first, so a winner that never heard us (split brain) re-announces.
 TEST_F(FsmTest, MasterStepsDownForHigherPriority) {
   Fsm f = master();
   const Duration skew_2s = 2 * kSkew100;
   EXPECT_THAT(
       f.handle(advert(150, "10.0.0.1", 200), kT0 + seconds(5)),
-      ElementsAre(CancelAdvertTimer{}, RemoveVips{}, ArmMasterDownTimer{seconds(6) + skew_2s},
+      ElementsAre(CancelAdvertTimer{}, SendAdvert{100}, RemoveVips{},
+                  ArmMasterDownTimer{seconds(6) + skew_2s},
                   Changed(State::master, State::backup)));
   EXPECT_EQ(f.state(), State::backup);
   EXPECT_EQ(f.masterAddress(), ip("10.0.0.1"));

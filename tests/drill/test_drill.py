@@ -1,0 +1,54 @@
+"""The failover drill end to end (in the qemu VM when this kernel has no IPVS):
+every scenario within budget, no request lost outside the failover windows,
+never two Masters. A short profile of both modes."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+BIN = os.environ.get("HADIRECTOR", "hadirector")
+
+
+class Drill(unittest.TestCase):
+    def run_drill(self, mode):
+        r = subprocess.run([BIN, "drill", "--json", "--mode", mode], capture_output=True, text=True,
+                           timeout=600)
+        sys.stderr.write(r.stderr[-3000:])
+        self.assertIn(r.returncode, (0, 1), "drill could not run:\n" + r.stderr[-2000:])
+        # In the VM, the guest's stdout and stderr arrive merged: take the JSON object out.
+        lines = r.stdout.splitlines()
+        try:
+            start = lines.index("{")
+            end = len(lines) - 1 - lines[::-1].index("}")
+        except ValueError:
+            self.fail("no JSON report in the drill's output:\n" + r.stdout[-3000:])
+        report = json.loads("\n".join(lines[start:end + 1]))
+        names = [s["name"] for s in report["scenarios"]]
+        self.assertEqual(names, ["master-kill", "master-stop", "link-cut", "rs-down", "rs-500",
+                                 "reload-weight", "partition"])
+        for s in report["scenarios"]:
+            self.assertTrue(s["passed"], "%s broke its budget: %s" % (s["name"], s["violations"]))
+            self.assertLessEqual(s["max_masters"], 1, s["name"])
+            self.assertGreater(s["master_samples"], 0, s["name"])
+            self.assertGreater(s["requests"], 0, s["name"])
+            self.assertIn("TCP  10.9.0.100:80 wrr", s["ipvs_table"])
+        self.assertEqual(report["failed_outside_windows"], 0)
+        self.assertTrue(report["passed"])
+        self.assertEqual(r.returncode, 0)
+        # Traffic reached every real server.
+        served = {}
+        for s in report["scenarios"]:
+            for k, v in s["served_by"].items():
+                served[k] = served.get(k, 0) + v
+        self.assertEqual(sorted(served), ["rs1", "rs2", "rs3"])
+
+    def test_nat(self):
+        self.run_drill("nat")
+
+    def test_dr(self):
+        self.run_drill("dr")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
