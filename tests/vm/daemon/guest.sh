@@ -1,0 +1,116 @@
+#!/bin/sh
+# Runs inside the VM: the hadirector daemon programs IPVS from its config.
+# Prints "ok: ..." / "FAIL: ..." lines; exits non-zero on any failure.
+HD=${HD:-hadirector}
+W=/tmp/hdvm
+mkdir -p $W
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+ops() { $HD status --json --socket $W/c.sock | grep -o "\"$1\": [0-9]*" | grep -o '[0-9]*$'; }
+wait_sock() { i=0; while [ $i -lt 100 ] && ! $HD status --socket $W/c.sock >/dev/null 2>&1; do sleep 0.05; i=$((i+1)); done; }
+config() {  # config WEIGHT_OF_12 ON_STOP
+cat > $W/hd.toml <<TOML
+[global]
+control_socket = "$W/c.sock"
+reconcile_interval = "500ms"
+ipvs_on_stop = "$2"
+ipvs_timeouts = { tcp = 900, tcpfin = 30, udp = 120 }
+
+[[virtual_server]]
+address = "10.0.0.1"
+port = 80
+scheduler = "wrr"
+forwarding = "nat"
+persistence_timeout = 300
+persistence_netmask = 24
+  [[virtual_server.real_server]]
+  address = "10.0.1.11"
+  port = 8080
+  weight = 3
+  upper_threshold = 100
+  lower_threshold = 50
+  [[virtual_server.real_server]]
+  address = "10.0.1.12"
+  port = 8080
+  weight = $1
+
+[[virtual_server]]
+fwmark = 7
+scheduler = "sh"
+scheduler_flags = ["sh-port", "sh-fallback"]
+forwarding = "dr"
+  [[virtual_server.real_server]]
+  address = "10.0.2.21"
+  port = 0
+
+[[virtual_server]]
+address = "2001:db8::1"
+port = 443
+protocol = "tcp"
+scheduler = "mh"
+forwarding = "tun"
+  [[virtual_server.real_server]]
+  address = "2001:db8:1::11"
+  port = 443
+TOML
+}
+
+config 1 keep
+$HD check -c $W/hd.toml || bad "config valid"
+$HD run -c $W/hd.toml > $W/log1 2>&1 &
+PID=$!
+wait_sock
+sleep 0.3
+T=$(ipvsadm -Ln --exact)
+echo "$T"
+echo "$T" | grep -qE '^TCP +10\.0\.0\.1:80 +wrr +persistent 300 mask 255\.255\.255\.0' && ok "service programmed (wrr, persistence 300 /24)" || bad "service programmed"
+echo "$T" | grep -qE '^ +-> +10\.0\.1\.11:8080 +Masq +3 ' && ok "rs 11 Masq weight 3" || bad "rs 11"
+echo "$T" | grep -qE '^ +-> +10\.0\.1\.12:8080 +Masq +1 ' && ok "rs 12 Masq weight 1" || bad "rs 12"
+echo "$T" | grep -qE '^FWM +7 +sh \(sh-fallback,sh-port\)' && ok "fwmark service sh with flags" || bad "fwmark service"
+echo "$T" | grep -qE '^ +-> +10\.0\.2\.21:0 +Route +1 ' && ok "fwmark rs Route" || bad "fwmark rs"
+echo "$T" | grep -qE '^TCP +\[2001:db8::1\]:443 +mh' && ok "IPv6 service mh" || bad "IPv6 service"
+echo "$T" | grep -qE '^ +-> +\[2001:db8:1::11\]:443 +Tunnel +1 ' && ok "IPv6 rs Tunnel" || bad "IPv6 rs"
+ipvsadm -Ln --thresholds | grep -qE '10\.0\.1\.11:8080 +100 +50' && ok "thresholds 100/50" || bad "thresholds"
+ipvsadm -L --timeout | grep -q 'Timeout (tcp tcpfin udp): 900 30 120' && ok "kernel timeouts" || bad "kernel timeouts"
+[ "$(ops add_service)" = 3 ] && ok "3 add_service" || bad "add_service = $(ops add_service)"
+
+# Restart with the same config: adopt, zero operations.
+kill -TERM $PID; wait $PID
+ipvsadm -Ln | grep -q '10.0.0.1:80' && ok "table kept on stop (ipvs_on_stop = keep)" || bad "table kept on stop"
+$HD run -c $W/hd.toml > $W/log2 2>&1 &
+PID=$!
+wait_sock
+sleep 0.8
+total=0
+for k in add_service edit_service del_service add_dest edit_dest del_dest; do total=$((total + $(ops $k))); done
+[ "$total" = 0 ] && ok "restart adopts the table: 0 operations" || bad "restart issued $total operations"
+
+# Reload with one weight changed: exactly one operation.
+config 5 keep
+kill -HUP $PID
+sleep 0.5
+[ "$(ops edit_dest)" = 1 ] && ok "reload: 1 edit_dest" || bad "reload edit_dest = $(ops edit_dest)"
+total=0
+for k in add_service edit_service del_service add_dest del_dest; do total=$((total + $(ops $k))); done
+[ "$total" = 0 ] && ok "reload: nothing else" || bad "reload: $total other operations"
+ipvsadm -Ln | grep -qE '10\.0\.1\.12:8080 +Masq +5 ' && ok "kernel shows weight 5" || bad "weight 5"
+
+# Drift: someone deletes a real server; the next reconcile restores it.
+ipvsadm -d -t 10.0.0.1:80 -r 10.0.1.11:8080
+ipvsadm -A -t 10.0.0.99:25 -s rr
+sleep 1.2
+ipvsadm -Ln | grep -qE '10\.0\.1\.11:8080 +Masq +3 ' && ok "drift repaired" || bad "drift not repaired"
+[ "$(ops add_dest)" = 1 ] && ok "drift: 1 add_dest" || bad "drift add_dest = $(ops add_dest)"
+[ "$(ops foreign_services)" = 1 ] && ok "foreign service reported" || bad "foreign = $(ops foreign_services)"
+
+# Cleanup on stop per config: remove ours, leave the foreign one.
+config 5 remove
+kill -HUP $PID
+sleep 0.3
+kill -TERM $PID; wait $PID
+T=$(ipvsadm -Ln)
+echo "$T" | grep -q '10.0.0.1:80' && bad "our service left after stop" || ok "our services removed on stop"
+echo "$T" | grep -q '10.0.0.99:25' && ok "foreign service left alone" || bad "foreign service removed"
+[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2; }
+exit $fails
