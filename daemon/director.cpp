@@ -34,7 +34,6 @@ Director::~Director() = default;
 std::vector<std::string> Director::unsupported(const config::Config& cfg) {
   std::vector<std::string> out;
   if (!cfg.sync_groups.empty()) out.push_back("sync_group: not in this build yet");
-  if (!cfg.track_scripts.empty()) out.push_back("track_script: not in this build yet");
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "daemon/vrrp_subsystem.h"
 
+#include <algorithm>
+
 #include "core/log.h"
 
 namespace hd {
@@ -49,17 +51,83 @@ VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
 
 VrrpSubsystem::~VrrpSubsystem() { stop(); }
 
+VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
+                                                const config::Config& cfg,
+                                                const std::map<std::string, bool>& script_up) {
+  Tracking t{vi.priority, ""};
+  int delta = 0;
+  for (auto& ref : vi.track_scripts) {
+    auto s = std::find_if(cfg.track_scripts.begin(), cfg.track_scripts.end(),
+                          [&](auto& ts) { return ts.name == ref.name; });
+    if (s == cfg.track_scripts.end()) continue;
+    int w = ref.weight.value_or(s->weight);
+    auto it = script_up.find(ref.name);
+    bool up = it != script_up.end() && it->second;
+    if (w == 0 && !up && t.fault.empty()) t.fault = "track script " + ref.name + " failing";
+    if (w > 0 && up) delta += w;
+    if (w < 0 && !up) delta += w;
+  }
+  if (vi.priority != 255) t.priority = std::clamp(vi.priority + delta, 1, 254);
+  return t;
+}
+
+void VrrpSubsystem::start_tracker(const config::Config& cfg) {
+  std::vector<checkers::Target> targets;
+  for (auto& s : cfg.track_scripts) {
+    checkers::Target t;
+    t.id = s.name;
+    t.spec.type = checkers::CheckType::script;
+    t.spec.argv = s.command;
+    t.spec.interval = s.interval;
+    t.spec.timeout = s.timeout;
+    t.spec.rise = s.rise;
+    t.spec.fall = s.fall;
+    t.spec.initial_up = false;  // failing until proven otherwise
+    targets.push_back(std::move(t));
+  }
+  if (targets.empty()) {
+    if (tracker_) tracker_->stop();
+    tracker_.reset();
+    script_up_.clear();
+    return;
+  }
+  if (!tracker_)
+    tracker_ = std::make_unique<checkers::Checker>(loop_, [this](const checkers::Change& c) {
+      script_up_[c.id] = c.up;
+      push_tracking();
+    });
+  // Keep the state of scripts still configured.
+  std::map<std::string, bool> keep;
+  for (auto& t : targets)
+    if (auto it = script_up_.find(t.id); it != script_up_.end()) keep[t.id] = it->second;
+  script_up_ = keep;
+  tracker_->update(std::move(targets));
+}
+
+void VrrpSubsystem::push_tracking() {
+  if (!started_) return;
+  for (auto& vi : cfg_.vrrp_instances) {
+    if (vi.track_scripts.empty()) continue;
+    auto t = tracking(vi, cfg_, script_up_);
+    engine_.set_tracking(vi.name, t.priority, t.fault);
+  }
+}
+
 std::string VrrpSubsystem::start(const config::Config& cfg) {
   std::vector<vrrp::InstanceConfig> instances;
   for (auto& vi : cfg.vrrp_instances) {
     instances.push_back(to_engine_config(vi));
     notify_[vi.name] = vi.notify;
   }
+  cfg_ = cfg;
   if (instances.empty()) return "";
   auto err = engine_.start(std::move(instances),
                            vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority});
-  if (err.empty()) started_ = true;
-  return err;
+  if (!err.empty()) return err;
+  started_ = true;
+  start_tracker(cfg);
+  push_tracking();
+  return "";
 }
 
 std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
@@ -73,10 +141,16 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
     return start(c);
   }
   (void)old_cfg;
-  return engine_.reload(std::move(instances));
+  cfg_ = new_cfg;
+  auto err = engine_.reload(std::move(instances));
+  start_tracker(new_cfg);
+  push_tracking();  // restarted instances start from their base priority
+  return err;
 }
 
 void VrrpSubsystem::stop() {
+  if (tracker_) tracker_->stop();
+  tracker_.reset();
   if (!started_) return;
   engine_.stop();
   started_ = false;
@@ -107,6 +181,11 @@ void VrrpSubsystem::status(JsonWriter& w) const {
   auto s = engine_.status();
   w.key("vrrp").begin_object();
   w.field("realtime", s.realtime);
+  w.key("track_scripts");
+  if (tracker_)
+    tracker_->status(w);
+  else
+    w.null();
   w.field("address_errors", s.address_errors);
   w.key("notify").begin_object();
   w.field("started", hooks_.started()).field("failed", hooks_.failed());

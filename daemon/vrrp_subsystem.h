@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 
+#include "checkers/checker.h"
 #include "core/loop.h"
 #include "daemon/notify_hooks.h"
 #include "daemon/subsystem.h"
@@ -29,14 +30,29 @@ class VrrpSubsystem final : public Subsystem {
     listener_ = std::move(f);
   }
 
+  // Effective priority and fault reason of an instance from its track scripts' states
+  // (keepalived's rules): weight 0 failing -> fault; weight > 0 added while the script
+  // succeeds; weight < 0 added while it fails. Clamped to 1..254 (255 stays 255).
+  struct Tracking {
+    int priority;
+    std::string fault;
+  };
+  static Tracking tracking(const config::VrrpInstance& vi, const config::Config& cfg,
+                           const std::map<std::string, bool>& script_up);
+
  private:
   void on_transition(vrrp::Transition&& t);
+  void start_tracker(const config::Config& cfg);
+  void push_tracking();
   Loop& loop_;
   Mailbox<vrrp::Transition> transitions_;
   vrrp::Engine engine_;
   NotifyHooks hooks_;
   std::map<std::string, config::Notify> notify_;
   bool started_ = false;
+  config::Config cfg_;
+  std::unique_ptr<checkers::Checker> tracker_;
+  std::map<std::string, bool> script_up_;
   std::function<void(const std::string&, vrrp::State)> listener_;
 };
 

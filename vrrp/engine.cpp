@@ -269,6 +269,15 @@ void Engine::publish() {
   snapshot_ = std::move(s);
 }
 
+void Engine::set_tracking(const std::string& instance, int priority, std::string fault) {
+  if (!running_) return;
+  inbox_->post([this, instance, priority, fault] {
+    for (auto& i : instances_)
+      if (i->config().name == instance) i->set_tracking(priority, fault);
+    publish();
+  });
+}
+
 EngineStatus Engine::status() const {
   std::lock_guard lock(mu_);
   return snapshot_;

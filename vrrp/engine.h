@@ -52,6 +52,9 @@ class Engine {
   // Orderly stop: every Master sends priority 0 and releases its VIPs.
   void stop();
   EngineStatus status() const;
+  // Track-script results for an instance: effective priority and a fault reason ("" = none).
+  // Thread-safe: applied on the VRRP loop.
+  void set_tracking(const std::string& instance, int priority, std::string fault);
 
   // Fills ifindex and primary address (interface's first IPv4 address that is not a VIP, or its
   // IPv6 link-local; unicast_source when given). Returns "" or an error.

@@ -46,7 +46,7 @@ Instance::~Instance() = default;
 void Instance::start() {
   for (auto& ifname : cfg_.track_interfaces)
     if (!link_is_up(ifname)) down_.push_back(ifname);
-  if (!down_.empty()) feed(FaultOn{"tracked interface " + down_.front() + " is down"});
+  update_fault();
   feed(Startup{});
 }
 
@@ -102,11 +102,10 @@ void Instance::on_link(const std::string& ifname, bool up) {
   auto it = std::find(down_.begin(), down_.end(), ifname);
   if (!up && it == down_.end()) {
     down_.push_back(ifname);
-    if (down_.size() == 1) feed(FaultOn{"tracked interface " + ifname + " is down"});
   } else if (up && it != down_.end()) {
     down_.erase(it);
-    if (down_.empty()) feed(FaultOff{});
   }
+  update_fault();
 }
 
 void Instance::on_address_removed(int ifindex, const IpAddress& a) {
@@ -123,6 +122,30 @@ void Instance::on_address_removed(int ifindex, const IpAddress& a) {
 
 void Instance::set_priority(int priority) {
   feed(PriorityChanged{static_cast<uint8_t>(std::clamp(priority, 1, 255))});
+}
+
+void Instance::set_tracking(int priority, const std::string& script_fault) {
+  if (priority != tracked_priority_) {
+    tracked_priority_ = priority;
+    HD_LOG(info, "vrrp") << cfg_.name << ": effective priority " << priority
+                         << " (base " << int(cfg_.params.priority) << ", track scripts)";
+    set_priority(priority);
+  }
+  script_fault_ = script_fault;
+  update_fault();
+}
+
+void Instance::update_fault() {
+  std::string reason;
+  if (!down_.empty()) reason = "tracked interface " + down_.front() + " is down";
+  else if (!script_fault_.empty()) reason = script_fault_;
+  if (!reason.empty() && !faulted_) {
+    faulted_ = true;
+    feed(FaultOn{reason});
+  } else if (reason.empty() && faulted_) {
+    faulted_ = false;
+    feed(FaultOff{});
+  }
 }
 
 void Instance::send_advert(uint8_t priority) {

@@ -86,6 +86,8 @@ class Instance {
   void on_link(const std::string& ifname, bool up);
   void on_address_removed(int ifindex, const IpAddress& a);
   void set_priority(int priority);
+  // Track scripts: the effective priority, and a fault reason (empty: none).
+  void set_tracking(int priority, const std::string& script_fault);
   InstanceStatus status() const;
 
  private:
@@ -108,6 +110,10 @@ class Instance {
   Announcer announcer_;
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down
+  std::string script_fault_;       // a weight-0 track script is failing
+  bool faulted_ = false;
+  int tracked_priority_ = -1;
+  void update_fault();
   double last_transition_wall_ = 0;
   InstanceCounters counters_;
 };

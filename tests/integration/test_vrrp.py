@@ -186,6 +186,46 @@ garp = { count = 3, spacing = "50ms" }
         self.assertEqual(a.status()["vrrp"]["instances"][0]["counters"]["vips_restored"], 1)
         self.assertIn(("%s/24" % VIP, "eth0:1"), addrs(self.ns_a))
 
+    def test_track_scripts_adjust_priority_and_fault(self):
+        flag = os.path.join(self.tmp.path, "healthy")
+        open(flag, "w").close()
+        script = self.tmp.file("chk.sh", "#!/bin/sh\ntest -e %s\n" % flag)
+        os.chmod(script, 0o755)
+        track = '''track_scripts = ["chk"]
+
+[[track_script]]
+name = "chk"
+command = "%s"
+interval = "100ms"
+timeout = "1s"
+rise = 1
+fall = 2
+weight = %d
+'''
+        a = self.start(self.ns_a, "a", 150, track % (script, -60))
+        b = self.start(self.ns_b, "b", 100)
+        self.wait_state(a, "MASTER", timeout=3)
+        self.wait_state(b, "BACKUP")
+        # The script fails: 150 - 60 = 90 < 100, so b preempts.
+        os.unlink(flag)
+        self.wait_state(b, "MASTER", timeout=3)
+        self.wait_state(a, "BACKUP")
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["priority"]["effective"], 90)
+        # It recovers: a is back at 150 and preempts.
+        open(flag, "w").close()
+        self.wait_state(a, "MASTER", timeout=3)
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["priority"]["effective"], 150)
+        a.stop()
+        # Weight 0: failing puts the instance in FAULT and releases the VIP.
+        a2 = self.start(self.ns_a, "a", 150, track % (script, 0))
+        self.wait_state(a2, "MASTER", timeout=3)
+        os.unlink(flag)
+        self.wait_state(a2, "FAULT", timeout=3)
+        self.assertFalse(has_addr(self.ns_a, VIP))
+        self.assertIn("track script chk failing",
+                      a2.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
+        self.wait_state(b, "MASTER", timeout=3)
+
     def test_notify_hooks_run_in_order(self):
         out = os.path.join(self.tmp.path, "notify.out")
         script = self.tmp.file("notify.sh", "#!/bin/sh\necho \"$@\" >> %s\n" % out)
