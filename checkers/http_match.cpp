@@ -70,6 +70,65 @@ std::string format_status_ranges(const std::vector<StatusRange>& ranges) {
   return s;
 }
 
+std::optional<std::string> regex_guard(std::string_view re) {
+  if (re.size() > 512) return "body_regex longer than 512 bytes";
+  double product = 1;
+  bool after_quantifier = false;  // the last token was a repetition operator
+  bool after_group = false;       // the last token was ')'
+  for (size_t i = 0; i < re.size(); ++i) {
+    char c = re[i];
+    bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
+    if (quantifier && after_quantifier) return "body_regex: stacked repetition operators";
+    if (c == '\\') {
+      // Back-references make glibc's matcher backtrack (exponential time on a
+      // body the server chooses); POSIX leaves them undefined in EREs.
+      if (i + 1 < re.size() && re[i + 1] >= '1' && re[i + 1] <= '9')
+        return "body_regex: back-references are not supported";
+      ++i;
+    } else if (c == '[') {
+      // A bracket expression: ']' first (or after '^') is literal; [:x:] nests.
+      size_t j = i + 1;
+      if (j < re.size() && re[j] == '^') ++j;
+      if (j < re.size() && re[j] == ']') ++j;
+      while (j < re.size() && re[j] != ']') {
+        if (re[j] == '[' && j + 1 < re.size() && (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
+          char kind = re[j + 1];
+          size_t end = re.find(std::string{kind, ']'}, j + 2);
+          j = end == std::string_view::npos ? re.size() : end + 2;
+        } else {
+          ++j;
+        }
+      }
+      i = j;
+    } else if (c == '{') {
+      size_t end = re.find('}', i);
+      if (end == std::string_view::npos) return "body_regex: unterminated {";
+      std::string_view body = re.substr(i + 1, end - i - 1);
+      int hi = 0;
+      for (auto part : {body.substr(0, body.find(',')),
+                        body.find(',') == std::string_view::npos ? std::string_view()
+                                                                 : body.substr(body.find(',') + 1)}) {
+        int v = 0;
+        if (!part.empty()) {
+          auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+          if (ec != std::errc() || p != part.data() + part.size())
+            return "body_regex: bad interval {" + std::string(body) + "}";
+        }
+        if (v > 255) return "body_regex: interval bound over 255";
+        hi = std::max(hi, v);
+      }
+      product *= std::max(hi, 1) + 1;
+      i = end;
+    } else if ((c == '+' || c == '*') && after_group) {
+      product *= 2;
+    }
+    if (product > 10000) return "body_regex: too many repetitions";
+    after_quantifier = quantifier;
+    after_group = c == ')';
+  }
+  return std::nullopt;
+}
+
 std::string sha256_hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -88,6 +147,11 @@ HttpMatcher::HttpMatcher(const Spec& spec)
     : ranges_(spec.expect_status), contains_(spec.body_contains), sha256_(lower(spec.body_sha256)) {
   if (ranges_.empty()) ranges_.push_back(StatusRange{});
   if (!spec.body_regex.empty()) {
+    if (auto why = regex_guard(spec.body_regex)) {
+      error_ = *why;
+      needs_body_ = false;
+      return;
+    }
     int rc = regcomp(&regex_, spec.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
     if (rc != 0) {
       char buf[256];
@@ -104,7 +168,7 @@ HttpMatcher::~HttpMatcher() {
   if (has_regex_) regfree(&regex_);
 }
 
-Result HttpMatcher::match(int status, std::string_view body, bool truncated) const {
+Result HttpMatcher::match(int status, const std::string& body, bool truncated) const {
   if (error_) return Result::failure(Reason::invalid_check, 0, *error_);
   bool status_ok = std::any_of(ranges_.begin(), ranges_.end(),
                                [&](const StatusRange& r) { return r.contains(status); });
@@ -116,8 +180,7 @@ Result HttpMatcher::match(int status, std::string_view body, bool truncated) con
     regmatch_t m[1];
     m[0].rm_so = 0;
     m[0].rm_eo = static_cast<regoff_t>(body.size());
-    const char* p = body.empty() ? "" : body.data();
-    if (regexec(&regex_, p, 1, m, REG_STARTEND) != 0)
+    if (regexec(&regex_, body.c_str(), 1, m, REG_STARTEND) != 0)
       return Result::failure(Reason::body_mismatch, status, "regex does not match");
   }
   if (!sha256_.empty()) {

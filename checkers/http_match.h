@@ -26,6 +26,16 @@ std::optional<std::vector<StatusRange>> parse_status_ranges(std::string_view tex
 // "200-299,301"
 std::string format_status_ranges(const std::vector<StatusRange>& ranges);
 
+// Why body_regex is refused before regcomp() sees it, or nothing. glibc's
+// regcomp() copies a repeated subexpression once per repetition, so stacked
+// or nested repetitions ("a+++++", "((a{99}){99}){99}") take memory
+// exponential in the pattern's length, and back-references make regexec()
+// backtrack over a body the server chooses. Refused: patterns over 512
+// bytes, back-references and stacked repetition operators (both undefined in
+// POSIX EREs), interval bounds over 255, and patterns whose repetitions
+// multiply past 10000.
+std::optional<std::string> regex_guard(std::string_view pattern);
+
 // Lower-case hex SHA-256 of data.
 std::string sha256_hex(std::string_view data);
 
@@ -40,8 +50,10 @@ class HttpMatcher {
   const std::optional<std::string>& error() const { return error_; }
   // Whether match() looks at the body at all (if not, the probe need not read it).
   bool needs_body() const { return needs_body_; }
-  // truncated: the body was longer than kMaxBody and cut.
-  Result match(int status, std::string_view body, bool truncated = false) const;
+  // truncated: the body was longer than kMaxBody and cut. A std::string, as
+  // regexec (even with REG_STARTEND, which lets it see past NUL bytes) wants
+  // a terminated string: sanitizers check strlen() of it.
+  Result match(int status, const std::string& body, bool truncated = false) const;
 
  private:
   std::vector<StatusRange> ranges_;

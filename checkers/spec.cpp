@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "checkers/http_match.h"
+
 namespace hd::checkers {
 
 std::string_view to_string(CheckType t) {
@@ -46,6 +48,7 @@ std::optional<std::string> validate(const Spec& s) {
   for (auto& r : s.expect_status)
     if (r.lo < 100 || r.hi > 599 || r.lo > r.hi) return "bad expect_status range";
   if (!s.body_regex.empty()) {
+    if (auto why = regex_guard(s.body_regex)) return why;
     regex_t re;
     int rc = regcomp(&re, s.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
     if (rc != 0) {

@@ -31,8 +31,7 @@ constexpr size_t kMaxReceive = 64 * 1024;
 }  // namespace
 
 TcpProbe::TcpProbe(Loop& loop, Spec spec)
-    : loop_(loop),
-      spec_(std::move(spec)),
+    : spec_(std::move(spec)),
       io_(loop, -1, EV_WRITE, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
       defer_(loop, [this] {

@@ -33,7 +33,6 @@ class TcpProbe final : public Probe {
   void finish_later(Result r);
   void close_socket();
 
-  Loop& loop_;
   Spec spec_;
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
