@@ -43,10 +43,10 @@ std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
   auto c = std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
   double r = options_.random();
   if (!(r >= 0.0 && r < 1.0)) r = 0.0;
-  auto jitter = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double, std::nano>(static_cast<double>(c->target.spec.interval.count()) * r));
+  auto jitter = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::nano>(
+      static_cast<double>(c->target.spec.interval.count()) * r));
   c->due = now + jitter;
-  arm(*c, now);
+  arm(*c, this->now());  // not `now`: arming thousands of checks takes a while
   return c;
 }
 

@@ -42,8 +42,8 @@ struct Change {
 
 struct SchedulerStats {
   uint64_t probes_started = 0;
-  uint64_t overruns = 0;  // a run came due while the previous one was still going
-  uint64_t skipped = 0;   // runs dropped because the check fell an interval behind
+  uint64_t overruns = 0;      // a run came due while the previous one was still going
+  uint64_t skipped = 0;       // runs dropped because the check fell an interval behind
   LatencyHistogram lateness;  // actual start - scheduled start, every run
 };
 

@@ -19,10 +19,14 @@ struct CurlMulti::Socket {
 namespace {
 int ev_events(int what) {
   switch (what) {
-    case CURL_POLL_IN: return EV_READ;
-    case CURL_POLL_OUT: return EV_WRITE;
-    case CURL_POLL_INOUT: return EV_READ | EV_WRITE;
-    default: return 0;
+    case CURL_POLL_IN:
+      return EV_READ;
+    case CURL_POLL_OUT:
+      return EV_WRITE;
+    case CURL_POLL_INOUT:
+      return EV_READ | EV_WRITE;
+    default:
+      return 0;
   }
 }
 }  // namespace

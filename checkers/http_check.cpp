@@ -8,7 +8,9 @@
 namespace hd::checkers {
 namespace {
 
-std::string ip_literal(const IpAddress& a) { return a.is_v4() ? a.str() : "[" + a.str() + "]"; }
+std::string ip_literal(const IpAddress& a) {
+  return a.is_v4() ? a.str() : "[" + a.str() + "]";
+}
 
 long ms(Duration d) {
   auto v = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -40,10 +42,7 @@ bool is_tls_error(CURLcode c) {
 }  // namespace
 
 HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
-    : multi_(multi),
-      spec_(std::move(spec)),
-      matcher_(spec_),
-      defer_(multi.loop(), [this] {
+    : multi_(multi), spec_(std::move(spec)), matcher_(spec_), defer_(multi.loop(), [this] {
         if (deferred_) {
           Result r = std::move(*deferred_);
           deferred_.reset();
@@ -111,7 +110,8 @@ void HttpProbe::start(ProbeDone done) {
   body_.clear();
   truncated_ = aborted_ = false;
   errbuf_[0] = '\0';
-  if (matcher_.error()) return finish_later(Result::failure(Reason::invalid_check, 0, *matcher_.error()));
+  if (matcher_.error())
+    return finish_later(Result::failure(Reason::invalid_check, 0, *matcher_.error()));
   if (!multi_.add(easy_, this))
     return finish_later(Result::failure(Reason::other, 0, "curl_multi_add_handle failed"));
   in_multi_ = true;

@@ -9,7 +9,9 @@
 namespace hd::checkers {
 namespace {
 
-bool is_sep(char c) { return c == ',' || c == ' ' || c == '\t'; }
+bool is_sep(char c) {
+  return c == ',' || c == ' ' || c == '\t';
+}
 
 std::optional<int> parse_code(std::string_view s) {
   if (s.empty() || s.size() > 3) return std::nullopt;
@@ -51,8 +53,7 @@ std::optional<std::vector<StatusRange>> parse_status_ranges(std::string_view tex
     auto lo = parse_code(a);
     auto hi = parse_code(b);
     if (!lo || !hi)
-      return fail("bad status code or range \"" + std::string(item) +
-                  "\" (want 100-599 or N-M)");
+      return fail("bad status code or range \"" + std::string(item) + "\" (want 100-599 or N-M)");
     if (*lo > *hi) return fail("empty status range \"" + std::string(item) + "\"");
     out.push_back(StatusRange{*lo, *hi});
   }
@@ -91,7 +92,8 @@ std::optional<std::string> regex_guard(std::string_view re) {
       if (j < re.size() && re[j] == '^') ++j;
       if (j < re.size() && re[j] == ']') ++j;
       while (j < re.size() && re[j] != ']') {
-        if (re[j] == '[' && j + 1 < re.size() && (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
+        if (re[j] == '[' && j + 1 < re.size() &&
+            (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
           char kind = re[j + 1];
           size_t end = re.find(std::string{kind, ']'}, j + 2);
           j = end == std::string_view::npos ? re.size() : end + 2;
@@ -105,9 +107,9 @@ std::optional<std::string> regex_guard(std::string_view re) {
       if (end == std::string_view::npos) return "body_regex: unterminated {";
       std::string_view body = re.substr(i + 1, end - i - 1);
       int hi = 0;
-      for (auto part : {body.substr(0, body.find(',')),
-                        body.find(',') == std::string_view::npos ? std::string_view()
-                                                                 : body.substr(body.find(',') + 1)}) {
+      for (auto part : {body.substr(0, body.find(',')), body.find(',') == std::string_view::npos
+                                                            ? std::string_view()
+                                                            : body.substr(body.find(',') + 1)}) {
         int v = 0;
         if (!part.empty()) {
           auto [p, ec] = std::from_chars(part.data(), part.data() + part.size(), v);

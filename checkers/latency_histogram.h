@@ -21,9 +21,9 @@ class LatencyHistogram {
   void reset() { *this = LatencyHistogram{}; }
 
  private:
-  static constexpr int kSub = 8;                    // buckets per power of two
-  static constexpr int kLinear = 16;                // exact microseconds below this
-  static constexpr int kOctaves = 40;               // up to 2^44 us (~200 days)
+  static constexpr int kSub = 8;       // buckets per power of two
+  static constexpr int kLinear = 16;   // exact microseconds below this
+  static constexpr int kOctaves = 40;  // up to 2^44 us (~200 days)
   static constexpr int kBuckets = kLinear + kOctaves * kSub;
   static int bucket(uint64_t us);
   static uint64_t upper_us(int bucket);

@@ -6,23 +6,40 @@ namespace hd::checkers {
 
 std::string_view to_string(Reason r) {
   switch (r) {
-    case Reason::ok: return "ok";
-    case Reason::connect_refused: return "connect refused";
-    case Reason::connect_timeout: return "connect timeout";
-    case Reason::connect_failed: return "connect failed";
-    case Reason::timeout: return "timeout";
-    case Reason::reset: return "connection reset";
-    case Reason::tls_error: return "tls error";
-    case Reason::bad_status: return "bad status";
-    case Reason::body_mismatch: return "body mismatch";
-    case Reason::digest_mismatch: return "digest mismatch";
-    case Reason::expect_mismatch: return "expect mismatch";
-    case Reason::script_exit: return "script exit";
-    case Reason::script_timeout: return "script timeout";
-    case Reason::script_killed: return "script killed by signal";
-    case Reason::spawn_failed: return "spawn failed";
-    case Reason::invalid_check: return "invalid check";
-    case Reason::other: return "error";
+    case Reason::ok:
+      return "ok";
+    case Reason::connect_refused:
+      return "connect refused";
+    case Reason::connect_timeout:
+      return "connect timeout";
+    case Reason::connect_failed:
+      return "connect failed";
+    case Reason::timeout:
+      return "timeout";
+    case Reason::reset:
+      return "connection reset";
+    case Reason::tls_error:
+      return "tls error";
+    case Reason::bad_status:
+      return "bad status";
+    case Reason::body_mismatch:
+      return "body mismatch";
+    case Reason::digest_mismatch:
+      return "digest mismatch";
+    case Reason::expect_mismatch:
+      return "expect mismatch";
+    case Reason::script_exit:
+      return "script exit";
+    case Reason::script_timeout:
+      return "script timeout";
+    case Reason::script_killed:
+      return "script killed by signal";
+    case Reason::spawn_failed:
+      return "spawn failed";
+    case Reason::invalid_check:
+      return "invalid check";
+    case Reason::other:
+      return "error";
   }
   return "error";
 }

@@ -17,7 +17,9 @@ namespace hd::checkers {
 namespace {
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C"; the raw syscall does the same.
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_open(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
 
 // Killed children of the pidfd path whose exit had not come yet when their
 // probe went away: reaped (WNOHANG) on every later spawn and at exit.
@@ -116,8 +118,8 @@ void ScriptProbe::start(ProbeDone done) {
       kill(-pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);  // just SIGKILLed: no wait to speak of
       pid_ = -1;
-      return finish_later(Result::failure(Reason::spawn_failed, e, std::string("pidfd_open: ") +
-                                                                       std::strerror(e)));
+      return finish_later(
+          Result::failure(Reason::spawn_failed, e, std::string("pidfd_open: ") + std::strerror(e)));
     }
     pidfd_io_.set(pidfd_, EV_READ);
     pidfd_io_.start();
@@ -148,14 +150,14 @@ void ScriptProbe::on_pidfd() {
     pid_ = -1;
     return finish(Result::failure(Reason::other, errno, "exit status lost"));
   }
-  int status = info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0)
-                                          : W_EXITCODE(0, info.si_status);
+  int status =
+      info.si_code == CLD_EXITED ? W_EXITCODE(info.si_status, 0) : W_EXITCODE(0, info.si_status);
   on_exit(status);
 }
 
 void ScriptProbe::on_exit(int status) {
-  // Anything the script left behind in its group goes with it.
-  if (timed_out_ && pid_ > 0) kill(-pid_, SIGKILL);
+  // No group kill here: the leader is reaped, so its pid (the group id) may
+  // already name someone else's group. on_timeout() killed the group.
   pid_ = -1;
   finish(interpret(status, timed_out_, spec_.exit_weights));
 }

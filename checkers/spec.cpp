@@ -11,15 +11,21 @@ namespace hd::checkers {
 
 std::string_view to_string(CheckType t) {
   switch (t) {
-    case CheckType::tcp: return "tcp";
-    case CheckType::http: return "http";
-    case CheckType::https: return "https";
-    case CheckType::script: return "script";
+    case CheckType::tcp:
+      return "tcp";
+    case CheckType::http:
+      return "http";
+    case CheckType::https:
+      return "https";
+    case CheckType::script:
+      return "script";
   }
   return "?";
 }
 
-std::string_view to_string(HttpMethod m) { return m == HttpMethod::head ? "HEAD" : "GET"; }
+std::string_view to_string(HttpMethod m) {
+  return m == HttpMethod::head ? "HEAD" : "GET";
+}
 
 std::optional<std::string> validate(const Spec& s) {
   using std::chrono::milliseconds;

@@ -45,7 +45,9 @@ TcpProbe::TcpProbe(Loop& loop, Spec spec)
   if (spec_.source_address) source_len_ = to_sockaddr(*spec_.source_address, 0, source_);
 }
 
-TcpProbe::~TcpProbe() { cancel(); }
+TcpProbe::~TcpProbe() {
+  cancel();
+}
 
 void TcpProbe::start(ProbeDone done) {
   done_ = std::move(done);
@@ -63,9 +65,9 @@ void TcpProbe::start(ProbeDone done) {
     setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     if (bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
       int e = errno;
-      return finish_later(Result::failure(Reason::connect_failed, e,
-                                          "bind " + spec_.source_address->str() + ": " +
-                                              std::strerror(e)));
+      return finish_later(
+          Result::failure(Reason::connect_failed, e,
+                          "bind " + spec_.source_address->str() + ": " + std::strerror(e)));
     }
   }
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0 && errno != EINPROGRESS) {
@@ -117,8 +119,9 @@ void TcpProbe::on_timeout() {
       return finish(Result::failure(Reason::connect_timeout));
     case Phase::receiving:
       if (!received_.empty())
-        return finish(Result::failure(Reason::expect_mismatch, 0,
-                                      std::to_string(received_.size()) + " bytes, not the expected"));
+        return finish(
+            Result::failure(Reason::expect_mismatch, 0,
+                            std::to_string(received_.size()) + " bytes, not the expected"));
       return finish(Result::failure(Reason::timeout));
     default:
       return finish(Result::failure(Reason::timeout));
@@ -186,9 +189,9 @@ void TcpProbe::do_receive() {
     }
     if (n == 0) {
       if (received_.empty()) return finish(Result::failure(Reason::reset, 0, "closed, no answer"));
-      return finish(Result::failure(Reason::expect_mismatch, 0,
-                                    "closed after " + std::to_string(received_.size()) +
-                                        " bytes, not the expected"));
+      return finish(Result::failure(
+          Reason::expect_mismatch, 0,
+          "closed after " + std::to_string(received_.size()) + " bytes, not the expected"));
     }
     // Keep only what can still hold a match starting in new data.
     size_t before = received_.size();

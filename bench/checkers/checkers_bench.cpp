@@ -59,11 +59,16 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--tcp") a.tcp = v;
-    else if (k == "--http") a.http = v;
-    else if (k == "--seconds") a.seconds = v;
-    else if (k == "--interval-ms") a.interval_ms = v;
-    else if (k == "--raw") a.raw = v != 0;
+    if (k == "--tcp")
+      a.tcp = v;
+    else if (k == "--http")
+      a.http = v;
+    else if (k == "--seconds")
+      a.seconds = v;
+    else if (k == "--interval-ms")
+      a.interval_ms = v;
+    else if (k == "--raw")
+      a.raw = v != 0;
     else {
       std::fprintf(stderr, "unknown option %s\n", k.c_str());
       std::exit(2);
@@ -104,7 +109,8 @@ int listener(uint16_t& port) {
   for (int fd : tcp) add(fd, 0);
   for (int fd : http) add(fd, 1);
   static const char kReply[] =
-      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nok\n";
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\nConnection: "
+      "close\r\n\r\nok\n";
   std::unordered_map<int, std::string> pending;
   epoll_event evs[512];
   for (;;) {
@@ -156,7 +162,9 @@ Cpu cpu_seconds() {
           static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6};
 }
 
-double ms(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 double pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
@@ -249,15 +257,18 @@ int main(int argc, char** argv) {
   if (args.raw) {
     TimePoint start = SteadyClock::now();
     auto interval = milliseconds(args.interval_ms);
-    TimePoint from = start + interval + milliseconds(500), to = start + std::chrono::seconds(args.seconds);
+    TimePoint from = start + interval + milliseconds(500),
+              to = start + std::chrono::seconds(args.seconds);
     uint64_t connects = 0;
     Cpu c = raw_floor(tcp_ports, interval, from, to, connects);
     kill(responder, SIGKILL);
     waitpid(responder, nullptr, 0);
     double wall = std::chrono::duration<double>(to - from).count();
-    std::printf("raw floor: %d tcp targets, %.0f connects/s, CPU %.1f%% of one core (user %.3f, sys %.3f per wall second)\n",
-                args.tcp, static_cast<double>(connects) / wall, 100 * (c.user + c.sys) / wall,
-                c.user / wall, c.sys / wall);
+    std::printf(
+        "raw floor: %d tcp targets, %.0f connects/s, CPU %.1f%% of one core (user %.3f, sys %.3f "
+        "per wall second)\n",
+        args.tcp, static_cast<double>(connects) / wall, 100 * (c.user + c.sys) / wall,
+        c.user / wall, c.sys / wall);
     return 0;
   }
 
@@ -297,7 +308,8 @@ int main(int argc, char** argv) {
     if (started >= measure_from) {
       ++measured_starts;
       late_ms.push_back(ms(started - due));
-      size_t sec = static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(started - t0).count());
+      size_t sec = static_cast<size_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(started - t0).count());
       if (sec < worst_per_second.size())
         worst_per_second[sec] = std::max(worst_per_second[sec], late_ms.back());
       if (last >= measure_from) interval_dev_ms.push_back(std::abs(ms(started - last - interval)));
@@ -305,7 +317,8 @@ int main(int argc, char** argv) {
     last = started;
   };
   uint64_t changes = 0;
-  Checker checker(loop, [&](const Change&) { ++changes; }, o);
+  Checker checker(
+      loop, [&](const Change&) { ++changes; }, o);
   checker.start(targets);
 
   // Loop turns: the longest stretch between two polls (time spent handling
@@ -320,7 +333,8 @@ int main(int argc, char** argv) {
   ev_prepare_init(&prep, [](struct ev_loop*, ev_prepare* w, int) {
     auto* t = static_cast<Turns*>(w->data);
     t->before_poll = SteadyClock::now();
-    if (t->after_poll != TimePoint{}) t->max_busy = std::max(t->max_busy, t->before_poll - t->after_poll);
+    if (t->after_poll != TimePoint{})
+      t->max_busy = std::max(t->max_busy, t->before_poll - t->after_poll);
   });
   ev_check_init(&chk, [](struct ev_loop*, ev_check* w, int) {
     auto* t = static_cast<Turns*>(w->data);
@@ -395,10 +409,11 @@ int main(int argc, char** argv) {
   std::printf("worst lateness per second of the run, ms:");
   for (double w : worst_per_second) std::printf(" %.0f", w);
   std::printf("\n");
-  std::printf("interval spread |actual - %d ms| ms: p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (n=%zu)\n",
-              args.interval_ms, pct(interval_dev_ms, 50), pct(interval_dev_ms, 99),
-              pct(interval_dev_ms, 99.9), interval_dev_ms.empty() ? 0.0 : interval_dev_ms.back(),
-              interval_dev_ms.size());
+  std::printf(
+      "interval spread |actual - %d ms| ms: p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f  (n=%zu)\n",
+      args.interval_ms, pct(interval_dev_ms, 50), pct(interval_dev_ms, 99),
+      pct(interval_dev_ms, 99.9), interval_dev_ms.empty() ? 0.0 : interval_dev_ms.back(),
+      interval_dev_ms.size());
   std::printf("state changes reported: %llu (expect %d: every target up once)\n",
               static_cast<unsigned long long>(changes), args.tcp + args.http);
   std::printf("checks run: %llu, failed: %llu, targets down at the end: %llu\n",
@@ -406,6 +421,7 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total_failures),
               static_cast<unsigned long long>(down));
   for (auto& [why, n] : last_failures)
-    std::printf("  last result %s: %llu targets\n", why.c_str(), static_cast<unsigned long long>(n));
+    std::printf("  last result %s: %llu targets\n", why.c_str(),
+                static_cast<unsigned long long>(n));
   return 0;
 }

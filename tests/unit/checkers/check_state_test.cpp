@@ -10,9 +10,15 @@ namespace {
 
 using std::chrono::seconds;
 
-Result ok() { return Result::success(); }
-Result refused() { return Result::failure(Reason::connect_refused); }
-Result status(int s) { return Result::failure(Reason::bad_status, s); }
+Result ok() {
+  return Result::success();
+}
+Result refused() {
+  return Result::failure(Reason::connect_refused);
+}
+Result status(int s) {
+  return Result::failure(Reason::bad_status, s);
+}
 
 // One row: hysteresis, a result sequence (+ ok, - refused), and the state
 // after each result ('U' up, 'D' down).

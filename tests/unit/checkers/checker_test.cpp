@@ -277,8 +277,8 @@ TEST_F(CheckerTest, StatusJson) {
   for (const char* want :
        {"\"id\":\"up1\"", "\"state\":\"up\"", "\"last_result\":\"ok\"", "\"id\":\"down1\"",
         "\"state\":\"down\"", "\"last_result\":\"connect refused\"", "\"type\":\"tcp\"",
-        "\"since\":", "\"consecutive\":", "\"checks\":", "\"failures\":", "\"up\":1",
-        "\"down\":1", "\"scheduler\":{\"probes\":", "\"late_p99_ms\":", "\"late_max_ms\":"})
+        "\"since\":", "\"consecutive\":", "\"checks\":", "\"failures\":", "\"up\":1", "\"down\":1",
+        "\"scheduler\":{\"probes\":", "\"late_p99_ms\":", "\"late_max_ms\":"})
     EXPECT_NE(j.find(want), std::string::npos) << want << " in " << j;
 }
 

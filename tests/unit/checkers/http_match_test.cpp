@@ -11,8 +11,8 @@ TEST(StatusRanges, Parse) {
   EXPECT_EQ(parse_status_ranges("200,301-302 404"), (V{{200, 200}, {301, 302}, {404, 404}}));
   EXPECT_EQ(parse_status_ranges(" 204 , 304 "), (V{{204, 204}, {304, 304}}));
   std::string err;
-  for (const char* bad : {"", ",", "99", "600", "2000", "300-200", "20x", "-", "200-", "1e2",
-                          "+200", "200--300"}) {
+  for (const char* bad :
+       {"", ",", "99", "600", "2000", "300-200", "20x", "-", "200-", "1e2", "+200", "200--300"}) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(parse_status_ranges(bad, &err).has_value());
     EXPECT_FALSE(err.empty());
@@ -83,8 +83,8 @@ TEST(RegexGuard, RefusesPatternsThatExplodeInRegcomp) {
   for (const char* ok : {"^ok$", "version: [0-9]+\\.[0-9]+", "[0-9]{1,3}(\\.[0-9]{1,3}){3}",
                          "(a|b)*c", "[]{}+*]+", "[[:alpha:]]{2,}", "x\\{2\\}+", "a{255}"})
     EXPECT_FALSE(regex_guard(ok)) << ok << ": " << regex_guard(ok).value_or("");
-  for (const char* bad : {"a++", "a*+", "a{2}{3}", "a?*", "((a{99}){99}){99}", "a{256}", "a{1,x}",
-                          "a{3", "(a)\\1"})
+  for (const char* bad :
+       {"a++", "a*+", "a{2}{3}", "a?*", "((a{99}){99}){99}", "a{256}", "a{1,x}", "a{3", "(a)\\1"})
     EXPECT_TRUE(regex_guard(bad)) << bad;
   EXPECT_TRUE(regex_guard(std::string(600, 'a')));
   Spec s;

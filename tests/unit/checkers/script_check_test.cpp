@@ -40,6 +40,9 @@ bool gone_soon(Loop& loop, pid_t pid) {
 
 // Both ways of seeing a child's exit: ev_child on the default loop, a pidfd elsewhere.
 enum class Kind { default_loop, own_loop };
+void PrintTo(Kind k, std::ostream* os) {
+  *os << (k == Kind::default_loop ? "ev_child" : "pidfd");
+}
 
 class ScriptCheck : public ::testing::TestWithParam<Kind> {
  protected:
@@ -112,7 +115,8 @@ TEST_P(ScriptCheck, StdioIsDevNullAndNoDescriptorsLeak) {
   ScriptProbe p(loop(), sh("[ \"$(readlink /proc/$$/fd/0)\" = /dev/null ] && "
                            "[ \"$(readlink /proc/$$/fd/1)\" = /dev/null ] && "
                            "[ \"$(readlink /proc/$$/fd/2)\" = /dev/null ] && "
-                           "[ ! -e /proc/$$/fd/" + std::to_string(leak) + " ]"));
+                           "[ ! -e /proc/$$/fd/" +
+                           std::to_string(leak) + " ]"));
   EXPECT_EQ(run_probe(loop(), p).to_string(), "ok");
   close(leak);
 }
@@ -142,8 +146,7 @@ TEST_P(ScriptCheck, DestroyedWhileRunning) {
   EXPECT_TRUE(gone_soon(loop(), pid));
 }
 
-INSTANTIATE_TEST_SUITE_P(Loops, ScriptCheck,
-                         ::testing::Values(Kind::default_loop, Kind::own_loop),
+INSTANTIATE_TEST_SUITE_P(Loops, ScriptCheck, ::testing::Values(Kind::default_loop, Kind::own_loop),
                          [](const auto& info) {
                            return info.param == Kind::default_loop ? "ev_child" : "pidfd";
                          });

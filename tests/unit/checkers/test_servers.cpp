@@ -52,8 +52,8 @@ void send_all(int fd, const std::string& s) {
 
 std::string http_response(int status, const std::string& body, bool head) {
   std::ostringstream os;
-  os << "HTTP/1.0 " << status << " X\r\nContent-Type: text/plain\r\nContent-Length: "
-     << body.size() << "\r\nConnection: close\r\n\r\n";
+  os << "HTTP/1.0 " << status << " X\r\nContent-Type: text/plain\r\nContent-Length: " << body.size()
+     << "\r\nConnection: close\r\n\r\n";
   if (!head) os << body;
   return os.str();
 }
@@ -273,8 +273,8 @@ TlsServer::TlsServer() {
   if (access(openssl.c_str(), X_OK) != 0) return;
   pid_t gen = run_with_output(
       {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-       "-nodes", "-subj", "/CN=checker.test", "-addext", "subjectAltName=DNS:checker.test",
-       "-days", "2", "-keyout", dir_.file("key.pem"), "-out", cert_file()},
+       "-nodes", "-subj", "/CN=checker.test", "-addext", "subjectAltName=DNS:checker.test", "-days",
+       "2", "-keyout", dir_.file("key.pem"), "-out", cert_file()},
       dir_.file("req.log"));
   int st = 0;
   if (gen < 0 || waitpid(gen, &st, 0) != gen || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return;

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "checkers/result.h"
 #include "checkers/probe.h"
+#include "checkers/result.h"
 #include "core/loop.h"
 
 namespace hd::checkers::testing {
@@ -38,8 +38,8 @@ class TestServer {
 
   // Ready-made behaviours.
   static Handler accept_and_close();
-  static Handler hold();                            // accept, never answer
-  static Handler reset_after_read();                // read something, then RST
+  static Handler hold();                                                // accept, never answer
+  static Handler reset_after_read();                                    // read something, then RST
   static Handler reply(std::string bytes, After after = After::close);  // read, answer
   // HTTP/1.0: reads the request head, sleeps `delay`, answers. *last_request
   // (if given) gets the request head.
@@ -80,7 +80,8 @@ class FullBacklog {
 };
 
 // Runs `loop` until probe.start()'s callback fires (or `guard` passes).
-Result run_probe(Loop& loop, Probe& probe, std::chrono::milliseconds guard = std::chrono::seconds(5));
+Result run_probe(Loop& loop, Probe& probe,
+                 std::chrono::milliseconds guard = std::chrono::seconds(5));
 
 // A temp dir, removed with its contents at destruction.
 class TempDir {
