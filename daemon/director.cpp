@@ -31,15 +31,8 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
 
 Director::~Director() = default;
 
-std::vector<std::string> Director::unsupported(const config::Config& cfg) {
-  std::vector<std::string> out;
-  if (!cfg.sync_groups.empty()) out.push_back("sync_group: not in this build yet");
-  return out;
-}
-
 std::string Director::start() {
   log::set_level(cfg_.global.log_level);
-  for (auto& u : unsupported(cfg_)) return cfg_.source + ": " + u;
   if (auto err = control_.listen(cfg_.global.control_socket); !err.empty()) return err;
   for (auto& s : subsystems_) {
     if (auto err = s->start(cfg_); !err.empty()) return std::string(s->name()) + ": " + err;
@@ -61,7 +54,6 @@ void Director::reload() {
   std::vector<std::string> errors;
   for (auto& e : result.errors) errors.push_back(e.str());
   if (result.ok()) {
-    for (auto& u : unsupported(*result.config)) errors.push_back(config_path_ + ": error: " + u);
     if (result.config->global.control_socket != cfg_.global.control_socket)
       errors.push_back(config_path_ +
                        ": error: control_socket cannot change on reload (restart the daemon)");

@@ -30,9 +30,6 @@ class Director {
   const config::Config& config() const { return cfg_; }
 
  private:
-  // Sections this build cannot run yet are refused rather than half-run.
-  static std::vector<std::string> unsupported(const config::Config& cfg);
-
   Loop& loop_;
   std::string config_path_;
   config::Config cfg_;

@@ -43,6 +43,13 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   return c;
 }
 
+void set_sync_groups(const config::Config& cfg, std::vector<vrrp::InstanceConfig>& instances) {
+  for (auto& g : cfg.sync_groups)
+    for (auto& name : g.instances)
+      for (auto& c : instances)
+        if (c.name == name) c.sync_group = g.name;
+}
+
 VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
     : loop_(main_loop),
       transitions_(main_loop, [this](vrrp::Transition&& t) { on_transition(std::move(t)); }),
@@ -119,6 +126,7 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
     instances.push_back(to_engine_config(vi));
     notify_[vi.name] = vi.notify;
   }
+  set_sync_groups(cfg, instances);
   cfg_ = cfg;
   if (instances.empty()) return "";
   auto err = engine_.start(std::move(instances),
@@ -133,6 +141,7 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
 std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
   std::vector<vrrp::InstanceConfig> instances;
   for (auto& vi : new_cfg.vrrp_instances) instances.push_back(to_engine_config(vi));
+  set_sync_groups(new_cfg, instances);
   notify_.clear();
   for (auto& vi : new_cfg.vrrp_instances) notify_[vi.name] = vi.notify;
   if (!started_) {

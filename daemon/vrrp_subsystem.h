@@ -13,6 +13,8 @@
 namespace hd {
 
 vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi);
+// Marks each instance with the sync group it belongs to.
+void set_sync_groups(const config::Config& cfg, std::vector<vrrp::InstanceConfig>& instances);
 
 class VrrpSubsystem final : public Subsystem {
  public:

@@ -126,6 +126,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
       LinkMonitor::Callbacks{
           [this](int, const std::string& ifname, bool up) {
             for (auto& i : instances_) i->on_link(ifname, up);
+            sync_groups();
             publish();
           },
           [this](int ifindex, const IpAddress& a, uint8_t) {
@@ -151,6 +152,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   publish_timer_ = std::make_unique<Timer>(*loop_, [this] { publish(); });
   publish_timer_->start(Millis(200), Millis(200));
   for (auto& i : instances_) i->start();
+  sync_groups();
   publish();
   running_ = true;
   std::promise<bool> rt_ok;
@@ -229,6 +231,7 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
       inst->start();
       instances_.push_back(std::move(inst));
     }
+    sync_groups();
     publish();
   });
   return error;
@@ -257,6 +260,22 @@ void Engine::stop() {
   loop_.reset();
 }
 
+void Engine::sync_groups() {
+  std::map<std::string, std::string> group_fault;  // group -> first member fault
+  for (auto& i : instances_) {
+    const auto& g = i->config().sync_group;
+    if (g.empty() || group_fault.count(g)) continue;
+    auto f = i->own_fault();
+    if (!f.empty()) group_fault[g] = "sync group " + g + ": " + i->config().name + ": " + f;
+  }
+  for (auto& i : instances_) {
+    const auto& g = i->config().sync_group;
+    if (g.empty()) continue;
+    auto it = group_fault.find(g);
+    i->set_group_fault(it == group_fault.end() ? "" : it->second);
+  }
+}
+
 void Engine::publish() {
   EngineStatus s;
   for (auto& i : instances_) s.instances.push_back(i->status());
@@ -274,6 +293,7 @@ void Engine::set_tracking(const std::string& instance, int priority, std::string
   inbox_->post([this, instance, priority, fault] {
     for (auto& i : instances_)
       if (i->config().name == instance) i->set_tracking(priority, fault);
+    sync_groups();
     publish();
   });
 }

@@ -67,6 +67,8 @@ class Engine {
   void on_readable(SocketEntry& s);
   void run_on_loop(std::function<void()> f);  // runs f on the VRRP thread and waits
   void publish();
+  // Sync groups share FAULT: a member's own fault faults every other member.
+  void sync_groups();
 
   std::function<void(const Transition&)> on_transition_;
   RealClock clock_;

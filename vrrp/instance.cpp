@@ -135,10 +135,20 @@ void Instance::set_tracking(int priority, const std::string& script_fault) {
   update_fault();
 }
 
+std::string Instance::own_fault() const {
+  if (!down_.empty()) return "tracked interface " + down_.front() + " is down";
+  return script_fault_;
+}
+
+void Instance::set_group_fault(const std::string& reason) {
+  if (reason == group_fault_) return;
+  group_fault_ = reason;
+  update_fault();
+}
+
 void Instance::update_fault() {
-  std::string reason;
-  if (!down_.empty()) reason = "tracked interface " + down_.front() + " is down";
-  else if (!script_fault_.empty()) reason = script_fault_;
+  std::string reason = own_fault();
+  if (reason.empty()) reason = group_fault_;
   if (!reason.empty() && !faulted_) {
     faulted_ = true;
     feed(FaultOn{reason});

@@ -30,6 +30,7 @@ struct InstanceConfig {
   Duration garp_refresh = Duration::zero();
   Duration garp_second_burst = std::chrono::seconds(2);
   std::vector<std::string> track_interfaces;
+  std::string sync_group;  // members share FAULT
   friend bool operator==(const InstanceConfig&, const InstanceConfig&) = default;
 };
 
@@ -88,6 +89,10 @@ class Instance {
   void set_priority(int priority);
   // Track scripts: the effective priority, and a fault reason (empty: none).
   void set_tracking(int priority, const std::string& script_fault);
+  // This instance's own fault reason (interfaces, scripts), "" when none.
+  std::string own_fault() const;
+  // Sync group: another member's fault ("" clears it).
+  void set_group_fault(const std::string& reason);
   InstanceStatus status() const;
 
  private:
@@ -111,6 +116,7 @@ class Instance {
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down
   std::string script_fault_;       // a weight-0 track script is failing
+  std::string group_fault_;        // another member of the sync group is in FAULT
   bool faulted_ = false;
   int tracked_priority_ = -1;
   void update_fault();

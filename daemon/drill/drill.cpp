@@ -247,13 +247,17 @@ std::string Drill::write_config(int i) {
     c << "[[vrrp_instance]]\nname = \"" << iname << "\"\ninterface = \"" << ifname << "\"\n"
       << "virtual_router_id = " << vrid << "\npriority = " << (i == 0 ? 150 : 100) << "\n"
       << "advert_interval = \"100ms\"\n"
-      << "track_interfaces = [" << (nat ? "\"eth0\", \"eth1\"" : "\"eth0\"") << "]\n"
+      << "track_interfaces = [\"" << ifname << "\"]\n"
       << "garp = { count = 3, spacing = \"50ms\", second_burst_delay = \"1s\" }\n"
       << "virtual_ipaddresses = [ { address = \"" << vip << "/24\", label = \"" << label
       << "\" } ]\n\n";
   };
   instance("VI_1", "eth0", 51, lab_.vip(), "eth0:1");
-  if (nat) instance("VI_GW", "eth1", 52, "10.10.0.1", "eth1:1");
+  if (nat) {
+    instance("VI_GW", "eth1", 52, "10.10.0.1", "eth1:1");
+    // The VIP and the real servers' gateway must share fate, or replies take the wrong director.
+    c << "[[sync_group]]\nname = \"director\"\ninstances = [\"VI_1\", \"VI_GW\"]\n\n";
+  }
   c << "[[virtual_server]]\naddress = \"" << lab_.vip() << "\"\nport = 80\nscheduler = \"wrr\"\n"
     << "forwarding = \"" << (nat ? "nat" : "dr") << "\"\n\n";
   for (int r = 0; r < 3; ++r) {

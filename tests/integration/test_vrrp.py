@@ -226,6 +226,45 @@ weight = %d
                       a2.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
         self.wait_state(b, "MASTER", timeout=3)
 
+    def test_sync_group_members_share_fault(self):
+        flag = os.path.join(self.tmp.path, "healthy")
+        open(flag, "w").close()
+        script = self.tmp.file("chk.sh", "#!/bin/sh\ntest -e %s\n" % flag)
+        os.chmod(script, 0o755)
+        a = self.start(self.ns_a, "a", 150, '''track_scripts = ["vital"]
+
+[[vrrp_instance]]
+name = "VI_2"
+interface = "eth0"
+virtual_router_id = 52
+priority = 150
+advert_interval = "100ms"
+virtual_ipaddresses = [ "10.9.0.101/24" ]
+
+[[sync_group]]
+name = "G"
+instances = ["VI_1", "VI_2"]
+
+[[track_script]]
+name = "vital"
+command = "%s"
+interval = "100ms"
+rise = 1
+fall = 1
+''' % script)
+
+        def states():
+            return {i["name"]: i["state"] for i in a.status()["vrrp"]["instances"]}
+        wait_for(lambda: states() == {"VI_1": "MASTER", "VI_2": "MASTER"}, 3, what="both MASTER")
+        os.unlink(flag)  # only VI_1 tracks the script; VI_2 follows through the group
+        wait_for(lambda: states() == {"VI_1": "FAULT", "VI_2": "FAULT"}, 3, what="both FAULT")
+        self.assertFalse(has_addr(self.ns_a, VIP))
+        self.assertFalse(has_addr(self.ns_a, "10.9.0.101"))
+        vi2 = [i for i in a.status()["vrrp"]["instances"] if i["name"] == "VI_2"][0]
+        self.assertIn("sync group G: VI_1: track script vital failing", vi2["last_transition"]["reason"])
+        open(flag, "w").close()
+        wait_for(lambda: states() == {"VI_1": "MASTER", "VI_2": "MASTER"}, 3, what="both back")
+
     def test_notify_hooks_run_in_order(self):
         out = os.path.join(self.tmp.path, "notify.out")
         script = self.tmp.file("notify.sh", "#!/bin/sh\necho \"$@\" >> %s\n" % out)
