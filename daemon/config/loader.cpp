@@ -823,6 +823,12 @@ std::optional<VirtualServer> load_vs(Table& t) {
       ok = false;
       return;
     }
+    if (rs.check && rs.check->type != CheckType::script && rs.port == 0 && !rs.check->connect_port) {
+      ctx.error(pos_of(rt.get("check")->source()),
+                "the check of real server " + rs.address.str() +
+                    " needs a port: set connect_port (the real server's port is 0)");
+      ok = false;
+    }
     Forwarding fwd = rs.forwarding.value_or(vs.forwarding);
     if (rs.address.family() != vs.family() && fwd != Forwarding::tun) {
       ctx.error(*rt.get("address"), "real server " + rs.address.str() +

@@ -280,6 +280,15 @@ TEST(ConfigLoader, FwmarkService) {
              "needs scheduler \"sh\"");
 }
 
+TEST(ConfigLoader, CheckOnPortZeroNeedsConnectPort) {
+  expect_one("[[virtual_server]]\nfwmark = 7\n  [[virtual_server.real_server]]\n"
+             "  address = \"10.0.0.2\"\n  check = { type = \"tcp\" }\n",
+             5, 11, "needs a port: set connect_port");
+  EXPECT_TRUE(load_string("[[virtual_server]]\nfwmark = 7\n  [[virtual_server.real_server]]\n"
+                          "  address = \"10.0.0.2\"\n  check = { type = \"tcp\", connect_port = 80 }\n",
+                          "t").ok());
+}
+
 TEST(Duration, Parse) {
   EXPECT_EQ(parse_duration("100ms"), Millis(100));
   EXPECT_EQ(parse_duration("1.5s"), Millis(1500));
