@@ -173,18 +173,27 @@ class Table {
     return a;
   }
 
-  // A string, or an array of strings (argv for a program run without a shell).
+  // A string, or an array of strings (argv for a program run without a shell). The program
+  // is an absolute path: nothing searches PATH, and a relative name is a trap in a daemon.
   std::optional<std::vector<std::string>> argv(std::string_view key, bool required = false) {
     auto* n = node(key, required);
     if (!n) return std::nullopt;
+    std::optional<std::vector<std::string>> v;
     if (auto* s = n->as_string()) {
       if (s->get().empty()) {
         ctx_.error(*n, "'" + std::string(key) + "' must not be empty");
         return std::nullopt;
       }
-      return std::vector<std::string>{s->get()};
+      v = std::vector<std::string>{s->get()};
+    } else {
+      v = strings(*n, key, /*non_empty=*/true);
     }
-    return strings(*n, key, /*non_empty=*/true);
+    if (v && (v->front().empty() || v->front()[0] != '/')) {
+      ctx_.error(*n, "'" + std::string(key) + "' must start with an absolute program path (no "
+                     "shell runs it), not \"" + v->front() + "\"");
+      return std::nullopt;
+    }
+    return v;
   }
 
   std::optional<std::vector<std::string>> string_list(std::string_view key) {

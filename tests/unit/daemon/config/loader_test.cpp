@@ -289,6 +289,11 @@ TEST(ConfigLoader, CheckOnPortZeroNeedsConnectPort) {
                           "t").ok());
 }
 
+TEST(ConfigLoader, ProgramsNeedAnAbsolutePath) {
+  expect_one("[[track_script]]\nname = \"x\"\ncommand = [\"pidof\", \"haproxy\"]\n", 3, 11,
+             "must start with an absolute program path");
+}
+
 TEST(Duration, Parse) {
   EXPECT_EQ(parse_duration("100ms"), Millis(100));
   EXPECT_EQ(parse_duration("1.5s"), Millis(1500));
