@@ -22,9 +22,13 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
   auto lvs = std::make_unique<LvsSubsystem>(loop);
   auto vrrp = std::make_unique<VrrpSubsystem>(loop);
   LvsSubsystem* lvs_raw = lvs.get();
+  VrrpSubsystem* vrrp_raw = vrrp.get();
   vrrp->set_listener([lvs_raw](const std::string& instance, vrrp::State s) {
     lvs_raw->on_vrrp_state(instance, s == vrrp::State::master);
   });
+  // Quorum of virtual servers feeds VRRP tracking (track_virtual_servers).
+  lvs->set_quorum_listener(
+      [vrrp_raw](const std::map<std::string, bool>& up) { vrrp_raw->on_quorum(up); });
   subsystems_.push_back(std::move(lvs));
   subsystems_.push_back(std::move(vrrp));
 }

@@ -179,6 +179,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   } else {
     quorum_.clear();
     desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+    tell_quorum();
   }
   return "";
 }
@@ -241,6 +242,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     }
   } else {
     desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+    tell_quorum();
   }
   return "";
 }
@@ -303,6 +305,7 @@ void LvsSubsystem::reconcile_now() {
                               << now_q->second.live_weight << ")"
                               << (spec.sorry ? ", sorry server takes the traffic" : "");
   }
+  tell_quorum();
   if (!reconciler_) return;
   auto report = pending_full_ ? reconciler_->reconcile(desired_)
                               : reconciler_->reconcile_cached(desired_);
@@ -310,6 +313,16 @@ void LvsSubsystem::reconcile_now() {
   if (report.ok()) last_sync_wall_ = wall_seconds();
   last_report_ = std::move(report);
   arm_slow_start();
+}
+
+void LvsSubsystem::tell_quorum() {
+  if (!quorum_listener_) return;
+  std::map<std::string, bool> up;
+  for (size_t i = 0; i < cfg_.virtual_servers.size() && i < specs_.size(); ++i) {
+    auto q = quorum_.find(specs_[i].key);
+    up[cfg_.virtual_servers[i].key()] = q != quorum_.end() && q->second.up;
+  }
+  quorum_listener_(up);
 }
 
 void LvsSubsystem::arm_slow_start() {

@@ -40,6 +40,10 @@ class LvsSubsystem final : public Subsystem {
 
   // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
   void on_vrrp_state(const std::string& instance, bool master);
+  // Told, after every evaluation, whether each virtual server (by config key) has quorum.
+  void set_quorum_listener(std::function<void(const std::map<std::string, bool>&)> f) {
+    quorum_listener_ = std::move(f);
+  }
 
  private:
   void on_change(const checkers::Change& c);
@@ -71,6 +75,8 @@ class LvsSubsystem final : public Subsystem {
   uint64_t health_changes_ = 0;
   // What the checker was last given, by id: a reload compares against it.
   std::map<std::string, checkers::Spec> passed_;
+  std::function<void(const std::map<std::string, bool>&)> quorum_listener_;
+  void tell_quorum();
 };
 
 }  // namespace hd

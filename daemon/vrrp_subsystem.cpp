@@ -58,9 +58,16 @@ VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
 
 VrrpSubsystem::~VrrpSubsystem() { stop(); }
 
+void VrrpSubsystem::on_quorum(const std::map<std::string, bool>& vs_up) {
+  if (vs_up == vs_up_) return;
+  vs_up_ = vs_up;
+  push_tracking();
+}
+
 VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
                                                 const config::Config& cfg,
-                                                const std::map<std::string, bool>& script_up) {
+                                                const std::map<std::string, bool>& script_up,
+                                                const std::map<std::string, bool>& vs_up) {
   Tracking t{vi.priority, ""};
   int delta = 0;
   for (auto& ref : vi.track_scripts) {
@@ -73,6 +80,13 @@ VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
     if (w == 0 && !up && t.fault.empty()) t.fault = "track script " + ref.name + " failing";
     if (w > 0 && up) delta += w;
     if (w < 0 && !up) delta += w;
+  }
+  for (auto& ref : vi.track_virtual_servers) {
+    auto it = vs_up.find(ref.service);
+    bool up = it != vs_up.end() && it->second;
+    if (up) continue;
+    if (ref.weight == 0 && t.fault.empty()) t.fault = "virtual server " + ref.service + " lost quorum";
+    delta += ref.weight < 0 ? ref.weight : -ref.weight;
   }
   if (vi.priority != 255) t.priority = std::clamp(vi.priority + delta, 1, 254);
   return t;
@@ -114,8 +128,8 @@ void VrrpSubsystem::start_tracker(const config::Config& cfg) {
 void VrrpSubsystem::push_tracking() {
   if (!started_) return;
   for (auto& vi : cfg_.vrrp_instances) {
-    if (vi.track_scripts.empty()) continue;
-    auto t = tracking(vi, cfg_, script_up_);
+    if (vi.track_scripts.empty() && vi.track_virtual_servers.empty()) continue;
+    auto t = tracking(vi, cfg_, script_up_, vs_up_);
     engine_.set_tracking(vi.name, t.priority, t.fault);
   }
 }

@@ -40,7 +40,10 @@ class VrrpSubsystem final : public Subsystem {
     std::string fault;
   };
   static Tracking tracking(const config::VrrpInstance& vi, const config::Config& cfg,
-                           const std::map<std::string, bool>& script_up);
+                           const std::map<std::string, bool>& script_up,
+                           const std::map<std::string, bool>& vs_up = {});
+  // Quorum of every virtual server (from the LVS subsystem).
+  void on_quorum(const std::map<std::string, bool>& vs_up);
 
  private:
   void on_transition(vrrp::Transition&& t);
@@ -55,6 +58,7 @@ class VrrpSubsystem final : public Subsystem {
   config::Config cfg_;
   std::unique_ptr<checkers::Checker> tracker_;
   std::map<std::string, bool> script_up_;
+  std::map<std::string, bool> vs_up_;
   std::function<void(const std::string&, vrrp::State)> listener_;
 };
 

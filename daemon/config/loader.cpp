@@ -546,6 +546,24 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
       }
     }
   }
+  if (auto* arr = t.array("track_virtual_servers")) {
+    for (auto& e : *arr) {
+      TrackVirtualServerRef r;
+      if (auto* s = e.as_string()) {
+        r.service = s->get();
+      } else if (auto* tt = e.as_table()) {
+        Table st(ctx, *tt, "track_virtual_servers entry");
+        if (auto n = st.str("service", true)) r.service = *n;
+        if (auto w = st.integer("weight", -254, 254)) r.weight = int(*w);
+        st.finish();
+      } else {
+        t.wrong_type(e, "track_virtual_servers", "a service such as \"tcp 192.0.2.1:80\" or {service, weight}");
+        ok = false;
+        continue;
+      }
+      vi.track_virtual_servers.push_back(r);
+    }
+  }
   if (auto* nt = t.subtable("notify")) {
     Table n(ctx, *nt, "notify of instance '" + vi.name + "'");
     if (auto v = n.argv("master")) vi.notify.master = *v;
@@ -957,6 +975,11 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       ctx.error(vs.pos, "duplicate virtual server " + vs.key() + " (first defined at line " +
                             std::to_string(it->second.line) + ")");
   }
+  for (auto& vi : cfg.vrrp_instances)
+    for (auto& r : vi.track_virtual_servers)
+      if (!vss.count(r.service))
+        ctx.error(vi.pos, "instance '" + vi.name + "' tracks unknown virtual server '" + r.service +
+                              "' (write it as \"tcp 192.0.2.1:80\" or \"fwmark 7 inet\")");
 }
 
 }  // namespace

@@ -80,6 +80,12 @@ struct TrackScriptRef {
   bool operator==(const TrackScriptRef&) const = default;
 };
 
+struct TrackVirtualServerRef {
+  std::string service;  // a virtual server's key(): "tcp 192.0.2.1:80", "fwmark 7 inet"
+  int weight = 0;       // 0: quorum lost -> FAULT; else added to the priority while lost
+  bool operator==(const TrackVirtualServerRef&) const = default;
+};
+
 struct VrrpInstance {
   SourcePos pos;
   std::string name;
@@ -97,6 +103,7 @@ struct VrrpInstance {
   Garp garp;
   std::vector<std::string> track_interfaces;
   std::vector<TrackScriptRef> track_scripts;
+  std::vector<TrackVirtualServerRef> track_virtual_servers;
   Notify notify;
   Family family() const { return vips.empty() ? Family::v4 : vips.front().prefix.address.family(); }
   bool operator==(const VrrpInstance& o) const {
@@ -106,7 +113,8 @@ struct VrrpInstance {
            preempt_delay == o.preempt_delay && vips == o.vips &&
            unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
            auth_pass == o.auth_pass && garp == o.garp && track_interfaces == o.track_interfaces &&
-           track_scripts == o.track_scripts && notify == o.notify;
+           track_scripts == o.track_scripts &&
+           track_virtual_servers == o.track_virtual_servers && notify == o.notify;
   }
 };
 

@@ -3,6 +3,7 @@ bridge, with a client namespace watching ARP: election, failover on SIGKILL,
 SIGTERM and link loss, split brain and healing, preemption, VIP restore."""
 import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -37,12 +38,13 @@ class VrrpPair(unittest.TestCase):
         self.lab.close()
         self.tmp.cleanup()
 
-    def start(self, ns, name, priority, extra="", generation=0):
+    def start(self, ns, name, priority, extra="", global_extra=""):
         sock = os.path.join(self.tmp.path, name + ".sock")
         cfg = self.tmp.file(name + ".toml", """[global]
 router_id = "%s"
 control_socket = "%s"
 log_level = "debug"
+%s
 
 [[vrrp_instance]]
 name = "VI_1"
@@ -53,7 +55,7 @@ advert_interval = "100ms"
 virtual_ipaddresses = [ { address = "%s/24", label = "eth0:1" } ]
 garp = { count = 3, spacing = "50ms" }
 %s
-""" % (name, sock, priority, VIP, extra))
+""" % (name, sock, global_extra, priority, VIP, extra))
         d = Daemon(cfg, sock, netns=ns, log_path=cfg + ".%d.log" % len(self.daemons)).wait_ready()
         self.daemons.append(d)
         return d
@@ -264,6 +266,30 @@ fall = 1
         self.assertIn("sync group G: VI_1: track script vital failing", vi2["last_transition"]["reason"])
         open(flag, "w").close()
         wait_for(lambda: states() == {"VI_1": "MASTER", "VI_2": "MASTER"}, 3, what="both back")
+
+    def test_virtual_server_quorum_tracking(self):
+        a = self.start(self.ns_a, "a", 150, '''track_virtual_servers = ["tcp 10.9.0.100:80"]
+
+[[virtual_server]]
+address = "10.9.0.100"
+port = 80
+  [[virtual_server.real_server]]
+  address = "127.0.0.1"
+  port = 8081
+  check = { type = "tcp", interval = "100ms", timeout = "100ms" }
+''', global_extra='dataplane = "none"')
+        # No real server answers: quorum lost, so the instance stays in FAULT.
+        self.wait_state(a, "FAULT", timeout=3)
+        self.assertIn("lost quorum", a.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
+        srv = subprocess.Popen(["ip", "netns", "exec", self.ns_a, "python3", "-c",
+                                "import socket,time;s=socket.socket();s.setsockopt(1,2,1);"
+                                "s.bind(('127.0.0.1',8081));s.listen(64);time.sleep(30)"])
+        try:
+            self.wait_state(a, "MASTER", timeout=4)
+        finally:
+            srv.kill()
+            srv.wait()
+        self.wait_state(a, "FAULT", timeout=3)
 
     def test_notify_hooks_run_in_order(self):
         out = os.path.join(self.tmp.path, "notify.out")

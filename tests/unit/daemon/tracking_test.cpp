@@ -60,5 +60,32 @@ TEST(Tracking, ClampedAndOverriddenPerInstance) {
   EXPECT_EQ(VrrpSubsystem::tracking(owner.vrrp_instances[0], owner, {}).priority, 255);
 }
 
+TEST(Tracking, VirtualServerQuorum) {
+  auto r = config::load_string(R"([[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 1
+priority = 100
+virtual_ipaddresses = ["10.0.0.1/24"]
+track_virtual_servers = ["tcp 10.0.0.1:80", { service = "tcp 10.0.0.1:443", weight = -40 }]
+[[virtual_server]]
+address = "10.0.0.1"
+port = 80
+[[virtual_server]]
+address = "10.0.0.1"
+port = 443
+)", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  auto& cfg = *r.config;
+  auto& vi = cfg.vrrp_instances[0];
+  auto t = VrrpSubsystem::tracking(vi, cfg, {}, {{"tcp 10.0.0.1:80", true}, {"tcp 10.0.0.1:443", true}});
+  EXPECT_EQ(t.priority, 100);
+  EXPECT_EQ(t.fault, "");
+  t = VrrpSubsystem::tracking(vi, cfg, {}, {{"tcp 10.0.0.1:80", true}, {"tcp 10.0.0.1:443", false}});
+  EXPECT_EQ(t.priority, 60);
+  t = VrrpSubsystem::tracking(vi, cfg, {}, {{"tcp 10.0.0.1:80", false}, {"tcp 10.0.0.1:443", true}});
+  EXPECT_EQ(t.fault, "virtual server tcp 10.0.0.1:80 lost quorum");
+}
+
 }  // namespace
 }  // namespace hd

@@ -294,6 +294,15 @@ TEST(ConfigLoader, ProgramsNeedAnAbsolutePath) {
              "must start with an absolute program path");
 }
 
+TEST(ConfigLoader, TrackVirtualServersMustExist) {
+  expect_one(kInstance + "track_virtual_servers = [\"tcp 10.0.0.1:80\"]\n", 1, 1,
+             "tracks unknown virtual server 'tcp 10.0.0.1:80'");
+  auto r = load_string(kInstance + "track_virtual_servers = [{ service = \"tcp 192.168.110.90:80\", "
+                       "weight = -50 }]\n\n" + kVs, "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->vrrp_instances[0].track_virtual_servers[0].weight, -50);
+}
+
 TEST(Duration, Parse) {
   EXPECT_EQ(parse_duration("100ms"), Millis(100));
   EXPECT_EQ(parse_duration("1.5s"), Millis(1500));
