@@ -18,8 +18,7 @@ double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
 Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& socket,
                    AddressManager& addresses, std::function<void(const Transition&)> on_transition)
-    : loop_(loop),
-      clock_(clock),
+    : clock_(clock),
       cfg_(std::move(cfg)),
       socket_(socket),
       addresses_(addresses),

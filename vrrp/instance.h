@@ -101,7 +101,6 @@ class Instance {
   void send_advert(uint8_t priority);
   ExpectedParams expected() const;
 
-  Loop& loop_;
   const Clock& clock_;
   InstanceConfig cfg_;
   Socket& socket_;
