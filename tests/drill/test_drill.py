@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import unittest
 
 BIN = os.environ.get("HADIRECTOR", "hadirector")
@@ -42,6 +43,29 @@ class Drill(unittest.TestCase):
             for k, v in s["served_by"].items():
                 served[k] = served.get(k, 0) + v
         self.assertEqual(sorted(served), ["rs1", "rs2", "rs3"])
+
+    def test_bad_drill_config_is_refused_with_positions(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("[traffic]\nrate = \"fast\"\n[budget.master-kill]\nmax_outage = \"soon\"\n")
+        try:
+            r = subprocess.run([BIN, "drill", "--drill-config", f.name], capture_output=True,
+                               text=True, timeout=30)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f.name + ":2:8: error: unknown or mistyped key 'rate' in [traffic]", r.stderr)
+        self.assertIn(f.name + ":4:14: error: not a duration", r.stderr)
+
+    def test_bad_operator_config_is_refused(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+            f.write("[global]\nbogus = 1\n")
+        try:
+            r = subprocess.run([BIN, "drill", "--config", f.name], capture_output=True, text=True,
+                               timeout=30)
+        finally:
+            os.unlink(f.name)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(f.name + ":2:1: error: unknown key 'bogus'", r.stderr)
 
     def test_nat(self):
         self.run_drill("nat")
