@@ -84,7 +84,7 @@ struct Options {
 
 const std::vector<std::string> kAllScenarios = {"master-kill", "master-stop", "link-cut",
                                                 "rs-down",     "rs-500",      "reload-weight",
-                                                "partition"};
+                                                "wrr-share",   "partition"};
 
 struct Event {
   char kind;  // 'R' request, 'L' long-lived sample
@@ -234,6 +234,7 @@ std::map<std::string, Budget> default_budgets(const LabParams& p) {
   b["rs-down"].max_failing_after = p.fall * p.check_interval + p.check_timeout + 1.0;
   b["rs-500"].max_failing_after = p.fall * p.check_interval + p.check_timeout + 1.0;
   b["reload-weight"].max_failed = 0;
+  b["wrr-share"].max_failed = 0;
   b["partition"].max_outage = 2.0 + 1.5;  // 2 s of partition, then 1.5 s to heal
   return b;
 }
@@ -489,7 +490,20 @@ Result Drill::scenario(const std::string& name) {
     sleep_s(p_.rise * p_.check_interval + p_.slow_start + 2);
     r = measure(name, "a real server dies and comes back", t0, now());
     r.failing_after = last_failure(t0, t_back);
-    if (r.served_by["rs1"] == 0) r.violations.push_back("rs1 never served again after coming back");
+    double back = -1;
+    for (auto& e : traffic_.between(t_back, now()))
+      if (e.kind == 'R' && e.ok && e.server == "rs1") {
+        back = e.t1 - t_back;
+        break;
+      }
+    char buf[160];
+    double back_budget = p_.rise * p_.check_interval + p_.check_timeout + 1.0;
+    if (back < 0) {
+      r.violations.push_back("rs1 never served again after coming back");
+    } else if (back > back_budget) {
+      std::snprintf(buf, sizeof buf, "rs1 served again %.2fs after it came back, budget rise x interval + timeout + 1s = %.2fs", back, back_budget);
+      r.violations.push_back(buf);
+    }
   } else if (name == "rs-500") {
     progress("rs-500: real server rs2 answers 500");
     std::ofstream(lab_.workdir + "/rs2.fail") << "500\n";
@@ -512,6 +526,38 @@ Result Drill::scenario(const std::string& name) {
         r.ipvs_table.find(" 3 ", r.ipvs_table.find(lab_.real_ip(2) + ":80")) == std::string::npos)
       r.violations.push_back("rs3 does not have weight 3 in the kernel table after reload");
     weights_[2] = 1;
+    write_config(0);
+    write_config(1);
+    ::kill(directors_[0], SIGHUP);
+    ::kill(directors_[1], SIGHUP);
+  } else if (name == "wrr-share") {
+    progress("wrr-share: weights 1:2:3, new connections should follow them");
+    weights_[0] = 1, weights_[1] = 2, weights_[2] = 3;
+    write_config(0);
+    write_config(1);
+    ::kill(directors_[0], SIGHUP);
+    ::kill(directors_[1], SIGHUP);
+    sleep_s(1.0);
+    double t_measure = now();
+    sleep_s(6.0);
+    r = measure(name, "new connections share out as the weights say (wrr 1:2:3)", t0, now());
+    std::map<std::string, int> share;
+    int total = 0;
+    for (auto& e : traffic_.between(t_measure, now()))
+      if (e.kind == 'R' && e.ok) ++share[e.server], ++total;
+    r.served_by = share;
+    for (int i = 0; i < 3 && total > 0; ++i) {
+      std::string rs = "rs" + std::to_string(i + 1);
+      double want = (i + 1) / 6.0, got = double(share[rs]) / total;
+      if (std::abs(got - want) > 0.3 * want) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "%s served %.0f%% of %d new connections, weights say %.0f%%",
+                      rs.c_str(), got * 100, total, want * 100);
+        r.violations.push_back(buf);
+      }
+    }
+    if (total < 50) r.violations.push_back("too few requests to measure shares");
+    weights_[0] = weights_[1] = weights_[2] = 1;
     write_config(0);
     write_config(1);
     ::kill(directors_[0], SIGHUP);
@@ -894,7 +940,7 @@ int drill_main(const std::vector<std::string>& args) {
                    "  max_failed, max_failing_after (defaults derive from the VRRP and check timers).\n"
                    "Builds a lab of network namespaces (client, two directors, three real servers),\n"
                    "runs HTTP traffic through the VIP and plays failure scenarios:\n"
-                   "  master-kill master-stop link-cut rs-down rs-500 reload-weight partition\n"
+                   "  master-kill master-stop link-cut rs-down rs-500 reload-weight wrr-share partition\n"
                    "Exit status 0 when every scenario kept its budget, 1 otherwise, 2 on error.\n"
                    "On a kernel without IPVS it runs inside the project's qemu VM.\n";
       return 0;

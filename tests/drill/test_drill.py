@@ -27,7 +27,7 @@ class Drill(unittest.TestCase):
         report = json.loads("\n".join(lines[start:end + 1]))
         names = [s["name"] for s in report["scenarios"]]
         self.assertEqual(names, ["master-kill", "master-stop", "link-cut", "rs-down", "rs-500",
-                                 "reload-weight", "partition"])
+                                 "reload-weight", "wrr-share", "partition"])
         for s in report["scenarios"]:
             self.assertTrue(s["passed"], "%s broke its budget: %s" % (s["name"], s["violations"]))
             self.assertLessEqual(s["max_masters"], 1, s["name"])
