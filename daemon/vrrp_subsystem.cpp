@@ -88,6 +88,7 @@ VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
     if (ref.weight == 0 && t.fault.empty()) t.fault = "virtual server " + ref.service + " lost quorum";
     delta += ref.weight < 0 ? ref.weight : -ref.weight;
   }
+  t.delta = delta;
   if (vi.priority != 255) t.priority = std::clamp(vi.priority + delta, 1, 254);
   return t;
 }
@@ -127,9 +128,31 @@ void VrrpSubsystem::start_tracker(const config::Config& cfg) {
 
 void VrrpSubsystem::push_tracking() {
   if (!started_) return;
+  // Members of a sync group share their tracking: every member gets the sum of the
+  // members' priority changes, so they keep their relative standing and win or lose
+  // together (faults are shared by the engine).
+  std::map<std::string, std::string> group_of;
+  for (auto& g : cfg_.sync_groups)
+    for (auto& i : g.instances) group_of[i] = g.name;
+  std::map<std::string, int> group_delta;
+  std::map<std::string, Tracking> own;
   for (auto& vi : cfg_.vrrp_instances) {
-    if (vi.track_scripts.empty() && vi.track_virtual_servers.empty()) continue;
     auto t = tracking(vi, cfg_, script_up_, vs_up_);
+    own[vi.name] = t;
+    if (auto g = group_of.find(vi.name); g != group_of.end()) group_delta[g->second] += t.delta;
+  }
+  for (auto& vi : cfg_.vrrp_instances) {
+    auto g = group_of.find(vi.name);
+    bool grouped_tracking = g != group_of.end() && std::any_of(
+        cfg_.vrrp_instances.begin(), cfg_.vrrp_instances.end(), [&](auto& o) {
+          auto og = group_of.find(o.name);
+          return og != group_of.end() && og->second == g->second &&
+                 (!o.track_scripts.empty() || !o.track_virtual_servers.empty());
+        });
+    if (vi.track_scripts.empty() && vi.track_virtual_servers.empty() && !grouped_tracking) continue;
+    Tracking t = own[vi.name];
+    if (g != group_of.end() && vi.priority != 255)
+      t.priority = std::clamp(vi.priority + group_delta[g->second], 1, 254);
     engine_.set_tracking(vi.name, t.priority, t.fault);
   }
 }

@@ -38,6 +38,7 @@ class VrrpSubsystem final : public Subsystem {
   struct Tracking {
     int priority;
     std::string fault;
+    int delta = 0;  // before clamping
   };
   static Tracking tracking(const config::VrrpInstance& vi, const config::Config& cfg,
                            const std::map<std::string, bool>& script_up,

@@ -291,6 +291,45 @@ port = 80
             srv.wait()
         self.wait_state(a, "FAULT", timeout=3)
 
+    def test_sync_group_members_share_tracking(self):
+        flag = os.path.join(self.tmp.path, "healthy")
+        open(flag, "w").close()
+        script = self.tmp.file("chk.sh", "#!/bin/sh\ntest -e %s\n" % flag)
+        os.chmod(script, 0o755)
+        group = '''
+[[vrrp_instance]]
+name = "VI_2"
+interface = "eth0"
+virtual_router_id = 52
+priority = %d
+advert_interval = "100ms"
+virtual_ipaddresses = [ "10.9.0.101/24" ]
+
+[[sync_group]]
+name = "G"
+instances = ["VI_1", "VI_2"]
+'''
+        a = self.start(self.ns_a, "a", 150, 'track_scripts = ["chk"]\n' + group % 150 + '''
+[[track_script]]
+name = "chk"
+command = "%s"
+interval = "100ms"
+rise = 1
+fall = 1
+weight = -60
+''' % script)
+        b = self.start(self.ns_b, "b", 100, group % 100)
+
+        def states(d):
+            return {i["name"]: i["state"] for i in d.status()["vrrp"]["instances"]}
+        wait_for(lambda: states(a) == {"VI_1": "MASTER", "VI_2": "MASTER"}, 3, what="a MASTER")
+        wait_for(lambda: states(b) == {"VI_1": "BACKUP", "VI_2": "BACKUP"}, 3, what="b BACKUP")
+        os.unlink(flag)  # only VI_1 tracks it; VI_2 follows through the group
+        wait_for(lambda: states(b) == {"VI_1": "MASTER", "VI_2": "MASTER"}, 3, what="b takes both")
+        wait_for(lambda: states(a) == {"VI_1": "BACKUP", "VI_2": "BACKUP"}, 3, what="a yields both")
+        prio = {i["name"]: i["priority"]["effective"] for i in a.status()["vrrp"]["instances"]}
+        self.assertEqual(prio, {"VI_1": 90, "VI_2": 90})
+
     def test_notify_hooks_run_in_order(self):
         out = os.path.join(self.tmp.path, "notify.out")
         script = self.tmp.file("notify.sh", "#!/bin/sh\necho \"$@\" >> %s\n" % out)
