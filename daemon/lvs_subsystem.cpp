@@ -90,6 +90,13 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
       d.weight = rs.weight;
       d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
       d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
+      if (d.method == ipvs::Method::tun) {
+        d.tunnel.type = *ipvs::parse_tun_type(rs.tunnel_type);
+        d.tunnel.port = static_cast<uint16_t>(rs.tunnel_port);
+        d.tunnel.flags = rs.tunnel_checksum == "csum"      ? ipvs::kTunCsum
+                         : rs.tunnel_checksum == "remcsum" ? ipvs::kTunRemCsum
+                                                           : 0;
+      }
       s.reals.push_back({real_server_id(vs, rs), d});
     }
     out.push_back(std::move(s));

@@ -836,6 +836,23 @@ std::optional<VirtualServer> load_vs(Table& t) {
     if (auto f = parse_forwarding(r, "forwarding")) rs.forwarding = *f;
     if (auto v = r.integer("upper_threshold", 0, 65535)) rs.upper_threshold = int(*v);
     if (auto v = r.integer("lower_threshold", 0, 65535)) rs.lower_threshold = int(*v);
+    bool has_tunnel_keys = rt.get("tunnel_type") || rt.get("tunnel_port") || rt.get("tunnel_checksum");
+    if (auto v = r.choice("tunnel_type", {"ipip", "gue", "gre"})) rs.tunnel_type = *v;
+    if (auto v = r.integer("tunnel_port", 1, 65535)) rs.tunnel_port = int(*v);
+    if (auto v = r.choice("tunnel_checksum", {"none", "csum", "remcsum"})) rs.tunnel_checksum = *v;
+    if (has_tunnel_keys && rs.forwarding.value_or(vs.forwarding) != Forwarding::tun) {
+      ctx.error(rs.pos, "tunnel_type, tunnel_port and tunnel_checksum need forwarding = \"tun\"");
+      rok = false;
+    } else if (rs.tunnel_type == "gue" && rs.tunnel_port == 0) {
+      ctx.error(*rt.get("tunnel_type"), "a gue tunnel needs tunnel_port (the real server's UDP port)");
+      rok = false;
+    } else if (rs.tunnel_type != "gue" && rt.get("tunnel_port")) {
+      ctx.error(*rt.get("tunnel_port"), "tunnel_port is for gue tunnels only");
+      rok = false;
+    } else if (rs.tunnel_checksum == "remcsum" && rs.tunnel_type != "gue") {
+      ctx.error(*rt.get("tunnel_checksum"), "remcsum is for gue tunnels only");
+      rok = false;
+    }
     if (rs.lower_threshold && rs.upper_threshold && rs.lower_threshold > rs.upper_threshold) {
       ctx.error(*r.node("lower_threshold"), "'lower_threshold' must not exceed 'upper_threshold'");
       rok = false;

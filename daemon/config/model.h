@@ -189,11 +189,15 @@ struct RealServer {
   std::optional<Forwarding> forwarding;  // defaults to the virtual server's
   int upper_threshold = 0;
   int lower_threshold = 0;
+  std::string tunnel_type = "ipip";  // tun forwarding: ipip, gue, gre
+  int tunnel_port = 0;               // gue: UDP destination port
+  std::string tunnel_checksum = "none";  // none, csum, remcsum (gue)
   std::optional<Check> check;  // none: always up
   bool operator==(const RealServer& o) const {
     return address == o.address && port == o.port && weight == o.weight &&
            forwarding == o.forwarding && upper_threshold == o.upper_threshold &&
-           lower_threshold == o.lower_threshold && check == o.check;
+           lower_threshold == o.lower_threshold && tunnel_type == o.tunnel_type &&
+           tunnel_port == o.tunnel_port && tunnel_checksum == o.tunnel_checksum && check == o.check;
   }
 };
 

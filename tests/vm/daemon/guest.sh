@@ -45,6 +45,16 @@ forwarding = "dr"
   port = 0
 
 [[virtual_server]]
+address = "10.0.0.5"
+port = 80
+forwarding = "tun"
+  [[virtual_server.real_server]]
+  address = "10.0.3.1"
+  tunnel_type = "gue"
+  tunnel_port = 6080
+  tunnel_checksum = "csum"
+
+[[virtual_server]]
 address = "2001:db8::1"
 port = 443
 protocol = "tcp"
@@ -71,9 +81,10 @@ echo "$T" | grep -qE '^FWM +7 +sh \(sh-fallback,sh-port\)' && ok "fwmark service
 echo "$T" | grep -qE '^ +-> +10\.0\.2\.21:0 +Route +1 ' && ok "fwmark rs Route" || bad "fwmark rs"
 echo "$T" | grep -qE '^TCP +\[2001:db8::1\]:443 +mh' && ok "IPv6 service mh" || bad "IPv6 service"
 echo "$T" | grep -qE '^ +-> +\[2001:db8:1::11\]:443 +Tunnel +1 ' && ok "IPv6 rs Tunnel" || bad "IPv6 rs"
+ipvsadm -Ln --tun-info | grep -qE '10\.0\.3\.1:80 +Tunnel +gue:6080:\+c' && ok "gue tunnel with checksum" || bad "gue tunnel"
 ipvsadm -Ln --thresholds | grep -qE '10\.0\.1\.11:8080 +100 +50' && ok "thresholds 100/50" || bad "thresholds"
 ipvsadm -L --timeout | grep -q 'Timeout (tcp tcpfin udp): 900 30 120' && ok "kernel timeouts" || bad "kernel timeouts"
-[ "$(ops add_service)" = 3 ] && ok "3 add_service" || bad "add_service = $(ops add_service)"
+[ "$(ops add_service)" = 4 ] && ok "4 add_service" || bad "add_service = $(ops add_service)"
 
 # Restart with the same config: adopt, zero operations.
 kill -TERM $PID; wait $PID

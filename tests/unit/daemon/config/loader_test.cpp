@@ -303,6 +303,20 @@ TEST(ConfigLoader, TrackVirtualServersMustExist) {
   EXPECT_EQ(r.config->vrrp_instances[0].track_virtual_servers[0].weight, -50);
 }
 
+TEST(ConfigLoader, TunnelTypes) {
+  std::string base = "[[virtual_server]]\naddress = \"10.0.0.1\"\nport = 80\nforwarding = \"tun\"\n"
+                     "  [[virtual_server.real_server]]\n  address = \"10.0.1.1\"\n";
+  auto r = load_string(base + "  tunnel_type = \"gue\"\n  tunnel_port = 6080\n  tunnel_checksum = \"remcsum\"\n", "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->virtual_servers[0].real_servers[0].tunnel_port, 6080);
+  expect_one(base + "  tunnel_type = \"gue\"\n", 7, 17, "a gue tunnel needs tunnel_port");
+  expect_one(base + "  tunnel_type = \"gre\"\n  tunnel_checksum = \"remcsum\"\n", 8, 21,
+             "remcsum is for gue tunnels only");
+  std::string nat = base;
+  nat.replace(nat.find("\"tun\""), 5, "\"nat\"");
+  expect_one(nat + "  tunnel_type = \"gre\"\n", 5, 3, "need forwarding = \"tun\"");
+}
+
 TEST(Duration, Parse) {
   EXPECT_EQ(parse_duration("100ms"), Millis(100));
   EXPECT_EQ(parse_duration("1.5s"), Millis(1500));
