@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/spawn.h"
 
 namespace hd {
 
@@ -18,30 +19,6 @@ struct NotifyHooks::Running {
   std::unique_ptr<Timer> timeout;
   bool killed = false;
 };
-
-pid_t spawn(const std::vector<std::string>& argv) {
-  if (argv.empty()) {
-    errno = EINVAL;
-    return -1;
-  }
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    sigset_t all;
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, 0);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  if (pid > 0) setpgid(pid, pid);
-  return pid;
-}
 
 NotifyHooks::NotifyHooks(Loop& loop) : loop_(loop) {}
 
@@ -62,12 +39,16 @@ void NotifyHooks::next(const std::string& key) {
   auto r = std::make_unique<Running>();
   r->job = std::move(q.front());
   q.pop_front();
-  r->pid = spawn(r->job.argv);
-  if (r->pid < 0) {
+  // Notify programs keep the daemon's stdout/stderr, so what they print lands in its log.
+  SpawnOptions opts;
+  opts.stdout_null = opts.stderr_null = false;
+  auto sp = spawn_process(r->job.argv, opts);
+  if (!sp.ok()) {
     ++failed_;
-    HD_LOG(error, "notify") << r->job.argv[0] << ": cannot start: " << std::strerror(errno);
+    HD_LOG(error, "notify") << r->job.argv[0] << ": cannot start: " << std::strerror(sp.error);
     return next(key);
   }
+  r->pid = sp.pid;
   ++started_;
   Running* raw = r.get();
   raw->child = std::make_unique<ChildWatcher>(loop_, raw->pid, [this, key, raw](int status) {

@@ -40,8 +40,5 @@ class NotifyHooks {
   uint64_t started_ = 0, failed_ = 0, timed_out_ = 0;
 };
 
-// fork/exec of argv in a new process group, stdin from /dev/null.
-// Returns the pid, or -1 with errno set.
-pid_t spawn(const std::vector<std::string>& argv);
 
 }  // namespace hd
