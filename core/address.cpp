@@ -34,6 +34,23 @@ IpAddress IpAddress::from_v6(const in6_addr& a) {
   return r;
 }
 
+IpAddress IpAddress::of(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  IpAddress r;
+  r.family_ = Family::v4;
+  r.bytes_[0] = a, r.bytes_[1] = b, r.bytes_[2] = c, r.bytes_[3] = d;
+  return r;
+}
+
+std::optional<IpAddress> IpAddress::from_bytes(Family family, std::span<const uint8_t> bytes) {
+  if (bytes.size() != (family == Family::v4 ? 4u : 16u)) return std::nullopt;
+  IpAddress r;
+  r.family_ = family;
+  std::memcpy(r.bytes_.data(), bytes.data(), bytes.size());
+  return r;
+}
+
+std::ostream& operator<<(std::ostream& os, const IpAddress& a) { return os << a.str(); }
+
 in_addr IpAddress::v4() const {
   in_addr a{};
   std::memcpy(&a, bytes_.data(), 4);

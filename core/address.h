@@ -6,6 +6,8 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,6 +21,10 @@ class IpAddress {
   static std::optional<IpAddress> parse(std::string_view text);
   static IpAddress from_v4(const in_addr& a);
   static IpAddress from_v6(const in6_addr& a);
+  // a.b.c.d
+  static IpAddress of(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
+  // `bytes` must hold exactly 4 (v4) or 16 (v6) bytes, in network order.
+  static std::optional<IpAddress> from_bytes(Family family, std::span<const uint8_t> bytes);
 
   Family family() const { return family_; }
   bool is_v4() const { return family_ == Family::v4; }
@@ -26,6 +32,7 @@ class IpAddress {
   // Raw bytes in network order: 4 for IPv4, 16 for IPv6.
   const uint8_t* data() const { return bytes_.data(); }
   size_t size() const { return is_v4() ? 4 : 16; }
+  std::span<const uint8_t> bytes() const { return {bytes_.data(), size()}; }
   in_addr v4() const;
   in6_addr v6() const;
   bool is_unspecified() const;
@@ -39,6 +46,8 @@ class IpAddress {
   Family family_ = Family::v4;
   std::array<uint8_t, 16> bytes_{};
 };
+
+std::ostream& operator<<(std::ostream& os, const IpAddress& a);
 
 struct IpPrefix {
   IpAddress address;

@@ -7,10 +7,6 @@
 namespace hd {
 namespace {
 
-vrrp::IpAddress to_vrrp(const IpAddress& a) {
-  return *vrrp::IpAddress::fromBytes(a.is_v4() ? vrrp::Family::v4 : vrrp::Family::v6,
-                                     std::span<const uint8_t>(a.data(), a.size()));
-}
 
 std::string lower(std::string_view s) {
   std::string o(s);
@@ -31,9 +27,9 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.params.preempt = vi.preempt;
   c.params.preempt_delay = vi.preempt_delay;
   for (auto& v : vi.vips)
-    c.vips.push_back(vrrp::VipSpec{to_vrrp(v.prefix.address), v.prefix.length, v.label, 0});
-  if (vi.unicast_source) c.unicast_source = to_vrrp(*vi.unicast_source);
-  for (auto& p : vi.unicast_peers) c.unicast_peers.push_back(to_vrrp(p));
+    c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
+  if (vi.unicast_source) c.unicast_source = *vi.unicast_source;
+  c.unicast_peers = vi.unicast_peers;
   c.auth_pass = vi.auth_pass;
   c.garp_count = vi.garp.count;
   c.garp_spacing = vi.garp.spacing;

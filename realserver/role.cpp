@@ -35,8 +35,7 @@ std::string trim(std::string s) {
 vrrp::VipSpec to_vip(const std::string& ifname, const std::string& label, const IpAddress& a,
                      int prefix) {
   vrrp::VipSpec v;
-  v.address = *vrrp::IpAddress::fromBytes(a.is_v4() ? vrrp::Family::v4 : vrrp::Family::v6,
-                                          std::span<const uint8_t>(a.data(), a.size()));
+  v.address = a;
   v.prefix_len = static_cast<uint8_t>(prefix);
   v.label = label;
   v.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));

@@ -90,7 +90,7 @@ void Announcer::round() {
     HD_LOG(warning, "vrrp") << "no MAC address on " << ifname_ << ": gratuitous ARP skipped";
   } else {
     for (auto& ip : vips_) {
-      if (ip.isV4()) {
+      if (ip.is_v4()) {
         if (arp_fd_ < 0) arp_fd_ = ::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
         auto pkt = build_garp(*mac, ip);
         sockaddr_ll to{};

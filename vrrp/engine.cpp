@@ -40,7 +40,7 @@ std::string Engine::resolve(InstanceConfig& cfg) {
     if (!i->ifa_addr || cfg.interface != i->ifa_name) continue;
     if (fam == Family::v4 && i->ifa_addr->sa_family == AF_INET) {
       auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
-      auto a = IpAddress::fromBytes(
+      auto a = IpAddress::from_bytes(
           Family::v4, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&sin->sin_addr), 4));
       bool is_vip = std::any_of(cfg.vips.begin(), cfg.vips.end(),
                                 [&](const VipSpec& v) { return v.address == *a; });
@@ -48,7 +48,7 @@ std::string Engine::resolve(InstanceConfig& cfg) {
     } else if (fam == Family::v6 && i->ifa_addr->sa_family == AF_INET6) {
       auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
       if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr))
-        found = IpAddress::fromBytes(
+        found = IpAddress::from_bytes(
             Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&sin6->sin6_addr), 16));
     }
   }

@@ -59,7 +59,7 @@ std::optional<std::string> validate(const Params& p) {
   if (p.priority == kPriorityStop) return "priority must be 1..255";
   if (p.preempt_delay < Duration::zero()) return "preempt_delay must not be negative";
   if (p.version == Version::v2) {
-    if (!p.primary_ip.isV4()) return "VRRP version 2 is IPv4 only";
+    if (!p.primary_ip.is_v4()) return "VRRP version 2 is IPv4 only";
     if (p.advert_interval % seconds(1) != Duration::zero() || p.advert_interval < seconds(1) ||
         p.advert_interval > seconds(255)) {
       return "version 2 advert_interval must be 1..255 whole seconds";

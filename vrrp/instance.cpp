@@ -241,14 +241,14 @@ InstanceStatus Instance::status() const {
   s.state = fsm_.state();
   s.base_priority = cfg_.params.priority;
   s.effective_priority = fsm_.effectivePriority();
-  s.primary_ip = cfg_.params.primary_ip.toString();
-  if (auto m = fsm_.masterAddress()) s.master_ip = m->toString();
+  s.primary_ip = cfg_.params.primary_ip.str();
+  if (auto m = fsm_.masterAddress()) s.master_ip = m->str();
   s.master_down_interval_s = seconds(fsm_.masterDownInterval());
   s.advert_interval_s = seconds(fsm_.masterAdverInterval());
   s.last_transition_wall = last_transition_wall_;
   s.last_reason = fsm_.lastTransitionReason();
   for (auto& v : cfg_.vips)
-    s.vips.push_back(v.address.toString() + "/" + std::to_string(v.prefix_len) +
+    s.vips.push_back(v.address.str() + "/" + std::to_string(v.prefix_len) +
                      (v.label.empty() ? "" : " " + v.label));
   s.down_interfaces = down_;
   s.counters = counters_;

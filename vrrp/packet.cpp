@@ -8,43 +8,6 @@
 
 namespace hd::vrrp {
 
-IpAddress IpAddress::v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-  IpAddress ip;
-  ip.bytes_[0] = a;
-  ip.bytes_[1] = b;
-  ip.bytes_[2] = c;
-  ip.bytes_[3] = d;
-  return ip;
-}
-
-std::optional<IpAddress> IpAddress::fromBytes(Family family, std::span<const uint8_t> bytes) {
-  if (bytes.size() != addressSize(family)) return std::nullopt;
-  IpAddress ip;
-  ip.family_ = family;
-  std::copy(bytes.begin(), bytes.end(), ip.bytes_.begin());
-  return ip;
-}
-
-std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  const std::string s(text);  // inet_pton needs a terminated string
-  IpAddress ip;
-  if (inet_pton(AF_INET, s.c_str(), ip.bytes_.data()) == 1) return ip;
-  if (inet_pton(AF_INET6, s.c_str(), ip.bytes_.data()) == 1) {
-    ip.family_ = Family::v6;
-    return ip;
-  }
-  return std::nullopt;
-}
-
-std::string IpAddress::toString() const {
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(isV4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof(buf));
-  return buf;
-}
-
-std::ostream& operator<<(std::ostream& os, const IpAddress& a) {
-  return os << a.toString();
-}
 
 Duration Advert::interval() const {
   using std::chrono::seconds;
@@ -86,7 +49,7 @@ uint16_t v3Checksum(std::span<const uint8_t> message, const IpAddress& src, cons
   buf.reserve(40 + message.size());
   putBytes(buf, src.bytes());
   putBytes(buf, dst.bytes());
-  if (src.isV4()) {
+  if (src.is_v4()) {
     buf.push_back(0);
     buf.push_back(kIpProtocol);
     put16(buf, static_cast<uint16_t>(message.size()));
@@ -202,7 +165,7 @@ DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
   advert.addresses.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const auto bytes = payload.subspan(kHeaderSize + i * addr_size, addr_size);
-    advert.addresses.push_back(*IpAddress::fromBytes(family, bytes));
+    advert.addresses.push_back(*IpAddress::from_bytes(family, bytes));
   }
   return advert;
 }

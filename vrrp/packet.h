@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/address.h"
 #include "core/clock.h"
 
 namespace hd::vrrp {
@@ -26,39 +27,15 @@ inline constexpr size_t kHeaderSize = 8;               // fixed fields before th
 inline constexpr size_t kV2AuthDataSize = 8;           // RFC 3768 5.3.10
 inline constexpr uint16_t kV3MaxAdvertIntCs = 0x0fff;  // 12-bit field, centiseconds
 
-enum class Family : uint8_t { v4, v6 };
+// Addresses are core's values; the ordering (family, then numeric) is RFC 5798 6.4.3's
+// "primary IP address is greater" comparison.
+using hd::Family;
+using hd::IpAddress;
 
 // Bytes of one address of the family: 4 or 16.
 constexpr size_t addressSize(Family f) {
   return f == Family::v4 ? 4 : 16;
 }
-
-// An IPv4 or IPv6 address as a value. Ordering is family first, then the address as an unsigned
-// big-endian number, which is the "primary IP address is greater" comparison of RFC 5798 6.4.3.
-class IpAddress {
- public:
-  IpAddress() = default;  // 0.0.0.0
-  static IpAddress v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d);
-  // `bytes` must hold exactly addressSize(family) bytes, in network order.
-  static std::optional<IpAddress> fromBytes(Family family, std::span<const uint8_t> bytes);
-  // Dotted quad or RFC 4291 text (inet_pton); nullopt when neither parses.
-  static std::optional<IpAddress> parse(std::string_view text);
-
-  Family family() const { return family_; }
-  bool isV4() const { return family_ == Family::v4; }
-  // The address in network order: 4 or 16 bytes.
-  std::span<const uint8_t> bytes() const { return {bytes_.data(), addressSize(family_)}; }
-  std::string toString() const;  // inet_ntop form
-
-  friend auto operator<=>(const IpAddress&, const IpAddress&) = default;
-  friend bool operator==(const IpAddress&, const IpAddress&) = default;
-
- private:
-  Family family_ = Family::v4;
-  std::array<uint8_t, 16> bytes_{};  // unused tail stays zero so defaulted comparison is exact
-};
-
-std::ostream& operator<<(std::ostream& os, const IpAddress& a);
 
 enum class Version : uint8_t { v2 = 2, v3 = 3 };
 

@@ -17,7 +17,7 @@ std::string err(const char* what) { return std::string(what) + ": " + std::strer
 }  // namespace
 
 IpAddress Socket::multicast_group(Family f) {
-  if (f == Family::v4) return IpAddress::v4(224, 0, 0, 18);
+  if (f == Family::v4) return IpAddress::of(224, 0, 0, 18);
   return *IpAddress::parse("ff02::12");
 }
 
@@ -166,12 +166,12 @@ std::optional<RxPacket> Socket::receive() {
       }
       if (total > static_cast<size_t>(n) || total < ihl) total = n;
       p.meta.ttl = buf[8];
-      p.meta.source = *IpAddress::fromBytes(Family::v4, std::span<const uint8_t>(buf + 12, 4));
-      p.meta.destination = *IpAddress::fromBytes(Family::v4, std::span<const uint8_t>(buf + 16, 4));
+      p.meta.source = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 12, 4));
+      p.meta.destination = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 16, 4));
       p.payload.assign(buf + ihl, buf + total);
     } else {
       auto* s6 = reinterpret_cast<sockaddr_in6*>(&from);
-      p.meta.source = *IpAddress::fromBytes(
+      p.meta.source = *IpAddress::from_bytes(
           Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&s6->sin6_addr), 16));
       p.meta.ttl = 0;
       for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -183,7 +183,7 @@ std::optional<RxPacket> Socket::receive() {
         } else if (c->cmsg_type == IPV6_PKTINFO) {
           in6_pktinfo pi;
           std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-          p.meta.destination = *IpAddress::fromBytes(
+          p.meta.destination = *IpAddress::from_bytes(
               Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&pi.ipi6_addr), 16));
         }
       }

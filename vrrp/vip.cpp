@@ -23,7 +23,7 @@ struct NlAddrDeleter {
 };
 
 std::string describe(AddrOp op, const VipSpec& v) {
-  return std::string(op == AddrOp::add ? "add " : "remove ") + v.address.toString() + "/" +
+  return std::string(op == AddrOp::add ? "add " : "remove ") + v.address.str() + "/" +
          std::to_string(v.prefix_len) + (v.label.empty() ? "" : " label " + v.label);
 }
 
@@ -31,7 +31,7 @@ std::string describe(AddrOp op, const VipSpec& v) {
 
 nl::Msg build_request(AddrOp op, const VipSpec& vip) {
   std::unique_ptr<rtnl_addr, AddrDeleter> a(rtnl_addr_alloc());
-  int af = vip.address.isV4() ? AF_INET : AF_INET6;
+  int af = vip.address.is_v4() ? AF_INET : AF_INET6;
   std::unique_ptr<nl_addr, NlAddrDeleter> local(
       nl_addr_build(af, vip.address.bytes().data(), vip.address.bytes().size()));
   if (!a || !local) return nullptr;
@@ -39,8 +39,8 @@ nl::Msg build_request(AddrOp op, const VipSpec& vip) {
   rtnl_addr_set_family(a.get(), af);
   rtnl_addr_set_local(a.get(), local.get());
   rtnl_addr_set_prefixlen(a.get(), vip.prefix_len);
-  if (!vip.label.empty() && vip.address.isV4()) rtnl_addr_set_label(a.get(), vip.label.c_str());
-  if (!vip.address.isV4()) {
+  if (!vip.label.empty() && vip.address.is_v4()) rtnl_addr_set_label(a.get(), vip.label.c_str());
+  if (!vip.address.is_v4()) {
     // A VIP must never be tentative: the backup may still hold it for a moment.
     rtnl_addr_set_flags(a.get(), IFA_F_NODAD);
   }
@@ -163,7 +163,7 @@ int LinkMonitor::on_msg(nl_msg* msg, void* arg) {
           int fam = nl_addr_get_family(local);
           size_t n = fam == AF_INET ? 4 : 16;
           if ((fam != AF_INET && fam != AF_INET6) || nl_addr_get_len(local) != n) return;
-          auto ip = IpAddress::fromBytes(
+          auto ip = IpAddress::from_bytes(
               fam == AF_INET ? Family::v4 : Family::v6,
               std::span<const uint8_t>(static_cast<const uint8_t*>(nl_addr_get_binary_addr(local)), n));
           if (ip && me->cb_.address_removed)

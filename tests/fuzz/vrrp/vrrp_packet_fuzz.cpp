@@ -29,7 +29,7 @@ void fixChecksum(std::vector<uint8_t>& p, Version v, const IpAddress& src, const
     buf.insert(buf.end(), src.bytes().begin(), src.bytes().end());
     buf.insert(buf.end(), dst.bytes().begin(), dst.bytes().end());
     const auto n = static_cast<uint16_t>(p.size());
-    if (src.isV4()) {
+    if (src.is_v4()) {
       buf.insert(buf.end(),
                  {0, kIpProtocol, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
     } else {
@@ -51,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint8_t> payload(data + 1, data + size);  // exact-size heap copy for ASan
 
   const bool v6 = sel & 2;
-  const IpAddress src = v6 ? *IpAddress::parse("fe80::1") : IpAddress::v4(10, 0, 0, 1);
-  const IpAddress dst = v6 ? *IpAddress::parse("ff02::12") : IpAddress::v4(224, 0, 0, 18);
+  const IpAddress src = v6 ? *IpAddress::parse("fe80::1") : IpAddress::of(10, 0, 0, 1);
+  const IpAddress dst = v6 ? *IpAddress::parse("ff02::12") : IpAddress::of(224, 0, 0, 18);
   ExpectedParams expect;
   expect.version = (sel & 1) ? Version::v3 : Version::v2;
   expect.family = v6 ? Family::v6 : Family::v4;
@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   p.version = expect.version;
   p.vrid = advert.vrid == 0 ? 1 : advert.vrid;
   p.priority = 100;
-  p.primary_ip = v6 ? *IpAddress::parse("fe80::2") : IpAddress::v4(10, 0, 0, 2);
+  p.primary_ip = v6 ? *IpAddress::parse("fe80::2") : IpAddress::of(10, 0, 0, 2);
   Fsm fsm(p);
   const hd::TimePoint t{};
   const AdvertReceived ev{advert, src};

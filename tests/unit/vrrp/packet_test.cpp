@@ -108,7 +108,7 @@ void fixChecksum(Bytes& p, Version v, const IpAddress& src, const IpAddress& dst
   if (v == Version::v3) {
     sum_over.insert(sum_over.end(), src.bytes().begin(), src.bytes().end());
     sum_over.insert(sum_over.end(), dst.bytes().begin(), dst.bytes().end());
-    if (src.isV4()) {
+    if (src.is_v4()) {
       sum_over.insert(sum_over.end(), {0, 112, 0, static_cast<uint8_t>(p.size())});
     } else {
       sum_over.insert(sum_over.end(), {0, 0, 0, static_cast<uint8_t>(p.size()), 0, 0, 0, 112});
@@ -125,28 +125,28 @@ TEST(IpAddress, ParsesAndFormatsBothFamilies) {
   ASSERT_TRUE(v4);
   EXPECT_EQ(v4->family(), Family::v4);
   EXPECT_EQ(Bytes(v4->bytes().begin(), v4->bytes().end()), (Bytes{192, 0, 2, 7}));
-  EXPECT_EQ(v4->toString(), "192.0.2.7");
-  EXPECT_EQ(*v4, IpAddress::v4(192, 0, 2, 7));
+  EXPECT_EQ(v4->str(), "192.0.2.7");
+  EXPECT_EQ(*v4, IpAddress::of(192, 0, 2, 7));
 
   auto v6 = IpAddress::parse("2001:DB8:0:0::42");
   ASSERT_TRUE(v6);
   EXPECT_EQ(v6->family(), Family::v6);
   EXPECT_EQ(v6->bytes().size(), 16u);
-  EXPECT_EQ(v6->toString(), "2001:db8::42");
+  EXPECT_EQ(v6->str(), "2001:db8::42");
 
   EXPECT_FALSE(IpAddress::parse(""));
   EXPECT_FALSE(IpAddress::parse("10.0.0"));
   EXPECT_FALSE(IpAddress::parse("10.0.0.256"));
   EXPECT_FALSE(IpAddress::parse("::g"));
-  EXPECT_EQ(IpAddress().toString(), "0.0.0.0");
+  EXPECT_EQ(IpAddress().str(), "0.0.0.0");
 }
 
 TEST(IpAddress, FromBytesNeedsTheFamilySize) {
   const uint8_t b[16] = {10, 0, 0, 1};
-  EXPECT_EQ(IpAddress::fromBytes(Family::v4, std::span(b, 4)), ip("10.0.0.1"));
-  EXPECT_FALSE(IpAddress::fromBytes(Family::v4, std::span(b, 5)));
-  EXPECT_FALSE(IpAddress::fromBytes(Family::v6, std::span(b, 4)));
-  EXPECT_EQ(IpAddress::fromBytes(Family::v6, std::span(b, 16))->toString(), "a00:1::");
+  EXPECT_EQ(IpAddress::from_bytes(Family::v4, std::span(b, 4)), ip("10.0.0.1"));
+  EXPECT_FALSE(IpAddress::from_bytes(Family::v4, std::span(b, 5)));
+  EXPECT_FALSE(IpAddress::from_bytes(Family::v6, std::span(b, 4)));
+  EXPECT_EQ(IpAddress::from_bytes(Family::v6, std::span(b, 16))->str(), "a00:1::");
 }
 
 // RFC 5798 6.4.3: "the primary IPvX Address of the sender is greater than the local primary
@@ -501,13 +501,13 @@ TEST(Decode, AddressesFromAnOwnerWithManyVips) {
   Advert a = v3V4Advert();
   a.priority = 255;
   for (int i = 1; i <= 255; ++i)
-    a.addresses.push_back(IpAddress::v4(10, 1, 0, static_cast<uint8_t>(i)));
+    a.addresses.push_back(IpAddress::of(10, 1, 0, static_cast<uint8_t>(i)));
   a.addresses.resize(255);
   const Bytes wire = encode(a, kV4Src, kV4Group);
   DecodeResult r = decode(wire, meta(kV4Src, kV4Group), v3Expect(Family::v4, 1));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.advert().addresses.size(), 255u);
-  EXPECT_EQ(r.advert().addresses.back(), IpAddress::v4(10, 1, 0, 254));
+  EXPECT_EQ(r.advert().addresses.back(), IpAddress::of(10, 1, 0, 254));
 }
 
 TEST(DropCounters, CountsByReasonAndTotal) {
