@@ -884,7 +884,7 @@ std::string which(const std::string& prog) {
   return r.status == 0 ? p : "";
 }
 
-int run_in_vm(const std::vector<std::string>& args, const std::string& self) {
+int run_in_vm(const std::vector<std::string>& args, const std::string& self, bool keep) {
   std::string runner = getenv("HD_VM_RUNNER") ? getenv("HD_VM_RUNNER")
                                               : std::string(HD_SOURCE_DIR) + "/tests/vm/run-in-vm.sh";
   struct stat st;
@@ -898,6 +898,12 @@ int run_in_vm(const std::vector<std::string>& args, const std::string& self) {
   std::fprintf(stderr, "drill: this kernel has no IPVS: running the lab inside a VM (Debian's kernel "
                        "under qemu, %s)\n", runner.c_str());
   std::vector<std::string> argv = {runner, "--timeout", "580", "--mem", "1024", "--file", self};
+  if (keep) {
+    // The lab stays up inside the VM: its console becomes this terminal until `exit`.
+    argv.push_back("--interactive");
+    std::fprintf(stderr, "drill: --keep: after the drill, a shell in the VM opens here; `exit` "
+                         "powers the VM off\n");
+  }
   for (size_t i = 0; i + 1 < args.size(); ++i)
     if (args[i] == "--config" || args[i] == "--drill-config") {
       char* abs = realpath(args[i + 1].c_str(), nullptr);
@@ -1006,11 +1012,12 @@ int drill_main(const std::vector<std::string>& args) {
     return 2;
   }
   if (!o.no_vm && !host_has_ipvs()) {
-    if (o.keep) {
-      std::cerr << "drill: --keep needs a kernel with IPVS (the VM ends with the drill)\n";
+    if (o.keep && !isatty(0)) {
+      std::cerr << "drill: --keep on a kernel without IPVS opens a shell in the VM: it needs a "
+                   "terminal\n";
       return 2;
     }
-    return run_in_vm(pass, o.self);
+    return run_in_vm(pass, o.self, o.keep);
   }
   signal(SIGINT, [](int) { g_interrupted = true; });
   signal(SIGTERM, [](int) { g_interrupted = true; });

@@ -19,6 +19,9 @@
 #                        the initramfs; `modprobe ip_vs` works in the guest)
 #   --append ARGS        extra kernel command line
 #   --console            also copy the raw serial console to stderr (live)
+#   --interactive        after COMMAND, open a shell on the VM's console on this
+#                        terminal (stdin must be a TTY); the VM powers off when it
+#                        exits. No output capture or exit status then.
 #   -q, --quiet          no summary line on stderr
 #   --fetch-kernel       (re)download the newest linux-image-amd64 and exit
 #   --build-only         build/refresh the cached base initramfs and exit
@@ -52,6 +55,7 @@ timeout_s="${HD_VM_TIMEOUT:-120}"
 mem="${HD_VM_MEM:-512}"
 smp="${HD_VM_SMP:-1}"
 console="${HD_VM_CONSOLE:-0}"
+interactive=0
 quiet=0
 load_modules=1
 append=""
@@ -77,6 +81,7 @@ while (($#)); do
     --append) (($# >= 2)) || die "--append needs an argument"; append="$append $2"; shift 2 ;;
     --append=*) append="$append ${1#*=}"; shift ;;
     --console) console=1; shift ;;
+    --interactive) interactive=1; shift ;;
     -q|--quiet) quiet=1; shift ;;
     --fetch-kernel) action=fetch; shift ;;
     --build-only) action=build; shift ;;
@@ -412,6 +417,11 @@ read -r up _ </proc/uptime
 echo "@@HD_VM_BEGIN $HD_VM_NONCE uptime=$up@@"
 /bin/sh /etc/hd-vm/cmd </dev/null
 rc=$?
+if [ "${HD_VM_INTERACTIVE:-0}" = 1 ]; then
+  stty onlcr 2>/dev/null
+  echo "hadirector VM: command exited $rc; a shell on the VM follows (exit powers it off)"
+  setsid -c /bin/sh -i </dev/console >/dev/console 2>&1
+fi
 read -r up _ </proc/uptime
 printf '\n@@HD_VM_EXIT=%d %s uptime=%s@@\n' "$rc" "$HD_VM_NONCE" "$up"
 stty -onlcr 2>/dev/null                  # tcsetattr(TCSADRAIN): wait until sent
@@ -481,6 +491,7 @@ done
 {
   echo "HD_VM_NONCE=$nonce"
   echo "HD_VM_LOAD_MODULES=$load_modules"
+  echo "HD_VM_INTERACTIVE=$interactive"
 } >"$L/etc/hd-vm/run.conf"
 {
   echo "export HD_VM=1"
@@ -492,6 +503,16 @@ INITRD="$WORK/initrd"
 { cat "$BASE"; mkcpio "$L" | gzip -1; } >"$INITRD"
 
 # ---------------------------------------------------------------- boot
+if ((interactive)); then
+  [[ -t 0 ]] || die "--interactive needs a terminal on stdin"
+  note "interactive: the VM's console is this terminal"
+  set +e
+  "$QEMU" -accel tcg -cpu max -m "$mem" -smp "$smp" \
+    -nodefaults -no-user-config -display none -monitor none -no-reboot \
+    -serial stdio -kernel "$VMLINUZ" -initrd "$INITRD" \
+    -append "console=ttyS0 quiet panic=-1 mitigations=off${append}"
+  exit $?
+fi
 LOG="$WORK/console.log"
 : >"$LOG"
 t_boot=$(date +%s.%N)
