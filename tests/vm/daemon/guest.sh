@@ -123,5 +123,30 @@ kill -TERM $PID; wait $PID
 T=$(ipvsadm -Ln)
 echo "$T" | grep -q '10.0.0.1:80' && bad "our service left after stop" || ok "our services removed on stop"
 echo "$T" | grep -q '10.0.0.99:25' && ok "foreign service left alone" || bad "foreign service removed"
-[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2; }
+# The real-server role in tun mode (ipip exists in this kernel, not on the dev hosts).
+ip netns add rs
+ip netns exec rs ip link set lo up
+ip netns exec rs sysctl -qw net.ipv4.conf.all.rp_filter=1
+ip netns exec rs sysctl -qw net.ipv4.conf.tunl0.rp_filter=2
+cat > $W/rs.toml <<TOML
+[global]
+control_socket = "$W/rs.sock"
+runtime_dir = "$W/rs-run"
+[realserver]
+vips = [ { address = "10.0.9.100", mode = "tun" } ]
+TOML
+ip netns exec rs $HD run -c $W/rs.toml > $W/log3 2>&1 &
+RSPID=$!
+i=0; while [ $i -lt 100 ] && ! $HD status --socket $W/rs.sock >/dev/null 2>&1; do sleep 0.05; i=$((i+1)); done
+sleep 0.3
+ip netns exec rs ip -o addr show dev tunl0 | grep -q '10.0.9.100/32' && ok "tun: VIP on tunl0" || bad "tun: VIP on tunl0"
+ip netns exec rs ip -o link show tunl0 | grep -q 'UP' && ok "tun: tunl0 up" || bad "tun: tunl0 up"
+[ "$(ip netns exec rs sysctl -n net.ipv4.conf.all.rp_filter)" = 0 ] && ok "tun: all.rp_filter 0" || bad "tun: all.rp_filter"
+[ "$(ip netns exec rs sysctl -n net.ipv4.conf.tunl0.rp_filter)" = 0 ] && ok "tun: tunl0.rp_filter 0" || bad "tun: tunl0.rp_filter"
+[ "$(ip netns exec rs sysctl -n net.ipv4.conf.all.arp_ignore)" = 1 ] && ok "tun: arp_ignore 1" || bad "tun: arp_ignore"
+kill -TERM $RSPID; wait $RSPID
+ip netns exec rs ip -o addr show dev tunl0 | grep -q '10.0.9.100' && bad "tun: VIP left after stop" || ok "tun: VIP removed on stop"
+[ "$(ip netns exec rs sysctl -n net.ipv4.conf.all.rp_filter)" = 1 ] && ok "tun: all.rp_filter restored" || bad "tun: all.rp_filter not restored"
+[ "$(ip netns exec rs sysctl -n net.ipv4.conf.tunl0.rp_filter)" = 2 ] && ok "tun: tunl0.rp_filter restored" || bad "tun: tunl0.rp_filter not restored"
+[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2 $W/log3; }
 exit $fails
