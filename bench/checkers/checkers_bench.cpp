@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,12 +53,27 @@ struct Args {
   int seconds = 20;
   int interval_ms = 1000;
   bool raw = false;  // the floor: same connects from a bare epoll loop, no checker
+  // Remote targets (bench/checkers/remote.sh sets this up): the responder enters network
+  // namespace `target_ns` and listens on `target_addr`, ports from 20000, pinned to CPU 1;
+  // the checker is pinned to CPU 0. With RPS steering both veth ends' receive work to CPU 1,
+  // the server half of each handshake no longer runs in the checker's syscalls, as with real
+  // servers on other hosts.
+  std::string target_ns;
+  std::string target_addr = "127.0.0.1";
 };
 
 Args parse(int argc, char** argv) {
   Args a;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
+    if (k == "--target-ns") {
+      a.target_ns = argv[i + 1];
+      continue;
+    }
+    if (k == "--target-addr") {
+      a.target_addr = argv[i + 1];
+      continue;
+    }
     int v = std::atoi(argv[i + 1]);
     if (k == "--tcp")
       a.tcp = v;
@@ -77,6 +93,9 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+std::string g_listen_addr = "127.0.0.1";
+uint16_t g_next_port = 0;  // 0: ephemeral ports (loopback mode)
+
 int listener(uint16_t& port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -85,7 +104,10 @@ int listener(uint16_t& port) {
   }
   sockaddr_in a{};
   a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  inet_pton(AF_INET, g_listen_addr.c_str(), &a.sin_addr);
+  if (g_next_port) a.sin_port = htons(g_next_port++);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 256) != 0) {
     std::perror("bind/listen");
     std::exit(1);
@@ -195,7 +217,7 @@ Cpu raw_floor(const std::vector<uint16_t>& ports, Duration interval, TimePoint f
       int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       sockaddr_in a{};
       a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      inet_pton(AF_INET, g_listen_addr.c_str(), &a.sin_addr);
       a.sin_port = htons(ports[next++ % ports.size()]);
       connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
       epoll_event ev{};
@@ -239,18 +261,50 @@ int main(int argc, char** argv) {
 
   std::vector<int> tcp_fds, http_fds;
   std::vector<uint16_t> tcp_ports, http_ports;
-  for (int i = 0; i < args.tcp; ++i) {
-    uint16_t p;
-    tcp_fds.push_back(listener(p));
-    tcp_ports.push_back(p);
+  auto make_listeners = [&] {
+    for (int i = 0; i < args.tcp; ++i) {
+      uint16_t p;
+      tcp_fds.push_back(listener(p));
+      tcp_ports.push_back(p);
+    }
+    for (int i = 0; i < args.http; ++i) {
+      uint16_t p;
+      http_fds.push_back(listener(p));
+      http_ports.push_back(p);
+    }
+  };
+  pid_t responder;
+  if (args.target_ns.empty()) {
+    make_listeners();
+    responder = fork();
+    if (responder == 0) respond(tcp_fds, http_fds);
+  } else {
+    // Fixed ports, so the parent knows them without the child's sockets.
+    g_listen_addr = args.target_addr;
+    for (int i = 0; i < args.tcp; ++i) tcp_ports.push_back(static_cast<uint16_t>(20000 + i));
+    for (int i = 0; i < args.http; ++i)
+      http_ports.push_back(static_cast<uint16_t>(20000 + args.tcp + i));
+    responder = fork();
+    if (responder == 0) {
+      int nsfd = open(("/var/run/netns/" + args.target_ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) {
+        std::perror("setns");
+        _exit(1);
+      }
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(1, &one);
+      sched_setaffinity(0, sizeof one, &one);
+      g_next_port = 20000;
+      make_listeners();
+      respond(tcp_fds, http_fds);
+    }
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    sched_setaffinity(0, sizeof zero, &zero);
+    sleep(1);  // the responder binds 12,000 sockets
   }
-  for (int i = 0; i < args.http; ++i) {
-    uint16_t p;
-    http_fds.push_back(listener(p));
-    http_ports.push_back(p);
-  }
-  pid_t responder = fork();
-  if (responder == 0) respond(tcp_fds, http_fds);
   for (int fd : tcp_fds) close(fd);
   for (int fd : http_fds) close(fd);
 
@@ -280,7 +334,7 @@ int main(int argc, char** argv) {
     Target t;
     t.id = std::move(id);
     t.spec.type = type;
-    t.spec.address = *IpAddress::parse("127.0.0.1");
+    t.spec.address = *IpAddress::parse(args.target_addr);
     t.spec.port = port;
     t.spec.interval = interval;
     t.spec.timeout = std::min<Duration>(interval, milliseconds(1000));
