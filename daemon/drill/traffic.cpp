@@ -225,12 +225,23 @@ int client_main(const std::vector<std::string>& args) {
     r->sent = true;
     r->timeout->start(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout_s)));
   };
+  uint16_t next_port = 30000;
   auto start_conn = [&](bool long_lived, int conn_id) {
     auto r = std::make_unique<Request>();
     r->long_lived = long_lived;
     r->conn_id = conn_id;
     r->start = now();
     r->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    // Each new connection gets a source port not used for minutes: the kernel may hand the
+    // same port out again at once, and IPVS (DR mode sees only the client's half) would
+    // then reuse the old connection entry and its real server instead of scheduling.
+    for (int tries = 0; tries < 64; ++tries) {
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_port = htons(next_port);
+      next_port = next_port >= 59999 ? 30000 : next_port + 1;
+      if (bind(r->fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0) break;
+    }
     Request* raw = r.get();
     live.push_back(std::move(r));
     raw->timeout = std::make_unique<Timer>(loop, [&, raw] {
