@@ -13,6 +13,25 @@ BIN = os.environ.get("HADIRECTOR", "hadirector")
 
 class Drill(unittest.TestCase):
     def run_drill(self, mode):
+        # The lab runs under qemu's software emulation, where a burst of host load can stall
+        # the VM's clock-driven protocols for a moment. A run that breaks a budget is
+        # repeated once; a second failure fails the test, with both runs' findings.
+        first = None
+        for attempt in (1, 2):
+            try:
+                self.one_drill(mode)
+                if first:
+                    sys.stderr.write("drill %s: passed on the second run; the first said: %s\n"
+                                     % (mode, first))
+                return
+            except AssertionError as e:
+                if attempt == 2:
+                    raise AssertionError("drill %s failed twice.\nfirst: %s\nsecond: %s"
+                                         % (mode, first, e))
+                first = str(e)
+                sys.stderr.write("drill %s: first run failed (%s); running it again\n" % (mode, e))
+
+    def one_drill(self, mode):
         r = subprocess.run([BIN, "drill", "--json", "--mode", mode], capture_output=True, text=True,
                            timeout=600)
         sys.stderr.write(r.stderr[-3000:])
