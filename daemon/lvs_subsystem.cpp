@@ -203,9 +203,6 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   cfg_ = new_cfg;
   specs_ = to_ipvs_specs(new_cfg);
   // Keep the health of real servers whose check did not change.
-  std::set<std::string> keep_up;
-  for (auto& [id, h] : health_)
-    if (h.up) keep_up.insert(id);
   auto targets = to_check_targets(new_cfg, {});
   ipvs::HealthMap next;
   for (auto& t : targets) {
@@ -382,10 +379,10 @@ void LvsSubsystem::status(JsonWriter& w) const {
     w.null();
   w.key("ipvs").begin_object();
   w.field("dataplane", kernel_ ? "kernel" : "none");
-  std::optional<ipvs::Table> kernel;
-  if (backend_) {
-    if (auto t = backend_->dump()) kernel = std::move(*t);
-  }
+  // The kernel's table as the last reconcile saw it (see last_sync), not a fresh dump:
+  // a dump costs a netlink round trip per service, too much for every status request.
+  const std::optional<ipvs::Table> none;
+  const std::optional<ipvs::Table>& kernel = reconciler_ ? reconciler_->known() : none;
   w.key("services").begin_array();
   for (auto& spec : specs_) {
     w.begin_object();

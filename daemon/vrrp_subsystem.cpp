@@ -1,6 +1,7 @@
 #include "daemon/vrrp_subsystem.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/log.h"
 
@@ -130,22 +131,24 @@ void VrrpSubsystem::push_tracking() {
   std::map<std::string, std::string> group_of;
   for (auto& g : cfg_.sync_groups)
     for (auto& i : g.instances) group_of[i] = g.name;
+  auto tracks = [](const config::VrrpInstance& vi) {
+    return !vi.track_scripts.empty() || !vi.track_virtual_servers.empty();
+  };
   std::map<std::string, int> group_delta;
+  std::set<std::string> tracking_groups;  // groups with at least one tracking member
   std::map<std::string, Tracking> own;
   for (auto& vi : cfg_.vrrp_instances) {
     auto t = tracking(vi, cfg_, script_up_, vs_up_);
     own[vi.name] = t;
-    if (auto g = group_of.find(vi.name); g != group_of.end()) group_delta[g->second] += t.delta;
+    if (auto g = group_of.find(vi.name); g != group_of.end()) {
+      group_delta[g->second] += t.delta;
+      if (tracks(vi)) tracking_groups.insert(g->second);
+    }
   }
   for (auto& vi : cfg_.vrrp_instances) {
     auto g = group_of.find(vi.name);
-    bool grouped_tracking = g != group_of.end() && std::any_of(
-        cfg_.vrrp_instances.begin(), cfg_.vrrp_instances.end(), [&](auto& o) {
-          auto og = group_of.find(o.name);
-          return og != group_of.end() && og->second == g->second &&
-                 (!o.track_scripts.empty() || !o.track_virtual_servers.empty());
-        });
-    if (vi.track_scripts.empty() && vi.track_virtual_servers.empty() && !grouped_tracking) continue;
+    bool grouped = g != group_of.end() && tracking_groups.count(g->second);
+    if (!tracks(vi) && !grouped) continue;
     Tracking t = own[vi.name];
     if (g != group_of.end() && vi.priority != 255)
       t.priority = std::clamp(vi.priority + group_delta[g->second], 1, 254);

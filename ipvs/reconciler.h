@@ -68,6 +68,9 @@ class Reconciler {
 
   const std::set<ServiceKey>& owned() const { return owned_; }
   const Counters& counters() const { return counters_; }
+  // The kernel's table as the last reconcile left it (its dump plus the operations that
+  // succeeded since); nullopt before the first dump or after a failed one.
+  const std::optional<Table>& known() const { return known_; }
 
  private:
   Report run(const Table& desired, const Table& actual);

@@ -111,7 +111,8 @@ void Engine::on_readable(SocketEntry& s) {
     }
     if (!delivered) ++s.unknown_vrid;
   }
-  publish();
+  // Counters reach status with the 200 ms timer; a state change is published at once.
+  if (dirty_) publish();
 }
 
 std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions opts) {
@@ -143,7 +144,9 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
     }
     instances_.push_back(std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
                                                     [this](const Transition& t) {
-                                                      if (on_transition_) on_transition_(t);
+                                                      dirty_ = true;
+                                                      dirty_ = true;
+                                               if (on_transition_) on_transition_(t);
                                                     }));
   }
   inbox_ = std::make_unique<Mailbox<std::function<void()>>>(
@@ -226,6 +229,7 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
       if (!s) return;
       auto inst = std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
                                              [this](const Transition& t) {
+                                               dirty_ = true;
                                                if (on_transition_) on_transition_(t);
                                              });
       inst->start();
@@ -284,6 +288,7 @@ void Engine::publish() {
                                      e->unknown_vrid, e->socket->malformed()});
   s.realtime = realtime_;
   s.address_errors = addresses_ ? addresses_->errors() : 0;
+  dirty_ = false;
   std::lock_guard lock(mu_);
   snapshot_ = std::move(s);
 }

@@ -82,6 +82,7 @@ class Engine {
   std::thread thread_;
   bool running_ = false;
   bool realtime_ = false;
+  bool dirty_ = false;  // a transition since the last publish (VRRP thread only)
   mutable std::mutex mu_;
   EngineStatus snapshot_;
 };

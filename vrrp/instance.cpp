@@ -26,21 +26,20 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& s
       fsm_(cfg_.params),
       advert_timer_(loop, [this] { feed(AdvertTimerFired{}); }),
       master_down_timer_(loop, [this] { feed(MasterDownTimerFired{}); }),
-      garp_refresh_timer_(loop,
-                          [this] {
-                            std::vector<IpAddress> ips;
-                            for (auto& v : cfg_.vips) ips.push_back(v.address);
-                            announcer_.burst(ips, 1, Duration::zero());
-                          }),
+      garp_refresh_timer_(loop, [this] { announcer_.burst(vip_addresses(), 1, Duration::zero()); }),
       garp_second_timer_(loop,
                          [this] {
-                           std::vector<IpAddress> ips;
-                           for (auto& v : cfg_.vips) ips.push_back(v.address);
-                           announcer_.burst(ips, cfg_.garp_count, cfg_.garp_spacing);
+                           announcer_.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
                          }),
       announcer_(loop, cfg_.interface, cfg_.ifindex) {}
 
 Instance::~Instance() = default;
+
+std::vector<IpAddress> Instance::vip_addresses() const {
+  std::vector<IpAddress> ips;
+  for (auto& v : cfg_.vips) ips.push_back(v.address);
+  return ips;
+}
 
 void Instance::start() {
   for (auto& ifname : cfg_.track_interfaces)
@@ -84,9 +83,7 @@ void Instance::on_packet(const RxPacket& p) {
     return;
   }
   ++counters_.adverts_received;
-  std::vector<IpAddress> mine;
-  for (auto& v : cfg_.vips) mine.push_back(v.address);
-  if (!addressesMatch(r.advert(), mine)) {
+  if (!addressesMatch(r.advert(), vip_addresses())) {
     if (counters_.address_list_mismatch++ == 0)
       HD_LOG(warning, "vrrp") << cfg_.name << ": advert from " << p.meta.source
                               << " lists other virtual addresses than ours (misconfiguration?)";
@@ -171,7 +168,7 @@ void Instance::send_advert(uint8_t priority) {
     a.auth_type = 1;
     a.auth_data = makePassword(cfg_.auth_pass);
   }
-  for (auto& v : cfg_.vips) a.addresses.push_back(v.address);
+  a.addresses = vip_addresses();
   const IpAddress& src = cfg_.params.primary_ip;
   std::vector<IpAddress> dsts = cfg_.unicast_peers;
   if (dsts.empty()) dsts.push_back(Socket::multicast_group(src.family()));
@@ -214,9 +211,7 @@ void Instance::execute(const Actions& actions) {
               for (auto& v : cfg_.vips) addresses_.remove(v);
             },
             [&](const SendGratuitous&) {
-              std::vector<IpAddress> ips;
-              for (auto& v : cfg_.vips) ips.push_back(v.address);
-              announcer_.burst(ips, cfg_.garp_count, cfg_.garp_spacing);
+              announcer_.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
               if (cfg_.garp_second_burst > Duration::zero())
                 garp_second_timer_.start(cfg_.garp_second_burst);
             },

@@ -100,6 +100,7 @@ class Instance {
   void execute(const Actions& actions);
   void send_advert(uint8_t priority);
   ExpectedParams expected() const;
+  std::vector<IpAddress> vip_addresses() const;
 
   const Clock& clock_;
   InstanceConfig cfg_;

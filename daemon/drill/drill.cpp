@@ -257,7 +257,7 @@ class Drill {
   Result measure(const std::string& name, const std::string& desc, double t_fault, double t_end,
                  double t_heal = 0);
   void progress(const std::string& s) {
-    if (!o_.json || true) std::fprintf(stderr, "drill: %s\n", s.c_str());
+    std::fprintf(stderr, "drill: %s\n", s.c_str());  // stderr: --json stays clean on stdout
   }
   Result scenario(const std::string& name);
   double last_failure(double t0, double t1);
