@@ -3,6 +3,7 @@
 #include "checkers/curl_multi.h"
 #include "checkers/http_check.h"
 #include "checkers/script_check.h"
+#include "checkers/syn_prober.h"
 #include "checkers/tcp_check.h"
 
 namespace hd::checkers {
@@ -44,11 +45,16 @@ CurlMulti& ProbeContext::curl() {
   return *curl_;
 }
 
+SynProber& ProbeContext::syn() {
+  if (!syn_) syn_ = std::make_unique<SynProber>(loop_);
+  return *syn_;
+}
+
 std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
   if (auto why = validate(spec)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
   switch (spec.type) {
     case CheckType::tcp:
-      return std::make_unique<TcpProbe>(ctx.loop(), spec);
+      return std::make_unique<TcpProbe>(ctx.loop(), spec, spec.half_open ? &ctx.syn() : nullptr);
     case CheckType::http:
     case CheckType::https:
       return std::make_unique<HttpProbe>(ctx.curl(), spec);

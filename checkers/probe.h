@@ -12,6 +12,7 @@
 namespace hd::checkers {
 
 class CurlMulti;
+class SynProber;
 
 using ProbeDone = std::function<void(Result)>;
 
@@ -29,7 +30,8 @@ class Probe {
 };
 
 // What probes share on one loop: the loop, and (created on first use) the
-// libcurl multi handle that drives every HTTP check on it.
+// libcurl multi handle that drives every HTTP check on it, and the raw
+// sockets of every half-open TCP check on it.
 class ProbeContext {
  public:
   explicit ProbeContext(Loop& loop);
@@ -38,10 +40,12 @@ class ProbeContext {
   ProbeContext& operator=(const ProbeContext&) = delete;
   Loop& loop() const { return loop_; }
   CurlMulti& curl();
+  SynProber& syn();
 
  private:
   Loop& loop_;
   std::unique_ptr<CurlMulti> curl_;
+  std::unique_ptr<SynProber> syn_;
 };
 
 // The probe for spec.type; for a spec that validate() rejects, a probe that

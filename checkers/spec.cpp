@@ -42,6 +42,8 @@ std::optional<std::string> validate(const Spec& s) {
     return "source_address family differs from the target's";
   if (s.type == CheckType::tcp) {
     if (!s.expect.empty() && s.expect.size() > 64 * 1024) return "expect longer than 64 KiB";
+    if (s.half_open && (!s.send.empty() || !s.expect.empty()))
+      return "a syn probe cannot send or expect bytes";
     return std::nullopt;
   }
   if (s.path.empty() || s.path[0] != '/') return "path must start with /";

@@ -42,6 +42,9 @@ struct Spec {
   std::optional<IpAddress> source_address;
   Duration connect_timeout = Duration::zero();  // 0: timeout
 
+  // tcp: a half-open probe (SYN, then SYN-ACK or RST; see syn_prober.h) instead
+  // of a full connect(). Needs CAP_NET_RAW; cannot send or expect bytes.
+  bool half_open = false;
   // tcp: bytes to send once connected, bytes to wait for (substring of the reply).
   std::string send;
   std::string expect;

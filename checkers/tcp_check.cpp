@@ -30,7 +30,7 @@ constexpr size_t kMaxReceive = 64 * 1024;
 
 }  // namespace
 
-TcpProbe::TcpProbe(Loop& loop, Spec spec)
+TcpProbe::TcpProbe(Loop& loop, Spec spec, SynProber* syn)
     : spec_(std::move(spec)),
       io_(loop, -1, EV_WRITE, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
@@ -40,7 +40,8 @@ TcpProbe::TcpProbe(Loop& loop, Spec spec)
           deferred_.reset();
           finish(std::move(r));
         }
-      }) {
+      }),
+      syn_(spec_.half_open ? syn : nullptr) {
   addr_len_ = to_sockaddr(spec_.address, spec_.port, addr_);
   if (spec_.source_address) source_len_ = to_sockaddr(*spec_.source_address, 0, source_);
 }
@@ -56,6 +57,18 @@ void TcpProbe::start(ProbeDone done) {
   received_.clear();
   started_ = SteadyClock::now();
 
+  if (spec_.half_open) {
+    if (!syn_) return finish_later(Result::failure(Reason::invalid_check, 0, "no syn prober"));
+    phase_ = Phase::syn;
+    if (auto err = syn_->start(*this, flight_, spec_.address, spec_.port, spec_.source_address))
+      return finish_later(std::move(*err));
+    // One timer for both the retransmissions and the deadline.
+    deadline_ = started_ + spec_.effective_connect_timeout();
+    rto_ = std::chrono::seconds(1);
+    next_resend_ = started_ + rto_;
+    timer_.start(std::min(next_resend_, deadline_) - started_);
+    return;
+  }
   fd_ = socket(spec_.address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::failure(Reason::other, errno, std::strerror(errno)));
   if (source_len_) {
@@ -82,6 +95,7 @@ void TcpProbe::start(ProbeDone done) {
 }
 
 void TcpProbe::cancel() {
+  if (syn_) syn_->cancel(flight_);
   close_socket();
   timer_.stop();
   defer_.stop();
@@ -113,8 +127,24 @@ void TcpProbe::finish_later(Result r) {
   defer_.start(Duration::zero());
 }
 
+void TcpProbe::on_syn_answer(Result r) { finish(std::move(r)); }
+
+void TcpProbe::on_syn_timer() {
+  TimePoint now = SteadyClock::now();
+  if (now >= deadline_ || next_resend_ >= deadline_)
+    return finish(Result::failure(Reason::connect_timeout));
+  if (auto err = syn_->resend(flight_)) return finish(std::move(*err));
+  // The kernel's SYN retransmission schedule: 1 s, then doubling (1, 3, 7 s...).
+  rto_ *= 2;
+  next_resend_ += rto_;
+  TimePoint next = std::min(next_resend_, deadline_);
+  timer_.start(next > now ? next - now : Duration::zero());
+}
+
 void TcpProbe::on_timeout() {
   switch (phase_) {
+    case Phase::syn:
+      return on_syn_timer();
     case Phase::connecting:
       return finish(Result::failure(Reason::connect_timeout));
     case Phase::receiving:
@@ -144,6 +174,7 @@ void TcpProbe::on_io(int) {
     case Phase::receiving:
       return do_receive();
     case Phase::idle:
+    case Phase::syn:
       return;
   }
 }

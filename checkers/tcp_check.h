@@ -4,6 +4,9 @@
 // connect (RST), a handshake timeout, a reset and an answer without the
 // expected bytes are told apart. The socket is closed with an RST (SO_LINGER
 // 0), as HAProxy's checks do, so probes leave no TIME_WAIT on the director.
+// With spec.half_open the probe is a SYN through the loop's SynProber instead:
+// SYN-ACK is up, RST refused, silence a timeout; the SYN is sent again after
+// 1 s, 3 s, 7 s... as the kernel would retransmit it.
 #pragma once
 #include <sys/socket.h>
 
@@ -11,19 +14,23 @@
 #include <string>
 
 #include "checkers/probe.h"
+#include "checkers/syn_prober.h"
 
 namespace hd::checkers {
 
-class TcpProbe final : public Probe {
+class TcpProbe final : public Probe, private SynProber::Client {
  public:
-  TcpProbe(Loop& loop, Spec spec);
+  // `syn` is required when spec.half_open.
+  TcpProbe(Loop& loop, Spec spec, SynProber* syn = nullptr);
   ~TcpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
   bool running() const override { return static_cast<bool>(done_); }
 
  private:
-  enum class Phase { idle, connecting, sending, receiving };
+  enum class Phase { idle, syn, connecting, sending, receiving };
+  void on_syn_answer(Result r) override;
+  void on_syn_timer();
   void on_io(int revents);
   void on_timeout();
   void on_connected();
@@ -46,6 +53,11 @@ class TcpProbe final : public Probe {
   IoWatcher io_;
   Timer timer_;
   Timer defer_;
+  SynProber* syn_;
+  SynProber::Flight flight_;
+  Duration rto_{};
+  TimePoint next_resend_{};
+  TimePoint deadline_{};
   std::optional<Result> deferred_;
   ProbeDone done_;
 };

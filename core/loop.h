@@ -27,6 +27,13 @@ class Loop {
   void run_once() { ev_run(loop_, EVRUN_ONCE); }
   void run_nowait() { ev_run(loop_, EVRUN_NOWAIT); }
   void stop() { ev_break(loop_, EVBREAK_ALL); }
+  // Lets timers that come due within `window` of each other fire in one loop
+  // turn (libev's timeout collect interval): one wake-up for many health-check
+  // timers instead of one each. I/O still wakes the loop at once. Never on a
+  // loop with deadlines tighter than `window` (the VRRP loop has none set).
+  void set_timer_batching(Duration window) {
+    ev_set_timeout_collect_interval(loop_, std::chrono::duration<double>(window).count());
+  }
 
  private:
   struct DefaultTag {};

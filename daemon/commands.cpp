@@ -158,6 +158,10 @@ int run(const std::vector<std::string>& args) {
   }
   std::signal(SIGPIPE, SIG_IGN);
   Loop& loop = Loop::main();
+  // The main loop runs the health checks: thousands of timers, bundled into
+  // one wake-up per 5 ms (worth about a third of the checker's CPU on a VM).
+  // The VRRP engine has its own loop, with exact timers.
+  loop.set_timer_batching(std::chrono::milliseconds(5));
   Director director(loop, o.config, std::move(*r.config));
   SignalWatcher term(loop, SIGTERM, [&] { director.stop(); });
   SignalWatcher intr(loop, SIGINT, [&] { director.stop(); });

@@ -10,6 +10,8 @@
 // epoll_wait, so at least its wake-ups are not charged to the checker too.
 //
 //   checkers_bench [--tcp 10000] [--http 2000] [--seconds 20] [--interval-ms 1000]
+//                  [--tcp-probe syn|connect]   (syn: half-open, the daemon's default)
+//                  [--batch-ms 5]   (timer batching of the loop, as the daemon's)
 //
 // Prints: checks/s, checker CPU per wall second (after a warm-up of one
 // interval), peak RSS, lateness (start - scheduled start) and the spread of
@@ -52,6 +54,8 @@ struct Args {
   int http = 2000;
   int seconds = 20;
   int interval_ms = 1000;
+  bool syn = true;   // TCP checks as half-open probes (the daemon's default)
+  int batch_ms = 5;  // the main loop's timer batching, as `hadirector run` sets it
   bool raw = false;  // the floor: same connects from a bare epoll loop, no checker
   // Remote targets (bench/checkers/remote.sh sets this up): the responder enters network
   // namespace `target_ns` and listens on `target_addr`, ports from 20000, pinned to CPU 1;
@@ -70,6 +74,15 @@ Args parse(int argc, char** argv) {
       a.target_ns = argv[i + 1];
       continue;
     }
+    if (k == "--tcp-probe") {
+      std::string v = argv[i + 1];
+      if (v != "syn" && v != "connect") {
+        std::fprintf(stderr, "--tcp-probe: syn or connect\n");
+        std::exit(2);
+      }
+      a.syn = v == "syn";
+      continue;
+    }
     if (k == "--target-addr") {
       a.target_addr = argv[i + 1];
       continue;
@@ -83,6 +96,8 @@ Args parse(int argc, char** argv) {
       a.seconds = v;
     else if (k == "--interval-ms")
       a.interval_ms = v;
+    else if (k == "--batch-ms")
+      a.batch_ms = v;
     else if (k == "--raw")
       a.raw = v != 0;
     else {
@@ -336,6 +351,7 @@ int main(int argc, char** argv) {
     t.spec.type = type;
     t.spec.address = *IpAddress::parse(args.target_addr);
     t.spec.port = port;
+    t.spec.half_open = type == CheckType::tcp && args.syn;
     t.spec.interval = interval;
     t.spec.timeout = std::min<Duration>(interval, milliseconds(1000));
     targets.push_back(std::move(t));
@@ -371,6 +387,7 @@ int main(int argc, char** argv) {
     last = started;
   };
   uint64_t changes = 0;
+  loop.set_timer_batching(milliseconds(args.batch_ms));
   Checker checker(
       loop, [&](const Change&) { ++changes; }, o);
   checker.start(targets);
@@ -440,8 +457,11 @@ int main(int argc, char** argv) {
   const SchedulerStats& st = checker.stats();
   double kid_cpu = static_cast<double>(kids.ru_utime.tv_sec + kids.ru_stime.tv_sec) +
                    static_cast<double>(kids.ru_utime.tv_usec + kids.ru_stime.tv_usec) / 1e6;
-  std::printf("targets: %d tcp + %d http, interval %d ms, %d s run (measured over %.1f s)\n",
-              args.tcp, args.http, args.interval_ms, args.seconds, wall);
+  std::printf(
+      "targets: %d tcp (%s) + %d http, interval %d ms, timer batching %d ms, %d s run "
+      "(measured over %.1f s)\n",
+      args.tcp, args.syn ? "half-open syn probes" : "full connects", args.http, args.interval_ms,
+      args.batch_ms, args.seconds, wall);
   std::printf("checks/s: %.0f (probes started %llu, overruns %llu, skipped %llu)\n",
               static_cast<double>(measured_starts) / wall,
               static_cast<unsigned long long>(st.probes_started),

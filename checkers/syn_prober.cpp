@@ -1,0 +1,446 @@
+#include "checkers/syn_prober.h"
+
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "checkers/tcp_segment.h"
+#include "core/log.h"
+
+namespace hd::checkers {
+namespace {
+
+constexpr Duration kSourceTtl = std::chrono::seconds(30);
+constexpr unsigned kBatch = 32;
+constexpr size_t kPacketMax = 256;  // IPv4 header + TCP header, options included, fit
+
+socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out) {
+  std::memset(&out, 0, sizeof out);
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr = a.v4();
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  sin6->sin6_addr = a.v6();
+  return sizeof(sockaddr_in6);
+}
+
+std::optional<IpAddress> from_sockaddr(const sockaddr_storage& s) {
+  if (s.ss_family == AF_INET) return IpAddress::from_v4(reinterpret_cast<const sockaddr_in&>(s).sin_addr);
+  if (s.ss_family == AF_INET6)
+    return IpAddress::from_v6(reinterpret_cast<const sockaddr_in6&>(s).sin6_addr);
+  return std::nullopt;
+}
+
+// Accepts only SYN-ACKs and RSTs to ports [base, base + kPorts). IPv4 raw
+// sockets see the packet from the IP header on (first fragments only);
+// IPv6 raw sockets from the TCP header on. Userspace checks everything again.
+std::vector<sock_filter> answer_filter(bool v6, uint16_t base) {
+  const uint32_t first = base, last = base + SynProber::kPorts - 1;
+  if (!v6)
+    return {
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 6),                 // 0: flags + fragment offset
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 9, 0),   // 1: a later fragment: drop
+        BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),               // 2: x = IP header length
+        BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                // 3: destination port
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, first, 0, 6),     // 4
+        BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, last, 5, 0),      // 5
+        BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),               // 6: TCP flags
+        BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, tcp_flags::rst, 2, 0),  // 7
+        BPF_STMT(BPF_ALU | BPF_AND | BPF_K, tcp_flags::syn | tcp_flags::ack),  // 8
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, tcp_flags::syn | tcp_flags::ack, 0, 1),  // 9
+        BPF_STMT(BPF_RET | BPF_K, 0xffff),                    // 10: accept
+        BPF_STMT(BPF_RET | BPF_K, 0),                         // 11: drop
+    };
+  return {
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),                  // 0: destination port
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, first, 0, 6),       // 1
+      BPF_JUMP(BPF_JMP | BPF_JGT | BPF_K, last, 5, 0),        // 2
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),                 // 3: TCP flags
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, tcp_flags::rst, 2, 0),  // 4
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, tcp_flags::syn | tcp_flags::ack),  // 5
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, tcp_flags::syn | tcp_flags::ack, 0, 1),  // 6
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),                      // 7: accept
+      BPF_STMT(BPF_RET | BPF_K, 0),                           // 8: drop
+  };
+}
+
+std::pair<uint16_t, uint16_t> local_port_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned lo = 0, hi = 0;
+  if (in >> lo >> hi && lo > 0 && hi <= 65535 && hi >= lo + 2 * SynProber::kPorts)
+    return {uint16_t(lo), uint16_t(hi)};
+  return {32768, 60999};
+}
+
+Result errno_result(int e, const std::string& what) {
+  if (e == ECONNREFUSED) return Result::failure(Reason::connect_refused);
+  return Result::failure(Reason::connect_failed, e, what);
+}
+
+}  // namespace
+
+size_t SynProber::KeyHash::operator()(const Key& k) const {
+  // FNV-1a over the fields: cheap and spreads the ports.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+  for (uint8_t b : k.addr) mix(b);
+  mix(k.family);
+  mix(uint8_t(k.rport)), mix(uint8_t(k.rport >> 8));
+  mix(uint8_t(k.lport)), mix(uint8_t(k.lport >> 8));
+  return size_t(h);
+}
+
+SynProber::Key SynProber::key_of(const IpAddress& remote, uint16_t rport, uint16_t lport) {
+  Key k;
+  std::memcpy(k.addr.data(), remote.data(), remote.size());
+  k.family = uint8_t(remote.family());
+  k.rport = rport;
+  k.lport = lport;
+  return k;
+}
+
+SynProber::SynProber(Loop& loop) : loop_(loop), rng_(std::random_device{}()) {}
+
+SynProber::~SynProber() {
+  for (Family* f : {&v4_, &v6_}) {
+    f->io.reset();
+    if (f->fd >= 0) ::close(f->fd);
+    if (f->udp >= 0) ::close(f->udp);
+  }
+  for (int fd : reserved_) ::close(fd);
+  for (auto& [k, e] : flights_) e.flight->active = false;
+}
+
+std::optional<Result> SynProber::reserve_ports() {
+  auto [lo, hi] = local_port_range();
+  std::uniform_int_distribution<unsigned> pick(lo, hi - kPorts);
+  int last_error = 0;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    uint16_t base = uint16_t(pick(rng_));
+    std::vector<int> fds;
+    for (uint16_t p = base; p < base + kPorts; ++p) {
+      // A dual-stack [::]:p holds the port for IPv4 and IPv6; a host without
+      // IPv6 gets 0.0.0.0:p.
+      int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_storage ss;
+      socklen_t len;
+      if (fd >= 0) {
+        int zero = 0;
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        len = to_sockaddr(*IpAddress::parse("::"), p, ss);
+      } else {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        len = to_sockaddr(IpAddress::of(0, 0, 0, 0), p, ss);
+      }
+      if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+        last_error = errno;
+        if (fd >= 0) ::close(fd);
+        break;
+      }
+      fds.push_back(fd);
+    }
+    if (fds.size() == kPorts) {
+      reserved_ = std::move(fds);
+      port_base_ = base;
+      HD_LOG(info, "checkers") << "syn probes use source ports " << base << "-"
+                               << base + kPorts - 1;
+      return std::nullopt;
+    }
+    for (int fd : fds) ::close(fd);
+  }
+  return Result::failure(Reason::other, last_error,
+                         std::string("cannot reserve source ports for syn probes: ") +
+                             std::strerror(last_error));
+}
+
+std::optional<Result> SynProber::open(bool v6) {
+  Family& fam = v6 ? v6_ : v4_;
+  if (fam.fd >= 0) return std::nullopt;
+  if (!port_base_)
+    if (auto err = reserve_ports()) return err;
+  int af = v6 ? AF_INET6 : AF_INET;
+  int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) {
+    int e = errno;
+    return Result::failure(Reason::other, e,
+                           std::string("raw TCP socket (syn probes need CAP_NET_RAW; "
+                                       "probe = \"connect\" does not): ") +
+                               std::strerror(e));
+  }
+  int one = 1;
+  if (v6) {
+    int offset = 16;  // the TCP checksum field: the kernel fills it in
+    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof offset);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
+  } else {
+    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
+  }
+  int rcvbuf = 1 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  auto prog = answer_filter(v6, port_base_);
+  sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+    HD_LOG(warning, "checkers") << "syn probes: no socket filter (" << std::strerror(errno)
+                                << "): every TCP packet is read and checked in userspace";
+  int udp = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (udp < 0) {
+    int e = errno;
+    ::close(fd);
+    return Result::failure(Reason::other, e, std::string("udp socket: ") + std::strerror(e));
+  }
+  fam.fd = fd;
+  fam.udp = udp;
+  fam.io = std::make_unique<IoWatcher>(loop_, fd, EV_READ, [this, v6](int) { on_readable(v6); });
+  fam.io->start();
+  return std::nullopt;
+}
+
+std::optional<Result> SynProber::lookup_source(const IpAddress& remote, IpAddress& out) {
+  TimePoint now = SteadyClock::now();
+  auto it = sources_.find(remote);
+  if (it != sources_.end() && it->second.until > now) {
+    out = it->second.address;
+    return std::nullopt;
+  }
+  ++stats_.source_lookups;
+  Family& fam = remote.is_v4() ? v4_ : v6_;
+  sockaddr_storage ss;
+  socklen_t len = to_sockaddr(remote, 9, ss);
+  if (connect(fam.udp, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    int e = errno;
+    return errno_result(e, std::string("no route: ") + std::strerror(e));
+  }
+  sockaddr_storage local;
+  socklen_t llen = sizeof local;
+  std::optional<IpAddress> a;
+  if (getsockname(fam.udp, reinterpret_cast<sockaddr*>(&local), &llen) == 0) a = from_sockaddr(local);
+  if (!a || a->is_unspecified())
+    return Result::failure(Reason::connect_failed, 0, "no source address toward " + remote.str());
+  out = *a;
+  sources_[remote] = Source{*a, now + kSourceTtl};
+  return std::nullopt;
+}
+
+std::optional<Result> SynProber::send_syn(Flight& f) {
+  const bool v6 = !f.remote.is_v4();
+  Family& fam = v6 ? v6_ : v4_;
+  for (int attempt = 0;; ++attempt) {
+    std::optional<IpAddress> source = f.source;
+    if (!v6 && !source) {
+      IpAddress s;
+      if (auto err = lookup_source(f.remote, s)) return err;
+      source = s;
+    }
+    alignas(8) uint8_t seg[kSynSize];
+    build_syn(std::span<uint8_t, kSynSize>(seg), f.lport, f.rport, f.isn, f.remote,
+              v6 ? std::nullopt : source);
+    sockaddr_storage dst;
+    socklen_t dlen = to_sockaddr(f.remote, 0, dst);
+    iovec iov{seg, sizeof seg};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+    msghdr msg{};
+    msg.msg_name = &dst;
+    msg.msg_namelen = dlen;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (source) {
+      // The source the checksum was computed over, so the kernel's own choice
+      // cannot differ from it.
+      msg.msg_control = control;
+      cmsghdr* c;
+      if (v6) {
+        msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = IPPROTO_IPV6;
+        c->cmsg_type = IPV6_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+        in6_pktinfo pi{};
+        pi.ipi6_addr = source->v6();
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      } else {
+        msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
+        c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+        in_pktinfo pi{};
+        pi.ipi_spec_dst = source->v4();
+        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      }
+    }
+    if (sendmsg(fam.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+      ++stats_.sent;
+      return std::nullopt;
+    }
+    int e = errno;
+    if (e == EINVAL && !v6 && !f.source && attempt == 0) {
+      // The remembered source is no longer ours: look the route up again.
+      sources_.erase(f.remote);
+      continue;
+    }
+    if (f.source)
+      return errno_result(e, "send SYN from " + f.source->str() + ": " + std::strerror(e));
+    return errno_result(e, std::string("send SYN: ") + std::strerror(e));
+  }
+}
+
+std::optional<Result> SynProber::start(Client& client, Flight& flight, const IpAddress& remote,
+                                       uint16_t rport, const std::optional<IpAddress>& source) {
+  cancel(flight);
+  if (auto err = open(!remote.is_v4())) return err;
+  Key key;
+  bool found = false;
+  for (unsigned i = 0; i < kPorts && !found; ++i) {
+    uint16_t lport = uint16_t(port_base_ + next_port_);
+    next_port_ = uint16_t((next_port_ + 1) % kPorts);
+    key = key_of(remote, rport, lport);
+    found = !flights_.contains(key);
+  }
+  if (!found)
+    return Result::failure(Reason::other, 0,
+                           "all " + std::to_string(kPorts) + " syn probe ports busy toward " +
+                               remote.str() + ":" + std::to_string(rport));
+  flight.remote = remote;
+  flight.rport = rport;
+  flight.lport = key.lport;
+  flight.isn = uint32_t(rng_());
+  flight.source = source;
+  if (auto err = send_syn(flight)) return err;
+  flight.active = true;
+  flights_.emplace(key, Entry{&client, &flight});
+  return std::nullopt;
+}
+
+std::optional<Result> SynProber::resend(Flight& flight) {
+  if (!flight.active) return std::nullopt;
+  auto err = send_syn(flight);
+  if (err) cancel(flight);
+  return err;
+}
+
+void SynProber::cancel(Flight& flight) {
+  if (!flight.active) return;
+  flights_.erase(key_of(flight.remote, flight.rport, flight.lport));
+  flight.active = false;
+}
+
+void SynProber::deliver(const Key& k, uint32_t expect, bool is_icmp, Result r) {
+  auto it = flights_.find(k);
+  // A SYN-ACK or RST acknowledges isn + 1; an ICMP error quotes the SYN itself.
+  if (it == flights_.end() || (is_icmp ? it->second.flight->isn : it->second.flight->isn + 1) != expect) {
+    ++stats_.unmatched;
+    return;
+  }
+  Entry e = it->second;
+  flights_.erase(it);
+  e.flight->active = false;
+  ++stats_.answers;
+  e.client->on_syn_answer(std::move(r));
+}
+
+void SynProber::on_readable(bool v6) {
+  read_answers(v6);
+}
+
+void SynProber::read_answers(bool v6) {
+  Family& fam = v6 ? v6_ : v4_;
+  uint8_t bufs[kBatch][kPacketMax];
+  sockaddr_storage names[kBatch];
+  iovec iovs[kBatch];
+  mmsghdr msgs[kBatch];
+  bool got_any = false;
+  bool error_pending = false;
+  // Bounded, so a flood cannot hold the loop: what is left wakes it again.
+  for (int round = 0; round < 16; ++round) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+      iovs[i] = {bufs[i], kPacketMax};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_name = &names[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof names[i];
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fam.fd, msgs, kBatch, MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // EAGAIN: drained. Anything else is a pending ICMP error (sk_err) whose
+      // details wait in the error queue.
+      if (errno != EAGAIN && errno != EWOULDBLOCK) error_pending = true;
+      break;
+    }
+    got_any = got_any || n > 0;
+    for (int i = 0; i < n; ++i) {
+      std::span<const uint8_t> data(bufs[i], std::min<size_t>(msgs[i].msg_len, kPacketMax));
+      std::optional<IpAddress> from;
+      std::optional<Segment> seg;
+      if (v6) {
+        from = from_sockaddr(names[i]);
+        seg = parse_tcp(data);
+      } else if (auto p = parse_ipv4_tcp(data)) {
+        from = p->source;
+        seg = p->tcp;
+      }
+      if (!from || !seg || !(seg->flags & tcp_flags::ack) || !(seg->is_syn_ack() || seg->is_rst())) {
+        ++stats_.unmatched;
+        continue;
+      }
+      deliver(key_of(*from, seg->sport, seg->dport), seg->ack, false,
+              seg->is_rst() ? Result::failure(Reason::connect_refused) : Result::success());
+    }
+    if (n < int(kBatch)) break;
+  }
+  // An error-queue entry raises EPOLLERR until read; a wake-up with nothing
+  // to read is one of those too.
+  if (error_pending || !got_any) read_errors(v6);
+}
+
+void SynProber::read_errors(bool v6) {
+  Family& fam = v6 ? v6_ : v4_;
+  for (int i = 0; i < 256; ++i) {
+    uint8_t data[kPacketMax];
+    sockaddr_storage name{};
+    alignas(cmsghdr) char control[512];
+    iovec iov{data, sizeof data};
+    msghdr msg{};
+    msg.msg_name = &name;
+    msg.msg_namelen = sizeof name;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fam.fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    const sock_extended_err* ee = nullptr;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR))
+        ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(c));
+    auto to = from_sockaddr(name);
+    auto q = parse_quoted_tcp(std::span<const uint8_t>(data, size_t(n)));
+    if (!ee || !to || !q || ee->ee_errno == 0) {
+      ++stats_.unmatched;
+      continue;
+    }
+    int e = int(ee->ee_errno);
+    deliver(key_of(*to, q->dport, q->sport), q->seq, true,
+            errno_result(e, {}));
+  }
+}
+
+}  // namespace hd::checkers
