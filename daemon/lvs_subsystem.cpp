@@ -37,6 +37,7 @@ checkers::Spec to_spec(const config::Check& c, const IpAddress& addr, int port) 
   s.port = static_cast<uint16_t>(c.connect_port.value_or(port));
   s.source_address = c.source_address;
   s.connect_timeout = c.connect_timeout;
+  s.half_open = c.type == config::CheckType::tcp && c.half_open;
   s.send = c.send;
   s.expect = c.expect;
   s.method = c.method == "HEAD" ? checkers::HttpMethod::head : checkers::HttpMethod::get;

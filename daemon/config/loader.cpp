@@ -612,7 +612,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
       ok = false;
     }
   };
-  for (auto k : {"send", "expect"}) only(k, c.type == CheckType::tcp, "tcp");
+  for (auto k : {"probe", "send", "expect"}) only(k, c.type == CheckType::tcp, "tcp");
   for (auto k : {"method", "path", "host", "expect_status", "body_contains", "body_regex",
                  "body_sha256", "connect_timeout"})
     only(k, is_http, "http and https");
@@ -620,6 +620,16 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   for (auto k : {"command", "exit_weights"}) only(k, c.type == CheckType::script, "script");
   if (auto v = t.str("send")) c.send = *v;
   if (auto v = t.str("expect")) c.expect = *v;
+  // A half-open probe by default; bytes to send or expect need a connection.
+  c.half_open = c.send.empty() && c.expect.empty();
+  if (auto v = t.choice("probe", {"syn", "connect"})) {
+    if (*v == "syn" && !c.half_open) {
+      ctx.error(*t.node("probe"),
+                "probe = \"syn\" cannot send or expect bytes; use probe = \"connect\"");
+      ok = false;
+    }
+    c.half_open = *v == "syn";
+  }
   if (auto v = t.choice("method", {"GET", "HEAD"})) c.method = *v;
   if (auto v = t.str("path")) {
     if (v->empty() || (*v)[0] != '/') {

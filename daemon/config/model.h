@@ -157,7 +157,8 @@ struct Check {
   std::optional<IpAddress> connect_address;
   std::optional<int> connect_port;
   std::optional<IpAddress> source_address;
-  // tcp
+  // tcp: probe = "syn" (half-open; the default without send/expect) or "connect"
+  bool half_open = true;
   std::string send;
   std::string expect;
   // http / https

@@ -223,6 +223,32 @@ TEST(ConfigLoader, CheckKeysBelongToTheirType) {
   expect_one(t, 11, 34, "'path' applies only to http and https checks");
 }
 
+std::string with_check(const std::string& check) {
+  std::string t = kVs;
+  size_t at = t.find("check = {");
+  return t.substr(0, at) + "check = " + check + "\n";
+}
+
+TEST(ConfigLoader, TcpChecksAreHalfOpenUnlessTheyTalk) {
+  auto r = load_string(with_check(R"({ type = "tcp" })"), "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_TRUE(r.config->virtual_servers[0].real_servers[0].check->half_open);
+  r = load_string(with_check(R"({ type = "tcp", send = "PING", expect = "+PONG" })"), "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_FALSE(r.config->virtual_servers[0].real_servers[0].check->half_open);
+  r = load_string(with_check(R"({ type = "tcp", probe = "connect" })"), "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_FALSE(r.config->virtual_servers[0].real_servers[0].check->half_open);
+}
+
+TEST(ConfigLoader, SynProbeCannotTalk) {
+  expect_one(with_check(R"({ type = "tcp", probe = "syn", expect = "220 " })"), 11, 35,
+             "probe = \"syn\" cannot send or expect bytes; use probe = \"connect\"");
+  expect_one(with_check(R"({ type = "http", probe = "syn" })"), 11, 36,
+             "'probe' applies only to tcp checks");
+  expect_one(with_check(R"({ type = "tcp", probe = "half" })"), 11, 35, "'probe' must be one of");
+}
+
 TEST(ConfigLoader, CheckTimeoutNotAboveInterval) {
   std::string t = kVs;
   t.replace(t.find("\"500ms\""), 7, "\"2s\"");
