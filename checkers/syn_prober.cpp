@@ -18,6 +18,10 @@ namespace {
 
 constexpr Duration kSourceTtl = std::chrono::seconds(30);
 constexpr unsigned kBatch = 32;
+// After a read, the socket is left unwatched this long, so the answers to one
+// burst of SYNs are read in one or two wake-ups, not one each. The loop's
+// timer batching stretches it to its window.
+constexpr Duration kReadPause = std::chrono::milliseconds(1);
 constexpr size_t kPacketMax = 256;  // IPv4 header + TCP header, options included, fit
 
 socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out) {
@@ -116,6 +120,7 @@ SynProber::SynProber(Loop& loop) : loop_(loop), rng_(std::random_device{}()) {}
 SynProber::~SynProber() {
   for (Family* f : {&v4_, &v6_}) {
     f->io.reset();
+    f->pause.reset();
     if (f->fd >= 0) ::close(f->fd);
     if (f->udp >= 0) ::close(f->udp);
   }
@@ -204,6 +209,11 @@ std::optional<Result> SynProber::open(bool v6) {
   fam.fd = fd;
   fam.udp = udp;
   fam.io = std::make_unique<IoWatcher>(loop_, fd, EV_READ, [this, v6](int) { on_readable(v6); });
+  fam.pause = std::make_unique<Timer>(loop_, [this, v6] {
+    Family& f = v6 ? v6_ : v4_;
+    read_answers(v6);
+    f.io->start();
+  });
   fam.io->start();
   return std::nullopt;
 }
@@ -352,7 +362,15 @@ void SynProber::deliver(const Key& k, uint32_t expect, bool is_icmp, Result r) {
 }
 
 void SynProber::on_readable(bool v6) {
+  Family& fam = v6 ? v6_ : v4_;
   read_answers(v6);
+  fam.io->stop();
+  fam.pause->start(kReadPause);
+}
+
+void SynProber::poll() {
+  if (v4_.fd >= 0) read_answers(false);
+  if (v6_.fd >= 0) read_answers(true);
 }
 
 void SynProber::read_answers(bool v6) {

@@ -74,6 +74,9 @@ class SynProber {
   std::optional<Result> resend(Flight& flight);
   // Ends the flight without an answer.
   void cancel(Flight& flight);
+  // Reads the answers waiting now (a probe about to time out calls this, so
+  // an answer held by the read pause still counts).
+  void poll();
 
   struct Stats {
     uint64_t sent = 0;
@@ -103,6 +106,7 @@ class SynProber {
   struct Family {
     int fd = -1;
     std::unique_ptr<IoWatcher> io;
+    std::unique_ptr<Timer> pause;  // see on_readable()
     int udp = -1;  // route lookups (IPv4: the source for the checksum)
   };
   struct Source {

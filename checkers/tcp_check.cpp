@@ -131,8 +131,13 @@ void TcpProbe::on_syn_answer(Result r) { finish(std::move(r)); }
 
 void TcpProbe::on_syn_timer() {
   TimePoint now = SteadyClock::now();
-  if (now >= deadline_ || next_resend_ >= deadline_)
+  if (now >= deadline_ || next_resend_ >= deadline_) {
+    // An answer may wait unread in the socket (the prober's read pause): read
+    // it first; it ends this probe through on_syn_answer() if it is ours.
+    syn_->poll();
+    if (phase_ != Phase::syn) return;
     return finish(Result::failure(Reason::connect_timeout));
+  }
   if (auto err = syn_->resend(flight_)) return finish(std::move(*err));
   // The kernel's SYN retransmission schedule: 1 s, then doubling (1, 3, 7 s...).
   rto_ *= 2;

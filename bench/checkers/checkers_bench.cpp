@@ -19,6 +19,9 @@
 // failures by reason.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -40,6 +43,7 @@
 #include <vector>
 
 #include "checkers/checker.h"
+#include "checkers/tcp_segment.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -64,6 +68,11 @@ struct Args {
   // servers on other hosts.
   std::string target_ns;
   std::string target_addr = "127.0.0.1";
+  // Targets behind a TUN device (bench/checkers/tun.sh): the responder, pinned to CPU 1,
+  // busy-polls the device and answers every SYN itself (SYN-ACK on the target ports, RST
+  // elsewhere), as a remote host's stack would. The checker, pinned to CPU 0, pays for its
+  // own syscalls and its kernel's send path; no server work and no IPI runs in its context.
+  std::string tun;
 };
 
 Args parse(int argc, char** argv) {
@@ -81,6 +90,10 @@ Args parse(int argc, char** argv) {
         std::exit(2);
       }
       a.syn = v == "syn";
+      continue;
+    }
+    if (k == "--tun") {
+      a.tun = argv[i + 1];
       continue;
     }
     if (k == "--target-addr") {
@@ -189,6 +202,66 @@ int listener(uint16_t& port) {
   }
 }
 
+uint16_t ip_checksum(const uint8_t* p, size_t n) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return uint16_t(~sum);
+}
+
+// The TUN responder: a stateless remote TCP stack for the handshake. Reads IPv4
+// packets without ever sleeping; answers a SYN to [first, first + count) with a
+// SYN-ACK, any other SYN with an RST; ignores the rest (ACKs, RSTs).
+[[noreturn]] void tun_respond(const std::string& dev, uint16_t first, uint16_t count) {
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  ifreq ifr{};
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) != 0) {
+    std::perror("tun");
+    _exit(1);
+  }
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  uint8_t in[2048], out[40];
+  uint32_t isn = 0x10000;
+  for (;;) {
+    ssize_t n = read(fd, in, sizeof in);
+    if (n < 40 || (in[0] >> 4) != 4 || in[9] != 6) continue;
+    size_t ihl = size_t(in[0] & 15) * 4;
+    if (size_t(n) < ihl + 20) continue;
+    const uint8_t* t = in + ihl;
+    uint8_t flags = t[13];
+    if ((flags & (tcp_flags::syn | tcp_flags::ack | tcp_flags::rst)) != tcp_flags::syn) continue;
+    uint16_t dport = uint16_t(t[2] << 8 | t[3]);
+    bool open_port = dport >= first && dport < first + count;
+    std::memset(out, 0, sizeof out);
+    out[0] = 0x45;
+    out[3] = 40;
+    out[6] = 0x40;  // DF
+    out[8] = 64;
+    out[9] = 6;
+    std::memcpy(out + 12, in + 16, 4);  // swap addresses
+    std::memcpy(out + 16, in + 12, 4);
+    uint16_t c = ip_checksum(out, 20);
+    out[10] = uint8_t(c >> 8), out[11] = uint8_t(c);
+    uint8_t* r = out + 20;
+    std::memcpy(r, t + 2, 2);  // swap ports
+    std::memcpy(r + 2, t, 2);
+    uint32_t ack = (uint32_t(t[4]) << 24 | uint32_t(t[5]) << 16 | uint32_t(t[6]) << 8 | t[7]) + 1;
+    isn += 64000;
+    uint32_t seq = open_port ? isn : 0;
+    for (int i = 0; i < 4; ++i) r[4 + i] = uint8_t(seq >> (24 - 8 * i)), r[8 + i] = uint8_t(ack >> (24 - 8 * i));
+    r[12] = 5 << 4;
+    r[13] = open_port ? (tcp_flags::syn | tcp_flags::ack) : (tcp_flags::rst | tcp_flags::ack);
+    r[14] = 0xff, r[15] = 0xff;
+    auto src = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(out + 12, 4));
+    auto dst = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(out + 16, 4));
+    c = tcp_checksum(src, dst, std::span<const uint8_t>(r, 20));
+    r[16] = uint8_t(c >> 8), r[17] = uint8_t(c);
+    (void)!write(fd, out, sizeof out);
+  }
+}
+
 struct Cpu {
   double user = 0, sys = 0;
 };
@@ -289,7 +362,26 @@ int main(int argc, char** argv) {
     }
   };
   pid_t responder;
-  if (args.target_ns.empty()) {
+  if (!args.tun.empty()) {
+    if (args.http) {
+      std::fprintf(stderr, "--tun: tcp targets only (--http 0)\n");
+      return 2;
+    }
+    for (int i = 0; i < args.tcp; ++i) tcp_ports.push_back(static_cast<uint16_t>(20000 + i));
+    responder = fork();
+    if (responder == 0) {
+      cpu_set_t one;
+      CPU_ZERO(&one);
+      CPU_SET(1, &one);
+      sched_setaffinity(0, sizeof one, &one);
+      tun_respond(args.tun, 20000, static_cast<uint16_t>(args.tcp));
+    }
+    cpu_set_t zero;
+    CPU_ZERO(&zero);
+    CPU_SET(0, &zero);
+    sched_setaffinity(0, sizeof zero, &zero);
+    usleep(200000);
+  } else if (args.target_ns.empty()) {
     make_listeners();
     responder = fork();
     if (responder == 0) respond(tcp_fds, http_fds);
@@ -387,9 +479,15 @@ int main(int argc, char** argv) {
     last = started;
   };
   uint64_t changes = 0;
+  std::map<std::string, uint64_t> down_reasons;  // every transition to down, by reason
   loop.set_timer_batching(milliseconds(args.batch_ms));
   Checker checker(
-      loop, [&](const Change&) { ++changes; }, o);
+      loop,
+      [&](const Change& c) {
+        ++changes;
+        if (!c.up) ++down_reasons[c.reason];
+      },
+      o);
   checker.start(targets);
 
   // Loop turns: the longest stretch between two polls (time spent handling
@@ -494,6 +592,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(total_checks),
               static_cast<unsigned long long>(total_failures),
               static_cast<unsigned long long>(down));
+  for (auto& [why, n] : down_reasons)
+    std::printf("  went down (%s): %llu times\n", why.c_str(), static_cast<unsigned long long>(n));
   for (auto& [why, n] : last_failures)
     std::printf("  last result %s: %llu targets\n", why.c_str(),
                 static_cast<unsigned long long>(n));
