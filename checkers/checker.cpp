@@ -1,5 +1,7 @@
 #include "checkers/checker.h"
 
+#include "checkers/syn_prober.h"
+
 #include <set>
 
 #include "core/log.h"
@@ -212,6 +214,19 @@ void Checker::status(JsonWriter& w) const {
   w.field("late_p99_ms", ms(stats_.lateness.percentile(99)));
   w.field("late_max_ms", ms(stats_.lateness.max()));
   w.end_object();
+  w.key("syn_probes");
+  if (const SynProber* p = ctx_.syn_prober(); p && p->port_base()) {
+    w.begin_object();
+    w.field("source_ports", std::to_string(p->port_base()) + "-" +
+                                std::to_string(p->port_base() + SynProber::kPorts - 1));
+    w.field("sent", p->stats().sent);
+    w.field("answers", p->stats().answers);
+    w.field("unmatched", p->stats().unmatched);
+    w.field("source_lookups", p->stats().source_lookups);
+    w.end_object();
+  } else {
+    w.null();
+  }
   w.end_object();
 }
 

@@ -41,6 +41,7 @@ class ProbeContext {
   Loop& loop() const { return loop_; }
   CurlMulti& curl();
   SynProber& syn();
+  const SynProber* syn_prober() const { return syn_.get(); }  // null until first used
 
  private:
   Loop& loop_;

@@ -367,6 +367,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--tun: tcp targets only (--http 0)\n");
       return 2;
     }
+    g_listen_addr = args.target_addr;  // where --raw connects
     for (int i = 0; i < args.tcp; ++i) tcp_ports.push_back(static_cast<uint16_t>(20000 + i));
     responder = fork();
     if (responder == 0) {

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """VRRP advert jitter under health-check load: a Master with 100 ms adverts, first
 alone, then with N TCP checks per second running in the same daemon (default
-10,000: each a real connect() on the main loop). A sniffer in a peer namespace
+10,000: half-open probes by default, full connects with --probe connect; all on the
+main loop). A sniffer in a peer namespace
 timestamps every advert (kernel receive time); prints the interval spread for both
 runs, and the daemon's CPU use. Asserts nothing.
 
-usage: jitter_bench.py [--checks N] [--seconds S] [--hadirector PATH]"""
+usage: jitter_bench.py [--checks N] [--seconds S] [--probe syn|connect] [--hadirector PATH]"""
 import argparse
 import os
 import statistics
@@ -20,7 +21,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 from netlab import Lab, sh  # noqa: E402
 
 
-def config(tmp, checks):
+def config(tmp, checks, probe="syn"):
     lines = ["""[global]
 control_socket = "%s/j.sock"
 dataplane = "none"
@@ -32,14 +33,14 @@ priority = 200
 advert_interval = "100ms"
 virtual_ipaddresses = ["10.9.0.100/24"]
 """ % tmp]
-    # Targets: closed ports on loopback addresses (refused at once: a full connect cycle each).
+    # Targets: closed ports on loopback addresses (refused at once: an RST to each SYN).
     per_vs = 1000
     for v in range((checks + per_vs - 1) // per_vs):
         lines.append('[[virtual_server]]\naddress = "127.1.%d.1"\nport = 80\n' % v)
         for i in range(min(per_vs, checks - v * per_vs)):
             lines.append('  [[virtual_server.real_server]]\n  address = "127.2.%d.%d"\n  port = %d\n'
-                         '  check = { type = "tcp", interval = "1s", timeout = "500ms" }\n'
-                         % (v, i % 250 + 1, 10000 + i // 250))
+                         '  check = { type = "tcp", probe = "%s", interval = "1s", timeout = "500ms" }\n'
+                         % (v, i % 250 + 1, 10000 + i // 250, probe))
     path = os.path.join(tmp, "j%d.toml" % checks)
     with open(path, "w") as f:
         f.write("\n".join(lines))
@@ -52,8 +53,8 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(binary, lab, ns_a, ns_b, tmp, checks, seconds):
-    cfg = config(tmp, checks)
+def run(binary, lab, ns_a, ns_b, tmp, checks, seconds, probe="syn"):
+    cfg = config(tmp, checks, probe)
     d = subprocess.Popen(["ip", "netns", "exec", ns_a, binary, "run", "-c", cfg],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -84,6 +85,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--checks", type=int, default=10000)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--probe", choices=["syn", "connect"], default="syn")
     ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "daemon",
                                                          "hadirector"))
     a = ap.parse_args()
@@ -93,7 +95,7 @@ def main():
         ns_a = lab.host("a", ["10.9.0.2/24"])
         ns_b = lab.host("b", ["10.9.0.3/24"])
         sh("sysctl", "-qw", "net.ipv4.ip_local_port_range=10000 65000", ns=ns_a)
-        res = [run(os.path.abspath(a.hadirector), lab, ns_a, ns_b, tmp, n, a.seconds)
+        res = [run(os.path.abspath(a.hadirector), lab, ns_a, ns_b, tmp, n, a.seconds, a.probe)
                for n in (0, a.checks)]
     finally:
         lab.close()

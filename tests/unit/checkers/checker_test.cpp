@@ -282,6 +282,34 @@ TEST_F(CheckerTest, StatusJson) {
     EXPECT_NE(j.find(want), std::string::npos) << want << " in " << j;
 }
 
+TEST_F(CheckerTest, HalfOpenChecksShowTheirProberInStatus) {
+  TestServer server(TestServer::accept_and_close());
+  Checker checker(loop_, record_, options());
+  {
+    JsonWriter w;
+    checker.status(w);
+    EXPECT_NE(w.str().find("\"syn_probes\":null"), std::string::npos) << w.str();
+  }
+  Target up = tcp_target("syn-up", server.port());
+  up.spec.half_open = true;
+  Target down = tcp_target("syn-down", refused_port());
+  down.spec.half_open = true;
+  checker.start({up, down});
+  ASSERT_TRUE(run_until([&] {
+    auto* u = checker.state("syn-up");
+    auto* d = checker.state("syn-down");
+    return u && u->up() && d && d->checks() >= 2;
+  }));
+  EXPECT_EQ(changes_of("syn-up"), "up (ok)");
+  EXPECT_EQ(checker.state("syn-down")->last_result()->to_string(), "connect refused");
+  EXPECT_EQ(server.accepted(), 0);
+  JsonWriter w;
+  checker.status(w);
+  for (const char* want : {"\"syn_probes\":{\"source_ports\":\"", "\"sent\":", "\"answers\":",
+                           "\"unmatched\":", "\"source_lookups\":1"})
+    EXPECT_NE(w.str().find(want), std::string::npos) << want << " in " << w.str();
+}
+
 TEST(CheckerClock, SinceIsReportedAsWallClock) {
   Loop loop;
   ManualClock clock;
