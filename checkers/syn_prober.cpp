@@ -115,7 +115,10 @@ SynProber::Key SynProber::key_of(const IpAddress& remote, uint16_t rport, uint16
   return k;
 }
 
-SynProber::SynProber(Loop& loop) : loop_(loop), rng_(std::random_device{}()) {}
+SynProber::SynProber(Loop& loop)
+    : loop_(loop),
+      flush_(std::make_unique<Prepare>(loop, [this] { flush(); })),
+      rng_(std::random_device{}()) {}
 
 SynProber::~SynProber() {
   for (Family* f : {&v4_, &v6_}) {
@@ -244,67 +247,154 @@ std::optional<Result> SynProber::lookup_source(const IpAddress& remote, IpAddres
   return std::nullopt;
 }
 
-std::optional<Result> SynProber::send_syn(Flight& f) {
+std::optional<Result> SynProber::build(const Flight& f, Outgoing& out) {
   const bool v6 = !f.remote.is_v4();
-  Family& fam = v6 ? v6_ : v4_;
-  for (int attempt = 0;; ++attempt) {
-    std::optional<IpAddress> source = f.source;
-    if (!v6 && !source) {
-      IpAddress s;
-      if (auto err = lookup_source(f.remote, s)) return err;
-      source = s;
+  std::optional<IpAddress> source = f.source;
+  if (!v6 && !source) {
+    IpAddress s;
+    if (auto err = lookup_source(f.remote, s)) return err;
+    source = s;
+  }
+  out.key = key_of(f.remote, f.rport, f.lport);
+  out.isn = f.isn;
+  out.v6 = v6;
+  out.forced_source = f.source.has_value();
+  build_syn(std::span<uint8_t, kSynSize>(out.seg), f.lport, f.rport, f.isn, f.remote,
+            v6 ? std::nullopt : source);
+  out.dlen = to_sockaddr(f.remote, 0, out.dst);
+  out.controllen = 0;
+  if (source) {
+    // The source the checksum was computed over, so the kernel's own choice
+    // cannot differ from it.
+    cmsghdr* c = reinterpret_cast<cmsghdr*>(out.control);
+    if (v6) {
+      out.controllen = CMSG_SPACE(sizeof(in6_pktinfo));
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+      in6_pktinfo pi{};
+      pi.ipi6_addr = source->v6();
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    } else {
+      out.controllen = CMSG_SPACE(sizeof(in_pktinfo));
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+      in_pktinfo pi{};
+      pi.ipi_spec_dst = source->v4();
+      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
     }
-    alignas(8) uint8_t seg[kSynSize];
-    build_syn(std::span<uint8_t, kSynSize>(seg), f.lport, f.rport, f.isn, f.remote,
-              v6 ? std::nullopt : source);
-    sockaddr_storage dst;
-    socklen_t dlen = to_sockaddr(f.remote, 0, dst);
-    iovec iov{seg, sizeof seg};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-    msghdr msg{};
-    msg.msg_name = &dst;
-    msg.msg_namelen = dlen;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    if (source) {
-      // The source the checksum was computed over, so the kernel's own choice
-      // cannot differ from it.
-      msg.msg_control = control;
-      cmsghdr* c;
-      if (v6) {
-        msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = IPPROTO_IPV6;
-        c->cmsg_type = IPV6_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-        in6_pktinfo pi{};
-        pi.ipi6_addr = source->v6();
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-      } else {
-        msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-        c = CMSG_FIRSTHDR(&msg);
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = IP_PKTINFO;
-        c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-        in_pktinfo pi{};
-        pi.ipi_spec_dst = source->v4();
-        std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  }
+  return std::nullopt;
+}
+
+void SynProber::fill(Outgoing& o, msghdr& msg, iovec& iov) {
+  iov = {o.seg, sizeof o.seg};
+  msg = {};
+  msg.msg_name = &o.dst;
+  msg.msg_namelen = o.dlen;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (o.controllen) {
+    msg.msg_control = o.control;
+    msg.msg_controllen = o.controllen;
+  }
+}
+
+std::optional<Result> SynProber::queue(const Flight& f) {
+  outgoing_.emplace_back();
+  if (auto err = build(f, outgoing_.back())) {
+    outgoing_.pop_back();
+    return err;
+  }
+  flush_->start();
+  return std::nullopt;
+}
+
+void SynProber::flush() {
+  // One sendmmsg per family for every SYN queued in this loop turn; what it
+  // refuses goes one by one, so each failure reaches its own probe. A failure
+  // may start another probe (its callback runs here): that SYN goes in the
+  // next round of this same flush, not after the loop's next wake-up.
+  while (!outgoing_.empty()) flush_round();
+  flush_->stop();
+}
+
+void SynProber::flush_round() {
+  std::vector<Outgoing> batch;
+  batch.swap(outgoing_);
+  for (bool v6 : {false, true}) {
+    std::vector<Outgoing*> mine;
+    for (auto& o : batch)
+      if (o.v6 == v6 && live(o)) mine.push_back(&o);
+    if (mine.empty()) continue;
+    int fd = (v6 ? v6_ : v4_).fd;
+    size_t done = 0;
+    while (done < mine.size()) {
+      size_t n = std::min<size_t>(mine.size() - done, kBatch);
+      mmsghdr msgs[kBatch];
+      iovec iovs[kBatch];
+      for (size_t k = 0; k < n; ++k) {
+        msgs[k] = {};
+        fill(*mine[done + k], msgs[k].msg_hdr, iovs[k]);
       }
+      int sent = sendmmsg(fd, msgs, unsigned(n), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent > 0) {
+        stats_.sent += uint64_t(sent);
+        done += size_t(sent);
+        if (size_t(sent) == n) continue;
+      }
+      // The first message it could not send: alone, for its own error.
+      send_one(*mine[done]);
+      ++done;
     }
-    if (sendmsg(fam.fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+  }
+}
+
+bool SynProber::live(const Outgoing& o) const {
+  auto it = flights_.find(o.key);
+  return it != flights_.end() && it->second.flight->isn == o.isn;
+}
+
+void SynProber::send_one(Outgoing& o) {
+  std::optional<Result> err;
+  for (int attempt = 0;; ++attempt) {
+    msghdr msg;
+    iovec iov;
+    fill(o, msg, iov);
+    int fd = (o.v6 ? v6_ : v4_).fd;
+    if (sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
       ++stats_.sent;
-      return std::nullopt;
+      return;
     }
     int e = errno;
-    if (e == EINVAL && !v6 && !f.source && attempt == 0) {
+    auto it = flights_.find(o.key);
+    if (it == flights_.end()) return;
+    Flight& f = *it->second.flight;
+    if (e == EINVAL && !o.v6 && !o.forced_source && attempt == 0) {
       // The remembered source is no longer ours: look the route up again.
       sources_.erase(f.remote);
+      if (auto berr = build(f, o)) {
+        err = berr;
+        break;
+      }
       continue;
     }
-    if (f.source)
-      return errno_result(e, "send SYN from " + f.source->str() + ": " + std::strerror(e));
-    return errno_result(e, std::string("send SYN: ") + std::strerror(e));
+    err = o.forced_source
+              ? errno_result(e, "send SYN from " + f.source->str() + ": " + std::strerror(e))
+              : errno_result(e, std::string("send SYN: ") + std::strerror(e));
+    break;
   }
+  fail(o.key, std::move(*err));
+}
+
+void SynProber::fail(const Key& k, Result r) {
+  auto it = flights_.find(k);
+  if (it == flights_.end()) return;
+  Entry e = it->second;
+  flights_.erase(it);
+  e.flight->active = false;
+  e.client->on_syn_answer(std::move(r));
 }
 
 std::optional<Result> SynProber::start(Client& client, Flight& flight, const IpAddress& remote,
@@ -328,7 +418,7 @@ std::optional<Result> SynProber::start(Client& client, Flight& flight, const IpA
   flight.lport = key.lport;
   flight.isn = uint32_t(rng_());
   flight.source = source;
-  if (auto err = send_syn(flight)) return err;
+  if (auto err = queue(flight)) return err;
   flight.active = true;
   flights_.emplace(key, Entry{&client, &flight});
   return std::nullopt;
@@ -336,7 +426,7 @@ std::optional<Result> SynProber::start(Client& client, Flight& flight, const IpA
 
 std::optional<Result> SynProber::resend(Flight& flight) {
   if (!flight.active) return std::nullopt;
-  auto err = send_syn(flight);
+  auto err = queue(flight);
   if (err) cancel(flight);
   return err;
 }

@@ -18,6 +18,7 @@
 //
 // One SynProber per loop, shared by every syn check on it (ProbeContext).
 #pragma once
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -116,7 +117,27 @@ class SynProber {
 
   std::optional<Result> open(bool v6);
   std::optional<Result> reserve_ports();
-  std::optional<Result> send_syn(Flight& f);
+  // A SYN ready to go: built when queued (source looked up, checksum done),
+  // sent by flush() just before the loop next sleeps, in one sendmmsg().
+  struct Outgoing {
+    Key key;
+    uint32_t isn = 0;
+    bool v6 = false;
+    bool forced_source = false;
+    alignas(8) uint8_t seg[24];
+    sockaddr_storage dst;
+    socklen_t dlen = 0;
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))];
+    size_t controllen = 0;
+  };
+  std::optional<Result> build(const Flight& f, Outgoing& out);
+  std::optional<Result> queue(const Flight& f);
+  void flush();
+  void flush_round();
+  void fill(Outgoing& o, msghdr& msg, iovec& iov);
+  bool live(const Outgoing& o) const;
+  void send_one(Outgoing& o);
+  void fail(const Key& k, Result r);
   std::optional<Result> lookup_source(const IpAddress& remote, IpAddress& out);
   void on_readable(bool v6);
   void read_answers(bool v6);
@@ -126,6 +147,8 @@ class SynProber {
 
   Loop& loop_;
   Family v4_, v6_;
+  std::unique_ptr<Prepare> flush_;
+  std::vector<Outgoing> outgoing_;
   std::vector<int> reserved_;
   uint16_t port_base_ = 0;
   uint16_t next_port_ = 0;

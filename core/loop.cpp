@@ -41,6 +41,16 @@ void Timer::trampoline(struct ev_loop*, ev_timer* w, int) {
   self->cb_();
 }
 
+Prepare::Prepare(Loop& loop, std::function<void()> cb) : loop_(loop), cb_(std::move(cb)) {
+  ev_prepare_init(&w_, &Prepare::trampoline);
+  w_.data = this;
+}
+Prepare::~Prepare() { stop(); }
+void Prepare::trampoline(struct ev_loop*, ev_prepare* w, int) {
+  auto* self = static_cast<Prepare*>(w->data);
+  self->cb_();
+}
+
 IoWatcher::IoWatcher(Loop& loop, int fd, int events, std::function<void(int)> cb)
     : loop_(loop), cb_(std::move(cb)) {
   ev_io_init(&w_, &IoWatcher::trampoline, fd, events);

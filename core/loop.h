@@ -108,6 +108,25 @@ class ChildWatcher {
   std::function<void(int)> cb_;
 };
 
+// Runs its callback once per loop turn, just before the loop blocks for new
+// events, while started (libev's ev_prepare): for work collected during a
+// turn and done once at its end (one sendmmsg for many probes, say).
+class Prepare {
+ public:
+  Prepare(Loop& loop, std::function<void()> cb);
+  ~Prepare();
+  Prepare(const Prepare&) = delete;
+  Prepare& operator=(const Prepare&) = delete;
+  void start() { ev_prepare_start(loop_.raw(), &w_); }
+  void stop() { ev_prepare_stop(loop_.raw(), &w_); }
+
+ private:
+  static void trampoline(struct ev_loop*, ev_prepare* w, int);
+  Loop& loop_;
+  ev_prepare w_;
+  std::function<void()> cb_;
+};
+
 // Wakes a loop from another thread.
 class AsyncWake {
  public:

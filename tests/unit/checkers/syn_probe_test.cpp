@@ -10,6 +10,7 @@
 
 #include "checkers/syn_prober.h"
 #include "checkers/tcp_check.h"
+#include "checkers/tcp_segment.h"
 #include "test_servers.h"
 
 namespace hd::checkers {
@@ -173,18 +174,111 @@ TEST(SynProbe, ManyProbesOfOneTargetAtOnceUseDistinctPorts) {
   EXPECT_EQ(server.accepted(), 0);
 }
 
-TEST(SynProbe, AnAnswerAfterCancelIsIgnored) {
+// Sends a TCP segment from 127.0.0.1:sport to 127.0.0.1:dport through a raw
+// socket, as a server's stack would answer.
+void inject(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t ack) {
+  auto lo = IpAddress::of(127, 0, 0, 1);
+  uint8_t seg[kSynSize];
+  build_syn(std::span<uint8_t, kSynSize>(seg), sport, dport, 0x5000, lo, std::nullopt);
+  seg[13] = flags;
+  for (int i = 0; i < 4; ++i) seg[8 + i] = uint8_t(ack >> (24 - 8 * i));
+  uint16_t c = tcp_checksum(lo, lo, seg);
+  seg[16] = uint8_t(c >> 8), seg[17] = uint8_t(c);
+  int fd = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
+  ASSERT_GE(fd, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr = lo.v4();
+  ASSERT_EQ(sendto(fd, seg, sizeof seg, 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+            ssize_t(sizeof seg));
+  ::close(fd);
+}
+
+struct Answers : SynProber::Client {
+  std::vector<std::string> got;
+  void on_syn_answer(Result r) override { got.push_back(r.to_string()); }
+};
+
+TEST(SynProbe, AnswersMatchByPortsAndSequenceNumberOnly) {
+  Loop loop;
+  SynProber prober(loop);
+  FullBacklog server;  // drops our SYNs: every answer below is one we forge
+  Answers client;
+  SynProber::Flight flight;
+  auto lo = IpAddress::of(127, 0, 0, 1);
+  ASSERT_FALSE(prober.start(client, flight, lo, server.port(), std::nullopt));
+  loop.run_nowait();  // the SYN goes out (and is dropped)
+  EXPECT_EQ(prober.stats().sent, 1u);
+
+  // Wrong acknowledgment number, wrong port: ignored.
+  inject(server.port(), flight.lport, tcp_flags::syn | tcp_flags::ack, flight.isn + 2);
+  inject(uint16_t(server.port() + 1), flight.lport, tcp_flags::syn | tcp_flags::ack, flight.isn + 1);
+  run_for(loop, milliseconds(50));
+  EXPECT_TRUE(client.got.empty());
+  EXPECT_EQ(prober.stats().unmatched, 2u);
+  EXPECT_TRUE(flight.active);
+
+  // The right one: up.
+  inject(server.port(), flight.lport, tcp_flags::syn | tcp_flags::ack, flight.isn + 1);
+  run_for(loop, milliseconds(50));
+  EXPECT_EQ(client.got, std::vector<std::string>{"ok"});
+  EXPECT_FALSE(flight.active);
+
+  // An RST for a new flight: refused.
+  ASSERT_FALSE(prober.start(client, flight, lo, server.port(), std::nullopt));
+  loop.run_nowait();
+  inject(server.port(), flight.lport, tcp_flags::rst | tcp_flags::ack, flight.isn + 1);
+  run_for(loop, milliseconds(50));
+  EXPECT_EQ(client.got, (std::vector<std::string>{"ok", "connect refused"}));
+
+  // An answer after cancel(): ignored.
+  ASSERT_FALSE(prober.start(client, flight, lo, server.port(), std::nullopt));
+  loop.run_nowait();
+  prober.cancel(flight);
+  inject(server.port(), flight.lport, tcp_flags::syn | tcp_flags::ack, flight.isn + 1);
+  run_for(loop, milliseconds(50));
+  EXPECT_EQ(client.got.size(), 2u);
+  EXPECT_EQ(prober.stats().unmatched, 3u);
+  EXPECT_EQ(prober.stats().answers, 2u);
+}
+
+TEST(SynProbe, ACancelledProbeSendsNothing) {
   Loop loop;
   SynProber prober(loop);
   TestServer server(TestServer::accept_and_close());
   TcpProbe probe(loop, syn_spec(server.port()), &prober);
   bool called = false;
   probe.start([&](Result) { called = true; });
-  probe.cancel();  // the SYN is out; its SYN-ACK will come
-  run_for(loop, milliseconds(200));
+  probe.cancel();  // before the loop turn ends: the queued SYN is dropped
+  run_for(loop, milliseconds(100));
   EXPECT_FALSE(called);
-  EXPECT_EQ(prober.stats().answers, 0u);
-  EXPECT_GE(prober.stats().unmatched, 1u);
+  EXPECT_EQ(prober.stats().sent, 0u);
+}
+
+TEST(SynProbe, OneBadSourceInABatchFailsAloneAndTheOthersGoOut) {
+  Loop loop;
+  SynProber prober(loop);
+  TestServer server(TestServer::accept_and_close());
+  std::vector<std::unique_ptr<TcpProbe>> probes;
+  std::vector<std::string> results(5);
+  int done = 0;
+  for (int i = 0; i < 5; ++i) {
+    Spec s = syn_spec(server.port());
+    if (i == 2) s.source_address = IpAddress::parse("192.0.2.77");  // not local: refused by the kernel
+    probes.push_back(std::make_unique<TcpProbe>(loop, s, &prober));
+    probes.back()->start([&, i](Result r) {
+      results[size_t(i)] = r.to_string();
+      if (++done == 5) loop.stop();
+    });
+  }
+  run_for(loop, milliseconds(2000));
+  for (int i = 0; i < 5; ++i) {
+    if (i == 2)
+      EXPECT_NE(results[2].find("send SYN from 192.0.2.77"), std::string::npos) << results[2];
+    else
+      EXPECT_EQ(results[size_t(i)], "ok") << i;
+  }
+  EXPECT_EQ(prober.stats().sent, 4u);
 }
 
 TEST(SynProbe, ASynProbeCannotSendBytes) {
