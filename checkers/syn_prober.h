@@ -7,8 +7,9 @@
 //
 // Why: a full connect() costs the director a socket, a file, a port search,
 // an epoll registration and a close; 10,000 of them per second cost more
-// than a tenth of a core. A half-open probe is one sendmsg() and a share of a
-// batched recvmmsg().
+// than a tenth of a core. A half-open probe is a share of one sendmmsg() (the
+// SYNs queued during a loop turn leave together, just before the loop sleeps)
+// and a share of a batched recvmmsg().
 //
 // The source ports come from a block the prober reserves by bind()ing a TCP
 // socket to each (never listening): connect() then never picks them, so a
