@@ -24,29 +24,6 @@ constexpr unsigned kBatch = 32;
 constexpr Duration kReadPause = std::chrono::milliseconds(1);
 constexpr size_t kPacketMax = 256;  // IPv4 header + TCP header, options included, fit
 
-socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out) {
-  std::memset(&out, 0, sizeof out);
-  if (a.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr = a.v4();
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  sin6->sin6_addr = a.v6();
-  return sizeof(sockaddr_in6);
-}
-
-std::optional<IpAddress> from_sockaddr(const sockaddr_storage& s) {
-  if (s.ss_family == AF_INET) return IpAddress::from_v4(reinterpret_cast<const sockaddr_in&>(s).sin_addr);
-  if (s.ss_family == AF_INET6)
-    return IpAddress::from_v6(reinterpret_cast<const sockaddr_in6&>(s).sin6_addr);
-  return std::nullopt;
-}
-
 // Accepts only SYN-ACKs and RSTs to ports [base, base + kPorts). IPv4 raw
 // sockets see the packet from the IP header on (first fragments only);
 // IPv6 raw sockets from the TCP header on. Userspace checks everything again.

@@ -10,22 +10,6 @@
 namespace hd::checkers {
 namespace {
 
-socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out) {
-  std::memset(&out, 0, sizeof out);
-  if (a.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons(port);
-    sin->sin_addr = a.v4();
-    return sizeof(sockaddr_in);
-  }
-  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
-  sin6->sin6_family = AF_INET6;
-  sin6->sin6_port = htons(port);
-  sin6->sin6_addr = a.v6();
-  return sizeof(sockaddr_in6);
-}
-
 constexpr size_t kMaxReceive = 64 * 1024;
 
 }  // namespace

@@ -1,6 +1,7 @@
 // IP addresses and prefixes as values (IPv4 or IPv6).
 #pragma once
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <compare>
@@ -48,6 +49,11 @@ class IpAddress {
 };
 
 std::ostream& operator<<(std::ostream& os, const IpAddress& a);
+
+// The socket address of a:port (AF_INET or AF_INET6); returns its length.
+socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out);
+// The address in an AF_INET / AF_INET6 socket address; nullopt for any other family.
+std::optional<IpAddress> from_sockaddr(const sockaddr_storage& s);
 
 struct IpPrefix {
   IpAddress address;
