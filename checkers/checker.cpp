@@ -222,6 +222,7 @@ void Checker::status(JsonWriter& w) const {
     w.field("sent", p->stats().sent);
     w.field("answers", p->stats().answers);
     w.field("unmatched", p->stats().unmatched);
+    w.field("send_drops", p->stats().send_drops);
     w.field("source_lookups", p->stats().source_lookups);
     w.end_object();
   } else {

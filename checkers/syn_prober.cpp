@@ -153,8 +153,14 @@ std::optional<Result> SynProber::reserve_ports() {
 std::optional<Result> SynProber::open(bool v6) {
   Family& fam = v6 ? v6_ : v4_;
   if (fam.fd >= 0) return std::nullopt;
-  if (!port_base_)
-    if (auto err = reserve_ports()) return err;
+  if (!port_base_) {
+    // A failed reservation is tried again at most every 10 s, not per probe.
+    TimePoint now = SteadyClock::now();
+    if (reserve_error_ && now < reserve_retry_at_) return reserve_error_;
+    reserve_error_ = reserve_ports();
+    reserve_retry_at_ = now + std::chrono::seconds(10);
+    if (reserve_error_) return reserve_error_;
+  }
   int af = v6 ? AF_INET6 : AF_INET;
   int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
@@ -167,14 +173,31 @@ std::optional<Result> SynProber::open(bool v6) {
   int one = 1;
   if (v6) {
     int offset = 16;  // the TCP checksum field: the kernel fills it in
-    setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof offset);
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &offset, sizeof offset) != 0) {
+      // Without it every SYN would leave with checksum 0 and be dropped.
+      int e = errno;
+      ::close(fd);
+      return Result::failure(Reason::other, e,
+                             std::string("IPV6_CHECKSUM on the raw socket: ") + std::strerror(e));
+    }
     setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof one);
   } else {
     setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof one);
   }
-  int rcvbuf = 1 << 20;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  // Room for the answers to a few thousand SYNs, and for as many SYNs queued.
+  for (int opt : {SO_RCVBUF, SO_SNDBUF}) {
+    int want = 1 << 20;
+    int force = opt == SO_RCVBUF ? SO_RCVBUFFORCE : SO_SNDBUFFORCE;
+    if (setsockopt(fd, SOL_SOCKET, force, &want, sizeof want) != 0)
+      setsockopt(fd, SOL_SOCKET, opt, &want, sizeof want);
+    int got = 0;
+    socklen_t len = sizeof got;
+    getsockopt(fd, SOL_SOCKET, opt, &got, &len);
+    if (got < want)
+      HD_LOG(warning, "checkers") << "syn probes: socket " << (opt == SO_RCVBUF ? "receive" : "send")
+                                  << " buffer " << got << " bytes, not " << want
+                                  << " (no CAP_NET_ADMIN?)";
+  }
   auto prog = answer_filter(v6, port_base_);
   sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
@@ -345,11 +368,18 @@ void SynProber::send_one(Outgoing& o) {
       return;
     }
     int e = errno;
-    auto it = flights_.find(o.key);
-    if (it == flights_.end()) return;
-    Flight& f = *it->second.flight;
-    if (e == EINVAL && !o.v6 && !o.forced_source && attempt == 0) {
-      // The remembered source is no longer ours: look the route up again.
+    if (!live(o)) return;
+    Flight& f = *flights_.find(o.key)->second.flight;
+    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ENOMEM) {
+      // A full send buffer or a queue drop (IP_RECVERR reports those): a lost
+      // SYN, as TCP treats it. The flight stays; the retransmission or the
+      // deadline decides.
+      ++stats_.send_drops;
+      return;
+    }
+    if (!o.v6 && !o.forced_source && attempt == 0) {
+      // Perhaps the remembered source is no longer ours (the kernel says
+      // EINVAL or ENETUNREACH then): look the route up again, once.
       sources_.erase(f.remote);
       if (auto berr = build(f, o)) {
         err = berr;

@@ -60,7 +60,9 @@ class SynProber {
     std::optional<IpAddress> source;  // forced source, when the check has one
   };
 
-  static constexpr uint16_t kPorts = 64;  // the reserved source port block
+  // The reserved source port block: at most this many probes of one ip:port
+  // in flight at once (each check has at most one).
+  static constexpr uint16_t kPorts = 256;
 
   explicit SynProber(Loop& loop);
   ~SynProber();
@@ -85,6 +87,7 @@ class SynProber {
     uint64_t answers = 0;       // matched SYN-ACK, RST or ICMP error
     uint64_t unmatched = 0;     // passed the filter but matched no flight (late, stale)
     uint64_t source_lookups = 0;
+    uint64_t send_drops = 0;    // SYNs the kernel could not queue (EAGAIN, ENOBUFS): left to retransmission
   };
   const Stats& stats() const { return stats_; }
   // The first port of the reserved block (0: not reserved yet), for tests.
@@ -157,7 +160,8 @@ class SynProber {
   std::map<IpAddress, Source> sources_;  // IPv4 route sources, refreshed every kSourceTtl
   std::mt19937 rng_;
   Stats stats_;
-  std::string open_error_;
+  std::optional<Result> reserve_error_;
+  TimePoint reserve_retry_at_{};
 };
 
 }  // namespace hd::checkers

@@ -40,6 +40,7 @@ void TcpProbe::start(ProbeDone done) {
   sent_ = 0;
   received_.clear();
   started_ = SteadyClock::now();
+  ++run_;
 
   if (spec_.half_open) {
     if (!syn_) return finish_later(Result::failure(Reason::invalid_check, 0, "no syn prober"));
@@ -118,8 +119,10 @@ void TcpProbe::on_syn_timer() {
   if (now >= deadline_ || next_resend_ >= deadline_) {
     // An answer may wait unread in the socket (the prober's read pause): read
     // it first; it ends this probe through on_syn_answer() if it is ours.
+    uint64_t run = run_;
     syn_->poll();
-    if (phase_ != Phase::syn) return;
+    // Answered: `done` ran, and may have started the next run already.
+    if (run_ != run || phase_ != Phase::syn) return;
     return finish(Result::failure(Reason::connect_timeout));
   }
   if (auto err = syn_->resend(flight_)) return finish(std::move(*err));

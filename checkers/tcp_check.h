@@ -58,6 +58,7 @@ class TcpProbe final : public Probe, private SynProber::Client {
   Duration rto_{};
   TimePoint next_resend_{};
   TimePoint deadline_{};
+  uint64_t run_ = 0;  // counts start()s: tells a finished run from the next one
   std::optional<Result> deferred_;
   ProbeDone done_;
 };
