@@ -1,6 +1,10 @@
 #include "checkers/tcp_segment.h"
 
+#include <netinet/in.h>
+
 #include <cstring>
+
+#include "core/checksum.h"
 
 namespace hd::checkers {
 namespace {
@@ -18,29 +22,7 @@ void put32(uint8_t* p, uint32_t v) {
   put16(p + 2, uint16_t(v));
 }
 
-// One's complement sum of 16-bit big-endian words, not yet folded.
-uint64_t sum_words(std::span<const uint8_t> d, uint64_t sum) {
-  size_t i = 0;
-  for (; i + 1 < d.size(); i += 2) sum += get16(d.data() + i);
-  if (i < d.size()) sum += uint16_t(d[i] << 8);
-  return sum;
-}
-
 }  // namespace
-
-uint16_t tcp_checksum(const IpAddress& src, const IpAddress& dst,
-                      std::span<const uint8_t> segment) {
-  uint64_t sum = 0;
-  sum = sum_words(src.bytes(), sum);
-  sum = sum_words(dst.bytes(), sum);
-  // IPv4: zero, protocol, TCP length (16 bits); IPv6: length (32 bits), zeros, next header.
-  sum += 6;  // IPPROTO_TCP
-  sum += segment.size() & 0xffff;
-  sum += segment.size() >> 16;
-  sum = sum_words(segment, sum);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum & 0xffff);
-}
 
 void build_syn(std::span<uint8_t, kSynSize> out, uint16_t sport, uint16_t dport, uint32_t isn,
                const IpAddress& dst, const std::optional<IpAddress>& checksum_source) {
@@ -57,7 +39,8 @@ void build_syn(std::span<uint8_t, kSynSize> out, uint16_t sport, uint16_t dport,
   p[20] = 2;  // MSS option, length 4
   p[21] = 4;
   put16(p + 22, dst.is_v4() ? 1460 : 1440);
-  if (checksum_source) put16(p + 16, tcp_checksum(*checksum_source, dst, out));
+  if (checksum_source)
+    put16(p + 16, pseudo_header_checksum(*checksum_source, dst, IPPROTO_TCP, out));
 }
 
 std::optional<Segment> parse_tcp(std::span<const uint8_t> d) {

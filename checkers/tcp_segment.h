@@ -28,10 +28,6 @@ inline constexpr size_t kSynSize = 24;
 void build_syn(std::span<uint8_t, kSynSize> out, uint16_t sport, uint16_t dport, uint32_t isn,
                const IpAddress& dst, const std::optional<IpAddress>& checksum_source);
 
-// The Internet checksum (RFC 1071) of the TCP segment over the pseudo-header
-// src -> dst; 0 when a segment's own checksum field is right.
-uint16_t tcp_checksum(const IpAddress& src, const IpAddress& dst, std::span<const uint8_t> segment);
-
 struct Segment {
   uint16_t sport = 0;
   uint16_t dport = 0;

@@ -1,5 +1,7 @@
 #include "vrrp/packet.h"
 
+#include "core/checksum.h"
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -21,14 +23,6 @@ std::array<char, kV2AuthDataSize> makePassword(std::string_view password) {
   return out;
 }
 
-uint16_t internetChecksum(std::span<const uint8_t> data) {
-  uint32_t sum = 0;
-  size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
-  if (i < data.size()) sum += static_cast<uint32_t>(data[i] << 8);  // odd byte, zero padded
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
 
 namespace {
 
@@ -41,30 +35,11 @@ void putBytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
-// The v3 checksum covers "the pseudo-header ... and the VRRP message" (RFC 5798 5.2.8): for IPv4
-// the RFC 768 layout (src, dst, zero, protocol, 16-bit length), for IPv6 the RFC 8200 8.1 layout
-// (src, dst, 32-bit length, 3 zero bytes, next header). The message is short, so a copy is fine.
-uint16_t v3Checksum(std::span<const uint8_t> message, const IpAddress& src, const IpAddress& dst) {
-  std::vector<uint8_t> buf;
-  buf.reserve(40 + message.size());
-  putBytes(buf, src.bytes());
-  putBytes(buf, dst.bytes());
-  if (src.is_v4()) {
-    buf.push_back(0);
-    buf.push_back(kIpProtocol);
-    put16(buf, static_cast<uint16_t>(message.size()));
-  } else {
-    put16(buf, 0);
-    put16(buf, static_cast<uint16_t>(message.size()));
-    buf.insert(buf.end(), {0, 0, 0, kIpProtocol});
-  }
-  putBytes(buf, message);
-  return internetChecksum(buf);
-}
-
 uint16_t messageChecksum(Version v, std::span<const uint8_t> message, const IpAddress& src,
                          const IpAddress& dst) {
-  return v == Version::v2 ? internetChecksum(message) : v3Checksum(message, src, dst);
+  // v3 covers "the pseudo-header ... and the VRRP message" (RFC 5798 5.2.8).
+  return v == Version::v2 ? internet_checksum(message)
+                         : pseudo_header_checksum(src, dst, kIpProtocol, message);
 }
 
 }  // namespace

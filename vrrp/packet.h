@@ -73,9 +73,6 @@ std::array<char, kV2AuthDataSize> makePassword(std::string_view password);
 // addresses, or a v3 interval above 4095 cs.
 std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const IpAddress& dst);
 
-// RFC 1071 Internet checksum (one's complement of the one's complement sum of 16-bit big-endian
-// words; an odd trailing byte is padded with zero). A buffer holding a correct checksum sums to 0.
-uint16_t internetChecksum(std::span<const uint8_t> data);
 
 // Why a received packet was dropped (RFC 3768 7.1, RFC 5798 7.1, in the order checked).
 enum class DropReason : uint8_t {

@@ -44,6 +44,7 @@
 
 #include "checkers/checker.h"
 #include "checkers/tcp_segment.h"
+#include "core/checksum.h"
 #include "core/log.h"
 #include "core/loop.h"
 
@@ -202,13 +203,6 @@ int listener(uint16_t& port) {
   }
 }
 
-uint16_t ip_checksum(const uint8_t* p, size_t n) {
-  uint32_t sum = 0;
-  for (size_t i = 0; i + 1 < n; i += 2) sum += uint32_t(p[i] << 8 | p[i + 1]);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return uint16_t(~sum);
-}
-
 // The TUN responder: a stateless remote TCP stack for the handshake. Reads IPv4
 // packets without ever sleeping; answers a SYN to [first, first + count) with a
 // SYN-ACK, any other SYN with an RST; ignores the rest (ACKs, RSTs).
@@ -242,7 +236,7 @@ uint16_t ip_checksum(const uint8_t* p, size_t n) {
     out[9] = 6;
     std::memcpy(out + 12, in + 16, 4);  // swap addresses
     std::memcpy(out + 16, in + 12, 4);
-    uint16_t c = ip_checksum(out, 20);
+    uint16_t c = internet_checksum(std::span<const uint8_t>(out, 20));
     out[10] = uint8_t(c >> 8), out[11] = uint8_t(c);
     uint8_t* r = out + 20;
     std::memcpy(r, t + 2, 2);  // swap ports
@@ -256,7 +250,7 @@ uint16_t ip_checksum(const uint8_t* p, size_t n) {
     r[14] = 0xff, r[15] = 0xff;
     auto src = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(out + 12, 4));
     auto dst = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(out + 16, 4));
-    c = tcp_checksum(src, dst, std::span<const uint8_t>(r, 20));
+    c = pseudo_header_checksum(src, dst, IPPROTO_TCP, std::span<const uint8_t>(r, 20));
     r[16] = uint8_t(c >> 8), r[17] = uint8_t(c);
     (void)!write(fd, out, sizeof out);
   }

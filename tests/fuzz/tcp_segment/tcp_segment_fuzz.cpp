@@ -10,6 +10,7 @@
 #include <span>
 
 #include "checkers/tcp_segment.h"
+#include "core/checksum.h"
 
 using namespace hd;
 using namespace hd::checkers;
@@ -42,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto back = parse_tcp(out);
     check(back && back->sport == seg->sport && back->dport == seg->dport && back->seq == seg->seq &&
           back->flags == tcp_flags::syn);
-    check(tcp_checksum(src, dst, out) == 0);
+    check(pseudo_header_checksum(src, dst, IPPROTO_TCP, out) == 0);
   }
   if (auto q = parse_quoted_tcp(in)) check(size >= 8);
   return 0;

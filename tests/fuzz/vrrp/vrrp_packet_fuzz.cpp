@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "core/checksum.h"
 #include "vrrp/fsm.h"
 #include "vrrp/packet.h"
 
@@ -24,21 +25,8 @@ void check(bool ok) {
 void fixChecksum(std::vector<uint8_t>& p, Version v, const IpAddress& src, const IpAddress& dst) {
   if (p.size() < kHeaderSize) return;
   p[6] = p[7] = 0;
-  std::vector<uint8_t> buf;
-  if (v == Version::v3) {
-    buf.insert(buf.end(), src.bytes().begin(), src.bytes().end());
-    buf.insert(buf.end(), dst.bytes().begin(), dst.bytes().end());
-    const auto n = static_cast<uint16_t>(p.size());
-    if (src.is_v4()) {
-      buf.insert(buf.end(),
-                 {0, kIpProtocol, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)});
-    } else {
-      buf.insert(buf.end(), {0, 0, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n), 0, 0, 0,
-                             kIpProtocol});
-    }
-  }
-  buf.insert(buf.end(), p.begin(), p.end());
-  const uint16_t c = internetChecksum(buf);
+  const uint16_t c = v == Version::v3 ? hd::pseudo_header_checksum(src, dst, kIpProtocol, p)
+                                      : hd::internet_checksum(p);
   p[6] = static_cast<uint8_t>(c >> 8);
   p[7] = static_cast<uint8_t>(c);
 }

@@ -1,4 +1,5 @@
 #include "checkers/tcp_segment.h"
+#include "core/checksum.h"
 
 #include <gtest/gtest.h>
 
@@ -63,7 +64,7 @@ TEST(TcpSegment, Ipv4ChecksumMatchesTheReference) {
     s[16] = uint8_t(got >> 8);
     s[17] = uint8_t(got);
     // A segment carrying its right checksum sums to zero.
-    EXPECT_EQ(tcp_checksum(src, dst, s), 0) << isn;
+    EXPECT_EQ(pseudo_header_checksum(src, dst, IPPROTO_TCP, s), 0) << isn;
   }
 }
 
@@ -81,7 +82,7 @@ TEST(TcpSegment, OddLengthChecksum) {
   auto src = *IpAddress::parse("10.0.0.1");
   auto dst = *IpAddress::parse("10.0.0.2");
   std::vector<uint8_t> seg = {1, 2, 3, 4, 5, 6, 7};
-  EXPECT_EQ(tcp_checksum(src, dst, seg), reference_checksum(src, dst, seg));
+  EXPECT_EQ(pseudo_header_checksum(src, dst, IPPROTO_TCP, seg), reference_checksum(src, dst, seg));
 }
 
 std::vector<uint8_t> ipv4_packet(uint8_t proto, uint16_t frag, std::vector<uint8_t> tcp,

@@ -1,6 +1,8 @@
 // Wire format tests, written from RFC 3768 section 5 / 7.1 and RFC 5798 section 5 / 7.1.
 #include "vrrp/packet.h"
 
+#include "core/checksum.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -115,7 +117,7 @@ void fixChecksum(Bytes& p, Version v, const IpAddress& src, const IpAddress& dst
     }
   }
   sum_over.insert(sum_over.end(), p.begin(), p.end());
-  const uint16_t c = internetChecksum(sum_over);
+  const uint16_t c = internet_checksum(sum_over);
   p[6] = static_cast<uint8_t>(c >> 8);
   p[7] = static_cast<uint8_t>(c);
 }
@@ -164,22 +166,22 @@ TEST(IpAddress, OrdersNumericallyWithinAFamily) {
 // RFC 1071 section 3 worked example: 00 01 f2 03 f4 f5 f6 f7 sums to 0xddf2.
 TEST(Checksum, Rfc1071Example) {
   const Bytes b = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
-  EXPECT_EQ(internetChecksum(b), static_cast<uint16_t>(~0xddf2));
+  EXPECT_EQ(internet_checksum(b), static_cast<uint16_t>(~0xddf2));
 }
 
 // RFC 1071: an odd trailing byte is summed as if followed by a zero byte.
 TEST(Checksum, OddLengthPadsWithZero) {
-  EXPECT_EQ(internetChecksum(Bytes{0x01, 0x02, 0x03}), 0xfbfd);  // ~(0x0102 + 0x0300)
-  EXPECT_EQ(internetChecksum(Bytes{0x01, 0x02, 0x03}),
-            internetChecksum(Bytes{0x01, 0x02, 0x03, 0}));
-  EXPECT_EQ(internetChecksum(Bytes{0xff}), 0x00ff);
-  EXPECT_EQ(internetChecksum(Bytes{}), 0xffff);
+  EXPECT_EQ(internet_checksum(Bytes{0x01, 0x02, 0x03}), 0xfbfd);  // ~(0x0102 + 0x0300)
+  EXPECT_EQ(internet_checksum(Bytes{0x01, 0x02, 0x03}),
+            internet_checksum(Bytes{0x01, 0x02, 0x03, 0}));
+  EXPECT_EQ(internet_checksum(Bytes{0xff}), 0x00ff);
+  EXPECT_EQ(internet_checksum(Bytes{}), 0xffff);
   // Carries fold back in: 0xffff + 0x0001 = 0x10000 -> 0x0001.
-  EXPECT_EQ(internetChecksum(Bytes{0xff, 0xff, 0x00, 0x01}), 0xfffe);
+  EXPECT_EQ(internet_checksum(Bytes{0xff, 0xff, 0x00, 0x01}), 0xfffe);
 }
 
 TEST(Checksum, ABufferWithItsChecksumSumsToZero) {
-  EXPECT_EQ(internetChecksum(kV2Packet), 0);
+  EXPECT_EQ(internet_checksum(kV2Packet), 0);
 }
 
 TEST(Encode, V2MatchesHandBuiltBytes) {
