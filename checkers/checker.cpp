@@ -1,9 +1,8 @@
 #include "checkers/checker.h"
 
-#include "checkers/syn_prober.h"
-
 #include <set>
 
+#include "checkers/syn_prober.h"
 #include "core/log.h"
 
 namespace hd::checkers {

@@ -102,8 +102,8 @@ SynProber::~SynProber() {
     f->io.reset();
     f->pause.reset();
     if (f->fd >= 0) ::close(f->fd);
-    if (f->udp >= 0) ::close(f->udp);
   }
+  if (route_udp_ >= 0) ::close(route_udp_);
   for (int fd : reserved_) ::close(fd);
   for (auto& [k, e] : flights_) e.flight->active = false;
 }
@@ -203,14 +203,16 @@ std::optional<Result> SynProber::open(bool v6) {
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
     HD_LOG(warning, "checkers") << "syn probes: no socket filter (" << std::strerror(errno)
                                 << "): every TCP packet is read and checked in userspace";
-  int udp = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (udp < 0) {
-    int e = errno;
-    ::close(fd);
-    return Result::failure(Reason::other, e, std::string("udp socket: ") + std::strerror(e));
+  if (!v6) {
+    // Route lookups for the IPv4 checksum's source (IPv6: the kernel sums).
+    route_udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (route_udp_ < 0) {
+      int e = errno;
+      ::close(fd);
+      return Result::failure(Reason::other, e, std::string("udp socket: ") + std::strerror(e));
+    }
   }
   fam.fd = fd;
-  fam.udp = udp;
   fam.io = std::make_unique<IoWatcher>(loop_, fd, EV_READ, [this, v6](int) { on_readable(v6); });
   fam.pause = std::make_unique<Timer>(loop_, [this, v6] {
     Family& f = v6 ? v6_ : v4_;
@@ -229,17 +231,17 @@ std::optional<Result> SynProber::lookup_source(const IpAddress& remote, IpAddres
     return std::nullopt;
   }
   ++stats_.source_lookups;
-  Family& fam = remote.is_v4() ? v4_ : v6_;
   sockaddr_storage ss;
   socklen_t len = to_sockaddr(remote, 9, ss);
-  if (connect(fam.udp, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+  if (connect(route_udp_, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     int e = errno;
     return errno_result(e, std::string("no route: ") + std::strerror(e));
   }
   sockaddr_storage local;
   socklen_t llen = sizeof local;
   std::optional<IpAddress> a;
-  if (getsockname(fam.udp, reinterpret_cast<sockaddr*>(&local), &llen) == 0) a = from_sockaddr(local);
+  if (getsockname(route_udp_, reinterpret_cast<sockaddr*>(&local), &llen) == 0)
+    a = from_sockaddr(local);
   if (!a || a->is_unspecified())
     return Result::failure(Reason::connect_failed, 0, "no source address toward " + remote.str());
   out = *a;
@@ -321,12 +323,14 @@ void SynProber::flush() {
 }
 
 void SynProber::flush_round() {
-  std::vector<Outgoing> batch;
-  batch.swap(outgoing_);
+  // Swapped, not copied, and both vectors keep their capacity between turns.
+  // What callbacks queue meanwhile lands in outgoing_, for the next round.
+  sending_.swap(outgoing_);
   for (bool v6 : {false, true}) {
-    std::vector<Outgoing*> mine;
-    for (auto& o : batch)
-      if (o.v6 == v6 && live(o)) mine.push_back(&o);
+    mine_.clear();
+    for (auto& o : sending_)
+      if (o.v6 == v6 && live(o)) mine_.push_back(&o);
+    auto& mine = mine_;
     if (mine.empty()) continue;
     int fd = (v6 ? v6_ : v4_).fd;
     size_t done = 0;
@@ -349,6 +353,7 @@ void SynProber::flush_round() {
       ++done;
     }
   }
+  sending_.clear();
 }
 
 bool SynProber::live(const Outgoing& o) const {
@@ -396,8 +401,11 @@ void SynProber::send_one(Outgoing& o) {
 }
 
 void SynProber::fail(const Key& k, Result r) {
-  auto it = flights_.find(k);
-  if (it == flights_.end()) return;
+  if (auto it = flights_.find(k); it != flights_.end()) end(it, std::move(r));
+}
+
+void SynProber::end(Flights::iterator it, Result r) {
+  // Gone from the map before the callback, which may start or cancel flights.
   Entry e = it->second;
   flights_.erase(it);
   e.flight->active = false;
@@ -451,11 +459,8 @@ void SynProber::deliver(const Key& k, uint32_t expect, bool is_icmp, Result r) {
     ++stats_.unmatched;
     return;
   }
-  Entry e = it->second;
-  flights_.erase(it);
-  e.flight->active = false;
   ++stats_.answers;
-  e.client->on_syn_answer(std::move(r));
+  end(it, std::move(r));
 }
 
 void SynProber::on_readable(bool v6) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "checkers/result.h"
+#include "checkers/tcp_segment.h"
 #include "core/address.h"
 #include "core/clock.h"
 #include "core/loop.h"
@@ -108,11 +109,11 @@ class SynProber {
     Client* client;
     Flight* flight;
   };
+  using Flights = std::unordered_map<Key, Entry, KeyHash>;
   struct Family {
     int fd = -1;
     std::unique_ptr<IoWatcher> io;
     std::unique_ptr<Timer> pause;  // see on_readable()
-    int udp = -1;  // route lookups (IPv4: the source for the checksum)
   };
   struct Source {
     IpAddress address;
@@ -128,7 +129,7 @@ class SynProber {
     uint32_t isn = 0;
     bool v6 = false;
     bool forced_source = false;
-    alignas(8) uint8_t seg[24];
+    alignas(8) uint8_t seg[kSynSize];
     sockaddr_storage dst;
     socklen_t dlen = 0;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))];
@@ -142,6 +143,7 @@ class SynProber {
   bool live(const Outgoing& o) const;
   void send_one(Outgoing& o);
   void fail(const Key& k, Result r);
+  void end(Flights::iterator it, Result r);
   std::optional<Result> lookup_source(const IpAddress& remote, IpAddress& out);
   void on_readable(bool v6);
   void read_answers(bool v6);
@@ -152,11 +154,14 @@ class SynProber {
   Loop& loop_;
   Family v4_, v6_;
   std::unique_ptr<Prepare> flush_;
-  std::vector<Outgoing> outgoing_;
+  std::vector<Outgoing> outgoing_;  // queued this turn
+  std::vector<Outgoing> sending_;   // being sent by flush_round()
+  std::vector<Outgoing*> mine_;     // one family's share of sending_
+  int route_udp_ = -1;               // IPv4 route lookups (lookup_source)
   std::vector<int> reserved_;
   uint16_t port_base_ = 0;
   uint16_t next_port_ = 0;
-  std::unordered_map<Key, Entry, KeyHash> flights_;
+  Flights flights_;
   std::map<IpAddress, Source> sources_;  // IPv4 route sources, refreshed every kSourceTtl
   std::mt19937 rng_;
   Stats stats_;

@@ -11,6 +11,7 @@
 #include "checkers/syn_prober.h"
 #include "checkers/tcp_check.h"
 #include "checkers/tcp_segment.h"
+#include "core/checksum.h"
 #include "test_servers.h"
 
 namespace hd::checkers {
@@ -18,16 +19,6 @@ namespace {
 
 using namespace testing;
 using std::chrono::milliseconds;
-
-Spec syn_spec(uint16_t port, const char* address = "127.0.0.1") {
-  Spec s;
-  s.type = CheckType::tcp;
-  s.half_open = true;
-  s.address = *IpAddress::parse(address);
-  s.port = port;
-  s.timeout = milliseconds(500);
-  return s;
-}
 
 // Connections to `port` in /proc/net/tcp{,6} in state `st` (03: SYN_RECV).
 int count_state(uint16_t port, const char* st, bool v6 = false) {
@@ -182,7 +173,7 @@ void inject(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t ack) {
   build_syn(std::span<uint8_t, kSynSize>(seg), sport, dport, 0x5000, lo, std::nullopt);
   seg[13] = flags;
   for (int i = 0; i < 4; ++i) seg[8 + i] = uint8_t(ack >> (24 - 8 * i));
-  uint16_t c = tcp_checksum(lo, lo, seg);
+  uint16_t c = pseudo_header_checksum(lo, lo, IPPROTO_TCP, seg);
   seg[16] = uint8_t(c >> 8), seg[17] = uint8_t(c);
   int fd = socket(AF_INET, SOCK_RAW, IPPROTO_TCP);
   ASSERT_GE(fd, 0);

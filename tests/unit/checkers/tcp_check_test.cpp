@@ -15,15 +15,6 @@ namespace {
 using namespace testing;
 using std::chrono::milliseconds;
 
-Spec tcp_spec(uint16_t port, const char* address = "127.0.0.1") {
-  Spec s;
-  s.type = CheckType::tcp;
-  s.address = *IpAddress::parse(address);
-  s.port = port;
-  s.timeout = milliseconds(500);
-  return s;
-}
-
 TEST(TcpCheck, ConnectsToAListener) {
   Loop loop;
   TestServer server(TestServer::accept_and_close());

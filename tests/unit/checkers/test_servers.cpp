@@ -222,6 +222,21 @@ FullBacklog::~FullBacklog() {
   ::close(listen_fd_);
 }
 
+Spec tcp_spec(uint16_t port, const char* address) {
+  Spec s;
+  s.type = CheckType::tcp;
+  s.address = *IpAddress::parse(address);
+  s.port = port;
+  s.timeout = std::chrono::milliseconds(500);
+  return s;
+}
+
+Spec syn_spec(uint16_t port, const char* address) {
+  Spec s = tcp_spec(port, address);
+  s.half_open = true;
+  return s;
+}
+
 Result run_probe(Loop& loop, Probe& probe, std::chrono::milliseconds guard) {
   std::optional<Result> got;
   Timer g(loop, [&] { loop.stop(); });

@@ -65,6 +65,11 @@ class TestServer {
 // A port on which nothing listens (bound, then closed): connects are refused.
 uint16_t refused_port();
 
+// A tcp check of address:port with a 500 ms timeout (a full connect).
+Spec tcp_spec(uint16_t port, const char* address = "127.0.0.1");
+// The same as a half-open (syn) probe.
+Spec syn_spec(uint16_t port, const char* address = "127.0.0.1");
+
 // A listener whose accept queue is full (backlog 0, one connection queued and
 // never accepted): a new SYN is dropped, so connects time out.
 class FullBacklog {
