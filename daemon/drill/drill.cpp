@@ -66,6 +66,7 @@ struct Budget {
   double max_outage = 0;         // seconds from the fault to the VIP answering again (0: none)
   int max_failed = -1;           // failed requests allowed (-1: no limit)
   double max_failing_after = 0;  // requests may fail this long after the fault (0: no limit)
+  double max_after_heal = 0;     // partition: seconds from the heal to the VIP answering (0: none)
 };
 
 struct Options {
@@ -213,6 +214,7 @@ struct Result {
   std::string name;
   std::string description;
   double outage_s = 0;      // fault -> VIP answering again (0: no failed request)
+  double after_heal_s = 0;  // partition: heal -> VIP answering again (0: answering at the heal)
   int requests = 0, failed = 0, slow = 0;
   int long_total = 0, long_broken = 0;
   int max_masters = 0;      // among samples that count (after heal, for partition)
@@ -235,7 +237,9 @@ std::map<std::string, Budget> default_budgets(const LabParams& p) {
   b["rs-500"].max_failing_after = p.fall * p.check_interval + p.check_timeout + 1.0;
   b["reload-weight"].max_failed = 0;
   b["wrr-share"].max_failed = 0;
-  b["partition"].max_outage = 2.0 + 1.5;  // 2 s of partition, then 1.5 s to heal
+  // The partition lasts 2 s plus however long nft takes to remove it (seconds under emulation):
+  // what the directors answer for is the time from the heal to the VIP answering again.
+  b["partition"].max_after_heal = 1.5;
   return b;
 }
 
@@ -421,6 +425,7 @@ Result Drill::measure(const std::string& name, const std::string& desc, double t
     for (auto& e : ev)
       if (e.kind == 'R' && e.ok && e.t0 > last_fail_start) recovered = std::min(recovered, e.t1);
     r.outage_s = std::max(0.0, recovered - t_fault);
+    if (t_heal > 0) r.after_heal_s = std::max(0.0, recovered - t_heal);
   }
   std::map<int, bool> broken;
   for (auto& e : ev) {
@@ -568,6 +573,7 @@ Result Drill::scenario(const std::string& name) {
     must(in_ns(sw, {"nft", "add", "table", "bridge", "hddrill"}));
     must(in_ns(sw, {"nft", "add chain bridge hddrill fwd2 { type filter hook forward priority 0 ; }"}));
     must(in_ns(sw, {"nft", "add rule bridge hddrill fwd2 ip protocol 112 drop"}));
+    t0 = now();  // the fault is in effect once the rule is in place
     sleep_s(2);
     // The partition ends when the rule is gone, not when nft was started: under
     // emulation the command itself can take a few hundred milliseconds.
@@ -584,6 +590,11 @@ Result Drill::scenario(const std::string& name) {
   char buf[160];
   if (b.max_outage > 0 && r.outage_s > b.max_outage) {
     std::snprintf(buf, sizeof buf, "outage %.2fs above its budget of %.2fs", r.outage_s, b.max_outage);
+    r.violations.push_back(buf);
+  }
+  if (b.max_after_heal > 0 && r.after_heal_s > b.max_after_heal) {
+    std::snprintf(buf, sizeof buf, "VIP answered %.2fs after the partition healed, budget %.2fs",
+                  r.after_heal_s, b.max_after_heal);
     r.violations.push_back(buf);
   }
   if (b.max_failed >= 0 && r.failed > b.max_failed) {
@@ -629,10 +640,11 @@ void Drill::report(const std::vector<Result>& results) {
       w.field("name", r.name).field("description", r.description).field("passed", r.passed);
       w.field("outage_s", r.outage_s).field("requests", r.requests).field("failed", r.failed);
       w.field("slow", r.slow).field("long_lived", r.long_total);
-      w.field("failing_after_s", r.failing_after);
+      w.field("failing_after_s", r.failing_after).field("after_heal_s", r.after_heal_s);
       w.key("budget").begin_object();
       w.field("max_outage_s", r.budget.max_outage).field("max_failed", r.budget.max_failed);
       w.field("max_failing_after_s", r.budget.max_failing_after);
+      w.field("max_after_heal_s", r.budget.max_after_heal);
       w.end_object();
       w.field("long_lived_broken", r.long_broken).field("max_masters", r.max_masters);
       w.field("master_samples", r.samples);
@@ -853,6 +865,7 @@ std::string load_drill_config(const std::string& path, Options& o,
           std::string name(bk.str());
           if (name == "max_outage") duration(bv, b.max_outage);
           else if (name == "max_failing_after") duration(bv, b.max_failing_after);
+          else if (name == "max_after_heal" && sc == "partition") duration(bv, b.max_after_heal);
           else if (name == "max_failed" && bv.value<int64_t>()) b.max_failed = static_cast<int>(*bv.value<int64_t>());
           else err += pos(bv) + "unknown or mistyped key '" + name + "' in [budget." + sc + "]\n";
         }
@@ -945,7 +958,7 @@ int drill_main(const std::vector<std::string>& args) {
                    "--config FILE: drill an operator's hadirector config on the lab: its VRRP timers,\n"
                    "  scheduler and check timers (addresses and interfaces stay the lab's).\n"
                    "--drill-config FILE: [traffic] rate, long_lived; [budget.SCENARIO] max_outage,\n"
-                   "  max_failed, max_failing_after (defaults derive from the VRRP and check timers).\n"
+                   "  max_failed, max_failing_after, max_after_heal (partition) (defaults derive from the VRRP and check timers).\n"
                    "Builds a lab of network namespaces (client, two directors, three real servers),\n"
                    "runs HTTP traffic through the VIP and plays failure scenarios:\n"
                    "  master-kill master-stop link-cut rs-down rs-500 reload-weight wrr-share partition\n"
