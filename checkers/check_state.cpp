@@ -41,7 +41,10 @@ std::optional<Transition> CheckState::on_result(const Result& r, TimePoint now) 
   t.up = up_;
   t.weight = weight_;
   ++transitions_;
-  if (!t.weight_only()) since_ = now;
+  if (!t.weight_only()) {
+    since_ = now;
+    cause_ = r;
+  }
   return t;
 }
 

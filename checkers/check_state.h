@@ -43,6 +43,9 @@ class CheckState {
   const std::optional<Result>& last_result() const { return last_; }
   // When the state last changed (creation time until the first transition).
   TimePoint since() const { return since_; }
+  // The result that made the last up/down change ("bad status 503" for a fall, "ok" for a
+  // rise): kept while later results come and go. None while in the initial state.
+  const std::optional<Result>& cause() const { return cause_; }
   // Consecutive successes if the last result was ok, else consecutive failures.
   int consecutive() const { return last_ && last_->ok() ? successes_ : failures_; }
   uint64_t checks() const { return checks_; }
@@ -55,6 +58,7 @@ class CheckState {
   bool up_;
   std::optional<int> weight_;
   std::optional<Result> last_;
+  std::optional<Result> cause_;
   TimePoint since_;
   int successes_ = 0;
   int failures_ = 0;

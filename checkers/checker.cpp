@@ -196,6 +196,11 @@ void Checker::status(JsonWriter& w) const {
     else
       w.null();
     w.field("since", wall - std::chrono::duration<double>(t - s.since()).count());
+    w.key("reason");  // what caused the change at `since`
+    if (s.cause())
+      w.value(s.cause()->to_string());
+    else
+      w.null();
     w.field("consecutive", s.consecutive());
     w.field("checks", s.checks());
     w.field("failures", s.failures());

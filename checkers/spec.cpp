@@ -27,6 +27,43 @@ std::string_view to_string(HttpMethod m) {
   return m == HttpMethod::head ? "HEAD" : "GET";
 }
 
+namespace {
+bool bad_char(const std::string& v) {
+  return std::any_of(v.begin(), v.end(), [](unsigned char c) { return c <= ' ' || c == 127; });
+}
+}  // namespace
+
+std::optional<std::string> validate_body_regex(const std::string& re) {
+  if (auto why = regex_guard(re)) return why;
+  regex_t compiled;
+  int rc = regcomp(&compiled, re.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
+  if (rc != 0) {
+    char buf[256];
+    regerror(rc, &compiled, buf, sizeof buf);
+    return "body_regex: " + std::string(buf);
+  }
+  regfree(&compiled);
+  return std::nullopt;
+}
+
+std::optional<std::string> validate_path(const std::string& path) {
+  if (path.empty() || path[0] != '/') return "path must start with '/'";
+  if (bad_char(path)) return "path holds blanks or control characters";
+  return std::nullopt;
+}
+
+std::optional<std::string> validate_host(const std::string& host) {
+  if (bad_char(host) || host.find('/') != std::string::npos)
+    return "host holds blanks, control characters or '/'";
+  return std::nullopt;
+}
+
+std::optional<std::string> validate_sni(const std::string& sni) {
+  if (bad_char(sni) || sni.find_first_of("/:[]@") != std::string::npos)
+    return "sni must be a host name (no blanks, '/', ':', '[', ']' or '@')";
+  return std::nullopt;
+}
+
 std::optional<std::string> validate(const Spec& s) {
   using std::chrono::milliseconds;
   if (s.interval < milliseconds(1)) return "interval below 1ms";
@@ -46,26 +83,13 @@ std::optional<std::string> validate(const Spec& s) {
       return "a syn probe cannot send or expect bytes";
     return std::nullopt;
   }
-  if (s.path.empty() || s.path[0] != '/') return "path must start with /";
-  auto bad_char = [](const std::string& v) {
-    return std::any_of(v.begin(), v.end(), [](unsigned char c) { return c <= ' ' || c == 127; });
-  };
-  if (bad_char(s.path)) return "path holds blanks or control characters";
-  if (bad_char(s.host) || s.host.find('/') != std::string::npos) return "bad host";
-  if (bad_char(s.sni) || s.sni.find_first_of("/:[]@") != std::string::npos) return "bad sni";
+  if (auto why = validate_path(s.path)) return why;
+  if (auto why = validate_host(s.host)) return why;
+  if (auto why = validate_sni(s.sni)) return why;
   for (auto& r : s.expect_status)
     if (r.lo < 100 || r.hi > 599 || r.lo > r.hi) return "bad expect_status range";
-  if (!s.body_regex.empty()) {
-    if (auto why = regex_guard(s.body_regex)) return why;
-    regex_t re;
-    int rc = regcomp(&re, s.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-    if (rc != 0) {
-      char buf[256];
-      regerror(rc, &re, buf, sizeof buf);
-      return "body_regex: " + std::string(buf);
-    }
-    regfree(&re);
-  }
+  if (!s.body_regex.empty())
+    if (auto why = validate_body_regex(s.body_regex)) return why;
   if (s.method == HttpMethod::head &&
       (!s.body_contains.empty() || !s.body_regex.empty() || !s.body_sha256.empty()))
     return "body checks need method GET";

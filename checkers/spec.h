@@ -86,4 +86,11 @@ struct Target {
 // reports these with positions first.
 std::optional<std::string> validate(const Spec& spec);
 
+// The parts of validate() that judge one value, for the config loader to report at the
+// value's position: the loader and the probes then accept exactly the same things.
+std::optional<std::string> validate_body_regex(const std::string& re);  // guard + regcomp
+std::optional<std::string> validate_path(const std::string& path);
+std::optional<std::string> validate_host(const std::string& host);      // Host header
+std::optional<std::string> validate_sni(const std::string& sni);
+
 }  // namespace hd::checkers

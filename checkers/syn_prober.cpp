@@ -165,6 +165,11 @@ std::optional<Result> SynProber::open(bool v6) {
   int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0) {
     int e = errno;
+    if ((e == EPERM || e == EACCES) && !unprivileged_) {
+      unprivileged_ = true;
+      HD_LOG(warning, "checkers") << "syn probes need CAP_NET_RAW (" << std::strerror(e)
+                                  << "): tcp checks fall back to full connects";
+    }
     return Result::failure(Reason::other, e,
                            std::string("raw TCP socket (syn probes need CAP_NET_RAW; "
                                        "probe = \"connect\" does not): ") +

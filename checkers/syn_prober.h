@@ -93,6 +93,9 @@ class SynProber {
   const Stats& stats() const { return stats_; }
   // The first port of the reserved block (0: not reserved yet), for tests.
   uint16_t port_base() const { return port_base_; }
+  // The process may not open raw sockets (no CAP_NET_RAW): tcp checks fall back to full
+  // connects rather than all reporting an error.
+  bool unprivileged() const { return unprivileged_; }
 
  private:
   struct Key {
@@ -166,6 +169,7 @@ class SynProber {
   std::mt19937 rng_;
   Stats stats_;
   std::optional<Result> reserve_error_;
+  bool unprivileged_ = false;
   TimePoint reserve_retry_at_{};
 };
 

@@ -186,8 +186,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     if (cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
   } else {
     quorum_.clear();
-    desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
-    tell_quorum();
+    reconcile_now();  // no reconciler: computes the desired table for status
   }
   return "";
 }
@@ -204,12 +203,19 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   cfg_ = new_cfg;
   specs_ = to_ipvs_specs(new_cfg);
   // Keep the health of real servers whose check did not change.
+  std::set<std::string> old_reals;
+  for (auto& vs : old_cfg.virtual_servers)
+    for (auto& rs : vs.real_servers) old_reals.insert(real_server_id(vs, rs));
   auto targets = to_check_targets(new_cfg, {});
   ipvs::HealthMap next;
   for (auto& t : targets) {
     auto old = passed_.find(t.id);
     auto it = health_.find(t.id);
-    if (old != passed_.end()) {
+    if (old == passed_.end() && old_reals.count(t.id)) {
+      // It had no check, so it was up and serving: it stays up until its new check says
+      // otherwise, like a server whose check changed.
+      t.spec.initial_up = true;
+    } else if (old != passed_.end()) {
       checkers::Spec a = old->second, b = t.spec;
       a.initial_up = b.initial_up = false;
       if (a == b) {
@@ -232,7 +238,6 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   passed_.clear();
   for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->update(std::move(targets));
-  (void)old_cfg;
   if (kernel_) {
     periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
     pending_full_ = false;  // one change -> one operation: plan from what we know
@@ -246,8 +251,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
       if (new_cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
     }
   } else {
-    desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
-    tell_quorum();
+    reconcile_now();
   }
   return "";
 }
@@ -311,13 +315,13 @@ void LvsSubsystem::reconcile_now() {
                               << (spec.sorry ? ", sorry server takes the traffic" : "");
   }
   tell_quorum();
+  arm_slow_start();  // with dataplane = "none" too: the desired weights in status ramp
   if (!reconciler_) return;
   auto report = pending_full_ ? reconciler_->reconcile(desired_)
                               : reconciler_->reconcile_cached(desired_);
   pending_full_ = false;
   if (report.ok()) last_sync_wall_ = wall_seconds();
   last_report_ = std::move(report);
-  arm_slow_start();
 }
 
 void LvsSubsystem::tell_quorum() {

@@ -12,6 +12,12 @@
 //   checkers_bench [--tcp 10000] [--http 2000] [--seconds 20] [--interval-ms 1000]
 //                  [--tcp-probe syn|connect]   (syn: half-open, the daemon's default)
 //                  [--batch-ms 5]   (timer batching of the loop, as the daemon's)
+//                  [--daemon PATH/hadirector]   (check with the daemon itself, see below)
+//
+// --daemon: the same targets go into a config (dataplane = "none") and `hadirector run`
+// checks them; the numbers are the daemon process's (/proc/PID/stat: CPU of all its
+// threads, VmHWM: peak RSS; lateness from its `status --json`), so nothing of the bench's
+// own bookkeeping is in them.
 //
 // Prints: checks/s, checker CPU per wall second (after a warm-up of one
 // interval), peak RSS, lateness (start - scheduled start) and the spread of
@@ -74,6 +80,7 @@ struct Args {
   // elsewhere), as a remote host's stack would. The checker, pinned to CPU 0, pays for its
   // own syscalls and its kernel's send path; no server work and no IPI runs in its context.
   std::string tun;
+  std::string daemon;  // a hadirector binary: measure `hadirector run` on these targets
 };
 
 Args parse(int argc, char** argv) {
@@ -99,6 +106,10 @@ Args parse(int argc, char** argv) {
     }
     if (k == "--target-addr") {
       a.target_addr = argv[i + 1];
+      continue;
+    }
+    if (k == "--daemon") {
+      a.daemon = argv[i + 1];
       continue;
     }
     int v = std::atoi(argv[i + 1]);
@@ -327,6 +338,142 @@ Cpu raw_floor(const std::vector<uint16_t>& ports, Duration interval, TimePoint f
 
 }  // namespace
 
+// The daemon's own figures: all its threads' CPU (utime + stime in /proc/PID/stat).
+double proc_cpu_seconds(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return 0;
+  char buf[2048];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  if (!p) return 0;
+  // Fields after the command: state is field 3; utime and stime are fields 14 and 15.
+  unsigned long long utime = 0, stime = 0;
+  if (std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                  &stime) != 2)
+    return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string proc_status_field(pid_t pid, const char* key) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (!f) return "?";
+  char line[256];
+  std::string out = "?";
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, key, std::strlen(key)) == 0) {
+      out = line + std::strlen(key);
+      out.erase(0, out.find_first_not_of(" \t"));
+      out.erase(out.find_last_not_of(" \n") + 1);
+    }
+  std::fclose(f);
+  return out;
+}
+
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// A number after "KEY": in the status JSON (the bench reads, it does not parse).
+double json_number(const std::string& json, const std::string& key) {
+  auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) return -1;
+  return std::atof(json.c_str() + at + key.size() + 3);
+}
+
+int run_daemon(const Args& args, const std::vector<uint16_t>& tcp_ports,
+               const std::vector<uint16_t>& http_ports, pid_t responder) {
+  char tmpl[] = "/tmp/hd-checkbench-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string sock = dir + "/c.sock", cfg = dir + "/c.toml";
+  {
+    FILE* f = std::fopen(cfg.c_str(), "w");
+    std::fprintf(f, "[global]\ncontrol_socket = \"%s\"\ndataplane = \"none\"\nlog_level = \"warning\"\n",
+                 sock.c_str());
+    int n = 0;
+    int timeout_ms = std::min(args.interval_ms, 1000);
+    auto real = [&](uint16_t port, const char* check) {
+      if (n % 1000 == 0)
+        std::fprintf(f, "\n[[virtual_server]]\naddress = \"127.1.%d.1\"\nport = 80\n", n / 1000);
+      std::fprintf(f,
+                   "  [[virtual_server.real_server]]\n  address = \"%s\"\n  port = %u\n"
+                   "  check = { %s, interval = \"%dms\", timeout = \"%dms\" }\n",
+                   args.target_addr.c_str(), port, check, args.interval_ms, timeout_ms);
+      ++n;
+    };
+    for (uint16_t p : tcp_ports)
+      real(p, args.syn ? "type = \"tcp\", probe = \"syn\"" : "type = \"tcp\", probe = \"connect\"");
+    for (uint16_t p : http_ports) real(p, "type = \"http\", path = \"/\"");
+    std::fclose(f);
+  }
+  pid_t d = fork();
+  if (d == 0) {
+    int null = open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    execl(args.daemon.c_str(), args.daemon.c_str(), "run", "-c", cfg.c_str(), nullptr);
+    _exit(127);
+  }
+  std::string status_cmd = args.daemon + " status --json --socket " + sock + " 2>/dev/null";
+  // Ready when every target has had its first result (their first starts are spread over
+  // one interval), then one more interval of warm-up.
+  int total = args.tcp + args.http;
+  auto t_start = SteadyClock::now();
+  std::string st;
+  for (;;) {
+    usleep(200000);
+    st = command_output(status_cmd);
+    double up = json_number(st, "up"), down = json_number(st, "down");
+    if (up >= 0 && up + down >= total && st.find("\"last_result\":null") == std::string::npos &&
+        st.find("\"last_result\": null") == std::string::npos)
+      break;
+    if (waitpid(d, nullptr, WNOHANG) == d) {
+      std::fprintf(stderr, "the daemon exited; config in %s\n", cfg.c_str());
+      return 1;
+    }
+    if (SteadyClock::now() - t_start > std::chrono::seconds(60)) {
+      std::fprintf(stderr, "the daemon's checks did not all run within 60 s\n");
+      kill(d, SIGKILL);
+      return 1;
+    }
+  }
+  usleep(static_cast<useconds_t>(args.interval_ms) * 1000);
+  double cpu0 = proc_cpu_seconds(d);
+  auto w0 = SteadyClock::now();
+  sleep(static_cast<unsigned>(args.seconds));
+  double cpu1 = proc_cpu_seconds(d);
+  double wall = std::chrono::duration<double>(SteadyClock::now() - w0).count();
+  st = command_output(status_cmd);
+  std::string hwm = proc_status_field(d, "VmHWM:");
+  kill(d, SIGTERM);
+  waitpid(d, nullptr, 0);
+  kill(responder, SIGKILL);
+  waitpid(responder, nullptr, 0);
+  std::printf("hadirector run: %d tcp (%s) + %d http targets, interval %d ms, measured over %.1f s\n",
+              args.tcp, args.syn ? "half-open syn probes" : "full connects", args.http,
+              args.interval_ms, wall);
+  std::printf("daemon CPU: %.1f%% of one core (all threads, /proc/PID/stat)\n",
+              100 * (cpu1 - cpu0) / wall);
+  std::printf("daemon peak RSS: %s\n", hwm.c_str());
+  std::printf("targets up %.0f, down %.0f; probes %.0f, overruns %.0f, skipped %.0f\n",
+              json_number(st, "up"), json_number(st, "down"), json_number(st, "probes"),
+              json_number(st, "overruns"), json_number(st, "skipped"));
+  std::printf("lateness (start - scheduled) ms, whole run: p50 %.3f  p99 %.3f  max %.3f\n",
+              json_number(st, "late_p50_ms"), json_number(st, "late_p99_ms"),
+              json_number(st, "late_max_ms"));
+  std::remove(cfg.c_str());
+  rmdir(dir.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   Args args = parse(argc, argv);
   rlimit rl{};
@@ -409,6 +556,7 @@ int main(int argc, char** argv) {
   }
   for (int fd : tcp_fds) close(fd);
   for (int fd : http_fds) close(fd);
+  if (!args.daemon.empty()) return run_daemon(args, tcp_ports, http_ports, responder);
 
   if (args.raw) {
     TimePoint start = SteadyClock::now();

@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
+
+#include "checkers/spec.h"
 
 namespace hd::config {
 namespace {
@@ -631,14 +632,19 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
     c.half_open = *v == "syn";
   }
   if (auto v = t.choice("method", {"GET", "HEAD"})) c.method = *v;
-  if (auto v = t.str("path")) {
-    if (v->empty() || (*v)[0] != '/') {
-      ctx.error(*t.node("path"), "'path' must start with '/'");
-      ok = false;
+  // The probes' own validators judge these values, so `check` accepts exactly what runs.
+  auto judged = [&](const char* key, std::string& dst,
+                    std::optional<std::string> (*judge)(const std::string&)) {
+    if (auto v = t.str(key)) {
+      if (auto why = judge(*v)) {
+        ctx.error(*t.node(key), "'" + std::string(key) + "': " + *why);
+        ok = false;
+      }
+      dst = *v;
     }
-    c.path = *v;
-  }
-  if (auto v = t.str("host")) c.host = *v;
+  };
+  judged("path", c.path, checkers::validate_path);
+  judged("host", c.host, checkers::validate_host);
   if (auto* arr = t.array("expect_status")) {
     c.expect_status.clear();
     for (auto& e : *arr) {
@@ -670,16 +676,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
     }
   }
   if (auto v = t.str("body_contains")) c.body_contains = *v;
-  if (auto v = t.str("body_regex")) {
-    try {
-      std::regex re(*v, std::regex::extended);
-      c.body_regex = *v;
-    } catch (const std::regex_error& e) {
-      ctx.error(*t.node("body_regex"), "'body_regex' is not a valid POSIX extended regex: " +
-                                           std::string(e.what()));
-      ok = false;
-    }
-  }
+  judged("body_regex", c.body_regex, checkers::validate_body_regex);
   if (auto v = t.str("body_sha256")) {
     bool hex = v->size() == 64 && std::all_of(v->begin(), v->end(), [](char ch) {
                  return std::isxdigit(static_cast<unsigned char>(ch));
@@ -690,9 +687,15 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
     }
     c.body_sha256 = *v;
   }
+  if (c.method == "HEAD" &&
+      (!c.body_contains.empty() || !c.body_regex.empty() || !c.body_sha256.empty())) {
+    ctx.error(*t.node("method"), "method HEAD gets no body: body_contains, body_regex and "
+                                 "body_sha256 need method GET");
+    ok = false;
+  }
   if (auto v = t.boolean("tls_verify")) c.tls_verify = *v;
   if (auto v = t.str("ca_file")) c.ca_file = *v;
-  if (auto v = t.str("sni")) c.sni = *v;
+  judged("sni", c.sni, checkers::validate_sni);
   if (auto v = t.duration("connect_timeout", Millis(1), std::chrono::hours(1))) c.connect_timeout = *v;
   if (c.type == CheckType::script) {
     if (auto v = t.argv("command", true))
@@ -876,6 +879,14 @@ std::optional<VirtualServer> load_vs(Table& t) {
     if (!rok) {
       ok = false;
       return;
+    }
+    if (rs.check && rs.check->type != CheckType::script && rs.check->source_address &&
+        rs.check->source_address->family() !=
+            rs.check->connect_address.value_or(rs.address).family()) {
+      ctx.error(*rt.get("check")->as_table()->get("source_address"),
+                "the check's source_address is not in the family of the address it checks (" +
+                    rs.check->connect_address.value_or(rs.address).str() + ")");
+      ok = false;
     }
     if (rs.check && rs.check->type != CheckType::script && rs.port == 0 && !rs.check->connect_port) {
       ctx.error(pos_of(rt.get("check")->source()),

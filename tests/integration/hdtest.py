@@ -39,10 +39,10 @@ def wait_for(pred, timeout=5.0, step=0.02, what="condition"):
 class Daemon:
     """A hadirector run process, optionally inside a network namespace."""
 
-    def __init__(self, config, socket_path, netns=None, env=None, log_path=None):
+    def __init__(self, config, socket_path, netns=None, env=None, log_path=None, wrap=()):
         self.config = config
         self.socket = socket_path
-        cmd = [BIN, "run", "-c", config]
+        cmd = list(wrap) + [BIN, "run", "-c", config]
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.log_path = log_path or (config + ".log")

@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 import unittest
 
 from hdtest import BIN, Daemon, TempDir, wait_for
@@ -45,7 +46,7 @@ class NoIpvs(unittest.TestCase):
         self.httpd.shutdown()
         self.tmp.cleanup()
 
-    def config(self, dataplane):
+    def config(self, dataplane, third_check=""):
         sock = os.path.join(self.tmp.path, "c.sock")
         return self.tmp.file("c.toml", """[global]
 control_socket = "%s"
@@ -53,9 +54,11 @@ control_socket = "%s"
 [[virtual_server]]
 address = "127.0.0.1"
 port = 80
+slow_start = "1s"
   [[virtual_server.real_server]]
   address = "127.0.0.1"
   port = %d
+  weight = 4
   check = { type = "http", path = "/", interval = "200ms", timeout = "150ms", rise = 2, fall = 2 }
   [[virtual_server.real_server]]
   address = "127.0.0.1"
@@ -64,7 +67,16 @@ port = 80
   [[virtual_server.real_server]]
   address = "127.0.0.2"
   port = 80
-""" % (sock, dataplane, self.httpd.server_address[1], self.closed_port)), sock
+  %s
+""" % (sock, dataplane, self.httpd.server_address[1], self.closed_port, third_check)), sock
+
+    def target(self, suffix):
+        for t in self.d.status()["checkers"]["targets"]:
+            if t["id"].endswith(suffix):
+                return t
+
+    def desired(self):
+        return sorted(self.d.status()["ipvs"]["services"][0]["desired"])
 
     @unittest.skipIf(has_ipvs(), "this kernel has IPVS")
     def test_refuses_without_ipvs_in_one_line(self):
@@ -82,12 +94,22 @@ port = 80
         self.d = Daemon(cfg, sock).wait_ready()
         port = self.httpd.server_address[1]
 
-        def target(suffix):
-            for t in self.d.status()["checkers"]["targets"]:
-                if t["id"].endswith(suffix):
-                    return t
+        target = self.target
         wait_for(lambda: target(":%d" % port)["state"] == "up", 3, what="http check up")
         self.assertEqual(target(":%d" % port)["last_result"], "ok")
+        self.assertEqual(target(":%d" % port)["reason"], "ok")
+        # slow_start: the desired weight ramps 1 -> 4 over a second, without a kernel too.
+        mine = "127.0.0.1:%d nat w" % port
+        seen = []
+        end = time.time() + 4
+        while time.time() < end and (not seen or seen[-1] != 4):
+            w = [int(d[len(mine):]) for d in self.desired() if d.startswith(mine)]
+            if w and (not seen or seen[-1] != w[0]):
+                seen.append(w[0])
+            time.sleep(0.03)
+        self.assertEqual(seen[-1], 4, "the ramp stopped at %s" % seen)
+        self.assertEqual(seen, sorted(seen), "the ramp went down: %s" % seen)
+        self.assertTrue(any(w < 4 for w in seen), "no ramp seen: %s" % seen)
         wait_for(lambda: target(":%d" % self.closed_port)["last_result"] == "connect refused", 3,
                  what="refused reason")
         self.assertEqual(target(":%d" % self.closed_port)["state"], "down")
@@ -95,13 +117,61 @@ port = 80
         self.assertEqual(st["dataplane"], "none")
         desired = st["services"][0]["desired"]
         # Up and unchecked servers are in the desired table; the refused one is not.
-        self.assertEqual(sorted(desired), ["127.0.0.1:%d nat w1" % port, "127.0.0.2:80 nat w1"])
+        self.assertEqual(sorted(desired), ["127.0.0.1:%d nat w4" % port, "127.0.0.2:80 nat w1"])
         self.assertIsNone(st["services"][0]["kernel"])
         # The server starts answering 503: down after `fall` results, with the reason.
         self.httpd.fail = True
         wait_for(lambda: target(":%d" % port)["state"] == "down", 3, what="http check down")
         self.assertEqual(target(":%d" % port)["last_result"], "bad status 503")
         self.assertIn("down (bad status 503)", self.d.logs())
+        self.assertEqual(target(":%d" % port)["reason"], "bad status 503")
+        # Another failure follows: the last result changes, the transition's reason stays.
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        wait_for(lambda: target(":%d" % port)["last_result"] == "connect refused", 3,
+                 what="refused after the server closed")
+        self.assertEqual(target(":%d" % port)["reason"], "bad status 503")
+
+    def test_reload_adding_a_check_keeps_a_serving_server_up(self):
+        # 127.0.0.2:80 has no check (always up); the reload gives it one that proves it up
+        # only after 3 results, through connect_address/connect_port (the httpd). It must not
+        # leave the desired table meanwhile.
+        cfg, sock = self.config('dataplane = "none"')
+        self.d = Daemon(cfg, sock).wait_ready()
+        wait_for(lambda: "127.0.0.2:80 nat w1" in self.desired(), 3, what="unchecked server in")
+        self.config('dataplane = "none"',
+                    'check = { type = "tcp", probe = "connect", connect_address = "127.0.0.1", '
+                    'connect_port = %d, interval = "300ms", timeout = "200ms", rise = 3 }'
+                    % self.httpd.server_address[1])
+        self.d.send(signal.SIGHUP)
+        wait_for(lambda: self.target("-> 127.0.0.2:80") is not None, 3, what="new check")
+        end = time.time() + 1.5
+        while time.time() < end:
+            self.assertIn("127.0.0.2:80 nat w1", self.desired())
+            time.sleep(0.02)
+        t = self.target("-> 127.0.0.2:80")
+        self.assertEqual(t["state"], "up")
+        self.assertEqual(t["last_result"], "ok")  # the httpd answered, not 127.0.0.2:80
+        self.assertGreaterEqual(t["checks"], 3)
+
+    def test_without_cap_net_raw_tcp_checks_fall_back_to_full_connects(self):
+        # Half-open probes need a raw socket. A daemon without CAP_NET_RAW (run by hand, or
+        # by a unit that drops it) must not call every tcp check an error.
+        cfg, sock = self.config('dataplane = "none"',
+                                'check = { type = "tcp", connect_address = "127.0.0.1", '
+                                'connect_port = %d, interval = "200ms", timeout = "150ms" }'
+                                % self.httpd.server_address[1])
+        self.d = Daemon(cfg, sock, wrap=["setpriv", "--bounding-set", "-net_raw",
+                                         "--inh-caps", "-net_raw", "--"]).wait_ready()
+        wait_for(lambda: self.target("-> 127.0.0.2:80")["state"] == "up", 3, what="tcp check up")
+        self.assertEqual(self.target("-> 127.0.0.2:80")["last_result"], "ok")
+        wait_for(lambda: self.target(":%d" % self.closed_port)["last_result"] == "connect refused",
+                 3, what="refused through a full connect")
+        self.assertIn("syn probes need CAP_NET_RAW", self.d.logs())
+        self.assertIn("fall back to full connects", self.d.logs())
+        # No raw socket was ever open: nothing was sent as a half-open probe.
+        syn = self.d.status()["checkers"]["syn_probes"]
+        self.assertTrue(syn is None or syn["sent"] == 0, syn)
 
 
 if __name__ == "__main__":

@@ -291,6 +291,45 @@ port = 80
             srv.wait()
         self.wait_state(a, "FAULT", timeout=3)
 
+    def test_checks_run_on_the_backup_so_a_takeover_starts_warm(self):
+        vs = '''
+[[virtual_server]]
+address = "10.9.0.100"
+port = 80
+  [[virtual_server.real_server]]
+  address = "127.0.0.1"
+  port = 8081
+  check = { type = "tcp", interval = "100ms", timeout = "100ms", rise = 2 }
+'''
+        srv = subprocess.Popen(["ip", "netns", "exec", self.ns_b, "python3", "-c",
+                                "import socket,time;s=socket.socket();s.setsockopt(1,2,1);"
+                                "s.bind(('127.0.0.1',8081));s.listen(64);time.sleep(60)"])
+        try:
+            a = self.start(self.ns_a, "a", 150, vs, global_extra='dataplane = "none"')
+            b = self.start(self.ns_b, "b", 100, vs, global_extra='dataplane = "none"')
+            self.wait_state(a, "MASTER")
+            self.wait_state(b, "BACKUP")
+
+            def target():
+                return b.status()["checkers"]["targets"][0]
+            wait_for(lambda: target()["state"] == "up", 3, what="the Backup's check up")
+            n = target()["checks"]
+            time.sleep(0.5)
+            self.assertEqual(self.state(b), "BACKUP")
+            self.assertGreater(target()["checks"], n + 2, "the Backup stopped checking")
+            up_since = target()["since"]
+            self.daemons.remove(a)
+            a.stop(signal.SIGKILL)
+            self.wait_state(b, "MASTER", timeout=3)
+            # The new Master serves with the health it learnt as Backup: up before it took over.
+            self.assertEqual(target()["state"], "up")
+            self.assertAlmostEqual(target()["since"], up_since, delta=0.05)
+            self.assertLess(up_since, self.transition_at(b))
+            self.assertEqual(b.status()["ipvs"]["services"][0]["desired"], ["127.0.0.1:8081 nat w1"])
+        finally:
+            srv.kill()
+            srv.wait()
+
     def test_sync_group_members_share_tracking(self):
         flag = os.path.join(self.tmp.path, "healthy")
         open(flag, "w").close()

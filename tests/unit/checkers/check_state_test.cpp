@@ -89,6 +89,20 @@ TEST(CheckState, TransitionsCarryTimeReasonAndCounters) {
   EXPECT_EQ(s.last_result()->reason, Reason::bad_status);
 }
 
+TEST(CheckState, TheCauseOfTheLastChangeOutlivesLaterResults) {
+  ManualClock clock;
+  CheckState s({1, 1, true}, clock.now());
+  EXPECT_FALSE(s.cause().has_value());  // initial state: no transition yet
+  ASSERT_TRUE(s.on_result(status(503), clock.now()));
+  EXPECT_EQ(s.cause()->to_string(), "bad status 503");
+  // Further failures of another kind change the last result, not the cause.
+  EXPECT_FALSE(s.on_result(refused(), clock.now()));
+  EXPECT_EQ(s.last_result()->to_string(), "connect refused");
+  EXPECT_EQ(s.cause()->to_string(), "bad status 503");
+  ASSERT_TRUE(s.on_result(ok(), clock.now()));
+  EXPECT_EQ(s.cause()->to_string(), "ok");
+}
+
 TEST(CheckState, RiseAndFallBelowOneMeanOne) {
   ManualClock clock;
   CheckState s({0, -3, false}, clock.now());

@@ -123,6 +123,72 @@ kill -TERM $PID; wait $PID
 T=$(ipvsadm -Ln)
 echo "$T" | grep -q '10.0.0.1:80' && bad "our service left after stop" || ok "our services removed on stop"
 echo "$T" | grep -q '10.0.0.99:25' && ok "foreign service left alone" || bad "foreign service removed"
+# Health drives the kernel table: checks against local HTTP servers (the drill's httpd,
+# which answers 500 while its fail file exists), read back with ipvsadm.
+until_ok() {  # until_ok SECONDS CMD...: poll every 0.1 s
+  n=$(($1 * 10)); shift; i=0
+  while [ $i -lt $n ]; do "$@" && return 0; sleep 0.1; i=$((i+1)); done
+  return 1
+}
+table_has() { ipvsadm -Ln | grep -qE "$1"; }
+table_lacks() { ! ipvsadm -Ln | grep -qE "$1"; }
+for p in 8081 8082; do
+  $HD drill-httpd --listen 127.0.0.1:$p --id s$p --fail-file $W/fail$p > $W/httpd$p.log 2>&1 &
+  eval HTTPD$p=\$!
+done
+cat > $W/health.toml <<TOML
+[global]
+control_socket = "$W/h.sock"
+reconcile_interval = "500ms"
+ipvs_on_stop = "remove"
+
+[[virtual_server]]
+address = "10.0.5.1"
+port = 80
+quorum = 2
+sorry_server = { address = "10.0.6.1", port = 80 }
+  [[virtual_server.real_server]]
+  address = "127.0.0.1"
+  port = 8081
+  check = { type = "http", path = "/", interval = "200ms", timeout = "150ms", rise = 1, fall = 1 }
+  [[virtual_server.real_server]]
+  address = "127.0.0.1"
+  port = 8082
+  check = { type = "http", path = "/", interval = "200ms", timeout = "150ms", rise = 1, fall = 1 }
+
+[[virtual_server]]
+address = "10.0.5.2"
+port = 80
+inhibit_on_failure = true
+slow_start = "3s"
+  [[virtual_server.real_server]]
+  address = "127.0.0.1"
+  port = 8083
+  weight = 5
+  check = { type = "tcp", interval = "200ms", timeout = "150ms", rise = 1, fall = 1 }
+TOML
+$HD run -c $W/health.toml > $W/log4 2>&1 &
+HPID=$!
+until_ok 10 table_has '127\.0\.0\.1:8082 +Masq +1 ' && table_has '127\.0\.0\.1:8081 +Masq +1 ' \
+  && ok "health: both checked servers up and in the table" || bad "health: servers up"
+table_lacks '10\.0\.6\.1:80' && ok "health: quorum met, no sorry server" || bad "health: sorry server while quorum met"
+until_ok 5 table_has '127\.0\.0\.1:8083 +Masq +0 ' && ok "health: inhibit_on_failure keeps a down server at weight 0" \
+  || bad "health: inhibit weight 0"
+touch $W/fail8082
+until_ok 5 table_lacks '127\.0\.0\.1:8082' && ok "health: a server answering 500 leaves the table" || bad "health: 500 server removed"
+table_has '10\.0\.6\.1:80 +Masq' && table_lacks '127\.0\.0\.1:8081' \
+  && ok "health: quorum lost, the sorry server takes the traffic" || bad "health: sorry server on quorum loss"
+rm -f $W/fail8082
+until_ok 5 table_has '127\.0\.0\.1:8082 +Masq +1 ' && table_lacks '10\.0\.6\.1:80' \
+  && ok "health: back, quorum regained, sorry server gone" || bad "health: quorum regained"
+$HD drill-httpd --listen 127.0.0.1:8083 --id s8083 --fail-file $W/fail8083 > $W/httpd8083.log 2>&1 &
+HTTPD8083=$!
+until_ok 5 table_has '127\.0\.0\.1:8083 +Masq +[1-4] ' && ok "health: slow start begins below the full weight" \
+  || bad "health: slow start ramp not seen"
+until_ok 6 table_has '127\.0\.0\.1:8083 +Masq +5 ' && ok "health: slow start reaches weight 5" || bad "health: full weight"
+kill -TERM $HPID; wait $HPID
+kill $HTTPD8081 $HTTPD8082 $HTTPD8083 2>/dev/null; wait $HTTPD8081 $HTTPD8082 $HTTPD8083 2>/dev/null
+ipvsadm -Ln | grep -q '10.0.5.1:80' && bad "health: services left after stop (remove)" || ok "health: services removed on stop"
 # The real-server role in tun mode (ipip exists in this kernel, not on the dev hosts).
 ip netns add rs
 ip netns exec rs ip link set lo up
@@ -148,5 +214,5 @@ kill -TERM $RSPID; wait $RSPID
 ip netns exec rs ip -o addr show dev tunl0 | grep -q '10.0.9.100' && bad "tun: VIP left after stop" || ok "tun: VIP removed on stop"
 [ "$(ip netns exec rs sysctl -n net.ipv4.conf.all.rp_filter)" = 1 ] && ok "tun: all.rp_filter restored" || bad "tun: all.rp_filter not restored"
 [ "$(ip netns exec rs sysctl -n net.ipv4.conf.tunl0.rp_filter)" = 2 ] && ok "tun: tunl0.rp_filter restored" || bad "tun: tunl0.rp_filter not restored"
-[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2 $W/log3; }
+[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2 $W/log3 $W/log4; }
 exit $fails

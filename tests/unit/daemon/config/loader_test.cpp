@@ -241,6 +241,38 @@ TEST(ConfigLoader, TcpChecksAreHalfOpenUnlessTheyTalk) {
   EXPECT_FALSE(r.config->virtual_servers[0].real_servers[0].check->half_open);
 }
 
+// `check` accepts exactly what the probes run: the values go through the probes' own
+// validators (the loader once used std::regex, which accepts patterns glibc's matcher is
+// guarded against, and took hosts with blanks), each error at the value's position.
+TEST(ConfigLoader, CheckValuesAreJudgedAsTheProbesJudgeThem) {
+  auto at = [](const std::string& check, const std::string& token) {
+    return 11 + static_cast<int>(check.find(token));  // "  check = " is 10 columns
+  };
+  struct Case {
+    std::string check, token, what;
+  } cases[] = {
+      {R"({ type = "http", path = "/", body_regex = "a{300}" })", "\"a{", "interval bound over 255"},
+      {R"({ type = "http", path = "/", body_regex = "(a)\\1" })", "\"(a", "back-references"},
+      {R"({ type = "http", path = "/", body_regex = "a+*" })", "\"a+", "stacked repetition"},
+      {R"({ type = "http", path = "/a b" })", "\"/a", "'path': path holds blanks"},
+      {R"({ type = "http", path = "/", host = "a b" })", "\"a b", "'host': host holds blanks"},
+      {R"({ type = "https", path = "/", sni = "a:443" })", "\"a:", "'sni': sni must be a host name"},
+      {R"({ type = "http", path = "/", method = "HEAD", body_contains = "x" })", "\"HEAD",
+       "method HEAD gets no body"},
+      {R"({ type = "tcp", source_address = "2001:db8::1" })", "\"2001",
+       "source_address is not in the family of the address it checks (10.0.0.11)"},
+  };
+  for (auto& c : cases) {
+    SCOPED_TRACE(c.check);
+    expect_one(with_check(c.check), 11, at(c.check, c.token), c.what);
+  }
+  // And what they accept, it accepts.
+  auto r = load_string(with_check(R"({ type = "http", path = "/", body_regex = "^up( [0-9]+)?$", )"
+                                  R"(host = "www.example.com", method = "GET" })"),
+                       "t");
+  EXPECT_TRUE(r.ok()) << r.errors[0].str();
+}
+
 TEST(ConfigLoader, SynProbeCannotTalk) {
   expect_one(with_check(R"({ type = "tcp", probe = "syn", expect = "220 " })"), 11, 35,
              "probe = \"syn\" cannot send or expect bytes; use probe = \"connect\"");
