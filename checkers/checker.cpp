@@ -44,10 +44,11 @@ std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
   auto c = std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
   double r = options_.random();
   if (!(r >= 0.0 && r < 1.0)) r = 0.0;
-  auto jitter = std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::nano>(
+  // The first start is an offset for now; update() turns it into a time once every check
+  // exists. Building 10,000 checks takes a while (100+ ms on a slow machine): offsets from
+  // the update's beginning would make the first starts late before they ever ran.
+  c->due = TimePoint{} + std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::nano>(
       static_cast<double>(c->target.spec.interval.count()) * r));
-  c->due = now + jitter;
-  arm(*c, this->now());  // not `now`: arming thousands of checks takes a while
   return c;
 }
 
@@ -66,6 +67,7 @@ void Checker::update(std::vector<Target> targets) {
   std::set<std::string> seen;
   std::map<std::string, std::unique_ptr<Check>> next;
   size_t started = 0, restarted = 0, kept = 0;
+  std::vector<Check*> fresh;  // created now: their first start is set once all exist
   for (auto& target : targets) {
     if (!seen.insert(target.id).second) {
       ++duplicate_ids_;
@@ -87,7 +89,14 @@ void Checker::update(std::vector<Target> targets) {
       ++started;
     }
     std::string id = target.id;
-    next.emplace(std::move(id), make_check(std::move(target), t));
+    auto c = make_check(std::move(target), t);
+    fresh.push_back(c.get());
+    next.emplace(std::move(id), std::move(c));
+  }
+  TimePoint built = now();
+  for (Check* c : fresh) {
+    c->due = built + (c->due - TimePoint{});
+    arm(*c, now());
   }
   size_t stopped = checks_.size();
   for (auto& [id, c] : checks_) retire(std::move(c));
