@@ -284,9 +284,13 @@ TEST_F(CheckerTest, OnChangeMayStopOrUpdate) {
 
 TEST_F(CheckerTest, DuplicateIdsFirstWins) {
   Checker checker(loop_, record_, options());
-  checker.start({tcp_target("d", 1000), tcp_target("d", 2000)});
+  TestServer server(TestServer::accept_and_close());
+  checker.start({tcp_target("d", server.port()), tcp_target("d", refused_port())});
   EXPECT_EQ(checker.size(), 1u);
   EXPECT_EQ(checker.duplicate_ids(), 1u);
+  // The one kept is the first: its target accepts.
+  ASSERT_TRUE(run_until([&] { return checker.state("d")->checks() >= 1; }));
+  EXPECT_EQ(checker.state("d")->last_result()->to_string(), "ok");
 }
 
 TEST_F(CheckerTest, StatusJson) {

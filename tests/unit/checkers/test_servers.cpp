@@ -286,16 +286,25 @@ pid_t run_with_output(const std::vector<std::string>& argv, const std::string& o
 TlsServer::TlsServer() {
   const std::string openssl = "/usr/bin/openssl";
   if (access(openssl.c_str(), X_OK) != 0) return;
-  pid_t gen = run_with_output(
-      {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-       "-nodes", "-subj", "/CN=checker.test", "-addext", "subjectAltName=DNS:checker.test", "-days",
-       "2", "-keyout", dir_.file("key.pem"), "-out", cert_file()},
-      dir_.file("req.log"));
-  int st = 0;
-  if (gen < 0 || waitpid(gen, &st, 0) != gen || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return;
+  // Two self-signed certificates: checker.test, served to clients that ask for it by SNI,
+  // and default.test for the others (so a test can tell whether the name went on the wire).
+  auto make_cert = [&](const std::string& name, const std::string& key, const std::string& cert) {
+    pid_t gen = run_with_output(
+        {openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-subj", "/CN=" + name, "-addext", "subjectAltName=DNS:" + name, "-days", "2",
+         "-keyout", key, "-out", cert},
+        dir_.file("req.log"));
+    int st = 0;
+    return gen >= 0 && waitpid(gen, &st, 0) == gen && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+  };
+  if (!make_cert("checker.test", dir_.file("key.pem"), cert_file()) ||
+      !make_cert("default.test", dir_.file("default-key.pem"), default_cert_file()))
+    return;
   std::string log = dir_.file("server.log");
-  pid_ = run_with_output({openssl, "s_server", "-accept", "127.0.0.1:0", "-cert", cert_file(),
-                          "-key", dir_.file("key.pem"), "-www"},
+  pid_ = run_with_output({openssl, "s_server", "-accept", "127.0.0.1:0", "-cert",
+                          default_cert_file(), "-key", dir_.file("default-key.pem"), "-servername",
+                          "checker.test", "-cert2", cert_file(), "-key2", dir_.file("key.pem"),
+                          "-www"},
                          log);
   if (pid_ < 0) return;
   for (int i = 0; i < 500 && port_ == 0; ++i) {

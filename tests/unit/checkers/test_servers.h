@@ -108,7 +108,10 @@ class TlsServer {
   ~TlsServer();
   bool ok() const { return port_ != 0; }
   uint16_t port() const { return port_; }
+  // checker.test's certificate, served when the client sends that name by SNI.
   std::string cert_file() const { return dir_.file("cert.pem"); }
+  // default.test's, served otherwise.
+  std::string default_cert_file() const { return dir_.file("default.pem"); }
 
  private:
   TempDir dir_;
