@@ -228,7 +228,11 @@ void Checker::status(JsonWriter& w) const {
   w.field("late_max_ms", ms(stats_.lateness.max()));
   w.end_object();
   w.key("syn_probes");
-  if (const SynProber* p = ctx_.syn_prober(); p && p->port_base()) {
+  if (const SynProber* p = ctx_.syn_prober(); p && p->unprivileged()) {
+    w.begin_object();
+    w.field("unprivileged", true);  // no CAP_NET_RAW: tcp checks run as full connects
+    w.end_object();
+  } else if (p && p->port_base()) {
     w.begin_object();
     w.field("source_ports", std::to_string(p->port_base()) + "-" +
                                 std::to_string(p->port_base() + SynProber::kPorts - 1));

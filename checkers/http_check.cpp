@@ -39,6 +39,15 @@ bool is_tls_error(CURLcode c) {
   }
 }
 
+// The name in a Host header, for TLS (SNI and verification): "www.example.com:8443" ->
+// "www.example.com"; an IP literal ("[2001:db8::1]:443", "192.0.2.1") names nothing.
+std::string tls_name_of_host(const std::string& host) {
+  if (host.empty() || host[0] == '[') return {};
+  std::string name = host.substr(0, host.find(':'));
+  if (!name.empty() && name.find_first_not_of("0123456789.") == std::string::npos) return {};
+  return name;
+}
+
 }  // namespace
 
 HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
@@ -55,7 +64,8 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
   bool tls = spec_.type == CheckType::https;
   std::string ip = ip_literal(spec_.address);
   std::string port = std::to_string(spec_.port);
-  std::string name = tls ? (!spec_.sni.empty() ? spec_.sni : spec_.host) : std::string();
+  std::string name = tls ? (!spec_.sni.empty() ? spec_.sni : tls_name_of_host(spec_.host))
+                         : std::string();
   if (name.empty()) name = ip;
   url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_.path;
   if (name != ip) {

@@ -153,16 +153,20 @@ std::optional<Result> SynProber::reserve_ports() {
 std::optional<Result> SynProber::open(bool v6) {
   Family& fam = v6 ? v6_ : v4_;
   if (fam.fd >= 0) return std::nullopt;
-  if (!port_base_) {
-    // A failed reservation is tried again at most every 10 s, not per probe.
-    TimePoint now = SteadyClock::now();
-    if (reserve_error_ && now < reserve_retry_at_) return reserve_error_;
-    reserve_error_ = reserve_ports();
-    reserve_retry_at_ = now + std::chrono::seconds(10);
-    if (reserve_error_) return reserve_error_;
-  }
+  // A failed reservation is tried again at most every 10 s, not per probe.
+  TimePoint now = SteadyClock::now();
+  if (!port_base_ && reserve_error_ && now < reserve_retry_at_) return reserve_error_;
+  // The raw socket before the ports: without CAP_NET_RAW none are reserved for nothing.
   int af = v6 ? AF_INET6 : AF_INET;
   int fd = socket(af, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd >= 0 && !port_base_) {
+    reserve_error_ = reserve_ports();
+    reserve_retry_at_ = now + std::chrono::seconds(10);
+    if (reserve_error_) {
+      ::close(fd);
+      return reserve_error_;
+    }
+  }
   if (fd < 0) {
     int e = errno;
     if ((e == EPERM || e == EACCES) && !unprivileged_) {
@@ -205,9 +209,16 @@ std::optional<Result> SynProber::open(bool v6) {
   }
   auto prog = answer_filter(v6, port_base_);
   sock_fprog fprog{static_cast<unsigned short>(prog.size()), prog.data()};
-  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
     HD_LOG(warning, "checkers") << "syn probes: no socket filter (" << std::strerror(errno)
                                 << "): every TCP packet is read and checked in userspace";
+  } else {
+    // Until the filter was attached (the port reservation in between takes a while) the
+    // socket took every TCP packet of the host: drop what it queued unfiltered.
+    uint8_t junk[64];
+    while (recv(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+    }
+  }
   if (!v6) {
     // Route lookups for the IPv4 checksum's source (IPv6: the kernel sums).
     route_udp_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

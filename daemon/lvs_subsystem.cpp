@@ -1,6 +1,7 @@
 #include "daemon/lvs_subsystem.h"
 
 #include "core/log.h"
+#include "daemon/config/check_spec.h"
 
 namespace hd {
 namespace {
@@ -20,40 +21,6 @@ ipvs::ServiceKey key_of(const config::VirtualServer& vs) {
                      : vs.protocol == config::Protocol::sctp ? ipvs::Protocol::sctp
                                                              : ipvs::Protocol::tcp;
   return ipvs::ServiceKey::inet(p, *vs.address, static_cast<uint16_t>(vs.port));
-}
-
-checkers::Spec to_spec(const config::Check& c, const IpAddress& addr, int port) {
-  checkers::Spec s;
-  s.type = c.type == config::CheckType::tcp     ? checkers::CheckType::tcp
-           : c.type == config::CheckType::http  ? checkers::CheckType::http
-           : c.type == config::CheckType::https ? checkers::CheckType::https
-                                                : checkers::CheckType::script;
-  s.interval = c.interval;
-  s.timeout = c.timeout;
-  s.rise = c.rise;
-  s.fall = c.fall;
-  s.initial_up = c.initial_up;
-  s.address = c.connect_address.value_or(addr);
-  s.port = static_cast<uint16_t>(c.connect_port.value_or(port));
-  s.source_address = c.source_address;
-  s.connect_timeout = c.connect_timeout;
-  s.half_open = c.type == config::CheckType::tcp && c.half_open;
-  s.send = c.send;
-  s.expect = c.expect;
-  s.method = c.method == "HEAD" ? checkers::HttpMethod::head : checkers::HttpMethod::get;
-  s.path = c.path;
-  s.host = c.host;
-  s.expect_status.clear();
-  for (auto& r : c.expect_status) s.expect_status.push_back({r.lo, r.hi});
-  s.body_contains = c.body_contains;
-  s.body_regex = c.body_regex;
-  s.body_sha256 = c.body_sha256;
-  s.tls_verify = c.tls_verify;
-  s.ca_file = c.ca_file;
-  s.sni = c.sni;
-  s.argv = c.command;
-  s.exit_weights = c.exit_weights;
-  return s;
 }
 
 }  // namespace
@@ -112,7 +79,7 @@ std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
     for (auto& rs : vs.real_servers) {
       if (!rs.check) continue;
       int port = rs.port ? rs.port : vs.port;
-      checkers::Target t{real_server_id(vs, rs), to_spec(*rs.check, rs.address, port)};
+      checkers::Target t{real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port)};
       if (adopted_up.count(t.id)) t.spec.initial_up = true;
       out.push_back(std::move(t));
     }

@@ -10,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "checkers/spec.h"
+#include "daemon/config/check_spec.h"
 
 namespace hd::config {
 namespace {
@@ -880,19 +881,27 @@ std::optional<VirtualServer> load_vs(Table& t) {
       ok = false;
       return;
     }
+    bool check_ok = true;  // no error reported on the check yet
     if (rs.check && rs.check->type != CheckType::script && rs.check->source_address &&
         rs.check->source_address->family() !=
             rs.check->connect_address.value_or(rs.address).family()) {
       ctx.error(*rt.get("check")->as_table()->get("source_address"),
                 "the check's source_address is not in the family of the address it checks (" +
                     rs.check->connect_address.value_or(rs.address).str() + ")");
-      ok = false;
+      ok = check_ok = false;
     }
     if (rs.check && rs.check->type != CheckType::script && rs.port == 0 && !rs.check->connect_port) {
       ctx.error(pos_of(rt.get("check")->source()),
                 "the check of real server " + rs.address.str() +
                     " needs a port: set connect_port (the real server's port is 0)");
       ok = false;
+    } else if (rs.check && check_ok) {
+      // The last word is the probes': whatever they would refuse to run is refused here.
+      if (auto why = checkers::validate(to_check_spec(*rs.check, rs.address, rs.port ? rs.port : vs.port))) {
+        ctx.error(pos_of(rt.get("check")->source()),
+                  "the check of real server " + rs.address.str() + " cannot run: " + *why);
+        ok = false;
+      }
     }
     Forwarding fwd = rs.forwarding.value_or(vs.forwarding);
     if (rs.address.family() != vs.family() && fwd != Forwarding::tun) {

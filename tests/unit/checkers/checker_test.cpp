@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -152,9 +153,10 @@ TEST_F(CheckerTest, FirstStartsAreSpreadByTheRandomSource) {
 TEST_F(CheckerTest, FirstStartsCountFromTheEndOfTheBuild) {
   TestServer server(TestServer::accept_and_close());
   Checker::Options o = options();
-  o.random = [] {
+  int draws = 0;
+  o.random = [&draws] {
     usleep(2000);
-    return 0.0;
+    return (draws++ % 60) / 60.0;  // t<i> gets i/60 of the interval
   };
   Checker checker(loop_, record_, o);
   std::vector<Target> ts;
@@ -164,9 +166,18 @@ TEST_F(CheckerTest, FirstStartsCountFromTheEndOfTheBuild) {
   checker.start(ts);
   TimePoint built = SteadyClock::now();
   ASSERT_GE(built - before, milliseconds(120));
-  ASSERT_TRUE(run_until([&] { return starts_.size() >= 60; }));
+  ASSERT_TRUE(run_until([&] {
+    std::set<std::string> ids;
+    for (auto& st : starts_) ids.insert(st.id);
+    return ids.size() >= 60;
+  }));
+  std::set<std::string> seen;
   for (auto& st : starts_) {
-    EXPECT_GE(st.due, before + milliseconds(120));  // not from the beginning of the build
+    if (!seen.insert(st.id).second) continue;  // first starts only
+    // Not from the beginning of the build, and each keeps its own offset.
+    int i = std::stoi(st.id.substr(1));
+    EXPECT_GE(st.due, before + milliseconds(120) + milliseconds(100) * i / 60) << st.id;
+    EXPECT_LE(st.due, built + milliseconds(100) * i / 60 + milliseconds(100)) << st.id;
     EXPECT_LT(st.started - st.due, milliseconds(50)) << st.id;
   }
 }

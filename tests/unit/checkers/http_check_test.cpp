@@ -207,6 +207,9 @@ TEST_F(HttpsCheck, VerifyWithTheCaAndMatchingSni) {
   s.sni.clear();
   s.host = "checker.test";
   EXPECT_EQ(probe(s).to_string(), "ok");
+  // A Host header with a port: the name alone goes into SNI and verification.
+  s.host = "checker.test:" + std::to_string(tls_.port());
+  EXPECT_EQ(probe(s).to_string(), "ok");
 }
 
 TEST_F(HttpsCheck, VerifyWithoutTheCaFails) {

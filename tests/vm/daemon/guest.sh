@@ -186,9 +186,12 @@ HTTPD8083=$!
 until_ok 5 table_has '127\.0\.0\.1:8083 +Masq +[1-4] ' && ok "health: slow start begins below the full weight" \
   || bad "health: slow start ramp not seen"
 until_ok 6 table_has '127\.0\.0\.1:8083 +Masq +5 ' && ok "health: slow start reaches weight 5" || bad "health: full weight"
+kill $HTTPD8083; wait $HTTPD8083 2>/dev/null
+until_ok 5 table_has '127\.0\.0\.1:8083 +Masq +0 ' && ok "health: inhibit_on_failure: down again -> weight 0, still in the table" \
+  || bad "health: inhibit after a fall"
 kill -TERM $HPID; wait $HPID
-kill $HTTPD8081 $HTTPD8082 $HTTPD8083 2>/dev/null; wait $HTTPD8081 $HTTPD8082 $HTTPD8083 2>/dev/null
-ipvsadm -Ln | grep -q '10.0.5.1:80' && bad "health: services left after stop (remove)" || ok "health: services removed on stop"
+kill $HTTPD8081 $HTTPD8082 2>/dev/null; wait $HTTPD8081 $HTTPD8082 2>/dev/null
+ipvsadm -Ln | grep -qE '10\.0\.5\.[12]:80' && bad "health: services left after stop (remove)" || ok "health: services removed on stop"
 # The real-server role in tun mode (ipip exists in this kernel, not on the dev hosts).
 ip netns add rs
 ip netns exec rs ip link set lo up

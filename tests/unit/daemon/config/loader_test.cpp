@@ -266,6 +266,10 @@ TEST(ConfigLoader, CheckValuesAreJudgedAsTheProbesJudgeThem) {
     SCOPED_TRACE(c.check);
     expect_one(with_check(c.check), 11, at(c.check, c.token), c.what);
   }
+  // What no single key says but the probe refuses as a whole: reported at the check.
+  expect_one(with_check(R"({ type = "tcp", send = "x", expect = ")" + std::string(70000, 'a') +
+                        R"(" })"),
+             11, 11, "the check of real server 10.0.0.11 cannot run: expect longer than 64 KiB");
   // And what they accept, it accepts.
   auto r = load_string(with_check(R"({ type = "http", path = "/", body_regex = "^up( [0-9]+)?$", )"
                                   R"(host = "www.example.com", method = "GET" })"),

@@ -1,0 +1,39 @@
+#include "daemon/config/check_spec.h"
+
+namespace hd::config {
+
+checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
+  checkers::Spec s;
+  s.type = c.type == CheckType::tcp     ? checkers::CheckType::tcp
+           : c.type == CheckType::http  ? checkers::CheckType::http
+           : c.type == CheckType::https ? checkers::CheckType::https
+                                        : checkers::CheckType::script;
+  s.interval = c.interval;
+  s.timeout = c.timeout;
+  s.rise = c.rise;
+  s.fall = c.fall;
+  s.initial_up = c.initial_up;
+  s.address = c.connect_address.value_or(addr);
+  s.port = static_cast<uint16_t>(c.connect_port.value_or(port));
+  s.source_address = c.source_address;
+  s.connect_timeout = c.connect_timeout;
+  s.half_open = c.type == CheckType::tcp && c.half_open;
+  s.send = c.send;
+  s.expect = c.expect;
+  s.method = c.method == "HEAD" ? checkers::HttpMethod::head : checkers::HttpMethod::get;
+  s.path = c.path;
+  s.host = c.host;
+  s.expect_status.clear();
+  for (auto& r : c.expect_status) s.expect_status.push_back({r.lo, r.hi});
+  s.body_contains = c.body_contains;
+  s.body_regex = c.body_regex;
+  s.body_sha256 = c.body_sha256;
+  s.tls_verify = c.tls_verify;
+  s.ca_file = c.ca_file;
+  s.sni = c.sni;
+  s.argv = c.command;
+  s.exit_weights = c.exit_weights;
+  return s;
+}
+
+}  // namespace hd::config
