@@ -1,5 +1,7 @@
 #include "checkers/probe.h"
 
+#include <exception>
+
 #include "checkers/curl_multi.h"
 #include "checkers/http_check.h"
 #include "checkers/script_check.h"
@@ -57,7 +59,11 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
       return std::make_unique<TcpProbe>(ctx.loop(), spec, spec.half_open ? &ctx.syn() : nullptr);
     case CheckType::http:
     case CheckType::https:
-      return std::make_unique<HttpProbe>(ctx.curl(), spec);
+      try {
+        return std::make_unique<HttpProbe>(ctx.curl(), spec);
+      } catch (const std::exception& e) {  // curl_easy_init failed: out of memory
+        return std::make_unique<InvalidProbe>(ctx.loop(), e.what());
+      }
     case CheckType::script:
       return std::make_unique<ScriptProbe>(ctx.loop(), spec);
   }
