@@ -47,6 +47,12 @@ class Drill(unittest.TestCase):
         names = [s["name"] for s in report["scenarios"]]
         self.assertEqual(names, ["master-kill", "master-stop", "link-cut", "rs-down", "rs-500",
                                  "reload-weight", "wrr-share", "partition"])
+        # The figures go to the log, so a slow CI machine's margins can be read afterwards.
+        for s in report["scenarios"]:
+            sys.stderr.write("drill %s %-13s outage %.2fs (after heal %.2fs) failed %d/%d "
+                             "failing_after %.2fs masters %d\n"
+                             % (mode, s["name"], s["outage_s"], s["after_heal_s"], s["failed"],
+                                s["requests"], s["failing_after_s"], s["max_masters"]))
         for s in report["scenarios"]:
             self.assertTrue(s["passed"], "%s broke its budget: %s" % (s["name"], s["violations"]))
             self.assertLessEqual(s["max_masters"], 1, s["name"])
