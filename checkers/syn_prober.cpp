@@ -239,11 +239,23 @@ std::optional<Result> SynProber::open(bool v6) {
   return std::nullopt;
 }
 
-std::optional<Result> SynProber::lookup_source(const IpAddress& remote, IpAddress& out) {
+uint32_t SynProber::v4_key(const IpAddress& a) {
+  uint32_t k;
+  std::memcpy(&k, a.data(), sizeof k);
+  return k;
+}
+
+std::optional<Result> SynProber::lookup_source(Flight& f, IpAddress& out) {
+  const IpAddress& remote = f.remote;
   TimePoint now = SteadyClock::now();
-  auto it = sources_.find(remote);
+  if (f.route_until > now) {
+    out = f.route_source;
+    return std::nullopt;
+  }
+  auto it = sources_.find(v4_key(remote));
   if (it != sources_.end() && it->second.until > now) {
-    out = it->second.address;
+    out = f.route_source = it->second.address;
+    f.route_until = it->second.until;
     return std::nullopt;
   }
   ++stats_.source_lookups;
@@ -260,17 +272,18 @@ std::optional<Result> SynProber::lookup_source(const IpAddress& remote, IpAddres
     a = from_sockaddr(local);
   if (!a || a->is_unspecified())
     return Result::failure(Reason::connect_failed, 0, "no source address toward " + remote.str());
-  out = *a;
-  sources_[remote] = Source{*a, now + kSourceTtl};
+  out = f.route_source = *a;
+  f.route_until = now + kSourceTtl;
+  sources_[v4_key(remote)] = Source{*a, f.route_until};
   return std::nullopt;
 }
 
-std::optional<Result> SynProber::build(const Flight& f, Outgoing& out) {
+std::optional<Result> SynProber::build(Flight& f, Outgoing& out) {
   const bool v6 = !f.remote.is_v4();
   std::optional<IpAddress> source = f.source;
   if (!v6 && !source) {
     IpAddress s;
-    if (auto err = lookup_source(f.remote, s)) return err;
+    if (auto err = lookup_source(f, s)) return err;
     source = s;
   }
   out.key = key_of(f.remote, f.rport, f.lport);
@@ -319,7 +332,7 @@ void SynProber::fill(Outgoing& o, msghdr& msg, iovec& iov) {
   }
 }
 
-std::optional<Result> SynProber::queue(const Flight& f) {
+std::optional<Result> SynProber::queue(Flight& f) {
   outgoing_.emplace_back();
   if (auto err = build(f, outgoing_.back())) {
     outgoing_.pop_back();
@@ -401,7 +414,8 @@ void SynProber::send_one(Outgoing& o) {
     if (!o.v6 && !o.forced_source && attempt == 0) {
       // Perhaps the remembered source is no longer ours (the kernel says
       // EINVAL or ENETUNREACH then): look the route up again, once.
-      sources_.erase(f.remote);
+      sources_.erase(v4_key(f.remote));
+      f.route_until = TimePoint{};
       if (auto berr = build(f, o)) {
         err = berr;
         break;
@@ -444,6 +458,7 @@ std::optional<Result> SynProber::start(Client& client, Flight& flight, const IpA
     return Result::failure(Reason::other, 0,
                            "all " + std::to_string(kPorts) + " syn probe ports busy toward " +
                                remote.str() + ":" + std::to_string(rport));
+  if (flight.remote != remote) flight.route_until = TimePoint{};  // another route
   flight.remote = remote;
   flight.rport = rport;
   flight.lport = key.lport;
