@@ -43,8 +43,16 @@ bool is_tls_error(CURLcode c) {
 // "www.example.com"; an IP literal ("[2001:db8::1]:443", "192.0.2.1") names nothing.
 std::string tls_name_of_host(const std::string& host) {
   if (host.empty() || host[0] == '[') return {};
-  std::string name = host.substr(0, host.find(':'));
-  if (!name.empty() && name.find_first_not_of("0123456789.") == std::string::npos) return {};
+  auto colon = host.find(':');
+  if (colon != std::string::npos && host.find(':', colon + 1) != std::string::npos)
+    return {};  // an unbracketed IPv6 address
+  std::string name = host.substr(0, colon);
+  // Only a DNS name can go into the URL (and SNI): anything else ('#', '?', '@', '%'...)
+  // would change what the URL means.
+  if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789._-") != std::string::npos)
+    return {};
+  if (name.find_first_not_of("0123456789.") == std::string::npos) return {};  // IPv4
   return name;
 }
 

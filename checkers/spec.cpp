@@ -53,14 +53,17 @@ std::optional<std::string> validate_path(const std::string& path) {
 }
 
 std::optional<std::string> validate_host(const std::string& host) {
-  if (bad_char(host) || host.find('/') != std::string::npos)
-    return "host holds blanks, control characters or '/'";
+  // A Host header: a name or an address, with an optional port; nothing that would end or
+  // change a URL's authority.
+  if (bad_char(host) || host.find_first_of("/\\#?@%") != std::string::npos)
+    return "host holds blanks, control characters or one of / \\ # ? @ %";
   return std::nullopt;
 }
 
 std::optional<std::string> validate_sni(const std::string& sni) {
-  if (bad_char(sni) || sni.find_first_of("/:[]@") != std::string::npos)
-    return "sni must be a host name (no blanks, '/', ':', '[', ']' or '@')";
+  if (sni.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+      std::string::npos)
+    return "sni must be a host name (letters, digits, '.', '-', '_')";
   return std::nullopt;
 }
 

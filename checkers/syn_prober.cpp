@@ -215,9 +215,13 @@ std::optional<Result> SynProber::open(bool v6) {
   } else {
     // Until the filter was attached (the port reservation in between takes a while) the
     // socket took every TCP packet of the host: drop what it queued unfiltered.
+    // A pending ICMP error (IP_RECVERR is on) fails one recv without emptying the queue:
+    // stop only when it is empty, and after a bounded number of reads in any case.
     uint8_t junk[64];
-    while (recv(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
-    }
+    for (int i = 0; i < 65536; ++i)
+      if (recv(fd, junk, sizeof junk, MSG_DONTWAIT | MSG_TRUNC) < 0 &&
+          (errno == EAGAIN || errno == EWOULDBLOCK))
+        break;
   }
   if (!v6) {
     // Route lookups for the IPv4 checksum's source (IPv6: the kernel sums).

@@ -256,6 +256,7 @@ TEST(ConfigLoader, CheckValuesAreJudgedAsTheProbesJudgeThem) {
       {R"({ type = "http", path = "/", body_regex = "a+*" })", "\"a+", "stacked repetition"},
       {R"({ type = "http", path = "/a b" })", "\"/a", "'path': path holds blanks"},
       {R"({ type = "http", path = "/", host = "a b" })", "\"a b", "'host': host holds blanks"},
+      {R"({ type = "https", path = "/", host = "a#b:8443" })", "\"a#", "'host': host holds"},
       {R"({ type = "https", path = "/", sni = "a:443" })", "\"a:", "'sni': sni must be a host name"},
       {R"({ type = "http", path = "/", method = "HEAD", body_contains = "x" })", "\"HEAD",
        "method HEAD gets no body"},
