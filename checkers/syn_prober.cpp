@@ -297,29 +297,8 @@ std::optional<Result> SynProber::build(Flight& f, Outgoing& out) {
   build_syn(std::span<uint8_t, kSynSize>(out.seg), f.lport, f.rport, f.isn, f.remote,
             v6 ? std::nullopt : source);
   out.dlen = to_sockaddr(f.remote, 0, out.dst);
-  out.controllen = 0;
-  if (source) {
-    // The source the checksum was computed over, so the kernel's own choice
-    // cannot differ from it.
-    cmsghdr* c = reinterpret_cast<cmsghdr*>(out.control);
-    if (v6) {
-      out.controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-      in6_pktinfo pi{};
-      pi.ipi6_addr = source->v6();
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    } else {
-      out.controllen = CMSG_SPACE(sizeof(in_pktinfo));
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-      in_pktinfo pi{};
-      pi.ipi_spec_dst = source->v4();
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    }
-  }
+  // The source the checksum was computed over, so the kernel's own choice cannot differ.
+  out.controllen = source ? put_pktinfo(out.control, *source) : 0;
   return std::nullopt;
 }
 

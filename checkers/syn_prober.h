@@ -138,7 +138,7 @@ class SynProber {
     alignas(8) uint8_t seg[kSynSize];
     sockaddr_storage dst;
     socklen_t dlen = 0;
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))];
+    alignas(cmsghdr) char control[kPktinfoSpace];
     size_t controllen = 0;
   };
   std::optional<Result> build(Flight& f, Outgoing& out);

@@ -112,6 +112,29 @@ socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out) 
   return sizeof(sockaddr_in6);
 }
 
+size_t put_pktinfo(void* control, const IpAddress& source, int ifindex) {
+  std::memset(control, 0, kPktinfoSpace);
+  auto* c = static_cast<cmsghdr*>(control);
+  if (source.is_v4()) {
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
+    in_pktinfo pi{};
+    pi.ipi_ifindex = ifindex;
+    pi.ipi_spec_dst = source.v4();
+    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof(in_pktinfo));
+  }
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+  in6_pktinfo pi{};
+  pi.ipi6_ifindex = static_cast<unsigned>(ifindex);
+  pi.ipi6_addr = source.v6();
+  std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+  return CMSG_SPACE(sizeof(in6_pktinfo));
+}
+
 std::optional<IpAddress> from_sockaddr(const sockaddr_storage& s) {
   if (s.ss_family == AF_INET) return IpAddress::from_v4(reinterpret_cast<const sockaddr_in&>(s).sin_addr);
   if (s.ss_family == AF_INET6)

@@ -55,6 +55,12 @@ socklen_t to_sockaddr(const IpAddress& a, uint16_t port, sockaddr_storage& out);
 // The address in an AF_INET / AF_INET6 socket address; nullopt for any other family.
 std::optional<IpAddress> from_sockaddr(const sockaddr_storage& s);
 
+// Room for one IP_PKTINFO or IPV6_PKTINFO control message.
+inline constexpr size_t kPktinfoSpace = CMSG_SPACE(sizeof(in6_pktinfo));
+// Writes into `control` (kPktinfoSpace bytes, cmsghdr-aligned) the control message that
+// makes sendmsg() use `source` (and interface `ifindex`, 0: any); returns its length.
+size_t put_pktinfo(void* control, const IpAddress& source, int ifindex = 0);
+
 struct IpPrefix {
   IpAddress address;
   uint8_t length = 0;

@@ -90,41 +90,13 @@ std::string Socket::send(const IpAddress& src, const IpAddress& dst,
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
-  sockaddr_in sin{};
-  sockaddr_in6 sin6{};
-  if (family_ == Family::v4) {
-    sin.sin_family = AF_INET;
-    std::memcpy(&sin.sin_addr, dst.bytes().data(), 4);
-    msg.msg_name = &sin;
-    msg.msg_namelen = sizeof sin;
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
-    in_pktinfo pi{};
-    pi.ipi_ifindex = ifindex_;
-    std::memcpy(&pi.ipi_spec_dst, src.bytes().data(), 4);
-    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-  } else {
-    sin6.sin6_family = AF_INET6;
-    std::memcpy(&sin6.sin6_addr, dst.bytes().data(), 16);
-    sin6.sin6_scope_id = ifindex_;
-    msg.msg_name = &sin6;
-    msg.msg_namelen = sizeof sin6;
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
-    in6_pktinfo pi{};
-    pi.ipi6_ifindex = ifindex_;
-    std::memcpy(&pi.ipi6_addr, src.bytes().data(), 16);
-    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
-  }
+  alignas(cmsghdr) char control[kPktinfoSpace];
+  sockaddr_storage to;
+  msg.msg_name = &to;
+  msg.msg_namelen = to_sockaddr(dst, 0, to);
+  if (family_ == Family::v6) reinterpret_cast<sockaddr_in6&>(to).sin6_scope_id = ifindex_;
+  msg.msg_control = control;
+  msg.msg_controllen = put_pktinfo(control, src, ifindex_);
   ssize_t n = ::sendmsg(fd_, &msg, MSG_DONTWAIT);
   if (n < 0) return err("sendmsg");
   if (static_cast<size_t>(n) != payload.size()) return "sendmsg: short write";

@@ -122,12 +122,16 @@ port = 80
         r = subprocess.run(["tshark", "-r", self.pcap, "-o", "tcp.check_checksum:TRUE", "-T", "fields",
                             "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "tcp.dstport",
                             "-e", "tcp.flags", "-e", "tcp.checksum.status", "-e", "tcp.seq_raw",
-                            "-e", "tcp.ack_raw"],
+                            "-e", "tcp.ack_raw", "-e", "frame.time_relative"],
                            capture_output=True, text=True, check=True)
         syns = collections.Counter()
         synacks, rsts = set(), set()
-        for line in r.stdout.splitlines():
-            src4, src6, sport, dport, flags, cks, seq, ack = line.split("\t")
+        lines = r.stdout.splitlines()
+        # The capture stops after a fixed time: a SYN-ACK in its last moment may have had
+        # its RST cut off, so those are not counted.
+        end = max(float(l.split("\t")[-1]) for l in lines)
+        for line in lines:
+            src4, src6, sport, dport, flags, cks, seq, ack, t = line.split("\t")
             src = src4 or src6
             flags = int(flags, 16)
             if src in ("10.77.0.1", "fd77::1"):
@@ -138,7 +142,7 @@ port = 80
                     rsts.add((src, sport, dport))
                 else:
                     self.fail("the director sent more than SYN and RST: " + line)
-            elif flags & 0x012 == 0x012:
+            elif flags & 0x012 == 0x012 and float(t) < end - 0.2:
                 synacks.add(("10.77.0.1" if src == "10.77.0.2" else "fd77::1", dport, sport))
         for src in ("10.77.0.1", "fd77::1"):
             for port in ("8080", "8081", "8082", "8083"):
