@@ -41,15 +41,14 @@ Checker::~Checker() {
 
 std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
   auto probe = make_probe(ctx_, t.spec);
-  auto c = std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
+  return std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
+}
+
+Duration Checker::first_start_offset(Duration interval) {
   double r = options_.random();
   if (!(r >= 0.0 && r < 1.0)) r = 0.0;
-  // The first start is an offset for now; update() turns it into a time once every check
-  // exists. Building 10,000 checks takes a while (100+ ms on a slow machine): offsets from
-  // the update's beginning would make the first starts late before they ever ran.
-  c->due = TimePoint{} + std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::nano>(
-      static_cast<double>(c->target.spec.interval.count()) * r));
-  return c;
+  return std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double, std::nano>(static_cast<double>(interval.count()) * r));
 }
 
 void Checker::arm(Check& c, TimePoint now) {
@@ -67,7 +66,10 @@ void Checker::update(std::vector<Target> targets) {
   std::set<std::string> seen;
   std::map<std::string, std::unique_ptr<Check>> next;
   size_t started = 0, restarted = 0, kept = 0;
-  std::vector<Check*> fresh;  // created now: their first start is set once all exist
+  // Created now, with the offset of their first start into the interval. The offsets count
+  // from when every check exists: building 10,000 takes a while (100+ ms on a slow machine),
+  // and counted from the beginning the first starts would be late before they ever ran.
+  std::vector<std::pair<Check*, Duration>> fresh;
   for (auto& target : targets) {
     if (!seen.insert(target.id).second) {
       ++duplicate_ids_;
@@ -90,12 +92,12 @@ void Checker::update(std::vector<Target> targets) {
     }
     std::string id = target.id;
     auto c = make_check(std::move(target), t);
-    fresh.push_back(c.get());
+    fresh.emplace_back(c.get(), first_start_offset(c->target.spec.interval));
     next.emplace(std::move(id), std::move(c));
   }
   TimePoint built = now();
-  for (Check* c : fresh) {
-    c->due = built + (c->due - TimePoint{});
+  for (auto [c, offset] : fresh) {
+    c->due = built + offset;
     arm(*c, now());
   }
   size_t stopped = checks_.size();

@@ -94,6 +94,7 @@ class Checker {
  private:
   struct Check;
   std::unique_ptr<Check> make_check(Target t, TimePoint now);
+  Duration first_start_offset(Duration interval);  // the random first-start jitter
   void fire(Check& c);
   void launch(Check& c, TimePoint now);
   void on_result(Check& c, Result r);

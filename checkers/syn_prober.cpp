@@ -150,9 +150,15 @@ std::optional<Result> SynProber::reserve_ports() {
                              std::strerror(last_error));
 }
 
+Result SynProber::unprivileged_error() {
+  return Result::failure(Reason::other, EPERM,
+                         "raw TCP socket: syn probes need CAP_NET_RAW (probe = \"connect\" does not)");
+}
+
 std::optional<Result> SynProber::open(bool v6) {
   Family& fam = v6 ? v6_ : v4_;
   if (fam.fd >= 0) return std::nullopt;
+  if (unprivileged_) return unprivileged_error();  // known: no socket() per probe
   // A failed reservation is tried again at most every 10 s, not per probe.
   TimePoint now = SteadyClock::now();
   if (!port_base_ && reserve_error_ && now < reserve_retry_at_) return reserve_error_;
@@ -169,15 +175,13 @@ std::optional<Result> SynProber::open(bool v6) {
   }
   if (fd < 0) {
     int e = errno;
-    if ((e == EPERM || e == EACCES) && !unprivileged_) {
+    if (e == EPERM || e == EACCES) {
       unprivileged_ = true;
       HD_LOG(warning, "checkers") << "syn probes need CAP_NET_RAW (" << std::strerror(e)
                                   << "): tcp checks fall back to full connects";
+      return unprivileged_error();
     }
-    return Result::failure(Reason::other, e,
-                           std::string("raw TCP socket (syn probes need CAP_NET_RAW; "
-                                       "probe = \"connect\" does not): ") +
-                               std::strerror(e));
+    return Result::failure(Reason::other, e, std::string("raw TCP socket: ") + std::strerror(e));
   }
   int one = 1;
   if (v6) {

@@ -99,6 +99,7 @@ class SynProber {
   // The process may not open raw sockets (no CAP_NET_RAW): tcp checks fall back to full
   // connects rather than all reporting an error.
   bool unprivileged() const { return unprivileged_; }
+  static Result unprivileged_error();
 
  private:
   struct Key {

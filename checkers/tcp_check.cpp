@@ -42,11 +42,11 @@ void TcpProbe::start(ProbeDone done) {
   started_ = SteadyClock::now();
   ++run_;
 
-  if (spec_.half_open && !(syn_ && syn_->unprivileged())) {
+  if (spec_.half_open) {
     if (!syn_) return finish_later(Result::failure(Reason::invalid_check, 0, "no syn prober"));
-    phase_ = Phase::syn;
     auto err = syn_->start(*this, flight_, spec_.address, spec_.port, spec_.source_address);
     if (!err) {
+      phase_ = Phase::syn;
       // One timer for both the retransmissions and the deadline.
       deadline_ = started_ + spec_.effective_connect_timeout();
       rto_ = std::chrono::seconds(1);
@@ -54,8 +54,8 @@ void TcpProbe::start(ProbeDone done) {
       timer_.start(std::min(next_resend_, deadline_) - started_);
       return;
     }
+    // No raw sockets allowed: a full connect proves as much.
     if (!syn_->unprivileged()) return finish_later(std::move(*err));
-    phase_ = Phase::connecting;  // no raw sockets allowed: a full connect proves as much
   }
   fd_ = socket(spec_.address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::failure(Reason::other, errno, std::strerror(errno)));
