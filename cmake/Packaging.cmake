@@ -100,8 +100,10 @@ install(FILES ${HD_PKG_DIR}/deb/copyright ${HD_PKG_OUT}/changelog.gz DESTINATION
 if(CMAKE_STRIP)
   install(CODE "
     if(CMAKE_INSTALL_DO_STRIP AND DEFINED ENV{HD_CPACK_GENERATOR})
-      execute_process(COMMAND \"${CMAKE_STRIP}\" --remove-section=.comment
-                      \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/sbin/${PROJECT_NAME}\")
+      foreach(_hd_prog ${PROJECT_NAME} ${PROJECT_NAME}-drill)
+        execute_process(COMMAND \"${CMAKE_STRIP}\" --remove-section=.comment
+                        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/sbin/\${_hd_prog}\")
+      endforeach()
     endif()
   ")
 endif()
@@ -161,7 +163,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
 set(CPACK_RPM_PACKAGE_RELEASE 1)
 set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
-set(CPACK_RPM_PACKAGE_LICENSE "LicenseRef-hadirector-unlicensed")  # none chosen yet, see packaging/deb/copyright
+set(CPACK_RPM_PACKAGE_LICENSE "GPL-2.0-or-later")  # LICENSE; packaging/deb/copyright
 set(CPACK_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)

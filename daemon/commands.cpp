@@ -1,7 +1,11 @@
 #include "daemon/commands.h"
 
+#include <unistd.h>
+
 #include <csignal>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "core/log.h"
@@ -23,6 +27,7 @@ constexpr const char* kUsage =
     "  status  [--json] [--socket PATH | -c FILE]  show the running daemon's state\n"
     "  drill   [--mode nat|dr] [--scenario NAME] [--json] [--keep]\n"
     "                                        failover drill on a lab of namespaces\n"
+    "                                        (runs hadirector-drill; see its --help)\n"
     "  version                               print the version\n"
     "\n"
     "The default config is /etc/hadirector/hadirector.toml. See hadirector(8) and\n"
@@ -90,6 +95,24 @@ int version(const std::vector<std::string>& args) {
   if (!args.empty()) return bad_usage("version takes no arguments");
   std::cout << "hadirector " << kVersion << "\n";
   return 0;
+}
+
+int drill(const std::vector<std::string>& args) {
+  // The drill is its own program; this alias keeps `hadirector drill` working.
+  std::string self;
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) self.assign(buf, static_cast<size_t>(n));
+  std::string prog = self.substr(0, self.rfind('/') + 1) + "hadirector-drill";
+  std::vector<std::string> argv = {prog, "--daemon", self};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> a;
+  for (auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  execv(a[0], a.data());
+  std::cerr << "hadirector: cannot run " << prog << ": " << std::strerror(errno)
+            << " (the drill is packaged as hadirector-drill beside hadirector)\n";
+  return 2;
 }
 
 int check(const std::vector<std::string>& args) {

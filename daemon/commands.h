@@ -11,6 +11,8 @@ int run(const std::vector<std::string>& args);
 int check(const std::vector<std::string>& args);
 int status(const std::vector<std::string>& args);
 int version(const std::vector<std::string>& args);
+// `hadirector drill ARGS`: execs hadirector-drill (installed beside this binary) with ARGS.
+int drill(const std::vector<std::string>& args);
 int usage(int status);
 
 }  // namespace hd::cli

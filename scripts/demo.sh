@@ -10,5 +10,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j"$(nproc)" hadirector
-for f in etc/hadirector.toml etc/examples/*.toml; do build/daemon/hadirector check -c "$f"; done
-exec build/daemon/hadirector drill "$@"
+for f in etc/hadirector.toml etc/examples/*.toml; do build/sbin/hadirector check -c "$f"; done
+exec build/sbin/hadirector drill "$@"

@@ -9,58 +9,101 @@ import tempfile
 import unittest
 
 BIN = os.environ.get("HADIRECTOR", "hadirector")
+DRILL = os.environ.get("HADIRECTOR_DRILL", "hadirector-drill")
+
+
+# The budgets, written here from the RFCs' timers and the issue's promises, not read from the
+# drill's verdict: the test judges the figures the drill measured.
+def budgets(report):
+    v, advert = report["vrrp_version"], report["advert_interval_s"]
+    skew = (256 - 100) / 256.0 if v == 2 else (256 - 100) * advert / 256.0
+    mdi = 3 * advert + skew
+    out = report["fall"] * report["check_interval_s"] + report["check_timeout_s"] + 1.0
+    return {
+        # a request in flight when the Master dies waits for the client's 1 s timeout
+        "master-kill": {"outage_s": mdi + 1.5},
+        "master-stop": {"outage_s": skew + 1.2},
+        "link-cut": {"outage_s": mdi + 1.5},
+        "rs-down": {"failing_after_s": out},
+        "rs-500": {"failing_after_s": out},
+        "reload-weight": {"failed": 0},
+        "wrr-share": {"failed": 0},
+        "partition": {"after_heal_s": 1.5},
+    }
 
 
 class Drill(unittest.TestCase):
-    def run_drill(self, mode):
+    def run_drill(self, mode, argv):
         # The lab runs under qemu's software emulation, where a burst of host load can stall
-        # the VM's clock-driven protocols for a moment. A run that breaks a budget is
-        # repeated once; a second failure fails the test, with both runs' findings.
+        # the VM's clock-driven protocols for a moment. Outside CI a run that breaks a budget
+        # is repeated once (and says so); in CI (CI=true) a retry would hide a regression
+        # on a quiet machine, so the first failure fails the test.
+        attempts = (1,) if os.environ.get("CI") == "true" else (1, 2)
         first = None
-        for attempt in (1, 2):
+        for attempt in attempts:
             try:
-                self.one_drill(mode)
+                self.one_drill(mode, argv)
                 if first:
                     sys.stderr.write("drill %s: passed on the second run; the first said: %s\n"
                                      % (mode, first))
                 return
             except AssertionError as e:
-                if attempt == 2:
-                    raise AssertionError("drill %s failed twice.\nfirst: %s\nsecond: %s"
-                                         % (mode, first, e))
+                if attempt == attempts[-1]:
+                    raise AssertionError("drill %s failed%s.\nfirst: %s\nlast: %s"
+                                         % (mode, " twice" if first else "", first or e, e))
                 first = str(e)
                 sys.stderr.write("drill %s: first run failed (%s); running it again\n" % (mode, e))
 
-    def one_drill(self, mode):
-        r = subprocess.run([BIN, "drill", "--json", "--mode", mode], capture_output=True, text=True,
+    def one_drill(self, mode, argv):
+        r = subprocess.run(argv + ["--json", "--mode", mode], capture_output=True, text=True,
                            timeout=600)
         sys.stderr.write(r.stderr[-3000:])
         self.assertIn(r.returncode, (0, 1), "drill could not run:\n" + r.stderr[-2000:])
-        # In the VM, the guest's stdout and stderr arrive merged: take the JSON object out.
-        lines = r.stdout.splitlines()
+        # Standard output is the JSON document and nothing else (progress and the VM's
+        # console go to standard error), so `--json | jq .` works.
         try:
-            start = lines.index("{")
-            end = len(lines) - 1 - lines[::-1].index("}")
-        except ValueError:
-            self.fail("no JSON report in the drill's output:\n" + r.stdout[-3000:])
-        report = json.loads("\n".join(lines[start:end + 1]))
+            report = json.loads(r.stdout)
+        except ValueError as e:
+            self.fail("stdout is not one JSON document (%s):\n%s" % (e, r.stdout[-3000:]))
+        self.assertEqual(report["mode"], mode)
         names = [s["name"] for s in report["scenarios"]]
         self.assertEqual(names, ["master-kill", "master-stop", "link-cut", "rs-down", "rs-500",
                                  "reload-weight", "wrr-share", "partition"])
         # The figures go to the log, so a slow CI machine's margins can be read afterwards.
         for s in report["scenarios"]:
             sys.stderr.write("drill %s %-13s outage %.2fs (after heal %.2fs) failed %d/%d "
-                             "failing_after %.2fs masters %d\n"
+                             "failing_after %.2fs masters %d long-lived broken %d (+%d)\n"
                              % (mode, s["name"], s["outage_s"], s["after_heal_s"], s["failed"],
-                                s["requests"], s["failing_after_s"], s["max_masters"]))
+                                s["requests"], s["failing_after_s"], s["max_masters"],
+                                s["long_lived_broken"], s["long_lived_on_failed_server"]))
+        want = budgets(report)
+        fwd = {"nat": "Masq", "dr": "Route"}[mode]
+        problems = []
         for s in report["scenarios"]:
-            self.assertTrue(s["passed"], "%s broke its budget: %s" % (s["name"], s["violations"]))
-            self.assertLessEqual(s["max_masters"], 1, s["name"])
-            self.assertGreater(s["master_samples"], 0, s["name"])
-            self.assertGreater(s["requests"], 0, s["name"])
-            self.assertIn("TCP  10.9.0.100:80 wrr", s["ipvs_table"])
-        self.assertEqual(report["failed_outside_windows"], 0)
-        self.assertTrue(report["passed"])
+            for figure, limit in want[s["name"]].items():
+                if s[figure] > limit:
+                    problems.append("%s: %s %.2f above %.2f" % (s["name"], figure, s[figure], limit))
+            if s["max_masters"] > 1:
+                problems.append("%s: two Masters at once" % s["name"])
+            if s["master_samples"] <= 0 or s["requests"] <= 0:
+                problems.append("%s: no samples or no requests" % s["name"])
+            table = s["ipvs_table"]
+            if "TCP  10.9.0.100:80 wrr" not in table:
+                problems.append("%s: VIP service missing from the Master's table" % s["name"])
+            reals = [line.split() for line in table.splitlines() if line.strip().startswith("->")
+                     and not line.strip().startswith("-> RemoteAddress")]
+            if len(reals) != 3 or any(r[2] != fwd for r in reals):
+                problems.append("%s: want three %s real servers, table:\n%s" % (s["name"], fwd, table))
+        # Only the rs-* scenarios may break long-lived connections, and only on the server
+        # they fail on purpose.
+        for s in report["scenarios"]:
+            if s["name"] in ("reload-weight", "wrr-share", "rs-down", "rs-500") and s["long_lived_broken"]:
+                problems.append("%s: %d long-lived connections broken" % (s["name"], s["long_lived_broken"]))
+        if report["failed_outside_windows"] != 0:
+            problems.append("%d requests failed in steady state" % report["failed_outside_windows"])
+        self.assertEqual(problems, [], "\n".join(problems))
+        # The drill's own verdict must agree with the test's.
+        self.assertTrue(report["passed"], [s["violations"] for s in report["scenarios"]])
         self.assertEqual(r.returncode, 0)
         # Traffic reached every real server.
         served = {}
@@ -93,10 +136,24 @@ class Drill(unittest.TestCase):
         self.assertIn(f.name + ":2:1: error: unknown key 'bogus'", r.stderr)
 
     def test_nat(self):
-        self.run_drill("nat")
+        # Through the alias: `hadirector drill` execs hadirector-drill beside it.
+        self.run_drill("nat", [BIN, "drill"])
 
     def test_dr(self):
-        self.run_drill("dr")
+        self.run_drill("dr", [DRILL])
+
+    def test_alias_and_program_agree_on_usage(self):
+        a = subprocess.run([BIN, "drill", "--help"], capture_output=True, text=True, timeout=30)
+        b = subprocess.run([DRILL, "--help"], capture_output=True, text=True, timeout=30)
+        self.assertEqual((a.returncode, b.returncode), (0, 0))
+        self.assertEqual(a.stdout, b.stdout)
+        self.assertIn("usage: hadirector-drill", b.stdout)
+
+    def test_missing_vm_runner_is_an_error_not_a_pass(self):
+        r = subprocess.run([DRILL, "--vm-runner", "/nonexistent/run-in-vm.sh", "--scenario",
+                            "rs-500"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--vm-runner /nonexistent/run-in-vm.sh: no such file", r.stderr)
 
 
 if __name__ == "__main__":

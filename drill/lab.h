@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The drill's lab: namespaces on one switch namespace with bridges, every
 // name prefixed uniquely; destroy() removes exactly what build() made.
 //

@@ -1,4 +1,5 @@
-#include "daemon/drill/traffic.h"
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/http_tools.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,6 +18,7 @@
 #include <memory>
 
 #include "core/loop.h"
+#include "drill/clock.h"
 
 namespace hd::drill {
 namespace {
@@ -37,8 +39,6 @@ std::string opt(const std::vector<std::string>& args, const std::string& name,
   return def;
 }
 
-double now() { return wall_seconds(); }
-
 // ---------------------------------------------------------------- httpd
 
 struct ServerConn {
@@ -54,7 +54,7 @@ int httpd_main(const std::vector<std::string>& args) {
   std::string id = opt(args, "--id", "rs");
   std::string fail_file = opt(args, "--fail-file");
   if (!parse_endpoint(opt(args, "--listen", "0.0.0.0:80"), sa)) {
-    std::fprintf(stderr, "drill-httpd: bad --listen\n");
+    std::fprintf(stderr, "hadirector-drill httpd: bad --listen\n");
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -63,7 +63,7 @@ int httpd_main(const std::vector<std::string>& args) {
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   // DR mode: the VIP is on lo; IP_FREEBIND lets us bind a wildcard anyway.
   if (bind(lfd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0 || listen(lfd, 512) < 0) {
-    std::fprintf(stderr, "drill-httpd: bind/listen: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "hadirector-drill httpd: bind/listen: %s\n", std::strerror(errno));
     return 1;
   }
   Loop& loop = Loop::main();
@@ -163,7 +163,7 @@ bool parse_response(const std::string& in, int& status, std::string& body, size_
 int client_main(const std::vector<std::string>& args) {
   sockaddr_in target;
   if (!parse_endpoint(opt(args, "--target", ""), target)) {
-    std::fprintf(stderr, "drill-client: bad --target\n");
+    std::fprintf(stderr, "hadirector-drill client: bad --target\n");
     return 2;
   }
   double rate = std::atof(opt(args, "--rate", "50").c_str());

@@ -1,10 +1,12 @@
-// The drill's two traffic tools, run inside lab namespaces as hidden
-// subcommands of the same binary:
-//   hadirector drill-httpd  --listen IP:PORT --id NAME [--fail-file PATH]
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The drill's two traffic tools, run inside lab namespaces as subcommands of
+// hadirector-drill itself:
+//   hadirector-drill httpd  --listen IP:PORT --id NAME [--fail-file PATH]
 //     a small HTTP/1.1 server answering "<id>\n" (500 while PATH exists)
-//   hadirector drill-client --target IP:PORT [--rate N] [--long N] [--timeout-ms N]
+//   hadirector-drill client --target IP:PORT [--rate N] [--long N] [--timeout-ms N]
 //     steady new-connection requests plus N long-lived keep-alive connections;
 //     one line per outcome on stdout:
+//     (times: drill/clock.h)
 //       R <t_start> <t_end> ok|fail <status> <server|-> <reason>
 //       L <conn> <t> ok|broken <server|-> <reason>
 #pragma once

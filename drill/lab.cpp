@@ -1,10 +1,11 @@
-#include "daemon/drill/lab.h"
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/lab.h"
 
 #include <signal.h>
 
 #include <sstream>
 
-#include "daemon/drill/proc.h"
+#include "drill/proc.h"
 
 namespace hd::drill {
 

@@ -1,4 +1,5 @@
-#include "daemon/drill/proc.h"
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/proc.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -95,7 +96,7 @@ Child spawn_logged(const std::vector<std::string>& argv, const std::string& log_
   return c;
 }
 
-Child spawn_piped(const std::vector<std::string>& argv) {
+Child spawn_piped(const std::vector<std::string>& argv, bool discard_stderr) {
   int p[2];
   Child c;
   if (pipe2(p, O_CLOEXEC) < 0) return c;
@@ -104,7 +105,7 @@ Child spawn_piped(const std::vector<std::string>& argv) {
     dup2(p[1], 1);
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
-    dup2(devnull, 2);
+    if (discard_stderr) dup2(devnull, 2);
     exec_child(argv);
   }
   close(p[1]);

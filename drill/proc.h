@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Process helpers for the drill (a command-line tool, so blocking is fine):
 // run a command without a shell, capture its output, start background
 // processes and stop them by PID.
@@ -26,7 +27,8 @@ struct Child {
   int out_fd = -1;  // read end when piped, else -1
 };
 Child spawn_logged(const std::vector<std::string>& argv, const std::string& log_path);
-Child spawn_piped(const std::vector<std::string>& argv);
+// stderr goes to /dev/null unless discard_stderr is false (then it stays ours).
+Child spawn_piped(const std::vector<std::string>& argv, bool discard_stderr = true);
 // Sends `sig`, waits up to `timeout_ms` for exit, then SIGKILL. Returns the wait status.
 int stop(pid_t pid, int sig, int timeout_ms);
 

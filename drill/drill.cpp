@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/drill.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "daemon/config/writer.h"
+#include "drill/clock.h"
+#include "drill/lab_config.h"
+#include "drill/report.h"
+#include "drill/scenarios.h"
+
+namespace hd::drill {
+
+extern std::atomic<bool> g_interrupted;
+
+Drill::Drill(Options o, LabParams p, std::map<std::string, Budget> b)
+    : o_(std::move(o)), p_(std::move(p)), budgets_(std::move(b)) {}
+
+void Drill::progress(const std::string& s) {
+  std::fprintf(stderr, "drill: %s\n", s.c_str());  // stderr: stdout carries only the report
+}
+
+std::string Drill::socket_of(int i) const { return lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".sock"; }
+
+std::string Drill::write_config(int i) {
+  std::string path = lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".toml";
+  std::ofstream(path) << "# written by hadirector-drill\n"
+                      << config::to_toml(director_config(lab_, p_, i, weights_));
+  return path;
+}
+
+void Drill::start_director(int i) {
+  std::string name = i == 0 ? "a" : "b";
+  std::string cfg = write_config(i);
+  auto c = spawn_logged(in_ns(lab_.ns(name), {o_.daemon, "run", "-c", cfg}),
+                        lab_.workdir + "/" + name + ".log");
+  directors_[i] = c.pid;
+  for (int k = 0; k < 100 && vrrp_state(socket_of(i)) == "down"; ++k) sleep_s(0.05);
+}
+
+void Drill::stop_director(int i, int sig) {
+  if (directors_[i] > 0) {
+    // `ip netns exec` execs the daemon: the PID is hadirector's own.
+    drill::stop(directors_[i], sig, 3000);
+    directors_[i] = -1;
+  }
+}
+
+void Drill::start_real(int i) {
+  std::string role = "rs" + std::to_string(i + 1);
+  auto c = spawn_logged(in_ns(lab_.ns(role), {o_.self, "httpd", "--listen", "0.0.0.0:80", "--id",
+                                              role, "--fail-file",
+                                              lab_.workdir + "/" + role + ".fail"}),
+                        lab_.workdir + "/" + role + ".log");
+  reals_[i] = c.pid;
+}
+
+void Drill::stop_real(int i) {
+  drill::stop(reals_[i], SIGKILL, 1000);
+  reals_[i] = -1;
+}
+
+void Drill::set_director_links(int i, bool up) {
+  for (auto& p : lab_.director_ports(i))
+    must(in_ns(lab_.ns("sw"), {"ip", "link", "set", p, up ? "up" : "down"}));
+}
+
+void Drill::set_real_failing(int i, bool failing) {
+  std::string f = lab_.workdir + "/rs" + std::to_string(i + 1) + ".fail";
+  if (failing)
+    std::ofstream(f) << "500\n";
+  else
+    ::unlink(f.c_str());
+}
+
+void Drill::set_weights(std::array<int, 3> w) {
+  weights_ = w;
+  write_config(0);
+  write_config(1);
+  for (pid_t d : directors_)
+    if (d > 0) ::kill(d, SIGHUP);
+}
+
+void Drill::set_partition(bool on) {
+  auto sw = lab_.ns("sw");
+  if (on) {
+    must(in_ns(sw, {"nft", "add", "table", "bridge", "hddrill"}));
+    must(in_ns(sw, {"nft", "add chain bridge hddrill fwd2 { type filter hook forward priority 0 ; }"}));
+    must(in_ns(sw, {"nft", "add rule bridge hddrill fwd2 ip protocol 112 drop"}));
+  } else {
+    must(in_ns(sw, {"nft", "delete", "table", "bridge", "hddrill"}));
+  }
+}
+
+std::string Drill::ipvs_table(const std::string& ns) {
+  auto r = drill::run(in_ns(ns, {"ipvsadm", "-Ln"}));
+  return r.status == 0 ? r.out : "(ipvsadm failed: " + r.out + ")";
+}
+
+std::string Drill::master_ns() {
+  if (vrrp_state(socket_of(0)) == "MASTER") return lab_.ns("a");
+  if (vrrp_state(socket_of(1)) == "MASTER") return lab_.ns("b");
+  return "";
+}
+
+std::string Drill::master_ipvs_table() {
+  std::string m = master_ns();
+  return m.empty() ? "(no master)" : ipvs_table(m);
+}
+
+// A Master, B Backup, and the master's table holds every real server with its weight.
+bool Drill::wait_steady(double timeout) {
+  double end = now() + timeout;
+  while (now() < end && !g_interrupted) {
+    if (vrrp_state(socket_of(0)) == "MASTER" && vrrp_state(socket_of(1)) == "BACKUP") {
+      std::string t = ipvs_table(lab_.ns("a"));
+      bool all = true;
+      for (int r = 0; r < 3 && all; ++r) {
+        std::string line = lab_.real_ip(r) + ":80";
+        auto p = t.find(line);
+        if (p == std::string::npos) {
+          all = false;
+          break;
+        }
+        std::istringstream is(t.substr(p + line.size()));
+        std::string fwd;
+        int w = -1;
+        is >> fwd >> w;
+        if (w != weights_[static_cast<size_t>(r)]) all = false;
+      }
+      if (all) return true;
+    }
+    sleep_s(0.1);
+  }
+  return false;
+}
+
+Result Drill::measure(const Scenario& sc, double t_fault, double t_end, double t_heal) {
+  Result r;
+  r.name = sc.name;
+  r.description = sc.description;
+  auto ev = traffic_.between(t_fault - 0.5, t_end);
+  double last_fail_start = -1;
+  double failing_until = t_heal > 0 ? t_heal : t_end;
+  for (auto& e : ev) {
+    if (e.kind != 'R') continue;
+    ++r.requests;
+    if (!e.ok) {
+      ++r.failed;
+      last_fail_start = std::max(last_fail_start, e.t0);
+      if (e.t0 < failing_until) r.failing_after = std::max(r.failing_after, e.t0 - t_fault);
+    } else {
+      ++r.served_by[e.server];
+      if (e.t1 - e.t0 > 0.5) ++r.slow;
+    }
+  }
+  if (last_fail_start > 0) {
+    double recovered = t_end;
+    for (auto& e : ev)
+      if (e.kind == 'R' && e.ok && e.t0 > last_fail_start) recovered = std::min(recovered, e.t1);
+    r.outage_s = std::max(0.0, recovered - t_fault);
+    if (t_heal > 0) r.after_heal_s = std::max(0.0, recovered - t_heal);
+  }
+  // Long-lived slots: broken, and by whom. A slot whose connection was on the server the
+  // scenario broke on purpose is counted apart (its end is the scenario's design).
+  std::map<int, std::string> last_server;
+  for (auto& e : traffic_.between(t_fault - 30, t_fault))
+    if (e.kind == 'L' && e.ok) last_server[e.conn] = e.server;
+  std::map<int, int> state;  // 0 fine, 1 broken, 2 broken on the failing server
+  for (auto& e : ev) {
+    if (e.kind != 'L') continue;
+    int& s = state[e.conn];
+    if (e.ok) {
+      last_server[e.conn] = e.server;
+      continue;
+    }
+    std::string on = e.server.empty() ? last_server[e.conn] : e.server;
+    bool deliberate = !sc.failing_server.empty() && on == sc.failing_server;
+    if (!deliberate) s = 1;
+    else if (s == 0) s = 2;
+  }
+  r.long_total = o_.longs;
+  for (auto& [c, s] : state) {
+    r.long_broken += s == 1;
+    r.long_on_failed_server += s == 2;
+  }
+  double count_from = sc.split_by_design && t_heal > 0 ? t_heal + 2 * p_.advert + 0.1 : t_fault - 0.5;
+  for (auto& s : sampler_.between(count_from, t_end)) {
+    int m = (s.a == "MASTER") + (s.b == "MASTER");
+    r.max_masters = std::max(r.max_masters, m);
+    ++r.samples;
+  }
+  r.ipvs_table = master_ipvs_table();
+  return r;
+}
+
+Result Drill::play(const Scenario& sc) {
+  progress("scenario " + sc.name + ": waiting for steady state");
+  bool steady = wait_steady(20);
+  // The previous scenario's restore ends here.
+  if (!windows_.empty() && windows_.back().second == 0) windows_.back().second = now();
+  if (!steady) {
+    Result r;
+    r.name = sc.name;
+    r.passed = false;
+    r.violations.push_back("lab never reached steady state (A MASTER, B BACKUP, 3 real servers)");
+    return r;
+  }
+  sleep_s(1.0);
+  windows_.push_back({now() - 0.5, 0});
+  progress(sc.name + ": " + sc.description);
+  Times t;
+  t.fault = sc.act(*this);
+  sleep_s(std::max(0.0, t.fault + sc.fault_s(p_) - now()));
+  Result r;
+  if (sc.heal_first) {
+    t.heal = sc.heal(*this);
+    sleep_s(sc.settle_s ? sc.settle_s(p_) : 0);
+    t.end = now();
+    r = measure(sc, t.fault, t.end, t.heal);
+  } else {
+    t.end = now();
+    r = measure(sc, t.fault, t.end, 0);
+  }
+  if (sc.judge) sc.judge(*this, t, r);
+  if (!sc.heal_first && sc.heal) sc.heal(*this);
+  if (r.max_masters > 1 && !sc.split_by_design) r.violations.push_back("two Masters at once");
+  const Budget& b = budgets_[sc.name];
+  r.budget = b;
+  char buf[160];
+  if (b.max_outage > 0 && r.outage_s > b.max_outage) {
+    std::snprintf(buf, sizeof buf, "outage %.2fs above its budget of %.2fs", r.outage_s, b.max_outage);
+    r.violations.push_back(buf);
+  }
+  if (b.max_after_heal > 0 && r.after_heal_s > b.max_after_heal) {
+    std::snprintf(buf, sizeof buf, "VIP answered %.2fs after the heal, budget %.2fs",
+                  r.after_heal_s, b.max_after_heal);
+    r.violations.push_back(buf);
+  }
+  if (b.max_failed >= 0 && r.failed > b.max_failed) {
+    std::snprintf(buf, sizeof buf, "%d failed requests, budget %d", r.failed, b.max_failed);
+    r.violations.push_back(buf);
+  }
+  if (b.max_failing_after > 0 && r.failing_after > b.max_failing_after) {
+    std::snprintf(buf, sizeof buf, "requests still failing %.2fs after the fault, budget %.2fs",
+                  r.failing_after, b.max_failing_after);
+    r.violations.push_back(buf);
+  }
+  r.passed = r.violations.empty();
+  progress(sc.name + (r.passed ? ": passed" : ": FAILED"));
+  // The restore (a restarted director preempting back, say) belongs to this window too; it
+  // ends when the next scenario finds the lab steady again or when traffic stops.
+  return r;
+}
+
+int Drill::run() {
+  char tmpl[] = "/tmp/hd-drill-XXXXXX";
+  lab_.workdir = mkdtemp(tmpl);
+  std::mt19937 rng(std::random_device{}());
+  char px[8];
+  std::snprintf(px, sizeof px, "hd%04x", static_cast<unsigned>(rng() & 0xffff));
+  lab_.prefix = px;
+  lab_.mode = o_.mode;
+  std::vector<Result> results;
+  int rc = 0;
+  try {
+    progress(std::string("building the lab (") + (o_.mode == Mode::nat ? "NAT" : "DR") +
+             ", namespaces " + lab_.prefix + "-*)");
+    lab_.build();
+    if (o_.mode == Mode::dr) {
+      // The real servers' side of DR by hand: the VIP on lo, ARP hidden.
+      for (int i = 0; i < 3; ++i) {
+        auto n = lab_.ns("rs" + std::to_string(i + 1));
+        must(in_ns(n, {"ip", "addr", "add", lab_.vip() + "/32", "dev", "lo", "label", "lo:0"}));
+        for (auto k : {"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+                       "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"})
+          must(in_ns(n, {"sysctl", "-qw", k}));
+      }
+    }
+    for (int i = 0; i < 3; ++i) start_real(i);
+    start_director(0);
+    sleep_s(0.3);
+    start_director(1);
+    sampler_.start(socket_of(0), socket_of(1));
+    if (!wait_steady(30)) throw std::runtime_error("the lab never reached steady state; logs in " + lab_.workdir);
+    progress("lab is up; starting client traffic");
+    traffic_start_ = now();
+    traffic_.start(in_ns(lab_.ns("client"),
+                         {o_.self, "client", "--target", lab_.vip() + ":80", "--rate",
+                          std::to_string(o_.rate), "--long", std::to_string(o_.longs),
+                          "--timeout-ms", "1000", "--long-interval-ms", "200"}));
+    sleep_s(1.5);
+    for (auto& name : o_.scenarios) {
+      if (g_interrupted) break;
+      const Scenario* sc = find_scenario(name);
+      try {
+        results.push_back(play(*sc));
+      } catch (const std::exception& e) {
+        Result r;
+        r.name = name;
+        r.passed = false;
+        r.violations.push_back(std::string("could not run: ") + e.what());
+        results.push_back(r);
+        progress(name + ": FAILED (" + e.what() + ")");
+      }
+    }
+    if (!windows_.empty() && windows_.back().second == 0) {
+      // Let the last restore settle before traffic stops.
+      wait_steady(20);
+      windows_.back().second = now();
+    }
+    traffic_end_ = now();
+    traffic_.stop();
+    sampler_.stop();
+    for (auto& e : traffic_.between(traffic_start_, traffic_end_ + 5)) {
+      if (e.kind != 'R') continue;
+      ++requests_;
+      bool in = false;
+      for (auto& [a, b] : windows_) in = in || (e.t0 >= a && e.t0 < b);
+      if (!e.ok && !in) ++failed_outside_;
+    }
+    Report rep{o_.mode, p_, o_.rate, o_.longs, results, requests_, failed_outside_};
+    std::string out = o_.json ? report_json(rep) : report_text(rep);
+    if (o_.report_markers) std::printf("%s\n", kReportBegin);
+    std::fputs(out.c_str(), stdout);
+    if (o_.report_markers) std::printf("%s\n", kReportEnd);
+    std::fflush(stdout);
+    rc = rep.passed() ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "drill: error: %s\n", e.what());
+    rc = 2;
+  }
+  traffic_.stop();
+  sampler_.stop();
+  if (o_.keep) {
+    std::fprintf(stderr, "drill: --keep: the lab stays up. Enter a namespace with:\n");
+    for (auto& n : lab_.namespaces) std::fprintf(stderr, "  ip netns exec %s bash\n", n.c_str());
+    std::fprintf(stderr, "configs and logs: %s\nremove it with: for n in $(ip netns list | grep -o '^%s-[a-z0-9]*'); do ip netns del $n; done\n",
+                 lab_.workdir.c_str(), lab_.prefix.c_str());
+  } else {
+    for (int i = 0; i < 2; ++i) stop_director(i, SIGTERM);
+    lab_.destroy();
+    if (rc == 0) must({"rm", "-rf", lab_.workdir});
+    else std::fprintf(stderr, "drill: logs kept in %s\n", lab_.workdir.c_str());
+  }
+  return rc;
+}
+
+}  // namespace hd::drill

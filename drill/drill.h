@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The drill runner: builds the lab (drill/lab.h), starts two directors running
+// hadirector and three real servers, runs client traffic through the VIP, plays
+// the scenarios of drill/scenarios.h one after another and measures what users
+// felt in each (Result). The scenarios act on the lab only through the public
+// operations below.
+#pragma once
+#include <array>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "drill/lab.h"
+#include "drill/observe.h"
+#include "drill/params.h"
+
+namespace hd::drill {
+
+struct Scenario;
+
+struct Result {
+  std::string name;
+  std::string description;
+  double outage_s = 0;      // fault -> VIP answering again (0: no failed request)
+  double after_heal_s = 0;  // heal -> VIP answering again (0: answering at the heal)
+  int requests = 0, failed = 0, slow = 0;
+  // Long-lived connection slots; those whose real server the scenario broke on purpose are
+  // counted apart: their connections end by design, not by a fault of the directors.
+  int long_total = 0, long_broken = 0, long_on_failed_server = 0;
+  int max_masters = 0;  // among samples that count (after the heal where a split is by design)
+  int samples = 0;
+  std::string ipvs_table;  // the Master's, at the end of the measurement
+  bool passed = true;
+  std::vector<std::string> violations;
+  std::map<std::string, int> served_by;  // real server -> ok requests in the window
+  double failing_after = 0;  // last failed request's start, seconds after the fault
+  Budget budget;
+};
+
+class Drill {
+ public:
+  Drill(Options o, LabParams p, std::map<std::string, Budget> b);
+  int run();
+
+  // What scenarios do to the lab.
+  const Lab& lab() const { return lab_; }
+  const LabParams& params() const { return p_; }
+  void start_director(int i);
+  void stop_director(int i, int sig);
+  void start_real(int i);
+  void stop_real(int i);
+  void set_director_links(int i, bool up);
+  void set_real_failing(int i, bool failing);  // real server i answers 500
+  void set_weights(std::array<int, 3> w);      // both directors: config rewritten, SIGHUP
+  std::array<int, 3> weights() const { return weights_; }
+  void set_partition(bool on);                 // VRRP dropped between the directors
+  // What scenarios read.
+  std::vector<Event> events(double a, double b) { return traffic_.between(a, b); }
+  std::string master_ipvs_table();
+
+ private:
+  std::string write_config(int i);
+  bool wait_steady(double timeout);
+  std::string master_ns();
+  std::string ipvs_table(const std::string& ns);
+  std::string socket_of(int i) const;
+  Result play(const Scenario& sc);
+  Result measure(const Scenario& sc, double t_fault, double t_end, double t_heal);
+  void progress(const std::string& s);
+
+  Options o_;
+  LabParams p_;
+  std::map<std::string, Budget> budgets_;
+  Lab lab_;
+  Traffic traffic_;
+  Sampler sampler_;
+  pid_t directors_[2] = {-1, -1};
+  pid_t reals_[3] = {-1, -1, -1};
+  std::array<int, 3> weights_ = {1, 1, 1};
+  // Each scenario's window, from its fault to the end of its restore: requests failing
+  // outside every window are failures in steady state, which no budget allows.
+  std::vector<std::pair<double, double>> windows_;
+  double traffic_start_ = 0, traffic_end_ = 0;
+  int requests_ = 0, failed_outside_ = 0;
+};
+
+}  // namespace hd::drill

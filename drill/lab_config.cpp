@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/lab_config.h"
+
+#include <cmath>
+
+namespace hd::drill {
+namespace {
+
+Duration seconds(double s) { return std::chrono::milliseconds(std::lround(s * 1000)); }
+
+IpAddress ip(const std::string& s) { return *IpAddress::parse(s); }
+
+config::VrrpInstance instance(const LabParams& p, int i, const std::string& name,
+                              const std::string& ifname, int vrid, const std::string& vip,
+                              const std::string& label) {
+  config::VrrpInstance vi;
+  vi.name = name;
+  vi.interface = ifname;
+  vi.vrid = vrid;
+  vi.priority = i == 0 ? 150 : 100;
+  vi.version = p.version;
+  vi.advert_interval = seconds(p.advert);
+  vi.preempt = p.preempt;
+  vi.preempt_delay = seconds(p.preempt_delay);
+  vi.track_interfaces = {ifname};
+  vi.garp.count = 3;
+  vi.garp.spacing = std::chrono::milliseconds(50);
+  vi.garp.second_burst_delay = std::chrono::seconds(1);
+  vi.vips.push_back({*IpPrefix::parse(vip + "/24"), label});
+  return vi;
+}
+
+}  // namespace
+
+config::Config director_config(const Lab& lab, const LabParams& p, int i,
+                               const std::array<int, 3>& weights) {
+  const std::string name = i == 0 ? "a" : "b";
+  const bool nat = lab.mode == Mode::nat;
+  config::Config c;
+  c.global.router_id = "drill-" + name;
+  c.global.control_socket = lab.workdir + "/" + name + ".sock";
+  c.global.runtime_dir = lab.workdir + "/" + name + "-run";
+  c.global.reconcile_interval = std::chrono::seconds(1);
+  c.global.lvs_sync_daemon = config::SyncDaemon{nat ? "eth1" : "eth0", "VI_1", 51};
+
+  c.vrrp_instances.push_back(instance(p, i, "VI_1", "eth0", 51, lab.vip(), "eth0:1"));
+  if (nat) {
+    c.vrrp_instances.push_back(instance(p, i, "VI_GW", "eth1", 52, "10.10.0.1", "eth1:1"));
+    // The VIP and the real servers' gateway share fate, or replies take the wrong director.
+    config::SyncGroup g;
+    g.name = "director";
+    g.instances = {"VI_1", "VI_GW"};
+    c.sync_groups.push_back(g);
+  }
+
+  config::VirtualServer vs;
+  vs.address = ip(lab.vip());
+  vs.port = 80;
+  vs.scheduler = p.scheduler;
+  vs.forwarding = nat ? config::Forwarding::nat : config::Forwarding::dr;
+  vs.inhibit_on_failure = p.inhibit;
+  vs.slow_start = seconds(p.slow_start);
+  vs.persistence_timeout = std::chrono::seconds(p.persistence);
+  for (int r = 0; r < 3; ++r) {
+    config::RealServer rs;
+    rs.address = ip(lab.real_ip(r));
+    rs.port = 80;
+    rs.weight = weights[static_cast<size_t>(r)];
+    config::Check ck;
+    ck.type = p.check_type == "tcp" ? config::CheckType::tcp : config::CheckType::http;
+    if (ck.type == config::CheckType::http) ck.path = p.check_path;
+    ck.interval = seconds(p.check_interval);
+    ck.timeout = seconds(p.check_timeout);
+    ck.rise = p.rise;
+    ck.fall = p.fall;
+    rs.check = ck;
+    vs.real_servers.push_back(rs);
+  }
+  c.virtual_servers.push_back(vs);
+  return c;
+}
+
+}  // namespace hd::drill

@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The configuration each lab director runs, as a config::Config value built
+// from the lab's addresses and the drill's parameters; written out with the
+// config writer (daemon/config/writer.h), so the file is what `hadirector
+// check` would accept and what the loader reads back.
+#pragma once
+#include <array>
+#include <string>
+
+#include "daemon/config/model.h"
+#include "drill/lab.h"
+#include "drill/params.h"
+
+namespace hd::drill {
+
+// Director i (0: A, priority 150; 1: B, priority 100) with the real servers' weights.
+config::Config director_config(const Lab& lab, const LabParams& p, int i,
+                               const std::array<int, 3>& weights);
+
+}  // namespace hd::drill

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "drill/scenarios.h"
+
+#include <signal.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "drill/clock.h"
+
+namespace hd::drill {
+namespace {
+
+std::string fmt(const char* f, double a, double b) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, f, a, b);
+  return buf;
+}
+
+double constant(double s) { return s; }
+
+// A real server that failed is back in rotation within rise checks, a timeout and a second.
+double back_budget(const LabParams& p) { return p.rise * p.check_interval + p.check_timeout + 1.0; }
+// A real server that fails is out of rotation within fall checks, a timeout and a second.
+double out_budget(const LabParams& p) { return p.fall * p.check_interval + p.check_timeout + 1.0; }
+double settle_after_real_heal(const LabParams& p) { return p.rise * p.check_interval + p.slow_start + 2; }
+
+std::vector<Scenario> make_table() {
+  std::vector<Scenario> t;
+  // A request in flight when the Master dies waits for the client's 1 s timeout: + 1.5 s.
+  t.push_back({
+      .name = "master-kill",
+      .description = "Master killed with SIGKILL",
+      .act = [](Drill& d) { double t0 = now(); d.stop_director(0, SIGKILL); return t0; },
+      .fault_s = [](const LabParams&) { return constant(4); },
+      // A crashed box keeps its addresses; the restart must clean them.
+      .heal = [](Drill& d) { d.start_director(0); return now(); },
+      .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
+  });
+  t.push_back({
+      .name = "master-stop",
+      .description = "Master stopped gracefully (SIGTERM)",
+      .act = [](Drill& d) { double t0 = now(); d.stop_director(0, SIGTERM); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal = [](Drill& d) { d.start_director(0); return now(); },
+      .budget = [](const LabParams& p) { return Budget{.max_outage = p.skew() + 1.2}; },
+  });
+  t.push_back({
+      .name = "link-cut",
+      .description = "Master's links cut",
+      .act = [](Drill& d) { double t0 = now(); d.set_director_links(0, false); return t0; },
+      .fault_s = [](const LabParams&) { return constant(4); },
+      .heal = [](Drill& d) { d.set_director_links(0, true); return now(); },
+      .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
+  });
+  t.push_back({
+      .name = "rs-down",
+      .description = "a real server dies and comes back",
+      .act = [](Drill& d) { double t0 = now(); d.stop_real(0); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal = [](Drill& d) { d.start_real(0); return now(); },
+      .heal_first = true,
+      .settle_s = settle_after_real_heal,
+      .failing_server = "rs1",
+      .budget = [](const LabParams& p) { return Budget{.max_failing_after = out_budget(p)}; },
+      .judge =
+          [](Drill& d, const Times& t, Result& r) {
+            double back = -1;
+            for (auto& e : d.events(t.heal, t.end))
+              if (e.kind == 'R' && e.ok && e.server == "rs1") {
+                back = e.t1 - t.heal;
+                break;
+              }
+            double budget = back_budget(d.params());
+            if (back < 0)
+              r.violations.push_back("rs1 never served again after coming back");
+            else if (back > budget)
+              r.violations.push_back(fmt("rs1 served again %.2fs after it came back, budget rise "
+                                         "x interval + timeout + 1s = %.2fs",
+                                         back, budget));
+          },
+  });
+  t.push_back({
+      .name = "rs-500",
+      .description = "a real server answers 500",
+      .act = [](Drill& d) { double t0 = now(); d.set_real_failing(1, true); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal = [](Drill& d) { d.set_real_failing(1, false); return now(); },
+      .heal_first = true,
+      .settle_s = settle_after_real_heal,
+      .failing_server = "rs2",
+      .budget = [](const LabParams& p) { return Budget{.max_failing_after = out_budget(p)}; },
+  });
+  t.push_back({
+      .name = "reload-weight",
+      .description = "reload with a changed weight",
+      .act = [](Drill& d) { double t0 = now(); d.set_weights({1, 1, 3}); return t0; },
+      .fault_s = [](const LabParams&) { return constant(2.5); },
+      .heal = [](Drill& d) { d.set_weights({1, 1, 1}); return now(); },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            std::string rs3 = d.lab().real_ip(2) + ":80";
+            auto p = r.ipvs_table.find(rs3);
+            if (p == std::string::npos || r.ipvs_table.find(" 3 ", p) == std::string::npos)
+              r.violations.push_back("rs3 does not have weight 3 in the kernel table after reload");
+          },
+  });
+  t.push_back({
+      .name = "wrr-share",
+      .description = "new connections share out as the weights say (wrr 1:2:3)",
+      .act = [](Drill& d) { double t0 = now(); d.set_weights({1, 2, 3}); return t0; },
+      .fault_s = [](const LabParams&) { return constant(7); },
+      .heal = [](Drill& d) { d.set_weights({1, 1, 1}); return now(); },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .judge =
+          [](Drill& d, const Times& t, Result& r) {
+            // The first second belongs to the reload; shares count from then on.
+            std::map<std::string, int> share;
+            int total = 0;
+            for (auto& e : d.events(t.fault + 1.0, t.end))
+              if (e.kind == 'R' && e.ok) ++share[e.server], ++total;
+            r.served_by = share;
+            for (int i = 0; i < 3 && total > 0; ++i) {
+              std::string rs = "rs" + std::to_string(i + 1);
+              double want = (i + 1) / 6.0, got = double(share[rs]) / total;
+              if (std::abs(got - want) > 0.3 * want) {
+                char buf[160];
+                std::snprintf(buf, sizeof buf,
+                              "%s served %.0f%% of %d new connections, weights say %.0f%%",
+                              rs.c_str(), got * 100, total, want * 100);
+                r.violations.push_back(buf);
+              }
+            }
+            if (total < 50) r.violations.push_back("too few requests to measure shares");
+          },
+  });
+  // The partition lasts 2 s plus however long nft takes to remove it (seconds under
+  // emulation): what the directors answer for is the time from the heal to the VIP answering.
+  t.push_back({
+      .name = "partition",
+      .description = "partition between the directors, then heal",
+      .act = [](Drill& d) { d.set_partition(true); return now(); },  // once the rule is in place
+      .fault_s = [](const LabParams&) { return constant(2); },
+      .heal = [](Drill& d) { d.set_partition(false); return now(); },  // once the rule is gone
+      .heal_first = true,
+      .settle_s = [](const LabParams&) { return constant(3); },
+      .split_by_design = true,
+      .budget = [](const LabParams&) { return Budget{.max_after_heal = 1.5}; },
+      .judge =
+          [](Drill&, const Times&, Result& r) {
+            if (r.max_masters > 1) r.violations.push_back("two Masters after the partition healed");
+          },
+  });
+  return t;
+}
+
+}  // namespace
+
+const std::vector<Scenario>& scenarios() {
+  static const std::vector<Scenario> table = make_table();
+  return table;
+}
+
+const Scenario* find_scenario(const std::string& name) {
+  for (auto& s : scenarios())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+std::vector<std::string> scenario_names() {
+  std::vector<std::string> out;
+  for (auto& s : scenarios()) out.push_back(s.name);
+  return out;
+}
+
+}  // namespace hd::drill
