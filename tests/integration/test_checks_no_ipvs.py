@@ -9,6 +9,7 @@ import threading
 import time
 import unittest
 
+import hdtest
 from hdtest import BIN, Daemon, TempDir, wait_for
 
 
@@ -174,4 +175,4 @@ slow_start = "3s"
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()

@@ -3,6 +3,7 @@ import os
 import subprocess
 import unittest
 
+import hdtest
 from hdtest import BIN, SRC, TempDir
 
 
@@ -79,4 +80,4 @@ class Misc(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()

@@ -8,6 +8,7 @@ import subprocess
 import time
 import unittest
 
+import hdtest
 from hdtest import Daemon, TempDir, wait_for
 from netlab import Lab, has_addr, sh
 
@@ -219,4 +220,4 @@ virtual_ipaddresses = [ "10.9.0.101/24" ]
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()

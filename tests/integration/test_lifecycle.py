@@ -7,6 +7,7 @@ import subprocess
 import time
 import unittest
 
+import hdtest
 from hdtest import BIN, Daemon, TempDir, wait_for
 
 
@@ -122,4 +123,4 @@ class Lifecycle(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()

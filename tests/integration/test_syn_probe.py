@@ -11,6 +11,7 @@ import subprocess
 import time
 import unittest
 
+import hdtest
 from hdtest import Daemon, TempDir, wait_for
 from netlab import Lab, sh
 
@@ -152,4 +153,4 @@ port = 80
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()
