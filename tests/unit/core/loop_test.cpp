@@ -12,11 +12,17 @@ TEST(Loop, TimerFiresAndMailboxCrossesThreads) {
   Loop loop;
   int fired = 0;
   std::vector<int> got;
+  auto done = [&] {
+    if (got.size() == 3 && fired == 1) loop.stop();
+  };
   Mailbox<int> box(loop, [&](int&& v) {
     got.push_back(v);
-    if (got.size() == 3) loop.stop();
+    done();
   });
-  Timer t(loop, [&] { ++fired; });
+  Timer t(loop, [&] {
+    ++fired;
+    done();
+  });
   t.start(Millis(1));
   std::thread producer([&] {
     for (int i = 1; i <= 3; ++i) box.post(i);
@@ -25,6 +31,7 @@ TEST(Loop, TimerFiresAndMailboxCrossesThreads) {
   guard.start(std::chrono::seconds(5));
   loop.run();
   producer.join();
+  EXPECT_EQ(fired, 1);  // a one-shot timer: fired once, not again
   EXPECT_EQ(got, (std::vector<int>{1, 2, 3}));
 }
 

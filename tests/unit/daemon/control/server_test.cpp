@@ -2,11 +2,16 @@
 // mode 0600, a stale socket is replaced and a live one refused.
 #include "daemon/control/server.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 namespace hd::control {
@@ -54,17 +59,45 @@ TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
 }
 
 TEST(ControlServer, ReplacesStaleSocket) {
+  // What a crashed daemon leaves: a socket file that nobody listens on. Bound and
+  // closed here without unlinking (a Server would unlink it on close).
   auto path = temp_path();
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  ::unlink(path.c_str());
   {
-    Loop loop;
-    Server s(loop, [](const std::string&) { return ""; });
-    ASSERT_EQ(s.listen(path), "");
-    // Simulate a crash: the file stays, nobody listens.
-    ::close(dup(0));
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    ASSERT_LT(path.size(), sizeof sa.sun_path);
+    std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0) << std::strerror(errno);
+    ::close(fd);
   }
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0) << "the stale socket file must exist";
+  ASSERT_TRUE(S_ISSOCK(st.st_mode));
+  std::string reply, error;
+  ASSERT_FALSE(request(path, "status", reply, error)) << "nobody should answer yet";
+
   Loop loop;
   Server s(loop, [](const std::string&) { return "ok\n"; });
-  EXPECT_EQ(s.listen(path), "");
+  // Binding over the stale file would fail (EADDRINUSE): listen() must remove it first.
+  ASSERT_EQ(s.listen(path), "");
+
+  // The new socket answers.
+  bool ok = false;
+  AsyncWake done(loop, [&] { loop.stop(); });
+  std::thread client([&] {
+    ok = request(path, "status", reply, error);
+    done.send();
+  });
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(std::chrono::seconds(5));
+  loop.run();
+  client.join();
+  EXPECT_TRUE(ok) << error;
+  EXPECT_EQ(reply, "ok\n");
 }
 
 TEST(ControlClient, ClearErrorWhenNoDaemon) {
