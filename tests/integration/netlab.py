@@ -88,3 +88,74 @@ def mac_of(ns, ifname="eth0"):
     out = sh("ip", "-o", "link", "show", ifname, ns=ns)
     f = out.split()
     return f[f.index("link/ether") + 1]
+
+
+_SNIFFER = r'''
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))  # ETH_P_ALL
+s.bind((sys.argv[1], 0))
+s.setsockopt(socket.SOL_SOCKET, 35, 1)  # SO_TIMESTAMPNS: the kernel's receive time
+print("ready", flush=True)
+while True:
+    data, anc, _, addr = s.recvmsg(2048, 256)
+    if addr[2] == socket.PACKET_OUTGOING:
+        continue
+    ts = None
+    for level, kind, raw in anc:
+        if level == socket.SOL_SOCKET and kind == 35:
+            sec, nsec = struct.unpack("qq", raw[:16])
+            ts = sec + nsec / 1e9
+    etype = struct.unpack("!H", data[12:14])[0]
+    if etype == 0x0806 and len(data) >= 42:
+        mac = ":".join("%02x" % b for b in data[22:28])
+        print("arp %.6f %s %s %s" % (ts, mac, socket.inet_ntoa(data[28:32]),
+                                      socket.inet_ntoa(data[38:42])), flush=True)
+    elif etype == 0x0800 and len(data) >= 34 and data[23] == 112:
+        ihl = (data[14] & 15) * 4
+        v = data[14 + ihl:]
+        print("vrrp %.6f %s %d %d" % (ts, socket.inet_ntoa(data[26:30]), v[1], v[2]), flush=True)
+'''
+
+
+class Wire:
+    """Watches ARP and VRRP on `ifname` in `ns` from outside the daemons, with the
+    kernel's receive timestamps (CLOCK_REALTIME, seconds). events() returns tuples:
+    ("arp", ts, sender_mac, sender_ip, target_ip) and ("vrrp", ts, src_ip, vrid, priority)."""
+
+    def __init__(self, ns, ifname="eth0"):
+        import sys
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, "-c", _SNIFFER, ifname],
+                                     stdout=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("packet capture did not start in " + ns)
+        self.lines = []
+        import threading
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.split())
+
+    def events(self):
+        out = []
+        for f in list(self.lines):
+            if f[0] == "arp":
+                out.append(("arp", float(f[1]), f[2], f[3], f[4]))
+            elif f[0] == "vrrp":
+                out.append(("vrrp", float(f[1]), f[2], int(f[3]), int(f[4])))
+        return out
+
+    def first_garp(self, ip, mac, after=0.0):
+        """The time of the first ARP announcing `ip` at `mac` on the wire, or None."""
+        for e in self.events():
+            if e[0] == "arp" and e[1] >= after and e[2] == mac and e[3] == ip:
+                return e[1]
+        return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.thread.join(2)
+        self.proc.stdout.close()

@@ -7,6 +7,7 @@ import subprocess
 import time
 import unittest
 
+import hdtest
 from hdtest import Daemon, TempDir, wait_for
 from netlab import Lab, has_addr, addrs, mac_of, sh
 
@@ -21,6 +22,24 @@ def arping_macs(ns):
 
 def sysctl(ns, key):
     return sh("sysctl", "-n", key, ns=ns).strip()
+
+
+# The six sysctls the role writes for an IPv4 VIP (realserver/role.cpp wanted_sysctls):
+# arp_ignore and arp_announce on all, lo and the interface of the default route.
+ROLE_WRITES = {"arp_ignore": "1", "arp_announce": "2"}
+# An operator's own values, set before the daemon starts: neither the kernel's default
+# (0) nor what the role writes, so "restored" cannot pass by accident.
+OPERATOR = {"arp_ignore": "2", "arp_announce": "1"}
+SIX = ["net.ipv4.conf.%s.%s" % (i, k) for i in ("all", "lo", "eth0") for k in sorted(ROLE_WRITES)]
+
+
+def set_operator_values(ns):
+    for key in SIX:
+        sh("sysctl", "-qw", "%s=%s" % (key, OPERATOR[key.rsplit(".", 1)[1]]), ns=ns)
+
+
+def role_values():
+    return {key: ROLE_WRITES[key.rsplit(".", 1)[1]] for key in SIX}
 
 
 class RealServerRole(unittest.TestCase):
@@ -55,10 +74,7 @@ check_interval = "500ms"
         return d
 
     def originals(self, ns):
-        return {k: sysctl(ns, k) for k in ("net.ipv4.conf.all.arp_ignore",
-                                           "net.ipv4.conf.all.arp_announce",
-                                           "net.ipv4.conf.eth0.arp_ignore",
-                                           "net.ipv4.conf.lo.arp_announce")}
+        return {k: sysctl(ns, k) for k in SIX}
 
     def test_hides_the_vip_and_restores_on_stop(self):
         rs1 = self.rs[0]
@@ -66,13 +82,15 @@ check_interval = "500ms"
         sh("ip", "addr", "add", VIP + "/32", "dev", "lo", ns=rs1)
         self.assertIn(mac_of(rs1), arping_macs(self.client))
         sh("ip", "addr", "del", VIP + "/32", "dev", "lo", ns=rs1)
+        for ns in self.rs:
+            set_operator_values(ns)
         before = [self.originals(ns) for ns in self.rs]
+        self.assertEqual(before[0], {k: OPERATOR[k.rsplit(".", 1)[1]] for k in SIX})
 
         d = [self.start_role(0), self.start_role(1)]
         for ns in self.rs:
             self.assertIn((VIP + "/32", "lo:0"), addrs(ns, "lo"))
-            self.assertEqual(sysctl(ns, "net.ipv4.conf.all.arp_ignore"), "1")
-            self.assertEqual(sysctl(ns, "net.ipv4.conf.eth0.arp_announce"), "2")
+            self.assertEqual(self.originals(ns), role_values())
         self.assertEqual(arping_macs(self.client), {mac_of(self.director)})
 
         # The real server still accepts what the director would route to its MAC.
@@ -90,6 +108,10 @@ check_interval = "500ms"
         st = d[0].status()["realserver"]
         self.assertTrue(all(v["present"] for v in st["vips"]))
         self.assertTrue(all(s["wanted"] == s["actual"] for s in st["sysctls"]))
+        self.assertEqual(sorted(s["key"] for s in st["sysctls"]),
+                         sorted(k.replace(".", "/") for k in SIX))
+        self.assertEqual({s["key"]: s["previous"] for s in st["sysctls"]},
+                         {k.replace(".", "/"): v for k, v in before[0].items()})
 
         for i, dd in enumerate(d):
             self.assertEqual(dd.stop(signal.SIGTERM), 0)
@@ -109,11 +131,11 @@ check_interval = "500ms"
 
     def test_crash_then_restart_restores_the_original_values(self):
         rs1 = self.rs[0]
-        sh("sysctl", "-qw", "net.ipv4.conf.all.arp_announce=1", ns=rs1)  # an operator's own value
+        set_operator_values(rs1)  # an operator's own values, on all six
         before = self.originals(rs1)
         d = self.start_role(0)
         d.stop(signal.SIGKILL)
-        self.assertEqual(sysctl(rs1, "net.ipv4.conf.all.arp_announce"), "2")  # left behind
+        self.assertEqual(self.originals(rs1), role_values())  # left behind
         d2 = self.start_role(0)
         self.assertEqual(d2.stop(signal.SIGTERM), 0)
         self.assertEqual(self.originals(rs1), before)
@@ -122,4 +144,4 @@ check_interval = "500ms"
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    hdtest.main()
