@@ -35,9 +35,8 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
   for (auto& vs : cfg.virtual_servers) {
     ipvs::VirtualServiceSpec s;
     s.key = key_of(vs);
-    s.scheduler = vs.scheduler;
-    for (auto& f : vs.scheduler_flags)
-      if (auto bit = ipvs::parse_sched_flag(f)) s.flags |= *bit;
+    s.scheduler = std::string(ipvs::to_string(vs.scheduler));
+    s.flags |= vs.scheduler_flags;
     s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
     if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
     s.quorum = vs.quorum;
@@ -58,13 +57,7 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
       d.weight = rs.weight;
       d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
       d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
-      if (d.method == ipvs::Method::tun) {
-        d.tunnel.type = *ipvs::parse_tun_type(rs.tunnel_type);
-        d.tunnel.port = static_cast<uint16_t>(rs.tunnel_port);
-        d.tunnel.flags = rs.tunnel_checksum == "csum"      ? ipvs::kTunCsum
-                         : rs.tunnel_checksum == "remcsum" ? ipvs::kTunRemCsum
-                                                           : 0;
-      }
+      if (d.method == ipvs::Method::tun) d.tunnel = rs.tunnel;
       s.reals.push_back({real_server_id(vs, rs), d});
     }
     out.push_back(std::move(s));

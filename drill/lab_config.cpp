@@ -56,7 +56,7 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   config::VirtualServer vs;
   vs.address = ip(lab.vip());
   vs.port = 80;
-  vs.scheduler = p.scheduler;
+  vs.scheduler = ipvs::parse_scheduler(p.scheduler).value_or(ipvs::Scheduler::wrr);
   vs.forwarding = nat ? config::Forwarding::nat : config::Forwarding::dr;
   vs.inhibit_on_failure = p.inhibit;
   vs.slow_start = seconds(p.slow_start);
@@ -69,6 +69,7 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
     config::Check ck;
     ck.type = p.check_type == "tcp" ? config::CheckType::tcp : config::CheckType::http;
     if (ck.type == config::CheckType::http) ck.path = p.check_path;
+    ck.half_open = ck.type == config::CheckType::tcp;  // the loader's default for tcp: syn
     ck.interval = seconds(p.check_interval);
     ck.timeout = seconds(p.check_timeout);
     ck.rise = p.rise;

@@ -36,7 +36,7 @@ std::string params_from_config(const std::string& path, LabParams& p, Options& o
   }
   if (!c.virtual_servers.empty()) {
     const auto& vs = c.virtual_servers.front();
-    p.scheduler = vs.scheduler;
+    p.scheduler = std::string(ipvs::to_string(vs.scheduler));
     p.persistence = static_cast<int>(
         std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout).count());
     p.inhibit = vs.inhibit_on_failure;
@@ -46,7 +46,7 @@ std::string params_from_config(const std::string& path, LabParams& p, Options& o
       else if (vs.forwarding == config::Forwarding::nat) o.mode = Mode::nat;
       else p.notes.push_back("tun forwarding does not fit the lab: drilled as nat");
     }
-    p.notes.push_back("scheduler " + vs.scheduler + ", persistence, inhibit_on_failure, slow_start from " +
+    p.notes.push_back("scheduler " + p.scheduler + ", persistence, inhibit_on_failure, slow_start from " +
                       vs.key());
     for (auto& rs : vs.real_servers) {
       if (!rs.check) continue;

@@ -150,8 +150,33 @@ std::string sched_flags_str(uint32_t flags, std::string_view scheduler) {
   return out;
 }
 
-bool is_known_scheduler(std::string_view name) {
-  return std::find(kSchedulers.begin(), kSchedulers.end(), name) != kSchedulers.end();
+std::string_view to_string(Scheduler s) { return kSchedulers.at(static_cast<size_t>(s)); }
+
+std::optional<Scheduler> parse_scheduler(std::string_view name) {
+  auto it = std::find(kSchedulers.begin(), kSchedulers.end(), name);
+  if (it == kSchedulers.end()) return std::nullopt;
+  return static_cast<Scheduler>(it - kSchedulers.begin());
+}
+
+bool is_known_scheduler(std::string_view name) { return parse_scheduler(name).has_value(); }
+
+std::optional<Scheduler> sched_flag_scheduler(std::string_view flag) {
+  if (flag == "sh-fallback" || flag == "sh-port") return Scheduler::sh;
+  if (flag == "mh-fallback" || flag == "mh-port") return Scheduler::mh;
+  return std::nullopt;
+}
+
+std::optional<uint16_t> parse_tun_checksum(std::string_view name) {
+  if (name == "none") return uint16_t{0};
+  if (name == "csum") return kTunCsum;
+  if (name == "remcsum") return kTunRemCsum;
+  return std::nullopt;
+}
+
+std::string_view tun_checksum_str(uint16_t flags) {
+  if (flags & kTunRemCsum) return "remcsum";
+  if (flags & kTunCsum) return "csum";
+  return "none";
 }
 
 uint8_t Service::netmask_len() const {

@@ -128,10 +128,23 @@ std::optional<uint32_t> parse_sched_flag(std::string_view name);
 // (sh or mh; "flag-1,flag-2" for others); empty when none is set.
 std::string sched_flags_str(uint32_t flags, std::string_view scheduler);
 
-// Every scheduler of Linux 6.1, in ipvsadm's order.
+// Every scheduler of Linux 6.1, in ipvsadm's order: the one list of scheduler names (the
+// config's choices, the fake backend's). kSchedulers[s] is the name of Scheduler s.
+enum class Scheduler : uint8_t { rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh };
 inline constexpr std::array<std::string_view, 13> kSchedulers = {
     "rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"};
+static_assert(static_cast<size_t>(Scheduler::mh) + 1 == kSchedulers.size());
+std::string_view to_string(Scheduler s);  // "wlc"
+std::optional<Scheduler> parse_scheduler(std::string_view name);
 bool is_known_scheduler(std::string_view name);
+// The scheduler a flag name (parse_sched_flag) belongs to, sh for "sh-port", mh for
+// "mh-fallback": its bit means something to that scheduler only. Nothing for an unknown name.
+std::optional<Scheduler> sched_flag_scheduler(std::string_view flag);
+
+// Tunnel checksum modes as the config names them: "none" (0), "csum" (kTunCsum),
+// "remcsum" (kTunRemCsum, gue only). The flag bits, or nothing for an unknown name.
+std::optional<uint16_t> parse_tun_checksum(std::string_view name);
+std::string_view tun_checksum_str(uint16_t flags);  // "none", "csum", "remcsum"
 
 struct Service {
   ServiceKey key;

@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "vrrp/rules.h"
+
 namespace hd::vrrp {
 
 namespace {
@@ -60,13 +62,10 @@ std::optional<std::string> validate(const Params& p) {
   if (p.preempt_delay < Duration::zero()) return "preempt_delay must not be negative";
   if (p.version == Version::v2) {
     if (!p.primary_ip.is_v4()) return "VRRP version 2 is IPv4 only";
-    if (p.advert_interval % seconds(1) != Duration::zero() || p.advert_interval < seconds(1) ||
-        p.advert_interval > seconds(255)) {
+    if (!valid_advert_interval(p.version, p.advert_interval)) {
       return "version 2 advert_interval must be 1..255 whole seconds";
     }
-  } else if (p.advert_interval % kCentisecond != Duration::zero() ||
-             p.advert_interval < kCentisecond ||
-             p.advert_interval > kCentisecond * kV3MaxAdvertIntCs) {
+  } else if (!valid_advert_interval(p.version, p.advert_interval)) {
     return "version 3 advert_interval must be 10..40950 ms in whole centiseconds";
   }
   return std::nullopt;

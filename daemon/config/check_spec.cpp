@@ -4,10 +4,7 @@ namespace hd::config {
 
 checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   checkers::Spec s;
-  s.type = c.type == CheckType::tcp     ? checkers::CheckType::tcp
-           : c.type == CheckType::http  ? checkers::CheckType::http
-           : c.type == CheckType::https ? checkers::CheckType::https
-                                        : checkers::CheckType::script;
+  s.type = c.type;
   s.interval = c.interval;
   s.timeout = c.timeout;
   s.rise = c.rise;
@@ -20,11 +17,10 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   s.half_open = c.type == CheckType::tcp && c.half_open;
   s.send = c.send;
   s.expect = c.expect;
-  s.method = c.method == "HEAD" ? checkers::HttpMethod::head : checkers::HttpMethod::get;
+  s.method = c.method;
   s.path = c.path;
   s.host = c.host;
-  s.expect_status.clear();
-  for (auto& r : c.expect_status) s.expect_status.push_back({r.lo, r.hi});
+  s.expect_status = c.expect_status;
   s.body_contains = c.body_contains;
   s.body_regex = c.body_regex;
   s.body_sha256 = c.body_sha256;

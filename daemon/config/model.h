@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "checkers/spec.h"
 #include "core/address.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "ipvs/model.h"
 
 namespace hd::config {
 
@@ -140,12 +142,11 @@ struct SyncGroup {
   bool operator==(const SyncGroup& o) const { return name == o.name && instances == o.instances; }
 };
 
-enum class CheckType { tcp, http, https, script };
-
-struct StatusRange {
-  int lo = 200, hi = 299;
-  bool operator==(const StatusRange&) const = default;
-};
+// The checkers library's own types: what the loader parses is what the probes run.
+using CheckType = checkers::CheckType;
+using checkers::HttpMethod;
+using checkers::StatusRange;
+using checkers::to_string;  // CheckType, HttpMethod
 
 struct Check {
   CheckType type = CheckType::tcp;
@@ -157,12 +158,13 @@ struct Check {
   std::optional<IpAddress> connect_address;
   std::optional<int> connect_port;
   std::optional<IpAddress> source_address;
-  // tcp: probe = "syn" (half-open; the default without send/expect) or "connect"
-  bool half_open = true;
+  // tcp: probe = "syn" (half-open) or "connect". The loader's default is "syn" unless send or
+  // expect is set; a Check built in code gets checkers::Spec's default (connect).
+  bool half_open = false;
   std::string send;
   std::string expect;
   // http / https
-  std::string method = "GET";
+  HttpMethod method = HttpMethod::get;
   std::string path = "/";
   std::string host;
   std::vector<StatusRange> expect_status = {StatusRange{}};
@@ -190,15 +192,14 @@ struct RealServer {
   std::optional<Forwarding> forwarding;  // defaults to the virtual server's
   int upper_threshold = 0;
   int lower_threshold = 0;
-  std::string tunnel_type = "ipip";  // tun forwarding: ipip, gue, gre
-  int tunnel_port = 0;               // gue: UDP destination port
-  std::string tunnel_checksum = "none";  // none, csum, remcsum (gue)
+  // tun forwarding: tunnel_type (ipip, gue, gre), tunnel_port (gue: the UDP destination
+  // port), tunnel_checksum (none = 0, csum = ipvs::kTunCsum, remcsum = ipvs::kTunRemCsum, gue).
+  ipvs::Tunnel tunnel;
   std::optional<Check> check;  // none: always up
   bool operator==(const RealServer& o) const {
     return address == o.address && port == o.port && weight == o.weight &&
            forwarding == o.forwarding && upper_threshold == o.upper_threshold &&
-           lower_threshold == o.lower_threshold && tunnel_type == o.tunnel_type &&
-           tunnel_port == o.tunnel_port && tunnel_checksum == o.tunnel_checksum && check == o.check;
+           lower_threshold == o.lower_threshold && tunnel == o.tunnel && check == o.check;
   }
 };
 
@@ -215,8 +216,9 @@ struct VirtualServer {
   uint32_t fwmark = 0;
   Family family_ = Family::v4;  // for fwmark services
   Protocol protocol = Protocol::tcp;
-  std::string scheduler = "wlc";
-  std::vector<std::string> scheduler_flags;  // sh-fallback, sh-port, mh-fallback, mh-port
+  ipvs::Scheduler scheduler = ipvs::Scheduler::wlc;
+  // ipvs::kShFallback | kShPort (scheduler sh) or kMhFallback | kMhPort (scheduler mh).
+  uint32_t scheduler_flags = 0;
   Forwarding forwarding = Forwarding::nat;
   Duration persistence_timeout = Duration::zero();
   std::optional<int> persistence_netmask;
@@ -268,7 +270,6 @@ struct Config {
 
 const char* to_string(Forwarding f);
 const char* to_string(Protocol p);
-const char* to_string(CheckType t);
 const char* to_string(Dataplane d);
 
 }  // namespace hd::config

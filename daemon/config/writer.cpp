@@ -198,7 +198,7 @@ toml::table sync_group_table(const SyncGroup& g) {
 toml::table check_table(const Check& c) {
   const Check d;
   toml::table t;
-  put(t, "type", to_string(c.type));
+  put(t, "type", std::string(to_string(c.type)));
   put_duration(t, "interval", c.interval, d.interval);
   put_duration(t, "timeout", c.timeout, d.timeout);
   put_if(t, "rise", c.rise, d.rise);
@@ -211,10 +211,10 @@ toml::table check_table(const Check& c) {
   put_str_if(t, "send", c.send);
   put_str_if(t, "expect", c.expect);
   // The loader derives half-open from send/expect; "probe" only where that is not what it says.
-  if (c.half_open != (c.send.empty() && c.expect.empty()))
+  if (c.type == CheckType::tcp && c.half_open != (c.send.empty() && c.expect.empty()))
     put(t, "probe", c.half_open ? "syn" : "connect");
   // http, https
-  put_if(t, "method", c.method, d.method);
+  if (c.method != d.method) put(t, "method", std::string(to_string(c.method)));
   put_if(t, "path", c.path, d.path);
   put_str_if(t, "host", c.host);
   if (c.expect_status != d.expect_status) {
@@ -254,9 +254,11 @@ toml::table real_server_table(const RealServer& rs, const VirtualServer& vs) {
   if (rs.forwarding) put(t, "forwarding", to_string(*rs.forwarding));
   put_if(t, "upper_threshold", rs.upper_threshold, d.upper_threshold);
   put_if(t, "lower_threshold", rs.lower_threshold, d.lower_threshold);
-  put_if(t, "tunnel_type", rs.tunnel_type, d.tunnel_type);
-  put_if(t, "tunnel_port", rs.tunnel_port, d.tunnel_port);
-  put_if(t, "tunnel_checksum", rs.tunnel_checksum, d.tunnel_checksum);
+  if (rs.tunnel.type != d.tunnel.type)
+    put(t, "tunnel_type", std::string(ipvs::to_string(rs.tunnel.type)));
+  put_if(t, "tunnel_port", int{rs.tunnel.port}, int{d.tunnel.port});
+  if (rs.tunnel.flags != d.tunnel.flags)
+    put(t, "tunnel_checksum", std::string(ipvs::tun_checksum_str(rs.tunnel.flags)));
   if (rs.check) put(t, "check", check_table(*rs.check));
   return t;
 }
@@ -274,8 +276,20 @@ toml::table virtual_server_table(const VirtualServer& vs) {
   if (!vs.address && vs.family_ != d.family_)
     put(t, "family", vs.family_ == Family::v6 ? "inet6" : "inet");
   if (vs.protocol != d.protocol) put(t, "protocol", to_string(vs.protocol));
-  put_if(t, "scheduler", vs.scheduler, d.scheduler);
-  put_strings_if(t, "scheduler_flags", vs.scheduler_flags);
+  if (vs.scheduler != d.scheduler)
+    put(t, "scheduler", std::string(ipvs::to_string(vs.scheduler)));
+  if (vs.scheduler_flags) {
+    // "sh-fallback,sh-port": one name per bit, named after the scheduler.
+    toml::array a;
+    std::string names = ipvs::sched_flags_str(vs.scheduler_flags, ipvs::to_string(vs.scheduler));
+    for (size_t b = 0; b < names.size();) {
+      size_t e = names.find(',', b);
+      if (e == std::string::npos) e = names.size();
+      a.push_back(names.substr(b, e - b));
+      b = e + 1;
+    }
+    put(t, "scheduler_flags", std::move(a));
+  }
   if (vs.forwarding != d.forwarding) put(t, "forwarding", to_string(vs.forwarding));
   put_duration(t, "persistence_timeout", vs.persistence_timeout, d.persistence_timeout);
   if (vs.persistence_netmask) put(t, "persistence_netmask", *vs.persistence_netmask);

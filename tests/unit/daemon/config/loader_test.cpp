@@ -340,6 +340,12 @@ TEST(ConfigLoader, FwmarkService) {
                        "t");
   ASSERT_TRUE(r.ok()) << r.errors[0].str();
   EXPECT_EQ(r.config->virtual_servers[0].key(), "fwmark 7 inet6");
+  EXPECT_EQ(r.config->virtual_servers[0].scheduler, ipvs::Scheduler::sh);
+  EXPECT_EQ(r.config->virtual_servers[0].scheduler_flags, ipvs::kShPort);
+  expect_one("[[virtual_server]]\nfwmark = 7\nscheduler = \"sh\"\nscheduler_flags = [\"mh-port\"]\n",
+             4, 20, "scheduler flag 'mh-port' needs scheduler \"mh\"");
+  expect_one("[[virtual_server]]\nfwmark = 7\nscheduler_flags = [\"sh-nope\"]\n", 3, 20,
+             "unknown scheduler flag 'sh-nope' (sh-fallback, sh-port, mh-fallback, mh-port)");
   expect_one("[[virtual_server]]\nfwmark = 7\nscheduler_flags = [\"sh-port\"]\n", 3, 20,
              "needs scheduler \"sh\"");
 }
@@ -372,7 +378,8 @@ TEST(ConfigLoader, TunnelTypes) {
                      "  [[virtual_server.real_server]]\n  address = \"10.0.1.1\"\n";
   auto r = load_string(base + "  tunnel_type = \"gue\"\n  tunnel_port = 6080\n  tunnel_checksum = \"remcsum\"\n", "t");
   ASSERT_TRUE(r.ok()) << r.errors[0].str();
-  EXPECT_EQ(r.config->virtual_servers[0].real_servers[0].tunnel_port, 6080);
+  EXPECT_EQ(r.config->virtual_servers[0].real_servers[0].tunnel,
+            (ipvs::Tunnel{ipvs::TunType::gue, 6080, ipvs::kTunRemCsum}));
   expect_one(base + "  tunnel_type = \"gue\"\n", 7, 17, "a gue tunnel needs tunnel_port");
   expect_one(base + "  tunnel_type = \"gre\"\n  tunnel_checksum = \"remcsum\"\n", 8, 21,
              "remcsum is for gue tunnels only");

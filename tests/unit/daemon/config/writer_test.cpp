@@ -168,8 +168,8 @@ Config every_field() {
   VirtualServer vs;
   vs.address = ip("192.0.2.10");
   vs.port = 80;
-  vs.scheduler = "sh";
-  vs.scheduler_flags = {"sh-fallback", "sh-port"};
+  vs.scheduler = ipvs::Scheduler::sh;
+  vs.scheduler_flags = ipvs::kShFallback | ipvs::kShPort;
   vs.forwarding = Forwarding::dr;
   vs.persistence_timeout = 300s;
   vs.persistence_netmask = 24;
@@ -217,9 +217,7 @@ Config every_field() {
     rs.address = ip("198.51.100.5");
     rs.port = 80;
     rs.forwarding = Forwarding::tun;
-    rs.tunnel_type = "gue";
-    rs.tunnel_port = 6080;
-    rs.tunnel_checksum = "remcsum";
+    rs.tunnel = {ipvs::TunType::gue, 6080, ipvs::kTunRemCsum};
     Check ch;
     ch.type = CheckType::http;
     ch.path = "/health?x=1";
@@ -238,7 +236,7 @@ Config every_field() {
     rs.port = 80;
     Check ch;
     ch.type = CheckType::https;
-    ch.method = "HEAD";
+    ch.method = HttpMethod::head;
     ch.expect_status = {{204, 204}};
     ch.tls_verify = false;
     ch.ca_file = "/etc/ssl/lab ca.pem";
@@ -265,8 +263,8 @@ Config every_field() {
   fw.fwmark = 7;
   fw.family_ = Family::v6;
   fw.protocol = Protocol::udp;
-  fw.scheduler = "mh";
-  fw.scheduler_flags = {"mh-port"};
+  fw.scheduler = ipvs::Scheduler::mh;
+  fw.scheduler_flags = ipvs::kMhPort;
   fw.forwarding = Forwarding::dr;
   fw.persistence_timeout = 1h;
   fw.persistence_netmask = 64;
@@ -289,15 +287,14 @@ Config every_field() {
   sc.address = ip("2001:db8::10");
   sc.port = 5000;
   sc.protocol = Protocol::sctp;
-  sc.scheduler = "rr";
+  sc.scheduler = ipvs::Scheduler::rr;
   sc.forwarding = Forwarding::tun;
   sc.sorry_server = SorryServer{ip("2001:db8::98"), 5001};
   {
     RealServer rs;
     rs.address = ip("2001:db8::31");
     rs.port = 5000;
-    rs.tunnel_type = "gre";
-    rs.tunnel_checksum = "csum";
+    rs.tunnel = {ipvs::TunType::gre, 0, ipvs::kTunCsum};
     sc.real_servers.push_back(rs);
     RealServer rs2;
     rs2.address = ip("203.0.113.7");

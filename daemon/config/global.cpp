@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// [global]: identity, logging, paths, dataplane, the IPVS sync daemon and timeouts.
+#include "daemon/config/sections.h"
+
+#include <unistd.h>
+
+namespace hd::config {
+void load_global(Table& root, Config& cfg) {
+  auto* gt = root.subtable("global");
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) cfg.global.router_id = host;
+  if (!gt) return;
+  Table g(root.ctx(), *gt, "[global]");
+  if (auto v = g.str("router_id")) cfg.global.router_id = *v;
+  if (auto v = g.choice("log_level", {"debug", "info", "warning", "error"}))
+    cfg.global.log_level = *log::parse_level(*v);
+  if (auto v = g.str("control_socket")) {
+    if (v->empty() || v->size() >= 108 || (*v)[0] != '/')
+      g.ctx().error(*g.node("control_socket"),
+                    "'control_socket' must be an absolute path shorter than 108 bytes");
+    else
+      cfg.global.control_socket = *v;
+  }
+  if (auto v = g.str("runtime_dir")) {
+    if (v->empty() || (*v)[0] != '/')
+      g.ctx().error(*g.node("runtime_dir"), "'runtime_dir' must be an absolute path");
+    else
+      cfg.global.runtime_dir = *v;
+  }
+  if (auto v = g.choice("dataplane", {"kernel", "none"}))
+    cfg.global.dataplane = *v == "none" ? Dataplane::none : Dataplane::kernel;
+  if (auto v = g.boolean("vrrp_realtime")) cfg.global.vrrp_realtime = *v;
+  if (auto v = g.integer("vrrp_rt_priority", 1, 99)) cfg.global.vrrp_rt_priority = int(*v);
+  if (auto v = g.choice("ipvs_on_stop", {"keep", "remove"}))
+    cfg.global.ipvs_remove_on_stop = *v == "remove";
+  if (auto v = g.duration("reconcile_interval", Millis(100), std::chrono::hours(1)))
+    cfg.global.reconcile_interval = *v;
+  if (auto* st = g.subtable("lvs_sync_daemon")) {
+    Table s(g.ctx(), *st, "lvs_sync_daemon");
+    SyncDaemon sd;
+    auto i = s.str("interface", true);
+    auto vi = s.str("vrrp_instance", true);
+    if (auto id = s.integer("sync_id", 0, 255)) sd.sync_id = int(*id);
+    s.finish();
+    if (i && vi) {
+      sd.interface = *i;
+      sd.vrrp_instance = *vi;
+      cfg.global.lvs_sync_daemon = sd;
+    }
+  }
+  if (auto* tt = g.subtable("ipvs_timeouts")) {
+    Table t(g.ctx(), *tt, "ipvs_timeouts");
+    auto whole = [&](const char* key, Duration& dst) {
+      if (auto d = t.duration(key, std::chrono::seconds(1), std::chrono::hours(24 * 30))) {
+        if (*d % std::chrono::seconds(1) != Duration::zero())
+          t.ctx().error(*t.node(key), std::string("'") + key + "' must be whole seconds");
+        else
+          dst = *d;
+      }
+    };
+    whole("tcp", cfg.global.ipvs_timeouts.tcp);
+    whole("tcpfin", cfg.global.ipvs_timeouts.tcpfin);
+    whole("udp", cfg.global.ipvs_timeouts.udp);
+    t.finish();
+  }
+  g.finish();
+}
+
+}  // namespace hd::config
