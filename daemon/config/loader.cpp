@@ -1,3 +1,5 @@
+// The loader: parse the TOML, read the sections (sections.h) in order, then the
+// cross-references; errors sorted by position.
 #include "daemon/config/loader.h"
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include "daemon/config/sections.h"
 
 namespace hd::config {
-
 
 std::string Error::str() const {
   std::ostringstream os;
