@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "core/log.h"
-#include "vrrp/vip.h"
+#include "rtnl/address.h"
 
 namespace hd::realserver {
 namespace {
@@ -32,9 +32,9 @@ std::string trim(std::string s) {
   return s;
 }
 
-vrrp::VipSpec to_vip(const std::string& ifname, const std::string& label, const IpAddress& a,
+rtnl::AddressSpec to_vip(const std::string& ifname, const std::string& label, const IpAddress& a,
                      int prefix) {
-  vrrp::VipSpec v;
+  rtnl::AddressSpec v;
   v.address = a;
   v.prefix_len = static_cast<uint8_t>(prefix);
   v.label = label;
@@ -223,7 +223,7 @@ std::string Role::apply(bool initial) {
   }
   auto present = present_addresses();
   std::string err;
-  if (!addrs_) addrs_ = vrrp::NetlinkAddressManager::create(loop_, err);
+  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
   if (!addrs_) return err;
   auto* mgr = addrs_.get();
   for (auto& a : wanted_addresses()) {
@@ -295,7 +295,7 @@ void Role::stop() {
   running_ = false;
   timer_.stop();
   std::string err;
-  if (!addrs_) addrs_ = vrrp::NetlinkAddressManager::create(loop_, err);
+  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
   auto* mgr = addrs_.get();
   for (auto& rec : saved_.addresses) {
     std::istringstream is(rec);

@@ -15,7 +15,7 @@
 #include "core/json.h"
 #include "core/loop.h"
 
-namespace hd::vrrp {
+namespace hd::rtnl {
 class NetlinkAddressManager;
 }
 
@@ -85,7 +85,7 @@ class Role {
   std::map<std::string, std::string> wanted_;
   SavedState saved_;
   Timer timer_;
-  std::unique_ptr<vrrp::NetlinkAddressManager> addrs_;
+  std::unique_ptr<rtnl::NetlinkAddressManager> addrs_;
   uint64_t repairs_ = 0;
   bool running_ = false;
 };

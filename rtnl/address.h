@@ -1,78 +1,62 @@
-// Virtual IP addresses on an interface, over rtnetlink (libnl-route).
-// Requests are built as values (build_request) and sent on a non-blocking
-// socket; the kernel's acknowledgements are read when the socket is readable,
-// so the VRRP loop never waits on the kernel.
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Addresses on an interface, over rtnetlink (libnl-route): the VRRP side's
+// VIPs and the real-server role's lo/tunl0 VIPs. Requests are built as values
+// (build_request) and sent on a non-blocking socket; the kernel's
+// acknowledgements are read when the socket is readable, so no loop ever
+// waits on the kernel.
 #pragma once
-#include <functional>
 #include <memory>
 #include <string>
 
 #include "core/loop.h"
 #include "core/netlink.h"
-#include "vrrp/packet.h"
+#include "core/address.h"
 
-namespace hd::vrrp {
+namespace hd::rtnl {
 
-struct VipSpec {
+struct AddressSpec {
   IpAddress address;
   uint8_t prefix_len = 32;
   std::string label;  // IPv4 only; empty for none
   int ifindex = 0;
-  friend bool operator==(const VipSpec&, const VipSpec&) = default;
+  friend bool operator==(const AddressSpec&, const AddressSpec&) = default;
+  std::string str() const;  // "192.0.2.1/24 label eth0:1"
 };
 
-// What the instance needs; tests substitute a fake.
+// What the owners of addresses need; tests substitute FakeAddressManager.
 class AddressManager {
  public:
   virtual ~AddressManager() = default;
-  virtual void add(const VipSpec& vip) = 0;
-  virtual void remove(const VipSpec& vip) = 0;
+  virtual void add(const AddressSpec& vip) = 0;
+  virtual void remove(const AddressSpec& vip) = 0;
+  virtual uint64_t errors() const { return 0; }  // requests the kernel refused
 };
 
 enum class AddrOp { add, remove };
 // An RTM_NEWADDR / RTM_DELADDR request with the address, prefix and label.
-nl::Msg build_request(AddrOp op, const VipSpec& vip);
+nl::Msg build_request(AddrOp op, const AddressSpec& vip);
 
 class NetlinkAddressManager final : public AddressManager {
  public:
-  // Returns nullptr and sets error when the netlink socket cannot be opened.
-  static std::unique_ptr<NetlinkAddressManager> create(Loop& loop, std::string& error);
+  // Returns nullptr and sets error when the netlink socket cannot be opened. `log_tag` names
+  // the owner in log lines ("vrrp", "realserver").
+  static std::unique_ptr<NetlinkAddressManager> create(Loop& loop, std::string& error,
+                                                       std::string log_tag = "rtnl");
   ~NetlinkAddressManager() override;
-  void add(const VipSpec& vip) override;
-  void remove(const VipSpec& vip) override;
-  uint64_t errors() const { return errors_; }
+  void add(const AddressSpec& vip) override;
+  void remove(const AddressSpec& vip) override;
+  uint64_t errors() const override { return errors_; }
 
  private:
-  NetlinkAddressManager(Loop& loop, nl::Sock sock);
-  void send(AddrOp op, const VipSpec& vip);
+  NetlinkAddressManager(Loop& loop, nl::Sock sock, std::string log_tag);
+  void send(AddrOp op, const AddressSpec& vip);
   void on_readable();
   static int on_error(sockaddr_nl*, nlmsgerr* err, void* arg);
   Loop& loop_;
   nl::Sock sock_;
   std::unique_ptr<IoWatcher> watcher_;
+  std::string tag_;
   uint64_t errors_ = 0;
 };
 
-// Kernel events the VRRP side reacts to: a link going up or down
-// (track_interfaces) and an address removed behind our back (VIP restore).
-class LinkMonitor {
- public:
-  struct Callbacks {
-    std::function<void(int ifindex, const std::string& ifname, bool up)> link;
-    std::function<void(int ifindex, const IpAddress& address, uint8_t prefix_len)> address_removed;
-  };
-  static std::unique_ptr<LinkMonitor> create(Loop& loop, Callbacks cb, std::string& error);
-  ~LinkMonitor();
-
- private:
-  LinkMonitor(Loop& loop, nl::Sock sock, Callbacks cb);
-  static int on_msg(nl_msg* msg, void* arg);
-  nl::Sock sock_;
-  Callbacks cb_;
-  std::unique_ptr<IoWatcher> watcher_;
-};
-
-// Current link state (IFF_UP and IFF_RUNNING), read synchronously at start-up.
-bool link_is_up(const std::string& ifname);
-
-}  // namespace hd::vrrp
+}  // namespace hd::rtnl

@@ -24,15 +24,24 @@ std::vector<uint8_t> build_unsolicited_na(const Mac& mac, const IpAddress& ip);
 // The MAC of an interface, or nullopt.
 std::optional<Mac> interface_mac(const std::string& ifname);
 
-class Announcer {
+// What an instance asks of its announcer; tests record the calls.
+class Announcements {
  public:
-  Announcer(Loop& loop, std::string ifname, int ifindex);
-  ~Announcer();
+  virtual ~Announcements() = default;
   // Starts a burst of `count` rounds, `spacing` apart, each announcing every
   // address in `vips`; the first round goes out at once. Replaces any burst running.
-  void burst(const std::vector<IpAddress>& vips, int count, Duration spacing);
-  void cancel();
-  uint64_t sent() const { return sent_; }
+  virtual void burst(const std::vector<IpAddress>& vips, int count, Duration spacing) = 0;
+  virtual void cancel() = 0;
+  virtual uint64_t sent() const = 0;  // packets sent so far
+};
+
+class Announcer final : public Announcements {
+ public:
+  Announcer(Loop& loop, std::string ifname, int ifindex);
+  ~Announcer() override;
+  void burst(const std::vector<IpAddress>& vips, int count, Duration spacing) override;
+  void cancel() override;
+  uint64_t sent() const override { return sent_; }
   uint64_t errors() const { return errors_; }
 
  private:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "vrrp/engine.h"
 
 #include <ifaddrs.h>
@@ -14,13 +15,51 @@
 namespace hd::vrrp {
 
 struct Engine::SocketEntry {
-  std::unique_ptr<Socket> socket;
+  std::unique_ptr<Channel> socket;
   std::unique_ptr<IoWatcher> watcher;
   uint64_t unknown_vrid = 0;
 };
 
-Engine::Engine(std::function<void(const Transition&)> on_transition)
-    : on_transition_(std::move(on_transition)) {}
+// An instance and the announcer it uses (declared first: it outlives the instance).
+struct Engine::Running {
+  std::unique_ptr<Announcements> announcer;
+  std::unique_ptr<Instance> instance;
+  Instance* operator->() const { return instance.get(); }
+};
+
+std::string KernelPorts::resolve(InstanceConfig& cfg) { return Engine::resolve(cfg); }
+
+std::unique_ptr<Channel> KernelPorts::open_channel(Family family, const std::string& ifname,
+                                                   int ifindex, std::string& error) {
+  // Join the group even when every instance here is unicast: harmless, as only listed
+  // peers are accepted then.
+  return Socket::open(family, ifname, ifindex, true, error);
+}
+
+std::unique_ptr<rtnl::AddressManager> KernelPorts::address_manager(Loop& loop, std::string& error) {
+  return rtnl::NetlinkAddressManager::create(loop, error, "vrrp");
+}
+
+std::unique_ptr<rtnl::LinkEvents> KernelPorts::watch_links(Loop& loop, rtnl::LinkCallbacks cb,
+                                                           std::string& error) {
+  return rtnl::LinkMonitor::create(loop, std::move(cb), error);
+}
+
+std::unique_ptr<Announcements> KernelPorts::announcer(Loop& loop, const std::string& ifname,
+                                                      int ifindex) {
+  return std::make_unique<Announcer>(loop, ifname, ifindex);
+}
+
+namespace {
+EngineKernel* or_real(EngineKernel* k, std::unique_ptr<EngineKernel>& own) {
+  if (k) return k;
+  own = std::make_unique<KernelPorts>();
+  return own.get();
+}
+}  // namespace
+
+Engine::Engine(std::function<void(const Transition&)> on_transition, EngineKernel* kernel)
+    : on_transition_(std::move(on_transition)), kernel_(*or_real(kernel, own_kernel_)) {}
 
 Engine::~Engine() { stop(); }
 
@@ -63,33 +102,53 @@ std::string Engine::resolve(InstanceConfig& cfg) {
 
 std::string Engine::prepare(std::vector<InstanceConfig>& instances) {
   for (auto& c : instances) {
-    if (auto err = resolve(c); !err.empty()) return c.name + ": " + err;
+    if (auto err = kernel_.resolve(c); !err.empty()) return c.name + ": " + err;
     if (auto err = validate(c.params)) return c.name + ": " + *err;
   }
   return "";
 }
 
-Socket* Engine::socket_for(const InstanceConfig& c, std::string& error) {
-  Family fam = c.params.primary_ip.family();
-  auto key = std::make_pair(c.interface, fam == Family::v4 ? 4 : 6);
-  auto it = sockets_.find(key);
-  if (it != sockets_.end()) return it->second->socket.get();
-  // Join the group unless every instance here is unicast; joining is harmless for unicast ones
-  // (only listed peers are accepted) so we always join.
-  auto sock = Socket::open(fam, c.interface, c.ifindex, true, error);
-  if (!sock) {
-    error = c.name + ": " + error;
-    return nullptr;
+Engine::SocketKey Engine::key_of(const InstanceConfig& c) {
+  return {c.interface, c.params.primary_ip.family() == Family::v4 ? 4 : 6};
+}
+
+std::string Engine::open_sockets(const std::vector<const InstanceConfig*>& configs,
+                                 SocketMap& staged) {
+  for (const InstanceConfig* c : configs) {
+    auto key = key_of(*c);
+    if (sockets_.count(key) || staged.count(key)) continue;
+    std::string error;
+    auto sock = kernel_.open_channel(c->params.primary_ip.family(), c->interface, c->ifindex, error);
+    if (!sock) return c->name + ": " + error;
+    auto entry = std::make_unique<SocketEntry>();
+    entry->socket = std::move(sock);
+    SocketEntry* raw = entry.get();
+    entry->watcher = std::make_unique<IoWatcher>(*loop_, raw->socket->fd(), EV_READ,
+                                                 [this, raw](int) { on_readable(*raw); });
+    staged.emplace(key, std::move(entry));
   }
-  auto entry = std::make_unique<SocketEntry>();
-  entry->socket = std::move(sock);
-  SocketEntry* raw = entry.get();
-  entry->watcher = std::make_unique<IoWatcher>(*loop_, raw->socket->fd(), EV_READ,
-                                               [this, raw](int) { on_readable(*raw); });
-  entry->watcher->start();
-  Socket* s = raw->socket.get();
-  sockets_.emplace(key, std::move(entry));
-  return s;
+  return "";
+}
+
+std::unique_ptr<Engine::Running> Engine::make_instance(const InstanceConfig& c) {
+  auto r = std::make_unique<Running>();
+  r->announcer = kernel_.announcer(*loop_, c.interface, c.ifindex);
+  Channel& ch = *sockets_.at(key_of(c))->socket;
+  r->instance = std::make_unique<Instance>(
+      *loop_, clock_, c, InstancePorts{ch, *addresses_, *r->announcer, kernel_.links()},
+      [this](const Transition& t) {
+        dirty_ = true;
+        if (on_transition_) on_transition_(t);
+      });
+  return r;
+}
+
+void Engine::close_unused_sockets() {
+  for (auto it = sockets_.begin(); it != sockets_.end();) {
+    bool used = std::any_of(instances_.begin(), instances_.end(),
+                            [&](auto& r) { return key_of(r->instance->config()) == it->first; });
+    it = used ? std::next(it) : sockets_.erase(it);
+  }
 }
 
 void Engine::on_readable(SocketEntry& s) {
@@ -100,10 +159,10 @@ void Engine::on_readable(SocketEntry& s) {
     bool delivered = false;
     if (vrid) {
       for (auto& inst : instances_) {
-        const auto& c = inst->config();
+        const auto& c = (*inst)->config();
         if (c.params.vrid == *vrid && c.interface == s.socket->ifname() &&
             c.params.primary_ip.family() == s.socket->family()) {
-          inst->on_packet(*p);
+          (*inst)->on_packet(*p);
           delivered = true;
           break;
         }
@@ -118,43 +177,52 @@ void Engine::on_readable(SocketEntry& s) {
 std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions opts) {
   if (running_) return "already running";
   if (auto err = prepare(instances); !err.empty()) return err;
-  loop_ = std::make_unique<Loop>();
+  auto loop = std::make_unique<Loop>();
+  loop_ = std::move(loop);
+  // Everything that can fail first; on failure nothing is left behind.
+  auto fail = [&](std::string error) {
+    instances_.clear();
+    sockets_.clear();
+    monitor_.reset();
+    addresses_.reset();
+    loop_.reset();
+    return error;
+  };
   std::string error;
-  addresses_ = NetlinkAddressManager::create(*loop_, error);
-  if (!addresses_) return error;
-  monitor_ = LinkMonitor::create(
+  addresses_ = kernel_.address_manager(*loop_, error);
+  if (!addresses_) return fail(error);
+  monitor_ = kernel_.watch_links(
       *loop_,
-      LinkMonitor::Callbacks{
+      rtnl::LinkCallbacks{
           [this](int, const std::string& ifname, bool up) {
-            for (auto& i : instances_) i->on_link(ifname, up);
+            for (auto& i : instances_) (*i)->on_link(ifname, up);
             sync_groups();
             publish();
           },
           [this](int ifindex, const IpAddress& a, uint8_t) {
-            for (auto& i : instances_) i->on_address_removed(ifindex, a);
+            for (auto& i : instances_) (*i)->on_address_removed(ifindex, a);
             publish();
           }},
       error);
-  if (!monitor_) return error;
-  for (auto& c : instances) {
-    Socket* s = socket_for(c, error);
-    if (!s) {
-      sockets_.clear();
-      return error;
-    }
-    instances_.push_back(std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
-                                                    [this](const Transition& t) {
-                                                      dirty_ = true;
-                                                      dirty_ = true;
-                                               if (on_transition_) on_transition_(t);
-                                                    }));
+  if (!monitor_) return fail(error);
+  std::vector<const InstanceConfig*> all;
+  for (auto& c : instances) all.push_back(&c);
+  SocketMap staged;
+  if (auto err = open_sockets(all, staged); !err.empty()) {
+    staged.clear();  // their watchers belong to the loop fail() drops
+    return fail(err);
   }
+  for (auto& [k, e] : staged) {
+    e->watcher->start();
+    sockets_.emplace(k, std::move(e));
+  }
+  for (auto& c : instances) instances_.push_back(make_instance(c));
   inbox_ = std::make_unique<Mailbox<std::function<void()>>>(
       *loop_, [](std::function<void()>&& f) { f(); });
   // Status snapshot refresh, so counters and timers are current without locking per packet.
   publish_timer_ = std::make_unique<Timer>(*loop_, [this] { publish(); });
   publish_timer_->start(Millis(200), Millis(200));
-  for (auto& i : instances_) i->start();
+  for (auto& i : instances_) (*i)->start();
   sync_groups();
   publish();
   running_ = true;
@@ -195,46 +263,71 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
   if (auto err = prepare(next); !err.empty()) return err;
   std::string error;
   run_on_loop([&] {
-    std::vector<std::unique_ptr<Instance>> keep;
-    // Leave first, so a VRID moving between instances never runs twice.
-    for (auto& inst : instances_) {
+    // What each running instance becomes: kept, kept with a new priority, or replaced.
+    enum class Fate { keep, priority, replace, remove };
+    std::vector<std::pair<Fate, const InstanceConfig*>> fate;
+    for (auto& r : instances_) {
+      const InstanceConfig& old_cfg = r->instance->config();
       auto it = std::find_if(next.begin(), next.end(),
-                             [&](const InstanceConfig& c) { return c.name == inst->config().name; });
+                             [&](const InstanceConfig& c) { return c.name == old_cfg.name; });
       if (it == next.end()) {
-        HD_LOG(info, "vrrp") << inst->config().name << ": removed by reload";
-        inst->shutdown();
+        fate.push_back({Fate::remove, nullptr});
         continue;
       }
-      InstanceConfig old_cfg = inst->config();
       InstanceConfig priority_only = *it;
       priority_only.params.priority = old_cfg.params.priority;
-      if (old_cfg == *it) {
-        keep.push_back(std::move(inst));
-      } else if (old_cfg == priority_only) {
-        HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
-                             << " -> " << int(it->params.priority) << " by reload";
-        inst->set_priority(it->params.priority);
-        keep.push_back(std::move(inst));
-      } else {
-        HD_LOG(info, "vrrp") << old_cfg.name << ": changed by reload; restarting it";
-        inst->shutdown();
+      if (old_cfg == *it) fate.push_back({Fate::keep, &*it});
+      else if (old_cfg == priority_only) fate.push_back({Fate::priority, &*it});
+      else fate.push_back({Fate::replace, &*it});
+    }
+    std::vector<const InstanceConfig*> starting;  // replaced ones and new ones
+    for (auto& [f, c] : fate)
+      if (f == Fate::replace) starting.push_back(c);
+    for (auto& c : next)
+      if (std::none_of(instances_.begin(), instances_.end(),
+                       [&](auto& r) { return r->instance->config().name == c.name; }))
+        starting.push_back(&c);
+    // Sockets first: if one cannot be opened, nothing running has been touched.
+    SocketMap staged;
+    if (auto err = open_sockets(starting, staged); !err.empty()) {
+      error = err;
+      return;
+    }
+    // Leave first, so a VRID moving between instances never runs twice.
+    std::vector<std::unique_ptr<Running>> keep;
+    for (size_t k = 0; k < instances_.size(); ++k) {
+      auto& r = instances_[k];
+      const InstanceConfig& old_cfg = r->instance->config();
+      switch (fate[k].first) {
+        case Fate::keep:
+          keep.push_back(std::move(r));
+          break;
+        case Fate::priority:
+          HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
+                               << " -> " << int(fate[k].second->params.priority) << " by reload";
+          r->instance->set_priority(fate[k].second->params.priority);
+          keep.push_back(std::move(r));
+          break;
+        case Fate::replace:
+          HD_LOG(info, "vrrp") << old_cfg.name << ": changed by reload; restarting it";
+          r->instance->shutdown();
+          break;
+        case Fate::remove:
+          HD_LOG(info, "vrrp") << old_cfg.name << ": removed by reload";
+          r->instance->shutdown();
+          break;
       }
     }
     instances_ = std::move(keep);
-    for (auto& c : next) {
-      bool have = std::any_of(instances_.begin(), instances_.end(),
-                              [&](auto& i) { return i->config().name == c.name; });
-      if (have) continue;
-      Socket* s = socket_for(c, error);
-      if (!s) return;
-      auto inst = std::make_unique<Instance>(*loop_, clock_, c, *s, *addresses_,
-                                             [this](const Transition& t) {
-                                               dirty_ = true;
-                                               if (on_transition_) on_transition_(t);
-                                             });
-      inst->start();
-      instances_.push_back(std::move(inst));
+    for (auto& [k, e] : staged) {
+      e->watcher->start();
+      sockets_.emplace(k, std::move(e));
     }
+    for (const InstanceConfig* c : starting) {
+      instances_.push_back(make_instance(*c));
+      instances_.back()->instance->start();
+    }
+    close_unused_sockets();
     sync_groups();
     publish();
   });
@@ -244,7 +337,7 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
 void Engine::stop() {
   if (!running_) return;
   run_on_loop([&] {
-    for (auto& i : instances_) i->shutdown();
+    for (auto& i : instances_) (*i)->shutdown();
     publish();
     // Let the kernel take the last address removals before the socket closes.
     loop_->run_nowait();
@@ -267,22 +360,22 @@ void Engine::stop() {
 void Engine::sync_groups() {
   std::map<std::string, std::string> group_fault;  // group -> first member fault
   for (auto& i : instances_) {
-    const auto& g = i->config().sync_group;
+    const auto& g = (*i)->config().sync_group;
     if (g.empty() || group_fault.count(g)) continue;
-    auto f = i->own_fault();
-    if (!f.empty()) group_fault[g] = "sync group " + g + ": " + i->config().name + ": " + f;
+    auto f = (*i)->own_fault();
+    if (!f.empty()) group_fault[g] = "sync group " + g + ": " + (*i)->config().name + ": " + f;
   }
   for (auto& i : instances_) {
-    const auto& g = i->config().sync_group;
+    const auto& g = (*i)->config().sync_group;
     if (g.empty()) continue;
     auto it = group_fault.find(g);
-    i->set_group_fault(it == group_fault.end() ? "" : it->second);
+    (*i)->set_group_fault(it == group_fault.end() ? "" : it->second);
   }
 }
 
 void Engine::publish() {
   EngineStatus s;
-  for (auto& i : instances_) s.instances.push_back(i->status());
+  for (auto& i : instances_) s.instances.push_back((*i)->status());
   for (auto& [key, e] : sockets_)
     s.sockets.push_back(SocketStatus{key.first, key.second == 4 ? "inet" : "inet6",
                                      e->unknown_vrid, e->socket->malformed()});
@@ -297,7 +390,7 @@ void Engine::set_tracking(const std::string& instance, int priority, std::string
   if (!running_) return;
   inbox_->post([this, instance, priority, fault] {
     for (auto& i : instances_)
-      if (i->config().name == instance) i->set_tracking(priority, fault);
+      if ((*i)->config().name == instance) (*i)->set_tracking(priority, fault);
     sync_groups();
     publish();
   });

@@ -1,9 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The VRRP engine: every instance, their sockets and the kernel watchers, on a
 // thread and libev loop of their own that nothing else runs on, so health
 // checks or IPVS work can never delay an advert. Optionally SCHED_FIFO.
 // Everything crosses threads as messages: configuration in (closures run on
 // the VRRP loop), transitions out (callback on the VRRP thread, which the
 // daemon forwards to its own loop), status as a snapshot under a mutex.
+// The kernel is reached through EngineKernel, so tests drive the engine with
+// fakes. start() and reload() are all-or-nothing: everything that can fail
+// (resolution, sockets) is done before any running instance is touched.
 #pragma once
 #include <map>
 #include <memory>
@@ -17,6 +21,41 @@
 #include "vrrp/instance.h"
 
 namespace hd::vrrp {
+
+// What the engine needs from the kernel. KernelPorts is the real one.
+class EngineKernel {
+ public:
+  virtual ~EngineKernel() = default;
+  // Fills ifindex and the primary address (the interface's first IPv4 address that is not a
+  // VIP, or its IPv6 link-local; unicast_source when given). Returns "" or an error.
+  virtual std::string resolve(InstanceConfig& cfg) = 0;
+  // A VRRP socket on the interface (multicast group joined). nullptr and error on failure.
+  virtual std::unique_ptr<Channel> open_channel(Family family, const std::string& ifname,
+                                                int ifindex, std::string& error) = 0;
+  virtual std::unique_ptr<rtnl::AddressManager> address_manager(Loop& loop,
+                                                                std::string& error) = 0;
+  virtual std::unique_ptr<rtnl::LinkEvents> watch_links(Loop& loop, rtnl::LinkCallbacks cb,
+                                                        std::string& error) = 0;
+  virtual std::unique_ptr<Announcements> announcer(Loop& loop, const std::string& ifname,
+                                                   int ifindex) = 0;
+  virtual const rtnl::LinkState& links() const = 0;
+};
+
+class KernelPorts final : public EngineKernel {
+ public:
+  std::string resolve(InstanceConfig& cfg) override;
+  std::unique_ptr<Channel> open_channel(Family family, const std::string& ifname, int ifindex,
+                                        std::string& error) override;
+  std::unique_ptr<rtnl::AddressManager> address_manager(Loop& loop, std::string& error) override;
+  std::unique_ptr<rtnl::LinkEvents> watch_links(Loop& loop, rtnl::LinkCallbacks cb,
+                                                std::string& error) override;
+  std::unique_ptr<Announcements> announcer(Loop& loop, const std::string& ifname,
+                                           int ifindex) override;
+  const rtnl::LinkState& links() const override { return links_; }
+
+ private:
+  rtnl::KernelLinkState links_;
+};
 
 struct EngineOptions {
   bool realtime = false;
@@ -39,7 +78,9 @@ struct EngineStatus {
 
 class Engine {
  public:
-  explicit Engine(std::function<void(const Transition&)> on_transition);
+  // `kernel`: nullptr for the real one (KernelPorts); tests pass a fake that outlives the engine.
+  explicit Engine(std::function<void(const Transition&)> on_transition,
+                  EngineKernel* kernel = nullptr);
   ~Engine();
 
   // Resolves interfaces and primary addresses, opens sockets, starts the
@@ -56,14 +97,21 @@ class Engine {
   // Thread-safe: applied on the VRRP loop.
   void set_tracking(const std::string& instance, int priority, std::string fault);
 
-  // Fills ifindex and primary address (interface's first IPv4 address that is not a VIP, or its
-  // IPv6 link-local; unicast_source when given). Returns "" or an error.
+  // The real resolution (KernelPorts::resolve).
   static std::string resolve(InstanceConfig& cfg);
 
  private:
   struct SocketEntry;
+  struct Running;
+  using SocketKey = std::pair<std::string, int>;  // interface, 4 or 6
+  using SocketMap = std::map<SocketKey, std::unique_ptr<SocketEntry>>;
   std::string prepare(std::vector<InstanceConfig>& instances);
-  Socket* socket_for(const InstanceConfig& c, std::string& error);
+  static SocketKey key_of(const InstanceConfig& c);
+  // Opens, into `staged`, the sockets `configs` need that neither sockets_ nor staged has.
+  // Returns "" or the first error (then `staged` is to be dropped).
+  std::string open_sockets(const std::vector<const InstanceConfig*>& configs, SocketMap& staged);
+  std::unique_ptr<Running> make_instance(const InstanceConfig& c);
+  void close_unused_sockets();
   void on_readable(SocketEntry& s);
   void run_on_loop(std::function<void()> f);  // runs f on the VRRP thread and waits
   void publish();
@@ -71,13 +119,15 @@ class Engine {
   void sync_groups();
 
   std::function<void(const Transition&)> on_transition_;
+  std::unique_ptr<EngineKernel> own_kernel_;
+  EngineKernel& kernel_;
   RealClock clock_;
   std::unique_ptr<Loop> loop_;
   std::unique_ptr<Mailbox<std::function<void()>>> inbox_;
-  std::unique_ptr<NetlinkAddressManager> addresses_;
-  std::unique_ptr<LinkMonitor> monitor_;
-  std::map<std::pair<std::string, int>, std::unique_ptr<SocketEntry>> sockets_;
-  std::vector<std::unique_ptr<Instance>> instances_;
+  std::unique_ptr<rtnl::AddressManager> addresses_;
+  std::unique_ptr<rtnl::LinkEvents> monitor_;
+  SocketMap sockets_;
+  std::vector<std::unique_ptr<Running>> instances_;
   std::unique_ptr<Timer> publish_timer_;
   std::thread thread_;
   bool running_ = false;

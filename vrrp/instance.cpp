@@ -16,22 +16,22 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 }  // namespace
 
-Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& socket,
-                   AddressManager& addresses, std::function<void(const Transition&)> on_transition)
+Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstancePorts ports,
+                   std::function<void(const Transition&)> on_transition)
     : clock_(clock),
       cfg_(std::move(cfg)),
-      socket_(socket),
-      addresses_(addresses),
+      ports_(ports),
       on_transition_(std::move(on_transition)),
       fsm_(cfg_.params),
       advert_timer_(loop, [this] { feed(AdvertTimerFired{}); }),
       master_down_timer_(loop, [this] { feed(MasterDownTimerFired{}); }),
-      garp_refresh_timer_(loop, [this] { announcer_.burst(vip_addresses(), 1, Duration::zero()); }),
+      garp_refresh_timer_(loop,
+                          [this] { ports_.announcer.burst(vip_addresses(), 1, Duration::zero()); }),
       garp_second_timer_(loop,
                          [this] {
-                           announcer_.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
-                         }),
-      announcer_(loop, cfg_.interface, cfg_.ifindex) {}
+                           ports_.announcer.burst(vip_addresses(), cfg_.garp_count,
+                                                  cfg_.garp_spacing);
+                         }) {}
 
 Instance::~Instance() = default;
 
@@ -43,7 +43,7 @@ std::vector<IpAddress> Instance::vip_addresses() const {
 
 void Instance::start() {
   for (auto& ifname : cfg_.track_interfaces)
-    if (!link_is_up(ifname)) down_.push_back(ifname);
+    if (!ports_.links.is_up(ifname)) down_.push_back(ifname);
   update_fault();
   feed(Startup{});
 }
@@ -111,7 +111,7 @@ void Instance::on_address_removed(int ifindex, const IpAddress& a) {
       ++counters_.vips_restored;
       HD_LOG(warning, "vrrp") << cfg_.name << ": VIP " << a << " was removed from "
                               << cfg_.interface << " while MASTER; restoring it";
-      addresses_.add(v);
+      ports_.addresses.add(v);
     }
   }
 }
@@ -178,7 +178,7 @@ void Instance::send_advert(uint8_t priority) {
       ++counters_.send_errors;
       continue;
     }
-    auto err = socket_.send(src, dst, bytes);
+    auto err = ports_.adverts.send(src, dst, bytes);
     if (!err.empty()) {
       if (counters_.send_errors++ % 100 == 0)
         HD_LOG(warning, "vrrp") << cfg_.name << ": advert to " << dst << ": " << err;
@@ -198,7 +198,7 @@ void Instance::execute(const Actions& actions) {
             [&](const CancelAdvertTimer&) { advert_timer_.stop(); },
             [&](const CancelMasterDownTimer&) { master_down_timer_.stop(); },
             [&](const AddVips&) {
-              for (auto& v : cfg_.vips) addresses_.add(v);
+              for (auto& v : cfg_.vips) ports_.addresses.add(v);
               vips_held_ = true;
               if (cfg_.garp_refresh > Duration::zero())
                 garp_refresh_timer_.start(cfg_.garp_refresh, cfg_.garp_refresh);
@@ -206,12 +206,12 @@ void Instance::execute(const Actions& actions) {
             [&](const RemoveVips&) {
               garp_refresh_timer_.stop();
               garp_second_timer_.stop();
-              announcer_.cancel();
+              ports_.announcer.cancel();
               vips_held_ = false;
-              for (auto& v : cfg_.vips) addresses_.remove(v);
+              for (auto& v : cfg_.vips) ports_.addresses.remove(v);
             },
             [&](const SendGratuitous&) {
-              announcer_.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
+              ports_.announcer.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
               if (cfg_.garp_second_burst > Duration::zero())
                 garp_second_timer_.start(cfg_.garp_second_burst);
             },
@@ -247,7 +247,7 @@ InstanceStatus Instance::status() const {
                      (v.label.empty() ? "" : " " + v.label));
   s.down_interfaces = down_;
   s.counters = counters_;
-  s.garp_sent = announcer_.sent();
+  s.garp_sent = ports_.announcer.sent();
   return s;
 }
 

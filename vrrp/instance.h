@@ -1,5 +1,6 @@
-// One VRRP instance at run time: binds the pure Fsm to a socket, two timers,
-// the VIPs (AddressManager) and the announcer, on the VRRP thread's loop.
+// One VRRP instance at run time: binds the pure Fsm to its ports (where adverts
+// go, the VIPs' address manager, the announcer, link state) and its timers, on
+// the VRRP thread's loop. The engine gives it real ports; tests give fakes.
 #pragma once
 #include <functional>
 #include <memory>
@@ -12,9 +13,21 @@
 #include "vrrp/announce.h"
 #include "vrrp/fsm.h"
 #include "vrrp/socket.h"
-#include "vrrp/vip.h"
+#include "rtnl/address.h"
+#include "rtnl/link.h"
 
 namespace hd::vrrp {
+
+// A VIP: an address the instance holds on its interface while Master.
+using VipSpec = rtnl::AddressSpec;
+
+// What an instance acts on, all owned by its engine (or a test).
+struct InstancePorts {
+  AdvertSender& adverts;
+  rtnl::AddressManager& addresses;
+  Announcements& announcer;
+  const rtnl::LinkState& links;
+};
 
 struct InstanceConfig {
   std::string name;
@@ -74,8 +87,8 @@ struct Transition {
 
 class Instance {
  public:
-  Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, Socket& socket,
-           AddressManager& addresses, std::function<void(const Transition&)> on_transition);
+  Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstancePorts ports,
+           std::function<void(const Transition&)> on_transition);
   ~Instance();
 
   const InstanceConfig& config() const { return cfg_; }
@@ -104,15 +117,13 @@ class Instance {
 
   const Clock& clock_;
   InstanceConfig cfg_;
-  Socket& socket_;
-  AddressManager& addresses_;
+  InstancePorts ports_;
   std::function<void(const Transition&)> on_transition_;
   Fsm fsm_;
   Timer advert_timer_;
   Timer master_down_timer_;
   Timer garp_refresh_timer_;
   Timer garp_second_timer_;
-  Announcer announcer_;
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down
   std::string script_fault_;       // a weight-0 track script is failing

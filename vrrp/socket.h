@@ -18,26 +18,47 @@ struct RxPacket {
   std::vector<uint8_t> payload;  // the VRRP message (IP header stripped)
 };
 
-class Socket {
+// Where an instance's adverts go: a Socket, or a recorder in tests.
+class AdvertSender {
+ public:
+  virtual ~AdvertSender() = default;
+  // Sends `payload` from `src` to `dst` (the group, or a unicast peer).
+  // Returns "" on success, else the error.
+  virtual std::string send(const IpAddress& src, const IpAddress& dst,
+                           std::span<const uint8_t> payload) = 0;
+};
+
+// A socket the engine reads adverts from and instances send on: a Socket, or a
+// fake in tests (whose fd() is a pipe the test makes readable).
+class Channel : public AdvertSender {
+ public:
+  virtual int fd() const = 0;
+  virtual Family family() const = 0;
+  virtual const std::string& ifname() const = 0;
+  // One datagram, or nullopt when none is waiting.
+  virtual std::optional<RxPacket> receive() = 0;
+  virtual uint64_t malformed() const = 0;
+};
+
+class Socket final : public Channel {
  public:
   // Opens the socket on `ifname`; joins 224.0.0.18 / ff02::12 when `join_multicast`.
   // Returns nullptr and sets `error` on failure.
   static std::unique_ptr<Socket> open(Family family, const std::string& ifname, int ifindex,
                                       bool join_multicast, std::string& error);
-  ~Socket();
+  ~Socket() override;
   Socket(const Socket&) = delete;
   Socket& operator=(const Socket&) = delete;
 
-  int fd() const { return fd_; }
-  Family family() const { return family_; }
-  const std::string& ifname() const { return ifname_; }
-  // Sends `payload` from `src` to `dst` (the group, or a unicast peer).
-  // Returns "" on success, else the error.
-  std::string send(const IpAddress& src, const IpAddress& dst, std::span<const uint8_t> payload);
+  int fd() const override { return fd_; }
+  Family family() const override { return family_; }
+  const std::string& ifname() const override { return ifname_; }
+  std::string send(const IpAddress& src, const IpAddress& dst,
+                   std::span<const uint8_t> payload) override;
   // One datagram, or nullopt when none is waiting (or it was not VRRP/IP at all;
   // those are counted in malformed()).
-  std::optional<RxPacket> receive();
-  uint64_t malformed() const { return malformed_; }
+  std::optional<RxPacket> receive() override;
+  uint64_t malformed() const override { return malformed_; }
 
   static IpAddress multicast_group(Family f);
 

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// vrrp::Engine through a fake kernel: start and reload are all-or-nothing,
+// sync groups share FAULT, stop leaves the protocol. The engine runs its own
+// thread as in production; tests poll its published status.
+#include "vrrp/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/unit/vrrp/fakes.h"
+
+namespace hd::vrrp {
+namespace {
+
+using namespace std::chrono_literals;
+
+const IpAddress kVip1 = *IpAddress::parse("192.0.2.100");
+const IpAddress kVip2 = *IpAddress::parse("198.51.100.100");
+const IpAddress kVip3 = *IpAddress::parse("203.0.113.100");
+
+InstanceConfig instance(const std::string& name, const std::string& ifname, int vrid,
+                        const IpAddress& vip, int priority = 255) {
+  InstanceConfig c;
+  c.name = name;
+  c.interface = ifname;
+  c.params.vrid = static_cast<uint8_t>(vrid);
+  c.params.priority = static_cast<uint8_t>(priority);
+  c.params.advert_interval = 10ms;
+  c.vips.push_back(VipSpec{vip, 24, "", 0});
+  return c;
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  EngineTest() {
+    kernel.interfaces["eth0"] = {2, *IpAddress::parse("192.0.2.2")};
+    kernel.interfaces["eth1"] = {3, *IpAddress::parse("198.51.100.2")};
+    kernel.interfaces["eth2"] = {4, *IpAddress::parse("203.0.113.2")};
+  }
+  // Polls the published status until `pred` holds (2 s at most).
+  bool eventually(const std::function<bool(const EngineStatus&)>& pred) {
+    for (int i = 0; i < 400; ++i) {
+      if (pred(engine.status())) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return pred(engine.status());
+  }
+  static const InstanceStatus* find(const EngineStatus& s, const std::string& name) {
+    for (auto& i : s.instances)
+      if (i.name == name) return &i;
+    return nullptr;
+  }
+  bool state_is(const std::string& name, State st) {
+    return eventually([&](const EngineStatus& s) {
+      auto* i = find(s, name);
+      return i && i->state == st;
+    });
+  }
+
+  testing::FakeKernel kernel;
+  Engine engine{nullptr, &kernel};
+};
+
+TEST_F(EngineTest, StartsEveryInstanceOnItsOwnSocket) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)},
+                         {}),
+            "");
+  EXPECT_TRUE(state_is("VI_1", State::master));
+  EXPECT_TRUE(state_is("VI_2", State::master));
+  EXPECT_TRUE(kernel.has_address(kVip1));
+  EXPECT_TRUE(kernel.has_address(kVip2));
+  EXPECT_EQ(kernel.opens, 2);
+  EXPECT_EQ(engine.status().sockets.size(), 2u);
+}
+
+TEST_F(EngineTest, AStartThatCannotOpenASocketLeavesNothingRunning) {
+  kernel.refuse_sockets.insert("eth1");
+  auto err = engine.start(
+      {instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}, {});
+  EXPECT_NE(err.find("VI_2"), std::string::npos) << err;
+  EXPECT_NE(err.find("eth1"), std::string::npos) << err;
+  EXPECT_TRUE(engine.status().instances.empty());
+  EXPECT_EQ(kernel.address_requests(rtnl::AddrOp::add), 0u) << "no instance may have started";
+  // And the engine can start afterwards, once the socket opens.
+  kernel.refuse_sockets.clear();
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
+  EXPECT_TRUE(state_is("VI_1", State::master));
+}
+
+TEST_F(EngineTest, AnUnknownInterfaceIsRefusedBeforeAnythingStarts) {
+  auto err = engine.start({instance("VI_1", "eth9", 1, kVip1)}, {});
+  EXPECT_EQ(err, "VI_1: interface eth9 does not exist");
+  EXPECT_EQ(kernel.opens, 0);
+}
+
+// Issue 13, defect 1: a reload adding two instances whose second socket fails used to leave
+// the first behind, pointing at a freed socket; the next reload crashed the daemon.
+TEST_F(EngineTest, AReloadWhoseSecondNewSocketFailsChangesNothing) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  kernel.refuse_sockets.insert("eth2");
+  auto err = engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2),
+                            instance("VI_3", "eth2", 3, kVip3)});
+  EXPECT_NE(err.find("VI_3"), std::string::npos) << err;
+  auto s = engine.status();
+  ASSERT_EQ(s.instances.size(), 1u);
+  EXPECT_EQ(s.instances[0].name, "VI_1");
+  EXPECT_EQ(s.sockets.size(), 1u) << "the socket opened for VI_2 must not stay behind";
+  EXPECT_FALSE(kernel.has_address(kVip2));
+  EXPECT_TRUE(kernel.has_address(kVip1));
+  // The next reloads work (ASan would catch a dangling socket here).
+  kernel.refuse_sockets.clear();
+  EXPECT_EQ(engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}),
+            "");
+  EXPECT_TRUE(state_is("VI_2", State::master));
+  EXPECT_EQ(engine.reload({instance("VI_2", "eth1", 2, kVip2)}), "");
+  EXPECT_TRUE(eventually([](const EngineStatus& st) { return st.instances.size() == 1; }));
+  EXPECT_FALSE(kernel.has_address(kVip1)) << "a removed Master releases its VIPs";
+  EXPECT_EQ(engine.status().sockets.size(), 1u) << "eth0's socket is closed with its last instance";
+}
+
+// Issue 13, defect 2 (VRRP side): a changed instance was shut down, VIPs removed, before its
+// replacement failed to start.
+TEST_F(EngineTest, AChangedInstanceIsNotShutDownWhenItsReplacementCannotStart) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  size_t removals = kernel.address_requests(rtnl::AddrOp::remove);
+  kernel.refuse_sockets.insert("eth1");
+  auto moved = instance("VI_1", "eth1", 1, kVip2);  // the same instance, moved to eth1
+  EXPECT_NE(engine.reload({moved}), "");
+  EXPECT_TRUE(state_is("VI_1", State::master));
+  EXPECT_TRUE(kernel.has_address(kVip1));
+  EXPECT_EQ(kernel.address_requests(rtnl::AddrOp::remove), removals);
+}
+
+TEST_F(EngineTest, APriorityOnlyChangeIsAppliedInPlace) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1, 200)}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  int opens = kernel.opens;
+  ASSERT_EQ(engine.reload({instance("VI_1", "eth0", 1, kVip1, 150)}), "");
+  EXPECT_TRUE(eventually([](const EngineStatus& s) {
+    return s.instances.size() == 1 && s.instances[0].effective_priority == 150;
+  }));
+  EXPECT_EQ(kernel.opens, opens);
+  EXPECT_EQ(engine.status().instances[0].state, State::master);
+  EXPECT_EQ(kernel.address_requests(rtnl::AddrOp::remove), 0u) << "never left Master";
+}
+
+TEST_F(EngineTest, ASyncGroupMemberInFaultFaultsTheOthers) {
+  auto a = instance("VI_1", "eth0", 1, kVip1);
+  auto b = instance("VI_2", "eth1", 2, kVip2);
+  a.sync_group = b.sync_group = "g";
+  ASSERT_EQ(engine.start({a, b}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  ASSERT_TRUE(state_is("VI_2", State::master));
+  engine.set_tracking("VI_1", 255, "track script chk failed");
+  EXPECT_TRUE(state_is("VI_1", State::fault));
+  EXPECT_TRUE(state_is("VI_2", State::fault));
+  EXPECT_FALSE(kernel.has_address(kVip2));
+  engine.set_tracking("VI_1", 255, "");
+  EXPECT_TRUE(state_is("VI_2", State::master));
+  EXPECT_TRUE(kernel.has_address(kVip2));
+}
+
+TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  engine.stop();
+  auto sent = kernel.sender.snapshot();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().advert.priority, 0);
+  EXPECT_FALSE(kernel.has_address(kVip1));
+}
+
+TEST_F(EngineTest, AdvertsReachTheirInstanceByVrid) {
+  auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
+  ASSERT_EQ(engine.start({backup}, {}), "");
+  auto* ch = kernel.channels.at("eth0");
+  auto peer = *IpAddress::parse("192.0.2.3");
+  // A Master at 150 keeps the Backup a Backup; an advert for another VRID is counted apart.
+  std::atomic<bool> stop{false};
+  std::thread master([&] {
+    while (!stop) {
+      ch->deliver(testing::advert_from(peer, 1, 150, {kVip1}, 10ms));
+      ch->deliver(testing::advert_from(peer, 9, 150, {kVip1}, 10ms));
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  std::this_thread::sleep_for(200ms);
+  bool ok = eventually([](const EngineStatus& s) {
+    return !s.sockets.empty() && s.sockets[0].unknown_vrid > 0 && !s.instances.empty() &&
+           s.instances[0].counters.adverts_received > 0;
+  });
+  auto s = engine.status();
+  stop = true;
+  master.join();
+  EXPECT_TRUE(ok);
+  EXPECT_EQ(s.instances[0].state, State::backup);
+  EXPECT_FALSE(kernel.has_address(kVip1));
+}
+
+}  // namespace
+}  // namespace hd::vrrp

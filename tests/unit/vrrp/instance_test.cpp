@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// vrrp::Instance through fakes: what it sends, which addresses it asks for,
+// what it announces, on a real loop with short timers (10 ms adverts).
+#include "vrrp/instance.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "tests/unit/vrrp/fakes.h"
+
+namespace hd::vrrp {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeAnnouncer;
+using testing::FakeLinks;
+using testing::RecordingSender;
+
+const IpAddress kSelf = *IpAddress::parse("192.0.2.2");
+const IpAddress kPeer = *IpAddress::parse("192.0.2.3");  // greater: wins ties
+const IpAddress kVip = *IpAddress::parse("192.0.2.100");
+
+// Runs the loop until `done` holds or `limit` passes; returns done().
+bool run_until(Loop& loop, const std::function<bool()>& done, Duration limit = 2s) {
+  bool timed_out = false;
+  Timer deadline(loop, [&] {
+    timed_out = true;
+    loop.stop();
+  });
+  Timer poll(loop, [&] {
+    if (done()) loop.stop();
+  });
+  deadline.start(limit);
+  poll.start(1ms, 1ms);
+  if (!done()) loop.run();
+  return done();
+}
+
+void run_for(Loop& loop, Duration d) {
+  run_until(loop, [] { return false; }, d);
+}
+
+class InstanceTest : public ::testing::Test {
+ protected:
+  InstanceConfig config(int priority = 100) {
+    InstanceConfig c;
+    c.name = "VI_1";
+    c.interface = "eth0";
+    c.ifindex = 7;
+    c.params.vrid = 51;
+    c.params.priority = static_cast<uint8_t>(priority);
+    c.params.advert_interval = 10ms;
+    c.params.primary_ip = kSelf;
+    c.vips.push_back(VipSpec{kVip, 24, "eth0:1", 7});
+    c.garp_count = 3;
+    c.track_interfaces = {"eth0"};
+    return c;
+  }
+  std::unique_ptr<Instance> make(InstanceConfig c) {
+    return std::make_unique<Instance>(loop, clock, std::move(c),
+                                      InstancePorts{sender, addresses, announcer, links},
+                                      [this](const Transition& t) { transitions.push_back(t); });
+  }
+  std::vector<State> states() const {
+    std::vector<State> s;
+    for (auto& t : transitions) s.push_back(t.to);
+    return s;
+  }
+  std::vector<uint8_t> priorities_sent() {
+    std::vector<uint8_t> p;
+    for (auto& a : sender.snapshot()) p.push_back(a.advert.priority);
+    return p;
+  }
+
+  Loop loop;
+  RealClock clock;
+  RecordingSender sender;
+  rtnl::FakeAddressManager addresses;
+  FakeAnnouncer announcer;
+  FakeLinks links;
+  std::vector<Transition> transitions;
+};
+
+TEST_F(InstanceTest, TheAddressOwnerIsMasterAtOnceWithVipsAdvertAndAnnouncements) {
+  auto i = make(config(255));
+  i->start();
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(addresses.present.front().label, "eth0:1");
+  ASSERT_EQ(announcer.bursts, 1);
+  EXPECT_EQ(announcer.last, std::vector<IpAddress>{kVip});
+  auto sent = sender.snapshot();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.front().advert.priority, 255);
+  EXPECT_EQ(sent.front().advert.vrid, 51);
+  EXPECT_EQ(sent.front().advert.addresses, std::vector<IpAddress>{kVip});
+  EXPECT_EQ(sent.front().src, kSelf);
+  EXPECT_EQ(sent.front().dst, *IpAddress::parse("224.0.0.18"));
+}
+
+TEST_F(InstanceTest, ABackupHearingNobodyTakesOverAfterMasterDownInterval) {
+  auto i = make(config(100));
+  i->start();
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_TRUE(sender.snapshot().empty()) << "a Backup sends no adverts";
+  // Master_Down_Interval = 3 x 10 ms + Skew_Time (156/256 x 10 ms): about 36 ms.
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  EXPECT_EQ(states(), (std::vector<State>{State::backup, State::master}));
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::add), 1u);
+  EXPECT_EQ(announcer.bursts, 1);
+  // A Master keeps advertising every interval.
+  run_for(loop, 100ms);
+  EXPECT_GE(sender.snapshot().size(), 5u);
+  EXPECT_EQ(i->status().counters.became_master, 1u);
+}
+
+TEST_F(InstanceTest, ABackupHearingTheMasterStaysBackup) {
+  auto i = make(config(100));
+  i->start();
+  Timer peer(loop, [&] { i->on_packet(testing::advert_from(kPeer, 51, 150, {kVip}, 10ms)); });
+  peer.start(Duration::zero(), 10ms);
+  run_for(loop, 200ms);
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_EQ(i->status().master_ip, kPeer.str());
+}
+
+TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVips) {
+  auto i = make(config(100));
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 1u);
+  EXPECT_EQ(announcer.cancels, 1);
+}
+
+TEST_F(InstanceTest, AMasterHearingALowerPriorityAnswersAndStays) {
+  auto i = make(config(200));
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  size_t before = sender.snapshot().size();
+  i->on_packet(testing::advert_from(kPeer, 51, 100, {kVip}, 10ms));
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_GT(sender.snapshot().size(), before);
+}
+
+TEST_F(InstanceTest, ShutdownOfAMasterSendsPriorityZeroAndReleasesTheVips) {
+  auto i = make(config(255));
+  i->start();
+  i->shutdown();
+  EXPECT_EQ(priorities_sent().back(), 0);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 1u);
+}
+
+TEST_F(InstanceTest, AVipRemovedBehindItsBackIsRestoredAndCounted) {
+  auto i = make(config(255));
+  i->start();
+  addresses.vanish(kVip);
+  i->on_address_removed(7, kVip);
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(i->status().counters.vips_restored, 1u);
+  // An address on another interface is none of its business.
+  addresses.vanish(kVip);
+  i->on_address_removed(8, kVip);
+  EXPECT_FALSE(addresses.has(kVip));
+}
+
+TEST_F(InstanceTest, ATrackedInterfaceDownAtStartMeansFaultAndNoVips) {
+  links.down.insert("eth0");
+  auto i = make(config(255));
+  i->start();
+  EXPECT_EQ(i->state(), State::fault);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_EQ(i->own_fault().find("eth0") != std::string::npos, true) << i->own_fault();
+  // The link comes up: out of FAULT, and the owner becomes Master.
+  links.down.clear();
+  i->on_link("eth0", true);
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_TRUE(addresses.has(kVip));
+}
+
+TEST_F(InstanceTest, AMasterWhoseLinkGoesDownReleasesItsVips) {
+  auto i = make(config(255));
+  i->start();
+  ASSERT_EQ(i->state(), State::master);
+  i->on_link("eth0", false);
+  EXPECT_EQ(i->state(), State::fault);
+  EXPECT_FALSE(addresses.has(kVip));
+}
+
+TEST_F(InstanceTest, ASyncGroupFaultFaultsAMaster) {
+  auto i = make(config(255));
+  i->start();
+  i->set_group_fault("sync group g: VI_2: interface eth1 down");
+  EXPECT_EQ(i->state(), State::fault);
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_TRUE(i->own_fault().empty()) << "the group's fault is not the instance's own";
+  i->set_group_fault("");
+  EXPECT_EQ(i->state(), State::master);
+}
+
+TEST_F(InstanceTest, SendErrorsAreCountedNotFatal) {
+  sender.fail_with = "sendmsg: Network is unreachable";
+  auto i = make(config(255));
+  i->start();
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_GE(i->status().counters.send_errors, 1u);
+}
+
+TEST_F(InstanceTest, AdvertsForAnotherVridOrWithALowTtlAreDroppedAndCounted) {
+  auto i = make(config(100));
+  i->start();
+  auto p = testing::advert_from(kPeer, 51, 150, {kVip}, 10ms);
+  p.meta.ttl = 64;  // off-link
+  i->on_packet(p);
+  EXPECT_EQ(i->status().counters.drops.total, 1u);
+  EXPECT_EQ(i->status().counters.adverts_received, 0u);
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }))
+      << "a dropped advert must not hold the Backup back";
+}
+
+TEST_F(InstanceTest, UnicastAdvertsGoToEachPeerAndOnlyListedPeersCount) {
+  auto c = config(255);
+  c.unicast_peers = {kPeer};
+  auto i = make(c);
+  i->start();
+  auto sent = sender.snapshot();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.front().dst, kPeer);
+  auto stranger = *IpAddress::parse("192.0.2.66");
+  i->on_packet(testing::advert_from(stranger, 51, 254, {kVip}, 10ms));
+  EXPECT_EQ(i->state(), State::master) << "an advert from an unlisted address is ignored";
+  EXPECT_EQ(i->status().counters.unknown_peer, 1u);
+}
+
+}  // namespace
+}  // namespace hd::vrrp
