@@ -4,10 +4,10 @@
 #include <set>
 
 #include "core/log.h"
+#include "vrrp/sync_group.h"
 
 namespace hd {
 namespace {
-
 
 std::string lower(std::string_view s) {
   std::string o(s);
@@ -125,35 +125,21 @@ void VrrpSubsystem::start_tracker(const config::Config& cfg) {
 
 void VrrpSubsystem::push_tracking() {
   if (!started_) return;
-  // Members of a sync group share their tracking: every member gets the sum of the
-  // members' priority changes, so they keep their relative standing and win or lose
-  // together (faults are shared by the engine).
+  // Sync groups share tracking (vrrp/sync_group.h); faults are shared by the engine.
   std::map<std::string, std::string> group_of;
   for (auto& g : cfg_.sync_groups)
     for (auto& i : g.instances) group_of[i] = g.name;
-  auto tracks = [](const config::VrrpInstance& vi) {
-    return !vi.track_scripts.empty() || !vi.track_virtual_servers.empty();
-  };
-  std::map<std::string, int> group_delta;
-  std::set<std::string> tracking_groups;  // groups with at least one tracking member
-  std::map<std::string, Tracking> own;
+  std::vector<vrrp::TrackedMember> members;
+  std::map<std::string, std::string> fault;
   for (auto& vi : cfg_.vrrp_instances) {
     auto t = tracking(vi, cfg_, script_up_, vs_up_);
-    own[vi.name] = t;
-    if (auto g = group_of.find(vi.name); g != group_of.end()) {
-      group_delta[g->second] += t.delta;
-      if (tracks(vi)) tracking_groups.insert(g->second);
-    }
-  }
-  for (auto& vi : cfg_.vrrp_instances) {
+    fault[vi.name] = t.fault;
     auto g = group_of.find(vi.name);
-    bool grouped = g != group_of.end() && tracking_groups.count(g->second);
-    if (!tracks(vi) && !grouped) continue;
-    Tracking t = own[vi.name];
-    if (g != group_of.end() && vi.priority != 255)
-      t.priority = std::clamp(vi.priority + group_delta[g->second], 1, 254);
-    engine_.set_tracking(vi.name, t.priority, t.fault);
+    members.push_back({vi.name, g == group_of.end() ? "" : g->second, vi.priority, t.priority,
+                       t.delta, !vi.track_scripts.empty() || !vi.track_virtual_servers.empty()});
   }
+  for (auto& [name, priority] : vrrp::tracked_priorities(members))
+    engine_.set_tracking(name, priority, fault[name]);
 }
 
 std::string VrrpSubsystem::start(const config::Config& cfg) {

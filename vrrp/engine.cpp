@@ -11,6 +11,7 @@
 #include <future>
 
 #include "core/log.h"
+#include "vrrp/sync_group.h"
 
 namespace hd::vrrp {
 
@@ -358,19 +359,13 @@ void Engine::stop() {
 }
 
 void Engine::sync_groups() {
-  std::map<std::string, std::string> group_fault;  // group -> first member fault
-  for (auto& i : instances_) {
-    const auto& g = (*i)->config().sync_group;
-    if (g.empty() || group_fault.count(g)) continue;
-    auto f = (*i)->own_fault();
-    if (!f.empty()) group_fault[g] = "sync group " + g + ": " + (*i)->config().name + ": " + f;
-  }
-  for (auto& i : instances_) {
-    const auto& g = (*i)->config().sync_group;
-    if (g.empty()) continue;
-    auto it = group_fault.find(g);
-    (*i)->set_group_fault(it == group_fault.end() ? "" : it->second);
-  }
+  std::vector<GroupFaultMember> members;
+  for (auto& i : instances_)
+    members.push_back({(*i)->config().name, (*i)->config().sync_group, (*i)->own_fault()});
+  auto faults = group_faults(members);
+  for (auto& i : instances_)
+    if (auto it = faults.find((*i)->config().name); it != faults.end())
+      (*i)->set_group_fault(it->second);
 }
 
 void Engine::publish() {
