@@ -19,7 +19,8 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
       control_(loop, [this](const std::string& line) { return handle_request(line); }) {
   // Started in this order, stopped in reverse: VRRP leaves (VIPs go) before IPVS is touched.
   subsystems_.push_back(std::make_unique<RealServerSubsystem>(loop));
-  auto lvs = std::make_unique<LvsSubsystem>(loop);
+  static const RealClock real_clock;  // stateless: one for every Director
+  auto lvs = std::make_unique<LvsSubsystem>(loop, open_netlink_backend, real_clock);
   auto vrrp = std::make_unique<VrrpSubsystem>(loop);
   LvsSubsystem* lvs_raw = lvs.get();
   VrrpSubsystem* vrrp_raw = vrrp.get();

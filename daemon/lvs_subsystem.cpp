@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "daemon/config/check_spec.h"
+#include "ipvs/netlink_backend.h"
 
 namespace hd {
 namespace {
@@ -79,8 +80,16 @@ std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
   return out;
 }
 
-LvsSubsystem::LvsSubsystem(Loop& loop)
+ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend() {
+  auto b = ipvs::NetlinkBackend::open();
+  if (!b) return b.error();
+  return std::unique_ptr<ipvs::Backend>(std::move(b.value()));
+}
+
+LvsSubsystem::LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& clock)
     : loop_(loop),
+      open_backend_(std::move(open_backend)),
+      clock_(clock),
       soon_(loop, [this] { reconcile_now(); }),
       periodic_(loop,
                 [this] {
@@ -95,10 +104,12 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   cfg_ = cfg;
   running_ = true;
   specs_ = to_ipvs_specs(cfg);
+  service_keys_.clear();
+  for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), key_of(vs));
   kernel_ = cfg.global.dataplane == config::Dataplane::kernel && !cfg.virtual_servers.empty();
   std::set<std::string> adopted;
   if (kernel_) {
-    auto b = ipvs::NetlinkBackend::open();
+    auto b = open_backend_();
     if (!b) return b.error().message;
     backend_ = std::move(b.value());
     reconciler_ = std::make_unique<ipvs::Reconciler>(*backend_, clock_);
@@ -134,8 +145,10 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     h.up_since = TimePoint{};
     health_[t.id] = h;
   }
+  checkers::Checker::Options options;
+  options.clock = &clock_;
   checker_ = std::make_unique<checkers::Checker>(
-      loop_, [this](const checkers::Change& c) { on_change(c); });
+      loop_, [this](const checkers::Change& c) { on_change(c); }, std::move(options));
   passed_.clear();
   for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->start(std::move(targets));
@@ -162,6 +175,8 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   }
   cfg_ = new_cfg;
   specs_ = to_ipvs_specs(new_cfg);
+  service_keys_.clear();
+  for (auto& vs : new_cfg.virtual_servers) service_keys_.emplace(vs.key(), key_of(vs));
   // Keep the health of real servers whose check did not change.
   std::set<std::string> old_reals;
   for (auto& vs : old_cfg.virtual_servers)
@@ -287,9 +302,9 @@ void LvsSubsystem::reconcile_now() {
 void LvsSubsystem::tell_quorum() {
   if (!quorum_listener_) return;
   std::map<std::string, bool> up;
-  for (size_t i = 0; i < cfg_.virtual_servers.size() && i < specs_.size(); ++i) {
-    auto q = quorum_.find(specs_[i].key);
-    up[cfg_.virtual_servers[i].key()] = q != quorum_.end() && q->second.up;
+  for (auto& [name, key] : service_keys_) {
+    auto q = quorum_.find(key);
+    up[name] = q != quorum_.end() && q->second.up;
   }
   quorum_listener_(up);
 }

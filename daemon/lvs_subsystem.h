@@ -3,17 +3,24 @@
 // the health map; the reconciler alone turns config + health into IPVS
 // operations. Also follows one VRRP instance to run the kernel's connection
 // sync daemon as master or backup.
+//
+// The IPVS backend and the clock are injected: production opens the kernel's
+// table over netlink (open_netlink_backend) with a RealClock; unit tests pass a
+// FakeBackend and a ManualClock.
 #pragma once
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
 
 #include "checkers/checker.h"
+#include "core/clock.h"
 #include "core/loop.h"
 #include "daemon/subsystem.h"
+#include "ipvs/backend.h"
 #include "ipvs/desired.h"
-#include "ipvs/netlink_backend.h"
 #include "ipvs/reconciler.h"
 
 namespace hd {
@@ -27,9 +34,17 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg);
 std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
                                                const std::set<std::string>& adopted_up);
 
+// Opens the IPVS backend; called by start() with dataplane = "kernel" and services
+// configured. An error is start()'s error, as it stands.
+using BackendOpener = std::function<ipvs::Result<std::unique_ptr<ipvs::Backend>>()>;
+// The production opener: the kernel's IPVS over generic netlink (ipvs::NetlinkBackend).
+ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend();
+
 class LvsSubsystem final : public Subsystem {
  public:
-  explicit LvsSubsystem(Loop& loop);
+  // `clock` (which must outlive the subsystem) dates health changes and drives slow start;
+  // the checker reads it too, so a change's time and the ramp agree.
+  LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& clock);
   ~LvsSubsystem() override;
   std::string_view name() const override { return "lvs"; }
   std::string start(const config::Config& cfg) override;
@@ -53,14 +68,17 @@ class LvsSubsystem final : public Subsystem {
   void arm_slow_start();
 
   Loop& loop_;
+  BackendOpener open_backend_;
+  const Clock& clock_;
   config::Config cfg_;
   bool running_ = false;
   bool kernel_ = false;  // programming IPVS (dataplane = "kernel" and services configured)
-  RealClock clock_;
-  std::unique_ptr<ipvs::NetlinkBackend> backend_;
+  std::unique_ptr<ipvs::Backend> backend_;
   std::unique_ptr<ipvs::Reconciler> reconciler_;
   std::unique_ptr<checkers::Checker> checker_;
   std::vector<ipvs::VirtualServiceSpec> specs_;
+  // Each virtual server's IPVS key by its config key() (the name VRRP tracking uses).
+  std::map<std::string, ipvs::ServiceKey> service_keys_;
   ipvs::HealthMap health_;
   ipvs::QuorumStates quorum_;
   ipvs::Table desired_;

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// LvsSubsystem on a real Loop, with a FakeBackend as the kernel's IPVS table and a
+// ManualClock: adoption at start, health across a reload, quorum and the sorry server,
+// inhibit_on_failure, slow start, the sync daemon following VRRP, cleanup on stop.
+// Real servers go up and down through tcp checks to loopback ports the test opens
+// (listening: up) and closes (bound, not listening: connect refused, down).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+#include "daemon/lvs_subsystem.h"
+#include "ipvs/fake_backend.h"
+
+namespace hd {
+namespace {
+
+using namespace std::chrono_literals;
+
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+
+// The subsystem owns its backend and drops it on stop(); this one forwards to a
+// FakeBackend the test keeps, so the table outlives the subsystem.
+class BackendRef final : public ipvs::Backend {
+ public:
+  explicit BackendRef(ipvs::FakeBackend& fake) : fake_(fake) {}
+  ipvs::Result<void> apply(const ipvs::Operation& op) override { return fake_.apply(op); }
+  ipvs::Result<ipvs::Table> dump() override { return fake_.dump(); }
+  ipvs::Result<void> set_timeouts(const ipvs::Timeouts& t) override {
+    return fake_.set_timeouts(t);
+  }
+  ipvs::Result<void> start_sync_daemon(const ipvs::SyncDaemon& d) override {
+    return fake_.start_sync_daemon(d);
+  }
+  ipvs::Result<void> stop_sync_daemon(ipvs::SyncState s) override {
+    return fake_.stop_sync_daemon(s);
+  }
+
+ private:
+  ipvs::FakeBackend& fake_;
+};
+
+// A TCP port on 127.0.0.1 that a check finds open (up()) or refusing (down(), the start).
+class CheckPort {
+ public:
+  CheckPort() : fd_(bound(0)) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~CheckPort() { ::close(fd_); }
+  CheckPort(const CheckPort&) = delete;
+  CheckPort& operator=(const CheckPort&) = delete;
+  uint16_t port() const { return port_; }
+  void up() { ASSERT_EQ(::listen(fd_, 64), 0); }
+  void down() {
+    ::close(fd_);
+    fd_ = bound(port_);
+  }
+
+ private:
+  static int bound(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
+  }
+  int fd_;
+  uint16_t port_ = 0;
+};
+
+config::Check tcp_check(const CheckPort& p) {
+  config::Check c;
+  c.type = config::CheckType::tcp;
+  c.interval = 20ms;
+  c.timeout = 500ms;
+  c.connect_address = ip("127.0.0.1");
+  c.connect_port = p.port();
+  return c;
+}
+
+config::RealServer real(const char* address, int weight,
+                        std::optional<config::Check> check = std::nullopt) {
+  config::RealServer r;
+  r.address = ip(address);
+  r.port = 80;
+  r.weight = weight;
+  r.check = std::move(check);
+  return r;
+}
+
+config::VirtualServer virtual_server(const char* address) {
+  config::VirtualServer v;
+  v.address = ip(address);
+  v.port = 80;
+  return v;
+}
+
+config::Config with(std::vector<config::VirtualServer> vss) {
+  config::Config c;
+  c.global.dataplane = config::Dataplane::kernel;
+  c.global.reconcile_interval = 60s;  // no drift repair in the middle of a test
+  c.virtual_servers = std::move(vss);
+  return c;
+}
+
+ipvs::ServiceKey key(const char* address) {
+  return ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip(address), 80);
+}
+ipvs::DestKey dest(const char* address) { return {ip(address), 80}; }
+
+class LvsSubsystemTest : public ::testing::Test {
+ protected:
+  LvsSubsystemTest() {
+    lvs_.set_quorum_listener([this](const std::map<std::string, bool>& up) { quorum_ = up; });
+  }
+
+  // The destinations of a service in the fake kernel table, "10.0.1.11:80 nat w5" each.
+  std::vector<std::string> dests(const char* service) const {
+    std::vector<std::string> out;
+    auto it = fake_.table().find(key(service));
+    if (it == fake_.table().end()) return {"(no service)"};
+    for (auto& d : it->second.destinations) out.push_back(d.str());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // The weight of a destination in the fake table; -1 when it is not there.
+  int weight(const char* service, const char* real) const {
+    auto it = fake_.table().find(key(service));
+    if (it == fake_.table().end()) return -1;
+    auto* d = it->second.find(dest(real));
+    return d ? d->weight : -1;
+  }
+
+  // Runs the loop until `done` holds; false after `limit` of real time.
+  bool run_until(const std::function<bool()>& done, Duration limit = 3s) {
+    Timer tick(loop_, [] {});
+    tick.start(Millis(2), Millis(2));
+    auto deadline = SteadyClock::now() + limit;
+    while (!done()) {
+      if (SteadyClock::now() > deadline) return false;
+      loop_.run_once();
+    }
+    return true;
+  }
+  // Runs the loop for `d` of real time.
+  void run_for(Duration d) {
+    auto until = SteadyClock::now() + d;
+    (void)run_until([&] { return SteadyClock::now() >= until; }, d + 1s);
+  }
+
+  Loop loop_;
+  ManualClock clock_;
+  ipvs::FakeBackend fake_;
+  int opens_ = 0;
+  LvsSubsystem lvs_{loop_,
+                    [this]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+                      ++opens_;
+                      return std::unique_ptr<ipvs::Backend>(std::make_unique<BackendRef>(fake_));
+                    },
+                    clock_};
+  std::map<std::string, bool> quorum_;
+};
+
+TEST_F(LvsSubsystemTest, AdoptsRealServersAlreadyServing) {
+  // A restart: the kernel holds our service; .11 serves (weight 5), .12 was drained (weight 0).
+  ipvs::Service svc;
+  svc.key = key("192.0.2.1");
+  ipvs::Destination a, b;
+  a.key = dest("10.0.1.11");
+  a.weight = 5;
+  b.key = dest("10.0.1.12");
+  b.weight = 0;
+  svc.destinations = {a, b};
+  fake_.table()[svc.key] = svc;
+
+  CheckPort refusing;  // no check has run yet when start() returns
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5, tcp_check(refusing)),
+                     real("10.0.1.12", 5, tcp_check(refusing))};
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  EXPECT_EQ(opens_, 1);
+  // .11 starts up and is left alone; .12 was not serving, so it starts down like any
+  // unchecked server and goes.
+  EXPECT_EQ(dests("192.0.2.1"), std::vector<std::string>{"10.0.1.11:80 nat w5"});
+  ASSERT_EQ(fake_.applied().size(), 1u);
+  EXPECT_EQ(ipvs::describe(fake_.applied()[0]),
+            "delete destination 10.0.1.12:80 from TCP 192.0.2.1:80");
+}
+
+TEST_F(LvsSubsystemTest, ReloadKeepsTheHealthOfAnUpServer) {
+  CheckPort port;
+  port.up();
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 4, tcp_check(port)), real("10.0.1.12", 1)};
+  auto cfg = with({vs});
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") == 4; }));
+
+  auto next = cfg;
+  next.virtual_servers[0].real_servers[1].weight = 3;  // unrelated to .11
+  fake_.clear_log();
+  ASSERT_EQ(lvs_.reload(cfg, next), "");
+  // Checked right after reload(): .11's check did not run again, so only kept health keeps it.
+  EXPECT_EQ(dests("192.0.2.1"),
+            (std::vector<std::string>{"10.0.1.11:80 nat w4", "10.0.1.12:80 nat w3"}));
+  ASSERT_EQ(fake_.applied().size(), 1u);
+  EXPECT_EQ(ipvs::describe(fake_.applied()[0]),
+            "edit destination 10.0.1.12:80 nat w3 in TCP 192.0.2.1:80");
+  run_for(100ms);  // and it stays
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 4);
+}
+
+TEST_F(LvsSubsystemTest, QuorumLostLeavesOnlyTheSorryServer) {
+  CheckPort pa, pb;
+  pa.up();
+  pb.up();
+  auto steady = virtual_server("192.0.2.1");  // no checks: always has quorum
+  steady.real_servers = {real("10.0.1.11", 1)};
+  auto vs = virtual_server("192.0.2.2");
+  vs.quorum = 2;
+  vs.sorry_server = config::SorryServer{ip("10.0.9.9"), 80};
+  vs.real_servers = {real("10.0.2.11", 1, tcp_check(pa)), real("10.0.2.12", 1, tcp_check(pb))};
+  ASSERT_EQ(lvs_.start(with({steady, vs})), "");
+  const std::vector<std::string> both = {"10.0.2.11:80 nat w1", "10.0.2.12:80 nat w1"};
+  const std::vector<std::string> sorry = {"10.0.9.9:80 nat w1"};
+  ASSERT_TRUE(run_until([&] { return dests("192.0.2.2") == both; })) << dests("192.0.2.2")[0];
+  EXPECT_EQ(quorum_, (std::map<std::string, bool>{{"tcp 192.0.2.1:80", true},
+                                                  {"tcp 192.0.2.2:80", true}}));
+
+  pa.down();  // live weight 1 < quorum 2
+  ASSERT_TRUE(run_until([&] { return dests("192.0.2.2") == sorry; })) << dests("192.0.2.2")[0];
+  EXPECT_EQ(quorum_, (std::map<std::string, bool>{{"tcp 192.0.2.1:80", true},
+                                                  {"tcp 192.0.2.2:80", false}}));
+  EXPECT_EQ(dests("192.0.2.1"), std::vector<std::string>{"10.0.1.11:80 nat w1"});
+
+  pa.up();
+  ASSERT_TRUE(run_until([&] { return dests("192.0.2.2") == both; })) << dests("192.0.2.2")[0];
+  EXPECT_EQ(quorum_, (std::map<std::string, bool>{{"tcp 192.0.2.1:80", true},
+                                                  {"tcp 192.0.2.2:80", true}}));
+}
+
+TEST_F(LvsSubsystemTest, InhibitOnFailureKeepsADownServerAtWeightZero) {
+  CheckPort port;
+  port.up();
+  auto vs = virtual_server("192.0.2.1");
+  vs.inhibit_on_failure = true;
+  vs.real_servers = {real("10.0.1.11", 5, tcp_check(port)), real("10.0.1.12", 1)};
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") == 5; }));
+  port.down();
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != 5; }));
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 0);  // drains, not removed
+}
+
+TEST_F(LvsSubsystemTest, SlowStartRampsTheWeightOnTheInjectedClock) {
+  CheckPort port;
+  auto vs = virtual_server("192.0.2.1");
+  vs.slow_start = 1s;
+  vs.real_servers = {real("10.0.1.11", 11, tcp_check(port))};
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), -1);  // down until its check passes
+
+  port.up();  // comes up at clock_.now(), which stands still until the test moves it
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != -1; }));
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 1);
+  run_for(150ms);  // real time passes, the injected clock does not: no step
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 1);
+
+  clock_.advance(500ms);  // 1 + floor(10 * 0.5) = 6, applied when the ramp timer fires
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != 1; }));
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 6);
+
+  clock_.advance(500ms);  // the full weight
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != 6; }));
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 11);
+}
+
+TEST_F(LvsSubsystemTest, SyncDaemonFollowsTheVrrpInstance) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};
+  auto cfg = with({vs});
+  cfg.global.lvs_sync_daemon = config::SyncDaemon{"eth9", "VI_1", 7};
+  ASSERT_EQ(lvs_.start(cfg), "");
+  // Backup until the instance says it is Master.
+  ASSERT_TRUE(fake_.sync_backup());
+  EXPECT_EQ(fake_.sync_backup()->interface, "eth9");
+  EXPECT_EQ(fake_.sync_backup()->sync_id, 7);
+  EXPECT_FALSE(fake_.sync_master());
+
+  lvs_.on_vrrp_state("VI_1", true);
+  EXPECT_TRUE(fake_.sync_master());
+  EXPECT_FALSE(fake_.sync_backup());
+
+  lvs_.on_vrrp_state("VI_2", false);  // another instance: no change
+  EXPECT_TRUE(fake_.sync_master());
+  EXPECT_FALSE(fake_.sync_backup());
+
+  lvs_.on_vrrp_state("VI_1", false);
+  EXPECT_FALSE(fake_.sync_master());
+  EXPECT_TRUE(fake_.sync_backup());
+
+  lvs_.stop();
+  EXPECT_FALSE(fake_.sync_master());
+  EXPECT_FALSE(fake_.sync_backup());
+}
+
+TEST_F(LvsSubsystemTest, StopRemovesOurServicesOnlyWhenConfigured) {
+  ipvs::Service foreign;
+  foreign.key = key("198.51.100.1");
+  fake_.table()[foreign.key] = foreign;
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};
+  auto cfg = with({vs});
+
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_TRUE(fake_.table().count(key("192.0.2.1")));
+  lvs_.stop();  // ipvs_on_stop = "keep": traffic keeps flowing
+  EXPECT_TRUE(fake_.table().count(key("192.0.2.1")));
+
+  cfg.global.ipvs_remove_on_stop = true;
+  ASSERT_EQ(lvs_.start(cfg), "");
+  lvs_.stop();
+  EXPECT_FALSE(fake_.table().count(key("192.0.2.1")));
+  EXPECT_TRUE(fake_.table().count(key("198.51.100.1")));  // not ours
+}
+
+TEST(LvsSubsystemBackend, StartReportsTheOpenersErrorAndNoneOpensNothing) {
+  Loop loop;
+  ManualClock clock;
+  int opens = 0;
+  LvsSubsystem lvs(
+      loop,
+      [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+        ++opens;
+        return ipvs::Error{"IPVS is not available: modprobe ip_vs", 2};
+      },
+      clock);
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};
+  auto cfg = with({vs});
+  EXPECT_EQ(lvs.start(cfg), "IPVS is not available: modprobe ip_vs");
+  EXPECT_EQ(opens, 1);
+  lvs.stop();
+
+  cfg.global.dataplane = config::Dataplane::none;
+  EXPECT_EQ(lvs.start(cfg), "");
+  EXPECT_EQ(opens, 1);
+  lvs.stop();
+}
+
+}  // namespace
+}  // namespace hd
