@@ -5,7 +5,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/version.h"
-#include "daemon/notify.h"
+#include "daemon/systemd_notify.h"
 #include "daemon/lvs_subsystem.h"
 #include "daemon/realserver_subsystem.h"
 #include "daemon/vrrp_subsystem.h"
@@ -46,14 +46,14 @@ std::string Director::start() {
   HD_LOG(info, "director") << "started (router_id " << cfg_.global.router_id << ", config "
                            << config_path_ << ", control socket " << cfg_.global.control_socket
                            << ")";
-  notify::status("running, config generation " + std::to_string(generation_));
-  notify::ready();
+  systemd::status("running, config generation " + std::to_string(generation_));
+  systemd::ready();
   return "";
 }
 
 void Director::reload() {
   if (stopping_) return;
-  notify::reloading();
+  systemd::reloading();
   HD_LOG(info, "director") << "reload requested: reading " << config_path_;
   auto result = config::load_file(config_path_);
   std::vector<std::string> errors;
@@ -69,8 +69,8 @@ void Director::reload() {
     for (auto& e : errors) HD_LOG(error, "config") << e;
     HD_LOG(error, "director") << "reload rejected (" << errors.size()
                               << " error(s)); still running config generation " << generation_;
-    notify::status("reload failed, running config generation " + std::to_string(generation_));
-    notify::ready();
+    systemd::status("reload failed, running config generation " + std::to_string(generation_));
+    systemd::ready();
     return;
   }
   config::Config next = std::move(*result.config);
@@ -85,14 +85,14 @@ void Director::reload() {
   last_reload_errors_.clear();
   loaded_at_ = wall_seconds();
   HD_LOG(info, "director") << "reload applied: config generation " << generation_;
-  notify::status("running, config generation " + std::to_string(generation_));
-  notify::ready();
+  systemd::status("running, config generation " + std::to_string(generation_));
+  systemd::ready();
 }
 
 void Director::stop() {
   if (stopping_) return;
   stopping_ = true;
-  notify::stopping();
+  systemd::stopping();
   HD_LOG(info, "director") << "stopping";
   for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
   // Let stop hooks (notify scripts) finish, for at most 5 s, then leave the loop.

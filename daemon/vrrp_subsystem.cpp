@@ -204,7 +204,7 @@ void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
   if (!argv || argv->empty()) return;
   HookJob job{t.instance, *argv, n.timeout};
   job.argv.push_back(t.instance);
-  job.argv.push_back(t.to == vrrp::State::initialize ? "stop" : lower(vrrp::toString(t.to)));
+  job.argv.push_back(t.to == vrrp::State::initialize ? "stop" : lower(vrrp::to_string(t.to)));
   hooks_.run(std::move(job));
 }
 
@@ -227,7 +227,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.begin_object();
     w.field("name", i.name).field("interface", i.interface).field("vrid", i.vrid);
     w.field("version", i.version);
-    w.field("state", std::string(vrrp::toString(i.state)));
+    w.field("state", std::string(vrrp::to_string(i.state)));
     w.key("priority").begin_object();
     w.field("base", i.base_priority).field("effective", i.effective_priority);
     w.end_object();
@@ -255,7 +255,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.key("dropped").begin_object();
     w.field("total", c.drops.total);
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
-      w.field(vrrp::toString(static_cast<vrrp::DropReason>(r)), c.drops.by_reason[r]);
+      w.field(vrrp::to_string(static_cast<vrrp::DropReason>(r)), c.drops.by_reason[r]);
     w.end_object();
     w.end_object();
     w.end_object();
@@ -275,7 +275,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
 void VrrpSubsystem::status_text(std::string& out) const {
   auto s = engine_.status();
   for (auto& i : s.instances) {
-    out += "vrrp " + i.name + " " + std::string(vrrp::toString(i.state)) + " on " + i.interface +
+    out += "vrrp " + i.name + " " + std::string(vrrp::to_string(i.state)) + " on " + i.interface +
            " vrid " + std::to_string(i.vrid) + " priority " + std::to_string(i.effective_priority) +
            (i.master_ip.empty() ? "" : " master " + i.master_ip) + " (" + i.last_reason + ")\n";
   }

@@ -6,7 +6,7 @@
 
 #include "checkers/checker.h"
 #include "core/loop.h"
-#include "daemon/notify_hooks.h"
+#include "daemon/vrrp_hooks.h"
 #include "daemon/subsystem.h"
 #include "vrrp/engine.h"
 

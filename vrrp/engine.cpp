@@ -156,7 +156,7 @@ void Engine::on_readable(SocketEntry& s) {
   for (int i = 0; i < 256; ++i) {
     auto p = s.socket->receive();
     if (!p) break;
-    auto vrid = peekVrid(p->payload);
+    auto vrid = peek_vrid(p->payload);
     bool delivered = false;
     if (vrid) {
       for (auto& inst : instances_) {

@@ -37,7 +37,7 @@ std::string describe(const Advert& a, const IpAddress& source) {
 
 }  // namespace
 
-std::string_view toString(State s) {
+std::string_view to_string(State s) {
   switch (s) {
     case State::initialize:
       return "INITIALIZE";
@@ -52,7 +52,7 @@ std::string_view toString(State s) {
 }
 
 std::ostream& operator<<(std::ostream& os, State s) {
-  return os << toString(s);
+  return os << to_string(s);
 }
 
 std::optional<std::string> validate(const Params& p) {
@@ -78,36 +78,36 @@ Fsm::Fsm(Params params)
   if (auto error = validate(params_)) throw std::invalid_argument("vrrp: " + *error);
 }
 
-std::optional<IpAddress> Fsm::masterAddress() const {
+std::optional<IpAddress> Fsm::master_address() const {
   if (state_ == State::master) return params_.primary_ip;
   if (state_ == State::backup) return master_;
   return std::nullopt;
 }
 
-Duration Fsm::skewTime() const {
+Duration Fsm::skew_time() const {
   return skew(priority_,
               params_.version == Version::v2 ? Duration(seconds(1)) : master_adver_interval_);
 }
 
 // RFC 3768 6.1: 3 * Advertisement_Interval + Skew_Time (master_adver_interval_ stays equal to
 // Advertisement_Interval for v2); RFC 5798 6.1: 3 * Master_Adver_Interval + Skew_Time.
-Duration Fsm::masterDownInterval() const {
-  return 3 * master_adver_interval_ + skewTime();
+Duration Fsm::master_down_interval() const {
+  return 3 * master_adver_interval_ + skew_time();
 }
 
 Actions Fsm::handle(const Event& event, TimePoint now) {
   Actions out;
   std::visit(Overloaded{
                  [&](const Startup&) {
-                   if (state_ == State::initialize) onStartup(out, now, "startup");
+                   if (state_ == State::initialize) on_startup(out, now, "startup");
                  },
-                 [&](const Shutdown&) { onShutdown(out, now); },
-                 [&](const AdvertReceived& ev) { onAdvert(out, ev, now); },
-                 [&](const MasterDownTimerFired&) { onMasterDown(out, now); },
-                 [&](const AdvertTimerFired&) { onAdvertTimer(out); },
-                 [&](const FaultOn& ev) { onFaultOn(out, now, ev.reason); },
-                 [&](const FaultOff&) { onFaultOff(out, now); },
-                 [&](const PriorityChanged& ev) { onPriorityChanged(ev.priority); },
+                 [&](const Shutdown&) { on_shutdown(out, now); },
+                 [&](const AdvertReceived& ev) { on_advert(out, ev, now); },
+                 [&](const MasterDownTimerFired&) { on_master_down(out, now); },
+                 [&](const AdvertTimerFired&) { on_advert_timer(out); },
+                 [&](const FaultOn& ev) { on_fault_on(out, now, ev.reason); },
+                 [&](const FaultOff&) { on_fault_off(out, now); },
+                 [&](const PriorityChanged& ev) { on_priority_changed(ev.priority); },
              },
              event);
   return out;
@@ -115,30 +115,30 @@ Actions Fsm::handle(const Event& event, TimePoint now) {
 
 // RFC 5798 6.4.1 (Initialize, on Startup). A fault reported before Startup is remembered, so
 // the instance starts straight into Fault.
-void Fsm::onStartup(Actions& out, TimePoint now, std::string reason) {
+void Fsm::on_startup(Actions& out, TimePoint now, std::string reason) {
   if (faulted_) {
     transition(out, State::fault, now, reason + " while faulted: " + fault_reason_);
     return;
   }
   if (priority_ == kPriorityOwner) {
-    becomeMaster(out, now, reason + " as address owner (priority 255)");
+    become_master(out, now, reason + " as address owner (priority 255)");
     return;
   }
   // "Set Master_Adver_Interval to Advertisement_Interval"; the preempt_delay window opens here.
   master_adver_interval_ = params_.advert_interval;
   preempt_allowed_at_ = now + params_.preempt_delay;
   master_.reset();
-  out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+  out.emplace_back(ArmMasterDownTimer{master_down_interval()});
   transition(out, State::backup, now, std::move(reason));
 }
 
-void Fsm::onShutdown(Actions& out, TimePoint now) {
+void Fsm::on_shutdown(Actions& out, TimePoint now) {
   switch (state_) {
     case State::initialize:
       return;
     case State::master:
       // RFC 5798 6.4.3: cancel Adver_Timer, send an ADVERTISEMENT with Priority = 0.
-      leaveMaster(out);
+      leave_master(out);
       break;
     case State::backup:
       out.emplace_back(CancelMasterDownTimer{});
@@ -149,7 +149,7 @@ void Fsm::onShutdown(Actions& out, TimePoint now) {
   transition(out, State::initialize, now, "shutdown");
 }
 
-void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
+void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
   const Advert& a = ev.advert;
   if (state_ != State::backup && state_ != State::master) return;
   // Defensive: decode() already checked these, and our own adverts looped back are not news.
@@ -161,14 +161,14 @@ void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       // RFC 5798 6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
       // Master_Down_Timer to Skew_Time".
       master_.reset();
-      out.emplace_back(ArmMasterDownTimer{skewTime()});
+      out.emplace_back(ArmMasterDownTimer{skew_time()});
       return;
     }
     const bool preempt_now = params_.preempt && now >= preempt_allowed_at_;
     if (!preempt_now || a.priority >= priority_) {
-      adoptInterval(a);
+      adopt_interval(a);
       master_ = ev.source;
-      out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+      out.emplace_back(ArmMasterDownTimer{master_down_interval()});
     }
     // Otherwise: lower priority and Preempt_Mode: discard, and let the timer run out.
     return;
@@ -191,8 +191,8 @@ void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     // other Backup just restarts its timer on it.
     out.emplace_back(SendAdvert{priority_});
     out.emplace_back(RemoveVips{});
-    adoptInterval(a);
-    becomeBackup(out, now, describe(a, ev.source) + " preempts us");
+    adopt_interval(a);
+    become_backup(out, now, describe(a, ev.source) + " preempts us");
     master_ = ev.source;
     return;
   }
@@ -204,18 +204,18 @@ void Fsm::onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now) {
   out.emplace_back(SendGratuitous{});
 }
 
-void Fsm::onMasterDown(Actions& out, TimePoint now) {
+void Fsm::on_master_down(Actions& out, TimePoint now) {
   if (state_ != State::backup) return;  // stale timer
-  becomeMaster(out, now, "master down timer expired");
+  become_master(out, now, "master down timer expired");
 }
 
-void Fsm::onAdvertTimer(Actions& out) {
+void Fsm::on_advert_timer(Actions& out) {
   if (state_ != State::master) return;  // stale timer
   out.emplace_back(SendAdvert{priority_});
   out.emplace_back(ArmAdvertTimer{params_.advert_interval});
 }
 
-void Fsm::onFaultOn(Actions& out, TimePoint now, const std::string& reason) {
+void Fsm::on_fault_on(Actions& out, TimePoint now, const std::string& reason) {
   faulted_ = true;
   fault_reason_ = reason;
   switch (state_) {
@@ -223,7 +223,7 @@ void Fsm::onFaultOn(Actions& out, TimePoint now, const std::string& reason) {
     case State::fault:
       return;
     case State::master:
-      leaveMaster(out);
+      leave_master(out);
       break;
     case State::backup:
       out.emplace_back(CancelMasterDownTimer{});
@@ -232,19 +232,19 @@ void Fsm::onFaultOn(Actions& out, TimePoint now, const std::string& reason) {
   transition(out, State::fault, now, "fault: " + reason);
 }
 
-void Fsm::onFaultOff(Actions& out, TimePoint now) {
+void Fsm::on_fault_off(Actions& out, TimePoint now) {
   faulted_ = false;
-  if (state_ == State::fault) onStartup(out, now, "fault cleared");
+  if (state_ == State::fault) on_startup(out, now, "fault cleared");
 }
 
-void Fsm::onPriorityChanged(uint8_t priority) {
+void Fsm::on_priority_changed(uint8_t priority) {
   const uint8_t top = params_.priority == kPriorityOwner ? kPriorityOwner : kPriorityOwner - 1;
   priority_ = std::clamp<uint8_t>(priority, 1, top);
 }
 
 // RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, gratuitous ARP / unsolicited NA, set the
 // Adver_Timer, transition to Master. The addresses go up first so the ARP replies are true.
-void Fsm::becomeMaster(Actions& out, TimePoint now, std::string reason) {
+void Fsm::become_master(Actions& out, TimePoint now, std::string reason) {
   master_.reset();
   out.emplace_back(AddVips{});
   out.emplace_back(SendAdvert{priority_});
@@ -253,12 +253,12 @@ void Fsm::becomeMaster(Actions& out, TimePoint now, std::string reason) {
   transition(out, State::master, now, std::move(reason));
 }
 
-void Fsm::becomeBackup(Actions& out, TimePoint now, std::string reason) {
-  out.emplace_back(ArmMasterDownTimer{masterDownInterval()});
+void Fsm::become_backup(Actions& out, TimePoint now, std::string reason) {
+  out.emplace_back(ArmMasterDownTimer{master_down_interval()});
   transition(out, State::backup, now, std::move(reason));
 }
 
-void Fsm::leaveMaster(Actions& out) {
+void Fsm::leave_master(Actions& out) {
   out.emplace_back(CancelAdvertTimer{});
   out.emplace_back(SendAdvert{kPriorityStop});
   out.emplace_back(RemoveVips{});
@@ -274,14 +274,14 @@ void Fsm::transition(Actions& out, State to, TimePoint now, std::string reason) 
 
 // RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT". VRRPv2
 // has no such adoption: Adver Int must equal ours, and decode() drops it otherwise.
-void Fsm::adoptInterval(const Advert& a) {
+void Fsm::adopt_interval(const Advert& a) {
   if (params_.version == Version::v3 && a.max_advert_int_cs != 0) {
     master_adver_interval_ = kCentisecond * a.max_advert_int_cs;
   }
 }
 
 namespace {
-std::ostream& printDuration(std::ostream& os, Duration d) {
+std::ostream& print_duration(std::ostream& os, Duration d) {
   return os << std::chrono::duration<double, std::milli>(d).count() << "ms";
 }
 }  // namespace
@@ -290,10 +290,10 @@ std::ostream& operator<<(std::ostream& os, const SendAdvert& a) {
   return os << "SendAdvert{priority=" << static_cast<int>(a.priority) << "}";
 }
 std::ostream& operator<<(std::ostream& os, const ArmAdvertTimer& a) {
-  return printDuration(os << "ArmAdvertTimer{", a.after) << "}";
+  return print_duration(os << "ArmAdvertTimer{", a.after) << "}";
 }
 std::ostream& operator<<(std::ostream& os, const ArmMasterDownTimer& a) {
-  return printDuration(os << "ArmMasterDownTimer{", a.after) << "}";
+  return print_duration(os << "ArmMasterDownTimer{", a.after) << "}";
 }
 std::ostream& operator<<(std::ostream& os, const CancelAdvertTimer&) {
   return os << "CancelAdvertTimer";

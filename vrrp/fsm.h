@@ -19,7 +19,7 @@
 namespace hd::vrrp {
 
 enum class State : uint8_t { initialize, backup, master, fault };
-std::string_view toString(State s);
+std::string_view to_string(State s);
 std::ostream& operator<<(std::ostream& os, State s);
 
 inline constexpr uint8_t kPriorityOwner = 255;  // the router that owns the virtual addresses
@@ -138,33 +138,33 @@ class Fsm {
 
   State state() const { return state_; }
   const Params& params() const { return params_; }
-  uint8_t effectivePriority() const { return priority_; }
+  uint8_t effective_priority() const { return priority_; }
   // Backup: the sender of the last accepted advert, if any; Master: our own primary_ip.
-  std::optional<IpAddress> masterAddress() const;
-  Duration masterAdverInterval() const { return master_adver_interval_; }
+  std::optional<IpAddress> master_address() const;
+  Duration master_adver_interval() const { return master_adver_interval_; }
   // Skew_Time and Master_Down_Interval for the current priority and Master_Adver_Interval.
-  Duration skewTime() const;
-  Duration masterDownInterval() const;
-  const std::string& lastTransitionReason() const { return last_reason_; }
-  TimePoint lastTransitionTime() const { return last_transition_; }
+  Duration skew_time() const;
+  Duration master_down_interval() const;
+  const std::string& last_transition_reason() const { return last_reason_; }
+  TimePoint last_transition_time() const { return last_transition_; }
   // Until when a Backup refrains from preempting (preempt_delay); meaningless when not Backup.
-  TimePoint preemptAllowedAt() const { return preempt_allowed_at_; }
+  TimePoint preempt_allowed_at() const { return preempt_allowed_at_; }
 
  private:
-  void onStartup(Actions& out, TimePoint now, std::string reason);
-  void onShutdown(Actions& out, TimePoint now);
-  void onAdvert(Actions& out, const AdvertReceived& ev, TimePoint now);
-  void onMasterDown(Actions& out, TimePoint now);
-  void onAdvertTimer(Actions& out);
-  void onFaultOn(Actions& out, TimePoint now, const std::string& reason);
-  void onFaultOff(Actions& out, TimePoint now);
-  void onPriorityChanged(uint8_t priority);
+  void on_startup(Actions& out, TimePoint now, std::string reason);
+  void on_shutdown(Actions& out, TimePoint now);
+  void on_advert(Actions& out, const AdvertReceived& ev, TimePoint now);
+  void on_master_down(Actions& out, TimePoint now);
+  void on_advert_timer(Actions& out);
+  void on_fault_on(Actions& out, TimePoint now, const std::string& reason);
+  void on_fault_off(Actions& out, TimePoint now);
+  void on_priority_changed(uint8_t priority);
 
-  void becomeMaster(Actions& out, TimePoint now, std::string reason);
-  void becomeBackup(Actions& out, TimePoint now, std::string reason);
-  void leaveMaster(Actions& out);
+  void become_master(Actions& out, TimePoint now, std::string reason);
+  void become_backup(Actions& out, TimePoint now, std::string reason);
+  void leave_master(Actions& out);
   void transition(Actions& out, State to, TimePoint now, std::string reason);
-  void adoptInterval(const Advert& a);
+  void adopt_interval(const Advert& a);
 
   Params params_;
   State state_ = State::initialize;

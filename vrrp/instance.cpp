@@ -59,7 +59,7 @@ ExpectedParams Instance::expected() const {
   x.vrid = cfg_.params.vrid;
   if (!cfg_.auth_pass.empty()) {
     x.auth_type = 1;
-    x.auth_password = makePassword(cfg_.auth_pass);
+    x.auth_password = make_password(cfg_.auth_pass);
   }
   x.advert_int_s = static_cast<uint8_t>(
       std::chrono::duration_cast<std::chrono::seconds>(cfg_.params.advert_interval).count());
@@ -83,7 +83,7 @@ void Instance::on_packet(const RxPacket& p) {
     return;
   }
   ++counters_.adverts_received;
-  if (!addressesMatch(r.advert(), vip_addresses())) {
+  if (!addresses_match(r.advert(), vip_addresses())) {
     if (counters_.address_list_mismatch++ == 0)
       HD_LOG(warning, "vrrp") << cfg_.name << ": advert from " << p.meta.source
                               << " lists other virtual addresses than ours (misconfiguration?)";
@@ -166,7 +166,7 @@ void Instance::send_advert(uint8_t priority) {
       std::chrono::duration_cast<std::chrono::seconds>(interval).count());
   if (!cfg_.auth_pass.empty()) {
     a.auth_type = 1;
-    a.auth_data = makePassword(cfg_.auth_pass);
+    a.auth_data = make_password(cfg_.auth_pass);
   }
   a.addresses = vip_addresses();
   const IpAddress& src = cfg_.params.primary_ip;
@@ -235,13 +235,13 @@ InstanceStatus Instance::status() const {
   s.version = static_cast<int>(cfg_.params.version);
   s.state = fsm_.state();
   s.base_priority = cfg_.params.priority;
-  s.effective_priority = fsm_.effectivePriority();
+  s.effective_priority = fsm_.effective_priority();
   s.primary_ip = cfg_.params.primary_ip.str();
-  if (auto m = fsm_.masterAddress()) s.master_ip = m->str();
-  s.master_down_interval_s = seconds(fsm_.masterDownInterval());
-  s.advert_interval_s = seconds(fsm_.masterAdverInterval());
+  if (auto m = fsm_.master_address()) s.master_ip = m->str();
+  s.master_down_interval_s = seconds(fsm_.master_down_interval());
+  s.advert_interval_s = seconds(fsm_.master_adver_interval());
   s.last_transition_wall = last_transition_wall_;
-  s.last_reason = fsm_.lastTransitionReason();
+  s.last_reason = fsm_.last_transition_reason();
   for (auto& v : cfg_.vips)
     s.vips.push_back(v.address.str() + "/" + std::to_string(v.prefix_len) +
                      (v.label.empty() ? "" : " " + v.label));

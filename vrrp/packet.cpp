@@ -17,7 +17,7 @@ Duration Advert::interval() const {
   return std::chrono::milliseconds(10) * max_advert_int_cs;
 }
 
-std::array<char, kV2AuthDataSize> makePassword(std::string_view password) {
+std::array<char, kV2AuthDataSize> make_password(std::string_view password) {
   std::array<char, kV2AuthDataSize> out{};
   std::copy_n(password.begin(), std::min(password.size(), out.size()), out.begin());
   return out;
@@ -31,11 +31,11 @@ void put16(std::vector<uint8_t>& out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v));
 }
 
-void putBytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
+void put_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
-uint16_t messageChecksum(Version v, std::span<const uint8_t> message, const IpAddress& src,
+uint16_t message_checksum(Version v, std::span<const uint8_t> message, const IpAddress& src,
                          const IpAddress& dst) {
   // v3 covers "the pseudo-header ... and the VRRP message" (RFC 5798 5.2.8).
   return v == Version::v2 ? internet_checksum(message)
@@ -56,7 +56,7 @@ std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const Ip
   }
 
   std::vector<uint8_t> out;
-  out.reserve(kHeaderSize + advert.addresses.size() * addressSize(family) + kV2AuthDataSize);
+  out.reserve(kHeaderSize + advert.addresses.size() * address_size(family) + kV2AuthDataSize);
   out.push_back(
       static_cast<uint8_t>(static_cast<uint8_t>(advert.version) << 4 | kTypeAdvertisement));
   out.push_back(advert.vrid);
@@ -69,13 +69,13 @@ std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const Ip
     put16(out, advert.max_advert_int_cs);  // the 4 reserved bits stay zero
   }
   put16(out, 0);  // checksum, filled in below
-  for (const IpAddress& a : advert.addresses) putBytes(out, a.bytes());
+  for (const IpAddress& a : advert.addresses) put_bytes(out, a.bytes());
   if (advert.version == Version::v2) {
     // RFC 3768 5.3.10: with Auth Type 0 the field "MUST be set to zero on transmission".
     for (char c : advert.auth_data)
       out.push_back(advert.auth_type == 0 ? 0 : static_cast<uint8_t>(c));
   }
-  const uint16_t sum = messageChecksum(advert.version, out, src, dst);
+  const uint16_t sum = message_checksum(advert.version, out, src, dst);
   out[6] = static_cast<uint8_t>(sum >> 8);
   out[7] = static_cast<uint8_t>(sum);
   return out;
@@ -97,13 +97,13 @@ DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
 
   if (payload.size() < kHeaderSize) return DropReason::length;
   const size_t count = payload[3];
-  const size_t addr_size = addressSize(family);
+  const size_t addr_size = address_size(family);
   const bool v2 = expect.version == Version::v2;
   const size_t expected_size = kHeaderSize + count * addr_size + (v2 ? kV2AuthDataSize : 0);
   if (payload.size() != expected_size) return DropReason::length;
 
   // The stored checksum is part of the summed data, so a correct message sums to zero.
-  if (messageChecksum(expect.version, payload, meta.source, meta.destination) != 0) {
+  if (message_checksum(expect.version, payload, meta.source, meta.destination) != 0) {
     return DropReason::checksum;
   }
 
@@ -145,12 +145,12 @@ DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
   return advert;
 }
 
-std::optional<uint8_t> peekVrid(std::span<const uint8_t> payload) {
+std::optional<uint8_t> peek_vrid(std::span<const uint8_t> payload) {
   if (payload.size() < 2) return std::nullopt;
   return payload[1];
 }
 
-bool addressesMatch(const Advert& advert, std::span<const IpAddress> configured) {
+bool addresses_match(const Advert& advert, std::span<const IpAddress> configured) {
   std::vector<IpAddress> a(advert.addresses.begin(), advert.addresses.end());
   std::vector<IpAddress> b(configured.begin(), configured.end());
   std::sort(a.begin(), a.end());
@@ -158,7 +158,7 @@ bool addressesMatch(const Advert& advert, std::span<const IpAddress> configured)
   return a == b;
 }
 
-std::string_view toString(DropReason r) {
+std::string_view to_string(DropReason r) {
   switch (r) {
     case DropReason::ttl:
       return "ttl";
@@ -185,7 +185,7 @@ std::string_view toString(DropReason r) {
 }
 
 std::ostream& operator<<(std::ostream& os, DropReason r) {
-  return os << toString(r);
+  return os << to_string(r);
 }
 
 }  // namespace hd::vrrp

@@ -33,7 +33,7 @@ using hd::Family;
 using hd::IpAddress;
 
 // Bytes of one address of the family: 4 or 16.
-constexpr size_t addressSize(Family f) {
+constexpr size_t address_size(Family f) {
   return f == Family::v4 ? 4 : 16;
 }
 
@@ -64,7 +64,7 @@ struct Advert {
 };
 
 // A v2 simple-text password as it goes in Authentication Data: at most 8 bytes, zero padded.
-std::array<char, kV2AuthDataSize> makePassword(std::string_view password);
+std::array<char, kV2AuthDataSize> make_password(std::string_view password);
 
 // The VRRP message (the IP payload) for `advert`, with its checksum: v2 over the message alone
 // (RFC 3768 5.3.8), v3 over an IPv4 or IPv6 pseudo-header plus the message (RFC 5798 5.2.8), which
@@ -89,7 +89,7 @@ enum class DropReason : uint8_t {
 };
 inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::advert_interval) + 1;
 
-std::string_view toString(DropReason r);
+std::string_view to_string(DropReason r);
 std::ostream& operator<<(std::ostream& os, DropReason r);
 
 // Per-reason drop counters, for status output and metrics.
@@ -141,16 +141,16 @@ class DecodeResult {
 // Validates `payload` as received (RFC 3768 7.1 / RFC 5798 7.1) and parses it. Checks, in this
 // order: TTL, address family, version, type, length, checksum, VRID, and for v2 auth type,
 // password and Adver Int. A Count IP Addrs of 0 is accepted. Does not check the addresses against
-// the configuration (see addressesMatch) nor the local address-owner rule (the Fsm decides).
+// the configuration (see addresses_match) nor the local address-owner rule (the Fsm decides).
 DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
                     const ExpectedParams& expect);
 
 // The VRID of a received message, without validating anything else, so the socket layer can pick
 // the instance (and its ExpectedParams) before decode(). nullopt when shorter than 2 bytes.
-std::optional<uint8_t> peekVrid(std::span<const uint8_t> payload);
+std::optional<uint8_t> peek_vrid(std::span<const uint8_t> payload);
 
 // Whether the advert's addresses are the configured ones, in any order (the "MAY verify" check
 // of RFC 3768 7.1 / RFC 5798 7.1): a mismatch is a misconfiguration to log, not a drop.
-bool addressesMatch(const Advert& advert, std::span<const IpAddress> configured);
+bool addresses_match(const Advert& advert, std::span<const IpAddress> configured);
 
 }  // namespace hd::vrrp

@@ -44,10 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ExpectedParams expect;
   expect.version = (sel & 1) ? Version::v3 : Version::v2;
   expect.family = v6 ? Family::v6 : Family::v4;
-  expect.vrid = (sel & 8) ? peekVrid(payload).value_or(1) : 1;
+  expect.vrid = (sel & 8) ? peek_vrid(payload).value_or(1) : 1;
   if (sel & 16) {
     expect.auth_type = 1;
-    expect.auth_password = makePassword("secret");
+    expect.auth_password = make_password("secret");
   }
   if (sel & 4) fixChecksum(payload, expect.version, src, dst);
 
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodeResult r = decode(payload, meta, expect);
   if (!r.ok()) {
     check(static_cast<size_t>(r.reason()) < kDropReasonCount);
-    check(!toString(r.reason()).empty());
+    check(!to_string(r.reason()).empty());
     return 0;
   }
 
@@ -81,6 +81,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fsm.handle(MasterDownTimerFired{}, t);
   fsm.handle(ev, t);
   check(fsm.state() == State::master || fsm.state() == State::backup);
-  check(fsm.masterDownInterval() > hd::Duration::zero());
+  check(fsm.master_down_interval() > hd::Duration::zero());
   return 0;
 }

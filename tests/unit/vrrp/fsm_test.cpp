@@ -65,7 +65,7 @@ class FsmTest : public ::testing::Test {
   }
   Fsm master(Params p = params()) {
     Fsm f = backup(p);
-    f.handle(MasterDownTimerFired{}, kT0 + f.masterDownInterval());
+    f.handle(MasterDownTimerFired{}, kT0 + f.master_down_interval());
     EXPECT_EQ(f.state(), State::master);
     return f;
   }
@@ -81,9 +81,9 @@ TEST_F(FsmTest, StartupAsOwnerBecomesMasterAtOnce) {
               ElementsAre(AddVips{}, SendAdvert{255}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
                           Changed(State::initialize, State::master)));
   EXPECT_EQ(f.state(), State::master);
-  EXPECT_EQ(f.masterAddress(), ip("10.0.0.2"));
-  EXPECT_EQ(f.lastTransitionTime(), kT0);
-  EXPECT_THAT(f.lastTransitionReason(), ::testing::HasSubstr("owner"));
+  EXPECT_EQ(f.master_address(), ip("10.0.0.2"));
+  EXPECT_EQ(f.last_transition_time(), kT0);
+  EXPECT_THAT(f.last_transition_reason(), ::testing::HasSubstr("owner"));
 }
 
 // RFC 5798 6.4.1: "else: Set Master_Adver_Interval to Advertisement_Interval; Set the
@@ -93,9 +93,9 @@ TEST_F(FsmTest, StartupBelowOwnerBecomesBackup) {
   EXPECT_THAT(f.handle(Startup{}, kT0),
               ElementsAre(ArmMasterDownTimer{kDown100}, Changed(State::initialize, State::backup)));
   EXPECT_EQ(f.state(), State::backup);
-  EXPECT_EQ(f.masterAdverInterval(), seconds(1));
-  EXPECT_EQ(f.masterAddress(), std::nullopt);  // not known until an advert arrives
-  EXPECT_EQ(f.lastTransitionReason(), "startup");
+  EXPECT_EQ(f.master_adver_interval(), seconds(1));
+  EXPECT_EQ(f.master_address(), std::nullopt);  // not known until an advert arrives
+  EXPECT_EQ(f.last_transition_reason(), "startup");
 }
 
 // RFC 3768 6.1: Skew_Time = (256 - Priority) / 256 seconds; Master_Down_Interval =
@@ -133,8 +133,8 @@ TEST_F(FsmTest, TimerFormulas) {
     Params p = params(c.priority, c.version);
     p.advert_interval = c.interval;
     Fsm f = backup(p);
-    EXPECT_EQ(f.skewTime(), c.skew);
-    EXPECT_EQ(f.masterDownInterval(), c.down);
+    EXPECT_EQ(f.skew_time(), c.skew);
+    EXPECT_EQ(f.master_down_interval(), c.down);
   }
 }
 
@@ -144,8 +144,8 @@ TEST_F(FsmTest, HigherPriorityHasShorterMasterDownInterval) {
   Duration previous = Duration::max();
   for (int prio = 1; prio <= 254; ++prio) {
     Fsm f(params(static_cast<uint8_t>(prio)));
-    EXPECT_LT(f.masterDownInterval(), previous) << prio;
-    previous = f.masterDownInterval();
+    EXPECT_LT(f.master_down_interval(), previous) << prio;
+    previous = f.master_down_interval();
   }
 }
 
@@ -157,8 +157,8 @@ TEST_F(FsmTest, BackupBecomesMasterWhenMasterDownTimerFires) {
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
               ElementsAre(AddVips{}, SendAdvert{100}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
                           Changed(State::backup, State::master)));
-  EXPECT_EQ(f.lastTransitionReason(), "master down timer expired");
-  EXPECT_EQ(f.masterAddress(), ip("10.0.0.2"));
+  EXPECT_EQ(f.last_transition_reason(), "master down timer expired");
+  EXPECT_EQ(f.master_address(), ip("10.0.0.2"));
 }
 
 // RFC 5798 6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
@@ -168,7 +168,7 @@ TEST_F(FsmTest, BackupHearingPriorityZeroWaitsOnlySkewTime) {
   f.handle(advert(200), kT0);
   EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kSkew100}));
   EXPECT_EQ(f.state(), State::backup);
-  EXPECT_EQ(f.masterAddress(), std::nullopt);
+  EXPECT_EQ(f.master_address(), std::nullopt);
 }
 
 // RFC 5798 6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
@@ -182,7 +182,7 @@ TEST_F(FsmTest, BackupAcceptsHigherOrEqualPriority) {
                 ElementsAre(ArmMasterDownTimer{kDown100}))
         << int{prio};
     EXPECT_EQ(f.state(), State::backup);
-    EXPECT_EQ(f.masterAddress(), ip("10.0.0.1"));
+    EXPECT_EQ(f.master_address(), ip("10.0.0.1"));
   }
 }
 
@@ -191,7 +191,7 @@ TEST_F(FsmTest, BackupWithoutPreemptAcceptsLowerPriority) {
   p.preempt = false;
   Fsm f = backup(p);
   EXPECT_THAT(f.handle(advert(50), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kDown100}));
-  EXPECT_EQ(f.masterAddress(), ip("10.0.0.9"));
+  EXPECT_EQ(f.master_address(), ip("10.0.0.9"));
 }
 
 // RFC 5798 6.4.2: "else (Priority in the ADVERTISEMENT is less than the local Priority and
@@ -212,11 +212,11 @@ TEST_F(FsmTest, V3BackupAdoptsTheMastersInterval) {
   const Duration skew_half = kSkew100 / 2;  // (256-100) * 0.5 s / 256
   EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 50), kT0),
               ElementsAre(ArmMasterDownTimer{milliseconds(1500) + skew_half}));
-  EXPECT_EQ(f.masterAdverInterval(), milliseconds(500));
-  EXPECT_EQ(f.skewTime(), skew_half);
+  EXPECT_EQ(f.master_adver_interval(), milliseconds(500));
+  EXPECT_EQ(f.skew_time(), skew_half);
   // A discarded advert does not change it.
   f.handle(advert(10, "10.0.0.9", 300), kT0 + seconds(1));
-  EXPECT_EQ(f.masterAdverInterval(), milliseconds(500));
+  EXPECT_EQ(f.master_adver_interval(), milliseconds(500));
   // Priority 0: Skew_Time with the adopted interval.
   EXPECT_THAT(f.handle(advert(0, "10.0.0.9", 50), kT0 + seconds(2)),
               ElementsAre(ArmMasterDownTimer{skew_half}));
@@ -230,7 +230,7 @@ TEST_F(FsmTest, V2BackupKeepsItsOwnInterval) {
   a.advert_int_s = 1;
   EXPECT_THAT(f.handle(AdvertReceived{a, ip("10.0.0.9")}, kT0),
               ElementsAre(ArmMasterDownTimer{kDown100}));
-  EXPECT_EQ(f.masterAdverInterval(), seconds(1));
+  EXPECT_EQ(f.master_adver_interval(), seconds(1));
 }
 
 // Our choice (keepalived's preempt_delay): after Startup, a Backup that would preempt a
@@ -240,12 +240,12 @@ TEST_F(FsmTest, PreemptDelayHoldsOffPreemptionAfterStartup) {
   Params p = params();
   p.preempt_delay = seconds(10);
   Fsm f = backup(p);
-  EXPECT_EQ(f.preemptAllowedAt(), kT0 + seconds(10));
+  EXPECT_EQ(f.preempt_allowed_at(), kT0 + seconds(10));
   for (int s = 1; s < 10; ++s) {
     EXPECT_THAT(f.handle(advert(50), kT0 + seconds(s)), ElementsAre(ArmMasterDownTimer{kDown100}))
         << s;
   }
-  EXPECT_EQ(f.masterAddress(), ip("10.0.0.9"));
+  EXPECT_EQ(f.master_address(), ip("10.0.0.9"));
   EXPECT_THAT(f.handle(advert(50), kT0 + seconds(10)), IsEmpty());
   f.handle(MasterDownTimerFired{}, kT0 + seconds(9) + kDown100);
   EXPECT_EQ(f.state(), State::master);
@@ -258,7 +258,7 @@ TEST_F(FsmTest, PreemptDelayRestartsWhenAFaultClears) {
   f.handle(FaultOn{"link down"}, kT0 + seconds(20));
   f.handle(FaultOff{}, kT0 + seconds(30));
   EXPECT_EQ(f.state(), State::backup);
-  EXPECT_EQ(f.preemptAllowedAt(), kT0 + seconds(40));
+  EXPECT_EQ(f.preempt_allowed_at(), kT0 + seconds(40));
   EXPECT_THAT(f.handle(advert(50), kT0 + seconds(35)), ElementsAre(ArmMasterDownTimer{kDown100}));
 }
 
@@ -302,9 +302,9 @@ TEST_F(FsmTest, MasterStepsDownForHigherPriority) {
                   ArmMasterDownTimer{seconds(6) + skew_2s},
                   Changed(State::master, State::backup)));
   EXPECT_EQ(f.state(), State::backup);
-  EXPECT_EQ(f.masterAddress(), ip("10.0.0.1"));
-  EXPECT_EQ(f.masterAdverInterval(), seconds(2));
-  EXPECT_THAT(f.lastTransitionReason(), ::testing::HasSubstr("10.0.0.1"));
+  EXPECT_EQ(f.master_address(), ip("10.0.0.1"));
+  EXPECT_EQ(f.master_adver_interval(), seconds(2));
+  EXPECT_THAT(f.last_transition_reason(), ::testing::HasSubstr("10.0.0.1"));
 }
 
 // RFC 5798 6.4.3: "... or the Priority in the ADVERTISEMENT is equal to the local Priority and
@@ -352,7 +352,7 @@ TEST_F(FsmTest, ShutdownFromMasterSendsPriorityZero) {
               ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, RemoveVips{},
                           Changed(State::master, State::initialize)));
   EXPECT_EQ(f.state(), State::initialize);
-  EXPECT_EQ(f.lastTransitionReason(), "shutdown");
+  EXPECT_EQ(f.last_transition_reason(), "shutdown");
 }
 
 // RFC 5798 6.4.2: "If a Shutdown event is received, then: Cancel the Master_Down_Timer;
@@ -372,7 +372,7 @@ TEST_F(FsmTest, FaultOnFromMasterGivesUpLikeShutdown) {
   EXPECT_THAT(f.handle(FaultOn{"eth0 down"}, kT0 + seconds(5)),
               ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, RemoveVips{},
                           Changed(State::master, State::fault)));
-  EXPECT_EQ(f.lastTransitionReason(), "fault: eth0 down");
+  EXPECT_EQ(f.last_transition_reason(), "fault: eth0 down");
 }
 
 TEST_F(FsmTest, FaultOnFromBackupCancelsTheTimer) {
@@ -399,7 +399,7 @@ TEST_F(FsmTest, FaultOffRestartsLikeStartup) {
   f.handle(FaultOn{"x"}, kT0);
   EXPECT_THAT(f.handle(FaultOff{}, kT0 + seconds(1)),
               ElementsAre(ArmMasterDownTimer{kDown100}, Changed(State::fault, State::backup)));
-  EXPECT_EQ(f.lastTransitionReason(), "fault cleared");
+  EXPECT_EQ(f.last_transition_reason(), "fault cleared");
 
   Fsm owner(params(255));
   owner.handle(Startup{}, kT0);
@@ -416,7 +416,7 @@ TEST_F(FsmTest, FaultBeforeStartup) {
   EXPECT_THAT(f.handle(FaultOn{"eth0 down"}, kT0), IsEmpty());
   EXPECT_EQ(f.state(), State::initialize);
   EXPECT_THAT(f.handle(Startup{}, kT0), ElementsAre(Changed(State::initialize, State::fault)));
-  EXPECT_THAT(f.lastTransitionReason(), ::testing::HasSubstr("eth0 down"));
+  EXPECT_THAT(f.last_transition_reason(), ::testing::HasSubstr("eth0 down"));
   f.handle(FaultOff{}, kT0 + seconds(1));
   EXPECT_EQ(f.state(), State::backup);
 
@@ -441,7 +441,7 @@ TEST_F(FsmTest, ShutdownFromFault) {
 TEST_F(FsmTest, PriorityChangedInMasterChangesAdverts) {
   Fsm f = master();
   EXPECT_THAT(f.handle(PriorityChanged{80}, kT0), IsEmpty());
-  EXPECT_EQ(f.effectivePriority(), 80);
+  EXPECT_EQ(f.effective_priority(), 80);
   EXPECT_THAT(f.handle(AdvertTimerFired{}, kT0),
               ElementsAre(SendAdvert{80}, ArmAdvertTimer{seconds(1)}));
   // A peer at 90 now wins, where it lost at 100.
@@ -452,10 +452,10 @@ TEST_F(FsmTest, PriorityChangedInMasterChangesAdverts) {
 TEST_F(FsmTest, PriorityChangedInBackupChangesElectionAndSkew) {
   Fsm f = backup();
   f.handle(PriorityChanged{120}, kT0);
-  EXPECT_EQ(f.skewTime(), Duration(seconds(136)) / 256);
+  EXPECT_EQ(f.skew_time(), Duration(seconds(136)) / 256);
   EXPECT_THAT(f.handle(advert(110), kT0), IsEmpty());  // now lower than us: discarded
   f.handle(PriorityChanged{110}, kT0);
-  EXPECT_THAT(f.handle(advert(110), kT0), ElementsAre(ArmMasterDownTimer{f.masterDownInterval()}));
+  EXPECT_THAT(f.handle(advert(110), kT0), ElementsAre(ArmMasterDownTimer{f.master_down_interval()}));
 }
 
 // Effective priority stays in 1..254 (0 means "leaving", 255 "owner"); an owner may go back to
@@ -463,15 +463,15 @@ TEST_F(FsmTest, PriorityChangedInBackupChangesElectionAndSkew) {
 TEST_F(FsmTest, PriorityChangedIsClamped) {
   Fsm f = backup();
   f.handle(PriorityChanged{0}, kT0);
-  EXPECT_EQ(f.effectivePriority(), 1);
+  EXPECT_EQ(f.effective_priority(), 1);
   f.handle(PriorityChanged{255}, kT0);
-  EXPECT_EQ(f.effectivePriority(), 254);
+  EXPECT_EQ(f.effective_priority(), 254);
 
   Fsm owner(params(255));
   owner.handle(PriorityChanged{200}, kT0);
-  EXPECT_EQ(owner.effectivePriority(), 200);
+  EXPECT_EQ(owner.effective_priority(), 200);
   owner.handle(PriorityChanged{255}, kT0);
-  EXPECT_EQ(owner.effectivePriority(), 255);
+  EXPECT_EQ(owner.effective_priority(), 255);
 }
 
 // A timer the adapter failed to cancel must not move the machine.
@@ -668,7 +668,7 @@ TEST(FsmScenario, HighestPriorityWinsAndFailoverTakesSkewTime) {
   EXPECT_EQ(lan.fsm(a).state(), State::master);
   EXPECT_EQ(lan.fsm(b).state(), State::backup);
   EXPECT_EQ(lan.fsm(c).state(), State::backup);
-  EXPECT_EQ(lan.fsm(b).masterAddress(), ip("10.0.0.1"));
+  EXPECT_EQ(lan.fsm(b).master_address(), ip("10.0.0.1"));
 
   lan.event(a, Shutdown{});
   const TimePoint stopped = lan.now();
@@ -722,7 +722,7 @@ TEST(FsmScenario, SplitBrainResolvesOnTheFirstAdvertAfterHealing) {
   EXPECT_EQ(lan.masters(), 1);
   EXPECT_EQ(lan.fsm(winner).state(), State::master);
   EXPECT_EQ(lan.fsm(loser).state(), State::backup);
-  EXPECT_EQ(lan.fsm(loser).masterAddress(), ip("10.0.0.2"));
+  EXPECT_EQ(lan.fsm(loser).master_address(), ip("10.0.0.2"));
 }
 
 // Steady state costs one advert per Advertisement_Interval, from the Master only.

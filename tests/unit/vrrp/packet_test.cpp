@@ -215,7 +215,7 @@ TEST(Encode, V2SimplePassword) {
   a.priority = 150;
   a.auth_type = 1;
   a.advert_int_s = 2;
-  a.auth_data = makePassword("secret");
+  a.auth_data = make_password("secret");
   a.addresses = {ip("10.0.0.1"), ip("10.0.0.2")};
   const Bytes want = {0x21, 7, 150, 2, 1,   2,   0xf7, 0xa4, 10,  0,   0, 1,
                       10,   0, 0,   2, 's', 'e', 'c',  'r',  'e', 't', 0, 0};
@@ -225,7 +225,7 @@ TEST(Encode, V2SimplePassword) {
 // RFC 3768 5.3.10: with Auth Type 0 Authentication Data "MUST be set to zero on transmission".
 TEST(Encode, V2NoAuthZeroesAuthData) {
   Advert a = v2Advert();
-  a.auth_data = makePassword("leak");
+  a.auth_data = make_password("leak");
   EXPECT_EQ(encode(a, kV4Src, kV4Group), kV2Packet);
 }
 
@@ -300,7 +300,7 @@ TEST(RoundTrip, DecodeOfEncodeIsIdentity) {
   leaving.priority = 0;
   Advert pw = v2Advert();
   pw.auth_type = 1;
-  pw.auth_data = makePassword("12345678");
+  pw.auth_data = make_password("12345678");
   pw.advert_int_s = 255;
   pw.vrid = 255;
   Advert v2none = v2Advert();
@@ -357,13 +357,13 @@ TEST(Decode, EachDropReason) {
 
   Advert pw = v2Advert();
   pw.auth_type = 1;
-  pw.auth_data = makePassword("secret");
+  pw.auth_data = make_password("secret");
   const Bytes pw_packet = encode(pw, kV4Src, kV4Group);
   ExpectedParams pw_expect = v2Expect();
   pw_expect.auth_type = 1;
-  pw_expect.auth_password = makePassword("secret");
+  pw_expect.auth_password = make_password("secret");
   ExpectedParams wrong_pw = pw_expect;
-  wrong_pw.auth_password = makePassword("secreT");
+  wrong_pw.auth_password = make_password("secreT");
   ExpectedParams interval2 = v2Expect();
   interval2.advert_int_s = 2;
   ExpectedParams v2_on_v6 = v2Expect();
@@ -482,7 +482,7 @@ TEST(Decode, V2AuthDataIgnoredWithoutAuth) {
   p[15] = 'x';
   fixChecksum(p, Version::v2, kV4Src, kV4Group);
   ExpectedParams e = v2Expect();
-  e.auth_password = makePassword("other");
+  e.auth_password = make_password("other");
   DecodeResult r = decode(p, meta(kV4Src, kV4Group), e);
   ASSERT_TRUE(r.ok()) << r.reason();
   EXPECT_EQ(r.advert().auth_data, (std::array<char, 8>{}));  // not carried into the Advert
@@ -526,19 +526,19 @@ TEST(DropCounters, CountsByReasonAndTotal) {
 TEST(DropReason, EveryReasonHasADistinctName) {
   std::set<std::string_view> names;
   for (size_t i = 0; i < kDropReasonCount; ++i) {
-    const auto name = toString(static_cast<DropReason>(i));
+    const auto name = to_string(static_cast<DropReason>(i));
     EXPECT_NE(name, "unknown");
     names.insert(name);
   }
   EXPECT_EQ(names.size(), kDropReasonCount);
-  EXPECT_EQ(toString(DropReason::auth_password), "auth_password");
+  EXPECT_EQ(to_string(DropReason::auth_password), "auth_password");
 }
 
 TEST(PeekVrid, ReadsByteOneOnly) {
-  EXPECT_EQ(peekVrid(kV3V6Packet), 2);
-  EXPECT_EQ(peekVrid(Bytes{0x31}), std::nullopt);
-  EXPECT_EQ(peekVrid(Bytes{}), std::nullopt);
-  EXPECT_EQ(peekVrid(Bytes{0xff, 42}), 42);
+  EXPECT_EQ(peek_vrid(kV3V6Packet), 2);
+  EXPECT_EQ(peek_vrid(Bytes{0x31}), std::nullopt);
+  EXPECT_EQ(peek_vrid(Bytes{}), std::nullopt);
+  EXPECT_EQ(peek_vrid(Bytes{0xff, 42}), 42);
 }
 
 // RFC 3768 / 5798 7.1: "MAY verify that 'Count IPvX Addrs' and the list of IPvX Address(es)
@@ -549,18 +549,18 @@ TEST(AddressesMatch, IgnoresOrderButNotContent) {
   const IpAddress same[] = {ip("10.0.0.1"), ip("10.0.0.2")};
   const IpAddress fewer[] = {ip("10.0.0.1")};
   const IpAddress other[] = {ip("10.0.0.1"), ip("10.0.0.3")};
-  EXPECT_TRUE(addressesMatch(a, same));
-  EXPECT_FALSE(addressesMatch(a, fewer));
-  EXPECT_FALSE(addressesMatch(a, other));
+  EXPECT_TRUE(addresses_match(a, same));
+  EXPECT_FALSE(addresses_match(a, fewer));
+  EXPECT_FALSE(addresses_match(a, other));
   a.addresses.clear();
-  EXPECT_TRUE(addressesMatch(a, {}));
+  EXPECT_TRUE(addresses_match(a, {}));
 }
 
 TEST(MakePassword, TruncatesAndPads) {
-  EXPECT_EQ(makePassword("ab"), (std::array<char, 8>{'a', 'b', 0, 0, 0, 0, 0, 0}));
-  EXPECT_EQ(makePassword("123456789"),
+  EXPECT_EQ(make_password("ab"), (std::array<char, 8>{'a', 'b', 0, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(make_password("123456789"),
             (std::array<char, 8>{'1', '2', '3', '4', '5', '6', '7', '8'}));
-  EXPECT_EQ(makePassword(""), (std::array<char, 8>{}));
+  EXPECT_EQ(make_password(""), (std::array<char, 8>{}));
 }
 
 // The fuzzer's seed corpus is encoder output; this keeps it so. A seed is one selector byte
@@ -569,7 +569,7 @@ TEST(MakePassword, TruncatesAndPads) {
 TEST(FuzzCorpus, SeedsAreEncoderOutput) {
   Advert pw = v2Advert();
   pw.auth_type = 1;
-  pw.auth_data = makePassword("secret");
+  pw.auth_data = make_password("secret");
   Advert two = v3V4Advert();
   two.addresses.push_back(ip("10.0.0.101"));
   struct Seed {

@@ -1,4 +1,5 @@
-// Notify hooks: programs run on VRRP transitions, directly (no shell), with
+// SPDX-License-Identifier: GPL-2.0-or-later
+// VRRP notify hooks: programs run on VRRP transitions, directly (no shell), with
 // the instance name and new state appended to their argv, one at a time per
 // instance and in order, killed (process group) after their timeout. Runs on
 // the main loop; a child's exit is seen by ev_child, never waited for.

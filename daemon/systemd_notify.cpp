@@ -1,11 +1,11 @@
-#include "daemon/notify.h"
+#include "daemon/systemd_notify.h"
 
 #include <systemd/sd-daemon.h>
 
 #include <chrono>
 #include <ctime>
 
-namespace hd::notify {
+namespace hd::systemd {
 void ready() { sd_notify(0, "READY=1"); }
 void reloading() {
   // systemd >= 253 wants MONOTONIC_USEC with RELOADING=1 (Type=notify-reload); older ignore it.
@@ -20,4 +20,4 @@ void status(const std::string& text) {
   std::string msg = "STATUS=" + text;
   sd_notify(0, msg.c_str());
 }
-}  // namespace hd::notify
+}  // namespace hd::systemd

@@ -1,4 +1,4 @@
-#include "daemon/notify_hooks.h"
+#include "daemon/vrrp_hooks.h"
 
 #include <fcntl.h>
 #include <signal.h>
