@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The daemon programming IPVS in a real kernel (Debian's, under qemu): every
 # shape read back with ipvsadm, adoption on restart, one-change reload, drift
-# repair, foreign services, cleanup on stop.  usage: run.sh PATH/TO/hadirector
+# repair, foreign services, a rejected reload, cleanup on stop.
+# usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill (its httpd serves the checks).
+# Exit: the guest's status; 77 = skipped (tools missing).
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+for t in qemu-system-x86_64 busybox cpio depmod ipvsadm; do
+  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
+    echo "SKIP: $t not installed (run scripts/install-vm-deps.sh)"; exit 77
+  fi
+done
 HD="$(readlink -f "$1")"
-exec "$HERE/../run-in-vm.sh" --timeout 240 --file "$HD" --file "$HERE/guest.sh:/guest.sh" \
-  --env "HD=$HD" -- sh /guest.sh
+HDD="$(readlink -f "${2:?usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill}")"
+exec "$HERE/../run-in-vm.sh" --timeout 240 --file "$HD" --file "$HDD" --file "$HERE/guest.sh:/guest.sh" \
+  --env "HD=$HD" --env "HDD=$HDD" -- sh /guest.sh

@@ -366,8 +366,11 @@ TEST_F(IpvsVm, ForeignServicesAreLeftAloneAndCleanupRemovesOnlyOurs) {
   EXPECT_THAT(listing("-Ln --exact"), ::testing::Not(::testing::HasSubstr("10.0.1.13:80")));
   EXPECT_THAT(listing("-Ln --exact"), ::testing::HasSubstr(foreign));
 
+  // keep: the whole table, ours and the foreign service, exactly as it was.
+  std::string before_keep = listing("-Ln --exact");
+  EXPECT_THAT(before_keep, ::testing::HasSubstr("TCP 10.0.0.1:80 "));
   EXPECT_TRUE(r.cleanup(CleanupPolicy::keep).ok());
-  EXPECT_NE(listing("-Ln --exact"), foreign);
+  EXPECT_EQ(listing("-Ln --exact"), before_keep);
   rep = r.cleanup(CleanupPolicy::remove_owned);
   EXPECT_TRUE(rep.ok());
   EXPECT_EQ(rep.applied, specs.size());
