@@ -88,13 +88,15 @@ class Lifecycle(unittest.TestCase):
         self.assertEqual(st["reloads"]["ok"], 1)
         self.assertEqual(st["reloads"]["last_errors"], [])
 
-        # SIGTERM: orderly stop, exit 0 within 1 s, socket removed.
+        # SIGTERM: orderly stop, exit 0 promptly, socket removed. "Promptly" is a bound a
+        # loaded 2-core CI machine keeps (the stop itself takes milliseconds: a speed figure
+        # belongs in bench/); a daemon stuck until some timeout would blow it.
         t0 = time.monotonic()
         self.d.send(signal.SIGTERM)
         rc = self.d.proc.wait(5)
         elapsed = time.monotonic() - t0
         self.assertEqual(rc, 0, self.d.logs())
-        self.assertLess(elapsed, 1.0)
+        self.assertLess(elapsed, 2.0)
         self.assertTrue(any("STOPPING=1" in n for n in self.notes("STOPPING=1")))
         self.assertFalse(os.path.exists(self.sock))
 
