@@ -30,7 +30,7 @@ find_program(HD_GZIP NAMES gzip REQUIRED)
 string(TIMESTAMP HD_MAN_DATE "%Y-%m-%d" UTC)
 string(TIMESTAMP HD_CHANGELOG_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)
 
-set(HD_MAN_PAGES "hadirector.8" "hadirector.toml.5")
+set(HD_MAN_PAGES "hadirector.8" "hadirector-drill.8" "hadirector.toml.5")
 set(HD_GENERATED_DOCS "")
 foreach(page IN LISTS HD_MAN_PAGES)
   string(REGEX REPLACE "^.*\\.([0-9])$" "\\1" section "${page}")

@@ -111,7 +111,8 @@ else
 fi
 if [[ $(pkg_status) != ii ]]; then echo "FAIL: not installed, stopping"; exit 1; fi
 
-for f in /usr/sbin/hadirector "$UNIT" "$CONF" \
+for f in /usr/sbin/hadirector /usr/sbin/hadirector-drill /usr/lib/hadirector/run-in-vm.sh \
+         "$UNIT" "$CONF" /usr/share/man/man8/hadirector-drill.8.gz \
          /usr/share/man/man8/hadirector.8.gz /usr/share/man/man5/hadirector.toml.5.gz \
          /usr/share/doc/hadirector/copyright /usr/share/doc/hadirector/changelog.gz \
          /usr/share/doc/hadirector/examples/minimal.toml; do
@@ -123,12 +124,15 @@ check "service not enabled by the package" \
 
 # --- configuration -------------------------------------------------------------
 check "hadirector check -c $CONF" /usr/sbin/hadirector check -c "$CONF"
+check "hadirector drill --help runs the installed hadirector-drill" \
+  bash -c '/usr/sbin/hadirector drill --help | grep -q "^usage: hadirector-drill"'
 for ex in /usr/share/doc/hadirector/examples/*.toml; do
   check "hadirector check -c $ex" /usr/sbin/hadirector check -c "$ex"
 done
 if command -v man >/dev/null; then
   check "man pages render without warnings" bash -c '
-    for p in /usr/share/man/man8/hadirector.8.gz /usr/share/man/man5/hadirector.toml.5.gz; do
+    for p in /usr/share/man/man8/hadirector.8.gz /usr/share/man/man8/hadirector-drill.8.gz \
+             /usr/share/man/man5/hadirector.toml.5.gz; do
       out=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$p" 2>&1 >/dev/null)
       [[ -z $out ]] || { echo "$p: $out"; exit 1; }
     done'
