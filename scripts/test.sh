@@ -128,7 +128,8 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
     echo "-- $name"
     [[ -x $target ]] || { echo "fuzz: $target was not built"; exit 1; }
     "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
-      "$work" "${seeds[@]}" >"$work.log" 2>&1 || { tail -50 "$work.log"; echo "fuzz: $name FAILED"; exit 1; }
+      -artifact_prefix="$work/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
+      { tail -50 "$work.log"; echo "fuzz: $name FAILED (reproducer in $work/)"; exit 1; }
     # A UBSan report that did not stop the target (a recoverable check) still fails.
     if grep -q 'runtime error:' "$work.log"; then
       grep -m5 -A5 'runtime error:' "$work.log"; echo "fuzz: $name: undefined behaviour"; exit 1
