@@ -8,7 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -64,6 +69,20 @@ std::map<std::string, std::string> present_addresses() {
   return out;
 }
 
+class PosixFileOps final : public FileOps {
+ public:
+  int open(const std::string& path, int flags, mode_t mode) override {
+    return ::open(path.c_str(), flags, mode);
+  }
+  ssize_t write(int fd, const void* buf, size_t n) override { return ::write(fd, buf, n); }
+  int fsync(int fd) override { return ::fsync(fd); }
+  int close(int fd) override { return ::close(fd); }
+  int rename(const std::string& from, const std::string& to) override {
+    return ::rename(from.c_str(), to.c_str());
+  }
+  int unlink(const std::string& path) override { return ::unlink(path.c_str()); }
+};
+
 void set_link_up(const std::string& ifname) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
@@ -77,6 +96,78 @@ void set_link_up(const std::string& ifname) {
 }
 
 }  // namespace
+
+FileOps& posix_file_ops() {
+  static PosixFileOps ops;
+  return ops;
+}
+
+std::string write_file_durably(FileOps& files, const std::string& path,
+                               const std::string& contents) {
+  std::string tmp = path + ".tmp";
+  auto error = [](const std::string& call, const std::string& p) {
+    return call + " " + p + ": " + std::strerror(errno);
+  };
+  int fd = files.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return error("open", tmp);
+  auto discard = [&](std::string err) {
+    files.close(fd);
+    files.unlink(tmp);
+    return err;
+  };
+  for (size_t done = 0; done < contents.size();) {
+    ssize_t n = files.write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return discard(error("write", tmp));
+    if (n == 0) {
+      errno = EIO;
+      return discard(error("write", tmp));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (files.fsync(fd) < 0) return discard(error("fsync", tmp));
+  // Never retried, even on EINTR: the descriptor is gone either way.
+  if (files.close(fd) < 0) {
+    auto err = error("close", tmp);
+    files.unlink(tmp);
+    return err;
+  }
+  if (files.rename(tmp, path) < 0) {
+    auto err = error("rename", tmp);
+    files.unlink(tmp);
+    return err;
+  }
+  // The rename is durable only once the directory is.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  int dfd = files.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd < 0) return error("open", dir);
+  if (files.fsync(dfd) < 0) {
+    auto err = error("fsync", dir);
+    files.close(dfd);
+    return err;
+  }
+  files.close(dfd);
+  return "";
+}
+
+bool valid_interface_name(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ || name == "." || name == "..") return false;
+  for (unsigned char c : name)
+    if (c == '/' || c == ':' || std::isspace(c) || c == 0) return false;
+  return true;
+}
+
+bool is_role_sysctl_key(const std::string& key) {
+  static const std::string kPrefix = "net/ipv4/conf/";
+  if (key.compare(0, kPrefix.size(), kPrefix) != 0) return false;
+  auto rest = key.substr(kPrefix.size());
+  auto slash = rest.find('/');
+  if (slash == std::string::npos) return false;
+  auto name = rest.substr(slash + 1);
+  return valid_interface_name(rest.substr(0, slash)) &&
+         (name == "arp_ignore" || name == "arp_announce" || name == "rp_filter");
+}
 
 std::map<std::string, std::string> wanted_sysctls(const RoleConfig& cfg,
                                                   const std::vector<std::string>& interfaces) {
@@ -122,7 +213,15 @@ SavedState parse_state(const std::string& text) {
       std::string k, v;
       std::getline(ls, k, '\t');
       std::getline(ls, v);
-      if (!k.empty()) s.sysctls[k] = v;
+      // The key becomes a path under proc_sys and the value its contents: only what the
+      // role itself would have written gets through.
+      bool number = !v.empty() && v.size() <= 11 &&
+                    std::all_of(v.begin(), v.end(),
+                                [](unsigned char c) { return std::isdigit(c) || c == '-'; });
+      if (is_role_sysctl_key(k) && number)
+        s.sysctls[k] = v;
+      else
+        s.rejected.push_back(line);
     } else if (kind == "addr") {
       std::string rest;
       std::getline(ls, rest);
@@ -145,7 +244,13 @@ std::optional<std::string> default_route_interface(const std::string& proc_net_r
   return std::nullopt;
 }
 
-Role::Role(Loop& loop, RoleConfig cfg) : loop_(loop), cfg_(std::move(cfg)), timer_(loop, [this] { check(); }) {}
+Role::Role(Loop& loop, RoleConfig cfg, std::unique_ptr<rtnl::AddressManager> addresses,
+           FileOps* files)
+    : loop_(loop),
+      cfg_(std::move(cfg)),
+      timer_(loop, [this] { check(); }),
+      addrs_(std::move(addresses)),
+      files_(files ? *files : posix_file_ops()) {}
 Role::~Role() = default;
 
 std::vector<Role::Addr> Role::wanted_addresses() const {
@@ -175,14 +280,11 @@ bool Role::write_sysctl(const std::string& key, const std::string& value) {
   return static_cast<bool>(out);
 }
 
-bool Role::save_state() {
-  std::string tmp = cfg_.state_file + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << format_state(saved_);
-    if (!out) return false;
-  }
-  return ::rename(tmp.c_str(), cfg_.state_file.c_str()) == 0;
+std::string Role::save_state() {
+  auto err = write_file_durably(files_, cfg_.state_file, format_state(saved_));
+  if (!err.empty()) return "cannot write state file " + cfg_.state_file + " (" + err + ")";
+  state_dirty_ = false;
+  return "";
 }
 
 std::string Role::start() {
@@ -202,6 +304,9 @@ std::string Role::start() {
     saved_ = parse_state(text);
     HD_LOG(info, "realserver") << "found " << cfg_.state_file
                                << " from an earlier run: keeping its recorded previous values";
+    for (auto& line : saved_.rejected)
+      HD_LOG(warning, "realserver")
+          << cfg_.state_file << ": ignoring \"" << line << "\" (not a sysctl this role writes)";
   }
   running_ = true;
   auto err = apply(true);
@@ -213,7 +318,9 @@ std::string Role::start() {
 std::string Role::apply(bool initial) {
   wanted_ = wanted_sysctls(cfg_, interfaces_);
   // Record previous values before changing anything, and persist them first.
-  bool changed_state = false;
+  for (auto& [k, v] : wanted_)
+    if (!is_role_sysctl_key(k)) return "not a valid interface sysctl: " + k;
+  bool changed_state = state_dirty_;
   for (auto& [k, v] : wanted_) {
     if (saved_.sysctls.count(k)) continue;
     std::string cur = read_sysctl(k);
@@ -235,7 +342,12 @@ std::string Role::apply(bool initial) {
       changed_state = true;
     }
   }
-  if (changed_state && !save_state()) return "cannot write state file " + cfg_.state_file;
+  if (changed_state) {
+    // Nothing changes until the previous values are safely on disk; saved_ stays dirty so
+    // the next check tries again.
+    state_dirty_ = true;
+    if (auto e = save_state(); !e.empty()) return e;
+  }
   for (auto& [k, v] : wanted_) {
     std::string cur = read_sysctl(k);
     if (cur != v) {
@@ -276,22 +388,31 @@ std::string Role::reload(RoleConfig cfg) {
   cfg_ = std::move(cfg);
   cfg_.state_file = old.state_file;
   auto still = wanted_sysctls(cfg_, cfg_.interfaces.empty() ? interfaces_ : cfg_.interfaces);
+  std::string restore_error;
   for (auto it = saved_.sysctls.begin(); it != saved_.sysctls.end();) {
-    if (!still.count(it->first)) {
-      write_sysctl(it->first, it->second);
-      it = saved_.sysctls.erase(it);
-    } else {
+    if (still.count(it->first)) {
       ++it;
+      continue;
     }
+    // One that cannot be restored stays recorded: stop tries again.
+    if (!write_sysctl(it->first, it->second)) {
+      restore_error = "cannot restore /proc/sys/" + it->first;
+      ++it;
+      continue;
+    }
+    it = saved_.sysctls.erase(it);
+    state_dirty_ = true;
   }
   if (!cfg_.interfaces.empty()) interfaces_ = cfg_.interfaces;
-  save_state();
   timer_.start(cfg_.check_interval, cfg_.check_interval);
-  return apply(true);
+  if (state_dirty_)
+    if (auto e = save_state(); !e.empty()) return e;
+  auto err = apply(true);
+  return err.empty() ? restore_error : err;
 }
 
-void Role::stop() {
-  if (!running_) return;
+std::string Role::stop() {
+  if (!running_) return "";
   running_ = false;
   timer_.stop();
   std::string err;
@@ -304,14 +425,26 @@ void Role::stop() {
     auto p = IpPrefix::parse(cidr);
     if (p && mgr) mgr->remove(to_vip(ifname, label == "-" ? "" : label, p->address, p->length));
   }
+  std::string failed;
   for (auto& [k, v] : saved_.sysctls) {
-    if (read_sysctl(k) != v) {
-      write_sysctl(k, v);
-      HD_LOG(info, "realserver") << "restored " << k << " = " << v;
+    if (read_sysctl(k) == v) continue;
+    if (!write_sysctl(k, v)) {
+      HD_LOG(error, "realserver") << "cannot restore " << k << " = " << v;
+      failed += (failed.empty() ? "" : ", ") + k;
+      continue;
     }
+    HD_LOG(info, "realserver") << "restored " << k << " = " << v;
   }
-  ::unlink(cfg_.state_file.c_str());
   saved_ = SavedState{};
+  state_dirty_ = false;
+  if (!failed.empty()) {
+    // The file is the only record of the previous values left: keep it for the next run.
+    HD_LOG(error, "realserver") << "keeping " << cfg_.state_file
+                                << ": the next start reads it and the next stop restores again";
+    return "cannot restore " + failed + " (kept " + cfg_.state_file + ")";
+  }
+  files_.unlink(cfg_.state_file);
+  return "";
 }
 
 void Role::status(JsonWriter& w) const {

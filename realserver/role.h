@@ -5,6 +5,8 @@
 // after a crash (the next start reads the file instead of recording our own
 // values as "previous"). Drift (an address removed, a sysctl reset) is repaired.
 #pragma once
+#include <sys/types.h>
+
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,10 +16,7 @@
 #include "core/address.h"
 #include "core/json.h"
 #include "core/loop.h"
-
-namespace hd::rtnl {
-class NetlinkAddressManager;
-}
+#include "rtnl/address.h"
 
 namespace hd::realserver {
 
@@ -45,22 +44,62 @@ std::map<std::string, std::string> wanted_sysctls(const RoleConfig& cfg,
 struct SavedState {
   std::map<std::string, std::string> sysctls;  // previous values
   std::vector<std::string> addresses;          // "ifname label address/len" we added
+  // sysctl lines parse_state refused (a key the role never writes, a value that is not a
+  // number): never used as paths, only logged.
+  std::vector<std::string> rejected;
 };
 std::string format_state(const SavedState& s);
 SavedState parse_state(const std::string& text);
+
+// An interface name the kernel would accept (dev_valid_name: 1-15 bytes, not "." or "..",
+// no '/', ':' or white space), or "all" / "default".
+bool valid_interface_name(const std::string& name);
+// Whether `key` is one the role writes: net/ipv4/conf/<ifname>/{arp_ignore,arp_announce,
+// rp_filter} with a valid <ifname>. Keys read back from the state file are used as paths
+// under proc_sys only when this holds, so a corrupt or crafted file cannot name any other file.
+bool is_role_sysctl_key(const std::string& key);
+
+// The file-system calls the state file is written with, as the POSIX calls they stand for
+// (-1 and errno on failure). Production uses posix_file_ops(); tests substitute one that
+// fails a chosen call (ENOSPC on close, EIO on fsync) and records the calls made.
+class FileOps {
+ public:
+  virtual ~FileOps() = default;
+  virtual int open(const std::string& path, int flags, mode_t mode) = 0;
+  virtual ssize_t write(int fd, const void* buf, size_t n) = 0;
+  virtual int fsync(int fd) = 0;
+  virtual int close(int fd) = 0;
+  virtual int rename(const std::string& from, const std::string& to) = 0;
+  virtual int unlink(const std::string& path) = 0;
+};
+FileOps& posix_file_ops();
+
+// Replaces `path` with `contents` so that a crash or power loss leaves either the old file
+// or the new one, complete: writes `path`.tmp in full, fsyncs and closes it (each checked:
+// ENOSPC may surface only at fsync or close), renames it over `path`, fsyncs the directory.
+// Returns "" or "<call> <path>: <strerror>"; on failure the temp file is removed.
+std::string write_file_durably(FileOps& files, const std::string& path,
+                               const std::string& contents);
 
 // The interface holding the IPv4 default route, from /proc/net/route text.
 std::optional<std::string> default_route_interface(const std::string& proc_net_route);
 
 class Role {
  public:
-  Role(Loop& loop, RoleConfig cfg);
+  // `addresses`: null for rtnetlink (opened on first use); `files`: null for posix_file_ops().
+  Role(Loop& loop, RoleConfig cfg, std::unique_ptr<rtnl::AddressManager> addresses = nullptr,
+       FileOps* files = nullptr);
   ~Role();
   // Applies everything; returns "" or a one-line error.
   std::string start();
+  // Fails (nothing changed) when the state file cannot be written. A reload that
+  // drops sysctls restores their previous values first; if the state file cannot record
+  // that, the error is returned and the next drift check saves it again.
   std::string reload(RoleConfig cfg);
-  // Restores every previous value, removes our addresses, deletes the state file.
-  void stop();
+  // Restores every previous value, removes our addresses, deletes the state file. When a
+  // restore fails the state file is kept (the next start reads it, the next stop retries)
+  // and the error is returned (and logged).
+  std::string stop();
   void status(JsonWriter& w) const;
   void status_text(std::string& out) const;
   uint64_t repairs() const { return repairs_; }
@@ -76,7 +115,7 @@ class Role {
   std::string apply(bool initial);
   std::string read_sysctl(const std::string& key) const;
   bool write_sysctl(const std::string& key, const std::string& value);
-  bool save_state();
+  std::string save_state();
   void check();
 
   Loop& loop_;
@@ -85,9 +124,11 @@ class Role {
   std::map<std::string, std::string> wanted_;
   SavedState saved_;
   Timer timer_;
-  std::unique_ptr<rtnl::NetlinkAddressManager> addrs_;
+  std::unique_ptr<rtnl::AddressManager> addrs_;
+  FileOps& files_;
   uint64_t repairs_ = 0;
   bool running_ = false;
+  bool state_dirty_ = false;  // saved_ holds what the state file does not (yet)
 };
 
 }  // namespace hd::realserver
