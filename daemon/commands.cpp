@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  run     [-c FILE]                     run the daemon in the foreground\n"
     "  check   [-c FILE]                     validate a config; print FILE:LINE:COL errors\n"
     "  status  [--json] [--socket PATH | -c FILE]  show the running daemon's state\n"
+    "  reload  [--socket PATH | -c FILE]     reload the running daemon and wait for the result\n"
     "  drill   [--mode nat|dr] [--scenario NAME] [--json] [--keep]\n"
     "                                        failover drill on a lab of namespaces\n"
     "                                        (runs hadirector-drill; see its --help)\n"
@@ -134,6 +135,44 @@ int check(const std::vector<std::string>& args) {
   return 0;
 }
 
+namespace {
+// The control socket: --socket PATH, else the control_socket of -c FILE, else the default.
+// Returns "" when -c FILE is invalid (its errors printed).
+std::string socket_path(const Options& o) {
+  if (!o.socket.empty()) return o.socket;
+  if (!o.config_given) return config::Global{}.control_socket;
+  auto r = config::load_file(o.config);
+  for (auto& e : r.errors) std::cerr << e.str() << "\n";
+  return r.ok() ? r.config->global.control_socket : "";
+}
+}  // namespace
+
+int reload(const std::vector<std::string>& args) {
+  auto o = parse(args, true);
+  if (o.help) {
+    std::cout << "usage: hadirector reload [--socket PATH | -c FILE]\n"
+                 "Asks the running daemon to reload its config file and waits for the result:\n"
+                 "exit 0 when the new config runs, 1 when it was rejected or failed (the old one\n"
+                 "keeps running; every error is printed). With -c FILE, an invalid FILE is\n"
+                 "reported without asking the daemon. systemd's ExecReload runs this.\n";
+    return 0;
+  }
+  if (!o.error.empty() || o.json) return bad_usage(o.error.empty() ? "reload takes no --json" : o.error);
+  std::string path = socket_path(o);
+  if (path.empty()) {
+    std::cerr << "hadirector: " << o.config << " is invalid; the running daemon keeps its config\n";
+    return 1;
+  }
+  std::string reply, error;
+  if (!control::request(path, "reload", reply, error)) {
+    std::cerr << "hadirector: " << error << "\n";
+    return 1;
+  }
+  bool ok = reply.rfind("ok:", 0) == 0 || reply.find("\nok:") != std::string::npos;
+  (ok ? std::cout : std::cerr) << reply;
+  return ok ? 0 : 1;
+}
+
 int status(const std::vector<std::string>& args) {
   auto o = parse(args, true);
   if (o.help) {
@@ -144,16 +183,8 @@ int status(const std::vector<std::string>& args) {
     return 0;
   }
   if (!o.error.empty()) return bad_usage(o.error);
-  std::string path = o.socket;
-  if (path.empty()) {
-    path = config::Global{}.control_socket;
-    if (o.config_given) {
-      auto r = config::load_file(o.config);
-      for (auto& e : r.errors) std::cerr << e.str() << "\n";
-      if (!r.ok()) return 1;
-      path = r.config->global.control_socket;
-    }
-  }
+  std::string path = socket_path(o);
+  if (path.empty()) return 1;
   std::string reply, error;
   if (!control::request(path, o.json ? "status --json" : "status", reply, error)) {
     std::cerr << "hadirector: " << error << "\n";

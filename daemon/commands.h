@@ -10,6 +10,7 @@ inline constexpr const char* kDefaultConfig = "/etc/hadirector/hadirector.toml";
 int run(const std::vector<std::string>& args);
 int check(const std::vector<std::string>& args);
 int status(const std::vector<std::string>& args);
+int reload(const std::vector<std::string>& args);
 int version(const std::vector<std::string>& args);
 // `hadirector drill ARGS`: execs hadirector-drill (installed beside this binary) with ARGS.
 int drill(const std::vector<std::string>& args);

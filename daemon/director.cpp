@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/director.h"
 
 #include <unistd.h>
@@ -12,13 +13,10 @@
 
 namespace hd {
 
-Director::Director(Loop& loop, std::string config_path, config::Config cfg)
-    : loop_(loop),
-      config_path_(std::move(config_path)),
-      cfg_(std::move(cfg)),
-      control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop) {
+  std::vector<std::unique_ptr<Subsystem>> subsystems;
   // Started in this order, stopped in reverse: VRRP leaves (VIPs go) before IPVS is touched.
-  subsystems_.push_back(std::make_unique<RealServerSubsystem>(loop));
+  subsystems.push_back(std::make_unique<RealServerSubsystem>(loop));
   static const RealClock real_clock;  // stateless: one for every Director
   auto lvs = std::make_unique<LvsSubsystem>(loop, open_netlink_backend, real_clock);
   auto vrrp = std::make_unique<VrrpSubsystem>(loop);
@@ -30,9 +28,21 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg)
   // Quorum of virtual servers feeds VRRP tracking (track_virtual_servers).
   lvs->set_quorum_listener(
       [vrrp_raw](const std::map<std::string, bool>& up) { vrrp_raw->on_quorum(up); });
-  subsystems_.push_back(std::move(lvs));
-  subsystems_.push_back(std::move(vrrp));
+  subsystems.push_back(std::move(lvs));
+  subsystems.push_back(std::move(vrrp));
+  return subsystems;
 }
+
+Director::Director(Loop& loop, std::string config_path, config::Config cfg)
+    : Director(loop, std::move(config_path), std::move(cfg), standard_subsystems(loop)) {}
+
+Director::Director(Loop& loop, std::string config_path, config::Config cfg,
+                   std::vector<std::unique_ptr<Subsystem>> subsystems)
+    : loop_(loop),
+      config_path_(std::move(config_path)),
+      cfg_(std::move(cfg)),
+      subsystems_(std::move(subsystems)),
+      control_(loop, [this](const std::string& line) { return handle_request(line); }) {}
 
 Director::~Director() = default;
 
@@ -51,8 +61,8 @@ std::string Director::start() {
   return "";
 }
 
-void Director::reload() {
-  if (stopping_) return;
+ReloadOutcome Director::reload() {
+  if (stopping_) return {false, generation_, {"the daemon is stopping"}};
   systemd::reloading();
   HD_LOG(info, "director") << "reload requested: reading " << config_path_;
   auto result = config::load_file(config_path_);
@@ -63,30 +73,49 @@ void Director::reload() {
       errors.push_back(config_path_ +
                        ": error: control_socket cannot change on reload (restart the daemon)");
   }
-  if (!errors.empty()) {
+  auto reject = [&](const char* what) {
     ++reloads_failed_;
     last_reload_errors_ = errors;
     for (auto& e : errors) HD_LOG(error, "config") << e;
-    HD_LOG(error, "director") << "reload rejected (" << errors.size()
+    HD_LOG(error, "director") << "reload " << what << " (" << errors.size()
                               << " error(s)); still running config generation " << generation_;
     systemd::status("reload failed, running config generation " + std::to_string(generation_));
     systemd::ready();
-    return;
-  }
+    return ReloadOutcome{false, generation_, errors};
+  };
+  if (!errors.empty()) return reject("rejected");
   config::Config next = std::move(*result.config);
-  for (auto& s : subsystems_) {
-    if (auto err = s->reload(cfg_, next); !err.empty())
-      HD_LOG(error, "director") << s->name() << ": reload: " << err;
+  // All or nothing: the first subsystem that fails stops the reload, and every subsystem
+  // that took the new config (the failed one too: it may have taken part of it) is reloaded
+  // back to the running one, last first.
+  size_t k = 0;
+  for (; k < subsystems_.size(); ++k) {
+    if (auto err = subsystems_[k]->reload(cfg_, next); !err.empty()) {
+      errors.push_back(std::string(subsystems_[k]->name()) + ": " + err);
+      break;
+    }
+  }
+  if (!errors.empty()) {
+    for (size_t j = k + 1; j-- > 0;) {
+      if (auto err = subsystems_[j]->reload(next, cfg_); !err.empty()) {
+        errors.push_back(std::string(subsystems_[j]->name()) +
+                         ": could not go back to the running config either: " + err);
+        degraded_ = true;
+      }
+    }
+    return reject(degraded_ ? "failed and its rollback failed too" : "failed and was rolled back");
   }
   log::set_level(next.global.log_level);
   cfg_ = std::move(next);
   ++generation_;
   ++reloads_ok_;
+  degraded_ = false;
   last_reload_errors_.clear();
   loaded_at_ = wall_seconds();
   HD_LOG(info, "director") << "reload applied: config generation " << generation_;
   systemd::status("running, config generation " + std::to_string(generation_));
   systemd::ready();
+  return {true, generation_, {}};
 }
 
 void Director::stop() {
@@ -111,8 +140,16 @@ void Director::stop() {
 
 std::string Director::handle_request(const std::string& line) {
   if (line == "status") return status_text();
+  if (line == "reload") {
+    auto r = reload();
+    std::string out;
+    for (auto& e : r.errors) out += "error: " + e + "\n";
+    out += (r.ok ? "ok: running config generation " : "failed: still running config generation ") +
+           std::to_string(r.generation) + "\n";
+    return out;
+  }
   if (line == "status --json" || line == "status-json") return status_json(true) + "\n";
-  return "error: unknown request '" + line + "' (try: status, status --json)\n";
+  return "error: unknown request '" + line + "' (try: status, status --json, reload)\n";
 }
 
 std::string Director::status_json(bool pretty) const {
@@ -135,6 +172,7 @@ std::string Director::status_json(bool pretty) const {
   w.key("reloads").begin_object();
   w.field("ok", reloads_ok_);
   w.field("failed", reloads_failed_);
+  w.field("rollback_failed", degraded_);
   w.key("last_errors").begin_array();
   for (auto& e : last_reload_errors_) w.value(e);
   w.end_array();
@@ -151,6 +189,8 @@ std::string Director::status_text() const {
   out += "config " + config_path_ + " generation " + std::to_string(generation_) + " (reloads ok " +
          std::to_string(reloads_ok_) + ", failed " + std::to_string(reloads_failed_) + ")\n";
   for (auto& e : last_reload_errors_) out += "  last reload error: " + e + "\n";
+  if (degraded_)
+    out += "  WARNING: a failed reload could not be rolled back everywhere: restart the daemon\n";
   for (auto& s : subsystems_) s->status_text(out);
   return out;
 }

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Wires the subsystems to the config, the control socket and the process:
-// start, reload (validated whole, then applied as a difference), stop.
+// start, reload (validated whole, then applied as a difference, all or
+// nothing: a subsystem that fails rolls every applied one back), stop.
 #pragma once
 #include <memory>
 #include <string>
@@ -12,15 +14,29 @@
 
 namespace hd {
 
+struct ReloadOutcome {
+  bool ok = false;
+  int generation = 0;               // the generation running afterwards
+  std::vector<std::string> errors;  // config errors, or the subsystem's failure (+ rollback's)
+};
+
 class Director {
  public:
+  // The production subsystems: real-server role, LVS (checks + IPVS), VRRP, wired together.
+  static std::vector<std::unique_ptr<Subsystem>> standard_subsystems(Loop& loop);
+
   Director(Loop& loop, std::string config_path, config::Config cfg);
+  // Tests give their own subsystems (started in this order, stopped in reverse).
+  Director(Loop& loop, std::string config_path, config::Config cfg,
+           std::vector<std::unique_ptr<Subsystem>> subsystems);
   ~Director();
 
   // Returns "" on success, else a one-line reason (the daemon then exits 1).
   std::string start();
-  // SIGHUP: re-read the file; invalid -> log every error, keep the old config.
-  void reload();
+  // SIGHUP or `hadirector reload`: re-read the file; invalid -> log every error, keep the old
+  // config. Valid -> each subsystem applies the difference; if one fails, those applied are
+  // reloaded back to the old config (the failed one too) and the old generation keeps running.
+  ReloadOutcome reload();
   // SIGTERM/SIGINT: orderly stop of every subsystem, then the loop ends.
   void stop();
 
@@ -34,12 +50,13 @@ class Director {
   std::string config_path_;
   config::Config cfg_;
   std::vector<std::unique_ptr<Subsystem>> subsystems_;
-  control::Server control_;
+  control::Server control_;  // after subsystems_: its handler reaches them
   int generation_ = 1;
   double loaded_at_ = 0;
   double started_at_ = 0;
   int reloads_ok_ = 0;
   int reloads_failed_ = 0;
+  bool degraded_ = false;  // a failed reload's rollback failed: subsystems run mixed configs
   std::vector<std::string> last_reload_errors_;
   bool stopping_ = false;
   std::unique_ptr<Timer> drain_timer_;

@@ -161,22 +161,27 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
 }
 
 std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
+  (void)old_cfg;  // the engine diffs against what it runs
   std::vector<vrrp::InstanceConfig> instances;
   for (auto& vi : new_cfg.vrrp_instances) instances.push_back(to_engine_config(vi));
   set_sync_groups(new_cfg, instances);
+  if (!started_) {
+    if (instances.empty()) {
+      cfg_ = new_cfg;
+      notify_.clear();
+      return "";
+    }
+    notify_.clear();
+    return start(new_cfg);
+  }
+  // The engine's reload is all or nothing; on failure nothing here changes either.
+  if (auto err = engine_.reload(std::move(instances)); !err.empty()) return err;
+  cfg_ = new_cfg;
   notify_.clear();
   for (auto& vi : new_cfg.vrrp_instances) notify_[vi.name] = vi.notify;
-  if (!started_) {
-    if (instances.empty()) return "";
-    config::Config c = new_cfg;
-    return start(c);
-  }
-  (void)old_cfg;
-  cfg_ = new_cfg;
-  auto err = engine_.reload(std::move(instances));
   start_tracker(new_cfg);
   push_tracking();  // restarted instances start from their base priority
-  return err;
+  return "";
 }
 
 void VrrpSubsystem::stop() {
