@@ -10,7 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev googletest libsystemd-dev
   clang libclang-rt-14-dev
   iproute2 iputils-arping iputils-ping procps psmisc curl python3 openssl nftables
-  keepalived tshark lintian rpm systemd-container dpkg-dev fakeroot
+  keepalived tshark lintian man-db rpm systemd-container dpkg-dev fakeroot
 )
 missing=()
 for p in "${PKGS[@]}"; do
