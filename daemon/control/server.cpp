@@ -32,10 +32,18 @@ struct Server::Conn {
   size_t sent = 0;
   bool replied = false;
   std::unique_ptr<IoWatcher> watcher;
+  std::unique_ptr<Timer> idle;
 };
 
-Server::Server(Loop& loop, Handler handler)
-    : loop_(loop), handler_(std::move(handler)), reaper_(loop, [this] { graveyard_.clear(); }) {}
+Server::Server(Loop& loop, Handler handler, Limits limits)
+    : loop_(loop),
+      handler_(std::move(handler)),
+      limits_(limits),
+      reaper_(loop, [this] { graveyard_.clear(); }),
+      accept_retry_(loop, [this] {
+        if (accept_watcher_) accept_watcher_->start();
+        on_accept();
+      }) {}
 Server::~Server() { close(); }
 
 std::string Server::listen(const std::string& path) {
@@ -79,6 +87,8 @@ void Server::close() {
   }
   conns_.clear();
   graveyard_.clear();
+  accept_retry_.stop();
+  accept_delay_ = Duration::zero();
   accept_watcher_.reset();
   if (fd_ >= 0) {
     ::close(fd_);
@@ -88,12 +98,26 @@ void Server::close() {
 }
 
 void Server::on_accept() {
+  if (fd_ < 0) return;
   for (;;) {
     int c = accept4(fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0 && errno == EINTR) continue;
+    if (c < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     if (c < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      ++stats_.accept_errors;
+      // These concern that one connection: go on with the next.
+      if (errno == ECONNABORTED || errno == EPROTO || errno == EPERM) {
         HD_LOG(warning, "control") << "accept: " << std::strerror(errno);
-      return;
+        continue;
+      }
+      // Out of descriptors (EMFILE, ENFILE) or memory, or anything lasting: try again later.
+      return pause_accepting();
+    }
+    ++stats_.accepted;
+    if (conns_.size() >= limits_.max_connections) {
+      ++stats_.refused;
+      ::close(c);
+      continue;
     }
     auto conn = std::make_unique<Conn>();
     conn->fd = c;
@@ -101,8 +125,35 @@ void Server::on_accept() {
     conn->watcher = std::make_unique<IoWatcher>(loop_, c, EV_READ,
                                                 [this, raw](int ev) { on_conn(raw, ev); });
     conn->watcher->start();
+    conn->idle = std::make_unique<Timer>(loop_, [this, raw] { on_idle(raw); });
+    conn->idle->start(limits_.idle_timeout);
     conns_.push_back(std::move(conn));
   }
+  if (accept_delay_ != Duration::zero()) {
+    HD_LOG(info, "control") << "accepting control connections again";
+    accept_delay_ = Duration::zero();
+  }
+}
+
+// The pending connection stays queued and the listener readable: watching it now would
+// wake the loop at once, every turn. Stop watching, retry on a timer, log once.
+void Server::pause_accepting() {
+  int err = errno;
+  if (accept_delay_ == Duration::zero()) {
+    ++stats_.accept_backoffs;
+    accept_delay_ = limits_.accept_retry_min;
+    HD_LOG(warning, "control") << "accept: " << std::strerror(err)
+                               << ": not accepting control connections for a while";
+  } else {
+    accept_delay_ = std::min(accept_delay_ * 2, limits_.accept_retry_max);
+  }
+  accept_watcher_->stop();
+  accept_retry_.start(accept_delay_);
+}
+
+void Server::on_idle(Conn* c) {
+  ++stats_.timed_out;
+  drop(c);
 }
 
 void Server::on_conn(Conn* c, int revents) {
@@ -127,12 +178,14 @@ void Server::on_conn(Conn* c, int revents) {
     c->out = handler_(line);
     c->replied = true;
     c->watcher->set(c->fd, EV_WRITE);
+    c->idle->start(limits_.idle_timeout);  // now for the reply to move
   }
   if (c->replied) {
     while (c->sent < c->out.size()) {
       ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
       if (n > 0) {
         c->sent += n;
+        c->idle->start(limits_.idle_timeout);
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
@@ -144,6 +197,7 @@ void Server::on_conn(Conn* c, int revents) {
 
 void Server::drop(Conn* c) {
   c->watcher->stop();
+  c->idle->stop();
   ::close(c->fd);
   c->fd = -1;
   for (auto it = conns_.begin(); it != conns_.end(); ++it) {

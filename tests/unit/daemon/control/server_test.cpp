@@ -1,7 +1,12 @@
 // The control socket on a real loop: requests are answered, the socket is
-// mode 0600, a stale socket is replaced and a live one refused.
+// mode 0600, a stale socket is replaced and a live one refused. Under faults
+// (#13): out of descriptors it backs off instead of spinning, connections over
+// the cap are closed at once, idle ones after the timeout.
 #include "daemon/control/server.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,6 +24,62 @@ namespace {
 
 std::string temp_path() {
   return "/tmp/hd-control-test-" + std::to_string(getpid()) + "/c.sock";
+}
+
+std::string echo(const std::string& line) {
+  return "ok " + line + "\n";
+}
+
+// A connected, non-blocking client socket; -1 on failure.
+int connect_to(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return fd;
+}
+
+// Whether the server has closed its end (EOF or reset; no data is expected).
+bool peer_closed(int fd) {
+  char c;
+  ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+// Runs the loop until the server closes `fd`, at most `limit`; returns what it sent.
+std::string read_until_eof(Loop& loop, int fd, Duration limit = std::chrono::seconds(3)) {
+  std::string got;
+  IoWatcher w(loop, fd, EV_READ, [&](int) {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) {
+        got.append(buf, n);
+        continue;
+      }
+      if (n < 0 && errno == EAGAIN) return;
+      loop.stop();
+      return;
+    }
+  });
+  w.start();
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(limit);
+  loop.run();
+  return got;
+}
+
+int highest_open_fd() {
+  int top = 2;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) top = std::max(top, std::atoi(e->d_name));
+  closedir(d);
+  return top;
 }
 
 TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
@@ -98,6 +159,119 @@ TEST(ControlServer, ReplacesStaleSocket) {
   client.join();
   EXPECT_TRUE(ok) << error;
   EXPECT_EQ(reply, "ok\n");
+}
+
+// accept4 failing with EMFILE leaves the listener readable: a loop that just returns
+// is woken again at once, forever. It must pause accepting and retry on a timer.
+TEST(ControlServer, OutOfDescriptorsBacksOffInsteadOfSpinning) {
+  Loop loop;
+  Server server(loop, echo);
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  int client = connect_to(path);
+  ASSERT_GE(client, 0);
+  ASSERT_EQ(::send(client, "status\n", 7, MSG_NOSIGNAL), 7);
+
+  // Fill the descriptor table up to a low soft limit.
+  rlimit old{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(highest_open_fd() + 1 + 8);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> filler;
+  for (;;) {
+    int d = dup(client);
+    if (d < 0) {
+      ASSERT_EQ(errno, EMFILE);
+      break;
+    }
+    filler.push_back(d);
+  }
+
+  int turns = 0;
+  Prepare count(loop, [&] { ++turns; });
+  count.start();
+  Timer stop(loop, [&] { loop.stop(); });
+  stop.start(std::chrono::milliseconds(200));
+  loop.run();
+  count.stop();
+  auto stats = server.stats();
+
+  for (int d : filler) ::close(d);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_LT(turns, 20) << "loop turns in 200 ms";
+  EXPECT_EQ(stats.accept_backoffs, 1u);
+  EXPECT_GE(stats.accept_errors, 1u);
+  EXPECT_LT(stats.accept_errors, 5u);
+
+  // With descriptors free again the waiting client is answered.
+  EXPECT_EQ(read_until_eof(loop, client), "ok status\n");
+  EXPECT_EQ(server.stats().accepted, 1u);
+  ::close(client);
+}
+
+TEST(ControlServer, ClosesConnectionsOverTheCapAtOnce) {
+  Loop loop;
+  Server::Limits limits;  // the production cap
+  Server server(loop, echo, limits);
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  std::vector<int> clients;
+  for (size_t i = 0; i <= limits.max_connections; ++i) {
+    int fd = connect_to(path);
+    ASSERT_GE(fd, 0) << i;
+    clients.push_back(fd);
+    loop.run_nowait();
+  }
+  for (int i = 0; i < 5; ++i) loop.run_nowait();
+  for (size_t i = 0; i < limits.max_connections; ++i) EXPECT_FALSE(peer_closed(clients[i])) << i;
+  EXPECT_TRUE(peer_closed(clients.back())) << "connection cap+1 must be closed at once";
+  EXPECT_EQ(server.stats().refused, 1u);
+
+  // The ones inside the cap are served; once one is done there is room again.
+  ASSERT_EQ(::send(clients[0], "status\n", 7, MSG_NOSIGNAL), 7);
+  EXPECT_EQ(read_until_eof(loop, clients[0]), "ok status\n");
+  int late = connect_to(path);
+  ASSERT_GE(late, 0);
+  ASSERT_EQ(::send(late, "again\n", 6, MSG_NOSIGNAL), 6);
+  EXPECT_EQ(read_until_eof(loop, late), "ok again\n");
+  EXPECT_EQ(server.stats().refused, 1u);
+  ::close(late);
+  for (int fd : clients) ::close(fd);
+}
+
+TEST(ControlServer, ClosesConnectionsWithoutARequestLineInTime) {
+  Loop loop;
+  Server::Limits limits;
+  limits.idle_timeout = std::chrono::milliseconds(200);
+  Server server(loop, echo, limits);
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  int silent = connect_to(path);
+  int partial = connect_to(path);  // sends part of a line, then nothing
+  ASSERT_GE(silent, 0);
+  ASSERT_GE(partial, 0);
+  ASSERT_EQ(::send(partial, "sta", 3, MSG_NOSIGNAL), 3);
+
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_until_eof(loop, silent), "");
+  EXPECT_TRUE(peer_closed(silent)) << "still open after 3 s";
+  EXPECT_EQ(read_until_eof(loop, partial), "");
+  EXPECT_TRUE(peer_closed(partial)) << "still open after 3 s";
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, std::chrono::milliseconds(150));
+  EXPECT_LT(took, std::chrono::seconds(2));
+  EXPECT_EQ(server.stats().timed_out, 2u);
+
+  // A prompt client is not affected.
+  int prompt = connect_to(path);
+  ASSERT_GE(prompt, 0);
+  ASSERT_EQ(::send(prompt, "status\n", 7, MSG_NOSIGNAL), 7);
+  EXPECT_EQ(read_until_eof(loop, prompt), "ok status\n");
+  EXPECT_EQ(server.stats().timed_out, 2u);
+  ::close(silent);
+  ::close(partial);
+  ::close(prompt);
 }
 
 TEST(ControlClient, ClearErrorWhenNoDaemon) {
