@@ -27,10 +27,12 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.params.advert_interval = vi.advert_interval;
   c.params.preempt = vi.preempt;
   c.params.preempt_delay = vi.preempt_delay;
+  c.params.adopt_interval_ratio = static_cast<uint16_t>(vi.adopt_interval_ratio);
   for (auto& v : vi.vips)
     c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
   if (vi.unicast_source) c.unicast_source = *vi.unicast_source;
   c.unicast_peers = vi.unicast_peers;
+  c.peers = vi.peers;
   c.auth_pass = vi.auth_pass;
   c.garp_count = vi.garp.count;
   c.garp_spacing = vi.garp.spacing;
@@ -250,6 +252,8 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.key("down_interfaces").begin_array();
     for (auto& d : i.down_interfaces) w.value(d);
     w.end_array();
+    w.key("vip_problem");
+    if (i.vip_problem.empty()) w.null(); else w.value(i.vip_problem);
     auto& c = i.counters;
     w.key("counters").begin_object();
     w.field("adverts_sent", c.adverts_sent).field("adverts_received", c.adverts_received);
@@ -257,6 +261,11 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.field("vips_restored", c.vips_restored).field("gratuitous_sent", i.garp_sent);
     w.field("address_list_mismatch", c.address_list_mismatch);
     w.field("unknown_peer", c.unknown_peer);
+    w.key("interval_not_adopted").begin_object();
+    w.field("too_long", c.interval_too_long).field("too_short", c.interval_too_short);
+    w.end_object();
+    w.field("vip_add_refused", c.vip_add_refused).field("vip_add_retries", c.vip_add_retries);
+    w.field("vip_faults", c.vip_faults);
     w.key("dropped").begin_object();
     w.field("total", c.drops.total);
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
@@ -283,6 +292,7 @@ void VrrpSubsystem::status_text(std::string& out) const {
     out += "vrrp " + i.name + " " + std::string(vrrp::to_string(i.state)) + " on " + i.interface +
            " vrid " + std::to_string(i.vrid) + " priority " + std::to_string(i.effective_priority) +
            (i.master_ip.empty() ? "" : " master " + i.master_ip) + " (" + i.last_reason + ")\n";
+    if (!i.vip_problem.empty()) out += "  VIP problem: " + i.vip_problem + "\n";
   }
 }
 

@@ -71,6 +71,7 @@ std::unique_ptr<NetlinkAddressManager> NetlinkAddressManager::create(Loop& loop,
 NetlinkAddressManager::NetlinkAddressManager(Loop& loop, nl::Sock sock, std::string log_tag)
     : loop_(loop), sock_(std::move(sock)), tag_(std::move(log_tag)) {
   nl_socket_modify_err_cb(sock_.get(), NL_CB_CUSTOM, &NetlinkAddressManager::on_error, this);
+  nl_socket_modify_cb(sock_.get(), NL_CB_ACK, NL_CB_CUSTOM, &NetlinkAddressManager::on_ack, this);
   watcher_ = std::make_unique<IoWatcher>(loop_, nl_socket_get_fd(sock_.get()), EV_READ,
                                          [this](int) { on_readable(); });
   watcher_->start();
@@ -86,26 +87,47 @@ void NetlinkAddressManager::send(AddrOp op, const AddressSpec& vip) {
   if (!msg) {
     ++errors_;
     HD_LOG(error, tag_) << "cannot build netlink request: " << describe(op, vip);
+    report({op, vip, ENOMEM});
     return;
   }
   int rc = nl_send_auto(sock_.get(), msg.get());
   if (rc < 0) {
     ++errors_;
     HD_LOG(error, tag_) << "netlink " << describe(op, vip) << ": " << nl_geterror(rc);
+    report({op, vip, EIO});
     return;
   }
+  if (pending_.size() >= 4096) pending_.erase(pending_.begin());
+  pending_[nlmsg_hdr(msg.get())->nlmsg_seq] = {op, vip};
   HD_LOG(debug, tag_) << "netlink " << describe(op, vip);
+}
+
+void NetlinkAddressManager::answer(uint32_t seq, int err) {
+  auto it = pending_.find(seq);
+  if (it == pending_.end()) return;
+  AddressResult r{it->second.first, it->second.second, err};
+  pending_.erase(it);
+  report(r);
+}
+
+int NetlinkAddressManager::on_ack(nl_msg* msg, void* arg) {
+  static_cast<NetlinkAddressManager*>(arg)->answer(nlmsg_hdr(msg)->nlmsg_seq, 0);
+  return NL_SKIP;  // on to the next message: NL_STOP would drop the rest of the datagram
 }
 
 int NetlinkAddressManager::on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
   auto* self = static_cast<NetlinkAddressManager*>(arg);
   // Adding an address that is there, or removing one that is gone, is fine.
-  if (err->error == -EEXIST || err->error == -EADDRNOTAVAIL || err->error == 0) return NL_STOP;
+  if (err->error == -EEXIST || err->error == -EADDRNOTAVAIL || err->error == 0) {
+    self->answer(err->msg.nlmsg_seq, 0);
+    return NL_SKIP;
+  }
   ++self->errors_;
+  self->answer(err->msg.nlmsg_seq, -err->error);
   int type = err->msg.nlmsg_type;
   HD_LOG(error, self->tag_) << "kernel refused " << (type == RTM_NEWADDR ? "address add" : "address removal")
                         << ": " << std::strerror(-err->error);
-  return NL_STOP;
+  return NL_SKIP;
 }
 
 void NetlinkAddressManager::on_readable() {

@@ -5,6 +5,8 @@
 // acknowledgements are read when the socket is readable, so no loop ever
 // waits on the kernel.
 #pragma once
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -23,6 +25,16 @@ struct AddressSpec {
   std::string str() const;  // "192.0.2.1/24 label eth0:1"
 };
 
+enum class AddrOp { add, remove };
+
+// The kernel's answer to one request: err 0 when it was applied (or already so: adding an
+// address that is there, removing one that is gone), else a positive errno.
+struct AddressResult {
+  AddrOp op;
+  AddressSpec spec;
+  int err = 0;
+};
+
 // What the owners of addresses need; tests substitute FakeAddressManager.
 class AddressManager {
  public:
@@ -30,9 +42,18 @@ class AddressManager {
   virtual void add(const AddressSpec& vip) = 0;
   virtual void remove(const AddressSpec& vip) = 0;
   virtual uint64_t errors() const { return 0; }  // requests the kernel refused
-};
+  // Called with every answer, on the loop that reads them (synchronously for a request
+  // that could not even be sent).
+  void on_result(std::function<void(const AddressResult&)> f) { listener_ = std::move(f); }
 
-enum class AddrOp { add, remove };
+ protected:
+  void report(const AddressResult& r) {
+    if (listener_) listener_(r);
+  }
+
+ private:
+  std::function<void(const AddressResult&)> listener_;
+};
 // An RTM_NEWADDR / RTM_DELADDR request with the address, prefix and label.
 nl::Msg build_request(AddrOp op, const AddressSpec& vip);
 
@@ -52,10 +73,15 @@ class NetlinkAddressManager final : public AddressManager {
   void send(AddrOp op, const AddressSpec& vip);
   void on_readable();
   static int on_error(sockaddr_nl*, nlmsgerr* err, void* arg);
+  static int on_ack(nl_msg* msg, void* arg);
+  void answer(uint32_t seq, int err);
   Loop& loop_;
   nl::Sock sock_;
   std::unique_ptr<IoWatcher> watcher_;
   std::string tag_;
+  // Requests sent and not yet answered, by netlink sequence number (bounded: the oldest
+  // are forgotten past 4,096, which only loses their answer's report).
+  std::map<uint32_t, std::pair<AddrOp, AddressSpec>> pending_;
   uint64_t errors_ = 0;
 };
 

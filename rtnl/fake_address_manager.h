@@ -3,6 +3,7 @@
 // would have on each interface, and can be told to refuse adds.
 #pragma once
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,14 +17,21 @@ class FakeAddressManager final : public AddressManager {
     AddrOp op;
     AddressSpec spec;
   };
+  // Answers at once, as the kernel's acknowledgement would arrive: refused adds with
+  // `refuse_with` (an errno) while refuse_adds is set.
   void add(const AddressSpec& a) override {
     requests.push_back({AddrOp::add, a});
-    if (refuse_adds) return;
+    if (refuse_adds || refused_addresses.count(a.address)) {
+      report({AddrOp::add, a, refuse_with});
+      return;
+    }
     if (!has(a.address)) present.push_back(a);
+    report({AddrOp::add, a, 0});
   }
   void remove(const AddressSpec& a) override {
     requests.push_back({AddrOp::remove, a});
     std::erase_if(present, [&](const AddressSpec& p) { return p.address == a.address; });
+    report({AddrOp::remove, a, 0});
   }
   bool has(const IpAddress& a) const {
     return std::any_of(present.begin(), present.end(),
@@ -41,6 +49,8 @@ class FakeAddressManager final : public AddressManager {
   std::vector<Request> requests;
   std::vector<AddressSpec> present;
   bool refuse_adds = false;
+  std::set<IpAddress> refused_addresses;  // refused even when refuse_adds is not set
+  int refuse_with = 1;  // EPERM
 };
 
 }  // namespace hd::rtnl

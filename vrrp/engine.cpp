@@ -141,6 +141,9 @@ std::unique_ptr<Engine::Running> Engine::make_instance(const InstanceConfig& c) 
         dirty_ = true;
         if (on_transition_) on_transition_(t);
       });
+  r->instance->on_own_fault_change([this] {
+    if (sync_soon_ && !sync_soon_->active()) sync_soon_->start(Duration::zero());
+  });
   return r;
 }
 
@@ -182,6 +185,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   loop_ = std::move(loop);
   // Everything that can fail first; on failure nothing is left behind.
   auto fail = [&](std::string error) {
+    sync_soon_.reset();
     instances_.clear();
     sockets_.clear();
     monitor_.reset();
@@ -192,6 +196,18 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   std::string error;
   addresses_ = kernel_.address_manager(*loop_, error);
   if (!addresses_) return fail(error);
+  // The kernel's answers reach the instance whose VIP it is (a refused VIP is retried and,
+  // if it stays refused, faults the instance).
+  addresses_->on_result([this](const rtnl::AddressResult& r) {
+    for (auto& i : instances_) (*i)->on_address_result(r);
+    dirty_ = true;
+  });
+  // An instance's own fault changing outside link and tracking events (a refused VIP) is
+  // shared with its sync group on the next loop turn, never inside its own transition.
+  sync_soon_ = std::make_unique<Timer>(*loop_, [this] {
+    sync_groups();
+    publish();
+  });
   monitor_ = kernel_.watch_links(
       *loop_,
       rtnl::LinkCallbacks{
@@ -352,6 +368,7 @@ void Engine::stop() {
   monitor_.reset();
   // Drain the remaining netlink acknowledgements synchronously-enough: one last non-blocking turn.
   loop_->run_nowait();
+  sync_soon_.reset();
   addresses_.reset();
   publish_timer_.reset();
   inbox_.reset();

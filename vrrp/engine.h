@@ -129,6 +129,7 @@ class Engine {
   SocketMap sockets_;
   std::vector<std::unique_ptr<Running>> instances_;
   std::unique_ptr<Timer> publish_timer_;
+  std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
   std::thread thread_;
   bool running_ = false;
   bool realtime_ = false;

@@ -55,6 +55,10 @@ std::ostream& operator<<(std::ostream& os, State s) {
   return os << to_string(s);
 }
 
+std::string_view to_string(IntervalRefusal r) {
+  return r == IntervalRefusal::too_long ? "too_long" : "too_short";
+}
+
 std::optional<std::string> validate(const Params& p) {
   if (p.version != Version::v2 && p.version != Version::v3) return "version must be 2 or 3";
   if (p.vrid == 0) return "vrid must be 1..255";
@@ -166,7 +170,7 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     }
     const bool preempt_now = params_.preempt && now >= preempt_allowed_at_;
     if (!preempt_now || a.priority >= priority_) {
-      adopt_interval(a);
+      adopt_interval(out, a);
       master_ = ev.source;
       out.emplace_back(ArmMasterDownTimer{master_down_interval()});
     }
@@ -191,7 +195,7 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     // other Backup just restarts its timer on it.
     out.emplace_back(SendAdvert{priority_});
     out.emplace_back(RemoveVips{});
-    adopt_interval(a);
+    adopt_interval(out, a);
     become_backup(out, now, describe(a, ev.source) + " preempts us");
     master_ = ev.source;
     return;
@@ -272,12 +276,26 @@ void Fsm::transition(Actions& out, State to, TimePoint now, std::string reason) 
   out.emplace_back(StateChanged{from, to, std::move(reason)});
 }
 
-// RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT". VRRPv2
-// has no such adoption: Adver Int must equal ours, and decode() drops it otherwise.
-void Fsm::adopt_interval(const Advert& a) {
-  if (params_.version == Version::v3 && a.max_advert_int_cs != 0) {
-    master_adver_interval_ = kCentisecond * a.max_advert_int_cs;
+// RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT", within
+// adopt_interval_ratio of our own interval (see Params). VRRPv2 has no such adoption: Adver Int
+// must equal ours, and decode() drops it otherwise.
+void Fsm::adopt_interval(Actions& out, const Advert& a) {
+  if (params_.version != Version::v3 || a.max_advert_int_cs == 0) return;
+  const Duration theirs = kCentisecond * a.max_advert_int_cs;
+  if (const uint16_t ratio = params_.adopt_interval_ratio; ratio != 0) {
+    const Duration ours = params_.advert_interval;
+    if (theirs > ours * ratio) {
+      out.emplace_back(IntervalRefused{theirs, IntervalRefusal::too_long});
+      return;
+    }
+    if (theirs * ratio < ours) {
+      out.emplace_back(IntervalRefused{theirs, IntervalRefusal::too_short});
+      return;
+    }
   }
+  if (theirs == master_adver_interval_) return;
+  out.emplace_back(IntervalAdopted{master_adver_interval_, theirs});
+  master_adver_interval_ = theirs;
 }
 
 namespace {
@@ -309,6 +327,14 @@ std::ostream& operator<<(std::ostream& os, const RemoveVips&) {
 }
 std::ostream& operator<<(std::ostream& os, const SendGratuitous&) {
   return os << "SendGratuitous";
+}
+std::ostream& operator<<(std::ostream& os, const IntervalAdopted& a) {
+  print_duration(os << "IntervalAdopted{", a.from) << "->";
+  return print_duration(os, a.to) << "}";
+}
+std::ostream& operator<<(std::ostream& os, const IntervalRefused& a) {
+  return print_duration(os << "IntervalRefused{", a.advertised) << ", " << to_string(a.reason)
+                                                                 << "}";
 }
 std::ostream& operator<<(std::ostream& os, const StateChanged& a) {
   return os << "StateChanged{" << a.from << "->" << a.to << ", " << a.reason << "}";

@@ -36,6 +36,12 @@ struct Params {
   // long has passed (keepalived's preempt_delay); 0 = preempt at once. See Fsm::handle. The
   // address owner (priority 255) still becomes Master at once on Startup.
   Duration preempt_delay{0};
+  // v3: a Backup adopts the Master's Max Adver Int (RFC 5798 6.4.2) only when it lies within
+  // this factor of advert_interval, both ways (advert_interval / ratio .. advert_interval *
+  // ratio); an advert outside that is still accepted, but Master_Adver_Interval keeps its value.
+  // Not in the RFC: any on-link host can claim 40.95 s and stretch the next failover to two
+  // minutes. 0 = no bound (the RFC's behaviour).
+  uint16_t adopt_interval_ratio = 10;
   IpAddress primary_ip;  // this router's primary address on the interface, for the tie-break
   friend bool operator==(const Params&, const Params&) = default;
 };
@@ -93,6 +99,21 @@ struct RemoveVips {
 struct SendGratuitous {
   friend bool operator==(const SendGratuitous&, const SendGratuitous&) = default;
 };
+// v3: Master_Adver_Interval took the Master's Max Adver Int, and it differs from before.
+struct IntervalAdopted {
+  Duration from;
+  Duration to;
+  friend bool operator==(const IntervalAdopted&, const IntervalAdopted&) = default;
+};
+// v3: an accepted advert's Max Adver Int is outside Params::adopt_interval_ratio, so it was not
+// adopted.
+enum class IntervalRefusal : uint8_t { too_long, too_short };
+std::string_view to_string(IntervalRefusal r);
+struct IntervalRefused {
+  Duration advertised;
+  IntervalRefusal reason;
+  friend bool operator==(const IntervalRefused&, const IntervalRefused&) = default;
+};
 struct StateChanged {
   State from;
   State to;
@@ -101,7 +122,8 @@ struct StateChanged {
 };
 using Action =
     std::variant<SendAdvert, ArmAdvertTimer, ArmMasterDownTimer, CancelAdvertTimer,
-                 CancelMasterDownTimer, AddVips, RemoveVips, SendGratuitous, StateChanged>;
+                 CancelMasterDownTimer, AddVips, RemoveVips, SendGratuitous, IntervalAdopted,
+                 IntervalRefused, StateChanged>;
 using Actions = std::vector<Action>;
 
 // Printing, for logs and test failure messages.
@@ -113,6 +135,8 @@ std::ostream& operator<<(std::ostream& os, const CancelMasterDownTimer& a);
 std::ostream& operator<<(std::ostream& os, const AddVips& a);
 std::ostream& operator<<(std::ostream& os, const RemoveVips& a);
 std::ostream& operator<<(std::ostream& os, const SendGratuitous& a);
+std::ostream& operator<<(std::ostream& os, const IntervalAdopted& a);
+std::ostream& operator<<(std::ostream& os, const IntervalRefused& a);
 std::ostream& operator<<(std::ostream& os, const StateChanged& a);
 std::ostream& operator<<(std::ostream& os, const Action& a);
 
@@ -132,6 +156,8 @@ class Fsm {
   //  - Fault: FaultOn leaves Master (priority-0 advert, VIPs removed) or Backup for Fault;
   //    FaultOff acts as Startup. A fault raised in Initialize is remembered: Startup then enters
   //    Fault. Shutdown from any state goes to Initialize.
+  //  - v3 Max Adver Int is adopted only within Params::adopt_interval_ratio of our own
+  //    interval (IntervalAdopted when it changes, IntervalRefused when outside the bound).
   //  - The address-owner rule of RFC 5798 7.1 (an owner drops all adverts) is not applied: an
   //    owner as Master outranks every advert but another owner's with a greater address.
   Actions handle(const Event& event, TimePoint now);
@@ -164,7 +190,7 @@ class Fsm {
   void become_backup(Actions& out, TimePoint now, std::string reason);
   void leave_master(Actions& out);
   void transition(Actions& out, State to, TimePoint now, std::string reason);
-  void adopt_interval(const Advert& a);
+  void adopt_interval(Actions& out, const Advert& a);
 
   Params params_;
   State state_ = State::initialize;

@@ -1,6 +1,7 @@
 #include "vrrp/instance.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/log.h"
 
@@ -31,7 +32,13 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
                          [this] {
                            ports_.announcer.burst(vip_addresses(), cfg_.garp_count,
                                                   cfg_.garp_spacing);
-                         }) {}
+                         }),
+      vip_retry_timer_(loop, [this] { retry_vips(); }),
+      vip_fault_timer_(loop, [this] {
+        HD_LOG(info, "vrrp") << cfg_.name << ": VIP fault hold-down over; rejoining the election";
+        vip_fault_.clear();
+        update_fault();
+      }) {}
 
 Instance::~Instance() = default;
 
@@ -74,12 +81,12 @@ void Instance::on_packet(const RxPacket& p) {
                           << r.reason();
     return;
   }
-  if (!cfg_.unicast_peers.empty() &&
-      std::find(cfg_.unicast_peers.begin(), cfg_.unicast_peers.end(), p.meta.source) ==
-          cfg_.unicast_peers.end()) {
+  const auto& allowed = cfg_.unicast_peers.empty() ? cfg_.peers : cfg_.unicast_peers;
+  if (!allowed.empty() &&
+      std::find(allowed.begin(), allowed.end(), p.meta.source) == allowed.end()) {
     ++counters_.unknown_peer;
     HD_LOG(debug, "vrrp") << cfg_.name << ": ignored advert from " << p.meta.source
-                          << " (not a unicast peer)";
+                          << " (not a listed peer)";
     return;
   }
   ++counters_.adverts_received;
@@ -116,6 +123,54 @@ void Instance::on_address_removed(int ifindex, const IpAddress& a) {
   }
 }
 
+void Instance::on_address_result(const rtnl::AddressResult& r) {
+  if (r.op != rtnl::AddrOp::add || r.spec.ifindex != cfg_.ifindex) return;
+  auto vip = std::find_if(cfg_.vips.begin(), cfg_.vips.end(),
+                          [&](const VipSpec& v) { return v.address == r.spec.address; });
+  if (vip == cfg_.vips.end()) return;
+  if (r.err == 0) {
+    if (refused_.erase(r.spec.address)) {
+      HD_LOG(info, "vrrp") << cfg_.name << ": VIP " << r.spec.str() << " added after "
+                           << "the kernel had refused it";
+      if (refused_.empty()) vip_retry_timer_.stop();
+    }
+    return;
+  }
+  if (!vips_held_) return;  // an answer to a request made before we left MASTER
+  ++counters_.vip_add_refused;
+  std::string why = "kernel refused VIP " + r.spec.str() + ": " + std::strerror(r.err);
+  HD_LOG(warning, "vrrp") << cfg_.name << ": " << why << "; retrying";
+  if (refused_.empty()) {
+    refused_since_ = clock_.now();
+    retry_delay_ = Millis(100);
+  }
+  refused_[r.spec.address] = why;
+  if (!vip_retry_timer_.active()) vip_retry_timer_.start(retry_delay_);
+}
+
+void Instance::retry_vips() {
+  if (!vips_held_ || refused_.empty()) return;
+  if (clock_.now() - refused_since_ >= cfg_.vip_fault_after) {
+    vip_fault_ = refused_.begin()->second + " for " +
+                 std::to_string(std::chrono::duration_cast<Millis>(cfg_.vip_fault_after).count()) +
+                 " ms";
+    ++counters_.vip_faults;
+    HD_LOG(error, "vrrp") << cfg_.name << ": " << vip_fault_ << ": going to FAULT so the peer "
+                          << "takes over; rejoining in "
+                          << std::chrono::duration_cast<Millis>(cfg_.vip_fault_hold).count() << " ms";
+    vip_fault_timer_.start(cfg_.vip_fault_hold);
+    update_fault();
+    return;
+  }
+  for (auto& v : cfg_.vips)
+    if (refused_.count(v.address)) {
+      ++counters_.vip_add_retries;
+      ports_.addresses.add(v);
+    }
+  retry_delay_ = std::min<Duration>(retry_delay_ * 2, std::chrono::seconds(1));
+  if (!refused_.empty() && !vip_retry_timer_.active()) vip_retry_timer_.start(retry_delay_);
+}
+
 void Instance::set_priority(int priority) {
   feed(PriorityChanged{static_cast<uint8_t>(std::clamp(priority, 1, 255))});
 }
@@ -133,7 +188,8 @@ void Instance::set_tracking(int priority, const std::string& script_fault) {
 
 std::string Instance::own_fault() const {
   if (!down_.empty()) return "tracked interface " + down_.front() + " is down";
-  return script_fault_;
+  if (!script_fault_.empty()) return script_fault_;
+  return vip_fault_;
 }
 
 void Instance::set_group_fault(const std::string& reason) {
@@ -143,7 +199,12 @@ void Instance::set_group_fault(const std::string& reason) {
 }
 
 void Instance::update_fault() {
-  std::string reason = own_fault();
+  std::string own = own_fault();
+  if (own != last_own_fault_) {
+    last_own_fault_ = own;
+    if (on_own_fault_change_) on_own_fault_change_();
+  }
+  std::string reason = own;
   if (reason.empty()) reason = group_fault_;
   if (!reason.empty() && !faulted_) {
     faulted_ = true;
@@ -198,8 +259,8 @@ void Instance::execute(const Actions& actions) {
             [&](const CancelAdvertTimer&) { advert_timer_.stop(); },
             [&](const CancelMasterDownTimer&) { master_down_timer_.stop(); },
             [&](const AddVips&) {
+              vips_held_ = true;  // first: a refusal may be reported while adding
               for (auto& v : cfg_.vips) ports_.addresses.add(v);
-              vips_held_ = true;
               if (cfg_.garp_refresh > Duration::zero())
                 garp_refresh_timer_.start(cfg_.garp_refresh, cfg_.garp_refresh);
             },
@@ -208,12 +269,28 @@ void Instance::execute(const Actions& actions) {
               garp_second_timer_.stop();
               ports_.announcer.cancel();
               vips_held_ = false;
+              refused_.clear();
+              vip_retry_timer_.stop();
               for (auto& v : cfg_.vips) ports_.addresses.remove(v);
             },
             [&](const SendGratuitous&) {
               ports_.announcer.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
               if (cfg_.garp_second_burst > Duration::zero())
                 garp_second_timer_.start(cfg_.garp_second_burst);
+            },
+            [&](const IntervalAdopted& a) {
+              HD_LOG(info, "vrrp") << cfg_.name << ": master advert interval now "
+                                   << seconds(a.to) << " s (was " << seconds(a.from) << " s)";
+            },
+            [&](const IntervalRefused& r) {
+              auto& n = r.reason == IntervalRefusal::too_long ? counters_.interval_too_long
+                                                              : counters_.interval_too_short;
+              if (n++ % 100 == 0)
+                HD_LOG(warning, "vrrp")
+                    << cfg_.name << ": not adopting the master's advert interval of "
+                    << seconds(r.advertised) << " s (" << to_string(r.reason)
+                    << ": more than " << cfg_.params.adopt_interval_ratio << "x from our "
+                    << seconds(cfg_.params.advert_interval) << " s)";
             },
             [&](const StateChanged& s) {
               last_transition_wall_ = wall_seconds();
@@ -246,6 +323,10 @@ InstanceStatus Instance::status() const {
     s.vips.push_back(v.address.str() + "/" + std::to_string(v.prefix_len) +
                      (v.label.empty() ? "" : " " + v.label));
   s.down_interfaces = down_;
+  if (!vip_fault_.empty())
+    s.vip_problem = vip_fault_;
+  else if (!refused_.empty())
+    s.vip_problem = refused_.begin()->second;
   s.counters = counters_;
   s.garp_sent = ports_.announcer.sent();
   return s;

@@ -3,6 +3,7 @@
 // the VRRP thread's loop. The engine gives it real ports; tests give fakes.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ struct InstanceConfig {
   std::vector<VipSpec> vips;
   std::optional<IpAddress> unicast_source;
   std::vector<IpAddress> unicast_peers;
+  // Multicast: when not empty, adverts from other sources are dropped (unicast_peers plays this
+  // part for unicast instances).
+  std::vector<IpAddress> peers;
   std::string auth_pass;  // v2 only
   int garp_count = 5;
   Duration garp_spacing = Millis(100);
@@ -44,6 +48,11 @@ struct InstanceConfig {
   Duration garp_second_burst = std::chrono::seconds(2);
   std::vector<std::string> track_interfaces;
   std::string sync_group;  // members share FAULT
+  // A VIP the kernel refuses while MASTER is retried with backoff (100 ms doubling to 1 s);
+  // still missing after vip_fault_after, the instance goes to FAULT (the peer takes over)
+  // for vip_fault_hold, then rejoins the election.
+  Duration vip_fault_after = std::chrono::seconds(2);
+  Duration vip_fault_hold = std::chrono::seconds(10);
   friend bool operator==(const InstanceConfig&, const InstanceConfig&) = default;
 };
 
@@ -54,7 +63,13 @@ struct InstanceCounters {
   uint64_t became_master = 0;
   uint64_t vips_restored = 0;
   uint64_t address_list_mismatch = 0;
-  uint64_t unknown_peer = 0;  // unicast mode: adverts from addresses not in unicast_peers
+  uint64_t unknown_peer = 0;  // adverts from addresses not in unicast_peers / peers
+  // Accepted v3 adverts whose interval was not adopted (Params::adopt_interval_ratio).
+  uint64_t interval_too_long = 0;
+  uint64_t interval_too_short = 0;
+  uint64_t vip_add_refused = 0;  // VIP adds the kernel refused while MASTER
+  uint64_t vip_add_retries = 0;
+  uint64_t vip_faults = 0;  // times a refused VIP put the instance in FAULT
   DropCounters drops;
 };
 
@@ -74,6 +89,7 @@ struct InstanceStatus {
   std::string last_reason;
   std::vector<std::string> vips;
   std::vector<std::string> down_interfaces;
+  std::string vip_problem;  // "" or why a VIP is missing (kernel refusal) / the VIP fault
   InstanceCounters counters;
   uint64_t garp_sent = 0;
 };
@@ -99,6 +115,10 @@ class Instance {
   void on_packet(const RxPacket& p);
   void on_link(const std::string& ifname, bool up);
   void on_address_removed(int ifindex, const IpAddress& a);
+  // The kernel's answer to an address request (any owner's: ignored unless it is ours).
+  void on_address_result(const rtnl::AddressResult& r);
+  // Called when own_fault() changes, so the engine can share it with a sync group.
+  void on_own_fault_change(std::function<void()> f) { on_own_fault_change_ = std::move(f); }
   void set_priority(int priority);
   // Track scripts: the effective priority, and a fault reason (empty: none).
   void set_tracking(int priority, const std::string& script_fault);
@@ -128,6 +148,15 @@ class Instance {
   std::vector<std::string> down_;  // tracked interfaces that are down
   std::string script_fault_;       // a weight-0 track script is failing
   std::string group_fault_;        // another member of the sync group is in FAULT
+  std::string vip_fault_;          // a VIP the kernel kept refusing (held for vip_fault_hold)
+  std::map<IpAddress, std::string> refused_;  // VIPs refused while MASTER -> the kernel's reason
+  TimePoint refused_since_{};
+  Duration retry_delay_{};
+  Timer vip_retry_timer_;
+  Timer vip_fault_timer_;
+  std::function<void()> on_own_fault_change_;
+  std::string last_own_fault_;
+  void retry_vips();
   bool faulted_ = false;
   int tracked_priority_ = -1;
   void update_fault();

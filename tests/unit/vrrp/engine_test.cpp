@@ -163,6 +163,21 @@ TEST_F(EngineTest, ASyncGroupMemberInFaultFaultsTheOthers) {
   EXPECT_TRUE(kernel.has_address(kVip2));
 }
 
+TEST_F(EngineTest, AVipFaultIsSharedWithTheSyncGroup) {
+  auto a = instance("VI_1", "eth0", 1, kVip1);
+  auto b = instance("VI_2", "eth1", 2, kVip2);
+  a.sync_group = b.sync_group = "g";
+  a.vip_fault_after = b.vip_fault_after = 200ms;
+  kernel.refuse(kVip1, true);
+  ASSERT_EQ(engine.start({a, b}, {}), "");
+  EXPECT_TRUE(state_is("VI_1", State::fault));
+  EXPECT_TRUE(state_is("VI_2", State::fault)) << "the group fails over together";
+  EXPECT_FALSE(kernel.has_address(kVip2));
+  auto s = engine.status();
+  EXPECT_NE(find(s, "VI_1")->vip_problem.find("kernel refused VIP 192.0.2.100/24"),
+            std::string::npos);
+}
+
 TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
   ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
   ASSERT_TRUE(state_is("VI_1", State::master));

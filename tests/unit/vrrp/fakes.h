@@ -177,6 +177,13 @@ class FakeKernel final : public EngineKernel {
     std::lock_guard l(mu);
     return addresses.has(a);
   }
+  void refuse(const IpAddress& a, bool on) {
+    std::lock_guard l(mu);
+    if (on)
+      addresses.refused_addresses.insert(a);
+    else
+      addresses.refused_addresses.erase(a);
+  }
   size_t address_requests(rtnl::AddrOp op) {
     std::lock_guard l(mu);
     return addresses.count(op);
@@ -206,12 +213,20 @@ class FakeKernel final : public EngineKernel {
   struct Forward final : rtnl::AddressManager {
     explicit Forward(FakeKernel& k) : k_(k) {}
     void add(const rtnl::AddressSpec& a) override {
-      std::lock_guard l(k_.mu);
-      k_.addresses.add(a);
+      bool ok;
+      {
+        std::lock_guard l(k_.mu);
+        k_.addresses.add(a);
+        ok = k_.addresses.has(a.address);
+      }
+      report({rtnl::AddrOp::add, a, ok ? 0 : k_.addresses.refuse_with});
     }
     void remove(const rtnl::AddressSpec& a) override {
-      std::lock_guard l(k_.mu);
-      k_.addresses.remove(a);
+      {
+        std::lock_guard l(k_.mu);
+        k_.addresses.remove(a);
+      }
+      report({rtnl::AddrOp::remove, a, 0});
     }
     FakeKernel& k_;
   };

@@ -211,6 +211,10 @@ TEST_F(FsmTest, V3BackupAdoptsTheMastersInterval) {
   Fsm f = backup();
   const Duration skew_half = kSkew100 / 2;  // (256-100) * 0.5 s / 256
   EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 50), kT0),
+              ElementsAre(IntervalAdopted{seconds(1), milliseconds(500)},
+                          ArmMasterDownTimer{milliseconds(1500) + skew_half}));
+  // The same interval again is no news.
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 50), kT0 + milliseconds(500)),
               ElementsAre(ArmMasterDownTimer{milliseconds(1500) + skew_half}));
   EXPECT_EQ(f.master_adver_interval(), milliseconds(500));
   EXPECT_EQ(f.skew_time(), skew_half);
@@ -220,6 +224,59 @@ TEST_F(FsmTest, V3BackupAdoptsTheMastersInterval) {
   // Priority 0: Skew_Time with the adopted interval.
   EXPECT_THAT(f.handle(advert(0, "10.0.0.9", 50), kT0 + seconds(2)),
               ElementsAre(ArmMasterDownTimer{skew_half}));
+}
+
+// Not in the RFC (#13): any on-link host can send an advert, so a Backup adopts the Master's
+// Max Adver Int only within adopt_interval_ratio (default 10) of its own interval, both ways.
+// A claimed 40.95 s would otherwise make the next failover take two minutes.
+// The advert itself is still accepted (it restarts the master down timer, with the interval
+// kept): dropping it would turn a misconfigured but real Master into a second Master at once.
+TEST_F(FsmTest, V3BackupAdoptsOnlyAnIntervalWithinTheBound) {
+  Fsm f = backup();  // 1 s
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 4095), kT0),
+              ElementsAre(IntervalRefused{milliseconds(40950), IntervalRefusal::too_long},
+                          ArmMasterDownTimer{kDown100}));
+  EXPECT_EQ(f.master_adver_interval(), seconds(1));
+  EXPECT_EQ(f.master_down_interval(), kDown100);
+  EXPECT_EQ(f.master_address(), ip("10.0.0.9"));
+
+  // The bounds themselves are inside: 1 s / 10 and 1 s * 10.
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 10), kT0),
+              ElementsAre(IntervalAdopted{seconds(1), milliseconds(100)}, ::testing::_));
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 1000), kT0),
+              ElementsAre(IntervalAdopted{milliseconds(100), seconds(10)}, ::testing::_));
+  // Outside, the adopted value stays (not reset to our own).
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 1001), kT0),
+              ElementsAre(IntervalRefused{milliseconds(10010), IntervalRefusal::too_long},
+                          ArmMasterDownTimer{seconds(30) + 10 * kSkew100}));
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9", 9), kT0),
+              ElementsAre(IntervalRefused{milliseconds(90), IntervalRefusal::too_short},
+                          ::testing::_));
+  EXPECT_EQ(f.master_adver_interval(), seconds(10));
+
+  // A Master stepping down bounds it the same way.
+  Fsm m = master();
+  EXPECT_THAT(m.handle(advert(150, "10.0.0.1", 4095), kT0 + seconds(5)),
+              ElementsAre(CancelAdvertTimer{}, SendAdvert{100}, RemoveVips{},
+                          IntervalRefused{milliseconds(40950), IntervalRefusal::too_long},
+                          ArmMasterDownTimer{kDown100}, Changed(State::master, State::backup)));
+  EXPECT_EQ(m.master_adver_interval(), seconds(1));
+}
+
+// adopt_interval_ratio = 0 is the RFC: any interval is adopted; 1 adopts only our own.
+TEST_F(FsmTest, AdoptIntervalRatioZeroIsUnbounded) {
+  Params p = params();
+  p.adopt_interval_ratio = 0;
+  Fsm f = backup(p);
+  f.handle(advert(200, "10.0.0.9", 4095), kT0);
+  EXPECT_EQ(f.master_adver_interval(), milliseconds(40950));
+
+  p.adopt_interval_ratio = 1;
+  Fsm g = backup(p);
+  EXPECT_THAT(g.handle(advert(200, "10.0.0.9", 99), kT0),
+              ElementsAre(IntervalRefused{milliseconds(990), IntervalRefusal::too_short},
+                          ArmMasterDownTimer{kDown100}));
+  EXPECT_THAT(g.handle(advert(200, "10.0.0.9", 100), kT0), ElementsAre(ArmMasterDownTimer{kDown100}));
 }
 
 // RFC 3768 has no Master_Adver_Interval: Master_Down_Interval uses the local
@@ -299,7 +356,7 @@ TEST_F(FsmTest, MasterStepsDownForHigherPriority) {
   EXPECT_THAT(
       f.handle(advert(150, "10.0.0.1", 200), kT0 + seconds(5)),
       ElementsAre(CancelAdvertTimer{}, SendAdvert{100}, RemoveVips{},
-                  ArmMasterDownTimer{seconds(6) + skew_2s},
+                  IntervalAdopted{seconds(1), seconds(2)}, ArmMasterDownTimer{seconds(6) + skew_2s},
                   Changed(State::master, State::backup)));
   EXPECT_EQ(f.state(), State::backup);
   EXPECT_EQ(f.master_address(), ip("10.0.0.1"));
@@ -543,10 +600,13 @@ TEST(FsmParams, Validation) {
 TEST(FsmPrinting, ActionsAndStatesPrint) {
   std::ostringstream os;
   os << Action{SendAdvert{7}} << " " << Action{ArmMasterDownTimer{milliseconds(1500)}} << " "
-     << Action{StateChanged{State::backup, State::master, "why"}};
+     << Action{StateChanged{State::backup, State::master, "why"}} << " "
+     << Action{IntervalAdopted{seconds(1), milliseconds(500)}} << " "
+     << Action{IntervalRefused{milliseconds(40950), IntervalRefusal::too_long}};
   EXPECT_EQ(os.str(),
             "SendAdvert{priority=7} ArmMasterDownTimer{1500ms} "
-            "StateChanged{BACKUP->MASTER, why}");
+            "StateChanged{BACKUP->MASTER, why} IntervalAdopted{1000ms->500ms} "
+            "IntervalRefused{40950ms, too_long}");
 }
 
 // A small simulated LAN: an advert reaches every other router right after the sender's action

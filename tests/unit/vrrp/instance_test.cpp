@@ -58,9 +58,13 @@ class InstanceTest : public ::testing::Test {
     return c;
   }
   std::unique_ptr<Instance> make(InstanceConfig c) {
-    return std::make_unique<Instance>(loop, clock, std::move(c),
-                                      InstancePorts{sender, addresses, announcer, links},
-                                      [this](const Transition& t) { transitions.push_back(t); });
+    auto i = std::make_unique<Instance>(loop, clock, std::move(c),
+                                        InstancePorts{sender, addresses, announcer, links},
+                                        [this](const Transition& t) { transitions.push_back(t); });
+    // As the engine does: the kernel's answers go to the instance.
+    Instance* raw = i.get();
+    addresses.on_result([raw](const rtnl::AddressResult& r) { raw->on_address_result(r); });
+    return i;
   }
   std::vector<State> states() const {
     std::vector<State> s;
@@ -238,6 +242,78 @@ TEST_F(InstanceTest, UnicastAdvertsGoToEachPeerAndOnlyListedPeersCount) {
   i->on_packet(testing::advert_from(stranger, 51, 254, {kVip}, 10ms));
   EXPECT_EQ(i->state(), State::master) << "an advert from an unlisted address is ignored";
   EXPECT_EQ(i->status().counters.unknown_peer, 1u);
+}
+
+// #13: a multicast instance with `peers` drops adverts from anyone else (a priority-0 advert
+// from a stranger would otherwise cut the Backup's timer to Skew_Time), and counts adverts whose
+// interval it does not adopt.
+TEST_F(InstanceTest, MulticastPeersAllowListAndIntervalRefusalsAreCounted) {
+  auto c = config(100);
+  c.params.advert_interval = 1s;  // nothing fires during the test
+  c.peers = {kPeer};
+  auto i = make(c);
+  i->start();
+  auto stranger = *IpAddress::parse("192.0.2.66");
+  i->on_packet(testing::advert_from(stranger, 51, 0, {kVip}, 1s));
+  EXPECT_EQ(i->status().counters.unknown_peer, 1u);
+  EXPECT_EQ(i->status().counters.adverts_received, 0u);
+  i->on_packet(testing::advert_from(kPeer, 51, 150, {kVip}, 40950ms));
+  EXPECT_EQ(i->status().counters.adverts_received, 1u);
+  EXPECT_EQ(i->status().counters.interval_too_long, 1u);
+  EXPECT_EQ(i->status().master_ip, kPeer.str());
+  EXPECT_EQ(i->status().advert_interval_s, 1.0);
+  i->on_packet(testing::advert_from(kPeer, 51, 150, {kVip}, 50ms));
+  EXPECT_EQ(i->status().counters.interval_too_short, 1u);
+  EXPECT_EQ(i->state(), State::backup);
+}
+
+// Issue 13, defect 3: a VIP the kernel refuses must not leave a MASTER black-holing traffic.
+TEST_F(InstanceTest, AVipTheKernelKeepsRefusingIsRetriedThenFaultsSoThePeerTakesOver) {
+  addresses.refuse_adds = true;
+  auto c = config(255);
+  c.vip_fault_after = 300ms;
+  c.vip_fault_hold = 200ms;
+  auto i = make(c);
+  i->start();
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_NE(i->status().vip_problem.find("kernel refused VIP 192.0.2.100/24"), std::string::npos)
+      << i->status().vip_problem;
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::fault; }));
+  auto s = i->status();
+  EXPECT_GE(s.counters.vip_add_retries, 2u) << "retried with backoff before giving up";
+  EXPECT_GE(s.counters.vip_add_refused, 3u);
+  EXPECT_EQ(s.counters.vip_faults, 1u);
+  EXPECT_NE(i->own_fault().find("kernel refused VIP"), std::string::npos) << i->own_fault();
+  EXPECT_EQ(priorities_sent().back(), 0) << "leaving MASTER tells the peer at once";
+  // After the hold-down it rejoins the election; the kernel now takes the VIP.
+  addresses.refuse_adds = false;
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(i->status().vip_problem, "");
+}
+
+TEST_F(InstanceTest, AVipRefusedOnceAndTakenOnRetryKeepsTheMaster) {
+  addresses.refuse_adds = true;
+  auto c = config(255);
+  c.vip_fault_after = 5s;
+  auto i = make(c);
+  i->start();
+  addresses.refuse_adds = false;
+  ASSERT_TRUE(run_until(loop, [&] { return addresses.has(kVip); }));
+  EXPECT_EQ(i->state(), State::master);
+  EXPECT_EQ(i->status().counters.vip_add_retries, 1u);
+  EXPECT_EQ(i->status().vip_problem, "");
+  run_for(loop, 300ms);
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::add), 2u) << "no retries once the VIP is there";
+}
+
+TEST_F(InstanceTest, ARefusalAnsweredAfterLeavingMasterIsIgnored) {
+  auto i = make(config(100));
+  i->start();
+  ASSERT_EQ(i->state(), State::backup);
+  i->on_address_result({rtnl::AddrOp::add, VipSpec{kVip, 24, "eth0:1", 7}, EPERM});
+  EXPECT_EQ(i->status().counters.vip_add_refused, 0u);
+  EXPECT_EQ(i->status().vip_problem, "");
 }
 
 }  // namespace
