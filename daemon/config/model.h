@@ -101,6 +101,8 @@ struct VrrpInstance {
   std::vector<Vip> vips;
   std::optional<IpAddress> unicast_source;
   std::vector<IpAddress> unicast_peers;
+  std::vector<IpAddress> peers;  // multicast: adverts from other sources are dropped
+  int adopt_interval_ratio = 10;  // v3: Params::adopt_interval_ratio (0 = no bound)
   std::string auth_pass;  // v2 simple password (interop only; not security)
   Garp garp;
   std::vector<std::string> track_interfaces;
@@ -114,6 +116,7 @@ struct VrrpInstance {
            advert_interval == o.advert_interval && preempt == o.preempt &&
            preempt_delay == o.preempt_delay && vips == o.vips &&
            unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
+           peers == o.peers && adopt_interval_ratio == o.adopt_interval_ratio &&
            auth_pass == o.auth_pass && garp == o.garp && track_interfaces == o.track_interfaces &&
            track_scripts == o.track_scripts &&
            track_virtual_servers == o.track_virtual_servers && notify == o.notify;

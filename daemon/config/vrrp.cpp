@@ -168,6 +168,42 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
       vi.unicast_peers.push_back(*a);
     }
   }
+  if (auto* arr = t.array("peers")) {
+    if (!vi.unicast_peers.empty()) {
+      ctx.error(*t.node("peers"), "'peers' is for multicast instances; a unicast instance "
+                                  "already takes adverts from its 'unicast_peers' only");
+      ok = false;
+    }
+    for (auto& e : *arr) {
+      auto a = t.check_address(e, "peers");
+      if (!a) {
+        ok = false;
+        continue;
+      }
+      if (!vi.vips.empty() && a->family() != vi.family()) {
+        ctx.error(e, "peer " + a->str() + " is not in the virtual IPs' address family");
+        ok = false;
+      }
+      if (std::find(vi.peers.begin(), vi.peers.end(), *a) != vi.peers.end()) {
+        ctx.error(e, "duplicate peer " + a->str());
+        ok = false;
+      }
+      vi.peers.push_back(*a);
+    }
+  }
+  if (auto* n = t.node("adopt_interval_ratio")) {
+    if (auto v = t.check_int(*n, "adopt_interval_ratio", 0, vrrp::kV3MaxAdvertIntCs)) {
+      if (vi.version != 3) {
+        ctx.error(*n, "'adopt_interval_ratio' applies to VRRP version 3 only (version 2 "
+                      "adverts must carry our own interval)");
+        ok = false;
+      } else {
+        vi.adopt_interval_ratio = int(*v);
+      }
+    } else {
+      ok = false;
+    }
+  }
   if (vi.unicast_source && vi.unicast_peers.empty()) {
     ctx.error(*t.node("unicast_source"), "'unicast_source' needs 'unicast_peers'");
     ok = false;

@@ -123,6 +123,12 @@ toml::table vrrp_table(const VrrpInstance& vi) {
     for (auto& p : vi.unicast_peers) a.push_back(p.str());
     put(t, "unicast_peers", std::move(a));
   }
+  if (!vi.peers.empty()) {
+    toml::array a;
+    for (auto& p : vi.peers) a.push_back(p.str());
+    put(t, "peers", std::move(a));
+  }
+  put_if(t, "adopt_interval_ratio", vi.adopt_interval_ratio, d.adopt_interval_ratio);
   put_str_if(t, "auth_pass", vi.auth_pass);
   if (vi.garp != d.garp) {
     toml::table g;

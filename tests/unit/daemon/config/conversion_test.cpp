@@ -85,6 +85,8 @@ TEST(VrrpConversion, CopiesEveryField) {
   vi.preempt_delay = 5s;
   vi.unicast_source = ip("192.0.2.2");
   vi.unicast_peers = {ip("192.0.2.3")};
+  vi.peers = {ip("192.0.2.4")};  // (the loader refuses both together; the copy does not care)
+  vi.adopt_interval_ratio = 3;
   vi.auth_pass = "secret";
   vi.garp = {3, 50ms, 60s, 0s};
   vi.track_interfaces = {"eth1"};
@@ -99,6 +101,8 @@ TEST(VrrpConversion, CopiesEveryField) {
   EXPECT_EQ(c.params.preempt_delay, 5s);
   EXPECT_EQ(c.unicast_source, ip("192.0.2.2"));
   EXPECT_EQ(c.unicast_peers, vi.unicast_peers);
+  EXPECT_EQ(c.peers, vi.peers);
+  EXPECT_EQ(c.params.adopt_interval_ratio, 3);
   EXPECT_EQ(c.auth_pass, "secret");
   EXPECT_EQ(c.garp_count, 3);
   EXPECT_EQ(c.garp_spacing, 50ms);

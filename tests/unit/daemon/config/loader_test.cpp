@@ -319,6 +319,32 @@ TEST(ConfigLoader, UnicastPeersFamily) {
              "unicast peer fe80::2 is not in the virtual IPs' address family");
 }
 
+// #13: a multicast instance may list the routers it takes adverts from (any on-link host can
+// otherwise send a priority-0 advert, or claim a 40 s interval).
+TEST(ConfigLoader, PeersAllowListForMulticast) {
+  auto r = load_string(kInstance + "peers = [\"192.168.110.2\", \"192.168.110.3\"]\n", "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->vrrp_instances[0].peers,
+            (std::vector<IpAddress>{*IpAddress::parse("192.168.110.2"),
+                                    *IpAddress::parse("192.168.110.3")}));
+  expect_one(kInstance + "peers = [\"10.0.0.2\", \"fe80::2\"]\n", 7, 22,
+             "peer fe80::2 is not in the virtual IPs' address family");
+  expect_one(kInstance + "peers = [\"10.0.0.2\", \"10.0.0.2\"]\n", 7, 22, "duplicate peer 10.0.0.2");
+  expect_one(kInstance + "unicast_peers = [\"10.0.0.2\"]\npeers = [\"10.0.0.3\"]\n", 8, 9,
+             "'peers' is for multicast instances");
+}
+
+// #13: the Master's interval is adopted only within adopt_interval_ratio (default 10) of ours.
+TEST(ConfigLoader, AdoptIntervalRatio) {
+  EXPECT_EQ(load_string(kInstance, "t").config->vrrp_instances[0].adopt_interval_ratio, 10);
+  auto r = load_string(kInstance + "adopt_interval_ratio = 0\n", "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->vrrp_instances[0].adopt_interval_ratio, 0);
+  expect_one(kInstance + "adopt_interval_ratio = 4096\n", 7, 24, "between 0 and 4095");
+  expect_one(kInstance + "version = 2\nadopt_interval_ratio = 5\n", 8, 24,
+             "'adopt_interval_ratio' applies to VRRP version 3 only");
+}
+
 TEST(ConfigLoader, TrackScriptMustExist) {
   expect_one(kInstance + "track_scripts = [\"chk_haproxy\"]\n", 1, 1,
              "tracks unknown track_script 'chk_haproxy'");

@@ -144,6 +144,15 @@ Config every_field() {
   v6.garp.refresh = 1h;
   c.vrrp_instances.push_back(v6);
 
+  VrrpInstance vm;  // multicast, with an allow-list and its own interval bound
+  vm.name = "VI_M";
+  vm.interface = "eth1";
+  vm.vrid = 53;
+  vm.vips = {{pfx("198.51.100.10/24"), ""}};
+  vm.peers = {ip("198.51.100.2"), ip("198.51.100.3")};
+  vm.adopt_interval_ratio = 0;
+  c.vrrp_instances.push_back(vm);
+
   TrackScript a;
   a.name = "chk_a";
   a.command = {"/bin/true"};
