@@ -30,6 +30,8 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.params.adopt_interval_ratio = static_cast<uint16_t>(vi.adopt_interval_ratio);
   for (auto& v : vi.vips)
     c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
+  for (auto& v : vi.excluded_vips)
+    c.excluded_vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
   if (vi.unicast_source) c.unicast_source = *vi.unicast_source;
   c.unicast_peers = vi.unicast_peers;
   c.peers = vi.peers;
@@ -248,6 +250,9 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.end_object();
     w.key("vips").begin_array();
     for (auto& v : i.vips) w.value(v);
+    w.end_array();
+    w.key("excluded_vips").begin_array();
+    for (auto& v : i.excluded_vips) w.value(v);
     w.end_array();
     w.key("down_interfaces").begin_array();
     for (auto& d : i.down_interfaces) w.value(d);

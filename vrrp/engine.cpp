@@ -68,6 +68,7 @@ std::string Engine::resolve(InstanceConfig& cfg) {
   cfg.ifindex = static_cast<int>(if_nametoindex(cfg.interface.c_str()));
   if (cfg.ifindex == 0) return "interface " + cfg.interface + " does not exist";
   for (auto& v : cfg.vips) v.ifindex = cfg.ifindex;
+  for (auto& v : cfg.excluded_vips) v.ifindex = cfg.ifindex;
   Family fam = cfg.vips.empty() ? Family::v4 : cfg.vips.front().address.family();
   if (cfg.unicast_source) {
     cfg.params.primary_ip = *cfg.unicast_source;
@@ -82,8 +83,9 @@ std::string Engine::resolve(InstanceConfig& cfg) {
       auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
       auto a = IpAddress::from_bytes(
           Family::v4, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&sin->sin_addr), 4));
-      bool is_vip = std::any_of(cfg.vips.begin(), cfg.vips.end(),
-                                [&](const VipSpec& v) { return v.address == *a; });
+      auto same = [&](const VipSpec& v) { return v.address == *a; };
+      bool is_vip = std::any_of(cfg.vips.begin(), cfg.vips.end(), same) ||
+                    std::any_of(cfg.excluded_vips.begin(), cfg.excluded_vips.end(), same);
       if (a && !is_vip) found = a;
     } else if (fam == Family::v6 && i->ifa_addr->sa_family == AF_INET6) {
       auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);

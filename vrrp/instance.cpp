@@ -15,6 +15,14 @@ template <class... Fs>
 Overloaded(Fs...) -> Overloaded<Fs...>;
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// What the instance holds while MASTER, and announces: the advertised VIPs and the excluded.
+std::vector<IpAddress> held_addresses(const InstanceConfig& c) {
+  std::vector<IpAddress> ips;
+  for (auto* list : {&c.vips, &c.excluded_vips})
+    for (auto& v : *list) ips.push_back(v.address);
+  return ips;
+}
 }  // namespace
 
 Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstancePorts ports,
@@ -27,10 +35,12 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
       advert_timer_(loop, [this] { feed(AdvertTimerFired{}); }),
       master_down_timer_(loop, [this] { feed(MasterDownTimerFired{}); }),
       garp_refresh_timer_(loop,
-                          [this] { ports_.announcer.burst(vip_addresses(), 1, Duration::zero()); }),
+                          [this] {
+                            ports_.announcer.burst(held_addresses(cfg_), 1, Duration::zero());
+                          }),
       garp_second_timer_(loop,
                          [this] {
-                           ports_.announcer.burst(vip_addresses(), cfg_.garp_count,
+                           ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count,
                                                   cfg_.garp_spacing);
                          }),
       vip_retry_timer_(loop, [this] { retry_vips(); }),
@@ -113,12 +123,14 @@ void Instance::on_link(const std::string& ifname, bool up) {
 
 void Instance::on_address_removed(int ifindex, const IpAddress& a) {
   if (!vips_held_ || fsm_.state() != State::master) return;
-  for (auto& v : cfg_.vips) {
-    if (v.ifindex == ifindex && v.address == a) {
-      ++counters_.vips_restored;
-      HD_LOG(warning, "vrrp") << cfg_.name << ": VIP " << a << " was removed from "
-                              << cfg_.interface << " while MASTER; restoring it";
-      ports_.addresses.add(v);
+  for (auto* list : {&cfg_.vips, &cfg_.excluded_vips}) {
+    for (auto& v : *list) {
+      if (v.ifindex == ifindex && v.address == a) {
+        ++counters_.vips_restored;
+        HD_LOG(warning, "vrrp") << cfg_.name << ": VIP " << a << " was removed from "
+                                << cfg_.interface << " while MASTER; restoring it";
+        ports_.addresses.add(v);
+      }
     }
   }
 }
@@ -261,6 +273,7 @@ void Instance::execute(const Actions& actions) {
             [&](const AddVips&) {
               vips_held_ = true;  // first: a refusal may be reported while adding
               for (auto& v : cfg_.vips) ports_.addresses.add(v);
+              for (auto& v : cfg_.excluded_vips) ports_.addresses.add(v);
               if (cfg_.garp_refresh > Duration::zero())
                 garp_refresh_timer_.start(cfg_.garp_refresh, cfg_.garp_refresh);
             },
@@ -272,9 +285,10 @@ void Instance::execute(const Actions& actions) {
               refused_.clear();
               vip_retry_timer_.stop();
               for (auto& v : cfg_.vips) ports_.addresses.remove(v);
+              for (auto& v : cfg_.excluded_vips) ports_.addresses.remove(v);
             },
             [&](const SendGratuitous&) {
-              ports_.announcer.burst(vip_addresses(), cfg_.garp_count, cfg_.garp_spacing);
+              ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
               if (cfg_.garp_second_burst > Duration::zero())
                 garp_second_timer_.start(cfg_.garp_second_burst);
             },
@@ -322,6 +336,9 @@ InstanceStatus Instance::status() const {
   for (auto& v : cfg_.vips)
     s.vips.push_back(v.address.str() + "/" + std::to_string(v.prefix_len) +
                      (v.label.empty() ? "" : " " + v.label));
+  for (auto& v : cfg_.excluded_vips)
+    s.excluded_vips.push_back(v.address.str() + "/" + std::to_string(v.prefix_len) +
+                              (v.label.empty() ? "" : " " + v.label));
   s.down_interfaces = down_;
   if (!vip_fault_.empty())
     s.vip_problem = vip_fault_;

@@ -36,6 +36,8 @@ struct InstanceConfig {
   int ifindex = 0;
   Params params;  // primary_ip filled by the engine from the interface (or unicast_source)
   std::vector<VipSpec> vips;
+  // Added and removed with vips, but not advertised (so not bound by what an advert carries).
+  std::vector<VipSpec> excluded_vips;
   std::optional<IpAddress> unicast_source;
   std::vector<IpAddress> unicast_peers;
   // Multicast: when not empty, adverts from other sources are dropped (unicast_peers plays this
@@ -88,6 +90,7 @@ struct InstanceStatus {
   double last_transition_wall = 0;
   std::string last_reason;
   std::vector<std::string> vips;
+  std::vector<std::string> excluded_vips;
   std::vector<std::string> down_interfaces;
   std::string vip_problem;  // "" or why a VIP is missing (kernel refusal) / the VIP fault
   InstanceCounters counters;

@@ -5,11 +5,15 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "vrrp/rules.h"
 
 namespace hd::vrrp {
 namespace {
@@ -36,6 +40,13 @@ std::unique_ptr<Socket> Socket::open(Family family, const std::string& ifname, i
   };
   if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size() + 1) < 0)
     return fail("SO_BINDTODEVICE");
+  // A datagram is at most the interface's MTU (the IPv4 header included, as raw IPv4 sockets
+  // deliver it); a longer one is cut by recvmsg and dropped in receive(). Read once: an MTU
+  // raised later takes a restart or reload of the instance.
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) return fail("SIOCGIFMTU");
+  s->rx_buf_.resize(std::max<size_t>(ifr.ifr_mtu > 0 ? ifr.ifr_mtu : 0, kAdvertMtu));
   int ttl = kRequiredTtl, off = 0, on = 1;
   if (family == Family::v4) {
     int tos = IPTOS_PREC_INTERNETCONTROL;
@@ -104,10 +115,10 @@ std::string Socket::send(const IpAddress& src, const IpAddress& dst,
 }
 
 std::optional<RxPacket> Socket::receive() {
-  uint8_t buf[2048];
+  uint8_t* buf = rx_buf_.data();
   alignas(cmsghdr) char control[256];
   sockaddr_storage from{};
-  iovec iov{buf, sizeof buf};
+  iovec iov{buf, rx_buf_.size()};
   msghdr msg{};
   for (;;) {
     msg = msghdr{};
@@ -121,6 +132,11 @@ std::optional<RxPacket> Socket::receive() {
     if (n < 0) {
       if (errno == EINTR) continue;
       return std::nullopt;
+    }
+    if (msg.msg_flags & MSG_TRUNC) {
+      // Longer than the link's MTU: decoding what fits would read a cut advert as another.
+      ++malformed_;
+      continue;
     }
     RxPacket p;
     p.ifindex = ifindex_;

@@ -55,10 +55,13 @@ class Socket final : public Channel {
   const std::string& ifname() const override { return ifname_; }
   std::string send(const IpAddress& src, const IpAddress& dst,
                    std::span<const uint8_t> payload) override;
-  // One datagram, or nullopt when none is waiting (or it was not VRRP/IP at all;
-  // those are counted in malformed()).
+  // One datagram, or nullopt when none is waiting (or it was not VRRP/IP at all, or
+  // longer than the receive buffer: those are counted in malformed(), never decoded cut).
   std::optional<RxPacket> receive() override;
   uint64_t malformed() const override { return malformed_; }
+  // Bytes of the receive buffer: the interface's MTU when open() ran (SIOCGIFMTU), at least
+  // vrrp::kAdvertMtu, so an advert the loader accepts is whole even when it came in fragments.
+  size_t receive_buffer_size() const { return rx_buf_.size(); }
 
   static IpAddress multicast_group(Family f);
 
@@ -69,6 +72,7 @@ class Socket final : public Channel {
   Family family_;
   std::string ifname_;
   int ifindex_;
+  std::vector<uint8_t> rx_buf_;
   uint64_t malformed_ = 0;
 };
 

@@ -99,6 +99,9 @@ struct VrrpInstance {
   bool preempt = true;
   Duration preempt_delay = Duration::zero();
   std::vector<Vip> vips;
+  // Held with vips while MASTER but not advertised (keepalived's virtual_ipaddress_excluded):
+  // not bound by what one advert carries, and of any family.
+  std::vector<Vip> excluded_vips;
   std::optional<IpAddress> unicast_source;
   std::vector<IpAddress> unicast_peers;
   std::vector<IpAddress> peers;  // multicast: adverts from other sources are dropped
@@ -115,6 +118,7 @@ struct VrrpInstance {
            priority == o.priority && version == o.version &&
            advert_interval == o.advert_interval && preempt == o.preempt &&
            preempt_delay == o.preempt_delay && vips == o.vips &&
+           excluded_vips == o.excluded_vips &&
            unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
            peers == o.peers && adopt_interval_ratio == o.adopt_interval_ratio &&
            auth_pass == o.auth_pass && garp == o.garp && track_interfaces == o.track_interfaces &&

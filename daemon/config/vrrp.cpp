@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::optional<Vip> load_vip(Table& inst, const toml::node& n) {
+std::optional<Vip> load_vip(Table& inst, const toml::node& n, std::string_view key) {
   Ctx& ctx = inst.ctx();
   std::string text;
   std::string label;
@@ -20,7 +20,7 @@ std::optional<Vip> load_vip(Table& inst, const toml::node& n) {
   if (auto* s = n.as_string()) {
     text = s->get();
   } else if (auto* t = n.as_table()) {
-    Table vt(ctx, *t, "virtual_ipaddresses entry");
+    Table vt(ctx, *t, std::string(key) + " entry");
     auto a = vt.str("address", true);
     if (a) {
       text = *a;
@@ -30,7 +30,7 @@ std::optional<Vip> load_vip(Table& inst, const toml::node& n) {
     vt.finish();
     if (!a) return std::nullopt;
   } else {
-    inst.wrong_type(n, "virtual_ipaddresses", "a string or a table {address, label}");
+    inst.wrong_type(n, key, "a string or a table {address, label}");
     return std::nullopt;
   }
   auto p = IpPrefix::parse(text);
@@ -93,48 +93,72 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
   if (auto v = t.boolean("preempt")) vi.preempt = *v;
   if (auto v = t.duration("preempt_delay", Duration::zero(), std::chrono::hours(1)))
     vi.preempt_delay = *v;
+  // One entry of virtual_ipaddresses or virtual_ipaddresses_excluded; `advertised` says which.
+  auto add_vip = [&](const toml::node& e, std::string_view key, bool advertised) {
+    auto vip = load_vip(t, e, key);
+    if (!vip) {
+      ok = false;
+      return;
+    }
+    SourcePos p = pos_of(e.source());
+    if (advertised && !vi.vips.empty() &&
+        vip->prefix.address.family() != vi.vips.front().prefix.address.family()) {
+      ctx.error(p, "virtual IP address " + vip->prefix.address.str() +
+                       " mixes address families in instance '" + vi.name +
+                       "' (use one instance per family, or virtual_ipaddresses_excluded)");
+      ok = false;
+    }
+    if (!vip->label.empty() && !vi.interface.empty()) {
+      if (vip->label.rfind(vi.interface + ":", 0) != 0 || vip->label.size() == vi.interface.size() + 1) {
+        ctx.error(p, "label '" + vip->label + "' must start with the interface name '" +
+                         vi.interface + ":'");
+        ok = false;
+      } else if (vip->label.size() > 15) {
+        ctx.error(p, "label '" + vip->label + "' is longer than 15 characters (IFNAMSIZ)");
+        ok = false;
+      }
+    }
+    if (!vip->label.empty() && !vip->prefix.address.is_v4()) {
+      ctx.error(p, "labels apply to IPv4 addresses only (the kernel has no IPv6 labels)");
+      ok = false;
+    }
+    for (auto* list : {&vi.vips, &vi.excluded_vips})
+      for (auto& other : *list)
+        if (other.prefix.address == vip->prefix.address) {
+          ctx.error(p, "duplicate virtual IP address " + vip->prefix.address.str());
+          ok = false;
+        }
+    (advertised ? vi.vips : vi.excluded_vips).push_back(*vip);
+  };
   if (auto* arr = t.array("virtual_ipaddresses", true)) {
     if (arr->empty()) {
       ctx.error(*t.node("virtual_ipaddresses"), "'virtual_ipaddresses' must not be empty");
       ok = false;
     }
-    for (auto& e : *arr) {
-      auto vip = load_vip(t, e);
-      if (!vip) {
-        ok = false;
-        continue;
-      }
-      SourcePos p = pos_of(e.source());
-      if (!vi.vips.empty() && vip->prefix.address.family() != vi.vips.front().prefix.address.family()) {
-        ctx.error(p, "virtual IP address " + vip->prefix.address.str() +
-                         " mixes address families in instance '" + vi.name +
-                         "' (use one instance per family)");
-        ok = false;
-      }
-      if (!vip->label.empty() && !vi.interface.empty()) {
-        if (vip->label.rfind(vi.interface + ":", 0) != 0 || vip->label.size() == vi.interface.size() + 1) {
-          ctx.error(p, "label '" + vip->label + "' must start with the interface name '" +
-                           vi.interface + ":'");
-          ok = false;
-        } else if (vip->label.size() > 15) {
-          ctx.error(p, "label '" + vip->label + "' is longer than 15 characters (IFNAMSIZ)");
-          ok = false;
-        }
-      }
-      if (!vip->label.empty() && !vip->prefix.address.is_v4()) {
-        ctx.error(p, "labels apply to IPv4 addresses only (the kernel has no IPv6 labels)");
+    for (auto& e : *arr) add_vip(e, "virtual_ipaddresses", true);
+    // What one advert can carry (vrrp/rules.h): the 8-bit count, and the MTU.
+    if (!vi.vips.empty()) {
+      const auto v = vi.version == 2 ? vrrp::Version::v2 : vrrp::Version::v3;
+      const size_t max = vrrp::max_advertised_addresses(v, vi.family());
+      if (vi.vips.size() > max) {
+        const bool by_count = max == vrrp::kMaxAdvertisedAddresses;
+        ctx.error((*arr)[max],
+                  "instance '" + vi.name + "' advertises " + std::to_string(vi.vips.size()) +
+                      " virtual IP addresses; one advert carries at most " + std::to_string(max) +
+                      (by_count ? " (an 8-bit count)"
+                                : " (" + std::to_string(vrrp::advert_wire_size(v, vi.family(), max)) +
+                                      " bytes with headers, within a " +
+                                      std::to_string(vrrp::kAdvertMtu) + "-byte MTU)") +
+                      ": this is the first one too many; list the rest in "
+                      "'virtual_ipaddresses_excluded' (held with the others, not advertised)");
         ok = false;
       }
-      for (auto& other : vi.vips)
-        if (other.prefix.address == vip->prefix.address) {
-          ctx.error(p, "duplicate virtual IP address " + vip->prefix.address.str());
-          ok = false;
-        }
-      vi.vips.push_back(*vip);
     }
   } else {
     ok = false;
   }
+  if (auto* arr = t.array("virtual_ipaddresses_excluded"))
+    for (auto& e : *arr) add_vip(e, "virtual_ipaddresses_excluded", false);
   if (!vi.interface.empty() && vi.interface.size() > 15) {
     ctx.error(*t.node("interface"), "interface name '" + vi.interface + "' is longer than 15 characters");
     ok = false;

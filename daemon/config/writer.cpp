@@ -105,18 +105,23 @@ toml::table vrrp_table(const VrrpInstance& vi) {
   put_duration(t, "advert_interval", vi.advert_interval, d.advert_interval);
   put_if(t, "preempt", vi.preempt, d.preempt);
   put_duration(t, "preempt_delay", vi.preempt_delay, d.preempt_delay);
-  toml::array vips;
-  for (auto& v : vi.vips) {
-    if (v.label.empty()) {
-      vips.push_back(prefix_text(v.prefix));
-    } else {
-      auto e = inline_table();
-      put(e, "address", prefix_text(v.prefix));
-      put(e, "label", v.label);
-      vips.push_back(std::move(e));
+  auto vip_array = [](const std::vector<Vip>& list) {
+    toml::array vips;
+    for (auto& v : list) {
+      if (v.label.empty()) {
+        vips.push_back(prefix_text(v.prefix));
+      } else {
+        auto e = inline_table();
+        put(e, "address", prefix_text(v.prefix));
+        put(e, "label", v.label);
+        vips.push_back(std::move(e));
+      }
     }
-  }
-  put(t, "virtual_ipaddresses", std::move(vips));  // required, even if empty
+    return vips;
+  };
+  put(t, "virtual_ipaddresses", vip_array(vi.vips));  // required, even if empty
+  if (!vi.excluded_vips.empty())
+    put(t, "virtual_ipaddresses_excluded", vip_array(vi.excluded_vips));
   if (vi.unicast_source) put(t, "unicast_source", vi.unicast_source->str());
   if (!vi.unicast_peers.empty()) {
     toml::array a;

@@ -267,6 +267,27 @@ TEST_F(InstanceTest, MulticastPeersAllowListAndIntervalRefusalsAreCounted) {
   EXPECT_EQ(i->state(), State::backup);
 }
 
+// #13 defect 6: excluded VIPs are added and removed with the others, and announced, but never
+// advertised.
+TEST_F(InstanceTest, ExcludedVipsAreHeldButNotAdvertised) {
+  const IpAddress excluded = *IpAddress::parse("2001:db8::100");
+  auto c = config(255);
+  c.excluded_vips.push_back(VipSpec{excluded, 64, "", 7});
+  auto i = make(c);
+  i->start();
+  ASSERT_EQ(i->state(), State::master);
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_TRUE(addresses.has(excluded));
+  EXPECT_EQ(announcer.last, (std::vector<IpAddress>{kVip, excluded}));
+  auto sent = sender.snapshot();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.front().advert.addresses, std::vector<IpAddress>{kVip});
+  EXPECT_EQ(i->status().excluded_vips, std::vector<std::string>{"2001:db8::100/64"});
+  i->shutdown();
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_FALSE(addresses.has(excluded));
+}
+
 // Issue 13, defect 3: a VIP the kernel refuses must not leave a MASTER black-holing traffic.
 TEST_F(InstanceTest, AVipTheKernelKeepsRefusingIsRetriedThenFaultsSoThePeerTakesOver) {
   addresses.refuse_adds = true;

@@ -2,6 +2,7 @@
 #include "vrrp/packet.h"
 
 #include "core/checksum.h"
+#include "vrrp/rules.h"
 
 #include <gtest/gtest.h>
 
@@ -532,6 +533,43 @@ TEST(DropReason, EveryReasonHasADistinctName) {
   }
   EXPECT_EQ(names.size(), kDropReasonCount);
   EXPECT_EQ(to_string(DropReason::auth_password), "auth_password");
+}
+
+// #13 defect 6: vrrp/rules.h's limit (what the loader enforces) is what encode() produces: the
+// largest advert of each kind fits kAdvertMtu with its IP header, one address more does not
+// (or exceeds the 8-bit count, where encode() refuses).
+TEST(AdvertLimits, TheRuleMatchesTheEncoder) {
+  struct Case {
+    Version v;
+    IpAddress src, dst;
+    size_t most;
+  };
+  for (const Case& c : {Case{Version::v3, kV6Src, kV6Group, 90}, Case{Version::v3, kV4Src, kV4Group, 255},
+                        Case{Version::v2, kV4Src, kV4Group, 255}}) {
+    const Family f = c.src.family();
+    SCOPED_TRACE(testing::Message() << "v" << int(c.v) << (f == Family::v4 ? " IPv4" : " IPv6"));
+    const size_t ip_header = f == Family::v4 ? 20 : 40;
+    ASSERT_EQ(max_advertised_addresses(c.v, f), c.most);
+    for (size_t n : {c.most, c.most + 1}) {
+      Advert a;
+      a.version = c.v;
+      for (size_t i = 0; i < n; ++i) {
+        std::array<uint8_t, 16> b{};
+        std::copy(c.src.bytes().begin(), c.src.bytes().end(), b.begin());
+        b[address_size(f) - 2] = static_cast<uint8_t>((i + 2) >> 8);
+        b[address_size(f) - 1] = static_cast<uint8_t>(i + 2);
+        a.addresses.push_back(*IpAddress::from_bytes(f, std::span(b.data(), address_size(f))));
+      }
+      auto bytes = encode(a, c.src, c.dst);
+      if (n > kMaxAdvertisedAddresses) {
+        EXPECT_TRUE(bytes.empty());
+        continue;
+      }
+      ASSERT_FALSE(bytes.empty());
+      EXPECT_EQ(ip_header + bytes.size(), advert_wire_size(c.v, f, n));
+      EXPECT_EQ(ip_header + bytes.size() <= kAdvertMtu, n == c.most) << n;
+    }
+  }
 }
 
 TEST(PeekVrid, ReadsByteOneOnly) {

@@ -87,6 +87,8 @@ TEST(VrrpConversion, CopiesEveryField) {
   vi.unicast_peers = {ip("192.0.2.3")};
   vi.peers = {ip("192.0.2.4")};  // (the loader refuses both together; the copy does not care)
   vi.adopt_interval_ratio = 3;
+  vi.vips = {{*IpPrefix::parse("192.0.2.10/24"), "eth0:1"}};
+  vi.excluded_vips = {{*IpPrefix::parse("2001:db8::10/64"), ""}};
   vi.auth_pass = "secret";
   vi.garp = {3, 50ms, 60s, 0s};
   vi.track_interfaces = {"eth1"};
@@ -103,6 +105,11 @@ TEST(VrrpConversion, CopiesEveryField) {
   EXPECT_EQ(c.unicast_peers, vi.unicast_peers);
   EXPECT_EQ(c.peers, vi.peers);
   EXPECT_EQ(c.params.adopt_interval_ratio, 3);
+  ASSERT_EQ(c.vips.size(), 1u);
+  EXPECT_EQ(c.vips[0].label, "eth0:1");
+  ASSERT_EQ(c.excluded_vips.size(), 1u);
+  EXPECT_EQ(c.excluded_vips[0].address, ip("2001:db8::10"));
+  EXPECT_EQ(c.excluded_vips[0].prefix_len, 64);
   EXPECT_EQ(c.auth_pass, "secret");
   EXPECT_EQ(c.garp_count, 3);
   EXPECT_EQ(c.garp_spacing, 50ms);

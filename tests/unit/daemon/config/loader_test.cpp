@@ -345,6 +345,54 @@ TEST(ConfigLoader, AdoptIntervalRatio) {
              "'adopt_interval_ratio' applies to VRRP version 3 only");
 }
 
+// An instance with `n` VIPs, "2001:db8::1" ... (or 10.1.x.y): entry i on line 6 + i.
+std::string many_vips(int n, bool v6, int version = 3) {
+  std::string t = "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\n"
+                  "virtual_router_id = 51\nversion = " + std::to_string(version) +
+                  "\nvirtual_ipaddresses = [\n";
+  for (int i = 1; i <= n; ++i) {
+    char buf[64];
+    if (v6)
+      std::snprintf(buf, sizeof buf, "  \"2001:db8::%x\",\n", i);
+    else
+      std::snprintf(buf, sizeof buf, "  \"10.1.%d.%d\",\n", i / 256, i % 256);
+    t += buf;
+  }
+  return t + "]\n";
+}
+
+// #13 defect 6: an advert carries at most 255 addresses (an 8-bit count) and must fit a
+// 1500-byte MTU: IPv6 40 + 8 + 16n <= 1500, so 90. 300 IPv6 VIPs used to be accepted, and
+// the peers' 2,048-byte receive buffers truncated the advert: both routers became MASTER.
+TEST(ConfigLoader, AdvertisedAddressesMustFitOneAdvert) {
+  // The error points at the first address too many: entry 91, on line 97.
+  expect_one(many_vips(300, true), 97, 3, "one advert carries at most 90 (1488 bytes");
+  expect_one(many_vips(91, true), 97, 3, "list the rest in 'virtual_ipaddresses_excluded'");
+  EXPECT_TRUE(load_string(many_vips(90, true), "t").ok());
+  // IPv4: 20 + 8 + 4 x 255 (+ 8) fits; the count is the limit.
+  expect_one(many_vips(256, false), 6 + 256, 3, "at most 255 (an 8-bit count)");
+  EXPECT_TRUE(load_string(many_vips(255, false), "t").ok());
+  EXPECT_TRUE(load_string(many_vips(255, false, 2), "t").ok());
+}
+
+// virtual_ipaddresses_excluded: held with the VIPs, not advertised, so not counted, and of
+// any family (keepalived's virtual_ipaddress_excluded).
+TEST(ConfigLoader, ExcludedVipsAreNotAdvertised) {
+  std::string t = many_vips(2, false);
+  t += "virtual_ipaddresses_excluded = [";
+  for (int i = 1; i <= 300; ++i) t += "\"2001:db8::" + std::to_string(i) + "\", ";
+  t += "{ address = \"192.0.2.7/24\", label = \"eth0:7\" } ]\n";
+  auto r = load_string(t, "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  auto& vi = r.config->vrrp_instances[0];
+  EXPECT_EQ(vi.vips.size(), 2u);
+  ASSERT_EQ(vi.excluded_vips.size(), 301u);
+  EXPECT_EQ(vi.excluded_vips.back().label, "eth0:7");
+  EXPECT_EQ(vi.family(), Family::v4);
+  expect_one(many_vips(2, false) + "virtual_ipaddresses_excluded = [\"10.1.0.2\"]\n", 10, 33,
+             "duplicate virtual IP address 10.1.0.2");
+}
+
 TEST(ConfigLoader, TrackScriptMustExist) {
   expect_one(kInstance + "track_scripts = [\"chk_haproxy\"]\n", 1, 1,
              "tracks unknown track_script 'chk_haproxy'");

@@ -150,6 +150,8 @@ Config every_field() {
   vm.vrid = 53;
   vm.vips = {{pfx("198.51.100.10/24"), ""}};
   vm.peers = {ip("198.51.100.2"), ip("198.51.100.3")};
+  // Not advertised, so of any family, with labels like the others.
+  vm.excluded_vips = {{pfx("198.51.100.11/24"), "eth1:x"}, {pfx("2001:db8:1::11/64"), ""}};
   vm.adopt_interval_ratio = 0;
   c.vrrp_instances.push_back(vm);
 
