@@ -12,6 +12,8 @@ namespace hd::log {
 namespace {
 std::atomic<int> g_level{static_cast<int>(Level::info)};
 std::mutex g_mutex;
+std::atomic<uint64_t> g_deferred_dropped{0};
+thread_local std::function<bool(std::string&&)> t_sink;
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view s) {
@@ -50,6 +52,17 @@ void write(Level l, std::string_view subsystem, std::string_view message) {
   line.reserve(message.size() + 64);
   line.append(ts).append(" ").append(level_name(l)).append(" ");
   line.append(subsystem).append(": ").append(message).append("\n");
+  if (t_sink) {
+    if (!t_sink(std::move(line))) ++g_deferred_dropped;
+    return;
+  }
+  write_line(line);
+}
+
+void defer_this_thread(std::function<bool(std::string&&)> sink) { t_sink = std::move(sink); }
+uint64_t deferred_dropped() { return g_deferred_dropped.load(); }
+
+void write_line(std::string_view line) {
   std::lock_guard lock(g_mutex);
   // One write(2) per line so lines from several threads never interleave.
   ssize_t off = 0;

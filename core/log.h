@@ -1,6 +1,7 @@
 // Logging to stderr: one line per event, with level and subsystem.
 //   HD_LOG(info, "vrrp") << "VI_1: BACKUP -> MASTER (master down timer expired)";
 #pragma once
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,6 +17,14 @@ void set_level(Level l);
 Level level();
 bool enabled(Level l);
 void write(Level l, std::string_view subsystem, std::string_view message);
+// Writes one already formatted line ("...\n") to standard error, whole.
+void write_line(std::string_view line);
+// A thread whose lines must never wait on standard error (the VRRP thread: a full pipe to
+// the journal must not delay an advert) hands each formatted line to `sink` instead, which
+// must not block and returns false when it had to drop the line (counted in
+// deferred_dropped()). An empty sink makes the thread write directly again.
+void defer_this_thread(std::function<bool(std::string&&)> sink);
+uint64_t deferred_dropped();
 
 class Line {
  public:

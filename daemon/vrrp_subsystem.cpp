@@ -55,7 +55,10 @@ VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
     : loop_(main_loop),
       transitions_(main_loop, [this](vrrp::Transition&& t) { on_transition(std::move(t)); }),
       engine_([this](const vrrp::Transition& t) { transitions_.post(t); }),
-      hooks_(main_loop) {}
+      hooks_(main_loop) {
+  // The VRRP thread never writes to standard error itself: its lines go through this loop.
+  engine_.set_log_drain(main_loop);
+}
 
 VrrpSubsystem::~VrrpSubsystem() { stop(); }
 
@@ -227,6 +230,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
   else
     w.null();
   w.field("address_errors", s.address_errors);
+  w.field("log_lines_dropped", s.log_lines_dropped);
   w.key("notify").begin_object();
   w.field("started", hooks_.started()).field("failed", hooks_.failed());
   w.field("timed_out", hooks_.timed_out());

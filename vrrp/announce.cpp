@@ -1,7 +1,8 @@
 #include "vrrp/announce.h"
 
 #include <arpa/inet.h>
-#include <ifaddrs.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -44,20 +45,17 @@ std::vector<uint8_t> build_unsolicited_na(const Mac& mac, const IpAddress& ip) {
 }
 
 std::optional<Mac> interface_mac(const std::string& ifname) {
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) < 0) return std::nullopt;
-  std::optional<Mac> out;
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_PACKET || ifname != i->ifa_name) continue;
-    auto* ll = reinterpret_cast<sockaddr_ll*>(i->ifa_addr);
-    if (ll->sll_halen != 6) continue;
-    Mac m;
-    std::memcpy(m.data(), ll->sll_addr, 6);
-    out = m;
-    break;
-  }
-  freeifaddrs(list);
-  return out;
+  // One ioctl on the interface, not a getifaddrs() dump of every interface and address.
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  int rc = ::ioctl(fd, SIOCGIFHWADDR, &ifr);
+  ::close(fd);
+  if (rc < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER) return std::nullopt;
+  Mac m;
+  std::memcpy(m.data(), ifr.ifr_hwaddr.sa_data, 6);
+  return m;
 }
 
 Announcer::Announcer(Loop& loop, std::string ifname, int ifindex)
@@ -73,6 +71,7 @@ void Announcer::burst(const std::vector<IpAddress>& vips, int count, Duration sp
   left_ = count;
   spacing_ = spacing;
   timer_.stop();
+  mac_ = interface_mac(ifname_);  // once per burst, not per round
   if (left_ > 0) round();
 }
 
@@ -84,7 +83,7 @@ void Announcer::cancel() {
 void Announcer::round() {
   if (left_ <= 0) return;
   --left_;
-  auto mac = interface_mac(ifname_);
+  const auto& mac = mac_;
   if (!mac) {
     ++errors_;
     HD_LOG(warning, "vrrp") << "no MAC address on " << ifname_ << ": gratuitous ARP skipped";

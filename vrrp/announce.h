@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,7 @@ class Announcer final : public Announcements {
   int arp_fd_ = -1;
   int icmp6_fd_ = -1;
   std::vector<IpAddress> vips_;
+  std::optional<Mac> mac_;  // looked up when a burst starts
   int left_ = 0;
   Duration spacing_{};
   Timer timer_;

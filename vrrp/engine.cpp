@@ -249,6 +249,15 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   auto rt_future = rt_ok.get_future();
   thread_ = std::thread([this, opts, &rt_ok] {
     pthread_setname_np(pthread_self(), "hd-vrrp");
+    if (log_drain_)
+      log::defer_this_thread([this](std::string&& line) {
+        if (log_in_flight_.fetch_add(1) >= 1024) {
+          log_in_flight_.fetch_sub(1);
+          return false;
+        }
+        log_drain_->post(std::move(line));
+        return true;
+      });
     bool ok = false;
     if (opts.realtime) {
       sched_param sp{};
@@ -265,6 +274,14 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   HD_LOG(info, "vrrp") << "engine started: " << instances_.size() << " instance(s)"
                        << (realtime_ ? ", SCHED_FIFO" : "");
   return "";
+}
+
+void Engine::set_log_drain(Loop& main, std::function<void(std::string_view)> write) {
+  log_write_ = std::move(write);
+  log_drain_ = std::make_unique<Mailbox<std::string>>(main, [this](std::string&& line) {
+    log_in_flight_.fetch_sub(1);
+    log_write_(line);
+  });
 }
 
 void Engine::run_on_loop(std::function<void()> f) {
@@ -365,6 +382,7 @@ void Engine::stop() {
   });
   thread_.join();
   running_ = false;
+  if (log_drain_) log_drain_->drain();  // the thread's last lines, before its loop goes
   instances_.clear();
   sockets_.clear();
   monitor_.reset();
@@ -394,6 +412,7 @@ void Engine::publish() {
     s.sockets.push_back(SocketStatus{key.first, key.second == 4 ? "inet" : "inet6",
                                      e->unknown_vrid, e->socket->malformed()});
   s.realtime = realtime_;
+  s.log_lines_dropped = log::deferred_dropped();
   s.address_errors = addresses_ ? addresses_->errors() : 0;
   dirty_ = false;
   std::lock_guard lock(mu_);

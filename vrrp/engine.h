@@ -9,6 +9,7 @@
 // fakes. start() and reload() are all-or-nothing: everything that can fail
 // (resolution, sockets) is done before any running instance is touched.
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/loop.h"
 #include "vrrp/instance.h"
 
@@ -74,6 +76,7 @@ struct EngineStatus {
   std::vector<SocketStatus> sockets;
   bool realtime = false;
   uint64_t address_errors = 0;
+  uint64_t log_lines_dropped = 0;  // VRRP-thread log lines dropped while the drain was full
 };
 
 class Engine {
@@ -93,6 +96,12 @@ class Engine {
   // Orderly stop: every Master sends priority 0 and releases its VIPs.
   void stop();
   EngineStatus status() const;
+  // Before start(): the VRRP thread's log lines go to `main` (a Mailbox, bounded at 1,024
+  // lines in flight, drops counted in status) and are written there by `write`, so a slow
+  // standard error (a full pipe to the journal) never delays an advert. Without it, the
+  // thread writes its lines itself.
+  void set_log_drain(Loop& main,
+                     std::function<void(std::string_view)> write = log::write_line);
   // Track-script results for an instance: effective priority and a fault reason ("" = none).
   // Thread-safe: applied on the VRRP loop.
   void set_tracking(const std::string& instance, int priority, std::string fault);
@@ -132,7 +141,10 @@ class Engine {
   std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
   std::thread thread_;
   bool running_ = false;
-  bool realtime_ = false;
+  std::atomic<bool> realtime_{false};  // written by the starting thread, read by the VRRP one
+  std::unique_ptr<Mailbox<std::string>> log_drain_;
+  std::function<void(std::string_view)> log_write_;
+  std::atomic<int> log_in_flight_{0};
   bool dirty_ = false;  // a transition since the last publish (VRRP thread only)
   mutable std::mutex mu_;
   EngineStatus snapshot_;

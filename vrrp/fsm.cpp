@@ -180,6 +180,9 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
 
   // Master, RFC 5798 6.4.3.
   if (a.priority == kPriorityStop) {
+    // Answered at once, but rate-limited (answer_allowed): a flood of priority-0 adverts from
+    // any on-link host must not turn into a flood of ours.
+    if (!answer_allowed(now)) return;
     out.emplace_back(SendAdvert{priority_});
     out.emplace_back(ArmAdvertTimer{params_.advert_interval});
     return;
@@ -203,9 +206,33 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
   // The RFC discards a losing advert. Answering at once (without moving the advert timer) ends
   // a split brain after one round trip instead of waiting for the next Adver_Timer. Another
   // Master means neighbours may have followed its gratuitous ARP: announce ours again so they
-  // come back (keepalived's vrrp_garp_lower_prio_repeat, on by default here).
+  // come back (keepalived's vrrp_garp_lower_prio_repeat, on by default here). Rate-limited
+  // (answer_allowed): a flood of valid lower-priority adverts must not stall the VRRP thread
+  // with adverts and gratuitous ARP bursts (#13); the advert timer keeps running.
+  if (!answer_allowed(now)) return;
   out.emplace_back(SendAdvert{priority_});
   out.emplace_back(SendGratuitous{});
+}
+
+bool Fsm::answer_allowed(TimePoint now) {
+  // A token bucket: two answers per Advertisement_Interval, bursts of three. A real peer
+  // (one advert per interval, even one we answered while it could not hear us) never runs it
+  // dry; a flood gets at most that many answers.
+  constexpr double kBurst = 3, kPerInterval = 2;
+  if (!tokens_at_) {
+    answer_tokens_ = kBurst;
+  } else {
+    double intervals = std::chrono::duration<double>(now - *tokens_at_) /
+                       std::chrono::duration<double>(params_.advert_interval);
+    answer_tokens_ = std::min(kBurst, answer_tokens_ + std::max(0.0, intervals) * kPerInterval);
+  }
+  tokens_at_ = now;
+  if (answer_tokens_ < 1) {
+    ++answers_suppressed_;
+    return false;
+  }
+  answer_tokens_ -= 1;
+  return true;
 }
 
 void Fsm::on_master_down(Actions& out, TimePoint now) {

@@ -165,6 +165,8 @@ class Fsm {
   State state() const { return state_; }
   const Params& params() const { return params_; }
   uint8_t effective_priority() const { return priority_; }
+  // Immediate answers not sent because of the rate limit (answer_allowed).
+  uint64_t answers_suppressed() const { return answers_suppressed_; }
   // Backup: the sender of the last accepted advert, if any; Master: our own primary_ip.
   std::optional<IpAddress> master_address() const;
   Duration master_adver_interval() const { return master_adver_interval_; }
@@ -180,6 +182,13 @@ class Fsm {
   void on_startup(Actions& out, TimePoint now, std::string reason);
   void on_shutdown(Actions& out, TimePoint now);
   void on_advert(Actions& out, const AdvertReceived& ev, TimePoint now);
+  // A Master's immediate answer (to a lower-priority or priority-0 advert) is rate-limited:
+  // two per Advertisement_Interval, bursts of three. Returns false (and counts it) when none
+  // is left.
+  bool answer_allowed(TimePoint now);
+  std::optional<TimePoint> tokens_at_;
+  double answer_tokens_ = 0;
+  uint64_t answers_suppressed_ = 0;
   void on_master_down(Actions& out, TimePoint now);
   void on_advert_timer(Actions& out);
   void on_fault_on(Actions& out, TimePoint now, const std::string& reason);

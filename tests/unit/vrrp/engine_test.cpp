@@ -178,6 +178,36 @@ TEST_F(EngineTest, AVipFaultIsSharedWithTheSyncGroup) {
             std::string::npos);
 }
 
+// #13 defect 5: the VRRP thread's log lines reach the main loop through a bounded queue; while
+// the main loop does not drain it, the VRRP thread drops lines (counted) instead of waiting.
+TEST(EngineLog, TheVrrpThreadsLinesGoThroughTheMainLoopAndOverflowIsCounted) {
+  testing::FakeKernel kernel;
+  kernel.interfaces["eth0"] = {2, *IpAddress::parse("192.0.2.2")};
+  Loop main;
+  std::vector<std::string> written;
+  std::thread::id writer;
+  Engine engine{nullptr, &kernel};
+  engine.set_log_drain(main, [&](std::string_view l) {
+    written.emplace_back(l);
+    writer = std::this_thread::get_id();
+  });
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1, 200)}, {}), "");
+  uint64_t dropped_before = log::deferred_dropped();
+  // 1,100 priority changes, each logged on the VRRP thread, while `main` is not running.
+  for (int i = 0; i < 1100; ++i) engine.set_tracking("VI_1", 100 + (i % 2) * 50, "");
+  for (int i = 0; i < 400 && log::deferred_dropped() - dropped_before < 76; ++i)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_GE(log::deferred_dropped() - dropped_before, 76u) << "at most 1,024 lines wait";
+  EXPECT_TRUE(written.empty()) << "nothing is written from the VRRP thread itself";
+  main.run_nowait();
+  EXPECT_GE(written.size(), 1000u);
+  EXPECT_LE(written.size(), 1024u);
+  EXPECT_EQ(writer, std::this_thread::get_id());
+  EXPECT_NE(written.front().find("vrrp: VI_1: effective priority"), std::string::npos)
+      << written.front();
+  engine.stop();
+}
+
 TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
   ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
   ASSERT_TRUE(state_is("VI_1", State::master));

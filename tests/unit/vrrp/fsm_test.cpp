@@ -401,6 +401,33 @@ TEST_F(FsmTest, MasterAnswersLowerPriorityAtOnce) {
   EXPECT_EQ(f.state(), State::master);
 }
 
+// #13 defect 5: a flood of valid lower-priority (or priority-0) adverts gets its immediate
+// answers rate-limited (two per Advertisement_Interval, bursts of three); the advert timer is
+// left alone, and a higher priority is never held back.
+TEST_F(FsmTest, MasterAnswersAFloodAtARateItChooses) {
+  Fsm f = master();
+  auto t = kT0 + seconds(5);
+  EXPECT_THAT(f.handle(advert(50), t), ElementsAre(SendAdvert{100}, SendGratuitous{}));
+  int answers = 1;
+  for (int i = 1; i < 1000; ++i) {  // 100 adverts per interval for 10 intervals
+    auto a = f.handle(advert(i % 2 ? 50 : 0), t + milliseconds(i * 10));
+    answers += !a.empty();
+  }
+  EXPECT_LE(answers, 3 + 2 * 10);
+  EXPECT_GE(answers, 2 * 10);
+  EXPECT_EQ(f.answers_suppressed(), static_cast<uint64_t>(1000 - answers));
+  EXPECT_THAT(f.handle(advert(200), t + seconds(10) + milliseconds(1)),
+              testing::Contains(RemoveVips{}));
+}
+
+// A peer advertising once per interval is answered every time, even when our answers were lost.
+TEST_F(FsmTest, MasterAnswersARealPeerEveryTime) {
+  Fsm f = master();
+  for (int i = 0; i < 20; ++i)
+    EXPECT_THAT(f.handle(advert(50), kT0 + seconds(5 + i)),
+                ElementsAre(SendAdvert{100}, SendGratuitous{}));
+}
+
 // RFC 5798 6.4.3: "If a Shutdown event is received, then: Cancel the Adver_Timer; Send an
 // ADVERTISEMENT with Priority = 0; Transition to the {Initialize} state".
 TEST_F(FsmTest, ShutdownFromMasterSendsPriorityZero) {
