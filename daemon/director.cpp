@@ -177,6 +177,12 @@ std::string Director::status_json(bool pretty) const {
   for (auto& e : last_reload_errors_) w.value(e);
   w.end_array();
   w.end_object();
+  const auto& cs = control_.stats();
+  w.key("control").begin_object();
+  w.field("accepted", cs.accepted).field("accept_errors", cs.accept_errors);
+  w.field("accept_backoffs", cs.accept_backoffs).field("refused", cs.refused);
+  w.field("timed_out", cs.timed_out);
+  w.end_object();
   for (auto& s : subsystems_) s->status(w);
   w.end_object();
   return w.str();

@@ -94,6 +94,10 @@ TEST_F(DirectorTest, AValidReloadReachesEverySubsystemAndCountsAsOk) {
   EXPECT_EQ(running(), (std::vector<std::string>{"new", "new", "new"}));
   EXPECT_NE(d->status_json(false).find("\"ok\":1,\"failed\":0"), std::string::npos)
       << d->status_json(false);
+  // The control socket's counters are in status too.
+  EXPECT_NE(d->status_json(false).find("\"control\":{\"accepted\":0,\"accept_errors\":0,"),
+            std::string::npos)
+      << d->status_json(false);
 }
 
 TEST_F(DirectorTest, ASubsystemThatFailsRollsBackEveryOneThatTookTheNewConfig) {
