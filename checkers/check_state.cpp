@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "checkers/check_state.h"
 
 #include <algorithm>

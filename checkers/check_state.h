@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The rise/fall state of one health check: a pure function of the results
 // fed to it and the time passed in (no clock, no I/O).
 //

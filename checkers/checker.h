@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The health-check scheduler: owns every check on one Loop, runs each probe
 // every `interval`, feeds results through its CheckState and reports state
 // changes as data ("real server X down (reason)"), logging one line each.

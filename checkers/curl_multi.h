@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libcurl's multi interface driven by a libev Loop (the "multi_socket" API):
 // curl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION -> one
 // IoWatcher per socket) and when to call back (CURLMOPT_TIMERFUNCTION -> one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // HTTP/HTTPS probe on a shared CurlMulti: one request (GET or HEAD) on a
 // fresh connection, status matched against expect_status, body (at most
 // kMaxBody bytes kept) against body_contains / body_regex / body_sha256.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Pure HTTP answer matching: status against expect_status ranges, then the
 // body against body_contains, body_regex (POSIX extended) and body_sha256.
 // No I/O: http_check.cpp feeds it what curl collected; the fuzzer feeds it

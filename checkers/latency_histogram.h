@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A log-linear histogram of durations (HdrHistogram's idea, much smaller):
 // exact below 16 us, then 8 buckets per power of two, so any percentile is
 // within 12.5% of the truth. Fixed memory, O(1) record. Pure.

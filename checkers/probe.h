@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One asynchronous probe of one target, run on a Loop: start() returns at
 // once, the result comes later through the callback, from the loop. A probe
 // object is reused for every run of its check; it never runs twice at once.

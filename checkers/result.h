@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The outcome of one health-check probe, as data: a reason, a numeric detail
 // (HTTP status, exit code, signal, errno) and free text (a TLS error, say).
 // The reason travels unchanged to the log line, the status output and the

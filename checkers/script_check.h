@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Script probe: runs argv directly (no shell) in its own process group, with
 // stdin/stdout/stderr on /dev/null. Exit 0 is up; an exit code listed in
 // exit_weights is up with that weight; any other code is down ("script exit

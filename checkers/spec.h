@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What to check and how: the checker library's own description of one check
 // (the daemon translates its config into this). Durations are steady-clock
 // durations; the target is an IP literal and a port, never a name.

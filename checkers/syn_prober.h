@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Half-open TCP probes ("syn" checks): a SYN from a raw socket, and the answer
 // read back from it. A SYN-ACK means up, an RST means refused, an ICMP error
 // (IP_RECVERR) means that error; silence means timeout. The director's own

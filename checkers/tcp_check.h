@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // TCP probe: a non-blocking connect (with source_address bound if set), then
 // optionally `send` and wait until `expect` appears in what comes back.
 // connect_timeout bounds the handshake, timeout the whole probe. A refused

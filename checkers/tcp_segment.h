@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The few TCP segments a half-open ("syn") probe needs, as pure functions:
 // build a SYN, read back a SYN-ACK or RST, and read the quoted header of an
 // ICMP error. No sockets here; syn_prober.cpp does the I/O.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Packaging: install rules for everything but the binary (daemon/CMakeLists.txt
 # installs it to <prefix>/sbin), generated man pages, and CPack DEB + RPM.
 # Choices are explained in packaging/README.md.

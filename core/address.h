@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // IP addresses and prefixes as values (IPv4 or IPv6).
 #pragma once
 #include <netinet/in.h>

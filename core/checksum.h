@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The Internet checksum (RFC 1071), alone and over an IP pseudo-header: the
 // one implementation behind VRRP adverts, half-open TCP probes and tests.
 #pragma once

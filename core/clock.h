@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Time is injected: logic takes a Clock (or a TimePoint argument) and never
 // reads the system clock itself, so tests can advance time by hand.
 #pragma once

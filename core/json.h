@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A small streaming JSON writer for status output (no parser needed here).
 //   JsonWriter w; w.begin_object(); w.key("state").value("MASTER"); w.end_object();
 #pragma once

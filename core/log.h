@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Logging to stderr: one line per event, with level and subsystem.
 //   HD_LOG(info, "vrrp") << "VI_1: BACKUP -> MASTER (master down timer expired)";
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Thin RAII adapters over libev. Each subsystem that must never be starved
 // (VRRP) gets its own Loop on its own thread; the rest share the main Loop.
 #pragma once

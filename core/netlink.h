@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // RAII for libnl objects.
 #pragma once
 #include <netlink/msg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Starting child programs without blocking the loop: argv is executed
 // directly (argv[0] is a path; no shell, no PATH search), in its own process
 // group so a timeout can kill everything it started, with default signal

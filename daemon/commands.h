@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The subcommands of the hadirector binary. Each returns the exit status.
 #pragma once
 #include <string>

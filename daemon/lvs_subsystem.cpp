@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
 #include "core/log.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Virtual servers: the health checkers and the IPVS reconciler, both on the
 // main loop. Check results travel as typed changes (checkers::Change) into
 // the health map; the reconciler alone turns config + health into IPVS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // hadirector: a high-availability director for Linux LVS.
 #include <string>
 #include <vector>

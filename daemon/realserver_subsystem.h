@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's side of the real-server role ([realserver] in the config).
 #pragma once
 #include <memory>

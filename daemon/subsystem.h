@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the director needs from each subsystem (VRRP, checkers, IPVS,
 // real-server role): start, apply a config difference, stop, report.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/systemd_notify.h"
 
 #include <systemd/sd-daemon.h>

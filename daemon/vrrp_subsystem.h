@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The daemon's side of VRRP: turns config::VrrpInstance into the engine's
 // InstanceConfig, runs the engine (its own thread), receives transitions on the
 // main loop (notify hooks, IPVS sync role) and renders status.

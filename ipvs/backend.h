@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What executes operations on an IPVS table: the kernel over generic netlink
 // (netlink_backend.h) or memory (fake_backend.h). Every call returns a Result;
 // nothing throws.

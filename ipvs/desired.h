@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the IPVS table should be, from the virtual services' configuration and
 // the real servers' health. Pure: the same inputs always give the same table.
 //

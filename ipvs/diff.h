@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The minimal list of operations that turns the kernel's table into the one
 // we want. Pure: the same function serves start-up adoption (a restart with an
 // unchanged config plans nothing), reload and drift repair.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // An in-memory Backend for tests (here and in other subsystems): it keeps a
 // table, answers as the kernel does (EEXIST, ESRCH, ENOENT, EINVAL) and records
 // every operation. Failures can be injected.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Requests to the "IPVS" generic netlink family, built as values: no socket
 // is involved, so tests decode exactly what would be sent. Each message is
 // complete (netlink + genl header with NLM_F_REQUEST, and NLM_F_ACK or

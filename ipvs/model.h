@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The IPVS table as values: virtual services, their destinations (real
 // servers) and the kernel's flag bits. Nothing here talks to the kernel; the
 // same values describe what we want (desired.h), what the kernel has (a dump)

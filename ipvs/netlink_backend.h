@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel's IPVS table over the "IPVS" generic netlink family (libnl-genl-3).
 //
 // Synchronous: each call sends its requests and waits for the kernel's

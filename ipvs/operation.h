@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One change to the kernel's IPVS table, as a value. diff.h computes a list of
 // these; a Backend executes them one by one (or in a batch).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel's IPVS dump replies (IPVS_CMD_NEW_SERVICE / IPVS_CMD_NEW_DEST
 // messages, as the GET dumps return them) parsed back into model values.
 // Pure and defensive: input is validated against the policies in policy.h, a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libnl attribute policies for the "IPVS" generic netlink family
 // (<linux/ip_vs.h>), used to validate what the kernel sends and, in tests,
 // to decode what we would send. Pass .data() to nla_parse.

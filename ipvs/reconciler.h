@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Makes the kernel's IPVS table what desired() says it should be: dump, plan
 // (diff.h), apply through a Backend, count. The only writer of IPVS in the
 // process.

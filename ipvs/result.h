@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Errors as data: every backend call returns a Result, never throws. An Error
 // carries one line for logs and status, and the kernel's errno when there is one.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One Operation executed on an in-memory Table the way the kernel executes it,
 // with the kernel's errno for what it would refuse. The fake backend is built
 // on it, and the reconciler uses it to keep its view of the kernel current

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Read by cpack once per generator (CPACK_PROJECT_CONFIG_FILE). CPack runs the
 # install scripts in its own process, so per-generator install paths travel
 # in environment variables that cmake/Packaging.cmake's install code reads.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The real-server role for LVS-DR and LVS-TUN: hold each VIP locally (lo:N as
 // /32 for dr, tunl0 for tun) without answering ARP for it, by setting
 // arp_ignore / arp_announce (and rp_filter for tun). Every value changed is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The main job, for a newcomer on a fresh Debian machine (as root): install,
 # build, and run the failover drill on its built-in lab: two directors running
 # hadirector, three real servers, a client sending HTTP traffic through the VIP,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs everything hadirector needs to build and test, from Debian's packages.
 # Idempotent; run as root on Debian 12 (bookworm).
 set -euo pipefail

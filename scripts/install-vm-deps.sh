@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs the host tools the IPVS test VM (tests/vm/run-in-vm.sh) needs:
 # qemu (TCG is enough, no KVM required), busybox-static for the guest
 # userland, kmod (modprobe --show-depends to order the ip_vs modules),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. install dependencies (apt, Debian 12)
 #   2. build with warnings as errors and run every ctest test (unit, integration,

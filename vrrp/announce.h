@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Gratuitous ARP (IPv4) and unsolicited Neighbor Advertisements (IPv6) sent on
 // becoming Master, so switches and neighbours learn the VIP's new MAC at once.
 // ARP goes out on an AF_PACKET socket; NA on a raw ICMPv6 socket (the kernel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The VRRP state machine of RFC 3768 section 6.4 / RFC 5798 section 6.4, as a pure function of
 // (state, event, now) -> actions. It owns no socket and no timer: the caller feeds it events (a
 // decoded advert, "master down timer fired", ...) and carries out the returned actions in order

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One VRRP instance at run time: binds the pure Fsm to its ports (where adverts
 // go, the VIPs' address manager, the announcer, link state) and its timers, on
 // the VRRP thread's loop. The engine gives it real ports; tests give fakes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // VRRP advertisement wire format: RFC 3768 (version 2, IPv4 only) and RFC 5798 (version 3, IPv4
 // and IPv6). encode() and decode() handle the VRRP message only (the IP payload, protocol 112);
 // the IP header belongs to the socket layer, which reports what decode() needs in RxMeta.

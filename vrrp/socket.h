@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Raw IPPROTO_VRRP sockets: one per (interface, address family), shared by the
 // instances on that interface, which the engine picks by VRID. TTL / hop limit
 // 255 on send; the receive side reports the IP header fields decode() checks.

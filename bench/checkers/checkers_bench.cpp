@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Health-check load benchmark: N TCP and M HTTP targets on loopback, each
 // checked every interval by one Checker on Loop::main(), as the daemon runs
 // it. The targets are listening sockets in a forked responder process (TCP:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs checkers_bench with its targets "remote": the responder in its own network
 # namespace behind a veth pair, pinned to CPU 1, with RPS steering both veth ends'
 # receive processing to CPU 1; the checker in another namespace, pinned to CPU 0.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs checkers_bench with its TCP targets behind a TUN device in a fresh network
 # namespace: a responder process pinned to CPU 1 busy-polls the device and answers
 # each SYN as a remote host would (SYN-ACK, or RST on a closed port); the checker is

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Runs inside a namespace: prints "ADD <time> <address>" for every IPv4
 address the kernel adds (rtnetlink RTM_NEWADDR), stamped on receipt."""
 import socket

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Failover benchmark: SIGKILL the Master director and time how long until the
 Backup holds the VIP and the client sees its gratuitous ARP. Runs the same
 drills for hadirector and for keepalived with identical settings (VRRP v3,

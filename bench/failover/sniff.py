@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Runs inside a namespace: prints one line per VRRP advert and gratuitous ARP
 seen on an interface, with the kernel's receive timestamp (wall clock)."""
 import socket

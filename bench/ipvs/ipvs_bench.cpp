@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // IPVS programming speed, ours against ipvsadm, on a real kernel (run.sh
 // boots the test VM). 1,000 services x 10 real servers:
 //   program from empty   Reconciler::reconcile (dump + plan + batched apply)

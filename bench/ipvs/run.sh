@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs bench/ipvs/ipvs_bench inside the test VM (Debian's kernel, qemu TCG):
 #   bench/ipvs/run.sh BUILD/bench/ipvs/ipvs_bench [--reps N] [--services N] [--reals N]
 # Numbers are TCG numbers: compare the columns with each other, not with a host.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """VRRP advert jitter under health-check load: a Master with 100 ms adverts, first
 alone, then with N TCP checks per second running in the same daemon (default
 10,000: half-open probes by default, full connects with --probe connect; all on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/config/check_spec.h"
 
 namespace hd::config {

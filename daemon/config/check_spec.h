@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A real server's check as the checkers library runs it. In hd_config so that the loader
 // can run the probes' own validate() on exactly what will run.
 #pragma once

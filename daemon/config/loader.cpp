@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The loader: parse the TOML, read the sections (sections.h) in order, then the
 // cross-references; errors sorted by position.
 #include "daemon/config/loader.h"

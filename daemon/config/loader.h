@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // TOML -> validated Config. Every problem found is reported, each with the
 // file, line and column it refers to; a config is accepted whole or not at all.
 #pragma once

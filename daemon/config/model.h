@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The validated configuration: plain values, no TOML. Everything a subsystem
 // reads comes from here; the loader guarantees every invariant documented in
 // docs/hadirector.toml.5.md (ranges, families, uniqueness).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The control socket: a UNIX stream socket (mode 0600). A client sends one
 // request line ("status", "status --json"); the daemon answers and closes.
 // Reads and writes are non-blocking on the main loop, which no client can

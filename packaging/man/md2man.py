@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Convert the project's man page sources (docs/*.md) to man(7) roff.
 
 Standard library only, so building the package needs nothing beyond python3

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hadirector %postun: reload unit files; on upgrade ($1 >= 1) restart the
 # daemon on the new binary if it is running (%systemd_postun_with_restart).
 if [ -d /run/systemd/system ]; then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The failover drill end to end (in the qemu VM when this kernel has no IPVS):
 every scenario within budget, no request lost outside the failover windows,
 never two Masters. A short profile of both modes."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Shared helpers for the integration tests: start the daemon, talk to it."""
 import json
 import os

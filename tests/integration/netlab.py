@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Network namespaces for tests: a switch namespace holding a bridge, and hosts
 attached to it by veth pairs. Every name carries a unique prefix; close()
 removes exactly what was created, pass or fail."""

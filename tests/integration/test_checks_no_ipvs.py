@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Virtual servers on a kernel without IPVS: `run` refuses with one clear line
 unless dataplane = "none", in which case the checks run and report."""
 import http.server

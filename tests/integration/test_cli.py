@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The command line: check's error format and exit codes, version, help."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """hadirector against Debian's keepalived: the two agree on one Master and the
 VIP moves both ways, in VRRP v2 and v3, multicast and unicast, IPv4 and IPv6.
 tshark decodes hadirector's adverts as valid VRRP with a good checksum."""

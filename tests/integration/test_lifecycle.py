@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Daemon lifecycle: start, status, bad reload kept out, good reload applied,
 SIGTERM exits 0 within a second; sd_notify messages seen on a test socket."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The real-server role (LVS-DR ARP hiding) in namespaces: a client, a director
 holding the VIP, two real servers on one bridge."""
 import os

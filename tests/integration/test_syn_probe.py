@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Half-open TCP checks (probe = "syn", the default for tcp checks) against a
 real server in another namespace: up, refused, ICMP unreachable and silence
 each give their reason; the server's application never sees a connection and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """VRRP between two real hadirector directors in network namespaces on one
 bridge, with a client namespace watching ARP: election, failover on SIGKILL,
 SIGTERM and link loss, split brain and healing, preemption, VIP restore."""

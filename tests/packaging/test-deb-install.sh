@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install test for the hadirector Debian package, on this machine, as root.
 #
 #   test-deb-install.sh [PATH.deb]          test that package

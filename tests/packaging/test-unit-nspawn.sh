@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The packaged unit under a real systemd, without touching this machine:
 # boots this machine's own OS (a throwaway overlay of / on tmpfs) in
 # systemd-nspawn with a private network namespace, installs the .deb there and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # systemd-analyze verify + security on packaging/systemd/hadirector.service,
 # without installing anything (no root): a temporary copy of the unit points
 # at the built binary instead of /usr/sbin/hadirector, and man: links are not

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs INSIDE the test VM (see ipvs-smoke.sh). Prints what the host asserts on.
 set -eu
 echo "kernel: $(uname -r)"

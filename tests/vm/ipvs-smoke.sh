@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Smoke test for the IPVS test VM: boots Debian's kernel (tests/vm/run-in-vm.sh),
 # configures IPVS with ipvsadm, checks netns/veth and NAT forwarding, and
 # asserts on the output here, on the host.  Exit 77 = skipped (tools missing).

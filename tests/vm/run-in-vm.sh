@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run-in-vm.sh — run one command inside Debian's own kernel (with IPVS) under
 # qemu/TCG, from a throw-away busybox initramfs, and exit with its status.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for the HTTP answer matcher and expect_status parsing.
 // Input: four fields separated by '\n':
 //   expect_status text, HTTP status (decimal), body_regex, body (the rest).

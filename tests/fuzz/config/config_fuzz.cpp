@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Feeds arbitrary bytes to the config loader: it must never crash, hang or
 // leak, and must either accept the text or report at least one positioned error.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The IPVS dump parser on arbitrary datagrams: split into messages, each read
 // as a service and as a destination reply. Must never crash or leak.
 // Seeds: corpus/, kernel-style replies written by tests/unit/ipvs/parse_test.cpp.

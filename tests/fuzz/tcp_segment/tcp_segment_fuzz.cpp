@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for what a syn probe reads off the network: IPv4 packets
 // and TCP headers from the raw socket, quoted headers from ICMP errors.
 // Checks: no parser crashes or reads out of bounds on any input; what

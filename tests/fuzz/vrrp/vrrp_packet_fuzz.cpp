@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for vrrp::decode, and for the Fsm fed with whatever decodes.
 // Input: one selector byte, then the VRRP message.
 //   bit 0: version 3 (else 2)      bit 1: IPv6 (else IPv4)

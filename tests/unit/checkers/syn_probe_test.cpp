@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Half-open TCP probes against real listeners on loopback (needs CAP_NET_RAW:
 // the tests run as root, in CI too).
 #include <gtest/gtest.h>

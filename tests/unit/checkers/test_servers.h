@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Small servers on 127.0.0.1 (ephemeral ports) that the checker tests probe:
 // each runs on its own thread with blocking I/O, nothing shared with the
 // loop under test.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Track-script weights as keepalived applies them.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // desired(): health, inhibit_on_failure, slow start, quorum with hysteresis and the sorry server.
 #include "ipvs/desired.h"
 

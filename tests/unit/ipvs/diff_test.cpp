@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // plan(): minimal operations, in dependency order, never touching foreign services.
 #include "ipvs/diff.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The fake answers as the kernel does, so tests that use it see real errors.
 #include "ipvs/fake_backend.h"
 

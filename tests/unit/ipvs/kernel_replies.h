@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Dump replies as the kernel writes them (ip_vs_genl_fill_service /
 // ip_vs_genl_fill_dest in net/netfilter/ipvs/ip_vs_ctl.c): 16-byte addresses,
 // the HASHED flag, statistics, connection counters, every tunnel attribute.

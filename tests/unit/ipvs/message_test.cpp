@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every request, built without a socket and decoded back attribute by
 // attribute with the IPVS policies, as the kernel would read it.
 #include "ipvs/message.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Without IPVS in the kernel (the usual CI host), open() says so in one line
 // and names the way out. With IPVS, this test has nothing to check.
 #include "ipvs/netlink_backend.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Dump replies parsed back into model values; malformed replies are errors.
 #include "ipvs/parse.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reconciler over the fake backend: adoption, minimal changes, drift repair,
 // foreign services, failures counted and retried, cleanup.
 #include "ipvs/reconciler.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Shorthands for building IPVS values in tests.
 #pragma once
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The real-server role: wanted sysctls, the state file's format, and (on a fake
 // /proc/sys in a temp dir, a FakeAddresses and a fault-injecting FileOps) what the
 // role does when its state file cannot be written or restores fail (#13).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // State machine tests, each from a sentence of RFC 3768 / RFC 5798 section 6 (quoted or
 // paraphrased above the test). Time only moves when a test says so.
 #include "vrrp/fsm.h"

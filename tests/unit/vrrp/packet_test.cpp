@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Wire format tests, written from RFC 3768 section 5 / 7.1 and RFC 5798 section 5 / 7.1.
 #include "vrrp/packet.h"
 

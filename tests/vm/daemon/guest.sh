@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs inside the VM: the hadirector daemon programs IPVS from its config.
 # Prints "ok: ..." / "FAIL: ..." lines; exits non-zero on any failure.
 HD=${HD:-hadirector}

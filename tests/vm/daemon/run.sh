@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The daemon programming IPVS in a real kernel (Debian's, under qemu): every
 # shape read back with ipvsadm, adoption on restart, one-change reload, drift
 # repair, foreign services, a rejected reload, cleanup on stop.

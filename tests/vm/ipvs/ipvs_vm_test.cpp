@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The IPVS library against the real kernel, inside the test VM (run.sh):
 // NetlinkBackend + Reconciler program the table, and ipvsadm, a reader we did
 // not write, says what the kernel holds. Each test starts from an empty table.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # vm_ipvs_backend: runs tests/vm/ipvs/ipvs_vm_test (NetlinkBackend + Reconciler,
 # checked against ipvsadm) inside the test VM (tests/vm/run-in-vm.sh).
 #   tests/vm/ipvs/run.sh BUILD/tests/vm/ipvs/ipvs_vm_test [gtest args...]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every shipped example in etc/ must load without errors.
 #include <gtest/gtest.h>
 

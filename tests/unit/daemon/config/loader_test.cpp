@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Every error class of the config loader, each with its exact line and column.
 #include "daemon/config/loader.h"
 

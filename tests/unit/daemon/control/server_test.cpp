@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The control socket on a real loop: requests are answered, the socket is
 // mode 0600, a stale socket is replaced and a live one refused. Under faults
 // (#13): out of descriptors it backs off instead of spinning, connections over
