@@ -27,15 +27,35 @@ NotifyHooks::~NotifyHooks() {
     if (r->pid > 0) kill(-r->pid, SIGKILL);
 }
 
+size_t NotifyHooks::pending(const std::string& key) const {
+  auto it = queues_.find(key);
+  return it == queues_.end() ? 0 : it->second.size();
+}
+
 void NotifyHooks::run(HookJob job) {
   std::string key = job.key;
-  queues_[key].push_back(std::move(job));
+  auto& q = queues_[key];
+  // A flapping instance (or one whose hooks hang until their timeout) must not
+  // pile up runs without end: drop the oldest waiting ones. The newest always
+  // stays, so the last hook run tells the state the instance ended in.
+  if (q.size() >= kMaxPending) {
+    ++coalesced_;
+    HD_LOG(warning, "notify") << key << ": " << q.size()
+                              << " notify runs already waiting; dropped the oldest";
+    q.pop_front();
+  }
+  q.push_back(std::move(job));
   if (!running_.count(key)) next(key);
 }
 
 void NotifyHooks::next(const std::string& key) {
-  auto& q = queues_[key];
-  if (q.empty()) return;
+  auto qi = queues_.find(key);
+  if (qi == queues_.end()) return;
+  auto& q = qi->second;
+  if (q.empty()) {
+    queues_.erase(qi);  // instances come and go with reloads
+    return;
+  }
   auto r = std::make_unique<Running>();
   r->job = std::move(q.front());
   q.pop_front();
@@ -52,6 +72,13 @@ void NotifyHooks::next(const std::string& key) {
   ++started_;
   Running* raw = r.get();
   raw->child = std::make_unique<ChildWatcher>(loop_, raw->pid, [this, key, raw](int status) {
+    // Whatever the hook left behind in its group (`daemon &`, a stuck pipe
+    // writer) goes with it. libev reaped the leader an instant ago, in this
+    // same loop turn; the group id stays reserved while any member lives, so
+    // this reaches only the hook's own leftovers. (An empty group's id is free
+    // again, but it could name someone else's group only after the kernel
+    // wrapped around the whole pid space within this turn.)
+    kill(-raw->pid, SIGKILL);
     std::string cmd = raw->job.argv[0];
     if (raw->killed) {
       ++timed_out_;
@@ -61,8 +88,9 @@ void NotifyHooks::next(const std::string& key) {
     } else {
       ++failed_;
       HD_LOG(warning, "notify") << cmd << ": "
-                                << (WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
-                                                      : "signal " + std::to_string(WTERMSIG(status)));
+                                << (WIFEXITED(status)
+                                        ? "exit " + std::to_string(WEXITSTATUS(status))
+                                        : "signal " + std::to_string(WTERMSIG(status)));
     }
     raw->timeout->stop();
     // Free it on the next loop turn (we are inside its own watcher's callback).

@@ -233,7 +233,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
   w.field("log_lines_dropped", s.log_lines_dropped);
   w.key("notify").begin_object();
   w.field("started", hooks_.started()).field("failed", hooks_.failed());
-  w.field("timed_out", hooks_.timed_out());
+  w.field("timed_out", hooks_.timed_out()).field("coalesced", hooks_.coalesced());
   w.end_object();
   w.key("instances").begin_array();
   for (auto& i : s.instances) {
