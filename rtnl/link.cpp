@@ -5,14 +5,18 @@
 #include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/rtnl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstring>
 
+#include "core/log.h"
+
 namespace hd::rtnl {
 
-std::unique_ptr<LinkMonitor> LinkMonitor::create(Loop& loop, Callbacks cb, std::string& error) {
+std::unique_ptr<LinkMonitor> LinkMonitor::create(Loop& loop, Callbacks cb, std::string& error,
+                                                 int rcvbuf) {
   nl::Sock s(nl_socket_alloc());
   if (!s) {
     error = "cannot allocate netlink socket";
@@ -25,17 +29,88 @@ std::unique_ptr<LinkMonitor> LinkMonitor::create(Loop& loop, Callbacks cb, std::
     error = "cannot subscribe to rtnetlink link and address events";
     return nullptr;
   }
-  return std::unique_ptr<LinkMonitor>(new LinkMonitor(loop, std::move(s), std::move(cb)));
+  if (rcvbuf > 0) nl_socket_set_buffer_size(s.get(), rcvbuf, 0);
+  // Dumps (the resync after lost events) run on a socket of their own: a dump into the
+  // overflowing event socket could never make progress.
+  nl::Sock d(nl_socket_alloc());
+  if (!d || nl_connect(d.get(), NETLINK_ROUTE) < 0 || nl_socket_set_nonblocking(d.get()) < 0) {
+    error = "cannot open an rtnetlink socket for link dumps";
+    return nullptr;
+  }
+  nl_socket_disable_seq_check(d.get());
+  return std::unique_ptr<LinkMonitor>(
+      new LinkMonitor(loop, std::move(s), std::move(d), std::move(cb), rcvbuf));
 }
 
-LinkMonitor::LinkMonitor(Loop& loop, nl::Sock sock, Callbacks cb)
-    : sock_(std::move(sock)), cb_(std::move(cb)) {
+LinkMonitor::LinkMonitor(Loop& loop, nl::Sock sock, nl::Sock dump, Callbacks cb, int rcvbuf)
+    : sock_(std::move(sock)),
+      dump_(std::move(dump)),
+      cb_(std::move(cb)),
+      rcvbuf_(rcvbuf),
+      retry_(loop, [this] { request_resync(); }) {
   nl_socket_modify_cb(sock_.get(), NL_CB_VALID, NL_CB_CUSTOM, &LinkMonitor::on_msg, this);
-  watcher_ = std::make_unique<IoWatcher>(loop, nl_socket_get_fd(sock_.get()), EV_READ, [this](int) {
-    for (int i = 0; i < 64; ++i)
-      if (nl_recvmsgs_default(sock_.get()) < 0) break;
-  });
+  nl_socket_modify_cb(dump_.get(), NL_CB_VALID, NL_CB_CUSTOM, &LinkMonitor::on_msg, this);
+  nl_socket_modify_cb(dump_.get(), NL_CB_FINISH, NL_CB_CUSTOM, &LinkMonitor::on_finish, this);
+  watcher_ = std::make_unique<IoWatcher>(loop, nl_socket_get_fd(sock_.get()), EV_READ,
+                                         [this](int) { on_readable(); });
   watcher_->start();
+  dump_watcher_ = std::make_unique<IoWatcher>(loop, nl_socket_get_fd(dump_.get()), EV_READ,
+                                              [this](int) {
+                                                for (int i = 0; i < 64; ++i)
+                                                  if (nl_recvmsgs_default(dump_.get()) < 0) break;
+                                              });
+  dump_watcher_->start();
+}
+
+void LinkMonitor::on_readable() {
+  for (int i = 0; i < 64; ++i) {
+    int rc = nl_recvmsgs_default(sock_.get());
+    if (rc == -NLE_NOMEM) {
+      // ENOBUFS: the kernel dropped events for us. Whatever they said is unknown now: ask
+      // for every link again, and tell the owners of addresses once that is done. The
+      // buffer doubles (up to 8 MiB, or once when a test set it) so a burst of that size
+      // fits next time.
+      ++overflows_;
+      if (!dumping_ && !retry_.active())
+        HD_LOG(warning, "rtnl") << "link and address events lost (receive buffer overflow); "
+                                << "re-reading every link";
+      if (rcvbuf_ == 0 && buffer_ < (8 << 20)) {
+        buffer_ = buffer_ ? buffer_ * 2 : (1 << 20);
+        nl_socket_set_buffer_size(sock_.get(), buffer_, 0);
+      }
+      request_resync();
+      continue;
+    }
+    if (rc < 0) break;  // nothing more to read now (or an error already reported)
+  }
+}
+
+void LinkMonitor::request_resync() {
+  if (dumping_) {
+    dump_again_ = true;
+    return;
+  }
+  int rc = nl_rtgen_request(dump_.get(), RTM_GETLINK, AF_UNSPEC, NLM_F_DUMP);
+  if (rc < 0) {
+    // The socket could not take it now: try again shortly, never blocking the loop.
+    retry_.start(Millis(100));
+    return;
+  }
+  dumping_ = true;
+}
+
+int LinkMonitor::on_finish(nl_msg*, void* arg) {
+  auto* self = static_cast<LinkMonitor*>(arg);
+  if (!self->dumping_) return NL_OK;
+  self->dumping_ = false;
+  if (self->dump_again_) {
+    self->dump_again_ = false;
+    self->request_resync();
+    return NL_OK;
+  }
+  ++self->resyncs_;
+  if (self->cb_.resynced) self->cb_.resynced();
+  return NL_OK;
 }
 
 LinkMonitor::~LinkMonitor() = default;

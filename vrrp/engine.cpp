@@ -221,6 +221,11 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
           [this](int ifindex, const IpAddress& a, uint8_t) {
             for (auto& i : instances_) (*i)->on_address_removed(ifindex, a);
             publish();
+          },
+          [this] {
+            for (auto& i : instances_) (*i)->reassert_vips();
+            sync_groups();
+            publish();
           }},
       error);
   if (!monitor_) return fail(error);

@@ -136,6 +136,13 @@ void Instance::on_address_removed(int ifindex, const IpAddress& a) {
   }
 }
 
+void Instance::reassert_vips() {
+  if (!vips_held_ || fsm_.state() != State::master) return;
+  HD_LOG(info, "vrrp") << cfg_.name << ": link events were lost; re-adding the VIPs";
+  for (auto& v : cfg_.vips) ports_.addresses.add(v);
+  for (auto& v : cfg_.excluded_vips) ports_.addresses.add(v);
+}
+
 void Instance::on_address_result(const rtnl::AddressResult& r) {
   if (r.op != rtnl::AddrOp::add || r.spec.ifindex != cfg_.ifindex) return;
   auto vip = std::find_if(cfg_.vips.begin(), cfg_.vips.end(),

@@ -119,6 +119,9 @@ class Instance {
   void on_packet(const RxPacket& p);
   void on_link(const std::string& ifname, bool up);
   void on_address_removed(int ifindex, const IpAddress& a);
+  // Link events were lost and re-read: a MASTER puts its VIPs back in case one was removed
+  // unseen (adding one that is there is answered as success).
+  void reassert_vips();
   // The kernel's answer to an address request (any owner's: ignored unless it is ours).
   void on_address_result(const rtnl::AddressResult& r);
   // Called when own_fault() changes, so the engine can share it with a sync group.
