@@ -77,6 +77,7 @@ std::optional<std::string> regex_guard(std::string_view re) {
   double product = 1;
   bool after_quantifier = false;  // the last token was a repetition operator
   bool after_group = false;       // the last token was ')'
+  int depth = 0;                  // open groups
   for (size_t i = 0; i < re.size(); ++i) {
     char c = re[i];
     bool quantifier = c == '*' || c == '+' || c == '?' || c == '{';
@@ -124,8 +125,15 @@ std::optional<std::string> regex_guard(std::string_view re) {
       i = end;
     } else if ((c == '+' || c == '*') && after_group) {
       product *= 2;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')') {
+      // glibc reads an unmatched ')' as a literal, but POSIX leaves it undefined, and the
+      // pattern runs wrapped in a group (compile_body_regex) where it would close that group.
+      if (depth == 0) return "body_regex: unmatched )";
+      --depth;
     }
-    if (product > 10000) return "body_regex: too many repetitions";
+    if (product > 1000) return "body_regex: too many repetitions";
     after_quantifier = quantifier;
     after_group = c == ')';
   }
@@ -146,6 +154,24 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+int compile_body_regex(const std::string& re, regex_t* out, std::string& error) {
+  constexpr int kFlags = REG_EXTENDED | REG_NOSUB | REG_NEWLINE;
+  auto message = [&](int rc, regex_t* r) {
+    char buf[256];
+    regerror(rc, r, buf, sizeof buf);
+    error = "body_regex: " + std::string(buf);
+    return rc;
+  };
+  int rc = regcomp(out, re.c_str(), kFlags);
+  if (rc != 0) return message(rc, out);
+  regfree(out);
+  // "[^\n]*", not ".*": POSIX "." does not match a NUL byte, and bodies may hold some.
+  std::string anchored = "^[^\n]*(" + re + ")";
+  rc = regcomp(out, anchored.c_str(), kFlags);
+  if (rc != 0) return message(rc, out);
+  return 0;
+}
+
 HttpMatcher::HttpMatcher(const Spec& spec)
     : ranges_(spec.expect_status), contains_(spec.body_contains), sha256_(lower(spec.body_sha256)) {
   if (ranges_.empty()) ranges_.push_back(StatusRange{});
@@ -155,14 +181,11 @@ HttpMatcher::HttpMatcher(const Spec& spec)
       needs_body_ = false;
       return;
     }
-    int rc = regcomp(&regex_, spec.body_regex.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-    if (rc != 0) {
-      char buf[256];
-      regerror(rc, &regex_, buf, sizeof buf);
-      error_ = "body_regex: " + std::string(buf);
-    } else {
+    std::string why;
+    if (compile_body_regex(spec.body_regex, &regex_, why) != 0)
+      error_ = why;
+    else
       has_regex_ = true;
-    }
   }
   needs_body_ = !contains_.empty() || has_regex_ || !sha256_.empty();
 }

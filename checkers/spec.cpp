@@ -37,12 +37,8 @@ bool bad_char(const std::string& v) {
 std::optional<std::string> validate_body_regex(const std::string& re) {
   if (auto why = regex_guard(re)) return why;
   regex_t compiled;
-  int rc = regcomp(&compiled, re.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-  if (rc != 0) {
-    char buf[256];
-    regerror(rc, &compiled, buf, sizeof buf);
-    return "body_regex: " + std::string(buf);
-  }
+  std::string why;
+  if (compile_body_regex(re, &compiled, why) != 0) return why;
   regfree(&compiled);
   return std::nullopt;
 }

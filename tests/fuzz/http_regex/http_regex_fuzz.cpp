@@ -11,13 +11,11 @@
 // Input: flags (bit 0: tile the body), regex length (2 bytes, big endian, % 1024), body length
 // when tiling (2 bytes, x2: up to 128 KiB, so past kMaxBody), the regex, then the body (or the
 // tile: empty tiles as "a").
-// slow/ holds inputs that break the time bound today (seconds each: glibc's regexec retries an
-// unanchored pattern from every start position, so "a.*b.*z" or "[a-z]+x" on a 64 KiB line
-// without a match is quadratic; "(a{99}){99}b" passes regex_guard and is slow on its own). The
-// target is not declared yet (no CMakeLists.txt here, so scripts/test.sh neither builds nor
-// counts it) until HttpMatcher bounds them: then declare it with
-// hd_fuzz_target(http_regex_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/http_regex_fuzz.cpp hd_checkers)
-// and add http_regex to the list in tests/fuzz/CMakeLists.txt.
+// The corpus keeps the inputs that broke the time bound before compile_body_regex anchored
+// the pattern per line and regex_guard lowered its repetition limit to 1,000 (seconds each on
+// a 64 KiB line: glibc's regexec retried an unanchored pattern from every start position, so
+// "a.*b.*z" or "[a-z]+x" without a match was quadratic; "(a{99}){99}b" was slow on its own):
+// every fuzz run replays them.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>

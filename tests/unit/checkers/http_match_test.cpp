@@ -97,6 +97,39 @@ TEST(RegexGuard, RefusesPatternsThatExplodeInRegcomp) {
   EXPECT_TRUE(validate(s));
 }
 
+// Patterns run as "^.*(RE)" (compile_body_regex): the same bodies match as with the pattern
+// unanchored, an unbalanced pattern cannot be balanced by the wrapper, and repetitions that
+// multiply past 1,000 are refused ("(a{99}){99}" took seconds per 64 KiB body).
+TEST(HttpMatcher, AnchoredFormMatchesWhatThePatternMatches) {
+  const char* patterns[] = {"ok",     "^ok$",   "a.*b",   "o|x",      "[0-9]{3}", "(ab)+c",
+                            "^$",     "x$",     "^a|b$",  "[^a]b",    "k[.]",    "(^a)|(z$)"};
+  const char* bodies[] = {"",         "ok",      "line1\nok\n", "xyz\nabc", "a\nb",
+                          "123",      "ababc",   "\n\n",        "zzx",       "k.",
+                          "ab\nbz"};
+  for (auto* p : patterns) {
+    regex_t plain;
+    ASSERT_EQ(regcomp(&plain, p, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0) << p;
+    Spec sp;
+    sp.body_regex = p;
+    HttpMatcher m(sp);
+    ASSERT_FALSE(m.error()) << p;
+    for (auto* b0 : bodies) {
+      std::string b = b0;
+      bool want = regexec(&plain, b.c_str(), 0, nullptr, 0) == 0;
+      EXPECT_EQ(m.match(200, b).ok(), want) << "/" << p << "/ on \"" << b << "\"";
+    }
+    regfree(&plain);
+  }
+  for (const char* unbalanced : {"a)(b", ")", "(a", "a)|b"}) {
+    Spec sp;
+    sp.body_regex = unbalanced;
+    EXPECT_TRUE(HttpMatcher(sp).error()) << unbalanced;
+    EXPECT_TRUE(validate_body_regex(unbalanced)) << unbalanced;
+  }
+  EXPECT_TRUE(regex_guard("(a{99}){99}b"));
+  EXPECT_FALSE(regex_guard("(a{30}){30}b"));
+}
+
 TEST(HttpMatcher, BadRegexIsAnInvalidCheck) {
   Spec s;
   s.body_regex = "(";
