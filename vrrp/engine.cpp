@@ -252,6 +252,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   running_ = true;
   std::promise<bool> rt_ok;
   auto rt_future = rt_ok.get_future();
+  reload_patience_ = opts.reload_patience;
   thread_ = std::thread([this, opts, &rt_ok] {
     pthread_setname_np(pthread_self(), "hd-vrrp");
     if (log_drain_)
@@ -289,21 +290,41 @@ void Engine::set_log_drain(Loop& main, std::function<void(std::string_view)> wri
   });
 }
 
-void Engine::run_on_loop(std::function<void()> f) {
-  std::promise<void> done;
-  auto fut = done.get_future();
-  inbox_->post([&] {
-    f();
-    done.set_value();
+bool Engine::run_on_loop(std::function<void()> f, Duration patience) {
+  // pending -> running (the VRRP thread took it) or pending -> abandoned (the caller gave up
+  // first): whichever wins decides, so an abandoned request never runs late.
+  enum : int { kPending, kRunning, kAbandoned };
+  struct Call {
+    std::function<void()> f;
+    std::atomic<int> state{kPending};
+    std::promise<void> done;
+  };
+  auto call = std::make_shared<Call>();
+  call->f = std::move(f);
+  auto fut = call->done.get_future();
+  inbox_->post([call] {
+    int expected = kPending;
+    if (!call->state.compare_exchange_strong(expected, kRunning)) return;
+    call->f();
+    call->done.set_value();
   });
-  fut.wait();
+  if (fut.wait_for(patience) == std::future_status::ready) return true;
+  int expected = kPending;
+  if (call->state.compare_exchange_strong(expected, kAbandoned)) return false;
+  fut.wait();  // it is running: it finishes
+  return true;
 }
 
 std::string Engine::reload(std::vector<InstanceConfig> next) {
   if (!running_) return "not running";
   if (auto err = prepare(next); !err.empty()) return err;
-  std::string error;
-  run_on_loop([&] {
+  // The closure owns what it uses: if the VRRP thread does not take it in time, the caller
+  // returns and the closure is abandoned, never run.
+  auto shared_next = std::make_shared<std::vector<InstanceConfig>>(std::move(next));
+  auto shared_error = std::make_shared<std::string>();
+  bool taken = run_on_loop([this, shared_next, shared_error] {
+    auto& next = *shared_next;
+    auto& error = *shared_error;
     // What each running instance becomes: kept, kept with a new priority, or replaced.
     enum class Fate { keep, priority, replace, remove };
     std::vector<std::pair<Fate, const InstanceConfig*>> fate;
@@ -371,8 +392,12 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
     close_unused_sockets();
     sync_groups();
     publish();
-  });
-  return error;
+  }, reload_patience_);
+  if (!taken)
+    return "the VRRP thread did not take the reload within " +
+           std::to_string(std::chrono::duration_cast<Millis>(reload_patience_).count()) +
+           " ms (it is stuck; nothing was changed)";
+  return *shared_error;
 }
 
 void Engine::stop() {

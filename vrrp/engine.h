@@ -62,6 +62,9 @@ class KernelPorts final : public EngineKernel {
 struct EngineOptions {
   bool realtime = false;
   int rt_priority = 10;
+  // How long reload() waits for the VRRP thread to take the change before giving up (the
+  // change is then never applied, and reload() says so).
+  Duration reload_patience = std::chrono::seconds(5);
 };
 
 struct SocketStatus {
@@ -122,7 +125,11 @@ class Engine {
   std::unique_ptr<Running> make_instance(const InstanceConfig& c);
   void close_unused_sockets();
   void on_readable(SocketEntry& s);
-  void run_on_loop(std::function<void()> f);  // runs f on the VRRP thread and waits
+  // Runs f on the VRRP thread and waits for it. If the thread has not taken f within
+  // `patience`, f is abandoned (it will never run) and false is returned; once taken, it is
+  // waited for. f must own what it uses when patience is finite.
+  bool run_on_loop(std::function<void()> f,
+                   Duration patience = std::chrono::hours(24 * 365));
   void publish();
   // Sync groups share FAULT: a member's own fault faults every other member.
   void sync_groups();
@@ -141,6 +148,7 @@ class Engine {
   std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
   std::thread thread_;
   bool running_ = false;
+  Duration reload_patience_ = std::chrono::seconds(5);
   std::atomic<bool> realtime_{false};  // written by the starting thread, read by the VRRP one
   std::unique_ptr<Mailbox<std::string>> log_drain_;
   std::function<void(std::string_view)> log_write_;

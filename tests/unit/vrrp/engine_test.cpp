@@ -208,6 +208,31 @@ TEST(EngineLog, TheVrrpThreadsLinesGoThroughTheMainLoopAndOverflowIsCounted) {
   engine.stop();
 }
 
+// #13 defect 9: a reload never hangs the main loop on a stuck VRRP thread; a change it gave
+// up on is never applied later.
+TEST_F(EngineTest, AReloadTheStuckVrrpThreadDoesNotTakeIsAbandonedNotHung) {
+  EngineOptions o;
+  o.reload_patience = 200ms;
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, o), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  kernel.sender.stall = true;  // the next advert's send() blocks the VRRP thread
+  std::this_thread::sleep_for(50ms);
+  auto t0 = std::chrono::steady_clock::now();
+  auto err = engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)});
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_NE(err.find("did not take the reload within 200 ms"), std::string::npos) << err;
+  EXPECT_LT(took, 3s);
+  kernel.sender.stall = false;
+  std::this_thread::sleep_for(200ms);
+  auto s = engine.status();
+  EXPECT_EQ(s.instances.size(), 1u) << "the abandoned reload must not run late";
+  EXPECT_FALSE(kernel.has_address(kVip2));
+  // The thread is back: reloads work again.
+  EXPECT_EQ(engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}),
+            "");
+  EXPECT_TRUE(state_is("VI_2", State::master));
+}
+
 TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
   ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
   ASSERT_TRUE(state_is("VI_1", State::master));

@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <deque>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +46,7 @@ class RecordingSender final : public AdvertSender {
   explicit RecordingSender(Version v = Version::v3) : version_(v) {}
   std::string send(const IpAddress& src, const IpAddress& dst,
                    std::span<const uint8_t> payload) override {
+    while (stall.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard l(mu);
     if (!fail_with.empty()) return fail_with;
     sent.push_back({src, dst, decode_sent(payload, src, dst, version_)});
@@ -55,6 +59,7 @@ class RecordingSender final : public AdvertSender {
   std::mutex mu;
   std::vector<SentAdvert> sent;
   std::string fail_with;
+  std::atomic<bool> stall{false};  // send() waits while set: a stuck VRRP thread
 
  private:
   Version version_;
