@@ -3,6 +3,7 @@
 // IPVS services), and a default config value converts to the library's default.
 #include <gtest/gtest.h>
 
+#include "daemon/realserver_subsystem.h"
 #include "daemon/config/check_spec.h"
 #include "daemon/config/loader.h"
 #include "daemon/lvs_subsystem.h"
@@ -206,3 +207,49 @@ TEST(IpvsNames, SchedulersAndChecksums) {
 
 }  // namespace
 }  // namespace hd::config
+
+namespace hd {
+namespace {
+
+// The real-server role: one conversion (to_role_config), defaults that agree, every field.
+TEST(RealServerConversion, DefaultRoleIsTheRolesDefault) {
+  config::Config c;
+  c.realserver = config::RealServerRole{};
+  c.global.runtime_dir = "/run/x";
+  auto r = to_role_config(c);
+  realserver::RoleConfig d;
+  EXPECT_EQ(r.arp_ignore, d.arp_ignore);
+  EXPECT_EQ(r.arp_announce, d.arp_announce);
+  EXPECT_EQ(r.rp_filter, d.rp_filter);
+  EXPECT_EQ(r.check_interval, d.check_interval);
+  EXPECT_EQ(r.interfaces, d.interfaces);
+  EXPECT_TRUE(r.vips.empty());
+  EXPECT_EQ(r.state_file, "/run/x/realserver.state");
+}
+
+TEST(RealServerConversion, CopiesEveryField) {
+  config::Config c;
+  config::RealServerRole role;
+  role.vips = {{*IpAddress::parse("192.0.2.10"), config::Forwarding::dr},
+               {*IpAddress::parse("2001:db8::10"), config::Forwarding::tun}};
+  role.interfaces = {"eth0", "eth1"};
+  role.arp_ignore = 2;
+  role.arp_announce = 1;
+  role.rp_filter = 2;
+  role.check_interval = std::chrono::seconds(9);
+  c.realserver = role;
+  auto r = to_role_config(c);
+  ASSERT_EQ(r.vips.size(), 2u);
+  EXPECT_EQ(r.vips[0].address.str(), "192.0.2.10");
+  EXPECT_FALSE(r.vips[0].tun);
+  EXPECT_EQ(r.vips[1].address.str(), "2001:db8::10");
+  EXPECT_TRUE(r.vips[1].tun);
+  EXPECT_EQ(r.interfaces, role.interfaces);
+  EXPECT_EQ(r.arp_ignore, 2);
+  EXPECT_EQ(r.arp_announce, 1);
+  EXPECT_EQ(r.rp_filter, 2);
+  EXPECT_EQ(r.check_interval, std::chrono::seconds(9));
+}
+
+}  // namespace
+}  // namespace hd
