@@ -2,11 +2,13 @@
 #include "drill/drill.h"
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -261,6 +263,71 @@ Result Drill::play(const Scenario& sc) {
   return r;
 }
 
+namespace {
+// VmRSS (kB) and the number of open descriptors of a process; -1 when unreadable.
+std::pair<long, long> footprint(pid_t pid) {
+  long rss = -1, fds = 0;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(st, line);)
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::atol(line.c_str() + 6);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++fds;
+  return {rss, ec ? -1 : fds};
+}
+}  // namespace
+
+bool Drill::director_alive(int i) {
+  if (directors_[i] <= 0) return false;
+  int st = 0;
+  pid_t r = waitpid(directors_[i], &st, WNOHANG);
+  if (r == 0) return true;
+  directors_[i] = -1;
+  return false;
+}
+
+// Scenarios in a random order (from the seed) with random pauses until the time is up.
+// After each: both daemons must still run (a scenario that stops one restarts it; any other
+// exit is a crash), and at the end director B, never restarted, must not have grown by more
+// than 16 descriptors or by a quarter of its memory plus 8 MiB. Budgets, two Masters and
+// failures outside the windows are judged per scenario as in a plain drill.
+void Drill::soak(const std::function<void(const std::string&)>& play_one) {
+  soak_.on = true;
+  soak_.seed = o_.seed;
+  std::mt19937_64 rng(o_.seed);
+  progress("soak: " + std::to_string(static_cast<long>(o_.soak_s)) + " s, seed " +
+           std::to_string(o_.seed) + " (replay with --seed " + std::to_string(o_.seed) + ")");
+  double start = now(), end = start + o_.soak_s;
+  std::tie(soak_.rss_kb_before, soak_.fds_before) = footprint(directors_[1]);
+  while (now() < end && !g_interrupted) {
+    const std::string& name = o_.scenarios[rng() % o_.scenarios.size()];
+    play_one(name);
+    ++soak_.faults[name];
+    for (int i = 0; i < 2; ++i) {
+      if (director_alive(i)) continue;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "t=%.1fs after %s: director %s is not running; restarted",
+                    now() - start, name.c_str(), i == 0 ? "A" : "B");
+      soak_.breaches.push_back(buf);
+      progress(std::string("soak: BREACH: ") + buf);
+      start_director(i);
+    }
+    sleep_s(std::uniform_real_distribution<double>(0, 2)(rng));
+  }
+  soak_.duration_s = now() - start;
+  std::tie(soak_.rss_kb_after, soak_.fds_after) = footprint(directors_[1]);
+  if (soak_.fds_before >= 0 && soak_.fds_after > soak_.fds_before + 16)
+    soak_.breaches.push_back("director B's descriptors grew from " +
+                             std::to_string(soak_.fds_before) + " to " +
+                             std::to_string(soak_.fds_after));
+  if (soak_.rss_kb_before > 0 &&
+      soak_.rss_kb_after > soak_.rss_kb_before + soak_.rss_kb_before / 4 + 8192)
+    soak_.breaches.push_back("director B's memory grew from " +
+                             std::to_string(soak_.rss_kb_before) + " kB to " +
+                             std::to_string(soak_.rss_kb_after) + " kB");
+}
+
 int Drill::run() {
   char tmpl[] = "/tmp/hd-drill-XXXXXX";
   lab_.workdir = mkdtemp(tmpl);
@@ -298,8 +365,7 @@ int Drill::run() {
                           std::to_string(o_.rate), "--long", std::to_string(o_.longs),
                           "--timeout-ms", "1000", "--long-interval-ms", "200"}));
     sleep_s(1.5);
-    for (auto& name : o_.scenarios) {
-      if (g_interrupted) break;
+    auto play_one = [&](const std::string& name) {
       const Scenario* sc = find_scenario(name);
       try {
         results.push_back(play(*sc));
@@ -310,6 +376,14 @@ int Drill::run() {
         r.violations.push_back(std::string("could not run: ") + e.what());
         results.push_back(r);
         progress(name + ": FAILED (" + e.what() + ")");
+      }
+    };
+    if (o_.soak_s > 0) {
+      soak(play_one);
+    } else {
+      for (auto& name : o_.scenarios) {
+        if (g_interrupted) break;
+        play_one(name);
       }
     }
     if (!windows_.empty() && windows_.back().second == 0) {
@@ -327,7 +401,7 @@ int Drill::run() {
       for (auto& [a, b] : windows_) in = in || (e.t0 >= a && e.t0 < b);
       if (!e.ok && !in) ++failed_outside_;
     }
-    Report rep{o_.mode, p_, o_.rate, o_.longs, results, requests_, failed_outside_};
+    Report rep{o_.mode, p_, o_.rate, o_.longs, results, requests_, failed_outside_, soak_};
     std::string out = o_.json ? report_json(rep) : report_text(rep);
     if (o_.report_markers) std::printf("%s\n", kReportBegin);
     std::fputs(out.c_str(), stdout);

@@ -6,6 +6,7 @@
 // operations below.
 #pragma once
 #include <array>
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -38,6 +39,17 @@ struct Result {
   Budget budget;
 };
 
+// A soak (--soak): what was injected, and every breach of the invariants, with its time.
+struct SoakReport {
+  bool on = false;
+  uint64_t seed = 0;
+  double duration_s = 0;
+  std::map<std::string, int> faults;  // scenario -> times played
+  std::vector<std::string> breaches;
+  long fds_before = -1, fds_after = -1;      // director B's open descriptors
+  long rss_kb_before = -1, rss_kb_after = -1;  // and resident memory
+};
+
 class Drill {
  public:
   Drill(Options o, LabParams p, std::map<std::string, Budget> b);
@@ -66,6 +78,8 @@ class Drill {
   std::string ipvs_table(const std::string& ns);
   std::string socket_of(int i) const;
   Result play(const Scenario& sc);
+  void soak(const std::function<void(const std::string&)>& play_one);
+  bool director_alive(int i);
   Result measure(const Scenario& sc, double t_fault, double t_end, double t_heal);
   void progress(const std::string& s);
 
@@ -83,6 +97,7 @@ class Drill {
   std::vector<std::pair<double, double>> windows_;
   double traffic_start_ = 0, traffic_end_ = 0;
   int requests_ = 0, failed_outside_ = 0;
+  SoakReport soak_;
 };
 
 }  // namespace hd::drill

@@ -9,9 +9,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "daemon/config/loader.h"
 #include "drill/drill.h"
 #include "drill/http_tools.h"
 #include "drill/params.h"
@@ -27,7 +29,7 @@ namespace {
 const char* kUsage =
     "usage: hadirector-drill [--mode nat|dr] [--scenario NAME]... [--json] [--keep]\n"
     "                        [--rate N] [--long N] [--config FILE] [--drill-config FILE]\n"
-    "                        [--daemon PATH] [--vm-runner PATH]\n"
+    "                        [--daemon PATH] [--vm-runner PATH] [--soak DURATION [--seed N]]\n"
     "--config FILE: drill an operator's hadirector config on the lab: its VRRP timers,\n"
     "  scheduler and check timers (addresses and interfaces stay the lab's).\n"
     "--drill-config FILE: [traffic] rate, long_lived; [budget.SCENARIO] max_outage,\n"
@@ -38,6 +40,9 @@ const char* kUsage =
     "Builds a lab of network namespaces (client, two directors, three real servers),\n"
     "runs HTTP traffic through the VIP and plays failure scenarios:\n"
     "  master-kill master-stop link-cut rs-down rs-500 reload-weight wrr-share partition\n"
+    "--soak DURATION (\"10m\", \"1h\"): play scenarios in a random order, with random pauses,\n"
+    "  until DURATION has passed, checking after each that both daemons still run and\n"
+    "  neither grows in descriptors or memory; --seed N replays a soak (the seed is printed).\n"
     "Only the report goes to standard output (a table, or JSON with --json); progress goes\n"
     "to standard error. Exit status 0 when every scenario kept its budget, 1 otherwise, 2 on\n"
     "error. On a kernel without IPVS it runs inside the project's qemu VM.\n";
@@ -104,6 +109,18 @@ int drill_main(const std::vector<std::string>& args) {
       o.daemon = val();
     } else if (a == "--vm-runner") {
       o.vm_runner = val();
+    } else if (a == "--soak") {
+      std::string v = val();
+      auto d = config::parse_duration(v);
+      if (!d || *d <= Duration::zero()) {
+        std::cerr << "drill: --soak needs a duration (\"90s\", \"10m\", \"1h\")\n";
+        return 2;
+      }
+      o.soak_s = std::chrono::duration<double>(*d).count();
+      pass.insert(pass.end(), {"--soak", v});
+    } else if (a == "--seed") {
+      o.seed = std::strtoull(val().c_str(), nullptr, 10);
+      pass.insert(pass.end(), {"--seed", std::to_string(o.seed)});
     } else if (a == "--rate") {
       o.rate = std::atof(val().c_str());
       pass.insert(pass.end(), {"--rate", std::to_string(o.rate)});
@@ -116,6 +133,10 @@ int drill_main(const std::vector<std::string>& args) {
     }
   }
   if (o.scenarios.empty()) o.scenarios = scenario_names();
+  if (o.soak_s > 0 && o.seed == 0) {
+    o.seed = std::random_device{}() | 1;
+    pass.insert(pass.end(), {"--seed", std::to_string(o.seed)});  // the VM replays the same
+  }
   if (struct stat st; !o.vm_runner.empty() && ::stat(o.vm_runner.c_str(), &st) != 0) {
     std::cerr << "drill: --vm-runner " << o.vm_runner << ": no such file\n";
     return 2;

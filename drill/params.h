@@ -50,6 +50,8 @@ struct Options {
   bool report_markers = false;  // inside the VM: frame the report for the host side
   double rate = 40;
   int longs = 3;
+  double soak_s = 0;       // --soak DURATION: random scenarios for this long (0: the list once)
+  uint64_t seed = 0;       // --seed N: the soak's random choices (0: pick one and print it)
   std::string self;        // this program (run in the lab as the traffic tools)
   std::string daemon;      // the hadirector binary the lab's directors run
   std::string vm_runner;   // tests/vm/run-in-vm.sh, installed as lib/hadirector/run-in-vm.sh

@@ -10,7 +10,7 @@ namespace hd::drill {
 bool Report::passed() const {
   for (auto& r : results)
     if (!r.passed) return false;
-  return failed_outside_windows == 0;
+  return failed_outside_windows == 0 && soak.breaches.empty();
 }
 
 std::string report_json(const Report& rep) {
@@ -54,6 +54,19 @@ std::string report_json(const Report& rep) {
   }
   w.end_array();
   w.field("requests", rep.requests).field("failed_outside_windows", rep.failed_outside_windows);
+  if (rep.soak.on) {
+    w.key("soak").begin_object();
+    w.field("seed", rep.soak.seed).field("duration_s", rep.soak.duration_s);
+    w.key("faults").begin_object();
+    for (auto& [k, v] : rep.soak.faults) w.field(k, v);
+    w.end_object();
+    w.key("breaches").begin_array();
+    for (auto& b : rep.soak.breaches) w.value(b);
+    w.end_array();
+    w.field("fds_before", rep.soak.fds_before).field("fds_after", rep.soak.fds_after);
+    w.field("rss_kb_before", rep.soak.rss_kb_before).field("rss_kb_after", rep.soak.rss_kb_after);
+    w.end_object();
+  }
   w.field("passed", rep.passed());
   w.end_object();
   return w.str() + "\n";
@@ -88,6 +101,15 @@ std::string report_text(const Report& rep) {
        "purpose, which end by design\n");
   line("%d requests in all; %d failed outside the scenarios' windows (steady state)%s\n",
        rep.requests, rep.failed_outside_windows, rep.failed_outside_windows ? "  <-- FAIL" : "");
+  if (rep.soak.on) {
+    line("\nsoak: %.0f s, seed %llu; faults:", rep.soak.duration_s,
+         static_cast<unsigned long long>(rep.soak.seed));
+    for (auto& [k, v] : rep.soak.faults) line(" %s x%d", k.c_str(), v);
+    line("\n  director B: %ld -> %ld descriptors, %ld -> %ld kB resident\n", rep.soak.fds_before,
+         rep.soak.fds_after, rep.soak.rss_kb_before, rep.soak.rss_kb_after);
+    for (auto& b : rep.soak.breaches) line("  BREACH: %s\n", b.c_str());
+    if (rep.soak.breaches.empty()) line("  no invariant breached\n");
+  }
   if (!rep.results.empty()) out += "\nfinal IPVS table:\n" + rep.results.back().ipvs_table;
   return out;
 }

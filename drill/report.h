@@ -23,6 +23,7 @@ struct Report {
   const std::vector<Result>& results;
   int requests = 0;                // in all, steady state included
   int failed_outside_windows = 0;  // failures in steady state
+  const SoakReport& soak;
   bool passed() const;
 };
 

@@ -66,7 +66,9 @@ int run_in_vm(const Options& o, const std::vector<std::string>& args) {
   }
   std::fprintf(stderr, "drill: this kernel has no IPVS: running the lab inside a VM (Debian's kernel "
                        "under qemu, %s)\n", runner.c_str());
-  std::vector<std::string> argv = {runner, "--timeout", "580", "--mem", "1024", "--file", o.self,
+  // The VM lives as long as the drill needs: about 9 minutes, plus the soak's duration.
+  std::string timeout = std::to_string(580 + static_cast<long>(o.soak_s));
+  std::vector<std::string> argv = {runner, "--timeout", timeout, "--mem", "1024", "--file", o.self,
                                    "--file", o.daemon};
   if (o.keep) argv.push_back("--interactive");
   for (size_t i = 0; i + 1 < args.size(); ++i)
