@@ -74,7 +74,8 @@ void Traffic::read_loop() {
 
 std::string vrrp_state(const std::string& sock, const std::string& instance) {
   std::string reply, err;
-  if (!control::request(sock, "status", reply, err)) return "down";
+  // A frozen director (SIGSTOP) does not answer: "down" after half a second.
+  if (!control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return "down";
   std::string key = "vrrp " + instance + " ";
   auto p = reply.find(key);
   if (p == std::string::npos) return "none";

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -211,7 +212,7 @@ void Server::drop(Conn* c) {
 }
 
 bool request(const std::string& path, const std::string& line, std::string& reply,
-             std::string& error) {
+             std::string& error, std::chrono::milliseconds timeout) {
   sockaddr_un sa;
   if (!fill_addr(path, sa)) {
     error = "socket path too long: " + path;
@@ -224,6 +225,11 @@ bool request(const std::string& path, const std::string& line, std::string& repl
     if (fd >= 0) ::close(fd);
     return false;
   }
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   std::string req = line + "\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     error = std::string("send: ") + std::strerror(errno);
@@ -239,6 +245,12 @@ bool request(const std::string& path, const std::string& line, std::string& repl
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      error = "no answer from " + path + " within " + std::to_string(timeout.count()) +
+              " ms (is the daemon stopped or stuck?)";
+      ::close(fd);
+      return false;
+    }
     break;
   }
   ::close(fd);

@@ -5,6 +5,7 @@
 // monopolise: connections are capped and time out, and when accept() runs out of
 // descriptors accepting pauses (with a retry timer) instead of spinning the loop.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -73,8 +74,9 @@ class Server {
 };
 
 // Client side, used by `hadirector status`: blocking is fine there.
-// Returns false and sets error on failure.
+// Returns false and sets error on failure, or when the daemon does not answer within
+// `timeout` (a stopped or stuck daemon must not hang the client).
 bool request(const std::string& path, const std::string& line, std::string& reply,
-             std::string& error);
+             std::string& error, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace hd::control
