@@ -215,6 +215,18 @@ bool operator==(const Service& a, const Service& b) {
   return true;
 }
 
+std::optional<TunnelProblem> validate_tunnel(const Tunnel& t) {
+  const bool gue = t.type == TunType::gue;
+  if (gue && t.port == 0)
+    return TunnelProblem{TunnelProblem::Field::type,
+                         "a gue tunnel needs tunnel_port (the real server's UDP port)"};
+  if (!gue && t.port != 0)
+    return TunnelProblem{TunnelProblem::Field::port, "tunnel_port is for gue tunnels only"};
+  if ((t.flags & kTunRemCsum) && !gue)
+    return TunnelProblem{TunnelProblem::Field::checksum, "remcsum is for gue tunnels only"};
+  return std::nullopt;
+}
+
 }  // namespace hd::ipvs
 
 size_t std::hash<hd::ipvs::ServiceKey>::operator()(const hd::ipvs::ServiceKey& k) const noexcept {

@@ -98,6 +98,14 @@ struct Tunnel {
   friend bool operator==(const Tunnel&, const Tunnel&) = default;
 };
 
+// What the kernel would refuse or ignore in a tunnel, and which field says so: a gue tunnel
+// needs its UDP port, a port is for gue only, remote checksum offload is for gue only.
+struct TunnelProblem {
+  enum class Field { type, port, checksum } field;
+  std::string message;
+};
+std::optional<TunnelProblem> validate_tunnel(const Tunnel& t);
+
 struct Destination {
   DestKey key;
   Method method = Method::nat;

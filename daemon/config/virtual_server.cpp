@@ -153,18 +153,19 @@ std::optional<VirtualServer> load_vs(Table& t) {
     if (auto v = r.integer("tunnel_port", 1, 65535)) rs.tunnel.port = uint16_t(*v);
     if (auto v = r.choice("tunnel_checksum", {"none", "csum", "remcsum"}))
       rs.tunnel.flags = *ipvs::parse_tun_checksum(*v);
-    const bool gue = rs.tunnel.type == ipvs::TunType::gue;
     if (has_tunnel_keys && rs.forwarding.value_or(vs.forwarding) != Forwarding::tun) {
       ctx.error(rs.pos, "tunnel_type, tunnel_port and tunnel_checksum need forwarding = \"tun\"");
       rok = false;
-    } else if (gue && rs.tunnel.port == 0) {
-      ctx.error(*rt.get("tunnel_type"), "a gue tunnel needs tunnel_port (the real server's UDP port)");
-      rok = false;
-    } else if (!gue && rt.get("tunnel_port")) {
-      ctx.error(*rt.get("tunnel_port"), "tunnel_port is for gue tunnels only");
-      rok = false;
-    } else if ((rs.tunnel.flags & ipvs::kTunRemCsum) && !gue) {
-      ctx.error(*rt.get("tunnel_checksum"), "remcsum is for gue tunnels only");
+    } else if (auto bad = ipvs::validate_tunnel(rs.tunnel)) {
+      // The rule is ipvs's; the position is the key that says what the rule refuses.
+      using F = ipvs::TunnelProblem::Field;
+      const char* key = bad->field == F::type ? "tunnel_type"
+                        : bad->field == F::port ? "tunnel_port"
+                                                : "tunnel_checksum";
+      if (auto* n = rt.get(key))
+        ctx.error(*n, bad->message);
+      else
+        ctx.error(rs.pos, bad->message);
       rok = false;
     }
     if (rs.lower_threshold && rs.upper_threshold && rs.lower_threshold > rs.upper_threshold) {

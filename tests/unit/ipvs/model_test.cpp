@@ -100,5 +100,25 @@ TEST(Names, SchedulersMethodsTunnels) {
   EXPECT_EQ(static_cast<int>(Method::dr), IP_VS_CONN_F_DROUTE);
 }
 
+// The tunnel rules live here; the config loader reports them at the key they name.
+TEST(Tunnel, GueNeedsItsPortAndOnlyGueTakesAPortOrRemoteChecksum) {
+  Tunnel t;
+  EXPECT_FALSE(validate_tunnel(t));  // ipip
+  t.type = TunType::gue;
+  ASSERT_TRUE(validate_tunnel(t));
+  EXPECT_EQ(validate_tunnel(t)->field, TunnelProblem::Field::type);
+  t.port = 6080;
+  t.flags = kTunRemCsum;
+  EXPECT_FALSE(validate_tunnel(t));
+  t.type = TunType::gre;
+  ASSERT_TRUE(validate_tunnel(t));
+  EXPECT_EQ(validate_tunnel(t)->field, TunnelProblem::Field::port);
+  t.port = 0;
+  ASSERT_TRUE(validate_tunnel(t));
+  EXPECT_EQ(validate_tunnel(t)->field, TunnelProblem::Field::checksum);
+  t.flags = kTunCsum;
+  EXPECT_FALSE(validate_tunnel(t));
+}
+
 }  // namespace
 }  // namespace hd::ipvs
