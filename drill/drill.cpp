@@ -91,6 +91,27 @@ void Drill::set_weights(std::array<int, 3> w) {
     if (d > 0) ::kill(d, SIGHUP);
 }
 
+void Drill::signal_director(int i, int sig) {
+  if (directors_[i] > 0) ::kill(directors_[i], sig);
+}
+
+void Drill::reload_storm(double seconds, double period) {
+  double end = now() + seconds;
+  bool valid = false;
+  while (now() < end || !valid) {
+    valid = !valid;
+    for (int i = 0; i < 2; ++i) {
+      if (valid)
+        write_config(i);
+      else
+        std::ofstream(lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".toml")
+            << "# written by hadirector-drill: invalid on purpose (reload storm)\n[global\n";
+      if (directors_[i] > 0) ::kill(directors_[i], SIGHUP);
+    }
+    sleep_s(period / 2);
+  }
+}
+
 void Drill::set_partition(bool on) {
   auto sw = lab_.ns("sw");
   if (on) {

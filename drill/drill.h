@@ -67,6 +67,10 @@ class Drill {
   void set_weights(std::array<int, 3> w);      // both directors: config rewritten, SIGHUP
   std::array<int, 3> weights() const { return weights_; }
   void set_partition(bool on);                 // VRRP dropped between the directors
+  void signal_director(int i, int sig);        // SIGSTOP / SIGCONT: a frozen director
+  // Both directors reloaded every `period`, alternately with an invalid file and the valid
+  // one, for `seconds`; the valid file is the last.
+  void reload_storm(double seconds, double period);
   // What scenarios read.
   std::vector<Event> events(double a, double b) { return traffic_.between(a, b); }
   std::string master_ipvs_table();

@@ -135,6 +135,34 @@ std::vector<Scenario> make_table() {
             if (total < 50) r.violations.push_back("too few requests to measure shares");
           },
   });
+  // A frozen Master (SIGSTOP: a stalled VM, a long GC-like pause) loses the election; when it
+  // wakes (SIGCONT) it still believes it is Master until it hears the other, then one of them
+  // yields. Judged from the thaw, as the partition is.
+  t.push_back({
+      .name = "master-freeze",
+      .description = "Master frozen (SIGSTOP) for 3 s, then thawed (SIGCONT)",
+      .act = [](Drill& d) { double t0 = now(); d.signal_director(0, SIGSTOP); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal = [](Drill& d) { d.signal_director(0, SIGCONT); return now(); },
+      .heal_first = true,
+      .settle_s = [](const LabParams&) { return constant(3); },
+      .split_by_design = true,
+      .budget =
+          [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5, .max_after_heal = 1.5}; },
+      .judge =
+          [](Drill&, const Times&, Result& r) {
+            if (r.max_masters > 1) r.violations.push_back("two Masters after the thaw");
+          },
+  });
+  // Operators reload in loops (configuration management, a broken template): 30 reloads in
+  // 3 s, every other one an invalid file, must neither fail a request nor move the VIP.
+  t.push_back({
+      .name = "reload-storm",
+      .description = "30 reloads in 3 s on both directors, every other file invalid",
+      .act = [](Drill& d) { double t0 = now(); d.reload_storm(3.0, 0.2); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3.5); },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+  });
   // The partition lasts 2 s plus however long nft takes to remove it (seconds under
   // emulation): what the directors answer for is the time from the heal to the VIP answering.
   t.push_back({
