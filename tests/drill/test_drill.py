@@ -29,7 +29,8 @@ def budgets(report):
         "rs-500": {"failing_after_s": out},
         "reload-weight": {"failed": 0},
         "wrr-share": {"failed": 0},
-        "master-freeze": {"outage_s": mdi + 1.5, "after_heal_s": 1.5},
+        # judged from the thaw: the kernel forwards through a frozen daemon
+        "master-freeze": {"after_heal_s": 1.5},
         "reload-storm": {"failed": 0},
         "partition": {"after_heal_s": 1.5},
     }
