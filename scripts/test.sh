@@ -4,18 +4,18 @@
 #   1. install dependencies (apt, Debian 12)
 #   2. build with warnings as errors and run every ctest test (unit, integration,
 #      namespace and VM tests; run as root)
-#   3. rebuild with ASan+UBSan and run the unit tests again
+#   3. rebuild with ASan+UBSan and run the unit tests again; TSan on the threaded ones
 #   4. build the libFuzzer targets with clang and run each for a bounded time
 #      (UBSan stops on the first finding; the number of targets run must equal
 #      the number declared with hd_fuzz_target in tests/fuzz/)
-# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 20), SKIP_ASAN=1, SKIP_FUZZ=1,
+# Environment: JOBS (default: nproc), FUZZ_SECONDS (default 20), SKIP_ASAN=1, SKIP_TSAN=1, SKIP_FUZZ=1,
 # CI (default false).
 #
 # Skips: a test that cannot run exits 77 and ctest shows it "Skipped" (never
 # "Passed"). After each ctest run the skipped and disabled tests are listed from
 # ctest's JUnit report. With CI=true each one must be named, with its reason, in
 # tests/skip-allowlist.txt, or the run fails (after all steps have run); the
-# same holds for SKIP_ASAN=1 / SKIP_FUZZ=1 (names step.asan / step.fuzz).
+# same holds for SKIP_ASAN=1 / SKIP_TSAN=1 / SKIP_FUZZ=1 (names step.asan / step.tsan / step.fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -101,6 +101,23 @@ if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   check_skips asan build-asan/ctest-junit.xml
 else
   check_skips asan "" step.asan
+fi
+
+if [[ "${SKIP_TSAN:-0}" != 1 ]]; then
+  # ThreadSanitizer on the tests that run more than one thread: the VRRP engine's own thread
+  # (start/reload/stop, mailboxes, the log drain, a stuck thread), the director and the
+  # control socket. Any data race fails the step.
+  step "TSan build, threaded unit tests"
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_TSAN=ON \
+    -DHD_BENCH=OFF >/dev/null
+  ninja -C build-tsan -j"$JOBS" vrrp_runtime_test director_test control_test
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+     ctest --output-on-failure -j"$JOBS" -L unit \
+       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient)\.' \
+       --output-junit "$ROOT/build-tsan/ctest-junit.xml")
+  check_skips tsan build-tsan/ctest-junit.xml
+else
+  check_skips tsan "" step.tsan
 fi
 
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
