@@ -18,6 +18,7 @@
 #include "drill/lab_config.h"
 #include "drill/report.h"
 #include "drill/scenarios.h"
+#include "drill/text.h"
 
 namespace hd::drill {
 
@@ -258,25 +259,16 @@ Result Drill::play(const Scenario& sc) {
   if (r.max_masters > 1 && !sc.split_by_design) r.violations.push_back("two Masters at once");
   const Budget& b = budgets_[sc.name];
   r.budget = b;
-  char buf[160];
-  if (b.max_outage > 0 && r.outage_s > b.max_outage) {
-    std::snprintf(buf, sizeof buf, "outage %.2fs above its budget of %.2fs", r.outage_s, b.max_outage);
-    r.violations.push_back(buf);
-  }
-  if (b.max_after_heal > 0 && r.after_heal_s > b.max_after_heal) {
-    std::snprintf(buf, sizeof buf, "VIP answered %.2fs after the heal, budget %.2fs",
-                  r.after_heal_s, b.max_after_heal);
-    r.violations.push_back(buf);
-  }
-  if (b.max_failed >= 0 && r.failed > b.max_failed) {
-    std::snprintf(buf, sizeof buf, "%d failed requests, budget %d", r.failed, b.max_failed);
-    r.violations.push_back(buf);
-  }
-  if (b.max_failing_after > 0 && r.failing_after > b.max_failing_after) {
-    std::snprintf(buf, sizeof buf, "requests still failing %.2fs after the fault, budget %.2fs",
-                  r.failing_after, b.max_failing_after);
-    r.violations.push_back(buf);
-  }
+  if (b.max_outage > 0 && r.outage_s > b.max_outage)
+    r.violations.push_back(strf("outage %.2fs above its budget of %.2fs", r.outage_s, b.max_outage));
+  if (b.max_after_heal > 0 && r.after_heal_s > b.max_after_heal)
+    r.violations.push_back(strf("VIP answered %.2fs after the heal, budget %.2fs", r.after_heal_s,
+                                b.max_after_heal));
+  if (b.max_failed >= 0 && r.failed > b.max_failed)
+    r.violations.push_back(strf("%d failed requests, budget %d", r.failed, b.max_failed));
+  if (b.max_failing_after > 0 && r.failing_after > b.max_failing_after)
+    r.violations.push_back(strf("requests still failing %.2fs after the fault, budget %.2fs",
+                                r.failing_after, b.max_failing_after));
   r.passed = r.violations.empty();
   progress(sc.name + (r.passed ? ": passed" : ": FAILED"));
   // The restore (a restarted director preempting back, say) belongs to this window too; it
@@ -327,11 +319,10 @@ void Drill::soak(const std::function<void(const std::string&)>& play_one) {
     ++soak_.faults[name];
     for (int i = 0; i < 2; ++i) {
       if (director_alive(i)) continue;
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "t=%.1fs after %s: director %s is not running; restarted",
-                    now() - start, name.c_str(), i == 0 ? "A" : "B");
-      soak_.breaches.push_back(buf);
-      progress(std::string("soak: BREACH: ") + buf);
+      auto breach = strf("t=%.1fs after %s: director %s is not running; restarted",
+                         now() - start, name.c_str(), i == 0 ? "A" : "B");
+      soak_.breaches.push_back(breach);
+      progress("soak: BREACH: " + breach);
       start_director(i);
     }
     sleep_s(std::uniform_real_distribution<double>(0, 2)(rng));

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "drill/report.h"
 
-#include <cstdarg>
 #include <cstdio>
 
 #include "core/json.h"
+#include "drill/text.h"
 
 namespace hd::drill {
 
@@ -73,50 +73,38 @@ std::string report_json(const Report& rep) {
   return w.str() + "\n";
 }
 
-namespace {
-// printf into `out` (the format checked by the compiler).
-__attribute__((format(printf, 2, 3))) void appendf(std::string& out, const char* f, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, f);
-  std::vsnprintf(buf, sizeof buf, f, ap);
-  va_end(ap);
-  out += buf;
-}
-}  // namespace
-
 std::string report_text(const Report& rep) {
   const LabParams& p = rep.params;
   std::string out;
-  appendf(out, "\nhadirector drill, %s mode: VRRP adverts %.0f ms (Master_Down_Interval %.0f ms), "
+  out += strf("\nhadirector drill, %s mode: VRRP adverts %.0f ms (Master_Down_Interval %.0f ms), "
        "checks every %.0f ms, %.0f requests/s + %d long-lived connections\n\n",
        rep.mode == Mode::nat ? "NAT" : "DR", p.advert * 1e3, p.mdi() * 1e3,
        p.check_interval * 1e3, rep.rate, rep.longs);
-  for (auto& n : p.notes) appendf(out, "  --config: %s\n", n.c_str());
+  for (auto& n : p.notes) out += strf("  --config: %s\n", n.c_str());
   // long-lived: connections kept / slots; those on a server failed on purpose in brackets.
-  appendf(out, "%-14s %-7s %9s %8s %7s %5s %13s %8s\n", "scenario", "result", "outage", "requests",
+  out += strf("%-14s %-7s %9s %8s %7s %5s %13s %8s\n", "scenario", "result", "outage", "requests",
        "failed", "slow", "long-lived", "masters");
   for (auto& r : rep.results) {
     std::string lived = std::to_string(r.long_total - r.long_broken - r.long_on_failed_server) +
                         "/" + std::to_string(r.long_total);
     if (r.long_on_failed_server)
       lived += " (+" + std::to_string(r.long_on_failed_server) + ")";
-    appendf(out, "%-14s %-7s %8.2fs %8d %7d %5d %13s %8d\n", r.name.c_str(), r.passed ? "ok" : "FAIL",
+    out += strf("%-14s %-7s %8.2fs %8d %7d %5d %13s %8d\n", r.name.c_str(), r.passed ? "ok" : "FAIL",
          r.outage_s, r.requests, r.failed, r.slow, lived.c_str(), r.max_masters);
-    for (auto& v : r.violations) appendf(out, "    ! %s\n", v.c_str());
+    for (auto& v : r.violations) out += strf("    ! %s\n", v.c_str());
   }
-  appendf(out, "\nlong-lived: kept/slots; (+N): connections on the real server the scenario failed on "
+  out += strf("\nlong-lived: kept/slots; (+N): connections on the real server the scenario failed on "
        "purpose, which end by design\n");
-  appendf(out, "%d requests in all; %d failed outside the scenarios' windows (steady state)%s\n",
+  out += strf("%d requests in all; %d failed outside the scenarios' windows (steady state)%s\n",
        rep.requests, rep.failed_outside_windows, rep.failed_outside_windows ? "  <-- FAIL" : "");
   if (rep.soak.on) {
-    appendf(out, "\nsoak: %.0f s, seed %llu; faults:", rep.soak.duration_s,
+    out += strf("\nsoak: %.0f s, seed %llu; faults:", rep.soak.duration_s,
          static_cast<unsigned long long>(rep.soak.seed));
-    for (auto& [k, v] : rep.soak.faults) appendf(out, " %s x%d", k.c_str(), v);
-    appendf(out, "\n  director B: %ld -> %ld descriptors, %ld -> %ld kB resident\n", rep.soak.fds_before,
+    for (auto& [k, v] : rep.soak.faults) out += strf(" %s x%d", k.c_str(), v);
+    out += strf("\n  director B: %ld -> %ld descriptors, %ld -> %ld kB resident\n", rep.soak.fds_before,
          rep.soak.fds_after, rep.soak.rss_kb_before, rep.soak.rss_kb_after);
-    for (auto& b : rep.soak.breaches) appendf(out, "  BREACH: %s\n", b.c_str());
-    if (rep.soak.breaches.empty()) appendf(out, "  no invariant breached\n");
+    for (auto& b : rep.soak.breaches) out += strf("  BREACH: %s\n", b.c_str());
+    if (rep.soak.breaches.empty()) out += strf("  no invariant breached\n");
   }
   if (!rep.results.empty()) out += "\nfinal IPVS table:\n" + rep.results.back().ipvs_table;
   return out;

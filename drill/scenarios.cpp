@@ -7,15 +7,10 @@
 #include <cstdio>
 
 #include "drill/clock.h"
+#include "drill/text.h"
 
 namespace hd::drill {
 namespace {
-
-std::string fmt(const char* f, double a, double b) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf, f, a, b);
-  return buf;
-}
 
 double constant(double s) { return s; }
 
@@ -75,7 +70,7 @@ std::vector<Scenario> make_table() {
             if (back < 0)
               r.violations.push_back("rs1 never served again after coming back");
             else if (back > budget)
-              r.violations.push_back(fmt("rs1 served again %.2fs after it came back, budget rise "
+              r.violations.push_back(strf("rs1 served again %.2fs after it came back, budget rise "
                                          "x interval + timeout + 1s = %.2fs",
                                          back, budget));
           },
@@ -124,13 +119,9 @@ std::vector<Scenario> make_table() {
             for (int i = 0; i < 3 && total > 0; ++i) {
               std::string rs = "rs" + std::to_string(i + 1);
               double want = (i + 1) / 6.0, got = double(share[rs]) / total;
-              if (std::abs(got - want) > 0.3 * want) {
-                char buf[160];
-                std::snprintf(buf, sizeof buf,
-                              "%s served %.0f%% of %d new connections, weights say %.0f%%",
-                              rs.c_str(), got * 100, total, want * 100);
-                r.violations.push_back(buf);
-              }
+              if (std::abs(got - want) > 0.3 * want)
+                r.violations.push_back(strf("%s served %.0f%% of %d new connections, weights say %.0f%%",
+                                            rs.c_str(), got * 100, total, want * 100));
             }
             if (total < 50) r.violations.push_back("too few requests to measure shares");
           },
