@@ -14,10 +14,15 @@ CheckState::CheckState(Hysteresis h, TimePoint created)
 std::optional<Transition> CheckState::on_result(const Result& r, TimePoint now) {
   ++checks_;
   last_ = r;
+  if (r.inconclusive()) {
+    ++inconclusive_total_;
+    return std::nullopt;
+  }
   // Saturate rather than overflow on a check that stays the same for years.
   auto bump = [](int& n) {
     if (n < 1'000'000'000) ++n;
   };
+  streak_ok_ = r.ok();
   if (r.ok()) {
     bump(successes_);
     failures_ = 0;

@@ -6,7 +6,10 @@
 // is up goes down after `fall` consecutive failures (keepalived's
 // rise/fall, HAProxy's rise/fall). While up, a success that carries another
 // weight (script exit_weights) is a transition too, so the new weight
-// reaches IPVS without waiting for a state change.
+// reaches IPVS without waiting for a state change. An inconclusive result (the
+// probe could not run here: Result::inconclusive) is counted and remembered as
+// the last result, but neither breaks nor extends a streak: running out of
+// descriptors on the director must not take every real server out of rotation.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -47,11 +50,12 @@ class CheckState {
   // The result that made the last up/down change ("bad status 503" for a fall, "ok" for a
   // rise): kept while later results come and go. None while in the initial state.
   const std::optional<Result>& cause() const { return cause_; }
-  // Consecutive successes if the last result was ok, else consecutive failures.
-  int consecutive() const { return last_ && last_->ok() ? successes_ : failures_; }
+  // Consecutive successes if the last conclusive result was ok, else consecutive failures.
+  int consecutive() const { return streak_ok_ ? successes_ : failures_; }
   uint64_t checks() const { return checks_; }
   uint64_t failures() const { return failures_total_; }
   uint64_t transitions() const { return transitions_; }
+  uint64_t inconclusive() const { return inconclusive_total_; }
   const Hysteresis& hysteresis() const { return h_; }
 
  private:
@@ -66,6 +70,8 @@ class CheckState {
   uint64_t checks_ = 0;
   uint64_t failures_total_ = 0;
   uint64_t transitions_ = 0;
+  uint64_t inconclusive_total_ = 0;
+  bool streak_ok_ = false;  // the last conclusive result was ok
 };
 
 }  // namespace hd::checkers

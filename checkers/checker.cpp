@@ -150,12 +150,24 @@ void Checker::launch(Check& c, TimePoint t) {
 
 void Checker::on_result(Check& c, Result r) {
   TimePoint t = now();
+  if (r.inconclusive()) note_inconclusive(c, r, t);
   if (auto tr = c.state.on_result(r, t)) report(c, *tr);
   // report() may have stopped this check (update/stop from on_change).
   if (c.pending && !c.stopped) {
     c.pending = false;
     launch(c, now());
   }
+}
+
+void Checker::note_inconclusive(const Check& c, const Result& r, TimePoint t) {
+  ++stats_.inconclusive;
+  ++inconclusive_unlogged_;
+  if (inconclusive_logged_ && t - *inconclusive_logged_ < std::chrono::seconds(10)) return;
+  HD_LOG(warning, "checkers") << inconclusive_unlogged_ << " probe(s) could not run on this host, "
+                              << "last for " << c.target.id << " (" << r.to_string()
+                              << "): real servers keep their state";
+  inconclusive_logged_ = t;
+  inconclusive_unlogged_ = 0;
 }
 
 void Checker::report(const Check& c, const Transition& t) {
@@ -217,6 +229,7 @@ void Checker::status(JsonWriter& w) const {
     w.field("checks", s.checks());
     w.field("failures", s.failures());
     w.field("transitions", s.transitions());
+    w.field("inconclusive", s.inconclusive());
     w.end_object();
   }
   w.end_array();
@@ -226,6 +239,7 @@ void Checker::status(JsonWriter& w) const {
   w.field("probes", stats_.probes_started);
   w.field("overruns", stats_.overruns);
   w.field("skipped", stats_.skipped);
+  w.field("inconclusive", stats_.inconclusive);
   w.field("late_p50_ms", ms(stats_.lateness.percentile(50)));
   w.field("late_p99_ms", ms(stats_.lateness.percentile(99)));
   w.field("late_max_ms", ms(stats_.lateness.max()));

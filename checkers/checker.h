@@ -45,6 +45,7 @@ struct SchedulerStats {
   uint64_t probes_started = 0;
   uint64_t overruns = 0;      // a run came due while the previous one was still going
   uint64_t skipped = 0;       // runs dropped because the check fell an interval behind
+  uint64_t inconclusive = 0;  // probes that could not run here (Result::inconclusive)
   LatencyHistogram lateness;  // actual start - scheduled start, every run
 };
 
@@ -81,8 +82,8 @@ class Checker {
   void stop();
 
   // {"targets": [{"id", "type", "state", "weight", "last_result", "since",
-  //   "consecutive", "checks", "failures", "transitions"}...], "up", "down",
-  //   "scheduler": {"probes", "overruns", "skipped", "late_p50_ms",
+  //   "consecutive", "checks", "failures", "transitions", "inconclusive"}...], "up", "down",
+  //   "scheduler": {"probes", "overruns", "skipped", "inconclusive", "late_p50_ms",
   //   "late_p99_ms", "late_max_ms"}}
   void status(JsonWriter& w) const;
 
@@ -102,6 +103,7 @@ class Checker {
   void report(const Check& c, const Transition& t);
   void retire(std::unique_ptr<Check> c);
   void arm(Check& c, TimePoint now);
+  void note_inconclusive(const Check& c, const Result& r, TimePoint now);
   TimePoint now() const { return clock_->now(); }
 
   Loop& loop_;
@@ -116,6 +118,9 @@ class Checker {
   std::vector<std::unique_ptr<Check>> retired_;
   Timer reaper_;
   SchedulerStats stats_;
+  // Inconclusive probes are logged at most once per 10 s, with how many since the last line.
+  std::optional<TimePoint> inconclusive_logged_;
+  uint64_t inconclusive_unlogged_ = 0;
   uint64_t duplicate_ids_ = 0;
 };
 

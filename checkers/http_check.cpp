@@ -2,6 +2,7 @@
 #include "checkers/http_check.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -112,6 +113,8 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
     // Every probe does a full handshake, so certificate problems show at once.
     curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   }
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETFUNCTION, &HttpProbe::open_socket);
+  curl_easy_setopt(easy_, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::on_write);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
   curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
@@ -128,11 +131,12 @@ void HttpProbe::start(ProbeDone done) {
   done_ = std::move(done);
   body_.clear();
   truncated_ = aborted_ = false;
+  socket_errno_ = 0;
   errbuf_[0] = '\0';
   if (matcher_.error())
     return finish_later(Result::failure(Reason::invalid_check, 0, *matcher_.error()));
   if (!multi_.add(easy_, this))
-    return finish_later(Result::failure(Reason::other, 0, "curl_multi_add_handle failed"));
+    return finish_later(Result::failure(Reason::local_error, 0, "curl_multi_add_handle failed"));
   in_multi_ = true;
 }
 
@@ -178,8 +182,16 @@ size_t HttpProbe::on_write(char* data, size_t size, size_t n, void* selfp) {
   return len;
 }
 
+curl_socket_t HttpProbe::open_socket(void* self, curlsocktype, curl_sockaddr* addr) {
+  int fd = ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (fd < 0) static_cast<HttpProbe*>(self)->socket_errno_ = errno;
+  return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
 Result HttpProbe::classify(CURLcode code) {
   std::string err = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+  if (code != CURLE_OK && is_local_resource_error(socket_errno_))
+    return Result::failure(Reason::local_error, socket_errno_, "socket: " + std::string(std::strerror(socket_errno_)));
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && aborted_)) {
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
@@ -190,7 +202,8 @@ Result HttpProbe::classify(CURLcode code) {
     curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &os_errno);
     if (os_errno == ECONNREFUSED) return Result::failure(Reason::connect_refused);
     if (os_errno == ETIMEDOUT) return Result::failure(Reason::connect_timeout);
-    return Result::failure(Reason::connect_failed, static_cast<int>(os_errno), err);
+    // curl could not open its socket here (out of descriptors, say): not the server's fault.
+    return Result::failure_or_local(Reason::connect_failed, static_cast<int>(os_errno), err);
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
     curl_off_t connected = 0;
@@ -198,6 +211,7 @@ Result HttpProbe::classify(CURLcode code) {
     if (connected == 0) return Result::failure(Reason::connect_timeout);
     return Result::failure(Reason::timeout);
   }
+  if (code == CURLE_OUT_OF_MEMORY) return Result::failure(Reason::local_error, ENOMEM, err);
   if (is_tls_error(code)) return Result::failure(Reason::tls_error, 0, err);
   if (code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR || code == CURLE_GOT_NOTHING)
     return Result::failure(Reason::reset, 0, err);

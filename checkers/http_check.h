@@ -33,6 +33,9 @@ class HttpProbe final : public Probe, private CurlTransfer {
  private:
   void on_curl_done(CURLcode code) override;
   static size_t on_write(char* data, size_t size, size_t n, void* self);
+  // CURLOPT_OPENSOCKETFUNCTION: socket() as curl would, keeping its errno (curl does not
+  // report why it could not open one, and EMFILE here is ours, not the server's).
+  static curl_socket_t open_socket(void* self, curlsocktype purpose, curl_sockaddr* addr);
   Result classify(CURLcode code);
   void finish(Result r);
   void finish_later(Result r);
@@ -49,6 +52,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   bool truncated_ = false;
   bool aborted_ = false;  // we stopped reading the body on purpose
   bool in_multi_ = false;
+  int socket_errno_ = 0;  // why the last socket() failed (0: it did not)
   char errbuf_[CURL_ERROR_SIZE] = {};
   Timer defer_;
   std::optional<Result> deferred_;

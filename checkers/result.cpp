@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "checkers/result.h"
 
+#include <cerrno>
 #include <cstring>
 
 namespace hd::checkers {
@@ -39,10 +40,16 @@ std::string_view to_string(Reason r) {
       return "spawn failed";
     case Reason::invalid_check:
       return "invalid check";
+    case Reason::local_error:
+      return "local error";
     case Reason::other:
       return "error";
   }
   return "error";
+}
+
+bool is_local_resource_error(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EAGAIN;
 }
 
 std::string Result::to_string() const {
@@ -56,6 +63,7 @@ std::string Result::to_string() const {
       break;
     case Reason::connect_failed:
     case Reason::spawn_failed:
+    case Reason::local_error:
       if (code != 0 && detail.empty()) {
         s += ": ";
         s += std::strerror(code);

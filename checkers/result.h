@@ -27,10 +27,17 @@ enum class Reason {
   script_killed,    // script died of a signal we did not send: code is the signal
   spawn_failed,     // script could not be started: code is the errno
   invalid_check,    // the spec cannot be run (bad regex, no argv, ...)
+  // The probe could not run on this host (out of descriptors, memory or buffers): says
+  // nothing about the real server, so it is inconclusive and moves no state (CheckState).
+  local_error,
   other,
 };
 
 std::string_view to_string(Reason r);
+
+// errno values that mean this host ran out of something (descriptors, memory, buffers,
+// processes): a probe failing with one of them is Reason::local_error, not a failure.
+bool is_local_resource_error(int err);
 
 struct Result {
   Reason reason = Reason::other;
@@ -39,6 +46,8 @@ struct Result {
   std::optional<int> weight;  // script checks: the exit code's weight from exit_weights
 
   bool ok() const { return reason == Reason::ok; }
+  // Neither a success nor a failure of the real server: see Reason::local_error.
+  bool inconclusive() const { return reason == Reason::local_error; }
   // "ok", "connect refused", "bad status 503", "script exit 2",
   // "tls error: SSL certificate problem: self-signed certificate", ...
   std::string to_string() const;
@@ -46,6 +55,10 @@ struct Result {
   static Result success(int code = 0) { return Result{Reason::ok, code, {}, {}}; }
   static Result failure(Reason r, int code = 0, std::string detail = {}) {
     return Result{r, code, std::move(detail), {}};
+  }
+  // `r` unless `err` is a local resource error, then local_error (with what failed).
+  static Result failure_or_local(Reason r, int err, std::string detail = {}) {
+    return failure(is_local_resource_error(err) ? Reason::local_error : r, err, std::move(detail));
   }
   bool operator==(const Result&) const = default;
 };

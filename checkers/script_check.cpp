@@ -108,7 +108,7 @@ void ScriptProbe::start(ProbeDone done) {
   orphan_child();  // a cancelled run's child still on its way out
   if (!use_ev_child_) orphans().reap();
   SpawnResult s = spawn_process(spec_.argv);
-  if (!s.ok()) return finish_later(Result::failure(Reason::spawn_failed, s.error));
+  if (!s.ok()) return finish_later(Result::failure_or_local(Reason::spawn_failed, s.error));
   pid_ = last_pid_ = s.pid;
   if (use_ev_child_) {
     child_ = std::make_unique<ChildWatcher>(loop_, pid_, [this](int status) { on_exit(status); });
@@ -120,7 +120,7 @@ void ScriptProbe::start(ProbeDone done) {
       waitpid(pid_, nullptr, 0);  // just SIGKILLed: no wait to speak of
       pid_ = -1;
       return finish_later(
-          Result::failure(Reason::spawn_failed, e, std::string("pidfd_open: ") + std::strerror(e)));
+          Result::failure_or_local(Reason::spawn_failed, e, std::string("pidfd_open: ") + std::strerror(e)));
     }
     pidfd_io_.set(pidfd_, EV_READ);
     pidfd_io_.start();

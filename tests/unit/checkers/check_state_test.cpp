@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include <string>
 #include <vector>
 
@@ -39,6 +41,11 @@ TEST(CheckState, RiseFallTable) {
       {"initial up, first success changes nothing", {1, 1, true}, "++", "UU"},
       {"flapping never reaches rise 2 / fall 2", {2, 2, false}, "+-+-+-", "DDDDDD"},
       {"flapping around an up server", {2, 2, true}, "-+-+-+", "UUUUUU"},
+      // ? = the probe could not run on this host (out of descriptors): no evidence either way.
+      {"inconclusive results never take a server down", {1, 1, true}, "????", "UUUU"},
+      {"nor bring one up", {1, 1, false}, "????", "DDDD"},
+      {"and do not break a failure streak", {1, 3, true}, "-?-?-", "UUUUD"},
+      {"or a success streak", {3, 1, false}, "+?+?+", "DDDDU"},
   };
   for (const auto& row : rows) {
     SCOPED_TRACE(row.name);
@@ -47,7 +54,10 @@ TEST(CheckState, RiseFallTable) {
     std::string got;
     for (char c : row.results) {
       clock.advance(seconds(1));
-      s.on_result(c == '+' ? ok() : refused(), clock.now());
+      s.on_result(c == '+'   ? ok()
+                  : c == '?' ? Result::failure(Reason::local_error, EMFILE)
+                             : refused(),
+                  clock.now());
       got += s.up() ? 'U' : 'D';
     }
     EXPECT_EQ(got, row.states);
@@ -147,6 +157,31 @@ TEST(CheckState, WeightChangesWhileUpAreTransitions) {
   EXPECT_FALSE(s.weight().has_value());
 }
 
+TEST(CheckState, InconclusiveResultsAreCountedAndShownButKeepTheStreak) {
+  ManualClock clock;
+  CheckState s({3, 3, false}, clock.now());
+  s.on_result(ok(), clock.now());
+  s.on_result(ok(), clock.now());
+  s.on_result(Result::failure(Reason::local_error, EMFILE), clock.now());
+  EXPECT_EQ(s.inconclusive(), 1u);
+  EXPECT_EQ(s.failures(), 0u);
+  EXPECT_EQ(s.consecutive(), 2);  // the two successes still count
+  EXPECT_EQ(s.last_result()->to_string(), "local error: Too many open files");
+  EXPECT_TRUE(s.on_result(ok(), clock.now()).has_value());  // the third success in a row
+  EXPECT_TRUE(s.up());
+}
+
+TEST(Result, LocalResourceErrorsAreTheHostsNotTheServers) {
+  for (int e : {EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN}) {
+    SCOPED_TRACE(e);
+    EXPECT_TRUE(Result::failure_or_local(Reason::connect_failed, e).inconclusive());
+  }
+  for (int e : {EHOSTUNREACH, ENETUNREACH, ECONNREFUSED, EADDRNOTAVAIL, ENOENT, EACCES}) {
+    SCOPED_TRACE(e);
+    EXPECT_FALSE(Result::failure_or_local(Reason::connect_failed, e).inconclusive());
+  }
+}
+
 TEST(Result, ReasonText) {
   struct Case {
     Result r;
@@ -166,6 +201,7 @@ TEST(Result, ReasonText) {
       {Result::failure(Reason::script_killed, 9), "script killed by signal 9"},
       {Result::failure(Reason::spawn_failed, ENOENT), "spawn failed: No such file or directory"},
       {Result::failure(Reason::tls_error, 0, "bad cert"), "tls error: bad cert"},
+      {Result::failure(Reason::local_error, EMFILE), "local error: Too many open files"},
   };
   for (const auto& c : cases) EXPECT_EQ(c.r.to_string(), c.text);
 }

@@ -32,6 +32,18 @@ class HttpCheck : public ::testing::Test {
   CurlMulti multi_{loop_};
 };
 
+TEST_F(HttpCheck, OutOfDescriptorsIsInconclusiveNotAFailure) {
+  TestServer server(TestServer::http(200, "hello"));
+  Result r;
+  {
+    FdExhaustion no_fds;
+    ASSERT_TRUE(no_fds.exhausted());
+    r = probe(http_spec(server.port()));
+  }
+  EXPECT_TRUE(r.inconclusive()) << r.to_string();
+  EXPECT_EQ(probe(http_spec(server.port())).to_string(), "ok");
+}
+
 TEST_F(HttpCheck, Status200IsUp) {
   std::mutex mu;
   std::string request;

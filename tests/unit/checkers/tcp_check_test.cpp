@@ -32,6 +32,22 @@ TEST(TcpCheck, RefusedPort) {
   EXPECT_EQ(run_probe(loop, probe).to_string(), "connect refused");
 }
 
+// The director out of descriptors says nothing about the real server.
+TEST(TcpCheck, OutOfDescriptorsIsInconclusiveNotAFailure) {
+  Loop loop;
+  TestServer server(TestServer::accept_and_close());
+  TcpProbe probe(loop, tcp_spec(server.port()));
+  Result r;
+  {
+    FdExhaustion no_fds;
+    ASSERT_TRUE(no_fds.exhausted());
+    r = run_probe(loop, probe);
+  }
+  EXPECT_TRUE(r.inconclusive()) << r.to_string();
+  EXPECT_EQ(r.to_string(), "local error: socket: Too many open files");
+  EXPECT_EQ(run_probe(loop, probe).to_string(), "ok");  // and runs again once there are
+}
+
 TEST(TcpCheck, HandshakeNeverCompletes) {
   Loop loop;
   FullBacklog server;

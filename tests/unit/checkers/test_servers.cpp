@@ -8,10 +8,13 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -189,6 +192,33 @@ TestServer::Handler TestServer::http_sequence(std::vector<int> statuses) {
     send_all(fd, http_response(status, "seq", false));
     return After::close;
   };
+}
+
+FdExhaustion::FdExhaustion() {
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  saved_soft_ = rl.rlim_cur;
+  int highest = 2;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::atoi(e.path().filename().c_str()));
+  rl.rlim_cur = static_cast<rlim_t>(highest) + 8;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  for (;;) {
+    int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      exhausted_ = errno == EMFILE;
+      break;
+    }
+    taken_.push_back(fd);
+  }
+}
+
+FdExhaustion::~FdExhaustion() {
+  for (int fd : taken_) ::close(fd);
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  rl.rlim_cur = static_cast<rlim_t>(saved_soft_);
+  setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 uint16_t refused_port() {

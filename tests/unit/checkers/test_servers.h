@@ -63,6 +63,24 @@ class TestServer {
   std::thread thread_;
 };
 
+// Runs the process out of descriptors for as long as it lives: the soft
+// RLIMIT_NOFILE is lowered to just above the highest descriptor in use and every
+// free one below it is taken, so the next socket()/pipe()/open() fails with EMFILE.
+// Everything is given back (descriptors closed, limit restored) on destruction.
+class FdExhaustion {
+ public:
+  FdExhaustion();
+  ~FdExhaustion();
+  FdExhaustion(const FdExhaustion&) = delete;
+  FdExhaustion& operator=(const FdExhaustion&) = delete;
+  bool exhausted() const { return exhausted_; }
+
+ private:
+  unsigned long saved_soft_ = 0;
+  std::vector<int> taken_;
+  bool exhausted_ = false;
+};
+
 // A port on which nothing listens (bound, then closed): connects are refused.
 uint16_t refused_port();
 
