@@ -18,6 +18,7 @@ namespace hd::vrrp {
 struct Engine::SocketEntry {
   std::unique_ptr<Channel> socket;
   std::unique_ptr<IoWatcher> watcher;
+  int ifindex = 0;  // of the interface it was opened on (an interface made again has another)
   uint64_t unknown_vrid = 0;
 };
 
@@ -119,12 +120,15 @@ std::string Engine::open_sockets(const std::vector<const InstanceConfig*>& confi
                                  SocketMap& staged) {
   for (const InstanceConfig* c : configs) {
     auto key = key_of(*c);
-    if (sockets_.count(key) || staged.count(key)) continue;
+    if (staged.count(key)) continue;
+    if (auto it = sockets_.find(key); it != sockets_.end() && it->second->ifindex == c->ifindex)
+      continue;
     std::string error;
     auto sock = kernel_.open_channel(c->params.primary_ip.family(), c->interface, c->ifindex, error);
     if (!sock) return c->name + ": " + error;
     auto entry = std::make_unique<SocketEntry>();
     entry->socket = std::move(sock);
+    entry->ifindex = c->ifindex;
     SocketEntry* raw = entry.get();
     entry->watcher = std::make_unique<IoWatcher>(*loop_, raw->socket->fd(), EV_READ,
                                                  [this, raw](int) { on_readable(*raw); });
@@ -210,11 +214,23 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
     sync_groups();
     publish();
   });
+  rebind_retry_ = std::make_unique<Timer>(*loop_, [this] { rebind_moved_interfaces(); });
   monitor_ = kernel_.watch_links(
       *loop_,
       rtnl::LinkCallbacks{
-          [this](int, const std::string& ifname, bool up) {
-            for (auto& i : instances_) (*i)->on_link(ifname, up);
+          [this](int ifindex, const std::string& ifname, bool up) {
+            for (auto& i : instances_) {
+              const InstanceConfig& c = (*i)->config();
+              if (c.interface == ifname && c.ifindex != ifindex && ifindex > 0)
+                moved_[ifname] = ifindex;
+            }
+            for (auto& i : instances_) {
+              // An instance whose interface was made again stays in FAULT on its old,
+              // deaf socket until it restarts on the new one.
+              if (up && moved_.count((*i)->config().interface)) continue;
+              (*i)->on_link(ifname, up);
+            }
+            if (!moved_.empty()) rebind_moved_interfaces();
             sync_groups();
             publish();
           },
@@ -315,6 +331,101 @@ bool Engine::run_on_loop(std::function<void()> f, Duration patience) {
   return true;
 }
 
+std::string Engine::apply(std::vector<InstanceConfig>& next, const std::string& why) {
+  // What each running instance becomes: kept, kept with a new priority, or replaced.
+  enum class Fate { keep, priority, replace, remove };
+  std::vector<std::pair<Fate, const InstanceConfig*>> fate;
+  for (auto& r : instances_) {
+    const InstanceConfig& old_cfg = r->instance->config();
+    auto it = std::find_if(next.begin(), next.end(),
+                           [&](const InstanceConfig& c) { return c.name == old_cfg.name; });
+    if (it == next.end()) {
+      fate.push_back({Fate::remove, nullptr});
+      continue;
+    }
+    InstanceConfig priority_only = *it;
+    priority_only.params.priority = old_cfg.params.priority;
+    if (old_cfg == *it) fate.push_back({Fate::keep, &*it});
+    else if (old_cfg == priority_only) fate.push_back({Fate::priority, &*it});
+    else fate.push_back({Fate::replace, &*it});
+  }
+  std::vector<const InstanceConfig*> starting;  // replaced ones and new ones
+  for (auto& [f, c] : fate)
+    if (f == Fate::replace) starting.push_back(c);
+  for (auto& c : next)
+    if (std::none_of(instances_.begin(), instances_.end(),
+                     [&](auto& r) { return r->instance->config().name == c.name; }))
+      starting.push_back(&c);
+  // Sockets first: if one cannot be opened, nothing running has been touched.
+  SocketMap staged;
+  if (auto err = open_sockets(starting, staged); !err.empty()) return err;
+  // Leave first, so a VRID moving between instances never runs twice.
+  std::vector<std::unique_ptr<Running>> keep;
+  for (size_t k = 0; k < instances_.size(); ++k) {
+    auto& r = instances_[k];
+    const InstanceConfig& old_cfg = r->instance->config();
+    switch (fate[k].first) {
+      case Fate::keep:
+        keep.push_back(std::move(r));
+        break;
+      case Fate::priority:
+        HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
+                             << " -> " << int(fate[k].second->params.priority) << " by " << why;
+        r->instance->set_priority(fate[k].second->params.priority);
+        keep.push_back(std::move(r));
+        break;
+      case Fate::replace:
+        HD_LOG(info, "vrrp") << old_cfg.name << ": changed by " << why << "; restarting it";
+        r->instance->shutdown();
+        break;
+      case Fate::remove:
+        HD_LOG(info, "vrrp") << old_cfg.name << ": removed by " << why;
+        r->instance->shutdown();
+        break;
+    }
+  }
+  instances_ = std::move(keep);
+  // A staged socket replaces one of the same key opened on an interface since made again
+  // (the instances that used it were replaced above).
+  for (auto& [k, e] : staged) {
+    e->watcher->start();
+    sockets_[k] = std::move(e);
+  }
+  for (const InstanceConfig* c : starting) {
+    instances_.push_back(make_instance(*c));
+    instances_.back()->instance->start();
+  }
+  close_unused_sockets();
+  sync_groups();
+  publish();
+  return "";
+}
+
+void Engine::rebind_moved_interfaces() {
+  if (moved_.empty()) return;
+  // Every instance again, resolved afresh: those on a moved interface now carry its new
+  // ifindex (and primary address), so apply() restarts them on new sockets.
+  std::vector<InstanceConfig> next;
+  for (auto& r : instances_) next.push_back(r->instance->config());
+  std::string err = prepare(next);
+  if (err.empty()) {
+    for (auto& [ifname, ifindex] : moved_)
+      HD_LOG(warning, "vrrp") << "interface " << ifname << " was made again (ifindex " << ifindex
+                              << "): its instances restart on it";
+    err = apply(next, "a new " + moved_.begin()->first);
+  }
+  if (!err.empty()) {
+    // Nothing changed (the old sockets stay, deaf): try again until the interface is usable.
+    if (!rebind_retry_->active())
+      HD_LOG(warning, "vrrp") << "interface made again, not usable yet (" << err
+                              << "): trying again every second";
+    rebind_retry_->start(std::chrono::seconds(1));
+    return;
+  }
+  rebind_retry_->stop();
+  moved_.clear();
+}
+
 std::string Engine::reload(std::vector<InstanceConfig> next) {
   if (!running_) return "not running";
   if (auto err = prepare(next); !err.empty()) return err;
@@ -323,75 +434,7 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
   auto shared_next = std::make_shared<std::vector<InstanceConfig>>(std::move(next));
   auto shared_error = std::make_shared<std::string>();
   bool taken = run_on_loop([this, shared_next, shared_error] {
-    auto& next = *shared_next;
-    auto& error = *shared_error;
-    // What each running instance becomes: kept, kept with a new priority, or replaced.
-    enum class Fate { keep, priority, replace, remove };
-    std::vector<std::pair<Fate, const InstanceConfig*>> fate;
-    for (auto& r : instances_) {
-      const InstanceConfig& old_cfg = r->instance->config();
-      auto it = std::find_if(next.begin(), next.end(),
-                             [&](const InstanceConfig& c) { return c.name == old_cfg.name; });
-      if (it == next.end()) {
-        fate.push_back({Fate::remove, nullptr});
-        continue;
-      }
-      InstanceConfig priority_only = *it;
-      priority_only.params.priority = old_cfg.params.priority;
-      if (old_cfg == *it) fate.push_back({Fate::keep, &*it});
-      else if (old_cfg == priority_only) fate.push_back({Fate::priority, &*it});
-      else fate.push_back({Fate::replace, &*it});
-    }
-    std::vector<const InstanceConfig*> starting;  // replaced ones and new ones
-    for (auto& [f, c] : fate)
-      if (f == Fate::replace) starting.push_back(c);
-    for (auto& c : next)
-      if (std::none_of(instances_.begin(), instances_.end(),
-                       [&](auto& r) { return r->instance->config().name == c.name; }))
-        starting.push_back(&c);
-    // Sockets first: if one cannot be opened, nothing running has been touched.
-    SocketMap staged;
-    if (auto err = open_sockets(starting, staged); !err.empty()) {
-      error = err;
-      return;
-    }
-    // Leave first, so a VRID moving between instances never runs twice.
-    std::vector<std::unique_ptr<Running>> keep;
-    for (size_t k = 0; k < instances_.size(); ++k) {
-      auto& r = instances_[k];
-      const InstanceConfig& old_cfg = r->instance->config();
-      switch (fate[k].first) {
-        case Fate::keep:
-          keep.push_back(std::move(r));
-          break;
-        case Fate::priority:
-          HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
-                               << " -> " << int(fate[k].second->params.priority) << " by reload";
-          r->instance->set_priority(fate[k].second->params.priority);
-          keep.push_back(std::move(r));
-          break;
-        case Fate::replace:
-          HD_LOG(info, "vrrp") << old_cfg.name << ": changed by reload; restarting it";
-          r->instance->shutdown();
-          break;
-        case Fate::remove:
-          HD_LOG(info, "vrrp") << old_cfg.name << ": removed by reload";
-          r->instance->shutdown();
-          break;
-      }
-    }
-    instances_ = std::move(keep);
-    for (auto& [k, e] : staged) {
-      e->watcher->start();
-      sockets_.emplace(k, std::move(e));
-    }
-    for (const InstanceConfig* c : starting) {
-      instances_.push_back(make_instance(*c));
-      instances_.back()->instance->start();
-    }
-    close_unused_sockets();
-    sync_groups();
-    publish();
+    *shared_error = apply(*shared_next);
   }, reload_patience_);
   if (!taken)
     return "the VRRP thread did not take the reload within " +
@@ -419,6 +462,8 @@ void Engine::stop() {
   // Drain the remaining netlink acknowledgements synchronously-enough: one last non-blocking turn.
   loop_->run_nowait();
   sync_soon_.reset();
+  rebind_retry_.reset();
+  moved_.clear();
   addresses_.reset();
   publish_timer_.reset();
   inbox_.reset();

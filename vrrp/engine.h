@@ -131,6 +131,13 @@ class Engine {
   bool run_on_loop(std::function<void()> f,
                    Duration patience = std::chrono::hours(24 * 365));
   void publish();
+  // Applies `next` (resolved) on the VRRP thread: the body of reload(). "" or an error, in
+  // which case nothing running was touched.
+  std::string apply(std::vector<InstanceConfig>& next, const std::string& why = "reload");
+  // An instance's interface deleted and made again (a link event with another ifindex for
+  // its name): its instances restart on the new interface with new sockets. Tried again
+  // every second while the new interface cannot be resolved yet (no address on it).
+  void rebind_moved_interfaces();
   // Sync groups share FAULT: a member's own fault faults every other member.
   void sync_groups();
 
@@ -146,6 +153,8 @@ class Engine {
   std::vector<std::unique_ptr<Running>> instances_;
   std::unique_ptr<Timer> publish_timer_;
   std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
+  std::unique_ptr<Timer> rebind_retry_;
+  std::map<std::string, int> moved_;  // interface -> its new ifindex, until rebound
   std::thread thread_;
   bool running_ = false;
   Duration reload_patience_ = std::chrono::seconds(5);

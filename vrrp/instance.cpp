@@ -59,9 +59,17 @@ std::vector<IpAddress> Instance::vip_addresses() const {
   return ips;
 }
 
+bool Instance::tracks(const std::string& ifname) const {
+  return ifname == cfg_.interface ||
+         std::find(cfg_.track_interfaces.begin(), cfg_.track_interfaces.end(), ifname) !=
+             cfg_.track_interfaces.end();
+}
+
 void Instance::start() {
+  // Its own interface is always tracked: adverts cannot leave through a link that is down.
+  if (!ports_.links.is_up(cfg_.interface)) down_.push_back(cfg_.interface);
   for (auto& ifname : cfg_.track_interfaces)
-    if (!ports_.links.is_up(ifname)) down_.push_back(ifname);
+    if (ifname != cfg_.interface && !ports_.links.is_up(ifname)) down_.push_back(ifname);
   update_fault();
   feed(Startup{});
 }
@@ -110,9 +118,7 @@ void Instance::on_packet(const RxPacket& p) {
 }
 
 void Instance::on_link(const std::string& ifname, bool up) {
-  if (std::find(cfg_.track_interfaces.begin(), cfg_.track_interfaces.end(), ifname) ==
-      cfg_.track_interfaces.end())
-    return;
+  if (!tracks(ifname)) return;
   auto it = std::find(down_.begin(), down_.end(), ifname);
   if (!up && it == down_.end()) {
     down_.push_back(ifname);

@@ -118,6 +118,8 @@ class Instance {
   void shutdown();
   void on_packet(const RxPacket& p);
   void on_link(const std::string& ifname, bool up);
+  // Its own interface and track_interfaces.
+  bool tracks(const std::string& ifname) const;
   void on_address_removed(int ifindex, const IpAddress& a);
   // Link events were lost and re-read: a MASTER puts its VIPs back in case one was removed
   // unseen (adding one that is there is answered as success).

@@ -243,6 +243,36 @@ TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
   EXPECT_FALSE(kernel.has_address(kVip1));
 }
 
+// #13 soak: an interface deleted and made again (another ifindex, its address added after
+// the link) used to leave its instances on the old, deaf socket: MASTER on nothing.
+TEST_F(EngineTest, AnInterfaceMadeAgainGetsItsInstancesBackOnANewSocket) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)},
+                         {}),
+            "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  ASSERT_TRUE(state_is("VI_2", State::master));
+  auto* old_socket = kernel.channels["eth0"];
+  // Deleted: its own interface is tracked without being listed in track_interfaces.
+  kernel.set_interface("eth0", std::nullopt);
+  kernel.link_event(2, "eth0", false);
+  EXPECT_TRUE(state_is("VI_1", State::fault));
+  // Made again as ifindex 7, up, but without an address yet: it cannot restart, and must not
+  // leave FAULT on the old socket.
+  kernel.link_event(7, "eth0", true);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(state_is("VI_1", State::fault));
+  EXPECT_EQ(kernel.channels["eth0"], old_socket);
+  // The address comes (no link event for it): the retry picks it up within a second or so.
+  kernel.set_interface("eth0", std::pair{7, *IpAddress::parse("192.0.2.2")});
+  EXPECT_TRUE(state_is("VI_1", State::master));
+  EXPECT_NE(kernel.channels["eth0"], old_socket) << "a new socket, on the new interface";
+  EXPECT_EQ(kernel.opens, 3);
+  EXPECT_TRUE(kernel.has_address(kVip1));
+  auto s = engine.status();
+  ASSERT_NE(find(s, "VI_2"), nullptr);
+  EXPECT_EQ(find(s, "VI_2")->counters.became_master, 1u) << "eth1's instance was not touched";
+}
+
 TEST_F(EngineTest, AdvertsReachTheirInstanceByVrid) {
   auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
   ASSERT_EQ(engine.start({backup}, {}), "");

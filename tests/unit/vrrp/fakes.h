@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -157,6 +158,7 @@ inline RxPacket advert_from(const IpAddress& src, uint8_t vrid, uint8_t priority
 class FakeKernel final : public EngineKernel {
  public:
   std::string resolve(InstanceConfig& cfg) override {
+    std::lock_guard l(mu);
     auto it = interfaces.find(cfg.interface);
     if (it == interfaces.end()) return "interface " + cfg.interface + " does not exist";
     cfg.ifindex = it->second.first;
@@ -193,10 +195,23 @@ class FakeKernel final : public EngineKernel {
     std::lock_guard l(mu);
     return addresses.count(op);
   }
-  std::unique_ptr<rtnl::LinkEvents> watch_links(Loop&, rtnl::LinkCallbacks cb,
+  std::unique_ptr<rtnl::LinkEvents> watch_links(Loop& loop, rtnl::LinkCallbacks cb,
                                                 std::string&) override {
     callbacks = std::move(cb);
-    return std::make_unique<rtnl::LinkEvents>();
+    return std::make_unique<Events>(loop, *this);
+  }
+  // A link event delivered on the engine's thread, as the link monitor delivers them.
+  void link_event(int ifindex, const std::string& ifname, bool up) {
+    std::lock_guard l(mu);
+    if (events_) events_->box.post([this, ifindex, ifname, up] { callbacks.link(ifindex, ifname, up); });
+  }
+  // The kernel's view changes (under the lock the engine's resolve() takes).
+  void set_interface(const std::string& ifname, std::optional<std::pair<int, IpAddress>> v) {
+    std::lock_guard l(mu);
+    if (v)
+      interfaces[ifname] = *v;
+    else
+      interfaces.erase(ifname);
   }
   std::unique_ptr<Announcements> announcer(Loop&, const std::string&, int) override {
     return std::make_unique<FakeAnnouncer>();
@@ -214,6 +229,19 @@ class FakeKernel final : public EngineKernel {
   rtnl::LinkCallbacks callbacks;
 
  private:
+  struct Events final : rtnl::LinkEvents {
+    Events(Loop& loop, FakeKernel& k) : box(loop, [](std::function<void()>&& f) { f(); }), k_(k) {
+      std::lock_guard l(k_.mu);
+      k_.events_ = this;
+    }
+    ~Events() override {
+      std::lock_guard l(k_.mu);
+      k_.events_ = nullptr;
+    }
+    Mailbox<std::function<void()>> box;
+    FakeKernel& k_;
+  };
+  Events* events_ = nullptr;
   // The engine owns its address manager; this one forwards to the kernel's, which outlives it.
   struct Forward final : rtnl::AddressManager {
     explicit Forward(FakeKernel& k) : k_(k) {}
