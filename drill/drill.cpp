@@ -2,6 +2,9 @@
 #include "drill/drill.h"
 
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <sstream>
 
 #include "daemon/config/writer.h"
+#include "daemon/control/server.h"
 #include "drill/clock.h"
 #include "drill/lab_config.h"
 #include "drill/report.h"
@@ -23,6 +27,21 @@
 namespace hd::drill {
 
 extern std::atomic<bool> g_interrupted;
+
+namespace {
+// VmRSS (kB) and the number of open descriptors of a process; -1 when unreadable.
+std::pair<long, long> footprint(pid_t pid) {
+  long rss = -1, fds = 0;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(st, line);)
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::atol(line.c_str() + 6);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++fds;
+  return {rss, ec ? -1 : fds};
+}
+}  // namespace
 
 Drill::Drill(Options o, LabParams p, std::map<std::string, Budget> b)
     : o_(std::move(o)), p_(std::move(p)), budgets_(std::move(b)) {}
@@ -122,6 +141,122 @@ void Drill::set_partition(bool on) {
   } else {
     must(in_ns(sw, {"nft", "delete", "table", "bridge", "hddrill"}));
   }
+}
+
+void Drill::exhaust_descriptors(int i, bool on) {
+  pid_t pid = directors_[i];
+  if (pid <= 0) return;
+  if (on) {
+    rlimit cur{};
+    if (prlimit(pid, RLIMIT_NOFILE, nullptr, &cur) != 0) throw std::runtime_error("prlimit: cannot read");
+    saved_nofile_ = static_cast<long>(cur.rlim_cur);
+    rlimit low = cur;
+    low.rlim_cur = static_cast<rlim_t>(footprint(pid).second);
+    if (prlimit(pid, RLIMIT_NOFILE, &low, nullptr) != 0) throw std::runtime_error("prlimit: cannot set");
+    // Whatever the daemon closes from now on (a probe's socket) an accept() takes and we
+    // keep: after a moment it has no descriptor left for anything new.
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string path = socket_of(i);
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    for (int k = 0; k < 16; ++k) {
+      int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (fd < 0) break;
+      if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS &&
+          errno != EAGAIN) {
+        ::close(fd);
+        break;
+      }
+      held_.push_back(fd);
+    }
+  } else {
+    for (int fd : held_) ::close(fd);
+    held_.clear();
+    if (saved_nofile_ >= 0) {
+      rlimit cur{};
+      prlimit(pid, RLIMIT_NOFILE, nullptr, &cur);
+      cur.rlim_cur = static_cast<rlim_t>(saved_nofile_);
+      prlimit(pid, RLIMIT_NOFILE, &cur, nullptr);
+      saved_nofile_ = -1;
+    }
+  }
+}
+
+long Drill::flood_adverts(double seconds, double rate) {
+  auto r = drill::run(in_ns(lab_.ns("client"),
+                            {o_.self, "flood", "--from", "10.9.0.10", "--vrid", "51", "--vip",
+                             lab_.vip(), "--version", std::to_string(p_.version), "--seconds",
+                             strf("%.2f", seconds), "--rate", strf("%.0f", rate)}));
+  long sent = -1;
+  if (r.status != 0 || std::sscanf(r.out.c_str(), "sent %ld", &sent) != 1)
+    throw std::runtime_error("flood failed: " + r.out);
+  return sent;
+}
+
+void Drill::delete_director_interface(int i) { lab_.delete_interface(i == 0 ? "a" : "b", "eth0"); }
+
+void Drill::recreate_director_interface(int i) {
+  lab_.recreate_interface(i == 0 ? "a" : "b", "eth0");
+}
+
+// VRRP only (IP protocol 112, through band 3 of a prio qdisc), so client traffic is untouched.
+void Drill::set_vrrp_netem(int i, bool on) {
+  auto n = lab_.ns(i == 0 ? "a" : "b");
+  if (!on) {
+    must(in_ns(n, {"tc", "qdisc", "del", "dev", "eth0", "root"}));
+    return;
+  }
+  must(in_ns(n, {"tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "prio"}));
+  must(in_ns(n, {"tc", "qdisc", "add", "dev", "eth0", "parent", "1:3", "handle", "30:", "netem",
+                 "loss", "10%", "delay", "5ms", "5ms", "duplicate", "20%", "reorder", "25%"}));
+  must(in_ns(n, {"tc", "filter", "add", "dev", "eth0", "parent", "1:0", "protocol", "ip", "prio",
+                 "1", "u32", "match", "ip", "protocol", "112", "0xff", "flowid", "1:3"}));
+}
+
+long Drill::status_number(int i, const std::string& after, const std::string& key) {
+  std::string reply, err;
+  if (!control::request(socket_of(i), "status --json", reply, err, std::chrono::milliseconds(2000)))
+    return -1;
+  // Pretty-printed: searched without its layout (the keys and names searched have no spaces).
+  std::erase_if(reply, [](char c) { return c == ' ' || c == '\n'; });
+  size_t from = after.empty() ? 0 : reply.find(after);
+  if (from == std::string::npos) return -1;
+  size_t p = reply.find("\"" + key + "\":", from);
+  if (p == std::string::npos) return -1;
+  return std::atol(reply.c_str() + p + key.size() + 3);
+}
+
+std::string Drill::ipvs_mismatch(int i) {
+  std::string t = ipvs_table(lab_.ns(i == 0 ? "a" : "b"));
+  // ipvsadm -Ln: "TCP  10.9.0.100:80 wrr" then "  -> 10.10.0.11:80  Masq  1  0  0" lines.
+  std::istringstream is(t);
+  std::vector<std::string> services, reals;
+  for (std::string line; std::getline(is, line);) {
+    std::istringstream ls(line);
+    std::string a, b, c;
+    ls >> a >> b >> c;
+    if (a == "TCP" || a == "UDP" || a == "FWM" || a == "SCTP") services.push_back(a + " " + b + " " + c);
+    if (a == "->" && b != "RemoteAddress:Port") {
+      std::string w;
+      ls >> w;
+      reals.push_back(b + " " + c + " " + w);
+    }
+  }
+  std::vector<std::string> want_reals;
+  for (int r = 0; r < 3; ++r)
+    want_reals.push_back(lab_.real_ip(r) + ":80 " + (lab_.mode == Mode::nat ? "Masq" : "Route") +
+                         " " + std::to_string(weights_[static_cast<size_t>(r)]));
+  std::sort(reals.begin(), reals.end());
+  std::sort(want_reals.begin(), want_reals.end());
+  std::vector<std::string> want_services = {"TCP " + lab_.vip() + ":80 " + p_.scheduler};
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  if (services == want_services && reals == want_reals) return "";
+  return "kernel has [" + join(services) + "; " + join(reals) + "], desired [" +
+         join(want_services) + "; " + join(want_reals) + "]";
 }
 
 std::string Drill::ipvs_table(const std::string& ns) {
@@ -276,20 +411,6 @@ Result Drill::play(const Scenario& sc) {
   return r;
 }
 
-namespace {
-// VmRSS (kB) and the number of open descriptors of a process; -1 when unreadable.
-std::pair<long, long> footprint(pid_t pid) {
-  long rss = -1, fds = 0;
-  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(st, line);)
-    if (line.rfind("VmRSS:", 0) == 0) rss = std::atol(line.c_str() + 6);
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
-    ++fds;
-  return {rss, ec ? -1 : fds};
-}
-}  // namespace
 
 bool Drill::director_alive(int i) {
   if (directors_[i] <= 0) return false;
@@ -324,6 +445,21 @@ void Drill::soak(const std::function<void(const std::string&)>& play_one) {
       soak_.breaches.push_back(breach);
       progress("soak: BREACH: " + breach);
       start_director(i);
+    }
+    // Both kernel tables equal the desired one within a reconcile interval (1 s) of the lab
+    // being steady again.
+    if (wait_steady(20)) {
+      for (int i = 0; i < 2; ++i) {
+        std::string diff;
+        for (double until = now() + 1.5; !(diff = ipvs_mismatch(i)).empty() && now() < until;)
+          sleep_s(0.1);
+        if (diff.empty()) continue;
+        auto breach = strf("t=%.1fs after %s: director %s's IPVS table is not the desired one: %s",
+                           now() - start, name.c_str(), i == 0 ? "A" : "B", diff.c_str());
+        soak_.breaches.push_back(breach);
+        progress("soak: BREACH: " + breach);
+      }
+      ++soak_.table_checks;
     }
     sleep_s(std::uniform_real_distribution<double>(0, 2)(rng));
   }

@@ -46,6 +46,7 @@ struct SoakReport {
   double duration_s = 0;
   std::map<std::string, int> faults;  // scenario -> times played
   std::vector<std::string> breaches;
+  int table_checks = 0;  // times both kernel tables were compared with the desired one
   long fds_before = -1, fds_after = -1;      // director B's open descriptors
   long rss_kb_before = -1, rss_kb_after = -1;  // and resident memory
 };
@@ -71,9 +72,27 @@ class Drill {
   // Both directors reloaded every `period`, alternately with an invalid file and the valid
   // one, for `seconds`; the valid file is the last.
   void reload_storm(double seconds, double period);
+  // Director i out of descriptors: its RLIMIT_NOFILE lowered to what it has open and the
+  // few left taken by idle control-socket connections; off gives both back.
+  void exhaust_descriptors(int i, bool on);
+  // Crafted adverts from the client namespace (`hadirector-drill flood`); returns how many.
+  long flood_adverts(double seconds, double rate);
+  // Director i's front interface (eth0) deleted / made again (new ifindex and MAC).
+  void delete_director_interface(int i);
+  void recreate_director_interface(int i);
+  // tc netem on director i's VRRP only (loss, delay, duplication, reordering).
+  void set_vrrp_netem(int i, bool on);
   // What scenarios read.
   std::vector<Event> events(double a, double b) { return traffic_.between(a, b); }
   std::string master_ipvs_table();
+  std::string director_state(int i, const std::string& instance = "VI_1") {
+    return vrrp_state(socket_of(i), instance);
+  }
+  // Scenarios' notes to themselves between act and judge (counters read before the fault).
+  std::map<std::string, long> marks;
+  // A number from director i's `status --json`: the first "key" after the first occurrence
+  // of the text `after` ("" for the document's start); -1 when there is no answer or no key.
+  long status_number(int i, const std::string& after, const std::string& key);
 
  private:
   std::string write_config(int i);
@@ -84,6 +103,9 @@ class Drill {
   Result play(const Scenario& sc);
   void soak(const std::function<void(const std::string&)>& play_one);
   bool director_alive(int i);
+  // Director i's kernel table against the desired one (the lab's one service, its three
+  // real servers with the current weights and forwarding method); "" when equal.
+  std::string ipvs_mismatch(int i);
   Result measure(const Scenario& sc, double t_fault, double t_end, double t_heal);
   void progress(const std::string& s);
 
@@ -102,6 +124,8 @@ class Drill {
   double traffic_start_ = 0, traffic_end_ = 0;
   int requests_ = 0, failed_outside_ = 0;
   SoakReport soak_;
+  std::vector<int> held_;          // exhaust_descriptors: our end of the idle connections
+  long saved_nofile_ = -1;
 };
 
 }  // namespace hd::drill

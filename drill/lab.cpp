@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <sstream>
+#include <stdexcept>
 
 #include "drill/proc.h"
 
@@ -11,21 +12,39 @@ namespace hd::drill {
 
 void Lab::host(const std::string& role, const std::string& ifname, const std::string& bridge,
                const std::string& addr) {
-  std::string n = ns(role);
-  std::string port = "p" + std::to_string(++ports_);
-  must({"ip", "link", "add", port, "netns", ns("sw"), "type", "veth", "peer", "name", ifname,
+  Port p{role, ifname, bridge, addr, "p" + std::to_string(++ports_)};
+  plug(p);
+  port_of_.push_back(p);
+}
+
+void Lab::plug(const Port& p) {
+  std::string n = ns(p.role);
+  must({"ip", "link", "add", p.port, "netns", ns("sw"), "type", "veth", "peer", "name", p.ifname,
         "netns", n});
-  must(in_ns(ns("sw"), {"ip", "link", "set", port, "master", bridge, "up"}));
-  must(in_ns(n, {"ip", "addr", "add", addr, "dev", ifname}));
-  must(in_ns(n, {"ip", "link", "set", ifname, "up"}));
-  port_of_.push_back({role + ":" + ifname, port});
+  must(in_ns(ns("sw"), {"ip", "link", "set", p.port, "master", p.bridge, "up"}));
+  must(in_ns(n, {"ip", "addr", "add", p.addr, "dev", p.ifname}));
+  must(in_ns(n, {"ip", "link", "set", p.ifname, "up"}));
+}
+
+const Lab::Port& Lab::port(const std::string& role, const std::string& ifname) const {
+  for (auto& p : port_of_)
+    if (p.role == role && p.ifname == ifname) return p;
+  throw std::runtime_error("the lab has no interface " + role + ":" + ifname);
+}
+
+void Lab::delete_interface(const std::string& role, const std::string& ifname) {
+  must(in_ns(ns("sw"), {"ip", "link", "del", port(role, ifname).port}));
+}
+
+void Lab::recreate_interface(const std::string& role, const std::string& ifname) {
+  plug(port(role, ifname));
 }
 
 std::vector<std::string> Lab::director_ports(int i) const {
   std::vector<std::string> out;
   std::string role = i == 0 ? "a" : "b";
-  for (auto& [k, v] : port_of_)
-    if (k.rfind(role + ":", 0) == 0) out.push_back(v);
+  for (auto& p : port_of_)
+    if (p.role == role) out.push_back(p.port);
   return out;
 }
 

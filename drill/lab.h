@@ -29,6 +29,11 @@ struct Lab {
   }
   // The switch-side veth names of a director's interfaces (for cutting links).
   std::vector<std::string> director_ports(int i) const;
+  // Deletes a host's interface (the veth pair: the host sees RTM_DELLINK) and makes it
+  // again with the same name and address (a new ifindex and MAC), as a driver reload or
+  // an operator's `ip link del`/`add` would.
+  void delete_interface(const std::string& role, const std::string& ifname);
+  void recreate_interface(const std::string& role, const std::string& ifname);
 
   void build();    // throws std::runtime_error on failure
   void destroy();  // kills every process in our namespaces, deletes them; never throws
@@ -36,8 +41,13 @@ struct Lab {
  private:
   void host(const std::string& role, const std::string& ifname, const std::string& bridge,
             const std::string& addr);
+  struct Port {
+    std::string role, ifname, bridge, addr, port;  // port: the switch side's name
+  };
+  void plug(const Port& p);
+  const Port& port(const std::string& role, const std::string& ifname) const;
   int ports_ = 0;
-  std::vector<std::pair<std::string, std::string>> port_of_;  // (role:ifname, switch port)
+  std::vector<Port> port_of_;
 };
 
 }  // namespace hd::drill

@@ -12,7 +12,7 @@ IpAddress ip(const std::string& s) { return *IpAddress::parse(s); }
 
 config::VrrpInstance instance(const LabParams& p, int i, const std::string& name,
                               const std::string& ifname, int vrid, const std::string& vip,
-                              const std::string& label) {
+                              const std::string& label, const std::string& peer) {
   config::VrrpInstance vi;
   vi.name = name;
   vi.interface = ifname;
@@ -27,6 +27,9 @@ config::VrrpInstance instance(const LabParams& p, int i, const std::string& name
   vi.garp.spacing = std::chrono::milliseconds(50);
   vi.garp.second_burst_delay = std::chrono::seconds(1);
   vi.vips.push_back({*IpPrefix::parse(vip + "/24"), label});
+  // Adverts from anyone but the other director are dropped (and counted): an on-link host
+  // cannot preempt, cut a Backup's timer or stretch the interval (the advert-flood scenario).
+  vi.peers = {ip(peer)};
   return vi;
 }
 
@@ -43,9 +46,12 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   c.global.reconcile_interval = std::chrono::seconds(1);
   c.global.lvs_sync_daemon = config::SyncDaemon{nat ? "eth1" : "eth0", "VI_1", 51};
 
-  c.vrrp_instances.push_back(instance(p, i, "VI_1", "eth0", 51, lab.vip(), "eth0:1"));
+  const int other = 1 - i;
+  c.vrrp_instances.push_back(
+      instance(p, i, "VI_1", "eth0", 51, lab.vip(), "eth0:1", lab.director_ip(other)));
   if (nat) {
-    c.vrrp_instances.push_back(instance(p, i, "VI_GW", "eth1", 52, "10.10.0.1", "eth1:1"));
+    c.vrrp_instances.push_back(instance(p, i, "VI_GW", "eth1", 52, "10.10.0.1", "eth1:1",
+                                        lab.director_back_ip(other)));
     // The VIP and the real servers' gateway share fate, or replies take the wrong director.
     config::SyncGroup g;
     g.name = "director";

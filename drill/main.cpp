@@ -17,6 +17,7 @@
 #include "drill/drill.h"
 #include "drill/http_tools.h"
 #include "drill/params.h"
+#include "drill/flood.h"
 #include "drill/scenarios.h"
 #include "drill/vm.h"
 
@@ -192,6 +193,8 @@ int main(int argc, char** argv) {
   // The traffic tools, run by the drill itself inside its lab's namespaces.
   if (!args.empty() && args[0] == "httpd")
     return hd::drill::httpd_main({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "flood")
+    return hd::drill::flood_main({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "client")
     return hd::drill::client_main({args.begin() + 1, args.end()});
   return hd::drill::drill_main(args);

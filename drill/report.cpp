@@ -64,6 +64,7 @@ std::string report_json(const Report& rep) {
     w.key("breaches").begin_array();
     for (auto& b : rep.soak.breaches) w.value(b);
     w.end_array();
+    w.field("table_checks", rep.soak.table_checks);
     w.field("fds_before", rep.soak.fds_before).field("fds_after", rep.soak.fds_after);
     w.field("rss_kb_before", rep.soak.rss_kb_before).field("rss_kb_after", rep.soak.rss_kb_after);
     w.end_object();
@@ -101,6 +102,7 @@ std::string report_text(const Report& rep) {
     out += strf("\nsoak: %.0f s, seed %llu; faults:", rep.soak.duration_s,
          static_cast<unsigned long long>(rep.soak.seed));
     for (auto& [k, v] : rep.soak.faults) out += strf(" %s x%d", k.c_str(), v);
+    out += strf("\n  IPVS tables compared with the desired one %d times", rep.soak.table_checks);
     out += strf("\n  director B: %ld -> %ld descriptors, %ld -> %ld kB resident\n", rep.soak.fds_before,
          rep.soak.fds_after, rep.soak.rss_kb_before, rep.soak.rss_kb_after);
     for (auto& b : rep.soak.breaches) out += strf("  BREACH: %s\n", b.c_str());

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include "drill/clock.h"
 #include "drill/text.h"
@@ -170,6 +171,107 @@ std::vector<Scenario> make_table() {
       .judge =
           [](Drill&, const Times&, Result& r) {
             if (r.max_masters > 1) r.violations.push_back("two Masters after the partition healed");
+          },
+  });
+  // The Master runs out of descriptors: checks cannot open sockets and the control socket
+  // cannot accept. Nothing the users see may change: a probe that cannot run is no evidence
+  // against a real server (checkers: Reason::local_error), and VRRP needs no new descriptor.
+  t.push_back({
+      .name = "fd-exhaustion",
+      .description = "Master out of file descriptors for 3 s (RLIMIT_NOFILE lowered, the rest taken)",
+      .act =
+          [](Drill& d) {
+            d.marks["inconclusive"] = d.status_number(0, "\"scheduler\":{", "inconclusive");
+            double t0 = now();
+            d.exhaust_descriptors(0, true);
+            return t0;
+          },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal = [](Drill& d) { d.exhaust_descriptors(0, false); return now(); },
+      .heal_first = true,
+      .settle_s = [](const LabParams&) { return constant(1.5); },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            long after = d.status_number(0, "\"scheduler\":{", "inconclusive");
+            if (after < 0)
+              r.violations.push_back("the Master's control socket does not answer after the fault");
+            else if (after <= d.marks["inconclusive"])
+              r.violations.push_back(strf("no probe ran into the descriptor limit (inconclusive "
+                                          "%ld -> %ld): the fault did not take",
+                                          d.marks["inconclusive"], after));
+            if (d.director_state(0) != "MASTER") r.violations.push_back("A is no longer Master");
+          },
+  });
+  // An on-link host that is not a director floods crafted adverts (priority 255 and 0, the
+  // longest interval, bad checksums, cut packets, another VRID). The lab's directors list
+  // each other as `peers`: nothing may move, and the drops must be counted.
+  t.push_back({
+      .name = "advert-flood",
+      .description = "6,000 crafted adverts in 3 s from the client's namespace",
+      .act =
+          [](Drill& d) {
+            for (int i = 0; i < 2; ++i)
+              d.marks["unknown_peer" + std::to_string(i)] = d.status_number(i, "\"VI_1\"", "unknown_peer");
+            double t0 = now();
+            d.marks["sent"] = d.flood_adverts(3.0, 2000);
+            return t0;
+          },
+      .fault_s = [](const LabParams&) { return constant(3.5); },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            // 4 of every 7 are well-formed adverts for VRID 51 from a source not in `peers`.
+            long want = d.marks["sent"] * 4 / 7 / 2;
+            for (int i = 0; i < 2; ++i) {
+              long before = d.marks["unknown_peer" + std::to_string(i)];
+              long after = d.status_number(i, "\"VI_1\"", "unknown_peer");
+              if (after - before < want)
+                r.violations.push_back(strf("director %s counted %ld adverts from unknown peers of "
+                                            "%ld sent (want at least %ld)",
+                                            i == 0 ? "A" : "B", after - before, d.marks["sent"], want));
+            }
+            if (d.director_state(0) != "MASTER") r.violations.push_back("A is no longer Master");
+            if (d.director_state(1) != "BACKUP") r.violations.push_back("B is no longer Backup");
+          },
+  });
+  // The Master's interface is deleted (a driver reload, an operator's `ip link del`) and made
+  // again with the same name: a new ifindex and MAC. B takes over as for a cut link; A must
+  // find the new interface by itself and take the VIP back.
+  t.push_back({
+      .name = "iface-recreate",
+      .description = "Master's eth0 deleted, then made again (new ifindex and MAC)",
+      .act = [](Drill& d) { double t0 = now(); d.delete_director_interface(0); return t0; },
+      .fault_s = [](const LabParams&) { return constant(3); },
+      .heal =
+          [](Drill& d) {
+            d.recreate_director_interface(0);
+            double t = now();
+            for (double until = t + 10; now() < until; sleep_s(0.1))
+              if (d.director_state(0) == "MASTER") return t;
+            throw std::runtime_error("director A did not become Master again within 10 s of its "
+                                     "eth0 being made again (state " + d.director_state(0) + ")");
+          },
+      .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
+  });
+  // The Master's adverts (only them) lose 10 %, arrive 0-10 ms late, duplicated and out of
+  // order. A Backup that misses three in a row takes over (the protocol's answer to loss),
+  // so the directors answer for what follows the repair, as for a partition.
+  t.push_back({
+      .name = "vrrp-netem",
+      .description = "Master's adverts through netem for 4 s: 10% loss, 5+-5 ms delay, 20% "
+                     "duplicated, 25% reordered",
+      .act = [](Drill& d) { d.set_vrrp_netem(0, true); return now(); },
+      .fault_s = [](const LabParams&) { return constant(4); },
+      .heal = [](Drill& d) { d.set_vrrp_netem(0, false); return now(); },
+      .heal_first = true,
+      .settle_s = [](const LabParams&) { return constant(3); },
+      .split_by_design = true,
+      .budget = [](const LabParams&) { return Budget{.max_after_heal = 1.5}; },
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            if (r.max_masters > 1) r.violations.push_back("two Masters after netem was removed");
+            if (d.director_state(0) != "MASTER") r.violations.push_back("A is not Master after the repair");
           },
   });
   return t;

@@ -79,12 +79,13 @@ int run_in_vm(const Options& o, const std::vector<std::string>& args) {
         free(abs);
       }
     }
-  for (auto prog : {"ipvsadm", "nft", "ip", "sysctl"}) {
+  for (auto prog : {"ipvsadm", "nft", "ip", "sysctl", "tc"}) {
     auto p = which(prog);
     if (!p.empty()) argv.insert(argv.end(), {"--file", p});
   }
-  // Partitions are made with nftables on the lab's bridge.
-  for (auto mod : {"nf_tables", "nft_meta_bridge"}) argv.insert(argv.end(), {"--module", mod});
+  // Partitions are made with nftables on the lab's bridge; vrrp-netem with tc.
+  for (auto mod : {"nf_tables", "nft_meta_bridge", "sch_prio", "sch_netem", "cls_u32"})
+    argv.insert(argv.end(), {"--module", mod});
   argv.insert(argv.end(), {"--", o.self, "--no-vm", "--daemon", o.daemon});
   if (!o.keep) argv.push_back("--report-markers");
   argv.insert(argv.end(), args.begin(), args.end());
