@@ -115,6 +115,57 @@ std::string Socket::send(const IpAddress& src, const IpAddress& dst,
   return "";
 }
 
+std::optional<RxPacket> parse_received(Family family, int ifindex,
+                                       std::span<const uint8_t> datagram,
+                                       const sockaddr_storage& from,
+                                       std::span<const uint8_t> control) {
+  const uint8_t* buf = datagram.data();
+  const size_t n = datagram.size();
+  RxPacket p;
+  p.ifindex = ifindex;
+  if (family == Family::v4) {
+    // Raw IPv4 sockets deliver the IP header.
+    if (n < 20) return std::nullopt;
+    size_t ihl = (buf[0] & 0x0f) * 4u;
+    size_t total = (size_t(buf[2]) << 8) | buf[3];
+    if ((buf[0] >> 4) != 4 || ihl < 20 || n < ihl || buf[9] != kIpProtocol) return std::nullopt;
+    if (total > n || total < ihl) total = n;
+    p.meta.ttl = buf[8];
+    p.meta.source = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 12, 4));
+    p.meta.destination = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 16, 4));
+    p.payload.assign(buf + ihl, buf + total);
+    return p;
+  }
+  const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&from);
+  p.meta.source = *IpAddress::from_bytes(
+      Family::v6, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(&s6->sin6_addr), 16));
+  p.meta.ttl = 0;
+  msghdr msg{};
+  msg.msg_control = const_cast<uint8_t*>(control.data());
+  msg.msg_controllen = control.size();
+  // Whether `c` holds `n` bytes of data, within `control`: CMSG_FIRSTHDR / CMSG_NXTHDR only
+  // see that the header fits (and a control buffer cut short, MSG_CTRUNC, keeps the full length).
+  auto holds = [&](const cmsghdr* c, size_t need) {
+    size_t at = static_cast<size_t>(reinterpret_cast<const uint8_t*>(c) - control.data());
+    return c->cmsg_len >= CMSG_LEN(need) && control.size() - at >= CMSG_LEN(need);
+  };
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != IPPROTO_IPV6) continue;
+    if (c->cmsg_type == IPV6_HOPLIMIT && holds(c, sizeof(int))) {
+      int hl;
+      std::memcpy(&hl, CMSG_DATA(c), sizeof hl);
+      p.meta.ttl = static_cast<uint8_t>(hl);
+    } else if (c->cmsg_type == IPV6_PKTINFO && holds(c, sizeof(in6_pktinfo))) {
+      in6_pktinfo pi;
+      std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      p.meta.destination = *IpAddress::from_bytes(
+          Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&pi.ipi6_addr), 16));
+    }
+  }
+  p.payload.assign(buf, buf + n);
+  return p;
+}
+
 std::optional<RxPacket> Socket::receive() {
   uint8_t* buf = rx_buf_.data();
   alignas(cmsghdr) char control[256];
@@ -139,44 +190,12 @@ std::optional<RxPacket> Socket::receive() {
       ++malformed_;
       continue;
     }
-    RxPacket p;
-    p.ifindex = ifindex_;
-    if (family_ == Family::v4) {
-      // Raw IPv4 sockets deliver the IP header.
-      if (n < 20) {
-        ++malformed_;
-        continue;
-      }
-      size_t ihl = (buf[0] & 0x0f) * 4u;
-      size_t total = (size_t(buf[2]) << 8) | buf[3];
-      if ((buf[0] >> 4) != 4 || ihl < 20 || static_cast<size_t>(n) < ihl || buf[9] != kIpProtocol) {
-        ++malformed_;
-        continue;
-      }
-      if (total > static_cast<size_t>(n) || total < ihl) total = n;
-      p.meta.ttl = buf[8];
-      p.meta.source = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 12, 4));
-      p.meta.destination = *IpAddress::from_bytes(Family::v4, std::span<const uint8_t>(buf + 16, 4));
-      p.payload.assign(buf + ihl, buf + total);
-    } else {
-      auto* s6 = reinterpret_cast<sockaddr_in6*>(&from);
-      p.meta.source = *IpAddress::from_bytes(
-          Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&s6->sin6_addr), 16));
-      p.meta.ttl = 0;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != IPPROTO_IPV6) continue;
-        if (c->cmsg_type == IPV6_HOPLIMIT) {
-          int hl;
-          std::memcpy(&hl, CMSG_DATA(c), sizeof hl);
-          p.meta.ttl = static_cast<uint8_t>(hl);
-        } else if (c->cmsg_type == IPV6_PKTINFO) {
-          in6_pktinfo pi;
-          std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-          p.meta.destination = *IpAddress::from_bytes(
-              Family::v6, std::span<const uint8_t>(reinterpret_cast<uint8_t*>(&pi.ipi6_addr), 16));
-        }
-      }
-      p.payload.assign(buf, buf + n);
+    auto p = parse_received(
+        family_, ifindex_, std::span<const uint8_t>(buf, static_cast<size_t>(n)), from,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(control), msg.msg_controllen));
+    if (!p) {
+      ++malformed_;
+      continue;
     }
     return p;
   }

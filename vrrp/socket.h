@@ -3,6 +3,8 @@
 // instances on that interface, which the engine picks by VRID. TTL / hop limit
 // 255 on send; the receive side reports the IP header fields decode() checks.
 #pragma once
+#include <sys/socket.h>
+
 #include <memory>
 #include <optional>
 #include <span>
@@ -18,6 +20,19 @@ struct RxPacket {
   int ifindex = 0;
   std::vector<uint8_t> payload;  // the VRRP message (IP header stripped)
 };
+
+// The receive side without the socket (pure; unit-tested, and fuzzed by tests/fuzz/vrrp_socket):
+// one datagram as recvmsg() returned it on a `family` socket, made into the RxPacket the engine
+// decodes, or nullopt when it is not VRRP over IP (Socket::receive counts it as malformed).
+// v4: `datagram` starts with the IPv4 header (raw IPv4 sockets deliver it); TTL, source and
+//     destination come from it, the payload is what follows it, up to the total length.
+// v6: `datagram` is the VRRP message; the source is `from` (msg_name, a sockaddr_in6), hop limit
+//     and destination come from the IPV6_HOPLIMIT / IPV6_PKTINFO messages in `control` (the
+//     msg_control bytes recvmsg filled, aligned for cmsghdr); one that is cut short is ignored.
+std::optional<RxPacket> parse_received(Family family, int ifindex,
+                                       std::span<const uint8_t> datagram,
+                                       const sockaddr_storage& from,
+                                       std::span<const uint8_t> control);
 
 // Where an instance's adverts go: a Socket, or a recorder in tests.
 class AdvertSender {
