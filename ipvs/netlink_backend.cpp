@@ -32,26 +32,6 @@ std::string errno_text(int err) {
   return s;
 }
 
-// The extended-ack message (NLMSGERR_ATTR_MSG) of an error reply, if any.
-std::string ext_ack_message(const nlmsghdr* h) {
-  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
-  auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-  size_t payload = h->nlmsg_len - NLMSG_HDRLEN;
-  size_t offset = sizeof(nlmsgerr);
-  if (!(h->nlmsg_flags & NLM_F_CAPPED)) offset += e->msg.nlmsg_len - NLMSG_HDRLEN;
-  if (offset >= payload) return {};
-  // Only the message is read; the other attributes (offset, cookie, policy) pass unchecked.
-  nla_policy policy[NLMSGERR_ATTR_MAX + 1] = {};
-  policy[NLMSGERR_ATTR_MSG] = {NLA_STRING, 0, 0};
-  nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
-  auto* head =
-      reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(e) + offset));
-  if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - offset), policy) < 0 ||
-      !tb[NLMSGERR_ATTR_MSG])
-    return {};
-  return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
-}
-
 void set_int_option(int fd, int level, int name, int value) {
   // Best effort: older kernels lack NETLINK_CAP_ACK / NETLINK_EXT_ACK, and
   // SO_RCVBUFFORCE needs CAP_NET_ADMIN; everything works without them.
@@ -148,11 +128,12 @@ std::vector<NetlinkBackend::Ack> NetlinkBackend::transact(const std::vector<nl::
         break;
       }
       for (const nlmsghdr* h : split_datagram(rx_.data(), static_cast<size_t>(n))) {
-        if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) continue;
+        if (h->nlmsg_type != NLMSG_ERROR) continue;
         uint32_t k = h->nlmsg_seq - base;
         if (k >= index_of.size() || done[k]) continue;  // a stale reply
-        auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
-        acks[index_of[k]] = Ack{-e->error, e->error ? ext_ack_message(h) : std::string()};
+        std::optional<AckReply> ack = parse_ack(h);
+        if (!ack) continue;  // too short for an nlmsgerr
+        acks[index_of[k]] = Ack{ack->err, std::move(ack->detail)};
         done[k] = true;
         --pending;
       }
@@ -198,11 +179,12 @@ Result<void> NetlinkBackend::dump_request(nl::Msg msg, F&& each) {
         return {};
       }
       if (r->nlmsg_type == NLMSG_ERROR) {
-        if (r->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return Error{"truncated error reply", 0};
-        int err = -static_cast<const nlmsgerr*>(NLMSG_DATA(r))->error;
-        if (err == 0) continue;
-        std::string detail = ext_ack_message(r);
-        return Error{errno_text(err) + (detail.empty() ? "" : " (kernel: " + detail + ")"), err};
+        std::optional<AckReply> ack = parse_ack(r);
+        if (!ack) return Error{"truncated error reply", 0};
+        if (ack->err == 0) continue;
+        const std::string& detail = ack->detail;
+        return Error{errno_text(ack->err) + (detail.empty() ? "" : " (kernel: " + detail + ")"),
+                     ack->err};
       }
       if (r->nlmsg_type != family_) continue;
       Result<void> res = each(r);

@@ -5,6 +5,7 @@
 #include <netlink/genl/genl.h>
 
 #include <bit>
+#include <cerrno>
 #include <cstring>
 
 #include "ipvs/policy.h"
@@ -65,7 +66,42 @@ std::optional<uint8_t> netmask_of(uint32_t raw, Family f) {
   return len;
 }
 
+// The extended-ack message (NLMSGERR_ATTR_MSG) of an error reply, if any.
+std::string ext_ack_message(const nlmsghdr* h) {
+  if (!(h->nlmsg_flags & NLM_F_ACK_TLVS)) return {};
+  auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(h));
+  size_t payload = h->nlmsg_len - NLMSG_HDRLEN;
+  size_t offset = sizeof(nlmsgerr);
+  if (!(h->nlmsg_flags & NLM_F_CAPPED)) {
+    // The kernel echoes the request's payload padded to 4 bytes (nlmsg_append), then the TLVs.
+    if (e->msg.nlmsg_len < NLMSG_HDRLEN) return {};
+    offset += (size_t{e->msg.nlmsg_len} - NLMSG_HDRLEN + 3) & ~size_t{3};
+  }
+  if (offset >= payload) return {};
+  // Only the message is read; the other attributes (offset, cookie, policy) pass unchecked.
+  nla_policy policy[NLMSGERR_ATTR_MAX + 1] = {};
+  policy[NLMSGERR_ATTR_MSG] = {NLA_STRING, 0, 0};
+  nlattr* tb[NLMSGERR_ATTR_MAX + 1] = {};
+  auto* head =
+      reinterpret_cast<nlattr*>(const_cast<char*>(reinterpret_cast<const char*>(e) + offset));
+  if (nla_parse(tb, NLMSGERR_ATTR_MAX, head, static_cast<int>(payload - offset), policy) < 0 ||
+      !tb[NLMSGERR_ATTR_MSG])
+    return {};
+  return nla_get_string(tb[NLMSGERR_ATTR_MSG]);
+}
+
 }  // namespace
+
+std::optional<AckReply> parse_ack(const nlmsghdr* msg) {
+  if (msg->nlmsg_type != NLMSG_ERROR || msg->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr)))
+    return std::nullopt;
+  auto* e = static_cast<const nlmsgerr*>(NLMSG_DATA(msg));
+  AckReply a;
+  // 0 or a negated errno; anything else (positive, below -4095, INT_MIN) is no errno.
+  a.err = e->error <= 0 && e->error >= -4095 ? -e->error : EPROTO;
+  if (a.err != 0) a.detail = ext_ack_message(msg);
+  return a;
+}
 
 std::vector<const nlmsghdr*> split_datagram(const void* buf, size_t len) {
   // NLMSG_OK/NLMSG_NEXT, without their signed arithmetic. Messages are 4-byte

@@ -7,6 +7,8 @@
 #include <linux/netlink.h>
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "ipvs/model.h"
@@ -17,6 +19,17 @@ namespace hd::ipvs {
 // The netlink messages in one received datagram of `len` bytes; stops at the
 // first that does not fit (NLMSG_OK).
 std::vector<const nlmsghdr*> split_datagram(const void* buf, size_t len);
+
+// An NLMSG_ERROR reply (an ack when `err` is 0), as split_datagram gives it: the errno the
+// kernel answered, and for a failure the message of its extended ack (NLMSGERR_ATTR_MSG,
+// present when the reply has NLM_F_ACK_TLVS; "" otherwise). An error field that is no negated
+// errno (positive, below -4095) reads as EPROTO. nullopt when `msg` is not an NLMSG_ERROR or too
+// short to hold an nlmsgerr. Fuzzed: tests/fuzz/netlink_ack.
+struct AckReply {
+  int err = 0;
+  std::string detail;
+};
+std::optional<AckReply> parse_ack(const nlmsghdr* msg);
 
 // A service reply: genl header, then IPVS_CMD_ATTR_SERVICE. The service has no
 // destinations (they come from a separate dump). The kernel's internal
