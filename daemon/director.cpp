@@ -139,16 +139,23 @@ void Director::stop() {
 }
 
 std::string Director::handle_request(const std::string& line) {
-  if (line == "status") return status_text();
-  if (line == "reload") {
-    auto r = reload();
-    std::string out;
-    for (auto& e : r.errors) out += "error: " + e + "\n";
-    out += (r.ok ? "ok: running config generation " : "failed: still running config generation ") +
-           std::to_string(r.generation) + "\n";
-    return out;
+  switch (control::parse_request(line)) {
+    case control::Request::status:
+      return status_text();
+    case control::Request::reload: {
+      auto r = reload();
+      std::string out;
+      for (auto& e : r.errors) out += "error: " + e + "\n";
+      out +=
+          (r.ok ? "ok: running config generation " : "failed: still running config generation ") +
+          std::to_string(r.generation) + "\n";
+      return out;
+    }
+    case control::Request::status_json:
+      return status_json(true) + "\n";
+    case control::Request::unknown:
+      break;
   }
-  if (line == "status --json" || line == "status-json") return status_json(true) + "\n";
   return "error: unknown request '" + line + "' (try: status, status --json, reload)\n";
 }
 

@@ -16,8 +16,6 @@
 
 namespace hd::control {
 namespace {
-constexpr size_t kMaxRequest = 4096;
-
 bool fill_addr(const std::string& path, sockaddr_un& sa) {
   std::memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
@@ -26,6 +24,20 @@ bool fill_addr(const std::string& path, sockaddr_un& sa) {
   return true;
 }
 }  // namespace
+
+Framed frame_request(std::string_view in, bool eof) {
+  if (in.size() > kMaxRequest) return {Framed::too_long, {}};
+  auto nl = in.find('\n');
+  if (nl == std::string_view::npos && !eof) return {Framed::incomplete, {}};
+  return {Framed::request, std::string(in.substr(0, nl))};
+}
+
+Request parse_request(std::string_view line) {
+  if (line == "status") return Request::status;
+  if (line == "status --json" || line == "status-json") return Request::status_json;
+  if (line == "reload") return Request::reload;
+  return Request::unknown;
+}
 
 struct Server::Conn {
   int fd = -1;
@@ -161,6 +173,7 @@ void Server::on_idle(Conn* c) {
 void Server::on_conn(Conn* c, int revents) {
   if ((revents & EV_READ) && !c->replied) {
     char buf[1024];
+    bool eof = false;
     for (;;) {
       ssize_t n = ::read(c->fd, buf, sizeof buf);
       if (n > 0) {
@@ -168,16 +181,17 @@ void Server::on_conn(Conn* c, int revents) {
         if (c->in.size() > kMaxRequest) return drop(c);
         continue;
       }
-      if (n == 0) break;  // peer closed its side: treat what we have as the request
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (c->in.find('\n') == std::string::npos) return;
+      if (n == 0) {
+        eof = true;  // peer closed its side: treat what we have as the request
         break;
       }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       return drop(c);
     }
-    auto nl = c->in.find('\n');
-    std::string line = c->in.substr(0, nl);
-    c->out = handler_(line);
+    Framed f = frame_request(c->in, eof);
+    if (f.kind == Framed::incomplete) return;
+    if (f.kind == Framed::too_long) return drop(c);
+    c->out = handler_(f.line);
     c->replied = true;
     c->watcher->set(c->fd, EV_WRITE);
     c->idle->start(limits_.idle_timeout);  // now for the reply to move

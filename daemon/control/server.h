@@ -10,10 +10,27 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/loop.h"
 
 namespace hd::control {
+
+// A connection that sends more than this before its request line is framed is closed unanswered.
+inline constexpr size_t kMaxRequest = 4096;
+
+// The request framing, without the socket (pure; fuzzed by tests/fuzz/control_request): what the
+// server makes of the bytes a connection has sent so far (`in`), `eof` when the client has
+// closed its side. A request is the first line (without its newline), or, at `eof`, all of `in`.
+struct Framed {
+  enum Kind { incomplete, request, too_long } kind = incomplete;
+  std::string line;  // kind == request
+};
+Framed frame_request(std::string_view in, bool eof);
+
+// The requests the daemon answers, by their line.
+enum class Request { unknown, status, status_json, reload };
+Request parse_request(std::string_view line);
 
 class Server {
  public:

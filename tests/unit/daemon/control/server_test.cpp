@@ -283,6 +283,29 @@ TEST(ControlServer, ClosesConnectionsWithoutARequestLineInTime) {
   ::close(prompt);
 }
 
+// The framing and parsing without the socket (fuzzed by tests/fuzz/control_request).
+TEST(ControlRequest, FramingAndParsing) {
+  EXPECT_EQ(frame_request("", false).kind, Framed::incomplete);
+  EXPECT_EQ(frame_request("stat", false).kind, Framed::incomplete);
+  Framed f = frame_request("status\nrest", false);
+  EXPECT_EQ(f.kind, Framed::request);
+  EXPECT_EQ(f.line, "status");
+  f = frame_request("reload", true);  // the client closed its side: what it sent is the request
+  EXPECT_EQ(f.kind, Framed::request);
+  EXPECT_EQ(f.line, "reload");
+  f = frame_request("", true);
+  EXPECT_EQ(f.kind, Framed::request);
+  EXPECT_EQ(f.line, "");
+  EXPECT_EQ(frame_request(std::string(kMaxRequest, 'x'), false).kind, Framed::incomplete);
+  EXPECT_EQ(frame_request(std::string(kMaxRequest + 1, 'x'), true).kind, Framed::too_long);
+  EXPECT_EQ(parse_request("status"), Request::status);
+  EXPECT_EQ(parse_request("status --json"), Request::status_json);
+  EXPECT_EQ(parse_request("status-json"), Request::status_json);
+  EXPECT_EQ(parse_request("reload"), Request::reload);
+  for (const char* other : {"", "status\r", " status", "STATUS", "reload now", "status --json "})
+    EXPECT_EQ(parse_request(other), Request::unknown) << other;
+}
+
 TEST(ControlClient, ClearErrorWhenNoDaemon) {
   std::string reply, error;
   EXPECT_FALSE(request("/tmp/hd-no-such-dir/none.sock", "status", reply, error));
