@@ -316,7 +316,7 @@ std::string Role::start() {
   return "";
 }
 
-std::string Role::apply(bool initial) {
+std::string Role::record_previous() {
   wanted_ = wanted_sysctls(cfg_, interfaces_);
   // Record previous values before changing anything, and persist them first.
   for (auto& [k, v] : wanted_)
@@ -330,10 +330,6 @@ std::string Role::apply(bool initial) {
     changed_state = true;
   }
   auto present = present_addresses();
-  std::string err;
-  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
-  if (!addrs_) return err;
-  auto* mgr = addrs_.get();
   for (auto& a : wanted_addresses()) {
     std::string rec = a.ifname + " " + (a.label.empty() ? "-" : a.label) + " " + a.address.str() +
                       "/" + std::to_string(a.prefix);
@@ -349,6 +345,16 @@ std::string Role::apply(bool initial) {
     state_dirty_ = true;
     if (auto e = save_state(); !e.empty()) return e;
   }
+  return "";
+}
+
+std::string Role::apply(bool initial) {
+  if (auto e = record_previous(); !e.empty()) return e;
+  auto present = present_addresses();
+  std::string err;
+  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
+  if (!addrs_) return err;
+  auto* mgr = addrs_.get();
   for (auto& [k, v] : wanted_) {
     std::string cur = read_sysctl(k);
     if (cur != v) {
@@ -384,11 +390,25 @@ void Role::check() {
 }
 
 std::string Role::reload(RoleConfig cfg) {
-  // Restore what the new config no longer wants, then apply the new config.
-  RoleConfig old = cfg_;
+  cfg.state_file = cfg_.state_file;
+  RoleConfig old_cfg = cfg_;
+  auto old_interfaces = interfaces_;
+  SavedState old_saved = saved_;
+  bool old_dirty = state_dirty_;
   cfg_ = std::move(cfg);
-  cfg_.state_file = old.state_file;
-  auto still = wanted_sysctls(cfg_, cfg_.interfaces.empty() ? interfaces_ : cfg_.interfaces);
+  if (!cfg_.interfaces.empty()) interfaces_ = cfg_.interfaces;
+  // First the previous values of whatever the new config touches, on disk: if they cannot
+  // be saved (a full disk), the reload fails with nothing changed and the old config stays.
+  if (auto e = record_previous(); !e.empty()) {
+    cfg_ = std::move(old_cfg);
+    interfaces_ = std::move(old_interfaces);
+    saved_ = std::move(old_saved);
+    state_dirty_ = old_dirty;
+    wanted_ = wanted_sysctls(cfg_, interfaces_);
+    return e;
+  }
+  // Then restore what the new config no longer wants, and apply it.
+  const auto& still = wanted_;
   std::string restore_error;
   for (auto it = saved_.sysctls.begin(); it != saved_.sysctls.end();) {
     if (still.count(it->first)) {
@@ -404,7 +424,28 @@ std::string Role::reload(RoleConfig cfg) {
     it = saved_.sysctls.erase(it);
     state_dirty_ = true;
   }
-  if (!cfg_.interfaces.empty()) interfaces_ = cfg_.interfaces;
+  // VIPs we added that the new config no longer lists leave lo/tunl0 now, not at stop.
+  auto wanted_now = wanted_addresses();
+  for (auto it = saved_.addresses.begin(); it != saved_.addresses.end();) {
+    std::istringstream is(*it);
+    std::string ifname, label, cidr;
+    is >> ifname >> label >> cidr;
+    auto p = IpPrefix::parse(cidr);
+    bool kept = p && std::any_of(wanted_now.begin(), wanted_now.end(), [&](const Addr& a) {
+                  return a.ifname == ifname && a.address == p->address;
+                });
+    if (kept || !p) {
+      ++it;
+      continue;
+    }
+    std::string err;
+    if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
+    if (addrs_) addrs_->remove(to_vip(ifname, label == "-" ? "" : label, p->address, p->length));
+    HD_LOG(info, "realserver") << "VIP " << cidr << " removed from " << ifname
+                               << " (no longer configured)";
+    it = saved_.addresses.erase(it);
+    state_dirty_ = true;
+  }
   timer_.start(cfg_.check_interval, cfg_.check_interval);
   if (state_dirty_)
     if (auto e = save_state(); !e.empty()) return e;

@@ -93,9 +93,10 @@ class Role {
   ~Role();
   // Applies everything; returns "" or a one-line error.
   std::string start();
-  // Fails (nothing changed) when the state file cannot be written. A reload that
-  // drops sysctls restores their previous values first; if the state file cannot record
-  // that, the error is returned and the next drift check saves it again.
+  // Fails with nothing changed (the old config stays in force) when the previous values the
+  // new config needs cannot be saved (a full disk). A reload that drops sysctls restores
+  // their previous values, and one that drops VIPs removes them; if the state file cannot
+  // record that, the error is returned and the next drift check saves it again.
   std::string reload(RoleConfig cfg);
   // Restores every previous value, removes our addresses, deletes the state file. When a
   // restore fails the state file is kept (the next start reads it, the next stop retries)
@@ -114,6 +115,9 @@ class Role {
   };
   std::vector<Addr> wanted_addresses() const;
   std::string apply(bool initial);
+  // The first half of apply(): the previous values of everything the config wants (sysctls,
+  // addresses we will add) recorded and saved. "" or an error, with nothing changed.
+  std::string record_previous();
   std::string read_sysctl(const std::string& key) const;
   bool write_sysctl(const std::string& key, const std::string& value);
   std::string save_state();

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "rtnl/address.h"
@@ -36,10 +37,17 @@ void write_file(const fs::path& p, const std::string& text) {
 
 class FakeAddresses final : public rtnl::AddressManager {
  public:
-  void add(const rtnl::AddressSpec&) override { ++adds; }
-  void remove(const rtnl::AddressSpec&) override { ++removes; }
+  void add(const rtnl::AddressSpec& a) override {
+    ++adds;
+    added.insert(a.address.str());
+  }
+  void remove(const rtnl::AddressSpec& a) override {
+    ++removes;
+    removed.insert(a.address.str());
+  }
   int adds = 0;
   int removes = 0;
+  std::set<std::string> added, removed;
 };
 
 // The real calls, except that `fail` (a call name) fails with `error` on its `fail_at`-th
@@ -229,6 +237,44 @@ TEST_F(RoleOnFakeProc, ReloadReportsAFailedSave) {
   // again (to the value it has now), never to a value we set.
   EXPECT_EQ(parse_state(read_file(cfg.state_file)).sysctls.count("net/ipv4/conf/eth1/arp_ignore"),
             1u);
+}
+
+// The drill's disk-full: a reload that adds a VIP must record it before adding it; when the
+// state file cannot be written the reload fails whole, and the old config stays in force
+// (later drift checks do not add the new VIP behind the operator's back).
+TEST_F(RoleOnFakeProc, AReloadThatCannotSaveChangesNothing) {
+  FaultyFiles files;
+  auto role = make_role(&files);
+  ASSERT_EQ(role->start(), "");
+  std::string before = read_file(cfg.state_file);
+  files.fail = "write";
+  files.error = ENOSPC;
+  RoleConfig next = cfg;
+  next.vips.push_back({*IpAddress::parse("192.0.2.11"), false});
+  next.interfaces = {"eth0", "eth1"};
+  EXPECT_NE(role->reload(next), "");
+  EXPECT_EQ(addresses->added.count("192.0.2.11"), 0u);
+  EXPECT_EQ(sysctl("net/ipv4/conf/eth1/arp_ignore"), "0\n") << "eth1 untouched";
+  EXPECT_EQ(read_file(cfg.state_file), before);
+  // The disk has room again: the drift check runs the old config, not the refused one.
+  files.fail.clear();
+  EXPECT_EQ(role->reload(cfg), "");     // the director's rollback
+  EXPECT_EQ(addresses->added.count("192.0.2.11"), 0u);
+  EXPECT_EQ(parse_state(read_file(cfg.state_file)).addresses.size(), 1u);
+}
+
+TEST_F(RoleOnFakeProc, AReloadThatDropsAVipRemovesIt) {
+  cfg.vips.push_back({*IpAddress::parse("192.0.2.11"), false});
+  auto role = make_role();
+  ASSERT_EQ(role->start(), "");
+  ASSERT_EQ(addresses->added.count("192.0.2.11"), 1u);
+  RoleConfig next = cfg;
+  next.vips.pop_back();
+  EXPECT_EQ(role->reload(next), "");
+  EXPECT_EQ(addresses->removed, std::set<std::string>{"192.0.2.11"});
+  auto st = parse_state(read_file(cfg.state_file));
+  ASSERT_EQ(st.addresses.size(), 1u);
+  EXPECT_NE(st.addresses[0].find("192.0.2.10/32"), std::string::npos);
 }
 
 // 8d: a restore that fails keeps the state file, so the next start still knows the
