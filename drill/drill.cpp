@@ -76,6 +76,58 @@ void Drill::stop_director(int i, int sig) {
   }
 }
 
+void Drill::start_real_role(int r) {
+  write_real_server_config(r, false);
+  std::string name = "rs" + std::to_string(r + 1);
+  auto c = spawn_logged(in_ns(lab_.ns(name), {o_.daemon, "run", "-c", lab_.workdir + "/" + name + ".toml"}),
+                        lab_.workdir + "/" + name + "-role.log");
+  roles_[r] = c.pid;
+  std::string sock = lab_.workdir + "/" + name + ".sock", reply, err;
+  for (int k = 0; k < 100; ++k, sleep_s(0.05))
+    if (control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return;
+  throw std::runtime_error(name + "'s real-server role did not start; see " + lab_.workdir + "/" +
+                           name + "-role.log");
+}
+
+void Drill::write_real_server_config(int r, bool extra_vip) {
+  std::ofstream(lab_.workdir + "/rs" + std::to_string(r + 1) + ".toml")
+      << "# written by hadirector-drill\n"
+      << config::to_toml(real_server_config(lab_, r, extra_vip));
+}
+
+void Drill::fill_real_server_disk(bool full) {
+  std::string filler = tmpfs_ + "/filler";
+  if (!full) {
+    ::unlink(filler.c_str());
+    return;
+  }
+  // Until the file system refuses: the state file cannot grow by a byte.
+  std::ofstream f(filler, std::ios::binary);
+  std::string block(4096, 'x');
+  for (int k = 0; k < 1024 && f; ++k) f.write(block.data(), static_cast<std::streamsize>(block.size())).flush();
+  for (int k = 0; k < 4096 && f; ++k) f.put('x').flush();
+}
+
+void Drill::reload_real_server(int r, bool extra_vip) {
+  write_real_server_config(r, extra_vip);
+  if (roles_[r] > 0) ::kill(roles_[r], SIGHUP);
+}
+
+long Drill::real_server_status_number(int r, const std::string& after, const std::string& key) {
+  return status_number_at(lab_.workdir + "/rs" + std::to_string(r + 1) + ".sock", after, key);
+}
+
+bool Drill::real_server_has(int r, const std::string& address) {
+  auto out = drill::run(in_ns(lab_.ns("rs" + std::to_string(r + 1)), {"ip", "-o", "addr", "show", "dev", "lo"}));
+  return out.out.find(" " + address + "/") != std::string::npos;
+}
+
+bool Drill::real_server_alive(int r) {
+  if (roles_[r] <= 0) return false;
+  int st = 0;
+  return waitpid(roles_[r], &st, WNOHANG) == 0;
+}
+
 void Drill::start_real(int i) {
   std::string role = "rs" + std::to_string(i + 1);
   auto c = spawn_logged(in_ns(lab_.ns(role), {o_.self, "httpd", "--listen", "0.0.0.0:80", "--id",
@@ -214,8 +266,12 @@ void Drill::set_vrrp_netem(int i, bool on) {
 }
 
 long Drill::status_number(int i, const std::string& after, const std::string& key) {
+  return status_number_at(socket_of(i), after, key);
+}
+
+long Drill::status_number_at(const std::string& sock, const std::string& after, const std::string& key) {
   std::string reply, err;
-  if (!control::request(socket_of(i), "status --json", reply, err, std::chrono::milliseconds(2000)))
+  if (!control::request(sock, "status --json", reply, err, std::chrono::milliseconds(2000)))
     return -1;
   // Pretty-printed: searched without its layout (the keys and names searched have no spaces).
   std::erase_if(reply, [](char c) { return c == ' ' || c == '\n'; });
@@ -491,14 +547,14 @@ int Drill::run() {
              ", namespaces " + lab_.prefix + "-*)");
     lab_.build();
     if (o_.mode == Mode::dr) {
-      // The real servers' side of DR by hand: the VIP on lo, ARP hidden.
-      for (int i = 0; i < 3; ++i) {
-        auto n = lab_.ns("rs" + std::to_string(i + 1));
-        must(in_ns(n, {"ip", "addr", "add", lab_.vip() + "/32", "dev", "lo", "label", "lo:0"}));
-        for (auto k : {"net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
-                       "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"})
-          must(in_ns(n, {"sysctl", "-qw", k}));
-      }
+      // The real servers' side of DR is hadirector's real-server role (the VIP on lo, ARP
+      // hidden). rs1's runtime directory, where the role keeps its state file, is a small
+      // tmpfs of its own, so disk-full can fill it.
+      std::string dir = lab_.workdir + "/rs1-run";
+      must({"mkdir", "-p", dir});
+      must({"mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "hd-drill-rs1", dir});
+      tmpfs_ = dir;
+      for (int i = 0; i < 3; ++i) start_real_role(i);
     }
     for (int i = 0; i < 3; ++i) start_real(i);
     start_director(0);
@@ -570,6 +626,7 @@ int Drill::run() {
   } else {
     for (int i = 0; i < 2; ++i) stop_director(i, SIGTERM);
     lab_.destroy();
+    if (!tmpfs_.empty()) drill::run({"umount", tmpfs_});
     if (rc == 0) must({"rm", "-rf", lab_.workdir});
     else std::fprintf(stderr, "drill: logs kept in %s\n", lab_.workdir.c_str());
   }

@@ -82,6 +82,13 @@ class Drill {
   void recreate_director_interface(int i);
   // tc netem on director i's VRRP only (loss, delay, duplication, reordering).
   void set_vrrp_netem(int i, bool on);
+  // DR: the real servers run hadirector's real-server role; rs1 keeps its state file on a
+  // 64 KiB tmpfs.
+  void fill_real_server_disk(bool full);            // rs1's tmpfs full / emptied
+  void reload_real_server(int r, bool extra_vip);   // config rewritten (+10.9.0.101), SIGHUP
+  long real_server_status_number(int r, const std::string& after, const std::string& key);
+  bool real_server_has(int r, const std::string& address);  // on its lo
+  bool real_server_alive(int r);
   // What scenarios read.
   std::vector<Event> events(double a, double b) { return traffic_.between(a, b); }
   std::string master_ipvs_table();
@@ -96,6 +103,9 @@ class Drill {
 
  private:
   std::string write_config(int i);
+  void start_real_role(int r);
+  void write_real_server_config(int r, bool extra_vip);
+  long status_number_at(const std::string& sock, const std::string& after, const std::string& key);
   bool wait_steady(double timeout);
   std::string master_ns();
   std::string ipvs_table(const std::string& ns);
@@ -117,6 +127,8 @@ class Drill {
   Sampler sampler_;
   pid_t directors_[2] = {-1, -1};
   pid_t reals_[3] = {-1, -1, -1};
+  pid_t roles_[3] = {-1, -1, -1};  // DR: the real-server role on each real server
+  std::string tmpfs_;              // DR: rs1's runtime directory, mounted by us
   std::array<int, 3> weights_ = {1, 1, 1};
   // Each scenario's window, from its fault to the end of its restore: requests failing
   // outside every window are failures in steady state, which no budget allows.

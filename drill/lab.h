@@ -22,6 +22,7 @@ struct Lab {
 
   std::string ns(const std::string& role) const { return prefix + "-" + role; }
   std::string vip() const { return "10.9.0.100"; }
+  std::string extra_vip() const { return "10.9.0.101"; }  // disk-full's reload adds it
   std::string director_ip(int i) const { return i == 0 ? "10.9.0.2" : "10.9.0.3"; }
   std::string director_back_ip(int i) const { return i == 0 ? "10.10.0.2" : "10.10.0.3"; }
   std::string real_ip(int i) const {

@@ -87,4 +87,19 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   return c;
 }
 
+config::Config real_server_config(const Lab& lab, int r, const bool extra_vip) {
+  const std::string name = "rs" + std::to_string(r + 1);
+  config::Config c;
+  c.global.router_id = "drill-" + name;
+  c.global.control_socket = lab.workdir + "/" + name + ".sock";
+  c.global.runtime_dir = lab.workdir + "/" + name + "-run";
+  config::RealServerRole role;
+  role.vips.push_back({ip(lab.vip()), config::Forwarding::dr});
+  if (extra_vip) role.vips.push_back({ip(lab.extra_vip()), config::Forwarding::dr});
+  role.interfaces = {"eth0"};
+  role.check_interval = std::chrono::seconds(1);
+  c.realserver = role;
+  return c;
+}
+
 }  // namespace hd::drill

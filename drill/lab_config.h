@@ -17,4 +17,9 @@ namespace hd::drill {
 config::Config director_config(const Lab& lab, const LabParams& p, int i,
                                const std::array<int, 3>& weights);
 
+// DR real server r (0-2): hadirector's real-server role, holding the VIP on lo with ARP
+// hidden on eth0 (and, with `extra_vip`, a second address: a change whose reload must save
+// the state file first).
+config::Config real_server_config(const Lab& lab, int r, bool extra_vip = false);
+
 }  // namespace hd::drill

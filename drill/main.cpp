@@ -134,7 +134,7 @@ int drill_main(const std::vector<std::string>& args) {
       return 2;
     }
   }
-  if (o.scenarios.empty()) o.scenarios = scenario_names();
+  const bool all_scenarios = o.scenarios.empty();
   if (o.soak_s > 0 && o.seed == 0) {
     o.seed = std::random_device{}() | 1;
     pass.insert(pass.end(), {"--seed", std::to_string(o.seed)});  // the VM replays the same
@@ -158,6 +158,14 @@ int drill_main(const std::vector<std::string>& args) {
       return 2;
     }
   }
+  // The mode is known now (--mode, or the operator's config): scenarios for the other mode
+  // only are left out of the default list and refused when named.
+  if (all_scenarios) o.scenarios = scenario_names(o.mode);
+  for (auto& s : o.scenarios)
+    if (auto* sc = find_scenario(s); sc->dr_only && o.mode != Mode::dr) {
+      std::cerr << "drill: scenario '" << s << "' runs in DR mode only (--mode dr)\n";
+      return 2;
+    }
   std::map<std::string, Budget> budgets;
   for (auto& s : scenarios()) budgets[s.name] = s.budget(params);
   if (!o.drill_config.empty()) {

@@ -274,6 +274,48 @@ std::vector<Scenario> make_table() {
             if (d.director_state(0) != "MASTER") r.violations.push_back("A is not Master after the repair");
           },
   });
+  // The real-server role cannot save its state file (the disk is full) when a reload adds
+  // a VIP: the reload must be refused whole (the old config, its VIP and its sysctls kept, the
+  // daemon running, the failure counted), and succeed once there is room again.
+  t.push_back({
+      .name = "disk-full",
+      .description = "rs1's state-file disk full while its real-server role reloads a new VIP",
+      .act =
+          [](Drill& d) {
+            d.marks["reloads_failed"] = d.real_server_status_number(0, "\"reloads\":{", "failed");
+            double t0 = now();
+            d.fill_real_server_disk(true);
+            d.reload_real_server(0, true);
+            return t0;
+          },
+      .fault_s = [](const LabParams&) { return constant(2); },
+      .heal =
+          [](Drill& d) {
+            d.fill_real_server_disk(false);
+            d.reload_real_server(0, true);
+            double t = now();
+            for (double until = t + 5; now() < until; sleep_s(0.1))
+              if (d.real_server_has(0, d.lab().extra_vip())) break;
+            if (!d.real_server_has(0, d.lab().extra_vip()))
+              throw std::runtime_error("rs1 did not take the new VIP once its disk had room");
+            d.reload_real_server(0, false);  // back to the lab's config
+            return t;
+          },
+      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            if (!d.real_server_alive(0)) r.violations.push_back("rs1's real-server role died");
+            long failed = d.real_server_status_number(0, "\"reloads\":{", "failed");
+            if (failed != d.marks["reloads_failed"] + 1)
+              r.violations.push_back(strf("rs1's failed reloads went %ld -> %ld, want +1",
+                                          d.marks["reloads_failed"], failed));
+            if (d.real_server_has(0, d.lab().extra_vip()))
+              r.violations.push_back("rs1 added the new VIP although its state could not be saved");
+            if (!d.real_server_has(0, d.lab().vip()))
+              r.violations.push_back("rs1 lost the VIP in the failed reload");
+          },
+      .dr_only = true,
+  });
   return t;
 }
 
@@ -290,9 +332,10 @@ const Scenario* find_scenario(const std::string& name) {
   return nullptr;
 }
 
-std::vector<std::string> scenario_names() {
+std::vector<std::string> scenario_names(Mode mode) {
   std::vector<std::string> out;
-  for (auto& s : scenarios()) out.push_back(s.name);
+  for (auto& s : scenarios())
+    if (!s.dr_only || mode == Mode::dr) out.push_back(s.name);
   return out;
 }
 

@@ -38,10 +38,13 @@ struct Scenario {
   std::function<Budget(const LabParams&)> budget;
   // The scenario's own findings, added to r.violations (optional).
   std::function<void(Drill&, const Times&, Result&)> judge;
+  // Only in DR mode (it needs the real-server role, which NAT real servers do not run).
+  bool dr_only = false;
 };
 
 const std::vector<Scenario>& scenarios();
 const Scenario* find_scenario(const std::string& name);
-std::vector<std::string> scenario_names();
+// Every scenario that runs in `mode`, in table order.
+std::vector<std::string> scenario_names(Mode mode);
 
 }  // namespace hd::drill
