@@ -72,6 +72,11 @@ class IoWatcher {
   void set(int fd, int events);
   bool active() const { return ev_is_active(&w_); }
   int fd() const { return w_.fd; }
+  // Before start(): within one loop turn, watchers of higher priority run first. libev runs
+  // the pending watchers of equal priority newest first, so an expired timer (queued after
+  // the fds) runs before a socket read of the same turn unless the socket ranks higher.
+  void set_priority(int priority) { ev_set_priority(&w_, priority); }
+  static constexpr int kMaxPriority = EV_MAXPRI;
 
  private:
   static void trampoline(struct ev_loop*, ev_io* w, int revents);

@@ -132,6 +132,10 @@ std::string Engine::open_sockets(const std::vector<const InstanceConfig*>& confi
     SocketEntry* raw = entry.get();
     entry->watcher = std::make_unique<IoWatcher>(*loop_, raw->socket->fd(), EV_READ,
                                                  [this, raw](int) { on_readable(*raw); });
+    // A VRRP thread that wakes late (a loaded host) finds both the adverts that arrived in
+    // time and its expired Master_Down timer: the adverts are read first, so the timer is
+    // reset by them instead of declaring a live Master dead.
+    entry->watcher->set_priority(IoWatcher::kMaxPriority);
     staged.emplace(key, std::move(entry));
   }
   return "";

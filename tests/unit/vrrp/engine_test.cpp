@@ -273,6 +273,36 @@ TEST_F(EngineTest, AnInterfaceMadeAgainGetsItsInstancesBackOnANewSocket) {
   EXPECT_EQ(find(s, "VI_2")->counters.became_master, 1u) << "eth1's instance was not touched";
 }
 
+// #20: a Backup whose thread wakes late (here: stalled 300 ms, 30 advert intervals) finds
+// the Master's adverts queued on its socket and its Master_Down timer expired. It must read
+// the adverts first and stay Backup: they arrived in time, the Master is alive.
+TEST_F(EngineTest, ALateWakingBackupReadsQueuedAdvertsBeforeDeclaringTheMasterDown) {
+  auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
+  ASSERT_EQ(engine.start({backup}, {}), "");
+  auto* ch = kernel.channels.at("eth0");
+  auto peer = *IpAddress::parse("192.0.2.3");
+  std::atomic<bool> stop{false};
+  std::thread master([&] {
+    while (!stop) {
+      ch->deliver(testing::advert_from(peer, 1, 150, {kVip1}, 10ms));
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  ASSERT_TRUE(state_is("VI_1", State::backup));
+  std::this_thread::sleep_for(100ms);
+  for (int k = 0; k < 3; ++k) {
+    kernel.on_engine_thread([] { std::this_thread::sleep_for(300ms); });
+    std::this_thread::sleep_for(400ms);
+  }
+  auto s = engine.status();
+  stop = true;
+  master.join();
+  ASSERT_NE(find(s, "VI_1"), nullptr);
+  EXPECT_EQ(find(s, "VI_1")->state, State::backup);
+  EXPECT_EQ(find(s, "VI_1")->counters.became_master, 0u);
+  EXPECT_FALSE(kernel.has_address(kVip1));
+}
+
 TEST_F(EngineTest, AdvertsReachTheirInstanceByVrid) {
   auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
   ASSERT_EQ(engine.start({backup}, {}), "");

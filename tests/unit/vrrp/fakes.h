@@ -205,6 +205,11 @@ class FakeKernel final : public EngineKernel {
     std::lock_guard l(mu);
     if (events_) events_->box.post([this, ifindex, ifname, up] { callbacks.link(ifindex, ifname, up); });
   }
+  // Runs f on the engine's thread (to stall it, say).
+  void on_engine_thread(std::function<void()> f) {
+    std::lock_guard l(mu);
+    if (events_) events_->box.post(std::move(f));
+  }
   // The kernel's view changes (under the lock the engine's resolve() takes).
   void set_interface(const std::string& ifname, std::optional<std::pair<int, IpAddress>> v) {
     std::lock_guard l(mu);
