@@ -109,7 +109,7 @@ Actions Fsm::handle(const Event& event, TimePoint now) {
                  [&](const Shutdown&) { on_shutdown(out, now); },
                  [&](const AdvertReceived& ev) { on_advert(out, ev, now); },
                  [&](const MasterDownTimerFired&) { on_master_down(out, now); },
-                 [&](const AdvertTimerFired&) { on_advert_timer(out); },
+                 [&](const AdvertTimerFired&) { on_advert_timer(out, now); },
                  [&](const FaultOn& ev) { on_fault_on(out, now, ev.reason); },
                  [&](const FaultOff&) { on_fault_off(out, now); },
                  [&](const PriorityChanged& ev) { on_priority_changed(ev.priority); },
@@ -185,6 +185,7 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     // any on-link host must not turn into a flood of ours.
     if (!answer_allowed(now)) return;
     out.emplace_back(SendAdvert{priority_});
+    advert_due_ = now + params_.advert_interval;
     out.emplace_back(ArmAdvertTimer{params_.advert_interval});
     return;
   }
@@ -241,10 +242,17 @@ void Fsm::on_master_down(Actions& out, TimePoint now) {
   become_master(out, now, "master down timer expired");
 }
 
-void Fsm::on_advert_timer(Actions& out) {
+// Adverts keep an absolute cadence: the next is due one interval after the last was due,
+// not after the timer fired, so a thread that wakes late does not push every later advert
+// back (drift). More than an interval behind, the cadence restarts from now (no burst).
+void Fsm::on_advert_timer(Actions& out, TimePoint now) {
   if (state_ != State::master) return;  // stale timer
   out.emplace_back(SendAdvert{priority_});
-  out.emplace_back(ArmAdvertTimer{params_.advert_interval});
+  // (A timer that fires early, which libev does not do, never lengthens the gap either.)
+  advert_due_ += params_.advert_interval;
+  if (advert_due_ <= now || advert_due_ > now + params_.advert_interval)
+    advert_due_ = now + params_.advert_interval;
+  out.emplace_back(ArmAdvertTimer{advert_due_ - now});
 }
 
 void Fsm::on_fault_on(Actions& out, TimePoint now, const std::string& reason) {
@@ -281,6 +289,7 @@ void Fsm::become_master(Actions& out, TimePoint now, std::string reason) {
   out.emplace_back(AddVips{});
   out.emplace_back(SendAdvert{priority_});
   out.emplace_back(SendGratuitous{});
+  advert_due_ = now + params_.advert_interval;
   out.emplace_back(ArmAdvertTimer{params_.advert_interval});
   transition(out, State::master, now, std::move(reason));
 }

@@ -191,7 +191,7 @@ class Fsm {
   double answer_tokens_ = 0;
   uint64_t answers_suppressed_ = 0;
   void on_master_down(Actions& out, TimePoint now);
-  void on_advert_timer(Actions& out);
+  void on_advert_timer(Actions& out, TimePoint now);
   void on_fault_on(Actions& out, TimePoint now, const std::string& reason);
   void on_fault_off(Actions& out, TimePoint now);
   void on_priority_changed(uint8_t priority);
@@ -210,6 +210,7 @@ class Fsm {
   Duration master_adver_interval_;
   std::optional<IpAddress> master_;
   TimePoint preempt_allowed_at_{};
+  TimePoint advert_due_{};  // when the advert timer last armed was due (absolute cadence)
   TimePoint last_transition_{};
   std::string last_reason_;
 };

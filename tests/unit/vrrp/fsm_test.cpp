@@ -333,8 +333,24 @@ TEST_F(FsmTest, PreemptDelayDoesNotDelayTheOwner) {
 // Adver_Timer to Advertisement_Interval".
 TEST_F(FsmTest, MasterAdvertisesOnItsTimer) {
   Fsm f = master();
-  EXPECT_THAT(f.handle(AdvertTimerFired{}, kT0 + seconds(5)),
+  const TimePoint became = kT0 + f.master_down_interval();
+  EXPECT_THAT(f.handle(AdvertTimerFired{}, became + seconds(1)),
               ElementsAre(SendAdvert{100}, ArmAdvertTimer{seconds(1)}));
+}
+
+// #20: the advert cadence is absolute. A timer that fires 30 ms late arms the next one 30 ms
+// sooner (no drift); one more than an interval late restarts the cadence (no burst).
+TEST_F(FsmTest, AdvertsKeepTheirCadenceWhenTheTimerFiresLate) {
+  Fsm f = master();
+  const TimePoint became = kT0 + f.master_down_interval();
+  EXPECT_THAT(f.handle(AdvertTimerFired{}, became + milliseconds(1030)),
+              ElementsAre(SendAdvert{100}, ArmAdvertTimer{milliseconds(970)}));
+  EXPECT_THAT(f.handle(AdvertTimerFired{}, became + milliseconds(2000)),
+              ElementsAre(SendAdvert{100}, ArmAdvertTimer{seconds(1)}));
+  EXPECT_THAT(f.handle(AdvertTimerFired{}, became + milliseconds(4500)),
+              ElementsAre(SendAdvert{100}, ArmAdvertTimer{seconds(1)}));
+  EXPECT_THAT(f.handle(AdvertTimerFired{}, became + milliseconds(5501)),
+              ElementsAre(SendAdvert{100}, ArmAdvertTimer{milliseconds(999)}));
 }
 
 // RFC 5798 6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;
