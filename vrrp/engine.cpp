@@ -5,6 +5,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 
 #include <cstring>
@@ -275,6 +276,14 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   reload_patience_ = opts.reload_patience;
   thread_ = std::thread([this, opts, &rt_ok] {
     pthread_setname_np(pthread_self(), "hd-vrrp");
+    // Process-wide signals (SIGCHLD of check scripts, SIGHUP, SIGTERM) are the main loop's:
+    // the kernel would otherwise hand one to this thread whenever the main thread already
+    // has one pending, waking it for nothing. Faults stay deliverable.
+    sigset_t mask;
+    sigfillset(&mask);
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS})
+      sigdelset(&mask, sig);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     if (log_drain_)
       log::defer_this_thread([this](std::string&& line) {
         if (log_in_flight_.fetch_add(1) >= 1024) {
@@ -494,8 +503,11 @@ void Engine::publish() {
   s.log_lines_dropped = log::deferred_dropped();
   s.address_errors = addresses_ ? addresses_->errors() : 0;
   dirty_ = false;
+  // Built outside the lock, swapped in under it: the main thread copies it outside the lock
+  // too, so neither thread holds the lock for more than a pointer's copy.
+  auto next = std::make_shared<const EngineStatus>(std::move(s));
   std::lock_guard lock(mu_);
-  snapshot_ = std::move(s);
+  snapshot_.swap(next);
 }
 
 void Engine::set_tracking(const std::string& instance, int priority, std::string fault) {
@@ -509,8 +521,12 @@ void Engine::set_tracking(const std::string& instance, int priority, std::string
 }
 
 EngineStatus Engine::status() const {
-  std::lock_guard lock(mu_);
-  return snapshot_;
+  std::shared_ptr<const EngineStatus> s;
+  {
+    std::lock_guard lock(mu_);
+    s = snapshot_;
+  }
+  return s ? *s : EngineStatus{};
 }
 
 }  // namespace hd::vrrp

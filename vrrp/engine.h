@@ -164,7 +164,7 @@ class Engine {
   std::atomic<int> log_in_flight_{0};
   bool dirty_ = false;  // a transition since the last publish (VRRP thread only)
   mutable std::mutex mu_;
-  EngineStatus snapshot_;
+  std::shared_ptr<const EngineStatus> snapshot_;
 };
 
 }  // namespace hd::vrrp

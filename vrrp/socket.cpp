@@ -81,6 +81,19 @@ std::unique_ptr<Socket> Socket::open(Family family, const std::string& ifname, i
       return fail("IPV6_RECVPKTINFO");
     int tclass = IPTOS_PREC_INTERNETCONTROL;
     setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &tclass, sizeof tclass);
+  }
+  {
+    // Adverts leave ahead of bulk traffic queued on the same interface: the precedence bits
+    // above do not set the kernel's queueing priority (IPv4's IP_TOS even resets it to best
+    // effort), SO_PRIORITY does. TC_PRIO_CONTROL needs CAP_NET_ADMIN (which the daemon has);
+    // without it, TC_PRIO_INTERACTIVE, the highest anyone may set.
+    int prio = 7;  // TC_PRIO_CONTROL
+    if (setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio) < 0) {
+      prio = 6;  // TC_PRIO_INTERACTIVE
+      setsockopt(fd, SOL_SOCKET, SO_PRIORITY, &prio, sizeof prio);
+    }
+  }
+  if (family == Family::v6) {
     if (join_multicast) {
       ipv6_mreq mreq{};
       inet_pton(AF_INET6, "ff02::12", &mreq.ipv6mr_multiaddr);

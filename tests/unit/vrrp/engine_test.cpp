@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <future>
 #include <thread>
 
 #include "tests/unit/vrrp/fakes.h"
@@ -63,9 +65,9 @@ class EngineTest : public ::testing::Test {
 };
 
 TEST_F(EngineTest, StartsEveryInstanceOnItsOwnSocket) {
-  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)},
-                         {}),
-            "");
+  ASSERT_EQ(
+      engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}, {}),
+      "");
   EXPECT_TRUE(state_is("VI_1", State::master));
   EXPECT_TRUE(state_is("VI_2", State::master));
   EXPECT_TRUE(kernel.has_address(kVip1));
@@ -76,8 +78,8 @@ TEST_F(EngineTest, StartsEveryInstanceOnItsOwnSocket) {
 
 TEST_F(EngineTest, AStartThatCannotOpenASocketLeavesNothingRunning) {
   kernel.refuse_sockets.insert("eth1");
-  auto err = engine.start(
-      {instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}, {});
+  auto err =
+      engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}, {});
   EXPECT_NE(err.find("VI_2"), std::string::npos) << err;
   EXPECT_NE(err.find("eth1"), std::string::npos) << err;
   EXPECT_TRUE(engine.status().instances.empty());
@@ -218,7 +220,8 @@ TEST_F(EngineTest, AReloadTheStuckVrrpThreadDoesNotTakeIsAbandonedNotHung) {
   kernel.sender.stall = true;  // the next advert's send() blocks the VRRP thread
   std::this_thread::sleep_for(50ms);
   auto t0 = std::chrono::steady_clock::now();
-  auto err = engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)});
+  auto err =
+      engine.reload({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)});
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_NE(err.find("did not take the reload within 200 ms"), std::string::npos) << err;
   EXPECT_LT(took, 3s);
@@ -246,9 +249,9 @@ TEST_F(EngineTest, StopLeavesTheProtocolWithPriorityZeroAndReleasesVips) {
 // #13 soak: an interface deleted and made again (another ifindex, its address added after
 // the link) used to leave its instances on the old, deaf socket: MASTER on nothing.
 TEST_F(EngineTest, AnInterfaceMadeAgainGetsItsInstancesBackOnANewSocket) {
-  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)},
-                         {}),
-            "");
+  ASSERT_EQ(
+      engine.start({instance("VI_1", "eth0", 1, kVip1), instance("VI_2", "eth1", 2, kVip2)}, {}),
+      "");
   ASSERT_TRUE(state_is("VI_1", State::master));
   ASSERT_TRUE(state_is("VI_2", State::master));
   auto* old_socket = kernel.channels["eth0"];
@@ -301,6 +304,24 @@ TEST_F(EngineTest, ALateWakingBackupReadsQueuedAdvertsBeforeDeclaringTheMasterDo
   EXPECT_EQ(find(s, "VI_1")->state, State::backup);
   EXPECT_EQ(find(s, "VI_1")->counters.became_master, 0u);
   EXPECT_FALSE(kernel.has_address(kVip1));
+}
+
+// #20: the main loop's signals (SIGCHLD of scripts, SIGHUP, SIGTERM) never interrupt the
+// VRRP thread; faults still reach it.
+TEST_F(EngineTest, TheVrrpThreadBlocksTheProcessSignals) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1)}, {}), "");
+  std::promise<sigset_t> got;
+  kernel.on_engine_thread([&] {
+    sigset_t m;
+    pthread_sigmask(SIG_BLOCK, nullptr, &m);
+    got.set_value(m);
+  });
+  auto f = got.get_future();
+  ASSERT_EQ(f.wait_for(2s), std::future_status::ready);
+  sigset_t m = f.get();
+  for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT, SIGPIPE, SIGUSR1})
+    EXPECT_TRUE(sigismember(&m, sig)) << sig;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGABRT}) EXPECT_FALSE(sigismember(&m, sig)) << sig;
 }
 
 TEST_F(EngineTest, AdvertsReachTheirInstanceByVrid) {

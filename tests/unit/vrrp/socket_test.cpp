@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <net/if.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -57,6 +58,20 @@ class SocketTest : public ::testing::Test {
     return decode(p.payload, p.meta, x);
   }
 };
+
+// #20: adverts are queued as network control (TC_PRIO_CONTROL: the test runs as root, with
+// CAP_NET_ADMIN), for both families, ahead of bulk traffic on a busy interface.
+TEST_F(SocketTest, AdvertsAreQueuedAsNetworkControl) {
+  for (Family f : {Family::v4, Family::v6}) {
+    std::string err;
+    auto s = Socket::open(f, "lo", static_cast<int>(if_nametoindex("lo")), false, err);
+    ASSERT_TRUE(s) << err;
+    int prio = -1;
+    socklen_t len = sizeof prio;
+    ASSERT_EQ(getsockopt(s->fd(), SOL_SOCKET, SO_PRIORITY, &prio, &len), 0);
+    EXPECT_EQ(prio, 7) << (f == Family::v4 ? "IPv4" : "IPv6");
+  }
+}
 
 // The old fixed 2,048-byte buffer cut this 3,208-byte advert (200 addresses, legal on a
 // jumbo-frame link), and the cut advert was decoded: a length drop at best.
