@@ -283,11 +283,13 @@ void Fsm::on_priority_changed(uint8_t priority) {
 }
 
 // RFC 5798 6.4.1 / 6.4.2: send an ADVERTISEMENT, gratuitous ARP / unsolicited NA, set the
-// Adver_Timer, transition to Master. The addresses go up first so the ARP replies are true.
+// Adver_Timer, transition to Master. The advert goes first (the other router stops being
+// Master sooner, and it does not wait behind the kernel's address changes); the addresses go
+// up before the gratuitous ARP so that what it announces is true.
 void Fsm::become_master(Actions& out, TimePoint now, std::string reason) {
   master_.reset();
-  out.emplace_back(AddVips{});
   out.emplace_back(SendAdvert{priority_});
+  out.emplace_back(AddVips{});
   out.emplace_back(SendGratuitous{});
   advert_due_ = now + params_.advert_interval;
   out.emplace_back(ArmAdvertTimer{params_.advert_interval});

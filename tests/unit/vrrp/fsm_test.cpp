@@ -79,7 +79,7 @@ TEST_F(FsmTest, StartupAsOwnerBecomesMasterAtOnce) {
   Fsm f(params(255));
   EXPECT_EQ(f.state(), State::initialize);
   EXPECT_THAT(f.handle(Startup{}, kT0),
-              ElementsAre(AddVips{}, SendAdvert{255}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
+              ElementsAre(SendAdvert{255}, AddVips{}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
                           Changed(State::initialize, State::master)));
   EXPECT_EQ(f.state(), State::master);
   EXPECT_EQ(f.master_address(), ip("10.0.0.2"));
@@ -156,7 +156,7 @@ TEST_F(FsmTest, HigherPriorityHasShorterMasterDownInterval) {
 TEST_F(FsmTest, BackupBecomesMasterWhenMasterDownTimerFires) {
   Fsm f = backup();
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
-              ElementsAre(AddVips{}, SendAdvert{100}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
+              ElementsAre(SendAdvert{100}, AddVips{}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
                           Changed(State::backup, State::master)));
   EXPECT_EQ(f.last_transition_reason(), "master down timer expired");
   EXPECT_EQ(f.master_address(), ip("10.0.0.2"));
@@ -506,7 +506,7 @@ TEST_F(FsmTest, FaultOffRestartsLikeStartup) {
   owner.handle(Startup{}, kT0);
   owner.handle(FaultOn{"x"}, kT0);
   EXPECT_THAT(owner.handle(FaultOff{}, kT0 + seconds(1)),
-              ElementsAre(AddVips{}, SendAdvert{255}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
+              ElementsAre(SendAdvert{255}, AddVips{}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
                           Changed(State::fault, State::master)));
 }
 
