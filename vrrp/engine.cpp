@@ -197,6 +197,7 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
   // Everything that can fail first; on failure nothing is left behind.
   auto fail = [&](std::string error) {
     sync_soon_.reset();
+    rebind_retry_.reset();
     instances_.clear();
     sockets_.clear();
     monitor_.reset();
