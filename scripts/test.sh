@@ -162,7 +162,7 @@ else
 fi
 
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
-  step "fuzz targets, ${FUZZ_SECONDS}s each"
+  step "fuzz targets, ${FUZZ_SECONDS}s each, $JOBS at a time"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHD_FUZZ=ON -DHD_TESTS=OFF >/dev/null
   ninja -C build-fuzz -j"$JOBS"
@@ -177,26 +177,44 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   # UBSan: the targets are built with -fno-sanitize-recover=undefined (cmake/Sanitizers.cmake),
   # so the first undefined behaviour aborts the target and libFuzzer reports a crash.
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  # One target per core at a time (each runs its full FUZZ_SECONDS); the verdicts and the
+  # statistics are read afterwards, in the targets' order.
+  fuzz_dir=$(mktemp -d)
+  fuzz_one() {
+    local target=$1 name src_dir work seeds=()
+    name=$(basename "$target")
+    src_dir=$(dirname "${target#"$ROOT"/build-fuzz/}")
+    work="$fuzz_dir/$name"
+    mkdir -p "$work"
+    [[ -d "$ROOT/$src_dir/corpus" ]] && seeds=("$ROOT/$src_dir/corpus")
+    [[ -x $target ]] || { echo "fuzz: $target was not built" >"$work.log"; echo 1 >"$work.rc"; return; }
+    local rc=0
+    "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$work/" "$work/corpus" "${seeds[@]}" >"$work.log" 2>&1 || rc=$?
+    echo "$rc" >"$work.rc"
+  }
+  for target in "${targets[@]}"; do
+    mkdir -p "$fuzz_dir/$(basename "$target")/corpus"
+    fuzz_one "$target" &
+    while (($(jobs -rp | wc -l) >= JOBS)); do wait -n || true; done
+  done
+  wait
   fuzz_pass=0
   for target in "${targets[@]}"; do
     name=$(basename "$target")
-    src_dir=$(dirname "${target#"$ROOT"/build-fuzz/}")
-    work=$(mktemp -d)
-    seeds=()
-    [[ -d "$ROOT/$src_dir/corpus" ]] && seeds=("$ROOT/$src_dir/corpus")
+    work="$fuzz_dir/$name"
     echo "-- $name"
-    [[ -x $target ]] || { echo "fuzz: $target was not built"; exit 1; }
-    "$target" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -print_final_stats=1 \
-      -artifact_prefix="$work/" "$work" "${seeds[@]}" >"$work.log" 2>&1 ||
-      { tail -50 "$work.log"; echo "fuzz: $name FAILED (reproducer in $work/)"; exit 1; }
+    if [[ "$(cat "$work.rc" 2>/dev/null)" != 0 ]]; then
+      tail -50 "$work.log"; echo "fuzz: $name FAILED (reproducer in $work/)"; exit 1
+    fi
     # A UBSan report that did not stop the target (a recoverable check) still fails.
     if grep -q 'runtime error:' "$work.log"; then
       grep -m5 -A5 'runtime error:' "$work.log"; echo "fuzz: $name: undefined behaviour"; exit 1
     fi
     grep -E "stat::number_of_executed_units|Done" "$work.log" | tail -2
-    rm -rf "$work" "$work.log"
     fuzz_pass=$((fuzz_pass + 1))
   done
+  rm -rf "$fuzz_dir"
   if ((fuzz_pass != expected)); then echo "fuzz: ran $fuzz_pass of $expected targets"; exit 1; fi
   echo "fuzz: $fuzz_pass of $expected targets passed, 0 failed"
 else
