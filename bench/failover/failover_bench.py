@@ -21,7 +21,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 from netlab import Lab, sh  # noqa: E402
+from vrrp_peers import keepalived_argv, keepalived_conf  # noqa: E402
 
 VIP = "10.9.0.100"
 ADVERT = 0.1
@@ -94,24 +96,8 @@ virtual_ipaddresses = [ { address = "%s/24", label = "eth0:1" } ]
         else:
             cfg = base + ".conf"
             with open(cfg, "w") as f:
-                f.write("""global_defs {
-  router_id %s
-  vrrp_version 3
-  vrrp_garp_master_delay 0
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority %d
-  advert_int 0.1
-  virtual_ipaddress {
-    %s/24 dev eth0 label eth0:1
-  }
-}
-""" % (tag, prio, VIP))
-            cmd = ["keepalived", "-n", "-l", "-P", "-f", cfg, "-p", base + ".pid",
-                   "-r", base + "_vrrp.pid", "-c", base + "_chk.pid"]
+                f.write(keepalived_conf(tag, prio, 0.1, VIP, label="eth0:1"))
+            cmd = keepalived_argv(cfg, base)
         return subprocess.Popen(["ip", "netns", "exec", ns] + cmd, stdout=log,
                                 stderr=subprocess.STDOUT)
 

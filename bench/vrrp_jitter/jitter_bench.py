@@ -19,7 +19,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
+sys.path.insert(0, os.path.join(HERE, ".."))
 from netlab import Lab, sh  # noqa: E402
+from vrrp_peers import check_load_toml  # noqa: E402
 
 
 def config(tmp, checks, probe="syn"):
@@ -35,13 +37,7 @@ advert_interval = "100ms"
 virtual_ipaddresses = ["10.9.0.100/24"]
 """ % tmp]
     # Targets: closed ports on loopback addresses (refused at once: an RST to each SYN).
-    per_vs = 1000
-    for v in range((checks + per_vs - 1) // per_vs):
-        lines.append('[[virtual_server]]\naddress = "127.1.%d.1"\nport = 80\n' % v)
-        for i in range(min(per_vs, checks - v * per_vs)):
-            lines.append('  [[virtual_server.real_server]]\n  address = "127.2.%d.%d"\n  port = %d\n'
-                         '  check = { type = "tcp", probe = "%s", interval = "1s", timeout = "500ms" }\n'
-                         % (v, i % 250 + 1, 10000 + i // 250, probe))
+    lines.append(check_load_toml(checks, probe))
     path = os.path.join(tmp, "j%d.toml" % checks)
     with open(path, "w") as f:
         f.write("\n".join(lines))
