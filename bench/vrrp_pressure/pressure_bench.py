@@ -160,8 +160,9 @@ def one(kind, profile, interval_ms, seconds, hadirector):
         time.sleep(0.5)
         t0 = time.time()
         if PROFILES[profile]:
+            # --temp-path: the hdd stressor's files go to our temporary directory.
             stress = subprocess.Popen(["stress-ng"] + PROFILES[profile] +
-                                      ["--timeout", "%ds" % seconds, "--quiet"],
+                                      ["--timeout", "%ds" % seconds, "--quiet", "--temp-path", tmp],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
         time.sleep(seconds)
