@@ -22,7 +22,6 @@ std::optional<Transition> CheckState::on_result(const Result& r, TimePoint now) 
   auto bump = [](int& n) {
     if (n < 1'000'000'000) ++n;
   };
-  streak_ok_ = r.ok();
   if (r.ok()) {
     bump(successes_);
     failures_ = 0;

@@ -11,6 +11,7 @@
 // the last result, but neither breaks nor extends a streak: running out of
 // descriptors on the director must not take every real server out of rotation.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 
@@ -50,8 +51,9 @@ class CheckState {
   // The result that made the last up/down change ("bad status 503" for a fall, "ok" for a
   // rise): kept while later results come and go. None while in the initial state.
   const std::optional<Result>& cause() const { return cause_; }
-  // Consecutive successes if the last conclusive result was ok, else consecutive failures.
-  int consecutive() const { return streak_ok_ ? successes_ : failures_; }
+  // The current streak: consecutive successes or consecutive failures (one of the two is 0;
+  // inconclusive results neither end nor extend it).
+  int consecutive() const { return std::max(successes_, failures_); }
   uint64_t checks() const { return checks_; }
   uint64_t failures() const { return failures_total_; }
   uint64_t transitions() const { return transitions_; }
@@ -71,7 +73,6 @@ class CheckState {
   uint64_t failures_total_ = 0;
   uint64_t transitions_ = 0;
   uint64_t inconclusive_total_ = 0;
-  bool streak_ok_ = false;  // the last conclusive result was ok
 };
 
 }  // namespace hd::checkers
