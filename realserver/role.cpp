@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -46,6 +47,28 @@ rtnl::AddressSpec to_vip(const std::string& ifname, const std::string& label, co
   v.label = label;
   v.ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
   return v;
+}
+
+// An address we added, as the state file records it: "ifname label address/len" ("-" for no
+// label), so that stop (or the next start, after a crash) removes exactly it.
+std::string address_record(const std::string& ifname, const std::string& label,
+                           const IpAddress& a, int prefix) {
+  return ifname + " " + (label.empty() ? "-" : label) + " " + a.str() + "/" + std::to_string(prefix);
+}
+
+struct Recorded {
+  std::string ifname, label;
+  IpPrefix prefix;
+  rtnl::AddressSpec spec() const { return to_vip(ifname, label, prefix.address, prefix.length); }
+};
+
+std::optional<Recorded> parse_record(const std::string& rec) {
+  std::istringstream is(rec);
+  std::string ifname, label, cidr;
+  is >> ifname >> label >> cidr;
+  auto p = IpPrefix::parse(cidr);
+  if (!p) return std::nullopt;
+  return Recorded{ifname, label == "-" ? "" : label, *p};
 }
 
 // Addresses present now: "ifname|address" plus the label of IPv4 ones.
@@ -316,7 +339,12 @@ std::string Role::start() {
   return "";
 }
 
-std::string Role::record_previous() {
+rtnl::AddressManager* Role::addresses(std::string& err) {
+  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
+  return addrs_.get();
+}
+
+std::string Role::record_previous(const std::map<std::string, std::string>& present) {
   wanted_ = wanted_sysctls(cfg_, interfaces_);
   // Record previous values before changing anything, and persist them first.
   for (auto& [k, v] : wanted_)
@@ -329,10 +357,8 @@ std::string Role::record_previous() {
     saved_.sysctls[k] = cur;
     changed_state = true;
   }
-  auto present = present_addresses();
   for (auto& a : wanted_addresses()) {
-    std::string rec = a.ifname + " " + (a.label.empty() ? "-" : a.label) + " " + a.address.str() +
-                      "/" + std::to_string(a.prefix);
+    std::string rec = address_record(a.ifname, a.label, a.address, a.prefix);
     bool ours = std::find(saved_.addresses.begin(), saved_.addresses.end(), rec) != saved_.addresses.end();
     if (!present.count(a.ifname + "|" + a.address.str()) && !ours) {
       saved_.addresses.push_back(rec);
@@ -349,12 +375,11 @@ std::string Role::record_previous() {
 }
 
 std::string Role::apply(bool initial) {
-  if (auto e = record_previous(); !e.empty()) return e;
-  auto present = present_addresses();
+  const auto present = present_addresses();
+  if (auto e = record_previous(present); !e.empty()) return e;
   std::string err;
-  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
-  if (!addrs_) return err;
-  auto* mgr = addrs_.get();
+  auto* mgr = addresses(err);
+  if (!mgr) return err;
   for (auto& [k, v] : wanted_) {
     std::string cur = read_sysctl(k);
     if (cur != v) {
@@ -399,7 +424,7 @@ std::string Role::reload(RoleConfig cfg) {
   if (!cfg_.interfaces.empty()) interfaces_ = cfg_.interfaces;
   // First the previous values of whatever the new config touches, on disk: if they cannot
   // be saved (a full disk), the reload fails with nothing changed and the old config stays.
-  if (auto e = record_previous(); !e.empty()) {
+  if (auto e = record_previous(present_addresses()); !e.empty()) {
     cfg_ = std::move(old_cfg);
     interfaces_ = std::move(old_interfaces);
     saved_ = std::move(old_saved);
@@ -427,21 +452,17 @@ std::string Role::reload(RoleConfig cfg) {
   // VIPs we added that the new config no longer lists leave lo/tunl0 now, not at stop.
   auto wanted_now = wanted_addresses();
   for (auto it = saved_.addresses.begin(); it != saved_.addresses.end();) {
-    std::istringstream is(*it);
-    std::string ifname, label, cidr;
-    is >> ifname >> label >> cidr;
-    auto p = IpPrefix::parse(cidr);
-    bool kept = p && std::any_of(wanted_now.begin(), wanted_now.end(), [&](const Addr& a) {
-                  return a.ifname == ifname && a.address == p->address;
+    auto rec = parse_record(*it);
+    bool kept = rec && std::any_of(wanted_now.begin(), wanted_now.end(), [&](const Addr& a) {
+                  return a.ifname == rec->ifname && a.address == rec->prefix.address;
                 });
-    if (kept || !p) {
+    if (kept || !rec) {
       ++it;
       continue;
     }
     std::string err;
-    if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
-    if (addrs_) addrs_->remove(to_vip(ifname, label == "-" ? "" : label, p->address, p->length));
-    HD_LOG(info, "realserver") << "VIP " << cidr << " removed from " << ifname
+    if (auto* mgr = addresses(err)) mgr->remove(rec->spec());
+    HD_LOG(info, "realserver") << "VIP " << rec->prefix.str() << " removed from " << rec->ifname
                                << " (no longer configured)";
     it = saved_.addresses.erase(it);
     state_dirty_ = true;
@@ -458,15 +479,9 @@ std::string Role::stop() {
   running_ = false;
   timer_.stop();
   std::string err;
-  if (!addrs_) addrs_ = rtnl::NetlinkAddressManager::create(loop_, err, "realserver");
-  auto* mgr = addrs_.get();
-  for (auto& rec : saved_.addresses) {
-    std::istringstream is(rec);
-    std::string ifname, label, cidr;
-    is >> ifname >> label >> cidr;
-    auto p = IpPrefix::parse(cidr);
-    if (p && mgr) mgr->remove(to_vip(ifname, label == "-" ? "" : label, p->address, p->length));
-  }
+  auto* mgr = addresses(err);
+  for (auto& line : saved_.addresses)
+    if (auto rec = parse_record(line); rec && mgr) mgr->remove(rec->spec());
   std::string failed;
   for (auto& [k, v] : saved_.sysctls) {
     if (read_sysctl(k) == v) continue;

@@ -116,8 +116,11 @@ class Role {
   std::vector<Addr> wanted_addresses() const;
   std::string apply(bool initial);
   // The first half of apply(): the previous values of everything the config wants (sysctls,
-  // addresses we will add) recorded and saved. "" or an error, with nothing changed.
-  std::string record_previous();
+  // addresses we will add, `present`: present_addresses()) recorded and saved. "" or an
+  // error, with nothing changed.
+  std::string record_previous(const std::map<std::string, std::string>& present);
+  // The address manager, made on first use ("" in err, or why it could not be made).
+  rtnl::AddressManager* addresses(std::string& err);
   std::string read_sysctl(const std::string& key) const;
   bool write_sysctl(const std::string& key, const std::string& value);
   std::string save_state();
