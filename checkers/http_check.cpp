@@ -191,7 +191,7 @@ curl_socket_t HttpProbe::open_socket(void* self, curlsocktype, curl_sockaddr* ad
 Result HttpProbe::classify(CURLcode code) {
   std::string err = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   if (code != CURLE_OK && is_local_resource_error(socket_errno_))
-    return Result::failure(Reason::local_error, socket_errno_, "socket: " + std::string(std::strerror(socket_errno_)));
+    return Result::syscall_failure(Reason::local_error, "socket", socket_errno_);
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && aborted_)) {
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);

@@ -48,6 +48,10 @@ std::string_view to_string(Reason r) {
   return "error";
 }
 
+Result Result::syscall_failure(Reason r, std::string_view what, int err) {
+  return failure_or_local(r, err, std::string(what) + ": " + std::strerror(err));
+}
+
 bool is_local_resource_error(int err) {
   return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM || err == EAGAIN;
 }

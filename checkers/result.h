@@ -60,6 +60,8 @@ struct Result {
   static Result failure_or_local(Reason r, int err, std::string detail = {}) {
     return failure(is_local_resource_error(err) ? Reason::local_error : r, err, std::move(detail));
   }
+  // A system call `what` failed with `err`: failure_or_local with "what: strerror(err)".
+  static Result syscall_failure(Reason r, std::string_view what, int err);
   bool operator==(const Result&) const = default;
 };
 

@@ -119,8 +119,7 @@ void ScriptProbe::start(ProbeDone done) {
       kill(-pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);  // just SIGKILLed: no wait to speak of
       pid_ = -1;
-      return finish_later(
-          Result::failure_or_local(Reason::spawn_failed, e, std::string("pidfd_open: ") + std::strerror(e)));
+      return finish_later(Result::syscall_failure(Reason::spawn_failed, "pidfd_open", e));
     }
     pidfd_io_.set(pidfd_, EV_READ);
     pidfd_io_.start();

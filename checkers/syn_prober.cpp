@@ -146,9 +146,8 @@ std::optional<Result> SynProber::reserve_ports() {
     }
     for (int fd : fds) ::close(fd);
   }
-  return Result::failure_or_local(
-      Reason::other, last_error,
-      std::string("cannot reserve source ports for syn probes: ") + std::strerror(last_error));
+  return Result::syscall_failure(Reason::other, "cannot reserve source ports for syn probes",
+                                 last_error);
 }
 
 Result SynProber::unprivileged_error() {
@@ -182,7 +181,7 @@ std::optional<Result> SynProber::open(bool v6) {
                                   << "): tcp checks fall back to full connects";
       return unprivileged_error();
     }
-    return Result::failure_or_local(Reason::other, e, std::string("raw TCP socket: ") + std::strerror(e));
+    return Result::syscall_failure(Reason::other, "raw TCP socket", e);
   }
   int one = 1;
   if (v6) {
@@ -234,7 +233,7 @@ std::optional<Result> SynProber::open(bool v6) {
     if (route_udp_ < 0) {
       int e = errno;
       ::close(fd);
-      return Result::failure_or_local(Reason::other, e, std::string("udp socket: ") + std::strerror(e));
+      return Result::syscall_failure(Reason::other, "udp socket", e);
     }
   }
   fam.fd = fd;

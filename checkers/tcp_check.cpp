@@ -59,10 +59,7 @@ void TcpProbe::start(ProbeDone done) {
     if (!syn_->unprivileged()) return finish_later(std::move(*err));
   }
   fd_ = socket(spec_.address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) {
-    int e = errno;
-    return finish_later(Result::failure_or_local(Reason::other, e, std::string("socket: ") + std::strerror(e)));
-  }
+  if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
   if (source_len_) {
     // Let connect() pick the port for the 4-tuple, not bind() for the address
     // alone: thousands of probes from one source address would run out of ports.
@@ -198,7 +195,7 @@ void TcpProbe::do_send() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // wait for EV_WRITE
       int e = errno;
       if (e == EPIPE || e == ECONNRESET) return finish(Result::failure(Reason::reset));
-      return finish(Result::failure_or_local(Reason::other, e, std::string("send: ") + std::strerror(e)));
+      return finish(Result::syscall_failure(Reason::other, "send", e));
     }
     sent_ += static_cast<size_t>(n);
   }
