@@ -7,14 +7,11 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "ipvs/parse.h"
 #include "kernel_replies.h"
+#include "tests/unit/seed_corpus.h"
 
 namespace hd::ipvs {
 namespace {
@@ -127,7 +124,7 @@ TEST(Ack, MalformedReplies) {
 }
 
 // The fuzzer's seeds (tests/fuzz/netlink_ack/corpus) are kernel-style acks built here;
-// HD_IPVS_WRITE_CORPUS=1 rewrites them.
+// HD_WRITE_CORPUS=1 rewrites them (tests/unit/seed_corpus.h).
 TEST(Ack, FuzzCorpusIsKernelStyleAcks) {
   const std::map<std::string, std::string> seeds = {
       {"ack_and_error",
@@ -136,18 +133,8 @@ TEST(Ack, FuzzCorpusIsKernelStyleAcks) {
       {"ext_ack_echoed_odd_request",
        bytes(kernel_ack(-EOPNOTSUPP, std::string(13, '\x01'), false, "no such attribute"))},
   };
-  std::filesystem::path dir = HD_NETLINK_ACK_CORPUS_DIR;
-  bool write = std::getenv("HD_IPVS_WRITE_CORPUS") != nullptr;
   for (const auto& [name, data] : seeds) {
-    if (write) {
-      std::filesystem::create_directories(dir);
-      std::ofstream(dir / name, std::ios::binary) << data;
-    }
-    std::ifstream in(dir / name, std::ios::binary);
-    ASSERT_TRUE(in) << (dir / name) << " missing: run with HD_IPVS_WRITE_CORPUS=1";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    EXPECT_EQ(ss.str(), data) << name << " is stale: run with HD_IPVS_WRITE_CORPUS=1";
+    hd::corpus::expect_seed(HD_NETLINK_ACK_CORPUS_DIR, name, data);
     for (const nlmsghdr* h : split_datagram(data.data(), data.size())) {
       auto a = parse_ack(h);
       ASSERT_TRUE(a) << name;

@@ -4,13 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "ipvs/message.h"
 #include "kernel_replies.h"
 #include "test_util.h"
+#include "tests/unit/seed_corpus.h"
 
 namespace hd::ipvs {
 namespace {
@@ -183,7 +181,7 @@ TEST(Parse, ShortAttributesAreRejectedByThePolicy) {
 }
 
 // The fuzzer's seeds (tests/fuzz/ipvs/corpus) are kernel-style dump datagrams
-// built here; HD_IPVS_WRITE_CORPUS=1 rewrites them.
+// built here; HD_WRITE_CORPUS=1 rewrites them (tests/unit/seed_corpus.h).
 std::map<std::string, std::string> seeds() {
   return {
       {"services_v4_v6",
@@ -202,18 +200,8 @@ std::map<std::string, std::string> seeds() {
 }
 
 TEST(Parse, FuzzCorpusIsKernelStyleReplies) {
-  std::filesystem::path dir = HD_IPVS_CORPUS_DIR;
-  bool write = std::getenv("HD_IPVS_WRITE_CORPUS") != nullptr;
   for (const auto& [name, data] : seeds()) {
-    if (write) {
-      std::filesystem::create_directories(dir);
-      std::ofstream(dir / name, std::ios::binary) << data;
-    }
-    std::ifstream in(dir / name, std::ios::binary);
-    ASSERT_TRUE(in) << (dir / name) << " missing: run with HD_IPVS_WRITE_CORPUS=1";
-    std::stringstream ss;
-    ss << in.rdbuf();
-    EXPECT_EQ(ss.str(), data) << name << " is stale: run with HD_IPVS_WRITE_CORPUS=1";
+    hd::corpus::expect_seed(HD_IPVS_CORPUS_DIR, name, data);
     for (const nlmsghdr* h : split_datagram(data.data(), data.size())) {
       auto* g = static_cast<const genlmsghdr*>(NLMSG_DATA(h));
       bool ok = g->cmd == IPVS_CMD_NEW_SERVICE ? parse_service_reply(h).ok()

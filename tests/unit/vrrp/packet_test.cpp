@@ -3,14 +3,11 @@
 #include "vrrp/packet.h"
 
 #include "core/checksum.h"
+#include "tests/unit/seed_corpus.h"
 #include "vrrp/rules.h"
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 
 namespace hd::vrrp {
@@ -604,7 +601,7 @@ TEST(MakePassword, TruncatesAndPads) {
 
 // The fuzzer's seed corpus is encoder output; this keeps it so. A seed is one selector byte
 // (see vrrp_packet_fuzz.cpp: bit 0 = v3, bit 1 = IPv6, bit 3 = own VRID, bit 4 = password) then the
-// VRRP message. HD_VRRP_WRITE_CORPUS=1 rewrites the files.
+// VRRP message. HD_WRITE_CORPUS=1 rewrites the files (tests/unit/seed_corpus.h).
 TEST(FuzzCorpus, SeedsAreEncoderOutput) {
   Advert pw = v2Advert();
   pw.auth_type = 1;
@@ -623,21 +620,11 @@ TEST(FuzzCorpus, SeedsAreEncoderOutput) {
       {"v3_ipv4_two_vips", 1, encode(two, kV4Src, kV4Group)},
       {"v3_ipv6", 3 | 8, kV3V6Packet},  // bit 3: expect the message's own VRID (2)
   };
-  const std::filesystem::path dir = HD_VRRP_CORPUS_DIR;
-  const char* write = std::getenv("HD_VRRP_WRITE_CORPUS");
   for (const auto& [name, selector, message] : seeds) {
     SCOPED_TRACE(name);
     Bytes seed{selector};
     seed.insert(seed.end(), message.begin(), message.end());
-    if (write != nullptr && std::string_view(write) == "1") {
-      std::ofstream(dir / name, std::ios::binary)
-          .write(reinterpret_cast<const char*>(seed.data()),
-                 static_cast<std::streamsize>(seed.size()));
-    }
-    std::ifstream in(dir / name, std::ios::binary);
-    ASSERT_TRUE(in) << (dir / name);
-    const Bytes on_disk{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    EXPECT_EQ(on_disk, seed);
+    hd::corpus::expect_seed(HD_VRRP_CORPUS_DIR, name, seed);
   }
 }
 

@@ -4,14 +4,11 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string_view>
 
 #include "vrrp/rules.h"
+#include "tests/unit/seed_corpus.h"
 #include "vrrp/socket.h"
 
 namespace hd::vrrp {
@@ -179,7 +176,7 @@ TEST(Receive, Ipv6ControlMessageCutShortIsIgnored) {
 // The fuzzer's seeds (tests/fuzz/vrrp_socket/corpus) are datagrams as the kernel delivers them,
 // in vrrp_socket_fuzz.cpp's layout: selector (bit 0: IPv6), then for IPv4 the datagram, for
 // IPv6 the control length, the control messages, the source, the message.
-// HD_VRRP_WRITE_CORPUS=1 rewrites the files.
+// HD_WRITE_CORPUS=1 rewrites the files (tests/unit/seed_corpus.h).
 TEST(FuzzCorpus, SocketSeedsAreKernelDatagrams) {
   auto v6_seed = [](const Bytes& message) {
     const Bytes control = control6(255, kV6Group, 4);
@@ -204,19 +201,9 @@ TEST(FuzzCorpus, SocketSeedsAreKernelDatagrams) {
        v4_seed(ipv4(v3_advert(kV4Src, kV4Group, ip("10.0.0.100")), 255, 4, 6))},
       {"v3_ipv6", v6_seed(v3_advert(kV6Src, kV6Group, ip("2001:db8::100")))},
   };
-  const std::filesystem::path dir = HD_VRRP_SOCKET_CORPUS_DIR;
-  const char* write = std::getenv("HD_VRRP_WRITE_CORPUS");
   for (const auto& [name, seed] : seeds) {
     SCOPED_TRACE(name);
-    if (write != nullptr && std::string_view(write) == "1") {
-      std::ofstream(dir / name, std::ios::binary)
-          .write(reinterpret_cast<const char*>(seed.data()),
-                 static_cast<std::streamsize>(seed.size()));
-    }
-    std::ifstream in(dir / name, std::ios::binary);
-    ASSERT_TRUE(in) << (dir / name) << " missing: run with HD_VRRP_WRITE_CORPUS=1";
-    const Bytes on_disk{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    EXPECT_EQ(on_disk, seed) << "stale: run with HD_VRRP_WRITE_CORPUS=1";
+    hd::corpus::expect_seed(HD_VRRP_SOCKET_CORPUS_DIR, name, seed);
     // And each parses, and decodes, as the engine would see it.
     const bool v6 = seed[0] & 1;
     Bytes control;
