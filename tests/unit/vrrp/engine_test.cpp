@@ -282,15 +282,9 @@ TEST_F(EngineTest, AnInterfaceMadeAgainGetsItsInstancesBackOnANewSocket) {
 TEST_F(EngineTest, ALateWakingBackupReadsQueuedAdvertsBeforeDeclaringTheMasterDown) {
   auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
   ASSERT_EQ(engine.start({backup}, {}), "");
-  auto* ch = kernel.channels.at("eth0");
   auto peer = *IpAddress::parse("192.0.2.3");
-  std::atomic<bool> stop{false};
-  std::thread master([&] {
-    while (!stop) {
-      ch->deliver(testing::advert_from(peer, 1, 150, {kVip1}, 10ms));
-      std::this_thread::sleep_for(10ms);
-    }
-  });
+  testing::PeerMaster master(*kernel.channels.at("eth0"),
+                             {testing::advert_from(peer, 1, 150, {kVip1}, 10ms)});
   ASSERT_TRUE(state_is("VI_1", State::backup));
   std::this_thread::sleep_for(100ms);
   for (int k = 0; k < 3; ++k) {
@@ -298,8 +292,6 @@ TEST_F(EngineTest, ALateWakingBackupReadsQueuedAdvertsBeforeDeclaringTheMasterDo
     std::this_thread::sleep_for(400ms);
   }
   auto s = engine.status();
-  stop = true;
-  master.join();
   ASSERT_NE(find(s, "VI_1"), nullptr);
   EXPECT_EQ(find(s, "VI_1")->state, State::backup);
   EXPECT_EQ(find(s, "VI_1")->counters.became_master, 0u);
@@ -327,25 +319,17 @@ TEST_F(EngineTest, TheVrrpThreadBlocksTheProcessSignals) {
 TEST_F(EngineTest, AdvertsReachTheirInstanceByVrid) {
   auto backup = instance("VI_1", "eth0", 1, kVip1, 100);
   ASSERT_EQ(engine.start({backup}, {}), "");
-  auto* ch = kernel.channels.at("eth0");
   auto peer = *IpAddress::parse("192.0.2.3");
   // A Master at 150 keeps the Backup a Backup; an advert for another VRID is counted apart.
-  std::atomic<bool> stop{false};
-  std::thread master([&] {
-    while (!stop) {
-      ch->deliver(testing::advert_from(peer, 1, 150, {kVip1}, 10ms));
-      ch->deliver(testing::advert_from(peer, 9, 150, {kVip1}, 10ms));
-      std::this_thread::sleep_for(10ms);
-    }
-  });
+  testing::PeerMaster master(*kernel.channels.at("eth0"),
+                             {testing::advert_from(peer, 1, 150, {kVip1}, 10ms),
+                              testing::advert_from(peer, 9, 150, {kVip1}, 10ms)});
   std::this_thread::sleep_for(200ms);
   bool ok = eventually([](const EngineStatus& s) {
     return !s.sockets.empty() && s.sockets[0].unknown_vrid > 0 && !s.instances.empty() &&
            s.instances[0].counters.adverts_received > 0;
   });
   auto s = engine.status();
-  stop = true;
-  master.join();
   EXPECT_TRUE(ok);
   EXPECT_EQ(s.instances[0].state, State::backup);
   EXPECT_FALSE(kernel.has_address(kVip1));

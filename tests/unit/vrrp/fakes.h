@@ -133,6 +133,29 @@ class FakeChannel final : public Channel {
   std::deque<RxPacket> q_;
 };
 
+// A peer Master on `ch`: `round` (its adverts, and any others a test wants alongside)
+// delivered every 10 ms on a thread of its own, until destroyed.
+class PeerMaster {
+ public:
+  PeerMaster(FakeChannel& ch, std::vector<RxPacket> round)
+      : thread_([this, &ch, round = std::move(round)] {
+          while (!stop_) {
+            for (auto& p : round) ch.deliver(p);
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+        }) {}
+  ~PeerMaster() {
+    stop_ = true;
+    thread_.join();
+  }
+  PeerMaster(const PeerMaster&) = delete;
+  PeerMaster& operator=(const PeerMaster&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 // An advert from a peer, as the instance's socket would hand it over.
 inline RxPacket advert_from(const IpAddress& src, uint8_t vrid, uint8_t priority,
                             std::vector<IpAddress> vips, Duration interval,
