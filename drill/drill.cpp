@@ -41,6 +41,15 @@ std::pair<long, long> footprint(pid_t pid) {
     ++fds;
   return {rss, ec ? -1 : fds};
 }
+
+// Whether a child of ours still runs; one that has exited is reaped and `pid` set to -1.
+bool still_running(pid_t& pid) {
+  if (pid <= 0) return false;
+  int st = 0;
+  if (waitpid(pid, &st, WNOHANG) == 0) return true;
+  pid = -1;
+  return false;
+}
 }  // namespace
 
 Drill::Drill(Options o, LabParams p, std::map<std::string, Budget> b)
@@ -50,17 +59,17 @@ void Drill::progress(const std::string& s) {
   std::fprintf(stderr, "drill: %s\n", s.c_str());  // stderr: stdout carries only the report
 }
 
-std::string Drill::socket_of(int i) const { return lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".sock"; }
+std::string Drill::socket_of(int i) const { return lab_.workdir + "/" + Lab::director(i) + ".sock"; }
 
 std::string Drill::write_config(int i) {
-  std::string path = lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".toml";
+  std::string path = lab_.workdir + "/" + Lab::director(i) + ".toml";
   std::ofstream(path) << "# written by hadirector-drill\n"
                       << config::to_toml(director_config(lab_, p_, i, weights_));
   return path;
 }
 
 void Drill::start_director(int i) {
-  std::string name = i == 0 ? "a" : "b";
+  std::string name = Lab::director(i);
   std::string cfg = write_config(i);
   auto c = spawn_logged(in_ns(lab_.ns(name), {o_.daemon, "run", "-c", cfg}),
                         lab_.workdir + "/" + name + ".log");
@@ -78,7 +87,7 @@ void Drill::stop_director(int i, int sig) {
 
 void Drill::start_real_role(int r) {
   write_real_server_config(r, false);
-  std::string name = "rs" + std::to_string(r + 1);
+  std::string name = Lab::real(r);
   auto c = spawn_logged(in_ns(lab_.ns(name), {o_.daemon, "run", "-c", lab_.workdir + "/" + name + ".toml"}),
                         lab_.workdir + "/" + name + "-role.log");
   roles_[r] = c.pid;
@@ -90,7 +99,7 @@ void Drill::start_real_role(int r) {
 }
 
 void Drill::write_real_server_config(int r, bool extra_vip) {
-  std::ofstream(lab_.workdir + "/rs" + std::to_string(r + 1) + ".toml")
+  std::ofstream(lab_.workdir + "/" + Lab::real(r) + ".toml")
       << "# written by hadirector-drill\n"
       << config::to_toml(real_server_config(lab_, r, extra_vip));
 }
@@ -114,22 +123,18 @@ void Drill::reload_real_server(int r, bool extra_vip) {
 }
 
 long Drill::real_server_status_number(int r, const std::string& after, const std::string& key) {
-  return status_number_at(lab_.workdir + "/rs" + std::to_string(r + 1) + ".sock", after, key);
+  return status_number_at(lab_.workdir + "/" + Lab::real(r) + ".sock", after, key);
 }
 
 bool Drill::real_server_has(int r, const std::string& address) {
-  auto out = drill::run(in_ns(lab_.ns("rs" + std::to_string(r + 1)), {"ip", "-o", "addr", "show", "dev", "lo"}));
+  auto out = drill::run(in_ns(lab_.ns(Lab::real(r)), {"ip", "-o", "addr", "show", "dev", "lo"}));
   return out.out.find(" " + address + "/") != std::string::npos;
 }
 
-bool Drill::real_server_alive(int r) {
-  if (roles_[r] <= 0) return false;
-  int st = 0;
-  return waitpid(roles_[r], &st, WNOHANG) == 0;
-}
+bool Drill::real_server_alive(int r) { return still_running(roles_[r]); }
 
 void Drill::start_real(int i) {
-  std::string role = "rs" + std::to_string(i + 1);
+  std::string role = Lab::real(i);
   auto c = spawn_logged(in_ns(lab_.ns(role), {o_.self, "httpd", "--listen", "0.0.0.0:80", "--id",
                                               role, "--fail-file",
                                               lab_.workdir + "/" + role + ".fail"}),
@@ -148,7 +153,7 @@ void Drill::set_director_links(int i, bool up) {
 }
 
 void Drill::set_real_failing(int i, bool failing) {
-  std::string f = lab_.workdir + "/rs" + std::to_string(i + 1) + ".fail";
+  std::string f = lab_.workdir + "/" + Lab::real(i) + ".fail";
   if (failing)
     std::ofstream(f) << "500\n";
   else
@@ -176,7 +181,7 @@ void Drill::reload_storm(double seconds, double period) {
       if (valid)
         write_config(i);
       else
-        std::ofstream(lab_.workdir + "/" + (i == 0 ? "a" : "b") + ".toml")
+        std::ofstream(lab_.workdir + "/" + Lab::director(i) + ".toml")
             << "# written by hadirector-drill: invalid on purpose (reload storm)\n[global\n";
       if (directors_[i] > 0) ::kill(directors_[i], SIGHUP);
     }
@@ -245,15 +250,15 @@ long Drill::flood_adverts(double seconds, double rate) {
   return sent;
 }
 
-void Drill::delete_director_interface(int i) { lab_.delete_interface(i == 0 ? "a" : "b", "eth0"); }
+void Drill::delete_director_interface(int i) { lab_.delete_interface(Lab::director(i), "eth0"); }
 
 void Drill::recreate_director_interface(int i) {
-  lab_.recreate_interface(i == 0 ? "a" : "b", "eth0");
+  lab_.recreate_interface(Lab::director(i), "eth0");
 }
 
 // VRRP only (IP protocol 112, through band 3 of a prio qdisc), so client traffic is untouched.
 void Drill::set_vrrp_netem(int i, bool on) {
-  auto n = lab_.ns(i == 0 ? "a" : "b");
+  auto n = lab_.ns(Lab::director(i));
   if (!on) {
     must(in_ns(n, {"tc", "qdisc", "del", "dev", "eth0", "root"}));
     return;
@@ -283,7 +288,7 @@ long Drill::status_number_at(const std::string& sock, const std::string& after, 
 }
 
 std::string Drill::ipvs_mismatch(int i) {
-  std::string t = ipvs_table(lab_.ns(i == 0 ? "a" : "b"));
+  std::string t = ipvs_table(lab_.ns(Lab::director(i)));
   // ipvsadm -Ln: "TCP  10.9.0.100:80 wrr" then "  -> 10.10.0.11:80  Masq  1  0  0" lines.
   std::istringstream is(t);
   std::vector<std::string> services, reals;
@@ -331,28 +336,13 @@ std::string Drill::master_ipvs_table() {
   return m.empty() ? "(no master)" : ipvs_table(m);
 }
 
-// A Master, B Backup, and the master's table holds every real server with its weight.
+// A Master, B Backup, and A's kernel table is the desired one (ipvs_mismatch).
 bool Drill::wait_steady(double timeout) {
   double end = now() + timeout;
   while (now() < end && !g_interrupted) {
-    if (vrrp_state(socket_of(0)) == "MASTER" && vrrp_state(socket_of(1)) == "BACKUP") {
-      std::string t = ipvs_table(lab_.ns("a"));
-      bool all = true;
-      for (int r = 0; r < 3 && all; ++r) {
-        std::string line = lab_.real_ip(r) + ":80";
-        auto p = t.find(line);
-        if (p == std::string::npos) {
-          all = false;
-          break;
-        }
-        std::istringstream is(t.substr(p + line.size()));
-        std::string fwd;
-        int w = -1;
-        is >> fwd >> w;
-        if (w != weights_[static_cast<size_t>(r)]) all = false;
-      }
-      if (all) return true;
-    }
+    if (vrrp_state(socket_of(0)) == "MASTER" && vrrp_state(socket_of(1)) == "BACKUP" &&
+        ipvs_mismatch(0).empty())
+      return true;
     sleep_s(0.1);
   }
   return false;
@@ -467,15 +457,7 @@ Result Drill::play(const Scenario& sc) {
   return r;
 }
 
-
-bool Drill::director_alive(int i) {
-  if (directors_[i] <= 0) return false;
-  int st = 0;
-  pid_t r = waitpid(directors_[i], &st, WNOHANG);
-  if (r == 0) return true;
-  directors_[i] = -1;
-  return false;
-}
+bool Drill::director_alive(int i) { return still_running(directors_[i]); }
 
 // Scenarios in a random order (from the seed) with random pauses until the time is up.
 // After each: both daemons must still run (a scenario that stops one restarts it; any other

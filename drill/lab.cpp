@@ -42,7 +42,7 @@ void Lab::recreate_interface(const std::string& role, const std::string& ifname)
 
 std::vector<std::string> Lab::director_ports(int i) const {
   std::vector<std::string> out;
-  std::string role = i == 0 ? "a" : "b";
+  std::string role = director(i);
   for (auto& p : port_of_)
     if (p.role == role) out.push_back(p.port);
   return out;
@@ -63,7 +63,7 @@ void Lab::build() {
   add_ns("client");
   host("client", "eth0", "front", "10.9.0.10/24");
   for (int i = 0; i < 2; ++i) {
-    std::string role = i == 0 ? "a" : "b";
+    std::string role = director(i);
     add_ns(role);
     host(role, "eth0", "front", director_ip(i) + "/24");
     if (mode == Mode::nat) {
@@ -74,7 +74,7 @@ void Lab::build() {
     run(in_ns(ns(role), {"sysctl", "-qw", "net.ipv4.vs.expire_nodest_conn=1"}));
   }
   for (int i = 0; i < 3; ++i) {
-    std::string role = "rs" + std::to_string(i + 1);
+    std::string role = real(i);
     add_ns(role);
     if (mode == Mode::nat) {
       host(role, "eth0", "back", real_ip(i) + "/24");

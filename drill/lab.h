@@ -21,6 +21,10 @@ struct Lab {
   std::vector<std::string> namespaces;  // created, in order
 
   std::string ns(const std::string& role) const { return prefix + "-" + role; }
+  // Role names: directors "a" (0) and "b" (1), real servers "rs1".."rs3" (0-2). They name the
+  // namespaces and the files in workdir.
+  static std::string director(int i) { return i == 0 ? "a" : "b"; }
+  static std::string real(int r) { return "rs" + std::to_string(r + 1); }
   std::string vip() const { return "10.9.0.100"; }
   std::string extra_vip() const { return "10.9.0.101"; }  // disk-full's reload adds it
   std::string director_ip(int i) const { return i == 0 ? "10.9.0.2" : "10.9.0.3"; }

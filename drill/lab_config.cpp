@@ -37,7 +37,7 @@ config::VrrpInstance instance(const LabParams& p, int i, const std::string& name
 
 config::Config director_config(const Lab& lab, const LabParams& p, int i,
                                const std::array<int, 3>& weights) {
-  const std::string name = i == 0 ? "a" : "b";
+  const std::string name = Lab::director(i);
   const bool nat = lab.mode == Mode::nat;
   config::Config c;
   c.global.router_id = "drill-" + name;
@@ -88,7 +88,7 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
 }
 
 config::Config real_server_config(const Lab& lab, int r, const bool extra_vip) {
-  const std::string name = "rs" + std::to_string(r + 1);
+  const std::string name = Lab::real(r);
   config::Config c;
   c.global.router_id = "drill-" + name;
   c.global.control_socket = lab.workdir + "/" + name + ".sock";

@@ -15,9 +15,9 @@
 
 #include "daemon/config/loader.h"
 #include "drill/drill.h"
+#include "drill/flood.h"
 #include "drill/http_tools.h"
 #include "drill/params.h"
-#include "drill/flood.h"
 #include "drill/scenarios.h"
 #include "drill/vm.h"
 

@@ -13,7 +13,27 @@
 namespace hd::drill {
 namespace {
 
-double constant(double s) { return s; }
+// The table's common shapes: a fixed duration; a fault whose time is taken just before it
+// acts; a repair whose time is taken once it is done; a budget that depends on no timer.
+std::function<double(const LabParams&)> fixed(double s) {
+  return [s](const LabParams&) { return s; };
+}
+std::function<double(Drill&)> timed(std::function<void(Drill&)> act) {
+  return [act](Drill& d) {
+    double t0 = now();
+    act(d);
+    return t0;
+  };
+}
+std::function<double(Drill&)> then_now(std::function<void(Drill&)> heal) {
+  return [heal](Drill& d) {
+    heal(d);
+    return now();
+  };
+}
+std::function<Budget(const LabParams&)> budget(Budget b) {
+  return [b](const LabParams&) { return b; };
+}
 
 // A real server that failed is back in rotation within rise checks, a timeout and a second.
 double back_budget(const LabParams& p) { return p.rise * p.check_interval + p.check_timeout + 1.0; }
@@ -27,34 +47,34 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "master-kill",
       .description = "Master killed with SIGKILL",
-      .act = [](Drill& d) { double t0 = now(); d.stop_director(0, SIGKILL); return t0; },
-      .fault_s = [](const LabParams&) { return constant(4); },
+      .act = timed([](Drill& d) { d.stop_director(0, SIGKILL); }),
+      .fault_s = fixed(4),
       // A crashed box keeps its addresses; the restart must clean them.
-      .heal = [](Drill& d) { d.start_director(0); return now(); },
+      .heal = then_now([](Drill& d) { d.start_director(0); }),
       .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
   });
   t.push_back({
       .name = "master-stop",
       .description = "Master stopped gracefully (SIGTERM)",
-      .act = [](Drill& d) { double t0 = now(); d.stop_director(0, SIGTERM); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3); },
-      .heal = [](Drill& d) { d.start_director(0); return now(); },
+      .act = timed([](Drill& d) { d.stop_director(0, SIGTERM); }),
+      .fault_s = fixed(3),
+      .heal = then_now([](Drill& d) { d.start_director(0); }),
       .budget = [](const LabParams& p) { return Budget{.max_outage = p.skew() + 1.2}; },
   });
   t.push_back({
       .name = "link-cut",
       .description = "Master's links cut",
-      .act = [](Drill& d) { double t0 = now(); d.set_director_links(0, false); return t0; },
-      .fault_s = [](const LabParams&) { return constant(4); },
-      .heal = [](Drill& d) { d.set_director_links(0, true); return now(); },
+      .act = timed([](Drill& d) { d.set_director_links(0, false); }),
+      .fault_s = fixed(4),
+      .heal = then_now([](Drill& d) { d.set_director_links(0, true); }),
       .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
   });
   t.push_back({
       .name = "rs-down",
       .description = "a real server dies and comes back",
-      .act = [](Drill& d) { double t0 = now(); d.stop_real(0); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3); },
-      .heal = [](Drill& d) { d.start_real(0); return now(); },
+      .act = timed([](Drill& d) { d.stop_real(0); }),
+      .fault_s = fixed(3),
+      .heal = then_now([](Drill& d) { d.start_real(0); }),
       .heal_first = true,
       .settle_s = settle_after_real_heal,
       .failing_server = "rs1",
@@ -79,9 +99,9 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "rs-500",
       .description = "a real server answers 500",
-      .act = [](Drill& d) { double t0 = now(); d.set_real_failing(1, true); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3); },
-      .heal = [](Drill& d) { d.set_real_failing(1, false); return now(); },
+      .act = timed([](Drill& d) { d.set_real_failing(1, true); }),
+      .fault_s = fixed(3),
+      .heal = then_now([](Drill& d) { d.set_real_failing(1, false); }),
       .heal_first = true,
       .settle_s = settle_after_real_heal,
       .failing_server = "rs2",
@@ -90,10 +110,10 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "reload-weight",
       .description = "reload with a changed weight",
-      .act = [](Drill& d) { double t0 = now(); d.set_weights({1, 1, 3}); return t0; },
-      .fault_s = [](const LabParams&) { return constant(2.5); },
-      .heal = [](Drill& d) { d.set_weights({1, 1, 1}); return now(); },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .act = timed([](Drill& d) { d.set_weights({1, 1, 3}); }),
+      .fault_s = fixed(2.5),
+      .heal = then_now([](Drill& d) { d.set_weights({1, 1, 1}); }),
+      .budget = budget(Budget{.max_failed = 0}),
       .judge =
           [](Drill& d, const Times&, Result& r) {
             std::string rs3 = d.lab().real_ip(2) + ":80";
@@ -105,10 +125,10 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "wrr-share",
       .description = "new connections share out as the weights say (wrr 1:2:3)",
-      .act = [](Drill& d) { double t0 = now(); d.set_weights({1, 2, 3}); return t0; },
-      .fault_s = [](const LabParams&) { return constant(7); },
-      .heal = [](Drill& d) { d.set_weights({1, 1, 1}); return now(); },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .act = timed([](Drill& d) { d.set_weights({1, 2, 3}); }),
+      .fault_s = fixed(7),
+      .heal = then_now([](Drill& d) { d.set_weights({1, 1, 1}); }),
+      .budget = budget(Budget{.max_failed = 0}),
       .judge =
           [](Drill& d, const Times& t, Result& r) {
             // The first second belongs to the reload; shares count from then on.
@@ -118,7 +138,7 @@ std::vector<Scenario> make_table() {
               if (e.kind == 'R' && e.ok) ++share[e.server], ++total;
             r.served_by = share;
             for (int i = 0; i < 3 && total > 0; ++i) {
-              std::string rs = "rs" + std::to_string(i + 1);
+              std::string rs = Lab::real(i);
               double want = (i + 1) / 6.0, got = double(share[rs]) / total;
               if (std::abs(got - want) > 0.3 * want)
                 r.violations.push_back(strf("%s served %.0f%% of %d new connections, weights say %.0f%%",
@@ -133,15 +153,15 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "master-freeze",
       .description = "Master frozen (SIGSTOP) for 3 s, then thawed (SIGCONT)",
-      .act = [](Drill& d) { double t0 = now(); d.signal_director(0, SIGSTOP); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3); },
-      .heal = [](Drill& d) { d.signal_director(0, SIGCONT); return now(); },
+      .act = timed([](Drill& d) { d.signal_director(0, SIGSTOP); }),
+      .fault_s = fixed(3),
+      .heal = then_now([](Drill& d) { d.signal_director(0, SIGCONT); }),
       .heal_first = true,
-      .settle_s = [](const LabParams&) { return constant(3); },
+      .settle_s = fixed(3),
       .split_by_design = true,
       // No max_outage: the kernel keeps forwarding through a frozen daemon, and what breaks
       // (if anything) breaks at the thaw, so the time from the freeze says nothing.
-      .budget = [](const LabParams&) { return Budget{.max_after_heal = 1.5}; },
+      .budget = budget(Budget{.max_after_heal = 1.5}),
       .judge =
           [](Drill&, const Times&, Result& r) {
             if (r.max_masters > 1) r.violations.push_back("two Masters after the thaw");
@@ -152,22 +172,22 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "reload-storm",
       .description = "30 reloads in 3 s on both directors, every other file invalid",
-      .act = [](Drill& d) { double t0 = now(); d.reload_storm(3.0, 0.2); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3.5); },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .act = timed([](Drill& d) { d.reload_storm(3.0, 0.2); }),
+      .fault_s = fixed(3.5),
+      .budget = budget(Budget{.max_failed = 0}),
   });
   // The partition lasts 2 s plus however long nft takes to remove it (seconds under
   // emulation): what the directors answer for is the time from the heal to the VIP answering.
   t.push_back({
       .name = "partition",
       .description = "partition between the directors, then heal",
-      .act = [](Drill& d) { d.set_partition(true); return now(); },  // once the rule is in place
-      .fault_s = [](const LabParams&) { return constant(2); },
-      .heal = [](Drill& d) { d.set_partition(false); return now(); },  // once the rule is gone
+      .act = then_now([](Drill& d) { d.set_partition(true); }),  // once the rule is in place
+      .fault_s = fixed(2),
+      .heal = then_now([](Drill& d) { d.set_partition(false); }),  // once the rule is gone
       .heal_first = true,
-      .settle_s = [](const LabParams&) { return constant(3); },
+      .settle_s = fixed(3),
       .split_by_design = true,
-      .budget = [](const LabParams&) { return Budget{.max_after_heal = 1.5}; },
+      .budget = budget(Budget{.max_after_heal = 1.5}),
       .judge =
           [](Drill&, const Times&, Result& r) {
             if (r.max_masters > 1) r.violations.push_back("two Masters after the partition healed");
@@ -186,11 +206,11 @@ std::vector<Scenario> make_table() {
             d.exhaust_descriptors(0, true);
             return t0;
           },
-      .fault_s = [](const LabParams&) { return constant(3); },
-      .heal = [](Drill& d) { d.exhaust_descriptors(0, false); return now(); },
+      .fault_s = fixed(3),
+      .heal = then_now([](Drill& d) { d.exhaust_descriptors(0, false); }),
       .heal_first = true,
-      .settle_s = [](const LabParams&) { return constant(1.5); },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .settle_s = fixed(1.5),
+      .budget = budget(Budget{.max_failed = 0}),
       .judge =
           [](Drill& d, const Times&, Result& r) {
             long after = d.status_number(0, "\"scheduler\":{", "inconclusive");
@@ -220,8 +240,8 @@ std::vector<Scenario> make_table() {
             d.marks["sent"] = d.flood_adverts(3.0, 1000);
             return t0;
           },
-      .fault_s = [](const LabParams&) { return constant(3.5); },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .fault_s = fixed(3.5),
+      .budget = budget(Budget{.max_failed = 0}),
       .judge =
           [](Drill& d, const Times&, Result& r) {
             // 4 of every 7 are well-formed adverts for VRID 51 from a source not in `peers`.
@@ -244,8 +264,8 @@ std::vector<Scenario> make_table() {
   t.push_back({
       .name = "iface-recreate",
       .description = "Master's eth0 deleted, then made again (new ifindex and MAC)",
-      .act = [](Drill& d) { double t0 = now(); d.delete_director_interface(0); return t0; },
-      .fault_s = [](const LabParams&) { return constant(3); },
+      .act = timed([](Drill& d) { d.delete_director_interface(0); }),
+      .fault_s = fixed(3),
       .heal =
           [](Drill& d) {
             d.recreate_director_interface(0);
@@ -264,13 +284,13 @@ std::vector<Scenario> make_table() {
       .name = "vrrp-netem",
       .description = "Master's adverts through netem for 4 s: 10% loss, 5+-5 ms delay, 20% "
                      "duplicated, 25% reordered",
-      .act = [](Drill& d) { d.set_vrrp_netem(0, true); return now(); },
-      .fault_s = [](const LabParams&) { return constant(4); },
-      .heal = [](Drill& d) { d.set_vrrp_netem(0, false); return now(); },
+      .act = then_now([](Drill& d) { d.set_vrrp_netem(0, true); }),
+      .fault_s = fixed(4),
+      .heal = then_now([](Drill& d) { d.set_vrrp_netem(0, false); }),
       .heal_first = true,
-      .settle_s = [](const LabParams&) { return constant(3); },
+      .settle_s = fixed(3),
       .split_by_design = true,
-      .budget = [](const LabParams&) { return Budget{.max_after_heal = 1.5}; },
+      .budget = budget(Budget{.max_after_heal = 1.5}),
       .judge =
           [](Drill& d, const Times&, Result& r) {
             if (r.max_masters > 1) r.violations.push_back("two Masters after netem was removed");
@@ -291,7 +311,7 @@ std::vector<Scenario> make_table() {
             d.reload_real_server(0, true);
             return t0;
           },
-      .fault_s = [](const LabParams&) { return constant(2); },
+      .fault_s = fixed(2),
       .heal =
           [](Drill& d) {
             d.fill_real_server_disk(false);
@@ -304,7 +324,7 @@ std::vector<Scenario> make_table() {
             d.reload_real_server(0, false);  // back to the lab's config
             return t;
           },
-      .budget = [](const LabParams&) { return Budget{.max_failed = 0}; },
+      .budget = budget(Budget{.max_failed = 0}),
       .judge =
           [](Drill& d, const Times&, Result& r) {
             if (!d.real_server_alive(0)) r.violations.push_back("rs1's real-server role died");
