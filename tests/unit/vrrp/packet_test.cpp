@@ -4,6 +4,7 @@
 
 #include "core/checksum.h"
 #include "tests/unit/seed_corpus.h"
+#include "tests/unit/vrrp/wire.h"
 #include "vrrp/rules.h"
 
 #include <gtest/gtest.h>
@@ -13,16 +14,7 @@
 namespace hd::vrrp {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-IpAddress ip(std::string_view s) {
-  return *IpAddress::parse(s);
-}
-
-const IpAddress kV4Src = ip("10.0.0.1");
-const IpAddress kV4Group = ip("224.0.0.18");  // RFC 5798 5.1.1.2
-const IpAddress kV6Src = ip("fe80::1");
-const IpAddress kV6Group = ip("ff02::12");  // RFC 5798 5.1.2.2
+using namespace wire;
 
 RxMeta meta(const IpAddress& src, const IpAddress& dst, uint8_t ttl = 255) {
   return RxMeta{src, dst, ttl};

@@ -9,21 +9,13 @@
 
 #include "vrrp/rules.h"
 #include "tests/unit/seed_corpus.h"
+#include "tests/unit/vrrp/wire.h"
 #include "vrrp/socket.h"
 
 namespace hd::vrrp {
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-IpAddress ip(std::string_view s) {
-  return *IpAddress::parse(s);
-}
-
-const IpAddress kV4Src = ip("10.0.0.1");
-const IpAddress kV4Group = ip("224.0.0.18");
-const IpAddress kV6Src = ip("fe80::1");
-const IpAddress kV6Group = ip("ff02::12");
+using namespace wire;
 
 Bytes v3_advert(const IpAddress& src, const IpAddress& dst, const IpAddress& vip) {
   Advert a;
