@@ -21,9 +21,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
-sys.path.insert(0, os.path.join(HERE, ".."))
 from netlab import Lab, sh  # noqa: E402
-from vrrp_peers import keepalived_argv, keepalived_conf  # noqa: E402
+from keepalived import keepalived_argv, keepalived_conf  # noqa: E402
 
 VIP = "10.9.0.100"
 ADVERT = 0.1
@@ -178,7 +177,7 @@ def summary(values):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--drills", type=int, default=20)
-    ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "daemon",
+    ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "sbin",
                                                          "hadirector"))
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

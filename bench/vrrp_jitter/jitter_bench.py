@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from netlab import Lab, sh  # noqa: E402
-from vrrp_peers import check_load_toml  # noqa: E402
+from check_load import check_load_toml  # noqa: E402
 
 
 def config(tmp, checks, probe="syn"):
@@ -83,7 +83,7 @@ def main():
     ap.add_argument("--checks", type=int, default=10000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--probe", choices=["syn", "connect"], default="syn")
-    ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "daemon",
+    ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "sbin",
                                                          "hadirector"))
     a = ap.parse_args()
     lab = Lab("jb")

@@ -30,7 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "integration"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from netlab import Lab, sh  # noqa: E402
-from vrrp_peers import check_load_toml, keepalived_argv, keepalived_conf  # noqa: E402
+from keepalived import keepalived_argv, keepalived_conf  # noqa: E402
+from check_load import check_load_toml  # noqa: E402
 
 A_IP, B_IP, VIP = "10.9.0.2", "10.9.0.3", "10.9.0.100"
 

@@ -11,6 +11,7 @@ import unittest
 
 import hdtest
 from hdtest import Daemon, TempDir, wait_for
+from keepalived import keepalived_argv, keepalived_conf
 from netlab import Lab, has_addr, sh
 
 
@@ -19,10 +20,8 @@ class Keepalived:
         self.conf = tmp.file(name + ".conf", text)
         base = os.path.join(tmp.path, name)
         self.log = open(base + ".log", "w")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "keepalived", "-n", "-l", "-P", "-f", self.conf,
-             "-p", base + ".pid", "-r", base + "_vrrp.pid", "-c", base + "_chk.pid"],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + keepalived_argv(self.conf, base),
+                                     stdout=self.log, stderr=subprocess.STDOUT)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -94,25 +93,9 @@ virtual_ipaddresses = [ { address = "%s/%d"%s } ]
         uni_text = "unicast_src_ip 10.9.0.3\n  unicast_peer {\n    10.9.0.2\n  }\n" if uni else ""
         auth = ("authentication {\n    auth_type PASS\n    auth_pass s3cret\n  }\n"
                 if case == "v2_multicast_auth" else "")
-        label = " label eth0:1" if fam == 4 else ""
-        k = Keepalived(self.tmp, self.ns_k, "ka%d" % len(self.procs), """global_defs {
-  router_id ka
-  vrrp_version %d
-  vrrp_garp_master_delay 0
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority %d
-  advert_int %s
-  %s
-  %s
-  virtual_ipaddress {
-    %s/%d dev eth0%s
-  }
-}
-""" % (ver, prio, "0.1" if ver == 3 else "1", uni_text, auth, vip, plen, label))
+        k = Keepalived(self.tmp, self.ns_k, "ka%d" % len(self.procs), keepalived_conf(
+            "ka", prio, 0.1 if ver == 3 else 1, vip, prefix_len=plen,
+            label="eth0:1" if fam == 4 else None, version=ver, extra=uni_text + auth))
         self.procs.append(k)
         return k
 

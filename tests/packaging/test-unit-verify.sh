@@ -5,7 +5,7 @@
 # at the built binary instead of /usr/sbin/hadirector, and man: links are not
 # resolved (--man=no; the installed-package test checks them).
 #
-#   test-unit-verify.sh BUILT_BINARY      e.g. build/daemon/hadirector
+#   test-unit-verify.sh BUILT_BINARY      e.g. build/sbin/hadirector
 #
 # Exit 0 PASS, 1 FAIL, 77 no systemd-analyze. HD_MAX_EXPOSURE (default 3.0).
 set -uo pipefail
