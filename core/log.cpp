@@ -6,7 +6,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 
 namespace hd::log {
@@ -41,14 +40,18 @@ bool enabled(Level l) { return static_cast<int>(l) >= g_level.load(); }
 
 void write(Level l, std::string_view subsystem, std::string_view message) {
   using namespace std::chrono;
+  // The date by arithmetic (C++20 calendar), not gmtime_r: glibc's takes the time-zone lock,
+  // which the real-time VRRP thread would then share with every other thread that logs.
   auto now = system_clock::now();
-  auto t = system_clock::to_time_t(now);
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  auto day = floor<days>(now);
+  year_month_day ymd{day};
+  hh_mm_ss hms{floor<milliseconds>(now - day)};
   char ts[96];
-  std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  std::snprintf(ts, sizeof ts, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
   std::string line;
   line.reserve(message.size() + 64);
   line.append(ts).append(" ").append(level_name(l)).append(" ");

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/clock.h"
+#include "core/pi_mutex.h"
 
 namespace hd {
 
@@ -150,7 +151,8 @@ class AsyncWake {
 };
 
 // Typed messages between loops on different threads: post() from any
-// thread, the handler runs on the receiving loop.
+// thread, the handler runs on the receiving loop. The queue's lock inherits priority
+// (PiMutex): the real-time VRRP thread posts to and drains from the main thread.
 template <typename T>
 class Mailbox {
  public:
@@ -176,7 +178,7 @@ class Mailbox {
 
  private:
   std::function<void(T&&)> handler_;
-  std::mutex mu_;
+  PiMutex mu_;
   std::deque<T> queue_;
   AsyncWake wake_;
 };

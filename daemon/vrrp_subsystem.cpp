@@ -276,6 +276,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.end_object();
     w.field("vip_add_refused", c.vip_add_refused).field("vip_add_retries", c.vip_add_retries);
     w.field("vip_faults", c.vip_faults);
+    w.field("adverts_late", c.adverts_late).field("advert_late_max_ms", c.advert_late_max_ms);
     w.key("dropped").begin_object();
     w.field("total", c.drops.total);
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)

@@ -163,7 +163,7 @@ class Engine {
   std::function<void(std::string_view)> log_write_;
   std::atomic<int> log_in_flight_{0};
   bool dirty_ = false;  // a transition since the last publish (VRRP thread only)
-  mutable std::mutex mu_;
+  mutable PiMutex mu_;  // the status snapshot's pointer (shared with the main thread)
   std::shared_ptr<const EngineStatus> snapshot_;
 };
 

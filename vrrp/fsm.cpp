@@ -248,6 +248,9 @@ void Fsm::on_master_down(Actions& out, TimePoint now) {
 void Fsm::on_advert_timer(Actions& out, TimePoint now) {
   if (state_ != State::master) return;  // stale timer
   out.emplace_back(SendAdvert{priority_});
+  const Duration late = now - advert_due_;
+  timing_.late_max = std::max(timing_.late_max, late);
+  if (late > params_.advert_interval) ++timing_.late;
   // (A timer that fires early, which libev does not do, never lengthens the gap either.)
   advert_due_ += params_.advert_interval;
   if (advert_due_ <= now || advert_due_ > now + params_.advert_interval)

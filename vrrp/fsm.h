@@ -178,6 +178,14 @@ class Fsm {
   TimePoint last_transition_time() const { return last_transition_; }
   // Until when a Backup refrains from preempting (preempt_delay); meaningless when not Backup.
   TimePoint preempt_allowed_at() const { return preempt_allowed_at_; }
+  // How late the Master's advert timer fired against its absolute due time: the worst seen,
+  // and how many adverts left more than one interval late (a gap of over two intervals at
+  // the Backup; three make it fail over). What an operator reads to see a loaded host.
+  struct AdvertTiming {
+    Duration late_max{};
+    uint64_t late = 0;
+  };
+  const AdvertTiming& advert_timing() const { return timing_; }
 
  private:
   void on_startup(Actions& out, TimePoint now, std::string reason);
@@ -211,6 +219,7 @@ class Fsm {
   std::optional<IpAddress> master_;
   TimePoint preempt_allowed_at_{};
   TimePoint advert_due_{};  // when the advert timer last armed was due (absolute cadence)
+  AdvertTiming timing_;
   TimePoint last_transition_{};
   std::string last_reason_;
 };

@@ -359,6 +359,9 @@ InstanceStatus Instance::status() const {
   else if (!refused_.empty())
     s.vip_problem = refused_.begin()->second;
   s.counters = counters_;
+  s.counters.adverts_late = fsm_.advert_timing().late;
+  s.counters.advert_late_max_ms =
+      std::chrono::duration<double, std::milli>(fsm_.advert_timing().late_max).count();
   s.garp_sent = ports_.announcer.sent();
   return s;
 }

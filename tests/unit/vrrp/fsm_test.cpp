@@ -351,6 +351,10 @@ TEST_F(FsmTest, AdvertsKeepTheirCadenceWhenTheTimerFiresLate) {
               ElementsAre(SendAdvert{100}, ArmAdvertTimer{seconds(1)}));
   EXPECT_THAT(f.handle(AdvertTimerFired{}, became + milliseconds(5501)),
               ElementsAre(SendAdvert{100}, ArmAdvertTimer{milliseconds(999)}));
+  // The lateness an operator sees: the worst (1.5 s, the advert due at 3 s sent at 4.5 s), and
+  // one advert more than an interval late (30 ms and 1 ms are not).
+  EXPECT_EQ(f.advert_timing().late_max, milliseconds(1500));
+  EXPECT_EQ(f.advert_timing().late, 1u);
 }
 
 // RFC 5798 6.4.3: "If the Priority in the ADVERTISEMENT is zero, then: Send an ADVERTISEMENT;

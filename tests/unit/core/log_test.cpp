@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "core/log.h"
+
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <regex>
+#include <string>
+
+namespace hd::log {
+namespace {
+
+// The timestamp is computed by calendar arithmetic (no gmtime_r and its lock): it must read
+// what gmtime_r would say, to the second, in the same format as always.
+TEST(Log, LineHasAnIso8601UtcTimestampThatGmtimeAgreesWith) {
+  std::string got;
+  defer_this_thread([&](std::string&& line) {
+    got = std::move(line);
+    return true;
+  });
+  std::time_t before = std::time(nullptr);
+  write(Level::warning, "test", "hello");
+  std::time_t after = std::time(nullptr);
+  defer_this_thread(nullptr);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(got, m, std::regex(R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{3}Z warning test: hello\n)")))
+      << got;
+  auto fmt = [](std::time_t t) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char b[32];
+    std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
+    return std::string(b);
+  };
+  EXPECT_TRUE(m[1] == fmt(before) || m[1] == fmt(after)) << m[1] << " vs " << fmt(before);
+}
+
+}  // namespace
+}  // namespace hd::log
