@@ -13,7 +13,24 @@ late -> "path" (softirq, bridge); received in time -> "recv" (the Backup woke la
 not look at what was queued). Asserts nothing: prints a table (and --json).
 
 usage: pressure_bench.py [--intervals 10,20,50] [--profiles cpu,cpu-mem,cpu-io,checks]
-                         [--daemons hd,hd-rt,ka,ka-rt] [--seconds 40] [--hadirector PATH]
+                         [--daemons floor,hd,hd-rt,ka,ka-rt] [--seconds 40] [--hadirector PATH]
+                         [--kernel-rt] [--dump DIR]
+
+Daemon "floor" is no daemon: cyclictest (rt-tests) at SCHED_FIFO 10, one 1 ms sleeper per
+CPU, under the same load for the same time. Its worst wake-up latency is what the host does to
+any real-time timer (a hypervisor's CPU quota, a guest faulting in fresh memory): a VRRP
+Master cannot send sooner than its timer fires, so a floor above Master_Down_Interval minus
+one interval means no daemon can avoid false failovers at that interval on that host.
+
+For hadirector the Master's own account is read from its status before it stops:
+adverts_late (sent more than one interval after due) and advert_late_max_ms.
+
+--kernel-rt applies the kernel-side measure docs/BENCHMARKS.md describes to the lab's own
+links: GRO on every veth end (so veth receives through NAPI), threaded NAPI, and the NAPI
+threads of those links (created by this lab, gone with it) at SCHED_FIFO 20; without it a
+received advert waits for softirq processing, which a loaded host defers to ksoftirqd at
+normal priority. --dump writes each run's advert timestamps (JSON) for correlation with
+`perf sched` (perf record -k CLOCK_REALTIME).
 Needs root, stress-ng and keepalived (apt-get install stress-ng keepalived)."""
 import argparse
 import json
@@ -84,6 +101,26 @@ def start_daemon(kind, ns, tmp, name, prio, interval_ms, checks, hadirector):
                             stderr=subprocess.STDOUT)
 
 
+def napi_threads():
+    out = subprocess.run(["ps", "-eo", "pid=,comm="], capture_output=True, text=True).stdout
+    return {int(l.split()[0]) for l in out.splitlines() if l.split()[1:2] and
+            l.split()[1].startswith("napi/")}
+
+
+def kernel_rt(lab, hosts):
+    """Threaded NAPI at SCHED_FIFO 20 on the lab's veths (switch ports and hosts' eth0)."""
+    before = napi_threads()
+    links = [(lab.switch, lab.port_of(i + 1)) for i in range(len(hosts))] + \
+        [(ns, "eth0") for ns in hosts]
+    for ns, dev in links:
+        sh("ethtool", "-K", dev, "gro", "on", ns=ns)
+        sh("sh", "-c", "echo 1 > /sys/class/net/%s/threaded" % dev, ns=ns)
+    ours = napi_threads() - before
+    for pid in ours:
+        sh("chrt", "-f", "-p", "20", str(pid))
+    return len(ours)
+
+
 class Sniffer:
     """Adverts on eth0 of `ns` with kernel timestamps: [(t, src)]."""
 
@@ -129,6 +166,15 @@ def judge(sent, recv, interval, mdi):
             cause["recv"] += 1
     gs, gr = gaps(a_sent), gaps(a_recv)
     late = 3 * interval
+    # Each received gap longer than Master_Down_Interval, and whose it was: the Master's
+    # send gap over the same stretch tells how much of it the Master caused.
+    worst = []
+    for (t0, t1) in zip(a_recv, a_recv[1:]):
+        if t1 - t0 > mdi:
+            s0 = max([x for x in a_sent if x <= t0 + 1e-4], default=t0)
+            s1 = min([x for x in a_sent if x > s0], default=t1)
+            worst.append({"at": t0, "recv_gap_ms": 1e3 * (t1 - t0),
+                          "send_gap_ms": 1e3 * (s1 - s0)})
     return {
         "false_failovers": len(starts),
         "causes": cause,
@@ -138,18 +184,55 @@ def judge(sent, recv, interval, mdi):
         "recv_gap_max_ms": 1e3 * max(gr, default=0),
         "recv_gaps_over_3x": sum(g > late for g in gr),
         "recv_gap_p99_ms": 1e3 * sorted(gr)[int(0.99 * (len(gr) - 1))] if gr else 0,
+        "gaps_over_mdi": worst,
     }
 
 
-def one(kind, profile, interval_ms, seconds, hadirector):
+def floor(profile, seconds):
+    """cyclictest's worst wake-up latency (ms) under the profile's load."""
+    stress = None
+    try:
+        if PROFILES[profile]:
+            tmp = tempfile.mkdtemp(prefix="hd-pressure-")
+            stress = subprocess.Popen(["stress-ng"] + PROFILES[profile] +
+                                      ["--timeout", "%ds" % (seconds + 2), "--quiet",
+                                       "--temp-path", tmp], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+            time.sleep(1)
+        out = subprocess.run(["cyclictest", "-t", "-a", "-p", "10", "-i", "1000", "-D",
+                              str(seconds), "-q", "-m"], capture_output=True, text=True).stdout
+        worst = max(int(x) for line in out.splitlines() if "Max:" in line
+                    for x in [line.split("Max:")[1].split()[0]])
+        return {"floor_max_ms": worst / 1000.0}
+    finally:
+        if stress and stress.poll() is None:
+            os.killpg(stress.pid, signal.SIGKILL)
+            stress.wait()
+
+
+def master_timing(hadirector, tmp):
+    """The Master's self-measured advert lateness, from its status."""
+    out = subprocess.run([hadirector, "status", "--json", "--socket",
+                          os.path.join(tmp, "a.sock")], capture_output=True, text=True)
+    try:
+        c = json.loads(out.stdout)["vrrp"]["instances"][0]["counters"]
+        return c["adverts_late"], c["advert_late_max_ms"]
+    except (ValueError, KeyError, IndexError):
+        return None, None
+
+
+def one(kind, profile, interval_ms, seconds, hadirector, krt=False, dump=None):
     if profile == "checks" and kind.startswith("ka"):
         return None
+    if kind == "floor":
+        return floor(profile if profile != "checks" else "cpu", seconds)
     lab = Lab("vp")
     tmp = tempfile.mkdtemp(prefix="hd-pressure-")
     procs, stress = [], None
     try:
         ns_a = lab.host("a", [A_IP + "/24"])
         ns_b = lab.host("b", [B_IP + "/24"])
+        napi = kernel_rt(lab, [ns_a, ns_b]) if krt else 0
         checks = 10000 if profile == "checks" else 0
         if checks:
             sh("sysctl", "-qw", "net.ipv4.ip_local_port_range=10000 65000", ns=ns_a)
@@ -169,10 +252,21 @@ def one(kind, profile, interval_ms, seconds, hadirector):
         time.sleep(seconds)
         sent.stop()
         recv.stop()
+        late = master_timing(hadirector, tmp) if kind.startswith("hd") else (None, None)
         interval = interval_ms / 1000.0
         mdi = 3 * interval + (256 - 100) * interval / 256
-        r = judge([x for x in sent.adverts if x[0] >= t0], [x for x in recv.adverts if x[0] >= t0],
-                  interval, mdi)
+        sent_t = [x for x in sent.adverts if x[0] >= t0]
+        recv_t = [x for x in recv.adverts if x[0] >= t0]
+        r = judge(sent_t, recv_t, interval, mdi)
+        if late[0] is not None:
+            r["self_adverts_late"], r["self_late_max_ms"] = late
+        if krt:
+            r["napi_threads"] = napi
+        if dump:
+            os.makedirs(dump, exist_ok=True)
+            with open(os.path.join(dump, "%s-%s-%dms.json" % (kind, profile, interval_ms)),
+                      "w") as f:
+                json.dump({"t0": t0, "sent": sent_t, "recv": recv_t}, f)
         dead = [p.args[-1] for p in procs if p.poll() is not None]
         if dead:
             r["note"] = "a daemon exited early; logs in " + tmp
@@ -197,49 +291,68 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--intervals", default="10,20,50")
     ap.add_argument("--profiles", default="cpu,cpu-mem,cpu-io,checks")
-    ap.add_argument("--daemons", default="hd,hd-rt,ka,ka-rt")
+    ap.add_argument("--daemons", default="floor,hd,hd-rt,ka,ka-rt")
     ap.add_argument("--seconds", type=int, default=40)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--kernel-rt", action="store_true")
+    ap.add_argument("--dump")
     ap.add_argument("--hadirector", default=os.path.join(HERE, "..", "..", "build", "sbin",
                                                          "hadirector"))
     a = ap.parse_args()
-    for tool in ("stress-ng", "keepalived"):
-        if not shutil.which(tool) and (tool == "stress-ng" or "ka" in a.daemons):
-            sys.exit("pressure_bench: %s is missing (apt-get install %s)" % (tool, tool))
+    for tool, pkg, needed in (("stress-ng", "stress-ng", True),
+                              ("keepalived", "keepalived", "ka" in a.daemons),
+                              ("cyclictest", "rt-tests", "floor" in a.daemons),
+                              ("ethtool", "ethtool", a.kernel_rt)):
+        if needed and not shutil.which(tool):
+            sys.exit("pressure_bench: %s is missing (apt-get install %s)" % (tool, pkg))
     rows = []
     for iv in [int(x) for x in a.intervals.split(",")]:
         for prof in a.profiles.split(","):
             for kind in a.daemons.split(","):
-                r = one(kind, prof, iv, a.seconds, os.path.abspath(a.hadirector))
+                r = one(kind, prof, iv, a.seconds, os.path.abspath(a.hadirector), a.kernel_rt,
+                        a.dump)
                 row = {"interval_ms": iv, "profile": prof, "daemon": kind, "result": r}
                 rows.append(row)
-                if r:
+                if r and "floor_max_ms" in r:
+                    sys.stderr.write("%3d ms %-8s floor  cyclictest worst wake-up %.1f ms\n"
+                                     % (iv, prof, r["floor_max_ms"]))
+                elif r:
                     sys.stderr.write("%3d ms %-8s %-6s false failovers %d (send %d, path %d, recv %d) "
                                      "send gap max %.1f ms, recv gap max %.1f ms\n"
                                      % (iv, prof, kind, r["false_failovers"], r["causes"]["send"],
                                         r["causes"]["path"], r["causes"]["recv"],
                                         r["send_gap_max_ms"], r["recv_gap_max_ms"]))
+                    for g in r["gaps_over_mdi"]:
+                        sys.stderr.write("        gap at %.3f: received %.1f ms, sent %.1f ms\n"
+                                         % (g["at"], g["recv_gap_ms"], g["send_gap_ms"]))
     if a.json:
         print(json.dumps(rows, indent=1))
         return
-    print("VRRPv3 pair under stress-ng, %d s per run; hd = hadirector, ka = keepalived %s; "
-          "-rt = real-time option" % (a.seconds, subprocess.run(
+    print("VRRPv3 pair under stress-ng, %d s per run%s; hd = hadirector, ka = keepalived %s; "
+          "-rt = real-time option" % (a.seconds, ", kernel-rt (threaded NAPI at FIFO 20)"
+                                      if a.kernel_rt else "", subprocess.run(
               ["keepalived", "--version"], capture_output=True, text=True).stderr.split()[1]
               if shutil.which("keepalived") else ""))
-    print("%-5s %-8s %-6s %6s %-14s %9s %6s %9s %6s %9s" % (
+    print("%-5s %-8s %-6s %6s %-14s %9s %6s %9s %6s %9s %11s" % (
         "adv", "profile", "daemon", "false", "cause s/p/r", "send max", ">3x", "recv max", ">3x",
-        "recv p99"))
+        "recv p99", "self late"))
     for row in rows:
         r = row["result"]
         if r is None:
             print("%-5s %-8s %-6s %6s" % ("%dms" % row["interval_ms"], row["profile"], row["daemon"], "n/a"))
             continue
+        if "floor_max_ms" in r:
+            print("%-5s %-8s %-6s %6s %-14s %7.1fms  (cyclictest SCHED_FIFO 10: worst wake-up)" % (
+                "%dms" % row["interval_ms"], row["profile"], "floor", "-", "-", r["floor_max_ms"]))
+            continue
         c = r["causes"]
-        print("%-5s %-8s %-6s %6d %-14s %7.1fms %6d %7.1fms %6d %7.1fms%s" % (
+        self_late = ("%d/%.1fms" % (r["self_adverts_late"], r["self_late_max_ms"])
+                     if "self_adverts_late" in r else "-")
+        print("%-5s %-8s %-6s %6d %-14s %7.1fms %6d %7.1fms %6d %7.1fms %11s%s" % (
             "%dms" % row["interval_ms"], row["profile"], row["daemon"], r["false_failovers"],
             "%d/%d/%d" % (c["send"], c["path"], c["recv"]), r["send_gap_max_ms"],
             r["send_gaps_over_3x"], r["recv_gap_max_ms"], r["recv_gaps_over_3x"],
-            r["recv_gap_p99_ms"], ("  " + r["note"]) if "note" in r else ""))
+            r["recv_gap_p99_ms"], self_late, ("  " + r["note"]) if "note" in r else ""))
 
 
 if __name__ == "__main__":
