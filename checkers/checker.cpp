@@ -19,6 +19,7 @@ struct Checker::Check {
   std::unique_ptr<Probe> probe;
   Timer timer;
   TimePoint due;         // when the next run should start
+  TimePoint started{};   // when the running (or last) probe started
   bool pending = false;  // came due while the previous run was still going
   bool stopped = false;
 };
@@ -31,6 +32,7 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
       rng_(std::random_device{}()),
       ctx_(loop),
       reaper_(loop, [this] { retired_.clear(); }) {
+  durations_.fill(metrics::Histogram(metrics::kDurationBounds));
   if (!options_.random)
     options_.random = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
 }
@@ -144,12 +146,16 @@ void Checker::launch(Check& c, TimePoint t) {
     c.due += behind * c.target.spec.interval;
   }
   arm(c, t);
+  c.started = t;
   Check* raw = &c;
   c.probe->start([this, raw](Result r) { on_result(*raw, std::move(r)); });
 }
 
 void Checker::on_result(Check& c, Result r) {
   TimePoint t = now();
+  ++results_by_reason_[static_cast<size_t>(r.reason)];
+  durations_[static_cast<size_t>(c.target.spec.type)].observe(
+      std::chrono::duration<double>(t - c.started).count());
   if (r.inconclusive()) note_inconclusive(c, r, t);
   if (auto tr = c.state.on_result(r, t)) report(c, *tr);
   // report() may have stopped this check (update/stop from on_change).
@@ -193,6 +199,49 @@ std::vector<std::string> Checker::ids() const {
   std::vector<std::string> out;
   for (auto& [id, c] : checks_) out.push_back(id);
   return out;
+}
+
+void Checker::metrics(metrics::Writer& w) const {
+  w.gauge("hadirector_check_up", "1 while the check holds its real server up (after rise), 0 after fall.");
+  for (auto& [id, c] : checks_) w.sample({{"check", id}}, c->state.up() ? 1 : 0);
+  w.gauge("hadirector_check_consecutive_results",
+          "The current streak of equal results: progress towards rise (when down) or fall (when up).");
+  for (auto& [id, c] : checks_) w.sample({{"check", id}}, c->state.consecutive());
+  w.counter("hadirector_check_results_total",
+            "Probe results by outcome; inconclusive: the probe could not run on this host.");
+  for (auto& [id, c] : checks_) {
+    const CheckState& s = c->state;
+    w.sample({{"check", id}, {"result", "success"}},
+             static_cast<double>(s.checks() - s.failures() - s.inconclusive()));
+    w.sample({{"check", id}, {"result", "failure"}}, static_cast<double>(s.failures()));
+    w.sample({{"check", id}, {"result", "inconclusive"}}, static_cast<double>(s.inconclusive()));
+  }
+  w.counter("hadirector_check_transitions_total", "Up/down changes of the check.");
+  for (auto& [id, c] : checks_)
+    w.sample({{"check", id}}, static_cast<double>(c->state.transitions()));
+  w.counter("hadirector_check_results_by_reason_total",
+            "Results of all checks by reason (ok, connect refused, timeout, bad status, ...).");
+  for (size_t r = 0; r < kReasonCount; ++r)
+    if (results_by_reason_[r])
+      w.sample({{"reason", to_string(static_cast<Reason>(r))}},
+               static_cast<double>(results_by_reason_[r]));
+  w.histogram("hadirector_check_duration_seconds", "How long probes took, by check type.");
+  for (size_t t = 0; t < kCheckTypes; ++t)
+    if (durations_[t].count())
+      w.observe({{"type", to_string(static_cast<CheckType>(t))}}, durations_[t]);
+  w.counter("hadirector_check_probes_total", "Probes started.");
+  w.sample(static_cast<double>(stats_.probes_started));
+  w.counter("hadirector_check_overruns_total",
+            "Runs that came due while the previous run of the same check was still going.");
+  w.sample(static_cast<double>(stats_.overruns));
+  w.counter("hadirector_check_skipped_total", "Runs dropped because a check fell an interval behind.");
+  w.sample(static_cast<double>(stats_.skipped));
+  w.gauge("hadirector_check_start_lateness_seconds",
+          "How late probes started against their schedule, since start: p50, p99, max.");
+  auto sec = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+  w.sample({{"stat", "p50"}}, sec(stats_.lateness.percentile(50)));
+  w.sample({{"stat", "p99"}}, sec(stats_.lateness.percentile(99)));
+  w.sample({{"stat", "max"}}, sec(stats_.lateness.max()));
 }
 
 void Checker::status(JsonWriter& w) const {

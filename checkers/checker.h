@@ -12,6 +12,7 @@
 // [0, interval), so checks started together spread out. Lateness (actual
 // start - scheduled start) is recorded for every run.
 #pragma once
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 
 namespace hd::checkers {
 
@@ -91,6 +93,10 @@ class Checker {
   std::vector<std::string> ids() const;
   size_t size() const { return checks_.size(); }
   const SchedulerStats& stats() const { return stats_; }
+  // Prometheus families (docs/metrics.md): per check its state, streak, results and
+  // transitions; for all checks the failures by reason, probe durations by check type and
+  // the scheduler's counters.
+  void metrics(metrics::Writer& w) const;
   uint64_t duplicate_ids() const { return duplicate_ids_; }
 
  private:
@@ -118,6 +124,9 @@ class Checker {
   std::vector<std::unique_ptr<Check>> retired_;
   Timer reaper_;
   SchedulerStats stats_;
+  // Every result of every check by reason (per check would cost 150 bytes a check).
+  std::array<uint64_t, kReasonCount> results_by_reason_{};
+  std::array<metrics::Histogram, kCheckTypes> durations_;
   // Inconclusive probes are logged at most once per 10 s, with how many since the last line.
   std::optional<TimePoint> inconclusive_logged_;
   uint64_t inconclusive_unlogged_ = 0;

@@ -33,6 +33,7 @@ enum class Reason {
   other,
 };
 
+inline constexpr size_t kReasonCount = static_cast<size_t>(Reason::other) + 1;
 std::string_view to_string(Reason r);
 
 // errno values that mean this host ran out of something (descriptors, memory, buffers,

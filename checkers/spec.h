@@ -16,6 +16,7 @@
 namespace hd::checkers {
 
 enum class CheckType { tcp, http, https, script };
+inline constexpr size_t kCheckTypes = 4;
 enum class HttpMethod { get, head };
 
 std::string_view to_string(CheckType t);

@@ -88,11 +88,13 @@ install(CODE "
 # Examples: etc/ of the source tree, flattened (docs say
 # /usr/share/doc/hadirector/examples/).
 file(GLOB HD_EXAMPLES CONFIGURE_DEPENDS
-     ${CMAKE_SOURCE_DIR}/etc/*.toml ${CMAKE_SOURCE_DIR}/etc/examples/*.toml)
+     ${CMAKE_SOURCE_DIR}/etc/*.toml ${CMAKE_SOURCE_DIR}/etc/examples/*.toml
+     ${CMAKE_SOURCE_DIR}/etc/prometheus/*.yml ${CMAKE_SOURCE_DIR}/etc/grafana/*.json)
 install(FILES ${HD_EXAMPLES} DESTINATION ${HD_DOCDIR}/examples)
 
 # Documentation.
-install(FILES ${CMAKE_SOURCE_DIR}/docs/status-json.md DESTINATION ${HD_DOCDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/docs/status-json.md ${CMAKE_SOURCE_DIR}/docs/metrics.md
+        DESTINATION ${HD_DOCDIR})
 install(FILES ${HD_PKG_DIR}/README.md DESTINATION ${HD_DOCDIR} RENAME README.packaging.md)
 install(FILES ${HD_PKG_DIR}/deb/copyright ${HD_PKG_OUT}/changelog.gz DESTINATION ${HD_DOCDIR})
 

@@ -8,6 +8,7 @@
 #include "core/version.h"
 #include "daemon/systemd_notify.h"
 #include "daemon/lvs_subsystem.h"
+#include "daemon/metrics_subsystem.h"
 #include "daemon/realserver_subsystem.h"
 #include "daemon/vrrp_subsystem.h"
 
@@ -42,7 +43,11 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg,
       config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
       subsystems_(std::move(subsystems)),
-      control_(loop, [this](const std::string& line) { return handle_request(line); }) {}
+      control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+  // Last: started after (and stopped before) what it reports on.
+  subsystems_.push_back(std::make_unique<MetricsSubsystem>(
+      loop, [this] { return metrics_text(); }, [this] { return unhealthy(); }));
+}
 
 Director::~Director() = default;
 
@@ -193,6 +198,37 @@ std::string Director::status_json(bool pretty) const {
   for (auto& s : subsystems_) s->status(w);
   w.end_object();
   return w.str();
+}
+
+std::string Director::metrics_text() const {
+  metrics::Writer w;
+  w.gauge("hadirector_build_info", "The running hadirector's version (value 1).");
+  w.sample({{"version", kVersion}}, 1);
+  w.gauge("hadirector_start_time_seconds", "When the daemon started (Unix time).");
+  w.sample(started_at_);
+  w.gauge("hadirector_config_generation", "1 at start, +1 per applied reload.");
+  w.sample(generation_);
+  w.gauge("hadirector_config_loaded_time_seconds", "When the running config was applied.");
+  w.sample(loaded_at_);
+  w.counter("hadirector_reloads_total", "Reloads by outcome.");
+  w.sample({{"result", "ok"}}, reloads_ok_);
+  w.sample({{"result", "failed"}}, reloads_failed_);
+  w.gauge("hadirector_reload_rollback_failed",
+          "1 when a failed reload could not be undone everywhere (restart the daemon).");
+  w.sample(degraded_ ? 1 : 0);
+  for (auto& s : subsystems_) s->metrics(w);
+  return w.take();
+}
+
+std::string Director::unhealthy() const {
+  if (stopping_) return "stopping";
+  if (degraded_) return "a failed reload could not be rolled back everywhere";
+  std::string why;
+  for (auto& s : subsystems_) {
+    auto w = s->unhealthy();
+    if (!w.empty()) why += (why.empty() ? "" : "; ") + std::string(s->name()) + ": " + w;
+  }
+  return why;
 }
 
 std::string Director::status_text() const {

@@ -43,6 +43,10 @@ class Director {
   std::string handle_request(const std::string& line);
   std::string status_json(bool pretty) const;
   std::string status_text() const;
+  // GET /metrics: the director's families, then each subsystem's.
+  std::string metrics_text() const;
+  // GET /healthz: "" when healthy, else every subsystem's reason.
+  std::string unhealthy() const;
   const config::Config& config() const { return cfg_; }
 
  private:

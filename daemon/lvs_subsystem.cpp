@@ -293,8 +293,11 @@ void LvsSubsystem::reconcile_now() {
   tell_quorum();
   arm_slow_start();  // with dataplane = "none" too: the desired weights in status ramp
   if (!reconciler_) return;
+  auto t0 = std::chrono::steady_clock::now();
   auto report = pending_full_ ? reconciler_->reconcile(desired_)
                               : reconciler_->reconcile_cached(desired_);
+  reconcile_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   pending_full_ = false;
   if (report.ok()) last_sync_wall_ = wall_seconds();
   last_report_ = std::move(report);
@@ -421,6 +424,99 @@ void LvsSubsystem::status(JsonWriter& w) const {
   }
   w.field("health_changes", health_changes_);
   w.end_object();
+}
+
+void LvsSubsystem::metrics(metrics::Writer& w) const {
+  if (!running_) return;
+  if (checker_) checker_->metrics(w);
+  const std::optional<ipvs::Table> none;
+  const std::optional<ipvs::Table>& kernel = reconciler_ ? reconciler_->known() : none;
+  auto find = [](const ipvs::Table& t, const ipvs::ServiceKey& k) -> const ipvs::Service* {
+    auto it = t.find(k);
+    return it == t.end() ? nullptr : &it->second;
+  };
+  w.gauge("hadirector_lvs_quorum_up",
+          "1 while the virtual server has quorum (or none is configured), 0 when lost.");
+  for (auto& spec : specs_) {
+    auto q = quorum_.find(spec.key);
+    w.sample({{"vs", spec.key.str()}}, q == quorum_.end() || q->second.up ? 1 : 0);
+  }
+  w.gauge("hadirector_lvs_sorry_server_active", "1 while the sorry server takes the traffic.");
+  for (auto& spec : specs_) {
+    if (!spec.sorry) continue;
+    const ipvs::Service* d = find(desired_, spec.key);
+    w.sample({{"vs", spec.key.str()}}, d && d->find(spec.sorry->key) ? 1 : 0);
+  }
+  w.gauge("hadirector_lvs_real_servers",
+          "Real servers of the virtual server: desired (config and health) and in the kernel.");
+  for (auto& spec : specs_) {
+    const ipvs::Service* d = find(desired_, spec.key);
+    w.sample({{"vs", spec.key.str()}, {"table", "desired"}}, d ? d->destinations.size() : 0);
+    if (kernel) {
+      const ipvs::Service* k = find(*kernel, spec.key);
+      w.sample({{"vs", spec.key.str()}, {"table", "kernel"}}, k ? k->destinations.size() : 0);
+    }
+  }
+  w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up.");
+  for (auto& spec : specs_)
+    for (auto& r : spec.reals) {
+      auto h = health_.find(r.id);
+      w.sample({{"vs", spec.key.str()}, {"rs", r.dest.key.str()}},
+               h == health_.end() || h->second.up ? 1 : 0);
+    }
+  w.gauge("hadirector_lvs_real_server_weight",
+          "The real server's weight: configured, desired (health, slow start, overrides) and "
+          "in the kernel (absent when not there).");
+  for (auto& spec : specs_) {
+    const ipvs::Service* d = find(desired_, spec.key);
+    const ipvs::Service* k = kernel ? find(*kernel, spec.key) : nullptr;
+    for (auto& r : spec.reals) {
+      std::string vs = spec.key.str(), rs = r.dest.key.str();
+      w.sample({{"vs", vs}, {"rs", rs}, {"weight", "configured"}}, r.dest.weight);
+      const ipvs::Destination* dd = d ? d->find(r.dest.key) : nullptr;
+      w.sample({{"vs", vs}, {"rs", rs}, {"weight", "desired"}}, dd ? dd->weight : 0);
+      if (const ipvs::Destination* kd = k ? k->find(r.dest.key) : nullptr)
+        w.sample({{"vs", vs}, {"rs", rs}, {"weight", "kernel"}}, kd->weight);
+    }
+  }
+  if (!reconciler_) return;
+  const auto& c = reconciler_->counters();
+  w.counter("hadirector_ipvs_reconciles_total", "Reconciles of the kernel's IPVS table.");
+  w.sample(static_cast<double>(c.reconciles));
+  w.histogram("hadirector_ipvs_reconcile_duration_seconds",
+              "Main-loop time a reconcile took (diff and netlink operations).");
+  w.observe({}, reconcile_seconds_);
+  w.counter("hadirector_ipvs_operations_total", "IPVS operations applied, by kind.");
+  for (size_t k = 0; k < ipvs::kOpKinds; ++k)
+    w.sample({{"kind", ipvs::to_string(static_cast<ipvs::OpKind>(k))}},
+             static_cast<double>(c.applied[k]));
+  w.counter("hadirector_ipvs_operation_errors_total", "IPVS operations the kernel refused.");
+  w.sample(static_cast<double>(c.op_errors));
+  w.counter("hadirector_ipvs_dump_errors_total", "Failed reads of the kernel's IPVS table.");
+  w.sample(static_cast<double>(c.dump_errors));
+  w.gauge("hadirector_ipvs_last_sync_time_seconds",
+          "When a reconcile last left the kernel's table as desired (Unix time; 0: never).");
+  w.sample(last_sync_wall_);
+  w.gauge("hadirector_ipvs_in_sync", "1 when the kernel's table, as last read, is the desired one.");
+  for (auto& spec : specs_) {
+    const ipvs::Service* d = find(desired_, spec.key);
+    const ipvs::Service* k = kernel ? find(*kernel, spec.key) : nullptr;
+    if (kernel) w.sample({{"vs", spec.key.str()}}, (!d && !k) || (d && k && *d == *k) ? 1 : 0);
+  }
+}
+
+std::string LvsSubsystem::unhealthy() const {
+  if (!running_ || !reconciler_) return "";
+  const auto& known = reconciler_->known();
+  if (!known) return "the kernel's IPVS table has not been read yet";
+  for (auto& spec : specs_) {
+    auto a = desired_.find(spec.key);
+    auto b = known->find(spec.key);
+    bool same = (a == desired_.end()) == (b == known->end()) &&
+                (a == desired_.end() || a->second == b->second);
+    if (!same) return spec.key.str() + " differs in the kernel from the desired table";
+  }
+  return "";
 }
 
 void LvsSubsystem::status_text(std::string& out) const {

@@ -53,6 +53,8 @@ class LvsSubsystem final : public Subsystem {
   void stop() override;
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
+  void metrics(metrics::Writer& w) const override;
+  std::string unhealthy() const override;
 
   // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
   void on_vrrp_state(const std::string& instance, bool master);
@@ -92,6 +94,7 @@ class LvsSubsystem final : public Subsystem {
   std::optional<bool> sync_master_;
   std::string sync_error_;
   uint64_t health_changes_ = 0;
+  metrics::Histogram reconcile_seconds_{metrics::kDurationBounds};
   // What the checker was last given, by id: a reload compares against it.
   std::map<std::string, checkers::Spec> passed_;
   std::function<void(const std::map<std::string, bool>&)> quorum_listener_;

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/json.h"
+#include "core/metrics.h"
 #include "daemon/config/model.h"
 
 namespace hd {
@@ -26,6 +27,10 @@ class Subsystem {
   virtual void status(JsonWriter& w) const = 0;
   // Appends human-readable lines.
   virtual void status_text(std::string& out) const = 0;
+  // Writes this subsystem's Prometheus families (docs/metrics.md); idle ones write none.
+  virtual void metrics(metrics::Writer&) const {}
+  // For /healthz: "" when this subsystem is where it should be, else why not (one line).
+  virtual std::string unhealthy() const { return ""; }
 };
 
 }  // namespace hd

@@ -221,6 +221,79 @@ void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
   hooks_.run(std::move(job));
 }
 
+void VrrpSubsystem::metrics(metrics::Writer& w) const {
+  if (!started_) return;
+  auto s = engine_.status();
+  w.gauge("hadirector_vrrp_realtime", "1 when the VRRP thread runs SCHED_FIFO.");
+  w.sample(s.realtime ? 1 : 0);
+  w.gauge("hadirector_vrrp_instance_state",
+          "1 for the instance's current state (INITIALIZE, BACKUP, MASTER, FAULT), 0 for the others.");
+  for (auto& i : s.instances)
+    for (auto st : {vrrp::State::initialize, vrrp::State::backup, vrrp::State::master,
+                    vrrp::State::fault})
+      w.sample({{"vrrp_instance", i.name}, {"state", vrrp::to_string(st)}}, i.state == st ? 1 : 0);
+  w.gauge("hadirector_vrrp_priority", "Priority: configured, and effective (after tracking).");
+  for (auto& i : s.instances) {
+    w.sample({{"vrrp_instance", i.name}, {"priority", "configured"}}, i.base_priority);
+    w.sample({{"vrrp_instance", i.name}, {"priority", "effective"}}, i.effective_priority);
+  }
+  w.gauge("hadirector_vrrp_last_transition_time_seconds",
+          "When the instance last changed state (Unix time).");
+  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.last_transition_wall);
+  w.gauge("hadirector_vrrp_advert_interval_seconds", "The advert interval in force (v3: the Master's).");
+  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.advert_interval_s);
+  auto counter = [&](const char* name, const char* help, auto get) {
+    w.counter(name, help);
+    for (auto& i : s.instances)
+      w.sample({{"vrrp_instance", i.name}}, static_cast<double>(get(i)));
+  };
+  using I = vrrp::InstanceStatus;
+  counter("hadirector_vrrp_became_master_total", "Transitions to MASTER.",
+          [](const I& i) { return i.counters.became_master; });
+  counter("hadirector_vrrp_master_down_total",
+          "Master_Down_Timer expiries: the Master fell silent while this router was BACKUP.",
+          [](const I& i) { return i.counters.master_down; });
+  counter("hadirector_vrrp_adverts_sent_total", "Adverts sent.",
+          [](const I& i) { return i.counters.adverts_sent; });
+  counter("hadirector_vrrp_adverts_received_total", "Valid adverts received for the instance.",
+          [](const I& i) { return i.counters.adverts_received; });
+  counter("hadirector_vrrp_advert_send_errors_total", "Adverts the kernel would not send.",
+          [](const I& i) { return i.counters.send_errors; });
+  counter("hadirector_vrrp_adverts_late_total",
+          "Adverts sent more than one interval after they were due (a loaded host).",
+          [](const I& i) { return i.counters.adverts_late; });
+  counter("hadirector_vrrp_unknown_peer_total", "Adverts from a source not in unicast_peers/peers.",
+          [](const I& i) { return i.counters.unknown_peer; });
+  counter("hadirector_vrrp_gratuitous_sent_total", "Gratuitous ARPs / unsolicited NAs sent.",
+          [](const I& i) { return i.garp_sent; });
+  counter("hadirector_vrrp_vip_add_refused_total", "VIP additions the kernel refused while MASTER.",
+          [](const I& i) { return i.counters.vip_add_refused; });
+  w.gauge("hadirector_vrrp_advert_late_max_seconds",
+          "The worst lateness of an advert against its due time since start.");
+  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.counters.advert_late_max_ms / 1e3);
+  w.counter("hadirector_vrrp_adverts_dropped_total", "Adverts dropped, by reason.");
+  for (auto& i : s.instances)
+    for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
+      w.sample({{"vrrp_instance", i.name}, {"reason", vrrp::to_string(static_cast<vrrp::DropReason>(r))}},
+               static_cast<double>(i.counters.drops.by_reason[r]));
+  w.counter("hadirector_vrrp_notify_total", "Notify hooks by outcome.");
+  w.sample({{"result", "started"}}, static_cast<double>(hooks_.started()));
+  w.sample({{"result", "failed"}}, static_cast<double>(hooks_.failed()));
+  w.sample({{"result", "timed_out"}}, static_cast<double>(hooks_.timed_out()));
+}
+
+std::string VrrpSubsystem::unhealthy() const {
+  if (!started_) return "";
+  std::string why;
+  for (auto& i : engine_.status().instances) {
+    if (i.state == vrrp::State::master || i.state == vrrp::State::backup) continue;
+    if (!why.empty()) why += ", ";
+    why += i.name + " is " + std::string(vrrp::to_string(i.state));
+    if (!i.last_reason.empty()) why += " (" + i.last_reason + ")";
+  }
+  return why;
+}
+
 void VrrpSubsystem::status(JsonWriter& w) const {
   auto s = engine_.status();
   w.key("vrrp").begin_object();
@@ -275,7 +348,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.field("too_long", c.interval_too_long).field("too_short", c.interval_too_short);
     w.end_object();
     w.field("vip_add_refused", c.vip_add_refused).field("vip_add_retries", c.vip_add_retries);
-    w.field("vip_faults", c.vip_faults);
+    w.field("vip_faults", c.vip_faults).field("master_down", c.master_down);
     w.field("adverts_late", c.adverts_late).field("advert_late_max_ms", c.advert_late_max_ms);
     w.key("dropped").begin_object();
     w.field("total", c.drops.total);

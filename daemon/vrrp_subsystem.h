@@ -28,6 +28,8 @@ class VrrpSubsystem final : public Subsystem {
   bool busy() const override { return hooks_.busy(); }
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
+  void metrics(metrics::Writer& w) const override;
+  std::string unhealthy() const override;
   // Told of every transition, on the main loop (the IPVS sync daemon follows one instance).
   void set_listener(std::function<void(const std::string&, vrrp::State)> f) {
     listener_ = std::move(f);

@@ -34,7 +34,11 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
       on_transition_(std::move(on_transition)),
       fsm_(cfg_.params),
       advert_timer_(loop, [this] { feed(AdvertTimerFired{}); }),
-      master_down_timer_(loop, [this] { feed(MasterDownTimerFired{}); }),
+      master_down_timer_(loop,
+                         [this] {
+                           ++counters_.master_down;
+                           feed(MasterDownTimerFired{});
+                         }),
       garp_refresh_timer_(loop,
                           [this] {
                             ports_.announcer.burst(held_addresses(cfg_), 1, Duration::zero());

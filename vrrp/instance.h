@@ -64,6 +64,7 @@ struct InstanceCounters {
   uint64_t adverts_received = 0;
   uint64_t send_errors = 0;
   uint64_t became_master = 0;
+  uint64_t master_down = 0;  // Master_Down_Timer expiries (the Master fell silent)
   uint64_t vips_restored = 0;
   uint64_t address_list_mismatch = 0;
   uint64_t unknown_peer = 0;  // adverts from addresses not in unicast_peers / peers

@@ -63,6 +63,18 @@ void load_global(Table& root, Config& cfg) {
     whole("udp", cfg.global.ipvs_timeouts.udp);
     t.finish();
   }
+  if (auto* mt = g.subtable("metrics")) {
+    Table m(g.ctx(), *mt, "metrics");
+    if (auto v = m.str("listen", true)) {
+      if (auto e = parse_listen(*v))
+        cfg.global.metrics = *e;
+      else
+        m.ctx().error(*m.node("listen"),
+                      "'listen' must be ADDRESS:PORT ('127.0.0.1:9406', '[::1]:9406') with a "
+                      "port from 1 to 65535, got '" + *v + "'");
+    }
+    m.finish();
+  }
   g.finish();
 }
 

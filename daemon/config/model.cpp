@@ -22,6 +22,37 @@ const char* to_string(Protocol p) {
 }
 const char* to_string(Dataplane d) { return d == Dataplane::none ? "none" : "kernel"; }
 
+std::optional<MetricsEndpoint> parse_listen(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon), port = text.substr(colon + 1);
+  int p = 0;
+  if (port.empty() || port.size() > 5) return std::nullopt;
+  for (char c : port) {
+    if (c < '0' || c > '9') return std::nullopt;
+    p = p * 10 + (c - '0');
+  }
+  if (p < 1 || p > 65535) return std::nullopt;
+  MetricsEndpoint e;
+  e.port = p;
+  if (host.empty()) {
+    e.address = *IpAddress::parse("127.0.0.1");
+    return e;
+  }
+  bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  auto a = IpAddress::parse(host);
+  // An IPv6 address needs its brackets ("::1:9406" would be ambiguous); IPv4 has none.
+  if (!a || a->is_v4() == bracketed) return std::nullopt;
+  e.address = *a;
+  return e;
+}
+
+std::string to_string(const MetricsEndpoint& e) {
+  return (e.address.is_v4() ? e.address.str() : "[" + e.address.str() + "]") + ":" +
+         std::to_string(e.port);
+}
+
 std::string VirtualServer::key() const {
   if (fwmark) return "fwmark " + std::to_string(fwmark) + (family_ == Family::v6 ? " inet6" : " inet");
   std::string a = address ? address->str() : "?";

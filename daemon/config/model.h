@@ -40,6 +40,13 @@ struct IpvsTimeouts {
   bool operator==(const IpvsTimeouts&) const = default;
 };
 
+// [global] metrics: the Prometheus endpoint (off when absent).
+struct MetricsEndpoint {
+  IpAddress address;  // 127.0.0.1 by default when only a port is given
+  int port = 9406;
+  bool operator==(const MetricsEndpoint&) const = default;
+};
+
 struct Global {
   std::string router_id;
   log::Level log_level = log::Level::info;
@@ -52,6 +59,7 @@ struct Global {
   Duration reconcile_interval = std::chrono::seconds(5);  // drift repair period
   std::optional<SyncDaemon> lvs_sync_daemon;
   IpvsTimeouts ipvs_timeouts;
+  std::optional<MetricsEndpoint> metrics;
   bool operator==(const Global&) const = default;
 };
 
@@ -279,5 +287,8 @@ struct Config {
 const char* to_string(Forwarding f);
 const char* to_string(Protocol p);
 const char* to_string(Dataplane d);
+// "ADDR:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); nullopt when it is none of those.
+std::optional<MetricsEndpoint> parse_listen(std::string_view text);
+std::string to_string(const MetricsEndpoint& e);
 
 }  // namespace hd::config

@@ -91,6 +91,11 @@ toml::table global_table(const Global& g) {
     put_duration(s, "udp", g.ipvs_timeouts.udp, Duration::zero());
     put(t, "ipvs_timeouts", std::move(s));
   }
+  if (g.metrics) {
+    toml::table s;
+    put(s, "listen", to_string(*g.metrics));
+    put(t, "metrics", std::move(s));
+  }
   return t;
 }
 

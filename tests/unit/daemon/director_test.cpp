@@ -35,8 +35,13 @@ class FakeSubsystem final : public Subsystem {
   void stop() override {}
   void status(JsonWriter&) const override {}
   void status_text(std::string&) const override {}
+  void metrics(metrics::Writer& w) const override {
+    w.gauge("hadirector_fake_" + name_, "A fake's family.");
+    w.sample(1);
+  }
+  std::string unhealthy() const override { return sick; }
 
-  std::string running, fail_towards, fail_rollback_to;
+  std::string running, fail_towards, fail_rollback_to, sick;
   bool half_apply = false;
 
  private:
@@ -151,6 +156,24 @@ TEST_F(DirectorTest, TheControlSocketAnswersOkAfterAGoodReload) {
   auto d = make();
   write("new");
   EXPECT_EQ(d->handle_request("reload"), "ok: running config generation 2\n");
+}
+
+// /metrics: the director's own families first, then each subsystem's; /healthz: every
+// subsystem's reason, named.
+TEST_F(DirectorTest, MetricsAndHealthCoverTheDirectorAndEverySubsystem) {
+  auto d = make();
+  write("new");
+  ASSERT_TRUE(d->reload().ok);
+  auto text = d->metrics_text();
+  EXPECT_NE(text.find("hadirector_build_info{version=\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\nhadirector_config_generation 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("hadirector_reloads_total{result=\"ok\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("hadirector_reloads_total{result=\"failed\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("hadirector_fake_b 1\n"), std::string::npos) << text;
+  EXPECT_EQ(d->unhealthy(), "");
+  fakes[1]->sick = "VI_1 is FAULT";
+  fakes[2]->sick = "out of sync";
+  EXPECT_EQ(d->unhealthy(), "b: VI_1 is FAULT; c: out of sync");
 }
 
 }  // namespace

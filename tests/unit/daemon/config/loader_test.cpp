@@ -491,6 +491,23 @@ TEST(ConfigLoader, GlobalIpvsKeys) {
   expect_one("[global]\nipvs_on_stop = \"drop\"\n", 2, 16, "must be one of keep, remove");
 }
 
+TEST(ConfigLoader, MetricsListen) {
+  auto r = load_string("[global]\nmetrics = { listen = \"[::1]:9100\" }\n", "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  ASSERT_TRUE(r.config->global.metrics);
+  EXPECT_EQ(to_string(*r.config->global.metrics), "[::1]:9100");
+  r = load_string("[global]\n", "t");
+  EXPECT_FALSE(r.config->global.metrics) << "off unless configured";
+  EXPECT_EQ(to_string(*parse_listen(":9406")), "127.0.0.1:9406");
+  EXPECT_EQ(to_string(*parse_listen("0.0.0.0:80")), "0.0.0.0:80");
+  for (auto bad : {"9406", "::1:9406", "[10.0.0.1]:9406", "127.0.0.1:0", "127.0.0.1:65536",
+                   "127.0.0.1:x", "host:9406", "127.0.0.1:"})
+    EXPECT_EQ(parse_listen(bad), std::nullopt) << bad;
+  expect_one("[global]\nmetrics = { listen = \"::1:9406\" }\n", 2, 22,
+             "'listen' must be ADDRESS:PORT");
+  expect_one("[global]\nmetrics = { }\n", 2, 11, "missing required key 'listen' in metrics");
+}
+
 TEST(ConfigLoader, SyncDaemonNamesAnInstance) {
   expect_one("[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"VI_9\" }\n", 1, 1,
              "lvs_sync_daemon names unknown vrrp_instance 'VI_9'");

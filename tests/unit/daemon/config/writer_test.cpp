@@ -105,6 +105,7 @@ Config every_field() {
   g.reconcile_interval = 250ms;
   g.lvs_sync_daemon = SyncDaemon{"eth1", "VI_4", 7};
   g.ipvs_timeouts = IpvsTimeouts{900s, 2min, 301s};
+  g.metrics = MetricsEndpoint{*IpAddress::parse("::1"), 9100};
 
   VrrpInstance v4;
   v4.name = "VI_4";

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "daemon/metrics/http_server.h"
+
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.h"
+
+namespace hd::metrics {
+namespace {
+
+// HEAD gets the same response: libmicrohttpd sends its headers without the body.
+MHD_Result answer(MHD_Connection* c, const HttpResponse& r) {
+  auto* resp = MHD_create_response_from_buffer(r.body.size(),
+                                               const_cast<char*>(r.body.data()),
+                                               MHD_RESPMEM_MUST_COPY);
+  if (!resp) return MHD_NO;
+  MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
+  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  auto ok = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
+  MHD_destroy_response(resp);
+  return ok;
+}
+
+MHD_Result trampoline(void* cls, MHD_Connection* c, const char* url, const char* method,
+                      const char*, const char*, size_t*, void**) {
+  return HttpServer::on_request(cls, c, url, method) ? MHD_YES : MHD_NO;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Loop& loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
+
+HttpServer::~HttpServer() { close(); }
+
+int HttpServer::on_request(void* cls, void* connection, const char* url, const char* method) {
+  auto* self = static_cast<HttpServer*>(cls);
+  auto* c = static_cast<MHD_Connection*>(connection);
+  const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+  const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+  if (!get && !head) {
+    ++self->refused_;
+    HttpResponse r{405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
+    auto* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(),
+                                                 MHD_RESPMEM_MUST_COPY);
+    if (!resp) return 0;
+    MHD_add_response_header(resp, "Allow", "GET, HEAD");
+    auto ok = MHD_queue_response(c, 405, resp);
+    MHD_destroy_response(resp);
+    return ok == MHD_YES;
+  }
+  ++self->requests_;
+  return answer(c, self->handler_(url)) == MHD_YES;
+}
+
+std::string HttpServer::listen(const IpAddress& address, int port) {
+  close();
+  const std::string where = (address.is_v4() ? address.str() : "[" + address.str() + "]") + ":" +
+                            std::to_string(port);
+  int fd = ::socket(address.is_v4() ? AF_INET : AF_INET6,
+                    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "metrics endpoint " + where + ": socket: " + std::strerror(errno);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (address.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    sin->sin_addr = address.v4();
+    len = sizeof *sin;
+  } else {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    sin6->sin6_addr = address.v6();
+    len = sizeof *sin6;
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 64) != 0) {
+    std::string err = "metrics endpoint " + where + ": " + std::strerror(errno);
+    ::close(fd);
+    return err;
+  }
+  sockaddr_storage bound{};
+  socklen_t blen = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen);
+  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
+                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  // External epoll mode: no thread; MHD closes the listening socket when stopped. A scrape
+  // answers in one turn, so a handful of connections and a short idle timeout suffice.
+  daemon_ = MHD_start_daemon(MHD_USE_EPOLL | (address.is_v4() ? 0 : MHD_USE_IPv6), 0, nullptr,
+                             nullptr, &trampoline, this, MHD_OPTION_LISTEN_SOCKET, fd,
+                             MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
+                             10u, MHD_OPTION_END);
+  if (!daemon_) {
+    ::close(fd);
+    return "metrics endpoint " + where + ": libmicrohttpd could not start";
+  }
+  const auto* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
+  io_ = std::make_unique<IoWatcher>(loop_, info->epoll_fd, EV_READ, [this](int) { pump(); });
+  timer_ = std::make_unique<Timer>(loop_, [this] { pump(); });
+  io_->start();
+  pump();
+  return "";
+}
+
+void HttpServer::pump() {
+  MHD_run(daemon_);
+  MHD_UNSIGNED_LONG_LONG ms = 0;
+  if (MHD_get_timeout(daemon_, &ms) == MHD_YES)
+    timer_->start(Millis(static_cast<int64_t>(ms)));
+  else
+    timer_->stop();
+}
+
+void HttpServer::close() {
+  timer_.reset();
+  io_.reset();
+  if (daemon_) MHD_stop_daemon(daemon_);
+  daemon_ = nullptr;
+  port_ = 0;
+}
+
+}  // namespace hd::metrics

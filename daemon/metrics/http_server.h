@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// A small HTTP server on a libev loop, for the metrics endpoint: libmicrohttpd does HTTP, in
+// its external-epoll mode (no thread of its own): its epoll descriptor is one IoWatcher on
+// our loop, its timeouts one Timer. The listening socket is ours (so a bind error is ours to
+// word); the handler answers each GET or HEAD on the loop's thread.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/address.h"
+#include "core/loop.h"
+
+struct MHD_Daemon;
+
+namespace hd::metrics {
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(std::string_view path)>;
+  HttpServer(Loop& loop, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds ADDRESS:PORT (port 0: any) and serves. "" or why not, naming the address.
+  std::string listen(const IpAddress& address, int port);
+  void close();
+  bool listening() const { return daemon_ != nullptr; }
+  int port() const { return port_; }  // the bound port
+  uint64_t requests() const { return requests_; }
+  uint64_t refused() const { return refused_; }  // methods other than GET/HEAD
+
+  // libmicrohttpd's request callback lands here (cls: the server; connection: its
+  // MHD_Connection); returns whether a response was queued.
+  static int on_request(void* cls, void* connection, const char* url, const char* method);
+
+ private:
+  void pump();  // MHD_run, then the next timeout
+
+  Loop& loop_;
+  Handler handler_;
+  MHD_Daemon* daemon_ = nullptr;
+  int port_ = 0;
+  std::unique_ptr<IoWatcher> io_;
+  std::unique_ptr<Timer> timer_;
+  uint64_t requests_ = 0;
+  uint64_t refused_ = 0;
+};
+
+}  // namespace hd::metrics

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// [global] metrics: the HTTP endpoint Prometheus scrapes. GET /metrics is every subsystem's
+// families in the text format (docs/metrics.md), GET /healthz 200 or 503 with the reason,
+// anything else 404. A subsystem like the others, so that a reload that moves the endpoint
+// to an address it cannot bind fails whole and keeps the old one.
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/loop.h"
+#include "daemon/metrics/http_server.h"
+#include "daemon/subsystem.h"
+
+namespace hd {
+
+class MetricsSubsystem : public Subsystem {
+ public:
+  // render: the /metrics text; health: "" when healthy, else why not.
+  MetricsSubsystem(Loop& loop, std::function<std::string()> render,
+                   std::function<std::string()> health);
+  std::string_view name() const override { return "metrics"; }
+  std::string start(const config::Config& cfg) override;
+  std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
+  void stop() override;
+  void status(JsonWriter& w) const override;
+  void status_text(std::string& out) const override;
+  void metrics(metrics::Writer& w) const override;
+  int port() const { return server_ ? server_->port() : 0; }  // bound port (tests bind 0)
+
+ private:
+  metrics::HttpResponse handle(std::string_view path);
+  std::string apply(const std::optional<config::MetricsEndpoint>& want);
+
+  std::function<std::string()> render_;
+  std::function<std::string()> health_;
+  Loop& loop_;
+  std::unique_ptr<metrics::HttpServer> server_;
+  std::optional<config::MetricsEndpoint> endpoint_;
+  uint64_t scrapes_ = 0;
+  uint64_t not_found_ = 0;
+  uint64_t unhealthy_answers_ = 0;
+  Duration last_render_{};
+};
+
+}  // namespace hd
