@@ -8,6 +8,10 @@ namespace hd::metrics {
 
 namespace {
 void append_escaped(std::string& out, std::string_view v) {
+  if (v.find_first_of("\\\"\n") == std::string_view::npos) {  // the usual case: as is
+    out.append(v);
+    return;
+  }
   for (char c : v) {
     if (c == '\\')
       out += "\\\\";

@@ -44,6 +44,9 @@ struct Label {
 
 class Writer {
  public:
+  Writer() = default;
+  // `expected`: the size the text will likely reach (the previous scrape's), reserved at once.
+  explicit Writer(size_t expected) { out_.reserve(expected); }
   // Starts a family. Counters' names end in _total (the convention promtool checks).
   void gauge(std::string_view name, std::string_view help);
   void counter(std::string_view name, std::string_view help);

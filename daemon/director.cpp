@@ -201,7 +201,7 @@ std::string Director::status_json(bool pretty) const {
 }
 
 std::string Director::metrics_text() const {
-  metrics::Writer w;
+  metrics::Writer w(last_metrics_size_ + last_metrics_size_ / 8);
   w.gauge("hadirector_build_info", "The running hadirector's version (value 1).");
   w.sample({{"version", kVersion}}, 1);
   w.gauge("hadirector_start_time_seconds", "When the daemon started (Unix time).");
@@ -217,6 +217,7 @@ std::string Director::metrics_text() const {
           "1 when a failed reload could not be undone everywhere (restart the daemon).");
   w.sample(degraded_ ? 1 : 0);
   for (auto& s : subsystems_) s->metrics(w);
+  last_metrics_size_ = w.text().size();
   return w.take();
 }
 

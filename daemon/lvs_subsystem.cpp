@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
+#include <unordered_map>
+
 #include "core/log.h"
 #include "daemon/config/check_spec.h"
 #include "ipvs/netlink_backend.h"
@@ -435,48 +437,69 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
     auto it = t.find(k);
     return it == t.end() ? nullptr : &it->second;
   };
+  // Label values and table lookups once per service and real server, not once per family.
+  struct Row {
+    const ipvs::VirtualServiceSpec* spec;
+    std::string vs;
+    std::vector<std::string> rs;
+    const ipvs::Service* desired;
+    const ipvs::Service* kernel;
+  };
+  std::vector<Row> rows;
+  rows.reserve(specs_.size());
+  for (auto& spec : specs_) {
+    Row r{&spec, spec.key.str(), {}, find(desired_, spec.key),
+          kernel ? find(*kernel, spec.key) : nullptr};
+    r.rs.reserve(spec.reals.size());
+    for (auto& real : spec.reals) r.rs.push_back(real.dest.key.str());
+    rows.push_back(std::move(r));
+  }
   w.gauge("hadirector_lvs_quorum_up",
           "1 while the virtual server has quorum (or none is configured), 0 when lost.");
-  for (auto& spec : specs_) {
-    auto q = quorum_.find(spec.key);
-    w.sample({{"vs", spec.key.str()}}, q == quorum_.end() || q->second.up ? 1 : 0);
+  for (auto& r : rows) {
+    auto q = quorum_.find(r.spec->key);
+    w.sample({{"vs", r.vs}}, q == quorum_.end() || q->second.up ? 1 : 0);
   }
   w.gauge("hadirector_lvs_sorry_server_active", "1 while the sorry server takes the traffic.");
-  for (auto& spec : specs_) {
-    if (!spec.sorry) continue;
-    const ipvs::Service* d = find(desired_, spec.key);
-    w.sample({{"vs", spec.key.str()}}, d && d->find(spec.sorry->key) ? 1 : 0);
-  }
+  for (auto& r : rows)
+    if (r.spec->sorry)
+      w.sample({{"vs", r.vs}}, r.desired && r.desired->find(r.spec->sorry->key) ? 1 : 0);
   w.gauge("hadirector_lvs_real_servers",
           "Real servers of the virtual server: desired (config and health) and in the kernel.");
-  for (auto& spec : specs_) {
-    const ipvs::Service* d = find(desired_, spec.key);
-    w.sample({{"vs", spec.key.str()}, {"table", "desired"}}, d ? d->destinations.size() : 0);
-    if (kernel) {
-      const ipvs::Service* k = find(*kernel, spec.key);
-      w.sample({{"vs", spec.key.str()}, {"table", "kernel"}}, k ? k->destinations.size() : 0);
-    }
+  for (auto& r : rows) {
+    w.sample({{"vs", r.vs}, {"table", "desired"}}, r.desired ? r.desired->destinations.size() : 0);
+    if (kernel)
+      w.sample({{"vs", r.vs}, {"table", "kernel"}}, r.kernel ? r.kernel->destinations.size() : 0);
   }
   w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up.");
-  for (auto& spec : specs_)
-    for (auto& r : spec.reals) {
-      auto h = health_.find(r.id);
-      w.sample({{"vs", spec.key.str()}, {"rs", r.dest.key.str()}},
-               h == health_.end() || h->second.up ? 1 : 0);
+  for (auto& r : rows)
+    for (size_t i = 0; i < r.spec->reals.size(); ++i) {
+      auto h = health_.find(r.spec->reals[i].id);
+      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}}, h == health_.end() || h->second.up ? 1 : 0);
     }
   w.gauge("hadirector_lvs_real_server_weight",
           "The real server's weight: configured, desired (health, slow start, overrides) and "
           "in the kernel (absent when not there).");
-  for (auto& spec : specs_) {
-    const ipvs::Service* d = find(desired_, spec.key);
-    const ipvs::Service* k = kernel ? find(*kernel, spec.key) : nullptr;
-    for (auto& r : spec.reals) {
-      std::string vs = spec.key.str(), rs = r.dest.key.str();
-      w.sample({{"vs", vs}, {"rs", rs}, {"weight", "configured"}}, r.dest.weight);
-      const ipvs::Destination* dd = d ? d->find(r.dest.key) : nullptr;
-      w.sample({{"vs", vs}, {"rs", rs}, {"weight", "desired"}}, dd ? dd->weight : 0);
-      if (const ipvs::Destination* kd = k ? k->find(r.dest.key) : nullptr)
-        w.sample({{"vs", vs}, {"rs", rs}, {"weight", "kernel"}}, kd->weight);
+  // Service::find is a linear scan: index the destinations once per service instead.
+  using Index = std::unordered_map<ipvs::DestKey, int32_t>;
+  auto weights = [](const ipvs::Service* s) {
+    Index m;
+    if (s) {
+      m.reserve(s->destinations.size());
+      for (auto& d : s->destinations) m.emplace(d.key, d.weight);
+    }
+    return m;
+  };
+  for (auto& r : rows) {
+    const Index desired = weights(r.desired), in_kernel = weights(r.kernel);
+    for (size_t i = 0; i < r.spec->reals.size(); ++i) {
+      const ipvs::RealSpec& real = r.spec->reals[i];
+      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "configured"}}, real.dest.weight);
+      auto d = desired.find(real.dest.key);
+      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "desired"}},
+               d == desired.end() ? 0 : d->second);
+      if (auto k = in_kernel.find(real.dest.key); k != in_kernel.end())
+        w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "kernel"}}, k->second);
     }
   }
   if (!reconciler_) return;
@@ -498,11 +521,10 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
           "When a reconcile last left the kernel's table as desired (Unix time; 0: never).");
   w.sample(last_sync_wall_);
   w.gauge("hadirector_ipvs_in_sync", "1 when the kernel's table, as last read, is the desired one.");
-  for (auto& spec : specs_) {
-    const ipvs::Service* d = find(desired_, spec.key);
-    const ipvs::Service* k = kernel ? find(*kernel, spec.key) : nullptr;
-    if (kernel) w.sample({{"vs", spec.key.str()}}, (!d && !k) || (d && k && *d == *k) ? 1 : 0);
-  }
+  if (kernel)
+    for (auto& r : rows)
+      w.sample({{"vs", r.vs}},
+               (!r.desired && !r.kernel) || (r.desired && r.kernel && *r.desired == *r.kernel) ? 1 : 0);
 }
 
 std::string LvsSubsystem::unhealthy() const {
