@@ -216,7 +216,8 @@ void Checker::metrics(metrics::Writer& w) const {
     w.sample({{"check", id}, {"result", "failure"}}, static_cast<double>(s.failures()));
     w.sample({{"check", id}, {"result", "inconclusive"}}, static_cast<double>(s.inconclusive()));
   }
-  w.counter("hadirector_check_transitions_total", "Up/down changes of the check.");
+  w.counter("hadirector_check_transitions_total",
+            "Changes of the check's state: up/down, and weight changes a script check reports.");
   for (auto& [id, c] : checks_)
     w.sample({{"check", id}}, static_cast<double>(c->state.transitions()));
   w.counter("hadirector_check_results_by_reason_total",

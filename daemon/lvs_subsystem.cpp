@@ -438,13 +438,7 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
     return it == t.end() ? nullptr : &it->second;
   };
   // Label values and table lookups once per service and real server, not once per family.
-  struct Row {
-    const ipvs::VirtualServiceSpec* spec;
-    std::string vs;
-    std::vector<std::string> rs;
-    const ipvs::Service* desired;
-    const ipvs::Service* kernel;
-  };
+  using Row = MetricsRow;
   std::vector<Row> rows;
   rows.reserve(specs_.size());
   for (auto& spec : specs_) {
@@ -503,6 +497,7 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
     }
   }
   if (!reconciler_) return;
+  kernel_counters(w, rows);
   const auto& c = reconciler_->counters();
   w.counter("hadirector_ipvs_reconciles_total", "Reconciles of the kernel's IPVS table.");
   w.sample(static_cast<double>(c.reconciles));
@@ -527,10 +522,71 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
                (!r.desired && !r.kernel) || (r.desired && r.kernel && *r.desired == *r.kernel) ? 1 : 0);
 }
 
+// The kernel's own counters, as the last full reconcile's dump read them (so up to
+// reconcile_interval old): what `ipvsadm -L -n --stats --exact` prints. Rates are left to
+// PromQL's rate() over the totals.
+void LvsSubsystem::kernel_counters(metrics::Writer& w, const std::vector<MetricsRow>& rows) const {
+  struct Dest {
+    const MetricsRow* row;
+    std::string rs;
+    const ipvs::DestCounters* c;
+  };
+  std::vector<Dest> dests;
+  for (auto& r : rows)
+    if (r.kernel)
+      for (auto& d : r.kernel->destinations)
+        if (d.counters) dests.push_back({&r, d.key.str(), d.counters.get()});
+  w.gauge("hadirector_ipvs_real_server_connections",
+          "The kernel's connection entries for the real server, by state.");
+  for (auto& d : dests) {
+    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "active"}}, d.c->active_conns);
+    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "inactive"}}, d.c->inactive_conns);
+    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "persistent"}}, d.c->persistent_conns);
+  }
+  auto totals = [&](auto get) {
+    for (auto& d : dests) get(d.row->vs, d.rs, d.c->stats);
+  };
+  w.counter("hadirector_ipvs_real_server_connections_total",
+            "Connections the kernel scheduled to the real server.");
+  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
+    w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(st.conns));
+  });
+  w.counter("hadirector_ipvs_real_server_packets_total",
+            "Packets through the director for the real server (in: from clients).");
+  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
+    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(st.inpkts));
+    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(st.outpkts));
+  });
+  w.counter("hadirector_ipvs_real_server_bytes_total",
+            "Bytes through the director for the real server (in: from clients).");
+  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
+    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(st.inbytes));
+    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(st.outbytes));
+  });
+  w.counter("hadirector_ipvs_service_connections_total", "Connections the kernel scheduled for the service.");
+  for (auto& r : rows)
+    if (r.kernel && r.kernel->stats)
+      w.sample({{"vs", r.vs}}, static_cast<double>(r.kernel->stats->conns));
+  w.counter("hadirector_ipvs_service_packets_total", "Packets of the service (in: from clients).");
+  for (auto& r : rows)
+    if (r.kernel && r.kernel->stats) {
+      w.sample({{"vs", r.vs}, {"direction", "in"}}, static_cast<double>(r.kernel->stats->inpkts));
+      w.sample({{"vs", r.vs}, {"direction", "out"}}, static_cast<double>(r.kernel->stats->outpkts));
+    }
+  w.counter("hadirector_ipvs_service_bytes_total", "Bytes of the service (in: from clients).");
+  for (auto& r : rows)
+    if (r.kernel && r.kernel->stats) {
+      w.sample({{"vs", r.vs}, {"direction", "in"}}, static_cast<double>(r.kernel->stats->inbytes));
+      w.sample({{"vs", r.vs}, {"direction", "out"}}, static_cast<double>(r.kernel->stats->outbytes));
+    }
+}
+
 std::string LvsSubsystem::unhealthy() const {
   if (!running_ || !reconciler_) return "";
   const auto& known = reconciler_->known();
-  if (!known) return "the kernel's IPVS table has not been read yet";
+  if (!known)
+    return "the kernel's IPVS table is not known (not read yet, or an operation failed since "
+           "the last read): the next reconcile reads it";
   for (auto& spec : specs_) {
     auto a = desired_.find(spec.key);
     auto b = known->find(spec.key);

@@ -64,6 +64,15 @@ class LvsSubsystem final : public Subsystem {
   }
 
  private:
+  // One virtual server as a scrape sees it: its label and its entries in both tables.
+  struct MetricsRow {
+    const ipvs::VirtualServiceSpec* spec;
+    std::string vs;
+    std::vector<std::string> rs;
+    const ipvs::Service* desired;
+    const ipvs::Service* kernel;
+  };
+  void kernel_counters(metrics::Writer& w, const std::vector<MetricsRow>& rows) const;
   void on_change(const checkers::Change& c);
   void schedule_reconcile(bool full);
   void reconcile_now();

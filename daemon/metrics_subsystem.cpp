@@ -35,7 +35,26 @@ std::string MetricsSubsystem::apply(const std::optional<config::MetricsEndpoint>
   if (want) {
     next = std::make_unique<metrics::HttpServer>(
         loop_, [this](std::string_view path) { return handle(path); });
-    if (auto err = next->listen(want->address, want->port); !err.empty()) return err;
+    if (auto err = next->listen(want->address, want->port); !err.empty()) {
+      // Linux refuses 10.0.0.1:P while 0.0.0.0:P listens (and the reverse), even with
+      // SO_REUSEADDR: moving between a wildcard and an address on the same port needs the
+      // old socket closed first. If the new one still cannot bind, the old one comes back.
+      if (!server_ || !endpoint_ || server_->port() != want->port ||
+          endpoint_->address.is_v4() != want->address.is_v4())
+        return err;
+      const int old_port = server_->port();
+      server_.reset();
+      if (auto again = next->listen(want->address, want->port); !again.empty()) {
+        server_ = std::make_unique<metrics::HttpServer>(
+            loop_, [this](std::string_view path) { return handle(path); });
+        if (auto back = server_->listen(endpoint_->address, old_port); !back.empty()) {
+          server_.reset();
+          endpoint_.reset();
+          return again + "; and the old endpoint could not be bound again: " + back;
+        }
+        return again;
+      }
+    }
     config::MetricsEndpoint bound = *want;
     bound.port = next->port();  // differs from the config's only for port 0 (tests)
     HD_LOG(info, "metrics") << "serving /metrics and /healthz on http://"

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,6 +107,22 @@ struct TunnelProblem {
 };
 std::optional<TunnelProblem> validate_tunnel(const Tunnel& t);
 
+// What the kernel counts for a service or destination (IPVS_*_ATTR_STATS64: what
+// `ipvsadm --stats --exact` and `--rate` print). Totals since the entry was made; the rates
+// are the kernel's per-second estimates (updated every 2 s).
+struct Stats {
+  uint64_t conns = 0, inpkts = 0, outpkts = 0, inbytes = 0, outbytes = 0;
+  uint64_t cps = 0, inpps = 0, outpps = 0, inbps = 0, outbps = 0;
+  bool operator==(const Stats&) const = default;
+};
+
+// A destination's counters as the kernel reported them in a dump.
+struct DestCounters {
+  uint32_t active_conns = 0, inactive_conns = 0, persistent_conns = 0;
+  Stats stats;
+  bool operator==(const DestCounters&) const = default;
+};
+
 struct Destination {
   DestKey key;
   Method method = Method::nat;
@@ -113,6 +130,9 @@ struct Destination {
   uint32_t u_threshold = 0;  // max connections, 0 = no limit
   uint32_t l_threshold = 0;  // re-enable below this many connections
   Tunnel tunnel;             // meaningful for Method::tun only
+  // Only in tables read from the kernel, and never compared (operator== ignores them):
+  // shared, so copying a dumped table does not copy them.
+  std::shared_ptr<const DestCounters> counters;
 
   std::string str() const;  // "10.0.0.2:80 nat w3", "10.0.0.4:80 tun/gue:6080 w1 u100 l50"
   // The tunnel settings are compared only for Method::tun (the kernel ignores them otherwise).
@@ -165,6 +185,7 @@ struct Service {
   std::optional<uint8_t> netmask;
   std::string pe_name;  // persistence engine ("sip"), usually empty
   std::vector<Destination> destinations;
+  std::shared_ptr<const Stats> stats;  // as for Destination::counters: dumps only, not compared
 
   uint8_t netmask_len() const;  // netmask, or 32 / 128 when unset
   const Destination* find(const DestKey& key) const;

@@ -33,6 +33,29 @@ Result<std::array<nlattr*, N>> nested(const nlmsghdr* msg, int type,
   return attrs;
 }
 
+// IPVS_*_ATTR_STATS64, when present and well formed (a reply without it is still a reply:
+// the counters are for status and metrics, not for programming).
+std::optional<Stats> stats_of(const nlattr* a) {
+  if (!a) return std::nullopt;
+  std::array<nlattr*, IPVS_STATS_ATTR_MAX + 1> t{};
+  if (nla_parse_nested(t.data(), IPVS_STATS_ATTR_MAX, const_cast<nlattr*>(a),
+                       policy::kStats64.data()) < 0)
+    return std::nullopt;
+  auto get = [&](int k) { return t[static_cast<size_t>(k)] ? nla_get_u64(t[static_cast<size_t>(k)]) : 0; };
+  Stats s;
+  s.conns = get(IPVS_STATS_ATTR_CONNS);
+  s.inpkts = get(IPVS_STATS_ATTR_INPKTS);
+  s.outpkts = get(IPVS_STATS_ATTR_OUTPKTS);
+  s.inbytes = get(IPVS_STATS_ATTR_INBYTES);
+  s.outbytes = get(IPVS_STATS_ATTR_OUTBYTES);
+  s.cps = get(IPVS_STATS_ATTR_CPS);
+  s.inpps = get(IPVS_STATS_ATTR_INPPS);
+  s.outpps = get(IPVS_STATS_ATTR_OUTPPS);
+  s.inbps = get(IPVS_STATS_ATTR_INBPS);
+  s.outbps = get(IPVS_STATS_ATTR_OUTBPS);
+  return s;
+}
+
 std::optional<Family> family_of(uint16_t af) {
   if (af == AF_INET) return Family::v4;
   if (af == AF_INET6) return Family::v6;
@@ -155,6 +178,7 @@ Result<Service> parse_service_reply(const nlmsghdr* msg) {
   s.timeout = nla_get_u32(a[IPVS_SVC_ATTR_TIMEOUT]);
   s.netmask = netmask_of(nla_get_u32(a[IPVS_SVC_ATTR_NETMASK]), *fam);
   if (a[IPVS_SVC_ATTR_PE_NAME]) s.pe_name = nla_get_string(a[IPVS_SVC_ATTR_PE_NAME]);
+  if (auto st = stats_of(a[IPVS_SVC_ATTR_STATS64])) s.stats = std::make_shared<const Stats>(*st);
   return s;
 }
 
@@ -192,6 +216,22 @@ Result<Destination> parse_dest_reply(const nlmsghdr* msg, Family service_family)
   }
   if (a[IPVS_DEST_ATTR_TUN_PORT]) d.tunnel.port = ntohs(nla_get_u16(a[IPVS_DEST_ATTR_TUN_PORT]));
   if (a[IPVS_DEST_ATTR_TUN_FLAGS]) d.tunnel.flags = nla_get_u16(a[IPVS_DEST_ATTR_TUN_FLAGS]);
+  DestCounters c;
+  bool any = false;
+  auto u32_of = [&](int k, uint32_t& dst) {
+    if (a[k]) {
+      dst = nla_get_u32(a[k]);
+      any = true;
+    }
+  };
+  u32_of(IPVS_DEST_ATTR_ACTIVE_CONNS, c.active_conns);
+  u32_of(IPVS_DEST_ATTR_INACT_CONNS, c.inactive_conns);
+  u32_of(IPVS_DEST_ATTR_PERSIST_CONNS, c.persistent_conns);
+  if (auto st = stats_of(a[IPVS_DEST_ATTR_STATS64])) {
+    c.stats = *st;
+    any = true;
+  }
+  if (any) d.counters = std::make_shared<const DestCounters>(c);
   return d;
 }
 

@@ -39,6 +39,17 @@ constexpr auto make_service() {
   return p;
 }
 
+constexpr auto make_stats64() {
+  constexpr nla_policy u64{NLA_U64, 0, 0};
+  std::array<nla_policy, IPVS_STATS_ATTR_MAX + 1> p{};
+  for (int a : {IPVS_STATS_ATTR_CONNS, IPVS_STATS_ATTR_INPKTS, IPVS_STATS_ATTR_OUTPKTS,
+                IPVS_STATS_ATTR_INBYTES, IPVS_STATS_ATTR_OUTBYTES, IPVS_STATS_ATTR_CPS,
+                IPVS_STATS_ATTR_INPPS, IPVS_STATS_ATTR_OUTPPS, IPVS_STATS_ATTR_INBPS,
+                IPVS_STATS_ATTR_OUTBPS})
+    p[static_cast<size_t>(a)] = u64;
+  return p;
+}
+
 constexpr auto make_dest() {
   std::array<nla_policy, IPVS_DEST_ATTR_MAX + 1> p{};
   p[IPVS_DEST_ATTR_ADDR] = address;
@@ -78,5 +89,6 @@ const std::array<nla_policy, IPVS_CMD_ATTR_MAX + 1> kCmd = make_cmd();
 const std::array<nla_policy, IPVS_SVC_ATTR_MAX + 1> kService = make_service();
 const std::array<nla_policy, IPVS_DEST_ATTR_MAX + 1> kDest = make_dest();
 const std::array<nla_policy, IPVS_DAEMON_ATTR_MAX + 1> kDaemon = make_daemon();
+const std::array<nla_policy, IPVS_STATS_ATTR_MAX + 1> kStats64 = make_stats64();
 
 }  // namespace hd::ipvs::policy

@@ -14,5 +14,6 @@ extern const std::array<nla_policy, IPVS_CMD_ATTR_MAX + 1> kCmd;
 extern const std::array<nla_policy, IPVS_SVC_ATTR_MAX + 1> kService;
 extern const std::array<nla_policy, IPVS_DEST_ATTR_MAX + 1> kDest;
 extern const std::array<nla_policy, IPVS_DAEMON_ATTR_MAX + 1> kDaemon;
+extern const std::array<nla_policy, IPVS_STATS_ATTR_MAX + 1> kStats64;  // all u64
 
 }  // namespace hd::ipvs::policy

@@ -36,8 +36,10 @@ int apply_to(Table& table, const Operation& op) {
   if (auto* o = std::get_if<EditService>(&op)) {
     if (!is_known_scheduler(o->service.scheduler)) return ENOENT;
     auto dests = std::move(svc.destinations);
+    auto stats = std::move(svc.stats);  // the kernel's counters stay with the entry
     svc = o->service;
     svc.destinations = std::move(dests);
+    svc.stats = std::move(stats);
     return 0;
   }
   if (std::holds_alternative<DelService>(op)) {
@@ -54,7 +56,9 @@ int apply_to(Table& table, const Operation& op) {
     auto d = find_dest(svc, o->dest.key);
     if (d == svc.destinations.end()) return ENOENT;
     if (!valid(o->dest)) return EINVAL;
+    auto counters = std::move(d->counters);  // an edit keeps the kernel's counters
     *d = o->dest;
+    d->counters = std::move(counters);
     return 0;
   }
   auto d = find_dest(svc, std::get<DelDest>(op).dest);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <exception>
 
 #include "core/log.h"
 
@@ -55,7 +56,15 @@ int HttpServer::on_request(void* cls, void* connection, const char* url, const c
     return ok == MHD_YES;
   }
   ++self->requests_;
-  return answer(c, self->handler_(url)) == MHD_YES;
+  // Nothing may unwind through libmicrohttpd's C frames: a handler that throws (out of
+  // memory building a big response) answers 500.
+  HttpResponse r;
+  try {
+    r = self->handler_(url);
+  } catch (const std::exception& e) {
+    r = HttpResponse{500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
+  }
+  return answer(c, r) == MHD_YES;
 }
 
 std::string HttpServer::listen(const IpAddress& address, int port) {
@@ -100,7 +109,8 @@ std::string HttpServer::listen(const IpAddress& address, int port) {
                              MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
                              10u, MHD_OPTION_END);
   if (!daemon_) {
-    ::close(fd);
+    // Not closed here: libmicrohttpd's failure path closes a listening socket it was given
+    // (closing it again could close a descriptor another thread just opened).
     return "metrics endpoint " + where + ": libmicrohttpd could not start";
   }
   const auto* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);

@@ -199,6 +199,49 @@ TEST_F(LvsSubsystemTest, AdoptsRealServersAlreadyServing) {
             "delete destination 10.0.1.12:80 from TCP 192.0.2.1:80");
 }
 
+// /metrics: the weights of both tables, and the kernel's own counters as its dump said.
+TEST_F(LvsSubsystemTest, MetricsShowBothTablesAndTheKernelsCounters) {
+  ipvs::Service svc;
+  svc.key = key("192.0.2.1");
+  ipvs::Destination a;
+  a.key = dest("10.0.1.11");
+  a.weight = 5;
+  ipvs::DestCounters c;
+  c.active_conns = 7;
+  c.inactive_conns = 2;
+  c.stats.conns = 900;
+  c.stats.inpkts = 5000;
+  c.stats.outbytes = 123456;
+  a.counters = std::make_shared<const ipvs::DestCounters>(c);
+  ipvs::Stats st;
+  st.conns = 901;
+  svc.stats = std::make_shared<const ipvs::Stats>(st);
+  svc.destinations = {a};
+  fake_.table()[svc.key] = svc;
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5), real("10.0.1.12", 3)};
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  metrics::Writer w;
+  lvs_.metrics(w);
+  const std::string& t = w.text();
+  auto has = [&](const std::string& line) {
+    EXPECT_NE(t.find("\n" + line + "\n"), std::string::npos) << line << "\n" << t;
+  };
+  const std::string v = "vs=\"TCP 192.0.2.1:80\"";
+  has("hadirector_lvs_real_server_weight{" + v + ",rs=\"10.0.1.12:80\",weight=\"configured\"} 3");
+  has("hadirector_lvs_real_server_weight{" + v + ",rs=\"10.0.1.12:80\",weight=\"desired\"} 3");
+  has("hadirector_lvs_real_servers{" + v + ",table=\"desired\"} 2");
+  // The kernel's counters come from the start-up dump (.12 was added after it: none yet).
+  has("hadirector_ipvs_real_server_connections{" + v + ",rs=\"10.0.1.11:80\",state=\"active\"} 7");
+  has("hadirector_ipvs_real_server_connections{" + v + ",rs=\"10.0.1.11:80\",state=\"inactive\"} 2");
+  has("hadirector_ipvs_real_server_connections_total{" + v + ",rs=\"10.0.1.11:80\"} 900");
+  has("hadirector_ipvs_real_server_packets_total{" + v + ",rs=\"10.0.1.11:80\",direction=\"in\"} 5000");
+  has("hadirector_ipvs_real_server_bytes_total{" + v + ",rs=\"10.0.1.11:80\",direction=\"out\"} 123456");
+  has("hadirector_ipvs_service_connections_total{" + v + "} 901");
+  EXPECT_EQ(t.find("rs=\"10.0.1.12:80\",state="), std::string::npos);
+  EXPECT_EQ(lvs_.unhealthy(), "");
+}
+
 TEST_F(LvsSubsystemTest, ReloadKeepsTheHealthOfAnUpServer) {
   CheckPort port;
   port.up();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 
 #include "daemon/director.h"
@@ -110,9 +111,9 @@ TEST(HttpServer, ServesIpv6) {
   EXPECT_EQ(r.body, "six");
 }
 
-config::Config with_endpoint(int port) {
+config::Config with_endpoint(int port, const char* address = "127.0.0.1") {
   config::Config c;
-  c.global.metrics = config::MetricsEndpoint{*IpAddress::parse("127.0.0.1"), port};
+  c.global.metrics = config::MetricsEndpoint{*IpAddress::parse(address), port};
   return c;
 }
 
@@ -156,6 +157,32 @@ TEST(MetricsSubsystem, AReloadToAnAddressInUseFailsAndKeepsTheEndpoint) {
   // Removing the section closes it.
   EXPECT_EQ(m.reload(with_endpoint(port), config::Config{}), "");
   EXPECT_EQ(m.port(), 0);
+}
+
+// Linux will not bind 127.0.0.1:P while 0.0.0.0:P listens: narrowing the endpoint to one
+// address on the same port closes the wildcard first.
+TEST(MetricsSubsystem, AReloadMovesFromTheWildcardToOneAddressOnTheSamePort) {
+  Loop loop;
+  MetricsSubsystem m(loop, [] { return std::string("hd_x 1\n"); }, [] { return std::string(); });
+  ASSERT_EQ(m.start(with_endpoint(0, "0.0.0.0")), "");
+  const int port = m.port();
+  ASSERT_EQ(m.reload(with_endpoint(0, "0.0.0.0"), with_endpoint(port)), "");
+  EXPECT_EQ(m.port(), port);
+  Reply r;
+  serve_while(loop, [&] { r = fetch("http://127.0.0.1:" + std::to_string(port) + "/metrics"); });
+  EXPECT_EQ(r.body, "hd_x 1\n");
+}
+
+TEST(HttpServer, AHandlerThatThrowsAnswers500) {
+  Loop loop;
+  metrics::HttpServer server(loop, [](std::string_view) -> metrics::HttpResponse {
+    throw std::runtime_error("out of something");
+  });
+  ASSERT_EQ(server.listen(*IpAddress::parse("127.0.0.1"), 0), "");
+  Reply r;
+  serve_while(loop, [&] { r = fetch("http://127.0.0.1:" + std::to_string(server.port()) + "/"); });
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.body, "error: out of something\n");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "ipvs/table_apply.h"
 #include "test_util.h"
 
 namespace hd::ipvs {
@@ -41,6 +42,34 @@ TEST(FakeBackend, KernelErrors) {
   EXPECT_EQ(k.table().at(kWeb).destinations.size(), 1u);  // an edit keeps destinations
   EXPECT_EQ(k.attempted().size(), 13u);
   EXPECT_EQ(k.applied().size(), 3u);
+}
+
+// The reconciler keeps its view of the kernel up to date by applying its own operations to
+// the last dump (apply_to): an edit must not drop the counters that dump read, or the
+// metrics of a server whose weight moves would vanish until the next dump.
+TEST(ApplyTo, EditsKeepTheKernelsCounters) {
+  Table t;
+  Service s = testing::service(kWeb);
+  Stats st;
+  st.conns = 9;
+  s.stats = std::make_shared<const Stats>(st);
+  Destination d = dest("10.0.0.2", 80);
+  DestCounters c;
+  c.active_conns = 4;
+  d.counters = std::make_shared<const DestCounters>(c);
+  s.destinations = {d};
+  t[kWeb] = s;
+  Destination heavier = dest("10.0.0.2", 80, 7);
+  ASSERT_EQ(apply_to(t, EditDest{kWeb, heavier}), 0);
+  ASSERT_EQ(apply_to(t, EditService{testing::service(kWeb, "rr")}), 0);
+  const Service& now = t.at(kWeb);
+  EXPECT_EQ(now.scheduler, "rr");
+  ASSERT_TRUE(now.stats);
+  EXPECT_EQ(now.stats->conns, 9u);
+  ASSERT_EQ(now.destinations.size(), 1u);
+  EXPECT_EQ(now.destinations[0].weight, 7);
+  ASSERT_TRUE(now.destinations[0].counters);
+  EXPECT_EQ(now.destinations[0].counters->active_conns, 4u);
 }
 
 TEST(FakeBackend, ErrorMessagesNameTheOperation) {

@@ -90,6 +90,30 @@ TEST(Parse, DestinationsAsTheKernelSendsThem) {
   }
 }
 
+// The kernel's counters (STATS64 and the connection counts) are read, and play no part in
+// comparing a dumped entry with a desired one.
+TEST(Parse, CountersAreReadAndNeverCompared) {
+  nl::Msg m = kernel_dest_reply(dest("10.0.0.2", 80, 3));
+  auto d = parse_dest_reply(nlmsg_hdr(m.get()), Family::v4);
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(d->counters);
+  EXPECT_EQ(d->counters->active_conns, 3u);
+  EXPECT_EQ(d->counters->inactive_conns, 4u);
+  EXPECT_EQ(d->counters->persistent_conns, 5u);
+  // kernel_replies.h puts 1000 + n for attribute n (STATS64) and 100 + n in the old STATS.
+  Stats want{1001, 1002, 1003, 1004, 1005, 1006, 1007, 1008, 1009, 1010};
+  EXPECT_EQ(d->counters->stats, want);
+  EXPECT_EQ(*d, dest("10.0.0.2", 80, 3));
+  nl::Msg sm = kernel_service_reply(udp_sh());
+  auto s = parse_service_reply(nlmsg_hdr(sm.get()));
+  ASSERT_TRUE(s.ok());
+  ASSERT_TRUE(s->stats);
+  EXPECT_EQ(*s->stats, want);
+  EXPECT_EQ(*s, udp_sh());
+  // What we build ourselves carries none.
+  EXPECT_FALSE(dest("10.0.0.2", 80, 3).counters);
+}
+
 TEST(Parse, DestinationWithoutFamilyTakesTheServices) {
   nl::Msg m = kernel_dest_reply(dest("2001:db8::2", 80), false);
   auto parsed = parse_dest_reply(nlmsg_hdr(m.get()), Family::v6);
