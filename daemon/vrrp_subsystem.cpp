@@ -160,7 +160,8 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
   cfg_ = cfg;
   if (instances.empty()) return "";
   auto err = engine_.start(std::move(instances),
-                           vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority});
+                           vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority,
+                                               cfg.global.vrrp_cpu_affinity});
   if (!err.empty()) return err;
   started_ = true;
   start_tracker(cfg);

@@ -294,6 +294,14 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
         log_drain_->post(std::move(line));
         return true;
       });
+    affinity_error_ = 0;
+    if (!opts.cpus.empty()) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      for (int c : opts.cpus)
+        if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+      affinity_error_ = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
     bool ok = false;
     if (opts.realtime) {
       sched_param sp{};
@@ -304,6 +312,9 @@ std::string Engine::start(std::vector<InstanceConfig> instances, EngineOptions o
     loop_->run();
   });
   realtime_ = rt_future.get();
+  if (affinity_error_ != 0)
+    HD_LOG(warning, "vrrp") << "could not pin the VRRP thread to the CPUs of vrrp_cpu_affinity: "
+                            << std::strerror(affinity_error_) << "; running on any CPU";
   if (opts.realtime && !realtime_)
     HD_LOG(warning, "vrrp") << "could not switch the VRRP thread to SCHED_FIFO "
                             << opts.rt_priority << " (needs CAP_SYS_NICE); running without";

@@ -62,6 +62,8 @@ class KernelPorts final : public EngineKernel {
 struct EngineOptions {
   bool realtime = false;
   int rt_priority = 10;
+  // CPUs the VRRP thread may run on (empty: any). keepalived's vrrp_cpu_affinity.
+  std::vector<int> cpus;
   // How long reload() waits for the VRRP thread to take the change before giving up (the
   // change is then never applied, and reload() says so).
   Duration reload_patience = std::chrono::seconds(5);
@@ -163,6 +165,7 @@ class Engine {
   std::function<void(std::string_view)> log_write_;
   std::atomic<int> log_in_flight_{0};
   bool dirty_ = false;  // a transition since the last publish (VRRP thread only)
+  int affinity_error_ = 0;  // set by the VRRP thread before start() reads it (rt_future)
   mutable PiMutex mu_;  // the status snapshot's pointer (shared with the main thread)
   std::shared_ptr<const EngineStatus> snapshot_;
 };

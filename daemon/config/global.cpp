@@ -2,6 +2,7 @@
 // [global]: identity, logging, paths, dataplane, the IPVS sync daemon and timeouts.
 #include "daemon/config/sections.h"
 
+#include <sched.h>
 #include <unistd.h>
 
 namespace hd::config {
@@ -31,6 +32,17 @@ void load_global(Table& root, Config& cfg) {
     cfg.global.dataplane = *v == "none" ? Dataplane::none : Dataplane::kernel;
   if (auto v = g.boolean("vrrp_realtime")) cfg.global.vrrp_realtime = *v;
   if (auto v = g.integer("vrrp_rt_priority", 1, 99)) cfg.global.vrrp_rt_priority = int(*v);
+  if (auto* a = g.array("vrrp_cpu_affinity")) {
+    for (auto& e : *a) {
+      auto* i = e.as_integer();
+      if (!i || i->get() < 0 || i->get() >= CPU_SETSIZE) {
+        g.ctx().error(e, "'vrrp_cpu_affinity' holds CPU numbers from 0 to " +
+                             std::to_string(CPU_SETSIZE - 1));
+        continue;
+      }
+      cfg.global.vrrp_cpu_affinity.push_back(int(i->get()));
+    }
+  }
   if (auto v = g.choice("ipvs_on_stop", {"keep", "remove"}))
     cfg.global.ipvs_remove_on_stop = *v == "remove";
   if (auto v = g.duration("reconcile_interval", Millis(100), std::chrono::hours(1)))

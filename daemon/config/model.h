@@ -55,6 +55,7 @@ struct Global {
   Dataplane dataplane = Dataplane::kernel;
   bool vrrp_realtime = false;  // SCHED_FIFO for the VRRP thread
   int vrrp_rt_priority = 10;
+  std::vector<int> vrrp_cpu_affinity;  // CPUs the VRRP thread may run on; empty: any
   bool ipvs_remove_on_stop = false;  // ipvs_on_stop = "remove": delete our services on stop
   Duration reconcile_interval = std::chrono::seconds(5);  // drift repair period
   std::optional<SyncDaemon> lvs_sync_daemon;

@@ -74,6 +74,11 @@ toml::table global_table(const Global& g) {
   if (g.dataplane != d.dataplane) put(t, "dataplane", to_string(g.dataplane));
   put_if(t, "vrrp_realtime", g.vrrp_realtime, d.vrrp_realtime);
   put_if(t, "vrrp_rt_priority", g.vrrp_rt_priority, d.vrrp_rt_priority);
+  if (!g.vrrp_cpu_affinity.empty()) {
+    toml::array cpus;
+    for (int c : g.vrrp_cpu_affinity) cpus.push_back(c);
+    put(t, "vrrp_cpu_affinity", std::move(cpus));
+  }
   if (g.ipvs_remove_on_stop != d.ipvs_remove_on_stop)
     put(t, "ipvs_on_stop", g.ipvs_remove_on_stop ? "remove" : "keep");
   put_duration(t, "reconcile_interval", g.reconcile_interval, d.reconcile_interval);

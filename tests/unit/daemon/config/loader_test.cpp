@@ -491,6 +491,14 @@ TEST(ConfigLoader, GlobalIpvsKeys) {
   expect_one("[global]\nipvs_on_stop = \"drop\"\n", 2, 16, "must be one of keep, remove");
 }
 
+TEST(ConfigLoader, VrrpCpuAffinity) {
+  auto r = load_string("[global]\nvrrp_cpu_affinity = [1, 3]\n", "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_EQ(r.config->global.vrrp_cpu_affinity, (std::vector<int>{1, 3}));
+  expect_one("[global]\nvrrp_cpu_affinity = [1, -2]\n", 2, 25,
+             "'vrrp_cpu_affinity' holds CPU numbers from 0 to");
+}
+
 TEST(ConfigLoader, MetricsListen) {
   auto r = load_string("[global]\nmetrics = { listen = \"[::1]:9100\" }\n", "t");
   ASSERT_TRUE(r.ok()) << r.errors[0].str();

@@ -101,6 +101,7 @@ Config every_field() {
   g.dataplane = Dataplane::none;
   g.vrrp_realtime = true;
   g.vrrp_rt_priority = 42;
+  g.vrrp_cpu_affinity = {0, 5};
   g.ipvs_remove_on_stop = true;
   g.reconcile_interval = 250ms;
   g.lvs_sync_daemon = SyncDaemon{"eth1", "VI_4", 7};
