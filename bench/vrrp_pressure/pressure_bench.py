@@ -13,7 +13,7 @@ late -> "path" (softirq, bridge); received in time -> "recv" (the Backup woke la
 not look at what was queued). Asserts nothing: prints a table (and --json).
 
 usage: pressure_bench.py [--intervals 10,20,50] [--profiles cpu,cpu-mem,cpu-io,checks]
-                         [--daemons floor,hd,hd-rt,ka,ka-rt] [--seconds 40] [--hadirector PATH]
+                         [--daemons floor,hd,hd-rt,hd-rt-pin,ka,ka-rt] [--seconds 40] [--hadirector PATH]
                          [--kernel-rt] [--dump DIR]
 
 Daemon "floor" is no daemon: cyclictest (rt-tests) at SCHED_FIFO 10, one 1 ms sleeper per
@@ -21,6 +21,9 @@ CPU, under the same load for the same time. Its worst wake-up latency is what th
 any real-time timer (a hypervisor's CPU quota, a guest faulting in fresh memory): a VRRP
 Master cannot send sooner than its timer fires, so a floor above Master_Down_Interval minus
 one interval means no daemon can avoid false failovers at that interval on that host.
+
+Daemon "hd-rt-pin" is hadirector real-time with each director's VRRP thread pinned to a
+CPU of its own (vrrp_cpu_affinity: the Master's to CPU 1, the Backup's to CPU 0).
 
 For hadirector the Master's own account is read from its status before it stops:
 adverts_late (sent more than one interval after due) and advert_late_max_ms.
@@ -66,10 +69,11 @@ PROFILES = {
 }
 
 
-def hd_config(tmp, name, prio, interval_ms, realtime, checks):
+def hd_config(tmp, name, prio, interval_ms, realtime, checks, pin=None):
     lines = ['[global]\ncontrol_socket = "%s/%s.sock"\nruntime_dir = "%s/%s-run"\n'
-             'dataplane = "none"\nvrrp_realtime = %s\nvrrp_rt_priority = 10\n'
-             % (tmp, name, tmp, name, "true" if realtime else "false"),
+             'dataplane = "none"\nvrrp_realtime = %s\nvrrp_rt_priority = 10\n%s'
+             % (tmp, name, tmp, name, "true" if realtime else "false",
+                "vrrp_cpu_affinity = [%d]\n" % pin if pin is not None else ""),
              '[[vrrp_instance]]\nname = "VI_1"\ninterface = "eth0"\nvirtual_router_id = 51\n'
              'priority = %d\nversion = 3\nadvert_interval = "%dms"\n'
              'virtual_ipaddresses = ["%s/24"]\n' % (prio, interval_ms, VIP)]
@@ -92,7 +96,9 @@ def ka_config(tmp, name, prio, interval_ms, realtime):
 def start_daemon(kind, ns, tmp, name, prio, interval_ms, checks, hadirector):
     log = open(os.path.join(tmp, name + ".log"), "w")
     if kind.startswith("hd"):
-        cfg = hd_config(tmp, name, prio, interval_ms, kind == "hd-rt", checks)
+        # hd-rt-pin: real-time and pinned, each director's VRRP thread on its own CPU.
+        pin = (1 if name == "a" else 0) if kind == "hd-rt-pin" else None
+        cfg = hd_config(tmp, name, prio, interval_ms, kind in ("hd-rt", "hd-rt-pin"), checks, pin)
         argv = [hadirector, "run", "-c", cfg]
     else:
         cfg = ka_config(tmp, name, prio, interval_ms, kind == "ka-rt")
