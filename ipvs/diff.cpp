@@ -30,9 +30,11 @@ Plan plan(const Table& desired, const Table& actual, const std::set<ServiceKey>&
       out.ops.push_back(EditService{settings_only(want)});
     }
     std::set<DestKey> seen;
+    const DestIndex current = have ? index_destinations(*have) : DestIndex{};
     for (const auto& d : want.destinations) {
       if (!seen.insert(d.key).second) continue;  // a duplicate: the first one wins
-      const Destination* cur = have ? have->find(d.key) : nullptr;
+      auto c = current.find(d.key);
+      const Destination* cur = c == current.end() ? nullptr : c->second;
       if (!cur) {
         dest_changes.push_back(AddDest{key, d});
       } else if (!(*cur == d)) {

@@ -208,11 +208,19 @@ std::string Service::str() const {
 
 bool operator==(const Service& a, const Service& b) {
   if (!a.same_settings(b) || a.destinations.size() != b.destinations.size()) return false;
+  const DestIndex in_b = index_destinations(b);
   for (const auto& d : a.destinations) {
-    const Destination* o = b.find(d.key);
-    if (!o || !(*o == d)) return false;
+    auto o = in_b.find(d.key);
+    if (o == in_b.end() || !(*o->second == d)) return false;
   }
   return true;
+}
+
+DestIndex index_destinations(const Service& s) {
+  DestIndex out;
+  out.reserve(s.destinations.size());
+  for (const auto& d : s.destinations) out.emplace(d.key, &d);  // a duplicate: the first
+  return out;
 }
 
 std::optional<TunnelProblem> validate_tunnel(const Tunnel& t) {

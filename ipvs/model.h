@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/address.h"
@@ -108,11 +109,10 @@ struct TunnelProblem {
 std::optional<TunnelProblem> validate_tunnel(const Tunnel& t);
 
 // What the kernel counts for a service or destination (IPVS_*_ATTR_STATS64: what
-// `ipvsadm --stats --exact` and `--rate` print). Totals since the entry was made; the rates
-// are the kernel's per-second estimates (updated every 2 s).
+// `ipvsadm --stats --exact` prints): totals since the entry was made. The kernel's rate
+// estimates in the same attribute are not read: rate() over the totals gives them.
 struct Stats {
   uint64_t conns = 0, inpkts = 0, outpkts = 0, inbytes = 0, outbytes = 0;
-  uint64_t cps = 0, inpps = 0, outpps = 0, inbps = 0, outbps = 0;
   bool operator==(const Stats&) const = default;
 };
 
@@ -209,3 +209,12 @@ template <>
 struct std::hash<hd::ipvs::DestKey> {
   size_t operator()(const hd::ipvs::DestKey& k) const noexcept;
 };
+
+namespace hd::ipvs {
+
+// A service's destinations by key, for many lookups in one service (Service::find is a
+// linear scan): the diff, service comparison and the metrics use it.
+using DestIndex = std::unordered_map<DestKey, const Destination*>;
+DestIndex index_destinations(const Service& s);
+
+}  // namespace hd::ipvs

@@ -48,11 +48,6 @@ std::optional<Stats> stats_of(const nlattr* a) {
   s.outpkts = get(IPVS_STATS_ATTR_OUTPKTS);
   s.inbytes = get(IPVS_STATS_ATTR_INBYTES);
   s.outbytes = get(IPVS_STATS_ATTR_OUTBYTES);
-  s.cps = get(IPVS_STATS_ATTR_CPS);
-  s.inpps = get(IPVS_STATS_ATTR_INPPS);
-  s.outpps = get(IPVS_STATS_ATTR_OUTPPS);
-  s.inbps = get(IPVS_STATS_ATTR_INBPS);
-  s.outbps = get(IPVS_STATS_ATTR_OUTBPS);
   return s;
 }
 
