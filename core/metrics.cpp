@@ -7,15 +7,16 @@
 namespace hd::metrics {
 
 namespace {
-void append_escaped(std::string& out, std::string_view v) {
-  if (v.find_first_of("\\\"\n") == std::string_view::npos) {  // the usual case: as is
-    out.append(v);
+// Backslash and newline always; the double quote too in label values (not in HELP text).
+void append_escaped(std::string& out, std::string_view v, bool quote) {
+  if (v.find_first_of(quote ? "\\\"\n" : "\\\n") == std::string_view::npos) {
+    out.append(v);  // the usual case
     return;
   }
   for (char c : v) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
+    else if (c == '"' && quote)
       out += "\\\"";
     else if (c == '\n')
       out += "\\n";
@@ -25,13 +26,15 @@ void append_escaped(std::string& out, std::string_view v) {
 }
 
 void append_value(std::string& out, double v) {
-  if (std::isnan(v) || std::isinf(v)) {
-    out += format_value(v);
-    return;
+  if (std::isnan(v)) {
+    out += "NaN";
+  } else if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
+    out.append(buf, r.ptr);
   }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
 }
 }  // namespace
 
@@ -45,40 +48,16 @@ void Histogram::observe(double v) {
     }
 }
 
-std::vector<uint64_t> Histogram::cumulative() const {
-  std::vector<uint64_t> out(counts_.size());
-  uint64_t run = 0;
-  for (size_t i = 0; i < counts_.size(); ++i) out[i] = run += counts_[i];
-  return out;
-}
-
 std::string format_value(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
-  return std::string(buf, r.ptr);
-}
-
-std::string escape_label(std::string_view v) {
   std::string out;
-  out.reserve(v.size());
-  append_escaped(out, v);
+  append_value(out, v);
   return out;
 }
 
 void Writer::start(std::string_view name, std::string_view type, std::string_view help) {
   family_ = name;
   out_.append("# HELP ").append(name).append(" ");
-  // HELP text escapes backslash and newline only.
-  for (char c : help) {
-    if (c == '\\')
-      out_ += "\\\\";
-    else if (c == '\n')
-      out_ += "\\n";
-    else
-      out_ += c;
-  }
+  append_escaped(out_, help, false);
   out_.append("\n# TYPE ").append(name).append(" ").append(type).append("\n");
 }
 
@@ -89,7 +68,6 @@ void Writer::counter(std::string_view name, std::string_view help) {
 void Writer::histogram(std::string_view name, std::string_view help) {
   start(name, "histogram", help);
 }
-
 
 // Appends straight into the output (no temporaries): a scrape of 100,000 series is this
 // function 100,000 times on the main loop.
@@ -103,7 +81,7 @@ void Writer::line(std::string_view suffix, std::initializer_list<Label> labels,
       if (!first) out_ += ',';
       first = false;
       out_.append(l.name).append("=\"");
-      append_escaped(out_, l.value);
+      append_escaped(out_, l.value, true);
       out_ += '"';
     };
     for (auto& l : labels) put(l);
@@ -119,17 +97,18 @@ void Writer::sample(std::initializer_list<Label> labels, double value) {
   line("", labels, nullptr, value);
 }
 
-void Writer::observe(std::initializer_list<Label> labels, std::span<const double> bounds,
-                     std::span<const uint64_t> cumulative, double sum, uint64_t count) {
-  for (size_t i = 0; i < bounds.size() && i < cumulative.size(); ++i) {
-    std::string le = format_value(bounds[i]);
+void Writer::observe(std::initializer_list<Label> labels, const Histogram& h) {
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < h.bounds().size(); ++i) {
+    cumulative += h.counts()[i];
+    std::string le = format_value(h.bounds()[i]);
     Label l{"le", le};
-    line("_bucket", labels, &l, static_cast<double>(cumulative[i]));
+    line("_bucket", labels, &l, static_cast<double>(cumulative));
   }
   Label inf{"le", "+Inf"};
-  line("_bucket", labels, &inf, static_cast<double>(count));
-  line("_sum", labels, nullptr, sum);
-  line("_count", labels, nullptr, static_cast<double>(count));
+  line("_bucket", labels, &inf, static_cast<double>(h.count()));
+  line("_sum", labels, nullptr, h.sum());
+  line("_count", labels, nullptr, static_cast<double>(h.count()));
 }
 
 }  // namespace hd::metrics

@@ -22,7 +22,7 @@ class Histogram {
       : bounds_(bounds.begin(), bounds.end()), counts_(bounds.size(), 0) {}
   void observe(double v);
   std::span<const double> bounds() const { return bounds_; }
-  std::vector<uint64_t> cumulative() const;  // count at or below each bound
+  std::span<const uint64_t> counts() const { return counts_; }  // per bucket, not cumulative
   double sum() const { return sum_; }
   uint64_t count() const { return count_; }
 
@@ -54,14 +54,9 @@ class Writer {
   // One sample of the current gauge or counter family.
   void sample(std::initializer_list<Label> labels, double value);
   void sample(double value) { sample({}, value); }
-  // One histogram: `bounds` are the buckets' upper bounds (ascending, +Inf added here),
-  // `cumulative` the count at or below each bound, then the sum and the total count.
-  void observe(std::initializer_list<Label> labels, std::span<const double> bounds,
-               std::span<const uint64_t> cumulative, double sum, uint64_t count);
-  void observe(std::initializer_list<Label> labels, const Histogram& h) {
-    auto c = h.cumulative();
-    observe(labels, h.bounds(), c, h.sum(), h.count());
-  }
+  // One histogram of the current histogram family: cumulative _bucket lines (+Inf added),
+  // _sum and _count.
+  void observe(std::initializer_list<Label> labels, const Histogram& h);
 
   const std::string& text() const { return out_; }
   std::string take() { return std::move(out_); }
@@ -76,7 +71,5 @@ class Writer {
 
 // A value as Prometheus reads it: integers without a fraction, NaN, +Inf, -Inf.
 std::string format_value(double v);
-// A label value escaped for the text format (backslash, double quote, newline).
-std::string escape_label(std::string_view v);
 
 }  // namespace hd::metrics

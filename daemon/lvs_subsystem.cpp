@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
-#include <unordered_map>
-
 #include "core/log.h"
 #include "daemon/config/check_spec.h"
 #include "ipvs/netlink_backend.h"
 
 namespace hd {
 namespace {
+
+const ipvs::Service* find_service(const ipvs::Table& t, const ipvs::ServiceKey& k) {
+  auto it = t.find(k);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+// A service as desired and as in the kernel: both absent, or both there and equal.
+bool in_sync(const ipvs::Service* desired, const ipvs::Service* kernel) {
+  return !desired == !kernel && (!desired || *desired == *kernel);
+}
 
 ipvs::Method to_method(config::Forwarding f) {
   switch (f) {
@@ -377,26 +385,22 @@ void LvsSubsystem::status(JsonWriter& w) const {
     if (q != quorum_.end()) {
       w.field("quorum_up", q->second.up).field("live_weight", q->second.live_weight);
     }
-    auto dests = [&](const ipvs::Table& t) {
+    auto dests = [&](const ipvs::Service* s) {
       w.begin_array();
-      auto it = t.find(spec.key);
-      if (it != t.end())
-        for (auto& d : it->second.destinations) w.value(d.str());
+      if (s)
+        for (auto& d : s->destinations) w.value(d.str());
       w.end_array();
     };
+    const ipvs::Service* desired = find_service(desired_, spec.key);
     w.key("desired");
-    dests(desired_);
+    dests(desired);
     w.key("kernel");
-    if (kernel)
-      dests(*kernel);
-    else
-      w.null();
     if (kernel) {
-      auto a = desired_.find(spec.key);
-      auto b = kernel->find(spec.key);
-      bool same = (a == desired_.end()) == (b == kernel->end()) &&
-                  (a == desired_.end() || a->second == b->second);
-      w.field("in_sync", same);
+      const ipvs::Service* in_kernel = find_service(*kernel, spec.key);
+      dests(in_kernel);
+      w.field("in_sync", in_sync(desired, in_kernel));
+    } else {
+      w.null();
     }
     w.end_object();
   }
@@ -433,17 +437,13 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
   if (checker_) checker_->metrics(w);
   const std::optional<ipvs::Table> none;
   const std::optional<ipvs::Table>& kernel = reconciler_ ? reconciler_->known() : none;
-  auto find = [](const ipvs::Table& t, const ipvs::ServiceKey& k) -> const ipvs::Service* {
-    auto it = t.find(k);
-    return it == t.end() ? nullptr : &it->second;
-  };
   // Label values and table lookups once per service and real server, not once per family.
   using Row = MetricsRow;
   std::vector<Row> rows;
   rows.reserve(specs_.size());
   for (auto& spec : specs_) {
-    Row r{&spec, spec.key.str(), {}, find(desired_, spec.key),
-          kernel ? find(*kernel, spec.key) : nullptr};
+    Row r{&spec, spec.key.str(), {}, find_service(desired_, spec.key),
+          kernel ? find_service(*kernel, spec.key) : nullptr};
     r.rs.reserve(spec.reals.size());
     for (auto& real : spec.reals) r.rs.push_back(real.dest.key.str());
     rows.push_back(std::move(r));
@@ -474,26 +474,17 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
   w.gauge("hadirector_lvs_real_server_weight",
           "The real server's weight: configured, desired (health, slow start, overrides) and "
           "in the kernel (absent when not there).");
-  // Service::find is a linear scan: index the destinations once per service instead.
-  using Index = std::unordered_map<ipvs::DestKey, int32_t>;
-  auto weights = [](const ipvs::Service* s) {
-    Index m;
-    if (s) {
-      m.reserve(s->destinations.size());
-      for (auto& d : s->destinations) m.emplace(d.key, d.weight);
-    }
-    return m;
-  };
   for (auto& r : rows) {
-    const Index desired = weights(r.desired), in_kernel = weights(r.kernel);
+    const ipvs::DestIndex desired = r.desired ? index_destinations(*r.desired) : ipvs::DestIndex{};
+    const ipvs::DestIndex in_kernel = r.kernel ? index_destinations(*r.kernel) : ipvs::DestIndex{};
     for (size_t i = 0; i < r.spec->reals.size(); ++i) {
       const ipvs::RealSpec& real = r.spec->reals[i];
       w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "configured"}}, real.dest.weight);
       auto d = desired.find(real.dest.key);
       w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "desired"}},
-               d == desired.end() ? 0 : d->second);
+               d == desired.end() ? 0 : d->second->weight);
       if (auto k = in_kernel.find(real.dest.key); k != in_kernel.end())
-        w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "kernel"}}, k->second);
+        w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "kernel"}}, k->second->weight);
     }
   }
   if (!reconciler_) return;
@@ -518,8 +509,7 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
   w.gauge("hadirector_ipvs_in_sync", "1 when the kernel's table, as last read, is the desired one.");
   if (kernel)
     for (auto& r : rows)
-      w.sample({{"vs", r.vs}},
-               (!r.desired && !r.kernel) || (r.desired && r.kernel && *r.desired == *r.kernel) ? 1 : 0);
+      w.sample({{"vs", r.vs}}, in_sync(r.desired, r.kernel) ? 1 : 0);
 }
 
 // The kernel's own counters, as the last full reconcile's dump read them (so up to
@@ -587,13 +577,9 @@ std::string LvsSubsystem::unhealthy() const {
   if (!known)
     return "the kernel's IPVS table is not known (not read yet, or an operation failed since "
            "the last read): the next reconcile reads it";
-  for (auto& spec : specs_) {
-    auto a = desired_.find(spec.key);
-    auto b = known->find(spec.key);
-    bool same = (a == desired_.end()) == (b == known->end()) &&
-                (a == desired_.end() || a->second == b->second);
-    if (!same) return spec.key.str() + " differs in the kernel from the desired table";
-  }
+  for (auto& spec : specs_)
+    if (!in_sync(find_service(desired_, spec.key), find_service(*known, spec.key)))
+      return spec.key.str() + " differs in the kernel from the desired table";
   return "";
 }
 

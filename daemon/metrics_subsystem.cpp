@@ -27,14 +27,18 @@ metrics::HttpResponse MetricsSubsystem::handle(std::string_view path) {
   return {404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n"};
 }
 
+std::unique_ptr<metrics::HttpServer> MetricsSubsystem::make_server() {
+  return std::make_unique<metrics::HttpServer>(
+      loop_, [this](std::string_view path) { return handle(path); });
+}
+
 // Binds the new endpoint before the old one goes, so a reload to an address that cannot be
 // bound fails and leaves the running endpoint as it was.
 std::string MetricsSubsystem::apply(const std::optional<config::MetricsEndpoint>& want) {
   if (want == endpoint_) return "";
   std::unique_ptr<metrics::HttpServer> next;
   if (want) {
-    next = std::make_unique<metrics::HttpServer>(
-        loop_, [this](std::string_view path) { return handle(path); });
+    next = make_server();
     if (auto err = next->listen(want->address, want->port); !err.empty()) {
       // Linux refuses 10.0.0.1:P while 0.0.0.0:P listens (and the reverse), even with
       // SO_REUSEADDR: moving between a wildcard and an address on the same port needs the
@@ -45,8 +49,7 @@ std::string MetricsSubsystem::apply(const std::optional<config::MetricsEndpoint>
       const int old_port = server_->port();
       server_.reset();
       if (auto again = next->listen(want->address, want->port); !again.empty()) {
-        server_ = std::make_unique<metrics::HttpServer>(
-            loop_, [this](std::string_view path) { return handle(path); });
+        server_ = make_server();
         if (auto back = server_->listen(endpoint_->address, old_port); !back.empty()) {
           server_.reset();
           endpoint_.reset();

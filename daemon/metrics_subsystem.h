@@ -31,6 +31,7 @@ class MetricsSubsystem : public Subsystem {
 
  private:
   metrics::HttpResponse handle(std::string_view path);
+  std::unique_ptr<metrics::HttpServer> make_server();  // answering with handle()
   std::string apply(const std::optional<config::MetricsEndpoint>& want);
 
   std::function<std::string()> render_;

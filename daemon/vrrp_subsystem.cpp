@@ -238,40 +238,45 @@ void VrrpSubsystem::metrics(metrics::Writer& w) const {
     w.sample({{"vrrp_instance", i.name}, {"priority", "configured"}}, i.base_priority);
     w.sample({{"vrrp_instance", i.name}, {"priority", "effective"}}, i.effective_priority);
   }
-  w.gauge("hadirector_vrrp_last_transition_time_seconds",
-          "When the instance last changed state (Unix time).");
-  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.last_transition_wall);
-  w.gauge("hadirector_vrrp_advert_interval_seconds", "The advert interval in force (v3: the Master's).");
-  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.advert_interval_s);
-  auto counter = [&](const char* name, const char* help, auto get) {
-    w.counter(name, help);
+  // One sample per instance of a family of its own.
+  using I = vrrp::InstanceStatus;
+  auto each = [&](bool counter, const char* name, const char* help, auto get) {
+    if (counter)
+      w.counter(name, help);
+    else
+      w.gauge(name, help);
     for (auto& i : s.instances)
       w.sample({{"vrrp_instance", i.name}}, static_cast<double>(get(i)));
   };
-  using I = vrrp::InstanceStatus;
-  counter("hadirector_vrrp_became_master_total", "Transitions to MASTER.",
-          [](const I& i) { return i.counters.became_master; });
-  counter("hadirector_vrrp_master_down_total",
-          "Master_Down_Timer expiries: the Master fell silent while this router was BACKUP.",
-          [](const I& i) { return i.counters.master_down; });
-  counter("hadirector_vrrp_adverts_sent_total", "Adverts sent.",
-          [](const I& i) { return i.counters.adverts_sent; });
-  counter("hadirector_vrrp_adverts_received_total", "Valid adverts received for the instance.",
-          [](const I& i) { return i.counters.adverts_received; });
-  counter("hadirector_vrrp_advert_send_errors_total", "Adverts the kernel would not send.",
-          [](const I& i) { return i.counters.send_errors; });
-  counter("hadirector_vrrp_adverts_late_total",
-          "Adverts sent more than one interval after they were due (a loaded host).",
-          [](const I& i) { return i.counters.adverts_late; });
-  counter("hadirector_vrrp_unknown_peer_total", "Adverts from a source not in unicast_peers/peers.",
-          [](const I& i) { return i.counters.unknown_peer; });
-  counter("hadirector_vrrp_gratuitous_sent_total", "Gratuitous ARPs / unsolicited NAs sent.",
-          [](const I& i) { return i.garp_sent; });
-  counter("hadirector_vrrp_vip_add_refused_total", "VIP additions the kernel refused while MASTER.",
-          [](const I& i) { return i.counters.vip_add_refused; });
-  w.gauge("hadirector_vrrp_advert_late_max_seconds",
-          "The worst lateness of an advert against its due time since start.");
-  for (auto& i : s.instances) w.sample({{"vrrp_instance", i.name}}, i.counters.advert_late_max_ms / 1e3);
+  each(false, "hadirector_vrrp_last_transition_time_seconds",
+       "When the instance last changed state (Unix time).",
+       [](const I& i) { return i.last_transition_wall; });
+  each(false, "hadirector_vrrp_advert_interval_seconds",
+       "The advert interval in force (v3: the Master's).",
+       [](const I& i) { return i.advert_interval_s; });
+  each(false, "hadirector_vrrp_advert_late_max_seconds",
+       "The worst lateness of an advert against its due time since start.",
+       [](const I& i) { return std::chrono::duration<double>(i.advert_timing.late_max).count(); });
+  each(true, "hadirector_vrrp_became_master_total", "Transitions to MASTER.",
+       [](const I& i) { return i.counters.became_master; });
+  each(true, "hadirector_vrrp_master_down_total",
+       "Master_Down_Timer expiries: the Master fell silent while this router was BACKUP.",
+       [](const I& i) { return i.counters.master_down; });
+  each(true, "hadirector_vrrp_adverts_sent_total", "Adverts sent.",
+       [](const I& i) { return i.counters.adverts_sent; });
+  each(true, "hadirector_vrrp_adverts_received_total", "Valid adverts received for the instance.",
+       [](const I& i) { return i.counters.adverts_received; });
+  each(true, "hadirector_vrrp_advert_send_errors_total", "Adverts the kernel would not send.",
+       [](const I& i) { return i.counters.send_errors; });
+  each(true, "hadirector_vrrp_adverts_late_total",
+       "Adverts sent more than one interval after they were due (a loaded host).",
+       [](const I& i) { return i.advert_timing.late; });
+  each(true, "hadirector_vrrp_unknown_peer_total", "Adverts from a source not in unicast_peers/peers.",
+       [](const I& i) { return i.counters.unknown_peer; });
+  each(true, "hadirector_vrrp_gratuitous_sent_total", "Gratuitous ARPs / unsolicited NAs sent.",
+       [](const I& i) { return i.garp_sent; });
+  each(true, "hadirector_vrrp_vip_add_refused_total", "VIP additions the kernel refused while MASTER.",
+       [](const I& i) { return i.counters.vip_add_refused; });
   w.counter("hadirector_vrrp_adverts_dropped_total", "Adverts dropped, by reason.");
   for (auto& i : s.instances)
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
@@ -350,7 +355,9 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.end_object();
     w.field("vip_add_refused", c.vip_add_refused).field("vip_add_retries", c.vip_add_retries);
     w.field("vip_faults", c.vip_faults).field("master_down", c.master_down);
-    w.field("adverts_late", c.adverts_late).field("advert_late_max_ms", c.advert_late_max_ms);
+    w.field("adverts_late", i.advert_timing.late);
+    w.field("advert_late_max_ms",
+            std::chrono::duration<double, std::milli>(i.advert_timing.late_max).count());
     w.key("dropped").begin_object();
     w.field("total", c.drops.total);
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)

@@ -363,9 +363,7 @@ InstanceStatus Instance::status() const {
   else if (!refused_.empty())
     s.vip_problem = refused_.begin()->second;
   s.counters = counters_;
-  s.counters.adverts_late = fsm_.advert_timing().late;
-  s.counters.advert_late_max_ms =
-      std::chrono::duration<double, std::milli>(fsm_.advert_timing().late_max).count();
+  s.advert_timing = fsm_.advert_timing();
   s.garp_sent = ports_.announcer.sent();
   return s;
 }

@@ -74,8 +74,6 @@ struct InstanceCounters {
   uint64_t vip_add_refused = 0;  // VIP adds the kernel refused while MASTER
   uint64_t vip_add_retries = 0;
   uint64_t vip_faults = 0;  // times a refused VIP put the instance in FAULT
-  uint64_t adverts_late = 0;  // sent more than one interval after due (Fsm::advert_timing)
-  double advert_late_max_ms = 0;
   DropCounters drops;
 };
 
@@ -98,6 +96,7 @@ struct InstanceStatus {
   std::vector<std::string> down_interfaces;
   std::string vip_problem;  // "" or why a VIP is missing (kernel refusal) / the VIP fault
   InstanceCounters counters;
+  Fsm::AdvertTiming advert_timing;  // how late this Master's adverts left
   uint64_t garp_sent = 0;
 };
 

@@ -16,13 +16,14 @@ namespace hd::metrics {
 namespace {
 
 // HEAD gets the same response: libmicrohttpd sends its headers without the body.
-MHD_Result answer(MHD_Connection* c, const HttpResponse& r) {
+MHD_Result answer(MHD_Connection* c, const HttpResponse& r, const char* allow = nullptr) {
   auto* resp = MHD_create_response_from_buffer(r.body.size(),
                                                const_cast<char*>(r.body.data()),
                                                MHD_RESPMEM_MUST_COPY);
   if (!resp) return MHD_NO;
   MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
   MHD_add_response_header(resp, "Cache-Control", "no-store");
+  if (allow) MHD_add_response_header(resp, "Allow", allow);
   auto ok = MHD_queue_response(c, static_cast<unsigned>(r.status), resp);
   MHD_destroy_response(resp);
   return ok;
@@ -46,16 +47,9 @@ int HttpServer::on_request(void* cls, void* connection, const char* url, const c
   const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
   if (!get && !head) {
     ++self->refused_;
-    HttpResponse r{405, "text/plain; charset=utf-8", "only GET and HEAD\n"};
-    auto* resp = MHD_create_response_from_buffer(r.body.size(), r.body.data(),
-                                                 MHD_RESPMEM_MUST_COPY);
-    if (!resp) return 0;
-    MHD_add_response_header(resp, "Allow", "GET, HEAD");
-    auto ok = MHD_queue_response(c, 405, resp);
-    MHD_destroy_response(resp);
-    return ok == MHD_YES;
+    return answer(c, HttpResponse{405, "text/plain; charset=utf-8", "only GET and HEAD\n"},
+                  "GET, HEAD") == MHD_YES;
   }
-  ++self->requests_;
   // Nothing may unwind through libmicrohttpd's C frames: a handler that throws (out of
   // memory building a big response) answers 500.
   HttpResponse r;

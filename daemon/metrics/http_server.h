@@ -36,7 +36,6 @@ class HttpServer {
   void close();
   bool listening() const { return daemon_ != nullptr; }
   int port() const { return port_; }  // the bound port
-  uint64_t requests() const { return requests_; }
   uint64_t refused() const { return refused_; }  // methods other than GET/HEAD
 
   // libmicrohttpd's request callback lands here (cls: the server; connection: its
@@ -52,7 +51,6 @@ class HttpServer {
   int port_ = 0;
   std::unique_ptr<IoWatcher> io_;
   std::unique_ptr<Timer> timer_;
-  uint64_t requests_ = 0;
   uint64_t refused_ = 0;
 };
 

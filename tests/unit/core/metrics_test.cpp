@@ -22,7 +22,11 @@ TEST(MetricsWriter, FamiliesHaveHelpTypeAndSamples) {
 }
 
 TEST(MetricsWriter, LabelValuesAreEscaped) {
-  EXPECT_EQ(escape_label("tcp 10.0.0.1:80 -> \"x\"\\\n"), "tcp 10.0.0.1:80 -> \\\"x\\\"\\\\\\n");
+  Writer w;
+  w.gauge("hd_x", "X.");
+  w.sample({{"check", "tcp 10.0.0.1:80 -> \"x\"\\\n"}}, 1);
+  EXPECT_EQ(w.text(), "# HELP hd_x X.\n# TYPE hd_x gauge\n"
+                      "hd_x{check=\"tcp 10.0.0.1:80 -> \\\"x\\\"\\\\\\n\"} 1\n");
 }
 
 TEST(MetricsWriter, ValuesAsPrometheusReadsThem) {
@@ -41,7 +45,7 @@ TEST(MetricsHistogram, BucketsAreCumulativeWithInfSumAndCount) {
   Histogram h(bounds);
   // Binary fractions, so the sum prints exactly.
   for (double v : {0.0078125, 0.0078125, 0.0625, 0.5, 7.0}) h.observe(v);
-  EXPECT_THAT(h.cumulative(), ::testing::ElementsAre(2u, 3u, 4u));
+  EXPECT_THAT(h.counts(), ::testing::ElementsAre(2u, 1u, 1u));
   EXPECT_EQ(h.count(), 5u);
   EXPECT_EQ(h.sum(), 7.578125);
   Writer w;
