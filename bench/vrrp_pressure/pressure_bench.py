@@ -32,8 +32,8 @@ adverts_late (sent more than one interval after due) and advert_late_max_ms.
 links: GRO on every veth end (so veth receives through NAPI), threaded NAPI, and the NAPI
 threads of those links (created by this lab, gone with it) at SCHED_FIFO 20; without it a
 received advert waits for softirq processing, which a loaded host defers to ksoftirqd at
-normal priority. --dump writes each run's advert timestamps (JSON) for correlation with
-`perf sched` (perf record -k CLOCK_REALTIME).
+normal priority. --dump writes each run's advert timestamps (JSON, wall clock) for
+correlation with perf (record with `-k mono` and add the wall-minus-monotonic offset).
 Needs root, stress-ng and keepalived (apt-get install stress-ng keepalived)."""
 import argparse
 import json
@@ -194,26 +194,37 @@ def judge(sent, recv, interval, mdi):
     }
 
 
+def start_stress(profile, seconds, tmp):
+    """stress-ng with the profile's load for `seconds` (None for no load); --temp-path: the
+    hdd stressor's files go to our temporary directory."""
+    if not PROFILES[profile]:
+        return None
+    return subprocess.Popen(["stress-ng"] + PROFILES[profile] +
+                            ["--timeout", "%ds" % seconds, "--quiet", "--temp-path", tmp],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def stop_stress(stress):
+    if stress and stress.poll() is None:
+        os.killpg(stress.pid, signal.SIGKILL)
+        stress.wait()
+
+
 def floor(profile, seconds):
     """cyclictest's worst wake-up latency (ms) under the profile's load."""
-    stress = None
+    tmp = tempfile.mkdtemp(prefix="hd-pressure-")
+    stress = start_stress(profile, seconds + 2, tmp)
     try:
-        if PROFILES[profile]:
-            tmp = tempfile.mkdtemp(prefix="hd-pressure-")
-            stress = subprocess.Popen(["stress-ng"] + PROFILES[profile] +
-                                      ["--timeout", "%ds" % (seconds + 2), "--quiet",
-                                       "--temp-path", tmp], stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
-            time.sleep(1)
+        time.sleep(1 if stress else 0)
         out = subprocess.run(["cyclictest", "-t", "-a", "-p", "10", "-i", "1000", "-D",
                               str(seconds), "-q", "-m"], capture_output=True, text=True).stdout
         worst = max(int(x) for line in out.splitlines() if "Max:" in line
                     for x in [line.split("Max:")[1].split()[0]])
         return {"floor_max_ms": worst / 1000.0}
     finally:
-        if stress and stress.poll() is None:
-            os.killpg(stress.pid, signal.SIGKILL)
-            stress.wait()
+        stop_stress(stress)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def master_timing(hadirector, tmp):
@@ -249,12 +260,7 @@ def one(kind, profile, interval_ms, seconds, hadirector, krt=False, dump=None):
         sent, recv = Sniffer(ns_a), Sniffer(ns_b)
         time.sleep(0.5)
         t0 = time.time()
-        if PROFILES[profile]:
-            # --temp-path: the hdd stressor's files go to our temporary directory.
-            stress = subprocess.Popen(["stress-ng"] + PROFILES[profile] +
-                                      ["--timeout", "%ds" % seconds, "--quiet", "--temp-path", tmp],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True)
+        stress = start_stress(profile, seconds, tmp)
         time.sleep(seconds)
         sent.stop()
         recv.stop()
@@ -278,9 +284,7 @@ def one(kind, profile, interval_ms, seconds, hadirector, krt=False, dump=None):
             r["note"] = "a daemon exited early; logs in " + tmp
         return r
     finally:
-        if stress and stress.poll() is None:
-            os.killpg(stress.pid, signal.SIGKILL)
-            stress.wait()
+        stop_stress(stress)
         for p in procs:
             if p.poll() is None:
                 p.terminate()
@@ -339,22 +343,22 @@ def main():
                                       if a.kernel_rt else "", subprocess.run(
               ["keepalived", "--version"], capture_output=True, text=True).stderr.split()[1]
               if shutil.which("keepalived") else ""))
-    print("%-5s %-8s %-6s %6s %-14s %9s %6s %9s %6s %9s %11s" % (
+    print("%-5s %-8s %-9s %6s %-14s %9s %6s %9s %6s %9s %11s" % (
         "adv", "profile", "daemon", "false", "cause s/p/r", "send max", ">3x", "recv max", ">3x",
         "recv p99", "self late"))
     for row in rows:
         r = row["result"]
         if r is None:
-            print("%-5s %-8s %-6s %6s" % ("%dms" % row["interval_ms"], row["profile"], row["daemon"], "n/a"))
+            print("%-5s %-8s %-9s %6s" % ("%dms" % row["interval_ms"], row["profile"], row["daemon"], "n/a"))
             continue
         if "floor_max_ms" in r:
-            print("%-5s %-8s %-6s %6s %-14s %7.1fms  (cyclictest SCHED_FIFO 10: worst wake-up)" % (
+            print("%-5s %-8s %-9s %6s %-14s %7.1fms  (cyclictest SCHED_FIFO 10: worst wake-up)" % (
                 "%dms" % row["interval_ms"], row["profile"], "floor", "-", "-", r["floor_max_ms"]))
             continue
         c = r["causes"]
         self_late = ("%d/%.1fms" % (r["self_adverts_late"], r["self_late_max_ms"])
                      if "self_adverts_late" in r else "-")
-        print("%-5s %-8s %-6s %6d %-14s %7.1fms %6d %7.1fms %6d %7.1fms %11s%s" % (
+        print("%-5s %-8s %-9s %6d %-14s %7.1fms %6d %7.1fms %6d %7.1fms %11s%s" % (
             "%dms" % row["interval_ms"], row["profile"], row["daemon"], r["false_failovers"],
             "%d/%d/%d" % (c["send"], c["path"], c["recv"]), r["send_gap_max_ms"],
             r["send_gaps_over_3x"], r["recv_gap_max_ms"], r["recv_gaps_over_3x"],

@@ -65,6 +65,14 @@ class Lab:
         self.namespaces = []
 
 
+def listener(ns, port, addr="127.0.0.1", seconds=120):
+    """A TCP listener on addr:port in namespace ns for `seconds` (kill() and wait() it)."""
+    return subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c",
+                             "import socket,time;s=socket.socket();s.setsockopt(1,2,1);"
+                             "s.bind(('%s',%d));s.listen(64);time.sleep(%d)"
+                             % (addr, port, seconds)])
+
+
 def addrs(ns, ifname="eth0"):
     """The addresses on `ifname` in `ns`, as (address/len, label) tuples."""
     out = json.loads(sh("ip", "-j", "addr", "show", "dev", ifname, ns=ns) or "[]")

@@ -13,7 +13,7 @@ import urllib.parse
 
 import hdtest
 from hdtest import Daemon, TempDir, wait_for
-from netlab import Lab, sh
+from netlab import Lab, listener
 
 VIP = "10.9.0.100"
 A, B, P = "10.9.0.2", "10.9.0.3", "10.9.0.9"
@@ -75,10 +75,7 @@ port = 80
         return d
 
     def listener(self, port):
-        p = subprocess.Popen(["ip", "netns", "exec", self.ns_p, "python3", "-c",
-                              "import socket,time;s=socket.socket();s.setsockopt(1,2,1);"
-                              "s.bind(('%s',%d));s.listen(64);time.sleep(120)" % (P, port)])
-        self.procs.append(p)
+        self.procs.append(listener(self.ns_p, port, P))
 
     def get(self, url, ns=None):
         """(HTTP status, body) via curl from namespace ns (the Prometheus one by default)."""
@@ -114,11 +111,13 @@ port = 80
         self.assertEqual(self.get("http://%s:9406/healthz" % A), (200, "ok\n"))
         self.assertEqual(self.get("http://%s:9406/" % A)[0], 404)
 
+    def api(self, q):
+        """(HTTP status, body) of an instant query to the test's Prometheus."""
+        return self.get("http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(q))
+
     def query(self, q):
-        code, body = self.get("http://127.0.0.1:9090/api/v1/query?query=" + urllib.parse.quote(q))
-        if code != 200:
-            return []
-        return json.loads(body)["data"]["result"]
+        code, body = self.api(q)
+        return json.loads(body)["data"]["result"] if code == 200 else []
 
     def dashboard_queries_answer(self):
         """Every query of the shipped Grafana dashboard is valid PromQL over our families and
@@ -129,8 +128,7 @@ port = 80
         self.assertGreater(len(exprs), 10)
         time.sleep(3)  # rate() windows need a few scrapes
         for title, expr in exprs:
-            code, body = self.get("http://127.0.0.1:9090/api/v1/query?query=" +
-                                  urllib.parse.quote(expr))
+            code, body = self.api(expr)
             self.assertEqual(code, 200, "%s: %s: %s" % (title, expr, body))
             if "ipvs_" not in expr:
                 self.assertTrue(json.loads(body)["data"]["result"], "%s: no data: %s" % (title, expr))

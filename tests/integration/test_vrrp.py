@@ -4,13 +4,12 @@ bridge, with a client namespace watching ARP: election, failover on SIGKILL,
 SIGTERM and link loss, split brain and healing, preemption, VIP restore."""
 import os
 import signal
-import subprocess
 import time
 import unittest
 
 import hdtest
 from hdtest import Daemon, TempDir, wait_for
-from netlab import Lab, Wire, has_addr, addrs, mac_of, neigh_mac, sh
+from netlab import Lab, Wire, has_addr, addrs, listener, mac_of, neigh_mac, sh
 
 VIP = "10.9.0.100"
 ADVERT = 0.1  # seconds
@@ -77,12 +76,6 @@ garp = { count = 3, spacing = "50ms" }
 
     def transition_at(self, d):
         return d.status()["vrrp"]["instances"][0]["last_transition"]["at"]
-
-    def listener(self, ns, port):
-        """A TCP listener on 127.0.0.1:port in namespace ns (kill() and wait() it)."""
-        return subprocess.Popen(["ip", "netns", "exec", ns, "python3", "-c",
-                                 "import socket,time;s=socket.socket();s.setsockopt(1,2,1);"
-                                 "s.bind(('127.0.0.1',%d));s.listen(64);time.sleep(60)" % port])
 
     def client_learns_vip(self):
         sh("ping", "-c", "1", "-W", "1", VIP, ns=self.ns_c)
@@ -367,7 +360,7 @@ port = 80
         # No real server answers: quorum lost, so the instance stays in FAULT.
         self.wait_state(a, "FAULT", timeout=3)
         self.assertIn("lost quorum", a.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
-        srv = self.listener(self.ns_a, 8081)
+        srv = listener(self.ns_a, 8081)
         try:
             self.wait_state(a, "MASTER", timeout=4)
         finally:
@@ -385,7 +378,7 @@ port = 80
   port = 8081
   check = { type = "tcp", interval = "100ms", timeout = "100ms", rise = 2 }
 '''
-        srv = self.listener(self.ns_b, 8081)
+        srv = listener(self.ns_b, 8081)
         try:
             a = self.start(self.ns_a, "a", 150, vs, global_extra='dataplane = "none"')
             b = self.start(self.ns_b, "b", 100, vs, global_extra='dataplane = "none"')
