@@ -3,6 +3,8 @@
 // reads the system clock itself, so tests can advance time by hand.
 #pragma once
 #include <chrono>
+#include <optional>
+#include <string_view>
 
 namespace hd {
 
@@ -36,5 +38,9 @@ class ManualClock final : public Clock {
 
 // Wall-clock seconds since the epoch, for status output only.
 double wall_seconds();
+
+// "100ms", "1.5s", "2m", "1h" (or a bare number of seconds as text), to the microsecond.
+// Negative or malformed values give nullopt. The config's durations and ctl's --timeout.
+std::optional<Duration> parse_duration(std::string_view text);
 
 }  // namespace hd

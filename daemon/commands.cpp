@@ -27,6 +27,9 @@ constexpr const char* kUsage =
     "  check   [-c FILE]                     validate a config; print FILE:LINE:COL errors\n"
     "  status  [--json] [--socket PATH | -c FILE]  show the running daemon's state\n"
     "  reload  [--socket PATH | -c FILE]     reload the running daemon and wait for the result\n"
+    "  ctl     [--socket PATH | -c FILE] REQUEST ...\n"
+    "                                        runtime control: drain, maint, ready, weight,\n"
+    "                                        clear, overrides, status (see ctl --help)\n"
     "  drill   [--mode nat|dr] [--scenario NAME] [--json] [--keep]\n"
     "                                        failover drill on a lab of namespaces\n"
     "                                        (runs hadirector-drill; see its --help)\n"
@@ -193,6 +196,63 @@ int status(const std::vector<std::string>& args) {
   }
   std::cout << reply;
   return 0;
+}
+
+int ctl(const std::vector<std::string>& args) {
+  // Options come before the request; everything from the request on is sent as it is.
+  size_t first = 0;
+  std::vector<std::string> opts;
+  while (first < args.size() && !args[first].empty() && args[first][0] == '-') {
+    opts.push_back(args[first]);
+    bool takes_value = args[first] == "-c" || args[first] == "--config" || args[first] == "--socket";
+    if (takes_value && first + 1 < args.size()) opts.push_back(args[++first]);
+    ++first;
+  }
+  auto o = parse(opts, true);
+  if (o.help || first == args.size()) {
+    (o.help ? std::cout : std::cerr)
+        << "usage: hadirector ctl [--socket PATH | -c FILE] REQUEST [ARGS]\n"
+           "Changes or reads the running daemon's state without a reload. Each request\n"
+           "answers one line of JSON ({\"ok\":true,...} or {\"ok\":false,\"code\":...,\"error\":...});\n"
+           "the exit status is 0 for ok, 1 otherwise. Root or admin_group may change state,\n"
+           "read_group may read (status, overrides). Requests:\n"
+        << control::kCtlUsage << "See docs/ctl.md.\n";
+    return o.help ? 0 : 2;
+  }
+  if (!o.error.empty() || o.json) return bad_usage(o.error.empty() ? "ctl takes no --json" : o.error);
+  std::string path = socket_path(o);
+  if (path.empty()) return 1;
+  std::string line;
+  for (size_t i = first; i < args.size(); ++i) {
+    std::string word = (i == first && args[i] == "status") ? "show" : args[i];
+    line += (line.empty() ? "" : " ") + control::quote_word(word);
+  }
+  std::string reply, error;
+  if (args[first] == "events") {
+    // Follows the stream until the daemon closes it (stop, or this client cut off for not
+    // keeping up) or the user interrupts.
+    bool first_line = true, ok = false;
+    bool done = control::stream(path, line, [&](const std::string& l) {
+      if (first_line) {
+        first_line = false;
+        ok = l.rfind("{\"ok\":true", 0) == 0;
+        if (!ok) {
+          std::cerr << l << "\n";
+          return;
+        }
+      }
+      std::cout << l << "\n" << std::flush;
+    }, error);
+    if (!done) std::cerr << "hadirector: " << error << "\n";
+    return done && ok ? 0 : 1;
+  }
+  if (!control::request(path, line, reply, error)) {
+    std::cerr << "hadirector: " << error << "\n";
+    return 1;
+  }
+  bool ok = reply.rfind("{\"ok\":true", 0) == 0;
+  (ok ? std::cout : std::cerr) << reply;
+  return ok ? 0 : 1;
 }
 
 int run(const std::vector<std::string>& args) {

@@ -12,6 +12,7 @@ int run(const std::vector<std::string>& args);
 int check(const std::vector<std::string>& args);
 int status(const std::vector<std::string>& args);
 int reload(const std::vector<std::string>& args);
+int ctl(const std::vector<std::string>& args);
 int version(const std::vector<std::string>& args);
 // `hadirector drill ARGS`: execs hadirector-drill (installed beside this binary) with ARGS.
 int drill(const std::vector<std::string>& args);

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cmath>
+
 #include "core/json.h"
 #include "core/log.h"
 #include "core/version.h"
@@ -43,17 +45,51 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg,
       config_path_(std::move(config_path)),
       cfg_(std::move(cfg)),
       subsystems_(std::move(subsystems)),
-      control_(loop, [this](const std::string& line) { return handle_request(line); }) {
+      control_(loop, [this](const control::Peer& peer, const std::string& line) {
+        return answer(peer, line);
+      }) {
   // Last: started after (and stopped before) what it reports on.
   subsystems_.push_back(std::make_unique<MetricsSubsystem>(
       loop, [this] { return metrics_text(); }, [this] { return unhealthy(); }));
+  events_.set_sink([this](const std::string& line) { control_.broadcast(line); },
+                   [this] { return control_.subscribers() > 0; });
+  for (auto& s : subsystems_) s->set_events(events_);
 }
 
-Director::~Director() = default;
+Director::~Director() {
+  // control_ goes before the subsystems, which may still publish while they stop.
+  events_.set_sink(nullptr, nullptr);
+}
+
+std::string Director::apply_access(const config::Config& cfg) {
+  control::AccessPolicy p;
+  p.admin_group = cfg.global.admin_group;
+  p.read_group = cfg.global.read_group;
+  // Checked by the loader; a group deleted since then authorises nobody.
+  p.admin_gid = config::group_id(p.admin_group);
+  p.read_gid = config::group_id(p.read_group);
+  access_ = p;
+  return control_.set_access(control::socket_access(p));
+}
+
+void Director::push_overrides() {
+  for (auto& s : subsystems_) s->set_overrides(overrides_);
+}
 
 std::string Director::start() {
   log::set_level(cfg_.global.log_level);
   if (auto err = control_.listen(cfg_.global.control_socket); !err.empty()) return err;
+  if (auto err = apply_access(cfg_); !err.empty()) return err;
+  overrides_.set_path(cfg_.global.state_dir + "/overrides.toml");
+  if (auto err = overrides_.load(); !err.empty())
+    HD_LOG(error, "overrides") << err << ": starting without runtime overrides";
+  for (auto& line : overrides_.prune(real_server_ids(cfg_), false))
+    HD_LOG(warning, "overrides") << line << " (" << overrides_.path()
+                                 << " keeps it until the next change)";
+  if (!overrides_.reals().empty())
+    HD_LOG(info, "overrides") << overrides_.reals().size()
+                              << " runtime override(s) restored from " << overrides_.path();
+  push_overrides();
   for (auto& s : subsystems_) {
     if (auto err = s->start(cfg_); !err.empty()) return std::string(s->name()) + ": " + err;
   }
@@ -77,9 +113,18 @@ ReloadOutcome Director::reload() {
     if (result.config->global.control_socket != cfg_.global.control_socket)
       errors.push_back(config_path_ +
                        ": error: control_socket cannot change on reload (restart the daemon)");
+    if (result.config->global.state_dir != cfg_.global.state_dir)
+      errors.push_back(config_path_ +
+                       ": error: state_dir cannot change on reload (restart the daemon)");
   }
   auto reject = [&](const char* what) {
     ++reloads_failed_;
+    events_.publish("reload", [&](JsonWriter& e) {
+      e.field("ok", false).field("generation", generation_);
+      e.key("errors").begin_array();
+      for (auto& err : errors) e.value(err);
+      e.end_array();
+    });
     last_reload_errors_ = errors;
     for (auto& e : errors) HD_LOG(error, "config") << e;
     HD_LOG(error, "director") << "reload " << what << " (" << errors.size()
@@ -112,12 +157,26 @@ ReloadOutcome Director::reload() {
   }
   log::set_level(next.global.log_level);
   cfg_ = std::move(next);
+  if (auto err = apply_access(cfg_); !err.empty()) HD_LOG(error, "control") << err;
+  if (auto dropped = overrides_.prune(real_server_ids(cfg_)); !dropped.empty()) {
+    for (auto& line : dropped) {
+      HD_LOG(warning, "overrides") << line;
+      events_.publish("override", [&](JsonWriter& e) {
+        e.field("override", "none").field("reason", line);
+      });
+    }
+    push_overrides();
+  }
   ++generation_;
   ++reloads_ok_;
   degraded_ = false;
   last_reload_errors_.clear();
   loaded_at_ = wall_seconds();
   HD_LOG(info, "director") << "reload applied: config generation " << generation_;
+  events_.publish("reload", [&](JsonWriter& e) {
+    e.field("ok", true).field("generation", generation_);
+    e.key("errors").begin_array().end_array();
+  });
   systemd::status("running, config generation " + std::to_string(generation_));
   systemd::ready();
   return {true, generation_, {}};
@@ -143,11 +202,41 @@ void Director::stop() {
   drain_timer_->start(Millis(1), Millis(10));
 }
 
-std::string Director::handle_request(const std::string& line) {
-  switch (control::parse_request(line)) {
-    case control::Request::status:
+namespace {
+
+std::string refuse(const char* code, const std::string& error) {
+  JsonWriter w;
+  w.begin_object().field("ok", false).field("code", code).field("error", error).end_object();
+  return w.str() + "\n";
+}
+
+constexpr size_t kMaxSubscribers = 16;
+
+// A Unix time as the ctl answers and status show it (seconds, to the millisecond).
+double wall_ms(double t) { return std::round(t * 1000) / 1000; }
+
+}  // namespace
+
+control::Reply Director::answer(const control::Peer& peer, const std::string& line) {
+  auto parsed = control::parse_command(line);
+  if (!parsed.command) {
+    return refuse("bad_request", parsed.error);
+  }
+  const control::Command& c = *parsed.command;
+  if (auto why = control::authorize(peer, control::access_of(c.verb), access_); !why.empty()) {
+    HD_LOG(warning, "control") << "refused '" << control::to_string(c.verb) << "' from "
+                               << peer.str() << " (pid " << peer.pid << "): " << why;
+    if (control::answers_text(c.verb)) return "error: " + why + "\n";
+    return refuse("forbidden", why);
+  }
+  switch (c.verb) {
+    case control::Verb::status_text:
       return status_text();
-    case control::Request::reload: {
+    case control::Verb::status_json:
+      return status_json(true) + "\n";
+    case control::Verb::reload: {
+      HD_LOG(info, "control") << "reload requested by " << peer.str() << " (pid " << peer.pid
+                              << ")";
       auto r = reload();
       std::string out;
       for (auto& e : r.errors) out += "error: " + e + "\n";
@@ -156,16 +245,103 @@ std::string Director::handle_request(const std::string& line) {
           std::to_string(r.generation) + "\n";
       return out;
     }
-    case control::Request::status_json:
-      return status_json(true) + "\n";
-    case control::Request::unknown:
-      break;
+    case control::Verb::show: {
+      JsonWriter w;
+      w.begin_object().field("ok", true).key("status");
+      write_status(w);
+      w.end_object();
+      return w.str() + "\n";
+    }
+    case control::Verb::overrides: {
+      JsonWriter w;
+      w.begin_object().field("ok", true).key("overrides");
+      overrides_.status(w);
+      w.end_object();
+      return w.str() + "\n";
+    }
+    case control::Verb::drain:
+    case control::Verb::ready:
+    case control::Verb::maint:
+    case control::Verb::weight:
+    case control::Verb::clear:
+      return change_real_server(peer, c);
+    case control::Verb::events: {
+      if (control_.subscribers() >= kMaxSubscribers)
+        return refuse("busy", "already " + std::to_string(kMaxSubscribers) +
+                                  " event subscribers: close one first");
+      HD_LOG(info, "control") << "event subscriber " << peer.str() << " (pid " << peer.pid << ")";
+      JsonWriter w;
+      w.begin_object().field("ok", true).field("subscribed", true);
+      w.field("seq", events_.published()).end_object();
+      return control::Reply(w.str() + "\n", true);
+    }
   }
-  return "error: unknown request '" + line + "' (try: status, status --json, reload)\n";
+  return refuse("bad_request", "unknown request");
+}
+
+std::string Director::change_real_server(const control::Peer& peer, const control::Command& c) {
+  if (stopping_) return refuse("busy", "the daemon is stopping");
+  auto r = resolve_real_server(cfg_, c.vs, c.rs);
+  if (r.id.empty()) return refuse("not_found", r.error);
+  const RealOverride* old = overrides_.find(r.id);
+  RealOverride o = old ? *old : RealOverride{};
+  double now = wall_ms(wall_seconds());
+  using Mode = RealOverride::Mode;
+  switch (c.verb) {
+    case control::Verb::drain:
+      // Draining again restarts the drain with the new timeout; a finished one stays out.
+      if (o.mode != Mode::drained && o.mode != Mode::maint) {
+        o.mode = Mode::drain;
+        o.deadline.reset();
+        if (c.timeout) o.deadline = wall_ms(now + std::chrono::duration<double>(*c.timeout).count());
+      }
+      break;
+    case control::Verb::ready:
+      o.mode = Mode::none;
+      o.deadline.reset();
+      break;
+    case control::Verb::maint:
+      o.mode = Mode::maint;
+      o.deadline.reset();
+      break;
+    case control::Verb::weight:
+      o.weight = c.weight;
+      break;
+    case control::Verb::clear:
+      o = RealOverride{};
+      break;
+    default:
+      return refuse("bad_request", "not a real-server request");
+  }
+  o.by = peer.str();
+  o.at = now;
+  if (auto err = overrides_.set(r.id, o); !err.empty()) {
+    HD_LOG(error, "overrides") << control::to_string(c.verb) << " " << r.id << " by " << peer.str()
+                               << " not applied: cannot save " << overrides_.path() << ": " << err;
+    return refuse("io", "not applied: cannot save the overrides: " + err);
+  }
+  HD_LOG(info, "overrides") << r.id << ": " << control::to_string(c.verb) << " by " << peer.str()
+                            << " (pid " << peer.pid << "): now " << describe(o);
+  events_.publish("override", [&](JsonWriter& e) {
+    e.field("real_server", r.id).field("command", control::to_string(c.verb));
+    e.field("override", describe(o)).field("by", o.by);
+  });
+  push_overrides();
+  JsonWriter w;
+  w.begin_object().field("ok", true).field("real_server", r.id);
+  const RealOverride* now_o = overrides_.find(r.id);
+  w.field("override", now_o ? describe(*now_o) : std::string("none"));
+  w.end_object();
+  return w.str() + "\n";
 }
 
 std::string Director::status_json(bool pretty) const {
   JsonWriter w(pretty);
+  write_status(w);
+  return w.str();
+}
+
+void Director::write_status(JsonWriter& w) const {
   w.begin_object();
   w.field("schema", 1);
   w.field("version", kVersion);
@@ -194,10 +370,13 @@ std::string Director::status_json(bool pretty) const {
   w.field("accepted", cs.accepted).field("accept_errors", cs.accept_errors);
   w.field("accept_backoffs", cs.accept_backoffs).field("refused", cs.refused);
   w.field("timed_out", cs.timed_out);
+  w.field("event_subscribers", control_.subscribers()).field("events_cut", cs.events_cut);
+  w.field("events_published", events_.published());
   w.end_object();
+  w.key("overrides");
+  overrides_.status(w);
   for (auto& s : subsystems_) s->status(w);
   w.end_object();
-  return w.str();
 }
 
 std::string Director::metrics_text() const {
@@ -241,6 +420,8 @@ std::string Director::status_text() const {
   for (auto& e : last_reload_errors_) out += "  last reload error: " + e + "\n";
   if (degraded_)
     out += "  WARNING: a failed reload could not be rolled back everywhere: restart the daemon\n";
+  for (auto& [id, o] : overrides_.reals())
+    out += "override " + id + ": " + describe(o) + " (set by " + o.by + ")\n";
   for (auto& s : subsystems_) s->status_text(out);
   return out;
 }

@@ -10,6 +10,8 @@
 #include "core/loop.h"
 #include "daemon/config/loader.h"
 #include "daemon/control/server.h"
+#include "daemon/events.h"
+#include "daemon/overrides.h"
 #include "daemon/subsystem.h"
 
 namespace hd {
@@ -40,7 +42,13 @@ class Director {
   // SIGTERM/SIGINT: orderly stop of every subsystem, then the loop ends.
   void stop();
 
-  std::string handle_request(const std::string& line);
+  // One control request from `peer` (daemon/control/protocol.h): the answer to send, and
+  // whether the connection stays open for the event stream. handle_request: its text.
+  control::Reply answer(const control::Peer& peer, const std::string& line);
+  std::string handle_request(const control::Peer& peer, const std::string& line) {
+    return answer(peer, line).text;
+  }
+  EventBus& events() { return events_; }
   std::string status_json(bool pretty) const;
   std::string status_text() const;
   // GET /metrics: the director's families, then each subsystem's.
@@ -48,13 +56,23 @@ class Director {
   // GET /healthz: "" when healthy, else every subsystem's reason.
   std::string unhealthy() const;
   const config::Config& config() const { return cfg_; }
+  const Overrides& overrides() const { return overrides_; }
 
  private:
+  void write_status(JsonWriter& w) const;
+  // The ctl requests that change a real server's override.
+  std::string change_real_server(const control::Peer& peer, const control::Command& c);
+  // admin_group / read_group resolved, and the socket's mode set from them.
+  std::string apply_access(const config::Config& cfg);
+  void push_overrides();
   Loop& loop_;
   std::string config_path_;
   config::Config cfg_;
+  Overrides overrides_;  // before subsystems_: they keep a reference
+  EventBus events_;      // likewise; its sink (control_) is detached in ~Director
   std::vector<std::unique_ptr<Subsystem>> subsystems_;
   control::Server control_;  // after subsystems_: its handler reaches them
+  control::AccessPolicy access_;
   int generation_ = 1;
   double loaded_at_ = 0;
   double started_at_ = 0;

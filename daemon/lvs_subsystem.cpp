@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
+#include "daemon/events.h"
+#include "daemon/overrides.h"
+
 #include "core/log.h"
 #include "daemon/config/check_spec.h"
 #include "ipvs/netlink_backend.h"
@@ -40,6 +43,67 @@ ipvs::ServiceKey key_of(const config::VirtualServer& vs) {
 std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs) {
   std::string a = rs.address.is_v4() ? rs.address.str() : "[" + rs.address.str() + "]";
   return vs.key() + " -> " + a + ":" + std::to_string(rs.port);
+}
+
+std::set<std::string> real_server_ids(const config::Config& cfg) {
+  std::set<std::string> out;
+  for (auto& vs : cfg.virtual_servers)
+    for (auto& rs : vs.real_servers) out.insert(real_server_id(vs, rs));
+  return out;
+}
+
+Resolved resolve_real_server(const config::Config& cfg, const std::string& vs_word,
+                             const std::string& rs_word) {
+  std::vector<const config::VirtualServer*> vss;
+  for (auto& vs : cfg.virtual_servers) {
+    std::string key = vs.key();
+    if (key == vs_word) {
+      vss.assign(1, &vs);
+      break;
+    }
+    // "tcp 10.0.0.1:80" is also "10.0.0.1:80"; "fwmark 7 v4" also "fwmark 7".
+    auto space = key.find(' ');
+    bool short_form = vs.fwmark ? key.rfind(' ') > space && key.substr(0, key.rfind(' ')) == vs_word
+                                : key.substr(space + 1) == vs_word;
+    if (short_form) vss.push_back(&vs);
+  }
+  auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (auto& n : names) out += (out.empty() ? "" : ", ") + ("'" + n + "'");
+    return out;
+  };
+  if (vss.empty()) {
+    std::vector<std::string> all;
+    for (auto& vs : cfg.virtual_servers) all.push_back(vs.key());
+    return {"", "no virtual server '" + vs_word + "'" +
+                    (all.empty() ? std::string(" (none is configured)")
+                                 : " (configured: " + list(all) + ")")};
+  }
+  if (vss.size() > 1) {
+    std::vector<std::string> keys;
+    for (auto* vs : vss) keys.push_back(vs->key());
+    return {"", "'" + vs_word + "' names several virtual servers: " + list(keys)};
+  }
+  const config::VirtualServer& vs = *vss[0];
+  std::vector<std::string> ids, all;
+  for (auto& rs : vs.real_servers) {
+    std::string id = real_server_id(vs, rs);
+    std::string rhs = id.substr(id.find(" -> ") + 4);
+    all.push_back(rhs);
+    std::string addr = rs.address.str();
+    if (rhs == rs_word) {
+      ids.assign(1, id);
+      break;
+    }
+    if (addr == rs_word || "[" + addr + "]" == rs_word) ids.push_back(id);
+  }
+  if (ids.size() == 1) return {ids[0], ""};
+  if (ids.empty())
+    return {"", "virtual server '" + vs.key() + "' has no real server '" + rs_word + "'" +
+                    (all.empty() ? std::string() : " (it has " + list(all) + ")")};
+  std::vector<std::string> rhs;
+  for (auto& id : ids) rhs.push_back(id.substr(id.find(" -> ") + 4));
+  return {"", "'" + rs_word + "' names several real servers of '" + vs.key() + "': " + list(rhs)};
 }
 
 std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
@@ -107,7 +171,11 @@ LvsSubsystem::LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& 
                   pending_full_ = true;
                   reconcile_now();
                 }),
-      ramp_(loop, [this] { reconcile_now(); }) {}
+      ramp_(loop, [this] { reconcile_now(); }),
+      drain_poll_(loop, [this] {
+        pending_full_ = true;
+        reconcile_now();
+      }) {}
 
 LvsSubsystem::~LvsSubsystem() { stop(); }
 
@@ -248,6 +316,7 @@ void LvsSubsystem::stop() {
   soon_.stop();
   periodic_.stop();
   ramp_.stop();
+  drain_poll_.stop();
   if (checker_) checker_->stop();
   if (reconciler_) {
     auto policy = cfg_.global.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
@@ -270,6 +339,15 @@ void LvsSubsystem::stop() {
 
 void LvsSubsystem::on_change(const checkers::Change& c) {
   ++health_changes_;
+  if (events_)
+    events_->publish("check", [&](JsonWriter& e) {
+      e.field("real_server", c.id).field("up", c.up).field("reason", c.reason);
+      e.key("weight");
+      if (c.weight)
+        e.value(*c.weight);
+      else
+        e.null();
+    });
   auto& h = health_[c.id];
   if (c.up && !h.up) h.up_since = c.at;
   h.up = c.up;
@@ -283,15 +361,100 @@ void LvsSubsystem::schedule_reconcile(bool full) {
   if (!soon_.active()) soon_.start(Millis(1));
 }
 
+void LvsSubsystem::set_overrides(Overrides& o) {
+  overrides_ = &o;
+  ipvs::AdminMap next = o.admin_map();
+  TimePoint now = clock_.now();
+  // Back from drain or maint: ramp up again, as a server whose check came back does.
+  for (auto& [id, a] : admin_) {
+    auto n = next.find(id);
+    bool back = a.mode != ipvs::AdminOverride::Mode::none &&
+                (n == next.end() || n->second.mode == ipvs::AdminOverride::Mode::none);
+    if (!back) continue;
+    auto h = health_.find(id);
+    if (h == health_.end()) {
+      ipvs::RealHealth up;
+      up.up_since = now;
+      health_[id] = up;  // a server without a check: always up
+    } else if (h->second.up) {
+      h->second.up_since = now;
+    }
+  }
+  admin_ = std::move(next);
+  drains_.clear();
+  double wall = wall_seconds();
+  for (auto& [id, deadline] : o.open_drains()) {
+    std::optional<TimePoint> at;
+    if (deadline)
+      at = now + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(*deadline - wall));
+    drains_[id] = at;
+  }
+  if (!running_) return;
+  reconcile_now();
+}
+
+void LvsSubsystem::check_drains(bool fresh) {
+  if (drains_.empty()) {
+    drain_poll_.stop();
+    return;
+  }
+  TimePoint now = clock_.now();
+  const std::optional<ipvs::Table>* kernel = reconciler_ ? &reconciler_->known() : nullptr;
+  std::vector<std::pair<std::string, std::string>> done;  // id, why
+  for (auto& [id, deadline] : drains_) {
+    if (deadline && now >= *deadline) {
+      done.emplace_back(id, "its drain timeout passed");
+      continue;
+    }
+    if (!reconciler_) {
+      done.emplace_back(id, "no IPVS table to wait on (dataplane none)");
+      continue;
+    }
+    if (!fresh || !*kernel) continue;
+    for (auto& spec : specs_) {
+      auto r = std::find_if(spec.reals.begin(), spec.reals.end(),
+                            [&](const ipvs::RealSpec& x) { return x.id == id; });
+      if (r == spec.reals.end()) continue;
+      const ipvs::Service* svc = find_service(**kernel, spec.key);
+      const ipvs::Destination* d = svc ? svc->find(r->dest.key) : nullptr;
+      if (!d)
+        done.emplace_back(id, "it is no longer in the kernel's table");
+      else if (d->weight == 0 && d->counters && d->counters->active_conns == 0)
+        done.emplace_back(id, "no active connection is left");
+      break;
+    }
+  }
+  for (auto& [id, why] : done) {
+    HD_LOG(info, "ipvs") << id << ": drain done (" << why << "): out of rotation";
+    if (events_)
+      events_->publish("override", [&](JsonWriter& e) {
+        e.field("real_server", id).field("override", "drained").field("reason", why);
+      });
+    drains_.erase(id);
+    if (overrides_) overrides_->drain_done(id);
+    admin_[id].mode = ipvs::AdminOverride::Mode::out;
+  }
+  if (!done.empty()) schedule_reconcile(false);
+  if (drains_.empty())
+    drain_poll_.stop();
+  else if (!drain_poll_.active())
+    drain_poll_.start(std::chrono::seconds(1), std::chrono::seconds(1));
+}
+
 void LvsSubsystem::reconcile_now() {
   soon_.stop();
   auto before = quorum_;
-  desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_);
+  desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_, admin_);
   for (auto& spec : specs_) {
     auto it = before.find(spec.key);
     auto now_q = quorum_.find(spec.key);
     if (it == before.end() || now_q == quorum_.end() || it->second.up == now_q->second.up) continue;
     if (spec.quorum == 0 && !spec.sorry) continue;  // no quorum configured: nothing to tell
+    if (events_)
+      events_->publish("quorum", [&](JsonWriter& e) {
+        e.field("service", spec.key.str()).field("up", now_q->second.up);
+        e.field("live_weight", now_q->second.live_weight).field("sorry_server", spec.sorry.has_value());
+      });
     if (now_q->second.up)
       HD_LOG(info, "ipvs") << spec.key.str() << ": quorum regained (live weight "
                            << now_q->second.live_weight << ")";
@@ -302,15 +465,27 @@ void LvsSubsystem::reconcile_now() {
   }
   tell_quorum();
   arm_slow_start();  // with dataplane = "none" too: the desired weights in status ramp
-  if (!reconciler_) return;
+  if (!reconciler_) return check_drains(false);
   auto t0 = std::chrono::steady_clock::now();
-  auto report = pending_full_ ? reconciler_->reconcile(desired_)
-                              : reconciler_->reconcile_cached(desired_);
+  bool full = pending_full_;
+  auto report = full ? reconciler_->reconcile(desired_) : reconciler_->reconcile_cached(desired_);
   reconcile_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   pending_full_ = false;
   if (report.ok()) last_sync_wall_ = wall_seconds();
+  if (events_ && (report.applied > 0 || !report.errors.empty()))
+    events_->publish("ipvs", [&](JsonWriter& e) {
+      e.field("applied", report.applied).field("planned", report.planned);
+      e.key("operations").begin_array();
+      for (auto& op : report.applied_ops) e.value(op);
+      e.end_array();
+      e.field("operations_not_listed", report.applied - report.applied_ops.size());
+      e.key("errors").begin_array();
+      for (auto& err : report.errors) e.value(err.message);
+      e.end_array();
+    });
   last_report_ = std::move(report);
+  check_drains(full);
 }
 
 void LvsSubsystem::tell_quorum() {
@@ -324,7 +499,7 @@ void LvsSubsystem::tell_quorum() {
 }
 
 void LvsSubsystem::arm_slow_start() {
-  auto next = ipvs::next_change(specs_, health_, clock_.now());
+  auto next = ipvs::next_change(specs_, health_, clock_.now(), admin_);
   if (!next) {
     ramp_.stop();
     return;

@@ -29,6 +29,18 @@ namespace hd {
 // The id naming a real server of a virtual server, in the health map, checks and logs:
 // "tcp 10.0.0.1:80 -> 10.0.1.11:8080".
 std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs);
+// Every real server's id.
+std::set<std::string> real_server_ids(const config::Config& cfg);
+// The real server an operator names (hadirector ctl): `vs` is a virtual server's key()
+// ("tcp 10.0.0.1:80"), or its ADDRESS:PORT when no other protocol has it; `rs` is the real
+// server's ADDRESS:PORT ([V6]:PORT), or its ADDRESS when no other port has it. The id, or
+// (with an empty id) why none matches, naming the candidates.
+struct Resolved {
+  std::string id;
+  std::string error;
+};
+Resolved resolve_real_server(const config::Config& cfg, const std::string& vs,
+                             const std::string& rs);
 std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg);
 // Checks for every real server that has one. `adopted_up`: ids found serving in the kernel
 // at start-up, which start as up so a restart does not pull them out of rotation.
@@ -55,6 +67,11 @@ class LvsSubsystem final : public Subsystem {
   void status_text(std::string& out) const override;
   void metrics(metrics::Writer& w) const override;
   std::string unhealthy() const override;
+  // Drain (weight 0, then out once no active connection is left or at the deadline), maint
+  // and runtime weights; a server back from drain or maint ramps up again (slow start).
+  void set_overrides(Overrides& o) override;
+  // Publishes check state changes, quorum changes, IPVS operations and finished drains.
+  void set_events(EventBus& e) override { events_ = &e; }
 
   // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
   void on_vrrp_state(const std::string& instance, bool master);
@@ -78,6 +95,9 @@ class LvsSubsystem final : public Subsystem {
   void reconcile_now();
   void apply_sync_daemon(bool master);
   void arm_slow_start();
+  // Ends the drains whose server has no active connection left in the kernel's table as
+  // just read (`fresh`), or whose deadline passed; keeps drain_poll_ running while any is open.
+  void check_drains(bool fresh);
 
   Loop& loop_;
   BackendOpener open_backend_;
@@ -107,6 +127,11 @@ class LvsSubsystem final : public Subsystem {
   // What the checker was last given, by id: a reload compares against it.
   std::map<std::string, checkers::Spec> passed_;
   std::function<void(const std::map<std::string, bool>&)> quorum_listener_;
+  Overrides* overrides_ = nullptr;
+  EventBus* events_ = nullptr;
+  ipvs::AdminMap admin_;
+  std::map<std::string, std::optional<TimePoint>> drains_;  // open drains and their deadlines
+  Timer drain_poll_;  // reads the kernel's table each second while a drain is open
   void tell_quorum();
 };
 

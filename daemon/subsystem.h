@@ -11,6 +11,9 @@
 
 namespace hd {
 
+class EventBus;
+class Overrides;
+
 class Subsystem {
  public:
   virtual ~Subsystem() = default;
@@ -31,6 +34,11 @@ class Subsystem {
   virtual void metrics(metrics::Writer&) const {}
   // For /healthz: "" when this subsystem is where it should be, else why not (one line).
   virtual std::string unhealthy() const { return ""; }
+  // The runtime overrides (hadirector ctl) changed, or are given before start(): each
+  // subsystem applies its part. The store outlives the subsystem; it may record in it.
+  virtual void set_overrides(Overrides&) {}
+  // Where to publish what it sees happen (daemon/events.h); given once, before start().
+  virtual void set_events(EventBus&) {}
 };
 
 }  // namespace hd

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/vrrp_subsystem.h"
 
+#include "daemon/events.h"
+
 #include <algorithm>
 #include <set>
 
@@ -204,6 +206,11 @@ void VrrpSubsystem::stop() {
 }
 
 void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
+  if (events_)
+    events_->publish("vrrp", [&](JsonWriter& e) {
+      e.field("instance", t.instance).field("from", vrrp::to_string(t.from));
+      e.field("to", vrrp::to_string(t.to)).field("reason", t.reason);
+    });
   if (listener_) listener_(t.instance, t.to);
   auto it = notify_.find(t.instance);
   if (it == notify_.end()) return;

@@ -30,6 +30,7 @@ class VrrpSubsystem final : public Subsystem {
   void status_text(std::string& out) const override;
   void metrics(metrics::Writer& w) const override;
   std::string unhealthy() const override;
+  void set_events(EventBus& e) override { events_ = &e; }
   // Told of every transition, on the main loop (the IPVS sync daemon follows one instance).
   void set_listener(std::function<void(const std::string&, vrrp::State)> f) {
     listener_ = std::move(f);
@@ -64,6 +65,7 @@ class VrrpSubsystem final : public Subsystem {
   std::map<std::string, bool> script_up_;
   std::map<std::string, bool> vs_up_;
   std::function<void(const std::string&, vrrp::State)> listener_;
+  EventBus* events_ = nullptr;
 };
 
 }  // namespace hd

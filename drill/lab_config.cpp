@@ -43,6 +43,7 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   c.global.router_id = "drill-" + name;
   c.global.control_socket = lab.workdir + "/" + name + ".sock";
   c.global.runtime_dir = lab.workdir + "/" + name + "-run";
+  c.global.state_dir = lab.workdir + "/" + name + "-state";
   c.global.reconcile_interval = std::chrono::seconds(1);
   c.global.lvs_sync_daemon = config::SyncDaemon{nat ? "eth1" : "eth0", "VI_1", 51};
 
@@ -93,6 +94,7 @@ config::Config real_server_config(const Lab& lab, int r, const bool extra_vip) {
   c.global.router_id = "drill-" + name;
   c.global.control_socket = lab.workdir + "/" + name + ".sock";
   c.global.runtime_dir = lab.workdir + "/" + name + "-run";
+  c.global.state_dir = lab.workdir + "/" + name + "-state";
   config::RealServerRole role;
   role.vips.push_back({ip(lab.vip()), config::Forwarding::dr});
   if (extra_vip) role.vips.push_back({ip(lab.extra_vip()), config::Forwarding::dr});

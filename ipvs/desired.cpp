@@ -7,14 +7,21 @@ namespace hd::ipvs {
 namespace {
 
 const RealHealth kAlwaysUp{};
+const AdminOverride kNoOverride{};
 
 const RealHealth& health_of(const HealthMap& health, const std::string& id) {
   auto it = health.find(id);
   return it == health.end() ? kAlwaysUp : it->second;
 }
 
-int32_t full_weight(const RealSpec& r, const RealHealth& h) {
-  return std::max<int32_t>(0, h.weight_override.value_or(r.dest.weight));
+const AdminOverride& admin_of(const AdminMap& admin, const std::string& id) {
+  if (admin.empty()) return kNoOverride;
+  auto it = admin.find(id);
+  return it == admin.end() ? kNoOverride : it->second;
+}
+
+int32_t full_weight(const RealSpec& r, const RealHealth& h, const AdminOverride& a) {
+  return std::max<int32_t>(0, a.weight.value_or(h.weight_override.value_or(r.dest.weight)));
 }
 
 bool ramping(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now) {
@@ -32,7 +39,7 @@ int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_sinc
 }
 
 Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health, TimePoint now,
-              QuorumStates& quorum) {
+              QuorumStates& quorum, const AdminMap& admin) {
   Table table;
   QuorumStates next;
   for (const auto& spec : specs) {
@@ -48,9 +55,13 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
     int live = 0;
     for (const auto& real : spec.reals) {
       const RealHealth& h = health_of(health, real.id);
-      int32_t weight = full_weight(real, h);
+      const AdminOverride& a = admin_of(admin, real.id);
+      if (a.mode == AdminOverride::Mode::out) continue;
+      int32_t weight = full_weight(real, h, a);
       Destination d = real.dest;
-      if (h.up) {
+      if (h.up && a.mode == AdminOverride::Mode::drain) {
+        d.weight = 0;
+      } else if (h.up) {
         live += weight;
         d.weight = slow_start_weight(weight, spec.slow_start, h.up_since, now);
       } else if (spec.inhibit_on_failure) {
@@ -77,12 +88,15 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
 }
 
 std::optional<TimePoint> next_change(const std::vector<VirtualServiceSpec>& specs,
-                                     const HealthMap& health, TimePoint now) {
+                                     const HealthMap& health, TimePoint now,
+                                     const AdminMap& admin) {
   std::optional<TimePoint> earliest;
   for (const auto& spec : specs) {
     for (const auto& real : spec.reals) {
       const RealHealth& h = health_of(health, real.id);
-      int32_t weight = full_weight(real, h);
+      const AdminOverride& a = admin_of(admin, real.id);
+      if (a.mode != AdminOverride::Mode::none) continue;
+      int32_t weight = full_weight(real, h, a);
       if (!h.up || !ramping(weight, spec.slow_start, h.up_since, now)) continue;
       // The weight becomes w + 1 once (weight - 1) * elapsed >= w * slow_start.
       int32_t w = slow_start_weight(weight, spec.slow_start, h.up_since, now);

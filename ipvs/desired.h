@@ -4,8 +4,13 @@
 //
 // Rules, per virtual service:
 //  * A real server without a health entry is up (a server with no check).
-//  * Its weight is weight_override when set (e.g. from a script check), else
+//  * Its weight is the operator's runtime weight when set (hadirector ctl
+//    weight), else weight_override when set (e.g. from a script check), else
 //    the configured weight.
+//  * Operator overrides (AdminMap, by real-server id): `out` (ctl maint, or a
+//    drain that completed) omits the server; `drain` keeps an up server with
+//    weight 0 (established and persistent connections go on, no new ones),
+//    adding nothing to quorum, whatever inhibit_on_failure says.
 //  * Down: removed, or kept with weight 0 when inhibit_on_failure (existing
 //    connections drain, no new ones).
 //  * Slow start: a server that came up less than slow_start ago gets
@@ -64,6 +69,15 @@ struct RealHealth {
 };
 using HealthMap = std::unordered_map<std::string, RealHealth>;
 
+// What an operator set at run time for one real server (hadirector ctl).
+struct AdminOverride {
+  enum class Mode { none, drain, out };
+  Mode mode = Mode::none;
+  std::optional<int32_t> weight;  // runtime weight (before slow start)
+  friend bool operator==(const AdminOverride&, const AdminOverride&) = default;
+};
+using AdminMap = std::unordered_map<std::string, AdminOverride>;
+
 struct QuorumState {
   bool up = true;
   int live_weight = 0;  // at the last evaluation
@@ -75,7 +89,7 @@ struct QuorumState {
 using QuorumStates = std::map<ServiceKey, QuorumState>;
 
 Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health, TimePoint now,
-              QuorumStates& quorum);
+              QuorumStates& quorum, const AdminMap& admin = {});
 
 // The weight of a server with full weight `weight` that came up at `up_since`.
 int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now);
@@ -83,6 +97,7 @@ int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_sinc
 // The earliest time after `now` at which desired() gives a different table
 // because of slow start alone; nullopt when no server is ramping.
 std::optional<TimePoint> next_change(const std::vector<VirtualServiceSpec>& specs,
-                                     const HealthMap& health, TimePoint now);
+                                     const HealthMap& health, TimePoint now,
+                                     const AdminMap& admin = {});
 
 }  // namespace hd::ipvs

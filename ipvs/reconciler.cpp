@@ -96,6 +96,7 @@ void Reconciler::record(const Operation& op, const Result<void>& r, Report& repo
   if (r) {
     ++report.applied;
     ++counters_.applied[static_cast<size_t>(kind(op))];
+    if (report.applied_ops.size() < Report::kMaxListedOps) report.applied_ops.push_back(what);
     if (auto* d = std::get_if<DelService>(&op)) owned_.erase(d->key);
     if (failing_.erase(what)) HD_LOG(info, "ipvs") << "recovered: " << what;
     HD_LOG(debug, "ipvs") << what;

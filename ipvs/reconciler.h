@@ -34,6 +34,10 @@ struct Report {
   size_t applied = 0;
   std::vector<Error> errors;  // one per failed operation
   std::vector<ServiceKey> foreign;
+  // The first kMaxListedOps operations applied, described ("add destination ..."), for the
+  // event stream; `applied` counts them all.
+  static constexpr size_t kMaxListedOps = 64;
+  std::vector<std::string> applied_ops;
   bool ok() const { return !dump_error && errors.empty(); }
 };
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/address.h"
+#include "core/durable_file.h"
 #include "core/json.h"
 #include "core/loop.h"
 #include "rtnl/address.h"
@@ -60,27 +61,10 @@ bool valid_interface_name(const std::string& name);
 // under proc_sys only when this holds, so a corrupt or crafted file cannot name any other file.
 bool is_role_sysctl_key(const std::string& key);
 
-// The file-system calls the state file is written with, as the POSIX calls they stand for
-// (-1 and errno on failure). Production uses posix_file_ops(); tests substitute one that
-// fails a chosen call (ENOSPC on close, EIO on fsync) and records the calls made.
-class FileOps {
- public:
-  virtual ~FileOps() = default;
-  virtual int open(const std::string& path, int flags, mode_t mode) = 0;
-  virtual ssize_t write(int fd, const void* buf, size_t n) = 0;
-  virtual int fsync(int fd) = 0;
-  virtual int close(int fd) = 0;
-  virtual int rename(const std::string& from, const std::string& to) = 0;
-  virtual int unlink(const std::string& path) = 0;
-};
-FileOps& posix_file_ops();
-
-// Replaces `path` with `contents` so that a crash or power loss leaves either the old file
-// or the new one, complete: writes `path`.tmp in full, fsyncs and closes it (each checked:
-// ENOSPC may surface only at fsync or close), renames it over `path`, fsyncs the directory.
-// Returns "" or "<call> <path>: <strerror>"; on failure the temp file is removed.
-std::string write_file_durably(FileOps& files, const std::string& path,
-                               const std::string& contents);
+// The state file is written through core/durable_file.h.
+using hd::FileOps;
+using hd::posix_file_ops;
+using hd::write_file_durably;
 
 // The interface holding the IPv4 default route, from /proc/net/route text.
 std::optional<std::string> default_route_interface(const std::string& proc_net_route);

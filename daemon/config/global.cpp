@@ -2,10 +2,26 @@
 // [global]: identity, logging, paths, dataplane, the IPVS sync daemon and timeouts.
 #include "daemon/config/sections.h"
 
+#include <grp.h>
 #include <sched.h>
 #include <unistd.h>
 
+#include <vector>
+
 namespace hd::config {
+
+std::optional<gid_t> group_id(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  group g{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  while (getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found) == ERANGE &&
+         buf.size() < (1u << 20))
+    buf.resize(buf.size() * 2);
+  if (!found) return std::nullopt;
+  return found->gr_gid;
+}
+
 void load_global(Table& root, Config& cfg) {
   auto* gt = root.subtable("global");
   char host[256] = {};
@@ -27,6 +43,22 @@ void load_global(Table& root, Config& cfg) {
       g.ctx().error(*g.node("runtime_dir"), "'runtime_dir' must be an absolute path");
     else
       cfg.global.runtime_dir = *v;
+  }
+  if (auto v = g.str("state_dir")) {
+    if (v->empty() || (*v)[0] != '/')
+      g.ctx().error(*g.node("state_dir"), "'state_dir' must be an absolute path");
+    else
+      cfg.global.state_dir = *v;
+  }
+  for (auto [key, dst] : {std::pair{"admin_group", &cfg.global.admin_group},
+                          std::pair{"read_group", &cfg.global.read_group}}) {
+    auto v = g.str(key);
+    if (!v) continue;
+    if (!group_id(*v))
+      g.ctx().error(*g.node(key), std::string("'") + key + "': no group named '" + *v +
+                                      "' on this host (getent group " + *v + ")");
+    else
+      *dst = *v;
   }
   if (auto v = g.choice("dataplane", {"kernel", "none"}))
     cfg.global.dataplane = *v == "none" ? Dataplane::none : Dataplane::kernel;

@@ -29,8 +29,6 @@ struct LoadResult {
 LoadResult load_file(const std::string& path);
 LoadResult load_string(std::string_view text, const std::string& source_name);
 
-// "100ms", "1.5s", "2m" (or a bare number of seconds as text). Negative or
-// malformed values give nullopt.
-std::optional<Duration> parse_duration(std::string_view text);
+using hd::parse_duration;  // core/clock.h
 
 }  // namespace hd::config

@@ -3,6 +3,8 @@
 // reads comes from here; the loader guarantees every invariant documented in
 // docs/hadirector.toml.5.md (ranges, families, uniqueness).
 #pragma once
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -52,6 +54,12 @@ struct Global {
   log::Level log_level = log::Level::info;
   std::string control_socket = "/run/hadirector/control.sock";
   std::string runtime_dir = "/run/hadirector";
+  // Where state that must survive a reboot lives: the runtime overrides (hadirector ctl).
+  std::string state_dir = "/var/lib/hadirector";
+  // Groups (by name) whose members may, besides root, change state over the control socket
+  // (admin_group) or read it: status, overrides (read_group). Empty: root only.
+  std::string admin_group;
+  std::string read_group;
   Dataplane dataplane = Dataplane::kernel;
   bool vrrp_realtime = false;  // SCHED_FIFO for the VRRP thread
   int vrrp_rt_priority = 10;
@@ -291,5 +299,7 @@ const char* to_string(Dataplane d);
 // "ADDR:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); nullopt when it is none of those.
 std::optional<MetricsEndpoint> parse_listen(std::string_view text);
 std::string to_string(const MetricsEndpoint& e);
+// The id of the group named `name` on this host (admin_group, read_group), or nullopt.
+std::optional<gid_t> group_id(const std::string& name);
 
 }  // namespace hd::config

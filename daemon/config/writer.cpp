@@ -71,6 +71,9 @@ toml::table global_table(const Global& g) {
   if (g.log_level != d.log_level) put(t, "log_level", std::string(log::level_name(g.log_level)));
   put_if(t, "control_socket", g.control_socket, d.control_socket);
   put_if(t, "runtime_dir", g.runtime_dir, d.runtime_dir);
+  put_if(t, "state_dir", g.state_dir, d.state_dir);
+  put_if(t, "admin_group", g.admin_group, d.admin_group);
+  put_if(t, "read_group", g.read_group, d.read_group);
   if (g.dataplane != d.dataplane) put(t, "dataplane", to_string(g.dataplane));
   put_if(t, "vrrp_realtime", g.vrrp_realtime, d.vrrp_realtime);
   put_if(t, "vrrp_rt_priority", g.vrrp_rt_priority, d.vrrp_rt_priority);

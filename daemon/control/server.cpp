@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "core/log.h"
 
@@ -32,19 +33,49 @@ Framed frame_request(std::string_view in, bool eof) {
   return {Framed::request, std::string(in.substr(0, nl))};
 }
 
-Request parse_request(std::string_view line) {
-  if (line == "status") return Request::status;
-  if (line == "status --json" || line == "status-json") return Request::status_json;
-  if (line == "reload") return Request::reload;
-  return Request::unknown;
+SocketAccess socket_access(const AccessPolicy& policy) {
+  std::optional<gid_t> a = policy.admin_gid, r = policy.read_gid;
+  if (!a && !r) return {0600, std::nullopt};
+  if (!a || !r || *a == *r) return {0660, a ? a : r};
+  return {0666, std::nullopt};
 }
+
+namespace {
+// The peer's credentials; a peer whose credentials cannot be read gets uid -1 (nobody's).
+Peer peer_of(int fd) {
+  Peer p;
+  p.uid = static_cast<uid_t>(-1);
+  p.gid = static_cast<gid_t>(-1);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    p.uid = cred.uid;
+    p.gid = cred.gid;
+    p.pid = cred.pid;
+  }
+  std::vector<gid_t> groups(64);
+  for (int tries = 0; tries < 4; ++tries) {
+    len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      p.groups = std::move(groups);
+      break;
+    }
+    if (errno != ERANGE) break;
+    groups.resize(len / sizeof(gid_t) + 1);
+  }
+  return p;
+}
+}  // namespace
 
 struct Server::Conn {
   int fd = -1;
+  Peer peer;
   std::string in;
   std::string out;
   size_t sent = 0;
   bool replied = false;
+  bool subscriber = false;
   std::unique_ptr<IoWatcher> watcher;
   std::unique_ptr<Timer> idle;
 };
@@ -60,7 +91,7 @@ Server::Server(Loop& loop, Handler handler, Limits limits)
       }) {}
 Server::~Server() { close(); }
 
-std::string Server::listen(const std::string& path) {
+std::string Server::listen(const std::string& path, const SocketAccess& access) {
   sockaddr_un sa;
   if (!fill_addr(path, sa)) return "control socket path too long: " + path;
   std::error_code ec;
@@ -82,15 +113,28 @@ std::string Server::listen(const std::string& path) {
   mode_t old = umask(0177);
   int rc = bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   umask(old);
-  if (rc < 0 || chmod(path.c_str(), 0600) < 0 || ::listen(fd_, 16) < 0) {
+  if (rc < 0 || ::listen(fd_, 16) < 0) {
     std::string err = "cannot listen on " + path + ": " + std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
     return err;
   }
   path_ = path;
+  if (auto err = set_access(access); !err.empty()) {
+    close();
+    return err;
+  }
   accept_watcher_ = std::make_unique<IoWatcher>(loop_, fd_, EV_READ, [this](int) { on_accept(); });
   accept_watcher_->start();
+  return "";
+}
+
+std::string Server::set_access(const SocketAccess& access) {
+  if (fd_ < 0) return "";
+  // The group first: a wider mode must never apply to the old group.
+  if (chown(path_.c_str(), static_cast<uid_t>(-1), access.group.value_or(getegid())) < 0 ||
+      chmod(path_.c_str(), access.mode) < 0)
+    return "cannot set the mode of " + path_ + ": " + std::strerror(errno);
   return "";
 }
 
@@ -101,6 +145,7 @@ void Server::close() {
   }
   conns_.clear();
   graveyard_.clear();
+  subscribers_ = 0;
   accept_retry_.stop();
   accept_delay_ = Duration::zero();
   accept_watcher_.reset();
@@ -135,6 +180,7 @@ void Server::on_accept() {
     }
     auto conn = std::make_unique<Conn>();
     conn->fd = c;
+    conn->peer = peer_of(c);
     Conn* raw = conn.get();
     conn->watcher = std::make_unique<IoWatcher>(loop_, c, EV_READ,
                                                 [this, raw](int ev) { on_conn(raw, ev); });
@@ -171,12 +217,13 @@ void Server::on_idle(Conn* c) {
 }
 
 void Server::on_conn(Conn* c, int revents) {
-  if ((revents & EV_READ) && !c->replied) {
+  if ((revents & EV_READ) && (!c->replied || c->subscriber)) {
     char buf[1024];
     bool eof = false;
     for (;;) {
       ssize_t n = ::read(c->fd, buf, sizeof buf);
       if (n > 0) {
+        if (c->replied) continue;  // a subscriber has nothing more to say: discarded
         c->in.append(buf, n);
         if (c->in.size() > kMaxRequest) return drop(c);
         continue;
@@ -188,30 +235,73 @@ void Server::on_conn(Conn* c, int revents) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       return drop(c);
     }
-    Framed f = frame_request(c->in, eof);
-    if (f.kind == Framed::incomplete) return;
-    if (f.kind == Framed::too_long) return drop(c);
-    c->out = handler_(f.line);
-    c->replied = true;
-    c->watcher->set(c->fd, EV_WRITE);
-    c->idle->start(limits_.idle_timeout);  // now for the reply to move
+    if (c->subscriber) {
+      if (eof) return drop(c);  // the subscriber left
+    } else {
+      Framed f = frame_request(c->in, eof);
+      if (f.kind == Framed::incomplete) return;
+      if (f.kind == Framed::too_long) return drop(c);
+      Reply r = handler_(c->peer, f.line);
+      c->out = std::move(r.text);
+      c->replied = true;
+      if (r.subscribe) {
+        c->subscriber = true;
+        ++subscribers_;
+        c->idle->stop();  // a subscriber may stay silent as long as it likes
+        c->watcher->set(c->fd, EV_READ | EV_WRITE);
+      } else {
+        c->watcher->set(c->fd, EV_WRITE);
+        c->idle->start(limits_.idle_timeout);  // now for the reply to move
+      }
+    }
   }
   if (c->replied) {
     while (c->sent < c->out.size()) {
       ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
       if (n > 0) {
         c->sent += n;
-        c->idle->start(limits_.idle_timeout);
+        if (!c->subscriber) c->idle->start(limits_.idle_timeout);
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       return drop(c);
     }
+    if (!c->subscriber) return drop(c);
+    c->out.clear();
+    c->sent = 0;
+    c->watcher->set(c->fd, EV_READ);  // until the next event: only notice the client leaving
+  }
+}
+
+void Server::broadcast(const std::string& line) {
+  if (subscribers_ == 0) return;
+  std::vector<Conn*> cut;
+  for (auto& c : conns_) {
+    if (!c->subscriber) continue;
+    if (c->out.size() - c->sent + line.size() > limits_.subscriber_buffer) {
+      cut.push_back(c.get());
+      continue;
+    }
+    if (c->sent > 0 && c->sent == c->out.size()) {
+      c->out.clear();
+      c->sent = 0;
+    }
+    bool idle = c->out.size() == c->sent;
+    c->out += line;
+    if (idle) c->watcher->set(c->fd, EV_READ | EV_WRITE);
+  }
+  for (Conn* c : cut) {
+    ++stats_.events_cut;
+    HD_LOG(warning, "control") << "event subscriber " << c->peer.str() << " (pid " << c->peer.pid
+                               << ") cut off: more than " << limits_.subscriber_buffer
+                               << " bytes of events unread";
     drop(c);
   }
 }
 
 void Server::drop(Conn* c) {
+  if (c->fd < 0) return;
+  if (c->subscriber) --subscribers_;
   c->watcher->stop();
   c->idle->stop();
   ::close(c->fd);
@@ -223,6 +313,48 @@ void Server::drop(Conn* c) {
     }
   }
   if (!reaper_.active()) reaper_.start(Duration::zero());
+}
+
+bool stream(const std::string& path, const std::string& line,
+            const std::function<void(const std::string&)>& on_line, std::string& error) {
+  sockaddr_un sa;
+  if (!fill_addr(path, sa)) {
+    error = "socket path too long: " + path;
+    return false;
+  }
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    error = "cannot connect to " + path + ": " + std::strerror(errno) +
+            " (is hadirector running? use --socket or -c to name its control socket)";
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  std::string req = line + "\n";
+  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+    error = std::string("send: ") + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  std::string pending;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = std::string("read: ") + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    pending.append(buf, n);
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1)
+      on_line(pending.substr(start, nl - start));
+    pending.erase(0, start);
+  }
+  if (!pending.empty()) on_line(pending);
+  ::close(fd);
+  return true;
 }
 
 bool request(const std::string& path, const std::string& line, std::string& reply,

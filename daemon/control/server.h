@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The control socket: a UNIX stream socket (mode 0600). A client sends one
-// request line ("status", "status --json"); the daemon answers and closes.
+// The control socket: a UNIX stream socket. A client sends one request line
+// (daemon/control/protocol.h); the daemon answers and closes. Each connection carries
+// its peer's credentials (SO_PEERCRED, SO_PEERGROUPS), which the handler authorises.
 // Reads and writes are non-blocking on the main loop, which no client can
 // monopolise: connections are capped and time out, and when accept() runs out of
 // descriptors accepting pauses (with a retry timer) instead of spinning the loop.
@@ -9,10 +10,12 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/loop.h"
+#include "daemon/control/protocol.h"
 
 namespace hd::control {
 
@@ -28,13 +31,28 @@ struct Framed {
 };
 Framed frame_request(std::string_view in, bool eof);
 
-// The requests the daemon answers, by their line.
-enum class Request { unknown, status, status_json, reload };
-Request parse_request(std::string_view line);
+// Who may open the socket at all (the handler then authorises each request): mode 0600
+// (root only) without groups; 0660 with the socket's group `group` when one group may use it;
+// 0666 when two different groups may, every request then gated by its peer's credentials.
+struct SocketAccess {
+  mode_t mode = 0600;
+  std::optional<gid_t> group;
+  bool operator==(const SocketAccess&) const = default;
+};
+SocketAccess socket_access(const AccessPolicy& policy);
+
+// What the handler answers: the text, and whether the connection then stays open as a
+// subscriber of the event stream (broadcast()).
+struct Reply {
+  Reply(std::string t = {}, bool s = false) : text(std::move(t)), subscribe(s) {}  // NOLINT
+  Reply(const char* t) : text(t) {}  // NOLINT: handlers answer plain text
+  std::string text;
+  bool subscribe = false;
+};
 
 class Server {
  public:
-  using Handler = std::function<std::string(const std::string& request)>;
+  using Handler = std::function<Reply(const Peer& peer, const std::string& request)>;
   struct Limits {
     // Connections open at once; one more is closed as soon as it is accepted.
     size_t max_connections = 64;
@@ -45,6 +63,8 @@ class Server {
     // retry_min, doubling up to retry_max while it keeps failing.
     Duration accept_retry_min = std::chrono::milliseconds(100);
     Duration accept_retry_max = std::chrono::seconds(1);
+    // A subscriber whose unsent events exceed this is cut off (it does not keep up).
+    size_t subscriber_buffer = 256 * 1024;
   };
   // Everything dropped or refused, counted since construction.
   struct Stats {
@@ -53,6 +73,7 @@ class Server {
     uint64_t accept_backoffs = 0;  // episodes of accepting paused for lack of descriptors
     uint64_t refused = 0;          // over max_connections: closed at once
     uint64_t timed_out = 0;        // closed by idle_timeout
+    uint64_t events_cut = 0;       // subscribers cut off for not keeping up
   };
   Server(Loop& loop, Handler handler) : Server(loop, std::move(handler), Limits{}) {}
   Server(Loop& loop, Handler handler, Limits limits);
@@ -62,10 +83,17 @@ class Server {
 
   // Creates the socket (and its directory). A stale socket file is replaced;
   // a live one (another daemon answering) is an error. Returns "" on success.
-  std::string listen(const std::string& path);
+  std::string listen(const std::string& path, const SocketAccess& access = {});
+  // Applies a new mode and group to the listening socket (reload); "" or why not.
+  std::string set_access(const SocketAccess& access);
   void close();
   const std::string& path() const { return path_; }
   const Stats& stats() const { return stats_; }
+  // Event-stream subscribers connected now.
+  size_t subscribers() const { return subscribers_; }
+  // Queues `line` to every subscriber; one whose queue would exceed subscriber_buffer is
+  // closed at once (counted in events_cut). Never blocks.
+  void broadcast(const std::string& line);
 
  private:
   struct Conn;
@@ -88,7 +116,14 @@ class Server {
   Timer reaper_;
   Timer accept_retry_;
   Duration accept_delay_{};  // zero: accepting normally
+  size_t subscribers_ = 0;
 };
+
+// Client side of the event stream (`hadirector ctl events`): sends `line`, then passes each
+// line the daemon writes to `on_line` until the daemon closes the connection (true) or it
+// fails (false, `error` set). Blocking; the write side stays open (closing it unsubscribes).
+bool stream(const std::string& path, const std::string& line,
+            const std::function<void(const std::string&)>& on_line, std::string& error);
 
 // Client side, used by `hadirector status`: blocking is fine there.
 // Returns false and sets error on failure, or when the daemon does not answer within

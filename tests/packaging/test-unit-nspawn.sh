@@ -64,6 +64,7 @@ t "net sysctl writable (arp_announce)" sh -c 'echo 2 > /proc/sys/net/ipv4/conf/a
 t "other sysctls read-only" sh -c '! echo x > /proc/sys/kernel/domainname'
 t "/etc read-only" sh -c '! touch /etc/hd-probe'
 t "/run/hadirector writable" sh -c 'touch /run/hadirector/p && rm /run/hadirector/p'
+t "/var/lib/hadirector writable (overrides)" sh -c 'touch /var/lib/hadirector/p && rm /var/lib/hadirector/p'
 t "/root hidden" sh -c '! ls /root'
 t "capabilities = NET_ADMIN NET_RAW SYS_NICE" sh -c 'grep -q "^CapBnd:.*0000000000803000" /proc/self/status'
 t "no new privileges" sh -c 'grep -q "^NoNewPrivs:.*1" /proc/self/status'
@@ -126,6 +127,7 @@ dpkg --purge hadirector >/dev/null 2>&1
 t "purge removes the conffile" test ! -e /etc/hadirector
 t "purge removes the enable link" test ! -e /etc/systemd/system/multi-user.target.wants/$U
 t "purge removes /run/hadirector" test ! -e /run/hadirector
+t "purge removes /var/lib/hadirector" test ! -e /var/lib/hadirector
 echo DONE
 EOF
 

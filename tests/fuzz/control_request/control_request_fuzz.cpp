@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for the control socket's request framing and parsing (control::frame_request,
-// control::parse_request), fed the way Server::on_conn feeds them: the client's bytes arrive in
-// pieces, each read in full before framing; at the end the client may close its side.
+// control::parse_command, split_words, quote_word), fed the way Server::on_conn feeds them: the
+// client's bytes arrive in pieces, each read in full before framing; at the end the client may
+// close its side. A parsed command, written back word by word with quote_word (as
+// `hadirector ctl` sends it), parses to the same command.
 // Input: one selector byte (bits 0-6: piece size - 1; bit 7: the client closes at the end),
 // then the bytes the client sends.
 // Seeds: corpus/, what `hadirector status` and the drill send, and a few that are not requests.
@@ -33,22 +35,34 @@ void check_framed(const Framed& f, std::string_view in, bool eof) {
   check(f.line.find('\n') == std::string::npos);
   check(in.substr(0, f.line.size()) == f.line);
   check(f.line.size() == in.size() ? eof : in[f.line.size()] == '\n');
-  const Request r = parse_request(f.line);
-  switch (r) {
-    case Request::status:
-      check(f.line == "status");
-      break;
-    case Request::status_json:
-      check(f.line == "status --json" || f.line == "status-json");
-      break;
-    case Request::reload:
-      check(f.line == "reload");
-      break;
-    case Request::unknown:
-      check(f.line != "status" && f.line != "reload" && f.line != "status --json" &&
-            f.line != "status-json");
-      break;
+  const Parsed p = parse_command(f.line);
+  check(p.command.has_value() != !p.error.empty());
+  const bool legacy = f.line == "status" || f.line == "status --json" ||
+                      f.line == "status-json" || f.line == "reload";
+  if (!p.command) {
+    check(!legacy);
+    return;
   }
+  check(answers_text(p.command->verb) == legacy);
+  if (legacy) return;
+  // Every word survives quoting; the words, quoted again, are the same command.
+  auto words = split_words(f.line);
+  check(words.has_value());
+  std::string again;
+  for (auto& w : *words) {
+    auto one = split_words(quote_word(w));
+    check(one && one->size() == 1 && (*one)[0] == w);
+    again += (again.empty() ? "" : " ") + quote_word(w);
+  }
+  const Parsed q = parse_command(again);
+  check(q.command && *q.command == *p.command);
+  // Only a real-server request names servers, and each names both.
+  bool names = p.command->verb == Verb::drain || p.command->verb == Verb::ready ||
+               p.command->verb == Verb::maint || p.command->verb == Verb::weight ||
+               p.command->verb == Verb::clear;
+  check(names || (p.command->vs.empty() && p.command->rs.empty()));
+  check(!p.command->timeout || (p.command->verb == Verb::drain && *p.command->timeout > hd::Duration::zero()));
+  check(!p.command->weight || (*p.command->weight >= 0 && *p.command->weight <= 65535));
 }
 
 }  // namespace

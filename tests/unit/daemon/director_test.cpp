@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 namespace hd {
@@ -40,7 +41,13 @@ class FakeSubsystem final : public Subsystem {
     w.sample(1);
   }
   std::string unhealthy() const override { return sick; }
+  void set_overrides(Overrides& o) override {
+    ++overrides_pushed;
+    seen_overrides = o.reals().size();
+  }
 
+  int overrides_pushed = 0;
+  size_t seen_overrides = 0;
   std::string running, fail_towards, fail_rollback_to, sick;
   bool half_apply = false;
 
@@ -57,13 +64,12 @@ class DirectorTest : public ::testing::Test {
     path_ = dir_ + "/hd.toml";
     write("old");
   }
-  ~DirectorTest() override {
-    std::remove(path_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  void write(const std::string& router_id) {
-    std::ofstream(path_) << "[global]\nrouter_id = \"" << router_id
-                         << "\"\ncontrol_socket = \"" << dir_ << "/ctl.sock\"\n";
+  ~DirectorTest() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& router_id, const std::string& more = "") {
+    std::ofstream(path_) << "[global]\nrouter_id = \"" << router_id << "\"\ncontrol_socket = \""
+                         << dir_ << "/ctl.sock\"\nstate_dir = \"" << dir_ << "/state\"\n"
+                         << "dataplane = \"none\"\n"
+                         << more;
   }
   std::unique_ptr<Director> make() {
     auto r = config::load_file(path_);
@@ -124,7 +130,7 @@ TEST_F(DirectorTest, ASubsystemThatFailsRollsBackEveryOneThatTookTheNewConfig) {
   EXPECT_NE(json.find("b: cannot open a socket on eth9"), std::string::npos) << json;
   EXPECT_NE(d->status_text().find("last reload error: b: cannot open a socket"), std::string::npos);
   // The control socket's answer says it failed (what `hadirector reload` exits 1 on).
-  EXPECT_NE(d->handle_request("reload").find("failed: still running config generation 1"),
+  EXPECT_NE(d->handle_request(control::Peer{}, "reload").find("failed: still running config generation 1"),
             std::string::npos);
 }
 
@@ -155,7 +161,7 @@ TEST_F(DirectorTest, AnInvalidFileReachesNoSubsystem) {
 TEST_F(DirectorTest, TheControlSocketAnswersOkAfterAGoodReload) {
   auto d = make();
   write("new");
-  EXPECT_EQ(d->handle_request("reload"), "ok: running config generation 2\n");
+  EXPECT_EQ(d->handle_request(control::Peer{}, "reload"), "ok: running config generation 2\n");
 }
 
 // /metrics: the director's own families first, then each subsystem's; /healthz: every
@@ -174,6 +180,131 @@ TEST_F(DirectorTest, MetricsAndHealthCoverTheDirectorAndEverySubsystem) {
   fakes[1]->sick = "VI_1 is FAULT";
   fakes[2]->sick = "out of sync";
   EXPECT_EQ(d->unhealthy(), "b: VI_1 is FAULT; c: out of sync");
+}
+
+}  // namespace
+}  // namespace hd
+
+namespace hd {
+namespace {
+
+const char* kTwoReals =
+    "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n"
+    "[[virtual_server.real_server]]\naddress = \"10.0.1.11\"\nport = 80\n"
+    "[[virtual_server.real_server]]\naddress = \"10.0.1.12\"\nport = 80\n";
+const char* kOneReal =
+    "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n"
+    "[[virtual_server.real_server]]\naddress = \"10.0.1.11\"\nport = 80\n";
+const control::Peer kRoot{0, 0, 100, {}, ""};
+const control::Peer kBob{1001, 1001, 200, {}, "bob"};
+
+TEST_F(DirectorTest, CtlChangesARealServerRecordsWhoAndTellsTheSubsystems) {
+  write("old", kTwoReals);
+  auto d = make();
+  int pushed = fakes[0]->overrides_pushed;
+  auto a = d->handle_request(kRoot, "drain \"tcp 192.0.2.1:80\" 10.0.1.11:80 --timeout 30s");
+  EXPECT_EQ(a, "{\"ok\":true,\"real_server\":\"tcp 192.0.2.1:80 -> 10.0.1.11:80\","
+               "\"override\":\"drain\"}\n");
+  const RealOverride* o = d->overrides().find("tcp 192.0.2.1:80 -> 10.0.1.11:80");
+  ASSERT_NE(o, nullptr);
+  EXPECT_EQ(o->by, "uid 0");
+  ASSERT_TRUE(o->deadline.has_value());
+  EXPECT_NEAR(*o->deadline - o->at, 30.0, 0.01);
+  EXPECT_EQ(fakes[0]->overrides_pushed, pushed + 1);
+  EXPECT_EQ(fakes[2]->seen_overrides, 1u);
+  // The short forms: ADDRESS:PORT for the service, ADDRESS for the real server.
+  EXPECT_NE(d->handle_request(kRoot, "weight 192.0.2.1:80 10.0.1.12 3").find("\"weight 3\""),
+            std::string::npos);
+  EXPECT_NE(d->handle_request(kRoot, "overrides").find("\"mode\":\"drain\""), std::string::npos);
+  EXPECT_NE(d->status_json(false).find("\"overrides\":[{\"real_server\":"), std::string::npos);
+  EXPECT_NE(d->status_text().find("override tcp 192.0.2.1:80 -> 10.0.1.12:80: weight 3"),
+            std::string::npos);
+  EXPECT_EQ(d->handle_request(kRoot, "ready 192.0.2.1:80 10.0.1.11:80"),
+            "{\"ok\":true,\"real_server\":\"tcp 192.0.2.1:80 -> 10.0.1.11:80\","
+            "\"override\":\"none\"}\n");
+  EXPECT_EQ(d->overrides().reals().size(), 1u);
+}
+
+TEST_F(DirectorTest, CtlRefusesStrangersUnknownServersAndBadRequests) {
+  write("old", kTwoReals);
+  auto d = make();
+  auto a = d->handle_request(kBob, "maint 192.0.2.1:80 10.0.1.11");
+  EXPECT_NE(a.find("{\"ok\":false,\"code\":\"forbidden\",\"error\":\"forbidden: uid 1001 (bob) "
+                   "is not root"),
+            std::string::npos)
+      << a;
+  EXPECT_TRUE(d->overrides().reals().empty());
+  // The older requests answer text, refused or not.
+  EXPECT_EQ(d->handle_request(kBob, "status").rfind("error: forbidden: uid 1001", 0), 0u);
+  EXPECT_EQ(d->handle_request(kBob, "reload").rfind("error: forbidden: uid 1001", 0), 0u);
+  EXPECT_EQ(d->handle_request(kBob, "show").rfind("{\"ok\":false,\"code\":\"forbidden\"", 0), 0u);
+  a = d->handle_request(kRoot, "maint 192.0.2.9:80 10.0.1.11");
+  EXPECT_NE(a.find("\"code\":\"not_found\",\"error\":\"no virtual server '192.0.2.9:80' "
+                   "(configured: 'tcp 192.0.2.1:80')"),
+            std::string::npos)
+      << a;
+  a = d->handle_request(kRoot, "maint 192.0.2.1:80 10.0.1.13");
+  EXPECT_NE(a.find("has no real server '10.0.1.13' (it has '10.0.1.11:80', '10.0.1.12:80')"),
+            std::string::npos)
+      << a;
+  a = d->handle_request(kRoot, "maint 192.0.2.1:80");
+  EXPECT_NE(a.find("\"code\":\"bad_request\""), std::string::npos) << a;
+  EXPECT_NE(d->handle_request(kRoot, "show").find("{\"ok\":true,\"status\":{\"schema\":1"),
+            std::string::npos);
+}
+
+TEST_F(DirectorTest, OverridesSurviveARestartAndAReloadThatRemovesTheServerDropsThem) {
+  write("old", kTwoReals);
+  {
+    auto d = make();
+    ASSERT_NE(d->handle_request(kRoot, "maint 192.0.2.1:80 10.0.1.12").find("\"ok\":true"),
+              std::string::npos);
+  }
+  fakes.clear();
+  auto d = make();  // a restart
+  ASSERT_NE(d->overrides().find("tcp 192.0.2.1:80 -> 10.0.1.12:80"), nullptr);
+  EXPECT_EQ(fakes[1]->seen_overrides, 1u) << "given before the subsystems start";
+  write("old", kOneReal);
+  ASSERT_TRUE(d->reload().ok);
+  EXPECT_TRUE(d->overrides().reals().empty());
+  EXPECT_EQ(fakes[1]->seen_overrides, 0u);
+  d.reset();
+  fakes.clear();
+  auto again = make();
+  EXPECT_TRUE(again->overrides().reals().empty()) << "the drop was saved";
+}
+
+TEST_F(DirectorTest, AStartWithAnotherConfigIgnoresOverridesButKeepsTheFile) {
+  write("old", kTwoReals);
+  {
+    auto d = make();
+    ASSERT_NE(d->handle_request(kRoot, "maint 192.0.2.1:80 10.0.1.12").find("\"ok\":true"),
+              std::string::npos);
+  }
+  fakes.clear();
+  write("old", kOneReal);  // a passing config (a rescue file, a test run)
+  {
+    auto d = make();
+    EXPECT_TRUE(d->overrides().reals().empty());
+  }
+  fakes.clear();
+  write("old", kTwoReals);
+  auto d = make();
+  EXPECT_NE(d->overrides().find("tcp 192.0.2.1:80 -> 10.0.1.12:80"), nullptr);
+}
+
+TEST_F(DirectorTest, ACtlChangeThatCannotBeSavedIsRefusedAndNotApplied) {
+  write("old", kTwoReals);
+  auto d = make();
+  // The state directory becomes a file: nothing can be written under it.
+  std::filesystem::remove_all(dir_ + "/state");
+  std::ofstream(dir_ + "/state") << "not a directory\n";
+  auto a = d->handle_request(kRoot, "maint 192.0.2.1:80 10.0.1.11");
+  EXPECT_NE(a.find("\"code\":\"io\",\"error\":\"not applied: cannot save the overrides: "),
+            std::string::npos)
+      << a;
+  EXPECT_TRUE(d->overrides().reals().empty());
+  EXPECT_EQ(fakes[0]->seen_overrides, 0u);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "daemon/lvs_subsystem.h"
+#include "daemon/overrides.h"
 #include "ipvs/fake_backend.h"
 
 namespace hd {
@@ -328,6 +329,110 @@ TEST_F(LvsSubsystemTest, SlowStartRampsTheWeightOnTheInjectedClock) {
   clock_.advance(500ms);  // the full weight
   ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != 6; }));
   EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 11);
+}
+
+// The kernel's connection counts for one destination of the fake table (what a dump reads).
+void set_active(ipvs::FakeBackend& fake, const char* service, const char* real, uint32_t active) {
+  for (auto& d : fake.table()[key(service)].destinations)
+    if (d.key == dest(real)) {
+      auto c = std::make_shared<ipvs::DestCounters>();
+      c->active_conns = active;
+      d.counters = c;
+    }
+}
+
+RealOverride set_by_test(RealOverride::Mode m, std::optional<double> deadline = std::nullopt) {
+  return RealOverride{m, deadline, std::nullopt, "uid 0", wall_seconds()};
+}
+
+TEST_F(LvsSubsystemTest, DrainKeepsTheServerAtWeightZeroUntilNoActiveConnectionIsLeft) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5), real("10.0.1.12", 5)};
+  Overrides o;  // in memory
+  lvs_.set_overrides(o);
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  const std::string id = "tcp 192.0.2.1:80 -> 10.0.1.11:80";
+  ASSERT_EQ(o.set(id, set_by_test(RealOverride::Mode::drain)), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 0);  // at once: no new connections
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.12"), 5);
+  set_active(fake_, "192.0.2.1", "10.0.1.11", 3);  // established connections go on
+  run_for(2500ms);  // two polls of the kernel's table
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 0);
+  EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drain);
+  set_active(fake_, "192.0.2.1", "10.0.1.11", 0);  // the last one ended
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") == -1; }, 3s));
+  EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);  // recorded: a restart keeps it out
+  EXPECT_EQ(dests("192.0.2.1"), std::vector<std::string>{"10.0.1.12:80 nat w5"});
+}
+
+TEST_F(LvsSubsystemTest, DrainEndsAtItsTimeoutWithConnectionsLeft) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5)};
+  Overrides o;
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  const std::string id = "tcp 192.0.2.1:80 -> 10.0.1.11:80";
+  ASSERT_EQ(o.set(id, set_by_test(RealOverride::Mode::drain, wall_seconds() + 30)), "");
+  lvs_.set_overrides(o);
+  set_active(fake_, "192.0.2.1", "10.0.1.11", 7);
+  run_for(1200ms);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 0);
+  clock_.advance(31s);  // the injected clock passes the deadline
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") == -1; }, 3s));
+  EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);
+}
+
+TEST_F(LvsSubsystemTest, MaintRemovesAtOnceAndReadyRampsBackWithSlowStart) {
+  CheckPort port;
+  port.up();
+  auto vs = virtual_server("192.0.2.1");
+  vs.slow_start = 1s;
+  vs.real_servers = {real("10.0.1.11", 11, tcp_check(port)), real("10.0.1.12", 3)};
+  Overrides o;
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != -1; }));
+  clock_.advance(2s);  // past its ramp
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") == 11; }));
+  const std::string id = "tcp 192.0.2.1:80 -> 10.0.1.11:80";
+  ASSERT_EQ(o.set(id, set_by_test(RealOverride::Mode::maint)), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), -1);
+  run_for(100ms);  // its check keeps passing: it stays out
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), -1);
+  ASSERT_EQ(o.set(id, RealOverride{}), "");  // ready
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 1);  // ramps from 1 again
+  clock_.advance(500ms);
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.1", "10.0.1.11") != 1; }));
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 6);
+  // A server without a check ramps back too.
+  const std::string id2 = "tcp 192.0.2.1:80 -> 10.0.1.12:80";
+  ASSERT_EQ(o.set(id2, set_by_test(RealOverride::Mode::maint)), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.12"), -1);
+  ASSERT_EQ(o.set(id2, RealOverride{}), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.12"), 1);
+}
+
+TEST_F(LvsSubsystemTest, RuntimeWeightAndDrainWithoutAKernelTable) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5)};
+  Overrides o;
+  const std::string id = "tcp 192.0.2.1:80 -> 10.0.1.11:80";
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  ASSERT_EQ(o.set(id, RealOverride{RealOverride::Mode::none, std::nullopt, 9, "uid 0", 0}), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 9);
+  lvs_.stop();
+
+  // dataplane none: no connection to wait for, the drain is done at once.
+  auto cfg = with({vs});
+  cfg.global.dataplane = config::Dataplane::none;
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_EQ(o.set(id, set_by_test(RealOverride::Mode::drain)), "");
+  lvs_.set_overrides(o);
+  EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);
 }
 
 TEST_F(LvsSubsystemTest, SyncDaemonFollowsTheVrrpInstance) {

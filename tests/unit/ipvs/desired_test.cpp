@@ -226,6 +226,51 @@ TEST(Desired, InhibitedServersDoNotCountTowardsQuorumAndLeaveWithTheSorryServer)
   EXPECT_THAT(weights(desired({s}, up_to(1), kT0, q)), ::testing::ElementsAre("10.0.0.100:1"));
 }
 
+using Mode = AdminOverride::Mode;
+
+TEST(Desired, OperatorOverridesDrainMaintAndRuntimeWeight) {
+  using ::testing::ElementsAre;
+  VirtualServiceSpec s = web({3, 2, 4});
+  HealthMap h{{"rs2", RealHealth{true, 7}}};  // a script's weight for rs2
+  QuorumStates q;
+  // Drained: kept with weight 0 even without inhibit_on_failure; maint (out): gone.
+  AdminMap a{{"rs1", {Mode::drain, {}}}, {"rs3", {Mode::out, {}}}};
+  EXPECT_THAT(weights(desired({s}, h, kT0, q, a)), ElementsAre("10.0.0.2:0", "10.0.0.3:7"));
+  // The operator's weight beats the script's and the configured one.
+  a = {{"rs2", {Mode::none, 9}}, {"rs3", {Mode::none, 0}}};
+  EXPECT_THAT(weights(desired({s}, h, kT0, q, a)),
+              ElementsAre("10.0.0.2:3", "10.0.0.3:9", "10.0.0.4:0"));
+  // A drained server that goes down follows health as usual: removed (no inhibit).
+  h["rs1"] = RealHealth{false};
+  a = {{"rs1", {Mode::drain, {}}}};
+  EXPECT_THAT(weights(desired({s}, h, kT0, q, a)), ElementsAre("10.0.0.3:7", "10.0.0.4:4"));
+}
+
+TEST(Desired, DrainedAndOutServersAddNothingToQuorum) {
+  VirtualServiceSpec s = quorum_web();  // quorum 4, weights 2, 2, 2, a sorry server
+  QuorumStates q;
+  AdminMap a{{"rs1", {Mode::drain, {}}}, {"rs2", {Mode::out, {}}}};
+  EXPECT_THAT(weights(desired({s}, up_to(3), kT0, q, a)), ::testing::ElementsAre("10.0.0.100:1"));
+  EXPECT_EQ(q.at(kWeb).live_weight, 2);
+  // A runtime weight counts in full.
+  a = {{"rs1", {Mode::none, 10}}};
+  (void)desired({s}, up_to(1), kT0, q, a);
+  EXPECT_EQ(q.at(kWeb).live_weight, 10);
+}
+
+TEST(Desired, RuntimeWeightRampsButOverriddenServersDoNotScheduleRampSteps) {
+  VirtualServiceSpec s = web({11});
+  s.slow_start = seconds(10);
+  HealthMap h{{"rs1", RealHealth{true, std::nullopt, kT0}}};
+  AdminMap a{{"rs1", {Mode::none, 21}}};
+  QuorumStates q;
+  EXPECT_THAT(weights(desired({s}, h, kT0 + seconds(5), q, a)),
+              ::testing::ElementsAre("10.0.0.2:11"));  // 1 + floor(20 * 5 / 10)
+  EXPECT_TRUE(next_change({s}, h, kT0 + seconds(5), a).has_value());
+  a = {{"rs1", {Mode::drain, {}}}};
+  EXPECT_EQ(next_change({s}, h, kT0 + seconds(5), a), std::nullopt);
+}
+
 TEST(Desired, QuorumStatesOfRemovedServicesAreDropped) {
   QuorumStates q;
   (void)desired({quorum_web()}, {}, kT0, q);

@@ -218,6 +218,88 @@ until_ok 5 table_has '127\.0\.0\.1:8083 +Masq +0 ' && ok "health: inhibit_on_fai
 kill -TERM $HPID; wait $HPID
 kill $HTTPD8081 $HTTPD8082 2>/dev/null; wait $HTTPD8081 $HTTPD8082 2>/dev/null
 ipvsadm -Ln | grep -qE '10\.0\.5\.[12]:80' && bad "health: services left after stop (remove)" || ok "health: services removed on stop"
+# Runtime drain (hadirector ctl) with a real connection through IPVS: the classic LVS-NAT
+# topology, a client namespace -> this host (the director, forwarding) -> a real server
+# namespace whose default route is the director. The drill's client holds one keep-alive
+# connection (a request every 200 ms, "L ... ok" per answer) to its httpd.
+ip netns add dcli; ip netns add drs
+ip link add hdc0 type veth peer name eth0 netns dcli
+ip link add hdr0 type veth peer name eth0 netns drs
+ip addr add 10.0.8.1/24 dev hdc0; ip link set hdc0 up
+ip addr add 10.0.7.1/24 dev hdr0; ip link set hdr0 up
+ip addr add 10.0.8.100/32 dev hdc0
+for n in dcli drs; do ip netns exec $n ip link set lo up; ip netns exec $n ip link set eth0 up; done
+ip netns exec dcli ip addr add 10.0.8.2/24 dev eth0; ip netns exec dcli ip route add default via 10.0.8.1
+ip netns exec drs ip addr add 10.0.7.2/24 dev eth0; ip netns exec drs ip route add default via 10.0.7.1
+sysctl -qw net.ipv4.ip_forward=1
+cat > $W/drain.toml <<TOML
+[global]
+control_socket = "$W/d.sock"
+state_dir = "$W/d-state"
+reconcile_interval = "500ms"
+ipvs_on_stop = "remove"
+
+[[virtual_server]]
+address = "10.0.8.100"
+port = 80
+scheduler = "rr"
+  [[virtual_server.real_server]]
+  address = "10.0.7.2"
+  port = 8080
+TOML
+$HD run -c $W/drain.toml > $W/log5 2>&1 &
+DPID=$!
+ctl() { $HD ctl --socket $W/d.sock "$@"; }
+ip netns exec drs $HDD httpd --listen 10.0.7.2:8080 --id rs1 > $W/drs-httpd.log 2>&1 &
+DHTTPD=$!
+# hold_conn: one long-lived connection from the client through the VIP, its answers in $W/long.
+hold_conn() {
+  ip netns exec dcli $HDD client --target 10.0.8.100:80 --rate 0 --long 1 > $W/long 2>&1 &
+  NCC=$!
+}
+answers() { grep -c '^L 0 .* ok ' $W/long; }
+until_ok 10 table_has '10\.0\.7\.2:8080 +Masq +1 ' && ok "drain: real server in the table" || bad "drain: real server"
+ctl events > $W/events 2>&1 &
+EVPID=$!
+hold_conn
+until_ok 10 table_has '10\.0\.7\.2:8080 +Masq +1 +1 ' && ok "drain: one active connection through IPVS" \
+  || { bad "drain: no active connection"; ipvsadm -Ln; }
+ctl drain 10.0.8.100:80 10.0.7.2:8080 | grep -q '"override":"drain"' && ok "drain: ctl drain answered" || bad "drain: ctl drain"
+until_ok 5 table_has '10\.0\.7\.2:8080 +Masq +0 +1 ' && ok "drain: weight 0, the connection still active" \
+  || bad "drain: weight 0 with the connection"
+sleep 2.5  # two of the daemon's reads of the table (one per second while a drain is open)
+table_has '10\.0\.7\.2:8080 +Masq +0 +1 ' && ok "drain: kept while a connection is active" || bad "drain: removed too early"
+n0=$(answers); sleep 1
+[ "$(answers)" -gt "$n0" ] && ! grep -q broken $W/long && ok "drain: the established connection still carries requests" \
+  || { bad "drain: established connection broken"; cat $W/long; }
+kill $NCC; wait $NCC 2>/dev/null
+until_ok 10 table_lacks '10\.0\.7\.2:8080' && ok "drain: removed once no active connection is left" \
+  || { bad "drain: not removed after the last connection"; ipvsadm -Ln; }
+ctl overrides | grep -q '"mode":"drained"' && ok "drain: recorded as drained" || bad "drain: not recorded"
+grep '"type":"ipvs"' $W/events | grep -q 'destination 10.0.7.2:8080' && ok "events: the IPVS operations" \
+  || { bad "events: no ipvs event"; cat $W/events; }
+grep '"type":"override"' $W/events | grep -q '"override":"drained","reason":"no active connection is left"' \
+  && ok "events: the drain's end and why" || bad "events: no drained event"
+ctl ready 10.0.8.100:80 10.0.7.2 | grep -q '"override":"none"' && until_ok 5 table_has '10\.0\.7\.2:8080 +Masq +1 ' \
+  && ok "drain: ready puts it back" || bad "drain: ready"
+hold_conn
+until_ok 10 table_has '10\.0\.7\.2:8080 +Masq +1 +1 ' || bad "drain: second connection"
+ctl drain 10.0.8.100:80 10.0.7.2:8080 --timeout 2s >/dev/null
+until_ok 10 table_lacks '10\.0\.7\.2:8080' && ok "drain: --timeout 2s removes it with a connection left" \
+  || bad "drain: timeout"
+grep -q 'drain done (its drain timeout passed)' $W/log5 && ok "drain: the log says why" || bad "drain: log line"
+kill $NCC; wait $NCC 2>/dev/null
+ctl maint 10.0.8.100:80 10.0.7.2:8080 > /dev/null
+kill -TERM $DPID; wait $DPID
+wait $EVPID && ok "events: the stream ends when the daemon stops" || bad "events: ctl events exit status"
+$HD run -c $W/drain.toml > $W/log6 2>&1 &
+DPID=$!
+until_ok 10 ctl overrides >/dev/null 2>&1
+ctl overrides | grep -q '"mode":"maint"' && table_lacks '10\.0\.7\.2:8080' && ok "drain: maint survives a restart" \
+  || bad "drain: maint after restart"
+kill -TERM $DPID; wait $DPID
+kill $DHTTPD; wait $DHTTPD 2>/dev/null
+ip netns del dcli; ip netns del drs; ip link del hdc0 2>/dev/null; ip link del hdr0 2>/dev/null
 # The real-server role in tun mode (ipip exists in this kernel, not on the dev hosts).
 ip netns add rs
 ip netns exec rs ip link set lo up
@@ -243,5 +325,5 @@ kill -TERM $RSPID; wait $RSPID
 ip netns exec rs ip -o addr show dev tunl0 | grep -q '10.0.9.100' && bad "tun: VIP left after stop" || ok "tun: VIP removed on stop"
 [ "$(ip netns exec rs sysctl -n net.ipv4.conf.all.rp_filter)" = 1 ] && ok "tun: all.rp_filter restored" || bad "tun: all.rp_filter not restored"
 [ "$(ip netns exec rs sysctl -n net.ipv4.conf.tunl0.rp_filter)" = 2 ] && ok "tun: tunl0.rp_filter restored" || bad "tun: tunl0.rp_filter not restored"
-[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2 $W/log3 $W/log4; }
+[ $fails = 0 ] && echo "PASS: vm_daemon_ipvs" || { echo "FAILED: vm_daemon_ipvs ($fails)"; cat $W/log1 $W/log2 $W/log3 $W/log4 $W/log5 $W/log6; }
 [ $fails = 0 ]  # exit status 0 or 1 (a count of 77 would read as "skipped")

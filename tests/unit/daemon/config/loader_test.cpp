@@ -526,3 +526,25 @@ TEST(ConfigLoader, SyncDaemonNamesAnInstance) {
 }
 }  // namespace
 }  // namespace hd::config
+
+namespace hd::config {
+namespace {
+
+TEST(ConfigLoader, ControlGroupsMustExistAndStateDirBeAbsolute) {
+  expect_one("[global]\nadmin_group = \"hd-no-such-group\"\n", 2, 15,
+             "'admin_group': no group named 'hd-no-such-group' on this host");
+  expect_one("[global]\nread_group = \"\"\n", 2, 14, "no group named ''");
+  expect_one("[global]\nstate_dir = \"var/lib\"\n", 2, 13, "'state_dir' must be an absolute path");
+  auto r = load_string("[global]\nadmin_group = \"root\"\nread_group = \"root\"\n"
+                       "state_dir = \"/srv/hd\"\n",
+                       "test.toml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->global.admin_group, "root");
+  EXPECT_EQ(r.config->global.read_group, "root");
+  EXPECT_EQ(r.config->global.state_dir, "/srv/hd");
+  EXPECT_EQ(group_id("root"), gid_t{0});
+  EXPECT_EQ(group_id("hd-no-such-group"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace hd::config

@@ -17,6 +17,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -29,7 +31,7 @@ std::string temp_path() {
   return "/tmp/hd-control-test-" + std::to_string(getpid()) + "/c.sock";
 }
 
-std::string echo(const std::string& line) {
+std::string echo(const Peer&, const std::string& line) {
   return "ok " + line + "\n";
 }
 
@@ -88,7 +90,7 @@ int highest_open_fd() {
 TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
   Loop loop;
   std::vector<std::string> seen;
-  Server server(loop, [&](const std::string& line) {
+  Server server(loop, [&](const Peer&, const std::string& line) {
     seen.push_back(line);
     return "reply to " + line + "\n";
   });
@@ -115,7 +117,7 @@ TEST(ControlServer, AnswersRequestsAndUsesMode0600) {
 
   // A second server on the same live path is refused.
   Loop loop2;
-  Server other(loop2, [](const std::string&) { return ""; });
+  Server other(loop2, [](const Peer&, const std::string&) { return ""; });
   EXPECT_NE(other.listen(path).find("already answering"), std::string::npos);
 
   server.close();
@@ -145,7 +147,7 @@ TEST(ControlServer, ReplacesStaleSocket) {
   ASSERT_FALSE(request(path, "status", reply, error)) << "nobody should answer yet";
 
   Loop loop;
-  Server s(loop, [](const std::string&) { return "ok\n"; });
+  Server s(loop, [](const Peer&, const std::string&) { return "ok\n"; });
   // Binding over the stale file would fail (EADDRINUSE): listen() must remove it first.
   ASSERT_EQ(s.listen(path), "");
 
@@ -298,18 +300,141 @@ TEST(ControlRequest, FramingAndParsing) {
   EXPECT_EQ(f.line, "");
   EXPECT_EQ(frame_request(std::string(kMaxRequest, 'x'), false).kind, Framed::incomplete);
   EXPECT_EQ(frame_request(std::string(kMaxRequest + 1, 'x'), true).kind, Framed::too_long);
-  EXPECT_EQ(parse_request("status"), Request::status);
-  EXPECT_EQ(parse_request("status --json"), Request::status_json);
-  EXPECT_EQ(parse_request("status-json"), Request::status_json);
-  EXPECT_EQ(parse_request("reload"), Request::reload);
-  for (const char* other : {"", "status\r", " status", "STATUS", "reload now", "status --json "})
-    EXPECT_EQ(parse_request(other), Request::unknown) << other;
+  // The older text requests are exactly these lines; near misses are not them.
+  for (const char* other : {"", "status\r", " status", "STATUS", "reload now", "status --json "}) {
+    auto p = parse_command(other);
+    EXPECT_TRUE(!p.command || !answers_text(p.command->verb)) << other;
+  }
+}
+
+// Each connection carries its peer's credentials, read from the socket, not from the request.
+TEST(ControlServer, HandsThePeersCredentialsToTheHandler) {
+  Loop loop;
+  Peer seen;
+  seen.uid = 12345;
+  Server server(loop, [&](const Peer& p, const std::string&) {
+    seen = p;
+    return "ok\n";
+  });
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  std::string reply, error;
+  AsyncWake done(loop, [&] { loop.stop(); });
+  std::thread client([&] {
+    request(path, "show", reply, error);
+    done.send();
+  });
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(std::chrono::seconds(5));
+  loop.run();
+  client.join();
+  EXPECT_EQ(seen.uid, getuid());
+  EXPECT_EQ(seen.gid, getgid());
+  EXPECT_EQ(seen.pid, getpid());
+  std::vector<gid_t> mine(static_cast<size_t>(getgroups(0, nullptr)));
+  ASSERT_EQ(getgroups(static_cast<int>(mine.size()), mine.data()), static_cast<int>(mine.size()));
+  std::sort(mine.begin(), mine.end());
+  std::sort(seen.groups.begin(), seen.groups.end());
+  EXPECT_EQ(seen.groups, mine);
+}
+
+TEST(ControlServer, SocketModeAndGroupFollowTheAccess) {
+  Loop loop;
+  Server server(loop, echo);
+  auto path = temp_path();
+  gid_t g = getegid();
+  ASSERT_EQ(server.listen(path, SocketAccess{0660, g}), "");
+  struct stat st;
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, g);
+  ASSERT_EQ(server.set_access(SocketAccess{0666, std::nullopt}), "");
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
+  ASSERT_EQ(server.set_access(SocketAccess{}), "");
+  ASSERT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(ControlClient, ClearErrorWhenNoDaemon) {
   std::string reply, error;
   EXPECT_FALSE(request("/tmp/hd-no-such-dir/none.sock", "status", reply, error));
   EXPECT_NE(error.find("is hadirector running?"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hd::control
+
+namespace hd::control {
+namespace {
+
+// The event stream: a subscriber that reads gets every line in order; one that never reads
+// is cut off once its unsent lines pass the limit, and nobody waits for it.
+TEST(ControlServer, EventSubscribersGetEveryLineAndASlowOneIsCutOff) {
+  Loop loop;
+  Server::Limits limits;
+  limits.subscriber_buffer = 64 * 1024;
+  Server server(
+      loop,
+      [](const Peer&, const std::string& line) {
+        return line == "events" ? Reply("ok\n", true) : Reply("plain\n");
+      },
+      limits);
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  Timer tick(loop, [] {});
+  tick.start(Millis(1), Millis(1));
+  auto run_until = [&](const std::function<bool()>& done) {
+    auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+    while (!done() && SteadyClock::now() < deadline) loop.run_once();
+    return done();
+  };
+
+  std::vector<std::string> got;  // the reader thread's until joined
+  std::atomic<size_t> count{0};
+  std::string error, plain_error;
+  std::thread reader([&] {
+    stream(path, "events", [&](const std::string& l) {
+      got.push_back(l);
+      ++count;
+    }, error);
+  });
+  int slow = connect_to(path);
+  ASSERT_GE(slow, 0);
+  ASSERT_EQ(::send(slow, "events\n", 7, MSG_NOSIGNAL), 7);
+  ASSERT_TRUE(run_until([&] { return server.subscribers() == 2; }));
+
+  const std::string pad(1000, 'x');
+  const int kLines = 3000;  // 3 MB: far past the slow one's socket buffer and its 64 KiB
+  for (int i = 0; i < kLines; ++i) {
+    server.broadcast(std::to_string(i) + " " + pad + "\n");
+    // The reader keeps up (within 24 lines); the slow one never reads.
+    if (i % 8 == 0) {
+      ASSERT_TRUE(run_until([&] { return count.load() + 24 >= static_cast<size_t>(i); }));
+    }
+  }
+  EXPECT_EQ(server.stats().events_cut, 1u);
+  EXPECT_EQ(server.subscribers(), 1u);
+  // A plain request is still answered while a subscriber streams.
+  std::string reply;
+  std::atomic<bool> answered{false};
+  std::thread plain([&] {
+    request(path, "status", reply, plain_error);
+    answered = true;
+  });
+  ASSERT_TRUE(run_until([&] { return answered.load(); }));
+  plain.join();
+  EXPECT_EQ(reply, "plain\n");
+  // Everything queued reaches the reader, then closing the server ends its stream.
+  ASSERT_TRUE(run_until([&] {
+    return count.load() >= static_cast<size_t>(kLines) + 1;
+  }));
+  server.close();
+  reader.join();
+  ASSERT_EQ(got.size(), static_cast<size_t>(kLines) + 1);
+  EXPECT_EQ(got[0], "ok");
+  for (int i = 0; i < kLines; ++i) ASSERT_EQ(got[i + 1], std::to_string(i) + " " + pad) << i;
+  ::close(slow);
 }
 
 }  // namespace
