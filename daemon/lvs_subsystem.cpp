@@ -401,7 +401,8 @@ void LvsSubsystem::check_drains(bool fresh) {
   TimePoint now = clock_.now();
   const std::optional<ipvs::Table>* kernel = reconciler_ ? &reconciler_->known() : nullptr;
   std::vector<std::pair<std::string, std::string>> done;  // id, why
-  for (auto& [id, deadline] : drains_) {
+  for (auto& [drain_id, deadline] : drains_) {
+    const std::string& id = drain_id;  // a plain reference: lambdas below capture it
     if (deadline && now >= *deadline) {
       done.emplace_back(id, "its drain timeout passed");
       continue;
@@ -424,7 +425,9 @@ void LvsSubsystem::check_drains(bool fresh) {
       break;
     }
   }
-  for (auto& [id, why] : done) {
+  for (auto& entry : done) {
+    const std::string& id = entry.first;
+    const std::string& why = entry.second;
     HD_LOG(info, "ipvs") << id << ": drain done (" << why << "): out of rotation";
     if (events_)
       events_->publish("override", [&](JsonWriter& e) {
