@@ -221,6 +221,8 @@ class Ctl(unittest.TestCase):
             if reader.poll() is None:
                 reader.kill()
                 reader.wait()
+            reader.stdout.close()
+            reader.stderr.close()
             listener.close()
 
     def test_a_state_dir_that_cannot_be_written_refuses_the_change(self):
