@@ -97,6 +97,18 @@ JsonWriter& JsonWriter::value(uint64_t v) {
   out_ += std::to_string(v);
   return *this;
 }
+JsonWriter& JsonWriter::value_fixed(double v, int decimals) {
+  before_value();
+  if (!std::isfinite(v)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  out_ += buf;
+  return *this;
+}
+
 JsonWriter& JsonWriter::value(double v) {
   before_value();
   if (!std::isfinite(v)) {

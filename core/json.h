@@ -28,6 +28,9 @@ class JsonWriter {
   JsonWriter& value(int64_t v);
   JsonWriter& value(uint64_t v);
   JsonWriter& value(double v);
+  // A number with exactly `decimals` digits after the point (Unix times to the microsecond,
+  // which value(double)'s 15 significant digits would round to 10 us).
+  JsonWriter& value_fixed(double v, int decimals);
   JsonWriter& null();
   template <typename T>
   JsonWriter& field(std::string_view k, const T& v) {

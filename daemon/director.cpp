@@ -3,7 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 
 #include "core/json.h"
 #include "core/log.h"
@@ -15,6 +18,9 @@
 #include "daemon/vrrp_subsystem.h"
 
 namespace hd {
+namespace {
+std::set<std::string> instance_names(const config::Config& cfg);
+}  // namespace
 
 std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop) {
   std::vector<std::unique_ptr<Subsystem>> subsystems;
@@ -83,7 +89,7 @@ std::string Director::start() {
   overrides_.set_path(cfg_.global.state_dir + "/overrides.toml");
   if (auto err = overrides_.load(); !err.empty())
     HD_LOG(error, "overrides") << err << ": starting without runtime overrides";
-  for (auto& line : overrides_.prune(real_server_ids(cfg_), false))
+  for (auto& line : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_), false))
     HD_LOG(warning, "overrides") << line << " (" << overrides_.path()
                                  << " keeps it until the next change)";
   if (!overrides_.reals().empty())
@@ -158,7 +164,7 @@ ReloadOutcome Director::reload() {
   log::set_level(next.global.log_level);
   cfg_ = std::move(next);
   if (auto err = apply_access(cfg_); !err.empty()) HD_LOG(error, "control") << err;
-  if (auto dropped = overrides_.prune(real_server_ids(cfg_)); !dropped.empty()) {
+  if (auto dropped = overrides_.prune(real_server_ids(cfg_), instance_names(cfg_)); !dropped.empty()) {
     for (auto& line : dropped) {
       HD_LOG(warning, "overrides") << line;
       events_.publish("override", [&](JsonWriter& e) {
@@ -212,6 +218,12 @@ std::string refuse(const char* code, const std::string& error) {
 
 constexpr size_t kMaxSubscribers = 16;
 
+std::set<std::string> instance_names(const config::Config& cfg) {
+  std::set<std::string> out;
+  for (auto& vi : cfg.vrrp_instances) out.insert(vi.name);
+  return out;
+}
+
 // A Unix time as the ctl answers and status show it (seconds, to the millisecond).
 double wall_ms(double t) { return std::round(t * 1000) / 1000; }
 
@@ -256,6 +268,8 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
       JsonWriter w;
       w.begin_object().field("ok", true).key("overrides");
       overrides_.status(w);
+      w.key("holds");
+      overrides_.holds_status(w);
       w.end_object();
       return w.str() + "\n";
     }
@@ -265,6 +279,10 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::weight:
     case control::Verb::clear:
       return change_real_server(peer, c);
+    case control::Verb::hold:
+    case control::Verb::failover:
+    case control::Verb::release:
+      return change_instance(peer, c);
     case control::Verb::events: {
       if (control_.subscribers() >= kMaxSubscribers)
         return refuse("busy", "already " + std::to_string(kMaxSubscribers) +
@@ -277,6 +295,57 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     }
   }
   return refuse("bad_request", "unknown request");
+}
+
+std::string Director::change_instance(const control::Peer& peer, const control::Command& c) {
+  if (stopping_) return refuse("busy", "the daemon is stopping");
+  bool known = false;
+  std::string all;
+  for (auto& vi : cfg_.vrrp_instances) {
+    known = known || vi.name == c.instance;
+    all += (all.empty() ? "'" : ", '") + vi.name + "'";
+  }
+  if (!known)
+    return refuse("not_found", "no VRRP instance '" + c.instance + "'" +
+                                   (all.empty() ? " (none is configured)" : " (configured: " + all + ")"));
+  std::optional<InstanceHold> h;
+  if (c.verb == control::Verb::release) {
+    // A hold covers its sync group: releasing any member releases the holds that cover it.
+    std::set<std::string> group{c.instance};
+    for (auto& g : cfg_.sync_groups)
+      if (std::find(g.instances.begin(), g.instances.end(), c.instance) != g.instances.end())
+        group.insert(g.instances.begin(), g.instances.end());
+    const auto holds = overrides_.holds();  // a copy: set_hold changes the store
+    for (auto& entry : holds) {
+      const std::string& name = entry.first;
+      if (name != c.instance && group.count(name)) {
+        if (auto err = overrides_.set_hold(name, std::nullopt); !err.empty())
+          return refuse("io", "not applied: cannot save the overrides: " + err);
+        HD_LOG(info, "overrides") << name << ": released with " << c.instance << " (sync group)";
+      }
+    }
+  } else {
+    h = InstanceHold{c.verb == control::Verb::failover ? InstanceHold::Mode::failover
+                                                       : InstanceHold::Mode::hold,
+                     peer.str(), wall_ms(wall_seconds())};
+  }
+  if (auto err = overrides_.set_hold(c.instance, h); !err.empty()) {
+    HD_LOG(error, "overrides") << control::to_string(c.verb) << " " << c.instance << " by "
+                               << peer.str() << " not applied: cannot save " << overrides_.path()
+                               << ": " << err;
+    return refuse("io", "not applied: cannot save the overrides: " + err);
+  }
+  HD_LOG(info, "overrides") << c.instance << ": " << control::to_string(c.verb) << " by "
+                            << peer.str() << " (pid " << peer.pid << ")";
+  events_.publish("override", [&](JsonWriter& e) {
+    e.field("vrrp_instance", c.instance).field("command", control::to_string(c.verb));
+    e.field("override", h ? to_string(h->mode) : "none").field("by", peer.str());
+  });
+  push_overrides();
+  JsonWriter w;
+  w.begin_object().field("ok", true).field("vrrp_instance", c.instance);
+  w.field("override", h ? to_string(h->mode) : "none").end_object();
+  return w.str() + "\n";
 }
 
 std::string Director::change_real_server(const control::Peer& peer, const control::Command& c) {
@@ -312,6 +381,13 @@ std::string Director::change_real_server(const control::Peer& peer, const contro
       break;
     default:
       return refuse("bad_request", "not a real-server request");
+  }
+  if (old ? (o == *old) : o == RealOverride{}) {
+    // Nothing changes (draining a drained server, readying one in rotation): no new author.
+    JsonWriter w;
+    w.begin_object().field("ok", true).field("real_server", r.id);
+    w.field("override", describe(o)).field("changed", false).end_object();
+    return w.str() + "\n";
   }
   o.by = peer.str();
   o.at = now;
@@ -375,6 +451,8 @@ void Director::write_status(JsonWriter& w) const {
   w.end_object();
   w.key("overrides");
   overrides_.status(w);
+  w.key("holds");
+  overrides_.holds_status(w);
   for (auto& s : subsystems_) s->status(w);
   w.end_object();
 }
@@ -422,6 +500,8 @@ std::string Director::status_text() const {
     out += "  WARNING: a failed reload could not be rolled back everywhere: restart the daemon\n";
   for (auto& [id, o] : overrides_.reals())
     out += "override " + id + ": " + describe(o) + " (set by " + o.by + ")\n";
+  for (auto& [name, h] : overrides_.holds())
+    out += "vrrp instance " + name + ": " + to_string(h.mode) + " (set by " + h.by + ")\n";
   for (auto& s : subsystems_) s->status_text(out);
   return out;
 }

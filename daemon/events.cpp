@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/events.h"
 
-#include <cmath>
-
 #include "core/clock.h"
 
 namespace hd {
@@ -12,7 +10,7 @@ void EventBus::publish(std::string_view type, const std::function<void(JsonWrite
   if (!wanted()) return;
   JsonWriter w;
   w.begin_object();
-  w.field("ts", std::round(wall_seconds() * 1e6) / 1e6);
+  w.key("ts").value_fixed(wall_seconds(), 6);
   w.field("seq", seq_);
   w.field("type", type);
   if (fields) fields(w);

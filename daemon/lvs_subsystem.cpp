@@ -197,8 +197,17 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
       for (auto& spec : specs_) {
         auto it = table->find(spec.key);
         if (it == table->end()) continue;
-        for (auto& r : spec.reals)
-          if (auto* d = it->second.find(r.dest.key); d && d->weight > 0) adopted.insert(r.id);
+        for (auto& r : spec.reals) {
+          // Weight 0 is also a serving server when an operator put it there (a drain, or a
+          // runtime weight 0, restored from the state file): starting it as down would cut
+          // the connections the drain is waiting for.
+          auto a = admin_.find(r.id);
+          bool zero_by_operator = a != admin_.end() &&
+                                  (a->second.mode == ipvs::AdminOverride::Mode::drain ||
+                                   (a->second.weight && *a->second.weight == 0));
+          if (auto* d = it->second.find(r.dest.key); d && (d->weight > 0 || zero_by_operator))
+            adopted.insert(r.id);
+        }
       }
       if (!adopted.empty())
         HD_LOG(info, "ipvs") << "adopting " << adopted.size()

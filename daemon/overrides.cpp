@@ -21,6 +21,10 @@ const char* to_string(RealOverride::Mode m) {
   return "?";
 }
 
+const char* to_string(InstanceHold::Mode m) {
+  return m == InstanceHold::Mode::failover ? "failover" : "hold";
+}
+
 namespace {
 
 std::optional<RealOverride::Mode> parse_mode(std::string_view s) {
@@ -44,9 +48,9 @@ namespace {
 
 }  // namespace
 
-std::string Overrides::format(const Reals& reals) {
+std::string Overrides::format(const Data& data) {
   toml::array list;
-  for (const auto& [id, o] : reals) {
+  for (const auto& [id, o] : data.reals) {
     toml::table t;
     t.insert("real_server", id);
     t.insert("mode", std::string(to_string(o.mode)));
@@ -56,8 +60,18 @@ std::string Overrides::format(const Reals& reals) {
     t.insert("at", o.at);
     list.push_back(std::move(t));
   }
+  toml::array holds;
+  for (const auto& [name, h] : data.holds) {
+    toml::table t;
+    t.insert("vrrp_instance", name);
+    t.insert("mode", std::string(to_string(h.mode)));
+    t.insert("by", h.by);
+    t.insert("at", h.at);
+    holds.push_back(std::move(t));
+  }
   toml::table root;
   root.insert("real_server", std::move(list));
+  root.insert("vrrp_instance", std::move(holds));
   std::ostringstream out;
   out << "# hadirector's runtime overrides (hadirector ctl): written by the daemon on every\n"
          "# change. Change them with hadirector ctl, not by editing this file.\n"
@@ -65,8 +79,8 @@ std::string Overrides::format(const Reals& reals) {
   return out.str();
 }
 
-std::optional<Overrides::Reals> Overrides::parse(const std::string& text, const std::string& source,
-                                                 std::string& error) {
+std::optional<Overrides::Data> Overrides::parse(const std::string& text, const std::string& source,
+                                                std::string& error) {
   toml::table root;
   try {
     root = toml::parse(text, source);
@@ -77,10 +91,11 @@ std::optional<Overrides::Reals> Overrides::parse(const std::string& text, const 
     error = m.str();
     return std::nullopt;
   }
-  Reals out;
+  Data data;
+  Reals& out = data.reals;
   auto* list = root["real_server"].as_array();
-  if (!list) return out;
-  for (auto& node : *list) {
+  toml::array none;
+  for (auto& node : list ? *list : none) {
     auto bad = [&](const std::string& why) {
       std::ostringstream m;
       m << source << ":" << node.source().begin.line << ": " << why;
@@ -107,17 +122,38 @@ std::optional<Overrides::Reals> Overrides::parse(const std::string& text, const 
     if (!std::isfinite(o.at)) return bad("at must be a time");
     if (!empty(o)) out[*id] = o;
   }
-  return out;
+  auto* holds = root["vrrp_instance"].as_array();
+  for (auto& node : holds ? *holds : none) {
+    std::ostringstream m;
+    m << source << ":" << node.source().begin.line << ": ";
+    auto* t = node.as_table();
+    auto name = t ? (*t)["vrrp_instance"].value<std::string>() : std::nullopt;
+    auto mode = t ? (*t)["mode"].value<std::string>() : std::nullopt;
+    if (!name || name->empty() || !mode || (*mode != "hold" && *mode != "failover")) {
+      error = m.str() + "a vrrp_instance entry needs vrrp_instance and mode (hold, failover)";
+      return std::nullopt;
+    }
+    InstanceHold h;
+    h.mode = *mode == "failover" ? InstanceHold::Mode::failover : InstanceHold::Mode::hold;
+    h.by = (*t)["by"].value_or(std::string());
+    h.at = (*t)["at"].value_or(0.0);
+    if (!std::isfinite(h.at)) {
+      error = m.str() + "at must be a time";
+      return std::nullopt;
+    }
+    data.holds[*name] = h;
+  }
+  return data;
 }
 
 std::string Overrides::load() {
-  reals_.clear();
+  data_ = Data{};
   if (path_.empty()) return "";
   std::string text, error;
   if (!read_file(path_, text, error)) return error;
   auto parsed = parse(text, path_, error);
   if (!parsed) return error;
-  reals_ = std::move(*parsed);
+  data_ = std::move(*parsed);
   return "";
 }
 
@@ -127,39 +163,78 @@ std::string Overrides::save() {
   auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (ec) return "cannot create " + dir.string() + ": " + ec.message();
-  return write_file_durably(files_, path_, format(reals_));
+  return write_file_durably(files_, path_, format(data_));
 }
 
 const RealOverride* Overrides::find(const std::string& id) const {
-  auto it = reals_.find(id);
-  return it == reals_.end() ? nullptr : &it->second;
+  auto it = data_.reals.find(id);
+  return it == data_.reals.end() ? nullptr : &it->second;
 }
 
 std::string Overrides::set(const std::string& id, const RealOverride& o) {
-  auto before = reals_;
+  auto before = data_;
   if (empty(o))
-    reals_.erase(id);
+    data_.reals.erase(id);
   else
-    reals_[id] = o;
-  if (auto err = save(); !err.empty()) {
-    reals_ = std::move(before);
-    return err;
+    data_.reals[id] = o;
+  return commit(std::move(before));
+}
+
+std::string Overrides::commit(Data before) {
+  auto err = save();
+  if (err.empty()) return "";
+  // A failure after the rename (syncing the directory) leaves the change in the file: then
+  // undoing it here would make the next start apply what the operator was told failed.
+  std::string text, read_error, parse_error;
+  if (!path_.empty() && read_file(path_, text, read_error)) {
+    if (auto on_disk = parse(text, path_, parse_error); on_disk && *on_disk == data_) {
+      HD_LOG(warning, "overrides") << "saved " << path_ << ", but " << err
+                                   << ": the change may not survive a power loss";
+      return "";
+    }
   }
-  return "";
+  data_ = std::move(before);
+  return err;
+}
+
+std::string Overrides::set_hold(const std::string& instance, const std::optional<InstanceHold>& h) {
+  auto before = data_;
+  if (h)
+    data_.holds[instance] = *h;
+  else
+    data_.holds.erase(instance);
+  return commit(std::move(before));
+}
+
+void Overrides::hold_lifted(const std::string& instance) {
+  if (!data_.holds.erase(instance)) return;
+  if (auto err = save(); !err.empty())
+    HD_LOG(error, "overrides") << "cannot record that " << instance << " is no longer held: " << err;
 }
 
 void Overrides::drain_done(const std::string& id) {
-  auto it = reals_.find(id);
-  if (it == reals_.end() || it->second.mode != RealOverride::Mode::drain) return;
+  auto it = data_.reals.find(id);
+  if (it == data_.reals.end() || it->second.mode != RealOverride::Mode::drain) return;
   it->second.mode = RealOverride::Mode::drained;
   it->second.deadline.reset();
   if (auto err = save(); !err.empty())
     HD_LOG(error, "overrides") << "cannot record that the drain of " << id << " is done: " << err;
 }
 
-std::vector<std::string> Overrides::prune(const std::set<std::string>& ids, bool save_now) {
+std::vector<std::string> Overrides::prune(const std::set<std::string>& ids,
+                                         const std::set<std::string>& instances, bool save_now) {
   std::vector<std::string> dropped;
-  for (auto it = reals_.begin(); it != reals_.end();) {
+  for (auto it = data_.holds.begin(); it != data_.holds.end();) {
+    if (instances.count(it->first)) {
+      ++it;
+      continue;
+    }
+    dropped.push_back("dropping the " + std::string(to_string(it->second.mode)) + " of VRRP instance " +
+                      it->first + " set by " + it->second.by +
+                      ": the instance is no longer in the config");
+    it = data_.holds.erase(it);
+  }
+  for (auto it = data_.reals.begin(); it != data_.reals.end();) {
     if (ids.count(it->first)) {
       ++it;
       continue;
@@ -167,7 +242,7 @@ std::vector<std::string> Overrides::prune(const std::set<std::string>& ids, bool
     dropped.push_back("dropping the override (" + describe(it->second) + ") of " + it->first +
                       " set by " +
                       it->second.by + ": the real server is no longer in the config");
-    it = reals_.erase(it);
+    it = data_.reals.erase(it);
   }
   if (!dropped.empty() && save_now) {
     if (auto err = save(); !err.empty())
@@ -178,7 +253,7 @@ std::vector<std::string> Overrides::prune(const std::set<std::string>& ids, bool
 
 ipvs::AdminMap Overrides::admin_map() const {
   ipvs::AdminMap out;
-  for (const auto& [id, o] : reals_) {
+  for (const auto& [id, o] : data_.reals) {
     ipvs::AdminOverride a;
     switch (o.mode) {
       case RealOverride::Mode::none: a.mode = ipvs::AdminOverride::Mode::none; break;
@@ -194,14 +269,14 @@ ipvs::AdminMap Overrides::admin_map() const {
 
 std::map<std::string, std::optional<double>> Overrides::open_drains() const {
   std::map<std::string, std::optional<double>> out;
-  for (const auto& [id, o] : reals_)
+  for (const auto& [id, o] : data_.reals)
     if (o.mode == RealOverride::Mode::drain) out[id] = o.deadline;
   return out;
 }
 
 void Overrides::status(JsonWriter& w) const {
   w.begin_array();
-  for (const auto& [id, o] : reals_) {
+  for (const auto& [id, o] : data_.reals) {
     w.begin_object();
     w.field("real_server", id);
     w.field("mode", to_string(o.mode));
@@ -217,6 +292,21 @@ void Overrides::status(JsonWriter& w) const {
       w.null();
     w.field("by", o.by);
     w.field("at", o.at);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace hd
+
+namespace hd {
+
+void Overrides::holds_status(JsonWriter& w) const {
+  w.begin_array();
+  for (const auto& [name, h] : data_.holds) {
+    w.begin_object();
+    w.field("vrrp_instance", name).field("mode", to_string(h.mode));
+    w.field("by", h.by).field("at", h.at);
     w.end_object();
   }
   w.end_array();

@@ -32,12 +32,28 @@ struct RealOverride {
   bool operator==(const RealOverride&) const = default;
 };
 const char* to_string(RealOverride::Mode m);
+
+// A VRRP instance held out of MASTER (hadirector ctl hold / failover) until released.
+struct InstanceHold {
+  enum class Mode { hold, failover };
+  Mode mode = Mode::hold;
+  std::string by;
+  double at = 0;
+  bool operator==(const InstanceHold&) const = default;
+};
+const char* to_string(InstanceHold::Mode m);
 // "drain", "maint, weight 3", "weight 0", "none".
 std::string describe(const RealOverride& o);
 
 class Overrides {
  public:
   using Reals = std::map<std::string, RealOverride>;  // by real-server id
+  using Holds = std::map<std::string, InstanceHold>;  // by VRRP instance name
+  struct Data {
+    Reals reals;
+    Holds holds;
+    bool operator==(const Data&) const = default;
+  };
 
   explicit Overrides(FileOps& files = posix_file_ops()) : files_(files) {}
   // Where the overrides are kept; "" keeps them in memory only.
@@ -48,19 +64,27 @@ class Overrides {
   // empty and the error is returned (the file is left as it is until the next change).
   std::string load();
 
-  const Reals& reals() const { return reals_; }
+  const Reals& reals() const { return data_.reals; }
+  const Holds& holds() const { return data_.holds; }
   const RealOverride* find(const std::string& id) const;
   // Replaces (or, with mode none and no weight, removes) the override of `id` and saves.
   // "" on success; if the file cannot be written the change is undone and the error returned.
   std::string set(const std::string& id, const RealOverride& o);
+  // Holds (hold) or releases (nullopt) an instance and saves; as set().
+  std::string set_hold(const std::string& instance, const std::optional<InstanceHold>& h);
+  // The engine lifted a hold itself (a failover nobody took): dropped and saved (a failed
+  // save is logged).
+  void hold_lifted(const std::string& instance);
   // A drain came to its end: the entry becomes `drained` (kept and saved; a failed save
   // is logged, the change stays in memory, and the next save writes it).
   void drain_done(const std::string& id);
-  // Drops the overrides of real servers not in `ids`; returns one line per dropped entry.
+  // Drops the overrides of real servers not in `ids` and the holds of instances not in
+  // `instances`; returns one line per dropped entry.
   // `save`: write the file now (a reload); false at start, where a config without those
   // servers may be a passing one (a test run, a rescue config): the file keeps them until
   // the next change is saved.
-  std::vector<std::string> prune(const std::set<std::string>& ids, bool save = true);
+  std::vector<std::string> prune(const std::set<std::string>& ids,
+                                 const std::set<std::string>& instances, bool save = true);
 
   // What desired() reads: drain -> drain; drained, maint -> out; the runtime weights.
   ipvs::AdminMap admin_map() const;
@@ -68,17 +92,21 @@ class Overrides {
   std::map<std::string, std::optional<double>> open_drains() const;
   // status "overrides": [{real_server, mode, weight, deadline, by, at}, ...]
   void status(JsonWriter& w) const;
+  // status "holds": [{vrrp_instance, mode, by, at}, ...]
+  void holds_status(JsonWriter& w) const;
 
   // The file's text and back (pure; fuzzed through tests/fuzz/overrides_file).
-  static std::string format(const Reals& reals);
-  static std::optional<Reals> parse(const std::string& text, const std::string& source,
-                                    std::string& error);
+  static std::string format(const Data& data);
+  static std::optional<Data> parse(const std::string& text, const std::string& source,
+                                   std::string& error);
 
  private:
   std::string save();
+  // Saves; on failure puts `before` back unless the file already holds the change.
+  std::string commit(Data before);
   FileOps& files_;
   std::string path_;
-  Reals reals_;
+  Data data_;
 };
 
 }  // namespace hd

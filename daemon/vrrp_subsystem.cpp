@@ -2,6 +2,7 @@
 #include "daemon/vrrp_subsystem.h"
 
 #include "daemon/events.h"
+#include "daemon/overrides.h"
 
 #include <algorithm>
 #include <set>
@@ -160,6 +161,7 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
   }
   set_sync_groups(cfg, instances);
   cfg_ = cfg;
+  apply_holds();  // before the engine starts: a held instance never starts as Master
   if (instances.empty()) return "";
   auto err = engine_.start(std::move(instances),
                            vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority,
@@ -188,6 +190,7 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
   // The engine's reload is all or nothing; on failure nothing here changes either.
   if (auto err = engine_.reload(std::move(instances)); !err.empty()) return err;
   cfg_ = new_cfg;
+  apply_holds();  // sync groups may have changed
   notify_.clear();
   for (auto& vi : new_cfg.vrrp_instances) notify_[vi.name] = vi.notify;
   start_tracker(new_cfg);
@@ -205,7 +208,64 @@ void VrrpSubsystem::stop() {
   transitions_.drain();
 }
 
+std::map<std::string, bool> VrrpSubsystem::wanted_holds() const {
+  std::map<std::string, bool> want;
+  if (!overrides_) return want;
+  for (auto& [name, h] : overrides_->holds()) {
+    bool failover = h.mode == InstanceHold::Mode::failover;
+    std::vector<std::string> members{name};
+    for (auto& g : cfg_.sync_groups)
+      if (std::find(g.instances.begin(), g.instances.end(), name) != g.instances.end())
+        members = g.instances;  // the group moves as one (VI_1 and the NAT gateway VI_GW)
+    // A member covered by a hold and a failover is held: a hold is never aborted.
+    for (auto& m : members) {
+      auto [it, fresh] = want.emplace(m, failover);
+      if (!fresh) it->second = it->second && failover;
+    }
+  }
+  return want;
+}
+
+void VrrpSubsystem::set_overrides(Overrides& o) {
+  overrides_ = &o;
+  apply_holds();
+}
+
+void VrrpSubsystem::apply_holds() {
+  auto want = wanted_holds();
+  for (auto& [name, failover] : want) {
+    auto it = applied_holds_.find(name);
+    if (it == applied_holds_.end() || it->second != failover)
+      engine_.set_hold(name, true, failover && started_);  // new, or its mode changed
+  }
+  for (auto& [name, failover] : applied_holds_)
+    if (!want.count(name)) engine_.set_hold(name, false, false);
+  applied_holds_ = std::move(want);
+}
+
 void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
+  if (t.failover_aborted && overrides_) {
+    // A failover nobody took: the instance took its VIPs back and is no longer held. So
+    // are the rest of its group: drop the store's entry and release them.
+    const auto holds = overrides_->holds();  // a copy: hold_lifted changes the store
+    for (auto& entry : holds) {
+      const std::string& name = entry.first;
+      bool covers = name == t.instance;
+      for (auto& g : cfg_.sync_groups)
+        if (std::find(g.instances.begin(), g.instances.end(), name) != g.instances.end() &&
+            std::find(g.instances.begin(), g.instances.end(), t.instance) != g.instances.end())
+          covers = true;
+      if (!covers) continue;
+      HD_LOG(warning, "vrrp") << name << ": failover aborted (" << t.reason
+                              << "): no longer held";
+      overrides_->hold_lifted(name);
+      if (events_)
+        events_->publish("override", [&](JsonWriter& e) {
+          e.field("vrrp_instance", name).field("override", "none").field("reason", t.reason);
+        });
+    }
+    apply_holds();  // releases the group, and clears the engine's record of the hold
+  }
   if (events_)
     events_->publish("vrrp", [&](JsonWriter& e) {
       e.field("instance", t.instance).field("from", vrrp::to_string(t.from));
@@ -328,6 +388,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.field("name", i.name).field("interface", i.interface).field("vrid", i.vrid);
     w.field("version", i.version);
     w.field("state", std::string(vrrp::to_string(i.state)));
+    w.field("held", i.held);
     w.key("priority").begin_object();
     w.field("base", i.base_priority).field("effective", i.effective_priority);
     w.end_object();

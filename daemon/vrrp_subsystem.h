@@ -31,6 +31,8 @@ class VrrpSubsystem final : public Subsystem {
   void metrics(metrics::Writer& w) const override;
   std::string unhealthy() const override;
   void set_events(EventBus& e) override { events_ = &e; }
+  // hadirector ctl hold / failover / release: each held instance and its sync group's members.
+  void set_overrides(Overrides& o) override;
   // Told of every transition, on the main loop (the IPVS sync daemon follows one instance).
   void set_listener(std::function<void(const std::string&, vrrp::State)> f) {
     listener_ = std::move(f);
@@ -66,6 +68,11 @@ class VrrpSubsystem final : public Subsystem {
   std::map<std::string, bool> vs_up_;
   std::function<void(const std::string&, vrrp::State)> listener_;
   EventBus* events_ = nullptr;
+  Overrides* overrides_ = nullptr;
+  std::map<std::string, bool> applied_holds_;  // instances the engine holds now (-> failover)
+  // The held instances of the store with their sync groups' members (-> failover).
+  std::map<std::string, bool> wanted_holds() const;
+  void apply_holds();
 };
 
 }  // namespace hd

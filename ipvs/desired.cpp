@@ -53,6 +53,7 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
     svc.pe_name = spec.pe_name;
 
     int live = 0;
+    std::vector<bool> draining;  // per destination in svc.destinations
     for (const auto& real : spec.reals) {
       const RealHealth& h = health_of(health, real.id);
       const AdminOverride& a = admin_of(admin, real.id);
@@ -69,6 +70,7 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
       } else {
         continue;
       }
+      draining.push_back(h.up && a.mode == AdminOverride::Mode::drain);
       svc.destinations.push_back(std::move(d));
     }
 
@@ -79,7 +81,14 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
       up = prev->second.up ? live >= threshold : live >= threshold + spec.hysteresis;
     }
     next[spec.key] = QuorumState{up, live};
-    if (!up && spec.sorry) svc.destinations.assign(1, *spec.sorry);
+    if (!up && spec.sorry) {
+      // The sorry server takes the new connections; servers an operator is draining stay
+      // at weight 0 beside it, so the connections the drain waits for are not cut.
+      std::vector<Destination> keep{*spec.sorry};
+      for (size_t i = 0; i < svc.destinations.size(); ++i)
+        if (draining[i]) keep.push_back(std::move(svc.destinations[i]));
+      svc.destinations = std::move(keep);
+    }
 
     table[spec.key] = std::move(svc);
   }

@@ -25,7 +25,8 @@
 //    thus falls back to its sorry server once no server is live, as keepalived does.)
 //  * Quorum lost and a sorry server configured: the sorry server is the only
 //    destination (the remaining live servers are taken out, as keepalived
-//    does; their established connections continue). Quorum lost without a
+//    does; their established connections continue), beside the servers an
+//    operator is draining, which stay at weight 0 until their drain ends. Quorum lost without a
 //    sorry server: the live servers stay (some capacity beats none).
 #pragma once
 #include <chrono>

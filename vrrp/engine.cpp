@@ -152,6 +152,7 @@ std::unique_ptr<Engine::Running> Engine::make_instance(const InstanceConfig& c) 
         dirty_ = true;
         if (on_transition_) on_transition_(t);
       });
+  if (held_.count(c.name)) r->instance->set_hold(true, false);
   r->instance->on_own_fault_change([this] {
     if (sync_soon_ && !sync_soon_->active()) sync_soon_->start(Duration::zero());
   });
@@ -530,6 +531,20 @@ void Engine::set_tracking(const std::string& instance, int priority, std::string
     sync_groups();
     publish();
   });
+}
+
+void Engine::set_hold(const std::string& instance, bool on, bool failover) {
+  auto apply = [this, instance, on, failover](bool live) {
+    if (on)
+      held_.insert(instance);
+    else
+      held_.erase(instance);
+    for (auto& i : instances_)
+      if ((*i)->config().name == instance) (*i)->set_hold(on, failover);
+    if (live) publish();
+  };
+  if (!running_) return apply(false);
+  inbox_->post([apply] { apply(true); });
 }
 
 EngineStatus Engine::status() const {

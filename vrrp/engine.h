@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +111,10 @@ class Engine {
   // Track-script results for an instance: effective priority and a fault reason ("" = none).
   // Thread-safe: applied on the VRRP loop.
   void set_tracking(const std::string& instance, int priority, std::string fault);
+  // hadirector ctl hold / failover / release for one instance (the caller includes its sync
+  // group). Remembered: an instance (re)created later (start, reload, a new interface) starts
+  // held. Before start() it only records; then thread-safe, applied on the VRRP loop.
+  void set_hold(const std::string& instance, bool on, bool failover);
 
   // The real resolution (KernelPorts::resolve).
   static std::string resolve(InstanceConfig& cfg);
@@ -153,6 +158,7 @@ class Engine {
   std::unique_ptr<rtnl::LinkEvents> monitor_;
   SocketMap sockets_;
   std::vector<std::unique_ptr<Running>> instances_;
+  std::set<std::string> held_;  // VRRP thread once running
   std::unique_ptr<Timer> publish_timer_;
   std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
   std::unique_ptr<Timer> rebind_retry_;

@@ -113,6 +113,7 @@ Actions Fsm::handle(const Event& event, TimePoint now) {
                  [&](const FaultOn& ev) { on_fault_on(out, now, ev.reason); },
                  [&](const FaultOff&) { on_fault_off(out, now); },
                  [&](const PriorityChanged& ev) { on_priority_changed(ev.priority); },
+                 [&](const Hold& ev) { on_hold(out, ev, now); },
              },
              event);
   return out;
@@ -125,7 +126,7 @@ void Fsm::on_startup(Actions& out, TimePoint now, std::string reason) {
     transition(out, State::fault, now, reason + " while faulted: " + fault_reason_);
     return;
   }
-  if (priority_ == kPriorityOwner) {
+  if (priority_ == kPriorityOwner && !held_) {
     become_master(out, now, reason + " as address owner (priority 255)");
     return;
   }
@@ -169,8 +170,9 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       out.emplace_back(ArmMasterDownTimer{skew_time()});
       return;
     }
-    const bool preempt_now = params_.preempt && now >= preempt_allowed_at_;
+    const bool preempt_now = params_.preempt && now >= preempt_allowed_at_ && !held_;
     if (!preempt_now || a.priority >= priority_) {
+      handover_pending_ = false;  // someone took over
       adopt_interval(out, a);
       master_ = ev.source;
       out.emplace_back(ArmMasterDownTimer{master_down_interval()});
@@ -239,7 +241,41 @@ bool Fsm::answer_allowed(TimePoint now) {
 
 void Fsm::on_master_down(Actions& out, TimePoint now) {
   if (state_ != State::backup) return;  // stale timer
+  if (held_ && handover_pending_) {
+    held_ = handover_pending_ = false;
+    become_master(out, now, "failover aborted: no other router took over within "
+                            "Master_Down_Interval");
+    std::get<StateChanged>(out.back()).failover_aborted = true;
+    return;
+  }
+  if (held_) {
+    // Held: no Master is heard, and we may not become one. Keep watching.
+    master_.reset();
+    out.emplace_back(ArmMasterDownTimer{master_down_interval()});
+    return;
+  }
   become_master(out, now, "master down timer expired");
+}
+
+void Fsm::on_hold(Actions& out, const Hold& h, TimePoint now) {
+  if (!h.on) {
+    if (!held_) return;
+    held_ = handover_pending_ = false;
+    // Released: back in the election. A Backup that hears no Master takes over after
+    // Master_Down_Interval; one that outranks the Master preempts on its next advert.
+    if (state_ == State::backup) out.emplace_back(ArmMasterDownTimer{master_down_interval()});
+    return;
+  }
+  if (held_) {
+    if (!h.failover) handover_pending_ = false;  // a plain hold is never aborted
+    return;
+  }
+  held_ = true;
+  if (state_ != State::master) return;  // Initialize, Backup, Fault: it just never becomes Master
+  handover_pending_ = h.failover;
+  leave_master(out);
+  become_backup(out, now, h.failover ? "failover: handing over to another router"
+                                     : "held by an operator");
 }
 
 // Adverts keep an absolute cadence: the next is due one interval after the last was due,

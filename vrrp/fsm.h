@@ -67,8 +67,17 @@ struct FaultOff {};
 struct PriorityChanged {
   uint8_t priority;
 };
+// An operator's hold (hadirector ctl hold / failover / release). Held, the instance never
+// becomes Master: a Master hands over at once (priority-0 advert, VIPs removed) and stays
+// Backup, accepting any Master's adverts, until released. `failover`: a Master that sees no
+// other router take over within Master_Down_Interval takes the VIPs back (the hold is
+// lifted: handing over to nobody would be an outage).
+struct Hold {
+  bool on = true;
+  bool failover = false;
+};
 using Event = std::variant<Startup, Shutdown, AdvertReceived, MasterDownTimerFired,
-                           AdvertTimerFired, FaultOn, FaultOff, PriorityChanged>;
+                           AdvertTimerFired, FaultOn, FaultOff, PriorityChanged, Hold>;
 
 // Actions, to be carried out in the order returned. "Arm" (re)starts a one-shot timer, replacing
 // any earlier deadline of the same timer.
@@ -119,6 +128,7 @@ struct StateChanged {
   State from;
   State to;
   std::string reason;
+  bool failover_aborted = false;  // a failover nobody took: the hold was lifted (Hold)
   friend bool operator==(const StateChanged&, const StateChanged&) = default;
 };
 using Action =
@@ -164,6 +174,7 @@ class Fsm {
   Actions handle(const Event& event, TimePoint now);
 
   State state() const { return state_; }
+  bool held() const { return held_; }
   const Params& params() const { return params_; }
   uint8_t effective_priority() const { return priority_; }
   // Immediate answers not sent because of the rate limit (answer_allowed).
@@ -203,6 +214,7 @@ class Fsm {
   void on_fault_on(Actions& out, TimePoint now, const std::string& reason);
   void on_fault_off(Actions& out, TimePoint now);
   void on_priority_changed(uint8_t priority);
+  void on_hold(Actions& out, const Hold& h, TimePoint now);
 
   void become_master(Actions& out, TimePoint now, std::string reason);
   void become_backup(Actions& out, TimePoint now, std::string reason);
@@ -214,6 +226,8 @@ class Fsm {
   State state_ = State::initialize;
   uint8_t priority_;
   bool faulted_ = false;  // FaultOn seen and not yet FaultOff, in any state
+  bool held_ = false;
+  bool handover_pending_ = false;  // failover: no other Master heard since we let go
   std::string fault_reason_;
   Duration master_adver_interval_;
   std::optional<IpAddress> master_;

@@ -216,6 +216,14 @@ void Instance::set_tracking(int priority, const std::string& script_fault) {
   update_fault();
 }
 
+void Instance::set_hold(bool on, bool failover) {
+  if (on != fsm_.held())
+    HD_LOG(info, "vrrp") << cfg_.name << ": " << (on ? (failover ? "failover requested" : "held")
+                                                     : "released")
+                         << " by an operator";
+  feed(Hold{on, failover});
+}
+
 std::string Instance::own_fault() const {
   if (!down_.empty()) return "tracked interface " + down_.front() + " is down";
   if (!script_fault_.empty()) return script_fault_;
@@ -329,7 +337,8 @@ void Instance::execute(const Actions& actions) {
               if (s.to == State::master) ++counters_.became_master;
               HD_LOG(info, "vrrp") << cfg_.name << ": " << s.from << " -> " << s.to << " ("
                                    << s.reason << ")";
-              if (on_transition_) on_transition_(Transition{cfg_.name, s.from, s.to, s.reason});
+              if (on_transition_) on_transition_(
+                    Transition{cfg_.name, s.from, s.to, s.reason, fsm_.held(), s.failover_aborted});
             },
         },
         action);
@@ -343,6 +352,7 @@ InstanceStatus Instance::status() const {
   s.vrid = cfg_.params.vrid;
   s.version = static_cast<int>(cfg_.params.version);
   s.state = fsm_.state();
+  s.held = fsm_.held();
   s.base_priority = cfg_.params.priority;
   s.effective_priority = fsm_.effective_priority();
   s.primary_ip = cfg_.params.primary_ip.str();

@@ -95,6 +95,7 @@ struct InstanceStatus {
   std::vector<std::string> excluded_vips;
   std::vector<std::string> down_interfaces;
   std::string vip_problem;  // "" or why a VIP is missing (kernel refusal) / the VIP fault
+  bool held = false;        // hadirector ctl hold / failover: never becomes MASTER
   InstanceCounters counters;
   Fsm::AdvertTiming advert_timing;  // how late this Master's adverts left
   uint64_t garp_sent = 0;
@@ -105,6 +106,8 @@ struct Transition {
   State from;
   State to;
   std::string reason;
+  bool held = false;  // held by an operator after it (false after a failover nobody took)
+  bool failover_aborted = false;  // this is the Master taking its VIPs back after a failover
 };
 
 class Instance {
@@ -133,6 +136,8 @@ class Instance {
   void set_priority(int priority);
   // Track scripts: the effective priority, and a fault reason (empty: none).
   void set_tracking(int priority, const std::string& script_fault);
+  // hadirector ctl hold / failover (on) and release (see vrrp::Hold).
+  void set_hold(bool on, bool failover);
   // This instance's own fault reason (interfaces, scripts), "" when none.
   std::string own_fault() const;
   // Sync group: another member's fault ("" clears it).

@@ -17,6 +17,11 @@ const char* const kCtlUsage =
     "  weight VS RS N|default          a runtime weight (0-65535), or back to the config's\n"
     "  clear VS RS                     drop every override of the real server\n"
     "  events                          follow the event stream (JSON lines) until interrupted\n"
+    "  failover INSTANCE               a Master hands over now and stays BACKUP until release\n"
+    "                                  (it takes the VIPs back if no other router takes over)\n"
+    "  hold INSTANCE                   stay BACKUP until release (a Master hands over at once;\n"
+    "                                  kept across restarts)\n"
+    "  release INSTANCE                back in the election\n"
     "VS: a virtual server as status names it (\"tcp 10.0.0.1:80\", \"fwmark 7 v4\"), or\n"
     "ADDRESS:PORT when one protocol has it; RS: ADDRESS:PORT ([V6]:PORT), or ADDRESS\n"
     "when one port has it.\n";
@@ -62,6 +67,9 @@ const char* to_string(Verb v) {
     case Verb::weight: return "weight";
     case Verb::clear: return "clear";
     case Verb::events: return "events";
+    case Verb::hold: return "hold";
+    case Verb::failover: return "failover";
+    case Verb::release: return "release";
   }
   return "?";
 }
@@ -124,7 +132,7 @@ namespace {
 struct VerbInfo {
   const char* name;
   Verb verb;
-  int servers;  // words naming servers: 0 or 2 (VS RS)
+  int servers;  // words naming servers: 0, 2 (VS RS) or 1 (INSTANCE)
   const char* usage;
 };
 
@@ -137,6 +145,9 @@ const VerbInfo kVerbs[] = {
     {"maint", Verb::maint, 2, "maint VS RS"},
     {"weight", Verb::weight, 2, "weight VS RS N|default"},
     {"clear", Verb::clear, 2, "clear VS RS"},
+    {"hold", Verb::hold, 1, "hold INSTANCE"},
+    {"failover", Verb::failover, 1, "failover INSTANCE"},
+    {"release", Verb::release, 1, "release INSTANCE"},
 };
 
 Parsed fail(std::string e) { return {std::nullopt, std::move(e)}; }
@@ -158,7 +169,8 @@ Parsed parse_command(std::string_view line) {
     if ((*words)[0] == v.name) info = &v;
   if (!info)
     return fail("unknown request '" + (*words)[0] +
-                "' (requests: show, overrides, events, drain, maint, ready, weight, clear; and the older "
+                "' (requests: show, overrides, events, drain, maint, ready, weight, clear, hold, failover, "
+                "release; and the older "
                 "status, status --json, reload)");
   auto usage = [&](const std::string& what) {
     return fail(what + " (usage: " + info->usage + ")");
@@ -166,6 +178,11 @@ Parsed parse_command(std::string_view line) {
   Command c;
   c.verb = info->verb;
   size_t i = 1;
+  if (info->servers == 1) {
+    if (words->size() < 2) return usage("missing the VRRP instance");
+    c.instance = (*words)[1];
+    i = 2;
+  }
   if (info->servers == 2) {
     if (words->size() < 3) return usage("missing the virtual and real server");
     c.vs = (*words)[1];

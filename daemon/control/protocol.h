@@ -54,11 +54,15 @@ enum class Verb {
   weight,       // weight VS RS N|default
   clear,        // clear VS RS: drop every override of the server
   events,       // the event stream: the connection stays open
+  hold,         // hold INSTANCE: BACKUP until release (a Master hands over at once)
+  failover,     // failover INSTANCE: hand over now; taken back if nobody takes over
+  release,      // release INSTANCE: back in the election
 };
 
 struct Command {
   Verb verb = Verb::show;
   std::string vs, rs;                // the virtual and real server, as the operator wrote them
+  std::string instance;              // hold, failover, release
   std::optional<Duration> timeout;   // drain
   std::optional<int> weight;         // weight: nullopt for "default"
   bool operator==(const Command&) const = default;

@@ -282,8 +282,9 @@ void Server::broadcast(const std::string& line) {
       cut.push_back(c.get());
       continue;
     }
-    if (c->sent > 0 && c->sent == c->out.size()) {
-      c->out.clear();
+    // What was sent goes, so a subscriber that stays a little behind does not keep history.
+    if (c->sent > 0 && (c->sent == c->out.size() || c->sent >= limits_.subscriber_buffer / 2)) {
+      c->out.erase(0, c->sent);
       c->sent = 0;
     }
     bool idle = c->out.size() == c->sent;

@@ -2,13 +2,15 @@
 """VRRP between two real hadirector directors in network namespaces on one
 bridge, with a client namespace watching ARP: election, failover on SIGKILL,
 SIGTERM and link loss, split brain and healing, preemption, VIP restore."""
+import json
 import os
+import subprocess
 import signal
 import time
 import unittest
 
 import hdtest
-from hdtest import Daemon, TempDir, wait_for
+from hdtest import BIN, Daemon, TempDir, wait_for
 from netlab import Lab, Wire, has_addr, addrs, listener, mac_of, neigh_mac, sh
 
 VIP = "10.9.0.100"
@@ -153,6 +155,55 @@ garp = { count = 3, spacing = "50ms" }
         self.assertLess(skew + SLACK, 2 * ADVERT + skew)
         self.assertGreaterEqual(took, skew - 0.01, "b took over before Skew_Time: %.3fs" % took)
         self.assertLess(took, skew + SLACK, "takeover %.3fs after priority 0, Skew_Time %.3fs" % (took, skew))
+
+    def ctl(self, name, *args):
+        r = subprocess.run([BIN, "ctl", "--socket", os.path.join(self.tmp.path, name + ".sock")] +
+                           list(args), capture_output=True, text=True, timeout=30)
+        return r.returncode, json.loads((r.stdout or r.stderr).strip().splitlines()[-1])
+
+    def held(self, d):
+        return d.status()["vrrp"]["instances"][0]["held"]
+
+    def test_ctl_failover_holds_across_a_restart_until_release(self):
+        state = lambda n: 'state_dir = "%s"' % os.path.join(self.tmp.path, n + "-state")
+        a = self.start(self.ns_a, "a", 150, global_extra=state("a"))
+        b = self.start(self.ns_b, "b", 100, global_extra=state("b"))
+        self.wait_state(a, "MASTER")
+        self.wait_state(b, "BACKUP")
+        rc, ans = self.ctl("a", "failover", "VI_1")
+        self.assertEqual((rc, ans["override"]), (0, "failover"), ans)
+        self.wait_state(b, "MASTER", timeout=2)
+        self.wait_state(a, "BACKUP")
+        self.assertTrue(self.held(a))
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["last_transition"]["reason"],
+                         "failover: handing over to another router")
+        time.sleep(1.0)  # a outranks b and preempts by default: held, it does not
+        self.assertEqual((self.state(a), self.state(b)), ("BACKUP", "MASTER"))
+        self.assertFalse(has_addr(self.ns_a, VIP))
+        # A restart keeps the hold: a never becomes Master on the way up.
+        a.stop()
+        self.daemons.remove(a)
+        a = self.start(self.ns_a, "a", 150, global_extra=state("a"))
+        self.wait_state(a, "BACKUP")
+        time.sleep(1.0)
+        self.assertEqual((self.state(a), self.state(b), self.held(a)), ("BACKUP", "MASTER", True))
+        self.assertEqual([h["mode"] for h in a.status()["holds"]], ["failover"])
+        rc, ans = self.ctl("a", "release", "VI_1")
+        self.assertEqual((rc, ans["override"]), (0, "none"), ans)
+        self.wait_state(a, "MASTER", timeout=3)
+        self.wait_state(b, "BACKUP")
+        self.assertFalse(self.held(a))
+        # A failover with nobody to take over is aborted: a takes the VIP back.
+        b.stop(signal.SIGKILL)
+        rc, ans = self.ctl("a", "failover", "VI_1")
+        self.assertEqual(rc, 0, ans)
+        wait_for(lambda: "failover aborted" in a.logs(), 3, what="the failover to be aborted")
+        self.wait_state(a, "MASTER")
+        self.assertTrue(has_addr(self.ns_a, VIP))
+        self.assertEqual(a.status()["holds"], [])
+        rc, ans = self.ctl("a", "hold", "VI_9")
+        self.assertEqual((rc, ans["code"]), (1, "not_found"), ans)
+        self.assertIn("(configured: 'VI_1')", ans["error"])
 
     def test_bad_reload_keeps_the_vip(self):
         # A reload that fails validation changes nothing: the Master keeps its VIP (not even

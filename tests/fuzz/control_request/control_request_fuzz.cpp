@@ -61,6 +61,9 @@ void check_framed(const Framed& f, std::string_view in, bool eof) {
                p.command->verb == Verb::maint || p.command->verb == Verb::weight ||
                p.command->verb == Verb::clear;
   check(names || (p.command->vs.empty() && p.command->rs.empty()));
+  const bool instance = p.command->verb == Verb::hold || p.command->verb == Verb::failover ||
+                        p.command->verb == Verb::release;
+  check(instance || p.command->instance.empty());
   check(!p.command->timeout || (p.command->verb == Verb::drain && *p.command->timeout > hd::Duration::zero()));
   check(!p.command->weight || (*p.command->weight >= 0 && *p.command->weight <= 65535));
 }

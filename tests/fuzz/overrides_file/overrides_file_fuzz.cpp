@@ -28,7 +28,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   using Mode = hd::RealOverride::Mode;
-  for (const auto& [id, o] : *parsed) {
+  for (const auto& [name, h] : parsed->holds) {
+    check(!name.empty() && std::isfinite(h.at));
+  }
+  for (const auto& [id, o] : parsed->reals) {
     check(!id.empty());
     check(o.mode == Mode::drain || o.mode == Mode::drained || o.mode == Mode::maint ||
           (o.mode == Mode::none && o.weight.has_value()));

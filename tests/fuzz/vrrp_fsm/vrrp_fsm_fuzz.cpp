@@ -21,14 +21,16 @@
 //       bits 3-4 preempt_delay {0, 1 s, 5 s, 30 s}, bits 5-7 adopt_interval_ratio
 //       {10, 0, 1, 2, 3, 10, 100, 65535}
 //   h1: priority (0 -> 1)     h2 h3: advert interval (v2: 1 + h2 % 255 s; v3: 1 + u16 % 4095 cs)
-//   op % 9: 0 Startup, 1 Shutdown,
+//   op % 10: 0 Startup, 1 Shutdown,
 //           2 advert: priority, source (% 4: ours, lower, higher, 10.0.0.x / fe80::x with x
 //             the next byte), Max Adver Int (2 bytes, 12 bits; v3), flags (bit 0 other VRID,
 //             bit 1 other version),
 //           3 fire the earliest running timer at its deadline,
 //           4 advance the clock by a 2-byte count of milliseconds, firing due timers,
 //           5 FaultOn, 6 FaultOff, 7 PriorityChanged (1 byte),
-//           8 fire a timer that is not running (byte: bit 0 master down, else advert).
+//           8 fire a timer that is not running (byte: bit 0 master down, else advert),
+//           9 Hold (byte: bit 0 on, else release; bit 1 failover).
+//   A held instance is never MASTER (a failover that nobody took lifts the hold first).
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -271,6 +273,8 @@ class Harness {
         break;
     }
 
+    if (fsm_.held()) check(after != State::master);
+
     const uint8_t prio = fsm_.effective_priority();
     check(prio >= 1 && (prio < kPriorityOwner || params_.priority == kPriorityOwner));
     check(fsm_.master_down_interval() > Duration::zero());
@@ -316,7 +320,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Harness h(p);
   for (int ops = 0; !in.empty() && ops < 4096; ++ops) {
-    switch (in.byte() % 9) {
+    switch (in.byte() % 10) {
       case 0:
         h.feed(Startup{});
         break;
@@ -371,6 +375,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 8:
         h.stale_fire(in.byte() & 1);
         break;
+      case 9: {
+        const uint8_t b = in.byte();
+        h.feed(Hold{static_cast<bool>(b & 1), static_cast<bool>(b & 2)});
+        break;
+      }
     }
   }
   h.finish();

@@ -219,6 +219,10 @@ TEST_F(DirectorTest, CtlChangesARealServerRecordsWhoAndTellsTheSubsystems) {
   EXPECT_NE(d->status_json(false).find("\"overrides\":[{\"real_server\":"), std::string::npos);
   EXPECT_NE(d->status_text().find("override tcp 192.0.2.1:80 -> 10.0.1.12:80: weight 3"),
             std::string::npos);
+  // The same weight again changes nothing, and says so (no new author, no write).
+  EXPECT_EQ(d->handle_request(kRoot, "weight 192.0.2.1:80 10.0.1.12 3"),
+            "{\"ok\":true,\"real_server\":\"tcp 192.0.2.1:80 -> 10.0.1.12:80\","
+            "\"override\":\"weight 3\",\"changed\":false}\n");
   EXPECT_EQ(d->handle_request(kRoot, "ready 192.0.2.1:80 10.0.1.11:80"),
             "{\"ok\":true,\"real_server\":\"tcp 192.0.2.1:80 -> 10.0.1.11:80\","
             "\"override\":\"none\"}\n");
@@ -305,6 +309,34 @@ TEST_F(DirectorTest, ACtlChangeThatCannotBeSavedIsRefusedAndNotApplied) {
       << a;
   EXPECT_TRUE(d->overrides().reals().empty());
   EXPECT_EQ(fakes[0]->seen_overrides, 0u);
+}
+
+}  // namespace
+}  // namespace hd
+
+namespace hd {
+namespace {
+
+TEST_F(DirectorTest, HoldsCoverTheSyncGroupAndAnyMemberReleasesThem) {
+  write("old",
+        "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"lo\"\nvirtual_router_id = 1\n"
+        "virtual_ipaddresses = [\"192.0.2.10/32\"]\n"
+        "[[vrrp_instance]]\nname = \"VI_GW\"\ninterface = \"lo\"\nvirtual_router_id = 2\n"
+        "virtual_ipaddresses = [\"192.0.2.11/32\"]\n"
+        "[[sync_group]]\nname = \"G\"\ninstances = [\"VI_1\", \"VI_GW\"]\n");
+  auto d = make();
+  EXPECT_EQ(d->handle_request(kRoot, "failover VI_1"),
+            "{\"ok\":true,\"vrrp_instance\":\"VI_1\",\"override\":\"failover\"}\n");
+  ASSERT_EQ(d->overrides().holds().size(), 1u);
+  EXPECT_EQ(d->overrides().holds().at("VI_1").by, "uid 0");
+  EXPECT_NE(d->handle_request(kBob, "hold VI_GW").find("\"code\":\"forbidden\""), std::string::npos);
+  EXPECT_NE(d->handle_request(kRoot, "hold VI_9").find("no VRRP instance 'VI_9' (configured: "
+                                                        "'VI_1', 'VI_GW')"),
+            std::string::npos);
+  // Releasing the other member releases the hold that covers it.
+  EXPECT_EQ(d->handle_request(kRoot, "release VI_GW"),
+            "{\"ok\":true,\"vrrp_instance\":\"VI_GW\",\"override\":\"none\"}\n");
+  EXPECT_TRUE(d->overrides().holds().empty());
 }
 
 }  // namespace

@@ -382,6 +382,29 @@ TEST_F(LvsSubsystemTest, DrainEndsAtItsTimeoutWithConnectionsLeft) {
   EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);
 }
 
+TEST_F(LvsSubsystemTest, ARestartDuringADrainKeepsTheServerAtWeightZero) {
+  // The kernel as a stopped daemon left it: .11 drained to weight 0, connections still on it.
+  ipvs::Service svc;
+  svc.key = key("192.0.2.1");
+  ipvs::Destination a;
+  a.key = dest("10.0.1.11");
+  a.weight = 0;
+  svc.destinations = {a};
+  fake_.table()[svc.key] = svc;
+  set_active(fake_, "192.0.2.1", "10.0.1.11", 2);
+  CheckPort refusing;  // its check has not run yet: a plain weight-0 server would start down
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 5, tcp_check(refusing))};
+  Overrides o;
+  const std::string id = "tcp 192.0.2.1:80 -> 10.0.1.11:80";
+  ASSERT_EQ(o.set(id, set_by_test(RealOverride::Mode::drain)), "");
+  lvs_.set_overrides(o);  // restored from the state file before start, as the director does
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  EXPECT_EQ(weight("192.0.2.1", "10.0.1.11"), 0);
+  EXPECT_TRUE(fake_.applied().empty()) << ipvs::describe(fake_.applied()[0]);
+  EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drain);
+}
+
 TEST_F(LvsSubsystemTest, MaintRemovesAtOnceAndReadyRampsBackWithSlowStart) {
   CheckPort port;
   port.up();

@@ -66,10 +66,12 @@ TEST(Overrides, FormatParsesBackToTheSame) {
                      {kB, RealOverride{Mode::none, std::nullopt, 7, "uid 1002 (alice)", 12.5}}};
   r["fwmark 7 v4 -> 10.0.1.12:0"] = RealOverride{Mode::maint, std::nullopt, 0, "uid 0", 1};
   r["tcp 10.0.0.1:80 -> 10.0.1.13:80"] = RealOverride{Mode::drained, std::nullopt, {}, "", 2};
-  std::string text = Overrides::format(r), error;
+  Overrides::Data d{r, {{"VI_1", InstanceHold{InstanceHold::Mode::hold, "uid 0", 3.25}},
+                        {"VI_GW", InstanceHold{InstanceHold::Mode::failover, "uid 1002", 4}}}};
+  std::string text = Overrides::format(d), error;
   auto back = Overrides::parse(text, "f", error);
   ASSERT_TRUE(back) << error << "\n" << text;
-  EXPECT_EQ(*back, r);
+  EXPECT_EQ(*back, d);
   EXPECT_THAT(text, HasSubstr("hadirector ctl"));
 }
 
@@ -83,9 +85,13 @@ TEST(Overrides, ParseErrorsNameThePlace) {
   EXPECT_FALSE(Overrides::parse(
       "[[real_server]]\nreal_server = \"x\"\nmode = \"none\"\nweight = 70000\n", "o", error));
   EXPECT_THAT(error, HasSubstr("weight must be from 0 to 65535"));
+  EXPECT_FALSE(Overrides::parse("[[vrrp_instance]]\nvrrp_instance = \"VI_1\"\nmode = \"nap\"\n",
+                                 "o", error));
+  EXPECT_THAT(error, HasSubstr("o:1: a vrrp_instance entry needs vrrp_instance and mode"));
   auto empty = Overrides::parse("", "o", error);
   ASSERT_TRUE(empty);
-  EXPECT_TRUE(empty->empty());
+  EXPECT_TRUE(empty->reals.empty());
+  EXPECT_TRUE(empty->holds.empty());
 }
 
 TEST(Overrides, ChangesAreSavedAndSurviveARestart) {
@@ -150,15 +156,23 @@ TEST(Overrides, PruneDropsWhatTheConfigNoLongerHasWithALine) {
   o.set_path(dir.file());
   ASSERT_EQ(o.set(kA, drain()), "");
   ASSERT_EQ(o.set(kB, RealOverride{Mode::maint, std::nullopt, 4, "uid 1002 (alice)", 5}), "");
-  auto lines = o.prune({kA});
-  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_EQ(o.set_hold("VI_OLD", InstanceHold{InstanceHold::Mode::hold, "uid 0", 1}), "");
+  ASSERT_EQ(o.set_hold("VI_1", InstanceHold{InstanceHold::Mode::hold, "uid 0", 1}), "");
+  auto lines = o.prune({kA}, {"VI_1"});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], "dropping the hold of VRRP instance VI_OLD set by uid 0: the instance is no "
+                      "longer in the config");
+  lines.erase(lines.begin());
   EXPECT_EQ(lines[0], "dropping the override (maint, weight 4) of " + kB +
                           " set by uid 1002 (alice): the real server is no longer in the config");
   Overrides reread;
   reread.set_path(dir.file());
   ASSERT_EQ(reread.load(), "");
   EXPECT_EQ(reread.reals().size(), 1u);
-  EXPECT_TRUE(o.prune({kA}).empty());
+  EXPECT_EQ(reread.holds().size(), 1u);
+  EXPECT_TRUE(o.prune({kA}, {"VI_1"}).empty());
+  o.hold_lifted("VI_1");
+  EXPECT_TRUE(o.holds().empty());
 }
 
 TEST(Overrides, WhatDesiredReadsAndTheOpenDrains) {

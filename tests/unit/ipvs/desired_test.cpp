@@ -250,7 +250,10 @@ TEST(Desired, DrainedAndOutServersAddNothingToQuorum) {
   VirtualServiceSpec s = quorum_web();  // quorum 4, weights 2, 2, 2, a sorry server
   QuorumStates q;
   AdminMap a{{"rs1", {Mode::drain, {}}}, {"rs2", {Mode::out, {}}}};
-  EXPECT_THAT(weights(desired({s}, up_to(3), kT0, q, a)), ::testing::ElementsAre("10.0.0.100:1"));
+  // Quorum lost: the sorry server takes new connections, the drained server keeps its own
+  // (weight 0) until its drain ends; the live rs3 leaves as usual.
+  EXPECT_THAT(weights(desired({s}, up_to(3), kT0, q, a)),
+              ::testing::ElementsAre("10.0.0.100:1", "10.0.0.2:0"));
   EXPECT_EQ(q.at(kWeb).live_weight, 2);
   // A runtime weight counts in full.
   a = {{"rs1", {Mode::none, 10}}};

@@ -17,6 +17,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
+using ::testing::_;
+using ::testing::Contains;
+using ::testing::Not;
 
 IpAddress ip(std::string_view s) {
   return *IpAddress::parse(s);
@@ -600,6 +603,69 @@ TEST_F(FsmTest, IgnoresOwnAdvertsAndOtherVrids) {
   v2.advert.version = Version::v2;
   EXPECT_THAT(f.handle(v2, kT0), IsEmpty());
   EXPECT_EQ(f.state(), State::master);
+}
+
+// hadirector ctl hold: a Master hands over at once and stays Backup until released, whatever
+// it hears or does not hear.
+TEST_F(FsmTest, HoldHandsOverAndNeverBecomesMasterUntilReleased) {
+  Fsm f = master();
+  const TimePoint t = kT0 + seconds(10);
+  EXPECT_THAT(f.handle(Hold{true, false}, t),
+              ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, RemoveVips{},
+                          ArmMasterDownTimer{kDown100}, Changed(State::master, State::backup)));
+  EXPECT_TRUE(f.held());
+  EXPECT_EQ(f.last_transition_reason(), "held by an operator");
+  // A lower-priority Master is followed, not preempted.
+  EXPECT_THAT(f.handle(advert(50), t + seconds(1)), ElementsAre(::testing::VariantWith<ArmMasterDownTimer>(_)));
+  // Nobody heard: still Backup, still watching.
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + seconds(10)),
+              ElementsAre(ArmMasterDownTimer{kDown100}));
+  EXPECT_EQ(f.state(), State::backup);
+  EXPECT_TRUE(f.handle(Hold{true, false}, t + seconds(11)).empty());  // already held
+  // Released: back in the election.
+  EXPECT_THAT(f.handle(Hold{false, false}, t + seconds(12)), ElementsAre(ArmMasterDownTimer{kDown100}));
+  EXPECT_FALSE(f.held());
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + seconds(16)),
+              Contains(Changed(State::backup, State::master)));
+}
+
+TEST_F(FsmTest, AHeldInstanceStartsAsBackupEvenAsOwnerAndAfterAFault) {
+  Fsm owner(params(255));
+  owner.handle(Hold{true, false}, kT0);
+  EXPECT_THAT(owner.handle(Startup{}, kT0), Contains(Changed(State::initialize, State::backup)));
+  owner.handle(FaultOn{"x"}, kT0 + seconds(1));
+  EXPECT_THAT(owner.handle(FaultOff{}, kT0 + seconds(2)),
+              Contains(Changed(State::fault, State::backup)));
+  EXPECT_THAT(owner.handle(MasterDownTimerFired{}, kT0 + seconds(9)), Not(Contains(AddVips{})));
+  EXPECT_EQ(owner.state(), State::backup);
+}
+
+TEST_F(FsmTest, FailoverStaysHeldOnceAnotherRouterTookOver) {
+  Fsm f = master();
+  const TimePoint t = kT0 + seconds(10);
+  EXPECT_THAT(f.handle(Hold{true, true}, t), Contains(SendAdvert{0}));
+  EXPECT_EQ(f.last_transition_reason(), "failover: handing over to another router");
+  f.handle(advert(50), t + milliseconds(700));  // the peer took over
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + seconds(5)), ElementsAre(::testing::VariantWith<ArmMasterDownTimer>(_)));
+  EXPECT_TRUE(f.held());
+  EXPECT_EQ(f.state(), State::backup);
+}
+
+TEST_F(FsmTest, FailoverToNobodyTakesTheVipsBack) {
+  Fsm f = master();
+  const TimePoint t = kT0 + seconds(10);
+  f.handle(Hold{true, true}, t);
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + kDown100),
+              ElementsAre(SendAdvert{100}, AddVips{}, SendGratuitous{}, ArmAdvertTimer{seconds(1)},
+                          Changed(State::backup, State::master)));
+  EXPECT_FALSE(f.held());
+  EXPECT_EQ(f.last_transition_reason(),
+            "failover aborted: no other router took over within Master_Down_Interval");
+  // On a Backup, failover is a hold.
+  Fsm b = backup();
+  EXPECT_TRUE(b.handle(Hold{true, true}, kT0).empty());
+  EXPECT_TRUE(b.held());
+  EXPECT_THAT(b.handle(MasterDownTimerFired{}, kT0 + seconds(5)), ElementsAre(::testing::VariantWith<ArmMasterDownTimer>(_)));
 }
 
 TEST(FsmParams, Validation) {
