@@ -93,6 +93,7 @@ class Harness {
   void feed(const Event& ev, bool stale = false) {
     const State before = fsm_.state();
     check(before == tracked_);
+    const bool held_before = fsm_.held();
     Actions out = fsm_.handle(ev, now_);
     if (trace()) {
       std::fprintf(stderr, "  event %zu in %s:", ev.index(),
@@ -111,8 +112,13 @@ class Harness {
       check(out.empty());  // nothing happens after Shutdown (or before Startup) but Startup
     if (std::holds_alternative<Startup>(ev) && before != State::initialize) check(out.empty());
     if (stale) check(out.empty());
-    if (std::holds_alternative<MasterDownTimerFired>(ev) && !stale && before == State::backup)
-      check(fsm_.state() == State::master);
+    if (std::holds_alternative<MasterDownTimerFired>(ev) && !stale && before == State::backup) {
+      // Held: stays Backup, unless a failover nobody took is aborted (the hold lifted).
+      if (held_before)
+        check(fsm_.state() == State::backup ? fsm_.held() : !fsm_.held());
+      else
+        check(fsm_.state() == State::master);
+    }
     if (std::holds_alternative<Shutdown>(ev)) check(fsm_.state() == State::initialize);
   }
 
