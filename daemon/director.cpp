@@ -311,10 +311,8 @@ std::string Director::change_instance(const control::Peer& peer, const control::
   std::optional<InstanceHold> h;
   if (c.verb == control::Verb::release) {
     // A hold covers its sync group: releasing any member releases the holds that cover it.
-    std::set<std::string> group{c.instance};
-    for (auto& g : cfg_.sync_groups)
-      if (std::find(g.instances.begin(), g.instances.end(), c.instance) != g.instances.end())
-        group.insert(g.instances.begin(), g.instances.end());
+    auto members = config::sync_group_of(cfg_, c.instance);
+    std::set<std::string> group(members.begin(), members.end());
     const auto holds = overrides_.holds();  // a copy: set_hold changes the store
     for (auto& entry : holds) {
       const std::string& name = entry.first;

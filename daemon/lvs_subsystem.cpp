@@ -5,7 +5,6 @@
 #include "daemon/overrides.h"
 
 #include "core/log.h"
-#include "daemon/config/check_spec.h"
 #include "ipvs/netlink_backend.h"
 
 namespace hd {
@@ -21,139 +20,7 @@ bool in_sync(const ipvs::Service* desired, const ipvs::Service* kernel) {
   return !desired == !kernel && (!desired || *desired == *kernel);
 }
 
-ipvs::Method to_method(config::Forwarding f) {
-  switch (f) {
-    case config::Forwarding::nat: return ipvs::Method::nat;
-    case config::Forwarding::dr: return ipvs::Method::dr;
-    case config::Forwarding::tun: return ipvs::Method::tun;
-  }
-  return ipvs::Method::nat;
-}
-
-ipvs::ServiceKey key_of(const config::VirtualServer& vs) {
-  if (vs.fwmark) return ipvs::ServiceKey::fwmark(vs.fwmark, vs.family());
-  ipvs::Protocol p = vs.protocol == config::Protocol::udp    ? ipvs::Protocol::udp
-                     : vs.protocol == config::Protocol::sctp ? ipvs::Protocol::sctp
-                                                             : ipvs::Protocol::tcp;
-  return ipvs::ServiceKey::inet(p, *vs.address, static_cast<uint16_t>(vs.port));
-}
-
 }  // namespace
-
-std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs) {
-  std::string a = rs.address.is_v4() ? rs.address.str() : "[" + rs.address.str() + "]";
-  return vs.key() + " -> " + a + ":" + std::to_string(rs.port);
-}
-
-std::set<std::string> real_server_ids(const config::Config& cfg) {
-  std::set<std::string> out;
-  for (auto& vs : cfg.virtual_servers)
-    for (auto& rs : vs.real_servers) out.insert(real_server_id(vs, rs));
-  return out;
-}
-
-Resolved resolve_real_server(const config::Config& cfg, const std::string& vs_word,
-                             const std::string& rs_word) {
-  std::vector<const config::VirtualServer*> vss;
-  for (auto& vs : cfg.virtual_servers) {
-    std::string key = vs.key();
-    if (key == vs_word) {
-      vss.assign(1, &vs);
-      break;
-    }
-    // "tcp 10.0.0.1:80" is also "10.0.0.1:80"; "fwmark 7 v4" also "fwmark 7".
-    auto space = key.find(' ');
-    bool short_form = vs.fwmark ? key.rfind(' ') > space && key.substr(0, key.rfind(' ')) == vs_word
-                                : key.substr(space + 1) == vs_word;
-    if (short_form) vss.push_back(&vs);
-  }
-  auto list = [](const std::vector<std::string>& names) {
-    std::string out;
-    for (auto& n : names) out += (out.empty() ? "" : ", ") + ("'" + n + "'");
-    return out;
-  };
-  if (vss.empty()) {
-    std::vector<std::string> all;
-    for (auto& vs : cfg.virtual_servers) all.push_back(vs.key());
-    return {"", "no virtual server '" + vs_word + "'" +
-                    (all.empty() ? std::string(" (none is configured)")
-                                 : " (configured: " + list(all) + ")")};
-  }
-  if (vss.size() > 1) {
-    std::vector<std::string> keys;
-    for (auto* vs : vss) keys.push_back(vs->key());
-    return {"", "'" + vs_word + "' names several virtual servers: " + list(keys)};
-  }
-  const config::VirtualServer& vs = *vss[0];
-  std::vector<std::string> ids, all;
-  for (auto& rs : vs.real_servers) {
-    std::string id = real_server_id(vs, rs);
-    std::string rhs = id.substr(id.find(" -> ") + 4);
-    all.push_back(rhs);
-    std::string addr = rs.address.str();
-    if (rhs == rs_word) {
-      ids.assign(1, id);
-      break;
-    }
-    if (addr == rs_word || "[" + addr + "]" == rs_word) ids.push_back(id);
-  }
-  if (ids.size() == 1) return {ids[0], ""};
-  if (ids.empty())
-    return {"", "virtual server '" + vs.key() + "' has no real server '" + rs_word + "'" +
-                    (all.empty() ? std::string() : " (it has " + list(all) + ")")};
-  std::vector<std::string> rhs;
-  for (auto& id : ids) rhs.push_back(id.substr(id.find(" -> ") + 4));
-  return {"", "'" + rs_word + "' names several real servers of '" + vs.key() + "': " + list(rhs)};
-}
-
-std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
-  std::vector<ipvs::VirtualServiceSpec> out;
-  for (auto& vs : cfg.virtual_servers) {
-    ipvs::VirtualServiceSpec s;
-    s.key = key_of(vs);
-    s.scheduler = std::string(ipvs::to_string(vs.scheduler));
-    s.flags |= vs.scheduler_flags;
-    s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
-    if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
-    s.quorum = vs.quorum;
-    s.hysteresis = vs.hysteresis;
-    if (vs.sorry_server) {
-      ipvs::Destination d;
-      d.key = {vs.sorry_server->address, static_cast<uint16_t>(vs.sorry_server->port)};
-      d.method = to_method(vs.forwarding);
-      d.weight = 1;
-      s.sorry = d;
-    }
-    s.inhibit_on_failure = vs.inhibit_on_failure;
-    s.slow_start = vs.slow_start;
-    for (auto& rs : vs.real_servers) {
-      ipvs::Destination d;
-      d.key = {rs.address, static_cast<uint16_t>(rs.port)};
-      d.method = to_method(rs.forwarding.value_or(vs.forwarding));
-      d.weight = rs.weight;
-      d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
-      d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
-      if (d.method == ipvs::Method::tun) d.tunnel = rs.tunnel;
-      s.reals.push_back({real_server_id(vs, rs), d});
-    }
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
-std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
-                                               const std::set<std::string>& adopted_up) {
-  std::vector<checkers::Target> out;
-  for (auto& vs : cfg.virtual_servers)
-    for (auto& rs : vs.real_servers) {
-      if (!rs.check) continue;
-      int port = rs.port ? rs.port : vs.port;
-      checkers::Target t{real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port)};
-      if (adopted_up.count(t.id)) t.spec.initial_up = true;
-      out.push_back(std::move(t));
-    }
-  return out;
-}
 
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend() {
   auto b = ipvs::NetlinkBackend::open();
@@ -184,7 +51,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   running_ = true;
   specs_ = to_ipvs_specs(cfg);
   service_keys_.clear();
-  for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), key_of(vs));
+  for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   kernel_ = cfg.global.dataplane == config::Dataplane::kernel && !cfg.virtual_servers.empty();
   std::set<std::string> adopted;
   if (kernel_) {
@@ -264,7 +131,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   cfg_ = new_cfg;
   specs_ = to_ipvs_specs(new_cfg);
   service_keys_.clear();
-  for (auto& vs : new_cfg.virtual_servers) service_keys_.emplace(vs.key(), key_of(vs));
+  for (auto& vs : new_cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   // Keep the health of real servers whose check did not change.
   std::set<std::string> old_reals;
   for (auto& vs : old_cfg.virtual_servers)

@@ -213,12 +213,9 @@ std::map<std::string, bool> VrrpSubsystem::wanted_holds() const {
   if (!overrides_) return want;
   for (auto& [name, h] : overrides_->holds()) {
     bool failover = h.mode == InstanceHold::Mode::failover;
-    std::vector<std::string> members{name};
-    for (auto& g : cfg_.sync_groups)
-      if (std::find(g.instances.begin(), g.instances.end(), name) != g.instances.end())
-        members = g.instances;  // the group moves as one (VI_1 and the NAT gateway VI_GW)
-    // A member covered by a hold and a failover is held: a hold is never aborted.
-    for (auto& m : members) {
+    // The group moves as one (VI_1 and the NAT gateway VI_GW). A member covered by a hold
+    // and a failover is held: a hold is never aborted.
+    for (auto& m : config::sync_group_of(cfg_, name)) {
       auto [it, fresh] = want.emplace(m, failover);
       if (!fresh) it->second = it->second && failover;
     }
@@ -250,12 +247,8 @@ void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
     const auto holds = overrides_->holds();  // a copy: hold_lifted changes the store
     for (auto& entry : holds) {
       const std::string& name = entry.first;
-      bool covers = name == t.instance;
-      for (auto& g : cfg_.sync_groups)
-        if (std::find(g.instances.begin(), g.instances.end(), name) != g.instances.end() &&
-            std::find(g.instances.begin(), g.instances.end(), t.instance) != g.instances.end())
-          covers = true;
-      if (!covers) continue;
+      auto group = config::sync_group_of(cfg_, name);
+      if (std::find(group.begin(), group.end(), t.instance) == group.end()) continue;
       HD_LOG(warning, "vrrp") << name << ": failover aborted (" << t.reason
                               << "): no longer held";
       overrides_->hold_lifted(name);

@@ -2,6 +2,8 @@
 // The model's own functions: names of its enums, a virtual server's key.
 #include "daemon/config/model.h"
 
+#include <algorithm>
+
 namespace hd::config {
 
 const char* to_string(Forwarding f) {
@@ -60,5 +62,12 @@ std::string VirtualServer::key() const {
   return std::string(to_string(protocol)) + " " + a + ":" + std::to_string(port);
 }
 
+
+std::vector<std::string> sync_group_of(const Config& cfg, const std::string& instance) {
+  for (auto& g : cfg.sync_groups)
+    if (std::find(g.instances.begin(), g.instances.end(), instance) != g.instances.end())
+      return g.instances;
+  return {instance};
+}
 
 }  // namespace hd::config

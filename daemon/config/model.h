@@ -299,6 +299,8 @@ const char* to_string(Dataplane d);
 // "ADDR:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); nullopt when it is none of those.
 std::optional<MetricsEndpoint> parse_listen(std::string_view text);
 std::string to_string(const MetricsEndpoint& e);
+// The instances that move with `instance`: its sync group's members, or just itself.
+std::vector<std::string> sync_group_of(const Config& cfg, const std::string& instance);
 // The id of the group named `name` on this host (admin_group, read_group), or nullopt.
 std::optional<gid_t> group_id(const std::string& name);
 

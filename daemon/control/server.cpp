@@ -316,20 +316,29 @@ void Server::drop(Conn* c) {
   if (!reaper_.active()) reaper_.start(Duration::zero());
 }
 
-bool stream(const std::string& path, const std::string& line,
-            const std::function<void(const std::string&)>& on_line, std::string& error) {
+namespace {
+// A blocking client connection to the daemon's socket; -1 with `error` set on failure.
+int connect_to(const std::string& path, std::string& error) {
   sockaddr_un sa;
   if (!fill_addr(path, sa)) {
     error = "socket path too long: " + path;
-    return false;
+    return -1;
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
     error = "cannot connect to " + path + ": " + std::strerror(errno) +
             " (is hadirector running? use --socket or -c to name its control socket)";
     if (fd >= 0) ::close(fd);
-    return false;
+    return -1;
   }
+  return fd;
+}
+}  // namespace
+
+bool stream(const std::string& path, const std::string& line,
+            const std::function<void(const std::string&)>& on_line, std::string& error) {
+  int fd = connect_to(path, error);
+  if (fd < 0) return false;
   std::string req = line + "\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     error = std::string("send: ") + std::strerror(errno);
@@ -360,18 +369,8 @@ bool stream(const std::string& path, const std::string& line,
 
 bool request(const std::string& path, const std::string& line, std::string& reply,
              std::string& error, std::chrono::milliseconds timeout) {
-  sockaddr_un sa;
-  if (!fill_addr(path, sa)) {
-    error = "socket path too long: " + path;
-    return false;
-  }
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-    error = "cannot connect to " + path + ": " + std::strerror(errno) +
-            " (is hadirector running? use --socket or -c to name its control socket)";
-    if (fd >= 0) ::close(fd);
-    return false;
-  }
+  int fd = connect_to(path, error);
+  if (fd < 0) return false;
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);

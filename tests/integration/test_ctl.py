@@ -15,25 +15,15 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 from hdtest import BIN, Daemon, TempDir, main, wait_for  # noqa: E402
 
-VS = """
-[[virtual_server]]
-address = "192.0.2.1"
-port = 80
-[[virtual_server.real_server]]
-address = "10.0.1.11"
-port = 8080
-[[virtual_server.real_server]]
-address = "10.0.1.12"
-port = 8080
-"""
-ONE_RS = """
-[[virtual_server]]
-address = "192.0.2.1"
-port = 80
-[[virtual_server.real_server]]
-address = "10.0.1.11"
-port = 8080
-"""
+def virtual_server(*reals):
+    text = '\n[[virtual_server]]\naddress = "192.0.2.1"\nport = 80\n'
+    for r in reals:
+        text += '[[virtual_server.real_server]]\naddress = "%s"\nport = 8080\n' % r
+    return text
+
+
+VS = virtual_server("10.0.1.11", "10.0.1.12")
+ONE_RS = virtual_server("10.0.1.11")
 
 # Groups every Debian system has: admin_group and read_group point at them, and the client
 # takes them on with setpriv, as uid 65534 (nobody).
