@@ -193,10 +193,13 @@ void Director::stop() {
   stopping_ = true;
   systemd::stopping();
   HD_LOG(info, "director") << "stopping";
-  for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
-  // Let stop hooks (notify scripts) finish, for at most 5 s, then leave the loop.
-  drain_deadline_ = SteadyClock::now() + std::chrono::seconds(5);
+  // First a handover that loses nothing: each VRRP Master lets another router take over and
+  // keeps forwarding for handover_linger (the VRRP subsystem bounds the wait), while IPVS and
+  // its connection sync keep running. Then every subsystem stops.
+  for (auto& s : subsystems_) s->begin_stop();
+  stop_when_handed_over();
   drain_timer_ = std::make_unique<Timer>(loop_, [this] {
+    if (!stop_when_handed_over()) return;
     bool busy = false;
     for (auto& s : subsystems_) busy = busy || s->busy();
     if (busy && SteadyClock::now() < drain_deadline_) return;
@@ -206,6 +209,17 @@ void Director::stop() {
     loop_.stop();
   });
   drain_timer_->start(Millis(1), Millis(10));
+}
+
+bool Director::stop_when_handed_over() {
+  if (handed_over_) return true;
+  for (auto& s : subsystems_)
+    if (s->handing_over()) return false;
+  handed_over_ = true;
+  for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
+  // Let stop hooks (notify scripts) finish, for at most 5 s, then leave the loop.
+  drain_deadline_ = SteadyClock::now() + std::chrono::seconds(5);
+  return true;
 }
 
 namespace {

@@ -39,7 +39,9 @@ class Director {
   // config. Valid -> each subsystem applies the difference; if one fails, those applied are
   // reloaded back to the old config (the failed one too) and the old generation keeps running.
   ReloadOutcome reload();
-  // SIGTERM/SIGINT: orderly stop of every subsystem, then the loop ends.
+  // SIGTERM/SIGINT: each VRRP Master hands over first (Subsystem::begin_stop; up to
+  // Master_Down_Interval + handover_linger while the loop runs), then an orderly stop of
+  // every subsystem, then the loop ends.
   void stop();
 
   // One control request from `peer` (daemon/control/protocol.h): the answer to send, and
@@ -85,6 +87,9 @@ class Director {
   mutable size_t last_metrics_size_ = 0;  // to reserve the next /metrics text at once
   std::unique_ptr<Timer> drain_timer_;
   TimePoint drain_deadline_{};
+  // stop(): once no subsystem is handing over, stops them all (once); true from then on.
+  bool stop_when_handed_over();
+  bool handed_over_ = false;
 };
 
 }  // namespace hd

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
+#include <cerrno>
+
 #include "daemon/events.h"
 #include "daemon/overrides.h"
 
@@ -111,7 +113,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     pending_full_ = true;
     reconcile_now();
     periodic_.start(cfg.global.reconcile_interval, cfg.global.reconcile_interval);
-    if (cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
+    if (cfg.global.lvs_sync_daemon) start_sync_roles();
   } else {
     quorum_.clear();
     reconcile_now();  // no reconciler: computes the desired table for status
@@ -173,12 +175,10 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     pending_full_ = false;  // one change -> one operation: plan from what we know
     reconcile_now();
     if (new_cfg.global.lvs_sync_daemon != old_cfg.global.lvs_sync_daemon) {
-      if (old_cfg.global.lvs_sync_daemon && backend_) {
-        (void)backend_->stop_sync_daemon(ipvs::SyncState::master);
-        (void)backend_->stop_sync_daemon(ipvs::SyncState::backup);
-        sync_master_.reset();
-      }
-      if (new_cfg.global.lvs_sync_daemon) apply_sync_daemon(false);
+      // Restarted with the new settings: the master role again once the instance is MASTER
+      // (the VRRP subsystem re-reports it).
+      stop_sync_roles();
+      if (new_cfg.global.lvs_sync_daemon) start_sync_roles();
     }
   } else {
     reconcile_now();
@@ -201,11 +201,7 @@ void LvsSubsystem::stop() {
     if (policy == ipvs::CleanupPolicy::remove_owned)
       HD_LOG(info, "ipvs") << "removed our services on stop (" << r.applied << " operation(s))";
   }
-  if (backend_ && sync_master_) {
-    (void)backend_->stop_sync_daemon(*sync_master_ ? ipvs::SyncState::master
-                                                   : ipvs::SyncState::backup);
-  }
-  sync_master_.reset();
+  stop_sync_roles();
   checker_.reset();
   reconciler_.reset();
   backend_.reset();
@@ -390,33 +386,54 @@ void LvsSubsystem::arm_slow_start() {
 void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
   if (!running_ || !kernel_ || !cfg_.global.lvs_sync_daemon) return;
   if (cfg_.global.lvs_sync_daemon->vrrp_instance != instance) return;
-  apply_sync_daemon(master);
+  // The master role starts with the first MASTER and then stays: a director that hands over
+  // keeps forwarding for its linger (and what is in flight), and what it forwards must still
+  // reach the new Master; stopping the role would also discard the messages it holds.
+  if (master) start_sync_role(ipvs::SyncState::master);
 }
 
-void LvsSubsystem::apply_sync_daemon(bool master) {
-  if (!backend_ || (sync_master_ && *sync_master_ == master)) return;
+void LvsSubsystem::start_sync_roles() {
+  // The backup role always runs: whichever director is Master, the other one holds its
+  // connections, and during a handover both do.
+  start_sync_role(ipvs::SyncState::backup);
+}
+
+void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
+  const bool master = role == ipvs::SyncState::master;
+  bool& on = master ? sync_master_ : sync_backup_;
+  if (!backend_ || on || !cfg_.global.lvs_sync_daemon) return;
   const auto& sd = *cfg_.global.lvs_sync_daemon;
-  if (sync_master_) {
-    auto r = backend_->stop_sync_daemon(*sync_master_ ? ipvs::SyncState::master
-                                                      : ipvs::SyncState::backup);
-    if (!r) HD_LOG(warning, "ipvs") << "stopping the sync daemon: " << r.error().message;
-  }
   ipvs::SyncDaemon d;
-  d.state = master ? ipvs::SyncState::master : ipvs::SyncState::backup;
+  d.state = role;
   d.interface = sd.interface;
   d.sync_id = static_cast<uint8_t>(sd.sync_id);
+  if (master && sd.max_message > 0) d.max_len = static_cast<uint16_t>(sd.max_message);
   auto r = backend_->start_sync_daemon(d);
+  if (!r && r.error().code == EEXIST) {
+    // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
+    HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
+                         << " role was already running; keeping it";
+    on = true;
+    return;
+  }
   if (!r) {
     sync_error_ = r.error().message;
     HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
                           << " sync daemon on " << sd.interface << ": " << sync_error_;
-    sync_master_.reset();
     return;
   }
   sync_error_.clear();
-  sync_master_ = master;
-  HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup") << " on "
-                       << sd.interface << " (sync id " << sd.sync_id << ")";
+  on = true;
+  HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup")
+                       << " role on " << sd.interface << " (sync id " << sd.sync_id << ")";
+}
+
+void LvsSubsystem::stop_sync_roles() {
+  if (backend_) {
+    if (sync_master_) (void)backend_->stop_sync_daemon(ipvs::SyncState::master);
+    if (sync_backup_) (void)backend_->stop_sync_daemon(ipvs::SyncState::backup);
+  }
+  sync_master_ = sync_backup_ = false;
 }
 
 void LvsSubsystem::status(JsonWriter& w) const {
@@ -474,9 +491,14 @@ void LvsSubsystem::status(JsonWriter& w) const {
     w.end_array();
   }
   w.key("sync_daemon");
-  if (sync_master_) {
+  if (sync_master_ || sync_backup_) {
     w.begin_object();
-    w.field("state", *sync_master_ ? "master" : "backup");
+    // "master" once this director has been MASTER (the role then stays), else "backup".
+    w.field("state", sync_master_ ? "master" : "backup");
+    w.key("roles").begin_array();
+    if (sync_master_) w.value("master");
+    if (sync_backup_) w.value("backup");
+    w.end_array();
     w.field("interface", cfg_.global.lvs_sync_daemon->interface);
     w.end_object();
   } else {

@@ -2,8 +2,8 @@
 // Virtual servers: the health checkers and the IPVS reconciler, both on the
 // main loop. Check results travel as typed changes (checkers::Change) into
 // the health map; the reconciler alone turns config + health into IPVS
-// operations. Also follows one VRRP instance to run the kernel's connection
-// sync daemon as master or backup.
+// operations. Also runs the kernel's connection sync daemon: the backup role
+// always, the master role from the first time one VRRP instance is MASTER.
 //
 // The IPVS backend and the clock are injected: production opens the kernel's
 // table over netlink (open_netlink_backend) with a RealClock; unit tests pass a
@@ -73,7 +73,9 @@ class LvsSubsystem final : public Subsystem {
   void on_change(const checkers::Change& c);
   void schedule_reconcile(bool full);
   void reconcile_now();
-  void apply_sync_daemon(bool master);
+  void start_sync_roles();
+  void start_sync_role(ipvs::SyncState role);
+  void stop_sync_roles();
   void arm_slow_start();
   // Ends the drains whose server has no active connection left in the kernel's table as
   // just read (`fresh`), or whose deadline passed; keeps drain_poll_ running while any is open.
@@ -100,7 +102,7 @@ class LvsSubsystem final : public Subsystem {
   Timer soon_;      // coalesces bursts of health changes into one reconcile
   Timer periodic_;  // drift repair
   Timer ramp_;      // slow start steps
-  std::optional<bool> sync_master_;
+  bool sync_master_ = false, sync_backup_ = false;  // the kernel's sync roles we started
   std::string sync_error_;
   uint64_t health_changes_ = 0;
   metrics::Histogram reconcile_seconds_{metrics::kDurationBounds};

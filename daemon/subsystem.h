@@ -23,6 +23,10 @@ class Subsystem {
   // Called only with a valid new config; applies only what changed.
   virtual std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) = 0;
   virtual void stop() = 0;
+  // Before stop(): let go of what others must take over first (VRRP: every Master hands over
+  // and lingers). The director calls stop() once handing_over() is false.
+  virtual void begin_stop() {}
+  virtual bool handing_over() const { return false; }
   // After stop(): true while work it started must still finish (e.g. notify hooks).
   virtual bool busy() const { return false; }
   // Writes this subsystem's section(s) of status: one or more key/value pairs of the

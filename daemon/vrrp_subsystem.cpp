@@ -31,6 +31,7 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.params.advert_interval = vi.advert_interval;
   c.params.preempt = vi.preempt;
   c.params.preempt_delay = vi.preempt_delay;
+  c.params.linger = vi.handover_linger;
   c.params.adopt_interval_ratio = static_cast<uint16_t>(vi.adopt_interval_ratio);
   for (auto& v : vi.vips)
     c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
@@ -196,6 +197,24 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
   start_tracker(new_cfg);
   push_tracking();  // restarted instances start from their base priority
   return "";
+}
+
+void VrrpSubsystem::begin_stop() {
+  if (!started_ || handover_deadline_) return;
+  Duration longest{};
+  for (auto& vi : cfg_.vrrp_instances)
+    longest = std::max<Duration>(longest, 4 * vi.advert_interval + vi.handover_linger);
+  handover_deadline_ = SteadyClock::now() + longest + std::chrono::seconds(1);
+  engine_.begin_handover();
+}
+
+bool VrrpSubsystem::handing_over() const {
+  if (!started_ || !handover_deadline_ || handover_timed_out_) return false;
+  if (!engine_.status().handing_over) return false;
+  if (SteadyClock::now() < *handover_deadline_) return true;
+  handover_timed_out_ = true;
+  HD_LOG(warning, "vrrp") << "stopping: the handover did not finish in time; releasing the VIPs now";
+  return false;
 }
 
 void VrrpSubsystem::stop() {

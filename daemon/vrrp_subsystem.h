@@ -25,6 +25,8 @@ class VrrpSubsystem final : public Subsystem {
   std::string start(const config::Config& cfg) override;
   std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
   void stop() override;
+  void begin_stop() override;
+  bool handing_over() const override;
   bool busy() const override { return hooks_.busy(); }
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
@@ -73,6 +75,10 @@ class VrrpSubsystem final : public Subsystem {
   // The held instances of the store with their sync groups' members (-> failover).
   std::map<std::string, bool> wanted_holds() const;
   void apply_holds();
+  // begin_stop(): until when handing_over() waits for the engine (a taker's Master_Down_
+  // Interval and the linger, with a margin); nullopt before begin_stop().
+  std::optional<SteadyClock::time_point> handover_deadline_;
+  mutable bool handover_timed_out_ = false;
 };
 
 }  // namespace hd

@@ -469,6 +469,17 @@ std::string Engine::reload(std::vector<InstanceConfig> next) {
   return *shared_error;
 }
 
+void Engine::begin_handover() {
+  if (!running_) return;
+  run_on_loop(
+      [this] {
+        for (auto& i : instances_)
+          if ((*i)->state() == State::master) (*i)->hand_over_for_stop();
+        publish();
+      },
+      std::chrono::seconds(1));
+}
+
 void Engine::stop() {
   if (!running_) return;
   run_on_loop([&] {
@@ -508,7 +519,10 @@ void Engine::sync_groups() {
 
 void Engine::publish() {
   EngineStatus s;
-  for (auto& i : instances_) s.instances.push_back((*i)->status());
+  for (auto& i : instances_) {
+    s.instances.push_back((*i)->status());
+    s.handing_over = s.handing_over || s.instances.back().handing_over;
+  }
   for (auto& [key, e] : sockets_)
     s.sockets.push_back(SocketStatus{key.first, key.second == 4 ? "inet" : "inet6",
                                      e->unknown_vrid, e->socket->malformed()});

@@ -83,6 +83,7 @@ struct EngineStatus {
   bool realtime = false;
   uint64_t address_errors = 0;
   uint64_t log_lines_dropped = 0;  // VRRP-thread log lines dropped while the drain was full
+  bool handing_over = false;  // some instance lingers or waits for a taker (Instance::handing_over)
 };
 
 class Engine {
@@ -99,6 +100,10 @@ class Engine {
   // new ones start, changed ones restart, a priority-only change is applied in place.
   // Returns "" or an error (the old instances keep running then).
   std::string reload(std::vector<InstanceConfig> instances);
+  // The first half of a stop that loses nothing: every Master hands over as for `ctl failover`
+  // (priority 0, the VIPs kept for handover_linger once another router holds them, taken
+  // back if none does). The caller waits while status().handing_over, then calls stop().
+  void begin_handover();
   // Orderly stop: every Master sends priority 0 and releases its VIPs.
   void stop();
   EngineStatus status() const;

@@ -65,6 +65,7 @@ std::optional<std::string> validate(const Params& p) {
   if (p.vrid == 0) return "vrid must be 1..255";
   if (p.priority == kPriorityStop) return "priority must be 1..255";
   if (p.preempt_delay < Duration::zero()) return "preempt_delay must not be negative";
+  if (p.linger < Duration::zero()) return "linger must not be negative";
   if (p.version == Version::v2) {
     if (!p.primary_ip.is_v4()) return "VRRP version 2 is IPv4 only";
     if (!valid_advert_interval(p.version, p.advert_interval)) {
@@ -114,6 +115,10 @@ Actions Fsm::handle(const Event& event, TimePoint now) {
                  [&](const FaultOff&) { on_fault_off(out, now); },
                  [&](const PriorityChanged& ev) { on_priority_changed(ev.priority); },
                  [&](const Hold& ev) { on_hold(out, ev, now); },
+                 [&](const LingerTimerFired&) {
+                   linger_armed_ = false;  // it fired: nothing to cancel
+                   end_linger(out);
+                 },
              },
              event);
   return out;
@@ -148,6 +153,7 @@ void Fsm::on_shutdown(Actions& out, TimePoint now) {
       break;
     case State::backup:
       out.emplace_back(CancelMasterDownTimer{});
+      end_linger(out);
       break;
     case State::fault:
       break;
@@ -173,6 +179,12 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     const bool preempt_now = params_.preempt && now >= preempt_allowed_at_ && !held_;
     if (!preempt_now || a.priority >= priority_) {
       handover_pending_ = false;  // someone took over
+      if (lingering_ && !linger_armed_) {
+        // The new Master holds the VIPs now (it advertises only as Master): let go after
+        // the linger.
+        linger_armed_ = true;
+        out.emplace_back(ArmLingerTimer{params_.linger});
+      }
       adopt_interval(out, a);
       master_ = ev.source;
       out.emplace_back(ArmMasterDownTimer{master_down_interval()});
@@ -201,7 +213,14 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     // answer and re-announce (see the lower-priority case below). Harmless otherwise: any
     // other Backup just restarts its timer on it.
     out.emplace_back(SendAdvert{priority_});
-    out.emplace_back(RemoveVips{});
+    if (params_.linger > Duration::zero()) {
+      // The preemptor is Master (it holds the VIPs): keep forwarding what still reaches us.
+      out.emplace_back(KeepVips{});
+      lingering_ = linger_armed_ = true;
+      out.emplace_back(ArmLingerTimer{params_.linger});
+    } else {
+      out.emplace_back(RemoveVips{});
+    }
     adopt_interval(out, a);
     become_backup(out, now, describe(a, ev.source) + " preempts us");
     master_ = ev.source;
@@ -249,7 +268,9 @@ void Fsm::on_master_down(Actions& out, TimePoint now) {
     return;
   }
   if (held_) {
-    // Held: no Master is heard, and we may not become one. Keep watching.
+    // Held: no Master is heard, and we may not become one. Keep watching; a handover's VIPs
+    // have nobody to go to, but the operator asked for the hold: they go.
+    end_linger(out);
     master_.reset();
     out.emplace_back(ArmMasterDownTimer{master_down_interval()});
     return;
@@ -273,7 +294,7 @@ void Fsm::on_hold(Actions& out, const Hold& h, TimePoint now) {
   held_ = true;
   if (state_ != State::master) return;  // Initialize, Backup, Fault: it just never becomes Master
   handover_pending_ = h.failover;
-  leave_master(out);
+  leave_master(out, /*linger=*/true);
   become_backup(out, now, h.failover ? "failover: handing over to another router"
                                      : "held by an operator");
 }
@@ -306,6 +327,7 @@ void Fsm::on_fault_on(Actions& out, TimePoint now, const std::string& reason) {
       break;
     case State::backup:
       out.emplace_back(CancelMasterDownTimer{});
+      end_linger(out);
       break;
   }
   transition(out, State::fault, now, "fault: " + reason);
@@ -327,6 +349,11 @@ void Fsm::on_priority_changed(uint8_t priority) {
 // up before the gratuitous ARP so that what it announces is true.
 void Fsm::become_master(Actions& out, TimePoint now, std::string reason) {
   master_.reset();
+  if (lingering_) {
+    // Still holding them from a handover: AddVips below finds them there.
+    lingering_ = linger_armed_ = false;
+    out.emplace_back(CancelLingerTimer{});
+  }
   out.emplace_back(SendAdvert{priority_});
   out.emplace_back(AddVips{});
   out.emplace_back(SendGratuitous{});
@@ -340,9 +367,22 @@ void Fsm::become_backup(Actions& out, TimePoint now, std::string reason) {
   transition(out, State::backup, now, std::move(reason));
 }
 
-void Fsm::leave_master(Actions& out) {
+void Fsm::leave_master(Actions& out, bool linger) {
   out.emplace_back(CancelAdvertTimer{});
   out.emplace_back(SendAdvert{kPriorityStop});
+  if (linger && params_.linger > Duration::zero()) {
+    out.emplace_back(KeepVips{});
+    lingering_ = true;
+    linger_armed_ = false;  // armed by the taker's first advert
+  } else {
+    out.emplace_back(RemoveVips{});
+  }
+}
+
+void Fsm::end_linger(Actions& out) {
+  if (!lingering_) return;
+  if (linger_armed_) out.emplace_back(CancelLingerTimer{});
+  lingering_ = linger_armed_ = false;
   out.emplace_back(RemoveVips{});
 }
 
@@ -402,6 +442,13 @@ std::ostream& operator<<(std::ostream& os, const AddVips&) {
 }
 std::ostream& operator<<(std::ostream& os, const RemoveVips&) {
   return os << "RemoveVips";
+}
+std::ostream& operator<<(std::ostream& os, const KeepVips&) { return os << "KeepVips"; }
+std::ostream& operator<<(std::ostream& os, const ArmLingerTimer& a) {
+  return print_duration(os << "ArmLingerTimer{", a.after) << "}";
+}
+std::ostream& operator<<(std::ostream& os, const CancelLingerTimer&) {
+  return os << "CancelLingerTimer";
 }
 std::ostream& operator<<(std::ostream& os, const SendGratuitous&) {
   return os << "SendGratuitous";

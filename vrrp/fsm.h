@@ -44,6 +44,13 @@ struct Params {
   // minutes. 0 = no bound (the RFC's behaviour).
   uint16_t adopt_interval_ratio = 10;
   IpAddress primary_ip;  // this router's primary address on the interface, for the tie-break
+  // Not in the RFC: how long a Master that hands over keeps its VIPs (and so keeps forwarding
+  // what still reaches it: clients and real servers whose ARP cache has not moved yet, packets
+  // in flight) after the new Master holds them. 0 = the RFC's behaviour (they go at once).
+  // Applies to a planned handover (Hold: ctl failover / hold, a stopping daemon) and to a
+  // Master preempted by a better one; never to a fault or a Shutdown. See Fsm::handle.
+  // The daemon's default (handover_linger) too.
+  Duration linger = std::chrono::seconds(3);
   friend bool operator==(const Params&, const Params&) = default;
 };
 
@@ -76,8 +83,10 @@ struct Hold {
   bool on = true;
   bool failover = false;
 };
+struct LingerTimerFired {};
 using Event = std::variant<Startup, Shutdown, AdvertReceived, MasterDownTimerFired,
-                           AdvertTimerFired, FaultOn, FaultOff, PriorityChanged, Hold>;
+                           AdvertTimerFired, FaultOn, FaultOff, PriorityChanged, Hold,
+                           LingerTimerFired>;
 
 // Actions, to be carried out in the order returned. "Arm" (re)starts a one-shot timer, replacing
 // any earlier deadline of the same timer.
@@ -104,6 +113,18 @@ struct AddVips {
 };
 struct RemoveVips {
   friend bool operator==(const RemoveVips&, const RemoveVips&) = default;
+};
+// Leaving Master with Params::linger: the VIPs stay (RemoveVips comes when the linger ends),
+// but are no longer announced (pending gratuitous ARP bursts and refreshes stop).
+struct KeepVips {
+  friend bool operator==(const KeepVips&, const KeepVips&) = default;
+};
+struct ArmLingerTimer {
+  Duration after;
+  friend bool operator==(const ArmLingerTimer&, const ArmLingerTimer&) = default;
+};
+struct CancelLingerTimer {
+  friend bool operator==(const CancelLingerTimer&, const CancelLingerTimer&) = default;
 };
 // Gratuitous ARP (IPv4) / unsolicited Neighbor Advertisement with the R flag (IPv6) burst.
 struct SendGratuitous {
@@ -133,8 +154,9 @@ struct StateChanged {
 };
 using Action =
     std::variant<SendAdvert, ArmAdvertTimer, ArmMasterDownTimer, CancelAdvertTimer,
-                 CancelMasterDownTimer, AddVips, RemoveVips, SendGratuitous, IntervalAdopted,
-                 IntervalRefused, StateChanged>;
+                 CancelMasterDownTimer, AddVips, RemoveVips, KeepVips, ArmLingerTimer,
+                 CancelLingerTimer, SendGratuitous, IntervalAdopted, IntervalRefused,
+                 StateChanged>;
 using Actions = std::vector<Action>;
 
 // Printing, for logs and test failure messages.
@@ -145,6 +167,9 @@ std::ostream& operator<<(std::ostream& os, const CancelAdvertTimer& a);
 std::ostream& operator<<(std::ostream& os, const CancelMasterDownTimer& a);
 std::ostream& operator<<(std::ostream& os, const AddVips& a);
 std::ostream& operator<<(std::ostream& os, const RemoveVips& a);
+std::ostream& operator<<(std::ostream& os, const KeepVips& a);
+std::ostream& operator<<(std::ostream& os, const ArmLingerTimer& a);
+std::ostream& operator<<(std::ostream& os, const CancelLingerTimer& a);
 std::ostream& operator<<(std::ostream& os, const SendGratuitous& a);
 std::ostream& operator<<(std::ostream& os, const IntervalAdopted& a);
 std::ostream& operator<<(std::ostream& os, const IntervalRefused& a);
@@ -169,12 +194,23 @@ class Fsm {
   //    Fault. Shutdown from any state goes to Initialize.
   //  - v3 Max Adver Int is adopted only within Params::adopt_interval_ratio of our own
   //    interval (IntervalAdopted when it changes, IntervalRefused when outside the bound).
+  //  - Linger (Params::linger > 0): a Master that hands over (Hold) or is preempted leaves
+  //    for Backup without RemoveVips (KeepVips instead). A preempted Master's linger starts
+  //    at once (its preemptor already holds the VIPs); a held one's starts at the first
+  //    advert of the Master that took over. When it runs out, RemoveVips. A held Backup that
+  //    hears no Master within Master_Down_Interval ends it at once (a plain hold) or takes
+  //    the VIPs back (failover aborted). Becoming Master again cancels it; FaultOn and
+  //    Shutdown end it at once (the VIPs go).
   //  - The address-owner rule of RFC 5798 7.1 (an owner drops all adverts) is not applied: an
   //    owner as Master outranks every advert but another owner's with a greater address.
   Actions handle(const Event& event, TimePoint now);
 
   State state() const { return state_; }
   bool held() const { return held_; }
+  // Backup, still holding the VIPs of a handover (Params::linger).
+  bool lingering() const { return lingering_; }
+  // A failover (Hold with failover) waiting for another router to take over.
+  bool handover_pending() const { return held_ && handover_pending_; }
   const Params& params() const { return params_; }
   uint8_t effective_priority() const { return priority_; }
   // Immediate answers not sent because of the rate limit (answer_allowed).
@@ -218,7 +254,11 @@ class Fsm {
 
   void become_master(Actions& out, TimePoint now, std::string reason);
   void become_backup(Actions& out, TimePoint now, std::string reason);
-  void leave_master(Actions& out);
+  // RFC: Adver_Timer cancelled, priority-0 advert, VIPs removed; with `linger` (and
+  // Params::linger > 0) the VIPs are kept instead (KeepVips, lingering_).
+  void leave_master(Actions& out, bool linger = false);
+  // Ends a linger: the VIPs go now (no-op when not lingering).
+  void end_linger(Actions& out);
   void transition(Actions& out, State to, TimePoint now, std::string reason);
   void adopt_interval(Actions& out, const Advert& a);
 
@@ -228,6 +268,8 @@ class Fsm {
   bool faulted_ = false;  // FaultOn seen and not yet FaultOff, in any state
   bool held_ = false;
   bool handover_pending_ = false;  // failover: no other Master heard since we let go
+  bool lingering_ = false;         // Backup holding a handover's VIPs (Params::linger)
+  bool linger_armed_ = false;      // its timer runs (it starts at the taker's first advert)
   std::string fault_reason_;
   Duration master_adver_interval_;
   std::optional<IpAddress> master_;

@@ -48,6 +48,12 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
                            ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count,
                                                   cfg_.garp_spacing);
                          }),
+      garp_after_linger_timer_(loop,
+                               [this] {
+                                 ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count,
+                                                        cfg_.garp_spacing);
+                               }),
+      linger_timer_(loop, [this] { feed(LingerTimerFired{}); }),
       vip_retry_timer_(loop, [this] { retry_vips(); }),
       vip_fault_timer_(loop, [this] {
         HD_LOG(info, "vrrp") << cfg_.name << ": VIP fault hold-down over; rejoining the election";
@@ -224,6 +230,11 @@ void Instance::set_hold(bool on, bool failover) {
   feed(Hold{on, failover});
 }
 
+void Instance::hand_over_for_stop() {
+  HD_LOG(info, "vrrp") << cfg_.name << ": stopping: handing over to another router first";
+  feed(Hold{true, true});
+}
+
 std::string Instance::own_fault() const {
   if (!down_.empty()) return "tracked interface " + down_.front() + " is down";
   if (!script_fault_.empty()) return script_fault_;
@@ -251,6 +262,15 @@ void Instance::update_fault() {
     faulted_ = false;
     feed(FaultOff{});
   }
+}
+
+void Instance::stop_announcing() {
+  garp_refresh_timer_.stop();
+  garp_second_timer_.stop();
+  garp_after_linger_timer_.stop();
+  ports_.announcer.cancel();
+  refused_.clear();
+  vip_retry_timer_.stop();
 }
 
 void Instance::send_advert(uint8_t priority) {
@@ -304,19 +324,38 @@ void Instance::execute(const Actions& actions) {
                 garp_refresh_timer_.start(cfg_.garp_refresh, cfg_.garp_refresh);
             },
             [&](const RemoveVips&) {
-              garp_refresh_timer_.stop();
-              garp_second_timer_.stop();
-              ports_.announcer.cancel();
+              stop_announcing();
               vips_held_ = false;
-              refused_.clear();
-              vip_retry_timer_.stop();
+              if (linger_started_) {
+                HD_LOG(info, "vrrp") << cfg_.name << ": linger over after "
+                                     << seconds(clock_.now() - *linger_started_)
+                                     << " s; releasing the VIPs";
+                linger_started_.reset();
+              }
               for (auto& v : cfg_.vips) ports_.addresses.remove(v);
               for (auto& v : cfg_.excluded_vips) ports_.addresses.remove(v);
+            },
+            [&](const KeepVips&) {
+              // Still forwarding for the linger, but the new Master is the one announced.
+              stop_announcing();
+              linger_started_ = clock_.now();
+              HD_LOG(info, "vrrp") << cfg_.name << ": keeping the VIPs for up to "
+                                   << seconds(cfg_.params.linger)
+                                   << " s after the new Master holds them (handover_linger)";
+            },
+            [&](const ArmLingerTimer& a) { linger_timer_.start(a.after); },
+            [&](const CancelLingerTimer&) {
+              linger_timer_.stop();
+              linger_started_.reset();
             },
             [&](const SendGratuitous&) {
               ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
               if (cfg_.garp_second_burst > Duration::zero())
                 garp_second_timer_.start(cfg_.garp_second_burst);
+              // An old Master may still hold (and answer ARP for) the VIPs for its linger:
+              // announce once more after it, as far as our own setting tells.
+              if (cfg_.params.linger > Duration::zero())
+                garp_after_linger_timer_.start(cfg_.params.linger + Millis(500));
             },
             [&](const IntervalAdopted& a) {
               HD_LOG(info, "vrrp") << cfg_.name << ": master advert interval now "
@@ -353,6 +392,8 @@ InstanceStatus Instance::status() const {
   s.version = static_cast<int>(cfg_.params.version);
   s.state = fsm_.state();
   s.held = fsm_.held();
+  s.lingering = fsm_.lingering();
+  s.handing_over = handing_over();
   s.base_priority = cfg_.params.priority;
   s.effective_priority = fsm_.effective_priority();
   s.primary_ip = cfg_.params.primary_ip.str();

@@ -96,6 +96,8 @@ struct InstanceStatus {
   std::vector<std::string> down_interfaces;
   std::string vip_problem;  // "" or why a VIP is missing (kernel refusal) / the VIP fault
   bool held = false;        // hadirector ctl hold / failover: never becomes MASTER
+  bool lingering = false;   // BACKUP still holding a handover's VIPs (handover_linger)
+  bool handing_over = false;  // lingering, or a failover waiting for a taker
   InstanceCounters counters;
   Fsm::AdvertTiming advert_timing;  // how late this Master's adverts left
   uint64_t garp_sent = 0;
@@ -138,16 +140,24 @@ class Instance {
   void set_tracking(int priority, const std::string& script_fault);
   // hadirector ctl hold / failover (on) and release (see vrrp::Hold).
   void set_hold(bool on, bool failover);
+  // A stopping daemon's Master hands over as for a failover (see Engine::begin_handover).
+  void hand_over_for_stop();
   // This instance's own fault reason (interfaces, scripts), "" when none.
   std::string own_fault() const;
   // Sync group: another member's fault ("" clears it).
   void set_group_fault(const std::string& reason);
   InstanceStatus status() const;
+  // Lingering, or a failover waiting for another router to take over: a stopping daemon
+  // waits for this to end.
+  bool handing_over() const { return fsm_.lingering() || fsm_.handover_pending(); }
 
  private:
   void feed(const Event& e);
   void execute(const Actions& actions);
   void send_advert(uint8_t priority);
+  // Pending gratuitous ARP bursts and refreshes, and VIP retries, stop (leaving Master).
+  void stop_announcing();
+  std::optional<TimePoint> linger_started_;
   ExpectedParams expected() const;
   std::vector<IpAddress> vip_addresses() const;
 
@@ -160,6 +170,9 @@ class Instance {
   Timer master_down_timer_;
   Timer garp_refresh_timer_;
   Timer garp_second_timer_;
+  // A new Master's last burst, once a lingering old Master has let go (Params::linger).
+  Timer garp_after_linger_timer_;
+  Timer linger_timer_;
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down
   std::string script_fault_;       // a weight-0 track script is failing

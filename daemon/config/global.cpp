@@ -85,6 +85,14 @@ void load_global(Table& root, Config& cfg) {
     auto i = s.str("interface", true);
     auto vi = s.str("vrrp_instance", true);
     if (auto id = s.integer("sync_id", 0, 255)) sd.sync_id = int(*id);
+    // 0: the kernel's (its MTU-sized messages); else at least one IPv6 entry fits.
+    if (auto n = s.integer("max_message", 0, 65000)) {
+      if (*n != 0 && *n < 64)
+        g.ctx().error(*s.node("max_message"),
+                      "'max_message' must be 0 (the kernel's size) or 64..65000 bytes");
+      else
+        sd.max_message = int(*n);
+    }
     s.finish();
     if (i && vi) {
       sd.interface = *i;

@@ -93,6 +93,8 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
   if (auto v = t.boolean("preempt")) vi.preempt = *v;
   if (auto v = t.duration("preempt_delay", Duration::zero(), std::chrono::hours(1)))
     vi.preempt_delay = *v;
+  if (auto v = t.duration("handover_linger", Duration::zero(), std::chrono::seconds(60)))
+    vi.handover_linger = *v;
   // One entry of virtual_ipaddresses or virtual_ipaddresses_excluded; `advertised` says which.
   auto add_vip = [&](const toml::node& e, std::string_view key, bool advertised) {
     auto vip = load_vip(t, e, key);

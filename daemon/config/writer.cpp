@@ -90,6 +90,7 @@ toml::table global_table(const Global& g) {
     put(s, "interface", g.lvs_sync_daemon->interface);
     put(s, "vrrp_instance", g.lvs_sync_daemon->vrrp_instance);
     put_if(s, "sync_id", g.lvs_sync_daemon->sync_id, 0);
+    put_if(s, "max_message", g.lvs_sync_daemon->max_message, SyncDaemon{}.max_message);
     put(t, "lvs_sync_daemon", std::move(s));
   }
   if (g.ipvs_timeouts != d.ipvs_timeouts) {
@@ -118,6 +119,7 @@ toml::table vrrp_table(const VrrpInstance& vi) {
   put_duration(t, "advert_interval", vi.advert_interval, d.advert_interval);
   put_if(t, "preempt", vi.preempt, d.preempt);
   put_duration(t, "preempt_delay", vi.preempt_delay, d.preempt_delay);
+  put_duration(t, "handover_linger", vi.handover_linger, d.handover_linger);
   auto vip_array = [](const std::vector<Vip>& list) {
     toml::array vips;
     for (auto& v : list) {

@@ -458,29 +458,40 @@ TEST_F(LvsSubsystemTest, RuntimeWeightAndDrainWithoutAKernelTable) {
   EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);
 }
 
-TEST_F(LvsSubsystemTest, SyncDaemonFollowsTheVrrpInstance) {
+TEST_F(LvsSubsystemTest, SyncBackupRoleAlwaysRunsAndTheMasterRoleFromTheFirstMaster) {
   auto vs = virtual_server("192.0.2.1");
   vs.real_servers = {real("10.0.1.11", 1)};
   auto cfg = with({vs});
-  cfg.global.lvs_sync_daemon = config::SyncDaemon{"eth9", "VI_1", 7};
+  cfg.global.lvs_sync_daemon = config::SyncDaemon{"eth9", "VI_1", 7, 256};
   ASSERT_EQ(lvs_.start(cfg), "");
-  // Backup until the instance says it is Master.
+  // Backup only, until the instance is Master.
   ASSERT_TRUE(fake_.sync_backup());
   EXPECT_EQ(fake_.sync_backup()->interface, "eth9");
   EXPECT_EQ(fake_.sync_backup()->sync_id, 7);
   EXPECT_FALSE(fake_.sync_master());
 
   lvs_.on_vrrp_state("VI_1", true);
-  EXPECT_TRUE(fake_.sync_master());
-  EXPECT_FALSE(fake_.sync_backup());
+  ASSERT_TRUE(fake_.sync_master());
+  EXPECT_EQ(fake_.sync_master()->max_len, 256);
+  EXPECT_TRUE(fake_.sync_backup());  // both: a handover syncs both ways
 
   lvs_.on_vrrp_state("VI_2", false);  // another instance: no change
   EXPECT_TRUE(fake_.sync_master());
-  EXPECT_FALSE(fake_.sync_backup());
 
+  // Handing over: the old Master still forwards for its linger, and stopping the role would
+  // discard the messages it holds. Both roles stay.
   lvs_.on_vrrp_state("VI_1", false);
-  EXPECT_FALSE(fake_.sync_master());
+  EXPECT_TRUE(fake_.sync_master());
   EXPECT_TRUE(fake_.sync_backup());
+
+  // A changed sync config restarts the roles: backup at once, master again with the next
+  // MASTER report.
+  auto next = cfg;
+  next.global.lvs_sync_daemon->sync_id = 8;
+  ASSERT_EQ(lvs_.reload(cfg, next), "");
+  ASSERT_TRUE(fake_.sync_backup());
+  EXPECT_EQ(fake_.sync_backup()->sync_id, 8);
+  EXPECT_FALSE(fake_.sync_master());
 
   lvs_.stop();
   EXPECT_FALSE(fake_.sync_master());

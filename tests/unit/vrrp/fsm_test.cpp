@@ -35,6 +35,13 @@ Params params(uint8_t priority = 100, Version v = Version::v3) {
   p.advert_interval = seconds(1);
   p.preempt = true;
   p.primary_ip = ip("10.0.0.2");
+  p.linger = Duration::zero();  // the RFC's behaviour; the linger has its own tests below
+  return p;
+}
+
+Params lingering(Duration linger = seconds(3)) {
+  Params p = params();
+  p.linger = linger;
   return p;
 }
 
@@ -912,6 +919,118 @@ TEST(FsmScenario, OnlyTheMasterAdvertises) {
   EXPECT_EQ(lan.adverts_sent - before, 100);
   EXPECT_EQ(lan.fsm(a).state(), State::master);
   EXPECT_EQ(lan.fsm(b).state(), State::backup);
+}
+
+// ---------------------------------------------------------------- linger (Params::linger)
+
+TEST_F(FsmTest, FailoverKeepsTheVipsUntilTheLingerAfterTheTakersFirstAdvert) {
+  Fsm f = master(lingering());
+  const TimePoint t = kT0 + seconds(10);
+  EXPECT_THAT(f.handle(Hold{true, true}, t),
+              ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, KeepVips{},
+                          ArmMasterDownTimer{kDown100}, Changed(State::master, State::backup)));
+  EXPECT_TRUE(f.lingering());
+  EXPECT_TRUE(f.handover_pending());
+  // The taker's first advert starts the linger; later ones do not restart it.
+  EXPECT_THAT(f.handle(advert(100, "10.0.0.9"), t + milliseconds(700)),
+              ElementsAre(ArmLingerTimer{seconds(3)}, ArmMasterDownTimer{kDown100}));
+  EXPECT_FALSE(f.handover_pending());
+  EXPECT_THAT(f.handle(advert(100, "10.0.0.9"), t + milliseconds(1700)),
+              ElementsAre(ArmMasterDownTimer{kDown100}));
+  EXPECT_THAT(f.handle(LingerTimerFired{}, t + milliseconds(3700)), ElementsAre(RemoveVips{}));
+  EXPECT_FALSE(f.lingering());
+  EXPECT_EQ(f.state(), State::backup);
+  EXPECT_TRUE(f.held());
+  // A stale linger timer does nothing.
+  EXPECT_TRUE(f.handle(LingerTimerFired{}, t + seconds(5)).empty());
+}
+
+TEST_F(FsmTest, AFailoverNobodyTakesKeepsTheVipsItNeverDropped) {
+  Fsm f = master(lingering());
+  const TimePoint t = kT0 + seconds(10);
+  f.handle(Hold{true, true}, t);
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + kDown100),
+              ElementsAre(CancelLingerTimer{}, SendAdvert{100}, AddVips{}, SendGratuitous{},
+                          ArmAdvertTimer{seconds(1)}, Changed(State::backup, State::master)));
+  EXPECT_FALSE(f.lingering());
+  EXPECT_FALSE(f.held());
+}
+
+TEST_F(FsmTest, APlainHoldNobodyTakesReleasesTheVipsAtMasterDown) {
+  Fsm f = master(lingering());
+  const TimePoint t = kT0 + seconds(10);
+  f.handle(Hold{true, false}, t);
+  EXPECT_TRUE(f.lingering());
+  EXPECT_FALSE(f.handover_pending());
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + kDown100),
+              ElementsAre(RemoveVips{}, ArmMasterDownTimer{kDown100}));
+  EXPECT_FALSE(f.lingering());
+  EXPECT_EQ(f.state(), State::backup);
+}
+
+TEST_F(FsmTest, APreemptedMasterLingersFromThePreemptingAdvert) {
+  Fsm f = master(lingering(seconds(2)));
+  const TimePoint t = kT0 + seconds(10);
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9"), t),
+              ElementsAre(CancelAdvertTimer{}, SendAdvert{100}, KeepVips{},
+                          ArmLingerTimer{seconds(2)}, ArmMasterDownTimer{kDown100},
+                          Changed(State::master, State::backup)));
+  EXPECT_TRUE(f.lingering());
+  EXPECT_FALSE(f.handover_pending());
+  // Its adverts go on: the linger timer is not restarted.
+  EXPECT_THAT(f.handle(advert(200, "10.0.0.9"), t + seconds(1)),
+              ElementsAre(ArmMasterDownTimer{kDown100}));
+  EXPECT_THAT(f.handle(LingerTimerFired{}, t + seconds(2)), ElementsAre(RemoveVips{}));
+}
+
+TEST_F(FsmTest, ALingeringBackupThatBecomesMasterAgainKeepsItsVips) {
+  Fsm f = master(lingering());
+  const TimePoint t = kT0 + seconds(10);
+  f.handle(advert(200, "10.0.0.9"), t);
+  // The new Master leaves at once (priority 0): we take over within Skew_Time.
+  EXPECT_THAT(f.handle(advert(0, "10.0.0.9"), t + milliseconds(500)),
+              ElementsAre(ArmMasterDownTimer{kSkew100}));
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + milliseconds(500) + kSkew100),
+              ElementsAre(CancelLingerTimer{}, SendAdvert{100}, AddVips{}, SendGratuitous{},
+                          ArmAdvertTimer{seconds(1)}, Changed(State::backup, State::master)));
+  EXPECT_FALSE(f.lingering());
+  EXPECT_TRUE(f.handle(LingerTimerFired{}, t + seconds(3)).empty());
+}
+
+TEST_F(FsmTest, FaultAndShutdownEndALingerAtOnce) {
+  {
+    Fsm f = master(lingering());
+    f.handle(advert(200, "10.0.0.9"), kT0 + seconds(10));
+    EXPECT_THAT(f.handle(FaultOn{"eth0 down"}, kT0 + seconds(11)),
+                ElementsAre(CancelMasterDownTimer{}, CancelLingerTimer{}, RemoveVips{},
+                            Changed(State::backup, State::fault)));
+    EXPECT_FALSE(f.lingering());
+  }
+  {
+    Fsm f = master(lingering());
+    f.handle(Hold{true, true}, kT0 + seconds(10));  // not armed yet: nothing to cancel
+    EXPECT_THAT(f.handle(Shutdown{}, kT0 + seconds(11)),
+                ElementsAre(CancelMasterDownTimer{}, RemoveVips{},
+                            Changed(State::backup, State::initialize)));
+  }
+  {
+    // A fault or a shutdown as Master never lingers.
+    Fsm f = master(lingering());
+    EXPECT_THAT(f.handle(FaultOn{"eth0 down"}, kT0 + seconds(10)),
+                ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, RemoveVips{},
+                            Changed(State::master, State::fault)));
+    Fsm g = master(lingering());
+    EXPECT_THAT(g.handle(Shutdown{}, kT0 + seconds(10)),
+                ElementsAre(CancelAdvertTimer{}, SendAdvert{0}, RemoveVips{},
+                            Changed(State::master, State::initialize)));
+  }
+}
+
+TEST(FsmParams, LingerIsOnByDefaultAndNeverNegative) {
+  EXPECT_EQ(Params{}.linger, seconds(3));
+  Params p = params();
+  p.linger = -milliseconds(1);
+  EXPECT_EQ(validate(p), "linger must not be negative");
 }
 
 }  // namespace

@@ -132,8 +132,37 @@ TEST_F(InstanceTest, ABackupHearingTheMasterStaysBackup) {
   EXPECT_EQ(i->status().master_ip, kPeer.str());
 }
 
-TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVips) {
-  auto i = make(config(100));
+TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVipsAfterTheLinger) {
+  auto c = config(100);
+  c.params.linger = 100ms;
+  auto i = make(c);
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
+  EXPECT_EQ(i->state(), State::backup);
+  // Still forwarding, no longer announcing.
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(announcer.cancels, 1);
+  EXPECT_TRUE(i->status().lingering);
+  EXPECT_TRUE(i->handing_over());
+  // The new Master keeps advertising (every 10 ms); the VIPs go after the linger.
+  const auto t0 = SteadyClock::now();
+  while (addresses.has(kVip) && SteadyClock::now() - t0 < 2s) {
+    run_for(loop, 5ms);
+    i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
+  }
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_GE(SteadyClock::now() - t0, 100ms);
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 1u);
+  EXPECT_FALSE(i->status().lingering);
+  EXPECT_FALSE(i->handing_over());
+}
+
+TEST_F(InstanceTest, WithoutALingerAPreemptedMasterDropsItsVipsAtOnce) {
+  auto c = config(100);
+  c.params.linger = Duration::zero();
+  auto i = make(c);
   i->start();
   ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
   i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
@@ -141,6 +170,21 @@ TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVips) {
   EXPECT_FALSE(addresses.has(kVip));
   EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 1u);
   EXPECT_EQ(announcer.cancels, 1);
+}
+
+TEST_F(InstanceTest, AStoppingMasterHandsOverAndTakesBackWhenNobodyTakes) {
+  auto i = make(config(100));  // 10 ms adverts: Master_Down_Interval ~36 ms
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  i->hand_over_for_stop();
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_TRUE(i->handing_over());
+  EXPECT_EQ(priorities_sent().back(), 0);
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  EXPECT_FALSE(i->handing_over());
+  EXPECT_TRUE(addresses.has(kVip));
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 0u);
 }
 
 TEST_F(InstanceTest, AMasterHearingALowerPriorityAnswersAndStays) {
