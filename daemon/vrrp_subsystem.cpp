@@ -401,6 +401,7 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     w.field("version", i.version);
     w.field("state", std::string(vrrp::to_string(i.state)));
     w.field("held", i.held);
+    w.field("lingering", i.lingering);
     w.key("priority").begin_object();
     w.field("base", i.base_priority).field("effective", i.effective_priority);
     w.end_object();
@@ -465,6 +466,7 @@ void VrrpSubsystem::status_text(std::string& out) const {
            " vrid " + std::to_string(i.vrid) + " priority " + std::to_string(i.effective_priority) +
            (i.master_ip.empty() ? "" : " master " + i.master_ip) + " (" + i.last_reason + ")\n";
     if (!i.vip_problem.empty()) out += "  VIP problem: " + i.vip_problem + "\n";
+    if (i.lingering) out += "  lingering: still holding the VIPs after a handover\n";
   }
 }
 

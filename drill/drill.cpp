@@ -79,8 +79,9 @@ void Drill::start_director(int i) {
 
 void Drill::stop_director(int i, int sig) {
   if (directors_[i] > 0) {
-    // `ip netns exec` execs the daemon: the PID is hadirector's own.
-    drill::stop(directors_[i], sig, 3000);
+    // `ip netns exec` execs the daemon: the PID is hadirector's own. A SIGTERM hands over
+    // first (Master_Down_Interval + handover_linger, bounded by the daemon).
+    drill::stop(directors_[i], sig, sig == SIGTERM ? 12000 : 3000);
     directors_[i] = -1;
   }
 }
@@ -270,6 +271,15 @@ void Drill::set_vrrp_netem(int i, bool on) {
                  "1", "u32", "match", "ip", "protocol", "112", "0xff", "flowid", "1:3"}));
 }
 
+std::string Drill::ctl(int i, const std::string& line) {
+  std::string reply, err;
+  if (!control::request(socket_of(i), line, reply, err, std::chrono::milliseconds(2000)))
+    throw std::runtime_error("ctl " + line + " to director " + Lab::director(i) + ": " + err);
+  if (reply.find("\"ok\":true") == std::string::npos)
+    throw std::runtime_error("ctl " + line + " to director " + Lab::director(i) + ": " + reply);
+  return reply;
+}
+
 long Drill::status_number(int i, const std::string& after, const std::string& key) {
   return status_number_at(socket_of(i), after, key);
 }
@@ -360,6 +370,8 @@ Result Drill::measure(const Scenario& sc, double t_fault, double t_end, double t
     ++r.requests;
     if (!e.ok) {
       ++r.failed;
+      if (r.failures.size() < 5)
+        r.failures.push_back(strf("%+.3fs request: %s", e.t0 - t_fault, e.reason.c_str()));
       last_fail_start = std::max(last_fail_start, e.t0);
       if (e.t0 < failing_until) r.failing_after = std::max(r.failing_after, e.t0 - t_fault);
     } else {
@@ -388,6 +400,9 @@ Result Drill::measure(const Scenario& sc, double t_fault, double t_end, double t
       continue;
     }
     std::string on = e.server.empty() ? last_server[e.conn] : e.server;
+    if (r.failures.size() < 5)
+      r.failures.push_back(strf("%+.3fs long-lived %d on %s: %s", e.t1 - t_fault, e.conn,
+                                on.empty() ? "?" : on.c_str(), e.reason.c_str()));
     bool deliberate = !sc.failing_server.empty() && on == sc.failing_server;
     if (!deliberate) s = 1;
     else if (s == 0) s = 2;
@@ -447,6 +462,9 @@ Result Drill::play(const Scenario& sc) {
                                 b.max_after_heal));
   if (b.max_failed >= 0 && r.failed > b.max_failed)
     r.violations.push_back(strf("%d failed requests, budget %d", r.failed, b.max_failed));
+  if (b.max_long_broken >= 0 && r.long_broken > b.max_long_broken)
+    r.violations.push_back(strf("%d long-lived connections broken, budget %d", r.long_broken,
+                                b.max_long_broken));
   if (b.max_failing_after > 0 && r.failing_after > b.max_failing_after)
     r.violations.push_back(strf("requests still failing %.2fs after the fault, budget %.2fs",
                                 r.failing_after, b.max_failing_after));

@@ -36,6 +36,9 @@ struct Result {
   std::vector<std::string> violations;
   std::map<std::string, int> served_by;  // real server -> ok requests in the window
   double failing_after = 0;  // last failed request's start, seconds after the fault
+  // The first few failures, "+0.14s new: connect timeout" (seconds from the fault), so a
+  // report says what broke, not only how much.
+  std::vector<std::string> failures;
   Budget budget;
 };
 
@@ -69,6 +72,9 @@ class Drill {
   std::array<int, 3> weights() const { return weights_; }
   void set_partition(bool on);                 // VRRP dropped between the directors
   void signal_director(int i, int sig);        // SIGSTOP / SIGCONT: a frozen director
+  // A `hadirector ctl` command line to director i's control socket; returns the JSON answer,
+  // throws when there is none or it is not {"ok":true,...}.
+  std::string ctl(int i, const std::string& line);
   // Both directors reloaded every `period`, alternately with an invalid file and the valid
   // one, for `seconds`; the valid file is the last.
   void reload_storm(double seconds, double period);
@@ -91,6 +97,12 @@ class Drill {
   bool real_server_alive(int r);
   // What scenarios read.
   std::vector<Event> events(double a, double b) { return traffic_.between(a, b); }
+  // Director i was sampled MASTER between a and b.
+  bool took_over(int i, double a, double b) {
+    for (auto& s : sampler_.between(a, b))
+      if ((i == 0 ? s.a : s.b) == "MASTER") return true;
+    return false;
+  }
   std::string master_ipvs_table();
   std::string director_state(int i, const std::string& instance = "VI_1") {
     return vrrp_state(socket_of(i), instance);

@@ -111,6 +111,7 @@ std::string load_drill_config(const std::string& path, Options& o,
           else if (name == "max_failing_after") duration(bv, b.max_failing_after);
           else if (name == "max_after_heal" && find_scenario(sc)->heal_first) duration(bv, b.max_after_heal);
           else if (name == "max_failed" && bv.value<int64_t>()) b.max_failed = static_cast<int>(*bv.value<int64_t>());
+          else if (name == "max_long_broken" && bv.value<int64_t>()) b.max_long_broken = static_cast<int>(*bv.value<int64_t>());
           else err += pos(bv) + "unknown or mistyped key '" + name + "' in [budget." + sc + "]\n";
         }
       }

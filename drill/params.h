@@ -36,6 +36,7 @@ struct Budget {
   int max_failed = -1;           // failed requests allowed (-1: no limit)
   double max_failing_after = 0;  // requests may fail this long after the fault (0: no limit)
   double max_after_heal = 0;     // seconds from the heal to the VIP answering (0: none)
+  int max_long_broken = -1;      // long-lived connections broken (-1: no limit)
 };
 
 struct Options {

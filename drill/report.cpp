@@ -39,6 +39,7 @@ std::string report_json(const Report& rep) {
     w.field("max_outage_s", r.budget.max_outage).field("max_failed", r.budget.max_failed);
     w.field("max_failing_after_s", r.budget.max_failing_after);
     w.field("max_after_heal_s", r.budget.max_after_heal);
+    w.field("max_long_lived_broken", r.budget.max_long_broken);
     w.end_object();
     w.field("long_lived_broken", r.long_broken);
     w.field("long_lived_on_failed_server", r.long_on_failed_server);
@@ -47,6 +48,9 @@ std::string report_json(const Report& rep) {
     w.key("served_by").begin_object();
     for (auto& [k, v] : r.served_by) w.field(k, v);
     w.end_object();
+    w.key("failures").begin_array();
+    for (auto& f : r.failures) w.value(f);
+    w.end_array();
     w.key("violations").begin_array();
     for (auto& v : r.violations) w.value(v);
     w.end_array();
@@ -93,6 +97,8 @@ std::string report_text(const Report& rep) {
     out += strf("%-14s %-7s %8.2fs %8d %7d %5d %13s %8d\n", r.name.c_str(), r.passed ? "ok" : "FAIL",
          r.outage_s, r.requests, r.failed, r.slow, lived.c_str(), r.max_masters);
     for (auto& v : r.violations) out += strf("    ! %s\n", v.c_str());
+    if (!r.passed)
+      for (auto& f : r.failures) out += strf("      %s\n", f.c_str());
   }
   out += strf("\nlong-lived: kept/slots; (+N): connections on the real server the scenario failed on "
        "purpose, which end by design\n");

@@ -41,6 +41,15 @@ double back_budget(const LabParams& p) { return p.rise * p.check_interval + p.ch
 double out_budget(const LabParams& p) { return p.fall * p.check_interval + p.check_timeout + 1.0; }
 double settle_after_real_heal(const LabParams& p) { return p.rise * p.check_interval + p.slow_start + 2; }
 
+// What a planned switchover still loses, per switch: a TCP handshake whose SYN reached the
+// old Master while its SYN-ACK left the real server after the gateway moved (or the other
+// way round). The kernel syncs no half-open connection (ip_vs_sync_conn_needed: ESTABLISHED
+// and later only), so the new Master forwards that SYN-ACK un-translated, and the client's
+// SYN retry comes after Linux's initial RTO of 1 s, the drill client's timeout. Measured in
+// the VM (NAT, 40 new connections/s): about one switch in three loses one; established and
+// long-lived connections are never lost. Not yet zero: see docs/plans.
+constexpr int kHandshakesCrossing = 1;
+
 std::vector<Scenario> make_table() {
   std::vector<Scenario> t;
   // A request in flight when the Master dies waits for the client's 1 s timeout: + 1.5 s.
@@ -59,7 +68,35 @@ std::vector<Scenario> make_table() {
       .act = timed([](Drill& d) { d.stop_director(0, SIGTERM); }),
       .fault_s = fixed(3),
       .heal = then_now([](Drill& d) { d.start_director(0); }),
-      .budget = [](const LabParams& p) { return Budget{.max_outage = p.skew() + 1.2}; },
+      // A stopping Master hands over (handover_linger) before it exits: no established
+      // connection is lost. A handshake that crosses the switch can be (kHandshakesCrossing).
+      .budget = [](const LabParams& p) {
+        return Budget{.max_outage = p.skew() + 1.2, .max_failed = kHandshakesCrossing,
+                      .max_long_broken = 0};
+      },
+  });
+  // The operator's planned switchover and its undoing: `ctl failover` on the Master, then
+  // `ctl release` (it preempts back). Both directions are judged: the old Master keeps its
+  // VIPs and forwards for handover_linger after the new one holds them, and the connection
+  // sync runs both ways, so no request and no long-lived connection may be lost.
+  t.push_back({
+      .name = "planned-switchover",
+      .description = "ctl failover VI_1 on the Master, then ctl release VI_1 (it takes back)",
+      .act = timed([](Drill& d) { d.ctl(0, "failover VI_1"); }),
+      .fault_s = fixed(5),
+      .heal = then_now([](Drill& d) { d.ctl(0, "release VI_1"); }),
+      .heal_first = true,
+      // The failback: Master_Down_Interval to preempt, B's linger, and a margin.
+      .settle_s = [](const LabParams& p) { return p.mdi() + 3 + 2; },
+      // Two switches (there and back): a crossing handshake each (kHandshakesCrossing).
+      .budget = budget(Budget{.max_failed = 2 * kHandshakesCrossing, .max_long_broken = 0}),
+      .judge =
+          [](Drill& d, const Times& t, Result& r) {
+            if (!d.took_over(1, t.fault, t.heal))
+              r.violations.push_back("B never became Master after ctl failover");
+            if (d.director_state(0) != "MASTER")
+              r.violations.push_back("A is not Master again after ctl release");
+          },
   });
   t.push_back({
       .name = "link-cut",

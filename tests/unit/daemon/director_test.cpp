@@ -33,7 +33,9 @@ class FakeSubsystem final : public Subsystem {
     running = n.global.router_id;
     return "";
   }
-  void stop() override {}
+  void stop() override { journal_.push_back(name_ + " stop"); }
+  void begin_stop() override { journal_.push_back(name_ + " begin_stop"); }
+  bool handing_over() const override { return handing_over_; }
   void status(JsonWriter&) const override {}
   void status_text(std::string&) const override {}
   void metrics(metrics::Writer& w) const override {
@@ -50,6 +52,7 @@ class FakeSubsystem final : public Subsystem {
   size_t seen_overrides = 0;
   std::string running, fail_towards, fail_rollback_to, sick;
   bool half_apply = false;
+  bool handing_over_ = false;
 
  private:
   std::string name_;
@@ -109,6 +112,29 @@ TEST_F(DirectorTest, AValidReloadReachesEverySubsystemAndCountsAsOk) {
   EXPECT_NE(d->status_json(false).find("\"control\":{\"accepted\":0,\"accept_errors\":0,"),
             std::string::npos)
       << d->status_json(false);
+}
+
+TEST_F(DirectorTest, StopWaitsForTheHandoverBeforeStoppingAnySubsystem) {
+  auto d = make();
+  fakes[2]->handing_over_ = true;  // VRRP: a Master lingering after it handed over
+  d->stop();
+  // Every subsystem was told first; none stopped while one hands over.
+  EXPECT_EQ(journal, (std::vector<std::string>{"a begin_stop", "b begin_stop", "c begin_stop"}));
+  Timer done(loop, [&] { fakes[2]->handing_over_ = false; });
+  done.start(Millis(50));
+  const auto t0 = SteadyClock::now();
+  loop.run();  // until the director leaves it
+  EXPECT_GE(SteadyClock::now() - t0, Millis(50));
+  // Then in reverse order (the last started stops first).
+  EXPECT_EQ(journal, (std::vector<std::string>{"a begin_stop", "b begin_stop", "c begin_stop",
+                                               "c stop", "b stop", "a stop"}));
+}
+
+TEST_F(DirectorTest, StopWithNothingToHandOverStopsAtOnce) {
+  auto d = make();
+  d->stop();
+  EXPECT_EQ(journal, (std::vector<std::string>{"a begin_stop", "b begin_stop", "c begin_stop",
+                                               "c stop", "b stop", "a stop"}));
 }
 
 TEST_F(DirectorTest, ASubsystemThatFailsRollsBackEveryOneThatTookTheNewConfig) {
