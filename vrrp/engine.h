@@ -100,9 +100,10 @@ class Engine {
   // new ones start, changed ones restart, a priority-only change is applied in place.
   // Returns "" or an error (the old instances keep running then).
   std::string reload(std::vector<InstanceConfig> instances);
-  // The first half of a stop that loses nothing: every Master hands over as for `ctl failover`
-  // (priority 0, the VIPs kept for handover_linger once another router holds them, taken
-  // back if none does). The caller waits while status().handing_over, then calls stop().
+  // The first half of a stop that loses nothing: every Master hands over as for `ctl hold`
+  // (priority 0, the VIPs kept for handover_linger once another router holds them, or
+  // until Master_Down_Interval if none does). The caller waits while
+  // status().handing_over, then calls stop().
   void begin_handover();
   // Orderly stop: every Master sends priority 0 and releases its VIPs.
   void stop();

@@ -232,7 +232,9 @@ void Instance::set_hold(bool on, bool failover) {
 
 void Instance::hand_over_for_stop() {
   HD_LOG(info, "vrrp") << cfg_.name << ": stopping: handing over to another router first";
-  feed(Hold{true, true});
+  // A plain hold: with no taker within Master_Down_Interval the VIPs go then (the daemon is
+  // stopping anyway), and it never turns back to MASTER.
+  feed(Hold{true, false});
 }
 
 std::string Instance::own_fault() const {

@@ -140,7 +140,7 @@ class Instance {
   void set_tracking(int priority, const std::string& script_fault);
   // hadirector ctl hold / failover (on) and release (see vrrp::Hold).
   void set_hold(bool on, bool failover);
-  // A stopping daemon's Master hands over as for a failover (see Engine::begin_handover).
+  // A stopping daemon's Master hands over as for a hold (see Engine::begin_handover).
   void hand_over_for_stop();
   // This instance's own fault reason (interfaces, scripts), "" when none.
   std::string own_fault() const;

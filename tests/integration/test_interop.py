@@ -141,7 +141,8 @@ virtual_ipaddresses = [ { address = "%s/%d"%s } ]
         self.assertTrue(has_addr(self.ns_h, vip))
         self.start_ka(case, 150)
         wait_for(lambda: self.hd_state(hd3)["state"] == "BACKUP", t + 2, what="ka preempts hd")
-        wait_for(lambda: not has_addr(self.ns_h, vip), 2, what="hd releases")
+        # Preempted, hd keeps forwarding for its handover_linger (3 s) before it lets go.
+        wait_for(lambda: not has_addr(self.ns_h, vip), 3 + 2, what="hd releases after its linger")
 
     def test_v3_multicast(self):
         self.run_case("v3_multicast")

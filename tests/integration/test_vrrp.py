@@ -177,6 +177,11 @@ garp = { count = 3, spacing = "50ms" }
         self.assertTrue(self.held(a))
         self.assertEqual(a.status()["vrrp"]["instances"][0]["last_transition"]["reason"],
                          "failover: handing over to another router")
+        # handover_linger (3 s by default): a keeps the VIP, unannounced, and lets go after it.
+        self.assertTrue(a.status()["vrrp"]["instances"][0]["lingering"])
+        self.assertTrue(has_addr(self.ns_a, VIP))
+        wait_for(lambda: not has_addr(self.ns_a, VIP), 3 + 1.5, what="a lets go after its linger")
+        self.assertFalse(a.status()["vrrp"]["instances"][0]["lingering"])
         time.sleep(1.0)  # a outranks b and preempts by default: held, it does not
         self.assertEqual((self.state(a), self.state(b)), ("BACKUP", "MASTER"))
         self.assertFalse(has_addr(self.ns_a, VIP))
@@ -259,7 +264,8 @@ garp = { count = 3, spacing = "50ms" }
         sh("ip", "link", "set", "p1", "up", ns=self.lab.switch)
         self.wait_state(a, "MASTER", timeout=3)
         self.wait_state(b, "BACKUP", timeout=2)
-        self.assertFalse(has_addr(self.ns_b, VIP))
+        # Preempted, b forwards for its handover_linger (3 s) and then lets go.
+        wait_for(lambda: not has_addr(self.ns_b, VIP), 3 + 1.5, what="b lets go after its linger")
 
     def test_partition_then_heal_leaves_one_master(self):
         a = self.start(self.ns_a, "a", 150)
@@ -282,7 +288,8 @@ garp = { count = 3, spacing = "50ms" }
             states = [self.state(a), self.state(b)]
             self.assertEqual(states, ["MASTER", "BACKUP"])
             time.sleep(0.05)
-        self.assertFalse(has_addr(self.ns_b, VIP))
+        # The loser forwards for its handover_linger (3 s), then lets go.
+        wait_for(lambda: not has_addr(self.ns_b, VIP), 3 + 1.5, what="b lets go after its linger")
         # The winner re-announced itself: the client points at it again.
         # (at the latest with the second burst, 2 s later, past the client's ARP locktime)
         wait_for(lambda: neigh_mac(self.ns_c, VIP) == mac_of(self.ns_a), 4, what="client back to a")
@@ -509,10 +516,10 @@ weight = -60
                 return []
             with open(out) as f:
                 return f.read().splitlines()
-        wait_for(lambda: len(lines()) >= 3, 3, what="notify output")
-        self.assertEqual(lines(), ["VI_1 backup", "M VI_1 master", "VI_1 stop"])
-        with open(out) as f:
-            self.assertEqual(f.read().splitlines()[:2], ["VI_1 backup", "M VI_1 master"])
+        wait_for(lambda: len(lines()) >= 4, 3, what="notify output")
+        # Stopping, the Master first hands over (BACKUP, holding the VIP until
+        # Master_Down_Interval: nobody takes over here), then stops.
+        self.assertEqual(lines(), ["VI_1 backup", "M VI_1 master", "VI_1 backup", "VI_1 stop"])
 
 
 if __name__ == "__main__":

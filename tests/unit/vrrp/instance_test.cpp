@@ -172,7 +172,7 @@ TEST_F(InstanceTest, WithoutALingerAPreemptedMasterDropsItsVipsAtOnce) {
   EXPECT_EQ(announcer.cancels, 1);
 }
 
-TEST_F(InstanceTest, AStoppingMasterHandsOverAndTakesBackWhenNobodyTakes) {
+TEST_F(InstanceTest, AStoppingMasterHandsOverAndReleasesAtMasterDownWhenNobodyTakes) {
   auto i = make(config(100));  // 10 ms adverts: Master_Down_Interval ~36 ms
   i->start();
   ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
@@ -181,10 +181,10 @@ TEST_F(InstanceTest, AStoppingMasterHandsOverAndTakesBackWhenNobodyTakes) {
   EXPECT_TRUE(addresses.has(kVip));
   EXPECT_TRUE(i->handing_over());
   EXPECT_EQ(priorities_sent().back(), 0);
-  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
-  EXPECT_FALSE(i->handing_over());
-  EXPECT_TRUE(addresses.has(kVip));
-  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 0u);
+  ASSERT_TRUE(run_until(loop, [&] { return !i->handing_over(); }));
+  EXPECT_EQ(i->state(), State::backup);  // never back to MASTER: it is stopping
+  EXPECT_FALSE(addresses.has(kVip));
+  EXPECT_EQ(addresses.count(rtnl::AddrOp::remove), 1u);
 }
 
 TEST_F(InstanceTest, AMasterHearingALowerPriorityAnswersAndStays) {
