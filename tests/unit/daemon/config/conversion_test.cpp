@@ -84,6 +84,7 @@ TEST(VrrpConversion, CopiesEveryField) {
   vi.advert_interval = 3s;
   vi.preempt = false;
   vi.preempt_delay = 5s;
+  vi.handover_linger = 1500ms;
   vi.unicast_source = ip("192.0.2.2");
   vi.unicast_peers = {ip("192.0.2.3")};
   vi.peers = {ip("192.0.2.4")};  // (the loader refuses both together; the copy does not care)
@@ -102,6 +103,7 @@ TEST(VrrpConversion, CopiesEveryField) {
   EXPECT_EQ(c.params.advert_interval, 3s);
   EXPECT_FALSE(c.params.preempt);
   EXPECT_EQ(c.params.preempt_delay, 5s);
+  EXPECT_EQ(c.params.linger, 1500ms);
   EXPECT_EQ(c.unicast_source, ip("192.0.2.2"));
   EXPECT_EQ(c.unicast_peers, vi.unicast_peers);
   EXPECT_EQ(c.peers, vi.peers);

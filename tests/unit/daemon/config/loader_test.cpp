@@ -523,6 +523,28 @@ TEST(ConfigLoader, SyncDaemonNamesAnInstance) {
                        "sync_id = 7 }\n" + kInstance, "t");
   ASSERT_TRUE(r.ok()) << r.errors[0].str();
   EXPECT_EQ(r.config->global.lvs_sync_daemon->sync_id, 7);
+  EXPECT_EQ(r.config->global.lvs_sync_daemon->max_message, 128);  // the default: fast sync
+}
+
+TEST(ConfigLoader, SyncDaemonMaxMessageIsZeroOrAtLeast64Bytes) {
+  const std::string head = "[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"VI_1\", ";
+  expect_one(head + "max_message = 10 }\n" + kInstance, 2, 79,
+             "'max_message' must be 0 (the kernel's size) or 64..65000 bytes");
+  for (int ok : {0, 64, 1400}) {
+    auto r = load_string(head + "max_message = " + std::to_string(ok) + " }\n" + kInstance, "t");
+    ASSERT_TRUE(r.ok()) << r.errors[0].str();
+    EXPECT_EQ(r.config->global.lvs_sync_daemon->max_message, ok);
+  }
+}
+
+TEST(ConfigLoader, HandoverLingerDefaultsTo3sWithin0To60s) {
+  auto r = load_string(kInstance, "t");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->vrrp_instances[0].handover_linger, std::chrono::seconds(3));
+  r = load_string(kInstance + "handover_linger = 0\n", "t");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.config->vrrp_instances[0].handover_linger, Duration::zero());
+  expect_one(kInstance + "handover_linger = \"2m\"\n", 7, 19, "must be between 0s and 60s");
 }
 }  // namespace
 }  // namespace hd::config

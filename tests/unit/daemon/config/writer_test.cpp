@@ -104,7 +104,7 @@ Config every_field() {
   g.vrrp_cpu_affinity = {0, 5};
   g.ipvs_remove_on_stop = true;
   g.reconcile_interval = 250ms;
-  g.lvs_sync_daemon = SyncDaemon{"eth1", "VI_4", 7};
+  g.lvs_sync_daemon = SyncDaemon{"eth1", "VI_4", 7, 0};
   g.ipvs_timeouts = IpvsTimeouts{900s, 2min, 301s};
   g.metrics = MetricsEndpoint{*IpAddress::parse("::1"), 9100};
 
@@ -117,6 +117,7 @@ Config every_field() {
   v4.advert_interval = 2s;
   v4.preempt = false;
   v4.preempt_delay = 1500ms;
+  v4.handover_linger = 0ms;
   v4.vips = {{pfx("192.0.2.10/24"), "eth0:vip"},
              {pfx("192.0.2.11"), ""},
              {pfx("192.0.2.12/32"), "eth0:2"}};
