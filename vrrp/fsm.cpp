@@ -116,7 +116,8 @@ Actions Fsm::handle(const Event& event, TimePoint now) {
                  [&](const PriorityChanged& ev) { on_priority_changed(ev.priority); },
                  [&](const Hold& ev) { on_hold(out, ev, now); },
                  [&](const LingerTimerFired&) {
-                   linger_armed_ = false;  // it fired: nothing to cancel
+                   if (!linger_armed_) return;  // stale
+                   linger_armed_ = false;       // it fired: nothing to cancel
                    end_linger(out);
                  },
              },

@@ -6,8 +6,10 @@
 //   - the state is one of the four, and StateChanged tells every change (from = the old state);
 //   - MASTER: the advert timer runs, the master down timer does not; BACKUP: the master down
 //     timer runs, the advert timer does not; INITIALIZE and FAULT: neither runs;
-//   - AddVips only when entering MASTER, RemoveVips only when leaving it (never twice in a
-//     row), so the VIPs are held exactly while MASTER; gratuitous ARP only as MASTER;
+//   - AddVips only when entering MASTER, RemoveVips only when leaving it or when a linger
+//     ends, KeepVips only when leaving MASTER (never twice in a row), so the VIPs are held
+//     exactly while MASTER or lingering (Params::linger; lingering only in BACKUP, its timer
+//     armed only while lingering); gratuitous ARP only as MASTER;
 //   - adverts only from a MASTER (priority 0 only when leaving it), at the effective priority;
 //   - a master down timer firing in BACKUP makes it MASTER; a timer firing in a state that does
 //     not run it, our own advert looped back, another VRID or version: no actions;
@@ -21,6 +23,7 @@
 //       bits 3-4 preempt_delay {0, 1 s, 5 s, 30 s}, bits 5-7 adopt_interval_ratio
 //       {10, 0, 1, 2, 3, 10, 100, 65535}
 //   h1: priority (0 -> 1)     h2 h3: advert interval (v2: 1 + h2 % 255 s; v3: 1 + u16 % 4095 cs)
+//   h4: bits 0-1 linger {0, 1 s, 3 s, 60 s}
 //   op % 10: 0 Startup, 1 Shutdown,
 //           2 advert: priority, source (% 4: ours, lower, higher, 10.0.0.x / fe80::x with x
 //             the next byte), Max Adver Int (2 bytes, 12 bits; v3), flags (bit 0 other VRID,
@@ -28,7 +31,8 @@
 //           3 fire the earliest running timer at its deadline,
 //           4 advance the clock by a 2-byte count of milliseconds, firing due timers,
 //           5 FaultOn, 6 FaultOff, 7 PriorityChanged (1 byte),
-//           8 fire a timer that is not running (byte: bit 0 master down, else advert),
+//           8 fire a timer that is not running (byte: bit 1 linger, else bit 0 master down,
+//             else advert),
 //           9 Hold (byte: bit 0 on, else release; bit 1 failover).
 //   A held instance is never MASTER (a failover that nobody took lifts the hold first).
 #include <algorithm>
@@ -94,6 +98,7 @@ class Harness {
     const State before = fsm_.state();
     check(before == tracked_);
     const bool held_before = fsm_.held();
+    lingering_before_ = fsm_.lingering();
     Actions out = fsm_.handle(ev, now_);
     if (trace()) {
       std::fprintf(stderr, "  event %zu in %s:", ev.index(),
@@ -127,13 +132,17 @@ class Harness {
     SimTimer* t = nullptr;
     if (advert_.armed && advert_.deadline <= limit) t = &advert_;
     if (down_.armed && down_.deadline <= limit && (!t || down_.deadline < t->deadline)) t = &down_;
+    if (linger_.armed && linger_.deadline <= limit && (!t || linger_.deadline < t->deadline))
+      t = &linger_;
     if (!t) return false;
     now_ = std::max(now_, t->deadline);
     t->armed = false;  // one-shot: it fired
     if (t == &advert_)
       feed(AdvertTimerFired{});
-    else
+    else if (t == &down_)
       feed(MasterDownTimerFired{});
+    else
+      feed(LingerTimerFired{});
     return true;
   }
   void fire_next() {
@@ -148,7 +157,12 @@ class Harness {
     }
     now_ = std::max(now_, target);
   }
-  void stale_fire(bool master_down) {
+  void stale_fire(uint8_t which) {
+    if (which & 2) {
+      if (!linger_.armed) feed(LingerTimerFired{}, true);
+      return;
+    }
+    const bool master_down = which & 1;
     if (master_down && !down_.armed) feed(MasterDownTimerFired{}, true);
     if (!master_down && !advert_.armed) feed(AdvertTimerFired{}, true);
   }
@@ -175,7 +189,7 @@ class Harness {
   // Shutdown, then every event but Startup: none may do anything.
   void finish() {
     feed(Shutdown{});
-    check(!advert_.armed && !down_.armed && !vips_);
+    check(!advert_.armed && !down_.armed && !linger_.armed && !vips_ && !fsm_.lingering());
     IpAddress other =
         params_.primary_ip.is_v4() ? IpAddress::of(10, 0, 0, 200) : *IpAddress::parse("fe80::200");
     feed(Shutdown{});
@@ -189,6 +203,8 @@ class Harness {
     feed(a);
     feed(MasterDownTimerFired{}, true);
     feed(AdvertTimerFired{}, true);
+    feed(LingerTimerFired{}, true);
+    feed(Hold{true, true});
     feed(FaultOn{"fuzz"});
     feed(FaultOff{});
     feed(PriorityChanged{200});
@@ -201,7 +217,7 @@ class Harness {
   void apply(const Event& ev, State before, const Actions& out) {
     last_empty_ = out.empty();
     int changes = 0;
-    bool added = false, removed = false, sent_zero = false;
+    bool added = false, removed = false, kept = false, sent_zero = false;
     State state = before;
     for (const Action& a : out) {
       if (auto* x = std::get_if<ArmAdvertTimer>(&a)) {
@@ -214,14 +230,22 @@ class Harness {
         advert_.armed = false;
       } else if (std::holds_alternative<CancelMasterDownTimer>(a)) {
         down_.armed = false;
+      } else if (auto* l = std::get_if<ArmLingerTimer>(&a)) {
+        check(l->after == params_.linger && l->after > Duration::zero());
+        linger_ = {true, now_ + l->after};
+      } else if (std::holds_alternative<CancelLingerTimer>(a)) {
+        linger_.armed = false;
       } else if (std::holds_alternative<AddVips>(a)) {
-        check(!vips_);  // never added twice
+        check(!vips_ || lingering_before_);  // never added twice (a linger still holds them)
         vips_ = true;
         added = true;
       } else if (std::holds_alternative<RemoveVips>(a)) {
         check(vips_);  // never removed when not held
         vips_ = false;
         removed = true;
+      } else if (std::holds_alternative<KeepVips>(a)) {
+        check(vips_ && before == State::master && params_.linger > Duration::zero());
+        kept = true;
       } else if (auto* s = std::get_if<SendAdvert>(&a)) {
         if (s->priority == kPriorityStop)
           sent_zero = true;
@@ -250,10 +274,17 @@ class Harness {
     state_changes_ += static_cast<size_t>(changes);
     tracked_ = after;
 
-    // VIPs: held exactly while MASTER, added on entering it and removed on leaving it.
-    check(vips_ == (after == State::master));
+    // VIPs: held exactly while MASTER or lingering, added on entering MASTER, removed on
+    // leaving it or when the linger ends, kept only when leaving MASTER.
+    const bool lingering = fsm_.lingering();
+    check(vips_ == (after == State::master || lingering));
+    if (lingering) check(after == State::backup && params_.linger > Duration::zero());
+    if (linger_.armed) check(lingering);
     if (added) check(before != State::master && after == State::master);
-    if (removed) check(before == State::master && after != State::master);
+    if (removed)
+      check((before == State::master && after != State::master) ||
+            (lingering_before_ && !lingering));
+    if (kept) check(lingering && !removed);
     // Adverts only from a MASTER; priority 0 only when it leaves.
     const bool sends = std::any_of(out.begin(), out.end(), [](const Action& a) {
       return std::holds_alternative<SendAdvert>(a);
@@ -295,7 +326,8 @@ class Harness {
   Fsm fsm_;
   Params params_;
   TimePoint now_ = TimePoint{} + std::chrono::hours(1);
-  SimTimer advert_, down_;
+  SimTimer advert_, down_, linger_;
+  bool lingering_before_ = false;
   bool vips_ = false;
   bool last_empty_ = true;
   size_t state_changes_ = 0;
@@ -319,6 +351,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint16_t interval = in.u16();
   p.advert_interval = p.version == Version::v2 ? Duration(seconds(1 + (interval >> 8) % 255))
                                                : Duration(milliseconds(10) * (1 + interval % 4095));
+  static constexpr Duration kLingers[] = {Duration::zero(), seconds(1), seconds(3), seconds(60)};
+  p.linger = kLingers[in.byte() & 3];
   p.primary_ip = v6 ? *IpAddress::parse("fe80::10") : IpAddress::of(10, 0, 0, 10);
   check(!validate(p));
   const IpAddress lower = v6 ? *IpAddress::parse("fe80::5") : IpAddress::of(10, 0, 0, 5);
@@ -379,7 +413,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         h.feed(PriorityChanged{in.byte()});
         break;
       case 8:
-        h.stale_fire(in.byte() & 1);
+        h.stale_fire(in.byte());
         break;
       case 9: {
         const uint8_t b = in.byte();
