@@ -202,47 +202,86 @@ std::vector<std::string> Checker::ids() const {
 }
 
 void Checker::metrics(metrics::Writer& w) const {
-  w.gauge("hadirector_check_up", "1 while the check holds its real server up (after rise), 0 after fall.");
-  for (auto& [id, c] : checks_) w.sample({{"check", id}}, c->state.up() ? 1 : 0);
-  w.gauge("hadirector_check_consecutive_results",
-          "The current streak of equal results: progress towards rise (when down) or fall (when up).");
-  for (auto& [id, c] : checks_) w.sample({{"check", id}}, c->state.consecutive());
-  w.counter("hadirector_check_results_total",
-            "Probe results by outcome; inconclusive: the probe could not run on this host.");
-  for (auto& [id, c] : checks_) {
-    const CheckState& s = c->state;
-    w.sample({{"check", id}, {"result", "success"}},
-             static_cast<double>(s.checks() - s.failures() - s.inconclusive()));
-    w.sample({{"check", id}, {"result", "failure"}}, static_cast<double>(s.failures()));
-    w.sample({{"check", id}, {"result", "inconclusive"}}, static_cast<double>(s.inconclusive()));
-  }
-  w.counter("hadirector_check_transitions_total",
-            "Changes of the check's state: up/down, and weight changes a script check reports.");
-  for (auto& [id, c] : checks_)
-    w.sample({{"check", id}}, static_cast<double>(c->state.transitions()));
-  w.counter("hadirector_check_results_by_reason_total",
-            "Results of all checks by reason (ok, connect refused, timeout, bad status, ...).");
-  for (size_t r = 0; r < kReasonCount; ++r)
-    if (results_by_reason_[r])
-      w.sample({{"reason", to_string(static_cast<Reason>(r))}},
-               static_cast<double>(results_by_reason_[r]));
-  w.histogram("hadirector_check_duration_seconds", "How long probes took, by check type.");
-  for (size_t t = 0; t < kCheckTypes; ++t)
-    if (durations_[t].count())
-      w.observe({{"type", to_string(static_cast<CheckType>(t))}}, durations_[t]);
-  w.counter("hadirector_check_probes_total", "Probes started.");
-  w.sample(static_cast<double>(stats_.probes_started));
-  w.counter("hadirector_check_overruns_total",
-            "Runs that came due while the previous run of the same check was still going.");
-  w.sample(static_cast<double>(stats_.overruns));
-  w.counter("hadirector_check_skipped_total", "Runs dropped because a check fell an interval behind.");
-  w.sample(static_cast<double>(stats_.skipped));
-  w.gauge("hadirector_check_start_lateness_seconds",
-          "How late probes started against their schedule, since start: p50, p99, max.");
-  auto sec = [](Duration d) { return std::chrono::duration<double>(d).count(); };
-  w.sample({{"stat", "p50"}}, sec(stats_.lateness.percentile(50)));
-  w.sample({{"stat", "p99"}}, sec(stats_.lateness.percentile(99)));
-  w.sample({{"stat", "max"}}, sec(stats_.lateness.max()));
+  metrics::Steps steps;
+  metrics_steps(steps, nullptr);
+  metrics::run_all(steps, w);
+}
+
+void Checker::metrics_steps(metrics::Steps& out, std::function<bool()> valid) const {
+  // About 2,000 series a slice: a millisecond or so of the main loop.
+  constexpr size_t kPerStep = 700;
+  using Entry = std::pair<const std::string, std::unique_ptr<Check>>;
+  auto family = [&](auto header, auto body) {
+    out.push_back(metrics::map_family(checks_, kPerStep, valid, header, body));
+  };
+  family(
+      [](metrics::Writer& w) {
+        w.gauge("hadirector_check_up",
+                "1 while the check holds its real server up (after rise), 0 after fall.");
+      },
+      [](metrics::Writer& w, const Entry& e) {
+        w.sample({{"check", e.first}}, e.second->state.up() ? 1 : 0);
+      });
+  family(
+      [](metrics::Writer& w) {
+        w.gauge("hadirector_check_consecutive_results",
+                "The current streak of equal results: progress towards rise (when down) or fall "
+                "(when up).");
+      },
+      [](metrics::Writer& w, const Entry& e) {
+        w.sample({{"check", e.first}}, e.second->state.consecutive());
+      });
+  family(
+      [](metrics::Writer& w) {
+        w.counter("hadirector_check_results_total",
+                  "Probe results by outcome; inconclusive: the probe could not run on this host.");
+      },
+      [](metrics::Writer& w, const Entry& e) {
+        const CheckState& s = e.second->state;
+        w.sample({{"check", e.first}, {"result", "success"}},
+                 static_cast<double>(s.checks() - s.failures() - s.inconclusive()));
+        w.sample({{"check", e.first}, {"result", "failure"}}, static_cast<double>(s.failures()));
+        w.sample({{"check", e.first}, {"result", "inconclusive"}},
+                 static_cast<double>(s.inconclusive()));
+      });
+  family(
+      [](metrics::Writer& w) {
+        w.counter("hadirector_check_transitions_total",
+                  "Changes of the check's state: up/down, and weight changes a script check "
+                  "reports.");
+      },
+      [](metrics::Writer& w, const Entry& e) {
+        w.sample({{"check", e.first}}, static_cast<double>(e.second->state.transitions()));
+      });
+  // The rest is small: one step.
+  out.push_back([this, valid](metrics::Writer& w) {
+    if (valid && !valid()) return metrics::StepResult::stale;
+    w.counter("hadirector_check_results_by_reason_total",
+              "Results of all checks by reason (ok, connect refused, timeout, bad status, ...).");
+    for (size_t r = 0; r < kReasonCount; ++r)
+      if (results_by_reason_[r])
+        w.sample({{"reason", to_string(static_cast<Reason>(r))}},
+                 static_cast<double>(results_by_reason_[r]));
+    w.histogram("hadirector_check_duration_seconds", "How long probes took, by check type.");
+    for (size_t t = 0; t < kCheckTypes; ++t)
+      if (durations_[t].count())
+        w.observe({{"type", to_string(static_cast<CheckType>(t))}}, durations_[t]);
+    w.counter("hadirector_check_probes_total", "Probes started.");
+    w.sample(static_cast<double>(stats_.probes_started));
+    w.counter("hadirector_check_overruns_total",
+              "Runs that came due while the previous run of the same check was still going.");
+    w.sample(static_cast<double>(stats_.overruns));
+    w.counter("hadirector_check_skipped_total",
+              "Runs dropped because a check fell an interval behind.");
+    w.sample(static_cast<double>(stats_.skipped));
+    w.gauge("hadirector_check_start_lateness_seconds",
+            "How late probes started against their schedule, since start: p50, p99, max.");
+    auto sec = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+    w.sample({{"stat", "p50"}}, sec(stats_.lateness.percentile(50)));
+    w.sample({{"stat", "p99"}}, sec(stats_.lateness.percentile(99)));
+    w.sample({{"stat", "max"}}, sec(stats_.lateness.max()));
+    return metrics::StepResult::done;
+  });
 }
 
 void Checker::status(JsonWriter& w) const {

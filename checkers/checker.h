@@ -97,6 +97,9 @@ class Checker {
   // transitions; for all checks the failures by reason, probe durations by check type and
   // the scheduler's counters.
   void metrics(metrics::Writer& w) const;
+  // The same as steps, a slice of checks at a time (metrics::Step). `valid` must turn false
+  // once this Checker is gone: the steps read it by reference.
+  void metrics_steps(metrics::Steps& out, std::function<bool()> valid) const;
   uint64_t duplicate_ids() const { return duplicate_ids_; }
 
  private:

@@ -111,4 +111,14 @@ void Writer::observe(std::initializer_list<Label> labels, const Histogram& h) {
   line("_count", labels, nullptr, static_cast<double>(h.count()));
 }
 
+bool run_all(const Steps& steps, Writer& w) {
+  for (auto& step : steps) {
+    StepResult r;
+    while ((r = step(w)) == StepResult::more) {
+    }
+    if (r == StepResult::stale) return false;
+  }
+  return true;
+}
+
 }  // namespace hd::metrics

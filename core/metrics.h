@@ -3,8 +3,12 @@
 // and TYPE lines, samples with escaped label values, histograms as _bucket/_sum/_count. Pure:
 // the subsystems write what they know into one, the metrics endpoint serves the text.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,5 +75,63 @@ class Writer {
 
 // A value as Prometheus reads it: integers without a fraction, NaN, +Inf, -Inf.
 std::string format_value(double v);
+
+// A response built in slices, a few milliseconds of the main loop at a time, so that a scrape
+// of 100,000 series never holds up what else is due (checks). A step writes a bounded part of
+// the text: a small family whole, or the next slice of a big one (its samples stay together:
+// the steps of one family run one after the other). It answers:
+//   done:  its part is written;
+//   more:  call it again (the next slice);
+//   stale: what it reads changed since the scrape began (a reload): start over.
+enum class StepResult : uint8_t { done, more, stale };
+using Step = std::function<StepResult(Writer&)>;
+using Steps = std::vector<Step>;
+
+// Runs steps to the end at once (tests, and the fallback after repeated restarts). False when
+// one answered stale.
+bool run_all(const Steps& steps, Writer& w);
+
+// One family over a std::map in slices of `per_step` entries, resuming by key: entries added
+// or removed between slices are simply met or not (no iterator is kept across turns).
+// `valid` says whether the scrape may go on (false: stale).
+template <class Map, class Header, class Body>
+Step map_family(const Map& map, size_t per_step, std::function<bool()> valid, Header header,
+                Body body) {
+  auto next = std::make_shared<std::optional<typename Map::key_type>>();
+  return [&map, per_step, valid = std::move(valid), header, body, next](Writer& w) {
+    if (valid && !valid()) return StepResult::stale;
+    auto it = map.begin();
+    if (*next)
+      it = map.lower_bound(**next);
+    else
+      header(w);
+    for (size_t n = 0; it != map.end() && n < per_step; ++it, ++n) body(w, *it);
+    if (it == map.end()) return StepResult::done;
+    *next = it->first;
+    return StepResult::more;
+  };
+}
+
+// One family over `count()` indexed rows in slices of `per_step` rows. `valid` must turn false
+// when the rows are replaced (the indices would mean other rows).
+template <class Header, class Body>
+Step indexed_family(std::function<size_t()> count, size_t per_step, std::function<bool()> valid,
+                    Header header, Body body) {
+  auto next = std::make_shared<size_t>(0);
+  auto started = std::make_shared<bool>(false);
+  return [count = std::move(count), per_step, valid = std::move(valid), header, body, next,
+          started](Writer& w) {
+    if (valid && !valid()) return StepResult::stale;
+    if (!*started) {
+      *started = true;
+      header(w);
+    }
+    const size_t n = count();
+    const size_t end = std::min(n, *next + per_step);
+    for (size_t i = *next; i < end; ++i) body(w, i);
+    *next = end;
+    return end >= n ? StepResult::done : StepResult::more;
+  };
+}
 
 }  // namespace hd::metrics

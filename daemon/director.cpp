@@ -56,7 +56,7 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg,
       }) {
   // Last: started after (and stopped before) what it reports on.
   subsystems_.push_back(std::make_unique<MetricsSubsystem>(
-      loop, [this] { return metrics_text(); }, [this] { return unhealthy(); }));
+      loop, [this] { return metrics_steps(); }, [this] { return unhealthy(); }));
   events_.set_sink([this](const std::string& line) { control_.broadcast(line); },
                    [this] { return control_.subscribers() > 0; });
   for (auto& s : subsystems_) s->set_events(events_);
@@ -469,23 +469,33 @@ void Director::write_status(JsonWriter& w) const {
   w.end_object();
 }
 
+metrics::Steps Director::metrics_steps() const {
+  metrics::Steps steps;
+  steps.push_back([this](metrics::Writer& w) {
+    w.gauge("hadirector_build_info", "The running hadirector's version (value 1).");
+    w.sample({{"version", kVersion}}, 1);
+    w.gauge("hadirector_start_time_seconds", "When the daemon started (Unix time).");
+    w.sample(started_at_);
+    w.gauge("hadirector_config_generation", "1 at start, +1 per applied reload.");
+    w.sample(generation_);
+    w.gauge("hadirector_config_loaded_time_seconds", "When the running config was applied.");
+    w.sample(loaded_at_);
+    w.counter("hadirector_reloads_total", "Reloads by outcome.");
+    w.sample({{"result", "ok"}}, reloads_ok_);
+    w.sample({{"result", "failed"}}, reloads_failed_);
+    w.gauge("hadirector_reload_rollback_failed",
+            "1 when a failed reload could not be undone everywhere (restart the daemon).");
+    w.sample(degraded_ ? 1 : 0);
+    return metrics::StepResult::done;
+  });
+  for (auto& s : subsystems_) s->metrics_steps(steps);
+  return steps;
+}
+
 std::string Director::metrics_text() const {
   metrics::Writer w(last_metrics_size_ + last_metrics_size_ / 8);
-  w.gauge("hadirector_build_info", "The running hadirector's version (value 1).");
-  w.sample({{"version", kVersion}}, 1);
-  w.gauge("hadirector_start_time_seconds", "When the daemon started (Unix time).");
-  w.sample(started_at_);
-  w.gauge("hadirector_config_generation", "1 at start, +1 per applied reload.");
-  w.sample(generation_);
-  w.gauge("hadirector_config_loaded_time_seconds", "When the running config was applied.");
-  w.sample(loaded_at_);
-  w.counter("hadirector_reloads_total", "Reloads by outcome.");
-  w.sample({{"result", "ok"}}, reloads_ok_);
-  w.sample({{"result", "failed"}}, reloads_failed_);
-  w.gauge("hadirector_reload_rollback_failed",
-          "1 when a failed reload could not be undone everywhere (restart the daemon).");
-  w.sample(degraded_ ? 1 : 0);
-  for (auto& s : subsystems_) s->metrics(w);
+  // Subsystems may change between slices only when the loop runs: not here.
+  metrics::run_all(metrics_steps(), w);
   last_metrics_size_ = w.text().size();
   return w.take();
 }

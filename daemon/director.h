@@ -53,7 +53,9 @@ class Director {
   EventBus& events() { return events_; }
   std::string status_json(bool pretty) const;
   std::string status_text() const;
-  // GET /metrics: the director's families, then each subsystem's.
+  // GET /metrics: the director's families, then each subsystem's, as steps (the endpoint
+  // runs them a slice per main-loop turn), or at once.
+  metrics::Steps metrics_steps() const;
   std::string metrics_text() const;
   // GET /healthz: "" when healthy, else every subsystem's reason.
   std::string unhealthy() const;

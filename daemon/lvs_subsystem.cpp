@@ -52,6 +52,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   cfg_ = cfg;
   running_ = true;
   specs_ = to_ipvs_specs(cfg);
+  refresh_metric_labels();
   service_keys_.clear();
   for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   kernel_ = cfg.global.dataplane == config::Dataplane::kernel && !cfg.virtual_servers.empty();
@@ -132,6 +133,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   }
   cfg_ = new_cfg;
   specs_ = to_ipvs_specs(new_cfg);
+  refresh_metric_labels();
   service_keys_.clear();
   for (auto& vs : new_cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   // Keep the health of real servers whose check did not change.
@@ -203,6 +205,7 @@ void LvsSubsystem::stop() {
   }
   stop_sync_roles();
   checker_.reset();
+  ++metrics_gen_;  // a scrape in progress starts over (and finds nothing)
   reconciler_.reset();
   backend_.reset();
   health_.clear();
@@ -509,142 +512,213 @@ void LvsSubsystem::status(JsonWriter& w) const {
 }
 
 void LvsSubsystem::metrics(metrics::Writer& w) const {
-  if (!running_) return;
-  if (checker_) checker_->metrics(w);
-  const std::optional<ipvs::Table> none;
-  const std::optional<ipvs::Table>& kernel = reconciler_ ? reconciler_->known() : none;
-  // Label values and table lookups once per service and real server, not once per family.
-  using Row = MetricsRow;
-  std::vector<Row> rows;
-  rows.reserve(specs_.size());
-  for (auto& spec : specs_) {
-    Row r{&spec, spec.key.str(), {}, find_service(desired_, spec.key),
-          kernel ? find_service(*kernel, spec.key) : nullptr};
-    r.rs.reserve(spec.reals.size());
-    for (auto& real : spec.reals) r.rs.push_back(real.dest.key.str());
-    rows.push_back(std::move(r));
-  }
-  w.gauge("hadirector_lvs_quorum_up",
-          "1 while the virtual server has quorum (or none is configured), 0 when lost.");
-  for (auto& r : rows) {
-    auto q = quorum_.find(r.spec->key);
-    w.sample({{"vs", r.vs}}, q == quorum_.end() || q->second.up ? 1 : 0);
-  }
-  w.gauge("hadirector_lvs_sorry_server_active", "1 while the sorry server takes the traffic.");
-  for (auto& r : rows)
-    if (r.spec->sorry)
-      w.sample({{"vs", r.vs}}, r.desired && r.desired->find(r.spec->sorry->key) ? 1 : 0);
-  w.gauge("hadirector_lvs_real_servers",
-          "Real servers of the virtual server: desired (config and health) and in the kernel.");
-  for (auto& r : rows) {
-    w.sample({{"vs", r.vs}, {"table", "desired"}}, r.desired ? r.desired->destinations.size() : 0);
-    if (kernel)
-      w.sample({{"vs", r.vs}, {"table", "kernel"}}, r.kernel ? r.kernel->destinations.size() : 0);
-  }
-  w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up.");
-  for (auto& r : rows)
-    for (size_t i = 0; i < r.spec->reals.size(); ++i) {
-      auto h = health_.find(r.spec->reals[i].id);
-      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}}, h == health_.end() || h->second.up ? 1 : 0);
-    }
-  w.gauge("hadirector_lvs_real_server_weight",
-          "The real server's weight: configured, desired (health, slow start, overrides) and "
-          "in the kernel (absent when not there).");
-  for (auto& r : rows) {
-    const ipvs::DestIndex desired = r.desired ? index_destinations(*r.desired) : ipvs::DestIndex{};
-    const ipvs::DestIndex in_kernel = r.kernel ? index_destinations(*r.kernel) : ipvs::DestIndex{};
-    for (size_t i = 0; i < r.spec->reals.size(); ++i) {
-      const ipvs::RealSpec& real = r.spec->reals[i];
-      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "configured"}}, real.dest.weight);
-      auto d = desired.find(real.dest.key);
-      w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "desired"}},
-               d == desired.end() ? 0 : d->second->weight);
-      if (auto k = in_kernel.find(real.dest.key); k != in_kernel.end())
-        w.sample({{"vs", r.vs}, {"rs", r.rs[i]}, {"weight", "kernel"}}, k->second->weight);
-    }
-  }
-  if (!reconciler_) return;
-  kernel_counters(w, rows);
-  const auto& c = reconciler_->counters();
-  w.counter("hadirector_ipvs_reconciles_total", "Reconciles of the kernel's IPVS table.");
-  w.sample(static_cast<double>(c.reconciles));
-  w.histogram("hadirector_ipvs_reconcile_duration_seconds",
-              "Main-loop time a reconcile took (diff and netlink operations).");
-  w.observe({}, reconcile_seconds_);
-  w.counter("hadirector_ipvs_operations_total", "IPVS operations applied, by kind.");
-  for (size_t k = 0; k < ipvs::kOpKinds; ++k)
-    w.sample({{"kind", ipvs::to_string(static_cast<ipvs::OpKind>(k))}},
-             static_cast<double>(c.applied[k]));
-  w.counter("hadirector_ipvs_operation_errors_total", "IPVS operations the kernel refused.");
-  w.sample(static_cast<double>(c.op_errors));
-  w.counter("hadirector_ipvs_dump_errors_total", "Failed reads of the kernel's IPVS table.");
-  w.sample(static_cast<double>(c.dump_errors));
-  w.gauge("hadirector_ipvs_last_sync_time_seconds",
-          "When a reconcile last left the kernel's table as desired (Unix time; 0: never).");
-  w.sample(last_sync_wall_);
-  w.gauge("hadirector_ipvs_in_sync", "1 when the kernel's table, as last read, is the desired one.");
-  if (kernel)
-    for (auto& r : rows)
-      w.sample({{"vs", r.vs}}, in_sync(r.desired, r.kernel) ? 1 : 0);
+  metrics::Steps steps;
+  metrics_steps(steps);
+  metrics::run_all(steps, w);
 }
 
-// The kernel's own counters, as the last full reconcile's dump read them (so up to
-// reconcile_interval old): what `ipvsadm -L -n --stats --exact` prints. Rates are left to
-// PromQL's rate() over the totals.
-void LvsSubsystem::kernel_counters(metrics::Writer& w, const std::vector<MetricsRow>& rows) const {
-  struct Dest {
-    const MetricsRow* row;
-    std::string rs;
-    const ipvs::DestCounters* c;
-  };
-  std::vector<Dest> dests;
-  for (auto& r : rows)
-    if (r.kernel)
-      for (auto& d : r.kernel->destinations)
-        if (d.counters) dests.push_back({&r, d.key.str(), d.counters.get()});
-  w.gauge("hadirector_ipvs_real_server_connections",
-          "The kernel's connection entries for the real server, by state.");
-  for (auto& d : dests) {
-    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "active"}}, d.c->active_conns);
-    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "inactive"}}, d.c->inactive_conns);
-    w.sample({{"vs", d.row->vs}, {"rs", d.rs}, {"state", "persistent"}}, d.c->persistent_conns);
+void LvsSubsystem::refresh_metric_labels() {
+  ++metrics_gen_;
+  labels_.clear();
+  labels_.reserve(specs_.size());
+  for (auto& spec : specs_) {
+    ServiceLabels l{spec.key.str(), {}};
+    l.rs.reserve(spec.reals.size());
+    for (auto& real : spec.reals) l.rs.push_back(real.dest.key.str());
+    labels_.push_back(std::move(l));
   }
-  auto totals = [&](auto get) {
-    for (auto& d : dests) get(d.row->vs, d.rs, d.c->stats);
+}
+
+// The families in slices (metrics::Step): a slice reads the current state by index into
+// specs_ (and labels_, parallel to it), looking the desired and kernel services up again, so
+// no pointer is kept across main-loop turns; a reload or a stop makes the scrape start over.
+void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
+  if (!running_) return;
+  const uint64_t gen = metrics_gen_;
+  auto valid = [this, gen] { return running_ && metrics_gen_ == gen; };
+  if (checker_) checker_->metrics_steps(out, valid);
+  constexpr size_t kServicesPerStep = 100;  // about 1,000 real servers: a millisecond or two
+  using W = metrics::Writer;
+  auto count = [this] { return specs_.size(); };
+  auto desired_of = [this](size_t i) { return find_service(desired_, specs_[i].key); };
+  auto kernel_of = [this](size_t i) -> const ipvs::Service* {
+    if (!reconciler_ || !reconciler_->known()) return nullptr;
+    return find_service(*reconciler_->known(), specs_[i].key);
   };
-  w.counter("hadirector_ipvs_real_server_connections_total",
-            "Connections the kernel scheduled to the real server.");
-  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
-    w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(st.conns));
+  auto kernel_known = [this] { return reconciler_ && reconciler_->known().has_value(); };
+  auto family = [&](auto header, auto body) {
+    out.push_back(metrics::indexed_family(count, kServicesPerStep, valid, header, body));
+  };
+  family(
+      [](W& w) {
+        w.gauge("hadirector_lvs_quorum_up",
+                "1 while the virtual server has quorum (or none is configured), 0 when lost.");
+      },
+      [this](W& w, size_t i) {
+        auto q = quorum_.find(specs_[i].key);
+        w.sample({{"vs", labels_[i].vs}}, q == quorum_.end() || q->second.up ? 1 : 0);
+      });
+  family([](W& w) { w.gauge("hadirector_lvs_sorry_server_active", "1 while the sorry server takes the traffic."); },
+         [this, desired_of](W& w, size_t i) {
+           const auto& spec = specs_[i];
+           if (!spec.sorry) return;
+           const ipvs::Service* d = desired_of(i);
+           w.sample({{"vs", labels_[i].vs}}, d && d->find(spec.sorry->key) ? 1 : 0);
+         });
+  family(
+      [](W& w) {
+        w.gauge("hadirector_lvs_real_servers",
+                "Real servers of the virtual server: desired (config and health) and in the "
+                "kernel.");
+      },
+      [this, desired_of, kernel_of, kernel_known](W& w, size_t i) {
+        const ipvs::Service* d = desired_of(i);
+        w.sample({{"vs", labels_[i].vs}, {"table", "desired"}}, d ? d->destinations.size() : 0);
+        if (kernel_known()) {
+          const ipvs::Service* k = kernel_of(i);
+          w.sample({{"vs", labels_[i].vs}, {"table", "kernel"}}, k ? k->destinations.size() : 0);
+        }
+      });
+  family([](W& w) { w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up."); },
+         [this](W& w, size_t i) {
+           const auto& spec = specs_[i];
+           for (size_t j = 0; j < spec.reals.size(); ++j) {
+             auto h = health_.find(spec.reals[j].id);
+             w.sample({{"vs", labels_[i].vs}, {"rs", labels_[i].rs[j]}},
+                      h == health_.end() || h->second.up ? 1 : 0);
+           }
+         });
+  family(
+      [](W& w) {
+        w.gauge("hadirector_lvs_real_server_weight",
+                "The real server's weight: configured, desired (health, slow start, overrides) "
+                "and in the kernel (absent when not there).");
+      },
+      [this, desired_of, kernel_of](W& w, size_t i) {
+        const auto& spec = specs_[i];
+        const ipvs::Service* ds = desired_of(i);
+        const ipvs::Service* ks = kernel_of(i);
+        const ipvs::DestIndex desired = ds ? index_destinations(*ds) : ipvs::DestIndex{};
+        const ipvs::DestIndex in_kernel = ks ? index_destinations(*ks) : ipvs::DestIndex{};
+        for (size_t j = 0; j < spec.reals.size(); ++j) {
+          const ipvs::RealSpec& real = spec.reals[j];
+          const std::string& vs = labels_[i].vs;
+          const std::string& rs = labels_[i].rs[j];
+          w.sample({{"vs", vs}, {"rs", rs}, {"weight", "configured"}}, real.dest.weight);
+          auto d = desired.find(real.dest.key);
+          w.sample({{"vs", vs}, {"rs", rs}, {"weight", "desired"}},
+                   d == desired.end() ? 0 : d->second->weight);
+          if (auto k = in_kernel.find(real.dest.key); k != in_kernel.end())
+            w.sample({{"vs", vs}, {"rs", rs}, {"weight", "kernel"}}, k->second->weight);
+        }
+      });
+  if (!reconciler_) return;
+  // The kernel's own counters, as the last full reconcile's dump read them (so up to
+  // reconcile_interval old): what `ipvsadm -L -n --stats --exact` prints. Rates are left to
+  // PromQL's rate() over the totals.
+  auto per_dest = [this, kernel_of](W& w, size_t i, auto write) {
+    const ipvs::Service* k = kernel_of(i);
+    if (!k) return;
+    for (auto& d : k->destinations)
+      if (d.counters) write(w, labels_[i].vs, d.key.str(), *d.counters);
+  };
+  family(
+      [](W& w) {
+        w.gauge("hadirector_ipvs_real_server_connections",
+                "The kernel's connection entries for the real server, by state.");
+      },
+      [per_dest](W& w, size_t i) {
+        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
+                          const ipvs::DestCounters& c) {
+          w.sample({{"vs", vs}, {"rs", rs}, {"state", "active"}}, c.active_conns);
+          w.sample({{"vs", vs}, {"rs", rs}, {"state", "inactive"}}, c.inactive_conns);
+          w.sample({{"vs", vs}, {"rs", rs}, {"state", "persistent"}}, c.persistent_conns);
+        });
+      });
+  family(
+      [](W& w) {
+        w.counter("hadirector_ipvs_real_server_connections_total",
+                  "Connections the kernel scheduled to the real server.");
+      },
+      [per_dest](W& w, size_t i) {
+        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
+                          const ipvs::DestCounters& c) {
+          w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(c.stats.conns));
+        });
+      });
+  family(
+      [](W& w) {
+        w.counter("hadirector_ipvs_real_server_packets_total",
+                  "Packets through the director for the real server (in: from clients).");
+      },
+      [per_dest](W& w, size_t i) {
+        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
+                          const ipvs::DestCounters& c) {
+          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inpkts));
+          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outpkts));
+        });
+      });
+  family(
+      [](W& w) {
+        w.counter("hadirector_ipvs_real_server_bytes_total",
+                  "Bytes through the director for the real server (in: from clients).");
+      },
+      [per_dest](W& w, size_t i) {
+        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
+                          const ipvs::DestCounters& c) {
+          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inbytes));
+          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outbytes));
+        });
+      });
+  family([](W& w) { w.counter("hadirector_ipvs_service_connections_total", "Connections the kernel scheduled for the service."); },
+         [this, kernel_of](W& w, size_t i) {
+           const ipvs::Service* k = kernel_of(i);
+           if (k && k->stats) w.sample({{"vs", labels_[i].vs}}, static_cast<double>(k->stats->conns));
+         });
+  family([](W& w) { w.counter("hadirector_ipvs_service_packets_total", "Packets of the service (in: from clients)."); },
+         [this, kernel_of](W& w, size_t i) {
+           const ipvs::Service* k = kernel_of(i);
+           if (!k || !k->stats) return;
+           w.sample({{"vs", labels_[i].vs}, {"direction", "in"}}, static_cast<double>(k->stats->inpkts));
+           w.sample({{"vs", labels_[i].vs}, {"direction", "out"}}, static_cast<double>(k->stats->outpkts));
+         });
+  family([](W& w) { w.counter("hadirector_ipvs_service_bytes_total", "Bytes of the service (in: from clients)."); },
+         [this, kernel_of](W& w, size_t i) {
+           const ipvs::Service* k = kernel_of(i);
+           if (!k || !k->stats) return;
+           w.sample({{"vs", labels_[i].vs}, {"direction", "in"}}, static_cast<double>(k->stats->inbytes));
+           w.sample({{"vs", labels_[i].vs}, {"direction", "out"}}, static_cast<double>(k->stats->outbytes));
+         });
+  out.push_back([this, valid](W& w) {
+    if (!valid() || !reconciler_) return metrics::StepResult::stale;
+    const auto& c = reconciler_->counters();
+    w.counter("hadirector_ipvs_reconciles_total", "Reconciles of the kernel's IPVS table.");
+    w.sample(static_cast<double>(c.reconciles));
+    w.histogram("hadirector_ipvs_reconcile_duration_seconds",
+                "Main-loop time a reconcile took (diff and netlink operations).");
+    w.observe({}, reconcile_seconds_);
+    w.counter("hadirector_ipvs_operations_total", "IPVS operations applied, by kind.");
+    for (size_t k = 0; k < ipvs::kOpKinds; ++k)
+      w.sample({{"kind", ipvs::to_string(static_cast<ipvs::OpKind>(k))}},
+               static_cast<double>(c.applied[k]));
+    w.counter("hadirector_ipvs_operation_errors_total", "IPVS operations the kernel refused.");
+    w.sample(static_cast<double>(c.op_errors));
+    w.counter("hadirector_ipvs_dump_errors_total", "Failed reads of the kernel's IPVS table.");
+    w.sample(static_cast<double>(c.dump_errors));
+    w.gauge("hadirector_ipvs_last_sync_time_seconds",
+            "When a reconcile last left the kernel's table as desired (Unix time; 0: never).");
+    w.sample(last_sync_wall_);
+    return metrics::StepResult::done;
   });
-  w.counter("hadirector_ipvs_real_server_packets_total",
-            "Packets through the director for the real server (in: from clients).");
-  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
-    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(st.inpkts));
-    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(st.outpkts));
-  });
-  w.counter("hadirector_ipvs_real_server_bytes_total",
-            "Bytes through the director for the real server (in: from clients).");
-  totals([&](const std::string& vs, const std::string& rs, const ipvs::Stats& st) {
-    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(st.inbytes));
-    w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(st.outbytes));
-  });
-  w.counter("hadirector_ipvs_service_connections_total", "Connections the kernel scheduled for the service.");
-  for (auto& r : rows)
-    if (r.kernel && r.kernel->stats)
-      w.sample({{"vs", r.vs}}, static_cast<double>(r.kernel->stats->conns));
-  w.counter("hadirector_ipvs_service_packets_total", "Packets of the service (in: from clients).");
-  for (auto& r : rows)
-    if (r.kernel && r.kernel->stats) {
-      w.sample({{"vs", r.vs}, {"direction", "in"}}, static_cast<double>(r.kernel->stats->inpkts));
-      w.sample({{"vs", r.vs}, {"direction", "out"}}, static_cast<double>(r.kernel->stats->outpkts));
-    }
-  w.counter("hadirector_ipvs_service_bytes_total", "Bytes of the service (in: from clients).");
-  for (auto& r : rows)
-    if (r.kernel && r.kernel->stats) {
-      w.sample({{"vs", r.vs}, {"direction", "in"}}, static_cast<double>(r.kernel->stats->inbytes));
-      w.sample({{"vs", r.vs}, {"direction", "out"}}, static_cast<double>(r.kernel->stats->outbytes));
-    }
+  family(
+      [](W& w) {
+        w.gauge("hadirector_ipvs_in_sync",
+                "1 when the kernel's table, as last read, is the desired one.");
+      },
+      [this, desired_of, kernel_of, kernel_known](W& w, size_t i) {
+        if (kernel_known())
+          w.sample({{"vs", labels_[i].vs}}, in_sync(desired_of(i), kernel_of(i)) ? 1 : 0);
+      });
 }
 
 std::string LvsSubsystem::unhealthy() const {

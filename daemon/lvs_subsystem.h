@@ -46,6 +46,7 @@ class LvsSubsystem final : public Subsystem {
   void status(JsonWriter& w) const override;
   void status_text(std::string& out) const override;
   void metrics(metrics::Writer& w) const override;
+  void metrics_steps(metrics::Steps& out) const override;
   std::string unhealthy() const override;
   // Drain (weight 0, then out once no active connection is left or at the deadline), maint
   // and runtime weights; a server back from drain or maint ramps up again (slow start).
@@ -62,14 +63,14 @@ class LvsSubsystem final : public Subsystem {
 
  private:
   // One virtual server as a scrape sees it: its label and its entries in both tables.
-  struct MetricsRow {
-    const ipvs::VirtualServiceSpec* spec;
+  // The metrics' label values, parallel to specs_ (made when specs_ changes, not per scrape).
+  struct ServiceLabels {
     std::string vs;
-    std::vector<std::string> rs;
-    const ipvs::Service* desired;
-    const ipvs::Service* kernel;
+    std::vector<std::string> rs;  // parallel to the spec's reals
   };
-  void kernel_counters(metrics::Writer& w, const std::vector<MetricsRow>& rows) const;
+  std::vector<ServiceLabels> labels_;
+  uint64_t metrics_gen_ = 0;  // +1 when specs_ or the checker change: a scrape starts over
+  void refresh_metric_labels();
   void on_change(const checkers::Change& c);
   void schedule_reconcile(bool full);
   void reconcile_now();

@@ -5,31 +5,107 @@
 
 namespace hd {
 
-MetricsSubsystem::MetricsSubsystem(Loop& loop, std::function<std::string()> render,
-                                   std::function<std::string()> health)
-    : render_(std::move(render)), health_(std::move(health)), loop_(loop) {}
+struct MetricsSubsystem::Job {
+  metrics::Writer writer;
+  metrics::Steps steps;
+  size_t at = 0;
+  int restarts = 0;
+  Duration busy{};
+  Duration turn_max{};
+  int turns = 0;
+  metrics::HttpServer::Later later;
+  std::unique_ptr<Timer> next;
+};
 
-metrics::HttpResponse MetricsSubsystem::handle(std::string_view path) {
+MetricsSubsystem::MetricsSubsystem(Loop& loop, std::function<metrics::Steps()> steps,
+                                   std::function<std::string()> health)
+    : steps_(std::move(steps)), health_(std::move(health)), loop_(loop) {}
+
+MetricsSubsystem::~MetricsSubsystem() {
+  jobs_.clear();  // their timers first
+  server_.reset();
+}
+
+namespace {
+constexpr const char* kTextFormat = "text/plain; version=0.0.4; charset=utf-8";
+}  // namespace
+
+std::optional<metrics::HttpResponse> MetricsSubsystem::handle(std::string_view path,
+                                                              metrics::HttpServer::Later later) {
   if (path == "/metrics") {
     ++scrapes_;
-    auto t0 = std::chrono::steady_clock::now();
-    metrics::HttpResponse r{200, "text/plain; version=0.0.4; charset=utf-8", render_()};
-    last_render_ = std::chrono::steady_clock::now() - t0;
-    return r;
+    // Built a slice per main-loop turn (turn()), answered when done.
+    auto job = std::make_unique<Job>();
+    job->writer = metrics::Writer(last_size_ + last_size_ / 8);
+    job->steps = steps_();
+    job->later = std::move(later);
+    Job* raw = job.get();
+    job->next = std::make_unique<Timer>(loop_, [this, raw] { turn(*raw); });
+    jobs_.push_back(std::move(job));
+    raw->next->start(Duration::zero());  // the first slice on the next turn, not in here
+    return std::nullopt;
   }
   if (path == "/healthz") {
     auto why = health_();
-    if (why.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (why.empty()) return metrics::HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
     ++unhealthy_answers_;
-    return {503, "text/plain; charset=utf-8", why + "\n"};
+    return metrics::HttpResponse{503, "text/plain; charset=utf-8", why + "\n"};
   }
   ++not_found_;
-  return {404, "text/plain; charset=utf-8", "not found: try /metrics or /healthz\n"};
+  return metrics::HttpResponse{404, "text/plain; charset=utf-8",
+                               "not found: try /metrics or /healthz\n"};
+}
+
+// One slice: steps until kSlice of the main loop is spent, then the rest on a later turn
+// (a zero timer: whatever else is due, checks first among them, runs in between).
+void MetricsSubsystem::turn(Job& job) {
+  const auto t0 = SteadyClock::now();
+  while (job.at < job.steps.size()) {
+    const auto r = job.steps[job.at](job.writer);
+    if (r == metrics::StepResult::done) {
+      ++job.at;
+    } else if (r == metrics::StepResult::stale) {
+      // What the scrape read changed under it (a reload): start over, at most three times;
+      // then build it whole in this turn, which a reload cannot interrupt.
+      ++restarts_;
+      job.writer = metrics::Writer(last_size_ + last_size_ / 8);
+      job.steps = steps_();
+      job.at = 0;
+      if (++job.restarts > 3) {
+        metrics::run_all(job.steps, job.writer);
+        job.at = job.steps.size();
+        break;
+      }
+    }
+    if (SteadyClock::now() - t0 >= kSlice) break;
+  }
+  const Duration spent = SteadyClock::now() - t0;
+  job.busy += spent;
+  job.turn_max = std::max(job.turn_max, spent);
+  ++job.turns;
+  if (job.at < job.steps.size()) {
+    job.next->start(Duration::zero());
+    return;
+  }
+  last_render_ = job.busy;
+  last_render_turn_max_ = job.turn_max;
+  last_render_turns_ = job.turns;
+  last_size_ = job.writer.text().size();
+  auto later = std::move(job.later);
+  std::string body = job.writer.take();
+  for (auto it = jobs_.begin(); it != jobs_.end(); ++it)
+    if (it->get() == &job) {
+      jobs_.erase(it);  // `job` is gone from here on
+      break;
+    }
+  later(metrics::HttpResponse{200, kTextFormat, std::move(body)});
 }
 
 std::unique_ptr<metrics::HttpServer> MetricsSubsystem::make_server() {
   return std::make_unique<metrics::HttpServer>(
-      loop_, [this](std::string_view path) { return handle(path); });
+      loop_, [this](std::string_view path, metrics::HttpServer::Later later) {
+        return handle(path, std::move(later));
+      });
 }
 
 // Binds the new endpoint before the old one goes, so a reload to an address that cannot be
@@ -77,6 +153,7 @@ std::string MetricsSubsystem::reload(const config::Config&, const config::Config
 }
 
 void MetricsSubsystem::stop() {
+  jobs_.clear();
   server_.reset();
   endpoint_.reset();
 }
@@ -92,7 +169,13 @@ void MetricsSubsystem::status(JsonWriter& w) const {
   w.field("scrapes", scrapes_).field("not_found", not_found_);
   w.field("unhealthy_answers", unhealthy_answers_);
   w.field("refused_methods", server_ ? server_->refused() : 0);
+  // Main-loop time of the last /metrics response, all its slices together, and its longest
+  // slice (what a check due meanwhile may have waited).
   w.field("last_render_ms", std::chrono::duration<double, std::milli>(last_render_).count());
+  w.field("last_render_turn_max_ms",
+          std::chrono::duration<double, std::milli>(last_render_turn_max_).count());
+  w.field("last_render_turns", last_render_turns_);
+  w.field("restarts", restarts_);
   w.end_object();
 }
 
@@ -105,8 +188,11 @@ void MetricsSubsystem::metrics(metrics::Writer& w) const {
   w.counter("hadirector_metrics_scrapes_total", "Requests for /metrics served.");
   w.sample(static_cast<double>(scrapes_));
   w.gauge("hadirector_metrics_last_render_seconds",
-          "Main-loop time the previous /metrics response took to build.");
+          "Main-loop time the previous /metrics response took to build (all its slices).");
   w.sample(std::chrono::duration<double>(last_render_).count());
+  w.gauge("hadirector_metrics_last_render_slice_max_seconds",
+          "The longest main-loop slice of the previous /metrics response.");
+  w.sample(std::chrono::duration<double>(last_render_turn_max_).count());
 }
 
 }  // namespace hd

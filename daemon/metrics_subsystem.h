@@ -5,6 +5,7 @@
 // to an address it cannot bind fails whole and keeps the old one.
 #pragma once
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,9 +18,12 @@ namespace hd {
 
 class MetricsSubsystem : public Subsystem {
  public:
-  // render: the /metrics text; health: "" when healthy, else why not.
-  MetricsSubsystem(Loop& loop, std::function<std::string()> render,
+  // steps: a fresh list of the /metrics text's steps (metrics::Step), run a slice of at most
+  // kSlice of the main loop per turn; health: "" when healthy, else why not.
+  MetricsSubsystem(Loop& loop, std::function<metrics::Steps()> steps,
                    std::function<std::string()> health);
+  ~MetricsSubsystem() override;
+  static constexpr Duration kSlice = std::chrono::milliseconds(2);
   std::string_view name() const override { return "metrics"; }
   std::string start(const config::Config& cfg) override;
   std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
@@ -30,11 +34,16 @@ class MetricsSubsystem : public Subsystem {
   int port() const { return server_ ? server_->port() : 0; }  // bound port (tests bind 0)
 
  private:
-  metrics::HttpResponse handle(std::string_view path);
+  std::optional<metrics::HttpResponse> handle(std::string_view path,
+                                             metrics::HttpServer::Later later);
+  // A /metrics response being built, a slice per main-loop turn.
+  struct Job;
+  void turn(Job& job);
+  std::list<std::unique_ptr<Job>> jobs_;
   std::unique_ptr<metrics::HttpServer> make_server();  // answering with handle()
   std::string apply(const std::optional<config::MetricsEndpoint>& want);
 
-  std::function<std::string()> render_;
+  std::function<metrics::Steps()> steps_;
   std::function<std::string()> health_;
   Loop& loop_;
   std::unique_ptr<metrics::HttpServer> server_;
@@ -42,7 +51,11 @@ class MetricsSubsystem : public Subsystem {
   uint64_t scrapes_ = 0;
   uint64_t not_found_ = 0;
   uint64_t unhealthy_answers_ = 0;
-  Duration last_render_{};
+  Duration last_render_{};           // main-loop time, all slices together
+  Duration last_render_turn_max_{};  // the longest slice
+  int last_render_turns_ = 0;
+  uint64_t restarts_ = 0;  // scrapes started over (a reload while they were built)
+  size_t last_size_ = 0;
 };
 
 }  // namespace hd

@@ -36,6 +36,14 @@ class Subsystem {
   virtual void status_text(std::string& out) const = 0;
   // Writes this subsystem's Prometheus families (docs/metrics.md); idle ones write none.
   virtual void metrics(metrics::Writer&) const {}
+  // The same as slices a scrape writes over several main-loop turns (metrics::Step); by
+  // default one step, metrics(). Those with thousands of series slice them.
+  virtual void metrics_steps(metrics::Steps& out) const {
+    out.push_back([this](metrics::Writer& w) {
+      metrics(w);
+      return metrics::StepResult::done;
+    });
+  }
   // For /healthz: "" when this subsystem is where it should be, else why not (one line).
   virtual std::string unhealthy() const { return ""; }
   // The runtime overrides (hadirector ctl) changed, or are given before start(): each

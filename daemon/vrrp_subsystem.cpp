@@ -330,6 +330,12 @@ void VrrpSubsystem::metrics(metrics::Writer& w) const {
   each(false, "hadirector_vrrp_last_transition_time_seconds",
        "When the instance last changed state (Unix time).",
        [](const I& i) { return i.last_transition_wall; });
+  each(false, "hadirector_vrrp_held",
+       "1 while hadirector ctl hold or failover keeps the instance from MASTER.",
+       [](const I& i) { return i.held ? 1 : 0; });
+  each(false, "hadirector_vrrp_lingering",
+       "1 while the instance, BACKUP after a handover, still holds its VIPs (handover_linger).",
+       [](const I& i) { return i.lingering ? 1 : 0; });
   each(false, "hadirector_vrrp_advert_interval_seconds",
        "The advert interval in force (v3: the Master's).",
        [](const I& i) { return i.advert_interval_s; });

@@ -22,16 +22,22 @@ class FakeAddressManager final : public AddressManager {
   void add(const AddressSpec& a) override {
     requests.push_back({AddrOp::add, a});
     if (refuse_adds || refused_addresses.count(a.address)) {
-      report({AddrOp::add, a, refuse_with});
+      answer({AddrOp::add, a, refuse_with});
       return;
     }
     if (!has(a.address)) present.push_back(a);
-    report({AddrOp::add, a, 0});
+    answer({AddrOp::add, a, 0});
+  }
+  // defer_answers: acknowledgements wait for release_answers(), as a slow kernel's would.
+  void release_answers() {
+    auto held = std::move(deferred);
+    deferred.clear();
+    for (auto& r : held) report(r);
   }
   void remove(const AddressSpec& a) override {
     requests.push_back({AddrOp::remove, a});
     std::erase_if(present, [&](const AddressSpec& p) { return p.address == a.address; });
-    report({AddrOp::remove, a, 0});
+    answer({AddrOp::remove, a, 0});
   }
   bool has(const IpAddress& a) const {
     return std::any_of(present.begin(), present.end(),
@@ -51,6 +57,16 @@ class FakeAddressManager final : public AddressManager {
   bool refuse_adds = false;
   std::set<IpAddress> refused_addresses;  // refused even when refuse_adds is not set
   int refuse_with = 1;  // EPERM
+  bool defer_answers = false;
+  std::vector<AddressResult> deferred;
+
+ private:
+  void answer(const AddressResult& r) {
+    if (defer_answers)
+      deferred.push_back(r);
+    else
+      report(r);
+  }
 };
 
 }  // namespace hd::rtnl

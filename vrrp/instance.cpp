@@ -17,6 +17,9 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 
 double seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 
+// How long a new Master's gratuitous ARP waits for the kernel to confirm its VIPs.
+constexpr Duration kAnnounceWait = std::chrono::milliseconds(100);
+
 // What the instance holds while MASTER, and announces: the advertised VIPs and the excluded.
 std::vector<IpAddress> held_addresses(const InstanceConfig& c) {
   std::vector<IpAddress> ips;
@@ -54,6 +57,15 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
                                                         cfg_.garp_spacing);
                                }),
       linger_timer_(loop, [this] { feed(LingerTimerFired{}); }),
+      announce_wait_timer_(loop,
+                           [this] {
+                             HD_LOG(warning, "vrrp")
+                                 << cfg_.name << ": the kernel has not confirmed "
+                                 << adds_pending_.size() << " VIP(s) after "
+                                 << std::chrono::duration_cast<Millis>(kAnnounceWait).count()
+                                 << " ms; announcing anyway";
+                             announce();
+                           }),
       vip_retry_timer_(loop, [this] { retry_vips(); }),
       vip_fault_timer_(loop, [this] {
         HD_LOG(info, "vrrp") << cfg_.name << ": VIP fault hold-down over; rejoining the election";
@@ -160,6 +172,9 @@ void Instance::reassert_vips() {
 }
 
 void Instance::on_address_result(const rtnl::AddressResult& r) {
+  if (r.op == rtnl::AddrOp::add && adds_pending_.erase(r.spec.address) && adds_pending_.empty() &&
+      announce_waiting_)
+    announce();  // (a refused VIP is announced too: the others are there, and it is retried)
   if (r.op != rtnl::AddrOp::add || r.spec.ifindex != cfg_.ifindex) return;
   auto vip = std::find_if(cfg_.vips.begin(), cfg_.vips.end(),
                           [&](const VipSpec& v) { return v.address == r.spec.address; });
@@ -266,7 +281,21 @@ void Instance::update_fault() {
   }
 }
 
+void Instance::announce() {
+  announce_waiting_ = false;
+  announce_wait_timer_.stop();
+  ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
+  if (cfg_.garp_second_burst > Duration::zero()) garp_second_timer_.start(cfg_.garp_second_burst);
+  // An old Master may still hold (and answer ARP for) the VIPs for its linger: announce
+  // once more after it, as far as our own setting tells.
+  if (cfg_.params.linger > Duration::zero())
+    garp_after_linger_timer_.start(cfg_.params.linger + Millis(500));
+}
+
 void Instance::stop_announcing() {
+  announce_waiting_ = false;
+  announce_wait_timer_.stop();
+  adds_pending_.clear();
   garp_refresh_timer_.stop();
   garp_second_timer_.stop();
   garp_after_linger_timer_.stop();
@@ -320,6 +349,9 @@ void Instance::execute(const Actions& actions) {
             [&](const CancelMasterDownTimer&) { master_down_timer_.stop(); },
             [&](const AddVips&) {
               vips_held_ = true;  // first: a refusal may be reported while adding
+              // Pending before the requests: a manager may answer inside add().
+              for (auto* list : {&cfg_.vips, &cfg_.excluded_vips})
+                for (auto& v : *list) adds_pending_.insert(v.address);
               for (auto& v : cfg_.vips) ports_.addresses.add(v);
               for (auto& v : cfg_.excluded_vips) ports_.addresses.add(v);
               if (cfg_.garp_refresh > Duration::zero())
@@ -351,13 +383,12 @@ void Instance::execute(const Actions& actions) {
               linger_started_.reset();
             },
             [&](const SendGratuitous&) {
-              ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
-              if (cfg_.garp_second_burst > Duration::zero())
-                garp_second_timer_.start(cfg_.garp_second_burst);
-              // An old Master may still hold (and answer ARP for) the VIPs for its linger:
-              // announce once more after it, as far as our own setting tells.
-              if (cfg_.params.linger > Duration::zero())
-                garp_after_linger_timer_.start(cfg_.params.linger + Millis(500));
+              if (adds_pending_.empty()) {
+                announce();
+              } else if (!announce_waiting_) {
+                announce_waiting_ = true;
+                announce_wait_timer_.start(kAnnounceWait);
+              }
             },
             [&](const IntervalAdopted& a) {
               HD_LOG(info, "vrrp") << cfg_.name << ": master advert interval now "

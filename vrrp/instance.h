@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -157,6 +158,13 @@ class Instance {
   void send_advert(uint8_t priority);
   // Pending gratuitous ARP bursts and refreshes, and VIP retries, stop (leaving Master).
   void stop_announcing();
+  // The gratuitous ARP burst (and the later ones) of a new Master, once the kernel has
+  // answered every VIP add of AddVips (or after kAnnounceWait): announcing an address the
+  // kernel does not hold yet sends traffic to a director that cannot take it (it forwards it
+  // to the old Master, which may already be letting go).
+  void announce();
+  std::set<IpAddress> adds_pending_;  // VIP adds the kernel has not answered yet
+  bool announce_waiting_ = false;
   std::optional<TimePoint> linger_started_;
   ExpectedParams expected() const;
   std::vector<IpAddress> vip_addresses() const;
@@ -173,6 +181,7 @@ class Instance {
   // A new Master's last burst, once a lingering old Master has let go (Params::linger).
   Timer garp_after_linger_timer_;
   Timer linger_timer_;
+  Timer announce_wait_timer_;  // announce() anyway after kAnnounceWait
   bool vips_held_ = false;
   std::vector<std::string> down_;  // tracked interfaces that are down
   std::string script_fault_;       // a weight-0 track script is failing

@@ -50,7 +50,7 @@ def run(hd, servers, seconds, every, scrape):
             except (ValueError, subprocess.SubprocessError):
                 time.sleep(0.2)
         time.sleep(3)  # the checks' first-run spread (one interval) is over
-        renders, walls, size, series = [], [], 0, 0
+        renders, slices, turns, walls, size, series = [], [], [], [], 0, 0
         before = status(hd, sock)["checkers"]["scheduler"]
         t_end = time.time() + seconds
         while time.time() < t_end:
@@ -62,10 +62,14 @@ def run(hd, servers, seconds, every, scrape):
                 walls.append(1e3 * (time.time() - t0))
                 size = len(r.stdout)
                 series = sum(1 for l in r.stdout.split(b"\n") if l and not l.startswith(b"#"))
-                renders.append(status(hd, sock)["metrics"]["last_render_ms"])
+                m = status(hd, sock)["metrics"]
+                renders.append(m["last_render_ms"])
+                slices.append(m["last_render_turn_max_ms"])
+                turns.append(m["last_render_turns"])
             time.sleep(every)
         after = status(hd, sock)["checkers"]["scheduler"]
-        return {"renders_ms": renders, "walls_ms": walls, "bytes": size, "series": series,
+        return {"renders_ms": renders, "slices_ms": slices, "turns": turns,
+                "walls_ms": walls, "bytes": size, "series": series,
                 "late_p99_ms": after["late_p99_ms"], "late_max_ms": after["late_max_ms"],
                 "probes": after["probes"] - before["probes"]}
     finally:
@@ -96,6 +100,9 @@ def main():
     print("main-loop time per scrape (render): p50 %.1f ms, max %.1f ms over %d scrapes"
           % (pct(loud["renders_ms"], 0.5), max(loud["renders_ms"], default=0),
              len(loud["renders_ms"])))
+    print("longest main-loop slice of a scrape: p50 %.1f ms, max %.1f ms (%d-%d slices a scrape)"
+          % (pct(loud["slices_ms"], 0.5), max(loud["slices_ms"], default=0),
+             min(loud["turns"], default=0), max(loud["turns"], default=0)))
     print("scrape wall time (curl): p50 %.1f ms, max %.1f ms"
           % (pct(loud["walls_ms"], 0.5), max(loud["walls_ms"], default=0)))
     print("check start lateness (since start): without scrapes p99 %.1f ms max %.1f ms; "

@@ -30,19 +30,37 @@ MHD_Result answer(MHD_Connection* c, const HttpResponse& r, const char* allow = 
 }
 
 MHD_Result trampoline(void* cls, MHD_Connection* c, const char* url, const char* method,
-                      const char*, const char*, size_t*, void**) {
-  return HttpServer::on_request(cls, c, url, method) ? MHD_YES : MHD_NO;
+                      const char*, const char*, size_t*, void** state) {
+  return HttpServer::on_request(cls, c, url, method, state) ? MHD_YES : MHD_NO;
+}
+
+void completed(void* cls, MHD_Connection*, void** state, MHD_RequestTerminationCode) {
+  HttpServer::on_completed(cls, state);
 }
 
 }  // namespace
+
+struct HttpServer::Pending {
+  MHD_Connection* connection = nullptr;
+  std::optional<HttpResponse> response;  // set by Later; then the connection is resumed
+  bool suspended = false;
+  bool resumed = false;
+};
 
 HttpServer::HttpServer(Loop& loop, Handler handler) : loop_(loop), handler_(std::move(handler)) {}
 
 HttpServer::~HttpServer() { close(); }
 
-int HttpServer::on_request(void* cls, void* connection, const char* url, const char* method) {
+int HttpServer::on_request(void* cls, void* connection, const char* url, const char* method,
+                           void** state) {
   auto* self = static_cast<HttpServer*>(cls);
   auto* c = static_cast<MHD_Connection*>(connection);
+  if (auto* p = static_cast<Pending*>(*state)) {
+    // Called again: resumed with its response (or, before that, for more of the request,
+    // which a GET does not have).
+    if (!p->response) return true;
+    return answer(c, *p->response) == MHD_YES;
+  }
   const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
   if (!get && !head) {
@@ -50,15 +68,45 @@ int HttpServer::on_request(void* cls, void* connection, const char* url, const c
     return answer(c, HttpResponse{405, "text/plain; charset=utf-8", "only GET and HEAD\n"},
                   "GET, HEAD") == MHD_YES;
   }
+  auto p = std::make_shared<Pending>();
+  p->connection = c;
+  std::weak_ptr<Pending> weak = p;
+  HttpServer* server = self;
+  Later later = [server, weak](HttpResponse r) {
+    auto held = weak.lock();  // gone: the request ended, or the server closed
+    if (!held || held->response) return;
+    held->response = std::move(r);
+    if (!held->suspended) return;  // answered before the handler returned: queued below
+    held->resumed = true;
+    MHD_resume_connection(held->connection);
+    server->pump_soon();
+  };
   // Nothing may unwind through libmicrohttpd's C frames: a handler that throws (out of
   // memory building a big response) answers 500.
-  HttpResponse r;
+  std::optional<HttpResponse> r;
   try {
-    r = self->handler_(url);
+    r = self->handler_(url, later);
   } catch (const std::exception& e) {
     r = HttpResponse{500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
   }
-  return answer(c, r) == MHD_YES;
+  if (r) return answer(c, *r) == MHD_YES;
+  if (p->response) return answer(c, *p->response) == MHD_YES;  // `later` already called
+  // Later: the connection waits, suspended, for its response.
+  *state = p.get();
+  self->pending_.emplace(p.get(), p);
+  p->suspended = true;
+  MHD_suspend_connection(c);
+  return true;
+}
+
+void HttpServer::on_completed(void* cls, void** state) {
+  auto* self = static_cast<HttpServer*>(cls);
+  if (auto* p = static_cast<Pending*>(*state)) self->pending_.erase(p);
+  *state = nullptr;
+}
+
+void HttpServer::pump_soon() {
+  if (soon_ && !soon_->active()) soon_->start(Duration::zero());
 }
 
 std::string HttpServer::listen(const IpAddress& address, int port) {
@@ -98,10 +146,13 @@ std::string HttpServer::listen(const IpAddress& address, int port) {
                                            : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
   // External epoll mode: no thread; MHD closes the listening socket when stopped. A scrape
   // answers in one turn, so a handful of connections and a short idle timeout suffice.
-  daemon_ = MHD_start_daemon(MHD_USE_EPOLL | (address.is_v4() ? 0 : MHD_USE_IPv6), 0, nullptr,
-                             nullptr, &trampoline, this, MHD_OPTION_LISTEN_SOCKET, fd,
-                             MHD_OPTION_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT,
-                             10u, MHD_OPTION_END);
+  // Suspend/resume: a /metrics response is built over several loop turns (the connection
+  // waits suspended; resuming wakes MHD through its own eventfd, which is in its epoll set).
+  daemon_ = MHD_start_daemon(
+      MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (address.is_v4() ? 0 : MHD_USE_IPv6), 0, nullptr,
+      nullptr, &trampoline, this, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, 32u,
+      MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_NOTIFY_COMPLETED, &completed, this,
+      MHD_OPTION_END);
   if (!daemon_) {
     // Not closed here: libmicrohttpd's failure path closes a listening socket it was given
     // (closing it again could close a descriptor another thread just opened).
@@ -110,6 +161,7 @@ std::string HttpServer::listen(const IpAddress& address, int port) {
   const auto* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
   io_ = std::make_unique<IoWatcher>(loop_, info->epoll_fd, EV_READ, [this](int) { pump(); });
   timer_ = std::make_unique<Timer>(loop_, [this] { pump(); });
+  soon_ = std::make_unique<Timer>(loop_, [this] { pump(); });
   io_->start();
   pump();
   return "";
@@ -125,6 +177,19 @@ void HttpServer::pump() {
 }
 
 void HttpServer::close() {
+  if (daemon_) {
+    // libmicrohttpd may not be stopped with a connection suspended: answer each one waiting.
+    auto waiting = pending_;
+    for (auto& [raw, p] : waiting)
+      if (p->suspended && !p->resumed) {
+        p->response = HttpResponse{503, "text/plain; charset=utf-8", "shutting down\n"};
+        p->resumed = true;
+        MHD_resume_connection(p->connection);
+      }
+    if (!waiting.empty()) MHD_run(daemon_);
+  }
+  pending_.clear();
+  soon_.reset();
   timer_.reset();
   io_.reset();
   if (daemon_) MHD_stop_daemon(daemon_);

@@ -6,7 +6,9 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,7 +27,11 @@ struct HttpResponse {
 
 class HttpServer {
  public:
-  using Handler = std::function<HttpResponse(std::string_view path)>;
+  // Answers a request at once, or later: returning nullopt promises one call of `later` with
+  // the response, on the loop's thread (the connection waits, suspended, meanwhile). A
+  // `later` called after the server closed (or twice) does nothing.
+  using Later = std::function<void(HttpResponse)>;
+  using Handler = std::function<std::optional<HttpResponse>(std::string_view path, Later later)>;
   HttpServer(Loop& loop, Handler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -39,11 +45,19 @@ class HttpServer {
   uint64_t refused() const { return refused_; }  // methods other than GET/HEAD
 
   // libmicrohttpd's request callback lands here (cls: the server; connection: its
-  // MHD_Connection); returns whether a response was queued.
-  static int on_request(void* cls, void* connection, const char* url, const char* method);
+  // MHD_Connection; state: the request's slot for a Pending); returns whether a response
+  // was queued (or the connection suspended for a later one).
+  static int on_request(void* cls, void* connection, const char* url, const char* method,
+                        void** state);
+  // A request is over (libmicrohttpd's completion callback): its Pending goes.
+  static void on_completed(void* cls, void** state);
 
  private:
+  struct Pending;  // a request answered later: its connection and, once there, the response
   void pump();  // MHD_run, then the next timeout
+  void pump_soon();
+  std::map<Pending*, std::shared_ptr<Pending>> pending_;
+  std::unique_ptr<Timer> soon_;
 
   Loop& loop_;
   Handler handler_;

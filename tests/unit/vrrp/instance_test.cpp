@@ -159,6 +159,30 @@ TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVipsAfterTheLinger) 
   EXPECT_FALSE(i->handing_over());
 }
 
+TEST_F(InstanceTest, ANewMasterAnnouncesOnlyOnceTheKernelHasItsVips) {
+  addresses.defer_answers = true;  // a slow kernel: the acknowledgement comes later
+  auto i = make(config(100));
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  run_for(loop, 20ms);
+  EXPECT_EQ(announcer.bursts, 0);  // not yet: the VIP may not be there
+  addresses.release_answers();
+  EXPECT_EQ(announcer.bursts, 1);
+  EXPECT_EQ(announcer.last, (std::vector<IpAddress>{kVip}));
+}
+
+TEST_F(InstanceTest, ANewMasterAnnouncesAnywayWhenTheKernelNeverAnswers) {
+  addresses.defer_answers = true;
+  auto i = make(config(100));
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  const auto t0 = SteadyClock::now();
+  ASSERT_TRUE(run_until(loop, [&] { return announcer.bursts == 1; }));
+  EXPECT_GE(SteadyClock::now() - t0, 50ms);  // after the 100 ms wait (less the time to MASTER)
+  addresses.release_answers();
+  EXPECT_EQ(announcer.bursts, 1);  // a late answer does not announce twice
+}
+
 TEST_F(InstanceTest, WithoutALingerAPreemptedMasterDropsItsVipsAtOnce) {
   auto c = config(100);
   c.params.linger = Duration::zero();
