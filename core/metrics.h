@@ -134,4 +134,42 @@ Step indexed_family(std::function<size_t()> count, size_t per_step, std::functio
   };
 }
 
+// One family over rows that hold items (a virtual server's real servers), in slices of
+// `per_step` items, resuming at (row, item), so one big row is sliced too. `row(w, i)`
+// returns what the items of row i share (looked up again when a slice resumes inside it);
+// `item(w, i, j, shared)` writes item j of row i.
+template <class Header, class Row, class Item>
+Step nested_family(std::function<size_t()> rows, std::function<size_t(size_t)> items,
+                   size_t per_step, std::function<bool()> valid, Header header, Row row,
+                   Item item) {
+  struct Cursor {
+    bool started = false;
+    size_t i = 0, j = 0;
+  };
+  auto at = std::make_shared<Cursor>();
+  return [rows = std::move(rows), items = std::move(items), per_step, valid = std::move(valid),
+          header, row, item, at](Writer& w) {
+    if (valid && !valid()) return StepResult::stale;
+    if (!at->started) {
+      at->started = true;
+      header(w);
+    }
+    const size_t n = rows();
+    size_t budget = per_step;
+    while (at->i < n && budget > 0) {
+      const size_t m = items(at->i);
+      if (at->j < m) {
+        auto shared = row(at->i);
+        for (; at->j < m && budget > 0; ++at->j, --budget) item(w, at->i, at->j, shared);
+      }
+      if (at->j >= m) {
+        ++at->i;
+        at->j = 0;
+        if (budget > 0) --budget;  // an empty row still costs a little
+      }
+    }
+    return at->i >= n ? StepResult::done : StepResult::more;
+  };
+}
+
 }  // namespace hd::metrics

@@ -537,7 +537,7 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
   const uint64_t gen = metrics_gen_;
   auto valid = [this, gen] { return running_ && metrics_gen_ == gen; };
   if (checker_) checker_->metrics_steps(out, valid);
-  constexpr size_t kServicesPerStep = 100;  // about 1,000 real servers: a millisecond or two
+  constexpr size_t kServicesPerStep = 30;  // about 300 real servers: well under a millisecond
   using W = metrics::Writer;
   auto count = [this] { return specs_.size(); };
   auto desired_of = [this](size_t i) { return find_service(desired_, specs_[i].key); };
@@ -579,96 +579,100 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
           w.sample({{"vs", labels_[i].vs}, {"table", "kernel"}}, k ? k->destinations.size() : 0);
         }
       });
-  family([](W& w) { w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up."); },
-         [this](W& w, size_t i) {
-           const auto& spec = specs_[i];
-           for (size_t j = 0; j < spec.reals.size(); ++j) {
-             auto h = health_.find(spec.reals[j].id);
-             w.sample({{"vs", labels_[i].vs}, {"rs", labels_[i].rs[j]}},
-                      h == health_.end() || h->second.up ? 1 : 0);
-           }
-         });
-  family(
+  // Per real server: sliced by real servers, so a virtual server with thousands is sliced too.
+  constexpr size_t kRealsPerStep = 300;
+  auto reals_of = [this](size_t i) { return specs_[i].reals.size(); };
+  auto real_family = [&](auto header, auto row, auto item) {
+    out.push_back(
+        metrics::nested_family(count, reals_of, kRealsPerStep, valid, header, row, item));
+  };
+  real_family([](W& w) { w.gauge("hadirector_lvs_real_server_up", "1 when the real server's check holds it up."); },
+              [](size_t) { return 0; },
+              [this](W& w, size_t i, size_t j, int) {
+                auto h = health_.find(specs_[i].reals[j].id);
+                w.sample({{"vs", labels_[i].vs}, {"rs", labels_[i].rs[j]}},
+                         h == health_.end() || h->second.up ? 1 : 0);
+              });
+  struct Indexes {
+    ipvs::DestIndex desired, kernel;
+  };
+  real_family(
       [](W& w) {
         w.gauge("hadirector_lvs_real_server_weight",
                 "The real server's weight: configured, desired (health, slow start, overrides) "
                 "and in the kernel (absent when not there).");
       },
-      [this, desired_of, kernel_of](W& w, size_t i) {
-        const auto& spec = specs_[i];
-        const ipvs::Service* ds = desired_of(i);
-        const ipvs::Service* ks = kernel_of(i);
-        const ipvs::DestIndex desired = ds ? index_destinations(*ds) : ipvs::DestIndex{};
-        const ipvs::DestIndex in_kernel = ks ? index_destinations(*ks) : ipvs::DestIndex{};
-        for (size_t j = 0; j < spec.reals.size(); ++j) {
-          const ipvs::RealSpec& real = spec.reals[j];
-          const std::string& vs = labels_[i].vs;
-          const std::string& rs = labels_[i].rs[j];
-          w.sample({{"vs", vs}, {"rs", rs}, {"weight", "configured"}}, real.dest.weight);
-          auto d = desired.find(real.dest.key);
-          w.sample({{"vs", vs}, {"rs", rs}, {"weight", "desired"}},
-                   d == desired.end() ? 0 : d->second->weight);
-          if (auto k = in_kernel.find(real.dest.key); k != in_kernel.end())
-            w.sample({{"vs", vs}, {"rs", rs}, {"weight", "kernel"}}, k->second->weight);
-        }
+      [desired_of, kernel_of](size_t i) {
+        auto x = std::make_shared<Indexes>();
+        if (const ipvs::Service* d = desired_of(i)) x->desired = index_destinations(*d);
+        if (const ipvs::Service* k = kernel_of(i)) x->kernel = index_destinations(*k);
+        return x;
+      },
+      [this](W& w, size_t i, size_t j, const std::shared_ptr<Indexes>& x) {
+        const ipvs::RealSpec& real = specs_[i].reals[j];
+        const std::string& vs = labels_[i].vs;
+        const std::string& rs = labels_[i].rs[j];
+        w.sample({{"vs", vs}, {"rs", rs}, {"weight", "configured"}}, real.dest.weight);
+        auto d = x->desired.find(real.dest.key);
+        w.sample({{"vs", vs}, {"rs", rs}, {"weight", "desired"}},
+                 d == x->desired.end() ? 0 : d->second->weight);
+        if (auto k = x->kernel.find(real.dest.key); k != x->kernel.end())
+          w.sample({{"vs", vs}, {"rs", rs}, {"weight", "kernel"}}, k->second->weight);
       });
   if (!reconciler_) return;
   // The kernel's own counters, as the last full reconcile's dump read them (so up to
   // reconcile_interval old): what `ipvsadm -L -n --stats --exact` prints. Rates are left to
   // PromQL's rate() over the totals.
-  auto per_dest = [this, kernel_of](W& w, size_t i, auto write) {
+  // Per kernel destination (what the last dump read), sliced the same way.
+  auto dests_of = [kernel_of](size_t i) -> size_t {
     const ipvs::Service* k = kernel_of(i);
-    if (!k) return;
-    for (auto& d : k->destinations)
-      if (d.counters) write(w, labels_[i].vs, d.key.str(), *d.counters);
+    return k ? k->destinations.size() : 0;
   };
-  family(
+  auto dest_family = [&](auto header, auto write) {
+    out.push_back(metrics::nested_family(
+        count, dests_of, kRealsPerStep, valid, header, kernel_of,
+        [this, write](W& w, size_t i, size_t j, const ipvs::Service* k) {
+          if (!k || j >= k->destinations.size()) return;
+          const auto& d = k->destinations[j];
+          if (d.counters) write(w, labels_[i].vs, d.key.str(), *d.counters);
+        }));
+  };
+  using C = ipvs::DestCounters;
+  dest_family(
       [](W& w) {
         w.gauge("hadirector_ipvs_real_server_connections",
                 "The kernel's connection entries for the real server, by state.");
       },
-      [per_dest](W& w, size_t i) {
-        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
-                          const ipvs::DestCounters& c) {
-          w.sample({{"vs", vs}, {"rs", rs}, {"state", "active"}}, c.active_conns);
-          w.sample({{"vs", vs}, {"rs", rs}, {"state", "inactive"}}, c.inactive_conns);
-          w.sample({{"vs", vs}, {"rs", rs}, {"state", "persistent"}}, c.persistent_conns);
-        });
+      [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        w.sample({{"vs", vs}, {"rs", rs}, {"state", "active"}}, c.active_conns);
+        w.sample({{"vs", vs}, {"rs", rs}, {"state", "inactive"}}, c.inactive_conns);
+        w.sample({{"vs", vs}, {"rs", rs}, {"state", "persistent"}}, c.persistent_conns);
       });
-  family(
+  dest_family(
       [](W& w) {
         w.counter("hadirector_ipvs_real_server_connections_total",
                   "Connections the kernel scheduled to the real server.");
       },
-      [per_dest](W& w, size_t i) {
-        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
-                          const ipvs::DestCounters& c) {
-          w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(c.stats.conns));
-        });
+      [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(c.stats.conns));
       });
-  family(
+  dest_family(
       [](W& w) {
         w.counter("hadirector_ipvs_real_server_packets_total",
                   "Packets through the director for the real server (in: from clients).");
       },
-      [per_dest](W& w, size_t i) {
-        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
-                          const ipvs::DestCounters& c) {
-          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inpkts));
-          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outpkts));
-        });
+      [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inpkts));
+        w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outpkts));
       });
-  family(
+  dest_family(
       [](W& w) {
         w.counter("hadirector_ipvs_real_server_bytes_total",
                   "Bytes through the director for the real server (in: from clients).");
       },
-      [per_dest](W& w, size_t i) {
-        per_dest(w, i, [](W& w, const std::string& vs, const std::string& rs,
-                          const ipvs::DestCounters& c) {
-          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inbytes));
-          w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outbytes));
-        });
+      [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inbytes));
+        w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outbytes));
       });
   family([](W& w) { w.counter("hadirector_ipvs_service_connections_total", "Connections the kernel scheduled for the service."); },
          [this, kernel_of](W& w, size_t i) {

@@ -16,11 +16,16 @@ namespace hd::metrics {
 namespace {
 
 // HEAD gets the same response: libmicrohttpd sends its headers without the body.
-MHD_Result answer(MHD_Connection* c, const HttpResponse& r, const char* allow = nullptr) {
-  auto* resp = MHD_create_response_from_buffer(r.body.size(),
-                                               const_cast<char*>(r.body.data()),
-                                               MHD_RESPMEM_MUST_COPY);
-  if (!resp) return MHD_NO;
+// The body is handed over, not copied (a /metrics text is megabytes): libmicrohttpd frees it
+// with the response.
+MHD_Result answer(MHD_Connection* c, HttpResponse r, const char* allow = nullptr) {
+  auto* body = new std::string(std::move(r.body));
+  auto* resp = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
+  if (!resp) {
+    delete body;
+    return MHD_NO;
+  }
   MHD_add_response_header(resp, "Content-Type", r.content_type.c_str());
   MHD_add_response_header(resp, "Cache-Control", "no-store");
   if (allow) MHD_add_response_header(resp, "Allow", allow);
@@ -59,7 +64,7 @@ int HttpServer::on_request(void* cls, void* connection, const char* url, const c
     // Called again: resumed with its response (or, before that, for more of the request,
     // which a GET does not have).
     if (!p->response) return true;
-    return answer(c, *p->response) == MHD_YES;
+    return answer(c, std::move(*p->response)) == MHD_YES;
   }
   const bool get = std::strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   const bool head = std::strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
@@ -89,8 +94,8 @@ int HttpServer::on_request(void* cls, void* connection, const char* url, const c
   } catch (const std::exception& e) {
     r = HttpResponse{500, "text/plain; charset=utf-8", std::string("error: ") + e.what() + "\n"};
   }
-  if (r) return answer(c, *r) == MHD_YES;
-  if (p->response) return answer(c, *p->response) == MHD_YES;  // `later` already called
+  if (r) return answer(c, std::move(*r)) == MHD_YES;
+  if (p->response) return answer(c, std::move(*p->response)) == MHD_YES;  // `later` already called
   // Later: the connection waits, suspended, for its response.
   *state = p.get();
   self->pending_.emplace(p.get(), p);
