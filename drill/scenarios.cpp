@@ -41,14 +41,16 @@ double back_budget(const LabParams& p) { return p.rise * p.check_interval + p.ch
 double out_budget(const LabParams& p) { return p.fall * p.check_interval + p.check_timeout + 1.0; }
 double settle_after_real_heal(const LabParams& p) { return p.rise * p.check_interval + p.slow_start + 2; }
 
-// What a planned switchover still loses, per switch: a TCP handshake whose SYN reached the
-// old Master while its SYN-ACK left the real server after the gateway moved (or the other
-// way round). The kernel syncs no half-open connection (ip_vs_sync_conn_needed: ESTABLISHED
-// and later only), so the new Master forwards that SYN-ACK un-translated, and the client's
-// SYN retry comes after Linux's initial RTO of 1 s, the drill client's timeout. Measured in
-// the VM (NAT, 40 new connections/s): about one switch in three loses one; established and
-// long-lived connections are never lost. Not yet zero: see docs/plans.
-constexpr int kHandshakesCrossing = 1;
+// What a planned switchover still loses in NAT: TCP handshakes whose SYN reached the old
+// Master while their SYN-ACK left the real server after the gateway moved (or the other way
+// round). The kernel syncs no half-open connection (ip_vs_sync_conn_needed: ESTABLISHED and
+// later only), so the new Master forwards that SYN-ACK un-translated, and the client's SYN
+// retry comes after Linux's initial RTO of 1 s, the drill client's timeout. Measured in the
+// VM at 40 new connections/s over 11 plays of planned-switchover (22 switches): 10 requests
+// lost, per play 0 (4 plays), 1 (3) or 2 (4); in DR (no gateway moves) none in 3 plays.
+// Established and long-lived connections: never (judged at 0). Not yet zero: see
+// docs/plans/issue14-runtime-control.md.
+constexpr int kHandshakesCrossing = 2;  // per switch, with a margin over what was measured
 
 std::vector<Scenario> make_table() {
   std::vector<Scenario> t;
@@ -88,8 +90,9 @@ std::vector<Scenario> make_table() {
       .heal_first = true,
       // The failback: Master_Down_Interval to preempt, B's linger, and a margin.
       .settle_s = [](const LabParams& p) { return p.mdi() + 3 + 2; },
-      // Two switches (there and back): a crossing handshake each (kHandshakesCrossing).
-      .budget = budget(Budget{.max_failed = 2 * kHandshakesCrossing, .max_long_broken = 0}),
+      // Two switches (there and back), kHandshakesCrossing each; but 3 in all: 2 is the most
+      // a play lost in 11.
+      .budget = budget(Budget{.max_failed = 3, .max_long_broken = 0}),
       .judge =
           [](Drill& d, const Times& t, Result& r) {
             if (!d.took_over(1, t.fault, t.heal))
