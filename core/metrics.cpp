@@ -9,7 +9,15 @@ namespace hd::metrics {
 namespace {
 // Backslash and newline always; the double quote too in label values (not in HELP text).
 void append_escaped(std::string& out, std::string_view v, bool quote) {
-  if (v.find_first_of(quote ? "\\\"\n" : "\\\n") == std::string_view::npos) {
+  // One pass over the characters (string_view::find_first_of calls memchr once per
+  // character of v: the top entry of a profile of 10,000-real-server scrapes).
+  bool plain = true;
+  for (char c : v)
+    if (c == '\\' || c == '\n' || (quote && c == '"')) {
+      plain = false;
+      break;
+    }
+  if (plain) {
     out.append(v);  // the usual case
     return;
   }
