@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// keepalived.conf read as keepalived 2.2.7 reads it. Each expectation is what `keepalived -t`
+// did with the same input (probe files, session 8; docs/plans/issue15-importer.md).
+#include "migrate/keepalived_reader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace hd::migrate::keepalived {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using Words = std::vector<std::string>;
+
+// Files from a map; glob matches a literal name or a trailing "*".
+class MapFiles final : public Files {
+ public:
+  std::map<std::string, std::string> files;
+  std::optional<std::string> read(const std::string& p) override {
+    auto it = files.find(p);
+    if (it == files.end()) return std::nullopt;
+    return it->second;
+  }
+  std::vector<std::string> glob(const std::string& raw) override {
+    std::vector<std::string> out;
+    const std::string pattern = std::filesystem::path(raw).lexically_normal().string();
+    const bool star = !pattern.empty() && pattern.back() == '*';
+    const std::string prefix = star ? pattern.substr(0, pattern.size() - 1) : pattern;
+    for (auto& [name, text] : files)
+      if (star ? name.rfind(prefix, 0) == 0 : name == pattern) out.push_back(name);
+    return out;
+  }
+};
+
+std::vector<Words> words_of(const ReadResult& r) {
+  std::vector<Words> out;
+  for (auto& l : r.lines) out.push_back(l.words);
+  return out;
+}
+
+ReadResult read_it(std::string_view text, const std::string& config_id = "lb1") {
+  MapFiles f;
+  return read_text("/etc/keepalived/keepalived.conf", text, f, ReadOptions{config_id});
+}
+
+TEST(KeepalivedReader, CommentsStartAnywhereOutsideDoubleQuotes) {
+  auto r = read_it("auth_pass Test123!\npriority 100#x\n# whole line\n! another\n"
+                   "notify \"/bin/a #b !c\"\nk 'a#b'\nk \\#x\n");
+  EXPECT_THAT(words_of(r), ElementsAre(Words{"auth_pass", "Test123"}, Words{"priority", "100"},
+                                       Words{"notify", "/bin/a #b !c"}, Words{"k", "'a"},
+                                       Words{"k", "#x"}));
+}
+
+TEST(KeepalivedReader, BracesAreLinesOfTheirOwnWhereverTheyStand) {
+  auto r = read_it("vrrp_instance X { state MASTER }\nvirtual_server 10.0.0.1 80{\n}\n"
+                   "track {a b}\nk \"{not a brace}\"\n");
+  EXPECT_THAT(words_of(r),
+              ElementsAre(Words{"vrrp_instance", "X"}, Words{"{"}, Words{"state", "MASTER"},
+                          Words{"}"}, Words{"virtual_server", "10.0.0.1", "80"}, Words{"{"},
+                          Words{"}"}, Words{"track"}, Words{"{"}, Words{"a", "b"}, Words{"}"},
+                          Words{"k", "{not a brace}"}));
+}
+
+TEST(KeepalivedReader, QuotesMakeOneWordAndAQuoteInsideAWordEndsIt) {
+  auto r = read_it("script \"/bin/sh -c 'x y'\"\nk abc\"d e\"\nk \"open\n");
+  EXPECT_THAT(words_of(r), ElementsAre(Words{"script", "/bin/sh -c 'x y'"},
+                                       Words{"k", "abc", "d e"}, Words{"k"}));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].str(),
+            "/etc/keepalived/keepalived.conf:3: warning: unterminated quote: the rest of the "
+            "line is dropped");
+}
+
+TEST(KeepalivedReader, ConditionalLinesFollowTheConfigId) {
+  const char* text = "@low priority 50\n@high priority 150\n@^low k not-low\n@low\n";
+  EXPECT_THAT(words_of(read_it(text, "low")), ElementsAre(Words{"priority", "50"}));
+  EXPECT_THAT(words_of(read_it(text, "high")),
+              ElementsAre(Words{"priority", "150"}, Words{"k", "not-low"}));
+}
+
+TEST(KeepalivedReader, DefinitionsAreUsedAsTheyStandWhenUsed) {
+  auto r = read_it("$IP=10.0.0.1\nvirtual_server $IP 80\n$IP=10.0.0.2\nk ${IP}:80 $UNDEF\n"
+                   "$EMPTY=\nk a $EMPTY\nk $IPx\n");
+  EXPECT_THAT(words_of(r), ElementsAre(Words{"virtual_server", "10.0.0.1", "80"},
+                                       Words{"k", "10.0.0.2:80", "$UNDEF"}, Words{"k", "a"},
+                                       Words{"k", "$IPx"}));
+}
+
+TEST(KeepalivedReader, AMultiLineDefinitionUsedLastSplicesItsLines) {
+  auto r = read_it("$CHECK=TCP_CHECK \\\n{ \\\n# a comment\n  connect_timeout 3 \\\n}\n"
+                   "real_server 10.0.0.1 80 {\n  $CHECK\n}\n");
+  EXPECT_THAT(words_of(r),
+              ElementsAre(Words{"real_server", "10.0.0.1", "80"}, Words{"{"},
+                          Words{"TCP_CHECK"}, Words{"{"}, Words{"connect_timeout", "3"},
+                          Words{"}"}, Words{"}"}));
+}
+
+TEST(KeepalivedReader, IncludesAreRelativeToTheIncludingFileAndKeepPositions) {
+  MapFiles f;
+  f.files["/etc/keepalived/keepalived.conf"] = "global_defs {\n}\ninclude conf.d/*\n";
+  f.files["/etc/keepalived/conf.d/a.conf"] = "vrrp_instance A {\n include ../sub.inc\n}\n";
+  f.files["/etc/keepalived/sub.inc"] = "priority 100\n";
+  f.files["/etc/keepalived/conf.d/b.conf"] = "include missing.conf\n";
+  auto r = read("/etc/keepalived/keepalived.conf", f, ReadOptions{"lb1"});
+  EXPECT_THAT(words_of(r), ElementsAre(Words{"global_defs"}, Words{"{"}, Words{"}"},
+                                       Words{"vrrp_instance", "A"}, Words{"{"},
+                                       Words{"priority", "100"}, Words{"}"}));
+  EXPECT_EQ(r.lines[5].pos, (Pos{"/etc/keepalived/sub.inc", 1}));
+  EXPECT_EQ(r.lines[3].pos, (Pos{"/etc/keepalived/conf.d/a.conf", 1}));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_THAT(r.diagnostics[0].str(),
+              HasSubstr("conf.d/b.conf:1: warning: include missing.conf: no such file"));
+}
+
+TEST(KeepalivedReader, AFileThatIncludesItselfStops) {
+  MapFiles f;
+  f.files["/k/self.conf"] = "k 1\ninclude self.conf\n";
+  auto r = read("/k/self.conf", f, ReadOptions{"lb1", 4});
+  EXPECT_EQ(r.lines.size(), 5u);  // k 1, four times included, then refused
+  EXPECT_THAT(r.diagnostics.back().message, HasSubstr("nested deeper than 4"));
+}
+
+TEST(KeepalivedReader, CrLfAndNoFinalNewline) {
+  auto r = read_it("k 1\r\nk 2");
+  EXPECT_THAT(words_of(r), ElementsAre(Words{"k", "1"}, Words{"k", "2"}));
+  EXPECT_EQ(r.lines[1].pos.line, 2);
+}
+
+TEST(KeepalivedReader, TreeRecoversAsKeepalivedDoes) {
+  auto r = read_it("a {\n b 1\n c {\n d\n }\n}\n}\n{\ne {\n");
+  auto t = build_tree(r.lines);
+  ASSERT_EQ(t.top.size(), 2u);
+  EXPECT_EQ(t.top[0].keyword, "a");
+  ASSERT_EQ(t.top[0].children.size(), 2u);
+  EXPECT_EQ(t.top[0].children[1].keyword, "c");
+  EXPECT_TRUE(t.top[0].children[1].block);
+  EXPECT_THAT(t.top[0].children[1].children[0].keyword, "d");
+  std::vector<std::string> said;
+  for (auto& d : t.diagnostics) said.push_back(d.message);
+  EXPECT_THAT(said, ElementsAre("extra '}': ignored", "unexpected '{': ignored (as keepalived does)",
+                                "1 missing '}': the open blocks run to the end"));
+}
+
+// Every sample Debian ships reads into a balanced tree with no diagnostic.
+TEST(KeepalivedReader, DebianSamplesReadCleanly) {
+  namespace fs = std::filesystem;
+  ASSERT_TRUE(fs::is_directory(HD_KEEPALIVED_SAMPLES)) << "the keepalived package is a test dependency";
+  RealFiles files;
+  int read = 0;
+  for (auto& e : fs::directory_iterator(HD_KEEPALIVED_SAMPLES)) {
+    const std::string name = e.path().filename();
+    if (!e.is_regular_file() || name.rfind("keepalived.conf", 0) != 0) continue;
+    auto r = keepalived::read(e.path().string(), files, ReadOptions{"low"});
+    auto t = build_tree(r.lines);
+    EXPECT_TRUE(r.diagnostics.empty()) << name << ": " << r.diagnostics.front().str();
+    EXPECT_TRUE(t.diagnostics.empty()) << name << ": " << t.diagnostics.front().str();
+    EXPECT_FALSE(t.top.empty()) << name;
+    ++read;
+  }
+  EXPECT_GE(read, 10);
+}
+
+}  // namespace
+}  // namespace hd::migrate::keepalived
