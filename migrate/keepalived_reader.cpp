@@ -280,6 +280,12 @@ class Reader {
       return;
     }
     for (auto& m : matches) {
+      if (++files_read_ > o_.max_files) {
+        if (files_read_ == o_.max_files + 1)
+          warn(pos, "more than " + std::to_string(o_.max_files) +
+                        " files included in all: the rest not followed");
+        return;
+      }
       auto text = files_.read(m);
       if (!text) {
         warn(pos, "include " + m + ": cannot be read");
@@ -323,6 +329,7 @@ class Reader {
   std::vector<std::string> definition_;
   std::vector<Line> lines_;
   std::vector<Diagnostic> diags_;
+  int files_read_ = 0;
 
  public:
   int conditional_dropped_ = 0;

@@ -53,6 +53,9 @@ struct ReadOptions {
   // the first dot, as keepalived takes it.
   std::string config_id;
   int max_include_depth = 32;
+  // Files read in all (a file that includes itself twice would otherwise double the work
+  // with every level of depth).
+  int max_files = 1000;
 };
 
 struct ReadResult {

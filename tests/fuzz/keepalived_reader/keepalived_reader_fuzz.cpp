@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto zero = in.find('\0');
   f.files["/k/keepalived.conf"] = in.substr(0, zero);
   if (zero != std::string::npos) f.files["/k/a.inc"] = in.substr(zero + 1);
-  ReadOptions o{"low", 8};
+  ReadOptions o{"low", 8, 64};
   auto r = read("/k/keepalived.conf", f, o);
   size_t keyword_lines = 0;
   for (auto& l : r.lines) {

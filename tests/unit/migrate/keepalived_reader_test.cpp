@@ -123,6 +123,14 @@ TEST(KeepalivedReader, AFileThatIncludesItselfStops) {
   EXPECT_THAT(r.diagnostics.back().message, HasSubstr("nested deeper than 4"));
 }
 
+TEST(KeepalivedReader, IncludesAreBoundedInAll) {
+  MapFiles f;
+  f.files["/k/twice.conf"] = "k 1\ninclude twice.conf\ninclude twice.conf\n";  // 2^depth
+  auto r = read("/k/twice.conf", f, ReadOptions{"lb1", 32, 50});
+  EXPECT_EQ(r.lines.size(), 51u);  // the file itself and 50 includes
+  EXPECT_THAT(r.diagnostics.back().message, HasSubstr("more than 50 files included in all"));
+}
+
 TEST(KeepalivedReader, CrLfAndNoFinalNewline) {
   auto r = read_it("k 1\r\nk 2");
   EXPECT_THAT(words_of(r), ElementsAre(Words{"k", "1"}, Words{"k", "2"}));
