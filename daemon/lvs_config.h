@@ -36,4 +36,15 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg);
 std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
                                                const std::set<std::string>& adopted_up);
 
+// The service `k` of table `t`, or nullptr.
+inline const ipvs::Service* find_service(const ipvs::Table& t, const ipvs::ServiceKey& k) {
+  auto it = t.find(k);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+// A service as desired and as in the kernel: both absent, or both there and equal.
+inline bool in_sync(const ipvs::Service* desired, const ipvs::Service* kernel) {
+  return !desired == !kernel && (!desired || *desired == *kernel);
+}
+
 }  // namespace hd

@@ -106,10 +106,7 @@ class Reader {
       std::string id = s.substr(start, end - start);
       std::string rest = trim(std::string_view(s).substr(end));
       if (rest.empty()) return;
-      if ((id == o_.config_id) == negate) {
-        ++conditional_dropped_;
-        return;
-      }
+      if ((id == o_.config_id) == negate) return;
       s = rest;
     }
     if (s[0] == '$' && s.size() > 1 && name_start(s[1])) {
@@ -330,9 +327,6 @@ class Reader {
   std::vector<Line> lines_;
   std::vector<Diagnostic> diags_;
   int files_read_ = 0;
-
- public:
-  int conditional_dropped_ = 0;
 };
 
 }  // namespace

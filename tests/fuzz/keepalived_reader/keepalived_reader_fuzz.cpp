@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // libFuzzer target for the keepalived.conf reader (hadirector import-keepalived reads files
 // users hand it): input = main file, then optionally "\0" and a file the main one may include
-// as "a.inc" (or include itself). Checked after every input (abort() on a breach):
+// as "a.inc" (or include itself; map_files.h globs a trailing "*"). Checked after every input (abort() on a breach):
 //   - every line has at least one word, a file and a line number from 1, and no word holds
 //     a line break;
 //   - build_tree() keeps every keyword line (nodes = lines that are not lone braces);
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "migrate/keepalived_reader.h"
+#include "migrate/map_files.h"
 
 namespace {
 using namespace hd::migrate::keepalived;
@@ -20,24 +21,6 @@ using namespace hd::migrate::keepalived;
   std::fprintf(stderr, "keepalived_reader_fuzz: %s\n", what);
   std::abort();
 }
-
-class MapFiles final : public Files {
- public:
-  std::map<std::string, std::string> files;
-  std::optional<std::string> read(const std::string& p) override {
-    auto it = files.find(p);
-    if (it == files.end()) return std::nullopt;
-    return it->second;
-  }
-  std::vector<std::string> glob(const std::string& pattern) override {
-    std::vector<std::string> out;
-    for (auto& [name, text] : files)
-      if (name == pattern || (pattern == "/k/*.inc" && name.size() > 4 &&
-                              name.compare(name.size() - 4, 4, ".inc") == 0))
-        out.push_back(name);
-    return out;
-  }
-};
 
 size_t count_nodes(const std::vector<Node>& nodes) {
   size_t n = nodes.size();

@@ -2,6 +2,7 @@
 // keepalived.conf read as keepalived 2.2.7 reads it. Each expectation is what `keepalived -t`
 // did with the same input (probe files, session 8; docs/plans/issue15-importer.md).
 #include "migrate/keepalived_reader.h"
+#include "migrate/map_files.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -14,26 +15,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using Words = std::vector<std::string>;
-
-// Files from a map; glob matches a literal name or a trailing "*".
-class MapFiles final : public Files {
- public:
-  std::map<std::string, std::string> files;
-  std::optional<std::string> read(const std::string& p) override {
-    auto it = files.find(p);
-    if (it == files.end()) return std::nullopt;
-    return it->second;
-  }
-  std::vector<std::string> glob(const std::string& raw) override {
-    std::vector<std::string> out;
-    const std::string pattern = std::filesystem::path(raw).lexically_normal().string();
-    const bool star = !pattern.empty() && pattern.back() == '*';
-    const std::string prefix = star ? pattern.substr(0, pattern.size() - 1) : pattern;
-    for (auto& [name, text] : files)
-      if (star ? name.rfind(prefix, 0) == 0 : name == pattern) out.push_back(name);
-    return out;
-  }
-};
 
 std::vector<Words> words_of(const ReadResult& r) {
   std::vector<Words> out;
