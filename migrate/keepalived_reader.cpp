@@ -149,6 +149,7 @@ class Reader {
   // ${NAME} anywhere, $NAME before a blank, ',', ')' or the end; repeated until nothing
   // changes. A multi-line value used at the end of the line: its first line there, the
   // others as lines of their own (`extra`).
+  static constexpr size_t kMaxExpandedLine = 64 * 1024;
   std::string substitute(const Pos& pos, std::string s, const std::string& dir,
                          std::vector<std::string>& extra) {
     for (int round = 0; round < 16; ++round) {
@@ -210,6 +211,13 @@ class Reader {
       }
       s = std::move(out);
       if (!changed) return s;
+      if (s.size() > kMaxExpandedLine) {
+        // A definition used several times in its own value doubles the line each round.
+        warn(pos, "line longer than " + std::to_string(kMaxExpandedLine) +
+                      " bytes while expanding definitions: expansion stopped");
+        s.resize(kMaxExpandedLine);
+        return s;
+      }
     }
     warn(pos, "definitions still expand after 16 rounds (a definition that uses itself?)");
     return s;
@@ -371,9 +379,10 @@ ReadResult read(const std::string& path, Files& files, const ReadOptions& option
   return read_text(path, *text, files, options);
 }
 
-Tree build_tree(const std::vector<Line>& lines) {
+Tree build_tree(const std::vector<Line>& lines, size_t max_depth) {
   Tree t;
   std::vector<std::vector<Node>*> stack{&t.top};
+  size_t too_deep = 0;  // '{'s ignored for depth, whose '}'s are ignored too
   for (auto& l : lines) {
     auto& level = *stack.back();
     if (l.words.size() == 1 && l.words[0] == "{") {
@@ -381,11 +390,22 @@ Tree build_tree(const std::vector<Line>& lines) {
         t.diagnostics.push_back({l.pos, "unexpected '{': ignored (as keepalived does)"});
         continue;
       }
+      if (stack.size() > max_depth) {
+        if (too_deep++ == 0)
+          t.diagnostics.push_back({l.pos, "blocks nested deeper than " +
+                                              std::to_string(max_depth) +
+                                              ": '{' ignored, its lines read one level up"});
+        continue;
+      }
       level.back().block = true;
       stack.push_back(&level.back().children);
       continue;
     }
     if (l.words.size() == 1 && l.words[0] == "}") {
+      if (too_deep > 0) {
+        --too_deep;
+        continue;
+      }
       if (stack.size() == 1) {
         t.diagnostics.push_back({l.pos, "extra '}': ignored"});
         continue;

@@ -82,7 +82,11 @@ struct Tree {
   std::vector<Diagnostic> diagnostics;  // unexpected or extra braces, missing '}'s
 };
 
-Tree build_tree(const std::vector<Line>& lines);
+// Blocks nest at most `max_depth` deep (keepalived's own blocks go 3 deep; an unbounded
+// depth would let a hostile file overflow the stack of everything that walks the tree):
+// a deeper '{' and its matching '}' are ignored with a diagnostic, their lines stay at the
+// level reached.
+Tree build_tree(const std::vector<Line>& lines, size_t max_depth = 16);
 
 // The host name up to its first dot (keepalived's default config-id).
 std::string default_config_id();

@@ -70,6 +70,19 @@ TEST(KeepalivedReader, DefinitionsAreUsedAsTheyStandWhenUsed) {
                                        Words{"k", "$IPx"}));
 }
 
+// A definition that uses itself four times would grow the line 4^16-fold over the 16 rounds
+// (the fuzzer's slow input): expansion stops at 64 KiB, said once.
+TEST(KeepalivedReader, SelfUsingDefinitionsStopGrowing) {
+  auto r = read_it("$A=x ${A} ${A} ${A} ${A}\nk $A\n");
+  // (the braces of the unexpanded ${A}s left at the cut become lines of their own)
+  size_t bytes = 0;
+  for (auto& l : r.lines)
+    for (auto& w : l.words) bytes += w.size();
+  EXPECT_LE(bytes, 64u * 1024);
+  ASSERT_GE(r.diagnostics.size(), 1u);
+  EXPECT_THAT(r.diagnostics[0].message, HasSubstr("expansion stopped"));
+}
+
 TEST(KeepalivedReader, AMultiLineDefinitionUsedLastSplicesItsLines) {
   auto r = read_it("$CHECK=TCP_CHECK \\\n{ \\\n# a comment\n  connect_timeout 3 \\\n}\n"
                    "real_server 10.0.0.1 80 {\n  $CHECK\n}\n");
@@ -131,6 +144,30 @@ TEST(KeepalivedReader, TreeRecoversAsKeepalivedDoes) {
   for (auto& d : t.diagnostics) said.push_back(d.message);
   EXPECT_THAT(said, ElementsAre("extra '}': ignored", "unexpected '{': ignored (as keepalived does)",
                                 "1 missing '}': the open blocks run to the end"));
+}
+
+// A hostile file nests blocks 100,000 deep: the tree stops at max_depth (found by the
+// fuzzer as a stack overflow in everything that walks the tree), keeps every line, and the
+// braces past the limit pair up with each other, not with the blocks above.
+TEST(KeepalivedReader, TreeDepthIsBounded) {
+  std::string text;
+  for (int i = 0; i < 100000; ++i) text += "a {\n";
+  for (int i = 0; i < 100000; ++i) text += "}\n";
+  text += "after\n";
+  auto t = build_tree(read_it(text).lines, 4);
+  ASSERT_EQ(t.top.size(), 2u);
+  EXPECT_EQ(t.top[1].keyword, "after");
+  size_t depth = 0, lines = 0;
+  for (const Node* n = &t.top[0]; n; ++depth) {
+    lines += 1;
+    if (n->children.empty()) break;
+    lines += n->children.size() - 1;
+    n = &n->children.back();
+  }
+  EXPECT_EQ(depth + 1, 5u);  // 4 blocks deep, the fifth level's lines all read there
+  EXPECT_EQ(lines, 100000u);
+  ASSERT_EQ(t.diagnostics.size(), 1u);
+  EXPECT_EQ(t.diagnostics[0].message, "blocks nested deeper than 4: '{' ignored, its lines read one level up");
 }
 
 // Every sample Debian ships reads into a balanced tree with no diagnostic.
