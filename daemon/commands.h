@@ -16,6 +16,8 @@ int ctl(const std::vector<std::string>& args);
 int version(const std::vector<std::string>& args);
 // `hadirector drill ARGS`: execs hadirector-drill (installed beside this binary) with ARGS.
 int drill(const std::vector<std::string>& args);
+// `hadirector import-keepalived FILE [-o OUT] [--strict] [--config-id ID]` (migrate/).
+int import_keepalived(const std::vector<std::string>& args);
 int usage(int status);
 
 }  // namespace hd::cli

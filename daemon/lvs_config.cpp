@@ -99,6 +99,7 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
     s.key = service_key(vs);
     s.scheduler = std::string(ipvs::to_string(vs.scheduler));
     s.flags |= vs.scheduler_flags;
+    if (vs.one_packet) s.flags |= ipvs::kOnePacket;
     s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
     if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
     s.quorum = vs.quorum;

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   if (cmd == "status") return hd::cli::status(args);
   if (cmd == "reload") return hd::cli::reload(args);
   if (cmd == "ctl") return hd::cli::ctl(args);
+  if (cmd == "import-keepalived") return hd::cli::import_keepalived(args);
   if (cmd == "drill") return hd::cli::drill(args);
   if (cmd == "version" || cmd == "--version") return hd::cli::version(args);
   if (cmd == "-h" || cmd == "--help" || cmd == "help") return hd::cli::usage(0);

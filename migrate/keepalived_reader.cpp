@@ -340,7 +340,8 @@ class Reader {
 }  // namespace
 
 std::string Diagnostic::str() const {
-  return pos.file + ":" + std::to_string(pos.line) + ": warning: " + message;
+  return pos.file + ":" + std::to_string(pos.line) +
+         (severity == Severity::warning ? ": warning: " : ": note: ") + message;
 }
 
 std::optional<std::string> RealFiles::read(const std::string& path) {

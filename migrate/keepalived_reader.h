@@ -27,10 +27,15 @@ struct Line {
 };
 
 // What keepalived would warn about (or what the importer reads differently), with where.
+// A warning: something keepalived would have done that the importer does not carry over
+// (`import-keepalived --strict` fails on any). A note: carried over, but hadirector behaves
+// differently in a way the operator should know.
+enum class Severity { warning, note };
 struct Diagnostic {
   Pos pos;
   std::string message;
-  std::string str() const;  // "FILE:LINE: warning: MESSAGE"
+  Severity severity = Severity::warning;
+  std::string str() const;  // "FILE:LINE: warning: MESSAGE" (or "note:")
 };
 
 // The file system as include sees it; tests and the fuzzer give a map.

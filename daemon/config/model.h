@@ -262,6 +262,9 @@ struct VirtualServer {
   int hysteresis = 0;
   std::optional<SorryServer> sorry_server;
   bool inhibit_on_failure = false;
+  // IPVS one-packet scheduling (keepalived's ops; ipvsadm -o): every UDP datagram is
+  // scheduled on its own, no connection entry kept. udp only.
+  bool one_packet = false;
   Duration slow_start = Duration::zero();
   std::vector<RealServer> real_servers;
   Family family() const { return address ? address->family() : family_; }
@@ -273,7 +276,8 @@ struct VirtualServer {
            persistence_timeout == o.persistence_timeout &&
            persistence_netmask == o.persistence_netmask && quorum == o.quorum &&
            hysteresis == o.hysteresis && sorry_server == o.sorry_server &&
-           inhibit_on_failure == o.inhibit_on_failure && slow_start == o.slow_start &&
+           inhibit_on_failure == o.inhibit_on_failure && one_packet == o.one_packet &&
+           slow_start == o.slow_start &&
            real_servers == o.real_servers;
   }
 };

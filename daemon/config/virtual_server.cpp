@@ -131,6 +131,14 @@ std::optional<VirtualServer> load_vs(Table& t) {
     }
   }
   if (auto v = t.boolean("inhibit_on_failure")) vs.inhibit_on_failure = *v;
+  if (auto v = t.boolean("one_packet")) {
+    vs.one_packet = *v;
+    if (*v && (vs.fwmark != 0 || vs.protocol != Protocol::udp)) {
+      // the kernel schedules single packets for UDP services only
+      ctx.error(*t.node("one_packet"), "one_packet is for udp services only");
+      ok = false;
+    }
+  }
   if (auto v = t.duration("slow_start", Duration::zero(), std::chrono::hours(1))) vs.slow_start = *v;
 
   each_table(t, "real_server", "[[virtual_server.real_server]]", [&](const toml::table& rt, int) {

@@ -328,6 +328,7 @@ toml::table virtual_server_table(const VirtualServer& vs) {
     put(t, "sorry_server", std::move(s));
   }
   put_if(t, "inhibit_on_failure", vs.inhibit_on_failure, d.inhibit_on_failure);
+  put_if(t, "one_packet", vs.one_packet, d.one_packet);
   put_duration(t, "slow_start", vs.slow_start, d.slow_start);
   if (!vs.real_servers.empty()) {
     toml::array a;

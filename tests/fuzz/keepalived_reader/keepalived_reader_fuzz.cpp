@@ -5,12 +5,16 @@
 //   - every line has at least one word, a file and a line number from 1, and no word holds
 //     a line break;
 //   - build_tree() keeps every keyword line (nodes = lines that are not lone braces);
-//   - the reader terminates (self-inclusion is bounded; definitions stop after 16 rounds).
+//   - the reader terminates (self-inclusion is bounded; definitions stop after 16 rounds);
+//   - the importer maps whatever tree it gets into TOML that the loader accepts (what
+//     `hadirector import-keepalived` writes must always pass `hadirector check`).
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
 
+#include "daemon/config/loader.h"
+#include "migrate/keepalived_import.h"
 #include "migrate/keepalived_reader.h"
 #include "migrate/map_files.h"
 
@@ -47,5 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto t = build_tree(r.lines);
   if (count_nodes(t.top) != keyword_lines) fail("build_tree lost or made up a keyword line");
+  auto im = import_tree(t, "/k/keepalived.conf");
+  auto loaded = hd::config::load_string(to_toml(im), "imported.toml");
+  if (!loaded.ok()) {
+    for (auto& e : loaded.errors) std::fprintf(stderr, "%s\n", e.str().c_str());
+    fail("the importer wrote TOML the loader refuses");
+  }
   return 0;
 }

@@ -172,6 +172,21 @@ TEST(LvsConversion, CopiesSchedulerFlagsAndTunnel) {
   EXPECT_EQ(specs[0].reals[1].dest.tunnel, ipvs::Tunnel{});  // tunnel only for tun
 }
 
+TEST(LvsConversion, OnePacketSetsTheServiceFlag) {
+  VirtualServer vs;
+  vs.address = ip("192.0.2.1");
+  vs.port = 53;
+  vs.protocol = Protocol::udp;
+  vs.one_packet = true;
+  vs.scheduler = ipvs::Scheduler::sh;
+  vs.scheduler_flags = ipvs::kShPort;
+  Config cfg;
+  cfg.virtual_servers.push_back(vs);
+  auto specs = to_ipvs_specs(cfg);
+  ASSERT_EQ(specs.size(), 1u);
+  EXPECT_EQ(specs[0].flags, ipvs::kOnePacket | ipvs::kShPort);
+}
+
 TEST(LvsConversion, DefaultServiceIsTheIpvsDefault) {
   VirtualServer vs;
   vs.address = ip("192.0.2.1");

@@ -62,6 +62,17 @@ TEST(ConfigLoader, SyntaxErrorHasPosition) {
   expect_one("[global]\nrouter_id = \"a\"\n  log_level = \"x\" y\n", 3, 19, "saw 'y'");
 }
 
+// IPVS schedules single packets for UDP services only: one_packet elsewhere is refused at
+// the key, and reaches the service's flags where it is allowed.
+TEST(ConfigLoader, OnePacketIsForUdpOnly) {
+  expect_one("[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\none_packet = true\n", 4, 14,
+             "one_packet is for udp services only");
+  auto r = load_string("[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 53\n"
+                       "protocol = \"udp\"\none_packet = true\n", "test.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  EXPECT_TRUE(r.config->virtual_servers.at(0).one_packet);
+}
+
 TEST(ConfigLoader, UnknownKey) {
   expect_one("[global]\nrouter_id = \"a\"\nrouterid = \"b\"\n", 3, 1, "unknown key 'routerid'");
 }

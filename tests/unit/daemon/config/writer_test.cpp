@@ -322,6 +322,13 @@ Config every_field() {
   empty.port = 443;
   c.virtual_servers.push_back(empty);
 
+  VirtualServer dns;  // udp, one-packet scheduling
+  dns.address = ip("192.0.2.53");
+  dns.port = 53;
+  dns.protocol = Protocol::udp;
+  dns.one_packet = true;
+  c.virtual_servers.push_back(dns);
+
   RealServerRole role;
   role.vips = {{ip("192.0.2.10"), Forwarding::dr}, {ip("2001:db8::10"), Forwarding::tun}};
   role.interfaces = {"eth0", "eth1"};

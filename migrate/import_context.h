@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// What the importer's section mappers share (internal to migrate/): diagnostics with the
+// node's position, keepalived's value syntaxes (integers, decimal seconds, commands), and
+// the state one section leaves for another (global defaults, script names).
+#pragma once
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "daemon/config/writer.h"
+#include "migrate/keepalived_import.h"
+
+namespace hd::migrate::keepalived::detail {
+
+// global_defs values that other sections default to.
+struct Defaults {
+  int vrrp_version = 2;  // keepalived's default VRRP version (hadirector's is 3)
+  std::optional<int> garp_count;
+  std::optional<Duration> garp_second_burst, garp_refresh, garp_spacing, gna_spacing;
+  std::optional<std::string> lvs_sync_interface, lvs_sync_instance;
+  std::optional<int> lvs_sync_id, lvs_sync_maxlen;
+  Pos lvs_sync_pos;
+};
+
+class Ctx {
+ public:
+  explicit Ctx(Imported& out) : out_(out) {}
+  Imported& out() { return out_; }
+  Defaults defaults;
+  // Where each instance's track_script reference stood ("INSTANCE SCRIPT"), for finish_vrrp.
+  std::map<std::string, Pos> track_ref_pos;
+
+  // "KEYWORD not supported: INSTEAD"
+  void unsupported(const Node& n, const std::string& instead) {
+    warn(n.pos, n.keyword + " not supported: " + instead);
+  }
+  void warn(const Pos& pos, const std::string& msg) {
+    out_.diagnostics.push_back({pos, msg, Severity::warning});
+  }
+  void note(const Pos& pos, const std::string& msg) {
+    out_.diagnostics.push_back({pos, msg, Severity::note});
+  }
+  // A value keepalived would refuse (and skip) too: "KEYWORD: bad value 'X' (WHY): INSTEAD".
+  void bad(const Node& n, const std::string& why, const std::string& instead) {
+    warn(n.pos, n.keyword + ": " + why + ": " + instead);
+  }
+
+  // The argument at `i` as an integer in [lo, hi]; a diagnostic and nullopt otherwise.
+  std::optional<long> integer(const Node& n, long lo, long hi, size_t i = 0);
+  // keepalived's decimal seconds ("1", "0.5", "1.25") in [lo, hi].
+  std::optional<Duration> seconds(const Node& n, Duration lo, Duration hi, size_t i = 0);
+  std::optional<IpAddress> address(const Node& n, size_t i = 0);
+  // The arguments as one command line, split as keepalived splits a script (blanks, with
+  // '...' and "..." quoting) into an argv hadirector can run: a bare program name is
+  // looked up at run time through /usr/bin/env (as keepalived searches PATH); a line with
+  // shell syntax (| & ; < > $ `) runs under /bin/sh -c, with a note.
+  std::optional<std::vector<std::string>> command(const Node& n, size_t first = 0);
+
+ private:
+  Imported& out_;
+};
+
+// The child keywords no mapper knows: one warning each, "not supported: ignored".
+void ignore_rest(Ctx& ctx, const Node& n, const std::set<std::string>& known);
+
+void map_global(Ctx& ctx, const Node& n);
+void map_vrrp_script(Ctx& ctx, const Node& n);
+void map_vrrp_instance(Ctx& ctx, const Node& n);
+void map_sync_group(Ctx& ctx, const Node& n);
+// After every section is read: references to scripts and instances that do not exist are
+// dropped (as keepalived drops them), the sync daemon is placed, duplicates are resolved.
+void finish_vrrp(Ctx& ctx);
+
+struct VsGroup {
+  Pos pos;
+  struct Member {
+    Pos pos;
+    std::optional<IpAddress> address;
+    int port = 0;
+    uint32_t fwmark = 0;
+  };
+  std::vector<Member> members;
+};
+using VsGroups = std::map<std::string, VsGroup>;
+void map_vs_group(Ctx& ctx, const Node& n, VsGroups& groups);
+void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups);
+
+}  // namespace hd::migrate::keepalived::detail

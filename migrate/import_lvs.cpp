@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// virtual_server_group, virtual_server, real_server and the checkers -> [[virtual_server]],
+// [[virtual_server.real_server]] with their checks.
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "migrate/import_context.h"
+
+namespace hd::migrate::keepalived::detail {
+
+using namespace std::chrono_literals;
+using config::Check;
+using config::Forwarding;
+using config::RealServer;
+using config::VirtualServer;
+
+namespace {
+
+// "10.0.0.1-10": the last byte (IPv4) or the last group (IPv6, hex) runs to the number.
+std::vector<IpAddress> expand_range(const std::string& text, bool& ok) {
+  ok = true;
+  auto dash = text.rfind('-');
+  if (dash == std::string::npos) {
+    auto a = IpAddress::parse(text);
+    ok = a.has_value();
+    return a ? std::vector<IpAddress>{*a} : std::vector<IpAddress>{};
+  }
+  auto first = IpAddress::parse(text.substr(0, dash));
+  const std::string last_text = text.substr(dash + 1);
+  char* end = nullptr;
+  unsigned long last = std::strtoul(last_text.c_str(), &end, first && first->is_v4() ? 10 : 16);
+  if (!first || last_text.empty() || *end != '\0') {
+    ok = false;
+    return {};
+  }
+  auto span = first->bytes();
+  std::array<uint8_t, 16> bytes{};
+  std::copy(span.begin(), span.end(), bytes.begin());
+  std::vector<IpAddress> out;
+  if (first->is_v4()) {
+    if (last > 255 || last < bytes[3]) return ok = false, out;
+    for (unsigned long b = bytes[3]; b <= last; ++b) {
+      auto v = bytes;
+      v[3] = static_cast<uint8_t>(b);
+      out.push_back(*IpAddress::from_bytes(Family::v4, std::span(v.data(), 4)));
+    }
+  } else {
+    unsigned long start = (static_cast<unsigned long>(bytes[14]) << 8) | bytes[15];
+    if (last > 0xffff || last < start || last - start > 1024) return ok = false, out;
+    for (unsigned long g = start; g <= last; ++g) {
+      auto v = bytes;
+      v[14] = static_cast<uint8_t>(g >> 8);
+      v[15] = static_cast<uint8_t>(g & 0xff);
+      out.push_back(*IpAddress::from_bytes(Family::v6, std::span(v.data(), 16)));
+    }
+  }
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// lb_kind / lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]
+std::optional<Forwarding> method(Ctx& ctx, const Node& c, ipvs::Tunnel* tunnel) {
+  if (c.args.empty()) {
+    ctx.bad(c, "the method is missing", "ignored");
+    return std::nullopt;
+  }
+  const std::string m = lower(c.args[0]);
+  if (m == "nat") return Forwarding::nat;
+  if (m == "dr") return Forwarding::dr;
+  if (m == "tun") {
+    for (size_t i = 1; i < c.args.size(); ++i) {
+      const std::string& a = c.args[i];
+      if (a == "type" && i + 1 < c.args.size()) {
+        auto t = ipvs::parse_tun_type(c.args[++i]);
+        if (!t) ctx.bad(c, "tunnel type '" + c.args[i] + "' is unknown", "ipip used");
+        else if (tunnel) tunnel->type = *t;
+      } else if (a == "port" && i + 1 < c.args.size()) {
+        if (auto p = ctx.integer(c, 1, 65535, ++i); p && tunnel)
+          tunnel->port = static_cast<uint16_t>(*p);
+      } else if (a == "nocsum" || a == "csum" || a == "remcsum") {
+        if (tunnel) tunnel->flags = a == "nocsum" ? 0 : *ipvs::parse_tun_checksum(a);
+      } else {
+        ctx.warn(c.pos, c.keyword + " TUN: '" + a + "' not supported: ignored");
+      }
+    }
+    return Forwarding::tun;
+  }
+  ctx.warn(c.pos, c.keyword + " " + c.args[0] + " not supported: NAT used" +
+                      (m == "fnat" ? " (FNAT is a DPVS keepalived method; Linux IPVS has no FNAT)"
+                                   : ""));
+  return Forwarding::nat;
+}
+
+// Checker timing as keepalived inherits it: virtual_server, then real_server, then checker.
+struct Timing {
+  Duration delay_loop = 60s;       // keepalived's default
+  Duration connect_timeout = 5s;   // keepalived's default
+  std::optional<int> retry;        // default per checker (1; MISC_CHECK 0)
+  std::optional<Duration> delay_before_retry;
+  bool alpha = false;
+};
+
+bool timing_keyword(Ctx& ctx, const Node& c, Timing& t) {
+  const std::string& k = c.keyword;
+  if (k == "delay_loop") {
+    if (auto v = ctx.seconds(c, 10ms, 24h)) t.delay_loop = *v;
+  } else if (k == "connect_timeout") {
+    if (auto v = ctx.seconds(c, 1ms, 1h)) t.connect_timeout = *v;
+  } else if (k == "retry" || k == "nb_get_retry") {
+    if (auto v = ctx.integer(c, 0, 1000)) t.retry = static_cast<int>(*v);
+  } else if (k == "delay_before_retry") {
+    t.delay_before_retry = ctx.seconds(c, 0s, 1h);
+  } else if (k == "warmup") {
+    ctx.note(c.pos, "warmup: checks start at once (hadirector spreads the first checks "
+                    "over the first interval anyway)");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+std::vector<config::StatusRange> status_codes(Ctx& ctx, const Node& c) {
+  std::vector<config::StatusRange> out;
+  for (size_t i = 0; i < c.args.size(); ++i) {
+    const std::string& a = c.args[i];
+    auto dash = a.find('-');
+    char* end = nullptr;
+    long lo = std::strtol(a.c_str(), &end, 10);
+    long hi = lo;
+    if (dash != std::string::npos) hi = std::strtol(a.c_str() + dash + 1, &end, 10);
+    if (a.empty() || *end != '\0' || lo < 100 || hi > 599 || lo > hi) {
+      ctx.bad(c, "'" + a + "' is not a status code or range", "ignored");
+      continue;
+    }
+    out.push_back({static_cast<int>(lo), static_cast<int>(hi)});
+  }
+  return out;
+}
+
+const std::set<std::string> kCheckers = {"TCP_CHECK", "HTTP_GET", "SSL_GET", "MISC_CHECK",
+                                         "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
+                                         "FILE_CHECK", "BFD_CHECK"};
+
+// One checker block -> a Check, or nullopt (not supported, said).
+std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
+                             const std::string& vs_host) {
+  const std::string& kind = n.keyword;
+  if (kind == "DNS_CHECK" || kind == "UDP_CHECK" || kind == "PING_CHECK" ||
+      kind == "FILE_CHECK" || kind == "BFD_CHECK") {
+    ctx.unsupported(n, "not yet in hadirector: the real server is imported without this check");
+    return std::nullopt;
+  }
+  Check ch;
+  ch.initial_up = !t.alpha;
+  std::optional<Duration> misc_timeout;
+  std::string host = vs_host;
+  bool misc_dynamic = false;
+  const Node* url = nullptr;
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    if (timing_keyword(ctx, c, t)) continue;
+    if (k == "connect_ip") {
+      if (auto a = ctx.address(c)) ch.connect_address = *a;
+    } else if (k == "connect_port") {
+      if (auto v = ctx.integer(c, 1, 65535)) ch.connect_port = static_cast<int>(*v);
+    } else if (k == "bindto") {
+      if (auto a = ctx.address(c)) ch.source_address = *a;
+    } else if (k == "bind_port") {
+      ctx.unsupported(c, "the probe's source port is the kernel's choice");
+    } else if (k == "fwmark") {
+      ctx.unsupported(c, "probes are not marked");
+    } else if (k == "url" && (kind == "HTTP_GET" || kind == "SSL_GET")) {
+      if (url) ctx.unsupported(c, "a second url: only the first one is checked");
+      else url = &c;
+    } else if (k == "virtualhost") {
+      if (!c.args.empty()) host = c.args[0];
+    } else if (k == "misc_path" && kind == "MISC_CHECK") {
+      if (auto v = ctx.command(c)) ch.command = *v;
+    } else if (k == "misc_timeout" && kind == "MISC_CHECK") {
+      misc_timeout = ctx.seconds(c, 1ms, 1h);
+    } else if (k == "misc_dynamic" && kind == "MISC_CHECK") {
+      misc_dynamic = true;
+    } else if ((k == "user" && kind == "MISC_CHECK")) {
+      ctx.unsupported(c, "the script runs as hadirector's own user (root)");
+    } else if (k == "enable_sni" || k == "tls_compliant" || k == "http_protocol" ||
+               k == "protocol" || k == "fast_recovery" || k == "helo_name" || k == "log_all_failures") {
+      ctx.note(c.pos, k + ": not needed by hadirector's probe: ignored");
+    } else {
+      ctx.warn(c.pos, k + " not supported in " + kind + ": ignored");
+    }
+  }
+  ch.interval = t.delay_loop;
+  const int retry = t.retry.value_or(kind == "MISC_CHECK" ? 0 : 1);
+  ch.fall = retry + 1;
+  ch.rise = 1;
+  if (kind == "TCP_CHECK" || kind == "SMTP_CHECK") {
+    ch.type = config::CheckType::tcp;
+    ch.half_open = true;
+    ch.timeout = t.connect_timeout;
+    if (kind == "SMTP_CHECK") {
+      ch.half_open = false;
+      ctx.unsupported(n, "not yet in hadirector: a TCP connect check to the same port instead "
+                         "(the banner and HELO are not checked)");
+    }
+  } else if (kind == "HTTP_GET" || kind == "SSL_GET") {
+    ch.type = kind == "HTTP_GET" ? config::CheckType::http : config::CheckType::https;
+    ch.timeout = t.connect_timeout;
+    ch.host = host;
+    if (kind == "SSL_GET") {
+      ch.tls_verify = false;
+      ctx.note(n.pos, "SSL_GET: tls_verify = false, as keepalived checks no certificate (set "
+                      "tls_verify = true and ca_file when the real servers' certificates "
+                      "can be verified)");
+    }
+    if (url) {
+      for (auto& c : url->children) {
+        if (c.keyword == "path" && !c.args.empty()) ch.path = c.args[0];
+        else if (c.keyword == "status_code") {
+          auto codes = status_codes(ctx, c);
+          if (!codes.empty()) ch.expect_status = codes;
+        } else if (c.keyword == "digest")
+          ctx.unsupported(c, "the body's MD5 is not checked (hadirector checks body_sha256: "
+                             "put the body's SHA-256 there)");
+        else if (c.keyword == "regex") {
+          if (!c.args.empty()) ch.body_regex = c.args[0];
+        } else if (c.keyword == "virtualhost") {
+          if (!c.args.empty()) ch.host = c.args[0];
+        } else if (c.keyword == "regex_no_match" || c.keyword == "regex_options" ||
+                   c.keyword == "regex_stack" || c.keyword == "regex_min_offset" ||
+                   c.keyword == "regex_max_offset")
+          ctx.unsupported(c, "ignored");
+        else
+          ctx.warn(c.pos, c.keyword + " not supported in url: ignored");
+      }
+    }
+  } else {  // MISC_CHECK
+    ch.type = config::CheckType::script;
+    if (ch.command.empty()) {
+      ctx.warn(n.pos, "MISC_CHECK without misc_path: ignored");
+      return std::nullopt;
+    }
+    ch.timeout = misc_timeout.value_or(t.delay_loop);
+    if (misc_dynamic)
+      for (int code = 2; code <= 255; ++code) ch.exit_weights[code] = code - 2;
+  }
+  if (t.delay_before_retry && retry > 0 && *t.delay_before_retry != ch.interval)
+    ctx.note(n.pos, kind + ": a failure is retried after the interval (" +
+                        config::duration_text(ch.interval) + "), not after delay_before_retry: "
+                        "the server goes down after fall = " + std::to_string(ch.fall) +
+                        " failed checks");
+  if (ch.timeout > ch.interval) {
+    ctx.note(n.pos, kind + ": timeout " + config::duration_text(ch.timeout) +
+                        " is longer than the interval (delay_loop " +
+                        config::duration_text(ch.interval) + "): timeout cut to the interval");
+    ch.timeout = ch.interval;
+  }
+  (void)rs_port;
+  return ch;
+}
+
+struct RsSpec {
+  Pos pos;
+  IpAddress address;
+  std::optional<int> port;
+  int weight = 1;
+  std::optional<Forwarding> forwarding;
+  ipvs::Tunnel tunnel;
+  int upper = 0, lower = 0;
+  bool inhibit = false;
+  std::optional<Check> check;
+};
+
+std::optional<RsSpec> real_server(Ctx& ctx, const Node& n, const Timing& vs_timing,
+                                  const std::string& host) {
+  RsSpec rs;
+  rs.pos = n.pos;
+  if (n.args.empty()) {
+    ctx.bad(n, "the address is missing", "ignored");
+    return std::nullopt;
+  }
+  auto a = IpAddress::parse(n.args[0]);
+  if (!a) {
+    ctx.bad(n, "'" + n.args[0] + "' is not an address", "real server ignored");
+    return std::nullopt;
+  }
+  rs.address = *a;
+  if (n.args.size() > 1)
+    if (auto p = ctx.integer(n, 0, 65535, 1)) rs.port = static_cast<int>(*p);
+  Timing t = vs_timing;
+  for (auto& c : n.children) timing_keyword(ctx, c, t);
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    if (k == "delay_loop" || k == "connect_timeout" || k == "retry" || k == "nb_get_retry" ||
+        k == "delay_before_retry" || k == "warmup") {
+      continue;
+    } else if (k == "weight") {
+      if (auto v = ctx.integer(c, 0, 65535)) rs.weight = static_cast<int>(*v);
+    } else if (k == "uthreshold") {
+      if (auto v = ctx.integer(c, 0, 65535)) rs.upper = static_cast<int>(*v);
+    } else if (k == "lthreshold") {
+      if (auto v = ctx.integer(c, 0, 65535)) rs.lower = static_cast<int>(*v);
+    } else if (k == "lvs_method") {
+      rs.forwarding = method(ctx, c, &rs.tunnel);
+    } else if (k == "inhibit_on_failure") {
+      rs.inhibit = true;
+    } else if (k == "notify_up" || k == "notify_down") {
+      ctx.unsupported(c, "no per real server scripts: `hadirector status --json` and the "
+                         "metrics show every check's state");
+    } else if (kCheckers.contains(k)) {
+      auto ch = checker(ctx, c, t, rs.port.value_or(0), host);
+      if (!ch) continue;
+      if (rs.check) {
+        ctx.unsupported(c, "a second checker: only the first one decides whether the server "
+                           "is up");
+        continue;
+      }
+      rs.check = ch;
+    } else {
+      ctx.warn(c.pos, k + " not supported in real_server: ignored");
+    }
+  }
+  return rs;
+}
+
+}  // namespace
+
+void map_vs_group(Ctx& ctx, const Node& n, VsGroups& groups) {
+  if (n.args.empty()) {
+    ctx.bad(n, "the group has no name", "ignored");
+    return;
+  }
+  if (groups.contains(n.args[0])) {
+    ctx.warn(n.pos, "virtual_server_group " + n.args[0] + " defined again: the first one is used");
+    return;
+  }
+  VsGroup g;
+  g.pos = n.pos;
+  for (auto& c : n.children) {
+    if (c.keyword == "fwmark") {
+      if (auto v = ctx.integer(c, 1, 4294967295L)) g.members.push_back({c.pos, {}, 0, static_cast<uint32_t>(*v)});
+      continue;
+    }
+    bool ok = false;
+    auto addrs = expand_range(c.keyword, ok);
+    if (!ok) {
+      ctx.warn(c.pos, "'" + c.keyword + "' is not an address or range: ignored");
+      continue;
+    }
+    int port = 0;
+    if (!c.args.empty()) {
+      auto p = ctx.integer(c, 0, 65535);
+      if (!p) continue;
+      port = static_cast<int>(*p);
+    }
+    for (auto& a : addrs) g.members.push_back({c.pos, a, port, 0});
+  }
+  groups[n.args[0]] = std::move(g);
+}
+
+void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
+  auto& out = ctx.out();
+  std::vector<VsGroup::Member> members;
+  if (n.args.size() >= 2 && n.args[0] == "group") {
+    auto it = groups.find(n.args[1]);
+    if (it == groups.end()) {
+      ctx.warn(n.pos, "virtual_server group " + n.args[1] +
+                          ": no such virtual_server_group: ignored");
+      return;
+    }
+    members = it->second.members;
+    ctx.note(n.pos, "virtual_server group " + n.args[1] + ": one virtual_server per member (" +
+                        std::to_string(members.size()) + ")");
+  } else if (n.args.size() >= 2 && n.args[0] == "fwmark") {
+    auto v = ctx.integer(n, 1, 4294967295L, 1);
+    if (!v) return;
+    members.push_back({n.pos, {}, 0, static_cast<uint32_t>(*v)});
+  } else if (n.args.size() >= 2) {
+    auto a = IpAddress::parse(n.args[0]);
+    auto p = ctx.integer(n, 0, 65535, 1);
+    if (!a || !p) {
+      if (!a) ctx.bad(n, "'" + n.args[0] + "' is not an address", "virtual server ignored");
+      return;
+    }
+    members.push_back({n.pos, a, static_cast<int>(*p), 0});
+  } else {
+    ctx.bad(n, "needs ADDRESS PORT, fwmark N or group NAME", "ignored");
+    return;
+  }
+  if (n.args.size() > 2)
+    ctx.warn(n.pos, "virtual_server: '" + n.args[2] + "' not supported: ignored");
+
+  VirtualServer base;
+  Timing timing;
+  std::string host;
+  std::optional<Family> ip_family;
+  std::optional<std::pair<IpAddress, std::optional<int>>> sorry;
+  std::vector<RsSpec> rss;
+  ipvs::Tunnel vs_tunnel;
+  for (auto& c : n.children) {
+    if (c.keyword == "alpha") timing.alpha = true;
+    if (c.keyword == "virtualhost" && !c.args.empty()) host = c.args[0];
+    timing_keyword(ctx, c, timing);
+  }
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    if (k == "delay_loop" || k == "connect_timeout" || k == "retry" || k == "nb_get_retry" ||
+        k == "delay_before_retry" || k == "warmup" || k == "alpha" || k == "virtualhost") {
+      continue;
+    } else if (k == "lb_algo" || k == "lvs_sched") {
+      auto s = c.args.empty() ? std::nullopt : ipvs::parse_scheduler(c.args[0]);
+      if (s) base.scheduler = *s;
+      else
+        ctx.warn(c.pos, k + " " + (c.args.empty() ? "" : c.args[0]) +
+                            " not supported: not a Linux IPVS scheduler: wlc used");
+    } else if (k == "lb_kind" || k == "lvs_method") {
+      // the tunnel settings go to every real server without its own lvs_method
+      if (auto m = method(ctx, c, &vs_tunnel)) base.forwarding = *m;
+    } else if (k == "persistence_timeout") {
+      if (c.args.empty()) base.persistence_timeout = 360s;  // keepalived's default value
+      else if (auto v = ctx.integer(c, 0, 2678400)) base.persistence_timeout = std::chrono::seconds(*v);
+    } else if (k == "persistence_granularity") {
+      if (c.args.empty()) continue;
+      const std::string& g = c.args[0];
+      if (g.find('.') != std::string::npos) {
+        auto m = IpAddress::parse(g);
+        int len = 0;
+        bool contiguous = m && m->is_v4();
+        if (contiguous) {
+          auto b = m->bytes();
+          uint32_t v = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+          len = __builtin_popcount(v);
+          contiguous = v == (len == 0 ? 0u : ~uint32_t{0} << (32 - len));
+        }
+        if (contiguous) base.persistence_netmask = len;
+        else ctx.bad(c, "'" + g + "' is not a netmask", "ignored");
+      } else if (auto v = ctx.integer(c, 1, 128)) {
+        base.persistence_netmask = static_cast<int>(*v);
+      }
+    } else if (k == "protocol") {
+      const std::string p = c.args.empty() ? "" : lower(c.args[0]);
+      if (p == "tcp") base.protocol = config::Protocol::tcp;
+      else if (p == "udp") base.protocol = config::Protocol::udp;
+      else if (p == "sctp") base.protocol = config::Protocol::sctp;
+      else ctx.bad(c, "'" + p + "' is not tcp, udp or sctp", "tcp used");
+    } else if (k == "ip_family") {
+      if (!c.args.empty() && c.args[0] == "inet6") ip_family = Family::v6;
+      else if (!c.args.empty() && c.args[0] == "inet") ip_family = Family::v4;
+      else ctx.bad(c, "not inet or inet6", "ignored");
+    } else if (k == "sorry_server") {
+      auto a = ctx.address(c);
+      std::optional<int> port;
+      if (c.args.size() > 1)
+        if (auto p = ctx.integer(c, 0, 65535, 1)) port = static_cast<int>(*p);
+      if (a) sorry = std::make_pair(*a, port);
+    } else if (k == "sorry_server_inhibit") {
+      ctx.unsupported(c, "the sorry server is removed when quorum returns");
+    } else if (k == "sorry_server_lvs_method") {
+      ctx.unsupported(c, "the sorry server uses the virtual server's forwarding");
+    } else if (k == "quorum") {
+      if (auto v = ctx.integer(c, 0, 1 << 30)) base.quorum = static_cast<int>(*v);
+    } else if (k == "hysteresis") {
+      if (auto v = ctx.integer(c, 0, 1 << 30)) base.hysteresis = static_cast<int>(*v);
+    } else if (k == "quorum_up" || k == "quorum_down") {
+      ctx.unsupported(c, "no quorum scripts: track the virtual server from a VRRP instance "
+                         "(track_virtual_servers) or watch the metrics");
+    } else if (k == "inhibit_on_failure") {
+      base.inhibit_on_failure = true;
+    } else if (k == "omega") {
+      ctx.unsupported(c, "no quorum scripts are run on stop");
+    } else if (k == "ha_suspend") {
+      ctx.unsupported(c, "checks run whatever the VRRP state");
+    } else if (k == "ops") {
+      base.one_packet = true;
+    } else if (k == "hashed" || k == "sh-port" || k == "sh-fallback" || k == "mh-port" ||
+               k == "mh-fallback" || k == "flag-1" || k == "flag-2" || k == "flag-3") {
+      // read after the scheduler is known
+    } else if (k == "real_server") {
+      if (auto r = real_server(ctx, c, timing, host)) rss.push_back(std::move(*r));
+    } else if (k == "persistence_engine") {
+      ctx.unsupported(c, "no persistence engines (sip): persistence by address only");
+    } else if (k == "nat_mask" || k == "lvs_id" || k == "net_mask") {
+      ctx.unsupported(c, "an obsolete or unknown keyword: ignored");
+    } else {
+      ctx.warn(c.pos, k + " not supported in virtual_server: ignored");
+    }
+  }
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    const bool sh = base.scheduler == ipvs::Scheduler::sh, mh = base.scheduler == ipvs::Scheduler::mh;
+    uint32_t bit = 0;
+    if (k == "sh-fallback" || k == "mh-fallback" || k == "flag-1")
+      bit = sh ? ipvs::kShFallback : mh ? ipvs::kMhFallback : 0;
+    else if (k == "sh-port" || k == "mh-port" || k == "flag-2")
+      bit = sh ? ipvs::kShPort : mh ? ipvs::kMhPort : 0;
+    else if (k == "hashed")
+      ctx.note(c.pos, "hashed: the kernel sets it on every service");
+    else if (k == "flag-3")
+      ctx.unsupported(c, "no scheduler uses it: ignored");
+    else
+      continue;
+    if (bit) base.scheduler_flags |= bit;
+    else if (k != "hashed" && k != "flag-3")
+      ctx.unsupported(c, "only for the sh and mh schedulers: ignored");
+  }
+
+  if (base.one_packet && base.protocol != config::Protocol::udp) {
+    ctx.warn(n.pos, "ops not supported on a " + std::string(to_string(base.protocol)) +
+                        " service (IPVS schedules single packets for UDP only): off");
+    base.one_packet = false;
+  }
+  // Real servers inherit the inhibit flag per service in hadirector.
+  if (std::any_of(rss.begin(), rss.end(), [](auto& r) { return r.inhibit; }) &&
+      !base.inhibit_on_failure) {
+    base.inhibit_on_failure = true;
+    ctx.note(n.pos, "inhibit_on_failure on a real server: hadirector sets it for the whole "
+                    "virtual server (every failed server is kept with weight 0)");
+  }
+
+  for (auto& m : members) {
+    VirtualServer vs = base;
+    vs.address = m.address;
+    vs.port = m.port;
+    vs.fwmark = m.fwmark;
+    if (vs.fwmark && vs.one_packet) {
+      ctx.warn(m.pos, "ops not supported on a fwmark service: off");
+      vs.one_packet = false;
+    }
+    if (!m.address) {
+      vs.family_ = ip_family.value_or(rss.empty() ? Family::v4 : rss.front().address.family());
+    }
+    const Family fam = vs.family();
+    for (auto& o : out.config.virtual_servers)
+      if (o.key() == vs.key()) {
+        ctx.warn(m.pos, "virtual_server " + vs.key() + " defined again: ignored");
+        goto next_member;
+      }
+    if (sorry) {
+      if (sorry->first.family() != fam && vs.forwarding != Forwarding::tun) {
+        ctx.warn(n.pos, "sorry_server " + sorry->first.str() +
+                            " is of the other address family: no sorry server");
+      } else {
+        vs.sorry_server = config::SorryServer{sorry->first, sorry->second.value_or(vs.port)};
+      }
+    }
+    {
+      std::vector<Pos> rs_pos;
+      for (auto& r : rss) {
+        RealServer rs;
+        rs.address = r.address;
+        rs.weight = r.weight;
+        rs.forwarding = r.forwarding;
+        rs.upper_threshold = r.upper;
+        rs.lower_threshold = r.lower;
+        const Forwarding fwd = r.forwarding.value_or(vs.forwarding);
+        rs.tunnel = r.forwarding ? r.tunnel : vs_tunnel;
+        rs.check = r.check;
+        rs.port = r.port.value_or(vs.port);
+        if (r.address.family() != fam && fwd != Forwarding::tun) {
+          ctx.warn(r.pos, "real_server " + r.address.str() + " is of the other address family "
+                          "than " + vs.key() + " (only tun forwarding mixes them): left out");
+          continue;
+        }
+        if (fwd != Forwarding::nat && rs.port != vs.port) {
+          // IPVS forwards DR and TUN packets unchanged: the port is the service's.
+          if (rs.check && !rs.check->connect_port && rs.port != 0 &&
+              rs.check->type != config::CheckType::script)
+            rs.check->connect_port = rs.port;
+          if (rs.port != 0 && vs.port != 0)
+            ctx.note(r.pos, "real_server " + r.address.str() + " " + std::to_string(rs.port) +
+                                ": " + to_string(fwd) + " forwarding keeps the service's port " +
+                                std::to_string(vs.port) + " (as IPVS does); the check still "
+                                "probes " + std::to_string(rs.port));
+          rs.port = vs.port;
+        }
+        if (std::any_of(vs.real_servers.begin(), vs.real_servers.end(), [&](auto& o) {
+              return o.address == rs.address && o.port == rs.port;
+            })) {
+          ctx.warn(r.pos, "real_server " + r.address.str() + " given twice in " + vs.key() +
+                              ": the second one is left out");
+          continue;
+        }
+        vs.real_servers.push_back(std::move(rs));
+        rs_pos.push_back(r.pos);
+      }
+      out.config.virtual_servers.push_back(std::move(vs));
+      out.vs_from.push_back(n.pos);
+      out.rs_from.push_back(std::move(rs_pos));
+    }
+  next_member:;
+  }
+}
+
+}  // namespace hd::migrate::keepalived::detail

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// keepalived.conf -> hadirector config: each mapped keyword lands where it should, each one
+// not carried over is a warning at its line, and every Debian sample and every file of the
+// shared corpus imports into TOML that the loader (hadirector check) accepts.
+#include "migrate/keepalived_import.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "daemon/config/loader.h"
+#include "migrate/map_files.h"
+
+namespace hd::migrate::keepalived {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+Imported import_text(const std::string& text) {
+  MapFiles f;
+  f.files["/etc/keepalived/keepalived.conf"] = text;
+  return import_file("/etc/keepalived/keepalived.conf", f, ReadOptions{"lb1"});
+}
+
+std::vector<std::string> said(const Imported& im) {
+  std::vector<std::string> out;
+  for (auto& d : im.diagnostics) out.push_back(d.str());
+  return out;
+}
+
+// What the importer writes must load, and load to what it imported.
+config::Config reload(const Imported& im) {
+  auto r = config::load_string(to_toml(im), "imported.toml");
+  for (auto& e : r.errors) ADD_FAILURE() << e.str() << "\n" << to_toml(im);
+  return r.config.value_or(config::Config{});
+}
+
+TEST(KeepalivedImport, VrrpInstanceKeywordsMap) {
+  auto im = import_text(R"(
+global_defs {
+  router_id lb-a
+  vrrp_garp_master_repeat 3
+  vrrp_garp_master_delay 4
+}
+vrrp_script chk {
+  script "pidof haproxy"
+  interval 2
+  timeout 1
+  weight -20
+  rise 2
+  fall 3
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  nopreempt
+  preempt_delay 30
+  authentication {
+    auth_type PASS
+    auth_pass secret
+  }
+  unicast_src_ip 10.0.0.1
+  unicast_peer {
+    10.0.0.2
+  }
+  virtual_ipaddress {
+    192.0.2.10/24 dev eth0 label eth0:1
+    192.0.2.11
+  }
+  virtual_ipaddress_excluded {
+    2001:db8::10/64
+  }
+  track_interface {
+    eth1
+  }
+  track_script {
+    chk weight -30
+  }
+  notify_master "/etc/keepalived/master.sh now"
+  notify_fault /etc/keepalived/fault.sh
+}
+vrrp_instance VI_2 {
+  interface eth1
+  virtual_router_id 52
+  virtual_ipaddress {
+    10.0.0.254/24
+  }
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+}
+)");
+  auto& c = im.config;
+  EXPECT_EQ(c.global.router_id, "lb-a");
+  ASSERT_EQ(c.vrrp_instances.size(), 2u);
+  auto& vi = c.vrrp_instances[0];
+  EXPECT_EQ(vi.name, "VI_1");
+  EXPECT_EQ(vi.interface, "eth0");
+  EXPECT_EQ(vi.vrid, 51);
+  EXPECT_EQ(vi.priority, 150);
+  EXPECT_EQ(vi.version, 2);  // keepalived's default, not hadirector's 3
+  EXPECT_EQ(vi.advert_interval, 1s);
+  EXPECT_FALSE(vi.preempt);
+  EXPECT_EQ(vi.preempt_delay, 30s);
+  EXPECT_EQ(vi.auth_pass, "secret");
+  EXPECT_EQ(vi.unicast_source, IpAddress::parse("10.0.0.1"));
+  EXPECT_THAT(vi.unicast_peers, ElementsAre(*IpAddress::parse("10.0.0.2")));
+  ASSERT_EQ(vi.vips.size(), 2u);
+  EXPECT_EQ(vi.vips[0].prefix.str(), "192.0.2.10/24");
+  EXPECT_EQ(vi.vips[0].label, "eth0:1");
+  EXPECT_EQ(vi.vips[1].prefix.str(), "192.0.2.11/32");
+  ASSERT_EQ(vi.excluded_vips.size(), 1u);
+  EXPECT_EQ(vi.excluded_vips[0].prefix.str(), "2001:db8::10/64");
+  EXPECT_THAT(vi.track_interfaces, ElementsAre("eth1"));
+  ASSERT_EQ(vi.track_scripts.size(), 1u);
+  EXPECT_EQ(vi.track_scripts[0].weight, -30);
+  EXPECT_THAT(vi.notify.master, ElementsAre("/etc/keepalived/master.sh", "now"));
+  EXPECT_THAT(vi.notify.fault, ElementsAre("/etc/keepalived/fault.sh"));
+  EXPECT_EQ(vi.garp.count, 3);
+  EXPECT_EQ(vi.garp.second_burst_delay, 4s);
+  ASSERT_EQ(c.track_scripts.size(), 1u);
+  auto& s = c.track_scripts[0];
+  EXPECT_THAT(s.command, ElementsAre("/usr/bin/env", "pidof", "haproxy"));  // PATH at run time
+  EXPECT_EQ(s.interval, 2s);
+  EXPECT_EQ(s.timeout, 1s);
+  EXPECT_EQ(s.weight, -20);
+  EXPECT_EQ(s.rise, 2);
+  EXPECT_EQ(s.fall, 3);
+  ASSERT_EQ(c.sync_groups.size(), 1u);
+  EXPECT_THAT(c.sync_groups[0].instances, ElementsAre("VI_1", "VI_2"));
+  EXPECT_EQ(im.warnings(), 0u) << ::testing::PrintToString(said(im));
+  auto back = reload(im);
+  EXPECT_EQ(back.vrrp_instances, c.vrrp_instances);
+  EXPECT_EQ(back.track_scripts, c.track_scripts);
+}
+
+TEST(KeepalivedImport, VirtualServerKeywordsMap) {
+  auto im = import_text(R"(
+virtual_server 192.0.2.1 80 {
+  delay_loop 10
+  lb_algo wrr
+  lb_kind NAT
+  persistence_timeout 300
+  persistence_granularity 255.255.255.0
+  protocol TCP
+  quorum 2
+  hysteresis 1
+  inhibit_on_failure
+  sorry_server 10.0.0.99 8080
+  real_server 10.0.0.1 8080 {
+    weight 3
+    uthreshold 100
+    lthreshold 50
+    HTTP_GET {
+      url {
+        path /health
+        status_code 200
+      }
+      connect_timeout 3
+      retry 2
+      delay_before_retry 2
+    }
+  }
+  real_server 10.0.0.2 8080 {
+    TCP_CHECK {
+      connect_port 8081
+      connect_timeout 20
+    }
+  }
+  real_server 10.0.0.3 8080 {
+    MISC_CHECK {
+      misc_path "/usr/local/bin/check.sh 10.0.0.3"
+      misc_timeout 5
+      misc_dynamic
+    }
+  }
+}
+virtual_server fwmark 7 {
+  ip_family inet6
+  lb_algo sh
+  sh-port
+  lb_kind DR
+  real_server 2001:db8::1 0 {
+  }
+}
+virtual_server 192.0.2.2 53 {
+  protocol UDP
+  ops
+  lvs_sched rr
+  lvs_method TUN type gue port 6080
+  real_server 10.0.1.1 53 {
+  }
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.virtual_servers.size(), 3u);
+  auto& vs = c.virtual_servers[0];
+  EXPECT_EQ(vs.key(), "tcp 192.0.2.1:80");
+  EXPECT_EQ(vs.scheduler, ipvs::Scheduler::wrr);
+  EXPECT_EQ(vs.forwarding, config::Forwarding::nat);
+  EXPECT_EQ(vs.persistence_timeout, 300s);
+  EXPECT_EQ(vs.persistence_netmask, 24);
+  EXPECT_EQ(vs.quorum, 2);
+  EXPECT_EQ(vs.hysteresis, 1);
+  EXPECT_TRUE(vs.inhibit_on_failure);
+  ASSERT_TRUE(vs.sorry_server);
+  EXPECT_EQ(vs.sorry_server->port, 8080);
+  ASSERT_EQ(vs.real_servers.size(), 3u);
+  auto& r0 = vs.real_servers[0];
+  EXPECT_EQ(r0.port, 8080);
+  EXPECT_EQ(r0.weight, 3);
+  EXPECT_EQ(r0.upper_threshold, 100);
+  EXPECT_EQ(r0.lower_threshold, 50);
+  ASSERT_TRUE(r0.check);
+  EXPECT_EQ(r0.check->type, config::CheckType::http);
+  EXPECT_EQ(r0.check->path, "/health");
+  EXPECT_EQ(r0.check->interval, 10s);
+  EXPECT_EQ(r0.check->timeout, 3s);
+  EXPECT_EQ(r0.check->fall, 3);       // retry 2: down at the third failure
+  EXPECT_TRUE(r0.check->initial_up);  // keepalived without alpha starts servers up
+  auto& r1 = vs.real_servers[1];
+  ASSERT_TRUE(r1.check);
+  EXPECT_EQ(r1.check->type, config::CheckType::tcp);
+  EXPECT_EQ(r1.check->connect_port, 8081);
+  EXPECT_EQ(r1.check->timeout, 10s);  // cut to delay_loop, with a note
+  EXPECT_EQ(r1.check->fall, 2);       // keepalived's default retry 1
+  auto& r2 = vs.real_servers[2];
+  ASSERT_TRUE(r2.check);
+  EXPECT_EQ(r2.check->type, config::CheckType::script);
+  EXPECT_THAT(r2.check->command, ElementsAre("/usr/local/bin/check.sh", "10.0.0.3"));
+  EXPECT_EQ(r2.check->timeout, 5s);
+  EXPECT_EQ(r2.check->exit_weights.size(), 254u);
+  EXPECT_EQ(r2.check->exit_weights.at(12), 10);
+  auto& fw = c.virtual_servers[1];
+  EXPECT_EQ(fw.fwmark, 7u);
+  EXPECT_EQ(fw.family(), Family::v6);
+  EXPECT_EQ(fw.scheduler_flags, ipvs::kShPort);
+  EXPECT_EQ(fw.forwarding, config::Forwarding::dr);
+  auto& udp = c.virtual_servers[2];
+  EXPECT_EQ(udp.protocol, config::Protocol::udp);
+  EXPECT_TRUE(udp.one_packet);
+  EXPECT_EQ(udp.forwarding, config::Forwarding::tun);
+  ASSERT_EQ(udp.real_servers.size(), 1u);
+  EXPECT_EQ(udp.real_servers[0].tunnel.type, ipvs::TunType::gue);
+  EXPECT_EQ(udp.real_servers[0].tunnel.port, 6080);
+  EXPECT_EQ(im.warnings(), 0u) << ::testing::PrintToString(said(im));
+  EXPECT_THAT(said(im), Contains(HasSubstr(":28: note: TCP_CHECK: timeout 20s is longer")));
+  auto back = reload(im);
+  EXPECT_EQ(back.virtual_servers, c.virtual_servers);
+}
+
+// A group expands to one virtual server per member; ranges count up the last byte; a real
+// server without a port takes each member's.
+TEST(KeepalivedImport, VirtualServerGroupsExpand) {
+  auto im = import_text(R"(
+virtual_server_group web {
+  192.0.2.1-3 80
+  192.0.2.9 443
+  fwmark 5
+}
+virtual_server group web {
+  lb_kind DR
+  real_server 10.0.0.1 {
+  }
+}
+)");
+  std::vector<std::string> keys;
+  for (auto& vs : im.config.virtual_servers) {
+    keys.push_back(vs.key());
+    ASSERT_EQ(vs.real_servers.size(), 1u);
+    EXPECT_EQ(vs.real_servers[0].port, vs.port);
+  }
+  EXPECT_THAT(keys, ElementsAre("tcp 192.0.2.1:80", "tcp 192.0.2.2:80", "tcp 192.0.2.3:80",
+                                "tcp 192.0.2.9:443", "fwmark 5 inet"));
+  reload(im);
+}
+
+// What is not carried over is a warning at its own line, in keepalived's words where
+// keepalived warns too.
+TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {
+  auto im = import_text(R"(global_defs {
+  notification_email {
+    root
+  }
+  vrrp_strict
+}
+vvrp_script typo {
+  script /bin/true
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  use_vmac
+  authentication {
+    auth_type AH
+  }
+  virtual_ipaddress {
+    192.0.2.1 dev eth1
+  }
+  track_script {
+    typo
+  }
+}
+virtual_server 192.0.2.1 80 80 {
+  lb_algo loadbalance
+  real_server 10.0.0.1 80 {
+    SMTP_CHECK {
+    }
+    PING_CHECK {
+    }
+  }
+}
+)");
+  EXPECT_THAT(said(im),
+              ElementsAre(HasSubstr(":2: warning: notification_email not supported"),
+                          HasSubstr(":5: warning: vrrp_strict not supported"),
+                          HasSubstr(":7: warning: unknown keyword 'vvrp_script' (with its block)"),
+                          HasSubstr(":13: warning: use_vmac not supported"),
+                          HasSubstr(":15: warning: auth_type AH not supported"),
+                          HasSubstr(":18: warning: dev eth1 not supported"),
+                          HasSubstr(":21: warning: vrrp_instance VI_1: track_script typo not supported"),
+                          HasSubstr(":24: warning: virtual_server: '80' not supported"),
+                          HasSubstr(":25: warning: lb_algo loadbalance not supported"),
+                          HasSubstr(":27: warning: SMTP_CHECK not supported"),
+                          HasSubstr(":29: warning: PING_CHECK not supported")));
+  reload(im);
+}
+
+// keepalived takes any bytes; TOML holds UTF-8 only: such a line is dropped with a warning,
+// and the header quotes it with \xNN escapes (found by the fuzzer).
+TEST(KeepalivedImport, LinesThatAreNotUtf8AreDroppedAndQuotedEscaped) {
+  auto im = import_text("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n"
+                        " virtual_ipaddress {\n  192.0.2.1 label eth0:\xb2\n }\n}\nk\x01 \xff\n");
+  EXPECT_THAT(said(im), Contains(HasSubstr(":5: warning: '192.0.2.1' line is not valid UTF-8")));
+  auto text = to_toml(im);
+  EXPECT_THAT(text, HasSubstr("'k\\x01' line is not valid UTF-8"));
+  reload(im);
+}
+
+TEST(KeepalivedImport, TheOutputCitesTheSourceOfEachSection) {
+  auto im = import_text("vrrp_instance A {\n interface eth0\n virtual_router_id 1\n"
+                        " virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+                        "virtual_server 192.0.2.1 80 {\n real_server 10.0.0.1 80 {\n }\n}\n");
+  auto text = to_toml(im);
+  EXPECT_THAT(text, HasSubstr("# from /etc/keepalived/keepalived.conf:1\n[[vrrp_instance]]"));
+  EXPECT_THAT(text, HasSubstr("# from /etc/keepalived/keepalived.conf:8\n[[virtual_server]]"));
+  EXPECT_THAT(text, HasSubstr("# from /etc/keepalived/keepalived.conf:9\n"));
+  EXPECT_THAT(text, HasSubstr("# Everything in it was carried over."));
+}
+
+// Every file Debian ships and every file of the shared corpus: no crash, and TOML that
+// loads. The corpus lives beside the project (../shared), as CI has it: its absence fails.
+void import_dir(const std::string& dir, const std::string& prefix) {
+  namespace fs = std::filesystem;
+  ASSERT_TRUE(fs::is_directory(dir)) << dir;
+  RealFiles files;
+  int n = 0;
+  for (auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename();
+    if (!e.is_regular_file() || name.rfind(prefix, 0) != 0 || name.ends_with(".md")) continue;
+    SCOPED_TRACE(name);
+    auto im = import_file(e.path().string(), files, ReadOptions{"low"});
+    auto r = config::load_string(to_toml(im), name + ".toml");
+    for (auto& err : r.errors) ADD_FAILURE() << err.str();
+    ++n;
+  }
+  EXPECT_GE(n, 10);
+}
+
+TEST(KeepalivedImport, EveryDebianSampleImports) { import_dir(HD_KEEPALIVED_SAMPLES, "keepalived.conf"); }
+TEST(KeepalivedImport, EveryCorpusFileImports) { import_dir(HD_KEEPALIVED_CORPUS, ""); }
+
+// The (neg) files of the corpus: each author's mistake is a warning at its line.
+TEST(KeepalivedImport, CorpusMistakesAreWarned) {
+  RealFiles files;
+  auto warned = [&](const std::string& file) {
+    auto im = import_file(std::string(HD_KEEPALIVED_CORPUS) + "/" + file, files, ReadOptions{"low"});
+    std::vector<std::string> w;
+    for (auto& d : im.diagnostics)
+      if (d.severity == Severity::warning)
+        w.push_back(std::to_string(d.pos.line) + ": " + d.message);
+    return w;
+  };
+  using ::testing::Contains;
+  EXPECT_THAT(warned("02-rootsongjc-k8s-handbook-lvs-dr-tcp-check.conf"),
+              Contains(HasSubstr("lb_algo loadbalance not supported")));
+  EXPECT_THAT(warned("03-stelfox-director-syncgroup-conntrackd-notify.conf"),
+              Contains(HasSubstr("unicast_peer: needs a block")));
+  EXPECT_THAT(warned("15-xusxlinux-k8s-apiserver-lvs-dr-ssl-get.conf"),
+              Contains(HasSubstr("net_mask not supported")));
+  EXPECT_THAT(warned("16-gzk2015-nginx-vvrp-script-typo.conf"),
+              Contains("13: unknown keyword 'vvrp_script' (with its block): ignored, as keepalived does"));
+  EXPECT_THAT(warned("23-pr1370-lvs-nat-http-get-sorry-server.conf"),
+              Contains(HasSubstr("virtual_server: '80' not supported")));
+  EXPECT_THAT(warned("21-dpvs-keepalived-fork-fnat-vsg-ipv6.conf"),
+              Contains(HasSubstr("lb_kind FNAT not supported")));
+}
+
+}  // namespace
+}  // namespace hd::migrate::keepalived
