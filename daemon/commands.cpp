@@ -33,7 +33,7 @@ constexpr const char* kUsage =
     "  drill   [--mode nat|dr] [--scenario NAME] [--json] [--keep]\n"
     "                                        failover drill on a lab of namespaces\n"
     "                                        (runs hadirector-drill; see its --help)\n"
-    "  import-keepalived FILE [-o OUT] [--strict] [--config-id ID]\n"
+    "  import-keepalived FILE [-o OUT] [--strict] [--config-id ID] [--lvs-only]\n"
     "                                        keepalived.conf -> hadirector TOML, with a\n"
     "                                        warning for everything not carried over\n"
     "  version                               print the version\n"

@@ -83,10 +83,18 @@ Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& hea
     next[spec.key] = QuorumState{up, live};
     if (!up && spec.sorry) {
       // The sorry server takes the new connections; servers an operator is draining stay
-      // at weight 0 beside it, so the connections the drain waits for are not cut.
+      // at weight 0 beside it, so the connections the drain waits for are not cut, and so
+      // does every other server of an inhibit_on_failure service (it never removes one;
+      // keepalived keeps them too). A real server that is the sorry server is the sorry
+      // server (keepalived: "matches sorry server ... setting on sorry server").
       std::vector<Destination> keep{*spec.sorry};
-      for (size_t i = 0; i < svc.destinations.size(); ++i)
-        if (draining[i]) keep.push_back(std::move(svc.destinations[i]));
+      for (size_t i = 0; i < svc.destinations.size(); ++i) {
+        if (svc.destinations[i].key == spec.sorry->key) continue;
+        if (draining[i] || spec.inhibit_on_failure) {
+          svc.destinations[i].weight = 0;
+          keep.push_back(std::move(svc.destinations[i]));
+        }
+      }
       svc.destinations = std::move(keep);
     }
 

@@ -16,6 +16,7 @@ namespace hd::cli {
 namespace {
 constexpr const char* kImportUsage =
     "usage: hadirector import-keepalived FILE [-o OUT.toml] [--strict] [--config-id ID]\n"
+    "                                     [--lvs-only]\n"
     "Reads FILE in keepalived.conf's language (includes, $NAME definitions, @conditionals as\n"
     "keepalived 2.2 reads them) and writes the same directors as hadirector TOML to OUT (or\n"
     "standard output). Every keyword that is not carried over is listed on standard error,\n"
@@ -25,12 +26,15 @@ constexpr const char* kImportUsage =
     "  --strict        exit 1 when there is any warning (nothing is written then)\n"
     "  --config-id ID  keepalived's -i: which @ID lines apply (default: this host's name up\n"
     "                  to the first dot, as keepalived takes it)\n"
+    "  --lvs-only      only the virtual servers and global IPVS settings (what keepalived -C\n"
+    "                  runs): to run beside keepalived -P during a migration\n"
     "Exit: 0 written; 1 warnings with --strict; 2 usage, unreadable FILE or OUT.\n";
 }  // namespace
 
 int import_keepalived(const std::vector<std::string>& args) {
   std::string in, out, config_id = migrate::keepalived::default_config_id();
   bool strict = false;
+  migrate::keepalived::ImportOptions io;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
@@ -41,6 +45,8 @@ int import_keepalived(const std::vector<std::string>& args) {
       (a == "--config-id" ? config_id : out) = args[++i];
     } else if (a == "--strict") {
       strict = true;
+    } else if (a == "--lvs-only") {
+      io.lvs_only = true;
     } else if (!a.empty() && a[0] != '-' && in.empty()) {
       in = a;
     } else {
@@ -60,7 +66,7 @@ int import_keepalived(const std::vector<std::string>& args) {
   }
   migrate::keepalived::ReadOptions ro;
   ro.config_id = config_id;
-  auto imported = migrate::keepalived::import_file(in, files, ro);
+  auto imported = migrate::keepalived::import_file(in, files, ro, io);
   for (auto& d : imported.diagnostics) std::cerr << d.str() << "\n";
   const std::string toml = migrate::keepalived::to_toml(imported);
   auto loaded = config::load_string(toml, out.empty() ? "<import>" : out);

@@ -63,16 +63,22 @@ std::string lower(std::string s) {
   return s;
 }
 
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 // lb_kind / lvs_method NAT|DR|TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]
 std::optional<Forwarding> method(Ctx& ctx, const Node& c, ipvs::Tunnel* tunnel) {
   if (c.args.empty()) {
     ctx.bad(c, "the method is missing", "ignored");
     return std::nullopt;
   }
-  const std::string m = lower(c.args[0]);
-  if (m == "nat") return Forwarding::nat;
-  if (m == "dr") return Forwarding::dr;
-  if (m == "tun") {
+  // keepalived reads NAT, DR and TUN in upper case only; anything else ("dr") runs as NAT.
+  const std::string& m = c.args[0];
+  if (m == "NAT") return Forwarding::nat;
+  if (m == "DR") return Forwarding::dr;
+  if (m == "TUN") {
     for (size_t i = 1; i < c.args.size(); ++i) {
       const std::string& a = c.args[i];
       if (a == "type" && i + 1 < c.args.size()) {
@@ -90,9 +96,14 @@ std::optional<Forwarding> method(Ctx& ctx, const Node& c, ipvs::Tunnel* tunnel) 
     }
     return Forwarding::tun;
   }
-  ctx.warn(c.pos, c.keyword + " " + c.args[0] + " not supported: NAT used" +
-                      (m == "fnat" ? " (FNAT is a DPVS keepalived method; Linux IPVS has no FNAT)"
-                                   : ""));
+  const std::string l = lower(m);
+  ctx.warn(c.pos, c.keyword + " " + m + " not supported: NAT used, as keepalived uses it" +
+                      (l == "fnat" ? " (FNAT is a DPVS keepalived method; Linux IPVS has no FNAT)"
+                       : l == "nat" || l == "dr" || l == "tun"
+                           ? " (keepalived reads NAT, DR and TUN in upper case only: write " +
+                                 upper(m) +
+                                 " if that is meant)"
+                           : ""));
   return Forwarding::nat;
 }
 
@@ -373,7 +384,8 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
       return;
     }
     members = it->second.members;
-    ctx.note(n.pos, "virtual_server group " + n.args[1] + ": one virtual_server per member (" +
+    if (members.size() > 1)
+      ctx.note(n.pos, "virtual_server group " + n.args[1] + ": one virtual_server per member (" +
                         std::to_string(members.size()) + ")");
   } else if (n.args.size() >= 2 && n.args[0] == "fwmark") {
     auto v = ctx.integer(n, 1, 4294967295L, 1);
@@ -534,11 +546,6 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
       vs.family_ = ip_family.value_or(rss.empty() ? Family::v4 : rss.front().address.family());
     }
     const Family fam = vs.family();
-    for (auto& o : out.config.virtual_servers)
-      if (o.key() == vs.key()) {
-        ctx.warn(m.pos, "virtual_server " + vs.key() + " defined again: ignored");
-        goto next_member;
-      }
     if (sorry) {
       if (sorry->first.family() != fam && vs.forwarding != Forwarding::tun) {
         ctx.warn(n.pos, "sorry_server " + sorry->first.str() +
@@ -549,6 +556,7 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
     }
     {
       std::vector<Pos> rs_pos;
+      bool mixed = false;
       for (auto& r : rss) {
         RealServer rs;
         rs.address = r.address;
@@ -561,9 +569,13 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
         rs.check = r.check;
         rs.port = r.port.value_or(vs.port);
         if (r.address.family() != fam && fwd != Forwarding::tun) {
+          // keepalived runs no part of such a service (the kernel mixes families for tun
+          // only): neither does the import.
           ctx.warn(r.pos, "real_server " + r.address.str() + " is of the other address family "
-                          "than " + vs.key() + " (only tun forwarding mixes them): left out");
-          continue;
+                          "than " + vs.key() + " (only tun forwarding mixes them) not supported: "
+                          "the virtual server is left out, as keepalived leaves it out");
+          mixed = true;
+          break;
         }
         if (fwd != Forwarding::nat && rs.port != vs.port) {
           // IPVS forwards DR and TUN packets unchanged: the port is the service's.
@@ -587,7 +599,28 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
         vs.real_servers.push_back(std::move(rs));
         rs_pos.push_back(r.pos);
       }
-      out.config.virtual_servers.push_back(std::move(vs));
+      if (mixed) goto next_member;
+      // The same service again (a group used twice, say): keepalived programs both blocks
+      // into the one IPVS service, so its real servers are the union; the first block's
+      // settings stay.
+      auto& all = out.config.virtual_servers;
+      auto same = std::find_if(all.begin(), all.end(), [&](auto& o) { return o.key() == vs.key(); });
+      if (same != all.end()) {
+        const size_t i = static_cast<size_t>(same - all.begin());
+        ctx.note(n.pos, "virtual_server " + vs.key() + " given again: its real servers join the "
+                        "first one's (as keepalived programs both into one IPVS service); the "
+                        "first one's settings are kept");
+        for (size_t k = 0; k < vs.real_servers.size(); ++k) {
+          auto& rs = vs.real_servers[k];
+          if (std::any_of(same->real_servers.begin(), same->real_servers.end(),
+                          [&](auto& o) { return o.address == rs.address && o.port == rs.port; }))
+            continue;
+          same->real_servers.push_back(std::move(rs));
+          out.rs_from[i].push_back(rs_pos[k]);
+        }
+        goto next_member;
+      }
+      all.push_back(std::move(vs));
       out.vs_from.push_back(n.pos);
       out.rs_from.push_back(std::move(rs_pos));
     }

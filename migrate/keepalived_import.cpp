@@ -200,7 +200,7 @@ size_t Imported::warnings() const {
   }));
 }
 
-Imported import_tree(const Tree& tree, const std::string& source) {
+Imported import_tree(const Tree& tree, const std::string& source, const ImportOptions& o) {
   using namespace detail;
   Imported out;
   out.source = source;
@@ -223,6 +223,8 @@ Imported import_tree(const Tree& tree, const std::string& source) {
   for (auto& n : top) {
     const std::string& k = n.keyword;
     if (k == "global_defs" || k == "virtual_server_group") continue;
+    if (o.lvs_only && (k == "vrrp_script" || k == "vrrp_instance" || k == "vrrp_sync_group"))
+      continue;
     if (k == "vrrp_script") map_vrrp_script(ctx, n);
     else if (k == "vrrp_instance") map_vrrp_instance(ctx, n);
     else if (k == "vrrp_sync_group") map_sync_group(ctx, n);
@@ -232,17 +234,25 @@ Imported import_tree(const Tree& tree, const std::string& source) {
       ctx.warn(n.pos, "unknown keyword '" + k + "'" +
                           (n.block ? " (with its block)" : "") + ": ignored, as keepalived does");
   }
-  finish_vrrp(ctx);
+  if (o.lvs_only) {
+    // What global_defs set for VRRP goes with it (its diagnostics stay: they are global's).
+    out.config.global.vrrp_realtime = false;
+    out.config.global.vrrp_rt_priority = config::Global{}.vrrp_rt_priority;
+    out.config.global.vrrp_cpu_affinity.clear();
+  } else {
+    finish_vrrp(ctx);
+  }
   std::stable_sort(out.diagnostics.begin(), out.diagnostics.end(), [](auto& a, auto& b) {
     return std::tie(a.pos.file, a.pos.line) < std::tie(b.pos.file, b.pos.line);
   });
   return out;
 }
 
-Imported import_file(const std::string& path, Files& files, const ReadOptions& options) {
+Imported import_file(const std::string& path, Files& files, const ReadOptions& options,
+                     const ImportOptions& o) {
   auto r = read(path, files, options);
   auto tree = build_tree(r.lines);
-  auto out = import_tree(tree, path);
+  auto out = import_tree(tree, path, o);
   out.diagnostics.insert(out.diagnostics.begin(), r.diagnostics.begin(), r.diagnostics.end());
   return out;
 }

@@ -25,9 +25,18 @@ struct Imported {
   size_t warnings() const;
 };
 
-Imported import_tree(const Tree& tree, const std::string& source);
+struct ImportOptions {
+  // Only what keepalived's checker process (keepalived -C) runs: the virtual servers and
+  // [global]'s IPVS settings; no VRRP instance, script, sync group or connection sync, and
+  // no diagnostic about them. For running beside keepalived -P (VRRP only) during a
+  // migration, and for comparing the two IPVS tables.
+  bool lvs_only = false;
+};
+
+Imported import_tree(const Tree& tree, const std::string& source, const ImportOptions& o = {});
 // read() + build_tree() + import_tree(), diagnostics of all three.
-Imported import_file(const std::string& path, Files& files, const ReadOptions& options);
+Imported import_file(const std::string& path, Files& files, const ReadOptions& options,
+                     const ImportOptions& o = {});
 
 // The TOML to write: a header naming the source and listing every diagnostic, then
 // config::to_toml(config) with "# from FILE:LINE" above each section.

@@ -96,7 +96,7 @@ check_skips ctest build/ctest-junit.xml
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   step "ASan+UBSan build, unit tests"
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHD_SANITIZE=ON -DHD_BENCH=OFF >/dev/null
-  ninja -C build-asan -j"$JOBS"
+  ninja -C build-asan -j"$JOBS" hd_unit_tests  # what -L unit runs, nothing else
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$JOBS" -L unit --output-junit "$ROOT/build-asan/ctest-junit.xml")
   check_skips asan build-asan/ctest-junit.xml
@@ -165,7 +165,7 @@ if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   step "fuzz targets, ${FUZZ_SECONDS}s each, $JOBS at a time"
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DHD_FUZZ=ON -DHD_TESTS=OFF >/dev/null
-  ninja -C build-fuzz -j"$JOBS"
+  ninja -C build-fuzz -j"$JOBS" hd_fuzz_targets
   # tests/fuzz/CMakeLists.txt writes one target path a line; the declarations in the
   # sources say how many there must be.
   expected=$(cat tests/fuzz/*/CMakeLists.txt | grep -c '^[[:space:]]*hd_fuzz_target(' || true)

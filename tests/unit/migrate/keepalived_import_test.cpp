@@ -285,6 +285,54 @@ virtual_server group web {
   reload(im);
 }
 
+// Where keepalived's reading of a mistake decides what the kernel gets, the import follows
+// it (each found by the differential test against keepalived in the VM): a lower-case
+// lb_kind runs as NAT; a non-tun service with a real server of the other family does not
+// run at all; a service given twice is one IPVS service with both blocks' real servers.
+TEST(KeepalivedImport, KeepalivedsReadingOfMistakesIsKept) {
+  auto im = import_text(R"(
+virtual_server 192.0.2.1 80 {
+  lb_kind dr
+  real_server 10.0.0.1 8080 {
+  }
+}
+virtual_server 2001:db8::1 80 {
+  real_server 10.0.0.2 80 {
+  }
+}
+virtual_server_group g {
+  192.0.2.5 80
+}
+virtual_server group g {
+  lb_algo rr
+  real_server 10.0.0.3 80 {
+  }
+}
+virtual_server group g {
+  lb_algo wrr
+  real_server 10.0.0.3 80 {
+  }
+  real_server 10.0.0.4 80 {
+  }
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.virtual_servers.size(), 2u);
+  EXPECT_EQ(c.virtual_servers[0].forwarding, config::Forwarding::nat);
+  EXPECT_EQ(c.virtual_servers[0].real_servers.at(0).port, 8080);
+  EXPECT_EQ(c.virtual_servers[1].key(), "tcp 192.0.2.5:80");
+  EXPECT_EQ(c.virtual_servers[1].scheduler, ipvs::Scheduler::rr);
+  ASSERT_EQ(c.virtual_servers[1].real_servers.size(), 2u);
+  EXPECT_EQ(c.virtual_servers[1].real_servers[1].address, *IpAddress::parse("10.0.0.4"));
+  EXPECT_THAT(said(im), Contains(HasSubstr(":3: warning: lb_kind dr not supported: NAT used, as "
+                                           "keepalived uses it (keepalived reads NAT, DR and TUN "
+                                           "in upper case only: write DR if that is meant)")));
+  EXPECT_THAT(said(im), Contains(HasSubstr(":8: warning: real_server 10.0.0.2 is of the other "
+                                           "address family")));
+  EXPECT_THAT(said(im), Contains(HasSubstr(":19: note: virtual_server tcp 192.0.2.5:80 given again")));
+  reload(im);
+}
+
 // What is not carried over is a warning at its own line, in keepalived's words where
 // keepalived warns too.
 TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {
@@ -344,6 +392,22 @@ TEST(KeepalivedImport, LinesThatAreNotUtf8AreDroppedAndQuotedEscaped) {
   EXPECT_THAT(said(im), Contains(HasSubstr(":5: warning: '192.0.2.1' line is not valid UTF-8")));
   auto text = to_toml(im);
   EXPECT_THAT(text, HasSubstr("'k\\x01' line is not valid UTF-8"));
+  reload(im);
+}
+
+// --lvs-only: what keepalived -C runs, nothing of VRRP (and no word about it).
+TEST(KeepalivedImport, LvsOnlyLeavesVrrpOut) {
+  MapFiles f;
+  f.files["/k.conf"] = "global_defs {\n lvs_sync_daemon eth0 A\n}\nvrrp_script s {\n script /bin/true\n}\n"
+                       "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n use_vmac\n"
+                       " virtual_ipaddress {\n  192.0.2.1\n }\n}\n"
+                       "virtual_server 192.0.2.1 80 {\n real_server 10.0.0.1 80 {\n }\n}\n";
+  auto im = import_file("/k.conf", f, ReadOptions{"lb1"}, ImportOptions{true});
+  EXPECT_TRUE(im.config.vrrp_instances.empty());
+  EXPECT_TRUE(im.config.track_scripts.empty());
+  EXPECT_FALSE(im.config.global.lvs_sync_daemon);
+  EXPECT_EQ(im.config.virtual_servers.size(), 1u);
+  EXPECT_TRUE(im.diagnostics.empty()) << ::testing::PrintToString(said(im));
   reload(im);
 }
 
