@@ -31,13 +31,13 @@ done
 python3 "$HERE/cases.py" prepare "$work/cases" "$HD" "${confs[@]}"
 echo "${#confs[@]} config(s) with virtual servers, $(wc -l <"$work/cases/index") case(s)"
 set +e
-"$HERE/../run-in-vm.sh" --timeout 240 --mem 1024 --file "$HD" --file "$KEEPALIVED" \
+"$HERE/../run-in-vm.sh" --timeout 240 --mem 1024 --smp 2 --file "$HD" --file "$KEEPALIVED" \
   --file "$work/cases:/cases" --file "$HERE/guest.sh:/guest.sh" --env "HD=$HD" \
   -- sh /guest.sh >"$work/out" 2>"$work/err"
 rc=$?
 set -e
 cat "$work/err" >&2
-grep -E '^settled' "$work/out" || true
+grep -E "^(started|settled|read at)" "$work/out" || true
 if ((rc != 0)); then
   echo "FAIL: the VM run exited $rc"; tail -50 "$work/out"; exit 1
 fi
