@@ -5,9 +5,11 @@
 
 #include "checkers/curl_multi.h"
 #include "checkers/http_check.h"
+#include "checkers/ping_check.h"
 #include "checkers/script_check.h"
 #include "checkers/syn_prober.h"
 #include "checkers/tcp_check.h"
+#include "checkers/udp_check.h"
 
 namespace hd::checkers {
 namespace {
@@ -67,6 +69,10 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
       }
     case CheckType::script:
       return std::make_unique<ScriptProbe>(ctx.loop(), spec);
+    case CheckType::udp:
+      return std::make_unique<UdpProbe>(ctx.loop(), spec);
+    case CheckType::ping:
+      return std::make_unique<PingProbe>(ctx.loop(), spec);
   }
   return std::make_unique<InvalidProbe>(ctx.loop(), "unknown check type");
 }

@@ -20,6 +20,10 @@ std::string_view to_string(CheckType t) {
       return "https";
     case CheckType::script:
       return "script";
+    case CheckType::udp:
+      return "udp";
+    case CheckType::ping:
+      return "ping";
   }
   return "?";
 }
@@ -74,9 +78,19 @@ std::optional<std::string> validate(const Spec& s) {
     if (s.argv[0][0] != '/') return "script: command must be an absolute path";
     return std::nullopt;
   }
+  if (s.type == CheckType::ping) {
+    if (s.source_address && s.source_address->family() != s.address.family())
+      return "source_address family differs from the target's";
+    return std::nullopt;
+  }
   if (s.port == 0) return "port 0";
   if (s.source_address && s.source_address->family() != s.address.family())
     return "source_address family differs from the target's";
+  if (s.type == CheckType::udp) {
+    if (s.send.size() > 65507) return "send longer than a UDP datagram (65507 bytes)";
+    if (s.expect.size() > 65507) return "expect longer than a UDP datagram (65507 bytes)";
+    return std::nullopt;
+  }
   if (s.type == CheckType::tcp) {
     if (!s.expect.empty() && s.expect.size() > 64 * 1024) return "expect longer than 64 KiB";
     if (s.half_open && (!s.send.empty() || !s.expect.empty()))

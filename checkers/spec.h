@@ -15,8 +15,8 @@
 
 namespace hd::checkers {
 
-enum class CheckType { tcp, http, https, script };
-inline constexpr size_t kCheckTypes = 4;
+enum class CheckType { tcp, http, https, script, udp, ping };
+inline constexpr size_t kCheckTypes = 6;
 enum class HttpMethod { get, head };
 
 std::string_view to_string(CheckType t);
@@ -38,7 +38,7 @@ struct Spec {
   int fall = 1;
   bool initial_up = false;
 
-  // The target (tcp, http, https).
+  // The target (tcp, udp, http, https; ping: the address only).
   IpAddress address;
   uint16_t port = 0;
   std::optional<IpAddress> source_address;
@@ -48,8 +48,11 @@ struct Spec {
   // of a full connect(). Needs CAP_NET_RAW; cannot send or expect bytes.
   bool half_open = false;
   // tcp: bytes to send once connected, bytes to wait for (substring of the reply).
+  // udp: the datagram to send (may be empty), bytes a reply must hold (see udp_check.h).
   std::string send;
   std::string expect;
+  // udp: silence is a failure (else only an ICMP error or a wrong reply is).
+  bool require_reply = false;
 
   // http / https
   HttpMethod method = HttpMethod::get;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "core/text.h"
 #include "migrate/import_context.h"
 
 namespace hd::migrate::keepalived::detail {
@@ -161,7 +162,7 @@ const std::set<std::string> kCheckers = {"TCP_CHECK", "HTTP_GET", "SSL_GET", "MI
 std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
                              const std::string& vs_host) {
   const std::string& kind = n.keyword;
-  if (kind == "DNS_CHECK" || kind == "UDP_CHECK" || kind == "PING_CHECK" ||
+  if (kind == "DNS_CHECK" ||
       kind == "FILE_CHECK" || kind == "BFD_CHECK") {
     ctx.unsupported(n, "not yet in hadirector: the real server is imported without this check");
     return std::nullopt;
@@ -196,6 +197,22 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
       misc_timeout = ctx.seconds(c, 1ms, 1h);
     } else if (k == "misc_dynamic" && kind == "MISC_CHECK") {
       misc_dynamic = true;
+    } else if (k == "payload" && kind == "UDP_CHECK") {
+      auto b = c.args.empty() ? std::nullopt : from_hex(c.args[0]);
+      if (b) ch.send = *b;
+      else ctx.bad(c, "not a hexadecimal string", "an empty datagram is sent");
+    } else if (k == "require_reply" && kind == "UDP_CHECK") {
+      ch.require_reply = true;
+      if (!c.args.empty()) {
+        if (auto b = from_hex(c.args[0])) {
+          ch.expect = *b;
+          ctx.note(c.pos, "require_reply: a reply holding these bytes anywhere is up");
+        } else {
+          ctx.bad(c, "not a hexadecimal string", "any reply is up");
+        }
+      }
+    } else if ((k == "min_reply_length" || k == "max_reply_length") && kind == "UDP_CHECK") {
+      ctx.unsupported(c, "the reply's length is not checked");
     } else if ((k == "user" && kind == "MISC_CHECK")) {
       ctx.unsupported(c, "the script runs as hadirector's own user (root)");
     } else if (k == "enable_sni" || k == "tls_compliant" || k == "http_protocol" ||
@@ -218,6 +235,13 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
       ctx.unsupported(n, "not yet in hadirector: a TCP connect check to the same port instead "
                          "(the banner and HELO are not checked)");
     }
+  } else if (kind == "PING_CHECK") {
+    ch.type = config::CheckType::ping;
+    ch.timeout = t.connect_timeout;
+    ch.connect_port.reset();  // an echo has no port
+  } else if (kind == "UDP_CHECK") {
+    ch.type = config::CheckType::udp;
+    ch.timeout = t.connect_timeout;
   } else if (kind == "HTTP_GET" || kind == "SSL_GET") {
     ch.type = kind == "HTTP_GET" ? config::CheckType::http : config::CheckType::https;
     ch.timeout = t.connect_timeout;
@@ -580,7 +604,8 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
         if (fwd != Forwarding::nat && rs.port != vs.port) {
           // IPVS forwards DR and TUN packets unchanged: the port is the service's.
           if (rs.check && !rs.check->connect_port && rs.port != 0 &&
-              rs.check->type != config::CheckType::script)
+              rs.check->type != config::CheckType::script &&
+              rs.check->type != config::CheckType::ping)
             rs.check->connect_port = rs.port;
           if (rs.port != 0 && vs.port != 0)
             ctx.note(r.pos, "real_server " + r.address.str() + " " + std::to_string(rs.port) +

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "core/text.h"
 #include "daemon/config/writer.h"
 #include "migrate/import_context.h"
 
@@ -127,26 +128,6 @@ void ignore_rest(Ctx& ctx, const Node& n, const std::set<std::string>& known) {
 }
 
 namespace {
-
-// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF): TOML holds
-// nothing else, in strings or comments.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 4;
-    if (n == 4 || i + n >= s.size() + (n == 0)) return false;
-    uint32_t cp = n == 0 ? c : c & (0x3fu >> n);
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 // Text for a TOML comment: control characters and bytes that are not UTF-8 as \xNN.
 std::string comment_text(std::string_view s) {

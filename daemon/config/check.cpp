@@ -8,13 +8,14 @@
 #include <cstdio>
 
 #include "checkers/spec.h"
+#include "core/text.h"
 
 namespace hd::config {
 std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::string& where) {
   Table t(ctx, ct, where);
   Check c;
   bool ok = true;
-  auto type = t.choice("type", {"tcp", "http", "https", "script"}, true);
+  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping"}, true);
   if (!type) {
     t.finish();
     return std::nullopt;
@@ -22,6 +23,8 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   c.type = *type == "tcp"     ? CheckType::tcp
            : *type == "http"  ? CheckType::http
            : *type == "https" ? CheckType::https
+           : *type == "udp"   ? CheckType::udp
+           : *type == "ping"  ? CheckType::ping
                               : CheckType::script;
   if (auto v = t.duration("interval", Millis(10), std::chrono::hours(24))) c.interval = *v;
   if (auto v = t.duration("timeout", Millis(1), std::chrono::hours(1))) c.timeout = *v;
@@ -44,7 +47,11 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
       ok = false;
     }
   };
-  for (auto k : {"probe", "send", "expect"}) only(k, c.type == CheckType::tcp, "tcp");
+  only("connect_port", c.type != CheckType::ping, "tcp, udp, http, https and script");
+  const bool bytes = c.type == CheckType::tcp || c.type == CheckType::udp;
+  only("probe", c.type == CheckType::tcp, "tcp");
+  for (auto k : {"send", "expect", "send_hex", "expect_hex"}) only(k, bytes, "tcp and udp");
+  only("require_reply", c.type == CheckType::udp, "udp");
   for (auto k : {"method", "path", "host", "expect_status", "body_contains", "body_regex",
                  "body_sha256", "connect_timeout"})
     only(k, is_http, "http and https");
@@ -52,6 +59,28 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   for (auto k : {"command", "exit_weights"}) only(k, c.type == CheckType::script, "script");
   if (auto v = t.str("send")) c.send = *v;
   if (auto v = t.str("expect")) c.expect = *v;
+  // Bytes that are not text (a DNS query, say): hexadecimal, "0a1b" or "0a 1b" or "0a:1b".
+  auto hex = [&](const char* key, const char* plain, std::string& dst) {
+    auto v = t.str(key);
+    if (!v) return;
+    if (t.node(plain)) {
+      ctx.error(*t.node(key), "'" + std::string(key) + "' and '" + plain + "' exclude each other");
+      ok = false;
+    } else if (auto b = from_hex(*v)) {
+      dst = *b;
+    } else {
+      ctx.error(*t.node(key), "'" + std::string(key) + "' must be pairs of hexadecimal digits");
+      ok = false;
+    }
+  };
+  hex("send_hex", "send", c.send);
+  hex("expect_hex", "expect", c.expect);
+  if (auto v = t.boolean("require_reply")) c.require_reply = *v;
+  if (c.type == CheckType::udp && c.send.size() > 65507) {
+    ctx.error(*(t.node("send") ? t.node("send") : t.node("send_hex")),
+              "a udp check's payload must fit one datagram (65507 bytes)");
+    ok = false;
+  }
   // A half-open probe by default; bytes to send or expect need a connection. Other types
   // keep the default (false): the probe kind is a tcp check's only.
   c.half_open = c.type == CheckType::tcp && c.send.empty() && c.expect.empty();

@@ -18,6 +18,7 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   s.half_open = c.type == CheckType::tcp && c.half_open;
   s.send = c.send;
   s.expect = c.expect;
+  s.require_reply = c.require_reply;
   s.method = c.method;
   s.path = c.path;
   s.host = c.host;

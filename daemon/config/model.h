@@ -197,8 +197,9 @@ struct Check {
   // tcp: probe = "syn" (half-open) or "connect". The loader's default is "syn" unless send or
   // expect is set; a Check built in code gets checkers::Spec's default (connect).
   bool half_open = false;
-  std::string send;
-  std::string expect;
+  std::string send;    // tcp, udp (bytes: send_hex in the file when not UTF-8)
+  std::string expect;  // tcp, udp
+  bool require_reply = false;  // udp
   // http / https
   HttpMethod method = HttpMethod::get;
   std::string path = "/";

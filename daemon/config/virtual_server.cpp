@@ -199,7 +199,8 @@ std::optional<VirtualServer> load_vs(Table& t) {
                     rs.check->connect_address.value_or(rs.address).str() + ")");
       ok = check_ok = false;
     }
-    if (rs.check && rs.check->type != CheckType::script && rs.port == 0 && !rs.check->connect_port) {
+    if (rs.check && rs.check->type != CheckType::script && rs.check->type != CheckType::ping &&
+        rs.port == 0 && !rs.check->connect_port) {
       ctx.error(pos_of(rt.get("check")->source()),
                 "the check of real server " + rs.address.str() +
                     " needs a port: set connect_port (the real server's port is 0)");

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/config/writer.h"
 
+#include "core/text.h"
+
 #include <toml++/toml.h>
 #include <sstream>
 #include <vector>
@@ -233,9 +235,13 @@ toml::table check_table(const Check& c) {
   if (c.connect_address) put(t, "connect_address", c.connect_address->str());
   if (c.connect_port) put(t, "connect_port", *c.connect_port);
   if (c.source_address) put(t, "source_address", c.source_address->str());
-  // tcp
-  put_str_if(t, "send", c.send);
-  put_str_if(t, "expect", c.expect);
+  // tcp, udp: bytes that are not UTF-8 go as hexadecimal
+  for (auto [key, bytes] : {std::pair{"send", &c.send}, std::pair{"expect", &c.expect}}) {
+    if (bytes->empty()) continue;
+    if (valid_utf8(*bytes)) put(t, key, *bytes);
+    else put(t, std::string(key) + "_hex", to_hex(*bytes));
+  }
+  put_if(t, "require_reply", c.require_reply, d.require_reply);
   // The loader derives half-open from send/expect; "probe" only where that is not what it says.
   if (c.type == CheckType::tcp && c.half_open != (c.send.empty() && c.expect.empty()))
     put(t, "probe", c.half_open ? "syn" : "connect");

@@ -16,8 +16,8 @@ namespace hd::config {
 // address is not written (the address has its family; the loader leaves family_ at v4).
 // Durations are written in the largest unit that holds them exactly ("2m", "5s",
 // "100ms", "1.5ms"); the loader reads durations to the microsecond, so a sub-microsecond
-// remainder is rounded. TOML strings are UTF-8: bytes that are not (a binary tcp
-// send/expect) cannot be written, and come back changed.
+// remainder is rounded. TOML strings are UTF-8: a check's send/expect bytes that are not
+// are written as send_hex/expect_hex.
 std::string to_toml(const Config& cfg);
 
 // A duration as the loader reads it back: "0s", "2h", "5m", "30s", "100ms", "1.5ms".

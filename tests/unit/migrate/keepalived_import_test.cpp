@@ -259,6 +259,32 @@ virtual_server 192.0.2.2 53 {
   EXPECT_EQ(back.virtual_servers, c.virtual_servers);
 }
 
+TEST(KeepalivedImport, UdpCheckMaps) {
+  auto im = import_text(R"(
+virtual_server 192.0.2.1 53 {
+  protocol UDP
+  delay_loop 5
+  real_server 10.0.0.1 53 {
+    UDP_CHECK {
+      connect_timeout 2
+      payload 12340100
+      require_reply 1234
+    }
+  }
+}
+)");
+  auto& ch = *im.config.virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(ch.type, config::CheckType::udp);
+  EXPECT_EQ(ch.send, std::string("\x12\x34\x01\x00", 4));
+  EXPECT_EQ(ch.expect, std::string("\x12\x34", 2));
+  EXPECT_TRUE(ch.require_reply);
+  EXPECT_EQ(ch.timeout, 2s);
+  EXPECT_EQ(ch.interval, 5s);
+  EXPECT_EQ(im.warnings(), 0u) << ::testing::PrintToString(said(im));
+  auto back = reload(im);
+  EXPECT_EQ(back.virtual_servers, im.config.virtual_servers);
+}
+
 // A group expands to one virtual server per member; ranges count up the last byte; a real
 // server without a port takes each member's.
 TEST(KeepalivedImport, VirtualServerGroupsExpand) {

@@ -73,6 +73,29 @@ TEST(ConfigLoader, OnePacketIsForUdpOnly) {
   EXPECT_TRUE(r.config->virtual_servers.at(0).one_packet);
 }
 
+// A udp check: bytes as text or as hexadecimal, require_reply; each misuse at its key.
+TEST(ConfigLoader, UdpChecks) {
+  const std::string vs = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 53\n"
+                         "protocol = \"udp\"\n[[virtual_server.real_server]]\n"
+                         "address = \"10.0.0.1\"\n";
+  auto r = load_string(vs + "check = { type = \"udp\", send_hex = \"12 34:ff\", "
+                            "expect = \"ok\", require_reply = true }\n", "test.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  auto& c = *r.config->virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(c.type, CheckType::udp);
+  EXPECT_EQ(c.send, std::string("\x12\x34\xff", 3));
+  EXPECT_EQ(c.expect, "ok");
+  EXPECT_TRUE(c.require_reply);
+  expect_one(vs + "check = { type = \"udp\", send_hex = \"123\" }\n", 7, 36,
+             "'send_hex' must be pairs of hexadecimal digits");
+  expect_one(vs + "check = { type = \"udp\", send = \"a\", send_hex = \"61\" }\n", 7, 48,
+             "'send_hex' and 'send' exclude each other");
+  expect_one(vs + "check = { type = \"tcp\", require_reply = true }\n", 7, 41,
+             "'require_reply' applies only to udp checks");
+  expect_one(vs + "check = { type = \"udp\", probe = \"syn\" }\n", 7, 33,
+             "'probe' applies only to tcp checks");
+}
+
 TEST(ConfigLoader, UnknownKey) {
   expect_one("[global]\nrouter_id = \"a\"\nrouterid = \"b\"\n", 3, 1, "unknown key 'routerid'");
 }

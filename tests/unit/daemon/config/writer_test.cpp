@@ -322,11 +322,31 @@ Config every_field() {
   empty.port = 443;
   c.virtual_servers.push_back(empty);
 
-  VirtualServer dns;  // udp, one-packet scheduling
+  VirtualServer dns;  // udp, one-packet scheduling; udp checks with binary and text bytes
   dns.address = ip("192.0.2.53");
   dns.port = 53;
   dns.protocol = Protocol::udp;
   dns.one_packet = true;
+  {
+    RealServer rs;
+    rs.address = ip("192.0.2.54");
+    rs.port = 53;
+    Check ch;
+    ch.type = CheckType::udp;
+    ch.send = std::string("\x12\x34\x01\x00\x00\x01\xff", 7);  // not UTF-8: send_hex
+    ch.expect = std::string("\x12\x34", 2);
+    ch.require_reply = true;
+    rs.check = ch;
+    dns.real_servers.push_back(rs);
+    RealServer rs2;
+    rs2.address = ip("192.0.2.55");
+    rs2.port = 53;
+    Check ch2;
+    ch2.type = CheckType::udp;
+    ch2.send = "ping";
+    rs2.check = ch2;
+    dns.real_servers.push_back(rs2);
+  }
   c.virtual_servers.push_back(dns);
 
   RealServerRole role;
