@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
@@ -71,24 +72,45 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
 
+  const bool smtp = spec_.type == CheckType::smtp;
   bool tls = spec_.type == CheckType::https;
   std::string ip = ip_literal(spec_.address);
   std::string port = std::to_string(spec_.port);
+  if (smtp) {
+    std::string helo = spec_.helo_name;
+    if (helo.empty()) {
+      char host[256] = {};
+      if (gethostname(host, sizeof host - 1) == 0) helo = host;
+    }
+    url_ = "smtp://" + ip + ":" + port + "/" + helo;
+    curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "smtp");
+    curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, "NOOP");
+    if (spec_.starttls) {
+      curl_easy_setopt(easy_, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.tls_verify ? 1L : 0L);
+      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.tls_verify ? 2L : 0L);
+      if (!spec_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.ca_file.c_str());
+      curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    }
+  }
   std::string name = tls ? (!spec_.sni.empty() ? spec_.sni : tls_name_of_host(spec_.host))
                          : std::string();
   if (name.empty()) name = ip;
-  url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_.path;
-  if (name != ip) {
+  if (!smtp) url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_.path;
+  if (!smtp && name != ip) {
     connect_to_ = curl_slist_append(nullptr, ("::" + ip + ":" + port).c_str());
     curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
   }
-  if (!spec_.host.empty()) headers_ = curl_slist_append(headers_, ("Host: " + spec_.host).c_str());
-  headers_ = curl_slist_append(headers_, "User-Agent: hadirector-checker");
-  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-
-  curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
-  curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  if (!smtp) {
+    if (!spec_.host.empty())
+      headers_ = curl_slist_append(headers_, ("Host: " + spec_.host).c_str());
+    headers_ = curl_slist_append(headers_, "User-Agent: hadirector-checker");
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  }
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
@@ -99,7 +121,7 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
   // prune pass, and a 7-bucket hash): O(n) per check, O(n^2) per interval.
   // At 0 it holds only the transfers in flight.
   curl_easy_setopt(easy_, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-  if (spec_.method == HttpMethod::head) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+  if (spec_.method == HttpMethod::head && !smtp) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, ms(spec_.effective_connect_timeout()));
   curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, ms(spec_.timeout));
   if (spec_.source_address) {
@@ -167,6 +189,7 @@ void HttpProbe::on_curl_done(CURLcode code) {
 size_t HttpProbe::on_write(char* data, size_t size, size_t n, void* selfp) {
   auto* self = static_cast<HttpProbe*>(selfp);
   size_t len = size * n;
+  if (self->spec_.type == CheckType::smtp) return len;  // NOOP's answer text: not needed
   // Nothing to match the body against: the status is all we need, stop here.
   if (!self->matcher_.needs_body()) {
     self->aborted_ = true;
@@ -192,6 +215,14 @@ Result HttpProbe::classify(CURLcode code) {
   std::string err = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   if (code != CURLE_OK && is_local_resource_error(socket_errno_))
     return Result::syscall_failure(Reason::local_error, "socket", socket_errno_);
+  if (spec_.type == CheckType::smtp) {
+    if (code == CURLE_OK) return Result::success();
+    if (code == CURLE_WEIRD_SERVER_REPLY) {  // a banner other than 220, a refused EHLO+HELO...
+      long status = 0;
+      curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+      return Result::failure(Reason::bad_status, static_cast<int>(status), err);
+    }
+  }
   if (code == CURLE_OK || (code == CURLE_WRITE_ERROR && aborted_)) {
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);

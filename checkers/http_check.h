@@ -9,6 +9,10 @@
 // name, no resolver ever runs, and no name->address entry is shared between
 // checks (CURLOPT_RESOLVE would put one in the multi's shared DNS cache).
 // connect_timeout -> CURLOPT_CONNECTTIMEOUT_MS, timeout -> CURLOPT_TIMEOUT_MS.
+//
+// The smtp check is the same probe with libcurl's SMTP: "smtp://ADDRESS:PORT/HELO_NAME" with
+// the NOOP command: curl reads the 220 banner, says EHLO (HELO if refused), STARTTLS when
+// asked, sends NOOP and QUIT. A reply curl does not accept is bad_status with its code.
 #pragma once
 #include <curl/curl.h>
 

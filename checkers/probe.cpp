@@ -62,6 +62,7 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
       return std::make_unique<TcpProbe>(ctx.loop(), spec, spec.half_open ? &ctx.syn() : nullptr);
     case CheckType::http:
     case CheckType::https:
+    case CheckType::smtp:
       try {
         return std::make_unique<HttpProbe>(ctx.curl(), spec);
       } catch (const std::exception& e) {  // curl_easy_init failed: out of memory

@@ -24,6 +24,8 @@ std::string_view to_string(CheckType t) {
       return "udp";
     case CheckType::ping:
       return "ping";
+    case CheckType::smtp:
+      return "smtp";
   }
   return "?";
 }
@@ -86,6 +88,13 @@ std::optional<std::string> validate(const Spec& s) {
   if (s.port == 0) return "port 0";
   if (s.source_address && s.source_address->family() != s.address.family())
     return "source_address family differs from the target's";
+  if (s.type == CheckType::smtp) {
+    // The EHLO argument goes into the URL's path: a domain or address literal only.
+    if (s.helo_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789._-[]:") != std::string::npos)
+      return "helo_name must be a host name or an address literal";
+    return std::nullopt;
+  }
   if (s.type == CheckType::udp) {
     if (s.send.size() > 65507) return "send longer than a UDP datagram (65507 bytes)";
     if (s.expect.size() > 65507) return "expect longer than a UDP datagram (65507 bytes)";

@@ -15,8 +15,8 @@
 
 namespace hd::checkers {
 
-enum class CheckType { tcp, http, https, script, udp, ping };
-inline constexpr size_t kCheckTypes = 6;
+enum class CheckType { tcp, http, https, script, udp, ping, smtp };
+inline constexpr size_t kCheckTypes = 7;
 enum class HttpMethod { get, head };
 
 std::string_view to_string(CheckType t);
@@ -67,6 +67,12 @@ struct Spec {
   // The TLS server name (SNI and the name the certificate is checked against).
   // Empty: `host`, if set; else no SNI and the certificate is checked against the IP.
   std::string sni;
+
+  // smtp (libcurl's SMTP, on the same multi as http): the banner must be 220, then EHLO
+  // (HELO if refused) with `helo_name` (empty: this host's name), STARTTLS first when
+  // `starttls` (tls_verify and ca_file apply), NOOP must answer 2xx, then QUIT.
+  std::string helo_name;
+  bool starttls = false;
 
   // script: argv[0] is a path, run without a shell.
   std::vector<std::string> argv;

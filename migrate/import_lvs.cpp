@@ -215,8 +215,10 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
       ctx.unsupported(c, "the reply's length is not checked");
     } else if ((k == "user" && kind == "MISC_CHECK")) {
       ctx.unsupported(c, "the script runs as hadirector's own user (root)");
+    } else if (k == "helo_name" && kind == "SMTP_CHECK") {
+      if (!c.args.empty()) ch.helo_name = c.args[0];
     } else if (k == "enable_sni" || k == "tls_compliant" || k == "http_protocol" ||
-               k == "protocol" || k == "fast_recovery" || k == "helo_name" || k == "log_all_failures") {
+               k == "protocol" || k == "fast_recovery" || k == "log_all_failures") {
       ctx.note(c.pos, k + ": not needed by hadirector's probe: ignored");
     } else {
       ctx.warn(c.pos, k + " not supported in " + kind + ": ignored");
@@ -226,15 +228,13 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
   const int retry = t.retry.value_or(kind == "MISC_CHECK" ? 0 : 1);
   ch.fall = retry + 1;
   ch.rise = 1;
-  if (kind == "TCP_CHECK" || kind == "SMTP_CHECK") {
+  if (kind == "TCP_CHECK") {
     ch.type = config::CheckType::tcp;
     ch.half_open = true;
     ch.timeout = t.connect_timeout;
-    if (kind == "SMTP_CHECK") {
-      ch.half_open = false;
-      ctx.unsupported(n, "not yet in hadirector: a TCP connect check to the same port instead "
-                         "(the banner and HELO are not checked)");
-    }
+  } else if (kind == "SMTP_CHECK") {
+    ch.type = config::CheckType::smtp;
+    ch.timeout = t.connect_timeout;
   } else if (kind == "PING_CHECK") {
     ch.type = config::CheckType::ping;
     ch.timeout = t.connect_timeout;

@@ -15,7 +15,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   Table t(ctx, ct, where);
   Check c;
   bool ok = true;
-  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping"}, true);
+  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping", "smtp"}, true);
   if (!type) {
     t.finish();
     return std::nullopt;
@@ -25,6 +25,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
            : *type == "https" ? CheckType::https
            : *type == "udp"   ? CheckType::udp
            : *type == "ping"  ? CheckType::ping
+           : *type == "smtp"  ? CheckType::smtp
                               : CheckType::script;
   if (auto v = t.duration("interval", Millis(10), std::chrono::hours(24))) c.interval = *v;
   if (auto v = t.duration("timeout", Millis(1), std::chrono::hours(1))) c.timeout = *v;
@@ -52,10 +53,14 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   only("probe", c.type == CheckType::tcp, "tcp");
   for (auto k : {"send", "expect", "send_hex", "expect_hex"}) only(k, bytes, "tcp and udp");
   only("require_reply", c.type == CheckType::udp, "udp");
+  const bool smtp = c.type == CheckType::smtp;
   for (auto k : {"method", "path", "host", "expect_status", "body_contains", "body_regex",
-                 "body_sha256", "connect_timeout"})
+                 "body_sha256"})
     only(k, is_http, "http and https");
-  for (auto k : {"tls_verify", "ca_file", "sni"}) only(k, c.type == CheckType::https, "https");
+  only("connect_timeout", is_http || smtp, "http, https and smtp");
+  for (auto k : {"tls_verify", "ca_file"}) only(k, c.type == CheckType::https || smtp, "https and smtp");
+  only("sni", c.type == CheckType::https, "https");
+  for (auto k : {"helo_name", "starttls"}) only(k, smtp, "smtp");
   for (auto k : {"command", "exit_weights"}) only(k, c.type == CheckType::script, "script");
   if (auto v = t.str("send")) c.send = *v;
   if (auto v = t.str("expect")) c.expect = *v;
@@ -155,6 +160,17 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
                                  "body_sha256 need method GET");
     ok = false;
   }
+  if (auto v = t.str("helo_name")) {
+    c.helo_name = *v;
+    checkers::Spec s;
+    s.type = CheckType::smtp;
+    s.helo_name = *v;
+    if (auto why = checkers::validate(s); why && why->rfind("helo_name", 0) == 0) {
+      ctx.error(*t.node("helo_name"), "'helo_name': " + why->substr(why->find(' ') + 1));
+      ok = false;
+    }
+  }
+  if (auto v = t.boolean("starttls")) c.starttls = *v;
   if (auto v = t.boolean("tls_verify")) c.tls_verify = *v;
   if (auto v = t.str("ca_file")) c.ca_file = *v;
   judged("sni", c.sni, checkers::validate_sni);

@@ -29,6 +29,8 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   s.tls_verify = c.tls_verify;
   s.ca_file = c.ca_file;
   s.sni = c.sni;
+  s.helo_name = c.helo_name;
+  s.starttls = c.starttls;
   s.argv = c.command;
   s.exit_weights = c.exit_weights;
   return s;

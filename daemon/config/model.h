@@ -212,6 +212,9 @@ struct Check {
   std::string ca_file;
   std::string sni;
   Duration connect_timeout = Duration::zero();  // 0: same as timeout
+  // smtp
+  std::string helo_name;  // empty: this host's name
+  bool starttls = false;
   // script
   std::vector<std::string> command;
   std::map<int, int> exit_weights;  // exit code -> weight (up with that weight)

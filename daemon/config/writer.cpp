@@ -267,6 +267,9 @@ toml::table check_table(const Check& c) {
   put_if(t, "tls_verify", c.tls_verify, d.tls_verify);
   put_str_if(t, "ca_file", c.ca_file);
   put_str_if(t, "sni", c.sni);
+  // smtp
+  put_str_if(t, "helo_name", c.helo_name);
+  put_if(t, "starttls", c.starttls, d.starttls);
   // script
   if (c.type == CheckType::script || !c.command.empty()) put(t, "command", strings(c.command));
   if (!c.exit_weights.empty()) {

@@ -5,7 +5,8 @@ its own; hadirector (dataplane = "none") checks it with a DNS query as the paylo
 answer's address as the expected bytes. Up while dnsmasq answers; "expect mismatch" for a
 name it does not know; "connect refused: port unreachable" (the ICMP error the real server's
 kernel sends) once dnsmasq is gone; up again when it is back. The ping check: up while the
-host answers, down ("timeout: no echo reply") once its interface is down."""
+host answers, down ("timeout: no echo reply") once its interface is down. The smtp check
+against Python's own SMTP server (smtpd): up while it runs, "connect refused" once stopped."""
 import os
 import shutil
 import signal
@@ -119,6 +120,34 @@ port = 80
         self.assertEqual(t()["last_result"], "timeout: no echo reply")
         sh("ip", "link", "set", "eth0", "up", ns=self.ns_dns)
         wait_for(lambda: t()["state"] == "up", 5, what="ping up again")
+
+    def test_smtp(self):
+        smtpd = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_dns, "python3", "-W", "ignore", "-c",
+             "import smtpd, asyncore\n"
+             "smtpd.DebuggingServer(('10.9.0.53', 25), None)\n"
+             "asyncore.loop()"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            sock = os.path.join(self.tmp.path, "s.sock")
+            cfg = self.tmp.file("s.toml", """[global]
+control_socket = "%s"
+dataplane = "none"
+[[virtual_server]]
+address = "10.9.0.100"
+port = 25
+  [[virtual_server.real_server]]
+  address = "10.9.0.53"
+  check = { type = "smtp", helo_name = "director.test", interval = "300ms", timeout = "250ms" }
+""" % sock)
+            self.d = Daemon(cfg, sock, netns=self.ns_dir).wait_ready()
+            t = lambda: self.target("10.9.0.53")
+            wait_for(lambda: t()["state"] == "up", 5, what="smtp up")
+            self.assertEqual(t()["last_result"], "ok")
+        finally:
+            smtpd.kill()
+            smtpd.wait()
+        wait_for(lambda: t()["state"] == "down", 5, what="smtp down")
+        self.assertEqual(t()["last_result"], "connect refused")
 
 
 if __name__ == "__main__":

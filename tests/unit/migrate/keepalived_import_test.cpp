@@ -388,7 +388,7 @@ vrrp_instance VI_1 {
 virtual_server 192.0.2.1 80 80 {
   lb_algo loadbalance
   real_server 10.0.0.1 80 {
-    SMTP_CHECK {
+    DNS_CHECK {
     }
     PING_CHECK {
     }
@@ -405,8 +405,9 @@ virtual_server 192.0.2.1 80 80 {
                           HasSubstr(":21: warning: vrrp_instance VI_1: track_script typo not supported"),
                           HasSubstr(":24: warning: virtual_server: '80' not supported"),
                           HasSubstr(":25: warning: lb_algo loadbalance not supported"),
-                          HasSubstr(":27: warning: SMTP_CHECK not supported"),
-                          HasSubstr(":29: warning: PING_CHECK not supported")));
+                          HasSubstr(":27: warning: DNS_CHECK not supported: not yet in hadirector")));
+  auto& ch = *im.config.virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(ch.type, config::CheckType::ping);  // the first checker hadirector has
   reload(im);
 }
 
