@@ -71,6 +71,7 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
     case CheckType::script:
       return std::make_unique<ScriptProbe>(ctx.loop(), spec);
     case CheckType::udp:
+    case CheckType::dns:
       return std::make_unique<UdpProbe>(ctx.loop(), spec);
     case CheckType::ping:
       return std::make_unique<PingProbe>(ctx.loop(), spec);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "checkers/dns_message.h"
 #include "checkers/http_match.h"
 
 namespace hd::checkers {
@@ -26,6 +27,8 @@ std::string_view to_string(CheckType t) {
       return "ping";
     case CheckType::smtp:
       return "smtp";
+    case CheckType::dns:
+      return "dns";
   }
   return "?";
 }
@@ -93,6 +96,11 @@ std::optional<std::string> validate(const Spec& s) {
     if (s.helo_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                       "0123456789._-[]:") != std::string::npos)
       return "helo_name must be a host name or an address literal";
+    return std::nullopt;
+  }
+  if (s.type == CheckType::dns) {
+    if (s.port == 0) return "port 0";
+    if (auto why = dns::validate_name(s.dns_name)) return "dns: " + *why;
     return std::nullopt;
   }
   if (s.type == CheckType::udp) {

@@ -15,8 +15,8 @@
 
 namespace hd::checkers {
 
-enum class CheckType { tcp, http, https, script, udp, ping, smtp };
-inline constexpr size_t kCheckTypes = 7;
+enum class CheckType { tcp, http, https, script, udp, ping, smtp, dns };
+inline constexpr size_t kCheckTypes = 8;
 enum class HttpMethod { get, head };
 
 std::string_view to_string(CheckType t);
@@ -73,6 +73,11 @@ struct Spec {
   // `starttls` (tls_verify and ca_file apply), NOOP must answer 2xx, then QUIT.
   std::string helo_name;
   bool starttls = false;
+
+  // dns (over UDP, udp_check.h): a query for dns_name / dns_type (class IN, recursion
+  // desired); up at a reply to it with RCODE 0 and at least one answer.
+  std::string dns_name;
+  uint16_t dns_type = 1;  // A
 
   // script: argv[0] is a path, run without a shell.
   std::vector<std::string> argv;

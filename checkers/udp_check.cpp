@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <random>
+
+#include "checkers/dns_message.h"
 
 namespace hd::checkers {
 
@@ -38,6 +41,11 @@ Result icmp_result(int err) {
 void UdpProbe::start(ProbeDone done) {
   done_ = std::move(done);
   mismatches_ = 0;
+  payload_ = spec_.send;
+  if (spec_.type == CheckType::dns) {
+    dns_id_ = static_cast<uint16_t>(std::random_device{}());
+    payload_ = dns::query(dns_id_, spec_.dns_name, spec_.dns_type);
+  }
   fd_ = socket(spec_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
@@ -47,7 +55,7 @@ void UdpProbe::start(ProbeDone done) {
   }
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0)
     return finish_later(icmp_result(errno));  // no route: ENETUNREACH at once
-  if (::send(fd_, spec_.send.data(), spec_.send.size(), MSG_NOSIGNAL) < 0) {
+  if (::send(fd_, payload_.data(), payload_.size(), MSG_NOSIGNAL) < 0) {
     int e = errno;
     if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS)
       return finish_later(Result::syscall_failure(Reason::local_error, "send", e));
@@ -95,6 +103,22 @@ void UdpProbe::on_timeout() {
   finish(Result::success());  // nothing said no
 }
 
+std::optional<Result> UdpProbe::judge_dns(std::string_view reply) const {
+  auto j = dns::judge(reply, dns_id_, spec_.dns_name, spec_.dns_type);
+  switch (j.verdict) {
+    case dns::Verdict::not_ours:
+      return std::nullopt;
+    case dns::Verdict::answered:
+      return Result::success();
+    case dns::Verdict::no_answer:
+      return Result::failure(Reason::expect_mismatch, 0,
+                             "no " + dns::type_name(spec_.dns_type) + " record");
+    case dns::Verdict::error:
+      return Result::failure(Reason::bad_status, j.rcode, dns::rcode_name(j.rcode));
+  }
+  return std::nullopt;
+}
+
 void UdpProbe::on_io(int) {
   char buf[65536];
   for (;;) {
@@ -106,6 +130,10 @@ void UdpProbe::on_io(int) {
       return finish(icmp_result(e));
     }
     std::string_view got(buf, static_cast<size_t>(n));
+    if (spec_.type == CheckType::dns) {
+      if (auto r = judge_dns(got)) return finish(std::move(*r));
+      continue;  // not the reply to this query
+    }
     if (spec_.expect.empty() || got.find(spec_.expect) != std::string_view::npos)
       return finish(Result::success());
     ++mismatches_;  // a stray or wrong datagram: wait for the right one until the timeout

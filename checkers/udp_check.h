@@ -8,6 +8,10 @@
 //   - silence: up, unless a reply is required (`require_reply`, or `expect` set), then
 //     timeout. Without a required reply, "up" means only that nothing said no, as
 //     keepalived's UDP_CHECK without require_reply: a lost datagram passes.
+// The dns check is this probe with a DNS query as the datagram (a new id each run) and
+// dns::judge() on what comes back: up at an answer, bad_status (the RCODE) at an error,
+// expect_mismatch at a reply without an answer, timeout at silence; datagrams that are
+// not the reply to this query are ignored.
 #pragma once
 #include <sys/socket.h>
 
@@ -31,7 +35,10 @@ class UdpProbe final : public Probe {
   void finish(Result r);
   void finish_later(Result r);
   void close_socket();
-  bool reply_required() const { return spec_.require_reply || !spec_.expect.empty(); }
+  bool reply_required() const {
+    return spec_.require_reply || !spec_.expect.empty() || spec_.type == CheckType::dns;
+  }
+  std::optional<Result> judge_dns(std::string_view reply) const;
 
   Spec spec_;
   sockaddr_storage addr_{};
@@ -40,6 +47,8 @@ class UdpProbe final : public Probe {
   socklen_t source_len_ = 0;
   int fd_ = -1;
   size_t mismatches_ = 0;  // datagrams that came back without `expect`
+  std::string payload_;    // spec_.send, or this run's DNS query
+  uint16_t dns_id_ = 0;
   IoWatcher io_;
   Timer timer_;
   Timer defer_;

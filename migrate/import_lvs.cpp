@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "checkers/dns_message.h"
 #include "core/text.h"
 #include "migrate/import_context.h"
 
@@ -162,8 +163,7 @@ const std::set<std::string> kCheckers = {"TCP_CHECK", "HTTP_GET", "SSL_GET", "MI
 std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
                              const std::string& vs_host) {
   const std::string& kind = n.keyword;
-  if (kind == "DNS_CHECK" ||
-      kind == "FILE_CHECK" || kind == "BFD_CHECK") {
+  if (kind == "FILE_CHECK" || kind == "BFD_CHECK") {
     ctx.unsupported(n, "not yet in hadirector: the real server is imported without this check");
     return std::nullopt;
   }
@@ -215,6 +215,12 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
       ctx.unsupported(c, "the reply's length is not checked");
     } else if ((k == "user" && kind == "MISC_CHECK")) {
       ctx.unsupported(c, "the script runs as hadirector's own user (root)");
+    } else if (k == "type" && kind == "DNS_CHECK") {
+      auto q = c.args.empty() ? std::nullopt : checkers::dns::parse_type(c.args[0]);
+      if (q) ch.query_type = *q;
+      else ctx.bad(c, "not a DNS type hadirector knows", "A asked");
+    } else if (k == "name" && kind == "DNS_CHECK") {
+      if (!c.args.empty()) ch.query_name = c.args[0];
     } else if (k == "helo_name" && kind == "SMTP_CHECK") {
       if (!c.args.empty()) ch.helo_name = c.args[0];
     } else if (k == "enable_sni" || k == "tls_compliant" || k == "http_protocol" ||
@@ -232,6 +238,14 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
     ch.type = config::CheckType::tcp;
     ch.half_open = true;
     ch.timeout = t.connect_timeout;
+  } else if (kind == "DNS_CHECK") {
+    ch.type = config::CheckType::dns;
+    ch.timeout = t.connect_timeout;
+    if (ch.query_name.empty()) ch.query_name = ".";  // keepalived's default: the root
+    if (auto why = checkers::dns::validate_name(ch.query_name)) {
+      ctx.bad(n, "name " + ch.query_name + ": " + *why, "the root (.) asked");
+      ch.query_name = ".";
+    }
   } else if (kind == "SMTP_CHECK") {
     ch.type = config::CheckType::smtp;
     ch.timeout = t.connect_timeout;

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "checkers/dns_message.h"
 #include "checkers/spec.h"
 #include "core/text.h"
 
@@ -15,7 +16,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   Table t(ctx, ct, where);
   Check c;
   bool ok = true;
-  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping", "smtp"}, true);
+  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping", "smtp", "dns"}, true);
   if (!type) {
     t.finish();
     return std::nullopt;
@@ -26,6 +27,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
            : *type == "udp"   ? CheckType::udp
            : *type == "ping"  ? CheckType::ping
            : *type == "smtp"  ? CheckType::smtp
+           : *type == "dns"   ? CheckType::dns
                               : CheckType::script;
   if (auto v = t.duration("interval", Millis(10), std::chrono::hours(24))) c.interval = *v;
   if (auto v = t.duration("timeout", Millis(1), std::chrono::hours(1))) c.timeout = *v;
@@ -61,6 +63,27 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   for (auto k : {"tls_verify", "ca_file"}) only(k, c.type == CheckType::https || smtp, "https and smtp");
   only("sni", c.type == CheckType::https, "https");
   for (auto k : {"helo_name", "starttls"}) only(k, smtp, "smtp");
+  for (auto k : {"query_name", "query_type"}) only(k, c.type == CheckType::dns, "dns");
+  if (c.type == CheckType::dns) {
+    if (auto v = t.str("query_name", true)) {
+      if (auto why = checkers::dns::validate_name(*v)) {
+        ctx.error(*t.node("query_name"), "'query_name': " + *why);
+        ok = false;
+      }
+      c.query_name = *v;
+    } else {
+      ok = false;
+    }
+    if (auto v = t.str("query_type")) {
+      if (auto q = checkers::dns::parse_type(*v)) {
+        c.query_type = *q;
+      } else {
+        ctx.error(*t.node("query_type"), "'query_type' must be A, AAAA, CNAME, MX, NS, PTR, SOA, "
+                                         "SRV, TXT or TYPEnnn");
+        ok = false;
+      }
+    }
+  }
   for (auto k : {"command", "exit_weights"}) only(k, c.type == CheckType::script, "script");
   if (auto v = t.str("send")) c.send = *v;
   if (auto v = t.str("expect")) c.expect = *v;

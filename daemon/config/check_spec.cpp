@@ -30,6 +30,8 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   s.ca_file = c.ca_file;
   s.sni = c.sni;
   s.helo_name = c.helo_name;
+  s.dns_name = c.query_name;
+  s.dns_type = c.query_type;
   s.starttls = c.starttls;
   s.argv = c.command;
   s.exit_weights = c.exit_weights;

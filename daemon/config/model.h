@@ -212,6 +212,9 @@ struct Check {
   std::string ca_file;
   std::string sni;
   Duration connect_timeout = Duration::zero();  // 0: same as timeout
+  // dns
+  std::string query_name;
+  uint16_t query_type = 1;  // A
   // smtp
   std::string helo_name;  // empty: this host's name
   bool starttls = false;

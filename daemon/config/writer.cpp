@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/config/writer.h"
 
+#include "checkers/dns_message.h"
 #include "core/text.h"
 
 #include <toml++/toml.h>
@@ -267,6 +268,9 @@ toml::table check_table(const Check& c) {
   put_if(t, "tls_verify", c.tls_verify, d.tls_verify);
   put_str_if(t, "ca_file", c.ca_file);
   put_str_if(t, "sni", c.sni);
+  // dns
+  if (c.type == CheckType::dns) put(t, "query_name", c.query_name);  // required
+  if (c.query_type != d.query_type) put(t, "query_type", checkers::dns::type_name(c.query_type));
   // smtp
   put_str_if(t, "helo_name", c.helo_name);
   put_if(t, "starttls", c.starttls, d.starttls);

@@ -99,6 +99,40 @@ protocol = "udp"
         self.start_dnsmasq()
         wait_for(lambda: known()["state"] == "up", 5, what="up again")
 
+    def test_dns(self):
+        self.start_dnsmasq()
+        sock = os.path.join(self.tmp.path, "d.sock")
+        check = '{ type = "dns", query_name = "%s", interval = "200ms", timeout = "150ms" }'
+        cfg = self.tmp.file("d.toml", """[global]
+control_socket = "%s"
+dataplane = "none"
+[[virtual_server]]
+address = "10.9.0.100"
+port = 53
+protocol = "udp"
+  [[virtual_server.real_server]]
+  address = "10.9.0.53"
+  check = %s
+[[virtual_server]]
+address = "10.9.0.101"
+port = 53
+protocol = "udp"
+  [[virtual_server.real_server]]
+  address = "10.9.0.53"
+  check = %s
+""" % (sock, check % "example.test", check % "unknown.test"))
+        self.d = Daemon(cfg, sock, netns=self.ns_dir).wait_ready()
+        known = lambda: self.target("10.9.0.100:53 ")
+        unknown = lambda: self.target("10.9.0.101:53 ")
+        wait_for(lambda: known()["state"] == "up", 5, what="the dns check up")
+        # dnsmasq, with no upstream, refuses what it cannot answer: an RCODE, so down.
+        wait_for(lambda: (unknown()["last_result"] or "").startswith("bad status"), 5,
+                 what="an RCODE for the unknown name")
+        self.assertEqual(unknown()["state"], "down")
+        self.stop_dnsmasq()
+        wait_for(lambda: known()["state"] == "down", 5, what="down once dnsmasq is gone")
+        self.assertEqual(known()["last_result"], "connect refused: port unreachable")
+
     def test_ping(self):
         sock = os.path.join(self.tmp.path, "p.sock")
         cfg = self.tmp.file("p.toml", """[global]

@@ -285,6 +285,46 @@ virtual_server 192.0.2.1 53 {
   EXPECT_EQ(back.virtual_servers, im.config.virtual_servers);
 }
 
+TEST(KeepalivedImport, DnsSmtpAndPingChecksMap) {
+  auto im = import_text(R"(
+virtual_server 192.0.2.1 53 {
+  real_server 10.0.0.1 53 {
+    DNS_CHECK {
+      type MX
+      name example.test
+    }
+  }
+  real_server 10.0.0.2 53 {
+    DNS_CHECK {
+    }
+  }
+  real_server 10.0.0.3 25 {
+    SMTP_CHECK {
+      helo_name lb.example
+    }
+  }
+  real_server 10.0.0.4 53 {
+    PING_CHECK {
+    }
+  }
+}
+)");
+  auto& rs = im.config.virtual_servers.at(0).real_servers;
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].check->type, config::CheckType::dns);
+  EXPECT_EQ(rs[0].check->query_name, "example.test");
+  EXPECT_EQ(rs[0].check->query_type, 15);
+  EXPECT_EQ(rs[1].check->query_name, ".");  // keepalived's default: the root, type A
+  EXPECT_EQ(rs[1].check->query_type, 1);
+  EXPECT_EQ(rs[2].check->type, config::CheckType::smtp);
+  EXPECT_EQ(rs[2].check->helo_name, "lb.example");
+  EXPECT_EQ(rs[3].check->type, config::CheckType::ping);
+  EXPECT_FALSE(rs[3].check->connect_port);
+  EXPECT_EQ(im.warnings(), 0u) << ::testing::PrintToString(said(im));
+  auto back = reload(im);
+  EXPECT_EQ(back.virtual_servers, im.config.virtual_servers);
+}
+
 // A group expands to one virtual server per member; ranges count up the last byte; a real
 // server without a port takes each member's.
 TEST(KeepalivedImport, VirtualServerGroupsExpand) {
@@ -388,7 +428,7 @@ vrrp_instance VI_1 {
 virtual_server 192.0.2.1 80 80 {
   lb_algo loadbalance
   real_server 10.0.0.1 80 {
-    DNS_CHECK {
+    FILE_CHECK {
     }
     PING_CHECK {
     }
@@ -405,7 +445,7 @@ virtual_server 192.0.2.1 80 80 {
                           HasSubstr(":21: warning: vrrp_instance VI_1: track_script typo not supported"),
                           HasSubstr(":24: warning: virtual_server: '80' not supported"),
                           HasSubstr(":25: warning: lb_algo loadbalance not supported"),
-                          HasSubstr(":27: warning: DNS_CHECK not supported: not yet in hadirector")));
+                          HasSubstr(":27: warning: FILE_CHECK not supported: not yet in hadirector")));
   auto& ch = *im.config.virtual_servers.at(0).real_servers.at(0).check;
   EXPECT_EQ(ch.type, config::CheckType::ping);  // the first checker hadirector has
   reload(im);

@@ -96,6 +96,29 @@ TEST(ConfigLoader, UdpChecks) {
              "'probe' applies only to tcp checks");
 }
 
+TEST(ConfigLoader, DnsAndSmtpChecks) {
+  const std::string vs = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 53\n"
+                         "[[virtual_server.real_server]]\naddress = \"10.0.0.1\"\n";
+  auto r = load_string(vs + "check = { type = \"dns\", query_name = \"example.test\", "
+                            "query_type = \"aaaa\" }\n", "test.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  auto& c = *r.config->virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(c.query_name, "example.test");
+  EXPECT_EQ(c.query_type, 28);
+  expect_one(vs + "check = { type = \"dns\", query_name = \"a b\" }\n", 6, 38,
+             "'query_name': the name holds a character");
+  expect_one(vs + "check = { type = \"dns\", query_name = \"a\", query_type = \"X\" }\n", 6, 56,
+             "'query_type' must be A, AAAA");
+  r = load_string(vs + "check = { type = \"smtp\", helo_name = \"lb1.example\", starttls = true, "
+                       "tls_verify = false }\n", "test.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  auto& s = *r.config->virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(s.type, CheckType::smtp);
+  EXPECT_EQ(s.helo_name, "lb1.example");
+  EXPECT_TRUE(s.starttls);
+  EXPECT_FALSE(s.tls_verify);
+}
+
 TEST(ConfigLoader, UnknownKey) {
   expect_one("[global]\nrouter_id = \"a\"\nrouterid = \"b\"\n", 3, 1, "unknown key 'routerid'");
 }
