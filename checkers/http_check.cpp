@@ -82,7 +82,14 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
       char host[256] = {};
       if (gethostname(host, sizeof host - 1) == 0) helo = host;
     }
-    url_ = "smtp://" + ip + ":" + port + "/" + helo;
+    // With STARTTLS and an sni, the URL names the server (SNI, certificate check) and
+    // CONNECT_TO pins the connection to the address, as for https.
+    const std::string host = spec_.starttls && !spec_.sni.empty() ? spec_.sni : ip;
+    url_ = "smtp://" + host + ":" + port + "/" + helo;
+    if (host != ip) {
+      connect_to_ = curl_slist_append(nullptr, ("::" + ip + ":" + port).c_str());
+      curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
+    }
     curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "smtp");
     curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, "NOOP");
@@ -217,7 +224,9 @@ Result HttpProbe::classify(CURLcode code) {
     return Result::syscall_failure(Reason::local_error, "socket", socket_errno_);
   if (spec_.type == CheckType::smtp) {
     if (code == CURLE_OK) return Result::success();
-    if (code == CURLE_WEIRD_SERVER_REPLY) {  // a banner other than 220, a refused EHLO+HELO...
+    // A banner other than 220 or a refused NOOP (WEIRD_SERVER_REPLY), a refused EHLO and
+    // HELO (REMOTE_ACCESS_DENIED): the code the MTA gave.
+    if (code == CURLE_WEIRD_SERVER_REPLY || code == CURLE_REMOTE_ACCESS_DENIED) {
       long status = 0;
       curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
       return Result::failure(Reason::bad_status, static_cast<int>(status), err);

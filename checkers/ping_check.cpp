@@ -12,6 +12,7 @@
 #include <random>
 
 #include "checkers/icmp_echo.h"
+#include "checkers/udp_check.h"
 
 namespace hd::checkers {
 
@@ -71,6 +72,7 @@ void PingProbe::start(ProbeDone done) {
     return finish_later(Result::syscall_failure(Reason::other, "socket", e));
   }
   if (raw_) filter_raw(fd_, family);
+  recv_errors(fd_, family);  // a router's unreachable about our echo, reported on recv()
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
     int e = errno;
     return finish_later(Result::failure_or_local(

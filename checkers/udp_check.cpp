@@ -30,6 +30,15 @@ UdpProbe::UdpProbe(Loop& loop, Spec spec)
 
 UdpProbe::~UdpProbe() { cancel(); }
 
+// Without IP_RECVERR a connected UDP socket hears only the "hard" ICMP errors (port or
+// protocol unreachable, prohibited): host and net unreachable and time exceeded would be
+// dropped, and a dead host would pass a check that needs no reply (keepalived sets it too).
+void recv_errors(int fd, Family family) {
+  int one = 1;
+  if (family == Family::v4) setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one);
+  else setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
+}
+
 namespace {
 // An ICMP error the kernel queued on the connected socket, as a result.
 Result icmp_result(int err) {
@@ -48,6 +57,7 @@ void UdpProbe::start(ProbeDone done) {
   }
   fd_ = socket(spec_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
+  recv_errors(fd_, spec_.address.family());
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
     int e = errno;
     return finish_later(Result::failure_or_local(

@@ -21,6 +21,10 @@
 
 namespace hd::checkers {
 
+// IP_RECVERR / IPV6_RECVERR on `fd`: every ICMP error about what it sent is reported on it
+// (recv() fails with it), not only the "hard" ones. The udp, dns and ping probes set it.
+void recv_errors(int fd, Family family);
+
 class UdpProbe final : public Probe {
  public:
   UdpProbe(Loop& loop, Spec spec);

@@ -27,7 +27,7 @@ void sync_daemon(Ctx& ctx, const Node& n) {
     if (k == "id") {
       if (auto v = ctx.integer(n, 0, 255, i + 1)) d.lvs_sync_id = static_cast<int>(*v);
     } else if (k == "maxlen") {
-      if (auto v = ctx.integer(n, 1, 65507, i + 1)) d.lvs_sync_maxlen = static_cast<int>(*v);
+      if (auto v = ctx.integer(n, 1, 65000, i + 1)) d.lvs_sync_maxlen = static_cast<int>(*v);
     } else {
       ctx.warn(n.pos, "lvs_sync_daemon " + k +
                           " not supported: the kernel's default (port 8848, ttl 1, group "

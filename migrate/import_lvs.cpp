@@ -96,6 +96,13 @@ std::optional<Forwarding> method(Ctx& ctx, const Node& c, ipvs::Tunnel* tunnel) 
         ctx.warn(c.pos, c.keyword + " TUN: '" + a + "' not supported: ignored");
       }
     }
+    if (tunnel)
+      if (auto problem = ipvs::validate_tunnel(*tunnel)) {
+        ctx.warn(c.pos, c.keyword + " TUN: " + problem->message +
+                            " not supported: keepalived refuses the line too: NAT used");
+        *tunnel = ipvs::Tunnel{};
+        return Forwarding::nat;
+      }
     return Forwarding::tun;
   }
   const std::string l = lower(m);
@@ -125,9 +132,11 @@ bool timing_keyword(Ctx& ctx, const Node& c, Timing& t) {
   } else if (k == "connect_timeout") {
     if (auto v = ctx.seconds(c, 1ms, 1h)) t.connect_timeout = *v;
   } else if (k == "retry" || k == "nb_get_retry") {
-    if (auto v = ctx.integer(c, 0, 1000)) t.retry = static_cast<int>(*v);
+    if (auto v = ctx.integer(c, 0, 99)) t.retry = static_cast<int>(*v);  // fall = retry + 1 <= 100
   } else if (k == "delay_before_retry") {
     t.delay_before_retry = ctx.seconds(c, 0s, 1h);
+  } else if (k == "alpha") {
+    t.alpha = true;
   } else if (k == "warmup") {
     ctx.note(c.pos, "warmup: checks start at once (hadirector spreads the first checks "
                     "over the first interval anyway)");
@@ -135,6 +144,15 @@ bool timing_keyword(Ctx& ctx, const Node& c, Timing& t) {
     return false;
   }
   return true;
+}
+
+// keepalived's hex strings: the words run together, an odd last digit padded ("Ab12f 3"
+// is ab 12 f3). Wildcards (X) are not supported: nullopt.
+std::optional<std::string> hex_words(const std::vector<std::string>& words) {
+  std::string all;
+  for (auto& w : words) all += w;
+  if (all.size() % 2) all += '0';
+  return from_hex(all);
 }
 
 std::vector<config::StatusRange> status_codes(Ctx& ctx, const Node& c) {
@@ -172,6 +190,7 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
   std::optional<Duration> misc_timeout;
   std::string host = vs_host;
   bool misc_dynamic = false;
+  bool dns_type_given = false;
   const Node* url = nullptr;
   for (auto& c : n.children) {
     const std::string& k = c.keyword;
@@ -198,13 +217,13 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
     } else if (k == "misc_dynamic" && kind == "MISC_CHECK") {
       misc_dynamic = true;
     } else if (k == "payload" && kind == "UDP_CHECK") {
-      auto b = c.args.empty() ? std::nullopt : from_hex(c.args[0]);
+      auto b = hex_words(c.args);
       if (b) ch.send = *b;
       else ctx.bad(c, "not a hexadecimal string", "an empty datagram is sent");
     } else if (k == "require_reply" && kind == "UDP_CHECK") {
       ch.require_reply = true;
       if (!c.args.empty()) {
-        if (auto b = from_hex(c.args[0])) {
+        if (auto b = hex_words(c.args)) {
           ch.expect = *b;
           ctx.note(c.pos, "require_reply: a reply holding these bytes anywhere is up");
         } else {
@@ -217,8 +236,9 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
       ctx.unsupported(c, "the script runs as hadirector's own user (root)");
     } else if (k == "type" && kind == "DNS_CHECK") {
       auto q = c.args.empty() ? std::nullopt : checkers::dns::parse_type(c.args[0]);
+      dns_type_given = true;
       if (q) ch.query_type = *q;
-      else ctx.bad(c, "not a DNS type hadirector knows", "A asked");
+      else ch.query_type = 6, ctx.bad(c, "not a DNS type hadirector knows", "SOA asked");
     } else if (k == "name" && kind == "DNS_CHECK") {
       if (!c.args.empty()) ch.query_name = c.args[0];
     } else if (k == "helo_name" && kind == "SMTP_CHECK") {
@@ -231,7 +251,8 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
     }
   }
   ch.interval = t.delay_loop;
-  const int retry = t.retry.value_or(kind == "MISC_CHECK" ? 0 : 1);
+  // keepalived's default retries: MISC_CHECK none, DNS_CHECK 3, the others 1.
+  const int retry = t.retry.value_or(kind == "MISC_CHECK" ? 0 : kind == "DNS_CHECK" ? 3 : 1);
   ch.fall = retry + 1;
   ch.rise = 1;
   if (kind == "TCP_CHECK") {
@@ -241,6 +262,7 @@ std::optional<Check> checker(Ctx& ctx, const Node& n, Timing t, int rs_port,
   } else if (kind == "DNS_CHECK") {
     ch.type = config::CheckType::dns;
     ch.timeout = t.connect_timeout;
+    if (!dns_type_given) ch.query_type = 6;  // keepalived's default: SOA
     if (ch.query_name.empty()) ch.query_name = ".";  // keepalived's default: the root
     if (auto why = checkers::dns::validate_name(ch.query_name)) {
       ctx.bad(n, "name " + ch.query_name + ": " + *why, "the root (.) asked");
@@ -341,11 +363,15 @@ std::optional<RsSpec> real_server(Ctx& ctx, const Node& n, const Timing& vs_timi
   if (n.args.size() > 1)
     if (auto p = ctx.integer(n, 0, 65535, 1)) rs.port = static_cast<int>(*p);
   Timing t = vs_timing;
-  for (auto& c : n.children) timing_keyword(ctx, c, t);
+  std::string rs_host = host;  // a real server's virtualhost overrides the service's
+  for (auto& c : n.children) {
+    if (c.keyword == "virtualhost" && !c.args.empty()) rs_host = c.args[0];
+    timing_keyword(ctx, c, t);
+  }
   for (auto& c : n.children) {
     const std::string& k = c.keyword;
     if (k == "delay_loop" || k == "connect_timeout" || k == "retry" || k == "nb_get_retry" ||
-        k == "delay_before_retry" || k == "warmup") {
+        k == "delay_before_retry" || k == "warmup" || k == "alpha" || k == "virtualhost") {
       continue;
     } else if (k == "weight") {
       if (auto v = ctx.integer(c, 0, 65535)) rs.weight = static_cast<int>(*v);
@@ -361,7 +387,7 @@ std::optional<RsSpec> real_server(Ctx& ctx, const Node& n, const Timing& vs_timi
       ctx.unsupported(c, "no per real server scripts: `hadirector status --json` and the "
                          "metrics show every check's state");
     } else if (kCheckers.contains(k)) {
-      auto ch = checker(ctx, c, t, rs.port.value_or(0), host);
+      auto ch = checker(ctx, c, t, rs.port.value_or(0), rs_host);
       if (!ch) continue;
       if (rs.check) {
         ctx.unsupported(c, "a second checker: only the first one decides whether the server "
@@ -429,14 +455,26 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
     auto v = ctx.integer(n, 1, 4294967295L, 1);
     if (!v) return;
     members.push_back({n.pos, {}, 0, static_cast<uint32_t>(*v)});
-  } else if (n.args.size() >= 2) {
+  } else if (!n.args.empty() && n.args[0] != "group" && n.args[0] != "fwmark") {
     auto a = IpAddress::parse(n.args[0]);
-    auto p = ctx.integer(n, 0, 65535, 1);
-    if (!a || !p) {
-      if (!a) ctx.bad(n, "'" + n.args[0] + "' is not an address", "virtual server ignored");
+    if (!a) {
+      ctx.bad(n, "'" + n.args[0] + "' is not an address", "virtual server ignored");
       return;
     }
-    members.push_back({n.pos, a, static_cast<int>(*p), 0});
+    // The port is optional in keepalived (a port-0 service: every port, persistent only);
+    // hadirector has no such service.
+    int port = 0;
+    if (n.args.size() >= 2) {
+      auto p = ctx.integer(n, 0, 65535, 1);
+      if (!p) return;
+      port = static_cast<int>(*p);
+    }
+    if (port == 0) {
+      ctx.warn(n.pos, "virtual_server " + a->str() + " without a port not supported: hadirector "
+                      "has no port-0 services (use a fwmark service): left out");
+      return;
+    }
+    members.push_back({n.pos, a, port, 0});
   } else {
     ctx.bad(n, "needs ADDRESS PORT, fwmark N or group NAME", "ignored");
     return;
@@ -452,7 +490,6 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
   std::vector<RsSpec> rss;
   ipvs::Tunnel vs_tunnel;
   for (auto& c : n.children) {
-    if (c.keyword == "alpha") timing.alpha = true;
     if (c.keyword == "virtualhost" && !c.args.empty()) host = c.args[0];
     timing_keyword(ctx, c, timing);
   }
@@ -558,6 +595,19 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
       ctx.unsupported(c, "only for the sh and mh schedulers: ignored");
   }
 
+  if (base.hysteresis > 0) {
+    // keepalived: quorum is lost below quorum - hysteresis and regained at quorum +
+    // hysteresis; hadirector: lost below quorum, regained at quorum + hysteresis. The same
+    // two thresholds: quorum - h and a hysteresis of 2h.
+    const int q = std::max(base.quorum, 1), h = base.hysteresis;
+    ctx.note(n.pos, "quorum " + std::to_string(q) + ", hysteresis " + std::to_string(h) +
+                        ": written as quorum " + std::to_string(std::max(q - h, 1)) +
+                        ", hysteresis " + std::to_string(q + h - std::max(q - h, 1)) +
+                        " (the same thresholds: lost below " + std::to_string(q - h) +
+                        ", regained at " + std::to_string(q + h) + ", as keepalived counts)");
+    base.quorum = std::max(q - h, 1);
+    base.hysteresis = q + h - base.quorum;
+  }
   if (base.one_packet && base.protocol != config::Protocol::udp) {
     ctx.warn(n.pos, "ops not supported on a " + std::string(to_string(base.protocol)) +
                         " service (IPVS schedules single packets for UDP only): off");
@@ -571,6 +621,11 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
                     "virtual server (every failed server is kept with weight 0)");
   }
 
+  if (base.persistence_netmask && base.persistence_timeout == Duration::zero()) {
+    base.persistence_timeout = 360s;
+    ctx.note(n.pos, "persistence_granularity without persistence_timeout: persistence of 360 s, "
+                    "as keepalived sets it");
+  }
   for (auto& m : members) {
     VirtualServer vs = base;
     vs.address = m.address;
@@ -584,6 +639,11 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
       vs.family_ = ip_family.value_or(rss.empty() ? Family::v4 : rss.front().address.family());
     }
     const Family fam = vs.family();
+    if (vs.persistence_netmask && fam == Family::v4 && *vs.persistence_netmask > 32) {
+      ctx.warn(n.pos, "persistence_granularity " + std::to_string(*vs.persistence_netmask) +
+                          " not supported on an IPv4 service: a /32 granularity");
+      vs.persistence_netmask.reset();
+    }
     if (sorry) {
       if (sorry->first.family() != fam && vs.forwarding != Forwarding::tun) {
         ctx.warn(n.pos, "sorry_server " + sorry->first.str() +

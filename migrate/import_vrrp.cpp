@@ -38,14 +38,14 @@ void map_vrrp_script(Ctx& ctx, const Node& n) {
     } else if (k == "timeout") {
       timeout = ctx.seconds(c, 10ms, 1h);
     } else if (k == "weight") {
-      if (auto v = ctx.integer(c, -254, 254)) s.weight = static_cast<int>(*v);
+      if (auto v = ctx.integer(c, -253, 253)) s.weight = static_cast<int>(*v);
       if (c.args.size() > 1 && c.args[1] == "reverse")
         ctx.warn(c.pos, "weight ... reverse not supported: the weight applies as keepalived "
                         "applies it without reverse");
     } else if (k == "rise") {
-      if (auto v = ctx.integer(c, 1, 1000)) s.rise = static_cast<int>(*v);
+      if (auto v = ctx.integer(c, 1, 100)) s.rise = static_cast<int>(*v);
     } else if (k == "fall") {
-      if (auto v = ctx.integer(c, 1, 1000)) s.fall = static_cast<int>(*v);
+      if (auto v = ctx.integer(c, 1, 100)) s.fall = static_cast<int>(*v);
     } else if (k == "init_fail") {
       // hadirector's track scripts start as failing anyway
     } else if (k == "user") {
@@ -70,8 +70,9 @@ void map_vrrp_script(Ctx& ctx, const Node& n) {
 
 namespace {
 
-Duration round_up_seconds(Duration d) {
-  auto s = std::chrono::ceil<std::chrono::seconds>(d);
+// keepalived rounds a version 2 interval to the nearest second, at least 1.
+Duration round_seconds(Duration d) {
+  auto s = std::chrono::round<std::chrono::seconds>(d);
   return std::max<Duration>(s, 1s);
 }
 
@@ -137,6 +138,11 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
       return;
     }
   vi.version = d.vrrp_version;
+  // global_defs first; the instance's own garp_* below override them.
+  if (d.garp_count) vi.garp.count = *d.garp_count;
+  if (d.garp_second_burst) vi.garp.second_burst_delay = *d.garp_second_burst;
+  if (d.garp_refresh) vi.garp.refresh = *d.garp_refresh;
+  bool own_spacing = false;
   for (auto& c : n.children)
     if (c.keyword == "version")
       if (auto v = ctx.integer(c, 2, 3)) vi.version = static_cast<int>(*v);
@@ -166,7 +172,7 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
     } else if (k == "preempt") {
       vi.preempt = true;
     } else if (k == "preempt_delay") {
-      if (auto v = ctx.seconds(c, 0s, 1h)) vi.preempt_delay = *v;
+      if (auto v = ctx.seconds(c, 0s, 1000s)) vi.preempt_delay = *v;
     } else if (k == "authentication") {
       for (auto& a : c.children) {
         if (a.keyword == "auth_type" && !a.args.empty()) auth_type = a.args[0], auth_pos = a.pos;
@@ -183,7 +189,12 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
       for (auto& p : c.children) {
         std::string s = p.keyword;
         if (auto slash = s.find('/'); slash != std::string::npos) s.resize(slash);
-        if (auto a = IpAddress::parse(s)) vi.unicast_peers.push_back(*a);
+        if (auto a = IpAddress::parse(s)) {
+          if (std::find(vi.unicast_peers.begin(), vi.unicast_peers.end(), *a) == vi.unicast_peers.end())
+            vi.unicast_peers.push_back(*a);
+          else
+            ctx.warn(p.pos, "unicast_peer " + a->str() + " given again: once is enough");
+        }
         else ctx.warn(p.pos, "'" + p.keyword + "' is not an address: ignored");
         if (!p.args.empty())
           ctx.warn(p.pos, "unicast_peer " + p.args[0] + " not supported: ignored");
@@ -244,7 +255,7 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
     } else if (k == "garp_master_refresh") {
       if (auto v = ctx.seconds(c, 0s, 24h)) vi.garp.refresh = *v;
     } else if (k == "garp_interval" || k == "gna_interval") {
-      if (auto v = ctx.seconds(c, 0s, 1s)) vi.garp.spacing = *v;
+      if (auto v = ctx.seconds(c, 0s, 1s)) vi.garp.spacing = *v, own_spacing = true;
     } else if (k == "garp_master_refresh_repeat") {
       ctx.note(c.pos, k + ": hadirector's refresh sends the whole burst (garp.count packets)");
     } else if (k == "lvs_sync_daemon_interface") {
@@ -318,6 +329,15 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
       ++it;
     }
   }
+  // What one advert carries (hadirector check refuses more): the rest held unadvertised.
+  const size_t most = fam == Family::v4 ? 255 : 90;
+  if (vi.vips.size() > most) {
+    ctx.note(n.pos, "vrrp_instance " + vi.name + ": more VIPs than one advert carries (" +
+                        std::to_string(most) + "): the rest are held as excluded VIPs");
+    vi.excluded_vips.insert(vi.excluded_vips.begin(), vi.vips.begin() + static_cast<long>(most),
+                            vi.vips.end());
+    vi.vips.resize(most);
+  }
   if (fam == Family::v6 && vi.version == 2) {
     vi.version = 3;
     ctx.note(n.pos, "vrrp_instance " + vi.name + ": IPv6 needs VRRP version 3 (as keepalived "
@@ -326,11 +346,18 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
   if (advert) {
     if (vi.version == 2 && *advert % 1s != Duration::zero()) {
       ctx.note(n.pos, "vrrp_instance " + vi.name +
-                          ": version 2 adverts are whole seconds: advert_int rounded up to " +
-                          config::duration_text(round_up_seconds(*advert)));
-      advert = round_up_seconds(*advert);
+                          ": version 2 adverts are whole seconds: advert_int rounded to " +
+                          config::duration_text(round_seconds(*advert)) + ", as keepalived rounds it");
+      advert = round_seconds(*advert);
     }
-    if (vi.version == 3) advert = std::max<Duration>(10ms, std::chrono::round<std::chrono::duration<int64_t, std::centi>>(*advert));
+    if (vi.version == 3) {
+      advert = std::max<Duration>(10ms, std::chrono::round<std::chrono::duration<int64_t, std::centi>>(*advert));
+      if (*advert > 40950ms) {
+        ctx.note(n.pos, "vrrp_instance " + vi.name + ": version 3 adverts are at most 40.95 s: "
+                                                     "advert_int capped, as keepalived caps it");
+        advert = 40950ms;
+      }
+    }
     vi.advert_interval = *advert;
   }
   if (auth_type) {
@@ -349,20 +376,8 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
                         "keepalived uses them");
     }
   }
-  if (d.garp_count) vi.garp.count = *d.garp_count;
-  if (d.garp_second_burst) vi.garp.second_burst_delay = *d.garp_second_burst;
-  if (d.garp_refresh) vi.garp.refresh = *d.garp_refresh;
   const auto& spacing = fam == Family::v6 ? d.gna_spacing : d.garp_spacing;
-  if (spacing) vi.garp.spacing = *spacing;
-  // The instance's own settings win over global_defs: read them again.
-  for (auto& c : n.children) {
-    if (c.keyword == "garp_master_delay")
-      if (auto v = ctx.seconds(c, 0s, 1h)) vi.garp.second_burst_delay = *v;
-    if (c.keyword == "garp_master_repeat")
-      if (auto v = ctx.integer(c, 0, 100)) vi.garp.count = static_cast<int>(*v);
-    if (c.keyword == "garp_master_refresh")
-      if (auto v = ctx.seconds(c, 0s, 24h)) vi.garp.refresh = *v;
-  }
+  if (spacing && !own_spacing) vi.garp.spacing = *spacing;
   if (generic_notify_node) {
     for (auto* slot : {&vi.notify.master, &vi.notify.backup, &vi.notify.fault, &vi.notify.stop})
       if (slot->empty()) *slot = generic_notify;

@@ -117,6 +117,10 @@ std::optional<std::vector<std::string>> Ctx::command(const Node& n, size_t first
                     "a shell otherwise)");
     return std::vector<std::string>{"/bin/sh", "-c", line};
   }
+  if (words[0].empty()) {
+    bad(n, "the command's first word is empty", "ignored");
+    return std::nullopt;
+  }
   if (words[0].front() != '/') words.insert(words.begin(), "/usr/bin/env");
   return words;
 }

@@ -61,7 +61,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
     only(k, is_http, "http and https");
   only("connect_timeout", is_http || smtp, "http, https and smtp");
   for (auto k : {"tls_verify", "ca_file"}) only(k, c.type == CheckType::https || smtp, "https and smtp");
-  only("sni", c.type == CheckType::https, "https");
+  only("sni", c.type == CheckType::https || smtp, "https and smtp");
   for (auto k : {"helo_name", "starttls"}) only(k, smtp, "smtp");
   for (auto k : {"query_name", "query_type"}) only(k, c.type == CheckType::dns, "dns");
   if (c.type == CheckType::dns) {

@@ -99,6 +99,28 @@ protocol = "udp"
         self.start_dnsmasq()
         wait_for(lambda: known()["state"] == "up", 5, what="up again")
 
+    def test_udp_to_a_dead_host_is_down(self):
+        # No reply needed, but the host is gone: ARP fails and the director's kernel says
+        # host unreachable, which the check must hear (IP_RECVERR), or it would pass.
+        sh("sysctl", "-qw", "net.ipv4.neigh.eth0.mcast_solicit=1", ns=self.ns_dir)
+        sh("sysctl", "-qw", "net.ipv4.neigh.eth0.retrans_time_ms=100", ns=self.ns_dir)
+        sock = os.path.join(self.tmp.path, "x.sock")
+        cfg = self.tmp.file("x.toml", """[global]
+control_socket = "%s"
+dataplane = "none"
+[[virtual_server]]
+address = "10.9.0.100"
+port = 514
+protocol = "udp"
+  [[virtual_server.real_server]]
+  address = "10.9.0.99"
+  check = { type = "udp", send = "ping", interval = "1s", timeout = "800ms", initial_state = "up" }
+""" % sock)
+        self.d = Daemon(cfg, sock, netns=self.ns_dir).wait_ready()
+        t = lambda: self.target("10.9.0.99")
+        wait_for(lambda: t()["state"] == "down", 6, what="the dead host down")
+        self.assertEqual(t()["last_result"], "connect failed: No route to host")
+
     def test_dns(self):
         self.start_dnsmasq()
         sock = os.path.join(self.tmp.path, "d.sock")

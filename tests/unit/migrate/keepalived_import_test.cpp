@@ -210,8 +210,9 @@ virtual_server 192.0.2.2 53 {
   EXPECT_EQ(vs.forwarding, config::Forwarding::nat);
   EXPECT_EQ(vs.persistence_timeout, 300s);
   EXPECT_EQ(vs.persistence_netmask, 24);
-  EXPECT_EQ(vs.quorum, 2);
-  EXPECT_EQ(vs.hysteresis, 1);
+  // keepalived: lost below 2 - 1, regained at 2 + 1; hadirector counts from the lower one.
+  EXPECT_EQ(vs.quorum, 1);
+  EXPECT_EQ(vs.hysteresis, 2);
   EXPECT_TRUE(vs.inhibit_on_failure);
   ASSERT_TRUE(vs.sorry_server);
   EXPECT_EQ(vs.sorry_server->port, 8080);
@@ -314,8 +315,9 @@ virtual_server 192.0.2.1 53 {
   EXPECT_EQ(rs[0].check->type, config::CheckType::dns);
   EXPECT_EQ(rs[0].check->query_name, "example.test");
   EXPECT_EQ(rs[0].check->query_type, 15);
-  EXPECT_EQ(rs[1].check->query_name, ".");  // keepalived's default: the root, type A
-  EXPECT_EQ(rs[1].check->query_type, 1);
+  EXPECT_EQ(rs[1].check->query_name, ".");  // keepalived's defaults: the root, SOA, 3 retries
+  EXPECT_EQ(rs[1].check->query_type, 6);
+  EXPECT_EQ(rs[1].check->fall, 4);
   EXPECT_EQ(rs[2].check->type, config::CheckType::smtp);
   EXPECT_EQ(rs[2].check->helo_name, "lb.example");
   EXPECT_EQ(rs[3].check->type, config::CheckType::ping);
@@ -323,6 +325,61 @@ virtual_server 192.0.2.1 53 {
   EXPECT_EQ(im.warnings(), 0u) << ::testing::PrintToString(said(im));
   auto back = reload(im);
   EXPECT_EQ(back.virtual_servers, im.config.virtual_servers);
+}
+
+// Corners where keepalived's numbers decide (each once made an import hadirector check
+// refused, or a value keepalived would not run).
+TEST(KeepalivedImport, KeepalivedsLimitsAndRoundings) {
+  auto im = import_text(R"(
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  advert_int 1.4
+  unicast_peer {
+    10.0.0.2
+    10.0.0.2
+  }
+  virtual_ipaddress {
+    192.0.2.1
+  }
+}
+vrrp_instance B {
+  interface eth0
+  virtual_router_id 2
+  version 3
+  advert_int 60
+  virtual_ipaddress {
+    192.0.2.2
+  }
+}
+virtual_server 192.0.2.9 {
+}
+virtual_server 192.0.2.1 53 {
+  persistence_granularity 255.255.0.0
+  lb_kind TUN type gue
+  real_server 10.0.0.1 {
+    UDP_CHECK {
+      payload Ab12f 3
+      retry 500
+    }
+  }
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.vrrp_instances.size(), 2u);
+  EXPECT_EQ(c.vrrp_instances[0].advert_interval, 1s);  // nearest second, as keepalived
+  EXPECT_EQ(c.vrrp_instances[0].unicast_peers.size(), 1u);
+  EXPECT_EQ(c.vrrp_instances[1].advert_interval, 40950ms);
+  ASSERT_EQ(c.virtual_servers.size(), 1u);
+  auto& vs = c.virtual_servers[0];
+  EXPECT_THAT(said(im), Contains(HasSubstr("virtual_server 192.0.2.9 without a port not supported")));
+  EXPECT_EQ(vs.persistence_timeout, 360s);
+  EXPECT_EQ(vs.persistence_netmask, 16);
+  EXPECT_EQ(vs.forwarding, config::Forwarding::nat);  // gue without a port: keepalived refuses
+  EXPECT_EQ(vs.real_servers.at(0).check->send, std::string("\xab\x12\xf3", 3));
+  EXPECT_THAT(said(im), Contains(HasSubstr("retry: '500' is not a whole number from 0 to 99")));
+  EXPECT_THAT(said(im), Contains(HasSubstr("lb_kind TUN: ")));
+  reload(im);
 }
 
 // A group expands to one virtual server per member; ranges count up the last byte; a real
