@@ -73,6 +73,14 @@ std::optional<std::string> validate_sni(const std::string& sni) {
   return std::nullopt;
 }
 
+std::optional<std::string> validate_helo_name(const std::string& name) {
+  // The EHLO argument goes into the URL's path: a domain or address literal only.
+  if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "0123456789._-[]:") != std::string::npos)
+    return "helo_name must be a host name or an address literal";
+  return std::nullopt;
+}
+
 std::optional<std::string> validate(const Spec& s) {
   using std::chrono::milliseconds;
   if (s.interval < milliseconds(1)) return "interval below 1ms";
@@ -91,13 +99,7 @@ std::optional<std::string> validate(const Spec& s) {
   if (s.port == 0) return "port 0";
   if (s.source_address && s.source_address->family() != s.address.family())
     return "source_address family differs from the target's";
-  if (s.type == CheckType::smtp) {
-    // The EHLO argument goes into the URL's path: a domain or address literal only.
-    if (s.helo_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789._-[]:") != std::string::npos)
-      return "helo_name must be a host name or an address literal";
-    return std::nullopt;
-  }
+  if (s.type == CheckType::smtp) return validate_helo_name(s.helo_name);
   if (s.type == CheckType::dns) {
     if (s.port == 0) return "port 0";
     if (auto why = dns::validate_name(s.dns_name)) return "dns: " + *why;

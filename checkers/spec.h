@@ -108,5 +108,6 @@ std::optional<std::string> validate_body_regex(const std::string& re);  // guard
 std::optional<std::string> validate_path(const std::string& path);
 std::optional<std::string> validate_host(const std::string& host);      // Host header
 std::optional<std::string> validate_sni(const std::string& sni);
+std::optional<std::string> validate_helo_name(const std::string& name);  // smtp's EHLO argument
 
 }  // namespace hd::checkers

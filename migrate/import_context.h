@@ -73,6 +73,23 @@ void map_sync_group(Ctx& ctx, const Node& n);
 // dropped (as keepalived drops them), the sync daemon is placed, duplicates are resolved.
 void finish_vrrp(Ctx& ctx);
 
+// Checker timing as keepalived inherits it: virtual_server, then real_server, then checker.
+struct Timing {
+  Duration delay_loop = std::chrono::seconds(60);      // keepalived's default
+  Duration connect_timeout = std::chrono::seconds(5);  // keepalived's default
+  std::optional<int> retry;  // default per checker (1; MISC_CHECK 0; DNS_CHECK 3)
+  std::optional<Duration> delay_before_retry;
+  bool alpha = false;
+};
+// delay_loop, connect_timeout, retry/nb_get_retry, delay_before_retry, warmup, alpha into
+// `t`; false for any other keyword (import_checkers.cpp).
+bool timing_keyword(Ctx& ctx, const Node& c, Timing& t);
+bool is_checker(const std::string& keyword);  // TCP_CHECK, HTTP_GET, ... BFD_CHECK
+// One checker block -> a check, or nullopt (not supported, said). `host`: the virtualhost
+// of the real server or else the virtual server.
+std::optional<config::Check> map_checker(Ctx& ctx, const Node& n, Timing t,
+                                         const std::string& host);
+
 struct VsGroup {
   Pos pos;
   struct Member {

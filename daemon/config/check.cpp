@@ -183,16 +183,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
                                  "body_sha256 need method GET");
     ok = false;
   }
-  if (auto v = t.str("helo_name")) {
-    c.helo_name = *v;
-    checkers::Spec s;
-    s.type = CheckType::smtp;
-    s.helo_name = *v;
-    if (auto why = checkers::validate(s); why && why->rfind("helo_name", 0) == 0) {
-      ctx.error(*t.node("helo_name"), "'helo_name': " + why->substr(why->find(' ') + 1));
-      ok = false;
-    }
-  }
+  judged("helo_name", c.helo_name, checkers::validate_helo_name);
   if (auto v = t.boolean("starttls")) c.starttls = *v;
   if (auto v = t.boolean("tls_verify")) c.tls_verify = *v;
   if (auto v = t.str("ca_file")) c.ca_file = *v;
