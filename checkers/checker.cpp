@@ -9,12 +9,14 @@
 namespace hd::checkers {
 
 struct Checker::Check {
-  Check(Checker& owner, Target t, std::unique_ptr<Probe> p, TimePoint now)
-      : target(std::move(t)),
-        state(Hysteresis{target.spec.rise, target.spec.fall, target.spec.initial_up}, now),
+  Check(Checker& owner, std::string id_, SpecPtr spec_, std::unique_ptr<Probe> p, TimePoint now)
+      : id(std::move(id_)),
+        spec(std::move(spec_)),
+        state(Hysteresis{spec->rise, spec->fall, spec->initial_up}, now),
         probe(std::move(p)),
         timer(owner.loop_, [&owner, this] { owner.fire(*this); }) {}
-  Target target;
+  std::string id;
+  SpecPtr spec;  // shared with the probe
   CheckState state;
   std::unique_ptr<Probe> probe;
   Timer timer;
@@ -43,8 +45,9 @@ Checker::~Checker() {
 }
 
 std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
-  auto probe = make_probe(ctx_, t.spec);
-  return std::make_unique<Check>(*this, std::move(t), std::move(probe), now);
+  auto spec = std::make_shared<const Spec>(std::move(t.spec));
+  auto probe = make_probe(ctx_, spec);
+  return std::make_unique<Check>(*this, std::move(t.id), std::move(spec), std::move(probe), now);
 }
 
 Duration Checker::first_start_offset(Duration interval) {
@@ -80,7 +83,7 @@ void Checker::update(std::vector<Target> targets) {
       continue;
     }
     auto it = checks_.find(target.id);
-    if (it != checks_.end() && it->second->target.spec == target.spec) {
+    if (it != checks_.end() && *it->second->spec == target.spec) {
       next.emplace(target.id, std::move(it->second));
       checks_.erase(it);
       ++kept;
@@ -95,7 +98,7 @@ void Checker::update(std::vector<Target> targets) {
     }
     std::string id = target.id;
     auto c = make_check(std::move(target), t);
-    fresh.emplace_back(c.get(), first_start_offset(c->target.spec.interval));
+    fresh.emplace_back(c.get(), first_start_offset(c->spec->interval));
     next.emplace(std::move(id), std::move(c));
   }
   TimePoint built = now();
@@ -136,14 +139,14 @@ void Checker::fire(Check& c) {
 void Checker::launch(Check& c, TimePoint t) {
   ++stats_.probes_started;
   stats_.lateness.record(t - c.due);
-  if (options_.on_probe_start) options_.on_probe_start(c.target.id, c.due, t);
-  c.due += c.target.spec.interval;
+  if (options_.on_probe_start) options_.on_probe_start(c.id, c.due, t);
+  c.due += c.spec->interval;
   if (c.due <= t) {
     // More than an interval behind (a stalled loop, a long overrun): drop the
     // missed runs instead of firing them back to back.
-    auto behind = (t - c.due) / c.target.spec.interval + 1;
+    auto behind = (t - c.due) / c.spec->interval + 1;
     stats_.skipped += static_cast<uint64_t>(behind);
-    c.due += behind * c.target.spec.interval;
+    c.due += behind * c.spec->interval;
   }
   arm(c, t);
   c.started = t;
@@ -154,7 +157,7 @@ void Checker::launch(Check& c, TimePoint t) {
 void Checker::on_result(Check& c, Result r) {
   TimePoint t = now();
   ++results_by_reason_[static_cast<size_t>(r.reason)];
-  durations_[static_cast<size_t>(c.target.spec.type)].observe(
+  durations_[static_cast<size_t>(c.spec->type)].observe(
       std::chrono::duration<double>(t - c.started).count());
   if (r.inconclusive()) note_inconclusive(c, r, t);
   if (auto tr = c.state.on_result(r, t)) report(c, *tr);
@@ -170,14 +173,14 @@ void Checker::note_inconclusive(const Check& c, const Result& r, TimePoint t) {
   ++inconclusive_unlogged_;
   if (inconclusive_logged_ && t - *inconclusive_logged_ < std::chrono::seconds(10)) return;
   HD_LOG(warning, "checkers") << inconclusive_unlogged_ << " probe(s) could not run on this host, "
-                              << "last for " << c.target.id << " (" << r.to_string()
+                              << "last for " << c.id << " (" << r.to_string()
                               << "): real servers keep their state";
   inconclusive_logged_ = t;
   inconclusive_unlogged_ = 0;
 }
 
 void Checker::report(const Check& c, const Transition& t) {
-  Change ch{c.target.id, t.up, t.result.to_string(), t.weight, t.at, t.weight_only()};
+  Change ch{c.id, t.up, t.result.to_string(), t.weight, t.at, t.weight_only()};
   if (ch.weight_only) {
     HD_LOG(info, "checkers") << "real server " << ch.id << " weight "
                              << (ch.weight ? std::to_string(*ch.weight) : "configured") << " ("
@@ -188,6 +191,11 @@ void Checker::report(const Check& c, const Transition& t) {
     HD_LOG(warning, "checkers") << "real server " << ch.id << " down (" << ch.reason << ")";
   }
   if (on_change_) on_change_(ch);
+}
+
+const Spec* Checker::spec(const std::string& id) const {
+  auto it = checks_.find(id);
+  return it == checks_.end() ? nullptr : it->second->spec.get();
 }
 
 const CheckState* Checker::state(const std::string& id) const {
@@ -296,7 +304,7 @@ void Checker::status(JsonWriter& w) const {
     (s.up() ? up : down)++;
     w.begin_object();
     w.field("id", id);
-    w.field("type", to_string(c->target.spec.type));
+    w.field("type", to_string(c->spec->type));
     w.field("state", s.up() ? "up" : "down");
     w.key("weight");
     if (s.weight())

@@ -90,6 +90,8 @@ class Checker {
   void status(JsonWriter& w) const;
 
   const CheckState* state(const std::string& id) const;
+  // The spec check `id` runs (as given to start()/update()), or nullptr.
+  const Spec* spec(const std::string& id) const;
   std::vector<std::string> ids() const;
   size_t size() const { return checks_.size(); }
   const SchedulerStats& stats() const { return stats_; }

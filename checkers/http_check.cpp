@@ -61,8 +61,8 @@ std::string tls_name_of_host(const std::string& host) {
 
 }  // namespace
 
-HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
-    : multi_(multi), spec_(std::move(spec)), matcher_(spec_), defer_(multi.loop(), [this] {
+HttpProbe::HttpProbe(CurlMulti& multi, SpecPtr spec)
+    : multi_(multi), spec_(std::move(spec)), matcher_(*spec_), defer_(multi.loop(), [this] {
         if (deferred_) {
           Result r = std::move(*deferred_);
           deferred_.reset();
@@ -72,19 +72,19 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
   easy_ = curl_easy_init();
   if (!easy_) throw std::runtime_error("curl_easy_init failed");
 
-  const bool smtp = spec_.type == CheckType::smtp;
-  bool tls = spec_.type == CheckType::https;
-  std::string ip = ip_literal(spec_.address);
-  std::string port = std::to_string(spec_.port);
+  const bool smtp = spec_->type == CheckType::smtp;
+  bool tls = spec_->type == CheckType::https;
+  std::string ip = ip_literal(spec_->address);
+  std::string port = std::to_string(spec_->port);
   if (smtp) {
-    std::string helo = spec_.helo_name;
+    std::string helo = spec_->helo_name;
     if (helo.empty()) {
       char host[256] = {};
       if (gethostname(host, sizeof host - 1) == 0) helo = host;
     }
     // With STARTTLS and an sni, the URL names the server (SNI, certificate check) and
     // CONNECT_TO pins the connection to the address, as for https.
-    const std::string host = spec_.starttls && !spec_.sni.empty() ? spec_.sni : ip;
+    const std::string host = spec_->starttls && !spec_->sni.empty() ? spec_->sni : ip;
     url_ = "smtp://" + host + ":" + port + "/" + helo;
     if (host != ip) {
       connect_to_ = curl_slist_append(nullptr, ("::" + ip + ":" + port).c_str());
@@ -93,25 +93,25 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
     curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "smtp");
     curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, "NOOP");
-    if (spec_.starttls) {
+    if (spec_->starttls) {
       curl_easy_setopt(easy_, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.tls_verify ? 1L : 0L);
-      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.tls_verify ? 2L : 0L);
-      if (!spec_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.ca_file.c_str());
+      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_->tls_verify ? 1L : 0L);
+      curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_->tls_verify ? 2L : 0L);
+      if (!spec_->ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_->ca_file.c_str());
       curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     }
   }
-  std::string name = tls ? (!spec_.sni.empty() ? spec_.sni : tls_name_of_host(spec_.host))
+  std::string name = tls ? (!spec_->sni.empty() ? spec_->sni : tls_name_of_host(spec_->host))
                          : std::string();
   if (name.empty()) name = ip;
-  if (!smtp) url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_.path;
+  if (!smtp) url_ = std::string(tls ? "https" : "http") + "://" + name + ":" + port + spec_->path;
   if (!smtp && name != ip) {
     connect_to_ = curl_slist_append(nullptr, ("::" + ip + ":" + port).c_str());
     curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, connect_to_);
   }
   if (!smtp) {
-    if (!spec_.host.empty())
-      headers_ = curl_slist_append(headers_, ("Host: " + spec_.host).c_str());
+    if (!spec_->host.empty())
+      headers_ = curl_slist_append(headers_, ("Host: " + spec_->host).c_str());
     headers_ = curl_slist_append(headers_, "User-Agent: hadirector-checker");
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
     curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
@@ -128,17 +128,17 @@ HttpProbe::HttpProbe(CurlMulti& multi, Spec spec)
   // prune pass, and a 7-bucket hash): O(n) per check, O(n^2) per interval.
   // At 0 it holds only the transfers in flight.
   curl_easy_setopt(easy_, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
-  if (spec_.method == HttpMethod::head && !smtp) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, ms(spec_.effective_connect_timeout()));
-  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, ms(spec_.timeout));
-  if (spec_.source_address) {
-    interface_ = "host!" + spec_.source_address->str();
+  if (spec_->method == HttpMethod::head && !smtp) curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+  curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, ms(spec_->effective_connect_timeout()));
+  curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, ms(spec_->timeout));
+  if (spec_->source_address) {
+    interface_ = "host!" + spec_->source_address->str();
     curl_easy_setopt(easy_, CURLOPT_INTERFACE, interface_.c_str());
   }
   if (tls) {
-    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.tls_verify ? 1L : 0L);
-    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.tls_verify ? 2L : 0L);
-    if (!spec_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.ca_file.c_str());
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_->tls_verify ? 1L : 0L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_->tls_verify ? 2L : 0L);
+    if (!spec_->ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_->ca_file.c_str());
     // Every probe does a full handshake, so certificate problems show at once.
     curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
   }
@@ -196,7 +196,7 @@ void HttpProbe::on_curl_done(CURLcode code) {
 size_t HttpProbe::on_write(char* data, size_t size, size_t n, void* selfp) {
   auto* self = static_cast<HttpProbe*>(selfp);
   size_t len = size * n;
-  if (self->spec_.type == CheckType::smtp) return len;  // NOOP's answer text: not needed
+  if (self->spec_->type == CheckType::smtp) return len;  // NOOP's answer text: not needed
   // Nothing to match the body against: the status is all we need, stop here.
   if (!self->matcher_.needs_body()) {
     self->aborted_ = true;
@@ -222,7 +222,7 @@ Result HttpProbe::classify(CURLcode code) {
   std::string err = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
   if (code != CURLE_OK && is_local_resource_error(socket_errno_))
     return Result::syscall_failure(Reason::local_error, "socket", socket_errno_);
-  if (spec_.type == CheckType::smtp) {
+  if (spec_->type == CheckType::smtp) {
     if (code == CURLE_OK) return Result::success();
     // A banner other than 220 or a refused NOOP (WEIRD_SERVER_REPLY), a refused EHLO and
     // HELO (REMOTE_ACCESS_DENIED): the code the MTA gave.

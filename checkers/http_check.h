@@ -14,6 +14,7 @@
 // the NOOP command: curl reads the 220 banner, says EHLO (HELO if refused), STARTTLS when
 // asked, sends NOOP and QUIT. A reply curl does not accept is bad_status with its code.
 #pragma once
+#include <memory>
 #include <curl/curl.h>
 
 #include <optional>
@@ -27,7 +28,8 @@ namespace hd::checkers {
 
 class HttpProbe final : public Probe, private CurlTransfer {
  public:
-  HttpProbe(CurlMulti& multi, Spec spec);
+  HttpProbe(CurlMulti& multi, SpecPtr spec);
+  HttpProbe(CurlMulti& multi, Spec spec) : HttpProbe(multi, std::make_shared<const Spec>(std::move(spec))) {}
   ~HttpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -45,7 +47,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   void finish_later(Result r);
 
   CurlMulti& multi_;
-  Spec spec_;
+  SpecPtr spec_;  // shared with the Checker's check: one copy per target
   HttpMatcher matcher_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;

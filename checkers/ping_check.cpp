@@ -16,7 +16,7 @@
 
 namespace hd::checkers {
 
-PingProbe::PingProbe(Loop& loop, Spec spec)
+PingProbe::PingProbe(Loop& loop, SpecPtr spec)
     : spec_(std::move(spec)),
       io_(loop, -1, EV_READ, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { finish(Result::failure(Reason::timeout, 0, "no echo reply")); }),
@@ -27,8 +27,8 @@ PingProbe::PingProbe(Loop& loop, Spec spec)
           finish(std::move(r));
         }
       }) {
-  addr_len_ = to_sockaddr(spec_.address, 0, addr_);
-  if (spec_.source_address) source_len_ = to_sockaddr(*spec_.source_address, 0, source_);
+  addr_len_ = to_sockaddr(spec_->address, 0, addr_);
+  if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
   id_ = static_cast<uint16_t>(std::random_device{}());
   seq_ = static_cast<uint16_t>(std::random_device{}());
 }
@@ -55,13 +55,13 @@ void filter_raw(int fd, Family family) {
 
 void PingProbe::start(ProbeDone done) {
   done_ = std::move(done);
-  const Family family = spec_.address.family();
+  const Family family = spec_->address.family();
   const int proto = family == Family::v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
   raw_ = false;
-  fd_ = socket(spec_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  fd_ = socket(spec_->address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd_ < 0 && (errno == EACCES || errno == EPERM)) {  // ping_group_range says no
     raw_ = true;
-    fd_ = socket(spec_.address.af(), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    fd_ = socket(spec_->address.af(), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   }
   if (fd_ < 0) {
     int e = errno;
@@ -76,7 +76,7 @@ void PingProbe::start(ProbeDone done) {
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
     int e = errno;
     return finish_later(Result::failure_or_local(
-        Reason::connect_failed, e, "bind " + spec_.source_address->str() + ": " + std::strerror(e)));
+        Reason::connect_failed, e, "bind " + spec_->source_address->str() + ": " + std::strerror(e)));
   }
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0)
     return finish_later(Result::failure_or_local(Reason::connect_failed, errno));
@@ -90,7 +90,7 @@ void PingProbe::start(ProbeDone done) {
   }
   io_.set(fd_, EV_READ);
   io_.start();
-  timer_.start(spec_.timeout);
+  timer_.start(spec_->timeout);
 }
 
 void PingProbe::cancel() {
@@ -124,7 +124,7 @@ void PingProbe::finish_later(Result r) {
 
 void PingProbe::on_io(int) {
   char buf[1500];
-  const Family family = spec_.address.family();
+  const Family family = spec_->address.family();
   for (;;) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0) {

@@ -8,6 +8,7 @@
 // replies and errors), matching id and sequence number itself. icmp_echo.h holds the
 // wire format.
 #pragma once
+#include <memory>
 #include <sys/socket.h>
 
 #include <optional>
@@ -18,7 +19,8 @@ namespace hd::checkers {
 
 class PingProbe final : public Probe {
  public:
-  PingProbe(Loop& loop, Spec spec);
+  PingProbe(Loop& loop, SpecPtr spec);
+  PingProbe(Loop& loop, Spec spec) : PingProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
   ~PingProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -32,7 +34,7 @@ class PingProbe final : public Probe {
   void finish_later(Result r);
   void close_socket();
 
-  Spec spec_;
+  SpecPtr spec_;  // shared with the Checker's check: one copy per target
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -55,26 +55,28 @@ SynProber& ProbeContext::syn() {
   return *syn_;
 }
 
-std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
-  if (auto why = validate(spec)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
-  switch (spec.type) {
-    case CheckType::tcp:
-      return std::make_unique<TcpProbe>(ctx.loop(), spec, spec.half_open ? &ctx.syn() : nullptr);
+std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec) {
+  if (auto why = validate(*spec)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
+  switch (spec->type) {
+    case CheckType::tcp: {
+      SynProber* syn = spec->half_open ? &ctx.syn() : nullptr;
+      return std::make_unique<TcpProbe>(ctx.loop(), std::move(spec), syn);
+    }
     case CheckType::http:
     case CheckType::https:
     case CheckType::smtp:
       try {
-        return std::make_unique<HttpProbe>(ctx.curl(), spec);
+        return std::make_unique<HttpProbe>(ctx.curl(), std::move(spec));
       } catch (const std::exception& e) {  // curl_easy_init failed: out of memory
         return std::make_unique<InvalidProbe>(ctx.loop(), e.what());
       }
     case CheckType::script:
-      return std::make_unique<ScriptProbe>(ctx.loop(), spec);
+      return std::make_unique<ScriptProbe>(ctx.loop(), std::move(spec));
     case CheckType::udp:
     case CheckType::dns:
-      return std::make_unique<UdpProbe>(ctx.loop(), spec);
+      return std::make_unique<UdpProbe>(ctx.loop(), std::move(spec));
     case CheckType::ping:
-      return std::make_unique<PingProbe>(ctx.loop(), spec);
+      return std::make_unique<PingProbe>(ctx.loop(), std::move(spec));
   }
   return std::make_unique<InvalidProbe>(ctx.loop(), "unknown check type");
 }

@@ -52,6 +52,9 @@ class ProbeContext {
 
 // The probe for spec.type; for a spec that validate() rejects, a probe that
 // always fails with Reason::invalid_check.
-std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec);
+std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec);
+inline std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
+  return make_probe(ctx, std::make_shared<const Spec>(spec));
+}
 
 }  // namespace hd::checkers

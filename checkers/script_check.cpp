@@ -68,7 +68,7 @@ Orphans& orphans() {
 
 }  // namespace
 
-ScriptProbe::ScriptProbe(Loop& loop, Spec spec)
+ScriptProbe::ScriptProbe(Loop& loop, SpecPtr spec)
     : loop_(loop),
       spec_(std::move(spec)),
       use_ev_child_(ev_is_default_loop(loop.raw())),
@@ -107,7 +107,7 @@ void ScriptProbe::start(ProbeDone done) {
   timed_out_ = false;
   orphan_child();  // a cancelled run's child still on its way out
   if (!use_ev_child_) orphans().reap();
-  SpawnResult s = spawn_process(spec_.argv);
+  SpawnResult s = spawn_process(spec_->argv);
   if (!s.ok()) return finish_later(Result::failure_or_local(Reason::spawn_failed, s.error));
   pid_ = last_pid_ = s.pid;
   if (use_ev_child_) {
@@ -124,7 +124,7 @@ void ScriptProbe::start(ProbeDone done) {
     pidfd_io_.set(pidfd_, EV_READ);
     pidfd_io_.start();
   }
-  timer_.start(spec_.timeout);
+  timer_.start(spec_->timeout);
 }
 
 void ScriptProbe::on_timeout() {
@@ -159,7 +159,7 @@ void ScriptProbe::on_exit(int status) {
   // No group kill here: the leader is reaped, so its pid (the group id) may
   // already name someone else's group. on_timeout() killed the group.
   pid_ = -1;
-  finish(interpret(status, timed_out_, spec_.exit_weights));
+  finish(interpret(status, timed_out_, spec_->exit_weights));
 }
 
 void ScriptProbe::abandon_child() {

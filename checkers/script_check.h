@@ -31,7 +31,8 @@ namespace hd::checkers {
 
 class ScriptProbe final : public Probe {
  public:
-  ScriptProbe(Loop& loop, Spec spec);
+  ScriptProbe(Loop& loop, SpecPtr spec);
+  ScriptProbe(Loop& loop, Spec spec) : ScriptProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
   ~ScriptProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -52,7 +53,7 @@ class ScriptProbe final : public Probe {
   void finish_later(Result r);
 
   Loop& loop_;
-  Spec spec_;
+  SpecPtr spec_;  // shared with the Checker's check: one copy per target
   bool use_ev_child_;
   pid_t pid_ = -1;
   pid_t last_pid_ = -1;

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -89,6 +90,9 @@ struct Spec {
   }
   bool operator==(const Spec&) const = default;
 };
+
+// Shared, immutable: the Checker's check and its probe hold the same one.
+using SpecPtr = std::shared_ptr<const Spec>;
 
 // One check to run, named by the caller ("web/10.0.0.1:80", say).
 struct Target {

@@ -15,7 +15,7 @@ constexpr size_t kMaxReceive = 64 * 1024;
 
 }  // namespace
 
-TcpProbe::TcpProbe(Loop& loop, Spec spec, SynProber* syn)
+TcpProbe::TcpProbe(Loop& loop, SpecPtr spec, SynProber* syn)
     : spec_(std::move(spec)),
       io_(loop, -1, EV_WRITE, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
@@ -26,9 +26,9 @@ TcpProbe::TcpProbe(Loop& loop, Spec spec, SynProber* syn)
           finish(std::move(r));
         }
       }),
-      syn_(spec_.half_open ? syn : nullptr) {
-  addr_len_ = to_sockaddr(spec_.address, spec_.port, addr_);
-  if (spec_.source_address) source_len_ = to_sockaddr(*spec_.source_address, 0, source_);
+      syn_(spec_->half_open ? syn : nullptr) {
+  addr_len_ = to_sockaddr(spec_->address, spec_->port, addr_);
+  if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
 }
 
 TcpProbe::~TcpProbe() {
@@ -43,13 +43,13 @@ void TcpProbe::start(ProbeDone done) {
   started_ = SteadyClock::now();
   ++run_;
 
-  if (spec_.half_open) {
+  if (spec_->half_open) {
     if (!syn_) return finish_later(Result::failure(Reason::invalid_check, 0, "no syn prober"));
-    auto err = syn_->start(*this, flight_, spec_.address, spec_.port, spec_.source_address);
+    auto err = syn_->start(*this, flight_, spec_->address, spec_->port, spec_->source_address);
     if (!err) {
       phase_ = Phase::syn;
       // One timer for both the retransmissions and the deadline.
-      deadline_ = started_ + spec_.effective_connect_timeout();
+      deadline_ = started_ + spec_->effective_connect_timeout();
       rto_ = std::chrono::seconds(1);
       next_resend_ = started_ + rto_;
       timer_.start(std::min(next_resend_, deadline_) - started_);
@@ -58,7 +58,7 @@ void TcpProbe::start(ProbeDone done) {
     // No raw sockets allowed: a full connect proves as much.
     if (!syn_->unprivileged()) return finish_later(std::move(*err));
   }
-  fd_ = socket(spec_.address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(spec_->address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
   if (source_len_) {
     // Let connect() pick the port for the 4-tuple, not bind() for the address
@@ -69,7 +69,7 @@ void TcpProbe::start(ProbeDone done) {
       int e = errno;
       return finish_later(
           Result::failure(Reason::connect_failed, e,
-                          "bind " + spec_.source_address->str() + ": " + std::strerror(e)));
+                          "bind " + spec_->source_address->str() + ": " + std::strerror(e)));
     }
   }
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0 && errno != EINPROGRESS) {
@@ -80,7 +80,7 @@ void TcpProbe::start(ProbeDone done) {
   // Even a connect that completed at once is reported through the loop.
   io_.set(fd_, EV_WRITE);
   io_.start();
-  timer_.start(spec_.effective_connect_timeout());
+  timer_.start(spec_->effective_connect_timeout());
 }
 
 void TcpProbe::cancel() {
@@ -176,11 +176,11 @@ void TcpProbe::on_io(int) {
 }
 
 void TcpProbe::on_connected() {
-  if (spec_.send.empty() && spec_.expect.empty()) return finish(Result::success());
+  if (spec_->send.empty() && spec_->expect.empty()) return finish(Result::success());
   // The rest of the probe gets what is left of `timeout`.
-  Duration left = spec_.timeout - (SteadyClock::now() - started_);
+  Duration left = spec_->timeout - (SteadyClock::now() - started_);
   timer_.start(left > Duration::zero() ? left : Duration::zero());
-  if (!spec_.send.empty()) {
+  if (!spec_->send.empty()) {
     phase_ = Phase::sending;
     return do_send();
   }
@@ -189,8 +189,8 @@ void TcpProbe::on_connected() {
 }
 
 void TcpProbe::do_send() {
-  while (sent_ < spec_.send.size()) {
-    ssize_t n = ::send(fd_, spec_.send.data() + sent_, spec_.send.size() - sent_, MSG_NOSIGNAL);
+  while (sent_ < spec_->send.size()) {
+    ssize_t n = ::send(fd_, spec_->send.data() + sent_, spec_->send.size() - sent_, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;  // wait for EV_WRITE
       int e = errno;
@@ -199,7 +199,7 @@ void TcpProbe::do_send() {
     }
     sent_ += static_cast<size_t>(n);
   }
-  if (spec_.expect.empty()) return finish(Result::success());
+  if (spec_->expect.empty()) return finish(Result::success());
   phase_ = Phase::receiving;
   io_.set(fd_, EV_READ);
 }
@@ -223,8 +223,8 @@ void TcpProbe::do_receive() {
     // Keep only what can still hold a match starting in new data.
     size_t before = received_.size();
     received_.append(buf, static_cast<size_t>(n));
-    size_t from = before >= spec_.expect.size() ? before - spec_.expect.size() + 1 : 0;
-    if (received_.find(spec_.expect, from) != std::string::npos) return finish(Result::success());
+    size_t from = before >= spec_->expect.size() ? before - spec_->expect.size() + 1 : 0;
+    if (received_.find(spec_->expect, from) != std::string::npos) return finish(Result::success());
     if (received_.size() > kMaxReceive)
       return finish(Result::failure(Reason::expect_mismatch, 0, "64 KiB, not the expected"));
   }

@@ -9,6 +9,7 @@
 // SYN-ACK is up, RST refused, silence a timeout; the SYN is sent again after
 // 1 s, 3 s, 7 s... as the kernel would retransmit it.
 #pragma once
+#include <memory>
 #include <sys/socket.h>
 
 #include <optional>
@@ -22,7 +23,9 @@ namespace hd::checkers {
 class TcpProbe final : public Probe, private SynProber::Client {
  public:
   // `syn` is required when spec.half_open.
-  TcpProbe(Loop& loop, Spec spec, SynProber* syn = nullptr);
+  TcpProbe(Loop& loop, SpecPtr spec, SynProber* syn = nullptr);
+  TcpProbe(Loop& loop, Spec spec, SynProber* syn = nullptr)
+      : TcpProbe(loop, std::make_shared<const Spec>(std::move(spec)), syn) {}
   ~TcpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -41,7 +44,7 @@ class TcpProbe final : public Probe, private SynProber::Client {
   void finish_later(Result r);
   void close_socket();
 
-  Spec spec_;
+  SpecPtr spec_;  // shared with the Checker's check: one copy per target
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -13,7 +13,7 @@
 
 namespace hd::checkers {
 
-UdpProbe::UdpProbe(Loop& loop, Spec spec)
+UdpProbe::UdpProbe(Loop& loop, SpecPtr spec)
     : spec_(std::move(spec)),
       io_(loop, -1, EV_READ, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
@@ -24,8 +24,8 @@ UdpProbe::UdpProbe(Loop& loop, Spec spec)
           finish(std::move(r));
         }
       }) {
-  addr_len_ = to_sockaddr(spec_.address, spec_.port, addr_);
-  if (spec_.source_address) source_len_ = to_sockaddr(*spec_.source_address, 0, source_);
+  addr_len_ = to_sockaddr(spec_->address, spec_->port, addr_);
+  if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
 }
 
 UdpProbe::~UdpProbe() { cancel(); }
@@ -50,18 +50,18 @@ Result icmp_result(int err) {
 void UdpProbe::start(ProbeDone done) {
   done_ = std::move(done);
   mismatches_ = 0;
-  payload_ = spec_.send;
-  if (spec_.type == CheckType::dns) {
+  payload_ = spec_->send;
+  if (spec_->type == CheckType::dns) {
     dns_id_ = static_cast<uint16_t>(std::random_device{}());
-    payload_ = dns::query(dns_id_, spec_.dns_name, spec_.dns_type);
+    payload_ = dns::query(dns_id_, spec_->dns_name, spec_->dns_type);
   }
-  fd_ = socket(spec_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(spec_->address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
-  recv_errors(fd_, spec_.address.family());
+  recv_errors(fd_, spec_->address.family());
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
     int e = errno;
     return finish_later(Result::failure_or_local(
-        Reason::connect_failed, e, "bind " + spec_.source_address->str() + ": " + std::strerror(e)));
+        Reason::connect_failed, e, "bind " + spec_->source_address->str() + ": " + std::strerror(e)));
   }
   if (connect(fd_, reinterpret_cast<sockaddr*>(&addr_), addr_len_) != 0)
     return finish_later(icmp_result(errno));  // no route: ENETUNREACH at once
@@ -73,7 +73,7 @@ void UdpProbe::start(ProbeDone done) {
   }
   io_.set(fd_, EV_READ);
   io_.start();
-  timer_.start(spec_.timeout);
+  timer_.start(spec_->timeout);
 }
 
 void UdpProbe::cancel() {
@@ -114,7 +114,7 @@ void UdpProbe::on_timeout() {
 }
 
 std::optional<Result> UdpProbe::judge_dns(std::string_view reply) const {
-  auto j = dns::judge(reply, dns_id_, spec_.dns_name, spec_.dns_type);
+  auto j = dns::judge(reply, dns_id_, spec_->dns_name, spec_->dns_type);
   switch (j.verdict) {
     case dns::Verdict::not_ours:
       return std::nullopt;
@@ -122,7 +122,7 @@ std::optional<Result> UdpProbe::judge_dns(std::string_view reply) const {
       return Result::success();
     case dns::Verdict::no_answer:
       return Result::failure(Reason::expect_mismatch, 0,
-                             "no " + dns::type_name(spec_.dns_type) + " record");
+                             "no " + dns::type_name(spec_->dns_type) + " record");
     case dns::Verdict::error:
       return Result::failure(Reason::bad_status, j.rcode, dns::rcode_name(j.rcode));
   }
@@ -140,11 +140,11 @@ void UdpProbe::on_io(int) {
       return finish(icmp_result(e));
     }
     std::string_view got(buf, static_cast<size_t>(n));
-    if (spec_.type == CheckType::dns) {
+    if (spec_->type == CheckType::dns) {
       if (auto r = judge_dns(got)) return finish(std::move(*r));
       continue;  // not the reply to this query
     }
-    if (spec_.expect.empty() || got.find(spec_.expect) != std::string_view::npos)
+    if (spec_->expect.empty() || got.find(spec_->expect) != std::string_view::npos)
       return finish(Result::success());
     ++mismatches_;  // a stray or wrong datagram: wait for the right one until the timeout
   }

@@ -13,6 +13,7 @@
 // expect_mismatch at a reply without an answer, timeout at silence; datagrams that are
 // not the reply to this query are ignored.
 #pragma once
+#include <memory>
 #include <sys/socket.h>
 
 #include <optional>
@@ -27,7 +28,8 @@ void recv_errors(int fd, Family family);
 
 class UdpProbe final : public Probe {
  public:
-  UdpProbe(Loop& loop, Spec spec);
+  UdpProbe(Loop& loop, SpecPtr spec);
+  UdpProbe(Loop& loop, Spec spec) : UdpProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
   ~UdpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -40,11 +42,11 @@ class UdpProbe final : public Probe {
   void finish_later(Result r);
   void close_socket();
   bool reply_required() const {
-    return spec_.require_reply || !spec_.expect.empty() || spec_.type == CheckType::dns;
+    return spec_->require_reply || !spec_->expect.empty() || spec_->type == CheckType::dns;
   }
   std::optional<Result> judge_dns(std::string_view reply) const;
 
-  Spec spec_;
+  SpecPtr spec_;  // shared with the Checker's check: one copy per target
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -35,7 +35,7 @@ LvsSubsystem::LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& 
 LvsSubsystem::~LvsSubsystem() { stop(); }
 
 std::string LvsSubsystem::start(const config::Config& cfg) {
-  cfg_ = cfg;
+  global_ = cfg.global;
   running_ = true;
   specs_ = to_ipvs_specs(cfg);
   refresh_metric_labels();
@@ -93,8 +93,6 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   options.clock = &clock_;
   checker_ = std::make_unique<checkers::Checker>(
       loop_, [this](const checkers::Change& c) { on_change(c); }, std::move(options));
-  passed_.clear();
-  for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->start(std::move(targets));
   if (kernel_) {
     pending_full_ = true;
@@ -117,7 +115,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     stop();
     return start(new_cfg);
   }
-  cfg_ = new_cfg;
+  global_ = new_cfg.global;
   specs_ = to_ipvs_specs(new_cfg);
   refresh_metric_labels();
   service_keys_.clear();
@@ -129,17 +127,17 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   auto targets = to_check_targets(new_cfg, {});
   ipvs::HealthMap next;
   for (auto& t : targets) {
-    auto old = passed_.find(t.id);
+    const checkers::Spec* old = checker_->spec(t.id);  // what it runs now
     auto it = health_.find(t.id);
-    if (old == passed_.end() && old_reals.count(t.id)) {
+    if (!old && old_reals.count(t.id)) {
       // It had no check, so it was up and serving: it stays up until its new check says
       // otherwise, like a server whose check changed.
       t.spec.initial_up = true;
-    } else if (old != passed_.end()) {
-      checkers::Spec a = old->second, b = t.spec;
-      a.initial_up = b.initial_up = false;
-      if (a == b) {
-        t.spec = old->second;  // unchanged: the checker keeps its state and schedule
+    } else if (old) {
+      checkers::Spec b = t.spec;
+      b.initial_up = old->initial_up;
+      if (*old == b) {
+        t.spec = *old;  // unchanged: the checker keeps its state and schedule
       } else if (it != health_.end() && it->second.up) {
         // A changed check restarts, but a server that is up stays up until the new check
         // says otherwise: a reload must not pull healthy servers out of rotation.
@@ -155,8 +153,6 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     }
   }
   health_ = std::move(next);
-  passed_.clear();
-  for (auto& t : targets) passed_[t.id] = t.spec;
   checker_->update(std::move(targets));
   if (kernel_) {
     periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
@@ -183,7 +179,7 @@ void LvsSubsystem::stop() {
   drain_poll_.stop();
   if (checker_) checker_->stop();
   if (reconciler_) {
-    auto policy = cfg_.global.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
+    auto policy = global_.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
                                                   : ipvs::CleanupPolicy::keep;
     auto r = reconciler_->cleanup(policy);
     if (policy == ipvs::CleanupPolicy::remove_owned)
@@ -373,8 +369,8 @@ void LvsSubsystem::arm_slow_start() {
 }
 
 void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
-  if (!running_ || !kernel_ || !cfg_.global.lvs_sync_daemon) return;
-  if (cfg_.global.lvs_sync_daemon->vrrp_instance != instance) return;
+  if (!running_ || !kernel_ || !global_.lvs_sync_daemon) return;
+  if (global_.lvs_sync_daemon->vrrp_instance != instance) return;
   // The master role starts with the first MASTER and then stays: a director that hands over
   // keeps forwarding for its linger (and what is in flight), and what it forwards must still
   // reach the new Master; stopping the role would also discard the messages it holds.
@@ -390,8 +386,8 @@ void LvsSubsystem::start_sync_roles() {
 void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
   const bool master = role == ipvs::SyncState::master;
   bool& on = master ? sync_master_ : sync_backup_;
-  if (!backend_ || on || !cfg_.global.lvs_sync_daemon) return;
-  const auto& sd = *cfg_.global.lvs_sync_daemon;
+  if (!backend_ || on || !global_.lvs_sync_daemon) return;
+  const auto& sd = *global_.lvs_sync_daemon;
   ipvs::SyncDaemon d;
   d.state = role;
   d.interface = sd.interface;
@@ -488,7 +484,7 @@ void LvsSubsystem::status(JsonWriter& w) const {
     if (sync_master_) w.value("master");
     if (sync_backup_) w.value("backup");
     w.end_array();
-    w.field("interface", cfg_.global.lvs_sync_daemon->interface);
+    w.field("interface", global_.lvs_sync_daemon->interface);
     w.end_object();
   } else {
     w.null();

@@ -85,7 +85,9 @@ class LvsSubsystem final : public Subsystem {
   Loop& loop_;
   BackendOpener open_backend_;
   const Clock& clock_;
-  config::Config cfg_;
+  // Only the globals are kept: a copy of the whole config would double the memory of a
+  // 100,000-server config (the director holds the config; reload() is given both).
+  config::Global global_;
   bool running_ = false;
   bool kernel_ = false;  // programming IPVS (dataplane = "kernel" and services configured)
   std::unique_ptr<ipvs::Backend> backend_;
@@ -107,8 +109,6 @@ class LvsSubsystem final : public Subsystem {
   std::string sync_error_;
   uint64_t health_changes_ = 0;
   metrics::Histogram reconcile_seconds_{metrics::kDurationBounds};
-  // What the checker was last given, by id: a reload compares against it.
-  std::map<std::string, checkers::Spec> passed_;
   std::function<void(const std::map<std::string, bool>&)> quorum_listener_;
   Overrides* overrides_ = nullptr;
   EventBus* events_ = nullptr;

@@ -161,7 +161,7 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
     notify_[vi.name] = vi.notify;
   }
   set_sync_groups(cfg, instances);
-  cfg_ = cfg;
+  cfg_ = config::without_virtual_servers(cfg);
   apply_holds();  // before the engine starts: a held instance never starts as Master
   if (instances.empty()) return "";
   auto err = engine_.start(std::move(instances),
@@ -181,7 +181,7 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
   set_sync_groups(new_cfg, instances);
   if (!started_) {
     if (instances.empty()) {
-      cfg_ = new_cfg;
+      cfg_ = config::without_virtual_servers(new_cfg);
       notify_.clear();
       return "";
     }
@@ -190,7 +190,7 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
   }
   // The engine's reload is all or nothing; on failure nothing here changes either.
   if (auto err = engine_.reload(std::move(instances)); !err.empty()) return err;
-  cfg_ = new_cfg;
+  cfg_ = config::without_virtual_servers(new_cfg);
   apply_holds();  // sync groups may have changed
   notify_.clear();
   for (auto& vi : new_cfg.vrrp_instances) notify_[vi.name] = vi.notify;

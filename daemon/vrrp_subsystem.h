@@ -64,6 +64,7 @@ class VrrpSubsystem final : public Subsystem {
   NotifyHooks hooks_;
   std::map<std::string, config::Notify> notify_;
   bool started_ = false;
+  // The config less its virtual servers (config::without_virtual_servers): what VRRP reads.
   config::Config cfg_;
   std::unique_ptr<checkers::Checker> tracker_;
   std::map<std::string, bool> script_up_;

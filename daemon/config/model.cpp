@@ -63,6 +63,17 @@ std::string VirtualServer::key() const {
 }
 
 
+Config without_virtual_servers(const Config& cfg) {
+  Config out;
+  out.source = cfg.source;
+  out.global = cfg.global;
+  out.vrrp_instances = cfg.vrrp_instances;
+  out.track_scripts = cfg.track_scripts;
+  out.sync_groups = cfg.sync_groups;
+  out.realserver = cfg.realserver;
+  return out;
+}
+
 std::vector<std::string> sync_group_of(const Config& cfg, const std::string& instance) {
   for (auto& g : cfg.sync_groups)
     if (std::find(g.instances.begin(), g.instances.end(), instance) != g.instances.end())

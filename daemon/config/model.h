@@ -315,6 +315,10 @@ struct Config {
   std::optional<RealServerRole> realserver;
 };
 
+// A copy of `cfg` without its virtual servers (and their real servers): what a part that
+// does not program them keeps, at a size independent of the number of real servers.
+Config without_virtual_servers(const Config& cfg);
+
 const char* to_string(Forwarding f);
 const char* to_string(Protocol p);
 const char* to_string(Dataplane d);

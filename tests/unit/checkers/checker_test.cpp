@@ -81,6 +81,25 @@ class CheckerTest : public ::testing::Test {
   Checker::OnChange record_ = [this](const Change& c) { changes_.push_back(c); };
 };
 
+// One copy of each spec: the check and its probe share it, and spec(id) returns it as given.
+TEST_F(CheckerTest, SpecReturnsWhatEachCheckRuns) {
+  Checker c(loop_, record_, options());
+  auto a = tcp_target("a", 1), b = tcp_target("b", 2, milliseconds(500));
+  b.spec.rise = 3;
+  c.start({a, b});
+  ASSERT_NE(c.spec("a"), nullptr);
+  EXPECT_EQ(*c.spec("a"), a.spec);
+  EXPECT_EQ(*c.spec("b"), b.spec);
+  EXPECT_EQ(c.spec("c"), nullptr);
+  const Spec* kept = c.spec("a");
+  b.spec.rise = 1;
+  c.update({a, b});
+  EXPECT_EQ(c.spec("a"), kept);  // unchanged: the same check, not a rebuilt one
+  EXPECT_EQ(c.spec("b")->rise, 1);
+  c.update({b});
+  EXPECT_EQ(c.spec("a"), nullptr);
+}
+
 TEST_F(CheckerTest, FlappingServerShowsHysteresis) {
   // Each probe gets the next status: rise 2 / fall 2 filter single blips.
   TestServer server(TestServer::http_sequence({200, 200, 500, 200, 500, 500, 500, 200, 200}));

@@ -268,5 +268,27 @@ TEST(RealServerConversion, CopiesEveryField) {
   EXPECT_EQ(r.check_interval, std::chrono::seconds(9));
 }
 
+// What VRRP keeps of a config: everything but the virtual servers (a 100,000-server config
+// is held once, by the director).
+TEST(ConfigModel, WithoutVirtualServersKeepsEverythingElse) {
+  config::Config c;
+  c.source = "x.toml";
+  c.global.router_id = "lb1";
+  c.vrrp_instances.emplace_back().name = "VI_1";
+  c.track_scripts.emplace_back().name = "s";
+  c.sync_groups.emplace_back().name = "g";
+  c.realserver.emplace();
+  c.virtual_servers.emplace_back().real_servers.emplace_back();
+  config::Config v = config::without_virtual_servers(c);
+  EXPECT_TRUE(v.virtual_servers.empty());
+  EXPECT_EQ(v.source, "x.toml");
+  EXPECT_EQ(v.global.router_id, "lb1");
+  ASSERT_EQ(v.vrrp_instances.size(), 1u);
+  EXPECT_EQ(v.vrrp_instances[0].name, "VI_1");
+  ASSERT_EQ(v.track_scripts.size(), 1u);
+  ASSERT_EQ(v.sync_groups.size(), 1u);
+  EXPECT_TRUE(v.realserver.has_value());
+}
+
 }  // namespace
 }  // namespace hd
