@@ -9,16 +9,15 @@
 namespace hd::checkers {
 
 struct Checker::Check {
-  Check(Checker& owner, std::string id_, SpecPtr spec_, std::unique_ptr<Probe> p, TimePoint now)
+  Check(Checker& owner, std::string id_, SpecPtr spec_, TimePoint now)
       : id(std::move(id_)),
         spec(std::move(spec_)),
         state(Hysteresis{spec->rise, spec->fall, spec->initial_up}, now),
-        probe(std::move(p)),
         timer(owner.loop_, [&owner, this] { owner.fire(*this); }) {}
   std::string id;
   SpecPtr spec;  // shared with the probe
   CheckState state;
-  std::unique_ptr<Probe> probe;
+  std::unique_ptr<Probe> probe;  // while a run goes on (or kept: keep_between_runs())
   Timer timer;
   TimePoint due;         // when the next run should start
   TimePoint started{};   // when the running (or last) probe started
@@ -33,7 +32,10 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
       clock_(options_.clock ? options_.clock : &real_clock_),
       rng_(std::random_device{}()),
       ctx_(loop),
-      reaper_(loop, [this] { retired_.clear(); }) {
+      reaper_(loop, [this] {
+        retired_.clear();
+        finished_probes_.clear();
+      }) {
   durations_.fill(metrics::Histogram(metrics::kDurationBounds));
   if (!options_.random)
     options_.random = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
@@ -42,12 +44,12 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
 Checker::~Checker() {
   stop();
   retired_.clear();
+  finished_probes_.clear();
 }
 
 std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
   auto spec = std::make_shared<const Spec>(std::move(t.spec));
-  auto probe = make_probe(ctx_, spec);
-  return std::make_unique<Check>(*this, std::move(t.id), std::move(spec), std::move(probe), now);
+  return std::make_unique<Check>(*this, std::move(t.id), std::move(spec), now);
 }
 
 Duration Checker::first_start_offset(Duration interval) {
@@ -121,14 +123,14 @@ void Checker::stop() {
 void Checker::retire(std::unique_ptr<Check> c) {
   c->stopped = true;
   c->timer.stop();
-  c->probe->cancel();
+  if (c->probe) c->probe->cancel();
   retired_.push_back(std::move(c));
   reaper_.start(Duration::zero());
 }
 
 void Checker::fire(Check& c) {
   TimePoint t = now();
-  if (c.probe->running()) {
+  if (c.probe && c.probe->running()) {
     ++stats_.overruns;
     c.pending = true;
     return;
@@ -151,6 +153,7 @@ void Checker::launch(Check& c, TimePoint t) {
   arm(c, t);
   c.started = t;
   Check* raw = &c;
+  if (!c.probe) c.probe = make_probe(ctx_, c.spec);
   c.probe->start([this, raw](Result r) { on_result(*raw, std::move(r)); });
 }
 
@@ -165,6 +168,10 @@ void Checker::on_result(Check& c, Result r) {
   if (c.pending && !c.stopped) {
     c.pending = false;
     launch(c, now());
+  } else if (!c.stopped && c.probe && !c.probe->running() && !c.probe->keep_between_runs()) {
+    // Its caller's stack still runs in it: freed on the next loop turn.
+    finished_probes_.push_back(std::move(c.probe));
+    reaper_.start(Duration::zero());
   }
 }
 
@@ -191,6 +198,12 @@ void Checker::report(const Check& c, const Transition& t) {
     HD_LOG(warning, "checkers") << "real server " << ch.id << " down (" << ch.reason << ")";
   }
   if (on_change_) on_change_(ch);
+}
+
+size_t Checker::probes_held() const {
+  size_t n = 0;
+  for (auto& [id, c] : checks_) n += c->probe != nullptr;
+  return n;
 }
 
 const Spec* Checker::spec(const std::string& id) const {

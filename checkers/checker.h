@@ -94,6 +94,8 @@ class Checker {
   const Spec* spec(const std::string& id) const;
   std::vector<std::string> ids() const;
   size_t size() const { return checks_.size(); }
+  // Checks holding a probe now: those running, and those whose probe keeps between runs.
+  size_t probes_held() const;
   const SchedulerStats& stats() const { return stats_; }
   // Prometheus families (docs/metrics.md): per check its state, streak, results and
   // transitions; for all checks the failures by reason, probe durations by check type and
@@ -127,6 +129,8 @@ class Checker {
   std::map<std::string, std::unique_ptr<Check>> checks_;
   // Stopped checks, freed on a later loop turn (never inside a callback of theirs).
   std::vector<std::unique_ptr<Check>> retired_;
+  // Probes done with their run (keep_between_runs() false), freed on a later loop turn too.
+  std::vector<std::unique_ptr<Probe>> finished_probes_;
   Timer reaper_;
   SchedulerStats stats_;
   // Every result of every check by reason (per check would cost 150 bytes a check).

@@ -33,6 +33,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   ~HttpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
+  bool keep_between_runs() const override { return true; }
   bool running() const override { return static_cast<bool>(done_); }
   const std::string& url() const { return url_; }
 

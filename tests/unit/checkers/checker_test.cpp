@@ -100,6 +100,18 @@ TEST_F(CheckerTest, SpecReturnsWhatEachCheckRuns) {
   EXPECT_EQ(c.spec("a"), nullptr);
 }
 
+// A TCP probe exists only while it runs (10,000 idle probes would hold ~8 MB); the next run
+// gets a new one and still reports.
+TEST_F(CheckerTest, ProbesAreHeldOnlyWhileTheyRun) {
+  TestServer server(TestServer::accept_and_close());
+  Checker c(loop_, record_, options());
+  c.start({tcp_target("a", server.port(), milliseconds(300))});
+  ASSERT_TRUE(run_until([&] { return c.state("a") && c.state("a")->up() && c.probes_held() == 0; }));
+  ASSERT_TRUE(run_until([&] { return starts_of("a").size() == 2; }));
+  ASSERT_TRUE(run_until([&] { return c.state("a")->checks() == 2 && c.probes_held() == 0; }));
+  EXPECT_TRUE(c.state("a")->up());
+}
+
 TEST_F(CheckerTest, FlappingServerShowsHysteresis) {
   // Each probe gets the next status: rise 2 / fall 2 filter single blips.
   TestServer server(TestServer::http_sequence({200, 200, 500, 200, 500, 500, 500, 200, 200}));
