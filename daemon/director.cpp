@@ -10,6 +10,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/version.h"
 #include "daemon/systemd_notify.h"
 #include "daemon/lvs_subsystem.h"
@@ -99,6 +100,7 @@ std::string Director::start() {
   for (auto& s : subsystems_) {
     if (auto err = s->start(cfg_); !err.empty()) return std::string(s->name()) + ": " + err;
   }
+  release_free_memory();  // the parsed TOML tree and the start-up's temporaries
   started_at_ = loaded_at_ = wall_seconds();
   HD_LOG(info, "director") << "started (router_id " << cfg_.global.router_id << ", config "
                            << config_path_ << ", control socket " << cfg_.global.control_socket
@@ -135,6 +137,7 @@ ReloadOutcome Director::reload() {
     for (auto& e : errors) HD_LOG(error, "config") << e;
     HD_LOG(error, "director") << "reload " << what << " (" << errors.size()
                               << " error(s)); still running config generation " << generation_;
+    release_free_memory();
     systemd::status("reload failed, running config generation " + std::to_string(generation_));
     systemd::ready();
     return ReloadOutcome{false, generation_, errors};
@@ -178,6 +181,7 @@ ReloadOutcome Director::reload() {
   degraded_ = false;
   last_reload_errors_.clear();
   loaded_at_ = wall_seconds();
+  release_free_memory();  // the old config, the parsed tree
   HD_LOG(info, "director") << "reload applied: config generation " << generation_;
   events_.publish("reload", [&](JsonWriter& e) {
     e.field("ok", true).field("generation", generation_);

@@ -131,6 +131,10 @@ std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
 std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
                                                const std::set<std::string>& adopted_up) {
   std::vector<checkers::Target> out;
+  size_t n = 0;
+  for (auto& vs : cfg.virtual_servers)
+    for (auto& rs : vs.real_servers) n += rs.check.has_value();
+  out.reserve(n);
   for (auto& vs : cfg.virtual_servers)
     for (auto& rs : vs.real_servers) {
       if (!rs.check) continue;

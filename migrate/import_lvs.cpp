@@ -460,7 +460,7 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
           if (rs.check && !rs.check->connect_port && rs.port != 0 &&
               rs.check->type != config::CheckType::script &&
               rs.check->type != config::CheckType::ping)
-            rs.check->connect_port = rs.port;
+            rs.check.mut().connect_port = rs.port;
           if (rs.port != 0 && vs.port != 0)
             ctx.note(r.pos, "real_server " + r.address.str() + " " + std::to_string(rs.port) +
                                 ": " + to_string(fwd) + " forwarding keeps the service's port " +

@@ -50,13 +50,15 @@ LoadResult load_string(std::string_view text, const std::string& source_name) {
   });
   each_table(top, "virtual_server", "[[virtual_server]]", [&](const toml::table& t, int) {
     Table vt(ctx, t, "[[virtual_server]]");
-    if (auto vs = load_vs(vt)) cfg.virtual_servers.push_back(*vs);
+    if (auto vs = load_vs(vt)) cfg.virtual_servers.push_back(std::move(*vs));
   });
   if (auto* rt = top.subtable("realserver")) {
     if (auto r = load_realserver(ctx, *rt)) cfg.realserver = *r;
   }
   top.finish();
+  root.clear();  // the parsed tree (several times the model's size) is not needed any more
   cross_checks(ctx, cfg);
+  share_checks(cfg);
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const Error& a, const Error& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
