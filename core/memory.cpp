@@ -13,4 +13,11 @@ void release_free_memory() {
 #endif
 }
 
+void configure_heap() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);  // fixed: no dynamic raising
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+#endif
+}
+
 }  // namespace hd

@@ -11,4 +11,9 @@ namespace hd {
 // Takes a few milliseconds with a large heap: call it after a load, not per event.
 void release_free_memory();
 
+// Once, at start: large blocks (a status of several MB, a reload's buffers) always come from
+// mmap and go back to the kernel when freed. glibc raises its mmap threshold after such a
+// block is freed, and every later one then stays in the heap, resident for good.
+void configure_heap();
+
 }  // namespace hd

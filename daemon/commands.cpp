@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/loop.h"
 #include "core/version.h"
 #include "daemon/config/loader.h"
@@ -268,6 +269,7 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
   if (!o.error.empty()) return bad_usage(o.error);
+  configure_heap();
   auto r = config::load_file(o.config);
   for (auto& e : r.errors) HD_LOG(error, "config") << e.str();
   if (!r.ok()) {

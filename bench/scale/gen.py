@@ -21,12 +21,13 @@ def main():
     ap.add_argument("--interval", default="5s")
     ap.add_argument("--timeout", default="2s")
     ap.add_argument("--change", type=int, default=-1)
+    ap.add_argument("--log-level", default="error")
     a = ap.parse_args()
     out = [
         "[global]",
         f'control_socket = "{a.socket}"',
         f'dataplane = "{a.dataplane}"',
-        'log_level = "error"',
+        f'log_level = "{a.log_level}"',
         "",
     ]
     n = 0

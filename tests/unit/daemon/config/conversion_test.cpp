@@ -290,5 +290,36 @@ TEST(ConfigModel, WithoutVirtualServersKeepsEverythingElse) {
   EXPECT_TRUE(v.realserver.has_value());
 }
 
+// Equal checks are one object after loading (a 100,000-server config holds a handful), a
+// different one is its own, and changing one real server's check leaves the others alone.
+TEST(ConfigModel, EqualChecksAreSharedAfterLoading) {
+  auto r = config::load_string(R"([[virtual_server]]
+address = "10.0.0.1"
+port = 80
+  [[virtual_server.real_server]]
+  address = "10.0.1.1"
+  check = { type = "tcp", interval = "3s" }
+  [[virtual_server.real_server]]
+  address = "10.0.1.2"
+  check = { type = "tcp", interval = "3s" }
+  [[virtual_server.real_server]]
+  address = "10.0.1.3"
+  check = { type = "tcp", interval = "4s" }
+  [[virtual_server.real_server]]
+  address = "10.0.1.4"
+)", "t.toml");
+  ASSERT_TRUE(r.ok());
+  auto& rs = r.config->virtual_servers.at(0).real_servers;
+  EXPECT_TRUE(rs[0].check.same_object(rs[1].check));
+  EXPECT_FALSE(rs[0].check.same_object(rs[2].check));
+  EXPECT_EQ(rs[2].check->interval, std::chrono::seconds(4));
+  EXPECT_FALSE(rs[3].check);
+  rs[1].check.mut().interval = std::chrono::seconds(9);
+  EXPECT_FALSE(rs[0].check.same_object(rs[1].check));
+  EXPECT_EQ(rs[0].check->interval, std::chrono::seconds(3));
+  EXPECT_EQ(rs[1].check->interval, std::chrono::seconds(9));
+  EXPECT_NE(rs[0], rs[1]);
+}
+
 }  // namespace
 }  // namespace hd
