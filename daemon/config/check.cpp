@@ -34,7 +34,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   if (auto v = t.integer("rise", 1, 100)) c.rise = int(*v);
   if (auto v = t.integer("fall", 1, 100)) c.fall = int(*v);
   if (c.timeout > c.interval) {
-    ctx.error(t.node("timeout") ? pos_of(t.node("timeout")->source()) : t.pos(),
+    ctx.error(t.node("timeout") ? ctx.pos_of(t.node("timeout")->source()) : t.pos(),
               "check 'timeout' must not exceed 'interval'");
     ok = false;
   }
@@ -203,7 +203,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
       char extra = 0;
       if (std::sscanf(std::string(k.str()).c_str(), "%d%c", &code, &extra) != 1 || code < 0 ||
           code > 255) {
-        ctx.error(pos_of(k.source()), "exit_weights key '" + std::string(k.str()) +
+        ctx.error(ctx.pos_of(k.source()), "exit_weights key '" + std::string(k.str()) +
                                           "' must be an exit code 0-255");
         ok = false;
         continue;

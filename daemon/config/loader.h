@@ -2,6 +2,7 @@
 // TOML -> validated Config. Every problem found is reported, each with the
 // file, line and column it refers to; a config is accepted whole or not at all.
 #pragma once
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +24,21 @@ struct Error {
 struct LoadResult {
   std::optional<Config> config;  // set only when errors is empty
   std::vector<Error> errors;
+  // How many separate parses read the text: 1, or with kSplitAbove the first part plus one
+  // per [[virtual_server]] (1 again when the pieces could not stand for the whole).
+  size_t parsed_pieces = 1;
   bool ok() const { return errors.empty() && config.has_value(); }
 };
 
 LoadResult load_file(const std::string& path);
 LoadResult load_string(std::string_view text, const std::string& source_name);
+
+// Above this size a file is parsed one [[virtual_server]] at a time (the parsed tree of
+// the whole file would be several times the size of the config it becomes); the result is
+// the same, errors and positions included. Tests pass 0 (always) and SIZE_MAX (never).
+inline constexpr size_t kSplitAbove = 256 * 1024;
+LoadResult load_string(std::string_view text, const std::string& source_name,
+                       size_t split_above);
 
 using hd::parse_duration;  // core/clock.h
 

@@ -182,7 +182,7 @@ std::optional<VirtualServer> load_vs(Table& t) {
     }
     if (auto* ct = r.subtable("check")) {
       auto c = load_check(ctx, *ct, "check of real server");
-      if (c) rs.check = *c;
+      if (c) rs.check = ctx.shared(std::move(*c));
       else rok = false;
     }
     r.finish();
@@ -201,14 +201,14 @@ std::optional<VirtualServer> load_vs(Table& t) {
     }
     if (rs.check && rs.check->type != CheckType::script && rs.check->type != CheckType::ping &&
         rs.port == 0 && !rs.check->connect_port) {
-      ctx.error(pos_of(rt.get("check")->source()),
+      ctx.error(ctx.pos_of(rt.get("check")->source()),
                 "the check of real server " + rs.address.str() +
                     " needs a port: set connect_port (the real server's port is 0)");
       ok = false;
     } else if (rs.check && check_ok) {
       // The last word is the probes': whatever they would refuse to run is refused here.
       if (auto why = checkers::validate(to_check_spec(*rs.check, rs.address, rs.port ? rs.port : vs.port))) {
-        ctx.error(pos_of(rt.get("check")->source()),
+        ctx.error(ctx.pos_of(rt.get("check")->source()),
                   "the check of real server " + rs.address.str() + " cannot run: " + *why);
         ok = false;
       }
@@ -220,7 +220,7 @@ std::optional<VirtualServer> load_vs(Table& t) {
       ok = false;
     }
     if ((fwd == Forwarding::dr || fwd == Forwarding::tun) && vs.fwmark == 0 && rs.port != vs.port) {
-      ctx.error(rt.get("port") ? pos_of(rt.get("port")->source()) : rs.pos,
+      ctx.error(rt.get("port") ? ctx.pos_of(rt.get("port")->source()) : rs.pos,
                 std::string(to_string(fwd)) + " forwarding cannot change the port (" +
                     std::to_string(vs.port) + " -> " + std::to_string(rs.port) + "); use nat");
       ok = false;

@@ -102,7 +102,7 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
       ok = false;
       return;
     }
-    SourcePos p = pos_of(e.source());
+    SourcePos p = ctx.pos_of(e.source());
     if (advertised && !vi.vips.empty() &&
         vip->prefix.address.family() != vi.vips.front().prefix.address.family()) {
       ctx.error(p, "virtual IP address " + vip->prefix.address.str() +

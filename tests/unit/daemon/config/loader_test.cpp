@@ -5,13 +5,28 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
+#include "daemon/config/writer.h"
+
 namespace hd::config {
 namespace {
 
 using ::testing::HasSubstr;
 
+std::string all_errors(const std::vector<Error>& errs) {
+  std::string all;
+  for (auto& e : errs) all += e.str() + "\n";
+  return all;
+}
+
+// Every test's text is loaded both ways (parsed in pieces, one [[virtual_server]] at a time,
+// and whole): the errors must be the same, positions included.
 std::vector<Error> errors_of(const std::string& text) {
-  return load_string(text, "test.toml").errors;
+  auto pieces = load_string(text, "test.toml", 0).errors;
+  auto whole = load_string(text, "test.toml", SIZE_MAX).errors;
+  EXPECT_EQ(all_errors(pieces), all_errors(whole)) << "parsed in pieces vs whole";
+  return whole;
 }
 
 // Asserts exactly one error, at LINE:COL, whose message contains `what`.
@@ -623,6 +638,126 @@ TEST(ConfigLoader, ControlGroupsMustExistAndStateDirBeAbsolute) {
   EXPECT_EQ(r.config->global.state_dir, "/srv/hd");
   EXPECT_EQ(group_id("root"), gid_t{0});
   EXPECT_EQ(group_id("hd-no-such-group"), std::nullopt);
+}
+
+// A large file is parsed one [[virtual_server]] at a time (loader.cpp): the config, every
+// position and every error are the same as from one parse of the whole text.
+std::string many_servers(int n) {
+  std::string t = "[global]\nrouter_id = \"lb1\"\n\n" + kInstance + "\n";
+  for (int v = 0; v < n; ++v) {
+    t += "[[virtual_server]] # number " + std::to_string(v) + "\n";
+    t += "address = \"10.0.0." + std::to_string(v + 1) + "\"\nport = 80\n";
+    t += v % 3 ? "scheduler = \"wrr\"\n" : "scheduler = \"rr\"\n";
+    if (v % 4 == 0) t += "sorry_server = { address = \"10.9.9.9\", port = 80 }\n";
+    for (int r = 0; r < 3; ++r) {
+      t += "\n  [[virtual_server.real_server]]\n  address = \"10.1." + std::to_string(v) + "." +
+           std::to_string(r + 1) + "\"\n  port = 8080\n  weight = " + std::to_string(r + 1) + "\n";
+      if (r != 1) t += "  check = { type = \"tcp\", interval = \"" + std::to_string(r + 2) + "s\" }\n";
+    }
+    if (v % 5 == 0)
+      t += "  [[virtual_server.real_server]]\n  address = \"10.2.0." + std::to_string(v + 1) +
+           "\"\n  port = 8080\n  [virtual_server.real_server.check]\n  type = \"http\"\n"
+           "  path = \"/health\"\n";
+    t += "\n";
+  }
+  return t;
+}
+
+void expect_same_both_ways(const std::string& text) {
+  auto pieces = load_string(text, "big.toml", 0);
+  auto whole = load_string(text, "big.toml", SIZE_MAX);
+  ASSERT_EQ(all_errors(pieces.errors), all_errors(whole.errors));
+  ASSERT_EQ(pieces.ok(), whole.ok());
+  if (!whole.ok()) return;
+  EXPECT_EQ(to_toml(*pieces.config), to_toml(*whole.config));
+  ASSERT_EQ(pieces.config->virtual_servers.size(), whole.config->virtual_servers.size());
+  for (size_t i = 0; i < whole.config->virtual_servers.size(); ++i) {
+    auto& a = pieces.config->virtual_servers[i];
+    auto& b = whole.config->virtual_servers[i];
+    EXPECT_EQ(a.pos.line, b.pos.line) << i;
+    EXPECT_EQ(a.pos.column, b.pos.column) << i;
+    ASSERT_EQ(a.real_servers.size(), b.real_servers.size());
+    for (size_t j = 0; j < b.real_servers.size(); ++j)
+      EXPECT_EQ(a.real_servers[j].pos.line, b.real_servers[j].pos.line) << i << "/" << j;
+  }
+}
+
+TEST(LoadInPieces, SameConfigAndPositionsAsOneParse) {
+  std::string text = many_servers(40);
+  expect_same_both_ways(text);
+  auto r = load_string(text, "big.toml", 0);
+  ASSERT_TRUE(r.ok()) << all_errors(r.errors);
+  EXPECT_EQ(r.parsed_pieces, 41u);  // what comes before the servers, then one per server
+  EXPECT_EQ(load_string(text, "big.toml", SIZE_MAX).parsed_pieces, 1u);
+  EXPECT_EQ(load_string(text, "big.toml").parsed_pieces, 1u);  // 8 kB: below kSplitAbove
+  EXPECT_EQ(r.config->virtual_servers.size(), 40u);
+  EXPECT_EQ(r.config->vrrp_instances.size(), 1u);
+  EXPECT_EQ(r.config->global.router_id, "lb1");
+  // The 40th virtual server's header line, counted in the text.
+  size_t at = text.find("[[virtual_server]] # number 39");
+  int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n'));
+  EXPECT_EQ(r.config->virtual_servers[39].pos.line, line);
+}
+
+TEST(LoadInPieces, ErrorsInLaterServersKeepTheirLines) {
+  std::string text = many_servers(12);
+  size_t at = text.find("weight = 2", text.find("# number 7"));
+  text.replace(at, 10, "weight = -4");
+  at = text.find("port = 80\n", text.find("# number 10"));
+  text.insert(at, "colour = \"red\"\n");
+  int l1 = 1 + static_cast<int>(std::count(text.begin(), text.begin() + text.find("weight = -4"), '\n'));
+  auto r = load_string(text, "big.toml", 0);
+  ASSERT_EQ(r.errors.size(), 2u) << all_errors(r.errors);
+  EXPECT_EQ(r.errors[0].line, l1);
+  EXPECT_THAT(r.errors[1].message, HasSubstr("unknown key 'colour'"));
+  expect_same_both_ways(text);
+}
+
+TEST(LoadInPieces, SectionsAfterTheServersReadAsInOneParse) {
+  std::string text = many_servers(6) + kInstance;  // a second VI_1: a duplicate name
+  expect_same_both_ways(text);
+  EXPECT_FALSE(load_string(text, "big.toml", 0).ok());
+  std::string later = many_servers(6);
+  later.replace(later.find("[global]\nrouter_id = \"lb1\"\n"), 26, "");
+  later += "[global]\nrouter_id = \"lb9\"\n";
+  expect_same_both_ways(later);
+  auto r = load_string(later, "big.toml", 0);
+  ASSERT_TRUE(r.ok()) << all_errors(r.errors);
+  EXPECT_EQ(r.parsed_pieces, 1u);  // the pieces could not stand for the whole
+  EXPECT_EQ(r.config->global.router_id, "lb9");
+}
+
+TEST(LoadInPieces, AHeaderInsideAMultiLineStringIsNotASplit) {
+  std::string text = many_servers(4);
+  size_t at = text.find("  path = \"/health\"\n");
+  text.replace(at, 19, "  path = \"/health\"\n  body_contains = \"\"\"\n[[virtual_server]]\n\"\"\"\n");
+  expect_same_both_ways(text);
+  auto r = load_string(text, "big.toml", 0);
+  ASSERT_TRUE(r.ok()) << all_errors(r.errors);
+  EXPECT_EQ(r.parsed_pieces, 1u);
+  EXPECT_EQ(r.config->virtual_servers.size(), 4u);
+  EXPECT_EQ(r.config->virtual_servers[0].real_servers.back().check->body_contains,
+            "[[virtual_server]]\n");
+}
+
+TEST(LoadInPieces, ASyntaxErrorInALaterServerIsReportedAsByOneParse) {
+  std::string text = many_servers(8);
+  size_t at = text.find("port = 8080", text.find("# number 6"));
+  text.replace(at, 11, "port = = 8080");
+  expect_same_both_ways(text);
+  auto r = load_string(text, "big.toml", 0);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].line,
+            1 + static_cast<int>(std::count(text.begin(), text.begin() + at, '\n')));
+}
+
+TEST(LoadInPieces, TheSameCheckIsOneObject) {
+  auto r = load_string(many_servers(10), "big.toml", 0);
+  ASSERT_TRUE(r.ok());
+  auto& a = r.config->virtual_servers[1].real_servers[0].check;
+  auto& b = r.config->virtual_servers[8].real_servers[0].check;
+  EXPECT_TRUE(a.same_object(b));
+  EXPECT_FALSE(a.same_object(r.config->virtual_servers[8].real_servers[2].check));
 }
 
 }  // namespace
