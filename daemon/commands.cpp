@@ -285,7 +285,7 @@ int run(const std::vector<std::string>& args) {
   Director director(loop, o.config, std::move(*r.config));
   SignalWatcher term(loop, SIGTERM, [&] { director.stop(); });
   SignalWatcher intr(loop, SIGINT, [&] { director.stop(); });
-  SignalWatcher hup(loop, SIGHUP, [&] { director.reload(); });
+  SignalWatcher hup(loop, SIGHUP, [&] { director.request_reload({}); });
   if (auto err = director.start(); !err.empty()) {
     HD_LOG(error, "director") << "cannot start: " << err;
     director.stop();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "core/json.h"
@@ -64,6 +65,7 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg,
 }
 
 Director::~Director() {
+  if (parser_.joinable()) parser_.join();  // its result is dropped with the mailbox
   // control_ goes before the subsystems, which may still publish while they stop.
   events_.set_sink(nullptr, nullptr);
 }
@@ -110,11 +112,66 @@ std::string Director::start() {
   return "";
 }
 
+std::string Director::handle_request(const control::Peer& peer, const std::string& line) {
+  auto r = answer(peer, line);
+  if (!r.later) return r.text;
+  std::optional<std::string> text;
+  r.later([&text](std::string t) { text = std::move(t); });
+  while (!text) loop_.run_once();
+  return *text;
+}
+
 ReloadOutcome Director::reload() {
   if (stopping_) return {false, generation_, {"the daemon is stopping"}};
   systemd::reloading();
   HD_LOG(info, "director") << "reload requested: reading " << config_path_;
-  auto result = config::load_file(config_path_);
+  return apply_reload(config::load_file(config_path_));
+}
+
+void Director::request_reload(std::function<void(const ReloadOutcome&)> done) {
+  if (stopping_) {
+    if (done) done({false, generation_, {"the daemon is stopping"}});
+    return;
+  }
+  waiting_.push_back(std::move(done));
+  if (!parser_.joinable()) start_parse();
+}
+
+void Director::start_parse() {
+  parsing_for_ = std::move(waiting_);
+  waiting_.clear();
+  if (!parsed_)
+    parsed_ = std::make_unique<Mailbox<config::LoadResult>>(
+        loop_, [this](config::LoadResult&& r) { on_parsed(std::move(r)); });
+  systemd::reloading();
+  HD_LOG(info, "director") << "reload requested: reading " << config_path_;
+  parser_ = std::thread([this, path = config_path_] {
+    // Nothing here touches the director: the file, the loader (pure), the mailbox.
+    parsed_->post(config::load_file(path));
+  });
+}
+
+void Director::on_parsed(config::LoadResult&& result) {
+  parser_.join();
+  auto callbacks = std::move(parsing_for_);
+  parsing_for_.clear();
+  ReloadOutcome outcome = stopping_ ? ReloadOutcome{false, generation_, {"the daemon is stopping"}}
+                                    : apply_reload(std::move(result));
+  for (auto& cb : callbacks)
+    if (cb) cb(outcome);
+  if (!waiting_.empty()) {
+    if (stopping_) {
+      auto rest = std::move(waiting_);
+      waiting_.clear();
+      for (auto& cb : rest)
+        if (cb) cb({false, generation_, {"the daemon is stopping"}});
+    } else {
+      start_parse();
+    }
+  }
+}
+
+ReloadOutcome Director::apply_reload(config::LoadResult result) {
   std::vector<std::string> errors;
   for (auto& e : result.errors) errors.push_back(e.str());
   if (result.ok()) {
@@ -267,13 +324,17 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::reload: {
       HD_LOG(info, "control") << "reload requested by " << peer.str() << " (pid " << peer.pid
                               << ")";
-      auto r = reload();
-      std::string out;
-      for (auto& e : r.errors) out += "error: " + e + "\n";
-      out +=
-          (r.ok ? "ok: running config generation " : "failed: still running config generation ") +
-          std::to_string(r.generation) + "\n";
-      return out;
+      // Answered once the file is parsed (off the loop) and applied.
+      return control::Reply::deferred([this](control::Send send) {
+        request_reload([send = std::move(send)](const ReloadOutcome& r) {
+          std::string out;
+          for (auto& e : r.errors) out += "error: " + e + "\n";
+          out += (r.ok ? "ok: running config generation "
+                       : "failed: still running config generation ") +
+                 std::to_string(r.generation) + "\n";
+          send(std::move(out));
+        });
+      });
     }
     case control::Verb::show: {
       JsonWriter w;

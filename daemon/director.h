@@ -3,8 +3,10 @@
 // start, reload (validated whole, then applied as a difference, all or
 // nothing: a subsystem that fails rolls every applied one back), stop.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/loop.h"
@@ -39,6 +41,14 @@ class Director {
   // config. Valid -> each subsystem applies the difference; if one fails, those applied are
   // reloaded back to the old config (the failed one too) and the old generation keeps running.
   ReloadOutcome reload();
+  // The same, with the file read and parsed on a thread of its own (100,000 real servers
+  // take a second to parse: the main loop keeps running the checks meanwhile), then applied
+  // on the loop; `done` (may be empty) gets the outcome there. Requests that come while a
+  // parse runs are answered together by the next one, which starts when it ends (the file
+  // may have changed after the running parse read it).
+  void request_reload(std::function<void(const ReloadOutcome&)> done);
+  // Whether a request_reload() parse is running (tests).
+  bool reload_parsing() const { return parser_.joinable(); }
   // SIGTERM/SIGINT: each VRRP Master hands over first (Subsystem::begin_stop; up to
   // Master_Down_Interval + handover_linger while the loop runs), then an orderly stop of
   // every subsystem, then the loop ends.
@@ -47,9 +57,8 @@ class Director {
   // One control request from `peer` (daemon/control/protocol.h): the answer to send, and
   // whether the connection stays open for the event stream. handle_request: its text.
   control::Reply answer(const control::Peer& peer, const std::string& line);
-  std::string handle_request(const control::Peer& peer, const std::string& line) {
-    return answer(peer, line).text;
-  }
+  // A deferred answer (reload) is waited for, running the loop.
+  std::string handle_request(const control::Peer& peer, const std::string& line);
   EventBus& events() { return events_; }
   std::string status_json(bool pretty) const;
   std::string status_text() const;
@@ -70,6 +79,9 @@ class Director {
   // admin_group / read_group resolved, and the socket's mode set from them.
   std::string apply_access(const config::Config& cfg);
   void push_overrides();
+  ReloadOutcome apply_reload(config::LoadResult result);
+  void start_parse();
+  void on_parsed(config::LoadResult&& result);
   Loop& loop_;
   std::string config_path_;
   config::Config cfg_;
@@ -92,6 +104,12 @@ class Director {
   // stop(): once no subsystem is handing over, stops them all (once); true from then on.
   bool stop_when_handed_over();
   bool handed_over_ = false;
+  // request_reload(): the parser thread, the callbacks its result answers, those waiting
+  // for the next parse, and the mailbox its result comes back through.
+  std::thread parser_;
+  std::vector<std::function<void(const ReloadOutcome&)>> parsing_for_;
+  std::vector<std::function<void(const ReloadOutcome&)>> waiting_;
+  std::unique_ptr<Mailbox<config::LoadResult>> parsed_;
 };
 
 }  // namespace hd

@@ -69,12 +69,14 @@ Peer peer_of(int fd) {
 }  // namespace
 
 struct Server::Conn {
+  uint64_t id = 0;
   int fd = -1;
   Peer peer;
   std::string in;
   std::string out;
   size_t sent = 0;
   bool replied = false;
+  bool waiting = false;  // for a deferred reply
   bool subscriber = false;
   std::unique_ptr<IoWatcher> watcher;
   std::unique_ptr<Timer> idle;
@@ -179,6 +181,7 @@ void Server::on_accept() {
       continue;
     }
     auto conn = std::make_unique<Conn>();
+    conn->id = ++next_id_;
     conn->fd = c;
     conn->peer = peer_of(c);
     Conn* raw = conn.get();
@@ -242,6 +245,15 @@ void Server::on_conn(Conn* c, int revents) {
       if (f.kind == Framed::incomplete) return;
       if (f.kind == Framed::too_long) return drop(c);
       Reply r = handler_(c->peer, f.line);
+      if (r.later) {
+        // Not read (the request is complete) nor timed out until send() is called.
+        c->waiting = true;
+        c->watcher->stop();
+        c->idle->stop();
+        uint64_t id = c->id;
+        r.later([this, id](std::string text) { deliver(id, std::move(text)); });
+        return;  // deliver() may have run already: c may be dropped
+      }
       c->out = std::move(r.text);
       c->replied = true;
       if (r.subscribe) {
@@ -297,6 +309,20 @@ void Server::broadcast(const std::string& line) {
                                << ") cut off: more than " << limits_.subscriber_buffer
                                << " bytes of events unread";
     drop(c);
+  }
+}
+
+void Server::deliver(uint64_t id, std::string text) {
+  for (auto& conn : conns_) {
+    Conn* c = conn.get();
+    if (c->id != id || !c->waiting) continue;
+    c->waiting = false;
+    c->replied = true;
+    c->out = std::move(text);
+    c->watcher->set(c->fd, EV_WRITE);
+    c->watcher->start();
+    c->idle->start(limits_.idle_timeout);  // now for the reply to move
+    return;
   }
 }
 

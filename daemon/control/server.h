@@ -41,13 +41,26 @@ struct SocketAccess {
 };
 SocketAccess socket_access(const AccessPolicy& policy);
 
+// Delivers a deferred reply (Reply::later) to its connection, once, on the server's loop;
+// does nothing when the connection is gone.
+using Send = std::function<void(std::string text)>;
+
 // What the handler answers: the text, and whether the connection then stays open as a
-// subscriber of the event stream (broadcast()).
+// subscriber of the event stream (broadcast()). Or, with `later` set, nothing yet: the
+// server calls later(send) and the answer is whatever send() is given, whenever that is
+// (a reload answers once the config is parsed off the loop and applied). Until then the
+// connection is not read, and the idle timeout does not run.
 struct Reply {
   Reply(std::string t = {}, bool s = false) : text(std::move(t)), subscribe(s) {}  // NOLINT
   Reply(const char* t) : text(t) {}  // NOLINT: handlers answer plain text
+  static Reply deferred(std::function<void(Send)> later) {
+    Reply r;
+    r.later = std::move(later);
+    return r;
+  }
   std::string text;
   bool subscribe = false;
+  std::function<void(Send)> later;
 };
 
 class Server {
@@ -102,6 +115,7 @@ class Server {
   void on_conn(Conn* c, int revents);
   void on_idle(Conn* c);
   void drop(Conn* c);
+  void deliver(uint64_t id, std::string text);
 
   Loop& loop_;
   Handler handler_;
@@ -117,6 +131,7 @@ class Server {
   Timer accept_retry_;
   Duration accept_delay_{};  // zero: accepting normally
   size_t subscribers_ = 0;
+  uint64_t next_id_ = 0;  // names connections for deferred replies
 };
 
 // Client side of the event stream (`hadirector ctl events`): sends `line`, then passes each

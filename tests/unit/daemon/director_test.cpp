@@ -3,6 +3,8 @@
 #include "daemon/director.h"
 
 #include <gtest/gtest.h>
+
+#include <optional>
 #include <unistd.h>
 
 #include <filesystem>
@@ -188,6 +190,52 @@ TEST_F(DirectorTest, TheControlSocketAnswersOkAfterAGoodReload) {
   auto d = make();
   write("new");
   EXPECT_EQ(d->handle_request(control::Peer{}, "reload"), "ok: running config generation 2\n");
+}
+
+// SIGHUP and `hadirector reload` parse on a thread: the loop keeps running (timers fire)
+// while the file is read, the subsystems get the result on the loop, and a request made
+// while a parse runs is answered by the next parse (the file may have changed meanwhile).
+TEST_F(DirectorTest, RequestedReloadsParseOffTheLoopAndQueueUpBehindAParse) {
+  auto d = make();
+  write("newer");  // not rewritten below: a parse may be reading it at any time
+  std::vector<ReloadOutcome> first, second;
+  d->request_reload([&](const ReloadOutcome& r) { first.push_back(r); });
+  EXPECT_TRUE(d->reload_parsing());
+  EXPECT_TRUE(first.empty()) << "answered on the loop, not inside the request";
+  EXPECT_TRUE(journal.empty()) << "the subsystems are reloaded on the loop";
+  d->request_reload([&](const ReloadOutcome& r) { second.push_back(r); });
+  int ticks = 0;
+  Timer tick(loop, [&] { ++ticks; });
+  tick.start(Millis(1), Millis(1));
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(std::chrono::seconds(5));
+  Timer until(loop, [&] {
+    if (!second.empty()) loop.stop();
+  });
+  until.start(Millis(1), Millis(1));
+  loop.run();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_TRUE(first[0].ok);
+  EXPECT_EQ(first[0].generation, 2);
+  EXPECT_TRUE(second[0].ok);
+  EXPECT_EQ(second[0].generation, 3) << "a parse of its own, after the first";
+  EXPECT_EQ(d->config().global.router_id, "newer");
+  EXPECT_FALSE(d->reload_parsing());
+  EXPECT_GT(ticks, 0);
+}
+
+TEST_F(DirectorTest, AnInvalidFileRequestedKeepsTheRunningConfig) {
+  auto d = make();
+  std::ofstream(path_) << "[global]\nbogus = 1\n";
+  std::optional<ReloadOutcome> got;
+  d->request_reload([&](const ReloadOutcome& r) { got = r; });
+  while (!got) loop.run_once();
+  EXPECT_FALSE(got->ok);
+  EXPECT_EQ(got->generation, 1);
+  EXPECT_TRUE(journal.empty());
+  ASSERT_FALSE(got->errors.empty());
+  EXPECT_NE(got->errors[0].find(":2:1: error: unknown key 'bogus'"), std::string::npos);
 }
 
 // /metrics: the director's own families first, then each subsystem's; /healthz: every

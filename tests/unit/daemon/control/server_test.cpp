@@ -22,7 +22,9 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <thread>
+#include <vector>
 
 namespace hd::control {
 namespace {
@@ -283,6 +285,49 @@ TEST(ControlServer, ClosesConnectionsWithoutARequestLineInTime) {
   ::close(silent);
   ::close(partial);
   ::close(prompt);
+}
+
+// A deferred reply (a reload parsing off the loop): the connection waits past the idle
+// timeout, the client half-closing its side changes nothing, and the answer is sent when
+// it comes; one whose client has gone is dropped quietly.
+TEST(ControlServer, DeferredRepliesWaitForTheirAnswer) {
+  Loop loop;
+  Server::Limits limits;
+  limits.idle_timeout = std::chrono::milliseconds(100);
+  std::map<std::string, Send> pending;
+  Server server(
+      loop,
+      [&](const Peer&, const std::string& line) -> Reply {
+        if (line.rfind("slow", 0) != 0) return "ok " + line + "\n";
+        return Reply::deferred([&, line](Send send) { pending[line] = std::move(send); });
+      },
+      limits);
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  int a = connect_to(path), b = connect_to(path);
+  ASSERT_GE(a, 0);
+  ASSERT_GE(b, 0);
+  ASSERT_EQ(::send(a, "slow a\n", 7, MSG_NOSIGNAL), 7);
+  ::shutdown(a, SHUT_WR);  // as the CLI may: the request is complete
+  ASSERT_EQ(::send(b, "slow b\n", 7, MSG_NOSIGNAL), 7);
+  // Three idle timeouts pass with the two requests waiting.
+  Timer answer(loop, [&] {
+    ASSERT_EQ(pending.size(), 2u);
+    ::close(b);  // b's client gives up
+    pending.at("slow b")("late for b\n");
+    pending.at("slow a")("done\n");
+  });
+  answer.start(std::chrono::milliseconds(300));
+  EXPECT_EQ(read_until_eof(loop, a), "done\n");
+  EXPECT_EQ(server.stats().timed_out, 0u);
+  // Other requests are answered meanwhile, and a send() after the connection is gone is
+  // ignored.
+  int c = connect_to(path);
+  ASSERT_EQ(::send(c, "x\n", 2, MSG_NOSIGNAL), 2);
+  EXPECT_EQ(read_until_eof(loop, c), "ok x\n");
+  pending.at("slow a")("twice\n");
+  ::close(a);
+  ::close(c);
 }
 
 // The framing and parsing without the socket (fuzzed by tests/fuzz/control_request).
