@@ -205,8 +205,18 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   // that took the new config (the failed one too: it may have taken part of it) is reloaded
   // back to the running one, last first.
   size_t k = 0;
+  const auto applying = SteadyClock::now();
+  std::string took;  // each subsystem's time on the loop, for the log line
+  auto ms = [](Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) +
+           " ms";
+  };
   for (; k < subsystems_.size(); ++k) {
-    if (auto err = subsystems_[k]->reload(cfg_, next); !err.empty()) {
+    const auto t0 = SteadyClock::now();
+    auto err = subsystems_[k]->reload(cfg_, next);
+    took += std::string(took.empty() ? "" : ", ") + std::string(subsystems_[k]->name()) + " " +
+            ms(SteadyClock::now() - t0);
+    if (!err.empty()) {
       errors.push_back(std::string(subsystems_[k]->name()) + ": " + err);
       break;
     }
@@ -239,7 +249,8 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   last_reload_errors_.clear();
   loaded_at_ = wall_seconds();
   release_free_memory();  // the old config, the parsed tree
-  HD_LOG(info, "director") << "reload applied: config generation " << generation_;
+  HD_LOG(info, "director") << "reload applied: config generation " << generation_ << " in "
+                           << ms(SteadyClock::now() - applying) << " (" << took << ")";
   events_.publish("reload", [&](JsonWriter& e) {
     e.field("ok", true).field("generation", generation_);
     e.key("errors").begin_array().end_array();

@@ -31,6 +31,11 @@ std::string real_server_id(const config::VirtualServer& vs, const config::RealSe
   return vs.key() + " -> " + a + ":" + std::to_string(rs.port);
 }
 
+std::string_view virtual_server_key_of(std::string_view real_id) {
+  auto at = real_id.rfind(" -> ");
+  return at == std::string_view::npos ? std::string_view{} : real_id.substr(0, at);
+}
+
 std::set<std::string> real_server_ids(const config::Config& cfg) {
   std::set<std::string> out;
   for (auto& vs : cfg.virtual_servers)

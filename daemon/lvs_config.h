@@ -5,6 +5,7 @@
 #pragma once
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "checkers/checker.h"
@@ -18,6 +19,8 @@ ipvs::ServiceKey service_key(const config::VirtualServer& vs);
 // The id naming a real server of a virtual server, in the health map, checks and logs:
 // "tcp 10.0.0.1:80 -> 10.0.1.11:8080".
 std::string real_server_id(const config::VirtualServer& vs, const config::RealServer& rs);
+// The virtual server's key() in a real_server_id() (everything before " -> ").
+std::string_view virtual_server_key_of(std::string_view real_id);
 // Every real server's id.
 std::set<std::string> real_server_ids(const config::Config& cfg);
 // The real server an operator names (hadirector ctl): `vs` is a virtual server's key()

@@ -20,7 +20,7 @@ LvsSubsystem::LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& 
     : loop_(loop),
       open_backend_(std::move(open_backend)),
       clock_(clock),
-      soon_(loop, [this] { reconcile_now(); }),
+      soon_(loop, [this] { reconcile_changed(); }),
       periodic_(loop,
                 [this] {
                   pending_full_ = true;
@@ -38,6 +38,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   global_ = cfg.global;
   running_ = true;
   specs_ = to_ipvs_specs(cfg);
+  index_specs();
   refresh_metric_labels();
   service_keys_.clear();
   for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
@@ -117,6 +118,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   }
   global_ = new_cfg.global;
   specs_ = to_ipvs_specs(new_cfg);
+  index_specs();
   refresh_metric_labels();
   service_keys_.clear();
   for (auto& vs : new_cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
@@ -209,7 +211,21 @@ void LvsSubsystem::on_change(const checkers::Change& c) {
   if (c.up && !h.up) h.up_since = c.at;
   h.up = c.up;
   h.weight_override = c.weight;
+  auto vs = service_keys_.find(std::string(virtual_server_key_of(c.id)));
+  if (vs != service_keys_.end())
+    changed_.insert(vs->second);
+  else
+    pending_full_ = true;  // not one of ours by name: let the whole table decide
   schedule_reconcile(false);
+}
+
+void LvsSubsystem::index_specs() {
+  spec_index_.clear();
+  any_slow_start_ = false;
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    spec_index_[specs_[i].key] = i;
+    any_slow_start_ = any_slow_start_ || specs_[i].slow_start > Duration::zero();
+  }
 }
 
 void LvsSubsystem::schedule_reconcile(bool full) {
@@ -301,27 +317,32 @@ void LvsSubsystem::check_drains(bool fresh) {
     drain_poll_.start(std::chrono::seconds(1), std::chrono::seconds(1));
 }
 
+void LvsSubsystem::announce_quorum(const ipvs::VirtualServiceSpec& spec,
+                                   const ipvs::QuorumState& q) {
+  if (spec.quorum == 0 && !spec.sorry) return;  // no quorum configured: nothing to tell
+  if (events_)
+    events_->publish("quorum", [&](JsonWriter& e) {
+      e.field("service", spec.key.str()).field("up", q.up);
+      e.field("live_weight", q.live_weight).field("sorry_server", spec.sorry.has_value());
+    });
+  if (q.up)
+    HD_LOG(info, "ipvs") << spec.key.str() << ": quorum regained (live weight " << q.live_weight
+                         << ")";
+  else
+    HD_LOG(warning, "ipvs") << spec.key.str() << ": quorum lost (live weight " << q.live_weight
+                            << ")" << (spec.sorry ? ", sorry server takes the traffic" : "");
+}
+
 void LvsSubsystem::reconcile_now() {
   soon_.stop();
+  changed_.clear();
   auto before = quorum_;
   desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_, admin_);
   for (auto& spec : specs_) {
     auto it = before.find(spec.key);
     auto now_q = quorum_.find(spec.key);
     if (it == before.end() || now_q == quorum_.end() || it->second.up == now_q->second.up) continue;
-    if (spec.quorum == 0 && !spec.sorry) continue;  // no quorum configured: nothing to tell
-    if (events_)
-      events_->publish("quorum", [&](JsonWriter& e) {
-        e.field("service", spec.key.str()).field("up", now_q->second.up);
-        e.field("live_weight", now_q->second.live_weight).field("sorry_server", spec.sorry.has_value());
-      });
-    if (now_q->second.up)
-      HD_LOG(info, "ipvs") << spec.key.str() << ": quorum regained (live weight "
-                           << now_q->second.live_weight << ")";
-    else
-      HD_LOG(warning, "ipvs") << spec.key.str() << ": quorum lost (live weight "
-                              << now_q->second.live_weight << ")"
-                              << (spec.sorry ? ", sorry server takes the traffic" : "");
+    announce_quorum(spec, now_q->second);
   }
   tell_quorum();
   arm_slow_start();  // with dataplane = "none" too: the desired weights in status ramp
@@ -329,6 +350,46 @@ void LvsSubsystem::reconcile_now() {
   auto t0 = std::chrono::steady_clock::now();
   bool full = pending_full_;
   auto report = full ? reconciler_->reconcile(desired_) : reconciler_->reconcile_cached(desired_);
+  finish_reconcile(std::move(report), full, t0);
+}
+
+void LvsSubsystem::reconcile_changed() {
+  // Everything when asked for (a reload, an override), before the first whole table, and
+  // for a burst over a quarter of the services (a switch losing a rack): one whole plan
+  // is then cheaper than many small ones.
+  if (pending_full_ || changed_.empty() || desired_.empty() ||
+      (changed_.size() > 64 && changed_.size() * 4 > specs_.size()))
+    return reconcile_now();
+  soon_.stop();
+  auto scope = std::move(changed_);
+  changed_.clear();
+  bool quorum_moved = false;
+  const TimePoint now = clock_.now();
+  for (auto& key : scope) {
+    auto idx = spec_index_.find(key);
+    if (idx == spec_index_.end()) continue;
+    const auto& spec = specs_[idx->second];
+    std::optional<ipvs::QuorumState> q;
+    auto qi = quorum_.find(key);
+    if (qi != quorum_.end()) q = qi->second;
+    std::optional<bool> was_up;
+    if (q) was_up = q->up;
+    desired_[key] = ipvs::desired_service(spec, health_, now, q, admin_);
+    quorum_[key] = *q;
+    if (was_up && *was_up != q->up) {
+      quorum_moved = true;
+      announce_quorum(spec, *q);
+    }
+  }
+  if (quorum_moved) tell_quorum();
+  if (any_slow_start_) arm_slow_start();
+  if (!reconciler_) return check_drains(false);
+  auto t0 = std::chrono::steady_clock::now();
+  finish_reconcile(reconciler_->reconcile_some(desired_, scope), false, t0);
+}
+
+void LvsSubsystem::finish_reconcile(ipvs::Report report, bool full,
+                                    std::chrono::steady_clock::time_point t0) {
   reconcile_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   pending_full_ = false;
@@ -470,6 +531,12 @@ void LvsSubsystem::status(JsonWriter& w) const {
     w.field("operation_errors", c.op_errors).field("dump_errors", c.dump_errors);
     w.field("reconciles", c.reconciles).field("foreign_services", c.foreign_services);
     w.field("last_sync", last_sync_wall_);
+    // The last reconcile: how many services it compared (a health change: its own) and
+    // how many operations it planned.
+    w.key("last_reconcile").begin_object();
+    w.field("services", last_report_ ? last_report_->services : 0);
+    w.field("planned", last_report_ ? last_report_->planned : 0);
+    w.end_object();
     w.key("last_errors").begin_array();
     if (last_report_)
       for (auto& e : last_report_->errors) w.value(e.message);

@@ -73,7 +73,14 @@ class LvsSubsystem final : public Subsystem {
   void refresh_metric_labels();
   void on_change(const checkers::Change& c);
   void schedule_reconcile(bool full);
+  // The whole desired table, planned against the whole kernel table.
   void reconcile_now();
+  // After health changes only: the changed services' desired entries, planned and applied
+  // alone (reconcile_now() when a reload, an override or a large burst asks for everything).
+  void reconcile_changed();
+  void announce_quorum(const ipvs::VirtualServiceSpec& spec, const ipvs::QuorumState& q);
+  void finish_reconcile(ipvs::Report report, bool full, std::chrono::steady_clock::time_point t0);
+  void index_specs();
   void start_sync_roles();
   void start_sync_role(ipvs::SyncState role);
   void stop_sync_roles();
@@ -102,6 +109,9 @@ class LvsSubsystem final : public Subsystem {
   std::optional<ipvs::Report> last_report_;
   double last_sync_wall_ = 0;
   bool pending_full_ = false;
+  std::set<ipvs::ServiceKey> changed_;  // services with health changes since the last reconcile
+  std::map<ipvs::ServiceKey, size_t> spec_index_;  // into specs_
+  bool any_slow_start_ = false;                      // a spec with slow_start
   Timer soon_;      // coalesces bursts of health changes into one reconcile
   Timer periodic_;  // drift repair
   Timer ramp_;      // slow start steps

@@ -92,6 +92,12 @@ using QuorumStates = std::map<ServiceKey, QuorumState>;
 Table desired(const std::vector<VirtualServiceSpec>& specs, const HealthMap& health, TimePoint now,
               QuorumStates& quorum, const AdminMap& admin = {});
 
+// One service of desired(), for a caller that keeps the table and updates only the services
+// whose real servers changed: its entry, and `quorum` (its state at the last evaluation, or
+// nullopt the first time) becomes the new state. desired() is this for every spec.
+Service desired_service(const VirtualServiceSpec& spec, const HealthMap& health, TimePoint now,
+                        std::optional<QuorumState>& quorum, const AdminMap& admin = {});
+
 // The weight of a server with full weight `weight` that came up at `up_since`.
 int32_t slow_start_weight(int32_t weight, Duration slow_start, TimePoint up_since, TimePoint now);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ipvs/reconciler.h"
 
+#include <algorithm>
+
 #include <cerrno>
 #include <sstream>
 
@@ -33,37 +35,56 @@ Report Reconciler::reconcile(const Table& desired) {
   if (dump_failing_) HD_LOG(info, "ipvs") << "reading the IPVS table works again";
   dump_failing_ = false;
   known_ = std::move(*actual);
-  return run(desired, *known_);
+  return run(desired);
 }
 
 Report Reconciler::reconcile_cached(const Table& desired) {
   if (!known_) return reconcile(desired);
   ++counters_.reconciles;
-  return run(desired, *known_);
+  return run(desired);
 }
 
-Report Reconciler::run(const Table& desired, const Table& actual) {
+Report Reconciler::reconcile_some(const Table& desired, const std::set<ServiceKey>& scope) {
+  if (!known_) return reconcile(desired);
+  ++counters_.reconciles;
+  return run(desired, &scope);
+}
+
+Report Reconciler::run(const Table& desired, const std::set<ServiceKey>* scope) {
   TimePoint started = clock_.now();
-  Plan p = plan(desired, actual, owned_);
-  note_foreign(p.foreign);
-  for (const auto& [key, svc] : desired) owned_.insert(key);
+  Plan p;
+  if (scope) {
+    Table want, have;
+    for (const auto& key : *scope) {
+      if (auto it = desired.find(key); it != desired.end()) want.emplace(*it);
+      if (auto it = known_->find(key); it != known_->end()) have.emplace(*it);
+    }
+    p = plan(want, have, owned_);
+    for (const auto& [key, svc] : want) owned_.insert(key);
+  } else {
+    p = plan(desired, *known_, owned_);
+    note_foreign(p.foreign);  // only a whole plan sees every foreign service
+    for (const auto& [key, svc] : desired) owned_.insert(key);
+  }
 
   Report report;
+  report.services = scope ? scope->size() : std::max(desired.size(), known_->size());
   report.planned = p.ops.size();
   report.foreign = p.foreign;
   std::vector<Result<void>> results = backend_.apply_all(p.ops);
-  Table next = actual;
   for (size_t i = 0; i < p.ops.size(); ++i) {
     record(p.ops[i], results[i], report);
-    if (results[i]) apply_to(next, p.ops[i]);
+    if (results[i]) apply_to(*known_, p.ops[i]);  // in place: no copy of the whole table
   }
-  // Failures not planned again (the wish changed) are no longer failing.
-  std::set<std::string> planned;
-  for (const auto& op : p.ops) planned.insert(describe(op));
-  std::erase_if(failing_, [&](const auto& f) { return !planned.count(f.first); });
+  // Failures not planned again (the wish changed) are no longer failing. A scoped run
+  // planned only its services: the others' failures wait for the next whole plan.
+  if (!scope) {
+    std::set<std::string> planned;
+    for (const auto& op : p.ops) planned.insert(describe(op));
+    std::erase_if(failing_, [&](const auto& f) { return !planned.count(f.first); });
+  }
 
   if (report.errors.empty()) {
-    known_ = std::move(next);
     counters_.last_sync = clock_.now();
   } else {
     known_.reset();  // plan from a fresh dump next time

@@ -30,6 +30,7 @@ namespace hd::ipvs {
 
 struct Report {
   std::optional<Error> dump_error;  // set: the table could not be read, nothing was applied
+  size_t services = 0;  // services the plan compared (all of them, or a scoped run's)
   size_t planned = 0;
   size_t applied = 0;
   std::vector<Error> errors;  // one per failed operation
@@ -67,6 +68,10 @@ class Reconciler {
   // changes between periodic reconcile()s. Dumps when there is no such view
   // or an operation failed since the last dump.
   Report reconcile_cached(const Table& desired);
+  // reconcile_cached() for the services in `scope` only (their entries in `desired` against
+  // theirs in the cached table): a health change plans and applies its own service, not a
+  // table of 100,000 destinations. Without a cached table it is reconcile(desired).
+  Report reconcile_some(const Table& desired, const std::set<ServiceKey>& scope);
   // On stop. remove_owned deletes each owned service (one that is already gone
   // counts as deleted).
   Report cleanup(CleanupPolicy policy);
@@ -78,7 +83,9 @@ class Reconciler {
   const std::optional<Table>& known() const { return known_; }
 
  private:
-  Report run(const Table& desired, const Table& actual);
+  // Plans `desired` against known_ (only `scope`'s services when given) and applies the
+  // plan, updating known_ in place.
+  Report run(const Table& desired, const std::set<ServiceKey>* scope = nullptr);
   void record(const Operation& op, const Result<void>& r, Report& report);
   void note_foreign(const std::vector<ServiceKey>& foreign);
 

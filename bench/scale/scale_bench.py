@@ -19,9 +19,11 @@ raw socket; without it the checks fall back to connect()).
 import argparse
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +37,47 @@ def proc_status(pid):
             if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 out[k] = int(v.split()[0]) / 1024.0
     return out
+
+
+class LoopProbe:
+    """Asks the daemon's control socket a small question ("overrides") every 5 ms from a
+    thread: the longest wait for an answer is how long the main loop could not serve
+    anything (checks included)."""
+
+    def __init__(self, sock):
+        self.sock, self.waits, self.stop = sock, [], threading.Event()
+        self.t = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            t0 = time.monotonic()
+            try:
+                c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                c.settimeout(30)
+                c.connect(self.sock)
+                c.sendall(b"overrides\n")
+                while c.recv(65536):
+                    pass
+                c.close()
+            except OSError:
+                pass
+            self.waits.append(time.monotonic() - t0)
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self.t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop.set()
+        self.t.join()
+
+    def summary(self):
+        w = sorted(self.waits)
+        if not w:
+            return "no answer"
+        return (f"main loop answered {len(w)} probes, slowest {w[-1] * 1000:.0f} ms, "
+                f"p99 {w[int(len(w) * 0.99)] * 1000:.0f} ms")
 
 
 def timed_child(argv, **kw):
@@ -78,17 +121,25 @@ def one(hd, vs, rs, interval, settle):
               f"{st['RssAnon'] * 1048576 / n:.0f} bytes anonymous per real server")
         # A reload with one real server's weight changed.
         subprocess.run(gen + ["--change", "1"], check=True)
-        rc, wall, _, out = timed_child([hd, "reload", "--socket", sock])
+        with LoopProbe(sock) as probe:
+            time.sleep(0.2)
+            rc, wall, _, out = timed_child([hd, "reload", "--socket", sock])
+            time.sleep(0.2)
         log.flush()
         rebuilt = re.findall(r"(\d+ checks: .*stopped)", open(log.name).read())
         print(f"reload (one weight changed): {wall:.2f} s (rc {rc}); checker: "
               f"{rebuilt[-1] if rebuilt else '?'}")
+        print(f"  during the reload: {probe.summary()}")
         st = proc_status(d.pid)
         print(f"daemon after reload: resident {st['VmRSS']:.1f} MiB, peak {st['VmHWM']:.1f} MiB")
-        rc, wall, _, out = timed_child([hd, "status", "--json", "--socket", sock])
+        with LoopProbe(sock) as probe:
+            time.sleep(0.2)
+            rc, wall, _, out = timed_child([hd, "status", "--json", "--socket", sock])
+            time.sleep(0.2)
         late = re.search(rb'"late_max_ms":\s*([0-9.]+)', out)
         print(f"status --json: {wall * 1000:.0f} ms, {len(out) / 1e6:.1f} MB; checker lateness "
               f"max since start {float(late.group(1)) if late else float('nan'):.1f} ms")
+        print(f"  during the status: {probe.summary()}")
         st = proc_status(d.pid)
         print(f"daemon after status: resident {st['VmRSS']:.1f} MiB, peak {st['VmHWM']:.1f} MiB")
     finally:

@@ -295,6 +295,41 @@ TEST_F(LvsSubsystemTest, QuorumLostLeavesOnlyTheSorryServer) {
                                                   {"tcp 192.0.2.2:80", true}}));
 }
 
+// A health change plans and applies its own service alone, from the cached view of the
+// kernel (no dump, nothing else looked at): its cost does not grow with the table.
+TEST_F(LvsSubsystemTest, AHealthChangeTouchesOnlyItsService) {
+  CheckPort port;
+  port.up();
+  std::vector<config::VirtualServer> all;
+  for (int i = 1; i <= 20; ++i) {
+    auto vs = virtual_server(("192.0.2." + std::to_string(i)).c_str());
+    vs.real_servers = {real(("10.0.1." + std::to_string(i)).c_str(), 2)};
+    all.push_back(vs);
+  }
+  all[7].real_servers.push_back(real("10.0.2.8", 3, tcp_check(port)));
+  ASSERT_EQ(lvs_.start(with(all)), "");
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.8", "10.0.2.8") == 3; }));
+  // Someone removes another service's server behind our back: only a whole plan (the
+  // periodic one, with a dump) sees that; the health change below must not touch it.
+  fake_.table()[key("192.0.2.3")].destinations.clear();
+  fake_.clear_log();
+  const size_t dumps = fake_.dumps();
+  port.down();
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.8", "10.0.2.8") == -1; }));
+  EXPECT_EQ(fake_.dumps(), dumps);
+  ASSERT_EQ(fake_.applied().size(), 1u);
+  EXPECT_EQ(ipvs::describe(fake_.applied()[0]),
+            "delete destination 10.0.2.8:80 from TCP 192.0.2.8:80");
+  EXPECT_EQ(dests("192.0.2.3"), std::vector<std::string>{});
+  EXPECT_EQ(dests("192.0.2.8"), std::vector<std::string>{"10.0.1.8:80 nat w2"});
+  JsonWriter w;
+  w.begin_object();
+  lvs_.status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"last_reconcile\":{\"services\":1,\"planned\":1}"), std::string::npos)
+      << w.str();
+}
+
 TEST_F(LvsSubsystemTest, InhibitOnFailureKeepsADownServerAtWeightZero) {
   CheckPort port;
   port.up();

@@ -81,6 +81,37 @@ TEST_F(ReconcilerTest, OneChangeIsOneOperation) {
   EXPECT_EQ(applied(r, OpKind::edit_dest), 1u);
 }
 
+// A health change plans its own service only: the other service's difference (drift the
+// cached view does not know about, or a new wish) waits for a whole plan; the cached view
+// is updated in place with what was applied.
+TEST_F(ReconcilerTest, AScopedReconcilePlansOnlyItsServices) {
+  Reconciler r(kernel, clock);
+  Table both = web();
+  both[kMail] = service(kMail, "rr", {dest("10.0.0.4", 25)});
+  (void)r.reconcile(both);
+  kernel.clear_log();
+  Table next = both;
+  next[kWeb].destinations[0].weight = 5;  // the changed service
+  next[kMail].destinations[0].weight = 7;  // another difference, not in scope
+  Report rep = r.reconcile_some(next, {kWeb});
+  EXPECT_EQ(rep.services, 1u);
+  EXPECT_EQ(rep.planned, 1u);
+  EXPECT_THAT(kernel.applied(), ElementsAre(Operation(EditDest{kWeb, dest("10.0.0.2", 80, 5)})));
+  ASSERT_TRUE(r.known());
+  EXPECT_EQ(r.known()->at(kWeb), next.at(kWeb));   // updated in place
+  EXPECT_EQ(r.known()->at(kMail), both.at(kMail));  // untouched
+  kernel.clear_log();
+  rep = r.reconcile_cached(next);  // the whole plan picks the rest up
+  EXPECT_EQ(rep.services, 2u);
+  EXPECT_THAT(kernel.applied(), ElementsAre(Operation(EditDest{kMail, dest("10.0.0.4", 25, 7)})));
+  // Without a cached view it is a whole reconcile (with a dump).
+  Reconciler fresh(kernel, clock);
+  kernel.clear_log();
+  rep = fresh.reconcile_some(web(2), {kWeb});
+  EXPECT_TRUE(rep.ok());
+  EXPECT_TRUE(fresh.known().has_value());
+}
+
 TEST_F(ReconcilerTest, DriftIsRepairedWithExactlyTheMissingOperation) {
   Reconciler r(kernel, clock);
   (void)r.reconcile(web());
