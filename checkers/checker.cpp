@@ -115,6 +115,51 @@ void Checker::update(std::vector<Target> targets) {
                            << " restarted, " << kept << " kept, " << stopped << " stopped";
 }
 
+void Checker::update_part(std::vector<Target> changed, const std::vector<std::string>& removed) {
+  TimePoint t = now();
+  size_t started = 0, restarted = 0, kept = 0, stopped = 0;
+  for (auto& id : removed) {
+    auto it = checks_.find(id);
+    if (it == checks_.end()) continue;
+    retire(std::move(it->second));
+    checks_.erase(it);
+    ++stopped;
+  }
+  std::set<std::string> seen;
+  std::vector<std::pair<Check*, Duration>> fresh;
+  for (auto& target : changed) {
+    if (!seen.insert(target.id).second) {
+      ++duplicate_ids_;
+      HD_LOG(warning, "checkers") << "duplicate check id " << target.id << ": ignored";
+      continue;
+    }
+    auto it = checks_.find(target.id);
+    if (it != checks_.end() && *it->second->spec == target.spec) {
+      ++kept;
+      continue;
+    }
+    if (it != checks_.end()) {
+      retire(std::move(it->second));
+      checks_.erase(it);
+      ++restarted;
+    } else {
+      ++started;
+    }
+    std::string id = target.id;
+    auto c = make_check(std::move(target), t);
+    fresh.emplace_back(c.get(), first_start_offset(c->spec->interval));
+    checks_.emplace(std::move(id), std::move(c));
+  }
+  TimePoint built = now();
+  for (auto [c, offset] : fresh) {
+    c->due = built + offset;
+    arm(*c, now());
+  }
+  HD_LOG(info, "checkers") << checks_.size() << " checks: " << started << " new, " << restarted
+                           << " restarted, " << kept << " kept, " << stopped
+                           << " stopped (the others untouched)";
+}
+
 void Checker::stop() {
   for (auto& [id, c] : checks_) retire(std::move(c));
   checks_.clear();

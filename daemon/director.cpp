@@ -234,7 +234,11 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   log::set_level(next.global.log_level);
   cfg_ = std::move(next);
   if (auto err = apply_access(cfg_); !err.empty()) HD_LOG(error, "control") << err;
-  if (auto dropped = overrides_.prune(real_server_ids(cfg_), instance_names(cfg_)); !dropped.empty()) {
+  // The ids of 100,000 real servers are worth building only when there is an override.
+  if (auto dropped = overrides_.reals().empty() && overrides_.holds().empty()
+                         ? std::vector<std::string>{}
+                         : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_));
+      !dropped.empty()) {
     for (auto& line : dropped) {
       HD_LOG(warning, "overrides") << line;
       events_.publish("override", [&](JsonWriter& e) {

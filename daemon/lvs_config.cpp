@@ -99,38 +99,41 @@ Resolved resolve_real_server(const config::Config& cfg, const std::string& vs_wo
 
 std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg) {
   std::vector<ipvs::VirtualServiceSpec> out;
-  for (auto& vs : cfg.virtual_servers) {
-    ipvs::VirtualServiceSpec s;
-    s.key = service_key(vs);
-    s.scheduler = std::string(ipvs::to_string(vs.scheduler));
-    s.flags |= vs.scheduler_flags;
-    if (vs.one_packet) s.flags |= ipvs::kOnePacket;
-    s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
-    if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
-    s.quorum = vs.quorum;
-    s.hysteresis = vs.hysteresis;
-    if (vs.sorry_server) {
-      ipvs::Destination d;
-      d.key = {vs.sorry_server->address, static_cast<uint16_t>(vs.sorry_server->port)};
-      d.method = to_method(vs.forwarding);
-      d.weight = 1;
-      s.sorry = d;
-    }
-    s.inhibit_on_failure = vs.inhibit_on_failure;
-    s.slow_start = vs.slow_start;
-    for (auto& rs : vs.real_servers) {
-      ipvs::Destination d;
-      d.key = {rs.address, static_cast<uint16_t>(rs.port)};
-      d.method = to_method(rs.forwarding.value_or(vs.forwarding));
-      d.weight = rs.weight;
-      d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
-      d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
-      if (d.method == ipvs::Method::tun) d.tunnel = rs.tunnel;
-      s.reals.push_back({real_server_id(vs, rs), d});
-    }
-    out.push_back(std::move(s));
-  }
+  out.reserve(cfg.virtual_servers.size());
+  for (auto& vs : cfg.virtual_servers) out.push_back(to_ipvs_spec(vs));
   return out;
+}
+
+ipvs::VirtualServiceSpec to_ipvs_spec(const config::VirtualServer& vs) {
+  ipvs::VirtualServiceSpec s;
+  s.key = service_key(vs);
+  s.scheduler = std::string(ipvs::to_string(vs.scheduler));
+  s.flags |= vs.scheduler_flags;
+  if (vs.one_packet) s.flags |= ipvs::kOnePacket;
+  s.persistence = std::chrono::duration_cast<std::chrono::seconds>(vs.persistence_timeout);
+  if (vs.persistence_netmask) s.netmask = static_cast<uint8_t>(*vs.persistence_netmask);
+  s.quorum = vs.quorum;
+  s.hysteresis = vs.hysteresis;
+  if (vs.sorry_server) {
+    ipvs::Destination d;
+    d.key = {vs.sorry_server->address, static_cast<uint16_t>(vs.sorry_server->port)};
+    d.method = to_method(vs.forwarding);
+    d.weight = 1;
+    s.sorry = d;
+  }
+  s.inhibit_on_failure = vs.inhibit_on_failure;
+  s.slow_start = vs.slow_start;
+  for (auto& rs : vs.real_servers) {
+    ipvs::Destination d;
+    d.key = {rs.address, static_cast<uint16_t>(rs.port)};
+    d.method = to_method(rs.forwarding.value_or(vs.forwarding));
+    d.weight = rs.weight;
+    d.u_threshold = static_cast<uint32_t>(rs.upper_threshold);
+    d.l_threshold = static_cast<uint32_t>(rs.lower_threshold);
+    if (d.method == ipvs::Method::tun) d.tunnel = rs.tunnel;
+    s.reals.push_back({real_server_id(vs, rs), d});
+  }
+  return s;
 }
 
 std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
@@ -140,15 +143,19 @@ std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
   for (auto& vs : cfg.virtual_servers)
     for (auto& rs : vs.real_servers) n += rs.check.has_value();
   out.reserve(n);
-  for (auto& vs : cfg.virtual_servers)
-    for (auto& rs : vs.real_servers) {
-      if (!rs.check) continue;
-      int port = rs.port ? rs.port : vs.port;
-      checkers::Target t{real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port)};
+  for (auto& vs : cfg.virtual_servers) append_check_targets(vs, out);
+  if (!adopted_up.empty())
+    for (auto& t : out)
       if (adopted_up.count(t.id)) t.spec.initial_up = true;
-      out.push_back(std::move(t));
-    }
   return out;
+}
+
+void append_check_targets(const config::VirtualServer& vs, std::vector<checkers::Target>& out) {
+  for (auto& rs : vs.real_servers) {
+    if (!rs.check) continue;
+    int port = rs.port ? rs.port : vs.port;
+    out.push_back({real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port)});
+  }
 }
 
 }  // namespace hd

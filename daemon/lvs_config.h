@@ -34,10 +34,13 @@ struct Resolved {
 Resolved resolve_real_server(const config::Config& cfg, const std::string& vs,
                              const std::string& rs);
 std::vector<ipvs::VirtualServiceSpec> to_ipvs_specs(const config::Config& cfg);
+ipvs::VirtualServiceSpec to_ipvs_spec(const config::VirtualServer& vs);  // one of them
 // Checks for every real server that has one. `adopted_up`: ids found serving in the kernel
 // at start-up, which start as up so a restart does not pull them out of rotation.
 std::vector<checkers::Target> to_check_targets(const config::Config& cfg,
                                                const std::set<std::string>& adopted_up);
+// The checks of one virtual server's real servers, appended to `out`.
+void append_check_targets(const config::VirtualServer& vs, std::vector<checkers::Target>& out);
 
 // The service `k` of table `t`, or nullptr.
 inline const ipvs::Service* find_service(const ipvs::Table& t, const ipvs::ServiceKey& k) {

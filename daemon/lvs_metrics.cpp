@@ -10,16 +10,18 @@ void LvsSubsystem::metrics(metrics::Writer& w) const {
   metrics::run_all(steps, w);
 }
 
+LvsSubsystem::ServiceLabels LvsSubsystem::labels_of(const ipvs::VirtualServiceSpec& spec) {
+  ServiceLabels l{spec.key.str(), {}};
+  l.rs.reserve(spec.reals.size());
+  for (auto& real : spec.reals) l.rs.push_back(real.dest.key.str());
+  return l;
+}
+
 void LvsSubsystem::refresh_metric_labels() {
   ++metrics_gen_;
   labels_.clear();
   labels_.reserve(specs_.size());
-  for (auto& spec : specs_) {
-    ServiceLabels l{spec.key.str(), {}};
-    l.rs.reserve(spec.reals.size());
-    for (auto& real : spec.reals) l.rs.push_back(real.dest.key.str());
-    labels_.push_back(std::move(l));
-  }
+  for (auto& spec : specs_) labels_.push_back(labels_of(spec));
 }
 
 // The families in slices (metrics::Step): a slice reads the current state by index into

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/lvs_subsystem.h"
 
+#include <unordered_map>
+
 #include <cerrno>
 
 #include "daemon/events.h"
@@ -117,6 +119,18 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     return start(new_cfg);
   }
   global_ = new_cfg.global;
+  if (reload_part(old_cfg, new_cfg)) {
+    if (kernel_) {
+      periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
+      if (new_cfg.global.lvs_sync_daemon != old_cfg.global.lvs_sync_daemon) {
+        stop_sync_roles();
+        if (new_cfg.global.lvs_sync_daemon) start_sync_roles();
+      }
+    }
+    if (!changed_.empty()) reconcile_changed();
+    tell_quorum();  // virtual servers may have come or gone
+    return "";
+  }
   specs_ = to_ipvs_specs(new_cfg);
   index_specs();
   refresh_metric_labels();
@@ -217,6 +231,111 @@ void LvsSubsystem::on_change(const checkers::Change& c) {
   else
     pending_full_ = true;  // not one of ours by name: let the whole table decide
   schedule_reconcile(false);
+}
+
+bool LvsSubsystem::reload_part(const config::Config& old_cfg, const config::Config& new_cfg) {
+  const auto& now_vs = new_cfg.virtual_servers;
+  std::unordered_map<std::string, const config::VirtualServer*> old_by_key;
+  old_by_key.reserve(old_cfg.virtual_servers.size());
+  for (auto& vs : old_cfg.virtual_servers) old_by_key.emplace(vs.key(), &vs);
+  // Each new virtual server's old self (nullptr: new), and whether it is unchanged.
+  std::vector<const config::VirtualServer*> old_of(now_vs.size(), nullptr);
+  std::vector<char> same(now_vs.size(), 0);
+  size_t touched = 0;
+  for (size_t i = 0; i < now_vs.size(); ++i) {
+    auto it = old_by_key.find(now_vs[i].key());
+    if (it != old_by_key.end()) {
+      old_of[i] = it->second;
+      same[i] = *it->second == now_vs[i];
+      old_by_key.erase(it);  // what is left at the end was removed
+    }
+    touched += !same[i];
+  }
+  touched += old_by_key.size();
+  if (touched > 64 && touched * 4 > now_vs.size()) return false;  // a rewrite: the full path
+
+  // IPVS specs and metric labels: the unchanged ones moved over, the others made anew.
+  std::vector<ipvs::VirtualServiceSpec> specs;
+  std::vector<ServiceLabels> labels;
+  specs.reserve(now_vs.size());
+  labels.reserve(now_vs.size());
+  for (size_t i = 0; i < now_vs.size(); ++i) {
+    auto old = same[i] ? spec_index_.find(service_key(now_vs[i])) : spec_index_.end();
+    if (old != spec_index_.end()) {
+      specs.push_back(std::move(specs_[old->second]));
+      labels.push_back(std::move(labels_[old->second]));
+    } else {
+      specs.push_back(to_ipvs_spec(now_vs[i]));
+      labels.push_back(labels_of(specs.back()));
+      changed_.insert(specs.back().key);
+    }
+  }
+  specs_ = std::move(specs);
+  labels_ = std::move(labels);
+  ++metrics_gen_;
+  index_specs();
+  service_keys_.clear();
+  for (auto& vs : now_vs) service_keys_.emplace(vs.key(), service_key(vs));
+
+  // Checks and health of the changed and removed virtual servers only.
+  std::vector<checkers::Target> targets;
+  std::vector<std::string> stopped;
+  for (auto& [key, old] : old_by_key) {
+    auto k = service_key(*old);
+    changed_.insert(k);
+    desired_.erase(k);
+    quorum_.erase(k);
+    for (auto& rs : old->real_servers) {
+      stopped.push_back(real_server_id(*old, rs));
+      health_.erase(stopped.back());
+    }
+  }
+  for (size_t i = 0; i < now_vs.size(); ++i) {
+    if (same[i]) continue;
+    const auto& vs = now_vs[i];
+    std::set<std::string> old_ids, now_ids;
+    if (old_of[i])
+      for (auto& rs : old_of[i]->real_servers) old_ids.insert(real_server_id(*old_of[i], rs));
+    for (auto& rs : vs.real_servers) {
+      std::string id = real_server_id(vs, rs);
+      if (!rs.check) {  // unchecked: always up, no check runs
+        health_.erase(id);
+        stopped.push_back(id);
+      }
+      now_ids.insert(std::move(id));
+    }
+    for (auto& id : old_ids)
+      if (!now_ids.count(id)) {
+        health_.erase(id);
+        stopped.push_back(id);
+      }
+    size_t from = targets.size();
+    append_check_targets(vs, targets);
+    for (size_t j = from; j < targets.size(); ++j) {
+      auto& t = targets[j];
+      // As in the full path: an unchanged check keeps its state; a changed one restarts,
+      // but a server that is up (or had no check) stays up until the new check says not.
+      const checkers::Spec* old = checker_->spec(t.id);
+      auto h = health_.find(t.id);
+      if (!old && old_ids.count(t.id)) {
+        t.spec.initial_up = true;
+      } else if (old) {
+        checkers::Spec b = t.spec;
+        b.initial_up = old->initial_up;
+        if (*old == b)
+          t.spec = *old;
+        else if (h != health_.end() && h->second.up)
+          t.spec.initial_up = true;
+      }
+      if (h == health_.end()) {
+        ipvs::RealHealth fresh;
+        fresh.up = t.spec.initial_up;
+        health_[t.id] = fresh;
+      }
+    }
+  }
+  checker_->update_part(std::move(targets), stopped);
+  return true;
 }
 
 void LvsSubsystem::index_specs() {

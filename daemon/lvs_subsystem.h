@@ -71,6 +71,7 @@ class LvsSubsystem final : public Subsystem {
   std::vector<ServiceLabels> labels_;
   uint64_t metrics_gen_ = 0;  // +1 when specs_ or the checker change: a scrape starts over
   void refresh_metric_labels();
+  static ServiceLabels labels_of(const ipvs::VirtualServiceSpec& spec);
   void on_change(const checkers::Change& c);
   void schedule_reconcile(bool full);
   // The whole desired table, planned against the whole kernel table.
@@ -81,6 +82,9 @@ class LvsSubsystem final : public Subsystem {
   void announce_quorum(const ipvs::VirtualServiceSpec& spec, const ipvs::QuorumState& q);
   void finish_reconcile(ipvs::Report report, bool full, std::chrono::steady_clock::time_point t0);
   void index_specs();
+  // reload() when few virtual servers changed: only theirs (and the removed ones') specs,
+  // checks, health and IPVS services are touched. false: too many changed, nothing done.
+  bool reload_part(const config::Config& old_cfg, const config::Config& new_cfg);
   void start_sync_roles();
   void start_sync_role(ipvs::SyncState role);
   void stop_sync_roles();

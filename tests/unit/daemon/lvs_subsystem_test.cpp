@@ -330,6 +330,67 @@ TEST_F(LvsSubsystemTest, AHealthChangeTouchesOnlyItsService) {
       << w.str();
 }
 
+// A reload that changes a few virtual servers of many touches only those: their specs,
+// checks and IPVS services (the reconcile's scope is theirs); the table it leaves is the one
+// a fresh start on the new config programs.
+TEST_F(LvsSubsystemTest, AReloadTouchesOnlyTheVirtualServersThatChanged) {
+  CheckPort port;
+  port.up();
+  auto addr = [](int i) { return "192.0.2." + std::to_string(i); };
+  auto server = [&](int i) {
+    auto vs = virtual_server(addr(i).c_str());
+    vs.real_servers = {real(("10.0.1." + std::to_string(i)).c_str(), 1),
+                       real(("10.0.2." + std::to_string(i)).c_str(), 2)};
+    return vs;
+  };
+  std::vector<config::VirtualServer> all;
+  for (int i = 1; i <= 20; ++i) all.push_back(server(i));
+  all[6].real_servers.push_back(real("10.0.3.7", 4, tcp_check(port)));
+  auto cfg = with(all);
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_TRUE(run_until([&] { return weight("192.0.2.7", "10.0.3.7") == 4; }));
+
+  auto next = cfg;
+  auto& vss = next.virtual_servers;
+  vss[2].real_servers[1].weight = 5;                              // .3: a weight
+  vss[8].real_servers.push_back(real("10.0.4.9", 3));             // .9: one more real server
+  auto slower = tcp_check(port);
+  slower.interval = 30ms;
+  vss[6].real_servers[2].check = slower;                          // .7: its check changed
+  vss.erase(vss.begin() + 4);                                     // .5: gone
+  vss.push_back(server(21));                                      // .21: new
+  fake_.clear_log();
+  const size_t dumps = fake_.dumps();
+  ASSERT_EQ(lvs_.reload(cfg, next), "");
+  EXPECT_EQ(fake_.dumps(), dumps);
+  JsonWriter w;
+  w.begin_object();
+  lvs_.status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"last_reconcile\":{\"services\":5,"), std::string::npos) << w.str();
+  EXPECT_EQ(weight("192.0.2.3", "10.0.2.3"), 5);
+  EXPECT_EQ(dests("192.0.2.5"), std::vector<std::string>{"(no service)"});
+  EXPECT_EQ(weight("192.0.2.9", "10.0.4.9"), 3);
+  EXPECT_EQ(weight("192.0.2.21", "10.0.2.21"), 2);
+  EXPECT_EQ(weight("192.0.2.7", "10.0.3.7"), 4) << "up, so it stays up while its new check starts";
+
+  // The same table as a fresh start on the new config, once its check has passed.
+  ipvs::FakeBackend other;
+  LvsSubsystem fresh{loop_,
+                     [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+                       return std::unique_ptr<ipvs::Backend>(std::make_unique<BackendRef>(other));
+                     },
+                     clock_};
+  ASSERT_EQ(fresh.start(next), "");
+  auto seven = key("192.0.2.7");
+  ASSERT_TRUE(run_until([&] {
+    auto it = other.table().find(seven);
+    return it != other.table().end() && it->second.find(dest("10.0.3.7"));
+  }));
+  EXPECT_EQ(other.table(), fake_.table());
+  fresh.stop();
+}
+
 TEST_F(LvsSubsystemTest, InhibitOnFailureKeepsADownServerAtWeightZero) {
   CheckPort port;
   port.up();
