@@ -19,6 +19,7 @@ raw socket; without it the checks fall back to connect()).
 import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -150,6 +151,7 @@ def one(hd, vs, rs, interval, settle):
             d.kill()
             d.wait()
         log.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
