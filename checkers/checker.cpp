@@ -351,42 +351,68 @@ void Checker::metrics_steps(metrics::Steps& out, std::function<bool()> valid) co
 }
 
 void Checker::status(JsonWriter& w) const {
+  std::vector<JsonStep> steps;
+  status_steps(steps);
+  run_all(steps, w);
+}
+
+void Checker::status_steps(std::vector<JsonStep>& out) const {
+  struct Cursor {
+    std::optional<std::string> last;  // the last id written
+    int up = 0, down = 0;
+  };
+  auto cur = std::make_shared<Cursor>();
+  out.push_back([this, cur](JsonWriter& w) {
+    if (!cur->last) {
+      w.begin_object();
+      w.key("targets").begin_array();
+    }
+    TimePoint t = now();
+    double wall = wall_seconds();
+    auto it = cur->last ? checks_.upper_bound(*cur->last) : checks_.begin();
+    for (size_t n = 0; it != checks_.end() && n < kStatusTargetsPerStep; ++it, ++n) {
+      const auto& [id, c] = *it;
+      const CheckState& s = c->state;
+      (s.up() ? cur->up : cur->down)++;
+      w.begin_object();
+      w.field("id", id);
+      w.field("type", to_string(c->spec->type));
+      w.field("state", s.up() ? "up" : "down");
+      w.key("weight");
+      if (s.weight())
+        w.value(*s.weight());
+      else
+        w.null();
+      w.key("last_result");
+      if (s.last_result())
+        w.value(s.last_result()->to_string());
+      else
+        w.null();
+      w.field("since", wall - std::chrono::duration<double>(t - s.since()).count());
+      w.key("reason");  // what caused the change at `since`
+      if (s.cause())
+        w.value(s.cause()->to_string());
+      else
+        w.null();
+      w.field("consecutive", s.consecutive());
+      w.field("checks", s.checks());
+      w.field("failures", s.failures());
+      w.field("transitions", s.transitions());
+      w.field("inconclusive", s.inconclusive());
+      w.end_object();
+      cur->last = id;
+    }
+    if (!cur->last) cur->last = std::string();  // none at all: the head is written
+    return it == checks_.end();
+  });
+  out.push_back([this, cur](JsonWriter& w) {
+    write_status_tail(w, cur->up, cur->down);
+    return true;
+  });
+}
+
+void Checker::write_status_tail(JsonWriter& w, int up, int down) const {
   auto ms = [](Duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  TimePoint t = now();
-  double wall = wall_seconds();
-  int up = 0, down = 0;
-  w.begin_object();
-  w.key("targets").begin_array();
-  for (auto& [id, c] : checks_) {
-    const CheckState& s = c->state;
-    (s.up() ? up : down)++;
-    w.begin_object();
-    w.field("id", id);
-    w.field("type", to_string(c->spec->type));
-    w.field("state", s.up() ? "up" : "down");
-    w.key("weight");
-    if (s.weight())
-      w.value(*s.weight());
-    else
-      w.null();
-    w.key("last_result");
-    if (s.last_result())
-      w.value(s.last_result()->to_string());
-    else
-      w.null();
-    w.field("since", wall - std::chrono::duration<double>(t - s.since()).count());
-    w.key("reason");  // what caused the change at `since`
-    if (s.cause())
-      w.value(s.cause()->to_string());
-    else
-      w.null();
-    w.field("consecutive", s.consecutive());
-    w.field("checks", s.checks());
-    w.field("failures", s.failures());
-    w.field("transitions", s.transitions());
-    w.field("inconclusive", s.inconclusive());
-    w.end_object();
-  }
   w.end_array();
   w.field("up", up);
   w.field("down", down);

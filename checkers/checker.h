@@ -92,6 +92,11 @@ class Checker {
   //   "scheduler": {"probes", "overruns", "skipped", "inconclusive", "late_p50_ms",
   //   "late_p99_ms", "late_max_ms"}}
   void status(JsonWriter& w) const;
+  // The same document as steps (core/json.h) of at most kStatusTargetsPerStep targets each;
+  // a step goes on from the last id it wrote, so checks added or removed between steps
+  // show or not, and nothing is written twice.
+  void status_steps(std::vector<JsonStep>& out) const;
+  static constexpr size_t kStatusTargetsPerStep = 250;
 
   const CheckState* state(const std::string& id) const;
   // The spec check `id` runs (as given to start()/update()), or nullptr.
@@ -121,6 +126,7 @@ class Checker {
   void retire(std::unique_ptr<Check> c);
   void arm(Check& c, TimePoint now);
   void note_inconclusive(const Check& c, const Result& r, TimePoint now);
+  void write_status_tail(JsonWriter& w, int up, int down) const;  // after the targets
   TimePoint now() const { return clock_->now(); }
 
   Loop& loop_;

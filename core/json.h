@@ -3,6 +3,7 @@
 //   JsonWriter w; w.begin_object(); w.key("state").value("MASTER"); w.end_object();
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,5 +52,17 @@ class JsonWriter {
   std::vector<bool> has_items_;
   bool after_key_ = false;
 };
+
+// A part of a document written on one main-loop turn (a status of 100,000 real servers is
+// written over many turns, so checks are not held up): writes a bounded amount and returns
+// true when finished, false to be called again on a later turn, going on where it stopped.
+using JsonStep = std::function<bool(JsonWriter&)>;
+
+// Runs every step to the end at once.
+inline void run_all(const std::vector<JsonStep>& steps, JsonWriter& w) {
+  for (auto& step : steps)
+    while (!step(w)) {
+    }
+}
 
 }  // namespace hd

@@ -335,7 +335,13 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::status_text:
       return status_text();
     case control::Verb::status_json:
-      return status_json(true) + "\n";
+      // Written a slice per loop turn, answered when complete.
+      return control::Reply::deferred([this](control::Send send) {
+        status_jobs_.push_back(StatusJob{JsonWriter(true), status_steps(), 0, std::move(send)});
+        if (!status_timer_)
+          status_timer_ = std::make_unique<Timer>(loop_, [this] { write_status_slices(); });
+        if (!status_timer_->active()) status_timer_->start(Duration::zero());
+      });
     case control::Verb::reload: {
       HD_LOG(info, "control") << "reload requested by " << peer.str() << " (pid " << peer.pid
                               << ")";
@@ -354,7 +360,7 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::show: {
       JsonWriter w;
       w.begin_object().field("ok", true).key("status");
-      write_status(w);
+      run_all(status_steps(), w);
       w.end_object();
       return w.str() + "\n";
     }
@@ -505,10 +511,39 @@ std::string Director::change_real_server(const control::Peer& peer, const contro
 
 std::string Director::status_json(bool pretty) const {
   JsonWriter w(pretty);
-  write_status(w);
+  run_all(status_steps(), w);
   return w.str();
 }
 
+std::vector<JsonStep> Director::status_steps() const {
+  std::vector<JsonStep> steps;
+  steps.push_back([this](JsonWriter& w) {
+    write_status(w);
+    return true;
+  });
+  for (auto& s : subsystems_) s->status_steps(steps);
+  steps.push_back([](JsonWriter& w) {
+    w.end_object();
+    return true;
+  });
+  return steps;
+}
+
+void Director::write_status_slices() {
+  const auto until = SteadyClock::now() + std::chrono::milliseconds(2);
+  for (auto it = status_jobs_.begin(); it != status_jobs_.end();) {
+    StatusJob& job = *it;
+    while (job.next < job.steps.size() && SteadyClock::now() < until)
+      if (job.steps[job.next](job.w)) ++job.next;
+    if (job.next < job.steps.size()) break;  // out of time: the next turn goes on
+    job.send(job.w.str() + "\n");
+    it = status_jobs_.erase(it);
+  }
+  if (!status_jobs_.empty()) status_timer_->start(Duration::zero());
+}
+
+// The document's head: the director's own fields, then the subsystems write theirs
+// (status_steps), then the object ends.
 void Director::write_status(JsonWriter& w) const {
   w.begin_object();
   w.field("schema", 1);
@@ -545,8 +580,6 @@ void Director::write_status(JsonWriter& w) const {
   overrides_.status(w);
   w.key("holds");
   overrides_.holds_status(w);
-  for (auto& s : subsystems_) s->status(w);
-  w.end_object();
 }
 
 metrics::Steps Director::metrics_steps() const {

@@ -602,44 +602,76 @@ void LvsSubsystem::stop_sync_roles() {
 }
 
 void LvsSubsystem::status(JsonWriter& w) const {
-  w.key("checkers");
+  std::vector<JsonStep> steps;
+  status_steps(steps);
+  run_all(steps, w);
+}
+
+void LvsSubsystem::status_steps(std::vector<JsonStep>& out) const {
+  out.push_back([](JsonWriter& w) {
+    w.key("checkers");
+    return true;
+  });
   if (checker_)
-    checker_->status(w);
+    checker_->status_steps(out);
   else
-    w.null();
-  w.key("ipvs").begin_object();
-  w.field("dataplane", kernel_ ? "kernel" : "none");
+    out.push_back([](JsonWriter& w) {
+      w.null();
+      return true;
+    });
+  // The services by index into specs_, 50 a step; a reload between steps may shift them
+  // (the next step goes on at the same index of the new list).
+  auto next = std::make_shared<size_t>(0);
+  auto head = std::make_shared<bool>(false);
+  out.push_back([this, next, head](JsonWriter& w) {
+    if (!*head) {
+      *head = true;
+      w.key("ipvs").begin_object();
+      w.field("dataplane", kernel_ ? "kernel" : "none");
+      w.key("services").begin_array();
+    }
+    for (size_t n = 0; *next < specs_.size() && n < 50; ++*next, ++n)
+      write_service_status(w, specs_[*next]);
+    return *next >= specs_.size();
+  });
+  out.push_back([this](JsonWriter& w) {
+    write_ipvs_status_tail(w);
+    return true;
+  });
+}
+
+void LvsSubsystem::write_service_status(JsonWriter& w, const ipvs::VirtualServiceSpec& spec) const {
   // The kernel's table as the last reconcile saw it (see last_sync), not a fresh dump:
   // a dump costs a netlink round trip per service, too much for every status request.
   const std::optional<ipvs::Table> none;
   const std::optional<ipvs::Table>& kernel = reconciler_ ? reconciler_->known() : none;
-  w.key("services").begin_array();
-  for (auto& spec : specs_) {
-    w.begin_object();
-    w.field("service", spec.key.str());
-    auto q = quorum_.find(spec.key);
-    if (q != quorum_.end()) {
-      w.field("quorum_up", q->second.up).field("live_weight", q->second.live_weight);
-    }
-    auto dests = [&](const ipvs::Service* s) {
-      w.begin_array();
-      if (s)
-        for (auto& d : s->destinations) w.value(d.str());
-      w.end_array();
-    };
-    const ipvs::Service* desired = find_service(desired_, spec.key);
-    w.key("desired");
-    dests(desired);
-    w.key("kernel");
-    if (kernel) {
-      const ipvs::Service* in_kernel = find_service(*kernel, spec.key);
-      dests(in_kernel);
-      w.field("in_sync", in_sync(desired, in_kernel));
-    } else {
-      w.null();
-    }
-    w.end_object();
+  w.begin_object();
+  w.field("service", spec.key.str());
+  auto q = quorum_.find(spec.key);
+  if (q != quorum_.end()) {
+    w.field("quorum_up", q->second.up).field("live_weight", q->second.live_weight);
   }
+  auto dests = [&](const ipvs::Service* s) {
+    w.begin_array();
+    if (s)
+      for (auto& d : s->destinations) w.value(d.str());
+    w.end_array();
+  };
+  const ipvs::Service* desired = find_service(desired_, spec.key);
+  w.key("desired");
+  dests(desired);
+  w.key("kernel");
+  if (kernel) {
+    const ipvs::Service* in_kernel = find_service(*kernel, spec.key);
+    dests(in_kernel);
+    w.field("in_sync", in_sync(desired, in_kernel));
+  } else {
+    w.null();
+  }
+  w.end_object();
+}
+
+void LvsSubsystem::write_ipvs_status_tail(JsonWriter& w) const {
   w.end_array();
   if (reconciler_) {
     const auto& c = reconciler_->counters();

@@ -44,6 +44,7 @@ class LvsSubsystem final : public Subsystem {
   std::string reload(const config::Config& old_cfg, const config::Config& new_cfg) override;
   void stop() override;
   void status(JsonWriter& w) const override;
+  void status_steps(std::vector<JsonStep>& out) const override;  // services 50 a step
   void status_text(std::string& out) const override;
   void metrics(metrics::Writer& w) const override;
   void metrics_steps(metrics::Steps& out) const override;
@@ -82,6 +83,8 @@ class LvsSubsystem final : public Subsystem {
   void announce_quorum(const ipvs::VirtualServiceSpec& spec, const ipvs::QuorumState& q);
   void finish_reconcile(ipvs::Report report, bool full, std::chrono::steady_clock::time_point t0);
   void index_specs();
+  void write_service_status(JsonWriter& w, const ipvs::VirtualServiceSpec& spec) const;
+  void write_ipvs_status_tail(JsonWriter& w) const;  // after the services
   // reload() when few virtual servers changed: only theirs (and the removed ones') specs,
   // checks, health and IPVS services are touched. false: too many changed, nothing done.
   bool reload_part(const config::Config& old_cfg, const config::Config& new_cfg);

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.h"
 #include "core/metrics.h"
@@ -32,6 +33,14 @@ class Subsystem {
   // Writes this subsystem's section(s) of status: one or more key/value pairs of the
   // top-level object ("vrrp": {...}).
   virtual void status(JsonWriter& w) const = 0;
+  // The same as steps written over several main-loop turns (core/json.h); by default one
+  // step, status(). Those with thousands of entries slice them.
+  virtual void status_steps(std::vector<JsonStep>& out) const {
+    out.push_back([this](JsonWriter& w) {
+      status(w);
+      return true;
+    });
+  }
   // Appends human-readable lines.
   virtual void status_text(std::string& out) const = 0;
   // Writes this subsystem's Prometheus families (docs/metrics.md); idle ones write none.

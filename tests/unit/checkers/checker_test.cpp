@@ -112,6 +112,57 @@ TEST_F(CheckerTest, ProbesAreHeldOnlyWhileTheyRun) {
   EXPECT_TRUE(c.state("a")->up());
 }
 
+// Status in steps of at most kStatusTargetsPerStep targets, going on after the last id
+// written: a check added behind the cursor between steps is not written, one ahead is, and
+// none is written twice.
+TEST_F(CheckerTest, StatusStepsWriteEveryTargetOnceInSlices) {
+  Checker c(loop_, record_, options());
+  std::vector<Target> targets;
+  auto name = [](int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "t%04d", i);
+    return std::string(b);
+  };
+  for (int i = 0; i < 600; i += 2) targets.push_back(tcp_target(name(i), 1, std::chrono::hours(1)));
+  c.start(targets);
+  std::vector<JsonStep> steps;
+  c.status_steps(steps);
+  ASSERT_EQ(steps.size(), 2u);
+  JsonWriter w;
+  EXPECT_FALSE(steps[0](w));  // t0000 .. t0498
+  auto count = [&] {
+    size_t n = 0;
+    for (size_t at = w.str().find("\"id\":"); at != std::string::npos;
+         at = w.str().find("\"id\":", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count(), Checker::kStatusTargetsPerStep);
+  targets.push_back(tcp_target(name(1), 1, std::chrono::hours(1)));    // behind: not written
+  targets.push_back(tcp_target(name(599), 1, std::chrono::hours(1)));  // ahead: written
+  c.update(targets);
+  EXPECT_TRUE(steps[0](w));
+  EXPECT_TRUE(steps[1](w));
+  EXPECT_EQ(count(), 301u);
+  EXPECT_EQ(w.str().find("\"t0001\""), std::string::npos);
+  EXPECT_NE(w.str().find("\"t0599\""), std::string::npos);
+  EXPECT_NE(w.str().find("\"up\":0,\"down\":301"), std::string::npos) << w.str().substr(w.str().size() - 300);
+  // Run at once, the same targets as status().
+  JsonWriter all, one;
+  std::vector<JsonStep> again;
+  c.status_steps(again);
+  run_all(again, all);
+  c.status(one);
+  auto ids = [](const std::string& t) {
+    size_t n = 0;
+    for (size_t at = t.find("\"id\":"); at != std::string::npos; at = t.find("\"id\":", at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(ids(all.str()), 302u);
+  EXPECT_EQ(ids(one.str()), 302u);
+  EXPECT_EQ(all.str().substr(all.str().find("\"up\":")), one.str().substr(one.str().find("\"up\":")));
+}
+
 TEST_F(CheckerTest, FlappingServerShowsHysteresis) {
   // Each probe gets the next status: rise 2 / fall 2 filter single blips.
   TestServer server(TestServer::http_sequence({200, 200, 500, 200, 500, 500, 500, 200, 200}));

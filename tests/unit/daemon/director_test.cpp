@@ -38,7 +38,32 @@ class FakeSubsystem final : public Subsystem {
   void stop() override { journal_.push_back(name_ + " stop"); }
   void begin_stop() override { journal_.push_back(name_ + " begin_stop"); }
   bool handing_over() const override { return handing_over_; }
-  void status(JsonWriter&) const override {}
+  void status(JsonWriter& w) const override { run_all(steps(), w); }
+  // `slices` steps of ~1 ms each, writing "NAME": [0, 1, ...]: a subsystem with a large
+  // status.
+  void status_steps(std::vector<JsonStep>& out) const override {
+    auto more = steps();
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  std::vector<JsonStep> steps() const {
+    auto n = std::make_shared<int>(0);
+    std::vector<JsonStep> out;
+    out.push_back([this, n](JsonWriter& w) {
+      if (*n == 0) w.key(name_).begin_array();
+      if (*n < slices) {
+        auto until = SteadyClock::now() + Millis(1);
+        while (SteadyClock::now() < until) {
+        }
+        w.value(*n);
+        ++*n;
+        return false;
+      }
+      w.end_array();
+      return true;
+    });
+    return out;
+  }
+  int slices = 0;
   void status_text(std::string&) const override {}
   void metrics(metrics::Writer& w) const override {
     w.gauge("hadirector_fake_" + name_, "A fake's family.");
@@ -236,6 +261,37 @@ TEST_F(DirectorTest, AnInvalidFileRequestedKeepsTheRunningConfig) {
   EXPECT_TRUE(journal.empty());
   ASSERT_FALSE(got->errors.empty());
   EXPECT_NE(got->errors[0].find(":2:1: error: unknown key 'bogus'"), std::string::npos);
+}
+
+// status --json over the control socket is written a slice per loop turn (at most ~2 ms
+// each): the loop serves other things meanwhile, and the answer is the whole document.
+TEST_F(DirectorTest, StatusJsonIsWrittenOverSeveralLoopTurns) {
+  auto d = make();
+  for (auto* f : fakes) f->slices = 6;  // 18 ms of writing in all
+  auto r = d->answer(control::Peer{}, "status --json");
+  ASSERT_TRUE(r.later);
+  std::optional<std::string> text;
+  r.later([&](std::string t) { text = std::move(t); });
+  EXPECT_FALSE(text) << "written on the loop";
+  int turns = 0;
+  while (!text && turns < 1000) {
+    loop.run_once();
+    ++turns;
+  }
+  ASSERT_TRUE(text);
+  EXPECT_GE(turns, 5) << "18 ms of steps, at most 2 ms a turn";
+  std::string compact;
+  for (char c : *text)
+    if (c != ' ' && c != '\n') compact += c;
+  EXPECT_NE(compact.find("\"a\":[0,1,2,3,4,5],\"b\":[0,1,2,3,4,5],\"c\":[0,1,2,3,4,5]"),
+            std::string::npos)
+      << *text;
+  EXPECT_EQ(compact.rfind("{\"schema\":1,", 0), 0u) << *text;
+  // The synchronous document is the same one.
+  std::string sync;
+  for (char c : d->status_json(true))
+    if (c != ' ' && c != '\n') sync += c;
+  EXPECT_EQ(sync.substr(sync.find("\"a\":[")), compact.substr(compact.find("\"a\":[")));
 }
 
 // /metrics: the director's own families first, then each subsystem's; /healthz: every
