@@ -39,6 +39,9 @@ class JsonWriter {
     return value(v);
   }
   const std::string& str() const { return out_; }
+  // The text so far, moved out (the writer is empty afterwards).
+  std::string take() { return std::move(out_); }
+  void reserve(size_t bytes) { out_.reserve(bytes); }
 
   static std::string escape(std::string_view s);
 

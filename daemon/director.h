@@ -123,6 +123,7 @@ class Director {
     control::Send send;
   };
   std::list<StatusJob> status_jobs_;
+  size_t last_status_size_ = 0;
   std::unique_ptr<Timer> status_timer_;
   void write_status_slices();
 };
