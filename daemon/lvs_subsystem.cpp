@@ -23,11 +23,8 @@ LvsSubsystem::LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& 
       open_backend_(std::move(open_backend)),
       clock_(clock),
       soon_(loop, [this] { reconcile_changed(); }),
-      periodic_(loop,
-                [this] {
-                  pending_full_ = true;
-                  reconcile_now();
-                }),
+      periodic_(loop, [this] { start_sweep(); }),
+      sweep_(loop, [this] { sweep_step(); }),
       ramp_(loop, [this] { reconcile_now(); }),
       drain_poll_(loop, [this] {
         pending_full_ = true;
@@ -191,6 +188,9 @@ void LvsSubsystem::stop() {
   running_ = false;
   soon_.stop();
   periodic_.stop();
+  sweep_.stop();
+  sweep_keys_.clear();
+  sweep_services_.clear();
   ramp_.stop();
   drain_poll_.stop();
   if (checker_) checker_->stop();
@@ -336,6 +336,63 @@ bool LvsSubsystem::reload_part(const config::Config& old_cfg, const config::Conf
   }
   checker_->update_part(std::move(targets), stopped);
   return true;
+}
+
+void LvsSubsystem::start_sweep() {
+  if (sweep_.active()) return;  // the last one is still going (a large table, a slow kernel)
+  if (!reconciler_ || !backend_ || !reconciler_->known()) {
+    pending_full_ = true;
+    return reconcile_now();
+  }
+  auto services = backend_->dump_services();
+  if (!services) {  // the whole reconcile reads again and reports it
+    pending_full_ = true;
+    return reconcile_now();
+  }
+  sweep_services_ = std::move(*services);
+  reconciler_->note_foreign_in(sweep_services_, desired_);
+  // Ours: what we want, and what we own in the kernel (to delete if not wanted); foreign
+  // services are left alone.
+  std::set<ipvs::ServiceKey> keys;
+  for (auto& [key, svc] : desired_) keys.insert(key);
+  for (auto& [key, svc] : sweep_services_)
+    if (reconciler_->owned().count(key)) keys.insert(key);
+  sweep_keys_.assign(keys.begin(), keys.end());
+  sweep_next_ = 0;
+  sweep_.start(Duration::zero());
+}
+
+void LvsSubsystem::sweep_step() {
+  if (!reconciler_ || !backend_) return;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+  std::set<ipvs::ServiceKey> scope;
+  ipvs::Table fresh;
+  while (sweep_next_ < sweep_keys_.size() &&
+         (scope.empty() || std::chrono::steady_clock::now() < until)) {
+    const auto& key = sweep_keys_[sweep_next_++];
+    scope.insert(key);
+    auto listed = sweep_services_.find(key);
+    if (listed == sweep_services_.end()) continue;  // not in the kernel: to be added
+    auto dests = backend_->dump_destinations(key);
+    if (!dests) {
+      if (dests.error().code == ESRCH) continue;  // deleted since the list was read
+      sweep_keys_.clear();
+      sweep_services_.clear();
+      pending_full_ = true;  // reads fail: the whole reconcile reads again and reports it
+      return reconcile_now();
+    }
+    ipvs::Service svc = listed->second;
+    svc.destinations = std::move(*dests);
+    fresh.emplace(key, std::move(svc));
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  finish_reconcile(reconciler_->reconcile_fresh(desired_, fresh, scope), false, t0);
+  if (sweep_next_ < sweep_keys_.size()) {
+    sweep_.start(Duration::zero());
+  } else {
+    sweep_keys_.clear();
+    sweep_services_.clear();
+  }
 }
 
 void LvsSubsystem::index_specs() {

@@ -83,6 +83,12 @@ class LvsSubsystem final : public Subsystem {
   void announce_quorum(const ipvs::VirtualServiceSpec& spec, const ipvs::QuorumState& q);
   void finish_reconcile(ipvs::Report report, bool full, std::chrono::steady_clock::time_point t0);
   void index_specs();
+  // Drift repair every reconcile_interval, a few services a loop turn: the service list
+  // read at the start, then each service's destinations read and planned against its
+  // desired entry (at most ~2 ms of the loop a turn). Without a known table, or when a
+  // read fails, a whole reconcile (dump and plan) instead.
+  void start_sweep();
+  void sweep_step();
   void write_service_status(JsonWriter& w, const ipvs::VirtualServiceSpec& spec) const;
   void write_ipvs_status_tail(JsonWriter& w) const;  // after the services
   // reload() when few virtual servers changed: only theirs (and the removed ones') specs,
@@ -120,7 +126,11 @@ class LvsSubsystem final : public Subsystem {
   std::map<ipvs::ServiceKey, size_t> spec_index_;  // into specs_
   bool any_slow_start_ = false;                      // a spec with slow_start
   Timer soon_;      // coalesces bursts of health changes into one reconcile
-  Timer periodic_;  // drift repair
+  Timer periodic_;  // drift repair: starts a sweep
+  Timer sweep_;     // its steps, one a loop turn
+  std::vector<ipvs::ServiceKey> sweep_keys_;
+  size_t sweep_next_ = 0;
+  ipvs::Table sweep_services_;  // the service list read at the sweep's start
   Timer ramp_;      // slow start steps
   bool sync_master_ = false, sync_backup_ = false;  // the kernel's sync roles we started
   std::string sync_error_;

@@ -35,6 +35,21 @@ std::string_view to_string(SyncState s) {
   return s == SyncState::master ? "master" : "backup";
 }
 
+Result<Table> Backend::dump_services() {
+  auto t = dump();
+  if (!t) return t.error();
+  for (auto& [key, svc] : *t) svc.destinations.clear();
+  return t;
+}
+
+Result<std::vector<Destination>> Backend::dump_destinations(const ServiceKey& key) {
+  auto t = dump();
+  if (!t) return t.error();
+  auto it = t->find(key);
+  if (it == t->end()) return Error{"no service " + key.str(), ESRCH};
+  return std::move(it->second.destinations);
+}
+
 std::vector<Result<void>> Backend::apply_all(const std::vector<Operation>& ops) {
   std::vector<Result<void>> out;
   out.reserve(ops.size());

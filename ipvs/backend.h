@@ -47,6 +47,12 @@ class Backend {
   virtual std::vector<Result<void>> apply_all(const std::vector<Operation>& ops);
   // The whole table: every service (ours and foreign) with its destinations.
   virtual Result<Table> dump() = 0;
+  // The same read a piece at a time, so a table of 100,000 destinations is not read in one
+  // go on the main loop (LvsSubsystem's drift sweep): every service without destinations,
+  // then one service's destinations (an error with code ESRCH: no such service). The
+  // defaults read the whole table; the netlink backend asks the kernel for just that.
+  virtual Result<Table> dump_services();
+  virtual Result<std::vector<Destination>> dump_destinations(const ServiceKey& key);
   virtual Result<void> set_timeouts(const Timeouts& t) = 0;
   virtual Result<void> start_sync_daemon(const SyncDaemon& d) = 0;
   virtual Result<void> stop_sync_daemon(SyncState state) = 0;

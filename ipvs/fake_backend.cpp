@@ -39,13 +39,32 @@ Result<void> FakeBackend::apply(const Operation& op) {
   return {};
 }
 
+bool FakeBackend::dump_fails() {
+  if (!dump_error_ || dump_failures_ == 0) return false;
+  if (dump_failures_ > 0) --dump_failures_;
+  return true;
+}
+
 Result<Table> FakeBackend::dump() {
   ++dumps_;
-  if (dump_error_ && dump_failures_ != 0) {
-    if (dump_failures_ > 0) --dump_failures_;
-    return *dump_error_;
-  }
+  if (dump_fails()) return *dump_error_;
   return table_;
+}
+
+Result<Table> FakeBackend::dump_services() {
+  ++service_dumps_;
+  if (dump_fails()) return *dump_error_;
+  Table t = table_;
+  for (auto& [key, svc] : t) svc.destinations.clear();
+  return t;
+}
+
+Result<std::vector<Destination>> FakeBackend::dump_destinations(const ServiceKey& key) {
+  ++destination_dumps_;
+  if (dump_fails()) return *dump_error_;
+  auto it = table_.find(key);
+  if (it == table_.end()) return Error{"no service " + key.str(), ESRCH};
+  return it->second.destinations;
 }
 
 Result<void> FakeBackend::set_timeouts(const Timeouts& t) {

@@ -15,6 +15,8 @@ class FakeBackend final : public Backend {
  public:
   Result<void> apply(const Operation& op) override;
   Result<Table> dump() override;
+  Result<Table> dump_services() override;
+  Result<std::vector<Destination>> dump_destinations(const ServiceKey& key) override;
   Result<void> set_timeouts(const Timeouts& t) override;
   Result<void> start_sync_daemon(const SyncDaemon& d) override;
   Result<void> stop_sync_daemon(SyncState state) override;
@@ -26,7 +28,9 @@ class FakeBackend final : public Backend {
   const std::vector<Operation>& applied() const { return applied_; }
   const std::vector<Operation>& attempted() const { return attempted_; }
   void clear_log();
-  size_t dumps() const { return dumps_; }
+  size_t dumps() const { return dumps_; }  // whole-table dumps
+  size_t service_dumps() const { return service_dumps_; }
+  size_t destination_dumps() const { return destination_dumps_; }
   const Timeouts& timeouts() const { return timeouts_; }
   const std::optional<SyncDaemon>& sync_master() const { return master_; }
   const std::optional<SyncDaemon>& sync_backup() const { return backup_; }
@@ -49,6 +53,9 @@ class FakeBackend final : public Backend {
   std::optional<Error> dump_error_;
   int dump_failures_ = 0;
   size_t dumps_ = 0;
+  size_t service_dumps_ = 0;
+  size_t destination_dumps_ = 0;
+  bool dump_fails();
   Timeouts timeouts_;
   std::optional<SyncDaemon> master_, backup_;
 };

@@ -218,6 +218,18 @@ std::vector<Result<void>> NetlinkBackend::apply_all(const std::vector<Operation>
 }
 
 Result<Table> NetlinkBackend::dump() {
+  auto table = dump_services();
+  if (!table) return table.error();
+  for (auto& entry : *table) {
+    // A service deleted meanwhile dumps no destinations; the next dump drops it.
+    auto dests = dump_destinations(entry.first);
+    if (!dests) return dests.error();
+    entry.second.destinations = std::move(*dests);
+  }
+  return table;
+}
+
+Result<Table> NetlinkBackend::dump_services() {
   Table table;
   auto services = dump_request(build_get_services(family_), [&](const nlmsghdr* h) -> Result<void> {
     auto s = parse_service_reply(h);
@@ -228,22 +240,21 @@ Result<Table> NetlinkBackend::dump() {
   });
   if (!services)
     return Error{"dump IPVS services: " + services.error().message, services.error().code};
-  for (auto& entry : table) {
-    const ServiceKey& key = entry.first;
-    Service& svc = entry.second;
-    // A service deleted meanwhile dumps no destinations; the next dump drops it.
-    auto dests =
-        dump_request(build_get_dests(key, family_), [&](const nlmsghdr* h) -> Result<void> {
-          auto d = parse_dest_reply(h, key.family());
-          if (!d) return d.error();
-          svc.destinations.push_back(std::move(*d));
-          return {};
-        });
-    if (!dests)
-      return Error{"dump destinations of " + key.str() + ": " + dests.error().message,
-                   dests.error().code};
-  }
   return table;
+}
+
+Result<std::vector<Destination>> NetlinkBackend::dump_destinations(const ServiceKey& key) {
+  std::vector<Destination> out;
+  auto dests = dump_request(build_get_dests(key, family_), [&](const nlmsghdr* h) -> Result<void> {
+    auto d = parse_dest_reply(h, key.family());
+    if (!d) return d.error();
+    out.push_back(std::move(*d));
+    return {};
+  });
+  if (!dests)
+    return Error{"dump destinations of " + key.str() + ": " + dests.error().message,
+                 dests.error().code};
+  return out;
 }
 
 Result<void> NetlinkBackend::set_timeouts(const Timeouts& t) {

@@ -31,6 +31,8 @@ class NetlinkBackend final : public Backend {
   Result<void> apply(const Operation& op) override;
   std::vector<Result<void>> apply_all(const std::vector<Operation>& ops) override;
   Result<Table> dump() override;
+  Result<Table> dump_services() override;
+  Result<std::vector<Destination>> dump_destinations(const ServiceKey& key) override;
   Result<void> set_timeouts(const Timeouts& t) override;
   Result<void> start_sync_daemon(const SyncDaemon& d) override;
   Result<void> stop_sync_daemon(SyncState state) override;

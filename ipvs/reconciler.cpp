@@ -50,6 +50,26 @@ Report Reconciler::reconcile_some(const Table& desired, const std::set<ServiceKe
   return run(desired, &scope);
 }
 
+Report Reconciler::reconcile_fresh(const Table& desired, const Table& fresh,
+                                   const std::set<ServiceKey>& scope) {
+  if (!known_) return reconcile(desired);
+  for (const auto& key : scope) {
+    if (auto f = fresh.find(key); f != fresh.end())
+      (*known_)[key] = f->second;
+    else
+      known_->erase(key);
+  }
+  ++counters_.reconciles;
+  return run(desired, &scope);
+}
+
+void Reconciler::note_foreign_in(const Table& listed, const Table& desired) {
+  std::vector<ServiceKey> foreign;
+  for (const auto& [key, svc] : listed)
+    if (!desired.count(key) && !owned_.count(key)) foreign.push_back(key);
+  note_foreign(foreign);
+}
+
 Report Reconciler::run(const Table& desired, const std::set<ServiceKey>* scope) {
   TimePoint started = clock_.now();
   Plan p;

@@ -72,6 +72,15 @@ class Reconciler {
   // theirs in the cached table): a health change plans and applies its own service, not a
   // table of 100,000 destinations. Without a cached table it is reconcile(desired).
   Report reconcile_some(const Table& desired, const std::set<ServiceKey>& scope);
+  // reconcile_some() after a fresh read of the scope's services: `fresh` holds those of
+  // them that are in the kernel (as Backend::dump_services/dump_destinations read them) and
+  // replaces their entries in the cached table first (one missing from `fresh` is gone from
+  // it). A drift sweep repairs the table this way a few services at a time.
+  Report reconcile_fresh(const Table& desired, const Table& fresh,
+                         const std::set<ServiceKey>& scope);
+  // The services in the kernel (a fresh service list) that are neither in `desired` nor
+  // owned: counted and logged as foreign, as a whole reconcile does.
+  void note_foreign_in(const Table& listed, const Table& desired);
   // On stop. remove_owned deletes each owned service (one that is already gone
   // counts as deleted).
   Report cleanup(CleanupPolicy policy);

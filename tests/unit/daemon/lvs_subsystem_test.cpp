@@ -6,6 +6,8 @@
 // (listening: up) and closes (bound, not listening: connect refused, down).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+
+#include <thread>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -29,9 +31,17 @@ IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 // FakeBackend the test keeps, so the table outlives the subsystem.
 class BackendRef final : public ipvs::Backend {
  public:
-  explicit BackendRef(ipvs::FakeBackend& fake) : fake_(fake) {}
+  // `slow`: each destination read takes that long (a slow kernel, a large table).
+  explicit BackendRef(ipvs::FakeBackend& fake, Duration slow = Duration::zero())
+      : fake_(fake), slow_(slow) {}
   ipvs::Result<void> apply(const ipvs::Operation& op) override { return fake_.apply(op); }
   ipvs::Result<ipvs::Table> dump() override { return fake_.dump(); }
+  ipvs::Result<ipvs::Table> dump_services() override { return fake_.dump_services(); }
+  ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(
+      const ipvs::ServiceKey& key) override {
+    if (slow_ > Duration::zero()) std::this_thread::sleep_for(slow_);
+    return fake_.dump_destinations(key);
+  }
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts& t) override {
     return fake_.set_timeouts(t);
   }
@@ -44,6 +54,7 @@ class BackendRef final : public ipvs::Backend {
 
  private:
   ipvs::FakeBackend& fake_;
+  Duration slow_;
 };
 
 // A TCP port on 127.0.0.1 that a check finds open (up()) or refusing (down(), the start).
@@ -389,6 +400,77 @@ TEST_F(LvsSubsystemTest, AReloadTouchesOnlyTheVirtualServersThatChanged) {
   }));
   EXPECT_EQ(other.table(), fake_.table());
   fresh.stop();
+}
+
+std::vector<config::VirtualServer> many_services(int n) {
+  std::vector<config::VirtualServer> all;
+  for (int i = 0; i < n; ++i) {
+    auto vs = virtual_server(("192.0." + std::to_string(2 + i / 250) + "." + std::to_string(1 + i % 250)).c_str());
+    vs.real_servers = {real(("10.1." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250)).c_str(), 1),
+                       real(("10.2." + std::to_string(i / 250) + "." + std::to_string(1 + i % 250)).c_str(), 2)};
+    all.push_back(vs);
+  }
+  return all;
+}
+
+// Drift repair reads the kernel a service at a time (the service list, then each one's
+// destinations) and repairs what it finds, never reading the whole table at once.
+TEST_F(LvsSubsystemTest, DriftIsRepairedByASweepNotAWholeDump) {
+  auto cfg = with(many_services(200));
+  cfg.global.reconcile_interval = 30ms;
+  ASSERT_EQ(lvs_.start(cfg), "");
+  auto want = fake_.table();
+  ASSERT_EQ(want.size(), 200u);
+  const size_t dumps = fake_.dumps();  // the start's
+  // Behind our back: a destination gone, a stray one added, a whole service deleted.
+  fake_.table()[key("192.0.2.150")].destinations.pop_back();
+  ipvs::Destination stray;
+  stray.key = dest("10.9.9.9");
+  stray.weight = 3;
+  fake_.table()[key("192.0.2.20")].destinations.push_back(stray);
+  fake_.table().erase(key("192.0.2.77"));
+  ipvs::Service foreign;  // someone else's: left alone, counted
+  foreign.key = key("192.0.9.9");
+  foreign.scheduler = "rr";
+  fake_.table()[foreign.key] = foreign;
+  want[foreign.key] = foreign;
+  ASSERT_TRUE(run_until([&] { return fake_.table() == want; }));
+  EXPECT_EQ(fake_.dumps(), dumps) << "no whole-table dump";
+  JsonWriter w;
+  w.begin_object();
+  lvs_.status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"foreign_services\":1"), std::string::npos) << w.str().substr(0, 200);
+  EXPECT_GE(fake_.destination_dumps(), 190u);
+  EXPECT_GE(fake_.service_dumps(), 1u);
+}
+
+// The main loop's stall bound with a slow kernel: 300 services whose destinations take
+// 1 ms each to read are swept over many loop turns (~2 ms each), not in one 300 ms turn.
+TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
+  ipvs::FakeBackend slow_kernel;
+  LvsSubsystem lvs{loop_,
+                   [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+                     return std::unique_ptr<ipvs::Backend>(
+                         std::make_unique<BackendRef>(slow_kernel, 1ms));
+                   },
+                   clock_};
+  auto cfg = with(many_services(300));
+  cfg.global.reconcile_interval = 50ms;
+  ASSERT_EQ(lvs.start(cfg), "");
+  const size_t before = slow_kernel.destination_dumps();
+  Duration longest{};
+  auto last = SteadyClock::now();
+  Timer tick(loop_, [&] {
+    auto now = SteadyClock::now();
+    longest = std::max(longest, Duration(now - last));
+    last = now;
+  });
+  tick.start(1ms, 1ms);
+  ASSERT_TRUE(run_until([&] { return slow_kernel.destination_dumps() >= before + 300; }, 10s));
+  run_for(10ms);  // the tick after the last step: a stall in it counts too
+  EXPECT_LT(longest, 50ms) << "a sweep of 300 ms went in one turn";
+  lvs.stop();
 }
 
 TEST_F(LvsSubsystemTest, InhibitOnFailureKeepsADownServerAtWeightZero) {
