@@ -172,6 +172,9 @@ void Director::on_parsed(config::LoadResult&& result) {
 }
 
 ReloadOutcome Director::apply_reload(config::LoadResult result) {
+  // A status being written a slice per turn reads state a reload may free (a checker
+  // replaced when the dataplane changes): it is finished first, in one go.
+  finish_status_jobs();
   std::vector<std::string> errors;
   for (auto& e : result.errors) errors.push_back(e.str());
   if (result.ok()) {
@@ -292,6 +295,7 @@ bool Director::stop_when_handed_over() {
   for (auto& s : subsystems_)
     if (s->handing_over()) return false;
   handed_over_ = true;
+  finish_status_jobs();  // their steps read the subsystems' state, which stop() frees
   for (auto it = subsystems_.rbegin(); it != subsystems_.rend(); ++it) (*it)->stop();
   // Let stop hooks (notify scripts) finish, for at most 5 s, then leave the loop.
   drain_deadline_ = SteadyClock::now() + std::chrono::seconds(5);
@@ -535,6 +539,18 @@ std::vector<JsonStep> Director::status_steps() const {
     return true;
   });
   return steps;
+}
+
+void Director::finish_status_jobs() {
+  for (auto& job : status_jobs_) {
+    for (; job.next < job.steps.size(); ++job.next)
+      while (!job.steps[job.next](job.w)) {
+      }
+    std::string text = job.w.take();
+    text += '\n';
+    job.send(std::move(text));
+  }
+  status_jobs_.clear();
 }
 
 void Director::write_status_slices() {

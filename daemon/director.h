@@ -126,6 +126,7 @@ class Director {
   size_t last_status_size_ = 0;
   std::unique_ptr<Timer> status_timer_;
   void write_status_slices();
+  void finish_status_jobs();  // every job written to the end and answered, now
 };
 
 }  // namespace hd

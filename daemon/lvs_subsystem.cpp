@@ -229,8 +229,8 @@ void LvsSubsystem::on_change(const checkers::Change& c) {
   if (vs != service_keys_.end())
     changed_.insert(vs->second);
   else
-    pending_full_ = true;  // not one of ours by name: let the whole table decide
-  schedule_reconcile(false);
+    recompute_all_ = true;  // not one of ours by name: let the whole table decide
+  if (!soon_.active()) soon_.start(Millis(1));
 }
 
 bool LvsSubsystem::reload_part(const config::Config& old_cfg, const config::Config& new_cfg) {
@@ -339,7 +339,9 @@ bool LvsSubsystem::reload_part(const config::Config& old_cfg, const config::Conf
 }
 
 void LvsSubsystem::start_sweep() {
-  if (sweep_.active()) return;  // the last one is still going (a large table, a slow kernel)
+  // The last one is still going (a large table, a slow kernel): it finishes first. (Not
+  // sweep_.active(): a timer that came due in the same loop turn is no longer active.)
+  if (sweep_next_ < sweep_keys_.size()) return;
   if (!reconciler_ || !backend_ || !reconciler_->known()) {
     pending_full_ = true;
     return reconcile_now();
@@ -350,6 +352,7 @@ void LvsSubsystem::start_sweep() {
     return reconcile_now();
   }
   sweep_services_ = std::move(*services);
+  sweep_seq_ = reconciler_->seq();
   reconciler_->note_foreign_in(sweep_services_, desired_);
   // Ours: what we want, and what we own in the kernel (to delete if not wanted); foreign
   // services are left alone.
@@ -370,6 +373,9 @@ void LvsSubsystem::sweep_step() {
   while (sweep_next_ < sweep_keys_.size() &&
          (scope.empty() || std::chrono::steady_clock::now() < until)) {
     const auto& key = sweep_keys_[sweep_next_++];
+    // Changed by our own operations since the list was read (a health change, a reload):
+    // the list is stale for it and the cached table right; the next sweep reads it.
+    if (reconciler_->touched(key) > sweep_seq_) continue;
     scope.insert(key);
     auto listed = sweep_services_.find(key);
     if (listed == sweep_services_.end()) continue;  // not in the kernel: to be added
@@ -406,6 +412,9 @@ void LvsSubsystem::index_specs() {
 
 void LvsSubsystem::schedule_reconcile(bool full) {
   pending_full_ = pending_full_ || full;
+  // Anything but a health change (on_change names its service in changed_) may have
+  // changed any service's desired entry (a finished drain): the whole desired table.
+  recompute_all_ = true;
   // A burst of changes (a switch port flapping many servers) becomes one reconcile.
   if (!soon_.active()) soon_.start(Millis(1));
 }
@@ -512,6 +521,7 @@ void LvsSubsystem::announce_quorum(const ipvs::VirtualServiceSpec& spec,
 void LvsSubsystem::reconcile_now() {
   soon_.stop();
   changed_.clear();
+  recompute_all_ = false;
   auto before = quorum_;
   desired_ = ipvs::desired(specs_, health_, clock_.now(), quorum_, admin_);
   for (auto& spec : specs_) {
@@ -533,7 +543,7 @@ void LvsSubsystem::reconcile_changed() {
   // Everything when asked for (a reload, an override), before the first whole table, and
   // for a burst over a quarter of the services (a switch losing a rack): one whole plan
   // is then cheaper than many small ones.
-  if (pending_full_ || changed_.empty() || desired_.empty() ||
+  if (pending_full_ || recompute_all_ || changed_.empty() || desired_.empty() ||
       (changed_.size() > 64 && changed_.size() * 4 > specs_.size()))
     return reconcile_now();
   soon_.stop();
@@ -568,7 +578,7 @@ void LvsSubsystem::finish_reconcile(ipvs::Report report, bool full,
                                     std::chrono::steady_clock::time_point t0) {
   reconcile_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  pending_full_ = false;
+  if (full) pending_full_ = false;  // a scoped run or a sweep step leaves a request standing
   if (report.ok()) last_sync_wall_ = wall_seconds();
   if (events_ && (report.applied > 0 || !report.errors.empty()))
     events_->publish("ipvs", [&](JsonWriter& e) {

@@ -123,6 +123,7 @@ class LvsSubsystem final : public Subsystem {
   double last_sync_wall_ = 0;
   bool pending_full_ = false;
   std::set<ipvs::ServiceKey> changed_;  // services with health changes since the last reconcile
+  bool recompute_all_ = false;          // something else changed: the whole desired table
   std::map<ipvs::ServiceKey, size_t> spec_index_;  // into specs_
   bool any_slow_start_ = false;                      // a spec with slow_start
   Timer soon_;      // coalesces bursts of health changes into one reconcile
@@ -131,6 +132,7 @@ class LvsSubsystem final : public Subsystem {
   std::vector<ipvs::ServiceKey> sweep_keys_;
   size_t sweep_next_ = 0;
   ipvs::Table sweep_services_;  // the service list read at the sweep's start
+  uint64_t sweep_seq_ = 0;      // the reconciler's seq() then
   Timer ramp_;      // slow start steps
   bool sync_master_ = false, sync_backup_ = false;  // the kernel's sync roles we started
   std::string sync_error_;

@@ -46,7 +46,7 @@ Result<std::vector<Destination>> Backend::dump_destinations(const ServiceKey& ke
   auto t = dump();
   if (!t) return t.error();
   auto it = t->find(key);
-  if (it == t->end()) return Error{"no service " + key.str(), ESRCH};
+  if (it == t->end()) return std::vector<Destination>{};
   return std::move(it->second.destinations);
 }
 

@@ -49,8 +49,9 @@ class Backend {
   virtual Result<Table> dump() = 0;
   // The same read a piece at a time, so a table of 100,000 destinations is not read in one
   // go on the main loop (LvsSubsystem's drift sweep): every service without destinations,
-  // then one service's destinations (an error with code ESRCH: no such service). The
-  // defaults read the whole table; the netlink backend asks the kernel for just that.
+  // then one service's destinations (the kernel answers none for a service that is not
+  // there, as the fake backend does). The defaults read the whole table; the netlink
+  // backend asks the kernel for just that.
   virtual Result<Table> dump_services();
   virtual Result<std::vector<Destination>> dump_destinations(const ServiceKey& key);
   virtual Result<void> set_timeouts(const Timeouts& t) = 0;

@@ -135,6 +135,7 @@ Report Reconciler::run(const Table& desired, const std::set<ServiceKey>* scope) 
 void Reconciler::record(const Operation& op, const Result<void>& r, Report& report) {
   std::string what = describe(op);
   if (r) {
+    touched_[service_of(op)] = ++seq_;
     ++report.applied;
     ++counters_.applied[static_cast<size_t>(kind(op))];
     if (report.applied_ops.size() < Report::kMaxListedOps) report.applied_ops.push_back(what);

@@ -86,6 +86,15 @@ class Reconciler {
   Report cleanup(CleanupPolicy policy);
 
   const std::set<ServiceKey>& owned() const { return owned_; }
+  // Counts the operations applied; touched(key) is the count when the last one on that
+  // service was applied (0: none). A drift sweep that read the service list at seq() S
+  // skips a service with touched() > S: our own operations since have changed it, and the
+  // cached table already knows how (a service we deleted dumps as an empty one).
+  uint64_t seq() const { return seq_; }
+  uint64_t touched(const ServiceKey& key) const {
+    auto it = touched_.find(key);
+    return it == touched_.end() ? 0 : it->second;
+  }
   const Counters& counters() const { return counters_; }
   // The kernel's table as the last reconcile left it (its dump plus the operations that
   // succeeded since); nullopt before the first dump or after a failed one.
@@ -105,6 +114,8 @@ class Reconciler {
   std::optional<Table> known_;                  // the kernel's table as far as we know
   std::map<std::string, std::string> failing_;  // operation -> its last logged error
   std::set<ServiceKey> foreign_seen_;
+  uint64_t seq_ = 0;
+  std::map<ServiceKey, uint64_t> touched_;
   bool dump_failing_ = false;
 };
 

@@ -473,6 +473,46 @@ TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
   lvs.stop();
 }
 
+// A service our own reconcile deleted while a sweep was under way is not brought back
+// into the cached table from the sweep's stale service list (the kernel dumps a deleted
+// service's destinations as none): adding it again later programs it whole, with no error.
+TEST_F(LvsSubsystemTest, ASweepDoesNotResurrectAServiceDeletedMeanwhile) {
+  ipvs::FakeBackend slow_kernel;
+  LvsSubsystem lvs{loop_,
+                   [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+                     return std::unique_ptr<ipvs::Backend>(
+                         std::make_unique<BackendRef>(slow_kernel, 1ms));
+                   },
+                   clock_};
+  auto all = many_services(100);
+  auto cfg = with(all);
+  cfg.global.reconcile_interval = 30ms;
+  ASSERT_EQ(lvs.start(cfg), "");
+  // Every service sorts before 192.0.3.x; the last one is swept last.
+  auto last = all.back();
+  ASSERT_TRUE(run_until([&] { return slow_kernel.service_dumps() >= 1; }));
+  auto without = cfg;
+  without.virtual_servers.pop_back();
+  ASSERT_EQ(lvs.reload(cfg, without), "");  // deleted now, while the sweep goes on
+  EXPECT_EQ(slow_kernel.table().count(service_key(last)), 0u);
+  // The next sweep's service list: the first one has gone past every service.
+  ASSERT_TRUE(run_until([&] { return slow_kernel.service_dumps() >= 2; }));
+  // A sweep longer than reconcile_interval (100 ms of reads, 30 ms) is not restarted by the
+  // next period: it reads every service but the deleted one before the next list.
+  EXPECT_EQ(slow_kernel.destination_dumps(), 99u);
+  ASSERT_EQ(lvs.reload(without, cfg), "");  // and back
+  ASSERT_TRUE(run_until([&] {
+    auto it = slow_kernel.table().find(service_key(last));
+    return it != slow_kernel.table().end() && it->second.destinations.size() == 2;
+  }));
+  JsonWriter w;
+  w.begin_object();
+  lvs.status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"operation_errors\":0,"), std::string::npos) << w.str().substr(0, 300);
+  lvs.stop();
+}
+
 TEST_F(LvsSubsystemTest, InhibitOnFailureKeepsADownServerAtWeightZero) {
   CheckPort port;
   port.up();
