@@ -70,52 +70,17 @@ void Checker::start(std::vector<Target> targets) {
 }
 
 void Checker::update(std::vector<Target> targets) {
-  TimePoint t = now();
-  std::set<std::string> seen;
-  std::map<std::string, std::unique_ptr<Check>> next;
-  size_t started = 0, restarted = 0, kept = 0;
-  // Created now, with the offset of their first start into the interval. The offsets count
-  // from when every check exists: building 10,000 takes a while (100+ ms on a slow machine),
-  // and counted from the beginning the first starts would be late before they ever ran.
-  std::vector<std::pair<Check*, Duration>> fresh;
-  for (auto& target : targets) {
-    if (!seen.insert(target.id).second) {
-      ++duplicate_ids_;
-      HD_LOG(warning, "checkers") << "duplicate check id " << target.id << ": ignored";
-      continue;
-    }
-    auto it = checks_.find(target.id);
-    if (it != checks_.end() && *it->second->spec == target.spec) {
-      next.emplace(target.id, std::move(it->second));
-      checks_.erase(it);
-      ++kept;
-      continue;
-    }
-    if (it != checks_.end()) {
-      retire(std::move(it->second));
-      checks_.erase(it);
-      ++restarted;
-    } else {
-      ++started;
-    }
-    std::string id = target.id;
-    auto c = make_check(std::move(target), t);
-    fresh.emplace_back(c.get(), first_start_offset(c->spec->interval));
-    next.emplace(std::move(id), std::move(c));
-  }
-  TimePoint built = now();
-  for (auto [c, offset] : fresh) {
-    c->due = built + offset;
-    arm(*c, now());
-  }
-  size_t stopped = checks_.size();
-  for (auto& [id, c] : checks_) retire(std::move(c));
-  checks_ = std::move(next);
-  HD_LOG(info, "checkers") << checks_.size() << " checks: " << started << " new, " << restarted
-                           << " restarted, " << kept << " kept, " << stopped << " stopped";
+  // update_part() with every running check that is not among the targets stopped.
+  std::set<std::string> wanted;
+  for (auto& t : targets) wanted.insert(t.id);
+  std::vector<std::string> gone;
+  for (auto& [id, c] : checks_)
+    if (!wanted.count(id)) gone.push_back(id);
+  update_part(std::move(targets), gone, /*whole=*/true);
 }
 
-void Checker::update_part(std::vector<Target> changed, const std::vector<std::string>& removed) {
+void Checker::update_part(std::vector<Target> changed, const std::vector<std::string>& removed,
+                          bool whole) {
   TimePoint t = now();
   size_t started = 0, restarted = 0, kept = 0, stopped = 0;
   for (auto& id : removed) {
@@ -126,6 +91,9 @@ void Checker::update_part(std::vector<Target> changed, const std::vector<std::st
     ++stopped;
   }
   std::set<std::string> seen;
+  // Created now, with the offset of their first start into the interval. The offsets count
+  // from when every check exists: building 10,000 takes a while (100+ ms on a slow machine),
+  // and counted from the beginning the first starts would be late before they ever ran.
   std::vector<std::pair<Check*, Duration>> fresh;
   for (auto& target : changed) {
     if (!seen.insert(target.id).second) {
@@ -156,8 +124,8 @@ void Checker::update_part(std::vector<Target> changed, const std::vector<std::st
     arm(*c, now());
   }
   HD_LOG(info, "checkers") << checks_.size() << " checks: " << started << " new, " << restarted
-                           << " restarted, " << kept << " kept, " << stopped
-                           << " stopped (the others untouched)";
+                           << " restarted, " << kept << " kept, " << stopped << " stopped"
+                           << (whole ? "" : " (the others untouched)");
 }
 
 void Checker::stop() {

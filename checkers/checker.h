@@ -83,7 +83,8 @@ class Checker {
   // The same for part of the targets, in time proportional to the part: each of `changed`
   // is kept, restarted or started as update() would; each id in `removed` stops; every
   // other check runs on untouched (a reload that changed one virtual server of 10,000).
-  void update_part(std::vector<Target> changed, const std::vector<std::string>& removed);
+  void update_part(std::vector<Target> changed, const std::vector<std::string>& removed,
+                   bool whole = false);  // whole: update() (only the log line differs)
   // Stops every check (running probes are abandoned, scripts killed).
   void stop();
 

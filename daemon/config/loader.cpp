@@ -173,7 +173,6 @@ LoadResult load_string(std::string_view text, const std::string& source_name,
   }  // the parsed tree (several times the model's size) goes here
   Ctx ctx(source_name, result.errors);
   cross_checks(ctx, cfg);
-  share_checks(cfg);
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const Error& a, const Error& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });

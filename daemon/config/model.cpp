@@ -74,24 +74,6 @@ Config without_virtual_servers(const Config& cfg) {
   return out;
 }
 
-void share_checks(Config& cfg) {
-  // The distinct checks seen so far, at most 64 (a config where every real server has its
-  // own check just keeps them all): a linear scan, cheap against the parse.
-  std::vector<const SharedCheck*> seen;
-  for (auto& vs : cfg.virtual_servers)
-    for (auto& rs : vs.real_servers) {
-      if (!rs.check) continue;
-      bool found = false;
-      for (auto* s : seen)
-        if (*s == rs.check) {
-          rs.check.share_with(*s);
-          found = true;
-          break;
-        }
-      if (!found && seen.size() < 64) seen.push_back(&rs.check);
-    }
-}
-
 std::vector<std::string> sync_group_of(const Config& cfg, const std::string& instance) {
   for (auto& g : cfg.sync_groups)
     if (std::find(g.instances.begin(), g.instances.end(), instance) != g.instances.end())

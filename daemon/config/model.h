@@ -229,8 +229,9 @@ enum class Forwarding { nat, dr, tun };
 enum class Protocol { tcp, udp, sctp };
 
 // A real server's check, or none: held by pointer and shared between the real servers whose
-// checks are equal (share_checks(): a config of 100,000 real servers usually has a handful of
-// distinct checks, each 570 bytes). Reads like std::optional<Check>; mut() copies first.
+// checks are equal (the loader: a config of 100,000 real servers usually has a handful of
+// distinct checks, each 570 bytes; the loader shares them as it reads, config::Ctx::shared).
+// Reads like std::optional<Check>; mut() copies first.
 class SharedCheck {
  public:
   SharedCheck() = default;
@@ -360,8 +361,6 @@ struct Config {
 // A copy of `cfg` without its virtual servers (and their real servers): what a part that
 // does not program them keeps, at a size independent of the number of real servers.
 Config without_virtual_servers(const Config& cfg);
-// Makes real servers with equal checks share one Check object (the loader does this).
-void share_checks(Config& cfg);
 
 const char* to_string(Forwarding f);
 const char* to_string(Protocol p);

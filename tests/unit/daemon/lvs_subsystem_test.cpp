@@ -172,6 +172,15 @@ class LvsSubsystemTest : public ::testing::Test {
     (void)run_until([&] { return SteadyClock::now() >= until; }, d + 1s);
   }
 
+  // Another subsystem on this loop and clock, over `kernel` (each read taking `slow`).
+  std::unique_ptr<LvsSubsystem> on(ipvs::FakeBackend& kernel, Duration slow = Duration::zero()) {
+    return std::make_unique<LvsSubsystem>(
+        loop_,
+        [&kernel, slow]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+          return std::unique_ptr<ipvs::Backend>(std::make_unique<BackendRef>(kernel, slow));
+        },
+        clock_);
+  }
   Loop loop_;
   ManualClock clock_;
   ipvs::FakeBackend fake_;
@@ -387,11 +396,8 @@ TEST_F(LvsSubsystemTest, AReloadTouchesOnlyTheVirtualServersThatChanged) {
 
   // The same table as a fresh start on the new config, once its check has passed.
   ipvs::FakeBackend other;
-  LvsSubsystem fresh{loop_,
-                     [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
-                       return std::unique_ptr<ipvs::Backend>(std::make_unique<BackendRef>(other));
-                     },
-                     clock_};
+  auto owned = on(other);
+  LvsSubsystem& fresh = *owned;
   ASSERT_EQ(fresh.start(next), "");
   auto seven = key("192.0.2.7");
   ASSERT_TRUE(run_until([&] {
@@ -449,12 +455,8 @@ TEST_F(LvsSubsystemTest, DriftIsRepairedByASweepNotAWholeDump) {
 // 1 ms each to read are swept over many loop turns (~2 ms each), not in one 300 ms turn.
 TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
   ipvs::FakeBackend slow_kernel;
-  LvsSubsystem lvs{loop_,
-                   [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
-                     return std::unique_ptr<ipvs::Backend>(
-                         std::make_unique<BackendRef>(slow_kernel, 1ms));
-                   },
-                   clock_};
+  auto owned = on(slow_kernel, 1ms);
+  LvsSubsystem& lvs = *owned;
   auto cfg = with(many_services(300));
   cfg.global.reconcile_interval = 50ms;
   ASSERT_EQ(lvs.start(cfg), "");
@@ -478,12 +480,8 @@ TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
 // service's destinations as none): adding it again later programs it whole, with no error.
 TEST_F(LvsSubsystemTest, ASweepDoesNotResurrectAServiceDeletedMeanwhile) {
   ipvs::FakeBackend slow_kernel;
-  LvsSubsystem lvs{loop_,
-                   [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
-                     return std::unique_ptr<ipvs::Backend>(
-                         std::make_unique<BackendRef>(slow_kernel, 1ms));
-                   },
-                   clock_};
+  auto owned = on(slow_kernel, 1ms);
+  LvsSubsystem& lvs = *owned;
   auto all = many_services(100);
   auto cfg = with(all);
   cfg.global.reconcile_interval = 30ms;
