@@ -30,7 +30,9 @@ CI=${CI:-false}
 ALLOWLIST=$ROOT/tests/skip-allowlist.txt
 SKIP_FAILURES=()   # "name (where)" of every skip CI does not allow
 
-step() { printf '\n==== %s ====\n' "$*"; }
+# Each step's heading says how far into the run it starts (CI has 30 minutes).
+T0=$SECONDS
+step() { printf '\n==== %s (at %d s) ====\n' "$*" $((SECONDS - T0)); }
 
 # check_skips WHERE [JUNIT.xml] [NAME...]: list the tests that did not run (from the
 # JUnit report, plus NAMEs given), say which the allow-list covers; in CI, record
@@ -236,4 +238,4 @@ if ((${#SKIP_FAILURES[@]})); then
   step "warning: ${#SKIP_FAILURES[@]} skip(s) that CI (CI=true) would fail"
   printf '  %s\n' "${SKIP_FAILURES[@]}"
 fi
-echo "test.sh: all steps passed"
+echo "test.sh: all steps passed in $((SECONDS - T0)) s"
