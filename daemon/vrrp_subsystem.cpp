@@ -41,6 +41,7 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
   c.unicast_peers = vi.unicast_peers;
   c.peers = vi.peers;
   c.auth_pass = vi.auth_pass;
+  if (vi.auth) c.auth = config::resolve_auth(*vi.auth, vi.advert_interval);
   c.garp_count = vi.garp.count;
   c.garp_spacing = vi.garp.spacing;
   c.garp_refresh = vi.garp.refresh;
@@ -367,6 +368,16 @@ void VrrpSubsystem::metrics(metrics::Writer& w) const {
     for (size_t r = 0; r < vrrp::kDropReasonCount; ++r)
       w.sample({{"vrrp_instance", i.name}, {"reason", vrrp::to_string(static_cast<vrrp::DropReason>(r))}},
                static_cast<double>(i.counters.drops.by_reason[r]));
+  // Authenticated instances only: every verdict, accepted or not, by instance.
+  w.counter("hadirector_vrrp_auth_adverts_total",
+            "Adverts of authenticated instances by verdict: verified, unsigned_accepted "
+            "(permissive/receive-only), or the reason they were rejected.");
+  for (auto& i : s.instances)
+    if (i.auth)
+      for (size_t v = 0; v < vrrp::kAuthVerdictCount; ++v)
+        w.sample({{"vrrp_instance", i.name},
+                  {"verdict", vrrp::to_string(static_cast<vrrp::AuthVerdict>(v))}},
+                 static_cast<double>(i.auth->counters.by_verdict[v]));
   w.counter("hadirector_vrrp_notify_total", "Notify hooks by outcome.");
   w.sample({{"result", "started"}}, static_cast<double>(hooks_.started()));
   w.sample({{"result", "failed"}}, static_cast<double>(hooks_.failed()));
@@ -451,6 +462,30 @@ void VrrpSubsystem::status(JsonWriter& w) const {
       w.field(vrrp::to_string(static_cast<vrrp::DropReason>(r)), c.drops.by_reason[r]);
     w.end_object();
     w.end_object();
+    // Authentication: the mode and the key ids (never a key), and every verdict counted.
+    w.key("auth");
+    if (!i.auth) {
+      w.null();
+    } else {
+      w.begin_object();
+      w.field("mode", std::string(vrrp::to_string(i.auth->mode)));
+      w.field("anti_replay", std::string(vrrp::to_string(i.auth->anti_replay)));
+      if (i.auth->anti_replay == vrrp::AntiReplay::time) w.field("window_s", i.auth->window_s);
+      w.field("active_key", i.auth->active_key);
+      w.key("key_ids").begin_array();
+      for (int id : i.auth->key_ids) w.value(id);
+      w.end_array();
+      auto& ac = i.auth->counters;
+      w.field("verified", ac[vrrp::AuthVerdict::verified]);
+      w.field("unsigned_accepted", ac[vrrp::AuthVerdict::unsigned_accepted]);
+      w.key("rejected").begin_object();
+      w.field("total", ac.rejected());
+      for (size_t v = 0; v < vrrp::kAuthVerdictCount; ++v)
+        if (!vrrp::accepted(static_cast<vrrp::AuthVerdict>(v)))
+          w.field(vrrp::to_string(static_cast<vrrp::AuthVerdict>(v)), ac.by_verdict[v]);
+      w.end_object();
+      w.end_object();
+    }
     w.end_object();
   }
   w.end_array();

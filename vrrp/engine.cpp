@@ -369,10 +369,12 @@ std::string Engine::apply(std::vector<InstanceConfig>& next, const std::string& 
       fate.push_back({Fate::remove, nullptr});
       continue;
     }
-    InstanceConfig priority_only = *it;
-    priority_only.params.priority = old_cfg.params.priority;
+    // Priority and authentication change on a running instance (no restart, no failover).
+    InstanceConfig in_place = *it;
+    in_place.params.priority = old_cfg.params.priority;
+    in_place.auth = old_cfg.auth;
     if (old_cfg == *it) fate.push_back({Fate::keep, &*it});
-    else if (old_cfg == priority_only) fate.push_back({Fate::priority, &*it});
+    else if (old_cfg == in_place) fate.push_back({Fate::priority, &*it});
     else fate.push_back({Fate::replace, &*it});
   }
   std::vector<const InstanceConfig*> starting;  // replaced ones and new ones
@@ -395,9 +397,12 @@ std::string Engine::apply(std::vector<InstanceConfig>& next, const std::string& 
         keep.push_back(std::move(r));
         break;
       case Fate::priority:
-        HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
-                             << " -> " << int(fate[k].second->params.priority) << " by " << why;
-        r->instance->set_priority(fate[k].second->params.priority);
+        if (old_cfg.params.priority != fate[k].second->params.priority) {
+          HD_LOG(info, "vrrp") << old_cfg.name << ": priority " << int(old_cfg.params.priority)
+                               << " -> " << int(fate[k].second->params.priority) << " by " << why;
+          r->instance->set_priority(fate[k].second->params.priority);
+        }
+        if (!(old_cfg.auth == fate[k].second->auth)) r->instance->set_auth(fate[k].second->auth);
         keep.push_back(std::move(r));
         break;
       case Fate::replace:

@@ -71,7 +71,9 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
         HD_LOG(info, "vrrp") << cfg_.name << ": VIP fault hold-down over; rejoining the election";
         vip_fault_.clear();
         update_fault();
-      }) {}
+      }) {
+  if (cfg_.auth) auth_.emplace(*cfg_.auth);
+}
 
 Instance::~Instance() = default;
 
@@ -111,7 +113,23 @@ ExpectedParams Instance::expected() const {
   }
   x.advert_int_s = static_cast<uint8_t>(
       std::chrono::duration_cast<std::chrono::seconds>(cfg_.params.advert_interval).count());
+  if (cfg_.auth) x.trailer_size = kAuthTrailerSize;
   return x;
+}
+
+void Instance::set_auth(std::optional<AuthConfig> auth) {
+  if (!auth) {
+    auth_.reset();
+  } else if (auth_) {
+    auth_->set_config(*auth);
+  } else {
+    auth_.emplace(*auth);
+  }
+  cfg_.auth = std::move(auth);
+  HD_LOG(info, "vrrp") << cfg_.name << ": authentication "
+                       << (cfg_.auth ? std::string(to_string(cfg_.auth->mode)) + ", signing with key " +
+                                           std::to_string(cfg_.auth->active_key)
+                                     : std::string("off"));
 }
 
 void Instance::on_packet(const RxPacket& p) {
@@ -121,6 +139,21 @@ void Instance::on_packet(const RxPacket& p) {
     HD_LOG(debug, "vrrp") << cfg_.name << ": dropped advert from " << p.meta.source << ": "
                           << r.reason();
     return;
+  }
+  if (auth_) {
+    const AuthVerdict v = auth_->check(
+        p.payload, message_size(p.payload, cfg_.params.version, cfg_.params.primary_ip.family()),
+        p.meta, now_us());
+    if (!accepted(v)) {
+      // Every rejection is counted; the log says the first of each kind and every 100th after.
+      const uint64_t n = auth_->counters()[v];
+      if (n == 1 || n % 100 == 0)
+        HD_LOG(warning, "vrrp") << cfg_.name << ": rejected advert from " << p.meta.source
+                                << " (priority " << int(r.advert().priority)
+                                << "): authentication: " << to_string(v) << " (" << n
+                                << " so far)";
+      return;
+    }
   }
   const auto& allowed = cfg_.unicast_peers.empty() ? cfg_.peers : cfg_.unicast_peers;
   if (!allowed.empty() &&
@@ -324,6 +357,7 @@ void Instance::send_advert(uint8_t priority) {
   if (dsts.empty()) dsts.push_back(Socket::multicast_group(src.family()));
   for (auto& dst : dsts) {
     auto bytes = encode(a, src, dst);
+    if (auth_ && !bytes.empty()) bytes = auth_->outgoing(std::move(bytes), a.version, src, dst, now_us());
     if (bytes.empty()) {
       ++counters_.send_errors;
       continue;
@@ -449,6 +483,17 @@ InstanceStatus Instance::status() const {
   s.counters = counters_;
   s.advert_timing = fsm_.advert_timing();
   s.garp_sent = ports_.announcer.sent();
+  if (auth_) {
+    const AuthConfig& a = auth_->config();
+    InstanceStatus::Auth out;
+    out.mode = a.mode;
+    out.anti_replay = a.anti_replay;
+    out.window_s = seconds(a.window);
+    out.active_key = a.active_key;
+    for (auto& k : a.keys) out.key_ids.push_back(k.id);
+    out.counters = auth_->counters();
+    s.auth = std::move(out);
+  }
   return s;
 }
 

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/loop.h"
 #include "vrrp/announce.h"
+#include "vrrp/auth.h"
 #include "vrrp/fsm.h"
 #include "vrrp/socket.h"
 #include "rtnl/address.h"
@@ -46,6 +47,8 @@ struct InstanceConfig {
   // part for unicast instances).
   std::vector<IpAddress> peers;
   std::string auth_pass;  // v2 only
+  // Authenticated adverts (vrrp/auth.h): signed and verified as the mode says.
+  std::optional<AuthConfig> auth;
   int garp_count = 5;
   Duration garp_spacing = Millis(100);
   Duration garp_refresh = Duration::zero();
@@ -100,6 +103,16 @@ struct InstanceStatus {
   bool lingering = false;   // BACKUP still holding a handover's VIPs (handover_linger)
   bool handing_over = false;  // lingering, or a failover waiting for a taker
   InstanceCounters counters;
+  // Authentication, when configured: the mode, the key ids (never a key) and the verdicts.
+  struct Auth {
+    AuthMode mode = AuthMode::enforce;
+    AntiReplay anti_replay = AntiReplay::time;
+    double window_s = 0;
+    int active_key = 0;
+    std::vector<int> key_ids;
+    AuthCounters counters;
+  };
+  std::optional<Auth> auth;
   Fsm::AdvertTiming advert_timing;  // how late this Master's adverts left
   uint64_t garp_sent = 0;
 };
@@ -137,6 +150,9 @@ class Instance {
   // Called when own_fault() changes, so the engine can share it with a sync group.
   void on_own_fault_change(std::function<void()> f) { on_own_fault_change_ = std::move(f); }
   void set_priority(int priority);
+  // New keys, mode or anti-replay rule (a reload), without a restart: the sequences seen and
+  // sent are kept, so neither a failover nor a replay window comes of it.
+  void set_auth(std::optional<AuthConfig> auth);
   // Track scripts: the effective priority, and a fault reason (empty: none).
   void set_tracking(int priority, const std::string& script_fault);
   // hadirector ctl hold / failover (on) and release (see vrrp::Hold).
@@ -200,6 +216,9 @@ class Instance {
   void update_fault();
   double last_transition_wall_ = 0;
   InstanceCounters counters_;
+  std::optional<Authenticator> auth_;
+  // The wall clock the authenticator reads (microseconds since the epoch).
+  uint64_t now_us() const { return wall_micros(); }
 };
 
 }  // namespace hd::vrrp

@@ -36,14 +36,19 @@ void put_bytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
 
-uint16_t message_checksum(Version v, std::span<const uint8_t> message, const IpAddress& src,
-                         const IpAddress& dst) {
+}  // namespace
+
+uint16_t payload_checksum(Version v, std::span<const uint8_t> payload, const IpAddress& src,
+                          const IpAddress& dst) {
   // v3 covers "the pseudo-header ... and the VRRP message" (RFC 5798 5.2.8).
-  return v == Version::v2 ? internet_checksum(message)
-                         : pseudo_header_checksum(src, dst, kIpProtocol, message);
+  return v == Version::v2 ? internet_checksum(payload)
+                         : pseudo_header_checksum(src, dst, kIpProtocol, payload);
 }
 
-}  // namespace
+size_t message_size(std::span<const uint8_t> payload, Version v, Family f) {
+  if (payload.size() < kHeaderSize) return 0;
+  return kHeaderSize + payload[3] * address_size(f) + (v == Version::v2 ? kV2AuthDataSize : 0);
+}
 
 std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const IpAddress& dst) {
   const Family family = src.family();
@@ -76,7 +81,7 @@ std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const Ip
     for (char c : advert.auth_data)
       out.push_back(advert.auth_type == 0 ? 0 : static_cast<uint8_t>(c));
   }
-  const uint16_t sum = message_checksum(advert.version, out, src, dst);
+  const uint16_t sum = payload_checksum(advert.version, out, src, dst);
   out[6] = static_cast<uint8_t>(sum >> 8);
   out[7] = static_cast<uint8_t>(sum);
   return out;
@@ -101,10 +106,12 @@ DecodeResult decode(std::span<const uint8_t> payload, const RxMeta& meta,
   const size_t addr_size = address_size(family);
   const bool v2 = expect.version == Version::v2;
   const size_t expected_size = kHeaderSize + count * addr_size + (v2 ? kV2AuthDataSize : 0);
-  if (payload.size() != expected_size) return DropReason::length;
+  if (payload.size() != expected_size &&
+      (expect.trailer_size == 0 || payload.size() != expected_size + expect.trailer_size))
+    return DropReason::length;
 
   // The stored checksum is part of the summed data, so a correct message sums to zero.
-  if (message_checksum(expect.version, payload, meta.source, meta.destination) != 0) {
+  if (payload_checksum(expect.version, payload, meta.source, meta.destination) != 0) {
     return DropReason::checksum;
   }
 

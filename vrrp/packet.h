@@ -74,6 +74,15 @@ std::array<char, kV2AuthDataSize> make_password(std::string_view password);
 // addresses, or a v3 interval above 4095 cs.
 std::vector<uint8_t> encode(const Advert& advert, const IpAddress& src, const IpAddress& dst);
 
+// The checksum of `payload` as it goes from `src` to `dst` (v2: the payload alone; v3: with the
+// pseudo-header), its own checksum field included: 0 when the stored one is right.
+uint16_t payload_checksum(Version v, std::span<const uint8_t> payload, const IpAddress& src,
+                          const IpAddress& dst);
+
+// Bytes of the VRRP message in `payload` by its Count IP Addrs (and v2's auth data): what
+// comes after it is an authentication trailer (vrrp/auth.h). 0 when shorter than the header.
+size_t message_size(std::span<const uint8_t> payload, Version v, Family f);
+
 
 // Why a received packet was dropped (RFC 3768 7.1, RFC 5798 7.1, in the order checked).
 enum class DropReason : uint8_t {
@@ -120,6 +129,10 @@ struct ExpectedParams {
   uint8_t auth_type = 0;                              // v2 only
   std::array<char, kV2AuthDataSize> auth_password{};  // v2 only, compared when auth_type == 1
   uint8_t advert_int_s = 1;                           // v2 only
+  // Bytes an authentication trailer adds (vrrp/auth.h), 0 when none is expected: the length
+  // check then accepts the message alone or the message and the trailer, and the checksum
+  // covers both. Whether the trailer verifies is the Authenticator's question, not decode's.
+  size_t trailer_size = 0;
 };
 
 // Either a valid Advert or the reason it was dropped.

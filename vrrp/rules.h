@@ -29,15 +29,17 @@ inline constexpr size_t kMaxAdvertisedAddresses = 255;
 inline constexpr size_t kAdvertMtu = 1500;
 
 // Bytes of an advert on the wire: IP header (IPv4 20, no options; IPv6 40) + VRRP header +
-// addresses + v2 authentication data.
-constexpr size_t advert_wire_size(Version v, Family f, size_t addresses) {
+// addresses + v2 authentication data + an authentication trailer (vrrp/auth.h) if any.
+constexpr size_t advert_wire_size(Version v, Family f, size_t addresses, size_t trailer = 0) {
   return (f == Family::v4 ? 20 : 40) + kHeaderSize + addresses * address_size(f) +
-         (v == Version::v2 ? kV2AuthDataSize : 0);
+         (v == Version::v2 ? kV2AuthDataSize : 0) + trailer;
 }
 
-// The most addresses one advert can carry within `mtu` and the 8-bit count: IPv6 90, IPv4 255.
-constexpr size_t max_advertised_addresses(Version v, Family f, size_t mtu = kAdvertMtu) {
-  const size_t fixed = advert_wire_size(v, f, 0);
+// The most addresses one advert can carry within `mtu` and the 8-bit count: IPv6 90, IPv4 255
+// (IPv6 88 with an authentication trailer).
+constexpr size_t max_advertised_addresses(Version v, Family f, size_t mtu = kAdvertMtu,
+                                          size_t trailer = 0) {
+  const size_t fixed = advert_wire_size(v, f, 0, trailer);
   const size_t fit = mtu > fixed ? (mtu - fixed) / address_size(f) : 0;
   return fit < kMaxAdvertisedAddresses ? fit : kMaxAdvertisedAddresses;
 }

@@ -7,11 +7,30 @@
 #include <set>
 #include <tuple>
 
+#include "vrrp/rules.h"
+
 namespace hd::config {
 void cross_checks(Ctx& ctx, Config& cfg) {
   std::map<std::string, SourcePos> names;
   std::map<std::tuple<std::string, Family, int>, std::string> vrids;
   for (auto& vi : cfg.vrrp_instances) {
+    if (!vi.auth && cfg.global.vrrp_auth) {
+      vi.auth = *cfg.global.vrrp_auth;
+      vi.auth->inherited = true;
+    }
+    // The trailer's bytes count against the MTU an advert must fit (vrrp/rules.h).
+    if (vi.auth && !vi.vips.empty()) {
+      const auto v = vi.version == 2 ? vrrp::Version::v2 : vrrp::Version::v3;
+      const size_t max = vrrp::max_advertised_addresses(v, vi.family(), vrrp::kAdvertMtu,
+                                                        vrrp::kAuthTrailerSize);
+      if (vi.vips.size() > max)
+        ctx.error(vi.pos, "instance '" + vi.name + "' advertises " +
+                              std::to_string(vi.vips.size()) +
+                              " virtual IP addresses; with authentication one advert carries at "
+                              "most " + std::to_string(max) + " within a " +
+                              std::to_string(vrrp::kAdvertMtu) +
+                              "-byte MTU: list the rest in 'virtual_ipaddresses_excluded'");
+    }
     if (!names.emplace(vi.name, vi.pos).second)
       ctx.error(vi.pos, "duplicate vrrp_instance name '" + vi.name + "'");
     auto key = std::make_tuple(vi.interface, vi.family(), vi.vrid);

@@ -115,6 +115,9 @@ void load_global(Table& root, Config& cfg) {
     whole("udp", cfg.global.ipvs_timeouts.udp);
     t.finish();
   }
+  if (auto* at = g.subtable("vrrp_auth")) {
+    if (auto sec = load_auth(g.ctx(), *at, "[global.vrrp_auth]")) cfg.global.vrrp_auth = std::move(*sec);
+  }
   if (auto* mt = g.subtable("metrics")) {
     Table m(g.ctx(), *mt, "metrics");
     if (auto v = m.str("listen", true)) {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <sstream>
 
+#include <sys/stat.h>
+
 #include "daemon/config/sections.h"
 
 namespace hd::config {
@@ -111,9 +113,11 @@ std::optional<std::vector<Piece>> split(std::string_view text, size_t split_abov
 // first piece defining virtual_server some other way, a later piece holding anything but
 // its one [[virtual_server]] (a section written after the virtual servers).
 std::optional<LoadResult> load_pieces(const std::vector<Piece>& pieces,
-                                      const std::string& source_name) {
+                                      const std::string& source_name,
+                                      std::optional<unsigned> file_mode) {
   LoadResult result;
   Ctx ctx(source_name, result.errors);
+  ctx.set_file_mode(file_mode);
   Config cfg;
   cfg.source = source_name;
   for (size_t i = 0; i < pieces.size(); ++i) {
@@ -141,17 +145,12 @@ std::optional<LoadResult> load_pieces(const std::vector<Piece>& pieces,
   return result;
 }
 
-}  // namespace
-
-LoadResult load_string(std::string_view text, const std::string& source_name) {
-  return load_string(text, source_name, kSplitAbove);
-}
-
-LoadResult load_string(std::string_view text, const std::string& source_name,
-                       size_t split_above) {
+// The text of `source_name`; `file_mode` is the file's mode bits when it is a file.
+LoadResult load_text(std::string_view text, const std::string& source_name, size_t split_above,
+                     std::optional<unsigned> file_mode) {
   LoadResult result;
   std::optional<LoadResult> pieces;
-  if (auto p = split(text, split_above)) pieces = load_pieces(*p, source_name);
+  if (auto p = split(text, split_above)) pieces = load_pieces(*p, source_name, file_mode);
   Config cfg;
   if (pieces) {
     result = std::move(*pieces);
@@ -159,6 +158,7 @@ LoadResult load_string(std::string_view text, const std::string& source_name,
     result.config.reset();
   } else {
     Ctx ctx(source_name, result.errors);
+    ctx.set_file_mode(file_mode);
     toml::table root;
     try {
       root = toml::parse(text, source_name);
@@ -178,6 +178,17 @@ LoadResult load_string(std::string_view text, const std::string& source_name,
   });
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
+}
+
+}  // namespace
+
+LoadResult load_string(std::string_view text, const std::string& source_name) {
+  return load_text(text, source_name, kSplitAbove, std::nullopt);
+}
+
+LoadResult load_string(std::string_view text, const std::string& source_name,
+                       size_t split_above) {
+  return load_text(text, source_name, split_above, std::nullopt);
 }
 
 LoadResult load_file(const std::string& path) {
@@ -200,7 +211,10 @@ LoadResult load_file(const std::string& path) {
     r.errors.push_back(Error{path, 0, 0, "cannot read: " + std::string(std::strerror(errno))});
     return r;
   }
-  return load_string(text, path);
+  struct stat st {};
+  std::optional<unsigned> mode;
+  if (stat(path.c_str(), &st) == 0) mode = static_cast<unsigned>(st.st_mode);
+  return load_text(text, path, kSplitAbove, mode);
 }
 
 

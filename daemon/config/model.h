@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "ipvs/model.h"
+#include "vrrp/auth.h"
 
 namespace hd::config {
 
@@ -28,6 +29,24 @@ struct SourcePos {
 };
 
 enum class Dataplane { kernel, none };
+
+// [vrrp_instance.auth] / [global.vrrp_auth] (vrrp/auth.h; docs/vrrp-auth.md).
+struct AuthSection {
+  SourcePos pos;
+  vrrp::AuthConfig auth;  // window: see resolve_auth
+  std::optional<Duration> window;  // as given; nullopt: max(3 x advert interval, 5 s)
+  // Where each key came from, in the order of auth.keys: "file:/path", "credential:NAME" or
+  // "hex:" (inline; the writer writes the key itself back). Never the key.
+  std::vector<std::string> key_sources;
+  bool inherited = false;  // an instance's copy of [global.vrrp_auth]
+  bool operator==(const AuthSection& o) const {
+    return auth == o.auth && window == o.window && key_sources == o.key_sources &&
+           inherited == o.inherited;
+  }
+};
+
+// The engine's AuthConfig for an instance advertising every `advert_interval`.
+vrrp::AuthConfig resolve_auth(const AuthSection& s, Duration advert_interval);
 
 struct SyncDaemon {
   std::string interface;     // where the kernel's IPVS sync traffic goes
@@ -77,6 +96,8 @@ struct Global {
   std::optional<SyncDaemon> lvs_sync_daemon;
   IpvsTimeouts ipvs_timeouts;
   std::optional<MetricsEndpoint> metrics;
+  // Default authentication for instances without an [vrrp_instance.auth] of their own.
+  std::optional<AuthSection> vrrp_auth;
   bool operator==(const Global&) const = default;
 };
 
@@ -136,6 +157,7 @@ struct VrrpInstance {
   std::vector<IpAddress> peers;  // multicast: adverts from other sources are dropped
   int adopt_interval_ratio = 10;  // v3: Params::adopt_interval_ratio (0 = no bound)
   std::string auth_pass;  // v2 simple password (interop only; not security)
+  std::optional<AuthSection> auth;  // its own, or [global.vrrp_auth] (inherited)
   Garp garp;
   std::vector<std::string> track_interfaces;
   std::vector<TrackScriptRef> track_scripts;
@@ -151,7 +173,7 @@ struct VrrpInstance {
            excluded_vips == o.excluded_vips &&
            unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
            peers == o.peers && adopt_interval_ratio == o.adopt_interval_ratio &&
-           auth_pass == o.auth_pass && garp == o.garp && track_interfaces == o.track_interfaces &&
+           auth_pass == o.auth_pass && auth == o.auth && garp == o.garp && track_interfaces == o.track_interfaces &&
            track_scripts == o.track_scripts &&
            track_virtual_servers == o.track_virtual_servers && notify == o.notify;
   }

@@ -41,6 +41,10 @@ class Ctx {
                      static_cast<int>(r.begin.column)};
   }
   void set_line_offset(int lines) { line_offset_ = lines; }
+  // The file's mode bits when the text came from a file (load_file), else nullopt: a key
+  // written inline is refused in a file others can read.
+  std::optional<unsigned> file_mode() const { return file_mode_; }
+  void set_file_mode(std::optional<unsigned> m) { file_mode_ = m; }
   void error(SourcePos p, std::string message) {
     errors_.push_back(Error{file_, p.line, p.column, std::move(message)});
   }
@@ -59,6 +63,7 @@ class Ctx {
   std::string file_;
   std::vector<Error>& errors_;
   int line_offset_ = 0;
+  std::optional<unsigned> file_mode_;
   std::vector<SharedCheck> checks_;
 };
 

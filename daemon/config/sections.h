@@ -13,6 +13,8 @@ void load_global(Table& root, Config& cfg);                       // global.cpp
 std::optional<VrrpInstance> load_vrrp(Table& t);                  // vrrp.cpp
 std::optional<TrackScript> load_track_script(Table& t);           // vrrp.cpp
 std::optional<SyncGroup> load_sync_group(Table& t);               // vrrp.cpp
+std::optional<AuthSection> load_auth(Ctx& ctx, const toml::table& t,  // vrrp_auth.cpp
+                                     const std::string& where);
 std::optional<Check> load_check(Ctx& ctx, const toml::table& ct,  // check.cpp
                                 const std::string& where);
 std::optional<VirtualServer> load_vs(Table& t);                   // virtual_server.cpp

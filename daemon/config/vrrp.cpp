@@ -245,6 +245,12 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
       vi.auth_pass = *v;
     }
   }
+  if (auto* a = t.subtable("auth")) {
+    if (auto sec = load_auth(ctx, *a, "auth of instance '" + vi.name + "'")) vi.auth = std::move(*sec);
+    else ok = false;
+  } else if (t.node("auth")) {
+    ok = false;
+  }
   if (auto* g = t.subtable("garp")) {
     Table gt(ctx, *g, "garp of instance '" + vi.name + "'");
     if (auto v = gt.integer("count", 0, 100)) vi.garp.count = int(*v);

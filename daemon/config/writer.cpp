@@ -56,6 +56,37 @@ void put_strings_if(toml::table& t, std::string_view key, const std::vector<std:
   if (!v.empty()) put(t, key, strings(v));
 }
 
+// [vrrp_instance.auth] / [global.vrrp_auth]. Keys are written as they were named (a file, a
+// credential); an inline key ("hex:") is written back inline: what the writer writes then holds
+// a key, as the file it came from did.
+toml::table auth_table(const AuthSection& a) {
+  toml::table t;
+  toml::array keys;
+  for (size_t i = 0; i < a.auth.keys.size(); ++i) {
+    toml::table k;
+    k.insert_or_assign("id", int64_t{a.auth.keys[i].id});
+    std::string src = i < a.key_sources.size() ? a.key_sources[i] : "hex:";
+    if (src == "hex:") {
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (uint8_t b : a.auth.keys[i].secret.bytes()) {
+        src.push_back(kHex[b >> 4]);
+        src.push_back(kHex[b & 15]);
+      }
+    }
+    k.insert_or_assign("secret", std::move(src));
+    k.is_inline(true);
+    keys.push_back(std::move(k));
+  }
+  t.insert_or_assign("keys", std::move(keys));
+  t.insert_or_assign("active_key", int64_t{a.auth.active_key});
+  vrrp::AuthConfig d;
+  if (a.auth.mode != d.mode) t.insert_or_assign("mode", std::string(vrrp::to_string(a.auth.mode)));
+  if (a.auth.anti_replay != d.anti_replay)
+    t.insert_or_assign("anti_replay", std::string(vrrp::to_string(a.auth.anti_replay)));
+  if (a.window) t.insert_or_assign("window", duration_text(*a.window));
+  return t;
+}
+
 toml::table inline_table() {
   toml::table t;
   t.is_inline(true);
@@ -103,6 +134,7 @@ toml::table global_table(const Global& g) {
     put_duration(s, "udp", g.ipvs_timeouts.udp, Duration::zero());
     put(t, "ipvs_timeouts", std::move(s));
   }
+  if (g.vrrp_auth) put(t, "vrrp_auth", auth_table(*g.vrrp_auth));
   if (g.metrics) {
     toml::table s;
     put(s, "listen", to_string(*g.metrics));
@@ -153,6 +185,7 @@ toml::table vrrp_table(const VrrpInstance& vi) {
   }
   put_if(t, "adopt_interval_ratio", vi.adopt_interval_ratio, d.adopt_interval_ratio);
   put_str_if(t, "auth_pass", vi.auth_pass);
+  if (vi.auth && !vi.auth->inherited) put(t, "auth", auth_table(*vi.auth));
   if (vi.garp != d.garp) {
     toml::table g;
     put_if(g, "count", vi.garp.count, d.garp.count);

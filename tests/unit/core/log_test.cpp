@@ -18,9 +18,16 @@ TEST(Log, LineHasAnIso8601UtcTimestampThatGmtimeAgreesWith) {
     got = std::move(line);
     return true;
   });
-  std::time_t before = std::time(nullptr);
+  // clock_gettime, not time(): time() reads the coarse clock, which can still say the last
+  // second for a few milliseconds after the precise one the log reads has moved on.
+  auto now = [] {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec;
+  };
+  std::time_t before = now();
   write(Level::warning, "test", "hello");
-  std::time_t after = std::time(nullptr);
+  std::time_t after = now();
   defer_this_thread(nullptr);
   std::smatch m;
   ASSERT_TRUE(std::regex_match(got, m, std::regex(R"((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.\d{3}Z warning test: hello\n)")))

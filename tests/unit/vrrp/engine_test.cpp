@@ -149,6 +149,40 @@ TEST_F(EngineTest, APriorityOnlyChangeIsAppliedInPlace) {
   EXPECT_EQ(kernel.address_requests(rtnl::AddrOp::remove), 0u) << "never left Master";
 }
 
+// Turning authentication on, rotating its key and changing its mode are reloads that keep
+// the instance running: the Master stays Master, no socket is opened again.
+TEST_F(EngineTest, AnAuthenticationChangeIsAppliedInPlace) {
+  ASSERT_EQ(engine.start({instance("VI_1", "eth0", 1, kVip1, 200)}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  int opens = kernel.opens;
+  AuthConfig auth;
+  auth.keys = {AuthKey{1, Secret(std::vector<uint8_t>(32, 1))}};
+  auth.active_key = 1;
+  auth.mode = AuthMode::receive_only;
+  for (AuthMode m : {AuthMode::receive_only, AuthMode::permissive, AuthMode::enforce}) {
+    auto c = instance("VI_1", "eth0", 1, kVip1, 200);
+    auth.mode = m;
+    c.auth = auth;
+    ASSERT_EQ(engine.reload({c}), "");
+    EXPECT_TRUE(eventually([m](const EngineStatus& s) {
+      return s.instances.size() == 1 && s.instances[0].auth && s.instances[0].auth->mode == m;
+    }));
+  }
+  auth.keys.push_back(AuthKey{2, Secret(std::vector<uint8_t>(32, 2))});
+  auth.active_key = 2;
+  auto c = instance("VI_1", "eth0", 1, kVip1, 200);
+  c.auth = auth;
+  ASSERT_EQ(engine.reload({c}), "");
+  EXPECT_TRUE(eventually([](const EngineStatus& s) {
+    return s.instances.size() == 1 && s.instances[0].auth && s.instances[0].auth->active_key == 2 &&
+           s.instances[0].auth->key_ids == std::vector<int>{1, 2};
+  }));
+  EXPECT_EQ(kernel.opens, opens);
+  EXPECT_EQ(engine.status().instances[0].state, State::master);
+  EXPECT_EQ(engine.status().instances[0].counters.became_master, 1u);
+  EXPECT_EQ(kernel.address_requests(rtnl::AddrOp::remove), 0u) << "never left Master";
+}
+
 TEST_F(EngineTest, ASyncGroupMemberInFaultFaultsTheOthers) {
   auto a = instance("VI_1", "eth0", 1, kVip1);
   auto b = instance("VI_2", "eth1", 2, kVip2);

@@ -28,6 +28,7 @@ namespace hd::vrrp::testing {
 struct SentAdvert {
   IpAddress src, dst;
   Advert advert;
+  std::vector<uint8_t> payload;  // as sent (with an authentication trailer, if any)
 };
 
 // Decodes what it is given as a peer on the link would (TTL 255).
@@ -38,6 +39,7 @@ inline Advert decode_sent(std::span<const uint8_t> payload, const IpAddress& src
   x.family = src.family();
   x.vrid = payload.size() > 1 ? payload[1] : 0;
   x.advert_int_s = v == Version::v2 && payload.size() > 5 ? payload[5] : 1;
+  x.trailer_size = kAuthTrailerSize;  // a signed advert decodes too (vrrp/auth.h)
   auto r = decode(payload, RxMeta{src, dst, 255}, x);
   return r ? r.advert() : Advert{};
 }
@@ -50,7 +52,8 @@ class RecordingSender final : public AdvertSender {
     while (stall.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     std::lock_guard l(mu);
     if (!fail_with.empty()) return fail_with;
-    sent.push_back({src, dst, decode_sent(payload, src, dst, version_)});
+    sent.push_back({src, dst, decode_sent(payload, src, dst, version_),
+                    std::vector<uint8_t>(payload.begin(), payload.end())});
     return "";
   }
   std::vector<SentAdvert> snapshot() {

@@ -132,6 +132,75 @@ TEST_F(InstanceTest, ABackupHearingTheMasterStaysBackup) {
   EXPECT_EQ(i->status().master_ip, kPeer.str());
 }
 
+AuthConfig auth_with(uint8_t fill, AuthMode mode = AuthMode::enforce) {
+  AuthConfig a;
+  a.keys = {AuthKey{1, Secret(std::vector<uint8_t>(32, fill))}};
+  a.active_key = 1;
+  a.mode = mode;
+  return a;
+}
+
+// The peer's advert signed as an Authenticator with `auth` signs it.
+RxPacket signed_from(Authenticator& peer, uint8_t priority) {
+  RxPacket p = testing::advert_from(kPeer, 51, priority, {kVip}, 10ms);
+  p.payload = peer.outgoing(p.payload, Version::v3, kPeer, p.meta.destination, wall_micros());
+  return p;
+}
+
+// In enforce, a Master ignores an unsigned or forged priority-255 advert (counted by reason)
+// and yields to a signed one; what it sends carries the trailer.
+TEST_F(InstanceTest, AnAuthenticatedMasterYieldsOnlyToAVerifiedAdvert) {
+  auto c = config(100);
+  c.params.linger = Duration::zero();
+  c.auth = auth_with(7);
+  auto i = make(c);
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  auto sent = sender.snapshot();
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().payload.size(), kHeaderSize + 4 + kAuthTrailerSize);
+  EXPECT_EQ(sent.back().advert.priority, 100);
+  i->on_packet(testing::advert_from(kPeer, 51, 255, {kVip}, 10ms));  // unsigned
+  Authenticator forger(auth_with(9));
+  i->on_packet(signed_from(forger, 255));
+  EXPECT_EQ(i->state(), State::master);
+  auto st = i->status();
+  ASSERT_TRUE(st.auth);
+  EXPECT_EQ(st.auth->counters[AuthVerdict::unsigned_rejected], 1u);
+  EXPECT_EQ(st.auth->counters[AuthVerdict::bad_mac], 1u);
+  EXPECT_EQ(st.counters.adverts_received, 0u) << "a rejected advert is not received";
+  Authenticator peer(auth_with(7));
+  RxPacket good = signed_from(peer, 200);
+  i->on_packet(good);
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_EQ(i->status().auth->counters[AuthVerdict::verified], 1u);
+  i->on_packet(good);  // the same advert again
+  EXPECT_EQ(i->status().auth->counters[AuthVerdict::replayed], 1u);
+}
+
+// receive_only: sends unsigned, accepts unsigned (counted), still refuses a forged one.
+TEST_F(InstanceTest, ReceiveOnlySendsUnsignedAndRefusesForgeries) {
+  auto c = config(100);
+  c.auth = auth_with(7, AuthMode::receive_only);
+  auto i = make(c);
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  EXPECT_EQ(sender.snapshot().back().payload.size(), kHeaderSize + 4);
+  Authenticator forger(auth_with(9));
+  i->on_packet(signed_from(forger, 255));
+  EXPECT_EQ(i->state(), State::master);
+  i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
+  EXPECT_EQ(i->state(), State::backup);
+  EXPECT_EQ(i->status().auth->counters[AuthVerdict::unsigned_accepted], 1u);
+  EXPECT_EQ(i->status().auth->counters[AuthVerdict::bad_mac], 1u);
+  // Turned to enforce in place: unsigned adverts are refused from now on.
+  auto e = auth_with(7);
+  i->set_auth(e);
+  i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));
+  EXPECT_EQ(i->status().auth->counters[AuthVerdict::unsigned_rejected], 1u);
+  EXPECT_EQ(i->status().auth->mode, AuthMode::enforce);
+}
+
 TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVipsAfterTheLinger) {
   auto c = config(100);
   c.params.linger = 100ms;
