@@ -149,7 +149,8 @@ namespace {
 std::string socket_path(const Options& o) {
   if (!o.socket.empty()) return o.socket;
   if (!o.config_given) return config::Global{}.control_socket;
-  auto r = config::load_file(o.config);
+  // Keys are not read: this caller (an admin_group member, ExecReload) needs the socket only.
+  auto r = config::load_file(o.config, config::Secrets::skip);
   for (auto& e : r.errors) std::cerr << e.str() << "\n";
   return r.ok() ? r.config->global.control_socket : "";
 }

@@ -114,10 +114,11 @@ std::optional<std::vector<Piece>> split(std::string_view text, size_t split_abov
 // its one [[virtual_server]] (a section written after the virtual servers).
 std::optional<LoadResult> load_pieces(const std::vector<Piece>& pieces,
                                       const std::string& source_name,
-                                      std::optional<unsigned> file_mode) {
+                                      std::optional<unsigned> file_mode, bool read_secrets) {
   LoadResult result;
   Ctx ctx(source_name, result.errors);
   ctx.set_file_mode(file_mode);
+  ctx.set_read_secrets(read_secrets);
   Config cfg;
   cfg.source = source_name;
   for (size_t i = 0; i < pieces.size(); ++i) {
@@ -147,10 +148,11 @@ std::optional<LoadResult> load_pieces(const std::vector<Piece>& pieces,
 
 // The text of `source_name`; `file_mode` is the file's mode bits when it is a file.
 LoadResult load_text(std::string_view text, const std::string& source_name, size_t split_above,
-                     std::optional<unsigned> file_mode) {
+                     std::optional<unsigned> file_mode, bool read_secrets = true) {
   LoadResult result;
   std::optional<LoadResult> pieces;
-  if (auto p = split(text, split_above)) pieces = load_pieces(*p, source_name, file_mode);
+  if (auto p = split(text, split_above))
+    pieces = load_pieces(*p, source_name, file_mode, read_secrets);
   Config cfg;
   if (pieces) {
     result = std::move(*pieces);
@@ -159,6 +161,7 @@ LoadResult load_text(std::string_view text, const std::string& source_name, size
   } else {
     Ctx ctx(source_name, result.errors);
     ctx.set_file_mode(file_mode);
+    ctx.set_read_secrets(read_secrets);
     toml::table root;
     try {
       root = toml::parse(text, source_name);
@@ -191,7 +194,7 @@ LoadResult load_string(std::string_view text, const std::string& source_name,
   return load_text(text, source_name, split_above, std::nullopt);
 }
 
-LoadResult load_file(const std::string& path) {
+LoadResult load_file(const std::string& path, Secrets secrets) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     LoadResult r;
@@ -214,7 +217,7 @@ LoadResult load_file(const std::string& path) {
   struct stat st {};
   std::optional<unsigned> mode;
   if (stat(path.c_str(), &st) == 0) mode = static_cast<unsigned>(st.st_mode);
-  return load_text(text, path, kSplitAbove, mode);
+  return load_text(text, path, kSplitAbove, mode, secrets == Secrets::read);
 }
 
 

@@ -30,7 +30,12 @@ struct LoadResult {
   bool ok() const { return errors.empty() && config.has_value(); }
 };
 
-LoadResult load_file(const std::string& path);
+// Secrets::skip: key files and credentials (docs/vrrp-auth.md) are named but not read, each
+// key standing in as zeros. For a client that only needs the file's [global] (the control
+// socket of `hadirector reload -c`, `status -c`): it may not be allowed to read the keys,
+// and the daemon that loads the file reads them and reports what is wrong.
+enum class Secrets { read, skip };
+LoadResult load_file(const std::string& path, Secrets secrets = Secrets::read);
 LoadResult load_string(std::string_view text, const std::string& source_name);
 
 // Above this size a file is parsed one [[virtual_server]] at a time (the parsed tree of

@@ -45,6 +45,9 @@ class Ctx {
   // written inline is refused in a file others can read.
   std::optional<unsigned> file_mode() const { return file_mode_; }
   void set_file_mode(std::optional<unsigned> m) { file_mode_ = m; }
+  // Whether key files are read (load_file's Secrets).
+  bool read_secrets() const { return read_secrets_; }
+  void set_read_secrets(bool on) { read_secrets_ = on; }
   void error(SourcePos p, std::string message) {
     errors_.push_back(Error{file_, p.line, p.column, std::move(message)});
   }
@@ -64,6 +67,7 @@ class Ctx {
   std::vector<Error>& errors_;
   int line_offset_ = 0;
   std::optional<unsigned> file_mode_;
+  bool read_secrets_ = true;
   std::vector<SharedCheck> checks_;
 };
 

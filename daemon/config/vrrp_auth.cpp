@@ -71,6 +71,7 @@ std::optional<Secret> load_secret(Ctx& ctx, const toml::node& n, const std::stri
       std::string name = text.substr(11);
       if (name.empty() || name.find('/') != std::string::npos)
         return fail("'credential:' needs the credential's name (no '/')");
+      if (!ctx.read_secrets()) return Secret(std::vector<uint8_t>(vrrp::kAuthMinKeySize, 0));
       const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
       if (!dir || !*dir)
         return fail("'credential:" + name +
@@ -81,6 +82,7 @@ std::optional<Secret> load_secret(Ctx& ctx, const toml::node& n, const std::stri
     } else {
       return fail("a key is \"hex:<64 to 128 hex digits>\", \"file:/path\" or \"credential:NAME\"");
     }
+    if (!ctx.read_secrets()) return Secret(std::vector<uint8_t>(vrrp::kAuthMinKeySize, 0));
     struct stat st {};
     if (stat(path.c_str(), &st) != 0)
       return fail("key file " + path + ": " + std::strerror(errno));

@@ -102,6 +102,28 @@ sed -i '$d' /etc/hadirector/hadirector.toml
 t "systemctl stop" systemctl stop $U
 t "stopped" sh -c "! systemctl -q is-active $U"
 
+# A VRRP key as a systemd credential (docs/vrrp-auth.md): the check in ExecStartPre, the
+# daemon and ExecReload all read it from $CREDENTIALS_DIRECTORY; a shell outside the unit
+# has no such directory and the check says so.
+cp /etc/hadirector/hadirector.toml /run/hd-conf.orig
+install -d -m 0700 /etc/hadirector/credstore
+od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > /etc/hadirector/credstore/vrrp-key-1
+chmod 0600 /etc/hadirector/credstore/vrrp-key-1
+mkdir -p /etc/systemd/system/$U.d
+printf '[Service]\nLoadCredential=vrrp-key-1:/etc/hadirector/credstore/vrrp-key-1\n' \
+  > /etc/systemd/system/$U.d/vrrp-key.conf
+printf '\n[global.vrrp_auth]\nkeys = [ { id = 1, secret = "credential:vrrp-key-1" } ]\n' \
+  >> /etc/hadirector/hadirector.toml
+systemctl daemon-reload
+t "start with a VRRP key from LoadCredential=" systemctl start $U
+t "reload with the credential" systemctl reload $U
+t "check outside the unit names the missing \$CREDENTIALS_DIRECTORY" sh -c \
+  "/usr/sbin/hadirector check -c /etc/hadirector/hadirector.toml 2>&1 | grep -q 'CREDENTIALS_DIRECTORY is not set'"
+systemctl stop $U
+rm -rf /etc/systemd/system/$U.d /etc/hadirector/credstore
+cp /run/hd-conf.orig /etc/hadirector/hadirector.toml
+systemctl daemon-reload
+
 sed -e 's#^ExecStartPre=.*##; s#^ExecReload=.*##' \
     -e 's#^Type=notify#Type=oneshot\nStandardOutput=append:/hdout/log\nStandardError=append:/hdout/probe.err#' \
     -e 's#^ExecStart=.*#ExecStart=/bin/bash /hdin/probe.sh#' \

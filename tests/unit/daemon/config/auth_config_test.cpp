@@ -176,6 +176,20 @@ TEST_F(AuthConfigTest, EveryMistakeIsNamedWhereItIs) {
   }
 }
 
+// A client that only needs the control socket (reload -c, status -c) does not read keys:
+// it may not be allowed to, and the daemon reads and checks them.
+TEST_F(AuthConfigTest, SkippingSecretsReadsNoKeyFile) {
+  unsetenv("CREDENTIALS_DIRECTORY");
+  std::string text = "[global]\ncontrol_socket = \"/run/x.sock\"\n" +
+                     instance("[vrrp_instance.auth]\nkeys = [ { id = 1, secret = \"file:" + dir_ +
+                              "/absent\" }, { id = 2, secret = \"credential:k\" } ]\nactive_key = 1\n");
+  std::string path = write("c.toml", text, 0600);
+  EXPECT_EQ(load_file(path).errors.size(), 2u);
+  auto r = load_file(path, Secrets::skip);
+  ASSERT_TRUE(r.ok()) << errors(r);
+  EXPECT_EQ(r.config->global.control_socket, "/run/x.sock");
+}
+
 // 89 IPv6 VIPs fit one advert, not with the 44-byte trailer (vrrp/rules.h).
 TEST_F(AuthConfigTest, TheTrailerCountsAgainstTheMtu) {
   std::string vips;
