@@ -129,6 +129,7 @@ class AuthPair(unittest.TestCase):
 router_id = "%s"
 control_socket = "%s"
 log_level = "debug"
+metrics = { listen = "127.0.0.1:9406" }
 
 [[vrrp_instance]]
 name = "VI_1"
@@ -211,6 +212,13 @@ garp = { count = 3, spacing = "50ms" }
         self.assertGreaterEqual(ib["auth"]["rejected"]["bad_mac"], 15)
         self.assertGreaterEqual(ib["auth"]["rejected"]["replayed"], 5)
         self.assertIn("authentication: bad_mac", b.logs())
+        # The same counts in the metrics, by verdict.
+        metrics = sh("curl", "-sf", "http://127.0.0.1:9406/metrics", ns=self.ns["b"])
+        for verdict in ("bad_mac", "replayed", "unsigned", "stale", "unknown_key", "verified"):
+            line = 'hadirector_vrrp_auth_adverts_total{vrrp_instance="VI_1",verdict="%s"} ' % verdict
+            self.assertIn(line, metrics)
+        got = [l for l in metrics.splitlines() if 'verdict="bad_mac"' in l][0]
+        self.assertGreaterEqual(int(float(got.split()[-1])), 15, got)
         # tshark reads the signed adverts as VRRP with a good checksum (over the trailer too).
         pcap = os.path.join(self.tmp.path, "cap.pcap")
         sh("tshark", "-q", "-i", "eth0", "-a", "duration:1.5", "-w", pcap, ns=self.ns["c"])
