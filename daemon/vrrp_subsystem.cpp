@@ -508,6 +508,14 @@ void VrrpSubsystem::status_text(std::string& out) const {
            (i.master_ip.empty() ? "" : " master " + i.master_ip) + " (" + i.last_reason + ")\n";
     if (!i.vip_problem.empty()) out += "  VIP problem: " + i.vip_problem + "\n";
     if (i.lingering) out += "  lingering: still holding the VIPs after a handover\n";
+    if (i.auth) {
+      auto& c = i.auth->counters;
+      out += "  auth " + std::string(vrrp::to_string(i.auth->mode)) + ", signing with key " +
+             std::to_string(i.auth->active_key) + ": " +
+             std::to_string(c[vrrp::AuthVerdict::verified]) + " verified, " +
+             std::to_string(c[vrrp::AuthVerdict::unsigned_accepted]) + " unsigned accepted, " +
+             std::to_string(c.rejected()) + " rejected\n";
+    }
   }
 }
 
