@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,9 +64,25 @@ std::string Drill::socket_of(int i) const { return lab_.workdir + "/" + Lab::dir
 
 std::string Drill::write_config(int i) {
   std::string path = lab_.workdir + "/" + Lab::director(i) + ".toml";
-  std::ofstream(path) << "# written by hadirector-drill\n"
-                      << config::to_toml(director_config(lab_, p_, i, weights_));
+  {
+    std::ofstream f(path);
+    // 0600 before anything is written: with authentication the file holds the lab's keys
+    // inline, which the loader refuses in a file others can read.
+    ::chmod(path.c_str(), 0600);
+    f << "# written by hadirector-drill\n"
+      << config::to_toml(director_config(lab_, p_, i, weights_, auth_[i]));
+  }
   return path;
+}
+
+void Drill::set_auth(int i, std::optional<config::AuthSection> auth) {
+  auth_[i] = std::move(auth);
+  write_config(i);
+  std::string reply, err;
+  if (!control::request(socket_of(i), "reload", reply, err, std::chrono::milliseconds(5000)))
+    throw std::runtime_error(Lab::director(i) + ": reload: " + err);
+  if (reply.rfind("ok", 0) != 0)
+    throw std::runtime_error(Lab::director(i) + ": reload refused: " + reply);
 }
 
 void Drill::start_director(int i) {

@@ -8,10 +8,12 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "daemon/config/model.h"
 #include "drill/lab.h"
 #include "drill/observe.h"
 #include "drill/params.h"
@@ -69,6 +71,9 @@ class Drill {
   void set_director_links(int i, bool up);
   void set_real_failing(int i, bool failing);  // real server i answers 500
   void set_weights(std::array<int, 3> w);      // both directors: config rewritten, SIGHUP
+  // Director i's authenticated VRRP ([global.vrrp_auth]; nullopt: off): its config rewritten
+  // and reloaded over the control socket, waiting for the answer (throws unless "ok").
+  void set_auth(int i, std::optional<config::AuthSection> auth);
   std::array<int, 3> weights() const { return weights_; }
   void set_partition(bool on);                 // VRRP dropped between the directors
   void signal_director(int i, int sig);        // SIGSTOP / SIGCONT: a frozen director
@@ -142,6 +147,7 @@ class Drill {
   pid_t roles_[3] = {-1, -1, -1};  // DR: the real-server role on each real server
   std::string tmpfs_;              // DR: rs1's runtime directory, mounted by us
   std::array<int, 3> weights_ = {1, 1, 1};
+  std::optional<config::AuthSection> auth_[2];
   // Each scenario's window, from its fault to the end of its restore: requests failing
   // outside every window are failures in steady state, which no budget allows.
   std::vector<std::pair<double, double>> windows_;

@@ -36,7 +36,8 @@ config::VrrpInstance instance(const LabParams& p, int i, const std::string& name
 }  // namespace
 
 config::Config director_config(const Lab& lab, const LabParams& p, int i,
-                               const std::array<int, 3>& weights) {
+                               const std::array<int, 3>& weights,
+                               const std::optional<config::AuthSection>& auth) {
   const std::string name = Lab::director(i);
   const bool nat = lab.mode == Mode::nat;
   config::Config c;
@@ -46,6 +47,7 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   c.global.state_dir = lab.workdir + "/" + name + "-state";
   c.global.reconcile_interval = std::chrono::seconds(1);
   c.global.lvs_sync_daemon = config::SyncDaemon{nat ? "eth1" : "eth0", "VI_1", 51};
+  c.global.vrrp_auth = auth;
 
   const int other = 1 - i;
   c.vrrp_instances.push_back(

@@ -52,6 +52,46 @@ double settle_after_real_heal(const LabParams& p) { return p.rise * p.check_inte
 // docs/plans/issue14-runtime-control.md.
 constexpr int kHandshakesCrossing = 2;  // per switch, with a margin over what was measured
 
+// The lab's VRRP keys (ids 1 and 2), inline: the drill writes its configs 0600.
+config::AuthSection lab_auth(vrrp::AuthMode mode, std::vector<uint8_t> ids, uint8_t active) {
+  config::AuthSection a;
+  for (uint8_t id : ids) {
+    a.auth.keys.push_back(vrrp::AuthKey{id, Secret(std::vector<uint8_t>(32, static_cast<uint8_t>(0x40 + id)))});
+    a.key_sources.push_back("hex:");
+  }
+  a.auth.active_key = active;
+  a.auth.mode = mode;
+  return a;
+}
+
+// Authentication rolled out on the running pair, one director after the other at each step
+// (docs/vrrp-auth.md): receive-only, permissive, enforce; then key 2 added, made the one
+// that signs, and key 1 removed. Every step is a reload applied in place.
+void auth_rollout(Drill& d) {
+  using M = vrrp::AuthMode;
+  const std::vector<config::AuthSection> steps = {
+      lab_auth(M::receive_only, {1}, 1), lab_auth(M::permissive, {1}, 1),
+      lab_auth(M::enforce, {1}, 1),      lab_auth(M::enforce, {1, 2}, 1),
+      lab_auth(M::enforce, {1, 2}, 2),   lab_auth(M::enforce, {2}, 2)};
+  for (auto& s : steps)
+    for (int i = 0; i < 2; ++i) {
+      d.set_auth(i, s);
+      sleep_s(0.25);
+    }
+}
+
+// Back to no authentication without a failover: the reverse steps (a Backup in enforce
+// would refuse an unsigned Master's adverts and take over).
+void auth_rollback(Drill& d) {
+  using M = vrrp::AuthMode;
+  for (auto& s : {lab_auth(M::permissive, {2}, 2), lab_auth(M::receive_only, {2}, 2)})
+    for (int i = 0; i < 2; ++i) {
+      d.set_auth(i, s);
+      sleep_s(0.25);
+    }
+  for (int i = 0; i < 2; ++i) d.set_auth(i, std::nullopt);
+}
+
 std::vector<Scenario> make_table() {
   std::vector<Scenario> t;
   // A request in flight when the Master dies waits for the client's 1 s timeout: + 1.5 s.
@@ -335,6 +375,40 @@ std::vector<Scenario> make_table() {
           [](Drill& d, const Times&, Result& r) {
             if (r.max_masters > 1) r.violations.push_back("two Masters after netem was removed");
             if (d.director_state(0) != "MASTER") r.violations.push_back("A is not Master after the repair");
+          },
+  });
+  // Authenticated VRRP rolled out and its key rotated on the running pair with traffic
+  // flowing: no request fails, nobody takes over, and at the end both directors enforce
+  // with key 2, having rejected nothing (the Backup verified the Master's adverts).
+  t.push_back({
+      .name = "auth-rollout",
+      .description = "authenticated VRRP rolled out (receive-only, permissive, enforce) and "
+                     "its key rotated, one director after the other",
+      .act =
+          [](Drill& d) {
+            d.marks["b_became_master"] = d.status_number(1, "\"name\":\"VI_1\"", "became_master");
+            double t0 = now();
+            auth_rollout(d);
+            return t0;
+          },
+      .fault_s = fixed(1),
+      .heal = then_now(auth_rollback),
+      .budget = budget(Budget{.max_failed = 0, .max_long_broken = 0}),
+      .judge =
+          [](Drill& d, const Times&, Result& r) {
+            // Judged before the heal (the roll-back), on the first instance (VI_1).
+            for (int i = 0; i < 2; ++i) {
+              const char* who = i ? "B" : "A";
+              long rejected = d.status_number(i, "\"rejected\":{", "total");
+              if (rejected != 0)
+                r.violations.push_back(strf("%s rejected %ld adverts of its peer", who, rejected));
+              if (d.status_number(i, "\"auth\":{\"mode\":\"enforce\"", "active_key") != 2)
+                r.violations.push_back(strf("%s does not enforce with key 2 at the end", who));
+            }
+            if (d.status_number(1, "\"auth\":{", "verified") <= 0)
+              r.violations.push_back("B verified none of A's adverts");
+            if (d.status_number(1, "\"name\":\"VI_1\"", "became_master") != d.marks["b_became_master"])
+              r.violations.push_back("B became Master during the roll-out");
           },
   });
   // The real-server role cannot save its state file (the disk is full) when a reload adds
