@@ -10,8 +10,15 @@
 
 #include "core/log.h"
 #include "ipvs/netlink_backend.h"
+#include "nftables/backend.h"
 
 namespace hd {
+ipvs::Result<std::unique_ptr<ipvs::Backend>> open_nftables_backend() {
+  auto b = nft::NftablesBackend::open();
+  if (!b) return b.error();
+  return std::unique_ptr<ipvs::Backend>(std::move(b.value()));
+}
+
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend() {
   auto b = ipvs::NetlinkBackend::open();
   if (!b) return b.error();
@@ -41,10 +48,12 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   refresh_metric_labels();
   service_keys_.clear();
   for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
-  kernel_ = cfg.global.dataplane == config::Dataplane::kernel && !cfg.virtual_servers.empty();
+  kernel_ = cfg.global.dataplane != config::Dataplane::none && !cfg.virtual_servers.empty();
   std::set<std::string> adopted;
   if (kernel_) {
-    auto b = open_backend_();
+    const bool nft = cfg.global.dataplane == config::Dataplane::nftables;
+    if (nft && !open_nft_) return "dataplane = \"nftables\": not available in this build";
+    auto b = nft ? open_nft_() : open_backend_();
     if (!b) return b.error().message;
     backend_ = std::move(b.value());
     reconciler_ = std::make_unique<ipvs::Reconciler>(*backend_, clock_);
@@ -109,8 +118,9 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
 std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
   bool was_kernel = kernel_;
   bool now_kernel =
-      new_cfg.global.dataplane == config::Dataplane::kernel && !new_cfg.virtual_servers.empty();
-  if (!running_ || was_kernel != now_kernel) {
+      new_cfg.global.dataplane != config::Dataplane::none && !new_cfg.virtual_servers.empty();
+  if (!running_ || was_kernel != now_kernel ||
+      old_cfg.global.dataplane != new_cfg.global.dataplane) {
     // Switching dataplane (or starting from nothing): restart the subsystem.
     stop();
     return start(new_cfg);
@@ -509,7 +519,7 @@ void LvsSubsystem::status_steps(std::vector<JsonStep>& out) const {
     if (!*head) {
       *head = true;
       w.key("ipvs").begin_object();
-      w.field("dataplane", kernel_ ? "kernel" : "none");
+      w.field("dataplane", kernel_ ? config::to_string(global_.dataplane) : "none");
       w.key("services").begin_array();
     }
     for (size_t n = 0; *next < specs_.size() && n < 50; ++*next, ++n)

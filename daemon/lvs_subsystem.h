@@ -32,12 +32,17 @@ namespace hd {
 using BackendOpener = std::function<ipvs::Result<std::unique_ptr<ipvs::Backend>>()>;
 // The production opener: the kernel's IPVS over generic netlink (ipvs::NetlinkBackend).
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend();
+// dataplane = "nftables": the nftables table (nft::NftablesBackend).
+ipvs::Result<std::unique_ptr<ipvs::Backend>> open_nftables_backend();
 
 class LvsSubsystem final : public Subsystem {
  public:
   // `clock` (which must outlive the subsystem) dates health changes and drives slow start;
   // the checker reads it too, so a change's time and the ramp agree.
   LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& clock);
+  // The opener for dataplane = "nftables" (the constructor's is IPVS's); none: such a
+  // config fails to start.
+  void set_nftables_opener(BackendOpener open) { open_nft_ = std::move(open); }
   ~LvsSubsystem() override;
   std::string_view name() const override { return "lvs"; }
   std::string start(const config::Config& cfg) override;
@@ -104,12 +109,14 @@ class LvsSubsystem final : public Subsystem {
 
   Loop& loop_;
   BackendOpener open_backend_;
+  BackendOpener open_nft_;
   const Clock& clock_;
   // Only the globals are kept: a copy of the whole config would double the memory of a
   // 100,000-server config (the director holds the config; reload() is given both).
   config::Global global_;
   bool running_ = false;
-  bool kernel_ = false;  // programming IPVS (dataplane = "kernel" and services configured)
+  // Programming a data plane: IPVS (dataplane = "kernel") or nftables, services configured.
+  bool kernel_ = false;
   std::unique_ptr<ipvs::Backend> backend_;
   std::unique_ptr<ipvs::Reconciler> reconciler_;
   std::unique_ptr<checkers::Checker> checker_;

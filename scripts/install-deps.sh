@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config ninja-build libssl-dev
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
   libev-dev libcurl4-openssl-dev libtomlplusplus-dev
-  libgtest-dev libgmock-dev googletest libsystemd-dev libmicrohttpd-dev
+  libgtest-dev libgmock-dev googletest libsystemd-dev libmicrohttpd-dev libnftables-dev
   clang libclang-rt-14-dev
   iproute2 iputils-arping iputils-ping procps psmisc curl python3 openssl nftables
   keepalived tshark lintian man-db rpm systemd-container dpkg-dev fakeroot

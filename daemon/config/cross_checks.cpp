@@ -61,6 +61,29 @@ void cross_checks(Ctx& ctx, Config& cfg) {
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
+  // dataplane = "nftables" (nftables/render.h): IPv4 TCP/UDP services, NAT, rr and wrr,
+  // no persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
+  if (cfg.global.dataplane == Dataplane::nftables) {
+    const std::string dp = " (dataplane = \"nftables\" does not have it yet; IPVS does)";
+    for (auto& vs : cfg.virtual_servers) {
+      const std::string who = "virtual server " + vs.key() + ": ";
+      if (vs.fwmark) ctx.error(vs.pos, who + "fwmark services" + dp);
+      else if (vs.family() != Family::v4) ctx.error(vs.pos, who + "IPv6" + dp);
+      if (vs.protocol == Protocol::sctp) ctx.error(vs.pos, who + "SCTP" + dp);
+      if (vs.scheduler != ipvs::Scheduler::rr && vs.scheduler != ipvs::Scheduler::wrr)
+        ctx.error(vs.pos, who + "scheduler " + std::string(ipvs::to_string(vs.scheduler)) +
+                              "; rr and wrr only" + dp);
+      if (vs.persistence_timeout > Duration::zero()) ctx.error(vs.pos, who + "persistence" + dp);
+      if (vs.one_packet) ctx.error(vs.pos, who + "one_packet" + dp);
+      for (auto& r : vs.real_servers) {
+        if (r.forwarding.value_or(vs.forwarding) != Forwarding::nat)
+          ctx.error(r.pos, who + "forwarding " + to_string(r.forwarding.value_or(vs.forwarding)) +
+                               "; nat only" + dp);
+        if (r.upper_threshold || r.lower_threshold)
+          ctx.error(r.pos, who + "connection thresholds" + dp);
+      }
+    }
+  }
   for (auto& vs : cfg.virtual_servers) {
     auto [it, fresh] = vss.emplace(vs.key(), vs.pos);
     if (!fresh)

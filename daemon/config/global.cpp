@@ -60,8 +60,11 @@ void load_global(Table& root, Config& cfg) {
     else
       *dst = *v;
   }
-  if (auto v = g.choice("dataplane", {"kernel", "none"}))
-    cfg.global.dataplane = *v == "none" ? Dataplane::none : Dataplane::kernel;
+  if (auto v = g.choice("dataplane", {"kernel", "none", "nftables"})) {
+    cfg.global.dataplane = *v == "none"       ? Dataplane::none
+                           : *v == "nftables" ? Dataplane::nftables
+                                              : Dataplane::kernel;
+  }
   if (auto v = g.boolean("vrrp_realtime")) cfg.global.vrrp_realtime = *v;
   if (auto v = g.integer("vrrp_rt_priority", 1, 99)) cfg.global.vrrp_rt_priority = int(*v);
   if (auto* a = g.array("vrrp_cpu_affinity")) {
@@ -129,6 +132,15 @@ void load_global(Table& root, Config& cfg) {
                       "port from 1 to 65535, got '" + *v + "'");
     }
     m.finish();
+  }
+  // What only IPVS has (nftables/render.h says what the nftables data plane does).
+  if (cfg.global.dataplane == Dataplane::nftables) {
+    for (const char* key : {"lvs_sync_daemon", "ipvs_timeouts"})
+      if (auto* n = g.node(key))
+        g.ctx().error(*n, std::string("'") + key + "' is IPVS's; dataplane = \"nftables\" has no " +
+                              (std::string(key) == "lvs_sync_daemon"
+                                   ? "IPVS sync daemon (conntrackd syncs conntrack)"
+                                   : "IPVS timeouts (conntrack's apply)"));
   }
   g.finish();
 }

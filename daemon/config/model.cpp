@@ -22,7 +22,9 @@ const char* to_string(Protocol p) {
   }
   return "?";
 }
-const char* to_string(Dataplane d) { return d == Dataplane::none ? "none" : "kernel"; }
+const char* to_string(Dataplane d) {
+  return d == Dataplane::none ? "none" : d == Dataplane::nftables ? "nftables" : "kernel";
+}
 
 std::optional<MetricsEndpoint> parse_listen(std::string_view text) {
   auto colon = text.rfind(':');

@@ -28,7 +28,8 @@ struct SourcePos {
   auto operator<=>(const SourcePos&) const = default;
 };
 
-enum class Dataplane { kernel, none };
+// kernel: IPVS; nftables: an nftables table (nftables/render.h); none: nothing programmed.
+enum class Dataplane { kernel, none, nftables };
 
 // [vrrp_instance.auth] / [global.vrrp_auth] (vrrp/auth.h; docs/vrrp-auth.md).
 struct AuthSection {

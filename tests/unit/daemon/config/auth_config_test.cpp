@@ -205,3 +205,45 @@ TEST_F(AuthConfigTest, TheTrailerCountsAgainstTheMtu) {
 
 }  // namespace
 }  // namespace hd::config
+
+namespace hd::config {
+namespace {
+
+// dataplane = "nftables" (nftables/render.h): what it cannot do yet is refused where it is
+// written; what it can do loads.
+TEST(NftablesDataplaneConfig, WhatItCannotDoIsRefusedAtItsPlace) {
+  const std::string ok = R"([global]
+dataplane = "nftables"
+[[virtual_server]]
+address = "10.9.0.100"
+port = 80
+scheduler = "wrr"
+real_server = [ { address = "10.10.0.11", weight = 2 }, { address = "10.10.0.12" } ]
+)";
+  auto r = load_string(ok, "t.toml");
+  ASSERT_TRUE(r.ok()) << errors(r);
+  EXPECT_EQ(r.config->global.dataplane, Dataplane::nftables);
+  const std::string bad = R"([global]
+dataplane = "nftables"
+ipvs_timeouts = { tcp = 900 }
+[[virtual_server]]
+address = "10.9.0.100"
+port = 80
+scheduler = "wlc"
+persistence_timeout = 300
+real_server = [ { address = "10.10.0.11", forwarding = "dr" } ]
+)";
+  auto e = load_string(bad, "t.toml");
+  ASSERT_EQ(e.errors.size(), 4u) << errors(e);
+  EXPECT_EQ(e.errors[0].line, 3);
+  EXPECT_THAT(e.errors[0].message, HasSubstr("'ipvs_timeouts' is IPVS's"));
+  EXPECT_EQ(e.errors[1].line, 4);
+  EXPECT_THAT(e.errors[1].message, HasSubstr("scheduler wlc; rr and wrr only"));
+  EXPECT_EQ(e.errors[2].line, 4);
+  EXPECT_THAT(e.errors[2].message, HasSubstr("persistence"));
+  EXPECT_EQ(e.errors[3].line, 9);
+  EXPECT_THAT(e.errors[3].message, HasSubstr("forwarding dr; nat only"));
+}
+
+}  // namespace
+}  // namespace hd::config

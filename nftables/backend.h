@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The nftables data plane (dataplane = "nftables"): an ipvs::Backend, so the reconciler, the
+// desired state (health, quorum, sorry server, slow start, drain) and the diff are the ones
+// IPVS uses; this backend turns the operations into nftables rules (render.h) applied
+// through libnftables as one transaction per apply_all().
+//
+// What it holds is what it programmed: dump() returns that, not a read-back of the kernel
+// (so drift in the nftables table is not repaired yet, and a restart rebuilds the table from
+// scratch). Timeouts and the sync daemon are IPVS's: the loader refuses them here.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "ipvs/backend.h"
+
+struct nft_ctx;
+
+namespace hd::nft {
+
+class NftablesBackend final : public ipvs::Backend {
+ public:
+  // Creates the table (replacing one a previous run left); an error when libnftables or
+  // the kernel refuses (no nf_tables, no CAP_NET_ADMIN).
+  static ipvs::Result<std::unique_ptr<NftablesBackend>> open();
+  ~NftablesBackend() override;
+
+  ipvs::Result<void> apply(const ipvs::Operation& op) override;
+  std::vector<ipvs::Result<void>> apply_all(const std::vector<ipvs::Operation>& ops) override;
+  ipvs::Result<ipvs::Table> dump() override { return programmed_; }
+  ipvs::Result<void> set_timeouts(const ipvs::Timeouts&) override;
+  ipvs::Result<void> start_sync_daemon(const ipvs::SyncDaemon&) override;
+  ipvs::Result<void> stop_sync_daemon(ipvs::SyncState) override;
+  // Removes the table (a stop with ipvs_on_stop = "remove", and tests).
+  ipvs::Result<void> remove_table();
+
+  // Runs `script` as one transaction: "" or nft's error text.
+  std::string run(const std::string& script);
+  // `nft list table ip hadirector` as nft prints it ("" when there is none): tests, debugging.
+  std::string list();
+
+ private:
+  explicit NftablesBackend(nft_ctx* ctx) : ctx_(ctx) {}
+  nft_ctx* ctx_;
+  ipvs::Table programmed_;
+};
+
+}  // namespace hd::nft

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "nftables/render.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+namespace hd::nft {
+namespace {
+
+std::string proto(const ipvs::ServiceKey& k) {
+  return k.protocol() == ipvs::Protocol::udp ? "udp" : k.protocol() == ipvs::Protocol::tcp ? "tcp" : "sctp";
+}
+
+std::string element(const ipvs::ServiceKey& k) {
+  return k.address().str() + " . " + proto(k) + " . " + std::to_string(k.port());
+}
+
+std::string table() { return std::string("ip ") + kTable; }
+
+}  // namespace
+
+std::vector<std::string> unsupported(const ipvs::Service& s) {
+  std::vector<std::string> out;
+  if (s.key.is_fwmark()) out.push_back("fwmark services");
+  else if (s.key.family() != Family::v4) out.push_back("IPv6 services (IPv4 only so far)");
+  else if (s.key.protocol() == ipvs::Protocol::sctp) out.push_back("SCTP");
+  if (s.scheduler != "rr" && s.scheduler != "wrr")
+    out.push_back("scheduler " + s.scheduler + " (rr and wrr only)");
+  if (s.flags & ipvs::kPersistent) out.push_back("persistence");
+  for (auto& d : s.destinations) {
+    if (d.method != ipvs::Method::nat) {
+      out.push_back("forwarding " + std::string(ipvs::to_string(d.method)) + " (nat only)");
+      break;
+    }
+  }
+  for (auto& d : s.destinations) {
+    if (d.u_threshold || d.l_threshold) {
+      out.push_back("connection thresholds");
+      break;
+    }
+  }
+  return out;
+}
+
+std::string chain_name(const ipvs::ServiceKey& k) {
+  char hex[9] = {};
+  auto b = k.address().bytes();
+  std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+  return "s_" + std::string(hex) + "_" + proto(k) + "_" + std::to_string(k.port());
+}
+
+std::string service_rule(const ipvs::Service& s) {
+  // rr is wrr with every weight 1 (a weight-0 server takes nothing in either).
+  const bool rr = s.scheduler == "rr";
+  std::string ranges;
+  int64_t at = 0;
+  // In address order: the same servers give the same rule whatever order they came in.
+  std::vector<const ipvs::Destination*> dests;
+  for (auto& d : s.destinations) dests.push_back(&d);
+  std::sort(dests.begin(), dests.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  for (const ipvs::Destination* dp : dests) {
+    const ipvs::Destination& d = *dp;
+    if (d.weight <= 0) continue;
+    const int64_t w = rr ? 1 : d.weight;
+    if (!ranges.empty()) ranges += ", ";
+    ranges += std::to_string(at);
+    if (w > 1) ranges += "-" + std::to_string(at + w - 1);
+    const uint16_t port = d.key.port ? d.key.port : s.key.port();
+    ranges += " : " + d.key.address.str() + " . " + std::to_string(port);
+    at += w;
+  }
+  if (at == 0) return "drop";
+  return "meta l4proto " + proto(s.key) + " dnat ip addr . port to numgen inc mod " +
+         std::to_string(at) + " map { " + ranges + " }";
+}
+
+std::string reset_script() {
+  const std::string t = table();
+  // add + delete: the delete never fails on a table that is not there yet.
+  return "add table " + t + "\n" + "delete table " + t + "\n" + "add table " + t + "\n" +
+         "add map " + t + " services { type ipv4_addr . inet_proto . inet_service : verdict ; }\n" +
+         "add chain " + t + " prerouting { type nat hook prerouting priority dstnat ; policy accept ; }\n" +
+         "add rule " + t + " prerouting ip daddr . meta l4proto . th dport vmap @services\n" +
+         "add chain " + t + " output { type nat hook output priority -100 ; policy accept ; }\n" +
+         "add rule " + t + " output ip daddr . meta l4proto . th dport vmap @services\n";
+}
+
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
+  const std::string t = table();
+  std::string out;
+  for (auto& [key, s] : before) {
+    if (after.count(key)) continue;
+    const std::string c = chain_name(key);
+    out += "delete element " + t + " services { " + element(key) + " }\n";
+    out += "flush chain " + t + " " + c + "\n";
+    out += "delete chain " + t + " " + c + "\n";
+  }
+  for (auto& [key, s] : after) {
+    const std::string c = chain_name(key);
+    auto old = before.find(key);
+    const std::string rule = service_rule(s);
+    if (old == before.end()) {
+      out += "add chain " + t + " " + c + "\n";
+      out += "add rule " + t + " " + c + " " + rule + "\n";
+      out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
+    } else if (service_rule(old->second) != rule) {
+      out += "flush chain " + t + " " + c + "\n";
+      out += "add rule " + t + " " + c + " " + rule + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace hd::nft

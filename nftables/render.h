@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The nftables data plane's rules as text (nft's own syntax), from the same ipvs::Table the
+// IPVS backend programs: pure functions, unit-tested against literal scripts; backend.h runs
+// them through libnftables, one atomic transaction per call.
+//
+// Layout: one table, `ip hadirector`, that nothing else writes. A verdict map `services`
+// (address . protocol . port -> jump to the service's chain) is consulted at prerouting and
+// output (dstnat priority); each service has a chain `s_<address hex>_<proto>_<port>` with one
+// rule: DNAT to a real server picked by `numgen inc mod W` over ranges as wide as the weights
+// (weight 0: no range), or `drop` when no real server takes new connections. A health change
+// rewrites only its service's chain (flush + one rule); connections already tracked keep their
+// real server (conntrack), as IPVS keeps its connection entries.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ipvs/model.h"
+
+namespace hd::nft {
+
+inline constexpr const char* kTable = "hadirector";
+
+// What this data plane cannot do for `s` (empty: it can): the loader's errors say these.
+// Supported: IPv4 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both exact per
+// cycle of the weights' sum), no persistence, no connection thresholds.
+std::vector<std::string> unsupported(const ipvs::Service& s);
+
+std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80"
+// The rule of a service's chain (without "add rule ...").
+std::string service_rule(const ipvs::Service& s);
+
+// The script that (re)creates the table empty: map and base chains, nothing else.
+std::string reset_script();
+// The script that turns `before` into `after` (services added, removed, changed; unchanged
+// ones untouched): run as one transaction.
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after);
+
+}  // namespace hd::nft

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The nftables data plane's scripts, written out by hand from nft's syntax.
+#include "nftables/render.h"
+
+#include <gtest/gtest.h>
+
+namespace hd::nft {
+namespace {
+
+IpAddress ip(const char* s) { return *IpAddress::parse(s); }
+
+ipvs::Destination dest(const char* a, uint16_t port, int weight) {
+  ipvs::Destination d;
+  d.key = ipvs::DestKey{ip(a), port};
+  d.weight = weight;
+  return d;
+}
+
+ipvs::Service service(const char* vip, const char* sched, std::vector<ipvs::Destination> ds) {
+  ipvs::Service s;
+  s.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip(vip), 80);
+  s.scheduler = sched;
+  s.destinations = std::move(ds);
+  return s;
+}
+
+TEST(NftRender, WrrRangesAreAsWideAsTheWeightsInAddressOrder) {
+  auto s = service("10.9.0.100", "wrr", {dest("10.10.0.13", 80, 3), dest("10.10.0.11", 8080, 1),
+                                         dest("10.10.0.12", 0, 2), dest("10.10.0.14", 80, 0)});
+  EXPECT_EQ(chain_name(s.key), "s_0a090064_tcp_80");
+  // Port 0 is the service's port (as IPVS); weight 0 takes nothing.
+  EXPECT_EQ(service_rule(s),
+            "meta l4proto tcp dnat ip addr . port to numgen inc mod 6 map { 0 : 10.10.0.11 . 8080, "
+            "1-2 : 10.10.0.12 . 80, 3-5 : 10.10.0.13 . 80 }");
+}
+
+TEST(NftRender, RrIgnoresWeightsButNotWeightZero) {
+  auto s = service("10.9.0.100", "rr", {dest("10.10.0.11", 80, 5), dest("10.10.0.12", 80, 0),
+                                        dest("10.10.0.13", 80, 2)});
+  EXPECT_EQ(service_rule(s),
+            "meta l4proto tcp dnat ip addr . port to numgen inc mod 2 map { 0 : 10.10.0.11 . 80, "
+            "1 : 10.10.0.13 . 80 }");
+}
+
+TEST(NftRender, NoServerTakingConnectionsDrops) {
+  EXPECT_EQ(service_rule(service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 0)})), "drop");
+  EXPECT_EQ(service_rule(service("10.9.0.100", "wrr", {})), "drop");
+}
+
+TEST(NftRender, ChangesTouchOnlyWhatChanged) {
+  ipvs::Table before, after;
+  auto a = service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 1), dest("10.10.0.12", 80, 1)});
+  auto b = service("10.9.0.101", "wrr", {dest("10.10.0.11", 80, 1)});
+  auto c = service("10.9.0.102", "rr", {dest("10.10.0.12", 80, 1)});
+  before[a.key] = a;
+  before[b.key] = b;
+  after[a.key] = a;
+  after[a.key].destinations[1].weight = 0;  // a health change
+  after[c.key] = c;                         // new; b is gone
+  EXPECT_EQ(change_script(before, after),
+            "delete element ip hadirector services { 10.9.0.101 . tcp . 80 }\n"
+            "flush chain ip hadirector s_0a090065_tcp_80\n"
+            "delete chain ip hadirector s_0a090065_tcp_80\n"
+            "flush chain ip hadirector s_0a090064_tcp_80\n"
+            "add rule ip hadirector s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to "
+            "numgen inc mod 1 map { 0 : 10.10.0.11 . 80 }\n"
+            "add chain ip hadirector s_0a090066_tcp_80\n"
+            "add rule ip hadirector s_0a090066_tcp_80 meta l4proto tcp dnat ip addr . port to "
+            "numgen inc mod 1 map { 0 : 10.10.0.12 . 80 }\n"
+            "add element ip hadirector services { 10.9.0.102 . tcp . 80 : jump s_0a090066_tcp_80 }\n");
+  EXPECT_EQ(change_script(after, after), "");
+}
+
+TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
+  EXPECT_TRUE(unsupported(service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 1)})).empty());
+  auto s = service("10.9.0.100", "wlc", {dest("10.10.0.11", 80, 1)});
+  s.flags = ipvs::kPersistent;
+  s.destinations[0].method = ipvs::Method::dr;
+  auto why = unsupported(s);
+  ASSERT_EQ(why.size(), 3u);
+  EXPECT_EQ(why[0], "scheduler wlc (rr and wrr only)");
+  EXPECT_EQ(why[1], "persistence");
+  EXPECT_EQ(why[2], "forwarding dr (nat only)");
+  ipvs::Service v6;
+  v6.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip("2001:db8::1"), 80);
+  v6.scheduler = "rr";
+  EXPECT_EQ(unsupported(v6), std::vector<std::string>{"IPv6 services (IPv4 only so far)"});
+}
+
+}  // namespace
+}  // namespace hd::nft
