@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""dataplane = "nftables" on this machine's own kernel (no IPVS here), end to end in network
+namespaces: a client, a director running hadirector (NAT: the real servers' gateway), three
+real servers serving HTTP. New connections share out 1:2:3 as wrr's weights say (numgen
+inc over weight-wide ranges is exact per cycle); a real server whose check fails leaves the
+rotation with no failed request after its check fell; it comes back; the table holds only
+what hadirector wrote, and a foreign table is untouched."""
+import collections
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+import hdtest
+from hdtest import Daemon, TempDir, wait_for
+from netlab import Lab, sh
+
+VIP = "10.9.0.100"
+REALS = ["10.10.0.11", "10.10.0.12", "10.10.0.13"]
+
+_CLIENT = r'''
+import json, sys, urllib.request
+n, url = int(sys.argv[1]), sys.argv[2]
+got, failed = {}, 0
+for _ in range(n):
+    try:
+        body = urllib.request.urlopen(url, timeout=2).read().decode().strip()
+        got[body] = got.get(body, 0) + 1
+    except Exception:
+        failed += 1
+print(json.dumps({"served": got, "failed": failed}))
+'''
+
+
+class NftablesDataplane(unittest.TestCase):
+    def setUp(self):
+        self.lab = Lab("hdn")
+        self.tmp = TempDir()
+        self.daemon = None
+        self.servers = {}
+        try:
+            self.ns_c = self.lab.host("c", ["10.9.0.50/24"])
+            self.ns_d = self.lab.host("d", ["10.9.0.2/24", "10.10.0.1/24", VIP + "/32"])
+            sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=self.ns_d)
+            # Client and real servers share the bridge: no redirect past the director.
+            sh("sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0", ns=self.ns_d)
+            sh("sysctl", "-qw", "net.ipv4.conf.eth0.send_redirects=0", ns=self.ns_d)
+            self.ns_r = []
+            for i, ip in enumerate(REALS):
+                ns = self.lab.host("r%d" % (i + 1), [ip + "/24"])
+                sh("ip", "route", "add", "default", "via", "10.10.0.1", ns=ns)
+                self.ns_r.append(ns)
+                self.serve(i)
+        except Exception:
+            self.tearDown()
+            raise
+
+    def tearDown(self):
+        if self.daemon:
+            self.daemon.stop(signal.SIGKILL)
+        for p in self.servers.values():
+            p.kill()
+            p.wait()
+        self.lab.close()
+        self.tmp.cleanup()
+
+    def serve(self, i):
+        d = os.path.join(self.tmp.path, "rs%d" % (i + 1))
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("rs%d\n" % (i + 1))
+        self.servers[i] = subprocess.Popen(["ip", "netns", "exec", self.ns_r[i], sys.executable, "-m",
+                                            "http.server", "80", "--bind", REALS[i], "-d", d],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def requests(self, n):
+        r = subprocess.run(["ip", "netns", "exec", self.ns_c, sys.executable, "-c", _CLIENT, str(n),
+                            "http://%s/" % VIP], capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def up(self):
+        return self.daemon.status()["checkers"]["up"]
+
+    def test_nat_through_nftables_with_weights_and_health(self):
+        sock = os.path.join(self.tmp.path, "d.sock")
+        reals = "\n".join("""  [[virtual_server.real_server]]
+  address = "%s"
+  port = 80
+  weight = %d
+  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
+""" % (ip, w) for ip, w in zip(REALS, (1, 2, 3)))
+        cfg = self.tmp.file("d.toml", """[global]
+control_socket = "%s"
+dataplane = "nftables"
+
+[[virtual_server]]
+address = "%s"
+port = 80
+scheduler = "wrr"
+forwarding = "nat"
+%s""" % (sock, VIP, reals))
+        sh("nft", "add table ip someone_else", ns=self.ns_d)
+        self.daemon = Daemon(cfg, sock, netns=self.ns_d).wait_ready()
+        wait_for(lambda: self.up() == 3, 10, what="three real servers up")
+        st = self.daemon.status()
+        self.assertEqual(st["ipvs"]["dataplane"], "nftables")
+
+        got = self.requests(60)
+        print("60 new connections:", got)
+        self.assertEqual(got["failed"], 0)
+        # wrr 1:2:3, exact per cycle of 6.
+        self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
+
+        # rs3 stops: its check falls, it leaves the rotation; nothing fails after that.
+        self.servers[2].kill()
+        self.servers[2].wait()
+        wait_for(lambda: self.up() == 2, 5, what="rs3 down")
+        table = sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d)
+        self.assertNotIn("10.10.0.13", table)
+        self.assertIn("numgen inc mod 3", table)
+        got = self.requests(30)
+        print("30 with rs3 down:", got)
+        self.assertEqual(got, {"served": {"rs1": 10, "rs2": 20}, "failed": 0})
+
+        # Back in rotation once its check passes again.
+        self.serve(2)
+        wait_for(lambda: self.up() == 3, 10, what="rs3 up again")
+        got = self.requests(60)
+        self.assertEqual(got["failed"], 0)
+        self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
+        # The foreign table is as it was; hadirector's own is the only other one.
+        tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
+        self.assertIn("table ip someone_else", tables)
+        self.assertIn("table ip hadirector", tables)
+
+
+if __name__ == "__main__":
+    hdtest.main()
