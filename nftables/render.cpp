@@ -25,8 +25,8 @@ std::vector<std::string> unsupported(const ipvs::Service& s) {
   if (s.key.is_fwmark()) out.push_back("fwmark services");
   else if (s.key.family() != Family::v4) out.push_back("IPv6 services (IPv4 only so far)");
   else if (s.key.protocol() == ipvs::Protocol::sctp) out.push_back("SCTP");
-  if (s.scheduler != "rr" && s.scheduler != "wrr")
-    out.push_back("scheduler " + s.scheduler + " (rr and wrr only)");
+  if (s.scheduler != "rr" && s.scheduler != "wrr" && s.scheduler != "sh" && s.scheduler != "dh")
+    out.push_back("scheduler " + s.scheduler + " (rr, wrr, sh and dh only)");
   if (s.flags & ipvs::kPersistent) out.push_back("persistence");
   for (auto& d : s.destinations) {
     if (d.method != ipvs::Method::nat) {
@@ -71,8 +71,17 @@ std::string service_rule(const ipvs::Service& s) {
     at += w;
   }
   if (at == 0) return "drop";
-  return "meta l4proto " + proto(s.key) + " dnat ip addr . port to numgen inc mod " +
-         std::to_string(at) + " map { " + ranges + " }";
+  // rr/wrr: a counter over the ranges. sh/dh: a hash of the source (with sh-port, and its
+  // port) or destination address, seeded with 0 so that both directors of a pair pick the
+  // same server for a client, as IPVS's sh does.
+  std::string pick = "numgen inc mod " + std::to_string(at);
+  const std::string m = " mod " + std::to_string(at) + " seed 0x0";
+  if (s.scheduler == "sh")
+    pick = (s.flags & ipvs::kShPort) ? "jhash ip saddr . th sport" + m : "jhash ip saddr" + m;
+  else if (s.scheduler == "dh")
+    pick = "jhash ip daddr" + m;
+  return "meta l4proto " + proto(s.key) + " dnat ip addr . port to " + pick + " map { " + ranges +
+         " }";
 }
 
 std::string reset_script() {

@@ -6,8 +6,9 @@
 // Layout: one table, `ip hadirector`, that nothing else writes. A verdict map `services`
 // (address . protocol . port -> jump to the service's chain) is consulted at prerouting and
 // output (dstnat priority); each service has a chain `s_<address hex>_<proto>_<port>` with one
-// rule: DNAT to a real server picked by `numgen inc mod W` over ranges as wide as the weights
-// (weight 0: no range), or `drop` when no real server takes new connections. A health change
+// rule: DNAT to a real server picked by `numgen inc mod W` (rr, wrr) or `jhash ... mod W`
+// (sh, dh) over ranges as wide as the weights (weight 0: no range), or `drop` when no real
+// server takes new connections. A health change
 // rewrites only its service's chain (flush + one rule); connections already tracked keep their
 // real server (conntrack), as IPVS keeps its connection entries.
 #pragma once
@@ -22,7 +23,8 @@ inline constexpr const char* kTable = "hadirector";
 
 // What this data plane cannot do for `s` (empty: it can): the loader's errors say these.
 // Supported: IPv4 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both exact per
-// cycle of the weights' sum), no persistence, no connection thresholds.
+// cycle of the weights' sum), sh (with sh-port) and dh (a hash over weight-wide ranges), no
+// persistence, no connection thresholds.
 std::vector<std::string> unsupported(const ipvs::Service& s);
 
 std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80"

@@ -61,7 +61,7 @@ void cross_checks(Ctx& ctx, Config& cfg) {
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
-  // dataplane = "nftables" (nftables/render.h): IPv4 TCP/UDP services, NAT, rr and wrr,
+  // dataplane = "nftables" (nftables/render.h): IPv4 TCP/UDP services, NAT, rr/wrr/sh/dh,
   // no persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
   if (cfg.global.dataplane == Dataplane::nftables) {
     const std::string dp = " (dataplane = \"nftables\" does not have it yet; IPVS does)";
@@ -70,9 +70,12 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       if (vs.fwmark) ctx.error(vs.pos, who + "fwmark services" + dp);
       else if (vs.family() != Family::v4) ctx.error(vs.pos, who + "IPv6" + dp);
       if (vs.protocol == Protocol::sctp) ctx.error(vs.pos, who + "SCTP" + dp);
-      if (vs.scheduler != ipvs::Scheduler::rr && vs.scheduler != ipvs::Scheduler::wrr)
+      if (vs.scheduler != ipvs::Scheduler::rr && vs.scheduler != ipvs::Scheduler::wrr &&
+          vs.scheduler != ipvs::Scheduler::sh && vs.scheduler != ipvs::Scheduler::dh)
         ctx.error(vs.pos, who + "scheduler " + std::string(ipvs::to_string(vs.scheduler)) +
-                              "; rr and wrr only" + dp);
+                              "; rr, wrr, sh and dh only" + dp);
+      if (vs.scheduler_flags & ipvs::kShFallback)
+        ctx.error(vs.pos, who + "sh-fallback" + dp);
       if (vs.persistence_timeout > Duration::zero()) ctx.error(vs.pos, who + "persistence" + dp);
       if (vs.one_packet) ctx.error(vs.pos, who + "one_packet" + dp);
       for (auto& r : vs.real_servers) {

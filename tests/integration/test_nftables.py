@@ -3,7 +3,8 @@
 namespaces: a client, a director running hadirector (NAT: the real servers' gateway), three
 real servers serving HTTP. New connections share out 1:2:3 as wrr's weights say (numgen
 inc over weight-wide ranges is exact per cycle); a real server whose check fails leaves the
-rotation with no failed request after its check fell; it comes back; the table holds only
+rotation with no failed request after its check fell; it comes back; sh sends one client to
+one server every time; the table holds only
 what hadirector wrote, and a foreign table is untouched."""
 import collections
 import json
@@ -102,10 +103,17 @@ address = "%s"
 port = 80
 scheduler = "wrr"
 forwarding = "nat"
-%s""" % (sock, VIP, reals))
+%s
+[[virtual_server]]
+address = "%s"
+port = 81
+scheduler = "sh"
+real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12", port = 80 },
+                { address = "10.10.0.13", port = 80 } ]
+""" % (sock, VIP, reals, VIP))
         sh("nft", "add table ip someone_else", ns=self.ns_d)
         self.daemon = Daemon(cfg, sock, netns=self.ns_d).wait_ready()
-        wait_for(lambda: self.up() == 3, 10, what="three real servers up")
+        wait_for(lambda: self.up() == 3, 10, what="three real servers up")  # checked ones
         st = self.daemon.status()
         self.assertEqual(st["ipvs"]["dataplane"], "nftables")
 
@@ -115,13 +123,21 @@ forwarding = "nat"
         # wrr 1:2:3, exact per cycle of 6.
         self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
 
+        # sh: one client, one server (a hash of its address), every time.
+        r = subprocess.run(["ip", "netns", "exec", self.ns_c, sys.executable, "-c", _CLIENT, "20",
+                            "http://%s:81/" % VIP], capture_output=True, text=True, timeout=60)
+        sh_got = json.loads(r.stdout)
+        print("sh, 20 new connections from one client:", sh_got)
+        self.assertEqual(sh_got["failed"], 0)
+        self.assertEqual(list(sh_got["served"].values()), [20])
+
         # rs3 stops: its check falls, it leaves the rotation; nothing fails after that.
         self.servers[2].kill()
         self.servers[2].wait()
         wait_for(lambda: self.up() == 2, 5, what="rs3 down")
-        table = sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d)
-        self.assertNotIn("10.10.0.13", table)
-        self.assertIn("numgen inc mod 3", table)
+        chain = sh("nft", "list", "chain", "ip", "hadirector", "s_0a090064_tcp_80", ns=self.ns_d)
+        self.assertNotIn("10.10.0.13", chain)
+        self.assertIn("numgen inc mod 3", chain)
         got = self.requests(30)
         print("30 with rs3 down:", got)
         self.assertEqual(got, {"served": {"rs1": 10, "rs2": 20}, "failed": 0})

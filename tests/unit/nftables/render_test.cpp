@@ -42,6 +42,19 @@ TEST(NftRender, RrIgnoresWeightsButNotWeightZero) {
             "1 : 10.10.0.13 . 80 }");
 }
 
+// sh and dh hash the source (and its port with sh-port) or the destination over the same
+// weight-wide ranges, with a fixed seed: both directors of a pair pick alike.
+TEST(NftRender, ShAndDhHashOverTheWeights) {
+  auto s = service("10.9.0.100", "sh", {dest("10.10.0.11", 80, 1), dest("10.10.0.12", 80, 2)});
+  EXPECT_EQ(service_rule(s),
+            "meta l4proto tcp dnat ip addr . port to jhash ip saddr mod 3 seed 0x0 map { 0 : "
+            "10.10.0.11 . 80, 1-2 : 10.10.0.12 . 80 }");
+  s.flags = ipvs::kShPort;
+  EXPECT_NE(service_rule(s).find("jhash ip saddr . th sport mod 3 seed 0x0"), std::string::npos);
+  s.scheduler = "dh";
+  EXPECT_NE(service_rule(s).find("jhash ip daddr mod 3 seed 0x0"), std::string::npos);
+}
+
 TEST(NftRender, NoServerTakingConnectionsDrops) {
   EXPECT_EQ(service_rule(service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 0)})), "drop");
   EXPECT_EQ(service_rule(service("10.9.0.100", "wrr", {})), "drop");
@@ -78,7 +91,7 @@ TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
   s.destinations[0].method = ipvs::Method::dr;
   auto why = unsupported(s);
   ASSERT_EQ(why.size(), 3u);
-  EXPECT_EQ(why[0], "scheduler wlc (rr and wrr only)");
+  EXPECT_EQ(why[0], "scheduler wlc (rr, wrr, sh and dh only)");
   EXPECT_EQ(why[1], "persistence");
   EXPECT_EQ(why[2], "forwarding dr (nat only)");
   ipvs::Service v6;
