@@ -348,8 +348,62 @@ std::string Drill::ipvs_mismatch(int i) {
 }
 
 std::string Drill::ipvs_table(const std::string& ns) {
+  if (p_.nftables) return nft_table(ns);
   auto r = drill::run(in_ns(ns, {"ipvsadm", "-Ln"}));
   return r.status == 0 ? r.out : "(ipvsadm failed: " + r.out + ")";
+}
+
+// The nftables data plane's table as ipvsadm -Ln would print the same service (what the
+// scenarios and the tests read): read from the kernel with nft, each real server's weight
+// the width of its range in the service's numgen map (a server with weight 0 has none).
+std::string Drill::nft_table(const std::string& ns) {
+  auto r = drill::run(in_ns(ns, {"nft", "list", "table", "ip", "hadirector"}));
+  if (r.status != 0) return "(nft failed: " + r.out + ")";
+  std::string out = "IP Virtual Server version (nftables table ip hadirector)\n"
+                    "Prot LocalAddress:Port Scheduler Flags\n"
+                    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+  // nft folds a long map over several lines, each but the last ending in ",": unfolded.
+  std::string text;
+  for (size_t i = 0; i < r.out.size(); ++i) {
+    if (r.out[i] == '\n' && i > 0 && r.out[i - 1] == ',') {
+      while (i + 1 < r.out.size() && (r.out[i + 1] == ' ' || r.out[i + 1] == '\t')) ++i;
+      text += ' ';
+    } else {
+      text += r.out[i];
+    }
+  }
+  std::istringstream is(text);
+  for (std::string line; std::getline(is, line);) {
+    // "chain s_0a090064_tcp_80 {" then "meta l4proto tcp dnat ip to numgen inc mod 3 map { 0 :
+    // 10.10.0.11 . 80, 1-2 : 10.10.0.12 . 80 }" (or "drop").
+    auto c = line.find("chain s_");
+    if (c != std::string::npos) {
+      unsigned a = 0, port = 0;
+      char proto[8] = {};
+      if (std::sscanf(line.c_str() + c, "chain s_%8x_%7[a-z]_%u", &a, proto, &port) == 3) {
+        std::string pr = proto;
+        for (auto& ch : pr) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        out += strf("%s  %u.%u.%u.%u:%u %s\n", pr.c_str(), a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+                    a & 255, port, p_.scheduler.c_str());
+      }
+      continue;
+    }
+    auto m = line.find(" map { ");
+    if (m == std::string::npos) continue;
+    std::string body = line.substr(m + 7);
+    body = body.substr(0, body.find('}'));
+    std::istringstream es(body);
+    for (std::string e; std::getline(es, e, ',');) {
+      unsigned lo = 0, hi = 0, port = 0;
+      char addr[64] = {};
+      if (std::sscanf(e.c_str(), " %u-%u : %63s . %u", &lo, &hi, addr, &port) == 4 ||
+          (hi = 0, std::sscanf(e.c_str(), " %u : %63s . %u", &lo, addr, &port) == 3)) {
+        if (hi < lo) hi = lo;
+        out += strf("  -> %s:%u Masq %u 0 0\n", addr, port, hi - lo + 1);
+      }
+    }
+  }
+  return out;
 }
 
 std::string Drill::master_ns() {

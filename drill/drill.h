@@ -126,6 +126,7 @@ class Drill {
   bool wait_steady(double timeout);
   std::string master_ns();
   std::string ipvs_table(const std::string& ns);
+  std::string nft_table(const std::string& ns);
   std::string socket_of(int i) const;
   Result play(const Scenario& sc);
   void soak(const std::function<void(const std::string&)>& play_one);

@@ -35,6 +35,8 @@ const char* kUsage =
     "  scheduler and check timers (addresses and interfaces stay the lab's).\n"
     "--drill-config FILE: [traffic] rate, long_lived; [budget.SCENARIO] max_outage,\n"
     "  max_failed, max_failing_after, max_after_heal (defaults derive from the VRRP and check timers).\n"
+    "--dataplane kernel|nftables: the directors program IPVS (default; in the VM on a kernel\n"
+    "  without it) or nftables (on this kernel, NAT only: docs/nftables.md).\n"
     "--daemon PATH: the hadirector binary the lab's directors run (default: the one beside\n"
     "  this program). --vm-runner PATH: the VM runner (default: $HD_VM_RUNNER, or\n"
     "  ../lib/hadirector/run-in-vm.sh from this program's directory).\n"
@@ -69,6 +71,7 @@ int drill_main(const std::vector<std::string>& args) {
   Options o;
   o.self = self_path();
   std::vector<std::string> pass;  // arguments forwarded to the VM
+  bool dataplane_nft = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const auto& a = args[i];
     auto val = [&]() -> std::string { return i + 1 < args.size() ? args[++i] : ""; };
@@ -84,6 +87,14 @@ int drill_main(const std::vector<std::string>& args) {
       o.mode = m == "dr" ? Mode::dr : Mode::nat;
       o.mode_given = true;
       pass.insert(pass.end(), {"--mode", m});
+    } else if (a == "--dataplane") {
+      std::string dp = val();
+      if (dp != "kernel" && dp != "nftables") {
+        std::cerr << "drill: --dataplane must be kernel or nftables\n";
+        return 2;
+      }
+      dataplane_nft = dp == "nftables";
+      pass.insert(pass.end(), {"--dataplane", dp});
     } else if (a == "--config" || a == "-c") {
       o.user_config = val();
       pass.insert(pass.end(), {"--config", o.user_config});
@@ -167,6 +178,7 @@ int drill_main(const std::vector<std::string>& args) {
       std::cerr << "drill: scenario '" << s << "' runs in DR mode only (--mode dr)\n";
       return 2;
     }
+  params.nftables = dataplane_nft;  // before the budgets, which depend on it
   std::map<std::string, Budget> budgets;
   for (auto& s : scenarios()) budgets[s.name] = s.budget(params);
   if (!o.drill_config.empty()) {
@@ -179,7 +191,12 @@ int drill_main(const std::vector<std::string>& args) {
     std::cerr << "drill: needs root (it creates network namespaces)\n";
     return 2;
   }
-  if (!o.no_vm && !host_has_ipvs()) {
+  if (dataplane_nft && o.mode != Mode::nat) {
+    std::cerr << "drill: --dataplane nftables runs NAT only (docs/nftables.md)\n";
+    return 2;
+  }
+  // nftables needs no IPVS: the lab runs on this kernel.
+  if (!o.no_vm && !dataplane_nft && !host_has_ipvs()) {
     if (o.keep && !isatty(0)) {
       std::cerr << "drill: --keep on a kernel without IPVS opens a shell in the VM: it needs a "
                    "terminal\n";

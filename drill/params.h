@@ -25,6 +25,9 @@ struct LabParams {
   std::string check_path = "/";
   double check_interval = 0.3, check_timeout = 0.25;
   int rise = 2, fall = 2;
+  // The directors' data plane: IPVS (in the VM where this kernel has none) or nftables (on
+  // this kernel, NAT only; no connection sync between the directors).
+  bool nftables = false;
   std::vector<std::string> notes;  // what --config gave, and what it could not
   // RFC 3768/5798 timers of the Backup (priority 100).
   double skew() const { return version == 2 ? (256 - 100) / 256.0 : (256 - 100) * advert / 256; }

@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The failover drill with dataplane = "nftables" on this machine's own kernel (no IPVS, no
+VM): the scenarios where the data plane matters (failovers, a real server down or
+answering 500, a reload, weighted shares), judged with the budgets test_drill.py writes
+for IPVS, but for what nftables cannot do: with no connection sync between the directors
+(conntrackd is not in the lab), long-lived connections break when the VIP moves, so they
+are reported, not judged, in master-stop and planned-switchover. The whole drill
+(`hadirector drill --dataplane nftables`, every scenario but vrrp-netem, whose netem qdisc
+this kernel lacks) runs the same way; CI runs this subset for time: the other scenarios
+exercise VRRP and the control socket, which the IPVS drill already judges."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+from test_drill import budgets
+
+DRILL = os.environ.get("HADIRECTOR_DRILL", "hadirector-drill")
+SCENARIOS = ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down", "rs-500",
+             "reload-weight", "wrr-share"]
+
+
+class DrillNftables(unittest.TestCase):
+    def test_nat_on_this_kernel(self):
+        argv = [DRILL, "--dataplane", "nftables", "--json", "--mode", "nat"]
+        for s in SCENARIOS:
+            argv += ["--scenario", s]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        sys.stderr.write(r.stderr[-3000:])
+        self.assertIn(r.returncode, (0, 1), "drill could not run:\n" + r.stderr[-2000:])
+        self.assertNotIn("run-in-vm", r.stderr, "nftables needs no VM")
+        report = json.loads(r.stdout)
+        self.assertEqual([s["name"] for s in report["scenarios"]], SCENARIOS)
+        want = budgets(report)
+        for name in ("master-stop", "planned-switchover"):
+            want[name].pop("long_lived_broken", None)
+        problems = []
+        for s in report["scenarios"]:
+            sys.stderr.write("drill nftables %-18s outage %.2fs failed %d/%d failing_after %.2fs "
+                             "masters %d long-lived broken %d\n"
+                             % (s["name"], s["outage_s"], s["failed"], s["requests"],
+                                s["failing_after_s"], s["max_masters"], s["long_lived_broken"]))
+            for figure, limit in want[s["name"]].items():
+                if s[figure] > limit:
+                    problems.append("%s: %s %.2f above %.2f" % (s["name"], figure, s[figure], limit))
+            if s["max_masters"] > 1:
+                problems.append("%s: two Masters at once" % s["name"])
+            # The Master's table as read from the kernel with nft (the drill prints it in
+            # ipvsadm's shape): the VIP's service and three NAT real servers.
+            table = s["ipvs_table"]
+            if "nftables table ip hadirector" not in table or "TCP  10.9.0.100:80 wrr" not in table:
+                problems.append("%s: no nftables service in the Master's table:\n%s" % (s["name"], table))
+            reals = [l.split() for l in table.splitlines() if l.strip().startswith("->")
+                     and "RemoteAddress" not in l]
+            if s["name"] not in ("rs-down", "rs-500") and (len(reals) != 3 or any(x[2] != "Masq" for x in reals)):
+                problems.append("%s: want three Masq real servers:\n%s" % (s["name"], table))
+            if s["name"] in ("reload-weight", "wrr-share") and s["long_lived_broken"]:
+                problems.append("%s: %d long-lived connections broken" % (s["name"], s["long_lived_broken"]))
+        if report["failed_outside_windows"] != 0:
+            problems.append("%d requests failed in steady state" % report["failed_outside_windows"])
+        self.assertEqual(problems, [], "\n".join(problems))
+        self.assertTrue(report["passed"], [s["violations"] for s in report["scenarios"]])
+        self.assertEqual(r.returncode, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
