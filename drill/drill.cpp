@@ -24,6 +24,7 @@
 #include "drill/report.h"
 #include "drill/scenarios.h"
 #include "drill/text.h"
+#include "nftables/render.h"
 
 namespace hd::drill {
 
@@ -362,46 +363,13 @@ std::string Drill::nft_table(const std::string& ns) {
   std::string out = "IP Virtual Server version (nftables table ip hadirector)\n"
                     "Prot LocalAddress:Port Scheduler Flags\n"
                     "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
-  // nft folds a long map over several lines, each but the last ending in ",": unfolded.
-  std::string text;
-  for (size_t i = 0; i < r.out.size(); ++i) {
-    if (r.out[i] == '\n' && i > 0 && r.out[i - 1] == ',') {
-      while (i + 1 < r.out.size() && (r.out[i + 1] == ' ' || r.out[i + 1] == '\t')) ++i;
-      text += ' ';
-    } else {
-      text += r.out[i];
-    }
-  }
-  std::istringstream is(text);
-  for (std::string line; std::getline(is, line);) {
-    // "chain s_0a090064_tcp_80 {" then "meta l4proto tcp dnat ip to numgen inc mod 3 map { 0 :
-    // 10.10.0.11 . 80, 1-2 : 10.10.0.12 . 80 }" (or "drop").
-    auto c = line.find("chain s_");
-    if (c != std::string::npos) {
-      unsigned a = 0, port = 0;
-      char proto[8] = {};
-      if (std::sscanf(line.c_str() + c, "chain s_%8x_%7[a-z]_%u", &a, proto, &port) == 3) {
-        std::string pr = proto;
-        for (auto& ch : pr) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-        out += strf("%s  %u.%u.%u.%u:%u %s\n", pr.c_str(), a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-                    a & 255, port, p_.scheduler.c_str());
-      }
-      continue;
-    }
-    auto m = line.find(" map { ");
-    if (m == std::string::npos) continue;
-    std::string body = line.substr(m + 7);
-    body = body.substr(0, body.find('}'));
-    std::istringstream es(body);
-    for (std::string e; std::getline(es, e, ',');) {
-      unsigned lo = 0, hi = 0, port = 0;
-      char addr[64] = {};
-      if (std::sscanf(e.c_str(), " %u-%u : %63s . %u", &lo, &hi, addr, &port) == 4 ||
-          (hi = 0, std::sscanf(e.c_str(), " %u : %63s . %u", &lo, addr, &port) == 3)) {
-        if (hi < lo) hi = lo;
-        out += strf("  -> %s:%u Masq %u 0 0\n", addr, port, hi - lo + 1);
-      }
-    }
+  for (auto& [key, svc] : nft::parse_table(r.out)) {
+    std::string proto(ipvs::to_string(key.protocol()));
+    out += strf("%s  %s:%u %s\n", proto.c_str(), key.address().str().c_str(), key.port(),
+                // numgen reads back as wrr: the lab's scheduler (rr or wrr) is what it ran.
+                svc.scheduler == "wrr" ? p_.scheduler.c_str() : svc.scheduler.c_str());
+    for (auto& d : svc.destinations)
+      out += strf("  -> %s Masq %d 0 0\n", d.key.str().c_str(), d.weight);
   }
   return out;
 }

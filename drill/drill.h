@@ -126,6 +126,8 @@ class Drill {
   bool wait_steady(double timeout);
   std::string master_ns();
   std::string ipvs_table(const std::string& ns);
+  // The nftables data plane's table read back with nft (nftables/render.h parse_table), in
+  // ipvsadm -Ln's shape: what the scenarios and the tests read.
   std::string nft_table(const std::string& ns);
   std::string socket_of(int i) const;
   Result play(const Scenario& sc);

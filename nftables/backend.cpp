@@ -14,8 +14,11 @@ ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open() {
   nft_ctx_buffer_output(ctx);
   nft_ctx_buffer_error(ctx);
   std::unique_ptr<NftablesBackend> b(new NftablesBackend(ctx));
-  if (auto err = b->run(reset_script()); !err.empty())
+  if (auto err = b->run(base_script()); !err.empty())
     return ipvs::Error{"nftables: cannot create table ip " + std::string(kTable) + ": " + err, 0};
+  // What a previous run left keeps forwarding; it is what we hold now (adopted: the real
+  // servers in it start as up, as with IPVS).
+  b->programmed_ = parse_table(b->list());
   return b;
 }
 

@@ -4,9 +4,11 @@
 // IPVS uses; this backend turns the operations into nftables rules (render.h) applied
 // through libnftables as one transaction per apply_all().
 //
-// What it holds is what it programmed: dump() returns that, not a read-back of the kernel
-// (so drift in the nftables table is not repaired yet, and a restart rebuilds the table from
-// scratch). Timeouts and the sync daemon are IPVS's: the loader refuses them here.
+// open() keeps the table a previous run left and reads it back (render.h parse_table): a
+// restart adopts it and changes nothing in the kernel. After that, what it holds is what it
+// programmed: dump() returns that, so a change made to the table by hand is not repaired
+// until that service changes again. Timeouts and the sync daemon are IPVS's: the loader
+// refuses them here.
 #pragma once
 #include <memory>
 #include <string>
@@ -19,7 +21,7 @@ namespace hd::nft {
 
 class NftablesBackend final : public ipvs::Backend {
  public:
-  // Creates the table (replacing one a previous run left); an error when libnftables or
+  // Creates the table, or adopts the one a previous run left; an error when libnftables or
   // the kernel refuses (no nf_tables, no CAP_NET_ADMIN).
   static ipvs::Result<std::unique_ptr<NftablesBackend>> open();
   ~NftablesBackend() override;

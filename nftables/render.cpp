@@ -84,15 +84,86 @@ std::string service_rule(const ipvs::Service& s) {
          " }";
 }
 
-std::string reset_script() {
+std::string base_script() {
   const std::string t = table();
-  // add + delete: the delete never fails on a table that is not there yet.
-  return "add table " + t + "\n" + "delete table " + t + "\n" + "add table " + t + "\n" +
+  // "add" keeps what exists; the base chains' one rule is written again (flush + add, one
+  // transaction) so it is the current one.
+  return "add table " + t + "\n" +
          "add map " + t + " services { type ipv4_addr . inet_proto . inet_service : verdict ; }\n" +
          "add chain " + t + " prerouting { type nat hook prerouting priority dstnat ; policy accept ; }\n" +
+         "flush chain " + t + " prerouting\n" +
          "add rule " + t + " prerouting ip daddr . meta l4proto . th dport vmap @services\n" +
          "add chain " + t + " output { type nat hook output priority -100 ; policy accept ; }\n" +
+         "flush chain " + t + " output\n" +
          "add rule " + t + " output ip daddr . meta l4proto . th dport vmap @services\n";
+}
+
+ipvs::Table parse_table(const std::string& listing) {
+  // nft folds a long map over several lines, each but the last ending in ",": unfolded.
+  std::string text;
+  for (size_t i = 0; i < listing.size(); ++i) {
+    if (listing[i] == '\n' && i > 0 && listing[i - 1] == ',') {
+      while (i + 1 < listing.size() && (listing[i + 1] == ' ' || listing[i + 1] == '\t')) ++i;
+      text += ' ';
+    } else {
+      text += listing[i];
+    }
+  }
+  ipvs::Table out;
+  ipvs::Service* cur = nullptr;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (auto c = line.find("chain "); c != std::string::npos) {
+      cur = nullptr;
+      unsigned a = 0, port = 0;
+      char pr[8] = {};
+      if (std::sscanf(line.c_str() + c, "chain s_%8x_%7[a-z]_%u", &a, pr, &port) != 3 || port > 65535)
+        continue;
+      auto proto = ipvs::parse_protocol(pr);
+      if (!proto) continue;
+      auto addr = IpAddress::of(static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                                static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a));
+      ipvs::Service svc;
+      svc.key = ipvs::ServiceKey::inet(*proto, addr, static_cast<uint16_t>(port));
+      svc.scheduler = "wrr";
+      cur = &(out[svc.key] = svc);
+      continue;
+    }
+    if (!cur) continue;
+    if (line.find("jhash ip saddr") != std::string::npos) cur->scheduler = "sh";
+    if (line.find("jhash ip saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
+    if (line.find("jhash ip daddr") != std::string::npos) cur->scheduler = "dh";
+    auto m = line.find(" map { ");
+    if (m == std::string::npos) continue;
+    std::string body = line.substr(m + 7);
+    body = body.substr(0, body.find('}'));
+    size_t at = 0;
+    while (at < body.size()) {
+      size_t comma = body.find(',', at);
+      if (comma == std::string::npos) comma = body.size();
+      std::string e = body.substr(at, comma - at);
+      at = comma + 1;
+      unsigned lo = 0, hi = 0, dport = 0;
+      char addr[64] = {};
+      int n = std::sscanf(e.c_str(), " %u-%u : %63s . %u", &lo, &hi, addr, &dport);
+      if (n != 4) {
+        hi = 0;
+        if (std::sscanf(e.c_str(), " %u : %63s . %u", &lo, addr, &dport) != 3) continue;
+        hi = lo;
+      }
+      auto ip = IpAddress::parse(addr);
+      if (!ip || hi < lo || dport > 65535) continue;
+      ipvs::Destination d;
+      d.key = ipvs::DestKey{*ip, static_cast<uint16_t>(dport)};
+      d.weight = static_cast<int32_t>(hi - lo + 1);
+      cur->destinations.push_back(d);
+    }
+  }
+  return out;
 }
 
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {

@@ -31,8 +31,15 @@ std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80"
 // The rule of a service's chain (without "add rule ...").
 std::string service_rule(const ipvs::Service& s);
 
-// The script that (re)creates the table empty: map and base chains, nothing else.
-std::string reset_script();
+// The script that makes sure the table, its map and base chains exist, keeping the services
+// a previous run left (their chains and map elements): a restart changes nothing in the
+// kernel until the reconciler asks for a change.
+std::string base_script();
+// The services of `nft list table ip hadirector` output (what base_script and change_script
+// wrote): each s_ chain's key, its real servers with their range widths as weights, the
+// scheduler from the rule (numgen: "wrr", jhash saddr: "sh", jhash daddr: "dh"). What a
+// restarted daemon adopts, and what the drill reads back.
+ipvs::Table parse_table(const std::string& listing);
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after);

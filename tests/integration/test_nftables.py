@@ -4,7 +4,8 @@ namespaces: a client, a director running hadirector (NAT: the real servers' gate
 real servers serving HTTP. New connections share out 1:2:3 as wrr's weights say (numgen
 inc over weight-wide ranges is exact per cycle); a real server whose check fails leaves the
 rotation with no failed request after its check fell; it comes back; sh sends one client to
-one server every time; the table holds only
+one server every time; a restart changes nothing in the table (it keeps forwarding while the
+daemon is down and is adopted); the table holds only
 what hadirector wrote, and a foreign table is untouched."""
 import collections
 import json
@@ -148,6 +149,18 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
         got = self.requests(60)
         self.assertEqual(got["failed"], 0)
         self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
+        # A restart changes nothing in the kernel: the table keeps forwarding while the daemon
+        # is down, and the next run adopts it (its real servers start as up, no rewrite).
+        before = sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d)
+        self.assertEqual(self.daemon.stop(signal.SIGTERM), 0)
+        got = self.requests(12)
+        self.assertEqual((got["failed"], sum(got["served"].values())), (0, 12), got)
+        self.daemon = Daemon(cfg, os.path.join(self.tmp.path, "d.sock"), netns=self.ns_d,
+                             log_path=cfg + ".2.log").wait_ready()
+        got = self.requests(12)
+        self.assertEqual((got["failed"], sum(got["served"].values())), (0, 12), got)
+        self.assertEqual(sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d), before)
+        self.assertIn("adopting", self.daemon.logs())
         # The foreign table is as it was; hadirector's own is the only other one.
         tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
         self.assertIn("table ip someone_else", tables)

@@ -83,15 +83,38 @@ TEST_F(NftBackendTest, ARefusedChangeChangesNothing) {
   EXPECT_EQ(backend->list(), before);
 }
 
-TEST_F(NftBackendTest, OpeningAgainStartsFromAnEmptyTableAndForeignTablesStay) {
+// A restart: the next run opens the table the last one left, changes nothing in it, and
+// holds what it finds (its dump is what the reconciler adopts). Foreign tables stay.
+TEST_F(NftBackendTest, OpeningAgainAdoptsTheTableAndLeavesForeignTablesAlone) {
   ASSERT_EQ(backend->run("add table ip someone_else\nadd chain ip someone_else c\n"), "");
   ipvs::Service s;
   s.key = kSvc;
-  s.scheduler = "rr";
-  ASSERT_TRUE(backend->apply(ipvs::AddService{s}));
+  s.scheduler = "wrr";
+  auto udp = ipvs::ServiceKey::inet(ipvs::Protocol::udp, ip("10.9.0.100"), 53);
+  ipvs::Service u;
+  u.key = udp;
+  u.scheduler = "sh";
+  std::vector<ipvs::Operation> ops = {ipvs::AddService{s}, ipvs::AddService{u}};
+  // Enough servers that nft folds the map over several lines.
+  for (int i = 1; i <= 12; ++i) {
+    std::string a = "10.10.0." + std::to_string(10 + i);
+    ops.push_back(ipvs::AddDest{kSvc, dest(a.c_str(), i % 3 + 1)});
+  }
+  ops.push_back(ipvs::AddDest{udp, dest("10.10.0.11", 1)});
+  for (auto& x : backend->apply_all(ops)) ASSERT_TRUE(x) << x.error().message;
+  const std::string before = backend->list();
+  const ipvs::Table programmed = *backend->dump();
   auto again = NftablesBackend::open();
-  ASSERT_TRUE(again);
-  EXPECT_EQ((*again)->list().find("s_0a090064"), std::string::npos);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ((*again)->list(), before) << "a restart changes nothing in the kernel";
+  ipvs::Table adopted = *(*again)->dump();
+  ASSERT_EQ(adopted.size(), 2u);
+  EXPECT_EQ(adopted.at(kSvc), programmed.at(kSvc));
+  EXPECT_EQ(adopted.at(udp), programmed.at(udp));
+  EXPECT_EQ(adopted.at(udp).scheduler, "sh");
+  // What it adopted is what it changes from: one server's change touches one chain.
+  ASSERT_TRUE((*again)->apply(ipvs::EditDest{kSvc, dest("10.10.0.11", 0)}));
+  EXPECT_EQ((*again)->list().find("10.10.0.11 . 80, "), std::string::npos);
   EXPECT_EQ((*again)->run("list table ip someone_else\n"), "") << "a foreign table is untouched";
   ASSERT_TRUE((*again)->remove_table());
   EXPECT_EQ((*again)->list(), "");
