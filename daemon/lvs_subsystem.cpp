@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "ipvs/netlink_backend.h"
 #include "nftables/backend.h"
+#include "nftables/render.h"
 
 namespace hd {
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_nftables_backend() {
@@ -49,6 +50,13 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   service_keys_.clear();
   for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   kernel_ = cfg.global.dataplane != config::Dataplane::none && !cfg.virtual_servers.empty();
+  // A previous run's nftables table (this one programs IPVS or nothing) would DNAT the VIPs
+  // ahead of IPVS: removed. Only where nf_tables is loaded, so an IPVS-only host never
+  // loads it for this.
+  if (cfg.global.dataplane != config::Dataplane::nftables && !cfg.virtual_servers.empty() &&
+      nft::nf_tables_loaded())
+    if (auto gone = nft::remove_leftover_table(); !gone.empty())
+      HD_LOG(warning, "ipvs") << gone;
   std::set<std::string> adopted;
   if (kernel_) {
     const bool nft = cfg.global.dataplane == config::Dataplane::nftables;
@@ -121,6 +129,16 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
       new_cfg.global.dataplane != config::Dataplane::none && !new_cfg.virtual_servers.empty();
   if (!running_ || was_kernel != now_kernel ||
       old_cfg.global.dataplane != new_cfg.global.dataplane) {
+    // Leaving nftables: its table would keep DNATing the VIPs ahead of IPVS (prerouting),
+    // frozen, whatever ipvs_on_stop says.
+    if (running_ && old_cfg.global.dataplane == config::Dataplane::nftables &&
+        new_cfg.global.dataplane != config::Dataplane::nftables)
+      if (auto* nb = dynamic_cast<nft::NftablesBackend*>(backend_.get())) {
+        auto r = nb->remove_table();
+        HD_LOG(info, "ipvs") << "dataplane no longer nftables: "
+                             << (r ? "removed table ip " + std::string(nft::kTable)
+                                   : r.error().message);
+      }
     // Switching dataplane (or starting from nothing): restart the subsystem.
     stop();
     return start(new_cfg);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "drill/drill.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -65,14 +67,16 @@ std::string Drill::socket_of(int i) const { return lab_.workdir + "/" + Lab::dir
 
 std::string Drill::write_config(int i) {
   std::string path = lab_.workdir + "/" + Lab::director(i) + ".toml";
-  {
-    std::ofstream f(path);
-    // 0600 before anything is written: with authentication the file holds the lab's keys
-    // inline, which the loader refuses in a file others can read.
-    ::chmod(path.c_str(), 0600);
-    f << "# written by hadirector-drill\n"
-      << config::to_toml(director_config(lab_, p_, i, weights_, auth_[i]));
-  }
+  // Made 0600 (with authentication it holds the lab's keys inline, which the loader refuses
+  // in a file others can read), and written through the descriptor that made it.
+  const std::string text = "# written by hadirector-drill\n" +
+                           config::to_toml(director_config(lab_, p_, i, weights_, auth_[i]));
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  ::fchmod(fd, 0600);  // an existing file keeps its mode through O_CREAT
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + path);
   return path;
 }
 

@@ -3,6 +3,10 @@
 
 #include <nftables/libnftables.h>
 
+#include <sys/stat.h>
+
+#include <set>
+
 #include "ipvs/table_apply.h"
 #include "nftables/render.h"
 
@@ -23,6 +27,29 @@ ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open() {
 }
 
 NftablesBackend::~NftablesBackend() { nft_ctx_free(ctx_); }
+
+bool nf_tables_loaded() {
+  struct stat st {};
+  return ::stat("/sys/module/nf_tables", &st) == 0;
+}
+
+std::string remove_leftover_table() {
+  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!ctx) return "nftables: cannot create a libnftables context";
+  nft_ctx_buffer_output(ctx);
+  nft_ctx_buffer_error(ctx);
+  const std::string t = "table ip " + std::string(kTable);
+  std::string out;
+  if (nft_run_cmd_from_buffer(ctx, ("list " + t).c_str()) == 0) {
+    out = nft_run_cmd_from_buffer(ctx, ("delete " + t).c_str()) == 0
+              ? "removed " + t + ", left by a run with dataplane = \"nftables\""
+              : "cannot remove " + t + " left by a run with dataplane = \"nftables\": " +
+                    std::string(nft_ctx_get_error_buffer(ctx));
+  }
+  nft_ctx_free(ctx);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
 
 std::string NftablesBackend::run(const std::string& script) {
   if (script.empty()) return "";
@@ -48,9 +75,15 @@ ipvs::Result<void> NftablesBackend::apply(const ipvs::Operation& op) {
 }
 
 std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipvs::Operation>& ops) {
-  // The operations on a copy of what is programmed, as the kernel would take them one by
-  // one; then the difference goes to the kernel in one transaction: all or nothing.
-  ipvs::Table next = programmed_;
+  // Only the services the operations name: copied, changed as the kernel would take the
+  // operations one by one, checked, rendered; the difference goes to the kernel in one
+  // transaction. A health change costs its own service, not the farm's.
+  std::set<ipvs::ServiceKey> touched;
+  for (auto& op : ops) touched.insert(ipvs::service_of(op));
+  ipvs::Table before, next;
+  for (auto& k : touched)
+    if (auto it = programmed_.find(k); it != programmed_.end()) before.emplace(k, it->second);
+  next = before;
   std::vector<ipvs::Result<void>> out;
   out.reserve(ops.size());
   for (auto& op : ops) {
@@ -58,22 +91,29 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
     if (err) out.push_back(ipvs::operation_error(op, err));
     else out.push_back(ipvs::Result<void>());
   }
-  for (auto& [key, s] : next) {
-    auto why = unsupported(s);
-    if (!why.empty()) {
-      ipvs::Error e{"nftables data plane: " + key.str() + ": not supported: " + why.front(), 0};
-      for (auto& r : out)
-        if (r) r = e;
-      return out;
-    }
+  // A service this data plane cannot program (the loader refuses such configs; this is the
+  // backstop) fails its own operations and stays as it was; the others go ahead.
+  for (auto& k : touched) {
+    auto it = next.find(k);
+    if (it == next.end()) continue;
+    auto why = unsupported(it->second);
+    if (why.empty()) continue;
+    ipvs::Error e{"nftables data plane: " + k.str() + ": not supported: " + why.front(), 0};
+    for (size_t i = 0; i < ops.size(); ++i)
+      if (ipvs::service_of(ops[i]) == k && out[i]) out[i] = e;
+    if (auto b = before.find(k); b != before.end()) it->second = b->second;
+    else next.erase(it);
   }
-  if (auto err = run(change_script(programmed_, next)); !err.empty()) {
+  if (auto err = run(change_script(before, next)); !err.empty()) {
     ipvs::Error e{"nftables: " + err, 0};
     for (auto& r : out)
       if (r) r = e;
     return out;
   }
-  programmed_ = std::move(next);
+  for (auto& k : touched) {
+    if (auto it = next.find(k); it != next.end()) programmed_[k] = std::move(it->second);
+    else programmed_.erase(k);
+  }
   return out;
 }
 

@@ -19,6 +19,14 @@ struct nft_ctx;
 
 namespace hd::nft {
 
+// Whether the kernel has nf_tables loaded (/sys/module/nf_tables): asking it anything would
+// load it otherwise.
+bool nf_tables_loaded();
+// Deletes `table ip hadirector` if there is one: a daemon that no longer programs nftables
+// (its config changed across a restart). "" when there was none; else what was done or
+// what failed, for the log.
+std::string remove_leftover_table();
+
 class NftablesBackend final : public ipvs::Backend {
  public:
   // Creates the table, or adopts the one a previous run left; an error when libnftables or

@@ -51,35 +51,64 @@ std::string chain_name(const ipvs::ServiceKey& k) {
 }
 
 std::string service_rule(const ipvs::Service& s) {
-  // rr is wrr with every weight 1 (a weight-0 server takes nothing in either).
+  // The servers taking new connections, in address order (the same servers give the same
+  // rule whatever order they came in), with their weights: rr counts each once; wrr's are
+  // divided by their greatest common divisor (2:2:4 is 1:1:2, a shorter cycle).
   const bool rr = s.scheduler == "rr";
-  std::string ranges;
-  int64_t at = 0;
-  // In address order: the same servers give the same rule whatever order they came in.
   std::vector<const ipvs::Destination*> dests;
-  for (auto& d : s.destinations) dests.push_back(&d);
+  for (auto& d : s.destinations)
+    if (d.weight > 0) dests.push_back(&d);
   std::sort(dests.begin(), dests.end(), [](auto* a, auto* b) { return a->key < b->key; });
-  for (const ipvs::Destination* dp : dests) {
-    const ipvs::Destination& d = *dp;
-    if (d.weight <= 0) continue;
-    const int64_t w = rr ? 1 : d.weight;
+  if (dests.empty()) return "drop";
+  std::vector<int64_t> w;
+  int64_t g = 0, max = 0, total = 0;
+  for (auto* d : dests) {
+    w.push_back(rr ? 1 : d->weight);
+    g = std::gcd(g, w.back());
+  }
+  for (auto& x : w) {
+    x /= g;
+    max = std::max(max, x);
+    total += x;
+  }
+  auto target = [&](size_t i) {
+    const uint16_t port = dests[i]->key.port ? dests[i]->key.port : s.key.port();
+    return dests[i]->key.address.str() + " . " + std::to_string(port);
+  };
+  // The slots 0..total-1, each a server. A counter (rr, wrr) walks them in IPVS's wrr order
+  // (every server of weight >= k, for k from the largest weight down): a rule rewritten by a
+  // health change or a slow-start step restarts the counter at slot 0, and interleaved slots
+  // keep that from sending a run of new connections to one server. A hash (sh, dh) or more
+  // than kMaxSlots slots: contiguous ranges, as wide as the weights.
+  constexpr int64_t kMaxSlots = 1024;
+  const bool hashed = s.scheduler == "sh" || s.scheduler == "dh";
+  std::vector<size_t> slots;
+  if (!hashed && total <= kMaxSlots) {
+    for (int64_t k = max; k >= 1; --k)
+      for (size_t i = 0; i < w.size(); ++i)
+        if (w[i] >= k) slots.push_back(i);
+  } else {
+    for (size_t i = 0; i < w.size(); ++i) slots.insert(slots.end(), static_cast<size_t>(w[i]), i);
+  }
+  std::string ranges;
+  for (size_t at = 0; at < slots.size();) {
+    size_t end = at;
+    while (end + 1 < slots.size() && slots[end + 1] == slots[at]) ++end;
     if (!ranges.empty()) ranges += ", ";
     ranges += std::to_string(at);
-    if (w > 1) ranges += "-" + std::to_string(at + w - 1);
-    const uint16_t port = d.key.port ? d.key.port : s.key.port();
-    ranges += " : " + d.key.address.str() + " . " + std::to_string(port);
-    at += w;
+    if (end > at) ranges += "-" + std::to_string(end);
+    ranges += " : " + target(slots[at]);
+    at = end + 1;
   }
-  if (at == 0) return "drop";
-  // rr/wrr: a counter over the ranges. sh/dh: a hash of the source (with sh-port, and its
-  // port) or destination address, seeded with 0 so that both directors of a pair pick the
-  // same server for a client, as IPVS's sh does.
-  std::string pick = "numgen inc mod " + std::to_string(at);
-  const std::string m = " mod " + std::to_string(at) + " seed 0x0";
+  // sh, dh: a hash of the source (with sh-port, and its port) or destination address,
+  // seeded with 0 so that both directors of a pair pick the same server for a client, as
+  // IPVS's sh does.
+  const std::string mod = " mod " + std::to_string(total);
+  std::string pick = "numgen inc" + mod;
   if (s.scheduler == "sh")
-    pick = (s.flags & ipvs::kShPort) ? "jhash ip saddr . th sport" + m : "jhash ip saddr" + m;
+    pick = ((s.flags & ipvs::kShPort) ? "jhash ip saddr . th sport" : "jhash ip saddr") + mod + " seed 0x0";
   else if (s.scheduler == "dh")
-    pick = "jhash ip daddr" + m;
+    pick = "jhash ip daddr" + mod + " seed 0x0";
   return "meta l4proto " + proto(s.key) + " dnat ip addr . port to " + pick + " map { " + ranges +
          " }";
 }
@@ -157,10 +186,18 @@ ipvs::Table parse_table(const std::string& listing) {
       }
       auto ip = IpAddress::parse(addr);
       if (!ip || hi < lo || dport > 65535) continue;
-      ipvs::Destination d;
-      d.key = ipvs::DestKey{*ip, static_cast<uint16_t>(dport)};
-      d.weight = static_cast<int32_t>(hi - lo + 1);
-      cur->destinations.push_back(d);
+      // A server has one range, or (wrr's interleaved slots) several: its weight is their sum.
+      ipvs::DestKey key{*ip, static_cast<uint16_t>(dport)};
+      auto it = std::find_if(cur->destinations.begin(), cur->destinations.end(),
+                             [&](const ipvs::Destination& x) { return x.key == key; });
+      if (it == cur->destinations.end()) {
+        ipvs::Destination d;
+        d.key = key;
+        d.weight = 0;
+        cur->destinations.push_back(d);
+        it = cur->destinations.end() - 1;
+      }
+      it->weight += static_cast<int32_t>(hi - lo + 1);
     }
   }
   return out;

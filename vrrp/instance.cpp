@@ -140,6 +140,15 @@ void Instance::on_packet(const RxPacket& p) {
                           << r.reason();
     return;
   }
+  const auto& allowed = cfg_.unicast_peers.empty() ? cfg_.peers : cfg_.unicast_peers;
+  if (!allowed.empty() &&
+      std::find(allowed.begin(), allowed.end(), p.meta.source) == allowed.end()) {
+    ++counters_.unknown_peer;
+    HD_LOG(debug, "vrrp") << cfg_.name << ": ignored advert from " << p.meta.source
+                          << " (not a listed peer)";
+    return;
+  }
+  // After the peer list: an unlisted source costs no HMAC and touches no replay state.
   if (auth_) {
     const AuthVerdict v = auth_->check(
         p.payload, message_size(p.payload, cfg_.params.version, cfg_.params.primary_ip.family()),
@@ -154,14 +163,6 @@ void Instance::on_packet(const RxPacket& p) {
                                 << " so far)";
       return;
     }
-  }
-  const auto& allowed = cfg_.unicast_peers.empty() ? cfg_.peers : cfg_.unicast_peers;
-  if (!allowed.empty() &&
-      std::find(allowed.begin(), allowed.end(), p.meta.source) == allowed.end()) {
-    ++counters_.unknown_peer;
-    HD_LOG(debug, "vrrp") << cfg_.name << ": ignored advert from " << p.meta.source
-                          << " (not a listed peer)";
-    return;
   }
   ++counters_.adverts_received;
   if (!addresses_match(r.advert(), vip_addresses())) {

@@ -78,6 +78,10 @@ void cross_checks(Ctx& ctx, Config& cfg) {
         ctx.error(vs.pos, who + "sh-fallback" + dp);
       if (vs.persistence_timeout > Duration::zero()) ctx.error(vs.pos, who + "persistence" + dp);
       if (vs.one_packet) ctx.error(vs.pos, who + "one_packet" + dp);
+      // The sorry server is forwarded as the virtual server says.
+      if (vs.sorry_server && vs.forwarding != Forwarding::nat)
+        ctx.error(vs.pos, who + "a sorry server with forwarding " + to_string(vs.forwarding) +
+                              "; nat only" + dp);
       for (auto& r : vs.real_servers) {
         if (r.forwarding.value_or(vs.forwarding) != Forwarding::nat)
           ctx.error(r.pos, who + "forwarding " + to_string(r.forwarding.value_or(vs.forwarding)) +

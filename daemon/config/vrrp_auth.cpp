@@ -5,12 +5,12 @@
 #include "daemon/config/sections.h"
 
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 
 namespace hd::config {
 namespace {
@@ -83,18 +83,34 @@ std::optional<Secret> load_secret(Ctx& ctx, const toml::node& n, const std::stri
       return fail("a key is \"hex:<64 to 128 hex digits>\", \"file:/path\" or \"credential:NAME\"");
     }
     if (!ctx.read_secrets()) return Secret(std::vector<uint8_t>(vrrp::kAuthMinKeySize, 0));
+    // Opened once, not followed if a link, and judged by what was opened (fstat): no
+    // window between the check and the read.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+      return fail("key file " + path + ": " + std::strerror(errno) +
+                  (errno == ELOOP ? " (a symbolic link: name the file itself)" : ""));
+    struct Close {
+      int fd;
+      ~Close() { ::close(fd); }
+    } closer{fd};
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0)
-      return fail("key file " + path + ": " + std::strerror(errno));
+    if (fstat(fd, &st) != 0) return fail("key file " + path + ": " + std::strerror(errno));
     if (!S_ISREG(st.st_mode)) return fail("key file " + path + " is not a regular file");
-    if (st.st_mode & (S_IROTH | S_IWOTH))
-      return fail("key file " + path + " can be read or written by others (mode " +
-                  mode_text(st.st_mode) + "): chmod 0600 (or 0640 for a group) and try again");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail("key file " + path + ": " + std::strerror(errno));
-    hex.reserve(256);
-    char c;
-    while (hex.size() <= 1024 && in.get(c)) hex.push_back(c);
+    // Whoever can write the key chooses it: only its owner may, and others may not read it.
+    if (st.st_mode & (S_IROTH | S_IWOTH | S_IWGRP))
+      return fail("key file " + path + " can be read or written by others, or written by its "
+                  "group (mode " + mode_text(st.st_mode) +
+                  "): chmod 0600 (or 0640 for a group that reads it) and try again");
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+      return fail("key file " + path + " belongs to uid " + std::to_string(st.st_uid) +
+                  ", neither root nor this process: chown it");
+    hex.resize(1025);
+    ssize_t n = 0;
+    size_t got = 0;
+    while (got < hex.size() && (n = ::read(fd, hex.data() + got, hex.size() - got)) > 0)
+      got += static_cast<size_t>(n);
+    if (n < 0) return fail("key file " + path + ": " + std::strerror(errno));
+    hex.resize(got);
     while (!hex.empty() && (hex.back() == '\n' || hex.back() == '\r' || hex.back() == ' ' ||
                             hex.back() == '\t'))
       hex.pop_back();

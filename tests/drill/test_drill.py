@@ -52,6 +52,10 @@ def budgets(report):
     }
 
 
+DR_SCENARIOS = ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down", "rs-500",
+                "reload-weight", "wrr-share", "disk-full"]
+
+
 class Drill(unittest.TestCase):
     def run_drill(self, mode, argv):
         # The lab runs under qemu's software emulation, where a burst of host load can stall
@@ -75,6 +79,13 @@ class Drill(unittest.TestCase):
                 sys.stderr.write("drill %s: first run failed (%s); running it again\n" % (mode, e))
 
     def one_drill(self, mode, argv):
+        if mode == "dr":
+            # DR plays the scenarios where the forwarding method matters (and its own
+            # disk-full); the ones that exercise VRRP and the control socket only (freeze,
+            # partition, descriptors, advert flood, interface, netem, reload storm,
+            # auth-rollout) are judged in the NAT run: CI's 30 minutes.
+            for sc in DR_SCENARIOS:
+                argv = argv + ["--scenario", sc]
         r = subprocess.run(argv + ["--json", "--mode", mode], capture_output=True, text=True,
                            timeout=600)
         sys.stderr.write(r.stderr[-3000:])
@@ -87,10 +98,11 @@ class Drill(unittest.TestCase):
             self.fail("stdout is not one JSON document (%s):\n%s" % (e, r.stdout[-3000:]))
         self.assertEqual(report["mode"], mode)
         names = [s["name"] for s in report["scenarios"]]
-        self.assertEqual(names, ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down", "rs-500",
-                                 "reload-weight", "wrr-share", "master-freeze", "reload-storm",
-                                 "partition", "fd-exhaustion", "advert-flood", "iface-recreate",
-                                 "vrrp-netem", "auth-rollout"] + (["disk-full"] if mode == "dr" else []))
+        self.assertEqual(names, DR_SCENARIOS if mode == "dr" else
+                         ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down", "rs-500",
+                          "reload-weight", "wrr-share", "master-freeze", "reload-storm",
+                          "partition", "fd-exhaustion", "advert-flood", "iface-recreate",
+                          "vrrp-netem", "auth-rollout"])
         # The figures go to the log, so a slow CI machine's margins can be read afterwards.
         for s in report["scenarios"]:
             sys.stderr.write("drill %s %-13s outage %.2fs (after heal %.2fs) failed %d/%d "

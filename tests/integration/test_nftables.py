@@ -165,6 +165,17 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
         tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
         self.assertIn("table ip someone_else", tables)
         self.assertIn("table ip hadirector", tables)
+        # Leaving nftables (here for no data plane) removes its table: left behind, it would
+        # keep forwarding to a frozen set of servers ahead of IPVS.
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text.replace('dataplane = "nftables"', 'dataplane = "none"'))
+        ans = self.daemon.request("reload")
+        self.assertTrue(ans.startswith("ok"), ans)
+        tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
+        self.assertNotIn("table ip hadirector", tables)
+        self.assertIn("table ip someone_else", tables)
 
 
 if __name__ == "__main__":

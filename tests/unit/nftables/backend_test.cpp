@@ -42,7 +42,8 @@ TEST_F(NftBackendTest, ServicesAndHealthChangesReachTheKernelsTable) {
   for (auto& x : r) ASSERT_TRUE(x) << x.error().message;
   std::string t = backend->list();
   EXPECT_NE(t.find("10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80"), std::string::npos) << t;
-  EXPECT_NE(t.find("numgen inc mod 3 map { 0 : 10.10.0.11 . 80, 1-2 : 10.10.0.12 . 80 }"),
+  EXPECT_NE(t.find("numgen inc mod 3 map { 0 : 10.10.0.12 . 80, 1 : 10.10.0.11 . 80, 2 : "
+                   "10.10.0.12 . 80 }"),
             std::string::npos) << t;
   EXPECT_NE(t.find("type nat hook prerouting priority dstnat"), std::string::npos) << t;
   // A server goes down: weight 0, only its service's rule is rewritten.
@@ -81,6 +82,14 @@ TEST_F(NftBackendTest, ARefusedChangeChangesNothing) {
     EXPECT_NE(x.error().message.find("scheduler wlc"), std::string::npos) << x.error().message;
   }
   EXPECT_EQ(backend->list(), before);
+  // Another service in the same batch is not held back by it.
+  ipvs::Service fine;
+  fine.key = other;
+  fine.scheduler = "rr";
+  auto mixed = backend->apply_all({ipvs::EditService{wlc}, ipvs::AddService{fine}});
+  EXPECT_FALSE(mixed[0]);
+  EXPECT_TRUE(mixed[1]) << mixed[1].error().message;
+  EXPECT_NE(backend->list().find("10.9.0.101 . tcp . 80"), std::string::npos);
 }
 
 // A restart: the next run opens the table the last one left, changes nothing in it, and

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace hd::nft {
 namespace {
 
@@ -24,14 +26,33 @@ ipvs::Service service(const char* vip, const char* sched, std::vector<ipvs::Dest
   return s;
 }
 
-TEST(NftRender, WrrRangesAreAsWideAsTheWeightsInAddressOrder) {
+// wrr: as many slots as the weights (divided by their gcd), in IPVS's wrr order: every
+// server of weight >= k, k from the largest down; so a counter restarted by a rewrite does
+// not send a run of connections to one server.
+TEST(NftRender, WrrSlotsFollowTheWeightsInterleavedAsIpvsOrdersThem) {
   auto s = service("10.9.0.100", "wrr", {dest("10.10.0.13", 80, 3), dest("10.10.0.11", 8080, 1),
                                          dest("10.10.0.12", 0, 2), dest("10.10.0.14", 80, 0)});
   EXPECT_EQ(chain_name(s.key), "s_0a090064_tcp_80");
   // Port 0 is the service's port (as IPVS); weight 0 takes nothing.
   EXPECT_EQ(service_rule(s),
-            "meta l4proto tcp dnat ip addr . port to numgen inc mod 6 map { 0 : 10.10.0.11 . 8080, "
-            "1-2 : 10.10.0.12 . 80, 3-5 : 10.10.0.13 . 80 }");
+            "meta l4proto tcp dnat ip addr . port to numgen inc mod 6 map { 0 : 10.10.0.13 . 80, "
+            "1 : 10.10.0.12 . 80, 2 : 10.10.0.13 . 80, 3 : 10.10.0.11 . 8080, 4 : 10.10.0.12 . 80, "
+            "5 : 10.10.0.13 . 80 }");
+  // 200:200:400 is 1:1:2.
+  auto big = service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 200), dest("10.10.0.12", 80, 200),
+                                           dest("10.10.0.13", 80, 400)});
+  EXPECT_EQ(service_rule(big),
+            "meta l4proto tcp dnat ip addr . port to numgen inc mod 4 map { 0 : 10.10.0.13 . 80, "
+            "1 : 10.10.0.11 . 80, 2 : 10.10.0.12 . 80, 3 : 10.10.0.13 . 80 }");
+  // Read back, a server's slots add up to its (reduced) weight.
+  std::string listing = "table ip hadirector {\n\tchain s_0a090064_tcp_80 {\n\t\t" +
+                        service_rule(s) + "\n\t}\n}\n";
+  auto t = parse_table(listing);
+  ASSERT_EQ(t.size(), 1u);
+  std::map<std::string, int> weights;
+  for (auto& d : t.begin()->second.destinations) weights[d.key.str()] = d.weight;
+  EXPECT_EQ(weights, (std::map<std::string, int>{{"10.10.0.11:8080", 1}, {"10.10.0.12:80", 2},
+                                                 {"10.10.0.13:80", 3}}));
 }
 
 TEST(NftRender, RrIgnoresWeightsButNotWeightZero) {

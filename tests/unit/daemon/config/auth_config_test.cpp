@@ -123,7 +123,20 @@ keys = [ { id = 1, secret = "file:)" + k + R"(" } ]
 )"), "t.toml");
   ASSERT_EQ(r.errors.size(), 1u) << errors(r);
   EXPECT_EQ(r.errors[0].line, 8);
-  EXPECT_THAT(r.errors[0].message, HasSubstr("can be read or written by others (mode 0644)"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("can be read or written by others"));
+  EXPECT_THAT(r.errors[0].message, HasSubstr("(mode 0644)"));
+  // Whoever can write the key chooses it: a group-writable key file is refused too, and a
+  // symbolic link is not followed.
+  std::string gw = write("gw", kHexA, 0620);
+  std::string link = dir_ + "/link";
+  ASSERT_EQ(symlink(write("target", kHexA, 0600).c_str(), link.c_str()), 0);
+  for (auto [path, what] : {std::pair{gw, std::string("(mode 0620)")},
+                            std::pair{link, std::string("a symbolic link")}}) {
+    auto e = load_string(instance("[vrrp_instance.auth]\nkeys = [ { id = 1, secret = \"file:" + path +
+                                  "\" } ]\n"), "t.toml");
+    ASSERT_EQ(e.errors.size(), 1u) << errors(e);
+    EXPECT_THAT(e.errors[0].message, HasSubstr(what));
+  }
 }
 
 TEST_F(AuthConfigTest, AnInlineKeyInAFileOthersCanReadIsRefused) {
