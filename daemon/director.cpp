@@ -30,7 +30,7 @@ std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop
   subsystems.push_back(std::make_unique<RealServerSubsystem>(loop));
   static const RealClock real_clock;  // stateless: one for every Director
   auto lvs = std::make_unique<LvsSubsystem>(loop, open_netlink_backend, real_clock);
-  lvs->set_nftables_opener(open_nftables_backend);
+  lvs->set_nftables(open_nftables_backend, remove_leftover_nftables);
   auto vrrp = std::make_unique<VrrpSubsystem>(loop);
   LvsSubsystem* lvs_raw = lvs.get();
   VrrpSubsystem* vrrp_raw = vrrp.get();

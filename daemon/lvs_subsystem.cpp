@@ -20,6 +20,10 @@ ipvs::Result<std::unique_ptr<ipvs::Backend>> open_nftables_backend() {
   return std::unique_ptr<ipvs::Backend>(std::move(b.value()));
 }
 
+std::string remove_leftover_nftables() {
+  return nft::nf_tables_loaded() ? nft::remove_leftover_table() : "";
+}
+
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend() {
   auto b = ipvs::NetlinkBackend::open();
   if (!b) return b.error();
@@ -51,12 +55,10 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   for (auto& vs : cfg.virtual_servers) service_keys_.emplace(vs.key(), service_key(vs));
   kernel_ = cfg.global.dataplane != config::Dataplane::none && !cfg.virtual_servers.empty();
   // A previous run's nftables table (this one programs IPVS or nothing) would DNAT the VIPs
-  // ahead of IPVS: removed. Only where nf_tables is loaded, so an IPVS-only host never
-  // loads it for this.
+  // ahead of IPVS: removed.
   if (cfg.global.dataplane != config::Dataplane::nftables && !cfg.virtual_servers.empty() &&
-      nft::nf_tables_loaded())
-    if (auto gone = nft::remove_leftover_table(); !gone.empty())
-      HD_LOG(warning, "ipvs") << gone;
+      remove_leftover_nft_)
+    if (auto gone = remove_leftover_nft_(); !gone.empty()) HD_LOG(warning, "ipvs") << gone;
   std::set<std::string> adopted;
   if (kernel_) {
     const bool nft = cfg.global.dataplane == config::Dataplane::nftables;

@@ -34,6 +34,9 @@ using BackendOpener = std::function<ipvs::Result<std::unique_ptr<ipvs::Backend>>
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_netlink_backend();
 // dataplane = "nftables": the nftables table (nft::NftablesBackend).
 ipvs::Result<std::unique_ptr<ipvs::Backend>> open_nftables_backend();
+// Removes the nftables table an earlier run left, where nf_tables is loaded (an IPVS-only
+// host never loads it for this): "" when there was none, else what was done.
+std::string remove_leftover_nftables();
 
 class LvsSubsystem final : public Subsystem {
  public:
@@ -41,8 +44,14 @@ class LvsSubsystem final : public Subsystem {
   // the checker reads it too, so a change's time and the ramp agree.
   LvsSubsystem(Loop& loop, BackendOpener open_backend, const Clock& clock);
   // The opener for dataplane = "nftables" (the constructor's is IPVS's); none: such a
-  // config fails to start.
-  void set_nftables_opener(BackendOpener open) { open_nft_ = std::move(open); }
+  // config fails to start. `remove_leftover` runs when a config with virtual servers starts
+  // on another data plane: it removes a table an earlier nftables run left (it would DNAT
+  // the VIPs ahead of IPVS) and says what it did ("" for nothing). Production passes
+  // open_nftables_backend and remove_leftover_nftables; tests leave the host's nftables be.
+  void set_nftables(BackendOpener open, std::function<std::string()> remove_leftover) {
+    open_nft_ = std::move(open);
+    remove_leftover_nft_ = std::move(remove_leftover);
+  }
   ~LvsSubsystem() override;
   std::string_view name() const override { return "lvs"; }
   std::string start(const config::Config& cfg) override;
@@ -110,6 +119,7 @@ class LvsSubsystem final : public Subsystem {
   Loop& loop_;
   BackendOpener open_backend_;
   BackendOpener open_nft_;
+  std::function<std::string()> remove_leftover_nft_;
   const Clock& clock_;
   // Only the globals are kept: a copy of the whole config would double the memory of a
   // 100,000-server config (the director holds the config; reload() is given both).

@@ -4,6 +4,8 @@
 // for tests and labs, inline; neither may be readable by others.
 #include "daemon/config/sections.h"
 
+#include "core/text.h"
+
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,28 +16,6 @@
 
 namespace hd::config {
 namespace {
-
-// Hex text -> bytes; nullopt on anything else. The caller wipes both.
-std::optional<std::vector<uint8_t>> from_hex(std::string_view text) {
-  if (text.size() % 2) return std::nullopt;
-  std::vector<uint8_t> out;
-  out.reserve(text.size() / 2);
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < text.size(); i += 2) {
-    int hi = nibble(text[i]), lo = nibble(text[i + 1]);
-    if (hi < 0 || lo < 0) {
-      explicit_bzero(out.data(), out.size());
-      return std::nullopt;
-    }
-    out.push_back(static_cast<uint8_t>(hi << 4 | lo));
-  }
-  return out;
-}
 
 std::string mode_text(mode_t m) {
   char buf[8];
@@ -116,10 +96,10 @@ std::optional<Secret> load_secret(Ctx& ctx, const toml::node& n, const std::stri
       hex.pop_back();
     where = "key file " + path;
   }
-  auto bytes = from_hex(hex);
+  auto bytes = from_hex(hex);  // core/text.h
   if (!bytes)
     return fail(where + " is not hex text (make one with: openssl rand -hex 32)");
-  Secret s(*bytes);
+  Secret s(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size()));
   explicit_bzero(bytes->data(), bytes->size());
   if (s.size() < vrrp::kAuthMinKeySize || s.size() > vrrp::kAuthMaxKeySize)
     return fail(where + " holds " + std::to_string(s.size()) + " bytes; a key is " +

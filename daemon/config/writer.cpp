@@ -67,11 +67,8 @@ toml::table auth_table(const AuthSection& a) {
     k.insert_or_assign("id", int64_t{a.auth.keys[i].id});
     std::string src = i < a.key_sources.size() ? a.key_sources[i] : "hex:";
     if (src == "hex:") {
-      static constexpr char kHex[] = "0123456789abcdef";
-      for (uint8_t b : a.auth.keys[i].secret.bytes()) {
-        src.push_back(kHex[b >> 4]);
-        src.push_back(kHex[b & 15]);
-      }
+      auto key = a.auth.keys[i].secret.bytes();
+      src += to_hex(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
     }
     k.insert_or_assign("secret", std::move(src));
     k.is_inline(true);

@@ -52,6 +52,45 @@ def budgets(report):
     }
 
 
+def judge(report, want, fwd, label):
+    """What is wrong in a drill report by the test's own reading of its figures: each
+    scenario's figures against `want` (budgets()), never two Masters, samples and requests,
+    the Master's table (the VIP's wrr service and three `fwd` real servers), long-lived
+    connections where nothing should break them, and failures in steady state. The figures
+    go to the log, so a slow CI machine's margins can be read afterwards."""
+    problems = []
+    for s in report["scenarios"]:
+        sys.stderr.write("drill %s %-18s outage %.2fs (after heal %.2fs) failed %d/%d "
+                         "failing_after %.2fs masters %d long-lived broken %d (+%d)\n"
+                         % (label, s["name"], s["outage_s"], s["after_heal_s"], s["failed"],
+                            s["requests"], s["failing_after_s"], s["max_masters"],
+                            s["long_lived_broken"], s["long_lived_on_failed_server"]))
+        for figure, limit in want[s["name"]].items():
+            if s[figure] > limit:
+                problems.append("%s: %s %.2f above %.2f" % (s["name"], figure, s[figure], limit))
+        if s["max_masters"] > 1:  # counted from the heal where a split is by design
+            problems.append("%s: two Masters at once" % s["name"])
+        if s["master_samples"] <= 0 or s["requests"] <= 0:
+            problems.append("%s: no samples or no requests" % s["name"])
+        table = s["ipvs_table"]
+        if "TCP  10.9.0.100:80 wrr" not in table:
+            problems.append("%s: VIP service missing from the Master's table" % s["name"])
+        reals = [line.split() for line in table.splitlines() if line.strip().startswith("->")
+                 and not line.strip().startswith("-> RemoteAddress")]
+        if len(reals) != 3 or any(r[2] != fwd for r in reals):
+            problems.append("%s: want three %s real servers, table:\n%s" % (s["name"], fwd, table))
+        # A reload breaks no long-lived connection. (In rs-down and rs-500 connections on the
+        # failed server end by design; the drill attributes a broken slot to the server its
+        # connection last answered from, which a reconnect racing the check can blur: a NAT
+        # run here counted 2 besides the failed server's, so those are reported, not judged.)
+        if s["name"] in ("reload-weight", "wrr-share", "reload-storm", "fd-exhaustion",
+                         "advert-flood", "auth-rollout", "disk-full") and s["long_lived_broken"]:
+            problems.append("%s: %d long-lived connections broken" % (s["name"], s["long_lived_broken"]))
+    if report["failed_outside_windows"] != 0:
+        problems.append("%d requests failed in steady state" % report["failed_outside_windows"])
+    return problems
+
+
 DR_SCENARIOS = ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down", "rs-500",
                 "reload-weight", "wrr-share", "disk-full"]
 
@@ -103,41 +142,7 @@ class Drill(unittest.TestCase):
                           "reload-weight", "wrr-share", "master-freeze", "reload-storm",
                           "partition", "fd-exhaustion", "advert-flood", "iface-recreate",
                           "vrrp-netem", "auth-rollout"])
-        # The figures go to the log, so a slow CI machine's margins can be read afterwards.
-        for s in report["scenarios"]:
-            sys.stderr.write("drill %s %-13s outage %.2fs (after heal %.2fs) failed %d/%d "
-                             "failing_after %.2fs masters %d long-lived broken %d (+%d)\n"
-                             % (mode, s["name"], s["outage_s"], s["after_heal_s"], s["failed"],
-                                s["requests"], s["failing_after_s"], s["max_masters"],
-                                s["long_lived_broken"], s["long_lived_on_failed_server"]))
-        want = budgets(report)
-        fwd = {"nat": "Masq", "dr": "Route"}[mode]
-        problems = []
-        for s in report["scenarios"]:
-            for figure, limit in want[s["name"]].items():
-                if s[figure] > limit:
-                    problems.append("%s: %s %.2f above %.2f" % (s["name"], figure, s[figure], limit))
-            if s["max_masters"] > 1:  # counted from the heal where a split is by design
-                problems.append("%s: two Masters at once" % s["name"])
-            if s["master_samples"] <= 0 or s["requests"] <= 0:
-                problems.append("%s: no samples or no requests" % s["name"])
-            table = s["ipvs_table"]
-            if "TCP  10.9.0.100:80 wrr" not in table:
-                problems.append("%s: VIP service missing from the Master's table" % s["name"])
-            reals = [line.split() for line in table.splitlines() if line.strip().startswith("->")
-                     and not line.strip().startswith("-> RemoteAddress")]
-            if len(reals) != 3 or any(r[2] != fwd for r in reals):
-                problems.append("%s: want three %s real servers, table:\n%s" % (s["name"], fwd, table))
-        # A reload breaks no long-lived connection. (In rs-down and rs-500 connections on the
-        # failed server end by design; the drill attributes a broken slot to the server its
-        # connection last answered from, which a reconnect racing the check can blur: a NAT
-        # run here counted 2 besides the failed server's, so those are reported, not judged.)
-        for s in report["scenarios"]:
-            if s["name"] in ("reload-weight", "wrr-share", "reload-storm", "fd-exhaustion",
-                             "advert-flood", "auth-rollout", "disk-full") and s["long_lived_broken"]:
-                problems.append("%s: %d long-lived connections broken" % (s["name"], s["long_lived_broken"]))
-        if report["failed_outside_windows"] != 0:
-            problems.append("%d requests failed in steady state" % report["failed_outside_windows"])
+        problems = judge(report, budgets(report), {"nat": "Masq", "dr": "Route"}[mode], mode)
         self.assertEqual(problems, [], "\n".join(problems))
         # The drill's own verdict must agree with the test's.
         self.assertTrue(report["passed"], [s["violations"] for s in report["scenarios"]])

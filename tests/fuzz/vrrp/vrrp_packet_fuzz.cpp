@@ -26,8 +26,7 @@ void check(bool ok) {
 void fixChecksum(std::vector<uint8_t>& p, Version v, const IpAddress& src, const IpAddress& dst) {
   if (p.size() < kHeaderSize) return;
   p[6] = p[7] = 0;
-  const uint16_t c = v == Version::v3 ? hd::pseudo_header_checksum(src, dst, kIpProtocol, p)
-                                      : hd::internet_checksum(p);
+  const uint16_t c = payload_checksum(v, p, src, dst);
   p[6] = static_cast<uint8_t>(c >> 8);
   p[7] = static_cast<uint8_t>(c);
 }
