@@ -4,7 +4,8 @@
 #   1. install dependencies (apt, Debian 12)
 #   2. build with warnings as errors and run every ctest test (unit, integration,
 #      namespace and VM tests; run as root)
-#   3. rebuild with ASan+UBSan and run the unit tests again; TSan on the threaded ones and
+#   3. rebuild with ASan+UBSan (the builds of steps 3 and 4 run in the background during
+#      step 2, on the CPU the tests leave idle) and run the unit tests again; TSan on the threaded ones and
 #      on the daemon under the VRRP/checker integration tests
 #   4. build the libFuzzer targets with clang and run each for a bounded time
 #      (UBSan stops on the first finding; the number of targets run must equal
@@ -94,6 +95,51 @@ step "build (RelWithDebInfo, -Werror)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${RELWITHDEBINFO[@]}" >/dev/null
 ninja -C build -j"$JOBS"
 
+# The sanitizer and fuzz builds (steps 3 and 4) start now, in the background, under
+# SCHED_IDLE and idle I/O priority: they use only the CPU the tests leave idle (most of the
+# namespace and drill tests wait on timers), and any test process preempts them at once, so
+# no test's timing sees them. Each build writes its log and exit status to build-bg/; a step
+# waits for its build (await_build) and shows the log's tail, or all of it on failure.
+BG=$ROOT/build-bg
+rm -rf "$BG"
+mkdir -p "$BG"
+bg_build() {  # NAME DIR CMAKE-ARGS... -- NINJA-TARGETS...
+  local name=$1 dir=$2 cm=() rc=0
+  shift 2
+  while [[ $1 != -- ]]; do cm+=("$1"); shift; done
+  shift
+  { cmake -S . -B "$dir" -G Ninja "${cm[@]}" >/dev/null && ninja -C "$dir" -j"$JOBS" "$@"; } \
+    >"$BG/$name.log" 2>&1 || rc=$?
+  echo "$rc" >"$BG/$name.rc"
+}
+bg_builds() {
+  set +e
+  chrt --idle -p 0 "$BASHPID" >/dev/null 2>&1 || renice -n 19 -p "$BASHPID" >/dev/null
+  ionice -c 3 -p "$BASHPID" >/dev/null 2>&1
+  [[ "${SKIP_ASAN:-0}" == 1 ]] || bg_build asan build-asan -DCMAKE_BUILD_TYPE=Debug \
+    -DHD_SANITIZE=ON -DHD_BENCH=OFF -- hd_unit_tests  # what -L unit runs, nothing else
+  [[ "${SKIP_TSAN:-0}" == 1 ]] || bg_build tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DHD_TSAN=ON -DHD_BENCH=OFF "${RELWITHDEBINFO[@]}" -- vrrp_runtime_test director_test control_test hadirector
+  [[ "${SKIP_FUZZ:-0}" == 1 ]] || CC=clang CXX=clang++ bg_build fuzz build-fuzz \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_FUZZ=ON -DHD_TESTS=OFF "${RELWITHDEBINFO[@]}" -- hd_fuzz_targets
+}
+await_build() {  # NAME: wait for the background build, fail the run if it failed
+  local name=$1 t=$SECONDS
+  while [[ ! -s "$BG/$name.rc" ]]; do sleep 1; done
+  local rc
+  rc=$(cat "$BG/$name.rc")
+  if ((rc != 0)); then
+    cat "$BG/$name.log"; echo "build $name failed (exit $rc)"; exit "$rc"
+  fi
+  tail -2 "$BG/$name.log"
+  echo "($name build: waited $((SECONDS - t)) s for it here)"
+}
+set -m  # the background builds get their own process group: stopped with it on exit
+bg_builds </dev/null &
+BG_PID=$!
+set +m
+trap 'kill -- -"$BG_PID" 2>/dev/null || true' EXIT
+
 step "tests (ctest: unit, integration, namespaces, VM)"
 rm -f build/ctest-junit.xml
 (cd build && ctest --output-on-failure -j"$JOBS" --output-junit "$ROOT/build/ctest-junit.xml")
@@ -101,8 +147,7 @@ check_skips ctest build/ctest-junit.xml
 
 if [[ "${SKIP_ASAN:-0}" != 1 ]]; then
   step "ASan+UBSan build, unit tests"
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DHD_SANITIZE=ON -DHD_BENCH=OFF >/dev/null
-  ninja -C build-asan -j"$JOBS" hd_unit_tests  # what -L unit runs, nothing else
+  await_build asan
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$JOBS" -L unit --output-junit "$ROOT/build-asan/ctest-junit.xml")
   check_skips asan build-asan/ctest-junit.xml
@@ -115,9 +160,7 @@ if [[ "${SKIP_TSAN:-0}" != 1 ]]; then
   # (start/reload/stop, mailboxes, the log drain, a stuck thread), the director and the
   # control socket. Any data race fails the step.
   step "TSan build, threaded unit tests"
-  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_TSAN=ON \
-    -DHD_BENCH=OFF "${RELWITHDEBINFO[@]}" >/dev/null
-  ninja -C build-tsan -j"$JOBS" vrrp_runtime_test director_test control_test hadirector
+  await_build tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
      ctest --output-on-failure -j"$JOBS" -L unit \
        -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient)\.' \
@@ -171,9 +214,7 @@ fi
 
 if [[ "${SKIP_FUZZ:-0}" != 1 ]]; then
   step "fuzz targets, ${FUZZ_SECONDS}s each, $JOBS at a time"
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DHD_FUZZ=ON -DHD_TESTS=OFF "${RELWITHDEBINFO[@]}" >/dev/null
-  ninja -C build-fuzz -j"$JOBS" hd_fuzz_targets
+  await_build fuzz
   # tests/fuzz/CMakeLists.txt writes one target path a line; the declarations in the
   # sources say how many there must be.
   expected=$(cat tests/fuzz/*/CMakeLists.txt | grep -c '^[[:space:]]*hd_fuzz_target(' || true)
