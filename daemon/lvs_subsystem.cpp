@@ -66,7 +66,13 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     auto b = nft ? open_nft_() : open_backend_();
     if (!b) return b.error().message;
     backend_ = std::move(b.value());
-    reconciler_ = std::make_unique<ipvs::Reconciler>(*backend_, clock_);
+    // Everything in the nftables table is ours (a previous run's services the config no
+    // longer has are removed at the first reconcile); IPVS's other services are foreign.
+    std::set<ipvs::ServiceKey> owned;
+    if (nft)
+      if (auto table = backend_->dump())
+        for (auto& [key, svc] : *table) owned.insert(key);
+    reconciler_ = std::make_unique<ipvs::Reconciler>(*backend_, clock_, std::move(owned));
     // Adopt: real servers already serving (weight > 0) in our services start as up.
     if (auto table = backend_->dump()) {
       for (auto& spec : specs_) {

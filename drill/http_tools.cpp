@@ -170,6 +170,9 @@ int client_main(const std::vector<std::string>& args) {
   int longs = std::atoi(opt(args, "--long", "3").c_str());
   double timeout_s = std::atof(opt(args, "--timeout-ms", "1000").c_str()) / 1000.0;
   double long_every = std::atof(opt(args, "--long-interval-ms", "200").c_str()) / 1000.0;
+  // --count N: N new-connection requests, then exit once each has its outcome.
+  const long count = std::atol(opt(args, "--count", "0").c_str());
+  long started = 0, finished = 0;
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, nullptr, _IOLBF, 0);
   Loop& loop = Loop::main();
@@ -212,6 +215,7 @@ int client_main(const std::vector<std::string>& args) {
     std::printf("R %.6f %.6f %s %d %s %s\n", r->start, t, ok ? "ok" : "fail", status,
                 server.empty() ? "-" : server.c_str(), reason.c_str());
     retire(r);
+    if (count > 0 && ++finished >= count) loop.stop();
   };
   auto send_request = [&](Request* r) {
     std::string req = std::string("GET / HTTP/1.1\r\nHost: drill\r\n") +
@@ -225,7 +229,10 @@ int client_main(const std::vector<std::string>& args) {
     r->sent = true;
     r->timeout->start(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout_s)));
   };
-  uint16_t next_port = 30000;
+  // --first-port: where the source ports start (30000): runs that must see the same ports
+  // (a differential test hashing them) give each client a range of its own.
+  uint16_t next_port = static_cast<uint16_t>(std::atoi(opt(args, "--first-port", "30000").c_str()));
+  if (next_port < 1024 || next_port > 59999) next_port = 30000;
   auto start_conn = [&](bool long_lived, int conn_id) {
     auto r = std::make_unique<Request>();
     r->long_lived = long_lived;
@@ -305,7 +312,11 @@ int client_main(const std::vector<std::string>& args) {
   };
   open_long = [&](int id) { start_conn(true, id); };
   for (int i = 0; i < longs; ++i) open_long(i);
-  Timer ticker(loop, [&] { start_conn(false, 0); });
+  Timer ticker(loop, [&] {
+    if (count > 0 && started >= count) return;
+    ++started;
+    start_conn(false, 0);
+  });
   if (rate > 0)
     ticker.start(Duration::zero(),
                  std::chrono::duration_cast<Duration>(std::chrono::duration<double>(1.0 / rate)));

@@ -3,8 +3,10 @@
 // hadirector-drill itself:
 //   hadirector-drill httpd  --listen IP:PORT --id NAME [--fail-file PATH]
 //     a small HTTP/1.1 server answering "<id>\n" (500 while PATH exists)
-//   hadirector-drill client --target IP:PORT [--rate N] [--long N] [--timeout-ms N]
-//     steady new-connection requests plus N long-lived keep-alive connections;
+//   hadirector-drill client --target IP:PORT [--rate N] [--long N] [--timeout-ms N] [--count N]
+//                           [--first-port P]
+//     steady new-connection requests plus N long-lived keep-alive connections (--count:
+//     N requests, then it exits once each has its outcome);
 //     one line per outcome on stdout:
 //     (times: drill/clock.h)
 //       R <t_start> <t_end> ok|fail <status> <server|-> <reason>

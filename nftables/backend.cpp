@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "core/log.h"
 #include "ipvs/table_apply.h"
 #include "nftables/render.h"
 
@@ -104,17 +105,88 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
     if (auto b = before.find(k); b != before.end()) it->second = b->second;
     else next.erase(it);
   }
-  if (auto err = run(change_script(before, next)); !err.empty()) {
+  if (auto err = run(change_script(before, next, damaged_)); !err.empty()) {
     ipvs::Error e{"nftables: " + err, 0};
     for (auto& r : out)
       if (r) r = e;
     return out;
   }
   for (auto& k : touched) {
-    if (auto it = next.find(k); it != next.end()) programmed_[k] = std::move(it->second);
-    else programmed_.erase(k);
+    if (auto it = next.find(k); it != next.end()) {
+      programmed_[k] = std::move(it->second);
+      damaged_.erase(k);
+    } else {
+      programmed_.erase(k);
+    }
   }
   return out;
+}
+
+ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
+  const std::string text = list();
+  const Listing l = parse_listing(text);
+  std::string fix;
+  if (!l.base) {
+    // Also creates the table and map when they are gone.
+    HD_LOG(warning, "nftables") << (text.empty() ? "table ip " + std::string(kTable) + " is gone"
+                                                  : std::string("the base chains were changed"))
+                                << ": put back";
+    fix += base_script();
+  }
+  ipvs::Table out;
+  for (auto it = programmed_.begin(); it != programmed_.end();) {
+    const auto& key = it->first;
+    if (holds(l, it->second)) {
+      ipvs::Service s = it->second;
+      s.destinations.clear();
+      out.emplace(key, std::move(s));
+      ++it;
+      continue;
+    }
+    const std::string c = chain_name(key);
+    auto e = l.elements.find(key);
+    auto r = l.rules.find(c);
+    if (e != l.elements.end() && e->second == c && r != l.rules.end() && r->second == 1) {
+      // Its one rule says something else: listed as the kernel has it.
+      HD_LOG(warning, "nftables") << key.str() << ": its rule in chain " << c
+                                  << " is not the one written: repairing";
+      ipvs::Service s = l.services.at(key);
+      it->second = s;
+      s.destinations.clear();
+      out.emplace(key, std::move(s));
+      ++it;
+      continue;
+    }
+    if (!text.empty())  // a table gone whole was said once
+      HD_LOG(warning, "nftables") << key.str() << ": "
+                                << (e == l.elements.end() ? "its map element is gone"
+                                    : e->second != c  ? "its map element jumps to " + e->second
+                                    : r == l.rules.end() ? "its chain is gone"
+                                                         : "its chain holds " + std::to_string(r->second) + " rules")
+                                << ": rewriting it";
+    damaged_[key] = e != l.elements.end() ? e->second : "";
+    it = programmed_.erase(it);
+  }
+  // What nothing programmed: removed. (A damaged service's leftovers stay for its rewrite.)
+  std::set<ipvs::ServiceKey> strays;
+  for (auto& [key, chain] : l.elements)
+    if (!programmed_.count(key) && !damaged_.count(key)) strays.insert(key);
+  for (auto& [key, svc] : l.services)  // one a chain
+    if (!programmed_.count(key) && !damaged_.count(key)) strays.insert(key);
+  for (auto& key : strays) {
+    HD_LOG(warning, "nftables") << key.str() << ": in table ip " << kTable
+                                << " but not programmed by this daemon: removed";
+    fix += remove_script(key, l);
+  }
+  if (auto err = run(fix); !err.empty()) return ipvs::Error{"nftables: repairing the table: " + err, 0};
+  return out;
+}
+
+ipvs::Result<std::vector<ipvs::Destination>> NftablesBackend::dump_destinations(
+    const ipvs::ServiceKey& key) {
+  auto it = programmed_.find(key);
+  if (it == programmed_.end()) return std::vector<ipvs::Destination>{};
+  return it->second.destinations;
 }
 
 ipvs::Result<void> NftablesBackend::set_timeouts(const ipvs::Timeouts&) {
@@ -129,6 +201,7 @@ ipvs::Result<void> NftablesBackend::remove_table() {
   if (auto err = run("delete table ip " + std::string(kTable) + "\n"); !err.empty())
     return ipvs::Error{"nftables: " + err, 0};
   programmed_.clear();
+  damaged_.clear();
   return {};
 }
 

@@ -6,10 +6,11 @@
 //
 // open() keeps the table a previous run left and reads it back (render.h parse_table): a
 // restart adopts it and changes nothing in the kernel. After that, what it holds is what it
-// programmed: dump() returns that, so a change made to the table by hand is not repaired
-// until that service changes again. Timeouts and the sync daemon are IPVS's: the loader
+// programmed: dump() returns that; the drift sweep's dump_services() reads the kernel and
+// reports what differs, so a change made to the table by hand is repaired. Timeouts and the sync daemon are IPVS's: the loader
 // refuses them here.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 
@@ -37,6 +38,15 @@ class NftablesBackend final : public ipvs::Backend {
   ipvs::Result<void> apply(const ipvs::Operation& op) override;
   std::vector<ipvs::Result<void>> apply_all(const std::vector<ipvs::Operation>& ops) override;
   ipvs::Result<ipvs::Table> dump() override { return programmed_; }
+  // The drift check (LvsSubsystem's sweep): reads the table back and compares each service
+  // with what was programmed. A service as programmed is listed as programmed; one whose rule
+  // differs is listed as the kernel has it (parse_table), so the reconciler's diff puts it
+  // right; one whose chain or map element is missing or holds other rules is not listed (the
+  // reconciler adds it again; change_script rewrites what is left of it). The base chains are
+  // put back at once (they hold no service), and chains or elements nothing programmed are
+  // removed (the table is ours alone).
+  ipvs::Result<ipvs::Table> dump_services() override;
+  ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(const ipvs::ServiceKey& key) override;
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts&) override;
   ipvs::Result<void> start_sync_daemon(const ipvs::SyncDaemon&) override;
   ipvs::Result<void> stop_sync_daemon(ipvs::SyncState) override;
@@ -52,6 +62,9 @@ class NftablesBackend final : public ipvs::Backend {
   explicit NftablesBackend(nft_ctx* ctx) : ctx_(ctx) {}
   nft_ctx* ctx_;
   ipvs::Table programmed_;
+  // Services the drift check found damaged: key -> the chain their map element jumps to ("":
+  // none). Rewritten whole when the reconciler adds them again.
+  std::map<ipvs::ServiceKey, std::string> damaged_;
 };
 
 }  // namespace hd::nft

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <optional>
 
 namespace hd::nft {
 namespace {
@@ -127,7 +128,51 @@ std::string base_script() {
          "add rule " + t + " output ip daddr . meta l4proto . th dport vmap @services\n";
 }
 
-ipvs::Table parse_table(const std::string& listing) {
+namespace {
+
+std::optional<ipvs::ServiceKey> key_of_chain(const std::string& name) {
+  unsigned a = 0, port = 0;
+  char pr[8] = {};
+  int used = 0;
+  if (std::sscanf(name.c_str(), "s_%8x_%7[a-z]_%u%n", &a, pr, &port, &used) != 3 || port > 65535 ||
+      static_cast<size_t>(used) != name.size())
+    return std::nullopt;
+  auto proto = ipvs::parse_protocol(pr);
+  if (!proto) return std::nullopt;
+  auto addr = IpAddress::of(static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
+                            static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a));
+  return ipvs::ServiceKey::inet(*proto, addr, static_cast<uint16_t>(port));
+}
+
+std::string trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == ';')) v.remove_suffix(1);
+  return std::string(v);
+}
+
+// "10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80, ..." -> key -> chain.
+void parse_elements(const std::string& body, std::map<ipvs::ServiceKey, std::string>& out) {
+  size_t at = 0;
+  while (at < body.size()) {
+    size_t comma = body.find(',', at);
+    if (comma == std::string::npos) comma = body.size();
+    std::string e = body.substr(at, comma - at);
+    at = comma + 1;
+    char addr[64] = {}, pr[8] = {}, chain[64] = {};
+    unsigned port = 0;
+    if (std::sscanf(e.c_str(), " %63s . %7s . %u : jump %63s", addr, pr, &port, chain) != 4) continue;
+    auto ip = IpAddress::parse(addr);
+    auto proto = ipvs::parse_protocol(pr);
+    if (!ip || !proto || port > 65535 || ip->family() != Family::v4) continue;
+    out[ipvs::ServiceKey::inet(*proto, *ip, static_cast<uint16_t>(port))] = chain;
+  }
+}
+
+}  // namespace
+
+ipvs::Table parse_table(const std::string& listing) { return parse_listing(listing).services; }
+
+Listing parse_listing(const std::string& listing) {
   // nft folds a long map over several lines, each but the last ending in ",": unfolded.
   std::string text;
   for (size_t i = 0; i < listing.size(); ++i) {
@@ -138,31 +183,53 @@ ipvs::Table parse_table(const std::string& listing) {
       text += listing[i];
     }
   }
-  ipvs::Table out;
+  Listing l;
+  ipvs::Table& out = l.services;
   ipvs::Service* cur = nullptr;
+  std::string block;  // "chain NAME" or "map services" while inside one
+  int base_rules[2] = {0, 0}, base_vmap[2] = {0, 0};
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
     if (eol == std::string::npos) eol = text.size();
-    std::string line = text.substr(pos, eol - pos);
+    std::string line = trim(std::string_view(text).substr(pos, eol - pos));
     pos = eol + 1;
-    if (auto c = line.find("chain "); c != std::string::npos) {
+    if (line.empty()) continue;
+    if (line == "}") {
+      block.clear();
       cur = nullptr;
-      unsigned a = 0, port = 0;
-      char pr[8] = {};
-      if (std::sscanf(line.c_str() + c, "chain s_%8x_%7[a-z]_%u", &a, pr, &port) != 3 || port > 65535)
-        continue;
-      auto proto = ipvs::parse_protocol(pr);
-      if (!proto) continue;
-      auto addr = IpAddress::of(static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
-                                static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a));
+      continue;
+    }
+    if (line.rfind("chain ", 0) == 0 || line.rfind("map ", 0) == 0 || line.rfind("set ", 0) == 0) {
+      block = trim(std::string_view(line).substr(0, line.find(" {")));
+      cur = nullptr;
+      if (block.rfind("chain ", 0) != 0) continue;
+      const std::string name = block.substr(6);
+      auto key = key_of_chain(name);
+      if (!key) continue;
+      l.rules[name] = 0;
       ipvs::Service svc;
-      svc.key = ipvs::ServiceKey::inet(*proto, addr, static_cast<uint16_t>(port));
+      svc.key = *key;
       svc.scheduler = "wrr";
       cur = &(out[svc.key] = svc);
       continue;
     }
+    if (block == "map services") {
+      if (auto e = line.find("elements = { "); e != std::string::npos) {
+        std::string body = line.substr(e + 13);
+        parse_elements(body.substr(0, body.find('}')), l.elements);
+      }
+      continue;
+    }
+    if (line.rfind("type ", 0) == 0) continue;  // a base chain's hook line
+    const int base = block == "chain prerouting" ? 0 : block == "chain output" ? 1 : -1;
+    if (base >= 0) {
+      ++base_rules[base];
+      if (line == "ip daddr . meta l4proto . th dport vmap @services") ++base_vmap[base];
+      continue;
+    }
     if (!cur) continue;
+    ++l.rules[block.substr(6)];
     if (line.find("jhash ip saddr") != std::string::npos) cur->scheduler = "sh";
     if (line.find("jhash ip saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
     if (line.find("jhash ip daddr") != std::string::npos) cur->scheduler = "dh";
@@ -200,10 +267,35 @@ ipvs::Table parse_table(const std::string& listing) {
       it->weight += static_cast<int32_t>(hi - lo + 1);
     }
   }
+  l.base = base_rules[0] == 1 && base_vmap[0] == 1 && base_rules[1] == 1 && base_vmap[1] == 1;
+  return l;
+}
+
+bool holds(const Listing& l, const ipvs::Service& s) {
+  const std::string c = chain_name(s.key);
+  auto e = l.elements.find(s.key);
+  auto r = l.rules.find(c);
+  auto k = l.services.find(s.key);
+  return e != l.elements.end() && e->second == c && r != l.rules.end() && r->second == 1 &&
+         k != l.services.end() && service_rule(k->second) == service_rule(s);
+}
+
+std::string remove_script(const ipvs::ServiceKey& key, const Listing& l) {
+  const std::string t = table(), c = chain_name(key);
+  std::string out;
+  if (l.elements.count(key)) out += "delete element " + t + " services { " + element(key) + " }\n";
+  if (l.rules.count(c)) {
+    // Another element may still jump to this chain (edited by hand): removed first.
+    for (auto& [k, chain] : l.elements)
+      if (chain == c && k != key) out += "delete element " + t + " services { " + element(k) + " }\n";
+    out += "flush chain " + t + " " + c + "\n";
+    out += "delete chain " + t + " " + c + "\n";
+  }
   return out;
 }
 
-std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
+                          const std::map<ipvs::ServiceKey, std::string>& rewrite) {
   const std::string t = table();
   std::string out;
   for (auto& [key, s] : before) {
@@ -217,7 +309,15 @@ std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
     const std::string c = chain_name(key);
     auto old = before.find(key);
     const std::string rule = service_rule(s);
-    if (old == before.end()) {
+    if (auto dmg = rewrite.find(key); old == before.end() && dmg != rewrite.end()) {
+      // Damaged: whatever is left of it made right in place ("add" keeps an existing chain).
+      out += "add chain " + t + " " + c + "\n";
+      out += "flush chain " + t + " " + c + "\n";
+      out += "add rule " + t + " " + c + " " + rule + "\n";
+      if (!dmg->second.empty() && dmg->second != c)
+        out += "delete element " + t + " services { " + element(key) + " }\n";
+      out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
+    } else if (old == before.end()) {
       out += "add chain " + t + " " + c + "\n";
       out += "add rule " + t + " " + c + " " + rule + "\n";
       out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";

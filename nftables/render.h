@@ -12,6 +12,8 @@
 // rewrites only its service's chain (flush + one rule); connections already tracked keep their
 // real server (conntrack), as IPVS keeps its connection entries.
 #pragma once
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,8 +42,28 @@ std::string base_script();
 // scheduler from the rule (numgen: "wrr", jhash saddr: "sh", jhash daddr: "dh"). What a
 // restarted daemon adopts, and what the drill reads back.
 ipvs::Table parse_table(const std::string& listing);
+// Everything parse_table reads, and what the drift check needs besides: the services map's
+// elements (service -> the chain it jumps to), each s_ chain's number of rules, and whether
+// both base chains hold their one vmap rule.
+struct Listing {
+  ipvs::Table services;
+  std::map<ipvs::ServiceKey, std::string> elements;
+  std::map<std::string, int> rules;  // s_ chain name -> rules in it
+  bool base = false;
+};
+Listing parse_listing(const std::string& listing);
+// Whether the listed table holds `s` as change_script writes it: its map element jumps to its
+// chain, and the chain holds one rule, the one service_rule(s) renders (compared through
+// parse_table, so nft's own spelling of the rule does not matter).
+bool holds(const Listing& l, const ipvs::Service& s);
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.
-std::string change_script(const ipvs::Table& before, const ipvs::Table& after);
+// `rewrite`: services whose kernel state is not known to be `before`'s (the drift check found
+// them damaged; they are absent from `before`): written whole and idempotently (their chain
+// created or flushed, their map element replaced), whatever is left of them.
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
+                          const std::map<ipvs::ServiceKey, std::string>& rewrite = {});
+// The script that removes a service's element and chain, as far as they exist.
+std::string remove_script(const ipvs::ServiceKey& key, const Listing& l);
 
 }  // namespace hd::nft

@@ -125,9 +125,12 @@ bg_builds() {
 }
 await_build() {  # NAME: wait for the background build, fail the run if it failed
   local name=$1 t=$SECONDS
-  while [[ ! -s "$BG/$name.rc" ]]; do sleep 1; done
+  while [[ ! -s "$BG/$name.rc" ]] && kill -0 "$BG_PID" 2>/dev/null; do sleep 1; done
   local rc
-  rc=$(cat "$BG/$name.rc")
+  rc=$(cat "$BG/$name.rc" 2>/dev/null) || rc=
+  if [[ -z $rc ]]; then
+    cat "$BG/$name.log" 2>/dev/null; echo "build $name: the background builds ended without it"; exit 1
+  fi
   if ((rc != 0)); then
     cat "$BG/$name.log"; echo "build $name failed (exit $rc)"; exit "$rc"
   fi

@@ -5,7 +5,8 @@ real servers serving HTTP. New connections share out 1:2:3 as wrr's weights say 
 inc over weight-wide ranges is exact per cycle); a real server whose check fails leaves the
 rotation with no failed request after its check fell; it comes back; sh sends one client to
 one server every time; a restart changes nothing in the table (it keeps forwarding while the
-daemon is down and is adopted); the table holds only
+daemon is down and is adopted); changes made to the table by hand are repaired by the drift
+sweep; the table holds only
 what hadirector wrote, and a foreign table is untouched."""
 import collections
 import json
@@ -98,6 +99,7 @@ class NftablesDataplane(unittest.TestCase):
         cfg = self.tmp.file("d.toml", """[global]
 control_socket = "%s"
 dataplane = "nftables"
+reconcile_interval = "500ms"
 
 [[virtual_server]]
 address = "%s"
@@ -161,6 +163,29 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
         self.assertEqual((got["failed"], sum(got["served"].values())), (0, 12), got)
         self.assertEqual(sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d), before)
         self.assertIn("adopting", self.daemon.logs())
+        # Drift: the table changed by hand (the wrr chain flushed, the sh service's map element
+        # deleted, a stray service added, prerouting flushed) is put back by the next sweep
+        # (reconcile_interval), as IPVS's drift is.
+        damage = self.tmp.file("damage.nft", """flush chain ip hadirector s_0a090064_tcp_80
+delete element ip hadirector services { 10.9.0.100 . tcp . 81 }
+add chain ip hadirector s_0a0900c8_tcp_80
+add rule ip hadirector s_0a0900c8_tcp_80 drop
+add element ip hadirector services { 10.9.0.200 . tcp . 80 : jump s_0a0900c8_tcp_80 }
+flush chain ip hadirector prerouting
+""")
+        sh("nft", "-f", damage, ns=self.ns_d)
+        def repaired():
+            t = sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d)
+            return (sorted(t.split("\n")) == sorted(before.split("\n"))) or \
+                ("numgen inc mod 6" in t and "10.9.0.100 . tcp . 81 : jump" in t and
+                 "s_0a0900c8" not in t and "10.9.0.200" not in t and t.count("vmap @services") == 2)
+        wait_for(repaired, 5, what="the table repaired by the drift sweep")
+        got = self.requests(60)
+        self.assertEqual(got["failed"], 0)
+        self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
+        logs = self.daemon.logs()
+        self.assertIn("10.9.0.200:80: in table ip hadirector but not programmed by this daemon: removed", logs)
+        self.assertIn("TCP 10.9.0.100:81: its map element is gone: rewriting it", logs)
         # The foreign table is as it was; hadirector's own is the only other one.
         tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
         self.assertIn("table ip someone_else", tables)

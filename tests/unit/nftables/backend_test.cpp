@@ -7,6 +7,10 @@
 #include <sched.h>
 #include <string.h>
 
+#include <tuple>
+
+#include "core/clock.h"
+#include "ipvs/reconciler.h"
 #include "nftables/render.h"
 
 namespace hd::nft {
@@ -90,6 +94,80 @@ TEST_F(NftBackendTest, ARefusedChangeChangesNothing) {
   EXPECT_FALSE(mixed[0]);
   EXPECT_TRUE(mixed[1]) << mixed[1].error().message;
   EXPECT_NE(backend->list().find("10.9.0.101 . tcp . 80"), std::string::npos);
+}
+
+// The drift sweep as LvsSubsystem runs it (dump_services, dump_destinations per service,
+// reconcile_fresh): every kind of damage done to the table by hand is put back, and a table
+// as programmed costs no write.
+TEST_F(NftBackendTest, TheDriftSweepRepairsTheTableWhateverWasDoneToIt) {
+  auto svc = [](const char* vip, uint16_t port, const char* sched) {
+    ipvs::Service s;
+    s.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip(vip), port);
+    s.scheduler = sched;
+    return s;
+  };
+  ipvs::Table desired;
+  for (auto s : {svc("10.9.0.100", 80, "rr"), svc("10.9.0.101", 80, "wrr"),
+                 svc("10.9.0.102", 80, "sh"), svc("10.9.0.103", 80, "wrr")}) {
+    s.destinations = {dest("10.10.0.11", 2), dest("10.10.0.12", 4), dest("10.10.0.13", 0)};
+    desired.emplace(s.key, s);
+  }
+  ManualClock clock;
+  ipvs::Reconciler rec(*backend, clock);
+  auto first = rec.reconcile(desired);
+  ASSERT_TRUE(first.ok()) << first.errors.front().message;
+  // Compared as read back (nft may list re-added chains and elements in another order).
+  auto read = [&] {
+    auto l = parse_listing(backend->list());
+    return std::make_tuple(l.services, l.elements, l.rules, l.base);
+  };
+  const std::string good_text = backend->list();
+  const auto good = read();
+  ASSERT_TRUE(std::get<3>(good));
+  ASSERT_EQ(std::get<1>(good).size(), 4u);
+  auto sweep = [&] {
+    auto listed = backend->dump_services();
+    EXPECT_TRUE(listed) << listed.error().message;
+    if (!listed) return ipvs::Report{};
+    ipvs::Table fresh;
+    std::set<ipvs::ServiceKey> scope;
+    for (auto& [key, s] : desired) scope.insert(key);
+    for (auto& [key, s] : *listed) {
+      ipvs::Service f = s;
+      f.destinations = *backend->dump_destinations(key);
+      fresh.emplace(key, f);
+    }
+    return rec.reconcile_fresh(desired, fresh, scope);
+  };
+  // Nothing wrong: nothing done.
+  auto quiet = sweep();
+  EXPECT_EQ(quiet.applied, 0u);
+  EXPECT_EQ(backend->list(), good_text);
+
+  const std::string t = "ip hadirector";
+  // 100: its rule rewritten to one server; 101: its chain flushed; 102: a second rule in its
+  // chain; 103: its map element gone; a stray service and chain; prerouting flushed.
+  ASSERT_EQ(backend->run("flush chain " + t + " s_0a090064_tcp_80\n" +
+                         "add rule " + t + " s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to 10.10.0.13 . 80\n" +
+                         "flush chain " + t + " s_0a090065_tcp_80\n" +
+                         "add rule " + t + " s_0a090066_tcp_80 counter\n" +
+                         "delete element " + t + " services { 10.9.0.103 . tcp . 80 }\n" +
+                         "add chain " + t + " s_0a0900c8_tcp_80\n" +
+                         "add rule " + t + " s_0a0900c8_tcp_80 drop\n" +
+                         "add element " + t + " services { 10.9.0.200 . tcp . 80 : jump s_0a0900c8_tcp_80 }\n" +
+                         "flush chain " + t + " prerouting\n"),
+            "");
+  ASSERT_NE(read(), good);
+  auto repair = sweep();
+  EXPECT_TRUE(repair.ok()) << (repair.errors.empty() ? "" : repair.errors.front().message);
+  EXPECT_GT(repair.applied, 0u);
+  EXPECT_EQ(read(), good) << "the table is as programmed again:\n" << backend->list();
+  EXPECT_EQ(sweep().applied, 0u) << "and stays so";
+
+  // The whole table deleted: made again.
+  ASSERT_EQ(backend->run("delete table " + t + "\n"), "");
+  sweep();
+  EXPECT_EQ(read(), good) << backend->list();
 }
 
 // A restart: the next run opens the table the last one left, changes nothing in it, and
