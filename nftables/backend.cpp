@@ -5,7 +5,10 @@
 
 #include <sys/stat.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/log.h"
 #include "ipvs/table_apply.h"
@@ -13,12 +16,90 @@
 
 namespace hd::nft {
 
-ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open() {
+namespace {
+
+nft_ctx* new_context() {
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (!ctx) return ipvs::Error{"nftables: cannot create a libnftables context", 0};
+  if (!ctx) return nullptr;
   nft_ctx_buffer_output(ctx);
   nft_ctx_buffer_error(ctx);
+  return ctx;
+}
+
+// `list table ip hadirector` on `ctx`: "" when there is none.
+std::string list_table(nft_ctx* ctx) {
+  const std::string cmd = "list table ip " + std::string(kTable);
+  if (nft_run_cmd_from_buffer(ctx, cmd.c_str()) != 0) {
+    nft_ctx_get_error_buffer(ctx);  // consumed, so the next error is read alone
+    return "";
+  }
+  return nft_ctx_get_output_buffer(ctx);
+}
+
+}  // namespace
+
+// A thread with a libnftables context of its own (a context is not shared between threads)
+// that lists the table when asked; the main loop takes the text at its next sweep.
+struct NftablesBackend::Lister {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool asked = false, busy = false, stop = false;
+  uint64_t asked_seq = 0;
+  std::optional<std::pair<uint64_t, std::string>> ready;  // seq, text
+  nft_ctx* ctx = nullptr;
+  std::thread thread;
+
+  explicit Lister(nft_ctx* c) : ctx(c), thread([this] { run(); }) {}
+  ~Lister() {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stop = true;
+    }
+    cv.notify_all();
+    thread.join();
+    nft_ctx_free(ctx);
+  }
+  void ask(uint64_t seq) {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (asked || busy) return;  // one at a time: the one under way answers
+      asked = true;
+      asked_seq = seq;
+    }
+    cv.notify_all();
+  }
+  void run() {
+    std::unique_lock<std::mutex> l(mu);
+    for (;;) {
+      cv.wait(l, [this] { return asked || stop; });
+      if (stop) return;
+      asked = false;
+      busy = true;
+      const uint64_t seq = asked_seq;
+      l.unlock();
+      std::string text = list_table(ctx);
+      l.lock();
+      busy = false;
+      ready.emplace(seq, std::move(text));
+      cv.notify_all();
+    }
+  }
+};
+
+NftablesBackend::NftablesBackend(nft_ctx* ctx) : ctx_(ctx) {}
+
+ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open(ListingMode mode) {
+  nft_ctx* ctx = new_context();
+  if (!ctx) return ipvs::Error{"nftables: cannot create a libnftables context", 0};
   std::unique_ptr<NftablesBackend> b(new NftablesBackend(ctx));
+  if (mode == ListingMode::background) {
+    nft_ctx* own = new_context();
+    if (!own) return ipvs::Error{"nftables: cannot create a libnftables context", 0};
+    // Protocols as numbers: naming them takes libc's getprotobynumber(), whose one static
+    // buffer the main thread's scripts share through getprotobyname() (TSan saw the race).
+    nft_ctx_output_set_flags(own, nft_ctx_output_get_flags(own) | NFT_CTX_OUTPUT_NUMERIC_PROTO);
+    b->lister_ = std::make_unique<Lister>(own);
+  }
   if (auto err = b->run(base_script()); !err.empty())
     return ipvs::Error{"nftables: cannot create table ip " + std::string(kTable) + ": " + err, 0};
   // What a previous run left keeps forwarding; it is what we hold now (adopted: the real
@@ -27,7 +108,35 @@ ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open() {
   return b;
 }
 
-NftablesBackend::~NftablesBackend() { nft_ctx_free(ctx_); }
+NftablesBackend::~NftablesBackend() {
+  lister_.reset();
+  nft_ctx_free(ctx_);
+}
+
+std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
+  if (!lister_) {
+    seq = writes_;
+    return list();
+  }
+  std::optional<std::string> out;
+  {
+    std::lock_guard<std::mutex> l(lister_->mu);
+    if (lister_->ready) {
+      seq = lister_->ready->first;
+      out = std::move(lister_->ready->second);
+      lister_->ready.reset();
+    }
+  }
+  // The next sweep's: asked for now, read while the loop goes on.
+  lister_->ask(writes_);
+  return out;
+}
+
+void NftablesBackend::wait_for_listing() {
+  if (!lister_) return;
+  std::unique_lock<std::mutex> l(lister_->mu);
+  lister_->cv.wait(l, [this] { return lister_->ready.has_value(); });
+}
 
 bool nf_tables_loaded() {
   struct stat st {};
@@ -62,14 +171,7 @@ std::string NftablesBackend::run(const std::string& script) {
   return err.empty() ? "nft refused the change" : err;
 }
 
-std::string NftablesBackend::list() {
-  const std::string cmd = "list table ip " + std::string(kTable);
-  if (nft_run_cmd_from_buffer(ctx_, cmd.c_str()) != 0) {
-    nft_ctx_get_error_buffer(ctx_);  // consumed, so the next error is read alone
-    return "";
-  }
-  return nft_ctx_get_output_buffer(ctx_);
-}
+std::string NftablesBackend::list() { return list_table(ctx_); }
 
 ipvs::Result<void> NftablesBackend::apply(const ipvs::Operation& op) {
   return apply_all({op}).front();
@@ -111,7 +213,9 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
       if (r) r = e;
     return out;
   }
+  ++writes_;
   for (auto& k : touched) {
+    written_[k] = writes_;
     if (auto it = next.find(k); it != next.end()) {
       programmed_[k] = std::move(it->second);
       damaged_.erase(k);
@@ -123,8 +227,24 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
 }
 
 ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
-  const std::string text = list();
+  uint64_t seq = 0;
+  auto listed = take_listing(seq);
+  ipvs::Table out;
+  if (!listed) {  // no listing yet (background): what was programmed, nothing judged
+    for (auto& [key, svc] : programmed_) {
+      ipvs::Service s = svc;
+      s.destinations.clear();
+      out.emplace(key, std::move(s));
+    }
+    return out;
+  }
+  const std::string& text = *listed;
   const Listing l = parse_listing(text);
+  // Written since the listing was asked for: the listing may predate that write.
+  auto since = [&](const ipvs::ServiceKey& key) {
+    auto w = written_.find(key);
+    return w != written_.end() && w->second > seq;
+  };
   std::string fix;
   if (!l.base) {
     // Also creates the table and map when they are gone.
@@ -133,10 +253,9 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
                                 << ": put back";
     fix += base_script();
   }
-  ipvs::Table out;
   for (auto it = programmed_.begin(); it != programmed_.end();) {
     const auto& key = it->first;
-    if (holds(l, it->second)) {
+    if (since(key) || holds(l, it->second)) {
       ipvs::Service s = it->second;
       s.destinations.clear();
       out.emplace(key, std::move(s));
@@ -170,15 +289,19 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
   // What nothing programmed: removed. (A damaged service's leftovers stay for its rewrite.)
   std::set<ipvs::ServiceKey> strays;
   for (auto& [key, chain] : l.elements)
-    if (!programmed_.count(key) && !damaged_.count(key)) strays.insert(key);
+    if (!programmed_.count(key) && !damaged_.count(key) && !since(key)) strays.insert(key);
   for (auto& [key, svc] : l.services)  // one a chain
-    if (!programmed_.count(key) && !damaged_.count(key)) strays.insert(key);
+    if (!programmed_.count(key) && !damaged_.count(key) && !since(key)) strays.insert(key);
   for (auto& key : strays) {
     HD_LOG(warning, "nftables") << key.str() << ": in table ip " << kTable
                                 << " but not programmed by this daemon: removed";
     fix += remove_script(key, l);
   }
   if (auto err = run(fix); !err.empty()) return ipvs::Error{"nftables: repairing the table: " + err, 0};
+  if (!fix.empty()) {
+    ++writes_;
+    for (auto& key : strays) written_[key] = writes_;
+  }
   return out;
 }
 
@@ -200,6 +323,8 @@ ipvs::Result<void> NftablesBackend::stop_sync_daemon(ipvs::SyncState) { return {
 ipvs::Result<void> NftablesBackend::remove_table() {
   if (auto err = run("delete table ip " + std::string(kTable) + "\n"); !err.empty())
     return ipvs::Error{"nftables: " + err, 0};
+  ++writes_;
+  for (auto& [key, svc] : programmed_) written_[key] = writes_;
   programmed_.clear();
   damaged_.clear();
   return {};

@@ -12,6 +12,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ipvs/backend.h"
@@ -28,17 +29,25 @@ bool nf_tables_loaded();
 // what failed, for the log.
 std::string remove_leftover_table();
 
+// How the drift sweep reads the table. Listing it costs libnftables ~200 ms at 1,000 services
+// x 10 (bench/nftables), too long for the main loop: the daemon lists in a thread of the
+// backend's own (background), and each sweep compares the listing the previous one asked
+// for, skipping the services written since it was asked for (the next sweep sees them).
+// Tests and benchmarks list where they call (direct).
+enum class ListingMode { direct, background };
+
 class NftablesBackend final : public ipvs::Backend {
  public:
   // Creates the table, or adopts the one a previous run left; an error when libnftables or
   // the kernel refuses (no nf_tables, no CAP_NET_ADMIN).
-  static ipvs::Result<std::unique_ptr<NftablesBackend>> open();
+  static ipvs::Result<std::unique_ptr<NftablesBackend>> open(
+      ListingMode mode = ListingMode::direct);
   ~NftablesBackend() override;
 
   ipvs::Result<void> apply(const ipvs::Operation& op) override;
   std::vector<ipvs::Result<void>> apply_all(const std::vector<ipvs::Operation>& ops) override;
   ipvs::Result<ipvs::Table> dump() override { return programmed_; }
-  // The drift check (LvsSubsystem's sweep): reads the table back and compares each service
+  // The drift check (LvsSubsystem's sweep): reads the table back (ListingMode) and compares each service
   // with what was programmed. A service as programmed is listed as programmed; one whose rule
   // differs is listed as the kernel has it (parse_table), so the reconciler's diff puts it
   // right; one whose chain or map element is missing or holds other rules is not listed (the
@@ -57,10 +66,19 @@ class NftablesBackend final : public ipvs::Backend {
   std::string run(const std::string& script);
   // `nft list table ip hadirector` as nft prints it ("" when there is none): tests, debugging.
   std::string list();
+  // Background mode: waits until the listing the last sweep asked for is there (tests).
+  void wait_for_listing();
 
  private:
-  explicit NftablesBackend(nft_ctx* ctx) : ctx_(ctx) {}
+  struct Lister;
+  explicit NftablesBackend(nft_ctx* ctx);
+  // The sweep's listing: inline, or the one the lister has ready (nullopt: none yet; one is
+  // asked for). `seq`: writes_ when it was asked for.
+  std::optional<std::string> take_listing(uint64_t& seq);
   nft_ctx* ctx_;
+  std::unique_ptr<Lister> lister_;
+  uint64_t writes_ = 0;                            // transactions applied
+  std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;
   // Services the drift check found damaged: key -> the chain their map element jumps to ("":
   // none). Rewritten whole when the reconciler adds them again.

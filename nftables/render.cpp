@@ -150,6 +150,14 @@ std::string trim(std::string_view v) {
   return std::string(v);
 }
 
+// A protocol as nft prints it: its name, or its number (NFT_CTX_OUTPUT_NUMERIC_PROTO).
+std::optional<ipvs::Protocol> parse_proto(std::string_view p) {
+  if (p == "6") return ipvs::Protocol::tcp;
+  if (p == "17") return ipvs::Protocol::udp;
+  if (p == "132") return ipvs::Protocol::sctp;
+  return ipvs::parse_protocol(p);
+}
+
 // "10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80, ..." -> key -> chain.
 void parse_elements(const std::string& body, std::map<ipvs::ServiceKey, std::string>& out) {
   size_t at = 0;
@@ -162,7 +170,7 @@ void parse_elements(const std::string& body, std::map<ipvs::ServiceKey, std::str
     unsigned port = 0;
     if (std::sscanf(e.c_str(), " %63s . %7s . %u : jump %63s", addr, pr, &port, chain) != 4) continue;
     auto ip = IpAddress::parse(addr);
-    auto proto = ipvs::parse_protocol(pr);
+    auto proto = parse_proto(pr);
     if (!ip || !proto || port > 65535 || ip->family() != Family::v4) continue;
     out[ipvs::ServiceKey::inet(*proto, *ip, static_cast<uint16_t>(port))] = chain;
   }

@@ -119,7 +119,7 @@ bg_builds() {
   [[ "${SKIP_ASAN:-0}" == 1 ]] || bg_build asan build-asan -DCMAKE_BUILD_TYPE=Debug \
     -DHD_SANITIZE=ON -DHD_BENCH=OFF -- hd_unit_tests  # what -L unit runs, nothing else
   [[ "${SKIP_TSAN:-0}" == 1 ]] || bg_build tsan build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DHD_TSAN=ON -DHD_BENCH=OFF "${RELWITHDEBINFO[@]}" -- vrrp_runtime_test director_test control_test hadirector
+    -DHD_TSAN=ON -DHD_BENCH=OFF "${RELWITHDEBINFO[@]}" -- vrrp_runtime_test director_test control_test nftables_test hadirector
   [[ "${SKIP_FUZZ:-0}" == 1 ]] || CC=clang CXX=clang++ bg_build fuzz build-fuzz \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_FUZZ=ON -DHD_TESTS=OFF "${RELWITHDEBINFO[@]}" -- hd_fuzz_targets
 }
@@ -160,13 +160,13 @@ fi
 
 if [[ "${SKIP_TSAN:-0}" != 1 ]]; then
   # ThreadSanitizer on the tests that run more than one thread: the VRRP engine's own thread
-  # (start/reload/stop, mailboxes, the log drain, a stuck thread), the director and the
-  # control socket. Any data race fails the step.
+  # (start/reload/stop, mailboxes, the log drain, a stuck thread), the director, the
+  # control socket and the nftables backend's listing thread. Any data race fails the step.
   step "TSan build, threaded unit tests"
   await_build tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
      ctest --output-on-failure -j"$JOBS" -L unit \
-       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient)\.' \
+       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient|NftBackendTest)\.' \
        --output-junit "$ROOT/build-tsan/ctest-junit.xml")
   check_skips tsan build-tsan/ctest-junit.xml
 

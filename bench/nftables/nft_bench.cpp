@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
   write(one, change_script({{first, table.at(first)}}, {{first, changed.at(first)}}));
   const std::string nft = "nft", del = "nft delete table ip hadirector 2>/dev/null; true";
 
-  std::vector<double> program, nft_program, change, nft_change, adopt, nft_list, sweep;
+  std::vector<double> program, nft_program, change, nft_change, adopt, nft_list, sweep, listing,
+      parsing;
   size_t script_bytes = 0;
   for (int rep = 0; rep < reps; ++rep) {
     time_shell(del);
@@ -135,6 +136,14 @@ int main(int argc, char** argv) {
     auto listed = backend->dump_services();
     sweep.push_back(ms_since(t0));
     must(listed.ok() && listed->size() == table.size(), "drift sweep");
+
+    t0 = Clock::now();
+    const std::string text = backend->list();
+    listing.push_back(ms_since(t0));
+    t0 = Clock::now();
+    const auto parsed = parse_listing(text);
+    parsing.push_back(ms_since(t0));
+    must(parsed.services.size() == table.size(), "parse");
 
     t0 = Clock::now();
     auto fresh = open_backend();
@@ -181,5 +190,7 @@ int main(int argc, char** argv) {
   for (const auto& r : rows)
     std::printf("%-31s %10.1f  %-38s %10.1f  %-20s %7.2fx\n", r.what, r.ours, r.ours_how, r.theirs,
                 r.theirs_how, r.theirs / r.ours);
+  std::printf("\nsweep split: the listing through libnftables %.1f ms, parsing it %.1f ms\n",
+              median(listing), median(parsing));
   return 0;
 }

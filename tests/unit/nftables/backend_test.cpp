@@ -170,6 +170,44 @@ TEST_F(NftBackendTest, TheDriftSweepRepairsTheTableWhateverWasDoneToIt) {
   EXPECT_EQ(read(), good) << backend->list();
 }
 
+// The daemon's mode: the listing is read in the backend's thread, asked for by one sweep and
+// judged by the next; a service written in between is not judged on a listing older than
+// the write (nothing reverted), and damage done before the ask is repaired.
+TEST_F(NftBackendTest, InTheBackgroundASweepJudgesTheListingItAskedForAndNothingWrittenSince) {
+  auto opened = NftablesBackend::open(ListingMode::background);
+  ASSERT_TRUE(opened) << opened.error().message;
+  auto& b = *opened;
+  ipvs::Service s;
+  s.key = kSvc;
+  s.scheduler = "wrr";
+  for (auto& x : b->apply_all({ipvs::AddService{s}, ipvs::AddDest{kSvc, dest("10.10.0.11", 1)},
+                               ipvs::AddDest{kSvc, dest("10.10.0.12", 2)}}))
+    ASSERT_TRUE(x) << x.error().message;
+  auto first = b->dump_services();  // no listing yet: what was programmed; one is asked for
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->size(), 1u);
+  b->wait_for_listing();
+  // Written after that listing was asked for.
+  ASSERT_TRUE(b->apply(ipvs::EditDest{kSvc, dest("10.10.0.12", 5)}));
+  const std::string changed = b->list();
+  auto second = b->dump_services();
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->size(), 1u);
+  EXPECT_EQ(b->list(), changed) << "nothing reverted on an older listing";
+  auto dests = b->dump_destinations(kSvc);
+  ASSERT_TRUE(dests);
+  EXPECT_EQ(dests->at(1).weight, 5) << "listed as programmed, not as the old listing had it";
+  b->wait_for_listing();  // the one the last sweep asked for: from before the damage below
+  // Damage, then the ask (in the next sweep), then the sweep after it repairs.
+  ASSERT_EQ(b->run("add chain ip hadirector s_0a0900c8_tcp_80\n"
+                   "add element ip hadirector services { 10.9.0.200 . tcp . 80 : jump s_0a0900c8_tcp_80 }\n"),
+            "");
+  ASSERT_TRUE(b->dump_services());
+  b->wait_for_listing();
+  ASSERT_TRUE(b->dump_services());
+  EXPECT_EQ(b->list(), changed);
+}
+
 // A restart: the next run opens the table the last one left, changes nothing in it, and
 // holds what it finds (its dump is what the reconciler adopts). Foreign tables stay.
 TEST_F(NftBackendTest, OpeningAgainAdoptsTheTableAndLeavesForeignTablesAlone) {

@@ -123,3 +123,63 @@ TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
 
 }  // namespace
 }  // namespace hd::nft
+
+namespace hd::nft {
+namespace {
+
+// What the drift check reads: map elements with protocols named (nft's default) or numbered
+// (the backend's listing thread), rules counted per chain, the base chains judged.
+TEST(NftListing, ElementsRulesAndBaseChainsAreRead) {
+  const std::string listing =
+      "table ip hadirector {\n"
+      "\tmap services {\n"
+      "\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
+      "\t\telements = { 10.9.0.101 . 17 . 53 : jump s_0a090065_udp_53,\n"
+      "\t\t\t     10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80 }\n"
+      "\t}\n\n"
+      "\tchain prerouting {\n"
+      "\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+      "\t\tip daddr . meta l4proto . th dport vmap @services\n"
+      "\t}\n\n"
+      "\tchain output {\n"
+      "\t\ttype nat hook output priority -100; policy accept;\n"
+      "\t\tip daddr . meta l4proto . th dport vmap @services\n"
+      "\t}\n\n"
+      "\tchain s_0a090064_tcp_80 {\n"
+      "\t\tmeta l4proto 6 dnat ip to numgen inc mod 1 map { 0 : 10.10.0.11 . 80 }\n"
+      "\t\tcounter packets 0 bytes 0\n"
+      "\t}\n\n"
+      "\tchain s_0a090065_udp_53 {\n"
+      "\t\tdrop\n"
+      "\t}\n"
+      "}\n";
+  Listing l = parse_listing(listing);
+  EXPECT_TRUE(l.base);
+  const auto tcp = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, *IpAddress::parse("10.9.0.100"), 80);
+  const auto udp = ipvs::ServiceKey::inet(ipvs::Protocol::udp, *IpAddress::parse("10.9.0.101"), 53);
+  ASSERT_EQ(l.elements.size(), 2u);
+  EXPECT_EQ(l.elements.at(tcp), "s_0a090064_tcp_80");
+  EXPECT_EQ(l.elements.at(udp), "s_0a090065_udp_53");
+  EXPECT_EQ(l.rules.at("s_0a090064_tcp_80"), 2);
+  EXPECT_EQ(l.rules.at("s_0a090065_udp_53"), 1);
+  ipvs::Service want;
+  want.key = tcp;
+  want.scheduler = "rr";
+  ipvs::Destination d;
+  d.key = ipvs::DestKey{*IpAddress::parse("10.10.0.11"), 80};
+  want.destinations = {d};
+  EXPECT_FALSE(holds(l, want)) << "a second rule in its chain";
+  // One rule: held (rr with one server renders as the listed wrr one does).
+  Listing one = parse_listing(listing.substr(0, listing.find("\t\tcounter")) +
+                              listing.substr(listing.find("\t}\n\n\tchain s_0a090065")));
+  EXPECT_TRUE(holds(one, want));
+  want.destinations[0].weight = 0;
+  EXPECT_FALSE(holds(one, want)) << "the rule would be drop";
+  // prerouting flushed: the base chains are not as written.
+  std::string flushed = listing;
+  flushed.erase(flushed.find("\t\tip daddr"), std::string("\t\tip daddr . meta l4proto . th dport vmap @services\n").size());
+  EXPECT_FALSE(parse_listing(flushed).base);
+}
+
+}  // namespace
+}  // namespace hd::nft
