@@ -6,16 +6,19 @@
 # routed with no load balancing as the floor. TCG: compare the columns, not with a host.
 set -euo pipefail
 : "${HD:?}" "${HDD:?}" "${NFT_BENCH:?}"
-echo "== programming"
-[[ -n ${IPVS_BENCH:-} ]] && "$IPVS_BENCH" --reps "${REPS:-3}"
-echo
-"$NFT_BENCH" --reps "${REPS:-3}"
-echo
+if [[ ${REPS:-3} != 0 ]]; then
+  echo "== programming"
+  if [[ -n ${IPVS_BENCH:-} ]]; then "$IPVS_BENCH" --reps "${REPS:-3}"; echo; fi
+  "$NFT_BENCH" --reps "${REPS:-3}"
+  echo
+fi
 echo "== NAT forwarding (wrk ${WRK_SECONDS:=8} s, ${WRK_CONNS:=16} connections, new connection per request)"
 P=hdtp
 W=/tmp/hdtp
 mkdir -p $W
 ns() { local n=$1; shift; nsenter --net="/run/netns/$P-$n" "$@"; }
+# In the background (nsenter execs the command: $! is the command's PID).
+ns_bg() { local n=$1; shift; nsenter --net="/run/netns/$P-$n" "$@" & BG=$!; }
 for n in c d r1 r2 r3; do ip netns add "$P-$n"; ns "$n" ip link set lo up; done
 ip link add c0 netns "$P-c" type veth peer name d0 netns "$P-d"
 ns c ip addr add 10.20.0.2/24 dev c0; ns c ip link set c0 up; ns c ip route add default via 10.20.0.1
@@ -27,7 +30,7 @@ for i in 1 2 3; do
   ns "r$i" ip addr add "10.30.$i.2/24" dev r0; ns "r$i" ip link set r0 up
   ns "r$i" ip route add default via "10.30.$i.1"
   ns d ip addr add "10.30.$i.1/24" dev "d$i"; ns d ip link set "d$i" up
-  ns "r$i" "$HDD" httpd --listen "10.30.$i.2:80" --id "rs$i" >/dev/null 2>&1 &
+  ns_bg "r$i" "$HDD" httpd --listen "10.30.$i.2:80" --id "rs$i" >/dev/null 2>&1
 done
 config() {
   printf '[global]\ncontrol_socket = "%s/c.sock"\ndataplane = "%s"\n\n' "$W" "$1"
@@ -46,14 +49,15 @@ declare -A got
 for dp in kernel nftables; do
   config $dp >$W/hd.toml
   chmod 600 $W/hd.toml
-  ns d "$HD" run -c $W/hd.toml >$W/$dp.log 2>&1 &
-  pid=$!
+  ns_bg d "$HD" run -c $W/hd.toml >$W/$dp.log 2>&1
+  pid=$BG
   for _ in $(seq 100); do
     "$HD" status --json --socket $W/c.sock 2>/dev/null | tr -d ' \n' | grep -q '"up":3' && break
     sleep 0.2
   done
   got[$dp]=$(rate http://10.99.0.100/)
-  kill -TERM $pid; wait $pid || true
+  if ! kill -TERM $pid; then echo "the daemon ($dp) had stopped:"; tail -20 $W/$dp.log; exit 1; fi
+  wait $pid || true
   ns d ipvsadm -C
   ns d nft delete table ip hadirector 2>/dev/null || true
 done

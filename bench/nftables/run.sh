@@ -3,7 +3,7 @@
 # The nftables data plane's benchmarks (#18) in the test VM (Debian's kernel, qemu TCG), beside
 # IPVS on the same kernel: programming (nft_bench, and ipvs_bench when given) and NAT
 # forwarding throughput (wrk; apt install wrk).
-#   bench/nftables/run.sh BUILD [--reps N]
+#   bench/nftables/run.sh BUILD [--reps N]   (--reps 0: the forwarding part only)
 # BUILD: the build directory (sbin/hadirector, sbin/hadirector-drill, bench/*/..._bench).
 # For the programming numbers on this machine's own kernel: BUILD/bench/nftables/nft_bench.
 set -euo pipefail

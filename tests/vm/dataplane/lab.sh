@@ -22,6 +22,8 @@ cleanup() {
 trap cleanup EXIT
 # nsenter, not ip netns exec: no sysfs remount (the VM guest has none to spare).
 ns() { local n=$1; shift; nsenter --net="/run/netns/$P-$n" "$@"; }
+# In the background, its PID kept (nsenter execs the command: the PID is the command's).
+ns_bg() { local n=$1; shift; nsenter --net="/run/netns/$P-$n" "$@" & PIDS+=($!); }
 for n in c d r1 r2 r3; do ip netns add "$P-$n"; ns "$n" ip link set lo up; done
 ip link add c0 netns "$P-c" type veth peer name d0 netns "$P-d"
 ns c ip addr add 10.20.0.2/24 dev c0
@@ -38,8 +40,7 @@ for i in 1 2 3; do
   ns "r$i" ip route add default via "10.30.$i.1"
   ns d ip addr add "10.30.$i.1/24" dev "d$i"
   ns d ip link set "d$i" up
-  ns "r$i" "$HDD" httpd --listen "10.30.$i.2:80" --id "rs$i" --fail-file "$W/rs$i.fail" >/dev/null 2>&1 &
-  PIDS+=($!)
+  ns_bg "r$i" "$HDD" httpd --listen "10.30.$i.2:80" --id "rs$i" --fail-file "$W/rs$i.fail" >/dev/null 2>&1
 done
 
 service() {  # PORT SCHEDULER [FLAGS] [W1 W2 W3]
@@ -63,8 +64,7 @@ service() {  # PORT SCHEDULER [FLAGS] [W1 W2 W3]
 } >"$W/hd.toml"
 chmod 600 "$W/hd.toml"
 "$HD" check -c "$W/hd.toml"
-ns d "$HD" run -c "$W/hd.toml" >"$W/daemon.log" 2>&1 &
-PIDS+=($!)
+ns_bg d "$HD" run -c "$W/hd.toml" >"$W/daemon.log" 2>&1
 
 status() { "$HD" status --json --socket "$W/c.sock" 2>/dev/null | tr -d ' \n'; }
 targets_up() { status | grep -o '"up":[0-9]*' | head -1 | grep -o '[0-9]*$'; }  # checkers.up: the first "up" key
