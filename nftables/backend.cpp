@@ -26,14 +26,19 @@ nft_ctx* new_context() {
   return ctx;
 }
 
-// `list table ip hadirector` on `ctx`: "" when there is none.
+// `list table ip hadirector` and `list table ip6 hadirector` on `ctx`, one after the other:
+// "" for a table that is not there.
 std::string list_table(nft_ctx* ctx) {
-  const std::string cmd = "list table ip " + std::string(kTable);
-  if (nft_run_cmd_from_buffer(ctx, cmd.c_str()) != 0) {
-    nft_ctx_get_error_buffer(ctx);  // consumed, so the next error is read alone
-    return "";
+  std::string out;
+  for (Family f : {Family::v4, Family::v6}) {
+    const std::string cmd = "list table " + table(f);
+    if (nft_run_cmd_from_buffer(ctx, cmd.c_str()) != 0) {
+      nft_ctx_get_error_buffer(ctx);  // consumed, so the next error is read alone
+      continue;
+    }
+    out += nft_ctx_get_output_buffer(ctx);
   }
-  return nft_ctx_get_output_buffer(ctx);
+  return out;
 }
 
 }  // namespace
@@ -101,10 +106,16 @@ ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open(ListingMode
     b->lister_ = std::make_unique<Lister>(own);
   }
   if (auto err = b->run(base_script()); !err.empty())
-    return ipvs::Error{"nftables: cannot create table ip " + std::string(kTable) + ": " + err, 0};
+    return ipvs::Error{"nftables: cannot create table " + table(Family::v4) + ": " + err, 0};
   // What a previous run left keeps forwarding; it is what we hold now (adopted: the real
   // servers in it start as up, as with IPVS).
-  b->programmed_ = parse_table(b->list());
+  const Listing l = parse_listing(b->list());
+  b->programmed_ = l.services;
+  if (l.has6) {
+    if (auto err = b->run(base_script(Family::v6)); !err.empty())
+      return ipvs::Error{"nftables: cannot adopt table " + table(Family::v6) + ": " + err, 0};
+    b->have6_ = true;
+  }
   return b;
 }
 
@@ -148,13 +159,19 @@ std::string remove_leftover_table() {
   if (!ctx) return "nftables: cannot create a libnftables context";
   nft_ctx_buffer_output(ctx);
   nft_ctx_buffer_error(ctx);
-  const std::string t = "table ip " + std::string(kTable);
   std::string out;
-  if (nft_run_cmd_from_buffer(ctx, ("list " + t).c_str()) == 0) {
-    out = nft_run_cmd_from_buffer(ctx, ("delete " + t).c_str()) == 0
-              ? "removed " + t + ", left by a run with dataplane = \"nftables\""
-              : "cannot remove " + t + " left by a run with dataplane = \"nftables\": " +
-                    std::string(nft_ctx_get_error_buffer(ctx));
+  for (Family f : {Family::v4, Family::v6}) {
+    const std::string t = "table " + table(f);
+    if (nft_run_cmd_from_buffer(ctx, ("list " + t).c_str()) != 0) {
+      nft_ctx_get_error_buffer(ctx);
+      continue;
+    }
+    if (!out.empty()) out += "; ";
+    out += nft_run_cmd_from_buffer(ctx, ("delete " + t).c_str()) == 0
+               ? "removed " + t + ", left by a run with dataplane = \"nftables\""
+               : "cannot remove " + t + " left by a run with dataplane = \"nftables\": " +
+                     std::string(nft_ctx_get_error_buffer(ctx));
+    while (!out.empty() && out.back() == '\n') out.pop_back();
   }
   nft_ctx_free(ctx);
   while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -207,12 +224,17 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
     if (auto b = before.find(k); b != before.end()) it->second = b->second;
     else next.erase(it);
   }
-  if (auto err = run(change_script(before, next, damaged_)); !err.empty()) {
+  // The first IPv6 service makes its table.
+  bool make6 = false;
+  for (auto& [k, svc] : next) make6 = make6 || (!have6_ && k.family() == Family::v6);
+  if (auto err = run((make6 ? base_script(Family::v6) : "") + change_script(before, next, damaged_));
+      !err.empty()) {
     ipvs::Error e{"nftables: " + err, 0};
     for (auto& r : out)
       if (r) r = e;
     return out;
   }
+  have6_ = have6_ || make6;
   ++writes_;
   for (auto& k : touched) {
     written_[k] = writes_;
@@ -248,10 +270,16 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
   std::string fix;
   if (!l.base) {
     // Also creates the table and map when they are gone.
-    HD_LOG(warning, "nftables") << (text.empty() ? "table ip " + std::string(kTable) + " is gone"
+    HD_LOG(warning, "nftables") << (text.empty() ? "table " + table(Family::v4) + " is gone"
                                                   : std::string("the base chains were changed"))
                                 << ": put back";
     fix += base_script();
+  }
+  if (have6_ && !l.base6) {
+    HD_LOG(warning, "nftables") << (l.has6 ? "the base chains of table " + table(Family::v6) + " were changed"
+                                           : "table " + table(Family::v6) + " is gone")
+                                << ": put back";
+    fix += base_script(Family::v6);
   }
   for (auto it = programmed_.begin(); it != programmed_.end();) {
     const auto& key = it->first;
@@ -321,8 +349,12 @@ ipvs::Result<void> NftablesBackend::start_sync_daemon(const ipvs::SyncDaemon&) {
 ipvs::Result<void> NftablesBackend::stop_sync_daemon(ipvs::SyncState) { return {}; }
 
 ipvs::Result<void> NftablesBackend::remove_table() {
-  if (auto err = run("delete table ip " + std::string(kTable) + "\n"); !err.empty())
+  if (auto err = run("delete table " + table(Family::v4) + "\n"); !err.empty())
     return ipvs::Error{"nftables: " + err, 0};
+  if (have6_)
+    if (auto err = run("delete table " + table(Family::v6) + "\n"); !err.empty())
+      return ipvs::Error{"nftables: " + err, 0};
+  have6_ = false;
   ++writes_;
   for (auto& [key, svc] : programmed_) written_[key] = writes_;
   programmed_.clear();

@@ -77,6 +77,7 @@ class NftablesBackend final : public ipvs::Backend {
   std::optional<std::string> take_listing(uint64_t& seq);
   nft_ctx* ctx_;
   std::unique_ptr<Lister> lister_;
+  bool have6_ = false;                            // ip6 hadirector made (or adopted)
   uint64_t writes_ = 0;                            // transactions applied
   std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;

@@ -2,9 +2,11 @@
 #include "nftables/render.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <numeric>
 #include <optional>
+#include <span>
 
 namespace hd::nft {
 namespace {
@@ -17,14 +19,20 @@ std::string element(const ipvs::ServiceKey& k) {
   return k.address().str() + " . " + proto(k) + " . " + std::to_string(k.port());
 }
 
-std::string table() { return std::string("ip ") + kTable; }
+// "ip" or "ip6": the table's family, and the keyword of its address expressions.
+std::string fam(Family f) { return f == Family::v6 ? "ip6" : "ip"; }
+
+}  // namespace
+
+std::string table(Family f) { return fam(f) + " " + kTable; }
+
+namespace {
 
 }  // namespace
 
 std::vector<std::string> unsupported(const ipvs::Service& s) {
   std::vector<std::string> out;
   if (s.key.is_fwmark()) out.push_back("fwmark services");
-  else if (s.key.family() != Family::v4) out.push_back("IPv6 services (IPv4 only so far)");
   else if (s.key.protocol() == ipvs::Protocol::sctp) out.push_back("SCTP");
   if (s.scheduler != "rr" && s.scheduler != "wrr" && s.scheduler != "sh" && s.scheduler != "dh")
     out.push_back("scheduler " + s.scheduler + " (rr, wrr, sh and dh only)");
@@ -45,10 +53,14 @@ std::vector<std::string> unsupported(const ipvs::Service& s) {
 }
 
 std::string chain_name(const ipvs::ServiceKey& k) {
-  char hex[9] = {};
-  auto b = k.address().bytes();
-  std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
-  return "s_" + std::string(hex) + "_" + proto(k) + "_" + std::to_string(k.port());
+  std::string hex;
+  char two[3];
+  for (uint8_t b : k.address().bytes()) {
+    std::snprintf(two, sizeof two, "%02x", b);
+    hex += two;
+  }
+  return (k.family() == Family::v6 ? "s6_" : "s_") + hex + "_" + proto(k) + "_" +
+         std::to_string(k.port());
 }
 
 std::string service_rule(const ipvs::Service& s) {
@@ -105,43 +117,62 @@ std::string service_rule(const ipvs::Service& s) {
   // seeded with 0 so that both directors of a pair pick the same server for a client, as
   // IPVS's sh does.
   const std::string mod = " mod " + std::to_string(total);
+  const std::string f = fam(s.key.family());
   std::string pick = "numgen inc" + mod;
   if (s.scheduler == "sh")
-    pick = ((s.flags & ipvs::kShPort) ? "jhash ip saddr . th sport" : "jhash ip saddr") + mod + " seed 0x0";
+    pick = "jhash " + f + " saddr" + ((s.flags & ipvs::kShPort) ? " . th sport" : "") + mod + " seed 0x0";
   else if (s.scheduler == "dh")
-    pick = "jhash ip daddr" + mod + " seed 0x0";
-  return "meta l4proto " + proto(s.key) + " dnat ip addr . port to " + pick + " map { " + ranges +
-         " }";
+    pick = "jhash " + f + " daddr" + mod + " seed 0x0";
+  return "meta l4proto " + proto(s.key) + " dnat " + f + " addr . port to " + pick + " map { " +
+         ranges + " }";
 }
 
-std::string base_script() {
-  const std::string t = table();
+std::string base_script(Family f) {
+  const std::string t = table(f);
+  const std::string addr = f == Family::v6 ? "ipv6_addr" : "ipv4_addr";
+  const std::string lookup = fam(f) + " daddr . meta l4proto . th dport vmap @services\n";
   // "add" keeps what exists; the base chains' one rule is written again (flush + add, one
   // transaction) so it is the current one.
   return "add table " + t + "\n" +
-         "add map " + t + " services { type ipv4_addr . inet_proto . inet_service : verdict ; }\n" +
+         "add map " + t + " services { type " + addr + " . inet_proto . inet_service : verdict ; }\n" +
          "add chain " + t + " prerouting { type nat hook prerouting priority dstnat ; policy accept ; }\n" +
          "flush chain " + t + " prerouting\n" +
-         "add rule " + t + " prerouting ip daddr . meta l4proto . th dport vmap @services\n" +
+         "add rule " + t + " prerouting " + lookup +
          "add chain " + t + " output { type nat hook output priority -100 ; policy accept ; }\n" +
          "flush chain " + t + " output\n" +
-         "add rule " + t + " output ip daddr . meta l4proto . th dport vmap @services\n";
+         "add rule " + t + " output " + lookup;
 }
 
 namespace {
 
+// "s_0a090064_tcp_80" or "s6_<32 hex digits>_tcp_80" -> the service's key.
 std::optional<ipvs::ServiceKey> key_of_chain(const std::string& name) {
-  unsigned a = 0, port = 0;
+  const bool v6 = name.rfind("s6_", 0) == 0;
+  if (!v6 && name.rfind("s_", 0) != 0) return std::nullopt;
+  const size_t digits = v6 ? 32 : 8, start = v6 ? 3 : 2;
+  if (name.size() < start + digits + 1 || name[start + digits] != '_') return std::nullopt;
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < digits / 2; ++i) {
+    unsigned x = 0;
+    const std::string two = name.substr(start + 2 * i, 2);
+    if (two.find_first_not_of("0123456789abcdef") != std::string::npos ||
+        std::sscanf(two.c_str(), "%2x", &x) != 1)
+      return std::nullopt;
+    b[i] = static_cast<uint8_t>(x);
+  }
+  unsigned port = 0;
   char pr[8] = {};
   int used = 0;
-  if (std::sscanf(name.c_str(), "s_%8x_%7[a-z]_%u%n", &a, pr, &port, &used) != 3 || port > 65535 ||
-      static_cast<size_t>(used) != name.size())
+  const std::string rest = name.substr(start + digits);
+  if (std::sscanf(rest.c_str(), "_%7[a-z]_%u%n", pr, &port, &used) != 2 || port > 65535 ||
+      static_cast<size_t>(used) != rest.size())
     return std::nullopt;
   auto proto = ipvs::parse_protocol(pr);
   if (!proto) return std::nullopt;
-  auto addr = IpAddress::of(static_cast<uint8_t>(a >> 24), static_cast<uint8_t>(a >> 16),
-                            static_cast<uint8_t>(a >> 8), static_cast<uint8_t>(a));
-  return ipvs::ServiceKey::inet(*proto, addr, static_cast<uint16_t>(port));
+  auto addr = IpAddress::from_bytes(v6 ? Family::v6 : Family::v4,
+                                    std::span<const uint8_t>(b.data(), v6 ? 16 : 4));
+  if (!addr) return std::nullopt;
+  return ipvs::ServiceKey::inet(*proto, *addr, static_cast<uint16_t>(port));
 }
 
 std::string trim(std::string_view v) {
@@ -159,7 +190,8 @@ std::optional<ipvs::Protocol> parse_proto(std::string_view p) {
 }
 
 // "10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80, ..." -> key -> chain.
-void parse_elements(const std::string& body, std::map<ipvs::ServiceKey, std::string>& out) {
+void parse_elements(const std::string& body, Family f,
+                    std::map<ipvs::ServiceKey, std::string>& out) {
   size_t at = 0;
   while (at < body.size()) {
     size_t comma = body.find(',', at);
@@ -171,7 +203,7 @@ void parse_elements(const std::string& body, std::map<ipvs::ServiceKey, std::str
     if (std::sscanf(e.c_str(), " %63s . %7s . %u : jump %63s", addr, pr, &port, chain) != 4) continue;
     auto ip = IpAddress::parse(addr);
     auto proto = parse_proto(pr);
-    if (!ip || !proto || port > 65535 || ip->family() != Family::v4) continue;
+    if (!ip || !proto || port > 65535 || ip->family() != f) continue;
     out[ipvs::ServiceKey::inet(*proto, *ip, static_cast<uint16_t>(port))] = chain;
   }
 }
@@ -195,7 +227,8 @@ Listing parse_listing(const std::string& listing) {
   ipvs::Table& out = l.services;
   ipvs::Service* cur = nullptr;
   std::string block;  // "chain NAME" or "map services" while inside one
-  int base_rules[2] = {0, 0}, base_vmap[2] = {0, 0};
+  Family tf = Family::v4;  // the table's: "table ip hadirector" or "table ip6 hadirector"
+  int base_rules[2][2] = {}, base_vmap[2][2] = {};  // [v4, v6][prerouting, output]
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
@@ -208,13 +241,20 @@ Listing parse_listing(const std::string& listing) {
       cur = nullptr;
       continue;
     }
+    if (line.rfind("table ", 0) == 0) {
+      tf = line.rfind("table ip6 ", 0) == 0 ? Family::v6 : Family::v4;
+      if (tf == Family::v6) l.has6 = true;
+      block.clear();
+      continue;
+    }
+    const std::string f = fam(tf);
     if (line.rfind("chain ", 0) == 0 || line.rfind("map ", 0) == 0 || line.rfind("set ", 0) == 0) {
       block = trim(std::string_view(line).substr(0, line.find(" {")));
       cur = nullptr;
       if (block.rfind("chain ", 0) != 0) continue;
       const std::string name = block.substr(6);
       auto key = key_of_chain(name);
-      if (!key) continue;
+      if (!key || key->family() != tf) continue;
       l.rules[name] = 0;
       ipvs::Service svc;
       svc.key = *key;
@@ -225,22 +265,23 @@ Listing parse_listing(const std::string& listing) {
     if (block == "map services") {
       if (auto e = line.find("elements = { "); e != std::string::npos) {
         std::string body = line.substr(e + 13);
-        parse_elements(body.substr(0, body.find('}')), l.elements);
+        parse_elements(body.substr(0, body.find('}')), tf, l.elements);
       }
       continue;
     }
     if (line.rfind("type ", 0) == 0) continue;  // a base chain's hook line
     const int base = block == "chain prerouting" ? 0 : block == "chain output" ? 1 : -1;
+    const int fi = tf == Family::v6 ? 1 : 0;
     if (base >= 0) {
-      ++base_rules[base];
-      if (line == "ip daddr . meta l4proto . th dport vmap @services") ++base_vmap[base];
+      ++base_rules[fi][base];
+      if (line == f + " daddr . meta l4proto . th dport vmap @services") ++base_vmap[fi][base];
       continue;
     }
     if (!cur) continue;
     ++l.rules[block.substr(6)];
-    if (line.find("jhash ip saddr") != std::string::npos) cur->scheduler = "sh";
-    if (line.find("jhash ip saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
-    if (line.find("jhash ip daddr") != std::string::npos) cur->scheduler = "dh";
+    if (line.find("jhash " + f + " saddr") != std::string::npos) cur->scheduler = "sh";
+    if (line.find("jhash " + f + " saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
+    if (line.find("jhash " + f + " daddr") != std::string::npos) cur->scheduler = "dh";
     auto m = line.find(" map { ");
     if (m == std::string::npos) continue;
     std::string body = line.substr(m + 7);
@@ -260,7 +301,7 @@ Listing parse_listing(const std::string& listing) {
         hi = lo;
       }
       auto ip = IpAddress::parse(addr);
-      if (!ip || hi < lo || dport > 65535) continue;
+      if (!ip || ip->family() != tf || hi < lo || dport > 65535) continue;
       // A server has one range, or (wrr's interleaved slots) several: its weight is their sum.
       ipvs::DestKey key{*ip, static_cast<uint16_t>(dport)};
       auto it = std::find_if(cur->destinations.begin(), cur->destinations.end(),
@@ -275,7 +316,12 @@ Listing parse_listing(const std::string& listing) {
       it->weight += static_cast<int32_t>(hi - lo + 1);
     }
   }
-  l.base = base_rules[0] == 1 && base_vmap[0] == 1 && base_rules[1] == 1 && base_vmap[1] == 1;
+  auto ok = [&](int fi) {
+    return base_rules[fi][0] == 1 && base_vmap[fi][0] == 1 && base_rules[fi][1] == 1 &&
+           base_vmap[fi][1] == 1;
+  };
+  l.base = ok(0);
+  l.base6 = ok(1);
   return l;
 }
 
@@ -289,13 +335,14 @@ bool holds(const Listing& l, const ipvs::Service& s) {
 }
 
 std::string remove_script(const ipvs::ServiceKey& key, const Listing& l) {
-  const std::string t = table(), c = chain_name(key);
+  const std::string t = table(key.family()), c = chain_name(key);
   std::string out;
   if (l.elements.count(key)) out += "delete element " + t + " services { " + element(key) + " }\n";
   if (l.rules.count(c)) {
     // Another element may still jump to this chain (edited by hand): removed first.
     for (auto& [k, chain] : l.elements)
-      if (chain == c && k != key) out += "delete element " + t + " services { " + element(k) + " }\n";
+      if (chain == c && k != key && k.family() == key.family())
+        out += "delete element " + t + " services { " + element(k) + " }\n";
     out += "flush chain " + t + " " + c + "\n";
     out += "delete chain " + t + " " + c + "\n";
   }
@@ -304,17 +351,16 @@ std::string remove_script(const ipvs::ServiceKey& key, const Listing& l) {
 
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
                           const std::map<ipvs::ServiceKey, std::string>& rewrite) {
-  const std::string t = table();
   std::string out;
   for (auto& [key, s] : before) {
     if (after.count(key)) continue;
-    const std::string c = chain_name(key);
+    const std::string t = table(key.family()), c = chain_name(key);
     out += "delete element " + t + " services { " + element(key) + " }\n";
     out += "flush chain " + t + " " + c + "\n";
     out += "delete chain " + t + " " + c + "\n";
   }
   for (auto& [key, s] : after) {
-    const std::string c = chain_name(key);
+    const std::string t = table(key.family()), c = chain_name(key);
     auto old = before.find(key);
     const std::string rule = service_rule(s);
     if (auto dmg = rewrite.find(key); old == before.end() && dmg != rewrite.end()) {

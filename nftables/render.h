@@ -3,7 +3,7 @@
 // IPVS backend programs: pure functions, unit-tested against literal scripts; backend.h runs
 // them through libnftables, one atomic transaction per call.
 //
-// Layout: one table, `ip hadirector`, that nothing else writes. A verdict map `services`
+// Layout: one table, `ip hadirector` (and `ip6 hadirector` for IPv6 services), that nothing else writes. A verdict map `services`
 // (address . protocol . port -> jump to the service's chain) is consulted at prerouting and
 // output (dstnat priority); each service has a chain `s_<address hex>_<proto>_<port>` with one
 // rule: DNAT to a real server picked by `numgen inc mod W` (rr, wrr) or `jhash ... mod W`
@@ -24,19 +24,22 @@ namespace hd::nft {
 inline constexpr const char* kTable = "hadirector";
 
 // What this data plane cannot do for `s` (empty: it can): the loader's errors say these.
-// Supported: IPv4 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both exact per
+// Supported: IPv4 and IPv6 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both exact per
 // cycle of the weights' sum), sh (with sh-port) and dh (a hash over weight-wide ranges), no
 // persistence, no connection thresholds.
 std::vector<std::string> unsupported(const ipvs::Service& s);
 
-std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80"
+// "ip hadirector", "ip6 hadirector": IPv6 services live in a table of their own, made when
+// the first one is programmed.
+std::string table(Family f);
+std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80", "s6_<32 hex>_tcp_80"
 // The rule of a service's chain (without "add rule ...").
 std::string service_rule(const ipvs::Service& s);
 
 // The script that makes sure the table, its map and base chains exist, keeping the services
 // a previous run left (their chains and map elements): a restart changes nothing in the
 // kernel until the reconciler asks for a change.
-std::string base_script();
+std::string base_script(Family f = Family::v4);
 // The services of `nft list table ip hadirector` output (what base_script and change_script
 // wrote): each s_ chain's key, its real servers with their range widths as weights, the
 // scheduler from the rule (numgen: "wrr", jhash saddr: "sh", jhash daddr: "dh"). What a
@@ -49,7 +52,9 @@ struct Listing {
   ipvs::Table services;
   std::map<ipvs::ServiceKey, std::string> elements;
   std::map<std::string, int> rules;  // s_ chain name -> rules in it
-  bool base = false;
+  bool base = false;   // ip hadirector's base chains as written
+  bool base6 = false;  // ip6 hadirector's
+  bool has6 = false;   // whether ip6 hadirector is there at all
 };
 Listing parse_listing(const std::string& listing);
 // Whether the listed table holds `s` as change_script writes it: its map element jumps to its

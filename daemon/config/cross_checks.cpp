@@ -61,14 +61,13 @@ void cross_checks(Ctx& ctx, Config& cfg) {
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
-  // dataplane = "nftables" (nftables/render.h): IPv4 TCP/UDP services, NAT, rr/wrr/sh/dh,
+  // dataplane = "nftables" (nftables/render.h): TCP/UDP services (IPv4, IPv6), NAT, rr/wrr/sh/dh,
   // no persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
   if (cfg.global.dataplane == Dataplane::nftables) {
     const std::string dp = " (dataplane = \"nftables\" does not have it yet; IPVS does)";
     for (auto& vs : cfg.virtual_servers) {
       const std::string who = "virtual server " + vs.key() + ": ";
       if (vs.fwmark) ctx.error(vs.pos, who + "fwmark services" + dp);
-      else if (vs.family() != Family::v4) ctx.error(vs.pos, who + "IPv6" + dp);
       if (vs.protocol == Protocol::sctp) ctx.error(vs.pos, who + "SCTP" + dp);
       if (vs.scheduler != ipvs::Scheduler::rr && vs.scheduler != ipvs::Scheduler::wrr &&
           vs.scheduler != ipvs::Scheduler::sh && vs.scheduler != ipvs::Scheduler::dh)

@@ -23,6 +23,8 @@ from netlab import Lab, sh
 
 VIP = "10.9.0.100"
 REALS = ["10.10.0.11", "10.10.0.12", "10.10.0.13"]
+VIP6 = "fd00:9::100"
+REALS6 = ["fd00:10::11", "fd00:10::12", "fd00:10::13"]
 
 _CLIENT = r'''
 import json, sys, urllib.request
@@ -45,16 +47,23 @@ class NftablesDataplane(unittest.TestCase):
         self.daemon = None
         self.servers = {}
         try:
-            self.ns_c = self.lab.host("c", ["10.9.0.50/24"])
-            self.ns_d = self.lab.host("d", ["10.9.0.2/24", "10.10.0.1/24", VIP + "/32"])
+            self.ns_c = self.lab.host("c", ["10.9.0.50/24", "fd00:9::50/64"])
+            self.ns_d = self.lab.host("d", ["10.9.0.2/24", "10.10.0.1/24", VIP + "/32",
+                                            "fd00:9::2/64", "fd00:10::1/64", VIP6 + "/128"])
             sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=self.ns_d)
+            sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=self.ns_d)
             # Client and real servers share the bridge: no redirect past the director.
             sh("sysctl", "-qw", "net.ipv4.conf.all.send_redirects=0", ns=self.ns_d)
             sh("sysctl", "-qw", "net.ipv4.conf.eth0.send_redirects=0", ns=self.ns_d)
             self.ns_r = []
             for i, ip in enumerate(REALS):
-                ns = self.lab.host("r%d" % (i + 1), [ip + "/24"])
+                ns = self.lab.host("r%d" % (i + 1), [ip + "/24", REALS6[i] + "/64"])
                 sh("ip", "route", "add", "default", "via", "10.10.0.1", ns=ns)
+                sh("ip", "-6", "route", "add", "default", "via", "fd00:10::1", ns=ns)
+                # IPv6 has no send_redirects to turn off on the director: the real servers
+                # ignore its redirects (one would send replies past it, un-NATed).
+                for conf in ("all", "eth0"):
+                    sh("sysctl", "-qw", "net.ipv6.conf.%s.accept_redirects=0" % conf, ns=ns)
                 self.ns_r.append(ns)
                 self.serve(i)
         except Exception:
@@ -70,18 +79,20 @@ class NftablesDataplane(unittest.TestCase):
         self.lab.close()
         self.tmp.cleanup()
 
-    def serve(self, i):
+    def serve(self, i, v6=False):
         d = os.path.join(self.tmp.path, "rs%d" % (i + 1))
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "index.html"), "w") as f:
             f.write("rs%d\n" % (i + 1))
-        self.servers[i] = subprocess.Popen(["ip", "netns", "exec", self.ns_r[i], sys.executable, "-m",
-                                            "http.server", "80", "--bind", REALS[i], "-d", d],
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        key = (i, v6)
+        self.servers[key] = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_r[i], sys.executable, "-m", "http.server", "80",
+             "--bind", (REALS6 if v6 else REALS)[i], "-d", d],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    def requests(self, n):
+    def requests(self, n, url="http://%s/" % VIP):
         r = subprocess.run(["ip", "netns", "exec", self.ns_c, sys.executable, "-c", _CLIENT, str(n),
-                            "http://%s/" % VIP], capture_output=True, text=True, timeout=120)
+                            url], capture_output=True, text=True, timeout=120)
         self.assertEqual(r.returncode, 0, r.stderr)
         return json.loads(r.stdout)
 
@@ -135,8 +146,8 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
         self.assertEqual(list(sh_got["served"].values()), [20])
 
         # rs3 stops: its check falls, it leaves the rotation; nothing fails after that.
-        self.servers[2].kill()
-        self.servers[2].wait()
+        self.servers[(2, False)].kill()
+        self.servers[(2, False)].wait()
         wait_for(lambda: self.up() == 2, 5, what="rs3 down")
         chain = sh("nft", "list", "chain", "ip", "hadirector", "s_0a090064_tcp_80", ns=self.ns_d)
         self.assertNotIn("10.10.0.13", chain)
@@ -201,6 +212,64 @@ flush chain ip hadirector prerouting
         tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
         self.assertNotIn("table ip hadirector", tables)
         self.assertIn("table ip someone_else", tables)
+
+    def test_ipv6_nat_through_nftables(self):
+        """IPv6 services in their own table (ip6 hadirector), beside an IPv4 one: wrr 1:2:3
+        exact, a failed real server out of rotation, both tables read back."""
+        for i in range(3):
+            self.serve(i, v6=True)
+        sock = os.path.join(self.tmp.path, "d6.sock")
+        reals = "\n".join("""  [[virtual_server.real_server]]
+  address = "%s"
+  port = 80
+  weight = %d
+  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
+""" % (ip, w) for ip, w in zip(REALS6, (1, 2, 3)))
+        cfg = self.tmp.file("d6.toml", """[global]
+control_socket = "%s"
+dataplane = "nftables"
+
+[[virtual_server]]
+address = "%s"
+port = 80
+scheduler = "wrr"
+forwarding = "nat"
+%s
+[[virtual_server]]
+address = "%s"
+port = 80
+scheduler = "rr"
+real_server = [ { address = "10.10.0.11", port = 80 } ]
+""" % (sock, VIP6, reals, VIP))
+        self.daemon = Daemon(cfg, sock, netns=self.ns_d).wait_ready()
+        wait_for(lambda: self.up() == 3, 10, what="three IPv6 real servers up")  # the IPv4 one has no check
+        url = "http://[%s]/" % VIP6
+        got = self.requests(60, url)
+        print("60 new IPv6 connections:", got)
+        self.assertEqual(got, {"served": {"rs1": 10, "rs2": 20, "rs3": 30}, "failed": 0})
+        got4 = self.requests(5)
+        self.assertEqual(got4, {"served": {"rs1": 5}, "failed": 0})
+        tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
+        self.assertIn("table ip hadirector", tables)
+        self.assertIn("table ip6 hadirector", tables)
+        chain = sh("nft", "list", "table", "ip6", "hadirector", ns=self.ns_d)
+        self.assertIn("fd00:9::100 . tcp . 80 : jump s6_fd000009000000000000000000000100_tcp_80", chain)
+        # rs3 stops: out of rotation, 1:2 over the other two, nothing failed.
+        self.servers[(2, True)].kill()
+        self.servers[(2, True)].wait()
+        wait_for(lambda: self.up() == 2, 5, what="IPv6 rs3 down")
+        got = self.requests(30, url)
+        self.assertEqual(got, {"served": {"rs1": 10, "rs2": 20}, "failed": 0})
+        # Leaving nftables removes both tables.
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text.replace('dataplane = "nftables"', 'dataplane = "none"'))
+        ans = self.daemon.request("reload")
+        self.assertTrue(ans.startswith("ok"), ans)
+        tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
+        self.assertNotIn("table ip hadirector", tables)
+        self.assertNotIn("table ip6 hadirector", tables)
 
 
 if __name__ == "__main__":

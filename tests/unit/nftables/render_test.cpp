@@ -118,7 +118,60 @@ TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
   ipvs::Service v6;
   v6.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip("2001:db8::1"), 80);
   v6.scheduler = "rr";
-  EXPECT_EQ(unsupported(v6), std::vector<std::string>{"IPv6 services (IPv4 only so far)"});
+  EXPECT_TRUE(unsupported(v6).empty());
+  ipvs::Service fwm;
+  fwm.key = ipvs::ServiceKey::fwmark(7, Family::v4);
+  fwm.scheduler = "rr";
+  EXPECT_EQ(unsupported(fwm), std::vector<std::string>{"fwmark services"});
+}
+
+// IPv6 services: a table of their own (ip6 hadirector), ip6 expressions, a chain named by the
+// whole address; read back as written.
+TEST(NftRender, Ipv6ServicesLiveInTheirOwnTable) {
+  ipvs::Service s;
+  s.key = ipvs::ServiceKey::inet(ipvs::Protocol::udp, ip("2001:db8::1"), 53);
+  s.scheduler = "sh";
+  s.flags = ipvs::kShPort;
+  ipvs::Destination a, b;
+  a.key = ipvs::DestKey{ip("2001:db8:1::11"), 53};
+  b.key = ipvs::DestKey{ip("2001:db8:1::12"), 5353};
+  b.weight = 2;
+  s.destinations = {a, b};
+  EXPECT_EQ(table(Family::v6), "ip6 hadirector");
+  EXPECT_EQ(chain_name(s.key), "s6_20010db8000000000000000000000001_udp_53");
+  EXPECT_EQ(service_rule(s),
+            "meta l4proto udp dnat ip6 addr . port to jhash ip6 saddr . th sport mod 3 seed 0x0 "
+            "map { 0 : 2001:db8:1::11 . 53, 1-2 : 2001:db8:1::12 . 5353 }");
+  const std::string script = change_script({}, {{s.key, s}});
+  EXPECT_EQ(script,
+            "add chain ip6 hadirector s6_20010db8000000000000000000000001_udp_53\n"
+            "add rule ip6 hadirector s6_20010db8000000000000000000000001_udp_53 " +
+                service_rule(s) +
+                "\nadd element ip6 hadirector services { 2001:db8::1 . udp . 53 : jump "
+                "s6_20010db8000000000000000000000001_udp_53 }\n");
+  EXPECT_NE(base_script(Family::v6).find("type ipv6_addr . inet_proto . inet_service : verdict"),
+            std::string::npos);
+  EXPECT_NE(base_script(Family::v6).find("prerouting ip6 daddr . meta l4proto . th dport vmap @services"),
+            std::string::npos);
+  // As nft lists it (it drops the l4proto match the port implies): the same service back.
+  const std::string listing =
+      "table ip6 hadirector {\n\tmap services {\n"
+      "\t\ttype ipv6_addr . inet_proto . inet_service : verdict\n"
+      "\t\telements = { 2001:db8::1 . udp . 53 : jump s6_20010db8000000000000000000000001_udp_53 }\n"
+      "\t}\n\n\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
+      "\t\tip6 daddr . meta l4proto . th dport vmap @services\n\t}\n\n"
+      "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
+      "\t\tip6 daddr . meta l4proto . th dport vmap @services\n\t}\n\n"
+      "\tchain s6_20010db8000000000000000000000001_udp_53 {\n"
+      "\t\tdnat ip6 to jhash ip6 saddr . udp sport mod 3 seed 0x0 map { 0 : 2001:db8:1::11 . 53, "
+      "1-2 : 2001:db8:1::12 . 5353 }\n\t}\n}\n";
+  Listing l = parse_listing(listing);
+  EXPECT_TRUE(l.has6);
+  EXPECT_TRUE(l.base6);
+  EXPECT_FALSE(l.base) << "no ip table in this listing";
+  ASSERT_EQ(l.services.size(), 1u);
+  EXPECT_EQ(l.services.at(s.key).scheduler, "sh");
+  EXPECT_TRUE(holds(l, s));
 }
 
 }  // namespace
