@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <optional>
 #include <span>
@@ -30,12 +31,64 @@ namespace {
 
 }  // namespace
 
+size_t mh_size(int64_t total_weight) {
+  auto prime = [](size_t n) {
+    if (n < 2) return false;
+    for (size_t d = 2; d * d <= n; ++d)
+      if (n % d == 0) return false;
+    return true;
+  };
+  size_t n = std::max<size_t>(257, static_cast<size_t>(std::min<int64_t>(total_weight, 4096)) * 16);
+  while (!prime(n)) ++n;
+  return std::min<size_t>(n, 65521);
+}
+
+std::vector<int> mh_table(const std::vector<ipvs::DestKey>& servers,
+                          const std::vector<int64_t>& weights, size_t size) {
+  std::vector<int> table(size, -1);
+  if (servers.empty() || size == 0) return table;
+  // Each server's own walk over the slots: where it starts and its stride, from two FNV-1a
+  // hashes of "address:port" (fixed, so every director computes the same table).
+  auto fnv = [](const std::string& text, uint64_t h) {
+    for (unsigned char c : text) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    return h;
+  };
+  const size_t n = servers.size();
+  std::vector<uint64_t> offset(n), skip(n), next(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string name = servers[i].str();
+    offset[i] = fnv(name, 14695981039346656037ULL) % size;
+    skip[i] = size > 1 ? fnv(name, 1469598103934665603ULL) % (size - 1) + 1 : 1;
+  }
+  // Rounds: each server takes as many of its preferred free slots as its weight, until every
+  // slot has an owner (Maglev's population, weighted by turns).
+  size_t filled = 0;
+  while (filled < size) {
+    for (size_t i = 0; i < n && filled < size; ++i) {
+      for (int64_t t = 0; t < weights[i] && filled < size; ++t) {
+        size_t c;
+        do {
+          c = (offset[i] + next[i] * skip[i]) % size;
+          ++next[i];
+        } while (table[c] >= 0);
+        table[c] = static_cast<int>(i);
+        ++filled;
+      }
+    }
+  }
+  return table;
+}
+
 std::vector<std::string> unsupported(const ipvs::Service& s) {
   std::vector<std::string> out;
   if (s.key.is_fwmark()) out.push_back("fwmark services");
   else if (s.key.protocol() == ipvs::Protocol::sctp) out.push_back("SCTP");
-  if (s.scheduler != "rr" && s.scheduler != "wrr" && s.scheduler != "sh" && s.scheduler != "dh")
-    out.push_back("scheduler " + s.scheduler + " (rr, wrr, sh and dh only)");
+  if (s.scheduler != "rr" && s.scheduler != "wrr" && s.scheduler != "sh" && s.scheduler != "dh" &&
+      s.scheduler != "mh")
+    out.push_back("scheduler " + s.scheduler + " (rr, wrr, sh, dh and mh only)");
   if (s.flags & ipvs::kPersistent) out.push_back("persistence");
   for (auto& d : s.destinations) {
     if (d.method != ipvs::Method::nat) {
@@ -95,8 +148,22 @@ std::string service_rule(const ipvs::Service& s) {
   // than kMaxSlots slots: contiguous ranges, as wide as the weights.
   constexpr int64_t kMaxSlots = 1024;
   const bool hashed = s.scheduler == "sh" || s.scheduler == "dh";
+  const bool mh = s.scheduler == "mh";
   std::vector<size_t> slots;
-  if (!hashed && total <= kMaxSlots) {
+  std::string comment;
+  if (mh) {
+    // Maglev: a table of a prime number of slots, each server's slots spread over it; a
+    // server leaving or joining moves little more than its own share. The weights (over
+    // their gcd, in address order) ride in the rule's comment, so a restart reads back the
+    // service it wrote (nft keeps 128 bytes of comment: past that, read back from the
+    // slots' shares, approximately).
+    std::vector<ipvs::DestKey> keys;
+    for (auto* d : dests) keys.push_back(d->key);
+    for (int owner : mh_table(keys, w, mh_size(total))) slots.push_back(static_cast<size_t>(owner));
+    comment = "mh";
+    for (size_t i = 0; i < w.size(); ++i) comment += (i ? "," : " ") + std::to_string(w[i]);
+    if (comment.size() > 127) comment = "mh";
+  } else if (!hashed && total <= kMaxSlots) {
     for (int64_t k = max; k >= 1; --k)
       for (size_t i = 0; i < w.size(); ++i)
         if (w[i] >= k) slots.push_back(i);
@@ -116,15 +183,15 @@ std::string service_rule(const ipvs::Service& s) {
   // sh, dh: a hash of the source (with sh-port, and its port) or destination address,
   // seeded with 0 so that both directors of a pair pick the same server for a client, as
   // IPVS's sh does.
-  const std::string mod = " mod " + std::to_string(total);
+  const std::string mod = " mod " + std::to_string(slots.size());
   const std::string f = fam(s.key.family());
   std::string pick = "numgen inc" + mod;
-  if (s.scheduler == "sh")
+  if (s.scheduler == "sh" || mh)  // kMhPort is the same flag bit as kShPort
     pick = "jhash " + f + " saddr" + ((s.flags & ipvs::kShPort) ? " . th sport" : "") + mod + " seed 0x0";
   else if (s.scheduler == "dh")
     pick = "jhash " + f + " daddr" + mod + " seed 0x0";
   return "meta l4proto " + proto(s.key) + " dnat " + f + " addr . port to " + pick + " map { " +
-         ranges + " }";
+         ranges + " }" + (comment.empty() ? "" : " comment \"" + comment + "\"");
 }
 
 std::string base_script(Family f) {
@@ -173,6 +240,27 @@ std::optional<ipvs::ServiceKey> key_of_chain(const std::string& name) {
                                     std::span<const uint8_t>(b.data(), v6 ? 16 : 4));
   if (!addr) return std::nullopt;
   return ipvs::ServiceKey::inet(*proto, *addr, static_cast<uint16_t>(port));
+}
+
+// What a service rule does, whichever way it is spelled (as we write it or as nft lists it):
+// the pick (counter, or a hash of what), the modulus, the slots, the comment.
+std::string rule_signature(const std::string& line) {
+  if (line == "drop") return "drop";
+  const auto has = [&](const char* x) { return line.find(x) != std::string::npos; };
+  std::string sig = has("numgen inc") ? "numgen"
+                    : has("saddr . ") ? "jhash saddr sport"
+                    : has("saddr")    ? "jhash saddr"
+                    : has("daddr")    ? "jhash daddr"
+                                      : "?";
+  if (auto m = line.find(" mod "); m != std::string::npos)
+    sig += " mod " + std::to_string(std::strtoul(line.c_str() + m + 5, nullptr, 10));
+  auto b = line.find(" map { ");
+  auto e = b == std::string::npos ? b : line.find('}', b);
+  if (b != std::string::npos && e != std::string::npos)
+    for (char c : line.substr(b + 7, e - b - 7))
+      if (c != ' ' && c != '\t') sig += c;
+  if (auto c = line.find("comment \""); c != std::string::npos) sig += " " + line.substr(c);
+  return sig;
 }
 
 std::string trim(std::string_view v) {
@@ -279,7 +367,14 @@ Listing parse_listing(const std::string& listing) {
     }
     if (!cur) continue;
     ++l.rules[block.substr(6)];
-    if (line.find("jhash " + f + " saddr") != std::string::npos) cur->scheduler = "sh";
+    l.signatures[cur->key] = rule_signature(line);
+    std::string comment_weights;
+    if (auto c = line.find("comment \"mh"); c != std::string::npos) {
+      cur->scheduler = "mh";
+      comment_weights = line.substr(c + 11, line.find('"', c + 11) - (c + 11));
+    }
+    if (line.find("jhash " + f + " saddr") != std::string::npos && cur->scheduler != "mh")
+      cur->scheduler = "sh";
     if (line.find("jhash " + f + " saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
     if (line.find("jhash " + f + " daddr") != std::string::npos) cur->scheduler = "dh";
     auto m = line.find(" map { ");
@@ -315,6 +410,24 @@ Listing parse_listing(const std::string& listing) {
       }
       it->weight += static_cast<int32_t>(hi - lo + 1);
     }
+    // mh: the slots' shares only approximate the weights; the comment has them (address order).
+    if (cur->scheduler == "mh" && !comment_weights.empty()) {
+      std::vector<int32_t> ws;
+      for (const char* p = comment_weights.c_str(); *p;) {
+        char* end = nullptr;
+        long v = std::strtol(p, &end, 10);
+        if (end == p) {
+          ++p;
+          continue;
+        }
+        ws.push_back(static_cast<int32_t>(v));
+        p = end;
+      }
+      std::sort(cur->destinations.begin(), cur->destinations.end(),
+                [](const ipvs::Destination& a, const ipvs::Destination& b) { return a.key < b.key; });
+      if (ws.size() == cur->destinations.size())
+        for (size_t i = 0; i < ws.size(); ++i) cur->destinations[i].weight = ws[i];
+    }
   }
   auto ok = [&](int fi) {
     return base_rules[fi][0] == 1 && base_vmap[fi][0] == 1 && base_rules[fi][1] == 1 &&
@@ -329,9 +442,9 @@ bool holds(const Listing& l, const ipvs::Service& s) {
   const std::string c = chain_name(s.key);
   auto e = l.elements.find(s.key);
   auto r = l.rules.find(c);
-  auto k = l.services.find(s.key);
+  auto g = l.signatures.find(s.key);
   return e != l.elements.end() && e->second == c && r != l.rules.end() && r->second == 1 &&
-         k != l.services.end() && service_rule(k->second) == service_rule(s);
+         g != l.signatures.end() && g->second == rule_signature(service_rule(s));
 }
 
 std::string remove_script(const ipvs::ServiceKey& key, const Listing& l) {

@@ -3,14 +3,14 @@
 // IPVS backend programs: pure functions, unit-tested against literal scripts; backend.h runs
 // them through libnftables, one atomic transaction per call.
 //
-// Layout: one table, `ip hadirector` (and `ip6 hadirector` for IPv6 services), that nothing else writes. A verdict map `services`
-// (address . protocol . port -> jump to the service's chain) is consulted at prerouting and
-// output (dstnat priority); each service has a chain `s_<address hex>_<proto>_<port>` with one
-// rule: DNAT to a real server picked by `numgen inc mod W` (rr, wrr) or `jhash ... mod W`
-// (sh, dh) over ranges as wide as the weights (weight 0: no range), or `drop` when no real
-// server takes new connections. A health change
-// rewrites only its service's chain (flush + one rule); connections already tracked keep their
-// real server (conntrack), as IPVS keeps its connection entries.
+// Layout: one table, `ip hadirector` (and `ip6 hadirector` for IPv6 services), that nothing
+// else writes. A verdict map `services` (address . protocol . port -> jump to the service's
+// chain) is consulted at prerouting and output (dstnat priority); each service has a chain
+// `s_<address hex>_<proto>_<port>` with one rule: DNAT to a real server picked by
+// `numgen inc mod W` (rr, wrr) or `jhash ... mod W` (sh, dh: over ranges as wide as the
+// weights; mh: over a Maglev table), or `drop` when no real server takes new connections.
+// A health change rewrites only its service's chain (flush + one rule); connections already
+// tracked keep their real server (conntrack), as IPVS keeps its connection entries.
 #pragma once
 #include <map>
 #include <set>
@@ -24,10 +24,20 @@ namespace hd::nft {
 inline constexpr const char* kTable = "hadirector";
 
 // What this data plane cannot do for `s` (empty: it can): the loader's errors say these.
-// Supported: IPv4 and IPv6 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both exact per
-// cycle of the weights' sum), sh (with sh-port) and dh (a hash over weight-wide ranges), no
-// persistence, no connection thresholds.
+// Supported: IPv4 and IPv6 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both
+// exact per cycle of the weights' sum), sh (with sh-port) and dh (a hash over weight-wide
+// ranges), mh (with mh-port; Maglev), no persistence, no connection thresholds.
 std::vector<std::string> unsupported(const ipvs::Service& s);
+
+// mh (Maglev): the table's size for servers whose weights (over their gcd) sum to
+// `total_weight`: a prime, at least 257 and 16 slots a unit of weight, at most 65,521.
+size_t mh_size(int64_t total_weight);
+// The Maglev table: slot -> index of its server in `servers`. Each server walks the slots
+// from an offset with a stride, both fixed hashes of its address:port, taking `weights[i]`
+// free slots a round; so every director computes the same table, and a server leaving moves
+// its own slots and few others.
+std::vector<int> mh_table(const std::vector<ipvs::DestKey>& servers,
+                          const std::vector<int64_t>& weights, size_t size);
 
 // "ip hadirector", "ip6 hadirector": IPv6 services live in a table of their own, made when
 // the first one is programmed.
@@ -52,14 +62,17 @@ struct Listing {
   ipvs::Table services;
   std::map<ipvs::ServiceKey, std::string> elements;
   std::map<std::string, int> rules;  // s_ chain name -> rules in it
+  // A service -> what its (last) rule does: the pick, modulus, slots and comment as one
+  // string, whichever way nft spelled them (holds() compares these).
+  std::map<ipvs::ServiceKey, std::string> signatures;
   bool base = false;   // ip hadirector's base chains as written
   bool base6 = false;  // ip6 hadirector's
   bool has6 = false;   // whether ip6 hadirector is there at all
 };
 Listing parse_listing(const std::string& listing);
 // Whether the listed table holds `s` as change_script writes it: its map element jumps to its
-// chain, and the chain holds one rule, the one service_rule(s) renders (compared through
-// parse_table, so nft's own spelling of the rule does not matter).
+// chain, and the chain holds one rule that does what service_rule(s) does (compared by
+// signature, so nft's own spelling of the rule does not matter).
 bool holds(const Listing& l, const ipvs::Service& s);
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.

@@ -61,7 +61,7 @@ void cross_checks(Ctx& ctx, Config& cfg) {
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
-  // dataplane = "nftables" (nftables/render.h): TCP/UDP services (IPv4, IPv6), NAT, rr/wrr/sh/dh,
+  // dataplane = "nftables" (nftables/render.h): TCP/UDP services (IPv4, IPv6), NAT, rr/wrr/sh/dh/mh,
   // no persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
   if (cfg.global.dataplane == Dataplane::nftables) {
     const std::string dp = " (dataplane = \"nftables\" does not have it yet; IPVS does)";
@@ -70,11 +70,12 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       if (vs.fwmark) ctx.error(vs.pos, who + "fwmark services" + dp);
       if (vs.protocol == Protocol::sctp) ctx.error(vs.pos, who + "SCTP" + dp);
       if (vs.scheduler != ipvs::Scheduler::rr && vs.scheduler != ipvs::Scheduler::wrr &&
-          vs.scheduler != ipvs::Scheduler::sh && vs.scheduler != ipvs::Scheduler::dh)
+          vs.scheduler != ipvs::Scheduler::sh && vs.scheduler != ipvs::Scheduler::dh &&
+          vs.scheduler != ipvs::Scheduler::mh)
         ctx.error(vs.pos, who + "scheduler " + std::string(ipvs::to_string(vs.scheduler)) +
-                              "; rr, wrr, sh and dh only" + dp);
-      if (vs.scheduler_flags & ipvs::kShFallback)
-        ctx.error(vs.pos, who + "sh-fallback" + dp);
+                              "; rr, wrr, sh, dh and mh only" + dp);
+      if (vs.scheduler_flags & ipvs::kShFallback)  // the same bit as mh-fallback
+        ctx.error(vs.pos, who + (vs.scheduler == ipvs::Scheduler::mh ? "mh-fallback" : "sh-fallback") + dp);
       if (vs.persistence_timeout > Duration::zero()) ctx.error(vs.pos, who + "persistence" + dp);
       if (vs.one_packet) ctx.error(vs.pos, who + "one_packet" + dp);
       // The sorry server is forwarded as the virtual server says.

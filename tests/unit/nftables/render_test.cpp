@@ -112,7 +112,7 @@ TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
   s.destinations[0].method = ipvs::Method::dr;
   auto why = unsupported(s);
   ASSERT_EQ(why.size(), 3u);
-  EXPECT_EQ(why[0], "scheduler wlc (rr, wrr, sh and dh only)");
+  EXPECT_EQ(why[0], "scheduler wlc (rr, wrr, sh, dh and mh only)");
   EXPECT_EQ(why[1], "persistence");
   EXPECT_EQ(why[2], "forwarding dr (nat only)");
   ipvs::Service v6;
@@ -232,6 +232,87 @@ TEST(NftListing, ElementsRulesAndBaseChainsAreRead) {
   std::string flushed = listing;
   flushed.erase(flushed.find("\t\tip daddr"), std::string("\t\tip daddr . meta l4proto . th dport vmap @services\n").size());
   EXPECT_FALSE(parse_listing(flushed).base);
+}
+
+}  // namespace
+}  // namespace hd::nft
+
+namespace hd::nft {
+namespace {
+
+std::vector<ipvs::DestKey> servers(int n) {
+  std::vector<ipvs::DestKey> out;
+  for (int i = 1; i <= n; ++i)
+    out.push_back(ipvs::DestKey{*IpAddress::parse("10.10.0." + std::to_string(10 + i)), 80});
+  return out;
+}
+
+// mh: every slot has an owner, the shares follow the weights, and a server leaving moves its
+// own slots and few others (the point of consistent hashing: flows of the other servers stay).
+TEST(NftMaglev, SharesFollowTheWeightsAndALeavingServerMovesLittleElse) {
+  EXPECT_EQ(mh_size(3), 257u);
+  EXPECT_EQ(mh_size(55), 881u);  // the first prime from 880
+  auto keys = servers(10);
+  std::vector<int64_t> w(10, 1);
+  w[0] = 3;  // three times the others' share
+  const size_t m = mh_size(12);
+  auto t = mh_table(keys, w, m);
+  std::vector<int> count(10, 0);
+  for (int owner : t) {
+    ASSERT_GE(owner, 0);
+    ++count[owner];
+  }
+  EXPECT_NEAR(count[0], 3.0 * m / 12, 2);
+  for (int i = 1; i < 10; ++i) EXPECT_NEAR(count[i], 1.0 * m / 12, 2) << i;
+  EXPECT_EQ(mh_table(keys, w, m), t) << "the same servers, the same table (every director alike)";
+  // Server 5 leaves: its slots go to the others; of the rest, few change hands.
+  auto keys9 = keys;
+  auto w9 = w;
+  keys9.erase(keys9.begin() + 5);
+  w9.erase(w9.begin() + 5);
+  auto t9 = mh_table(keys9, w9, m);
+  size_t moved = 0;
+  for (size_t s = 0; s < m; ++s) {
+    if (t[s] == 5) continue;
+    const ipvs::DestKey& before = keys[static_cast<size_t>(t[s])];
+    if (keys9[static_cast<size_t>(t9[s])] != before) ++moved;
+  }
+  EXPECT_LT(moved, m / 10) << moved << " of " << m << " slots of the staying servers moved";
+}
+
+// As a rule: jhash over the table, the weights in the comment; read back, the same service.
+TEST(NftMaglev, TheRuleCarriesTheWeightsAndReadsBackWhole) {
+  ipvs::Service s;
+  s.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, *IpAddress::parse("10.9.0.100"), 80);
+  s.scheduler = "mh";
+  s.flags = ipvs::kMhPort;
+  for (auto& k : servers(3)) {
+    ipvs::Destination d;
+    d.key = k;
+    d.weight = 2 * static_cast<int>(s.destinations.size() + 1);  // 2, 4, 6: over the gcd 1, 2, 3
+    s.destinations.push_back(d);
+  }
+  const std::string rule = service_rule(s);
+  EXPECT_EQ(rule.rfind("meta l4proto tcp dnat ip addr . port to jhash ip saddr . th sport mod 257 seed 0x0 map { ", 0), 0u)
+      << rule;
+  EXPECT_NE(rule.find("} comment \"mh 1,2,3\""), std::string::npos) << rule;
+  // As nft lists it: "dnat ip to", "tcp sport".
+  std::string listed = rule;
+  listed.replace(listed.find("dnat ip addr . port to"), 22, "dnat ip to");
+  listed.replace(listed.find("th sport"), 8, "tcp sport");
+  Listing l = parse_listing("table ip hadirector {\n\tmap services {\n\t\telements = { 10.9.0.100 . tcp . 80 : jump "
+                            "s_0a090064_tcp_80 }\n\t}\n\tchain s_0a090064_tcp_80 {\n\t\t" + listed + "\n\t}\n}\n");
+  ASSERT_EQ(l.services.size(), 1u);
+  const ipvs::Service& back = l.services.at(s.key);
+  EXPECT_EQ(back.scheduler, "mh");
+  EXPECT_TRUE(back.flags & ipvs::kMhPort);
+  ASSERT_EQ(back.destinations.size(), 3u);
+  EXPECT_EQ(back.destinations[2].weight, 3);
+  EXPECT_EQ(service_rule(back), rule) << "adoption reads back what was written";
+  EXPECT_TRUE(holds(l, s));
+  ipvs::Service other = s;
+  other.destinations[0].weight = 4;
+  EXPECT_FALSE(holds(l, other)) << "another table";
 }
 
 }  // namespace

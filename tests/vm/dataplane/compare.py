@@ -3,13 +3,14 @@
 """Judges lab.sh's output under IPVS against nftables's (run.sh). Per phase (up, rs2-down,
 rs2-back) and service: no request failed on either; the same real servers took new
 connections (rs2 none while it fails); rr and wrr gave the same counts, within one
-connection, and the weights' shares; sh with sh-port spread over the servers that are up,
-each share within 0.15 of IPVS's (both hash, with different functions: the shares are
-alike, the client-to-server mapping is not); plain sh sent one client to one server."""
+connection, and the weights' shares; sh with sh-port and mh (Maglev) with mh-port spread over
+the servers that are up, each share within 0.15 of IPVS's (both hash, with different
+functions: the shares are alike, the client-to-server mapping is not); plain sh sent one
+client to one server."""
 import sys
 
 SERVICES = {"80": ("rr", [1, 1, 1]), "81": ("wrr", [1, 2, 3]), "82": ("sh-port", [1, 1, 1]),
-            "83": ("sh", [1, 1, 1])}
+            "83": ("sh", [1, 1, 1]), "84": ("mh-port", [1, 1, 1])}
 PHASES = ["up", "rs2-down", "rs2-back"]
 
 
@@ -59,7 +60,7 @@ def main():
                     if abs(k[i] - n[i]) > 1 or abs(n[i] - want) > 1:
                         problems.append("%s rs%d: IPVS %d, nftables %d, weights say %.0f" %
                                         (where, i + 1, k[i], n[i], want))
-            elif kind == "sh-port":
+            elif kind in ("sh-port", "mh-port"):
                 for i in range(3):
                     ks, ns = k[i] / total_k, n[i] / total_n
                     if abs(ks - ns) > 0.15:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # One side of the data-plane differential test (run.sh): a NAT director in namespaces with
-# three real servers and four services (rr, wrr 1:2:3, sh with sh-port, sh), the daemon with
+# three real servers and five services (rr, wrr 1:2:3, sh with sh-port, sh, mh with mh-port), the daemon with
 # `dataplane = DATAPLANE`, and new connections through it before, during and after a real
 # server's failure. Prints one line per phase and service:
 #   RESULT <phase> <service> <rs1> <rs2> <rs3> <failed>   (new connections each server took)
@@ -61,6 +61,7 @@ service() {  # PORT SCHEDULER [FLAGS] [W1 W2 W3]
   service 81 wrr "" 1 2 3
   service 82 sh sh-port
   service 83 sh ""
+  service 84 mh mh-port
 } >"$W/hd.toml"
 chmod 600 "$W/hd.toml"
 "$HD" check -c "$W/hd.toml"
@@ -99,14 +100,15 @@ phase() {
   traffic "$1" 81 60
   traffic "$1" 82 120
   traffic "$1" 83 30
+  traffic "$1" 84 120
 }
-settle 12
+settle 15
 phase up
-touch "$W/rs2.fail"  # rs2 answers 500: out of all four services
-settle 8
+touch "$W/rs2.fail"  # rs2 answers 500: out of all five services
+settle 10
 phase rs2-down
 rm -f "$W/rs2.fail"
-settle 12
+settle 15
 phase rs2-back
 if [[ $DP == nftables ]]; then ns d nft list table ip hadirector | head -40; fi
 if [[ $DP == kernel ]]; then ns d ipvsadm -Ln; fi

@@ -251,7 +251,7 @@ real_server = [ { address = "10.10.0.11", forwarding = "dr" } ]
   EXPECT_EQ(e.errors[0].line, 3);
   EXPECT_THAT(e.errors[0].message, HasSubstr("'ipvs_timeouts' is IPVS's"));
   EXPECT_EQ(e.errors[1].line, 4);
-  EXPECT_THAT(e.errors[1].message, HasSubstr("scheduler wlc; rr, wrr, sh and dh only"));
+  EXPECT_THAT(e.errors[1].message, HasSubstr("scheduler wlc; rr, wrr, sh, dh and mh only"));
   EXPECT_EQ(e.errors[2].line, 4);
   EXPECT_THAT(e.errors[2].message, HasSubstr("persistence"));
   EXPECT_EQ(e.errors[3].line, 9);
