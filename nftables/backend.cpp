@@ -27,13 +27,15 @@ nft_ctx* new_context() {
 }
 
 // `list table ip hadirector` and `list table ip6 hadirector` on `ctx`, one after the other:
-// "" for a table that is not there.
-std::string list_table(nft_ctx* ctx) {
+// nothing for a table that is not there; nullopt when the kernel could not be read (anything
+// but "No such file or directory": a failed read is not a deleted table).
+std::optional<std::string> list_table(nft_ctx* ctx) {
   std::string out;
   for (Family f : {Family::v4, Family::v6}) {
     const std::string cmd = "list table " + table(f);
     if (nft_run_cmd_from_buffer(ctx, cmd.c_str()) != 0) {
-      nft_ctx_get_error_buffer(ctx);  // consumed, so the next error is read alone
+      const std::string err = nft_ctx_get_error_buffer(ctx);  // consumed: the next is read alone
+      if (err.find("No such file or directory") == std::string::npos) return std::nullopt;
       continue;
     }
     out += nft_ctx_get_output_buffer(ctx);
@@ -50,7 +52,7 @@ struct NftablesBackend::Lister {
   std::condition_variable cv;
   bool asked = false, busy = false, stop = false;
   uint64_t asked_seq = 0;
-  std::optional<std::pair<uint64_t, std::string>> ready;  // seq, text
+  std::optional<std::pair<uint64_t, std::optional<std::string>>> ready;  // seq, text (or a failed read)
   nft_ctx* ctx = nullptr;
   std::thread thread;
 
@@ -82,7 +84,7 @@ struct NftablesBackend::Lister {
       busy = true;
       const uint64_t seq = asked_seq;
       l.unlock();
-      std::string text = list_table(ctx);
+      std::optional<std::string> text = list_table(ctx);
       l.lock();
       busy = false;
       ready.emplace(seq, std::move(text));
@@ -109,9 +111,13 @@ ipvs::Result<std::unique_ptr<NftablesBackend>> NftablesBackend::open(ListingMode
     return ipvs::Error{"nftables: cannot create table " + table(Family::v4) + ": " + err, 0};
   // What a previous run left keeps forwarding; it is what we hold now (adopted: the real
   // servers in it start as up, as with IPVS).
-  const Listing l = parse_listing(b->list());
+  auto text = list_table(b->ctx_);
+  if (!text) {
+    return ipvs::Error{"nftables: cannot read table " + table(Family::v4) + " back to adopt it", 0};
+  }
+  const Listing l = parse_listing(*text);
   b->programmed_ = l.services;
-  if (l.has6) {
+  if (l.has6) {  // adopted: made6_ stays 0
     if (auto err = b->run(base_script(Family::v6)); !err.empty())
       return ipvs::Error{"nftables: cannot adopt table " + table(Family::v6) + ": " + err, 0};
     b->have6_ = true;
@@ -127,7 +133,7 @@ NftablesBackend::~NftablesBackend() {
 std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
   if (!lister_) {
     seq = writes_;
-    return list();
+    return list_table(ctx_);
   }
   std::optional<std::string> out;
   {
@@ -146,7 +152,9 @@ std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
 void NftablesBackend::wait_for_listing() {
   if (!lister_) return;
   std::unique_lock<std::mutex> l(lister_->mu);
-  lister_->cv.wait(l, [this] { return lister_->ready.has_value(); });
+  lister_->cv.wait(l, [this] {
+    return lister_->ready.has_value() || (!lister_->asked && !lister_->busy);
+  });
 }
 
 bool nf_tables_loaded() {
@@ -188,7 +196,7 @@ std::string NftablesBackend::run(const std::string& script) {
   return err.empty() ? "nft refused the change" : err;
 }
 
-std::string NftablesBackend::list() { return list_table(ctx_); }
+std::string NftablesBackend::list() { return list_table(ctx_).value_or(""); }
 
 ipvs::Result<void> NftablesBackend::apply(const ipvs::Operation& op) {
   return apply_all({op}).front();
@@ -227,20 +235,22 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
   // The first IPv6 service makes its table.
   bool make6 = false;
   for (auto& [k, svc] : next) make6 = make6 || (!have6_ && k.family() == Family::v6);
-  if (auto err = run((make6 ? base_script(Family::v6) : "") + change_script(before, next, damaged_));
+  if (auto err = run((make6 ? base_script(Family::v6) : "") + change_script(before, next));
       !err.empty()) {
     ipvs::Error e{"nftables: " + err, 0};
     for (auto& r : out)
       if (r) r = e;
     return out;
   }
-  have6_ = have6_ || make6;
   ++writes_;
+  if (make6) {
+    have6_ = true;
+    made6_ = writes_;
+  }
   for (auto& k : touched) {
     written_[k] = writes_;
     if (auto it = next.find(k); it != next.end()) {
       programmed_[k] = std::move(it->second);
-      damaged_.erase(k);
     } else {
       programmed_.erase(k);
     }
@@ -252,12 +262,13 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
   uint64_t seq = 0;
   auto listed = take_listing(seq);
   ipvs::Table out;
-  if (!listed) {  // no listing yet (background): what was programmed, nothing judged
-    for (auto& [key, svc] : programmed_) {
-      ipvs::Service s = svc;
-      s.destinations.clear();
-      out.emplace(key, std::move(s));
-    }
+  auto keep = [&](const ipvs::Service& svc) {
+    ipvs::Service s = svc;
+    s.destinations.clear();
+    out.emplace(s.key, std::move(s));
+  };
+  if (!listed) {  // no listing yet (background), or the read failed: nothing judged
+    for (auto& [key, svc] : programmed_) keep(svc);
     return out;
   }
   const std::string& text = *listed;
@@ -267,69 +278,84 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
     auto w = written_.find(key);
     return w != written_.end() && w->second > seq;
   };
-  std::string fix;
-  if (!l.base) {
-    // Also creates the table and map when they are gone.
+  // The base chains first, on their own: no service's repair can hold them back.
+  std::string base;
+  if (!l.base) {  // also makes the table and map when they are gone
     HD_LOG(warning, "nftables") << (text.empty() ? "table " + table(Family::v4) + " is gone"
                                                   : std::string("the base chains were changed"))
                                 << ": put back";
-    fix += base_script();
+    base += base_script();
   }
-  if (have6_ && !l.base6) {
+  if (have6_ && made6_ <= seq && !l.base6) {
     HD_LOG(warning, "nftables") << (l.has6 ? "the base chains of table " + table(Family::v6) + " were changed"
                                            : "table " + table(Family::v6) + " is gone")
                                 << ": put back";
-    fix += base_script(Family::v6);
+    base += base_script(Family::v6);
   }
+  if (auto err = run(base); !err.empty())
+    return ipvs::Error{"nftables: putting the base chains back: " + err, 0};
+  // A service as written is listed as such. One that is not (its element, its chain or its
+  // rule changed) has what is left of it removed and is not listed: the reconciler's plan
+  // adds it again, whole. What nothing programmed is removed (the tables are ours alone).
+  std::map<ipvs::ServiceKey, ipvs::Service> damaged;
   for (auto it = programmed_.begin(); it != programmed_.end();) {
-    const auto& key = it->first;
-    if (since(key) || holds(l, it->second)) {
-      ipvs::Service s = it->second;
-      s.destinations.clear();
-      out.emplace(key, std::move(s));
+    if (since(it->first) || holds(l, it->second)) {
+      keep(it->second);
       ++it;
       continue;
     }
+    const auto& key = it->first;
     const std::string c = chain_name(key);
     auto e = l.elements.find(key);
     auto r = l.rules.find(c);
-    if (e != l.elements.end() && e->second == c && r != l.rules.end() && r->second == 1) {
-      // Its one rule says something else: listed as the kernel has it.
-      HD_LOG(warning, "nftables") << key.str() << ": its rule in chain " << c
-                                  << " is not the one written: repairing";
-      ipvs::Service s = l.services.at(key);
-      it->second = s;
-      s.destinations.clear();
-      out.emplace(key, std::move(s));
-      ++it;
-      continue;
-    }
     if (!text.empty())  // a table gone whole was said once
       HD_LOG(warning, "nftables") << key.str() << ": "
-                                << (e == l.elements.end() ? "its map element is gone"
-                                    : e->second != c  ? "its map element jumps to " + e->second
-                                    : r == l.rules.end() ? "its chain is gone"
-                                                         : "its chain holds " + std::to_string(r->second) + " rules")
-                                << ": rewriting it";
-    damaged_[key] = e != l.elements.end() ? e->second : "";
+                                  << (e == l.elements.end()  ? "its map element is gone"
+                                      : e->second != c       ? "its map element jumps to " + e->second
+                                      : r == l.rules.end()   ? "its chain is gone"
+                                      : r->second != 1       ? "its chain holds " + std::to_string(r->second) + " rules"
+                                                             : "its rule is not the one written")
+                                  << ": writing it again";
+    damaged.emplace(key, std::move(it->second));
     it = programmed_.erase(it);
   }
-  // What nothing programmed: removed. (A damaged service's leftovers stay for its rewrite.)
-  std::set<ipvs::ServiceKey> strays;
-  for (auto& [key, chain] : l.elements)
-    if (!programmed_.count(key) && !damaged_.count(key) && !since(key)) strays.insert(key);
-  for (auto& [key, svc] : l.services)  // one a chain
-    if (!programmed_.count(key) && !damaged_.count(key) && !since(key)) strays.insert(key);
-  for (auto& key : strays) {
-    HD_LOG(warning, "nftables") << key.str() << ": in table ip " << kTable
+  std::set<ipvs::ServiceKey> remove;
+  for (auto& [key, svc] : damaged) remove.insert(key);
+  auto stray = [&](const ipvs::ServiceKey& key) {
+    if (programmed_.count(key) || damaged.count(key) || since(key) || !remove.insert(key).second) return;
+    HD_LOG(warning, "nftables") << key.str() << ": in table " << table(key.family())
                                 << " but not programmed by this daemon: removed";
-    fix += remove_script(key, l);
+  };
+  for (auto& [key, chain] : l.elements) stray(key);
+  for (auto& [key, svc] : l.services) stray(key);  // one a chain
+  // Elements first (a chain another element still jumps to cannot go), then chains; each on
+  // its own, so one that cannot be removed holds back no other.
+  std::string failed;
+  for (auto& key : remove) {
+    if (!l.elements.count(key)) continue;
+    const std::string err = run("delete element " + table(key.family()) + " services { " +
+                                element_of(key) + " }\n");
+    if (err.empty()) continue;
+    failed = err;
+    // Still in the kernel as it was: held as the listing has it, tried again next sweep.
+    if (auto d = damaged.find(key); d != damaged.end()) {
+      auto k = l.services.find(key);
+      programmed_.emplace(key, k != l.services.end() ? k->second : d->second);
+      keep(programmed_.at(key));
+    }
   }
-  if (auto err = run(fix); !err.empty()) return ipvs::Error{"nftables: repairing the table: " + err, 0};
-  if (!fix.empty()) {
-    ++writes_;
-    for (auto& key : strays) written_[key] = writes_;
+  for (auto& key : remove) {
+    const std::string c = chain_name(key);
+    if (!l.rules.count(c) || programmed_.count(key)) continue;
+    const std::string t = table(key.family());
+    if (auto err = run("flush chain " + t + " " + c + "\ndelete chain " + t + " " + c + "\n"); !err.empty())
+      failed = err;  // the plan's add flushes it before writing its rule
   }
+  ++writes_;
+  for (auto& key : remove) written_[key] = writes_;
+  if (!failed.empty())
+    HD_LOG(warning, "nftables") << "the drift repair could not remove everything (" << failed
+                                << "): the next sweep tries again";
   return out;
 }
 
@@ -349,16 +375,15 @@ ipvs::Result<void> NftablesBackend::start_sync_daemon(const ipvs::SyncDaemon&) {
 ipvs::Result<void> NftablesBackend::stop_sync_daemon(ipvs::SyncState) { return {}; }
 
 ipvs::Result<void> NftablesBackend::remove_table() {
-  if (auto err = run("delete table " + table(Family::v4) + "\n"); !err.empty())
-    return ipvs::Error{"nftables: " + err, 0};
+  // Both, whatever the first answers (one deleted by hand leaves the other to go).
+  std::string err = run("delete table " + table(Family::v4) + "\n");
   if (have6_)
-    if (auto err = run("delete table " + table(Family::v6) + "\n"); !err.empty())
-      return ipvs::Error{"nftables: " + err, 0};
+    if (auto e6 = run("delete table " + table(Family::v6) + "\n"); err.empty()) err = e6;
   have6_ = false;
   ++writes_;
   for (auto& [key, svc] : programmed_) written_[key] = writes_;
   programmed_.clear();
-  damaged_.clear();
+  if (!err.empty()) return ipvs::Error{"nftables: " + err, 0};
   return {};
 }
 

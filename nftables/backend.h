@@ -47,13 +47,12 @@ class NftablesBackend final : public ipvs::Backend {
   ipvs::Result<void> apply(const ipvs::Operation& op) override;
   std::vector<ipvs::Result<void>> apply_all(const std::vector<ipvs::Operation>& ops) override;
   ipvs::Result<ipvs::Table> dump() override { return programmed_; }
-  // The drift check (LvsSubsystem's sweep): reads the table back (ListingMode) and compares each service
-  // with what was programmed. A service as programmed is listed as programmed; one whose rule
-  // differs is listed as the kernel has it (parse_table), so the reconciler's diff puts it
-  // right; one whose chain or map element is missing or holds other rules is not listed (the
-  // reconciler adds it again; change_script rewrites what is left of it). The base chains are
-  // put back at once (they hold no service), and chains or elements nothing programmed are
-  // removed (the table is ours alone).
+  // The drift check (LvsSubsystem's sweep): reads the tables back (ListingMode) and compares
+  // each service with what was programmed, by what its rule does. A service as written is
+  // listed as programmed; one that is not (its map element, chain or rule changed) has what
+  // is left of it removed and is not listed, so the reconciler's plan adds it again whole.
+  // The base chains (or a deleted table) are put back at once; chains and elements nothing
+  // programmed are removed (the tables are ours alone). Each repair is logged.
   ipvs::Result<ipvs::Table> dump_services() override;
   ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(const ipvs::ServiceKey& key) override;
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts&) override;
@@ -78,12 +77,10 @@ class NftablesBackend final : public ipvs::Backend {
   nft_ctx* ctx_;
   std::unique_ptr<Lister> lister_;
   bool have6_ = false;                            // ip6 hadirector made (or adopted)
+  uint64_t made6_ = 0;                            // writes_ when this backend made it
   uint64_t writes_ = 0;                            // transactions applied
   std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;
-  // Services the drift check found damaged: key -> the chain their map element jumps to ("":
-  // none). Rewritten whole when the reconciler adds them again.
-  std::map<ipvs::ServiceKey, std::string> damaged_;
 };
 
 }  // namespace hd::nft

@@ -27,6 +27,8 @@ std::string fam(Family f) { return f == Family::v6 ? "ip6" : "ip"; }
 
 std::string table(Family f) { return fam(f) + " " + kTable; }
 
+std::string element_of(const ipvs::ServiceKey& k) { return element(k); }
+
 namespace {
 
 }  // namespace
@@ -159,7 +161,12 @@ std::string service_rule(const ipvs::Service& s) {
     // slots' shares, approximately).
     std::vector<ipvs::DestKey> keys;
     for (auto* d : dests) keys.push_back(d->key);
-    for (int owner : mh_table(keys, w, mh_size(total))) slots.push_back(static_cast<size_t>(owner));
+    // At most 4,096 units of weight (the table's 16 slots a unit): larger weights scaled down,
+    // each server keeping at least one, so every server gets its share of slots.
+    std::vector<int64_t> turns = w;
+    if (total > 4096)
+      for (auto& t : turns) t = std::max<int64_t>(1, t * 4096 / total);
+    for (int owner : mh_table(keys, turns, mh_size(total))) slots.push_back(static_cast<size_t>(owner));
     comment = "mh";
     for (size_t i = 0; i < w.size(); ++i) comment += (i ? "," : " ") + std::to_string(w[i]);
     if (comment.size() > 127) comment = "mh";
@@ -286,9 +293,13 @@ void parse_elements(const std::string& body, Family f,
     if (comma == std::string::npos) comma = body.size();
     std::string e = body.substr(at, comma - at);
     at = comma + 1;
-    char addr[64] = {}, pr[8] = {}, chain[64] = {};
+    char addr[64] = {}, pr[8] = {}, verdict[160] = {};
     unsigned port = 0;
-    if (std::sscanf(e.c_str(), " %63s . %7s . %u : jump %63s", addr, pr, &port, chain) != 4) continue;
+    if (std::sscanf(e.c_str(), " %63s . %7s . %u : %159[^,]", addr, pr, &port, verdict) != 4) continue;
+    // "jump s_...": the chain; any other verdict (goto, drop, ...) as written, which is no
+    // service's chain name.
+    std::string chain = trim(verdict);
+    if (chain.rfind("jump ", 0) == 0) chain = chain.substr(5);
     auto ip = IpAddress::parse(addr);
     auto proto = parse_proto(pr);
     if (!ip || !proto || port > 65535 || ip->family() != f) continue;
@@ -447,23 +458,7 @@ bool holds(const Listing& l, const ipvs::Service& s) {
          g != l.signatures.end() && g->second == rule_signature(service_rule(s));
 }
 
-std::string remove_script(const ipvs::ServiceKey& key, const Listing& l) {
-  const std::string t = table(key.family()), c = chain_name(key);
-  std::string out;
-  if (l.elements.count(key)) out += "delete element " + t + " services { " + element(key) + " }\n";
-  if (l.rules.count(c)) {
-    // Another element may still jump to this chain (edited by hand): removed first.
-    for (auto& [k, chain] : l.elements)
-      if (chain == c && k != key && k.family() == key.family())
-        out += "delete element " + t + " services { " + element(k) + " }\n";
-    out += "flush chain " + t + " " + c + "\n";
-    out += "delete chain " + t + " " + c + "\n";
-  }
-  return out;
-}
-
-std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
-                          const std::map<ipvs::ServiceKey, std::string>& rewrite) {
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
   std::string out;
   for (auto& [key, s] : before) {
     if (after.count(key)) continue;
@@ -476,16 +471,11 @@ std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
     const std::string t = table(key.family()), c = chain_name(key);
     auto old = before.find(key);
     const std::string rule = service_rule(s);
-    if (auto dmg = rewrite.find(key); old == before.end() && dmg != rewrite.end()) {
-      // Damaged: whatever is left of it made right in place ("add" keeps an existing chain).
+    if (old == before.end()) {
+      // "add" keeps a chain that is there (what a drift repair could not remove): flushed,
+      // so the rule below is its only one.
       out += "add chain " + t + " " + c + "\n";
       out += "flush chain " + t + " " + c + "\n";
-      out += "add rule " + t + " " + c + " " + rule + "\n";
-      if (!dmg->second.empty() && dmg->second != c)
-        out += "delete element " + t + " services { " + element(key) + " }\n";
-      out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
-    } else if (old == before.end()) {
-      out += "add chain " + t + " " + c + "\n";
       out += "add rule " + t + " " + c + " " + rule + "\n";
       out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
     } else if (service_rule(old->second) != rule) {

@@ -43,6 +43,7 @@ std::vector<int> mh_table(const std::vector<ipvs::DestKey>& servers,
 // the first one is programmed.
 std::string table(Family f);
 std::string chain_name(const ipvs::ServiceKey& k);  // "s_0a090064_tcp_80", "s6_<32 hex>_tcp_80"
+std::string element_of(const ipvs::ServiceKey& k);  // its key in the map: "10.9.0.100 . tcp . 80"
 // The rule of a service's chain (without "add rule ...").
 std::string service_rule(const ipvs::Service& s);
 
@@ -60,7 +61,7 @@ ipvs::Table parse_table(const std::string& listing);
 // both base chains hold their one vmap rule.
 struct Listing {
   ipvs::Table services;
-  std::map<ipvs::ServiceKey, std::string> elements;
+  std::map<ipvs::ServiceKey, std::string> elements;  // -> the chain it jumps to, or its verdict
   std::map<std::string, int> rules;  // s_ chain name -> rules in it
   // A service -> what its (last) rule does: the pick, modulus, slots and comment as one
   // string, whichever way nft spelled them (holds() compares these).
@@ -76,12 +77,5 @@ Listing parse_listing(const std::string& listing);
 bool holds(const Listing& l, const ipvs::Service& s);
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.
-// `rewrite`: services whose kernel state is not known to be `before`'s (the drift check found
-// them damaged; they are absent from `before`): written whole and idempotently (their chain
-// created or flushed, their map element replaced), whatever is left of them.
-std::string change_script(const ipvs::Table& before, const ipvs::Table& after,
-                          const std::map<ipvs::ServiceKey, std::string>& rewrite = {});
-// The script that removes a service's element and chain, as far as they exist.
-std::string remove_script(const ipvs::ServiceKey& key, const Listing& l);
-
+std::string change_script(const ipvs::Table& before, const ipvs::Table& after);
 }  // namespace hd::nft

@@ -196,7 +196,7 @@ flush chain ip hadirector prerouting
         self.assertEqual(got["served"], {"rs1": 10, "rs2": 20, "rs3": 30})
         logs = self.daemon.logs()
         self.assertIn("10.9.0.200:80: in table ip hadirector but not programmed by this daemon: removed", logs)
-        self.assertIn("TCP 10.9.0.100:81: its map element is gone: rewriting it", logs)
+        self.assertIn("TCP 10.9.0.100:81: its map element is gone: writing it again", logs)
         # The foreign table is as it was; hadirector's own is the only other one.
         tables = sh("nft", "list", "tables", ns=self.ns_d).split("\n")
         self.assertIn("table ip someone_else", tables)

@@ -108,7 +108,8 @@ TEST_F(NftBackendTest, TheDriftSweepRepairsTheTableWhateverWasDoneToIt) {
   };
   ipvs::Table desired;
   for (auto s : {svc("10.9.0.100", 80, "rr"), svc("10.9.0.101", 80, "wrr"),
-                 svc("10.9.0.102", 80, "sh"), svc("10.9.0.103", 80, "wrr")}) {
+                 svc("10.9.0.102", 80, "sh"), svc("10.9.0.103", 80, "wrr"),
+                 svc("10.9.0.104", 80, "wrr"), svc("10.9.0.105", 80, "wrr")}) {
     s.destinations = {dest("10.10.0.11", 2), dest("10.10.0.12", 4), dest("10.10.0.13", 0)};
     desired.emplace(s.key, s);
   }
@@ -124,7 +125,7 @@ TEST_F(NftBackendTest, TheDriftSweepRepairsTheTableWhateverWasDoneToIt) {
   const std::string good_text = backend->list();
   const auto good = read();
   ASSERT_TRUE(std::get<3>(good));
-  ASSERT_EQ(std::get<1>(good).size(), 4u);
+  ASSERT_EQ(std::get<1>(good).size(), 6u);
   auto sweep = [&] {
     auto listed = backend->dump_services();
     EXPECT_TRUE(listed) << listed.error().message;
@@ -146,12 +147,19 @@ TEST_F(NftBackendTest, TheDriftSweepRepairsTheTableWhateverWasDoneToIt) {
 
   const std::string t = "ip hadirector";
   // 100: its rule rewritten to one server; 101: its chain flushed; 102: a second rule in its
-  // chain; 103: its map element gone; a stray service and chain; prerouting flushed.
+  // chain; 103: its map element gone; 104: its element a drop; 105: the same servers, another
+  // modulus (one new connection in 7 would match no slot); a stray service and chain;
+  // prerouting flushed.
   ASSERT_EQ(backend->run("flush chain " + t + " s_0a090064_tcp_80\n" +
-                         "add rule " + t + " s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to 10.10.0.13 . 80\n" +
+                         "add rule " + t + " s_0a090064_tcp_80 meta l4proto tcp dnat ip to 10.10.0.13:80\n" +  // not "ip addr . port to A . P": libnftables 1.0.6 leaks on it
                          "flush chain " + t + " s_0a090065_tcp_80\n" +
                          "add rule " + t + " s_0a090066_tcp_80 counter\n" +
                          "delete element " + t + " services { 10.9.0.103 . tcp . 80 }\n" +
+                         "delete element " + t + " services { 10.9.0.104 . tcp . 80 }\n" +
+                         "add element " + t + " services { 10.9.0.104 . tcp . 80 : drop }\n" +
+                         "flush chain " + t + " s_0a090069_tcp_80\n" +
+                         "add rule " + t + " s_0a090069_tcp_80 meta l4proto tcp dnat ip addr . port to "
+                         "numgen inc mod 7 map { 0 : 10.10.0.12 . 80, 1 : 10.10.0.11 . 80, 2 : 10.10.0.12 . 80 }\n" +
                          "add chain " + t + " s_0a0900c8_tcp_80\n" +
                          "add rule " + t + " s_0a0900c8_tcp_80 drop\n" +
                          "add element " + t + " services { 10.9.0.200 . tcp . 80 : jump s_0a0900c8_tcp_80 }\n" +

@@ -99,6 +99,7 @@ TEST(NftRender, ChangesTouchOnlyWhatChanged) {
             "add rule ip hadirector s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to "
             "numgen inc mod 1 map { 0 : 10.10.0.11 . 80 }\n"
             "add chain ip hadirector s_0a090066_tcp_80\n"
+            "flush chain ip hadirector s_0a090066_tcp_80\n"
             "add rule ip hadirector s_0a090066_tcp_80 meta l4proto tcp dnat ip addr . port to "
             "numgen inc mod 1 map { 0 : 10.10.0.12 . 80 }\n"
             "add element ip hadirector services { 10.9.0.102 . tcp . 80 : jump s_0a090066_tcp_80 }\n");
@@ -145,6 +146,7 @@ TEST(NftRender, Ipv6ServicesLiveInTheirOwnTable) {
   const std::string script = change_script({}, {{s.key, s}});
   EXPECT_EQ(script,
             "add chain ip6 hadirector s6_20010db8000000000000000000000001_udp_53\n"
+            "flush chain ip6 hadirector s6_20010db8000000000000000000000001_udp_53\n"
             "add rule ip6 hadirector s6_20010db8000000000000000000000001_udp_53 " +
                 service_rule(s) +
                 "\nadd element ip6 hadirector services { 2001:db8::1 . udp . 53 : jump "

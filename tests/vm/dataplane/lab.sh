@@ -86,7 +86,8 @@ traffic() {  # PHASE PORT COUNT
   # Each run its own source ports, the same on both data planes (sh-port hashes them; and a
   # port in TIME_WAIT from an earlier run would not be bound).
   out=$(ns c timeout 60 "$HDD" client --target "10.99.0.100:$2" --rate 200 --long 0 --count "$3" \
-          --timeout-ms 2000 --first-port "$FIRST_PORT")
+          --timeout-ms 2000 --first-port "$FIRST_PORT") ||
+    { echo "lab: the client to port $2 did not finish ($1)" >&2; tail -20 "$W/daemon.log" >&2; return 1; }
   FIRST_PORT=$((FIRST_PORT + 500))
   awk -v phase="$1" -v port="$2" '
     $1 == "R" && $4 == "ok" { n[$6]++ }
