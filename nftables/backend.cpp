@@ -278,15 +278,17 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
     auto w = written_.find(key);
     return w != written_.end() && w->second > seq;
   };
-  // The base chains first, on their own: no service's repair can hold them back.
+  // The base chains first, on their own: no service's repair can hold them back. (Not on a
+  // listing asked for before they were last put back: that one still shows the damage.)
   std::string base;
-  if (!l.base) {  // also makes the table and map when they are gone
+  const bool judge_base = base_written_ <= seq;
+  if (!l.base && judge_base) {  // also makes the table and map when they are gone
     HD_LOG(warning, "nftables") << (text.empty() ? "table " + table(Family::v4) + " is gone"
                                                   : std::string("the base chains were changed"))
                                 << ": put back";
     base += base_script();
   }
-  if (have6_ && made6_ <= seq && !l.base6) {
+  if (have6_ && made6_ <= seq && judge_base && !l.base6) {
     HD_LOG(warning, "nftables") << (l.has6 ? "the base chains of table " + table(Family::v6) + " were changed"
                                            : "table " + table(Family::v6) + " is gone")
                                 << ": put back";
@@ -294,6 +296,7 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
   }
   if (auto err = run(base); !err.empty())
     return ipvs::Error{"nftables: putting the base chains back: " + err, 0};
+  if (!base.empty()) base_written_ = ++writes_;
   // A service as written is listed as such. One that is not (its element, its chain or its
   // rule changed) has what is left of it removed and is not listed: the reconciler's plan
   // adds it again, whole. What nothing programmed is removed (the tables are ours alone).

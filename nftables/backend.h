@@ -78,6 +78,7 @@ class NftablesBackend final : public ipvs::Backend {
   std::unique_ptr<Lister> lister_;
   bool have6_ = false;                            // ip6 hadirector made (or adopted)
   uint64_t made6_ = 0;                            // writes_ when this backend made it
+  uint64_t base_written_ = 0;                     // writes_ when the sweep last put base chains back
   uint64_t writes_ = 0;                            // transactions applied
   std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;

@@ -214,6 +214,20 @@ TEST_F(NftBackendTest, InTheBackgroundASweepJudgesTheListingItAskedForAndNothing
   b->wait_for_listing();
   ASSERT_TRUE(b->dump_services());
   EXPECT_EQ(b->list(), changed);
+  // The base chains: put back once, not again on a listing asked for before that.
+  b->wait_for_listing();
+  ASSERT_EQ(b->run("flush chain ip hadirector prerouting\n"), "");
+  ASSERT_TRUE(b->dump_services());  // judges the listing from before the flush; asks again
+  b->wait_for_listing();
+  ASSERT_TRUE(b->dump_services());  // the flush seen: put back; asks again (before the fix)
+  ASSERT_EQ(b->run("add rule ip hadirector prerouting counter\n"), "")
+      << "a second rule the stale listing cannot know about";
+  b->wait_for_listing();
+  ASSERT_TRUE(b->dump_services());  // asked before the repair: the base is not judged on it
+  EXPECT_NE(b->list().find("counter"), std::string::npos) << "not judged on a stale listing";
+  b->wait_for_listing();
+  ASSERT_TRUE(b->dump_services());  // asked after the repair: the extra rule is seen
+  EXPECT_EQ(b->list(), changed);
 }
 
 // IPv6: its own table, made with the first IPv6 service; adopted on a restart; repaired by
