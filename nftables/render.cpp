@@ -284,27 +284,34 @@ std::optional<ipvs::Protocol> parse_proto(std::string_view p) {
   return ipvs::parse_protocol(p);
 }
 
-// "10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80, ..." -> key -> chain.
-void parse_elements(const std::string& body, Family f,
-                    std::map<ipvs::ServiceKey, std::string>& out) {
+// The items of a map body as nft lists it ("a : b, c : d"), one at a time.
+template <typename F>
+void for_each_item(const std::string& body, F&& f) {
   size_t at = 0;
   while (at < body.size()) {
     size_t comma = body.find(',', at);
     if (comma == std::string::npos) comma = body.size();
-    std::string e = body.substr(at, comma - at);
+    f(body.substr(at, comma - at));
     at = comma + 1;
+  }
+}
+
+// "10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80, ..." -> key -> chain.
+void parse_elements(const std::string& body, Family f,
+                    std::map<ipvs::ServiceKey, std::string>& out) {
+  for_each_item(body, [&](const std::string& e) {
     char addr[64] = {}, pr[8] = {}, verdict[160] = {};
     unsigned port = 0;
-    if (std::sscanf(e.c_str(), " %63s . %7s . %u : %159[^,]", addr, pr, &port, verdict) != 4) continue;
+    if (std::sscanf(e.c_str(), " %63s . %7s . %u : %159[^,]", addr, pr, &port, verdict) != 4) return;
     // "jump s_...": the chain; any other verdict (goto, drop, ...) as written, which is no
     // service's chain name.
     std::string chain = trim(verdict);
     if (chain.rfind("jump ", 0) == 0) chain = chain.substr(5);
     auto ip = IpAddress::parse(addr);
     auto proto = parse_proto(pr);
-    if (!ip || !proto || port > 65535 || ip->family() != f) continue;
+    if (!ip || !proto || port > 65535 || ip->family() != f) return;
     out[ipvs::ServiceKey::inet(*proto, *ip, static_cast<uint16_t>(port))] = chain;
-  }
+  });
 }
 
 }  // namespace
@@ -392,22 +399,17 @@ Listing parse_listing(const std::string& listing) {
     if (m == std::string::npos) continue;
     std::string body = line.substr(m + 7);
     body = body.substr(0, body.find('}'));
-    size_t at = 0;
-    while (at < body.size()) {
-      size_t comma = body.find(',', at);
-      if (comma == std::string::npos) comma = body.size();
-      std::string e = body.substr(at, comma - at);
-      at = comma + 1;
+    for_each_item(body, [&](const std::string& e) {
       unsigned lo = 0, hi = 0, dport = 0;
       char addr[64] = {};
       int n = std::sscanf(e.c_str(), " %u-%u : %63s . %u", &lo, &hi, addr, &dport);
       if (n != 4) {
         hi = 0;
-        if (std::sscanf(e.c_str(), " %u : %63s . %u", &lo, addr, &dport) != 3) continue;
+        if (std::sscanf(e.c_str(), " %u : %63s . %u", &lo, addr, &dport) != 3) return;
         hi = lo;
       }
       auto ip = IpAddress::parse(addr);
-      if (!ip || ip->family() != tf || hi < lo || dport > 65535) continue;
+      if (!ip || ip->family() != tf || hi < lo || dport > 65535) return;
       // A server has one range, or (wrr's interleaved slots) several: its weight is their sum.
       ipvs::DestKey key{*ip, static_cast<uint16_t>(dport)};
       auto it = std::find_if(cur->destinations.begin(), cur->destinations.end(),
@@ -420,7 +422,7 @@ Listing parse_listing(const std::string& listing) {
         it = cur->destinations.end() - 1;
       }
       it->weight += static_cast<int32_t>(hi - lo + 1);
-    }
+    });
     // mh: the slots' shares only approximate the weights; the comment has them (address order).
     if (cur->scheduler == "mh" && !comment_weights.empty()) {
       std::vector<int32_t> ws;
