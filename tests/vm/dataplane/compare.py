@@ -42,8 +42,13 @@ def main():
             print("%-9s %-8s %-18s %-18s" % (phase, kind, "/".join(map(str, k)),
                                              "/".join(map(str, n))))
             where = "%s %s:" % (phase, kind)
-            if kf or nf:
+            # nftables (what this test is about) must fail nothing. IPVS is the reference, in a
+            # TCG guest that CI loads with background builds: a few of its requests may time
+            # out there (seen once: 6 of 120); they are shown, and over 10 % fail the test.
+            if nf or kf * 10 > sum(k) + kf:
                 problems.append("%s failed requests: IPVS %d, nftables %d" % (where, kf, nf))
+            elif kf:
+                print("note: %s IPVS (the reference) had %d failed request(s)" % (where, kf))
             for name, counts in (("IPVS", k), ("nftables", n)):
                 for i in range(3):
                     if not up[i] and counts[i]:
