@@ -13,12 +13,12 @@ struct Checker::Check {
       : id(std::move(id_)),
         spec(std::move(spec_)),
         state(Hysteresis{spec->rise, spec->fall, spec->initial_up}, now),
-        timer(owner.loop_, [&owner, this] { owner.fire(*this); }) {}
+        timer(owner.timers_->make([&owner, this] { owner.fire(*this); })) {}
   std::string id;
   SpecPtr spec;  // shared with the probe
   CheckState state;
   std::unique_ptr<Probe> probe;  // while a run goes on (or kept: keep_between_runs())
-  Timer timer;
+  std::unique_ptr<TimerSource::Handle> timer;
   TimePoint due;         // when the next run should start
   TimePoint started{};   // when the running (or last) probe started
   bool pending = false;  // came due while the previous run was still going
@@ -29,13 +29,15 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
     : loop_(loop),
       on_change_(std::move(on_change)),
       options_(std::move(options)),
-      clock_(options_.clock ? options_.clock : &real_clock_),
+      loop_timers_(loop),
+      timers_(options_.timers ? options_.timers : &loop_timers_),
+      clock_(options_.clock ? options_.clock : &timers_->clock()),
       rng_(std::random_device{}()),
       ctx_(loop),
-      reaper_(loop, [this] {
+      reaper_(timers_->make([this] {
         retired_.clear();
         finished_probes_.clear();
-      }) {
+      })) {
   durations_.fill(metrics::Histogram(metrics::kDurationBounds));
   if (!options_.random)
     options_.random = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); };
@@ -61,7 +63,7 @@ Duration Checker::first_start_offset(Duration interval) {
 
 void Checker::arm(Check& c, TimePoint now) {
   Duration after = c.due - now;
-  c.timer.start(after > Duration::zero() ? after : Duration::zero());
+  c.timer->start(after > Duration::zero() ? after : Duration::zero());
 }
 
 void Checker::start(std::vector<Target> targets) {
@@ -135,10 +137,10 @@ void Checker::stop() {
 
 void Checker::retire(std::unique_ptr<Check> c) {
   c->stopped = true;
-  c->timer.stop();
+  c->timer->stop();
   if (c->probe) c->probe->cancel();
   retired_.push_back(std::move(c));
-  reaper_.start(Duration::zero());
+  reaper_->start(Duration::zero());
 }
 
 void Checker::fire(Check& c) {
@@ -166,7 +168,7 @@ void Checker::launch(Check& c, TimePoint t) {
   arm(c, t);
   c.started = t;
   Check* raw = &c;
-  if (!c.probe) c.probe = make_probe(ctx_, c.spec);
+  if (!c.probe) c.probe = options_.probes ? options_.probes(c.spec) : make_probe(ctx_, c.spec);
   c.probe->start([this, raw](Result r) { on_result(*raw, std::move(r)); });
 }
 
@@ -184,7 +186,7 @@ void Checker::on_result(Check& c, Result r) {
   } else if (!c.stopped && c.probe && !c.probe->running() && !c.probe->keep_between_runs()) {
     // Its caller's stack still runs in it: freed on the next loop turn.
     finished_probes_.push_back(std::move(c.probe));
-    reaper_.start(Duration::zero());
+    reaper_->start(Duration::zero());
   }
 }
 

@@ -29,6 +29,7 @@
 #include "core/json.h"
 #include "core/loop.h"
 #include "core/metrics.h"
+#include "core/timers.h"
 
 namespace hd::checkers {
 
@@ -55,10 +56,16 @@ class Checker {
  public:
   using OnChange = std::function<void(const Change&)>;
   struct Options {
-    // Time for state transitions and lateness. Must agree with the loop's
-    // timers (steady time): tests inject a clock only to check what is
-    // computed from it. Default: a RealClock.
+    // The timers that schedule the runs, and the time they count in. Default: libev
+    // timers on the Checker's loop, steady time. Tests pass SimTimers (core/timers.h)
+    // with a `probes` factory to run the scheduler on simulated time, exactly.
+    TimerSource* timers = nullptr;
+    // Time for state transitions and lateness. Must agree with the timers: tests inject
+    // a clock on the real loop only to check what is computed from it. Default: the
+    // timers' clock.
     const Clock* clock = nullptr;
+    // Makes the probe for a check's spec. Default: make_probe() on the Checker's loop.
+    std::function<std::unique_ptr<Probe>(const SpecPtr&)> probes;
     // Uniform in [0, 1): the first-run jitter, as a fraction of the interval.
     // Default: a seeded mt19937_64.
     std::function<double()> random;
@@ -133,7 +140,8 @@ class Checker {
   Loop& loop_;
   OnChange on_change_;
   Options options_;
-  RealClock real_clock_;
+  LoopTimers loop_timers_;
+  TimerSource* timers_;
   const Clock* clock_;
   std::mt19937_64 rng_;
   ProbeContext ctx_;
@@ -142,7 +150,7 @@ class Checker {
   std::vector<std::unique_ptr<Check>> retired_;
   // Probes done with their run (keep_between_runs() false), freed on a later loop turn too.
   std::vector<std::unique_ptr<Probe>> finished_probes_;
-  Timer reaper_;
+  std::unique_ptr<TimerSource::Handle> reaper_;
   SchedulerStats stats_;
   // Every result of every check by reason (per check would cost 150 bytes a check).
   std::array<uint64_t, kReasonCount> results_by_reason_{};

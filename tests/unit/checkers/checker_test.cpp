@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+// The Checker with real probes on a real loop. Its scheduling (grid, jitter, overruns,
+// skips, hysteresis timing, update) is tested exactly on simulated time in
+// checker_schedule_test.cpp.
 #include "checkers/checker.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -184,102 +186,6 @@ TEST_F(CheckerTest, FlappingServerShowsHysteresis) {
   EXPECT_TRUE(s->up());
   EXPECT_EQ(s->checks(), 9u);
   EXPECT_EQ(s->failures(), 4u);
-}
-
-TEST_F(CheckerTest, RunsOnAFixedGridFromTheFirstStart) {
-  TestServer server(TestServer::accept_and_close());
-  Checker checker(loop_, record_, options(0.5));
-  TimePoint before = SteadyClock::now();
-  checker.start({tcp_target("a", server.port(), milliseconds(100))});
-  TimePoint after = SteadyClock::now();
-  ASSERT_TRUE(run_until([&] { return starts_.size() >= 5; }));
-  auto s = starts_of("a");
-  // Jitter: half the interval after start().
-  EXPECT_GE(s[0].due, before + milliseconds(50));
-  EXPECT_LE(s[0].due, after + milliseconds(50));
-  for (size_t i = 1; i < s.size(); ++i) {
-    EXPECT_EQ(s[i].due - s[i - 1].due, milliseconds(100));  // start to start, exactly
-    EXPECT_GE(s[i].started, s[i].due);
-  }
-  EXPECT_EQ(changes_of("a"), "up (ok)");
-  EXPECT_EQ(checker.stats().probes_started, s.size());
-  EXPECT_EQ(checker.stats().lateness.count(), s.size());
-  EXPECT_EQ(checker.stats().overruns, 0u);
-}
-
-TEST_F(CheckerTest, FirstStartsAreSpreadByTheRandomSource) {
-  TestServer server(TestServer::accept_and_close());
-  std::vector<double> draws = {0.0, 0.25, 0.5, 0.75};
-  size_t next = 0;
-  Checker::Options o = options();
-  o.random = [&] { return draws[next++ % draws.size()]; };
-  Checker checker(loop_, record_, o);
-  std::vector<Target> ts;
-  for (int i = 0; i < 4; ++i)
-    ts.push_back(tcp_target("t" + std::to_string(i), server.port(), milliseconds(200)));
-  TimePoint t0 = SteadyClock::now();
-  checker.start(ts);
-  ASSERT_TRUE(run_until([&] { return starts_.size() >= 4; }));
-  // ids are visited in the order given: t0 .. t3 get 0, 50, 100, 150 ms.
-  for (int i = 0; i < 4; ++i) {
-    auto s = starts_of("t" + std::to_string(i));
-    ASSERT_FALSE(s.empty());
-    auto offset = s[0].due - t0;
-    EXPECT_GE(offset, milliseconds(50 * i));
-    EXPECT_LT(offset, milliseconds(50 * i + 20));
-  }
-}
-
-// Building thousands of checks takes a while; the first starts count from when they all
-// exist, so none is late before it ever ran. The random source is made slow here (2 ms a
-// draw, 60 checks: 120 ms of building, more than the interval) to stand in for 10,000 checks.
-TEST_F(CheckerTest, FirstStartsCountFromTheEndOfTheBuild) {
-  TestServer server(TestServer::accept_and_close());
-  Checker::Options o = options();
-  int draws = 0;
-  o.random = [&draws] {
-    usleep(2000);
-    return (draws++ % 60) / 60.0;  // t<i> gets i/60 of the interval
-  };
-  Checker checker(loop_, record_, o);
-  std::vector<Target> ts;
-  for (int i = 0; i < 60; ++i)
-    ts.push_back(tcp_target("t" + std::to_string(i), server.port(), milliseconds(100)));
-  TimePoint before = SteadyClock::now();
-  checker.start(ts);
-  TimePoint built = SteadyClock::now();
-  ASSERT_GE(built - before, milliseconds(120));
-  ASSERT_TRUE(run_until([&] {
-    std::set<std::string> ids;
-    for (auto& st : starts_) ids.insert(st.id);
-    return ids.size() >= 60;
-  }));
-  std::set<std::string> seen;
-  for (auto& st : starts_) {
-    if (!seen.insert(st.id).second) continue;  // first starts only
-    // Not from the beginning of the build, and each keeps its own offset.
-    int i = std::stoi(st.id.substr(1));
-    EXPECT_GE(st.due, before + milliseconds(120) + milliseconds(100) * i / 60) << st.id;
-    EXPECT_LE(st.due, built + milliseconds(100) * i / 60 + milliseconds(100)) << st.id;
-    EXPECT_LT(st.started - st.due, milliseconds(50)) << st.id;
-  }
-}
-
-TEST_F(CheckerTest, SlowProbesNeverOverlapThemselves) {
-  Target t;
-  t.id = "slow";
-  t.spec.type = CheckType::script;
-  t.spec.argv = {"/bin/sleep", "0.1"};
-  t.spec.interval = milliseconds(30);
-  t.spec.timeout = milliseconds(1000);
-  Checker checker(loop_, record_, options());
-  checker.start({t});
-  ASSERT_TRUE(run_until([&] { return starts_.size() >= 4; }));
-  auto s = starts_of("slow");
-  for (size_t i = 1; i < s.size(); ++i)
-    EXPECT_GE(s[i].started - s[i - 1].started, milliseconds(95));  // each waited for the last
-  EXPECT_GT(checker.stats().overruns, 0u);
-  EXPECT_EQ(changes_of("slow"), "up (ok)");
 }
 
 TEST_F(CheckerTest, UpdateKeepsRestartsAndStops) {
