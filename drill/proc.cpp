@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -127,6 +130,26 @@ int stop(pid_t pid, int sig, int timeout_ms) {
   kill(pid, SIGKILL);
   waitpid(pid, &st, 0);
   return decode(st);
+}
+
+std::pair<long, long> footprint(pid_t pid) {
+  long rss = -1, fds = 0;
+  std::ifstream st("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(st, line);)
+    if (line.rfind("VmRSS:", 0) == 0) rss = std::atol(line.c_str() + 6);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+    ++fds;
+  return {rss, ec ? -1 : fds};
+}
+
+bool still_running(pid_t& pid) {
+  if (pid <= 0) return false;
+  int st = 0;
+  if (waitpid(pid, &st, WNOHANG) == 0) return true;
+  pid = -1;
+  return false;
 }
 
 }  // namespace hd::drill

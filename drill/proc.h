@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hd::drill {
@@ -31,5 +32,10 @@ Child spawn_logged(const std::vector<std::string>& argv, const std::string& log_
 Child spawn_piped(const std::vector<std::string>& argv, bool discard_stderr = true);
 // Sends `sig`, waits up to `timeout_ms` for exit, then SIGKILL. Returns the wait status.
 int stop(pid_t pid, int sig, int timeout_ms);
+
+// VmRSS (kB) and the number of open descriptors of a process; -1 when unreadable.
+std::pair<long, long> footprint(pid_t pid);
+// Whether a child of ours still runs; one that has exited is reaped and `pid` set to -1.
+bool still_running(pid_t& pid);
 
 }  // namespace hd::drill
