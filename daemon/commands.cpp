@@ -135,6 +135,7 @@ int check(const std::vector<std::string>& args) {
   if (!o.error.empty()) return bad_usage(o.error);
   auto r = config::load_file(o.config);
   for (auto& e : r.errors) std::cerr << e.str() << "\n";
+  for (auto& w : r.warnings) std::cerr << w.str() << "\n";
   if (!r.ok()) return 1;
   const auto& c = *r.config;
   std::cout << o.config << ": ok (" << c.vrrp_instances.size() << " vrrp instance(s), "
@@ -273,6 +274,7 @@ int run(const std::vector<std::string>& args) {
   configure_heap();
   auto r = config::load_file(o.config);
   for (auto& e : r.errors) HD_LOG(error, "config") << e.str();
+  for (auto& w : r.warnings) HD_LOG(warning, "config") << w.str();
   if (!r.ok()) {
     HD_LOG(error, "director") << "not starting: " << o.config << " is invalid";
     return 1;

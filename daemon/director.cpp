@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/version.h"
+#include "daemon/anycast_subsystem.h"
 #include "daemon/systemd_notify.h"
 #include "daemon/lvs_subsystem.h"
 #include "daemon/metrics_subsystem.h"
@@ -24,6 +25,12 @@ namespace {
 std::set<std::string> instance_names(const config::Config& cfg) {
   std::set<std::string> out;
   for (auto& vi : cfg.vrrp_instances) out.insert(vi.name);
+  return out;
+}
+std::set<std::string> anycast_addresses(const config::Config& cfg) {
+  std::set<std::string> out;
+  for (auto& vs : cfg.virtual_servers)
+    if (vs.announce == config::Announce::bgp && vs.address) out.insert(vs.address->str());
   return out;
 }
 }  // namespace
@@ -44,7 +51,14 @@ std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop
   // Quorum of virtual servers feeds VRRP tracking (track_virtual_servers).
   lvs->set_quorum_listener(
       [vrrp_raw](const std::map<std::string, bool>& up) { vrrp_raw->on_quorum(up); });
+  // Anycast announcements follow the virtual servers' serving state (announce = "bgp").
+  auto anycast = std::make_unique<AnycastSubsystem>(
+      loop, [lvs_raw](const std::string& key) { return lvs_raw->serving(key); },
+      anycast::netlink_kernel(loop), real_clock);
+  AnycastSubsystem* anycast_raw = anycast.get();
+  lvs->set_serving_listener([anycast_raw] { anycast_raw->evaluate(); });
   subsystems.push_back(std::move(lvs));
+  subsystems.push_back(std::move(anycast));
   subsystems.push_back(std::move(vrrp));
   return subsystems;
 }
@@ -97,7 +111,7 @@ std::string Director::start() {
   overrides_.set_path(cfg_.global.state_dir + "/overrides.toml");
   if (auto err = overrides_.load(); !err.empty())
     HD_LOG(error, "overrides") << err << ": starting without runtime overrides";
-  for (auto& line : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_), false))
+  for (auto& line : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_), anycast_addresses(cfg_), false))
     HD_LOG(warning, "overrides") << line << " (" << overrides_.path()
                                  << " keeps it until the next change)";
   if (!overrides_.reals().empty())
@@ -182,6 +196,7 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   finish_status_jobs();
   std::vector<std::string> errors;
   for (auto& e : result.errors) errors.push_back(e.str());
+  for (auto& w : result.warnings) HD_LOG(warning, "config") << w.str();
   if (result.ok()) {
     if (result.config->global.control_socket != cfg_.global.control_socket)
       errors.push_back(config_path_ +
@@ -245,7 +260,7 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   // The ids of 100,000 real servers are worth building only when there is an override.
   if (auto dropped = overrides_.reals().empty() && overrides_.holds().empty()
                          ? std::vector<std::string>{}
-                         : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_));
+                         : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_), anycast_addresses(cfg_));
       !dropped.empty()) {
     for (auto& line : dropped) {
       HD_LOG(warning, "overrides") << line;

@@ -80,6 +80,7 @@ class Director {
   void write_status(JsonWriter& w) const;
   // The ctl requests that change a real server's override.
   std::string change_real_server(const control::Peer& peer, const control::Command& c);
+  std::string change_announcement(const control::Peer& peer, const control::Command& c);
   std::string change_instance(const control::Peer& peer, const control::Command& c);
   // admin_group / read_group resolved, and the socket's mode set from them.
   std::string apply_access(const config::Config& cfg);

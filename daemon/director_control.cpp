@@ -88,6 +88,8 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
       overrides_.status(w);
       w.key("holds");
       overrides_.holds_status(w);
+      w.key("withdrawals");
+      overrides_.withdrawals_status(w);
       w.end_object();
       return w.str() + "\n";
     }
@@ -101,6 +103,9 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::failover:
     case control::Verb::release:
       return change_instance(peer, c);
+    case control::Verb::withdraw:
+    case control::Verb::announce:
+      return change_announcement(peer, c);
     case control::Verb::events: {
       if (control_.subscribers() >= kMaxSubscribers)
         return refuse("busy", "already " + std::to_string(kMaxSubscribers) +
@@ -161,6 +166,33 @@ std::string Director::change_instance(const control::Peer& peer, const control::
   JsonWriter w;
   w.begin_object().field("ok", true).field("vrrp_instance", c.instance);
   w.field("override", h ? to_string(h->mode) : "none").end_object();
+  return w.str() + "\n";
+}
+
+std::string Director::change_announcement(const control::Peer& peer, const control::Command& c) {
+  if (stopping_) return refuse("busy", "the daemon is stopping");
+  auto parsed = IpAddress::parse(c.address);
+  bool known = false;
+  for (auto& vs : cfg_.virtual_servers)
+    known = known || (parsed && vs.announce == config::Announce::bgp && vs.address == *parsed);
+  if (!known)
+    return refuse("not_found", "no virtual server with announce = \"bgp\" has address '" +
+                                   c.address + "'");
+  const std::string address = parsed->str();
+  std::optional<Withdrawal> wd;
+  if (c.verb == control::Verb::withdraw) wd = Withdrawal{peer.str(), wall_ms(wall_seconds())};
+  if (auto err = overrides_.set_withdrawal(address, wd); !err.empty())
+    return refuse("io", "not applied: cannot save the overrides: " + err);
+  HD_LOG(info, "overrides") << address << ": " << control::to_string(c.verb) << " by "
+                            << peer.str() << " (pid " << peer.pid << ")";
+  events_.publish("override", [&](JsonWriter& e) {
+    e.field("address", address).field("command", control::to_string(c.verb));
+    e.field("override", wd ? "withdrawn" : "none").field("by", peer.str());
+  });
+  push_overrides();
+  JsonWriter w;
+  w.begin_object().field("ok", true).field("address", address);
+  w.field("override", wd ? "withdrawn" : "none").end_object();
   return w.str() + "\n";
 }
 

@@ -115,7 +115,10 @@ void LvsSubsystem::reconcile_now() {
   }
   tell_quorum();
   arm_slow_start();  // with dataplane = "none" too: the desired weights in status ramp
-  if (!reconciler_) return check_drains(false);
+  if (!reconciler_) {
+    tell_serving();
+    return check_drains(false);
+  }
   auto t0 = std::chrono::steady_clock::now();
   bool full = pending_full_;
   auto report = full ? reconciler_->reconcile(desired_) : reconciler_->reconcile_cached(desired_);
@@ -152,7 +155,10 @@ void LvsSubsystem::reconcile_changed() {
   }
   if (quorum_moved) tell_quorum();
   if (any_slow_start_) arm_slow_start();
-  if (!reconciler_) return check_drains(false);
+  if (!reconciler_) {
+    tell_serving();
+    return check_drains(false);
+  }
   auto t0 = std::chrono::steady_clock::now();
   finish_reconcile(reconciler_->reconcile_some(desired_, scope), false, t0);
 }
@@ -176,6 +182,27 @@ void LvsSubsystem::finish_reconcile(ipvs::Report report, bool full,
     });
   last_report_ = std::move(report);
   check_drains(full);
+  tell_serving();
+}
+
+void LvsSubsystem::tell_serving() {
+  evaluated_ = true;
+  if (serving_listener_) serving_listener_();
+}
+
+LvsSubsystem::Serving LvsSubsystem::serving(const std::string& name) const {
+  Serving s;
+  auto k = service_keys_.find(name);
+  if (!running_ || k == service_keys_.end()) return s;
+  s.evaluated = evaluated_;
+  auto q = quorum_.find(k->second);
+  s.quorum = q != quorum_.end() && q->second.up;
+  if (!reconciler_) {
+    s.in_sync = true;
+  } else if (const auto& known = reconciler_->known()) {
+    s.in_sync = in_sync(find_service(desired_, k->second), find_service(*known, k->second));
+  }
+  return s;
 }
 
 void LvsSubsystem::tell_quorum() {

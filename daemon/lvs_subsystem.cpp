@@ -223,6 +223,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
 void LvsSubsystem::stop() {
   if (!running_) return;
   running_ = false;
+  evaluated_ = false;
   soon_.stop();
   periodic_.stop();
   sweep_.stop();

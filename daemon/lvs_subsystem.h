@@ -75,6 +75,18 @@ class LvsSubsystem final : public Subsystem {
   void set_quorum_listener(std::function<void(const std::map<std::string, bool>&)> f) {
     quorum_listener_ = std::move(f);
   }
+  // Whether virtual server `name` (its config key) can take traffic here: evaluated since
+  // start (with a data plane: the first reconcile done), with quorum, and programmed as
+  // desired (always so with dataplane = "none"). What an anycast announcement follows.
+  struct Serving {
+    bool evaluated = false;
+    bool quorum = false;
+    bool in_sync = false;
+    bool operator==(const Serving&) const = default;
+  };
+  Serving serving(const std::string& name) const;
+  // Called after every evaluation and reconcile: serving() may have changed.
+  void set_serving_listener(std::function<void()> f) { serving_listener_ = std::move(f); }
 
  private:
   // One virtual server as a scrape sees it: its label and its entries in both tables.
@@ -162,6 +174,9 @@ class LvsSubsystem final : public Subsystem {
   std::map<std::string, std::optional<TimePoint>> drains_;  // open drains and their deadlines
   Timer drain_poll_;  // reads the kernel's table each second while a drain is open
   void tell_quorum();
+  void tell_serving();
+  std::function<void()> serving_listener_;
+  bool evaluated_ = false;  // since start(): tell_serving() ran
 };
 
 }  // namespace hd

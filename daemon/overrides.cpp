@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "core/address.h"
 #include "core/log.h"
 
 namespace hd {
@@ -69,9 +70,18 @@ std::string Overrides::format(const Data& data) {
     t.insert("at", h.at);
     holds.push_back(std::move(t));
   }
+  toml::array withdrawals;
+  for (const auto& [address, w] : data.withdrawals) {
+    toml::table t;
+    t.insert("address", address);
+    t.insert("by", w.by);
+    t.insert("at", w.at);
+    withdrawals.push_back(std::move(t));
+  }
   toml::table root;
   root.insert("real_server", std::move(list));
   root.insert("vrrp_instance", std::move(holds));
+  if (!withdrawals.empty()) root.insert("anycast", std::move(withdrawals));
   std::ostringstream out;
   out << "# hadirector's runtime overrides (hadirector ctl): written by the daemon on every\n"
          "# change. Change them with hadirector ctl, not by editing this file.\n"
@@ -143,6 +153,26 @@ std::optional<Overrides::Data> Overrides::parse(const std::string& text, const s
     }
     data.holds[*name] = h;
   }
+  auto* withdrawals = root["anycast"].as_array();
+  for (auto& node : withdrawals ? *withdrawals : none) {
+    std::ostringstream m;
+    m << source << ":" << node.source().begin.line << ": ";
+    auto* t = node.as_table();
+    auto address = t ? (*t)["address"].value<std::string>() : std::nullopt;
+    auto parsed = address ? IpAddress::parse(*address) : std::nullopt;
+    if (!parsed) {
+      error = m.str() + "an anycast entry needs an address";
+      return std::nullopt;
+    }
+    Withdrawal w;
+    w.by = (*t)["by"].value_or(std::string());
+    w.at = (*t)["at"].value_or(0.0);
+    if (!std::isfinite(w.at)) {
+      error = m.str() + "at must be a time";
+      return std::nullopt;
+    }
+    data.withdrawals[parsed->str()] = w;
+  }
   return data;
 }
 
@@ -206,6 +236,16 @@ std::string Overrides::set_hold(const std::string& instance, const std::optional
   return commit(std::move(before));
 }
 
+std::string Overrides::set_withdrawal(const std::string& address,
+                                      const std::optional<Withdrawal>& w) {
+  auto before = data_;
+  if (w)
+    data_.withdrawals[address] = *w;
+  else
+    data_.withdrawals.erase(address);
+  return commit(std::move(before));
+}
+
 void Overrides::hold_lifted(const std::string& instance) {
   if (!data_.holds.erase(instance)) return;
   if (auto err = save(); !err.empty())
@@ -222,8 +262,18 @@ void Overrides::drain_done(const std::string& id) {
 }
 
 std::vector<std::string> Overrides::prune(const std::set<std::string>& ids,
-                                         const std::set<std::string>& instances, bool save_now) {
+                                         const std::set<std::string>& instances,
+                                         const std::set<std::string>& addresses, bool save_now) {
   std::vector<std::string> dropped;
+  for (auto it = data_.withdrawals.begin(); it != data_.withdrawals.end();) {
+    if (addresses.count(it->first)) {
+      ++it;
+      continue;
+    }
+    dropped.push_back("dropping the withdrawal of " + it->first + " set by " + it->second.by +
+                      ": no announce = \"bgp\" virtual server has it any more");
+    it = data_.withdrawals.erase(it);
+  }
   for (auto it = data_.holds.begin(); it != data_.holds.end();) {
     if (instances.count(it->first)) {
       ++it;
@@ -309,6 +359,13 @@ void Overrides::holds_status(JsonWriter& w) const {
     w.field("by", h.by).field("at", h.at);
     w.end_object();
   }
+  w.end_array();
+}
+
+void Overrides::withdrawals_status(JsonWriter& w) const {
+  w.begin_array();
+  for (const auto& [address, wd] : data_.withdrawals)
+    w.begin_object().field("address", address).field("by", wd.by).field("at", wd.at).end_object();
   w.end_array();
 }
 

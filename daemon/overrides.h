@@ -42,6 +42,14 @@ struct InstanceHold {
   bool operator==(const InstanceHold&) const = default;
 };
 const char* to_string(InstanceHold::Mode m);
+
+// An announce = "bgp" address withdrawn by the operator (hadirector ctl withdraw) until
+// announced again.
+struct Withdrawal {
+  std::string by;
+  double at = 0;
+  bool operator==(const Withdrawal&) const = default;
+};
 // "drain", "maint, weight 3", "weight 0", "none".
 std::string describe(const RealOverride& o);
 
@@ -49,9 +57,11 @@ class Overrides {
  public:
   using Reals = std::map<std::string, RealOverride>;  // by real-server id
   using Holds = std::map<std::string, InstanceHold>;  // by VRRP instance name
+  using Withdrawals = std::map<std::string, Withdrawal>;  // by address, as IpAddress::str()
   struct Data {
     Reals reals;
     Holds holds;
+    Withdrawals withdrawals;
     bool operator==(const Data&) const = default;
   };
 
@@ -66,6 +76,7 @@ class Overrides {
 
   const Reals& reals() const { return data_.reals; }
   const Holds& holds() const { return data_.holds; }
+  const Withdrawals& withdrawals() const { return data_.withdrawals; }
   const RealOverride* find(const std::string& id) const;
   // Replaces (or, with mode none and no weight, removes) the override of `id` and saves.
   // "" on success; if the file cannot be written the change is undone and the error returned.
@@ -75,16 +86,20 @@ class Overrides {
   // The engine lifted a hold itself (a failover nobody took): dropped and saved (a failed
   // save is logged).
   void hold_lifted(const std::string& instance);
+  // Withdraws (a Withdrawal) or announces again (nullopt) an anycast address and saves; as set().
+  std::string set_withdrawal(const std::string& address, const std::optional<Withdrawal>& w);
   // A drain came to its end: the entry becomes `drained` (kept and saved; a failed save
   // is logged, the change stays in memory, and the next save writes it).
   void drain_done(const std::string& id);
-  // Drops the overrides of real servers not in `ids` and the holds of instances not in
-  // `instances`; returns one line per dropped entry.
+  // Drops the overrides of real servers not in `ids`, the holds of instances not in
+  // `instances` and the withdrawals of addresses not in `addresses`; returns one line per
+  // dropped entry.
   // `save`: write the file now (a reload); false at start, where a config without those
   // servers may be a passing one (a test run, a rescue config): the file keeps them until
   // the next change is saved.
   std::vector<std::string> prune(const std::set<std::string>& ids,
-                                 const std::set<std::string>& instances, bool save = true);
+                                 const std::set<std::string>& instances,
+                                 const std::set<std::string>& addresses, bool save = true);
 
   // What desired() reads: drain -> drain; drained, maint -> out; the runtime weights.
   ipvs::AdminMap admin_map() const;
@@ -94,6 +109,8 @@ class Overrides {
   void status(JsonWriter& w) const;
   // status "holds": [{vrrp_instance, mode, by, at}, ...]
   void holds_status(JsonWriter& w) const;
+  // status "withdrawals": [{address, by, at}, ...]
+  void withdrawals_status(JsonWriter& w) const;
 
   // The file's text and back (pure; fuzzed through tests/fuzz/overrides_file).
   static std::string format(const Data& data);

@@ -83,31 +83,36 @@ void NetlinkAddressManager::add(const AddressSpec& vip) { send(AddrOp::add, vip)
 void NetlinkAddressManager::remove(const AddressSpec& vip) { send(AddrOp::remove, vip); }
 
 void NetlinkAddressManager::send(AddrOp op, const AddressSpec& vip) {
-  auto msg = build_request(op, vip);
+  request(build_request(op, vip), describe(op, vip),
+          [this, op, vip](int err) { report({op, vip, err}); });
+}
+
+void NetlinkAddressManager::request(nl::Msg msg, std::string what, std::function<void(int)> done) {
   if (!msg) {
     ++errors_;
-    HD_LOG(error, tag_) << "cannot build netlink request: " << describe(op, vip);
-    report({op, vip, ENOMEM});
+    HD_LOG(error, tag_) << "cannot build netlink request: " << what;
+    done(ENOMEM);
     return;
   }
   int rc = nl_send_auto(sock_.get(), msg.get());
   if (rc < 0) {
     ++errors_;
-    HD_LOG(error, tag_) << "netlink " << describe(op, vip) << ": " << nl_geterror(rc);
-    report({op, vip, EIO});
+    HD_LOG(error, tag_) << "netlink " << what << ": " << nl_geterror(rc);
+    done(EIO);
     return;
   }
   if (pending_.size() >= 4096) pending_.erase(pending_.begin());
-  pending_[nlmsg_hdr(msg.get())->nlmsg_seq] = {op, vip};
-  HD_LOG(debug, tag_) << "netlink " << describe(op, vip);
+  HD_LOG(debug, tag_) << "netlink " << what;
+  pending_[nlmsg_hdr(msg.get())->nlmsg_seq] = {std::move(what), std::move(done)};
 }
 
 void NetlinkAddressManager::answer(uint32_t seq, int err) {
   auto it = pending_.find(seq);
   if (it == pending_.end()) return;
-  AddressResult r{it->second.first, it->second.second, err};
+  Pending p = std::move(it->second);
   pending_.erase(it);
-  report(r);
+  if (err) HD_LOG(error, tag_) << "kernel refused " << p.what << ": " << std::strerror(err);
+  p.done(err);
 }
 
 int NetlinkAddressManager::on_ack(nl_msg* msg, void* arg) {
@@ -117,16 +122,15 @@ int NetlinkAddressManager::on_ack(nl_msg* msg, void* arg) {
 
 int NetlinkAddressManager::on_error(sockaddr_nl*, nlmsgerr* err, void* arg) {
   auto* self = static_cast<NetlinkAddressManager*>(arg);
-  // Adding an address that is there, or removing one that is gone, is fine.
-  if (err->error == -EEXIST || err->error == -EADDRNOTAVAIL || err->error == 0) {
+  // Adding an address that is there, or removing one (or a route: ESRCH) that is gone, is fine.
+  int e = -err->error;
+  bool gone = err->msg.nlmsg_type == RTM_DELROUTE && e == ESRCH;
+  if (e == EEXIST || e == EADDRNOTAVAIL || e == 0 || gone) {
     self->answer(err->msg.nlmsg_seq, 0);
     return NL_SKIP;
   }
   ++self->errors_;
-  self->answer(err->msg.nlmsg_seq, -err->error);
-  int type = err->msg.nlmsg_type;
-  HD_LOG(error, self->tag_) << "kernel refused " << (type == RTM_NEWADDR ? "address add" : "address removal")
-                        << ": " << std::strerror(-err->error);
+  self->answer(err->msg.nlmsg_seq, e);
   return NL_SKIP;
 }
 

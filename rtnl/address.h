@@ -67,6 +67,9 @@ class NetlinkAddressManager final : public AddressManager {
   void add(const AddressSpec& vip) override;
   void remove(const AddressSpec& vip) override;
   uint64_t errors() const override { return errors_; }
+  // Any other rtnetlink request on the same socket (routes: rtnl/route.h), answered the same
+  // way: `done` gets 0 (applied, or already so) or a positive errno, from the loop.
+  void request(nl::Msg msg, std::string what, std::function<void(int err)> done);
 
  private:
   NetlinkAddressManager(Loop& loop, nl::Sock sock, std::string log_tag);
@@ -81,7 +84,11 @@ class NetlinkAddressManager final : public AddressManager {
   std::string tag_;
   // Requests sent and not yet answered, by netlink sequence number (bounded: the oldest
   // are forgotten past 4,096, which only loses their answer's report).
-  std::map<uint32_t, std::pair<AddrOp, AddressSpec>> pending_;
+  struct Pending {
+    std::string what;
+    std::function<void(int)> done;
+  };
+  std::map<uint32_t, Pending> pending_;
   uint64_t errors_ = 0;
 };
 

@@ -97,6 +97,20 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       ctx.error(vs.pos, "duplicate virtual server " + vs.key() + " (first defined at line " +
                             std::to_string(it->second.line) + ")");
   }
+  // One owner per address: a VRRP Master holds its VIPs, the anycast device holds the
+  // announce = "bgp" addresses; both on one address would fight over it.
+  for (auto& vs : cfg.virtual_servers) {
+    if (vs.announce != Announce::bgp || !vs.address) continue;
+    for (auto& vi : cfg.vrrp_instances) {
+      bool held = false;
+      for (auto* list : {&vi.vips, &vi.excluded_vips})
+        for (auto& v : *list) held = held || v.prefix.address == *vs.address;
+      if (held)
+        ctx.error(vs.pos, "virtual server " + vs.key() + " has announce = \"bgp\", but " +
+                              vs.address->str() + " is a VIP of vrrp_instance '" + vi.name +
+                              "': an address is announced one way, not both");
+    }
+  }
   for (auto& vi : cfg.vrrp_instances)
     for (auto& r : vi.track_virtual_servers)
       if (!vss.count(r.service))

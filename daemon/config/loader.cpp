@@ -19,7 +19,7 @@ namespace hd::config {
 
 std::string Error::str() const {
   std::ostringstream os;
-  os << file << ":" << line << ":" << column << ": error: " << message;
+  os << file << ":" << line << ":" << column << (warning ? ": warning: " : ": error: ") << message;
   return os.str();
 }
 
@@ -48,6 +48,10 @@ void load_sections(Ctx& ctx, const toml::table& root, Config& cfg) {
   });
   if (auto* rt = top.subtable("realserver")) {
     if (auto r = load_realserver(ctx, *rt)) cfg.realserver = *r;
+  }
+  if (auto* at = top.subtable("anycast")) {
+    Table t(ctx, *at, "[anycast]");
+    if (auto a = load_anycast(t)) cfg.anycast = *a;
   }
   top.finish();
 }
@@ -179,6 +183,10 @@ LoadResult load_text(std::string_view text, const std::string& source_name, size
   std::stable_sort(result.errors.begin(), result.errors.end(), [](const Error& a, const Error& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);
   });
+  auto warnings = std::stable_partition(result.errors.begin(), result.errors.end(),
+                                        [](const Error& e) { return !e.warning; });
+  result.warnings.assign(std::make_move_iterator(warnings), std::make_move_iterator(result.errors.end()));
+  result.errors.erase(warnings, result.errors.end());
   if (result.errors.empty()) result.config = std::move(cfg);
   return result;
 }

@@ -17,13 +17,15 @@ struct Error {
   int line = 0;
   int column = 0;
   std::string message;
-  // "FILE:LINE:COL: error: MESSAGE"
+  bool warning = false;  // accepted, but probably not what was meant
+  // "FILE:LINE:COL: error: MESSAGE" (or "warning:")
   std::string str() const;
 };
 
 struct LoadResult {
   std::optional<Config> config;  // set only when errors is empty
   std::vector<Error> errors;
+  std::vector<Error> warnings;  // the config is accepted with these
   // How many separate parses read the text: 1, or with kSplitAbove the first part plus one
   // per [[virtual_server]] (1 again when the pieces could not stand for the whole).
   size_t parsed_pieces = 1;

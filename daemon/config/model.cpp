@@ -26,6 +26,8 @@ const char* to_string(Dataplane d) {
   return d == Dataplane::none ? "none" : d == Dataplane::nftables ? "nftables" : "kernel";
 }
 
+const char* to_string(Announce a) { return a == Announce::bgp ? "bgp" : "vrrp"; }
+
 std::optional<MetricsEndpoint> parse_listen(std::string_view text) {
   auto colon = text.rfind(':');
   if (colon == std::string_view::npos) return std::nullopt;

@@ -31,6 +31,28 @@ struct SourcePos {
 // kernel: IPVS; nftables: an nftables table (nftables/render.h); none: nothing programmed.
 enum class Dataplane { kernel, none, nftables };
 
+// Who makes a virtual server's address attract traffic (docs/anycast.md): the VRRP Master
+// holding it as a VIP (vrrp, the default), or a route this director exports over BGP
+// through the routing daemon beside it while it can serve the address (bgp).
+enum class Announce { vrrp, bgp };
+
+// [anycast]: where announce = "bgp" addresses live. hadirector creates `interface` (a TUN
+// device only this process holds, so it and its routes vanish when the process dies, even
+// by SIGKILL), puts each such address on it (local, so the data plane takes its packets)
+// and, while the address may attract traffic, a route `ADDR/32 dev interface table table
+// proto hadirector`: the routing daemon (BIRD, FRR) exports exactly those routes over BGP.
+struct Anycast {
+  SourcePos pos;
+  std::string interface = "hd-anycast";
+  uint32_t table = 200;
+  // On stop: routes withdrawn first, then the addresses (and forwarding) kept this long for
+  // the upstream routers to move the flows away.
+  Duration withdraw_linger = std::chrono::seconds(2);
+  bool operator==(const Anycast& o) const {
+    return interface == o.interface && table == o.table && withdraw_linger == o.withdraw_linger;
+  }
+};
+
 // [vrrp_instance.auth] / [global.vrrp_auth] (vrrp/auth.h; docs/vrrp-auth.md).
 struct AuthSection {
   SourcePos pos;
@@ -339,6 +361,7 @@ struct VirtualServer {
   // scheduled on its own, no connection entry kept. udp only.
   bool one_packet = false;
   Duration slow_start = Duration::zero();
+  Announce announce = Announce::vrrp;
   std::vector<RealServer> real_servers;
   Family family() const { return address ? address->family() : family_; }
   std::string key() const;  // "tcp 192.0.2.1:80" or "fwmark 7 v4"
@@ -350,7 +373,7 @@ struct VirtualServer {
            persistence_netmask == o.persistence_netmask && quorum == o.quorum &&
            hysteresis == o.hysteresis && sorry_server == o.sorry_server &&
            inhibit_on_failure == o.inhibit_on_failure && one_packet == o.one_packet &&
-           slow_start == o.slow_start &&
+           slow_start == o.slow_start && announce == o.announce &&
            real_servers == o.real_servers;
   }
 };
@@ -379,6 +402,7 @@ struct Config {
   std::vector<SyncGroup> sync_groups;
   std::vector<VirtualServer> virtual_servers;
   std::optional<RealServerRole> realserver;
+  Anycast anycast;  // [anycast]; defaults when absent
 };
 
 // A copy of `cfg` without its virtual servers (and their real servers): what a part that
@@ -388,6 +412,7 @@ Config without_virtual_servers(const Config& cfg);
 const char* to_string(Forwarding f);
 const char* to_string(Protocol p);
 const char* to_string(Dataplane d);
+const char* to_string(Announce a);
 // "ADDR:PORT", "[V6]:PORT" or ":PORT" (127.0.0.1); nullopt when it is none of those.
 std::optional<MetricsEndpoint> parse_listen(std::string_view text);
 std::string to_string(const MetricsEndpoint& e);

@@ -52,6 +52,11 @@ class Ctx {
     errors_.push_back(Error{file_, p.line, p.column, std::move(message)});
   }
   void error(const toml::node& n, std::string message) { error(pos_of(n.source()), message); }
+  // Accepted, but said: `check` prints it, the daemon logs it.
+  void warn(SourcePos p, std::string message) {
+    errors_.push_back(Error{file_, p.line, p.column, std::move(message), true});
+  }
+  void warn(const toml::node& n, std::string message) { warn(pos_of(n.source()), message); }
   // The check as a SharedCheck, one object for every equal check loaded so far (the first
   // 64 distinct ones are remembered): 100,000 real servers with one kind of check hold one.
   SharedCheck shared(Check c) {

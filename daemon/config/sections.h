@@ -18,6 +18,7 @@ std::optional<AuthSection> load_auth(Ctx& ctx, const toml::table& t,  // vrrp_au
 std::optional<Check> load_check(Ctx& ctx, const toml::table& ct,  // check.cpp
                                 const std::string& where);
 std::optional<VirtualServer> load_vs(Table& t);                   // virtual_server.cpp
+std::optional<Anycast> load_anycast(Table& t);                     // virtual_server.cpp
 std::optional<RealServerRole> load_realserver(Ctx& ctx, const toml::table& tt);  // realserver.cpp
 // Names that refer to each other: instances, scripts, sync groups, virtual servers.
 void cross_checks(Ctx& ctx, Config& cfg);                         // cross_checks.cpp

@@ -70,7 +70,28 @@ std::optional<VirtualServer> load_vs(Table& t) {
   }
   if (auto p = t.choice("protocol", {"tcp", "udp", "sctp"}))
     vs.protocol = *p == "tcp" ? Protocol::tcp : *p == "udp" ? Protocol::udp : Protocol::sctp;
+  if (auto a = t.choice("announce", {"vrrp", "bgp"})) vs.announce = *a == "bgp" ? Announce::bgp : Announce::vrrp;
   if (auto s = t.choice("scheduler", scheduler_names())) vs.scheduler = *ipvs::parse_scheduler(*s);
+  if (vs.announce == Announce::bgp) {
+    // Several directors behind ECMP: a flow the router moves to another director must land
+    // on the same real server there. mh (Maglev) with the same servers and weights picks the
+    // same everywhere, so it is this mode's default; sh does too, but remaps more flows
+    // when a server changes. Others pick per director: said, not refused.
+    if (!t.node("scheduler")) {
+      vs.scheduler = ipvs::Scheduler::mh;
+    } else if (vs.scheduler != ipvs::Scheduler::mh && vs.scheduler != ipvs::Scheduler::sh) {
+      ctx.warn(*t.node("scheduler"),
+               "scheduler \"" + std::string(ipvs::to_string(vs.scheduler)) +
+                   "\" picks a real server per director: with announce = \"bgp\", a flow that "
+                   "ECMP moves to another director lands on another real server unless connection "
+                   "sync carried it; \"mh\" (this mode's default) picks the same on every director");
+    }
+    if (t.node("fwmark") && !t.node("address")) {
+      ctx.error(*t.node("announce"), "announce = \"bgp\" needs the virtual server's 'address' "
+                                     "(a fwmark service has no address to announce)");
+      ok = false;
+    }
+  }
   if (auto flags = t.string_list("scheduler_flags")) {
     auto* arr = t.node("scheduler_flags")->as_array();
     size_t i = 0;
@@ -237,5 +258,35 @@ std::optional<VirtualServer> load_vs(Table& t) {
   return vs;
 }
 
+
+std::optional<Anycast> load_anycast(Table& t) {
+  Anycast a;
+  a.pos = t.pos();
+  bool ok = true;
+  if (auto n = t.str("interface")) {
+    // A Linux interface name: 1-15 bytes, no '/', ':' or whitespace.
+    bool good = !n->empty() && n->size() < 16 &&
+                n->find_first_of("/: \t\n") == std::string::npos;
+    if (!good) {
+      t.ctx().error(*t.node("interface"), "'interface' must be a Linux interface name (1-15 characters, no '/', ':' or spaces)");
+      ok = false;
+    } else {
+      a.interface = *n;
+    }
+  }
+  if (auto v = t.integer("table", 1, 0xffffffffLL)) {
+    if (*v == 253 || *v == 254 || *v == 255) {
+      t.ctx().error(*t.node("table"), "'table' " + std::to_string(*v) +
+                                          " is the kernel's own (default, main, local): take one of yours, e.g. 200");
+      ok = false;
+    } else {
+      a.table = uint32_t(*v);
+    }
+  }
+  if (auto d = t.duration("withdraw_linger", Duration::zero(), std::chrono::hours(1))) a.withdraw_linger = *d;
+  t.finish();
+  if (!ok) return std::nullopt;
+  return a;
+}
 
 }  // namespace hd::config

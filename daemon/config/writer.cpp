@@ -345,7 +345,9 @@ toml::table virtual_server_table(const VirtualServer& vs) {
   if (!vs.address && vs.family_ != d.family_)
     put(t, "family", vs.family_ == Family::v6 ? "inet6" : "inet");
   if (vs.protocol != d.protocol) put(t, "protocol", to_string(vs.protocol));
-  if (vs.scheduler != d.scheduler)
+  if (vs.announce != d.announce) put(t, "announce", to_string(vs.announce));
+  // With announce = "bgp" the default scheduler is mh: written always, whatever it is.
+  if (vs.scheduler != d.scheduler || vs.announce == Announce::bgp)
     put(t, "scheduler", std::string(ipvs::to_string(vs.scheduler)));
   if (vs.scheduler_flags) {
     // "sh-fallback,sh-port": one name per bit, named after the scheduler.
@@ -439,6 +441,14 @@ std::string to_toml(const Config& cfg) {
   std::vector<toml::table> parts;
   auto part = [&]() -> toml::table& { return parts.emplace_back(); };
   put(part(), "global", global_table(cfg.global));
+  if (!(cfg.anycast == Anycast{})) {
+    const Anycast d;
+    toml::table a;
+    if (cfg.anycast.interface != d.interface) put(a, "interface", cfg.anycast.interface);
+    if (cfg.anycast.table != d.table) put(a, "table", int64_t{cfg.anycast.table});
+    put_duration(a, "withdraw_linger", cfg.anycast.withdraw_linger, d.withdraw_linger);
+    put(part(), "anycast", std::move(a));
+  }
   put_tables(part(), "vrrp_instance", cfg.vrrp_instances, vrrp_table);
   put_tables(part(), "track_script", cfg.track_scripts, track_script_table);
   put_tables(part(), "sync_group", cfg.sync_groups, sync_group_table);

@@ -22,6 +22,9 @@ const char* const kCtlUsage =
     "  hold INSTANCE                   stay BACKUP until release (a Master hands over at once;\n"
     "                                  kept across restarts)\n"
     "  release INSTANCE                back in the election\n"
+    "  withdraw ADDRESS                stop announcing an announce = \"bgp\" address (BGP\n"
+    "                                  withdraws it; forwarding goes on; kept across restarts)\n"
+    "  announce ADDRESS                undo withdraw: announced again once serving\n"
     "VS: a virtual server as status names it (\"tcp 10.0.0.1:80\", \"fwmark 7 v4\"), or\n"
     "ADDRESS:PORT when one protocol has it; RS: ADDRESS:PORT ([V6]:PORT), or ADDRESS\n"
     "when one port has it.\n";
@@ -70,6 +73,8 @@ const char* to_string(Verb v) {
     case Verb::hold: return "hold";
     case Verb::failover: return "failover";
     case Verb::release: return "release";
+    case Verb::withdraw: return "withdraw";
+    case Verb::announce: return "announce";
   }
   return "?";
 }
@@ -132,7 +137,7 @@ namespace {
 struct VerbInfo {
   const char* name;
   Verb verb;
-  int servers;  // words naming servers: 0, 2 (VS RS) or 1 (INSTANCE)
+  int servers;  // words naming servers: 0, 2 (VS RS), 1 (INSTANCE) or 3 (ADDRESS)
   const char* usage;
 };
 
@@ -148,6 +153,8 @@ const VerbInfo kVerbs[] = {
     {"hold", Verb::hold, 1, "hold INSTANCE"},
     {"failover", Verb::failover, 1, "failover INSTANCE"},
     {"release", Verb::release, 1, "release INSTANCE"},
+    {"withdraw", Verb::withdraw, 3, "withdraw ADDRESS"},
+    {"announce", Verb::announce, 3, "announce ADDRESS"},
 };
 
 Parsed fail(std::string e) { return {std::nullopt, std::move(e)}; }
@@ -170,7 +177,7 @@ Parsed parse_command(std::string_view line) {
   if (!info)
     return fail("unknown request '" + (*words)[0] +
                 "' (requests: show, overrides, events, drain, maint, ready, weight, clear, hold, failover, "
-                "release; and the older "
+                "release, withdraw, announce; and the older "
                 "status, status --json, reload)");
   auto usage = [&](const std::string& what) {
     return fail(what + " (usage: " + info->usage + ")");
@@ -181,6 +188,11 @@ Parsed parse_command(std::string_view line) {
   if (info->servers == 1) {
     if (words->size() < 2) return usage("missing the VRRP instance");
     c.instance = (*words)[1];
+    i = 2;
+  }
+  if (info->servers == 3) {
+    if (words->size() < 2) return usage("missing the address");
+    c.address = (*words)[1];
     i = 2;
   }
   if (info->servers == 2) {

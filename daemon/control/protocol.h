@@ -57,12 +57,15 @@ enum class Verb {
   hold,         // hold INSTANCE: BACKUP until release (a Master hands over at once)
   failover,     // failover INSTANCE: hand over now; taken back if nobody takes over
   release,      // release INSTANCE: back in the election
+  withdraw,     // withdraw ADDRESS: stop announcing an announce = "bgp" address (maintenance)
+  announce,     // announce ADDRESS: undo withdraw (announced again once serving)
 };
 
 struct Command {
   Verb verb = Verb::show;
   std::string vs, rs;                // the virtual and real server, as the operator wrote them
   std::string instance;              // hold, failover, release
+  std::string address;               // withdraw, announce
   std::optional<Duration> timeout;   // drain
   std::optional<int> weight;         // weight: nullopt for "default"
   bool operator==(const Command&) const = default;

@@ -67,7 +67,8 @@ TEST(Overrides, FormatParsesBackToTheSame) {
   r["fwmark 7 v4 -> 10.0.1.12:0"] = RealOverride{Mode::maint, std::nullopt, 0, "uid 0", 1};
   r["tcp 10.0.0.1:80 -> 10.0.1.13:80"] = RealOverride{Mode::drained, std::nullopt, {}, "", 2};
   Overrides::Data d{r, {{"VI_1", InstanceHold{InstanceHold::Mode::hold, "uid 0", 3.25}},
-                        {"VI_GW", InstanceHold{InstanceHold::Mode::failover, "uid 1002", 4}}}};
+                        {"VI_GW", InstanceHold{InstanceHold::Mode::failover, "uid 1002", 4}}},
+                     {{"10.99.0.100", Withdrawal{"uid 0", 5.5}}, {"2001:db8::1", Withdrawal{"uid 7", 6}}}};
   std::string text = Overrides::format(d), error;
   auto back = Overrides::parse(text, "f", error);
   ASSERT_TRUE(back) << error << "\n" << text;
@@ -88,6 +89,8 @@ TEST(Overrides, ParseErrorsNameThePlace) {
   EXPECT_FALSE(Overrides::parse("[[vrrp_instance]]\nvrrp_instance = \"VI_1\"\nmode = \"nap\"\n",
                                  "o", error));
   EXPECT_THAT(error, HasSubstr("o:1: a vrrp_instance entry needs vrrp_instance and mode"));
+  EXPECT_FALSE(Overrides::parse("\n\n[[anycast]]\naddress = \"not an address\"\n", "o", error));
+  EXPECT_THAT(error, HasSubstr("o:3: an anycast entry needs an address"));
   auto empty = Overrides::parse("", "o", error);
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->reals.empty());
@@ -158,8 +161,13 @@ TEST(Overrides, PruneDropsWhatTheConfigNoLongerHasWithALine) {
   ASSERT_EQ(o.set(kB, RealOverride{Mode::maint, std::nullopt, 4, "uid 1002 (alice)", 5}), "");
   ASSERT_EQ(o.set_hold("VI_OLD", InstanceHold{InstanceHold::Mode::hold, "uid 0", 1}), "");
   ASSERT_EQ(o.set_hold("VI_1", InstanceHold{InstanceHold::Mode::hold, "uid 0", 1}), "");
-  auto lines = o.prune({kA}, {"VI_1"});
-  ASSERT_EQ(lines.size(), 2u);
+  ASSERT_EQ(o.set_withdrawal("10.99.0.100", Withdrawal{"uid 0", 2}), "");
+  ASSERT_EQ(o.set_withdrawal("10.99.0.101", Withdrawal{"uid 0", 2}), "");
+  auto lines = o.prune({kA}, {"VI_1"}, {"10.99.0.101"});
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "dropping the withdrawal of 10.99.0.100 set by uid 0: no announce = \"bgp\" "
+                      "virtual server has it any more");
+  lines.erase(lines.begin());
   EXPECT_EQ(lines[0], "dropping the hold of VRRP instance VI_OLD set by uid 0: the instance is no "
                       "longer in the config");
   lines.erase(lines.begin());
@@ -170,7 +178,8 @@ TEST(Overrides, PruneDropsWhatTheConfigNoLongerHasWithALine) {
   ASSERT_EQ(reread.load(), "");
   EXPECT_EQ(reread.reals().size(), 1u);
   EXPECT_EQ(reread.holds().size(), 1u);
-  EXPECT_TRUE(o.prune({kA}, {"VI_1"}).empty());
+  EXPECT_EQ(reread.withdrawals().size(), 1u);
+  EXPECT_TRUE(o.prune({kA}, {"VI_1"}, {"10.99.0.101"}).empty());
   o.hold_lifted("VI_1");
   EXPECT_TRUE(o.holds().empty());
 }

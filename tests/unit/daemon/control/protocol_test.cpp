@@ -55,6 +55,17 @@ TEST(Protocol, RealServerRequests) {
   EXPECT_EQ(parsed("show").verb, Verb::show);
 }
 
+TEST(Protocol, AnycastRequests) {
+  Command c = parsed("withdraw 10.99.0.100");
+  EXPECT_EQ(c.verb, Verb::withdraw);
+  EXPECT_EQ(c.address, "10.99.0.100");
+  EXPECT_EQ(parsed("announce 2001:db8::1").verb, Verb::announce);
+  EXPECT_EQ(access_of(Verb::withdraw), Access::admin);
+  auto p = parse_command("withdraw");
+  ASSERT_FALSE(p.command);
+  EXPECT_EQ(p.error, "missing the address (usage: withdraw ADDRESS)");
+}
+
 TEST(Protocol, BadRequestsSayWhatIsWrongAndHowToWriteIt) {
   EXPECT_THAT(error_of("frobnicate"), HasSubstr("unknown request 'frobnicate'"));
   EXPECT_THAT(error_of(""), HasSubstr("empty request"));
