@@ -100,7 +100,8 @@ class Daemon:
         return self.proc.returncode
 
     def logs(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
