@@ -183,7 +183,12 @@ void AnycastSubsystem::stop() {
 }
 
 void AnycastSubsystem::status(JsonWriter& w) const {
-  w.key("anycast").begin_object();
+  w.key("anycast");
+  if (vips_.empty()) {
+    w.null();  // idle: no announce = "bgp" address
+    return;
+  }
+  w.begin_object();
   w.field("interface", cfg_.interface).field("table", int64_t{cfg_.table}).field("open", open_);
   w.field("announcements", announcements_).field("withdrawals", withdrawals_);
   w.key("addresses").begin_array();

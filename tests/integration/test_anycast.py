@@ -111,6 +111,7 @@ control_socket = "%s"
 state_dir = "%s/state%d"
 dataplane = "nftables"
 reconcile_interval = "1s"
+metrics = { listen = "127.0.0.1:9406" }
 
 [anycast]
 withdraw_linger = "1500ms"
@@ -156,6 +157,13 @@ forwarding = "nat"
         self.assertIn("%s dev hd-anycast proto 250" % VIP, route)
         # The address answers from the router (local on the director that ECMP picks).
         sh("ping", "-c", "1", "-W", "2", VIP, ns=self.ns_router)
+        # The metrics say so, in a format promtool accepts.
+        text = sh("curl", "-sf", "http://127.0.0.1:9406/metrics", ns=self.ns_d[0])
+        self.assertIn('hadirector_anycast_announced{address="%s"} 1' % VIP, text)
+        self.assertIn('hadirector_anycast_changes_total{change="announce"} 1', text)
+        r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
         # d1's own path to the real server breaks: its check fails, it alone withdraws.
         sh("nft", "add table ip t; add chain ip t o { type filter hook output priority 0; }; "
