@@ -479,8 +479,11 @@ void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
 
 void LvsSubsystem::start_sync_roles() {
   // The backup role always runs: whichever director is Master, the other one holds its
-  // connections, and during a handover both do.
+  // connections, and during a handover both do. Without a VRRP instance to follow (directors
+  // that all forward: announce = "bgp"), the master role runs from the start too.
   start_sync_role(ipvs::SyncState::backup);
+  if (global_.lvs_sync_daemon && global_.lvs_sync_daemon->vrrp_instance.empty())
+    start_sync_role(ipvs::SyncState::master);
 }
 
 void LvsSubsystem::start_sync_role(ipvs::SyncState role) {

@@ -57,7 +57,8 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       if (!grouped.insert(i).second)
         ctx.error(g.pos, "instance '" + i + "' is in more than one sync_group");
     }
-  if (cfg.global.lvs_sync_daemon && !names.count(cfg.global.lvs_sync_daemon->vrrp_instance))
+  if (cfg.global.lvs_sync_daemon && !cfg.global.lvs_sync_daemon->vrrp_instance.empty() &&
+      !names.count(cfg.global.lvs_sync_daemon->vrrp_instance))
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
@@ -110,6 +111,22 @@ void cross_checks(Ctx& ctx, Config& cfg) {
                               vs.address->str() + " is a VIP of vrrp_instance '" + vi.name +
                               "': an address is announced one way, not both");
     }
+  }
+  // Behind ECMP a director change moves flows between directors: the connection sync
+  // carries them, running both ways on every director. Said once, at the first such server.
+  for (auto& vs : cfg.virtual_servers) {
+    if (vs.announce != Announce::bgp || cfg.global.dataplane != Dataplane::kernel) continue;
+    const auto& sd = cfg.global.lvs_sync_daemon;
+    if (!sd)
+      ctx.warn(vs.pos, "announce = \"bgp\" without [global.lvs_sync_daemon]: a flow that ECMP "
+                       "moves to another director keeps its connection only where the scheduler "
+                       "picks the same real server; set lvs_sync_daemon (without vrrp_instance: "
+                       "every director sends and receives) to carry the rest");
+    else if (!sd->vrrp_instance.empty())
+      ctx.warn(vs.pos, "announce = \"bgp\" with lvs_sync_daemon following vrrp_instance '" +
+                           sd->vrrp_instance + "': its master role runs only once that instance "
+                           "is MASTER, but every director forwards; leave vrrp_instance out");
+    break;
   }
   for (auto& vi : cfg.vrrp_instances)
     for (auto& r : vi.track_virtual_servers)

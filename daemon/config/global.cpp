@@ -86,7 +86,9 @@ void load_global(Table& root, Config& cfg) {
     Table s(g.ctx(), *st, "lvs_sync_daemon");
     SyncDaemon sd;
     auto i = s.str("interface", true);
-    auto vi = s.str("vrrp_instance", true);
+    // Without vrrp_instance both roles run from the start: directors that all forward at
+    // once (announce = "bgp" behind ECMP) each send their connections and take the others'.
+    auto vi = s.str("vrrp_instance");
     if (auto id = s.integer("sync_id", 0, 255)) sd.sync_id = int(*id);
     // 0: the kernel's (its MTU-sized messages); else at least one IPv6 entry fits.
     if (auto n = s.integer("max_message", 0, 65000)) {
@@ -97,9 +99,12 @@ void load_global(Table& root, Config& cfg) {
         sd.max_message = int(*n);
     }
     s.finish();
-    if (i && vi) {
+    if (vi && vi->empty()) {
+      g.ctx().error(*s.node("vrrp_instance"), "'vrrp_instance' must name an instance (or be left out: "
+                                              "both roles then run from the start)");
+    } else if (i) {
       sd.interface = *i;
-      sd.vrrp_instance = *vi;
+      sd.vrrp_instance = vi.value_or("");
       cfg.global.lvs_sync_daemon = sd;
     }
   }

@@ -73,7 +73,8 @@ vrrp::AuthConfig resolve_auth(const AuthSection& s, Duration advert_interval);
 
 struct SyncDaemon {
   std::string interface;     // where the kernel's IPVS sync traffic goes
-  // The backup role runs always; the master role from this instance's first MASTER on.
+  // The backup role runs always; the master role from this instance's first MASTER on,
+  // or from the start when empty (directors forwarding at once: announce = "bgp").
   std::string vrrp_instance;
   int sync_id = 0;           // 0-255
   // Largest sync message the master role sends (bytes; 0: the kernel's, 1472 for IPv4). The

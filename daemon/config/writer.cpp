@@ -119,7 +119,8 @@ toml::table global_table(const Global& g) {
   if (g.lvs_sync_daemon) {
     toml::table s;
     put(s, "interface", g.lvs_sync_daemon->interface);
-    put(s, "vrrp_instance", g.lvs_sync_daemon->vrrp_instance);
+    if (!g.lvs_sync_daemon->vrrp_instance.empty())
+      put(s, "vrrp_instance", g.lvs_sync_daemon->vrrp_instance);
     put_if(s, "sync_id", g.lvs_sync_daemon->sync_id, 0);
     put_if(s, "max_message", g.lvs_sync_daemon->max_message, SyncDaemon{}.max_message);
     put(t, "lvs_sync_daemon", std::move(s));

@@ -164,7 +164,7 @@ class Ctl(unittest.TestCase):
                  in self.daemon.logs(), what="the drop's log line")
         self.assertEqual(self.daemon.status()["overrides"], [])
         rc, a, out = self.ctl("overrides")
-        self.assertEqual(a, {"ok": True, "overrides": [], "holds": []}, out)
+        self.assertEqual(a, {"ok": True, "overrides": [], "holds": [], "withdrawals": []}, out)
 
     def test_events_stream_checks_overrides_and_reloads(self):
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -679,6 +679,24 @@ TEST_F(LvsSubsystemTest, RuntimeWeightAndDrainWithoutAKernelTable) {
   EXPECT_EQ(o.find(id)->mode, RealOverride::Mode::drained);
 }
 
+// Directors that all forward (announce = "bgp" behind ECMP) follow no VRRP instance: each
+// sends its connections and takes the others' from the start.
+TEST_F(LvsSubsystemTest, SyncWithoutAnInstanceRunsBothRolesFromTheStart) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};
+  auto cfg = with({vs});
+  cfg.global.lvs_sync_daemon = config::SyncDaemon{"eth9", "", 7, 256};
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_TRUE(fake_.sync_backup());
+  ASSERT_TRUE(fake_.sync_master());
+  EXPECT_EQ(fake_.sync_master()->max_len, 256);
+  lvs_.on_vrrp_state("VI_1", false);  // nothing to follow
+  EXPECT_TRUE(fake_.sync_master());
+  lvs_.stop();
+  EXPECT_FALSE(fake_.sync_master());
+  EXPECT_FALSE(fake_.sync_backup());
+}
+
 TEST_F(LvsSubsystemTest, SyncBackupRoleAlwaysRunsAndTheMasterRoleFromTheFirstMaster) {
   auto vs = virtual_server("192.0.2.1");
   vs.real_servers = {real("10.0.1.11", 1)};

@@ -18,6 +18,9 @@ port = 80
 announce = "bgp"
 )";
 
+// The connection sync, without which check warns about every announce = "bgp" server.
+const std::string kSync = "[global]\nlvs_sync_daemon = { interface = \"eth1\" }\n";
+
 std::string all(const std::vector<Error>& errs) {
   std::string out;
   for (auto& e : errs) out += e.str() + "\n";
@@ -27,7 +30,7 @@ std::string all(const std::vector<Error>& errs) {
 LoadResult load(const std::string& text) { return load_string(text, "t.toml", SIZE_MAX); }
 
 TEST(AnycastConfig, AnnounceBgpDefaultsToMaglevAndTheAnycastDefaults) {
-  auto r = load(kVs);
+  auto r = load(kSync + kVs);
   ASSERT_TRUE(r.ok()) << all(r.errors);
   EXPECT_TRUE(r.warnings.empty()) << all(r.warnings);
   auto& vs = r.config->virtual_servers.at(0);
@@ -44,18 +47,18 @@ TEST(AnycastConfig, AnnounceBgpDefaultsToMaglevAndTheAnycastDefaults) {
 }
 
 TEST(AnycastConfig, AnySchedulerButMhOrShIsAcceptedWithAWarningAtItsPlace) {
-  auto text = std::string("[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 80\n"
-                          "announce = \"bgp\"\nscheduler = \"wlc\"\n");
+  auto text = kSync + "[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 80\n"
+                     "announce = \"bgp\"\nscheduler = \"wlc\"\n";
   auto r = load(text);
   ASSERT_TRUE(r.ok()) << all(r.errors);
   ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_EQ(r.warnings[0].line, 5);
+  EXPECT_EQ(r.warnings[0].line, 7);
   EXPECT_EQ(r.warnings[0].column, 13);
-  EXPECT_THAT(r.warnings[0].str(), HasSubstr("t.toml:5:13: warning: scheduler \"wlc\" picks"));
+  EXPECT_THAT(r.warnings[0].str(), HasSubstr("t.toml:7:13: warning: scheduler \"wlc\" picks"));
   EXPECT_EQ(r.config->virtual_servers.at(0).scheduler, ipvs::Scheduler::wlc);
   for (const char* s : {"mh", "sh"}) {
-    auto ok = load(std::string("[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 80\n"
-                               "announce = \"bgp\"\nscheduler = \"") + s + "\"\n");
+    auto ok = load(kSync + "[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 80\n"
+                           "announce = \"bgp\"\nscheduler = \"" + s + "\"\n");
     ASSERT_TRUE(ok.ok());
     EXPECT_TRUE(ok.warnings.empty()) << s;
   }
@@ -94,6 +97,41 @@ virtual_ipaddresses = [ "10.99.0.100/32" ]
   ASSERT_EQ(r.errors.size(), 1u) << all(r.errors);
   EXPECT_EQ(r.errors[0].line, 7);
   EXPECT_THAT(r.errors[0].message, HasSubstr("is a VIP of vrrp_instance 'VI_1'"));
+}
+
+TEST(AnycastConfig, TheConnectionSyncIsAskedForAndRunsBothWaysWithoutAnInstance) {
+  const std::string kernel_vs = "[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 80\nannounce = \"bgp\"\n";
+  // dataplane kernel (the default), no sync: said at the virtual server.
+  auto r = load(kernel_vs);
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].line, 1);
+  EXPECT_THAT(r.warnings[0].message, HasSubstr("without [global.lvs_sync_daemon]"));
+  // Sync without vrrp_instance: accepted, nothing said.
+  r = load("[global]\nlvs_sync_daemon = { interface = \"eth1\", sync_id = 3 }\n" + kernel_vs);
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  EXPECT_TRUE(r.warnings.empty()) << all(r.warnings);
+  EXPECT_EQ(r.config->global.lvs_sync_daemon->vrrp_instance, "");
+  auto back = load(to_toml(*r.config));
+  ASSERT_TRUE(back.ok()) << all(back.errors);
+  EXPECT_EQ(back.config->global.lvs_sync_daemon, r.config->global.lvs_sync_daemon);
+  // Following an instance: its master role would wait for MASTER.
+  r = load(R"([global]
+lvs_sync_daemon = { interface = "eth1", vrrp_instance = "VI_1" }
+[[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 51
+priority = 150
+virtual_ipaddresses = [ "10.9.0.1/32" ]
+)" + kernel_vs);
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_THAT(r.warnings[0].message, HasSubstr("leave vrrp_instance out"));
+  // An empty name is refused at the key.
+  r = load("[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"\" }\n");
+  ASSERT_EQ(r.errors.size(), 1u) << all(r.errors);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("must name an instance"));
 }
 
 TEST(AnycastConfig, TheWriterRoundTripsEveryField) {

@@ -15,7 +15,9 @@ TEST(Examples, AllShippedExamplesAreValid) {
     auto r = load_file(e.path());
     std::string all;
     for (auto& err : r.errors) all += err.str() + "\n";
+    for (auto& w : r.warnings) all += w.str() + "\n";
     EXPECT_TRUE(r.ok()) << all;
+    EXPECT_TRUE(r.warnings.empty()) << all;  // an example shows what to write
   }
   EXPECT_GE(n, 3);
 }
