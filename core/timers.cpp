@@ -23,8 +23,13 @@ std::unique_ptr<TimerSource::Handle> LoopTimers::make(std::function<void()> cb) 
 
 class SimTimers::SimHandle final : public TimerSource::Handle {
  public:
-  SimHandle(SimTimers* owner, std::function<void()> cb) : owner_(owner), cb_(std::move(cb)) {}
-  ~SimHandle() override { stop(); }
+  SimHandle(SimTimers* owner, std::function<void()> cb) : owner_(owner), cb_(std::move(cb)) {
+    owner_->handles_.insert(this);
+  }
+  ~SimHandle() override {
+    stop();
+    if (owner_) owner_->handles_.erase(this);
+  }
   void start(Duration after) override {
     stop();
     if (!owner_) return;  // the source is gone: nothing will ever fire
@@ -49,8 +54,8 @@ class SimTimers::SimHandle final : public TimerSource::Handle {
 };
 
 SimTimers::~SimTimers() {
-  // Handles that outlive the source stay inert.
-  for (auto& [key, h] : queue_) {
+  // Handles that outlive the source stay inert, armed or not.
+  for (SimHandle* h : handles_) {
     h->armed_ = false;
     h->owner_ = nullptr;
   }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "core/clock.h"
@@ -49,7 +50,8 @@ class LoopTimers final : public TimerSource {
 
 // Simulated time. Nothing fires until advance(): it moves the clock to each deadline due
 // within the step in turn (ties in the order they were armed) and runs its callback, so a
-// callback that arms a timer due within the step sees it fire in the same call.
+// callback that arms a timer due within the step sees it fire in the same call. Handles
+// that outlive the source stay inert.
 class SimTimers final : public TimerSource {
  public:
   explicit SimTimers(TimePoint start = TimePoint{} + std::chrono::hours(1)) : clock_(start) {}
@@ -75,6 +77,7 @@ class SimTimers final : public TimerSource {
   using Key = std::pair<TimePoint, uint64_t>;  // deadline, arming order
   ManualClock clock_;
   std::map<Key, SimHandle*> queue_;
+  std::set<SimHandle*> handles_;  // every live handle: made inert when the source goes
   uint64_t armed_total_ = 0;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/anycast_subsystem.h"
 
+#include <cstring>
+
 #include "core/log.h"
 #include "daemon/events.h"
 #include "daemon/overrides.h"
@@ -38,9 +40,11 @@ class NetlinkKernel final : public Kernel {
   void close() override { device_.reset(); }
   void add_address(const IpAddress& a) override { rtnl_->add(spec(a)); }
   void remove_address(const IpAddress& a) override { rtnl_->remove(spec(a)); }
-  void add_route(const IpAddress& a, uint32_t table) override { route(rtnl::RouteOp::add, a, table); }
+  void add_route(const IpAddress& a, uint32_t table, std::function<void(int)> done) override {
+    route(rtnl::RouteOp::add, a, table, std::move(done));
+  }
   void remove_route(const IpAddress& a, uint32_t table) override {
-    route(rtnl::RouteOp::remove, a, table);
+    route(rtnl::RouteOp::remove, a, table, [](int) {});
   }
 
  private:
@@ -48,11 +52,11 @@ class NetlinkKernel final : public Kernel {
     return rtnl::AddressSpec{a, static_cast<uint8_t>(a.is_v4() ? 32 : 128), "", ifindex()};
   }
   int ifindex() const { return device_ ? device_->ifindex() : 0; }
-  void route(rtnl::RouteOp op, const IpAddress& a, uint32_t table) {
+  void route(rtnl::RouteOp op, const IpAddress& a, uint32_t table, std::function<void(int)> done) {
     if (!device_) return;
     rtnl::RouteSpec r{a, ifindex(), table};
     std::string what = (op == rtnl::RouteOp::add ? "announce " : "withdraw ") + r.str();
-    rtnl_->request(rtnl::build_route_request(op, r), what, [](int) {});
+    rtnl_->request(rtnl::build_route_request(op, r), what, std::move(done));
   }
   Loop& loop_;
   std::unique_ptr<rtnl::NetlinkAddressManager> rtnl_;
@@ -67,9 +71,20 @@ std::unique_ptr<Kernel> netlink_kernel(Loop& loop) { return std::make_unique<Net
 
 AnycastSubsystem::AnycastSubsystem(Loop& loop, ServingFn serving,
                                    std::unique_ptr<anycast::Kernel> kernel, const Clock& clock)
-    : loop_(loop), serving_(std::move(serving)), kernel_(std::move(kernel)), clock_(clock) {}
+    : loop_(loop),
+      serving_(std::move(serving)),
+      kernel_(std::move(kernel)),
+      clock_(clock),
+      soon_(std::make_unique<Timer>(loop, [this] { evaluate(); })) {}
 
-AnycastSubsystem::~AnycastSubsystem() { stop(); }
+// Only the device: what it announced goes with it. Nothing else is asked (LVS may be gone).
+AnycastSubsystem::~AnycastSubsystem() {
+  if (open_) kernel_->close();
+}
+
+void AnycastSubsystem::evaluate_soon() {
+  if (open_ && !soon_->active()) soon_->start(Duration::zero());
+}
 
 std::map<IpAddress, AnycastSubsystem::Vip> AnycastSubsystem::vips_of(const config::Config& cfg) {
   std::map<IpAddress, Vip> out;
@@ -81,6 +96,7 @@ std::map<IpAddress, AnycastSubsystem::Vip> AnycastSubsystem::vips_of(const confi
 
 std::string AnycastSubsystem::start(const config::Config& cfg) {
   stopping_ = false;
+  ++gen_;
   cfg_ = cfg.anycast;
   vips_ = vips_of(cfg);
   if (vips_.empty()) return "";  // no device unless something is announced this way
@@ -102,7 +118,9 @@ std::string AnycastSubsystem::start(const config::Config& cfg) {
 std::string AnycastSubsystem::reload(const config::Config& old_cfg, const config::Config& new_cfg) {
   (void)old_cfg;
   auto next = vips_of(new_cfg);
-  if (!(new_cfg.anycast == cfg_) || next.empty() || !open_) {
+  cfg_.withdraw_linger = new_cfg.anycast.withdraw_linger;  // takes effect at the next stop
+  if (new_cfg.anycast.interface != cfg_.interface || new_cfg.anycast.table != cfg_.table ||
+      next.empty() || !open_) {
     // The device or the table changed (or the device comes or goes): withdraw and start over.
     stop();
     return start(new_cfg);
@@ -123,6 +141,7 @@ std::string AnycastSubsystem::reload(const config::Config& old_cfg, const config
     } else {
       v.announced = it->second.announced;
       v.why = it->second.why;
+      v.refused = it->second.refused;
     }
   }
   vips_ = std::move(next);
@@ -132,13 +151,23 @@ std::string AnycastSubsystem::reload(const config::Config& old_cfg, const config
 
 void AnycastSubsystem::evaluate() {
   if (!open_) return;
-  for (auto& [a, v] : vips_) {
+  soon_->stop();
+  for (auto& entry : vips_) {
+    const IpAddress& a = entry.first;  // not a structured binding: lambdas below capture it
+    Vip& v = entry.second;
+    // Stopping asks nothing of the virtual servers (their subsystem may be stopping too).
     std::vector<std::pair<std::string, LvsSubsystem::Serving>> services;
-    for (auto& key : v.services) services.emplace_back(key, serving_(key));
+    if (!stopping_)
+      for (auto& key : v.services) services.emplace_back(key, serving_(key));
     auto verdict = anycast::decide(services, withdrawn_.count(a.str()) > 0, stopping_);
+    if (verdict.announce && !v.refused.empty() && !v.announced)
+      v.refused.clear();  // asked again: a retry
     if (verdict.announce != v.announced) {
       if (verdict.announce) {
-        kernel_->add_route(a, cfg_.table);
+        IpAddress addr = a;
+        uint64_t gen = gen_;
+        kernel_->add_route(a, cfg_.table,
+                           [this, addr, gen](int err) { on_route_added(addr, gen, err); });
         ++announcements_;
       } else {
         kernel_->remove_route(a, cfg_.table);
@@ -152,8 +181,24 @@ void AnycastSubsystem::evaluate() {
           e.field("address", a.str()).field("announced", verdict.announce).field("why", verdict.why);
         });
     }
-    v.why = std::move(verdict.why);
+    v.why = v.refused.empty() ? std::move(verdict.why) : v.refused;
   }
+}
+
+void AnycastSubsystem::on_route_added(const IpAddress& a, uint64_t gen, int err) {
+  auto it = vips_.find(a);
+  if (err == 0 || gen != gen_ || it == vips_.end() || !it->second.announced) return;
+  // Not announced after all: said everywhere the announcement was, and asked again at the
+  // next evaluation (the next health change or reconcile, every reconcile_interval).
+  ++refusals_;
+  it->second.announced = false;
+  it->second.refused = std::string("the kernel refused the route: ") + std::strerror(err);
+  it->second.why = it->second.refused;
+  HD_LOG(error, "anycast") << a.str() << " not announced: " << it->second.refused;
+  if (events_)
+    events_->publish("anycast", [&](JsonWriter& e) {
+      e.field("address", a.str()).field("announced", false).field("why", it->second.refused);
+    });
 }
 
 void AnycastSubsystem::set_overrides(Overrides& o) {
@@ -165,7 +210,10 @@ void AnycastSubsystem::set_overrides(Overrides& o) {
 void AnycastSubsystem::begin_stop() {
   if (!open_ || stopping_) return;
   stopping_ = true;
-  linger_end_ = clock_.now() + cfg_.withdraw_linger;
+  bool any = false;
+  for (auto& [a, v] : vips_) any = any || v.announced;
+  // Linger only where traffic may still arrive: something was announced.
+  linger_end_ = clock_.now() + (any ? cfg_.withdraw_linger : Duration::zero());
   evaluate();  // every route goes; the addresses stay: what still arrives is served
   HD_LOG(info, "anycast") << "withdrawn; serving what still arrives for "
                           << std::chrono::duration<double>(cfg_.withdraw_linger).count() << " s";
@@ -191,6 +239,7 @@ void AnycastSubsystem::status(JsonWriter& w) const {
   w.begin_object();
   w.field("interface", cfg_.interface).field("table", int64_t{cfg_.table}).field("open", open_);
   w.field("announcements", announcements_).field("withdrawals", withdrawals_);
+  w.field("refused", refusals_);
   w.key("addresses").begin_array();
   for (auto& [a, v] : vips_) {
     w.begin_object().field("address", a.str()).field("announced", v.announced).field("why", v.why);
@@ -220,6 +269,7 @@ void AnycastSubsystem::metrics(metrics::Writer& w) const {
   w.counter("hadirector_anycast_changes_total", "Announcements and withdrawals written");
   w.sample({{"change", "announce"}}, static_cast<double>(announcements_));
   w.sample({{"change", "withdraw"}}, static_cast<double>(withdrawals_));
+  w.sample({{"change", "refused"}}, static_cast<double>(refusals_));
 }
 
 }  // namespace hd

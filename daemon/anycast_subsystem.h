@@ -49,7 +49,8 @@ class Kernel {
   virtual void close() = 0;  // the device goes, with its addresses and routes
   virtual void add_address(const IpAddress& a) = 0;
   virtual void remove_address(const IpAddress& a) = 0;
-  virtual void add_route(const IpAddress& a, uint32_t table) = 0;
+  // `done` gets 0 or the kernel's errno, later, from the loop (never after the Kernel is gone).
+  virtual void add_route(const IpAddress& a, uint32_t table, std::function<void(int err)> done) = 0;
   virtual void remove_route(const IpAddress& a, uint32_t table) = 0;
 };
 std::unique_ptr<Kernel> netlink_kernel(Loop& loop);
@@ -75,15 +76,20 @@ class AnycastSubsystem final : public Subsystem {
   // The operator's withdrawals (hadirector ctl withdraw / announce), kept in the overrides.
   void set_overrides(Overrides& o) override;
 
-  // The virtual servers' serving states may have changed (LvsSubsystem's listener).
+  // The virtual servers' serving states may have changed: evaluate() now, or
+  // evaluate_soon() on the next loop turn (LvsSubsystem's listener: a reload's whole
+  // change is seen at once, not an address withdrawn half-way through it).
   void evaluate();
+  void evaluate_soon();
 
  private:
   struct Vip {
     std::vector<std::string> services;  // config keys of its virtual servers
     bool announced = false;             // the route as last written
     std::string why;
+    std::string refused;  // the kernel refused the route: why (retried next evaluation)
   };
+  void on_route_added(const IpAddress& a, uint64_t gen, int err);
   static std::map<IpAddress, Vip> vips_of(const config::Config& cfg);
   void withdraw_all();
 
@@ -98,7 +104,9 @@ class AnycastSubsystem final : public Subsystem {
   bool open_ = false;
   bool stopping_ = false;
   TimePoint linger_end_{};
-  uint64_t announcements_ = 0, withdrawals_ = 0;
+  uint64_t announcements_ = 0, withdrawals_ = 0, refusals_ = 0;
+  uint64_t gen_ = 0;  // +1 per start: answers to an earlier device's requests are dropped
+  std::unique_ptr<Timer> soon_;
 };
 
 }  // namespace hd

@@ -56,7 +56,7 @@ std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop
       loop, [lvs_raw](const std::string& key) { return lvs_raw->serving(key); },
       anycast::netlink_kernel(loop), real_clock);
   AnycastSubsystem* anycast_raw = anycast.get();
-  lvs->set_serving_listener([anycast_raw] { anycast_raw->evaluate(); });
+  lvs->set_serving_listener([anycast_raw] { anycast_raw->evaluate_soon(); });
   subsystems.push_back(std::move(lvs));
   subsystems.push_back(std::move(anycast));
   subsystems.push_back(std::move(vrrp));
@@ -87,6 +87,9 @@ Director::~Director() {
   if (parser_.joinable()) parser_.join();  // its result is dropped with the mailbox
   // control_ goes before the subsystems, which may still publish while they stop.
   events_.set_sink(nullptr, nullptr);
+  // Last started, first gone: a subsystem may read one started before it (anycast asks
+  // LVS) until it is destroyed, and a start that failed stops none of them in order.
+  while (!subsystems_.empty()) subsystems_.pop_back();
 }
 
 std::string Director::apply_access(const config::Config& cfg) {
@@ -258,7 +261,8 @@ ReloadOutcome Director::apply_reload(config::LoadResult result) {
   cfg_ = std::move(next);
   if (auto err = apply_access(cfg_); !err.empty()) HD_LOG(error, "control") << err;
   // The ids of 100,000 real servers are worth building only when there is an override.
-  if (auto dropped = overrides_.reals().empty() && overrides_.holds().empty()
+  if (auto dropped = overrides_.reals().empty() && overrides_.holds().empty() &&
+                             overrides_.withdrawals().empty()
                          ? std::vector<std::string>{}
                          : overrides_.prune(real_server_ids(cfg_), instance_names(cfg_), anycast_addresses(cfg_));
       !dropped.empty()) {

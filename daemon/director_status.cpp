@@ -101,6 +101,8 @@ void Director::write_status(JsonWriter& w) const {
   overrides_.status(w);
   w.key("holds");
   overrides_.holds_status(w);
+  w.key("withdrawals");
+  overrides_.withdrawals_status(w);
 }
 
 metrics::Steps Director::metrics_steps() const {

@@ -33,6 +33,15 @@ std::unique_ptr<TunDevice> TunDevice::open(const std::string& name, std::string&
             (e == EINVAL || e == EBUSY ? " (the name is taken by another interface)" : "");
     return nullptr;
   }
+  // TUNSETIFF attaches to a persistent device of that name without a word; one would
+  // outlive this process with its routes (a dead daemon still announcing): refused.
+  ifreq got{};
+  if (ioctl(fd, TUNGETIFF, &got) == 0 && (got.ifr_flags & IFF_PERSIST)) {
+    ::close(fd);
+    error = "TUN interface " + name + " exists and is persistent (it would outlive hadirector "
+            "with its routes): remove it (ip tuntap del dev " + name + " mode tun) or name another";
+    return nullptr;
+  }
   // Up, through a plain socket's ioctl: once, at start.
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   bool up = false;

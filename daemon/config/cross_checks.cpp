@@ -98,6 +98,16 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       ctx.error(vs.pos, "duplicate virtual server " + vs.key() + " (first defined at line " +
                             std::to_string(it->second.line) + ")");
   }
+  // An address is announced one way: its virtual servers agree on announce.
+  std::map<IpAddress, const VirtualServer*> first_on;
+  for (auto& vs : cfg.virtual_servers) {
+    if (!vs.address) continue;
+    auto [it, fresh] = first_on.emplace(*vs.address, &vs);
+    if (!fresh && it->second->announce != vs.announce)
+      ctx.error(vs.pos, "virtual server " + vs.key() + " has announce = \"" + to_string(vs.announce) +
+                            "\", but " + it->second->key() + " on the same address has \"" +
+                            to_string(it->second->announce) + "\": an address is announced one way");
+  }
   // One owner per address: a VRRP Master holds its VIPs, the anycast device holds the
   // announce = "bgp" addresses; both on one address would fight over it.
   for (auto& vs : cfg.virtual_servers) {
@@ -115,6 +125,11 @@ void cross_checks(Ctx& ctx, Config& cfg) {
   // Behind ECMP a director change moves flows between directors: the connection sync
   // carries them, running both ways on every director. Said once, at the first such server.
   for (auto& vs : cfg.virtual_servers) {
+    if (vs.announce == Announce::bgp && cfg.global.dataplane == Dataplane::none) {
+      ctx.warn(vs.pos, "announce = \"bgp\" with dataplane = \"none\": the address is announced "
+                       "while its real servers are healthy, but nothing here forwards to them");
+      break;
+    }
     if (vs.announce != Announce::bgp || cfg.global.dataplane != Dataplane::kernel) continue;
     const auto& sd = cfg.global.lvs_sync_daemon;
     if (!sd)

@@ -90,15 +90,22 @@ TEST(SimTimers, AStallFiresLateNotBackInTime) {
 }
 
 TEST(SimTimers, HandlesOutlivingTheSourceAreInert) {
-  std::unique_ptr<TimerSource::Handle> h;
+  std::unique_ptr<TimerSource::Handle> armed, fired, idle;
   {
     SimTimers sim;
-    h = sim.make([] {});
-    h->start(milliseconds(1));
+    armed = sim.make([] {});
+    fired = sim.make([] {});
+    idle = sim.make([] {});
+    armed->start(milliseconds(5));
+    fired->start(milliseconds(1));
+    sim.advance(milliseconds(2));
   }
-  EXPECT_FALSE(h->active());
-  h->start(milliseconds(1));
-  h->stop();
+  for (auto* h : {armed.get(), fired.get(), idle.get()}) {
+    EXPECT_FALSE(h->active());
+    h->start(milliseconds(1));  // nothing to arm on: stays inert (ASan: no use after free)
+    EXPECT_FALSE(h->active());
+    h->stop();
+  }
 }
 
 TEST(LoopTimers, FireOnTheLoop) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/json.h"
 #include "daemon/config/loader.h"
 #include "daemon/overrides.h"
 
@@ -42,13 +43,15 @@ class RecordingKernel final : public anycast::Kernel {
   void close() override { log_.push_back("close"); }
   void add_address(const IpAddress& a) override { log_.push_back("+addr " + a.str()); }
   void remove_address(const IpAddress& a) override { log_.push_back("-addr " + a.str()); }
-  void add_route(const IpAddress& a, uint32_t t) override {
+  void add_route(const IpAddress& a, uint32_t t, std::function<void(int)> done) override {
     log_.push_back("+route " + a.str() + " table " + std::to_string(t));
+    answers.push_back(std::move(done));
   }
   void remove_route(const IpAddress& a, uint32_t t) override {
     log_.push_back("-route " + a.str() + " table " + std::to_string(t));
   }
   std::string fail;
+  std::vector<std::function<void(int)>> answers;  // the kernel's, given by the test
 
  private:
   std::vector<std::string>& log_;
@@ -81,7 +84,12 @@ class AnycastSubsystemTest : public ::testing::Test {
     auto k = std::make_unique<RecordingKernel>(log_);
     kernel_ = k.get();
     sub_ = std::make_unique<AnycastSubsystem>(
-        loop_, [this](const std::string& key) { return serving_[key]; }, std::move(k), clock_);
+        loop_,
+        [this](const std::string& key) {
+          ++serving_calls_;
+          return serving_[key];
+        },
+        std::move(k), clock_);
   }
   std::vector<std::string> take() { return std::exchange(log_, {}); }
   void serve(const std::string& key, bool on) { serving_[key] = {true, on, true}; }
@@ -90,6 +98,7 @@ class AnycastSubsystemTest : public ::testing::Test {
   ManualClock clock_;
   std::vector<std::string> log_;
   std::map<std::string, Serving> serving_;
+  int serving_calls_ = 0;
   RecordingKernel* kernel_ = nullptr;
   std::unique_ptr<AnycastSubsystem> sub_;
 };
@@ -167,6 +176,58 @@ TEST_F(AnycastSubsystemTest, TheOperatorsWithdrawalHoldsWhateverTheHealth) {
   EXPECT_EQ(take(), (Log{"+route 10.99.0.100 table 200"}));
 }
 
+// A route the kernel refuses is not claimed: status says why, and the next evaluation
+// asks again.
+TEST_F(AnycastSubsystemTest, ARefusedRouteIsNotCountedAsAnnouncedAndIsRetried) {
+  auto cfg = load(kTwoOnOne);
+  ASSERT_EQ(sub_->start(cfg), "");
+  serve("tcp 10.99.0.100:80", true);
+  serve("tcp 10.99.0.100:443", true);
+  sub_->evaluate();
+  ASSERT_EQ(kernel_->answers.size(), 1u);
+  kernel_->answers[0](EINVAL);
+  JsonWriter w;
+  w.begin_object();
+  sub_->status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"announced\":false,\"why\":\"the kernel refused the route: Invalid argument\""),
+            std::string::npos) << w.str();
+  EXPECT_NE(w.str().find("\"refused\":1"), std::string::npos) << w.str();
+  take();
+  sub_->evaluate();
+  EXPECT_EQ(take(), (Log{"+route 10.99.0.100 table 200"}));
+  kernel_->answers[1](0);
+  w = JsonWriter();
+  w.begin_object();
+  sub_->status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"announced\":true,\"why\":\"serving\""), std::string::npos) << w.str();
+}
+
+// The destructor asks the virtual servers nothing (their subsystem may be gone: a start
+// that failed after this one started) and only closes the device.
+TEST_F(AnycastSubsystemTest, DestroyedWhileStoppingItOnlyClosesTheDevice) {
+  ASSERT_EQ(sub_->start(load(kTwoOnOne)), "");
+  serve("tcp 10.99.0.100:80", true);
+  serve("tcp 10.99.0.100:443", true);
+  sub_->evaluate();
+  take();
+  sub_->begin_stop();
+  take();
+  int asked = serving_calls_;
+  sub_->evaluate();  // stopping: the virtual servers are not asked
+  sub_.reset();
+  EXPECT_EQ(serving_calls_, asked);
+  EXPECT_EQ(take(), (Log{"close"}));
+}
+
+// Nothing announced: no linger on stop (a start that failed, say).
+TEST_F(AnycastSubsystemTest, NothingAnnouncedNoLinger) {
+  ASSERT_EQ(sub_->start(load(kTwoOnOne)), "");
+  sub_->begin_stop();
+  EXPECT_FALSE(sub_->handing_over());
+}
+
 TEST_F(AnycastSubsystemTest, AReloadChangesOnlyWhatChanged) {
   auto cfg = load(kTwoOnOne);
   ASSERT_EQ(sub_->start(cfg), "");
@@ -180,6 +241,11 @@ TEST_F(AnycastSubsystemTest, AReloadChangesOnlyWhatChanged) {
   EXPECT_EQ(take(), (Log{"+addr 10.99.0.101", "+route 10.99.0.101 table 200"}));
   ASSERT_EQ(sub_->reload(more, cfg), "");
   EXPECT_EQ(take(), (Log{"-route 10.99.0.101 table 200", "-addr 10.99.0.101"}));
+  // Only the linger: nothing touched.
+  auto longer = cfg;
+  longer.anycast.withdraw_linger = std::chrono::seconds(30);
+  ASSERT_EQ(sub_->reload(cfg, longer), "");
+  EXPECT_EQ(take(), Log{});
   // Another table: everything withdrawn from the old one, the device made again.
   auto other = cfg;
   other.anycast.table = 300;

@@ -315,6 +315,46 @@ TEST_F(LvsSubsystemTest, QuorumLostLeavesOnlyTheSorryServer) {
                                                   {"tcp 192.0.2.2:80", true}}));
 }
 
+// What an anycast announcement follows: evaluated since start, quorum, and the service in
+// the kernel as desired; the listener is told after evaluations and reconciles.
+TEST_F(LvsSubsystemTest, ServingFollowsEvaluationQuorumAndTheKernelTable) {
+  using Serving = LvsSubsystem::Serving;
+  const std::string k = "tcp 192.0.2.1:80";
+  int told = 0;
+  lvs_.set_serving_listener([&] { ++told; });
+  EXPECT_EQ(lvs_.serving(k), Serving{});  // not started
+  CheckPort pa;
+  pa.up();
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1, tcp_check(pa))};
+  ASSERT_EQ(lvs_.start(with({vs})), "");
+  EXPECT_GT(told, 0);
+  EXPECT_EQ(lvs_.serving(k), (Serving{true, false, true}));  // the check has not passed yet
+  EXPECT_EQ(lvs_.serving("tcp 192.0.2.9:80"), Serving{});    // no such virtual server
+  ASSERT_TRUE(run_until([&] { return lvs_.serving(k) == Serving{true, true, true}; }));
+  // The next write fails: the kernel's table is not known as desired until a reconcile
+  // reads it again.
+  fake_.fail_when([](const ipvs::Operation&) { return true; }, EIO);
+  pa.down();
+  ASSERT_TRUE(run_until([&] { return !lvs_.serving(k).quorum; }));
+  EXPECT_FALSE(lvs_.serving(k).in_sync);
+  fake_.clear_failures();
+  pa.up();
+  ASSERT_TRUE(run_until([&] { return lvs_.serving(k) == Serving{true, true, true}; }));
+  lvs_.stop();
+  EXPECT_EQ(lvs_.serving(k), Serving{});
+}
+
+// With dataplane = "none" nothing is programmed: in sync by definition, evaluated at once.
+TEST_F(LvsSubsystemTest, ServingWithoutADataplaneIsQuorumAlone) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};  // no check: up
+  auto cfg = with({vs});
+  cfg.global.dataplane = config::Dataplane::none;
+  ASSERT_EQ(lvs_.start(cfg), "");
+  EXPECT_EQ(lvs_.serving("tcp 192.0.2.1:80"), (LvsSubsystem::Serving{true, true, true}));
+}
+
 // A health change plans and applies its own service alone, from the cached view of the
 // kernel (no dump, nothing else looked at): its cost does not grow with the table.
 TEST_F(LvsSubsystemTest, AHealthChangeTouchesOnlyItsService) {
