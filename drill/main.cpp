@@ -15,6 +15,7 @@
 
 #include "daemon/config/loader.h"
 #include "drill/drill.h"
+#include "drill/ecmp.h"
 #include "drill/flood.h"
 #include "drill/http_tools.h"
 #include "drill/params.h"
@@ -29,6 +30,7 @@ namespace {
 
 const char* kUsage =
     "usage: hadirector-drill [--mode nat|dr] [--scenario NAME]... [--json] [--keep]\n"
+    "       hadirector-drill --topology ecmp [...]  (anycast directors: --topology ecmp --help)\n"
     "                        [--rate N] [--long N] [--config FILE] [--drill-config FILE]\n"
     "                        [--daemon PATH] [--vm-runner PATH] [--soak DURATION [--seed N]]\n"
     "--config FILE: drill an operator's hadirector config on the lab: its VRRP timers,\n"
@@ -223,5 +225,8 @@ int main(int argc, char** argv) {
     return hd::drill::flood_main({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "client")
     return hd::drill::client_main({args.begin() + 1, args.end()});
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--topology" && args[i + 1] == "ecmp")
+      return hd::drill::ecmp_main(args, hd::drill::self_path());
   return hd::drill::drill_main(args);
 }

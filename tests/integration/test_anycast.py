@@ -211,5 +211,18 @@ forwarding = "nat"
         self.assertNotIn(VIP, sh("ip", "route", "show", "table", "200", ns=self.ns_d[0]))
 
 
+    def test_a_persistent_device_of_that_name_is_refused(self):
+        # One that outlives the daemon would keep announcing after a crash: not taken over.
+        sh("ip", "tuntap", "add", "dev", "hd-anycast", "mode", "tun", ns=self.ns_d[0])
+        cfg, sock = self.config(0)
+        d = Daemon(cfg, sock, netns=self.ns_d[0])
+        self.assertEqual(d.proc.wait(10), 1)
+        d.stop()
+        self.assertIn("TUN interface hd-anycast exists and is persistent", d.logs())
+        sh("ip", "tuntap", "del", "dev", "hd-anycast", "mode", "tun", ns=self.ns_d[0])
+        self.start(0, ".2")
+        wait_for(lambda: self.announced(0)[0], 10, what="announced once the name is free")
+
+
 if __name__ == "__main__":
     hdtest.main()

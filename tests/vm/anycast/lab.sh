@@ -16,14 +16,16 @@
 #   LAB_SCENARIOS  the scenarios to play, in order (default: all but host-dies, which cuts
 #                  d1's link: the router waits for the BGP hold time)
 #   LAB_RATE, LAB_LONG  new connections/s (40), long-lived connections (20)
+#   LAB_LONG_EVERY_MS   a long-lived connection's request interval (200)
 #   LAB_SCHED      the scheduler (mh); LAB_SYNC=0: no connection sync; LAB_SLOPPY=0: no sloppy_tcp
 #   LAB_JUDGE=0    print, judge nothing (benchmarks)
 # Exit 0: every budget kept; 1: one was not (said on a FAIL line).
 set -euo pipefail
 HD=$1 HDD=$2 BIRD=$3
 SCENARIOS=${LAB_SCENARIOS:-steady drain daemon-kill added-back bird-kill quorum-one rs-dies}
-RATE=${LAB_RATE:-40} LONG=${LAB_LONG:-20} SCHED=${LAB_SCHED:-mh}
+RATE=${LAB_RATE:-40} LONG=${LAB_LONG:-20} SCHED=${LAB_SCHED:-mh} EVERY=${LAB_LONG_EVERY_MS:-200}
 SYNC=${LAB_SYNC:-1} SLOPPY=${LAB_SLOPPY:-1} JUDGE=${LAB_JUDGE:-1}
+ulimit -n 65536  # the client holds up to 1,000 long-lived connections and the new ones
 P=hdan$$
 W=$(mktemp -d /tmp/hdan.XXXXXX)
 VIP=10.99.0.100
@@ -135,6 +137,8 @@ CONF
     ((SYNC)) && printf 'lvs_sync_daemon = { interface = "eth0", sync_id = 7 }\n'
     printf '[anycast]\nwithdraw_linger = "1s"\n'
     printf '[[virtual_server]]\naddress = "%s"\nport = 80\nannounce = "bgp"\nforwarding = "dr"\nscheduler = "%s"\n' "$VIP" "$SCHED"
+    # One client address: mh-port hashes its ports too, so its flows spread over the servers.
+    [[ $SCHED == mh ]] && printf 'scheduler_flags = ["mh-port"]\n'
     for r in 1 2 3 4; do
       printf '  [[virtual_server.real_server]]\n  address = "10.77.0.2%s"\n  port = 80\n' "$r"
       printf '  check = { type = "http", path = "/", interval = "200ms", timeout = "150ms", rise = 1, fall = 1 }\n'
@@ -169,16 +173,16 @@ wait_hops "$(want 1 2 3)" 60 >/dev/null
 echo "lab: three directors announce $VIP; router: $(ns rt ip route show "$VIP" | tr -s ' \n' ' ')"
 
 FIRST_PORT=20000
-CLIENT_S=9
-((LONG > 200)) && CLIENT_S=15  # opening 1,000 connections in the guest takes a while
+CLIENT_S=7 WARM=2
+((LONG > 200)) && CLIENT_S=14 WARM=7  # opening 1,000 connections in the guest takes a while
 printf '%-13s %9s %9s %7s %7s %9s %s\n' scenario withdraw new failed long broken note
 scenario() {  # NAME ACT WANT-AFTER MAX-FAILED KILLED-SERVER(or -)
   local name=$1 act=$2 after=$3 max_failed=$4 killed=$5 t="-" out="$W/$1.out"
   ns c timeout -s TERM "$CLIENT_S" "$HDD" client --target "$VIP:80" --rate "$RATE" --long "$LONG" --timeout-ms 2000 \
-    --long-interval-ms 200 --first-port "$FIRST_PORT" >"$out" 2>/dev/null &
+    --long-interval-ms "$EVERY" --first-port "$FIRST_PORT" >"$out" 2>/dev/null &
   local cpid=$!
   FIRST_PORT=$((FIRST_PORT + 1000))
-  sleep $((CLIENT_S - 6))  # long-lived connections open, and the sync carries them
+  sleep "$WARM"  # long-lived connections open, and the sync carries them
   $act
   if [[ $after != "-" ]]; then t=$(wait_hops "$after" 15) || { fail "$name: the router did not converge"; }; fi
   wait "$cpid" || true
@@ -190,9 +194,10 @@ scenario() {  # NAME ACT WANT-AFTER MAX-FAILED KILLED-SERVER(or -)
     END { printf "%d %d %d %d %d", n, f, l, b, k }' "$out")
   read -r n f l b k <<<"$r"
   printf '%-13s %9s %9s %7s %7s %9s %s\n' "$name" "$t" "$n" "$f" "$l" "$b" "${6:-}$( ((k)) && echo " (+$k on $killed, on purpose)")"
+  ((f > 0)) && { awk '$1 == "R" && $4 != "ok" { $1 = $2 = $3 = ""; print "  failed:" $0 }' "$out" | head -3 || true; }
   ((n > 0)) || fail "$name: no request completed"
-  ((f <= max_failed)) || { fail "$name: $f new requests failed (budget $max_failed)"; grep ' fail ' "$out" | head -5; }
-  ((b == 0)) || { fail "$name: $b long-lived connections broken (budget 0)"; grep ' broken ' "$out" | head -5; }
+  ((f <= max_failed)) || { fail "$name: $f new requests failed (budget $max_failed)"; grep ' fail ' "$out" | head -5 || true; }
+  ((b == 0)) || { fail "$name: $b long-lived connections broken (budget 0)"; grep ' broken ' "$out" | head -5 || true; }
 }
 
 act_none() { :; }
@@ -209,6 +214,10 @@ for sc in $SCENARIOS; do
       scenario steady act_none - 0 -
       c1=$(conns 1) c2=$(conns 2) c3=$(conns 3)
       echo "steady: new connections scheduled per director (IPVS stats): d1 $c1, d2 $c2, d3 $c3"
+      for r in 1 2 3 4; do
+        n=0; for i in 1 2 3; do n=$((n + $(ns "d$i" ipvsadm -Ln --stats --exact -t "$VIP:80" | awk -v rs="10.77.0.2$r:80" '$2 == rs { print $3 }'))); done
+        printf ' rs%s %s' "$r" "$n"
+      done; echo " (new connections per real server, all directors)"
       for c in "$c1" "$c2" "$c3"; do ((c > 0)) || fail "steady: a director took no connection (ECMP share $c1/$c2/$c3)"; done ;;
     drain)
       scenario drain act_drain "$(want 1 2)" 0 - "ctl withdraw on d3"
@@ -221,7 +230,10 @@ for sc in $SCENARIOS; do
       start_bird d2
       wait_hops "$(want 1 2 3)" 30 >/dev/null ;;
     quorum-one)
-      scenario quorum-one act_quorum_one "$(want 1 2)" 3 - "d3 alone loses its real servers"
+      # Until its check falls (200 ms) and the router moves (~0.3 s), d3 takes a third of the
+      # new connections and cannot reach a server: their SYNs are lost, most are retried in
+      # time (the SYN RTO is 1 s, the client waits 2 s).
+      scenario quorum-one act_quorum_one "$(want 1 2)" 8 - "d3 alone loses its real servers"
       for r in 1 2 3 4; do ns d3 ip route del prohibit "10.77.0.2$r/32"; done
       wait_hops "$(want 1 2 3)" 15 >/dev/null ;;
     rs-dies)
@@ -241,5 +253,5 @@ done
 
 echo "router's next hops now: $(hops)"
 for i in 1 2 3; do echo "-- d$i IPVS"; ns "d$i" ipvsadm -Ln | tail -n +3; done
-((FAILED == 0)) && echo "lab: every budget kept"
+if ((!JUDGE)); then echo "lab: nothing judged (LAB_JUDGE=0)"; elif ((FAILED == 0)); then echo "lab: every budget kept"; fi
 exit "$FAILED"

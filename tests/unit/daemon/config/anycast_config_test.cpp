@@ -134,6 +134,17 @@ virtual_ipaddresses = [ "10.9.0.1/32" ]
   EXPECT_THAT(r.errors[0].message, HasSubstr("must name an instance"));
 }
 
+TEST(AnycastConfig, VirtualServersOnOneAddressAgreeAndNoneForwardsNothing) {
+  auto r = load(kSync + kVs + "[[virtual_server]]\naddress = \"10.99.0.100\"\nport = 443\n");
+  ASSERT_EQ(r.errors.size(), 1u) << all(r.errors);
+  EXPECT_EQ(r.errors[0].line, 7);
+  EXPECT_THAT(r.errors[0].message, HasSubstr("an address is announced one way"));
+  r = load("[global]\ndataplane = \"none\"\n" + kVs);
+  ASSERT_TRUE(r.ok()) << all(r.errors);
+  ASSERT_EQ(r.warnings.size(), 1u) << all(r.warnings);
+  EXPECT_THAT(r.warnings[0].message, HasSubstr("nothing here forwards"));
+}
+
 TEST(AnycastConfig, TheWriterRoundTripsEveryField) {
   auto r = load(R"([anycast]
 interface = "any0"
