@@ -160,20 +160,25 @@ void AnycastSubsystem::evaluate() {
     if (!stopping_)
       for (auto& key : v.services) services.emplace_back(key, serving_(key));
     auto verdict = anycast::decide(services, withdrawn_.count(a.str()) > 0, stopping_);
-    if (verdict.announce && !v.refused.empty() && !v.announced)
-      v.refused.clear();  // asked again: a retry
+    if (!verdict.announce || !v.announced) v.refused.clear();  // withdrawn, or asked again
     if (verdict.announce != v.announced) {
       if (verdict.announce) {
         IpAddress addr = a;
-        uint64_t gen = gen_;
-        kernel_->add_route(a, cfg_.table,
-                           [this, addr, gen](int err) { on_route_added(addr, gen, err); });
+        uint64_t gen = gen_, request = ++v.request;
+        v.announced = true;  // before the request: a refusal may be answered at once
+        kernel_->add_route(a, cfg_.table, [this, addr, gen, request](int err) {
+          on_route_added(addr, gen, request, err);
+        });
         ++announcements_;
+        if (!v.announced) {  // refused at once (on_route_added said so)
+          v.why = v.refused;
+          continue;
+        }
       } else {
         kernel_->remove_route(a, cfg_.table);
         ++withdrawals_;
+        v.announced = false;
       }
-      v.announced = verdict.announce;
       HD_LOG(info, "anycast") << (verdict.announce ? "announcing " : "withdrawing ") << a.str()
                               << " (" << verdict.why << ")";
       if (events_)
@@ -185,9 +190,12 @@ void AnycastSubsystem::evaluate() {
   }
 }
 
-void AnycastSubsystem::on_route_added(const IpAddress& a, uint64_t gen, int err) {
+void AnycastSubsystem::on_route_added(const IpAddress& a, uint64_t gen, uint64_t request,
+                                      int err) {
   auto it = vips_.find(a);
-  if (err == 0 || gen != gen_ || it == vips_.end() || !it->second.announced) return;
+  if (err == 0 || gen != gen_ || it == vips_.end() || !it->second.announced ||
+      it->second.request != request)
+    return;
   // Not announced after all: said everywhere the announcement was, and asked again at the
   // next evaluation (the next health change or reconcile, every reconcile_interval).
   ++refusals_;
@@ -215,8 +223,9 @@ void AnycastSubsystem::begin_stop() {
   // Linger only where traffic may still arrive: something was announced.
   linger_end_ = clock_.now() + (any ? cfg_.withdraw_linger : Duration::zero());
   evaluate();  // every route goes; the addresses stay: what still arrives is served
-  HD_LOG(info, "anycast") << "withdrawn; serving what still arrives for "
-                          << std::chrono::duration<double>(cfg_.withdraw_linger).count() << " s";
+  if (any)
+    HD_LOG(info, "anycast") << "withdrawn; serving what still arrives for "
+                            << std::chrono::duration<double>(cfg_.withdraw_linger).count() << " s";
 }
 
 bool AnycastSubsystem::handing_over() const { return open_ && stopping_ && clock_.now() < linger_end_; }

@@ -88,8 +88,9 @@ class AnycastSubsystem final : public Subsystem {
     bool announced = false;             // the route as last written
     std::string why;
     std::string refused;  // the kernel refused the route: why (retried next evaluation)
+    uint64_t request = 0;  // +1 per route added: an answer to an older one is ignored
   };
-  void on_route_added(const IpAddress& a, uint64_t gen, int err);
+  void on_route_added(const IpAddress& a, uint64_t gen, uint64_t request, int err);
   static std::map<IpAddress, Vip> vips_of(const config::Config& cfg);
   void withdraw_all();
 

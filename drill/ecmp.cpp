@@ -9,6 +9,7 @@
 #include <set>
 
 #include "drill/params.h"
+#include "drill/proc.h"
 #include "drill/vm.h"
 
 namespace hd::drill {
@@ -47,7 +48,12 @@ std::string absolute(const std::string& p) {
   return out;
 }
 
-bool host_has_ipvs() { return exists("/proc/net/ip_vs"); }
+// As the VRRP drill decides: IPVS here, or after modprobe; else the VM.
+bool host_has_ipvs() {
+  if (exists("/proc/net/ip_vs")) return true;
+  drill::run({"modprobe", "-q", "ip_vs"});
+  return exists("/proc/net/ip_vs");
+}
 
 }  // namespace
 

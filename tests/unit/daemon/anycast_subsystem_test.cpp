@@ -45,8 +45,12 @@ class RecordingKernel final : public anycast::Kernel {
   void remove_address(const IpAddress& a) override { log_.push_back("-addr " + a.str()); }
   void add_route(const IpAddress& a, uint32_t t, std::function<void(int)> done) override {
     log_.push_back("+route " + a.str() + " table " + std::to_string(t));
-    answers.push_back(std::move(done));
+    if (refuse_now)
+      done(refuse_now);  // as NetlinkAddressManager does when the request cannot be sent
+    else
+      answers.push_back(std::move(done));
   }
+  int refuse_now = 0;
   void remove_route(const IpAddress& a, uint32_t t) override {
     log_.push_back("-route " + a.str() + " table " + std::to_string(t));
   }
@@ -202,6 +206,39 @@ TEST_F(AnycastSubsystemTest, ARefusedRouteIsNotCountedAsAnnouncedAndIsRetried) {
   sub_->status(w);
   w.end_object();
   EXPECT_NE(w.str().find("\"announced\":true,\"why\":\"serving\""), std::string::npos) << w.str();
+}
+
+// A request that cannot even be sent is refused before add_route returns: not claimed
+// either; and an answer to an older request does not touch a newer route.
+TEST_F(AnycastSubsystemTest, ARefusalAtOnceOrALateAnswerToAnOldRequest) {
+  ASSERT_EQ(sub_->start(load(kTwoOnOne)), "");
+  serve("tcp 10.99.0.100:80", true);
+  serve("tcp 10.99.0.100:443", true);
+  kernel_->refuse_now = EIO;
+  sub_->evaluate();
+  auto status = [&] {
+    JsonWriter w;
+    w.begin_object();
+    sub_->status(w);
+    w.end_object();
+    return w.str();
+  };
+  EXPECT_NE(status().find("\"announced\":false,\"why\":\"the kernel refused the route: Input/output error\""),
+            std::string::npos) << status();
+  kernel_->refuse_now = 0;
+  sub_->evaluate();  // asked again
+  ASSERT_EQ(kernel_->answers.size(), 1u);
+  serve("tcp 10.99.0.100:80", false);
+  sub_->evaluate();  // withdrawn
+  serve("tcp 10.99.0.100:80", true);
+  sub_->evaluate();  // announced again: a second request
+  ASSERT_EQ(kernel_->answers.size(), 2u);
+  kernel_->answers[0](EINVAL);  // the first request's late refusal: not this route's
+  EXPECT_NE(status().find("\"announced\":true,\"why\":\"serving\""), std::string::npos) << status();
+  serve("tcp 10.99.0.100:80", false);
+  take();
+  sub_->evaluate();
+  EXPECT_EQ(take(), (Log{"-route 10.99.0.100 table 200"}));  // so its withdrawal is written
 }
 
 // The destructor asks the virtual servers nothing (their subsystem may be gone: a start

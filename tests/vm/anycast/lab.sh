@@ -14,7 +14,8 @@
 # usage: lab.sh HADIRECTOR HADIRECTOR-DRILL BIRD
 # Environment (bench/anycast sets them; the test takes the defaults):
 #   LAB_SCENARIOS  the scenarios to play, in order (default: all but host-dies, which cuts
-#                  d1's link: the router waits for the BGP hold time)
+#                  d1's link: the router waits for the BGP hold time). Each starts from all
+#                  three directors serving and leaves them so.
 #   LAB_RATE, LAB_LONG  new connections/s (40), long-lived connections (20)
 #   LAB_LONG_EVERY_MS   a long-lived connection's request interval (200)
 #   LAB_SCHED      the scheduler (mh); LAB_SYNC=0: no connection sync; LAB_SLOPPY=0: no sloppy_tcp
@@ -167,7 +168,7 @@ wait_hops() {  # EXPECTED-STRING TIMEOUT-S: seconds it took (3 decimals), or fai
   done
   awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }'
 }
-conns() { ns "d$1" ipvsadm -Ln --stats --exact -t "$VIP:80" 2>/dev/null | awk '$1 == "TCP" { print $3 }'; }
+conns() { ns "d$1" ipvsadm -Ln --stats --exact -t "$VIP:80" 2>/dev/null | awk '$1 == "TCP" { s = $3 } END { print s + 0 }'; }
 
 wait_hops "$(want 1 2 3)" 60 >/dev/null
 echo "lab: three directors announce $VIP; router: $(ns rt ip route show "$VIP" | tr -s ' \n' ' ')"
@@ -181,7 +182,9 @@ scenario() {  # NAME ACT WANT-AFTER MAX-FAILED KILLED-SERVER(or -)
   ns c timeout -s TERM "$CLIENT_S" "$HDD" client --target "$VIP:80" --rate "$RATE" --long "$LONG" --timeout-ms 2000 \
     --long-interval-ms "$EVERY" --first-port "$FIRST_PORT" >"$out" 2>/dev/null &
   local cpid=$!
-  FIRST_PORT=$((FIRST_PORT + 1000))
+  # Each scenario its own source ports (IPVS would otherwise find the last one's entries).
+  FIRST_PORT=$((FIRST_PORT + LONG + RATE * CLIENT_S + 100))
+  ((FIRST_PORT + LONG + RATE * CLIENT_S < 60000)) || FIRST_PORT=20000
   sleep "$WARM"  # long-lived connections open, and the sync carries them
   $act
   if [[ $after != "-" ]]; then t=$(wait_hops "$after" 15) || { fail "$name: the router did not converge"; }; fi
@@ -190,7 +193,8 @@ scenario() {  # NAME ACT WANT-AFTER MAX-FAILED KILLED-SERVER(or -)
   r=$(awk -v killed="$killed" '
     $1 == "R" { n++; if ($4 != "ok") f++ }
     $1 == "L" { if (!($2 in seen)) { seen[$2] = 1; l++ }
-                if ($4 == "broken") { if (last[$2] == killed) k++; else b++ } else last[$2] = $5 }
+                if ($4 == "broken") { if (!($2 in gone)) { gone[$2] = 1; if (last[$2] == killed) k++; else b++ } }
+                else last[$2] = $5 }
     END { printf "%d %d %d %d %d", n, f, l, b, k }' "$out")
   read -r n f l b k <<<"$r"
   printf '%-13s %9s %9s %7s %7s %9s %s\n' "$name" "$t" "$n" "$f" "$l" "$b" "${6:-}$( ((k)) && echo " (+$k on $killed, on purpose)")"
@@ -215,7 +219,7 @@ for sc in $SCENARIOS; do
       c1=$(conns 1) c2=$(conns 2) c3=$(conns 3)
       echo "steady: new connections scheduled per director (IPVS stats): d1 $c1, d2 $c2, d3 $c3"
       for r in 1 2 3 4; do
-        n=0; for i in 1 2 3; do n=$((n + $(ns "d$i" ipvsadm -Ln --stats --exact -t "$VIP:80" | awk -v rs="10.77.0.2$r:80" '$2 == rs { print $3 }'))); done
+        n=0; for i in 1 2 3; do n=$((n + $(ns "d$i" ipvsadm -Ln --stats --exact -t "$VIP:80" | awk -v rs="10.77.0.2$r:80" '$2 == rs { s = $3 } END { print s + 0 }'))); done
         printf ' rs%s %s' "$r" "$n"
       done; echo " (new connections per real server, all directors)"
       for c in "$c1" "$c2" "$c3"; do ((c > 0)) || fail "steady: a director took no connection (ECMP share $c1/$c2/$c3)"; done ;;
@@ -223,8 +227,15 @@ for sc in $SCENARIOS; do
       scenario drain act_drain "$(want 1 2)" 0 - "ctl withdraw on d3"
       ns d3 "$HD" ctl --socket "$W/d3.sock" announce "$VIP" >/dev/null
       wait_hops "$(want 1 2 3)" 15 >/dev/null ;;
-    daemon-kill) scenario daemon-kill act_daemon_kill "$(want 2 3)" 2 - "SIGKILL hadirector on d1" ;;
-    added-back) scenario added-back act_added_back "$(want 1 2 3)" 2 - "d1 restarted" ;;
+    daemon-kill)
+      scenario daemon-kill act_daemon_kill "$(want 2 3)" 2 - "SIGKILL hadirector on d1"
+      start_hd 1  # each scenario starts from all three serving
+      wait_hops "$(want 1 2 3)" 15 >/dev/null ;;
+    added-back)
+      kill -9 "${HD_PID[1]}"
+      wait_hops "$(want 2 3)" 15 >/dev/null
+      sleep 1  # what ECMP moved settles on d2 and d3
+      scenario added-back act_added_back "$(want 1 2 3)" 2 - "d1 restarted" ;;
     bird-kill)
       scenario bird-kill act_bird_kill "$(want 1 3)" 2 - "SIGKILL BIRD on d2"
       start_bird d2
