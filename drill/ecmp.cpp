@@ -109,6 +109,8 @@ int ecmp_main(const std::vector<std::string>& args, const std::string& self) {
   lab = absolute(lab);
   std::vector<std::string> env = {"env", "LAB_RATE=" + rate, "LAB_LONG=" + longs};
   if (!scenarios.empty()) env.push_back("LAB_SCENARIOS=" + scenarios);
+  if (const char* t = std::getenv("LAB_CLIENT_S"); t && *t)  // CI's short version
+    env.push_back(std::string("LAB_CLIENT_S=") + t);
   std::vector<std::string> argv;
   if (host_has_ipvs()) {
     argv = env;

@@ -20,6 +20,7 @@
 #   LAB_LONG_EVERY_MS   a long-lived connection's request interval (200)
 #   LAB_SCHED      the scheduler (mh); LAB_SYNC=0: no connection sync; LAB_SLOPPY=0: no sloppy_tcp
 #   LAB_JUDGE=0    print, judge nothing (benchmarks)
+#   LAB_CLIENT_S   seconds of traffic per scenario (7; CI's short version 5)
 # Exit 0: every budget kept; 1: one was not (said on a FAIL line).
 set -euo pipefail
 HD=$1 HDD=$2 BIRD=$3
@@ -174,7 +175,7 @@ wait_hops "$(want 1 2 3)" 60 >/dev/null
 echo "lab: three directors announce $VIP; router: $(ns rt ip route show "$VIP" | tr -s ' \n' ' ')"
 
 FIRST_PORT=20000
-CLIENT_S=7 WARM=2
+CLIENT_S=${LAB_CLIENT_S:-7} WARM=2  # each scenario's traffic: WARM s before the act
 ((LONG > 200)) && CLIENT_S=14 WARM=7  # opening 1,000 connections in the guest takes a while
 printf '%-13s %9s %9s %7s %7s %9s %s\n' scenario withdraw new failed long broken note
 scenario() {  # NAME ACT WANT-AFTER MAX-FAILED KILLED-SERVER(or -)

@@ -14,4 +14,6 @@ for t in qemu-system-x86_64 busybox cpio depmod ipvsadm nsenter bird; do
 done
 HD="$(readlink -f "$1")"
 HDD="$(readlink -f "${2:?usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill}")"
-exec "$HDD" --topology ecmp --daemon "$HD"
+# CI's short version: rs-dies is left to the VRRP drill's rs-down, 5 s of traffic each.
+LAB_CLIENT_S=5 exec "$HDD" --topology ecmp --daemon "$HD" --scenario steady --scenario drain \
+  --scenario daemon-kill --scenario added-back --scenario bird-kill --scenario quorum-one
