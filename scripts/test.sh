@@ -22,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-6}  # 16 targets, two at a time, from their corpora: CI stays under 30 minutes (FUZZ_SECONDS=600 for a real session)
+FUZZ_SECONDS=${FUZZ_SECONDS:-4}  # 16 targets, two at a time, from their corpora: CI stays under 30 minutes (FUZZ_SECONDS=600 for a real session)
 # Line tables only (-g1) in the optimised builds: file:line in sanitizer reports and
 # backtraces, ~30 % less compile time than full debug info (CI's 30 minutes on 2 cores).
 RELWITHDEBINFO=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
