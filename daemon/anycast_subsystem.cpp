@@ -71,8 +71,7 @@ std::unique_ptr<Kernel> netlink_kernel(Loop& loop) { return std::make_unique<Net
 
 AnycastSubsystem::AnycastSubsystem(Loop& loop, ServingFn serving,
                                    std::unique_ptr<anycast::Kernel> kernel, const Clock& clock)
-    : loop_(loop),
-      serving_(std::move(serving)),
+    : serving_(std::move(serving)),
       kernel_(std::move(kernel)),
       clock_(clock),
       soon_(std::make_unique<Timer>(loop, [this] { evaluate(); })) {}

@@ -94,7 +94,6 @@ class AnycastSubsystem final : public Subsystem {
   static std::map<IpAddress, Vip> vips_of(const config::Config& cfg);
   void withdraw_all();
 
-  Loop& loop_;
   ServingFn serving_;
   std::unique_ptr<anycast::Kernel> kernel_;
   const Clock& clock_;

@@ -30,29 +30,12 @@ const char* kEcmpUsage =
 const std::set<std::string> kScenarios = {"steady",   "drain",      "daemon-kill", "added-back",
                                           "bird-kill", "quorum-one", "rs-dies",     "host-dies"};
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return !p.empty() && ::stat(p.c_str(), &st) == 0;
-}
-
-std::string dir_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? "." : p.substr(0, s);
-}
-
 std::string absolute(const std::string& p) {
   char* a = realpath(p.c_str(), nullptr);
   if (!a) return "";
   std::string out = a;
   free(a);
   return out;
-}
-
-// As the VRRP drill decides: IPVS here, or after modprobe; else the VM.
-bool host_has_ipvs() {
-  if (exists("/proc/net/ip_vs")) return true;
-  drill::run({"modprobe", "-q", "ip_vs"});
-  return exists("/proc/net/ip_vs");
 }
 
 }  // namespace

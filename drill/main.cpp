@@ -19,6 +19,7 @@
 #include "drill/flood.h"
 #include "drill/http_tools.h"
 #include "drill/params.h"
+#include "drill/proc.h"
 #include "drill/scenarios.h"
 #include "drill/vm.h"
 
@@ -60,13 +61,6 @@ std::string self_path() {
   if (n <= 0) return "hadirector-drill";
   buf[n] = 0;
   return buf;
-}
-
-bool host_has_ipvs() {
-  struct stat st;
-  if (::stat("/proc/net/ip_vs", &st) == 0) return true;
-  drill::run({"modprobe", "-q", "ip_vs"});
-  return ::stat("/proc/net/ip_vs", &st) == 0;
 }
 
 int drill_main(const std::vector<std::string>& args) {

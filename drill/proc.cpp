@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,6 +151,22 @@ bool still_running(pid_t& pid) {
   if (waitpid(pid, &st, WNOHANG) == 0) return true;
   pid = -1;
   return false;
+}
+
+bool exists(const std::string& p) {
+  struct stat st;
+  return !p.empty() && ::stat(p.c_str(), &st) == 0;
+}
+
+std::string dir_of(const std::string& p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? "." : p.substr(0, s);
+}
+
+bool host_has_ipvs() {
+  if (exists("/proc/net/ip_vs")) return true;
+  run({"modprobe", "-q", "ip_vs"});
+  return exists("/proc/net/ip_vs");
 }
 
 }  // namespace hd::drill

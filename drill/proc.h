@@ -38,4 +38,10 @@ std::pair<long, long> footprint(pid_t pid);
 // Whether a child of ours still runs; one that has exited is reaped and `pid` set to -1.
 bool still_running(pid_t& pid);
 
+// Whether path `p` exists (false for ""); the directory part of `p` ("." when none).
+bool exists(const std::string& p);
+std::string dir_of(const std::string& p);
+// Whether this kernel has IPVS, loading ip_vs if it can: else the drill runs in the VM.
+bool host_has_ipvs();
+
 }  // namespace hd::drill

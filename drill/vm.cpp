@@ -15,16 +15,6 @@
 namespace hd::drill {
 namespace {
 
-bool exists(const std::string& p) {
-  struct stat st;
-  return !p.empty() && ::stat(p.c_str(), &st) == 0;
-}
-
-std::string dir_of(const std::string& p) {
-  auto s = p.rfind('/');
-  return s == std::string::npos ? "." : p.substr(0, s);
-}
-
 std::string which(const std::string& prog) {
   auto r = drill::run({"sh", "-c", "command -v " + prog});
   std::string p = r.out;

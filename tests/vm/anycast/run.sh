@@ -7,11 +7,9 @@
 # usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill
 # Exit: 0 every budget kept, 1 not, 77 skipped (tools missing).
 set -euo pipefail
-for t in qemu-system-x86_64 busybox cpio depmod ipvsadm nsenter bird; do
-  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
-    echo "SKIP: $t not installed (run scripts/install-deps.sh and scripts/install-vm-deps.sh)"; exit 77
-  fi
-done
+HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+. "$HERE/../require-tools.sh"
+require_tools qemu-system-x86_64 busybox cpio depmod ipvsadm nsenter bird
 HD="$(readlink -f "$1")"
 HDD="$(readlink -f "${2:?usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill}")"
 # CI's short version: rs-dies is left to the VRRP drill's rs-down, 5 s of traffic each.

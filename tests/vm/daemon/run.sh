@@ -7,11 +7,8 @@
 # Exit: the guest's status; 77 = skipped (tools missing).
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-for t in qemu-system-x86_64 busybox cpio depmod ipvsadm; do
-  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
-    echo "SKIP: $t not installed (run scripts/install-vm-deps.sh)"; exit 77
-  fi
-done
+. "$HERE/../require-tools.sh"
+require_tools qemu-system-x86_64 busybox cpio depmod ipvsadm
 HD="$(readlink -f "$1")"
 HDD="$(readlink -f "${2:?usage: run.sh PATH/TO/hadirector PATH/TO/hadirector-drill}")"
 exec "$HERE/../run-in-vm.sh" --timeout 240 --file "$HD" --file "$HDD" --file "$HERE/guest.sh:/guest.sh" \

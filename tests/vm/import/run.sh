@@ -11,11 +11,8 @@
 # Exit: 0 all equal; 1 a difference; 77 skipped (tools missing).
 set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-for t in qemu-system-x86_64 busybox cpio depmod ipvsadm keepalived python3; do
-  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
-    echo "SKIP: $t not installed (run scripts/install-vm-deps.sh)"; exit 77
-  fi
-done
+. "$HERE/../require-tools.sh"
+require_tools qemu-system-x86_64 busybox cpio depmod ipvsadm keepalived python3
 HD="$(readlink -f "${1:?usage: run.sh PATH/TO/hadirector}")"
 KEEPALIVED=$(command -v keepalived || echo /usr/sbin/keepalived)
 SAMPLES=/usr/share/doc/keepalived/samples

@@ -8,11 +8,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 bin="$(readlink -f "${1:?usage: run.sh PATH/TO/ipvs_vm_test [gtest args]}")"
 shift
-for t in qemu-system-x86_64 busybox cpio depmod ipvsadm; do
-  if ! command -v "$t" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$t && ! -x /sbin/$t ]]; then
-    echo "SKIP: $t not installed (run scripts/install-vm-deps.sh)"; exit 77
-  fi
-done
+. "$HERE/../require-tools.sh"
+require_tools qemu-system-x86_64 busybox cpio depmod ipvsadm
 t0=$(date +%s.%N)
 set +e
 "$HERE/../run-in-vm.sh" --timeout 120 --file "$bin" -- "$bin" --gtest_color=no "$@"
