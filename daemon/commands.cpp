@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cerrno>
 #include <cstdio>
@@ -252,7 +253,11 @@ int ctl(const std::vector<std::string>& args) {
     if (!done) std::cerr << "hadirector: " << error << "\n";
     return done && ok ? 0 : 1;
   }
-  if (!control::request(path, line, reply, error)) {
+  // drain --wait is answered when the drain ends, however long that takes.
+  bool wait = args[first] == "drain" && std::find(args.begin() + static_cast<std::ptrdiff_t>(first),
+                                                  args.end(), "--wait") != args.end();
+  auto timeout = wait ? std::chrono::milliseconds::zero() : std::chrono::milliseconds(60000);
+  if (!control::request(path, line, reply, error, timeout)) {
     std::cerr << "hadirector: " << error << "\n";
     return 1;
   }

@@ -81,6 +81,10 @@ Director::Director(Loop& loop, std::string config_path, config::Config cfg,
   events_.set_sink([this](const std::string& line) { control_.broadcast(line); },
                    [this] { return control_.subscribers() > 0; });
   for (auto& s : subsystems_) s->set_events(events_);
+  overrides_.on_real_change(
+      [this](const std::string& id, const RealOverride* now, const std::string& why) {
+        drain_changed(id, now, why);
+      });
 }
 
 Director::~Director() {
@@ -299,6 +303,15 @@ void Director::stop() {
   // First a handover that loses nothing: each VRRP Master lets another router take over and
   // keeps forwarding for handover_linger (the VRRP subsystem bounds the wait), while IPVS and
   // its connection sync keep running. Then every subsystem stops.
+  for (auto& [id, waiter] : drain_waiters_) {
+    JsonWriter w;
+    w.begin_object().field("ok", false).field("code", "busy");
+    w.field("error", "the daemon is stopping before the drain of " + id +
+                         " ended (the drain goes on when it starts again)");
+    w.end_object();
+    waiter.send(w.str() + "\n");
+  }
+  drain_waiters_.clear();
   for (auto& s : subsystems_) s->begin_stop();
   stop_when_handed_over();
   drain_timer_ = std::make_unique<Timer>(loop_, [this] {

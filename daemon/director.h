@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -80,6 +81,15 @@ class Director {
   void write_status(JsonWriter& w) const;
   // The ctl requests that change a real server's override.
   std::string change_real_server(const control::Peer& peer, const control::Command& c);
+  // ctl drain --wait: the drain as above, answered when it ends (drain_changed), at once
+  // when it has already ended.
+  control::Reply drain_and_wait(const control::Peer& peer, const control::Command& c);
+  void drain_changed(const std::string& id, const RealOverride* now, const std::string& why);
+  struct DrainWaiter {
+    control::Send send;
+    TimePoint since;
+  };
+  std::multimap<std::string, DrainWaiter> drain_waiters_;  // by real-server id
   std::string change_announcement(const control::Peer& peer, const control::Command& c);
   std::string change_instance(const control::Peer& peer, const control::Command& c);
   // admin_group / read_group resolved, and the socket's mode set from them.

@@ -94,6 +94,8 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
       return w.str() + "\n";
     }
     case control::Verb::drain:
+      if (c.wait) return drain_and_wait(peer, c);
+      return change_real_server(peer, c);
     case control::Verb::ready:
     case control::Verb::maint:
     case control::Verb::weight:
@@ -209,6 +211,7 @@ std::string Director::change_real_server(const control::Peer& peer, const contro
       // Draining again restarts the drain with the new timeout; a finished one stays out.
       if (o.mode != Mode::drained && o.mode != Mode::maint) {
         o.mode = Mode::drain;
+        o.reason.clear();
         o.deadline.reset();
         if (c.timeout) o.deadline = wall_ms(now + std::chrono::duration<double>(*c.timeout).count());
       }
@@ -216,10 +219,12 @@ std::string Director::change_real_server(const control::Peer& peer, const contro
     case control::Verb::ready:
       o.mode = Mode::none;
       o.deadline.reset();
+      o.reason.clear();
       break;
     case control::Verb::maint:
       o.mode = Mode::maint;
       o.deadline.reset();
+      o.reason.clear();
       break;
     case control::Verb::weight:
       o.weight = c.weight;
@@ -257,6 +262,50 @@ std::string Director::change_real_server(const control::Peer& peer, const contro
   w.field("override", now_o ? describe(*now_o) : std::string("none"));
   w.end_object();
   return w.str() + "\n";
+}
+
+namespace {
+std::string drained_answer(const std::string& id, const std::string& why, double waited_s) {
+  JsonWriter w;
+  w.begin_object().field("ok", true).field("real_server", id).field("override", "drained");
+  w.field("reason", why).field("waited_s", std::round(waited_s * 1000) / 1000).end_object();
+  return w.str() + "\n";
+}
+}  // namespace
+
+control::Reply Director::drain_and_wait(const control::Peer& peer, const control::Command& c) {
+  std::string answer = change_real_server(peer, c);
+  if (answer.rfind("{\"ok\":true", 0) != 0) return answer;
+  const std::string id = resolve_real_server(cfg_, c.vs, c.rs).id;
+  const RealOverride* o = overrides_.find(id);
+  using Mode = RealOverride::Mode;
+  if (o && o->mode == Mode::drained) return drained_answer(id, o->reason, 0);
+  if (!o || o->mode != Mode::drain)  // maint: a drain does not undo it
+    return refuse("conflict", id + " is " + (o ? describe(*o) : std::string("none")) +
+                                  ", not draining: ready it first");
+  return control::Reply::deferred([this, id](control::Send send) {
+    drain_waiters_.emplace(id, DrainWaiter{std::move(send), SteadyClock::now()});
+  });
+}
+
+void Director::drain_changed(const std::string& id, const RealOverride* now,
+                             const std::string& why) {
+  auto [first, last] = drain_waiters_.equal_range(id);
+  if (first == last) return;
+  using Mode = RealOverride::Mode;
+  if (now && now->mode == Mode::drain) return;  // drained again: still waiting
+  for (auto it = first; it != last; ++it) {
+    double waited = std::chrono::duration<double>(SteadyClock::now() - it->second.since).count();
+    if (now && now->mode == Mode::drained)
+      it->second.send(drained_answer(id, why.empty() ? now->reason : why, waited));
+    else
+      it->second.send(refuse(
+          "conflict", "the drain of " + id + " ended before it finished: " +
+                          (!why.empty() ? why
+                                        : "now " + (now ? describe(*now) + " (set by " + now->by + ")"
+                                                        : std::string("none")))));
+  }
+  drain_waiters_.erase(first, last);
 }
 
 }  // namespace hd

@@ -458,7 +458,7 @@ void LvsSubsystem::check_drains(bool fresh) {
         e.field("real_server", id).field("override", "drained").field("reason", why);
       });
     drains_.erase(id);
-    if (overrides_) overrides_->drain_done(id);
+    if (overrides_) overrides_->drain_done(id, why);
     admin_[id].mode = ipvs::AdminOverride::Mode::out;
   }
   if (!done.empty()) schedule_reconcile(false);

@@ -57,6 +57,7 @@ std::string Overrides::format(const Data& data) {
     t.insert("mode", std::string(to_string(o.mode)));
     if (o.deadline) t.insert("deadline", *o.deadline);
     if (o.weight) t.insert("weight", int64_t{*o.weight});
+    if (!o.reason.empty()) t.insert("reason", o.reason);
     t.insert("by", o.by);
     t.insert("at", o.at);
     list.push_back(std::move(t));
@@ -127,6 +128,7 @@ std::optional<Overrides::Data> Overrides::parse(const std::string& text, const s
       if (*w < 0 || *w > 65535) return bad("weight must be from 0 to 65535");
       o.weight = static_cast<int>(*w);
     }
+    o.reason = (*t)["reason"].value_or(std::string());
     o.by = (*t)["by"].value_or(std::string());
     o.at = (*t)["at"].value_or(0.0);
     if (!std::isfinite(o.at)) return bad("at must be a time");
@@ -207,7 +209,9 @@ std::string Overrides::set(const std::string& id, const RealOverride& o) {
     data_.reals.erase(id);
   else
     data_.reals[id] = o;
-  return commit(std::move(before));
+  auto err = commit(std::move(before));
+  if (err.empty()) changed(id, "");
+  return err;
 }
 
 std::string Overrides::commit(Data before) {
@@ -252,13 +256,15 @@ void Overrides::hold_lifted(const std::string& instance) {
     HD_LOG(error, "overrides") << "cannot record that " << instance << " is no longer held: " << err;
 }
 
-void Overrides::drain_done(const std::string& id) {
+void Overrides::drain_done(const std::string& id, const std::string& why) {
   auto it = data_.reals.find(id);
   if (it == data_.reals.end() || it->second.mode != RealOverride::Mode::drain) return;
   it->second.mode = RealOverride::Mode::drained;
   it->second.deadline.reset();
+  it->second.reason = why;
   if (auto err = save(); !err.empty())
     HD_LOG(error, "overrides") << "cannot record that the drain of " << id << " is done: " << err;
+  changed(id, why);
 }
 
 std::vector<std::string> Overrides::prune(const std::set<std::string>& ids,
@@ -284,6 +290,7 @@ std::vector<std::string> Overrides::prune(const std::set<std::string>& ids,
                       ": the instance is no longer in the config");
     it = data_.holds.erase(it);
   }
+  std::vector<std::string> gone;
   for (auto it = data_.reals.begin(); it != data_.reals.end();) {
     if (ids.count(it->first)) {
       ++it;
@@ -292,12 +299,14 @@ std::vector<std::string> Overrides::prune(const std::set<std::string>& ids,
     dropped.push_back("dropping the override (" + describe(it->second) + ") of " + it->first +
                       " set by " +
                       it->second.by + ": the real server is no longer in the config");
+    gone.push_back(it->first);
     it = data_.reals.erase(it);
   }
   if (!dropped.empty() && save_now) {
     if (auto err = save(); !err.empty())
       dropped.push_back("cannot save the overrides: " + err);
   }
+  for (auto& id : gone) changed(id, "the real server is no longer in the config");
   return dropped;
 }
 
@@ -338,6 +347,11 @@ void Overrides::status(JsonWriter& w) const {
     w.key("deadline");
     if (o.deadline)
       w.value(*o.deadline);
+    else
+      w.null();
+    w.key("reason");
+    if (!o.reason.empty())
+      w.value(o.reason);
     else
       w.null();
     w.field("by", o.by);

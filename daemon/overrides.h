@@ -8,6 +8,7 @@
 // The store only records intent; the LVS subsystem turns it into IPVS weights and decides
 // when a drain is complete (it sees the kernel's connection counts), which it records here.
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -29,6 +30,9 @@ struct RealOverride {
   std::optional<int> weight;  // runtime weight
   std::string by;             // who set it ("uid 0"), and when (Unix time)
   double at = 0;
+  // drained: why the drain ended ("no active connection is left", "its drain timeout
+  // passed": connections were cut), so that an operator can tell the two apart later.
+  std::string reason;
   bool operator==(const RealOverride&) const = default;
 };
 const char* to_string(RealOverride::Mode m);
@@ -90,7 +94,13 @@ class Overrides {
   std::string set_withdrawal(const std::string& address, const std::optional<Withdrawal>& w);
   // A drain came to its end: the entry becomes `drained` (kept and saved; a failed save
   // is logged, the change stays in memory, and the next save writes it).
-  void drain_done(const std::string& id);
+  void drain_done(const std::string& id, const std::string& why);
+  // Called after a real server's override changed (set, drain_done, prune) with the id,
+  // the override now (nullptr: none) and, where the store knows it, why ("" for set()).
+  // `hadirector ctl drain --wait` answers through it.
+  using RealListener =
+      std::function<void(const std::string& id, const RealOverride* now, const std::string& why)>;
+  void on_real_change(RealListener f) { listener_ = std::move(f); }
   // Drops the overrides of real servers not in `ids`, the holds of instances not in
   // `instances` and the withdrawals of addresses not in `addresses`; returns one line per
   // dropped entry.
@@ -121,9 +131,13 @@ class Overrides {
   std::string save();
   // Saves; on failure puts `before` back unless the file already holds the change.
   std::string commit(Data before);
+  void changed(const std::string& id, const std::string& why) {
+    if (listener_) listener_(id, find(id), why);
+  }
   FileOps& files_;
   std::string path_;
   Data data_;
+  RealListener listener_;
 };
 
 }  // namespace hd

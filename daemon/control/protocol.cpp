@@ -9,9 +9,10 @@ namespace hd::control {
 const char* const kCtlUsage =
     "  status                          the daemon's state (JSON, as status --json; sent as show)\n"
     "  overrides                       the runtime overrides, with who set them and when\n"
-    "  drain VS RS [--timeout DURATION]\n"
+    "  drain VS RS [--timeout DURATION] [--wait]\n"
     "                                  weight 0: no new connections; removed once its active\n"
-    "                                  connections reach 0, or at the timeout\n"
+    "                                  connections reach 0, or at the timeout; --wait answers\n"
+    "                                  when that happens (or when the drain is undone)\n"
     "  maint VS RS                     out of rotation at once\n"
     "  ready VS RS                     undo drain or maint\n"
     "  weight VS RS N|default          a runtime weight (0-65535), or back to the config's\n"
@@ -145,7 +146,7 @@ const VerbInfo kVerbs[] = {
     {"show", Verb::show, 0, "show"},
     {"overrides", Verb::overrides, 0, "overrides"},
     {"events", Verb::events, 0, "events"},
-    {"drain", Verb::drain, 2, "drain VS RS [--timeout DURATION]"},
+    {"drain", Verb::drain, 2, "drain VS RS [--timeout DURATION] [--wait]"},
     {"ready", Verb::ready, 2, "ready VS RS"},
     {"maint", Verb::maint, 2, "maint VS RS"},
     {"weight", Verb::weight, 2, "weight VS RS N|default"},
@@ -221,6 +222,10 @@ Parsed parse_command(std::string_view line) {
         return usage("--timeout must be a duration like 30s or 5m, got '" + (*words)[i] + "'");
       c.timeout = d;
       ++i;
+      continue;
+    }
+    if (c.verb == Verb::drain && opt == "--wait") {
+      c.wait = true;
       continue;
     }
     return usage("unexpected '" + opt + "'");

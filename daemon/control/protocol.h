@@ -48,7 +48,7 @@ enum class Verb {
   reload,       // text
   show,         // status as JSON, in the ctl answer format
   overrides,    // the runtime overrides
-  drain,        // drain VS RS [--timeout DURATION]
+  drain,        // drain VS RS [--timeout DURATION] [--wait]
   ready,        // ready VS RS: undo drain or maint
   maint,        // maint VS RS: out of rotation at once
   weight,       // weight VS RS N|default
@@ -67,6 +67,7 @@ struct Command {
   std::string instance;              // hold, failover, release
   std::string address;               // withdraw, announce
   std::optional<Duration> timeout;   // drain
+  bool wait = false;                 // drain --wait: answered when the drain ends
   std::optional<int> weight;         // weight: nullopt for "default"
   bool operator==(const Command&) const = default;
 };

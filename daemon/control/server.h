@@ -142,7 +142,8 @@ bool stream(const std::string& path, const std::string& line,
 
 // Client side, used by `hadirector status`: blocking is fine there.
 // Returns false and sets error on failure, or when the daemon does not answer within
-// `timeout` (a stopped or stuck daemon must not hang the client).
+// `timeout` (a stopped or stuck daemon must not hang the client); zero waits for as long
+// as the daemon takes (ctl drain --wait).
 bool request(const std::string& path, const std::string& line, std::string& reply,
              std::string& error, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 

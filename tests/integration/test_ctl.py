@@ -215,6 +215,19 @@ class Ctl(unittest.TestCase):
             reader.stderr.close()
             listener.close()
 
+    def test_drain_wait_answers_when_the_drain_ends(self):
+        # dataplane = "none": nothing to wait on, the drain ends at once and says so; the
+        # wait for a real connection is tests/vm/daemon's.
+        self.start(self.write())
+        rc, a, out = self.ctl("drain", "192.0.2.1:80", "10.0.1.11", "--wait")
+        self.assertEqual(rc, 0, out)
+        self.assertEqual((a["override"], a["reason"]),
+                         ("drained", "no IPVS table to wait on (dataplane none)"), out)
+        self.assertEqual(self.daemon.status()["overrides"][0]["reason"], a["reason"])
+        rc, a, out = self.ctl("maint", "192.0.2.1:80", "10.0.1.12")
+        rc, a, out = self.ctl("drain", "192.0.2.1:80", "10.0.1.12", "--wait")
+        self.assertEqual((rc, a["code"]), (1, "conflict"), out)
+
     def test_a_state_dir_that_cannot_be_written_refuses_the_change(self):
         cfg = self.write()
         with open(self.state, "w") as f:  # a file where the directory should be

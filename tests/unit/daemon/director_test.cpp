@@ -73,10 +73,12 @@ class FakeSubsystem final : public Subsystem {
   void set_overrides(Overrides& o) override {
     ++overrides_pushed;
     seen_overrides = o.reals().size();
+    store = &o;
   }
 
   int overrides_pushed = 0;
   size_t seen_overrides = 0;
+  Overrides* store = nullptr;  // what the LVS subsystem records a drain's end in
   std::string running, fail_towards, fail_rollback_to, sick;
   bool half_apply = false;
   bool handing_over_ = false;
@@ -357,6 +359,66 @@ TEST_F(DirectorTest, CtlChangesARealServerRecordsWhoAndTellsTheSubsystems) {
             "{\"ok\":true,\"real_server\":\"tcp 192.0.2.1:80 -> 10.0.1.11:80\","
             "\"override\":\"none\"}\n");
   EXPECT_EQ(d->overrides().reals().size(), 1u);
+}
+
+// ctl drain --wait: answered when the drain ends, whoever ends it.
+TEST_F(DirectorTest, CtlDrainWaitIsAnsweredWhenTheDrainEnds) {
+  write("old", kTwoReals);
+  auto d = make();
+  const std::string a = "tcp 192.0.2.1:80 -> 10.0.1.11:80", b = "tcp 192.0.2.1:80 -> 10.0.1.12:80";
+  auto ask = [&](const std::string& line, std::optional<std::string>& out) {
+    auto r = d->answer(kRoot, line);
+    if (!r.later) return r.text;
+    r.later([&out](std::string t) { out = std::move(t); });
+    return std::string("(deferred)");
+  };
+  std::optional<std::string> first, second, third;
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.11 --wait", first), "(deferred)");
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.11 --wait --timeout 1m", second), "(deferred)");
+  EXPECT_EQ(d->overrides().find(a)->mode, RealOverride::Mode::drain);
+  fakes[0]->store->drain_done(b, "no active connection is left");  // not that one's
+  EXPECT_FALSE(first);
+  fakes[0]->store->drain_done(a, "no active connection is left");
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->rfind("{\"ok\":true,\"real_server\":\"" + a + "\",\"override\":\"drained\","
+                         "\"reason\":\"no active connection is left\",\"waited_s\":", 0), 0u)
+      << *first;
+  EXPECT_EQ(first->substr(0, first->find("waited_s")), second->substr(0, second->find("waited_s")));
+  EXPECT_EQ(d->overrides().find(a)->reason, "no active connection is left");
+  // Already drained: answered at once, with the reason it ended.
+  std::optional<std::string> none;
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.11 --wait", none),
+            "{\"ok\":true,\"real_server\":\"" + a + "\",\"override\":\"drained\","
+            "\"reason\":\"no active connection is left\",\"waited_s\":0}\n");
+  // Undone while waited for: a refusal that says by whom.
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.12 --wait", third), "(deferred)");
+  d->handle_request(kRoot, "ready 192.0.2.1:80 10.0.1.12");
+  ASSERT_TRUE(third);
+  EXPECT_EQ(*third, "{\"ok\":false,\"code\":\"conflict\",\"error\":\"the drain of " + b +
+                        " ended before it finished: now none\"}\n");
+  // maint is not undone by a drain.
+  d->handle_request(kRoot, "maint 192.0.2.1:80 10.0.1.12");
+  EXPECT_NE(ask("drain 192.0.2.1:80 10.0.1.12 --wait", none).find("\"code\":\"conflict\",\"error\":"
+                                                                 "\"" + b + " is maint, not draining"),
+            std::string::npos);
+  // A reload that removes the server, and a stopping daemon, answer those still waiting.
+  d->handle_request(kRoot, "ready 192.0.2.1:80 10.0.1.12");
+  std::optional<std::string> gone;
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.12 --wait", gone), "(deferred)");
+  write("new", kOneReal);
+  ASSERT_TRUE(d->reload().ok);
+  ASSERT_TRUE(gone);
+  EXPECT_NE(gone->find("ended before it finished: the real server is no longer in the config"),
+            std::string::npos)
+      << *gone;
+  d->handle_request(kRoot, "ready 192.0.2.1:80 10.0.1.11");
+  std::optional<std::string> at_stop;
+  EXPECT_EQ(ask("drain 192.0.2.1:80 10.0.1.11 --wait", at_stop), "(deferred)");
+  d->stop();
+  ASSERT_TRUE(at_stop);
+  EXPECT_EQ(at_stop->rfind("{\"ok\":false,\"code\":\"busy\",\"error\":\"the daemon is stopping", 0),
+            0u)
+      << *at_stop;
 }
 
 TEST_F(DirectorTest, CtlRefusesStrangersUnknownServersAndBadRequests) {

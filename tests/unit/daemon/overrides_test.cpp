@@ -66,6 +66,8 @@ TEST(Overrides, FormatParsesBackToTheSame) {
                      {kB, RealOverride{Mode::none, std::nullopt, 7, "uid 1002 (alice)", 12.5}}};
   r["fwmark 7 v4 -> 10.0.1.12:0"] = RealOverride{Mode::maint, std::nullopt, 0, "uid 0", 1};
   r["tcp 10.0.0.1:80 -> 10.0.1.13:80"] = RealOverride{Mode::drained, std::nullopt, {}, "", 2};
+  r["tcp 10.0.0.1:80 -> 10.0.1.14:80"] =
+      RealOverride{Mode::drained, std::nullopt, {}, "uid 0", 3, "its drain timeout passed"};
   Overrides::Data d{r, {{"VI_1", InstanceHold{InstanceHold::Mode::hold, "uid 0", 3.25}},
                         {"VI_GW", InstanceHold{InstanceHold::Mode::failover, "uid 1002", 4}}},
                      {{"10.99.0.100", Withdrawal{"uid 0", 5.5}}, {"2001:db8::1", Withdrawal{"uid 7", 6}}}};
@@ -74,6 +76,25 @@ TEST(Overrides, FormatParsesBackToTheSame) {
   ASSERT_TRUE(back) << error << "\n" << text;
   EXPECT_EQ(*back, d);
   EXPECT_THAT(text, HasSubstr("hadirector ctl"));
+}
+
+// What `ctl drain --wait` follows: every change of a real server's override, with why.
+TEST(Overrides, TheListenerHearsEveryChangeOfARealServer) {
+  Overrides o;
+  std::vector<std::string> heard;
+  o.on_real_change([&](const std::string& id, const RealOverride* now, const std::string& why) {
+    heard.push_back(id + ": " + (now ? describe(*now) : std::string("gone")) + " / " + why);
+  });
+  ASSERT_EQ(o.set(kA, drain()), "");
+  o.drain_done(kA, "no active connection is left");
+  o.drain_done(kA, "again");  // no longer draining: nothing happens
+  ASSERT_EQ(o.set(kB, drain()), "");
+  o.prune({kA}, {}, {});
+  EXPECT_EQ(heard, (std::vector<std::string>{
+                       kA + std::string(": drain / "),
+                       kA + std::string(": drained / no active connection is left"),
+                       kB + std::string(": drain / "),
+                       kB + std::string(": gone / the real server is no longer in the config")}));
 }
 
 TEST(Overrides, ParseErrorsNameThePlace) {
@@ -193,11 +214,12 @@ TEST(Overrides, WhatDesiredReadsAndTheOpenDrains) {
   EXPECT_EQ(m.at(kB).mode, ipvs::AdminOverride::Mode::out);
   EXPECT_EQ(m.at(kB).weight, 9);
   EXPECT_EQ(o.open_drains().at(kA), 100.0);
-  o.drain_done(kA);
+  o.drain_done(kA, "no active connection is left");
   EXPECT_EQ(o.find(kA)->mode, Mode::drained);
+  EXPECT_EQ(o.find(kA)->reason, "no active connection is left");
   EXPECT_EQ(o.admin_map().at(kA).mode, ipvs::AdminOverride::Mode::out);
   EXPECT_TRUE(o.open_drains().empty());
-  o.drain_done(kB);  // not a drain: unchanged
+  o.drain_done(kB, "x");  // not a drain: unchanged
   EXPECT_EQ(o.find(kB)->mode, Mode::maint);
   EXPECT_EQ(describe(*o.find(kB)), "maint, weight 9");
   EXPECT_EQ(describe(RealOverride{Mode::none, std::nullopt, 0, "", 0}), "weight 0");

@@ -264,11 +264,15 @@ EVPID=$!
 hold_conn
 until_ok 10 table_has '10\.0\.7\.2:8080 +Masq +1 +1 ' && ok "drain: one active connection through IPVS" \
   || { bad "drain: no active connection"; ipvsadm -Ln; }
-ctl drain 10.0.8.100:80 10.0.7.2:8080 | grep -q '"override":"drain"' && ok "drain: ctl drain answered" || bad "drain: ctl drain"
+# --wait: answered when the drain ends (here: when the connection closes), not before.
+ctl drain 10.0.8.100:80 10.0.7.2:8080 --wait > $W/drain-wait 2>&1 &
+WAITPID=$!
 until_ok 5 table_has '10\.0\.7\.2:8080 +Masq +0 +1 ' && ok "drain: weight 0, the connection still active" \
   || bad "drain: weight 0 with the connection"
 sleep 2.5  # two of the daemon's reads of the table (one per second while a drain is open)
 table_has '10\.0\.7\.2:8080 +Masq +0 +1 ' && ok "drain: kept while a connection is active" || bad "drain: removed too early"
+kill -0 $WAITPID 2>/dev/null && [ ! -s $W/drain-wait ] && ok "drain --wait: still waiting while a connection is active" \
+  || { bad "drain --wait: answered early"; cat $W/drain-wait; }
 n0=$(answers); sleep 1
 [ "$(answers)" -gt "$n0" ] && ! grep -q broken $W/long && ok "drain: the established connection still carries requests" \
   || { bad "drain: established connection broken"; cat $W/long; }
@@ -276,6 +280,8 @@ kill $NCC; wait $NCC 2>/dev/null
 until_ok 10 table_lacks '10\.0\.7\.2:8080' && ok "drain: removed once no active connection is left" \
   || { bad "drain: not removed after the last connection"; ipvsadm -Ln; }
 ctl overrides | grep -q '"mode":"drained"' && ok "drain: recorded as drained" || bad "drain: not recorded"
+wait $WAITPID && grep -q '"override":"drained","reason":"no active connection is left","waited_s":' $W/drain-wait \
+  && ok "drain --wait: answered at the drain's end, with why" || { bad "drain --wait: answer"; cat $W/drain-wait; }
 grep '"type":"ipvs"' $W/events | grep -q 'destination 10.0.7.2:8080' && ok "events: the IPVS operations" \
   || { bad "events: no ipvs event"; cat $W/events; }
 grep '"type":"override"' $W/events | grep -q '"override":"drained","reason":"no active connection is left"' \
@@ -284,7 +290,8 @@ ctl ready 10.0.8.100:80 10.0.7.2 | grep -q '"override":"none"' && until_ok 5 tab
   && ok "drain: ready puts it back" || bad "drain: ready"
 hold_conn
 until_ok 10 table_has '10\.0\.7\.2:8080 +Masq +1 +1 ' || bad "drain: second connection"
-ctl drain 10.0.8.100:80 10.0.7.2:8080 --timeout 2s >/dev/null
+ctl drain 10.0.8.100:80 10.0.7.2:8080 --timeout 2s | grep -q '"override":"drain"' && ok "drain: ctl drain answered at once" \
+  || bad "drain: ctl drain"
 until_ok 10 table_lacks '10\.0\.7\.2:8080' && ok "drain: --timeout 2s removes it with a connection left" \
   || bad "drain: timeout"
 grep -q 'drain done (its drain timeout passed)' $W/log5 && ok "drain: the log says why" || bad "drain: log line"

@@ -41,6 +41,10 @@ TEST(Protocol, RealServerRequests) {
   EXPECT_EQ(c.vs, "tcp 10.0.0.1:80");
   EXPECT_EQ(c.rs, "10.0.1.11:8080");
   EXPECT_EQ(c.timeout, std::chrono::seconds(30));
+  EXPECT_FALSE(c.wait);
+  c = parsed("drain 10.0.0.1:80 10.0.1.11 --wait --timeout 5m");
+  EXPECT_TRUE(c.wait);
+  EXPECT_EQ(c.timeout, std::chrono::minutes(5));
   c = parsed("  drain 10.0.0.1:80   10.0.1.11 ");
   EXPECT_EQ(c.vs, "10.0.0.1:80");
   EXPECT_EQ(c.rs, "10.0.1.11");
@@ -69,12 +73,13 @@ TEST(Protocol, AnycastRequests) {
 TEST(Protocol, BadRequestsSayWhatIsWrongAndHowToWriteIt) {
   EXPECT_THAT(error_of("frobnicate"), HasSubstr("unknown request 'frobnicate'"));
   EXPECT_THAT(error_of(""), HasSubstr("empty request"));
-  EXPECT_THAT(error_of("drain a"), HasSubstr("usage: drain VS RS [--timeout DURATION]"));
+  EXPECT_THAT(error_of("drain a"), HasSubstr("usage: drain VS RS [--timeout DURATION] [--wait]"));
   EXPECT_THAT(error_of("weight a b"), HasSubstr("missing the weight"));
   EXPECT_THAT(error_of("weight a b 65536"), HasSubstr("from 0 to 65535"));
   EXPECT_THAT(error_of("weight a b -1"), HasSubstr("from 0 to 65535"));
   EXPECT_THAT(error_of("weight a b 3x"), HasSubstr("'3x'"));
   EXPECT_THAT(error_of("drain a b --timeout"), HasSubstr("--timeout needs a duration"));
+  EXPECT_THAT(error_of("maint a b --wait"), HasSubstr("unexpected '--wait'"));
   EXPECT_THAT(error_of("drain a b --timeout soon"), HasSubstr("got 'soon'"));
   EXPECT_THAT(error_of("drain a b --timeout 0s"), HasSubstr("--timeout must be"));
   EXPECT_THAT(error_of("maint a b --timeout 3s"), HasSubstr("unexpected '--timeout'"));
