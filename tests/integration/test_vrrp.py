@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import signal
+import threading
 import time
 import unittest
 
@@ -164,16 +165,50 @@ garp = { count = 3, spacing = "50ms" }
     def held(self, d):
         return d.status()["vrrp"]["instances"][0]["held"]
 
+    def follow_events(self, name):
+        """`hadirector ctl events` on director `name`: the process and the list its lines
+        (parsed) are collected into, by a thread, until the stream ends."""
+        p = subprocess.Popen([BIN, "ctl", "--socket", os.path.join(self.tmp.path, name + ".sock"),
+                              "events"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        lines = []
+
+        def collect():
+            for line in p.stdout:
+                lines.append(json.loads(line))
+        t = threading.Thread(target=collect, daemon=True)
+        t.start()
+        self.addCleanup(lambda: (p.kill(), p.wait(), t.join(5), p.stdout.close()))
+        wait_for(lambda: lines and lines[0].get("subscribed"), 5, what="the subscription")
+        return lines
+
+    @staticmethod
+    def vrrp_events(lines):
+        return [(e["instance"], e["from"], e["to"], e["reason"]) for e in lines if e.get("type") == "vrrp"]
+
     def test_ctl_failover_holds_across_a_restart_until_release(self):
         state = lambda n: 'state_dir = "%s"' % os.path.join(self.tmp.path, n + "-state")
         a = self.start(self.ns_a, "a", 150, global_extra=state("a"))
         b = self.start(self.ns_b, "b", 100, global_extra=state("b"))
         self.wait_state(a, "MASTER")
         self.wait_state(b, "BACKUP")
+        # The event stream (ctl events) tells each director's transitions, with why.
+        events_a, events_b = self.follow_events("a"), self.follow_events("b")
         rc, ans = self.ctl("a", "failover", "VI_1")
         self.assertEqual((rc, ans["override"]), (0, "failover"), ans)
         self.wait_state(b, "MASTER", timeout=2)
         self.wait_state(a, "BACKUP")
+        wait_for(lambda: self.vrrp_events(events_a) and self.vrrp_events(events_b), 3,
+                 what="a vrrp event from each director")
+        self.assertEqual(self.vrrp_events(events_a),
+                         [("VI_1", "MASTER", "BACKUP", "failover: handing over to another router")])
+        self.assertEqual([e[:3] for e in self.vrrp_events(events_b)], [("VI_1", "BACKUP", "MASTER")])
+        override = [e for e in events_a if e.get("type") == "override"]
+        self.assertEqual([(e["vrrp_instance"], e["command"], e["override"]) for e in override],
+                         [("VI_1", "failover", "failover")])
+        # Sequence numbers rise and the override comes before the transition it caused.
+        seqs = [e["seq"] for e in events_a[1:]]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertLess(override[0]["seq"], [e for e in events_a if e.get("type") == "vrrp"][0]["seq"])
         self.assertTrue(self.held(a))
         self.assertEqual(a.status()["vrrp"]["instances"][0]["last_transition"]["reason"],
                          "failover: handing over to another router")
