@@ -48,6 +48,8 @@ std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop
   vrrp->set_listener([lvs_raw](const std::string& instance, vrrp::State s) {
     lvs_raw->on_vrrp_state(instance, s == vrrp::State::master);
   });
+  // A live Master's handover: the LVS side forwards what its IPVS does not know to it.
+  vrrp->set_takeover_listener([lvs_raw](const TakeoverNotice& n) { lvs_raw->on_takeover(n); });
   // Quorum of virtual servers feeds VRRP tracking (track_virtual_servers).
   lvs->set_quorum_listener(
       [vrrp_raw](const std::map<std::string, bool>& up) { vrrp_raw->on_quorum(up); });

@@ -120,6 +120,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   checker_ = std::make_unique<checkers::Checker>(
       loop_, [this](const checkers::Change& c) { on_change(c); }, std::move(options));
   checker_->start(std::move(targets));
+  configure_handover(cfg);
   if (kernel_) {
     pending_full_ = true;
     reconcile_now();
@@ -153,6 +154,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
     return start(new_cfg);
   }
   global_ = new_cfg.global;
+  configure_handover(new_cfg);
   if (reload_part(old_cfg, new_cfg)) {
     if (kernel_) {
       periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
@@ -223,6 +225,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
 void LvsSubsystem::stop() {
   if (!running_) return;
   running_ = false;
+  handover_.reset();  // its tables go
   evaluated_ = false;
   soon_.stop();
   periodic_.stop();
@@ -466,6 +469,33 @@ void LvsSubsystem::check_drains(bool fresh) {
     drain_poll_.stop();
   else if (!drain_poll_.active())
     drain_poll_.start(std::chrono::seconds(1), std::chrono::seconds(1));
+}
+
+void LvsSubsystem::configure_handover(const config::Config& cfg) {
+  if (!kernel_ || cfg.global.dataplane != config::Dataplane::kernel ||
+      !cfg.global.handover_forwarding) {
+    handover_.reset();
+    return;
+  }
+  nft::HandoverServices s;
+  for (auto& vs : cfg.virtual_servers) {
+    if (vs.protocol != config::Protocol::tcp && !vs.fwmark) continue;
+    if (vs.fwmark)
+      s.fwmarks.push_back(vs.fwmark);
+    else if (vs.address)
+      s.services.push_back({*vs.address, static_cast<uint16_t>(vs.port)});
+    for (auto& rs : vs.real_servers)
+      if (rs.forwarding.value_or(vs.forwarding) == config::Forwarding::nat)
+        s.nat_reals.push_back({rs.address, static_cast<uint16_t>(vs.fwmark ? 0 : rs.port)});
+  }
+  if (!handover_)
+    handover_ = std::make_unique<HandoverForwarding>(
+        handover_timers_, handover_apply_ ? handover_apply_ : nft::run_nft_script);
+  handover_->set_services(std::move(s));
+}
+
+void LvsSubsystem::on_takeover(const TakeoverNotice& n) {
+  if (running_ && handover_) handover_->notice(n);
 }
 
 void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {

@@ -19,6 +19,7 @@
 #include "checkers/checker.h"
 #include "core/clock.h"
 #include "core/loop.h"
+#include "daemon/handover_forwarding.h"
 #include "daemon/lvs_config.h"
 #include "daemon/subsystem.h"
 #include "ipvs/backend.h"
@@ -71,6 +72,12 @@ class LvsSubsystem final : public Subsystem {
 
   // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
   void on_vrrp_state(const std::string& instance, bool master);
+  // A live old Master's handover (VrrpSubsystem::set_takeover_listener): with IPVS and
+  // handover_forwarding, its unknown TCP packets are forwarded to it while it lingers.
+  void on_takeover(const TakeoverNotice& n);
+  // How the handover forwarding's nft scripts are applied (tests: a fake).
+  void set_handover_apply(HandoverForwarding::Apply a) { handover_apply_ = std::move(a); }
+  const HandoverForwarding* handover() const { return handover_.get(); }
   // Told, after every evaluation, whether each virtual server (by config key) has quorum.
   void set_quorum_listener(std::function<void(const std::map<std::string, bool>&)> f) {
     quorum_listener_ = std::move(f);
@@ -173,6 +180,11 @@ class LvsSubsystem final : public Subsystem {
   ipvs::AdminMap admin_;
   std::map<std::string, std::optional<TimePoint>> drains_;  // open drains and their deadlines
   Timer drain_poll_;  // reads the kernel's table each second while a drain is open
+  // Handover forwarding: made with IPVS and handover_forwarding, else none.
+  void configure_handover(const config::Config& cfg);
+  LoopTimers handover_timers_{loop_};
+  HandoverForwarding::Apply handover_apply_;
+  std::unique_ptr<HandoverForwarding> handover_;
   void tell_quorum();
   void tell_serving();
   std::function<void()> serving_listener_;

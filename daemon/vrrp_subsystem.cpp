@@ -260,7 +260,30 @@ void VrrpSubsystem::apply_holds() {
   applied_holds_ = std::move(want);
 }
 
+TakeoverNotice VrrpSubsystem::takeover_notice(const vrrp::Transition& t,
+                                              const config::VrrpInstance& vi) {
+  TakeoverNotice n;
+  n.instance = t.instance;
+  n.interface = t.interface;
+  if (t.live_master) n.from = *t.live_master;
+  if (t.takeover_ahead && t.live_master) {
+    n.phase = TakeoverNotice::Phase::ahead;
+    n.window = 4 * vi.advert_interval + std::chrono::seconds(1);
+  } else if (t.to == vrrp::State::master && t.live_master &&
+             vi.handover_linger > Duration::zero()) {
+    n.phase = TakeoverNotice::Phase::master;
+    n.window = std::max<Duration>(vi.handover_linger - Millis(500), vi.handover_linger / 2);
+  }
+  return n;
+}
+
 void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
+  if (takeover_listener_) {
+    auto vi = std::find_if(cfg_.vrrp_instances.begin(), cfg_.vrrp_instances.end(),
+                           [&](const config::VrrpInstance& v) { return v.name == t.instance; });
+    if (vi != cfg_.vrrp_instances.end()) takeover_listener_(takeover_notice(t, *vi));
+  }
+  if (t.takeover_ahead) return;  // not a state change
   if (t.failover_aborted && overrides_) {
     // A failover nobody took: the instance took its VIPs back and is no longer held. So
     // are the rest of its group: drop the store's entry and release them.

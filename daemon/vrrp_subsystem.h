@@ -7,6 +7,7 @@
 
 #include "checkers/checker.h"
 #include "core/loop.h"
+#include "daemon/handover_forwarding.h"
 #include "daemon/vrrp_hooks.h"
 #include "daemon/subsystem.h"
 #include "vrrp/engine.h"
@@ -39,6 +40,18 @@ class VrrpSubsystem final : public Subsystem {
   void set_listener(std::function<void(const std::string&, vrrp::State)> f) {
     listener_ = std::move(f);
   }
+  // Told, on the main loop, when a live Master is about to hand over to an instance, when
+  // the instance took over from it and when that is over (the LVS side's handover
+  // forwarding, daemon/handover_forwarding.h).
+  void set_takeover_listener(std::function<void(const TakeoverNotice&)> f) {
+    takeover_listener_ = std::move(f);
+  }
+  // The notice a transition makes (pure): ahead for Fsm's TakeoverAhead, for 4 advert
+  // intervals and a second (the takeover comes within Master_Down_Interval); master when
+  // it took over from a live Master, until half a second before that Master's linger ends
+  // (ours: handover_linger is set alike on both directors; at least half of it); ended
+  // otherwise.
+  static TakeoverNotice takeover_notice(const vrrp::Transition& t, const config::VrrpInstance& vi);
 
   // Effective priority and fault reason of an instance from its track scripts' states
   // (keepalived's rules): weight 0 failing -> fault; weight > 0 added while the script
@@ -63,6 +76,7 @@ class VrrpSubsystem final : public Subsystem {
   vrrp::Engine engine_;
   NotifyHooks hooks_;
   std::map<std::string, config::Notify> notify_;
+  std::function<void(const TakeoverNotice&)> takeover_listener_;
   bool started_ = false;
   // The config less its virtual servers (config::without_virtual_servers): what VRRP reads.
   config::Config cfg_;

@@ -73,8 +73,10 @@ int run_in_vm(const Options& o, const std::vector<std::string>& args) {
     auto p = which(prog);
     if (!p.empty()) argv.insert(argv.end(), {"--file", p});
   }
-  // Partitions are made with nftables on the lab's bridge; vrrp-netem with tc.
-  for (auto mod : {"nf_tables", "nft_meta_bridge", "sch_prio", "sch_netem", "cls_u32"})
+  // Partitions are made with nftables on the lab's bridge; vrrp-netem with tc; the
+  // directors' handover forwarding duplicates packets with nft (nft_dup_*).
+  for (auto mod : {"nf_tables", "nft_meta_bridge", "nft_dup_ipv4", "nft_dup_ipv6", "sch_prio",
+                   "sch_netem", "cls_u32"})
     argv.insert(argv.end(), {"--module", mod});
   argv.insert(argv.end(), {"--", o.self, "--no-vm", "--daemon", o.daemon});
   if (!o.keep) argv.push_back("--report-markers");

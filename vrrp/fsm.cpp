@@ -174,11 +174,13 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       // RFC 5798 6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
       // Master_Down_Timer to Skew_Time".
       master_.reset();
+      if (!held_) takeover_ahead(out, ev.source);
       out.emplace_back(ArmMasterDownTimer{skew_time()});
       return;
     }
     const bool preempt_now = params_.preempt && now >= preempt_allowed_at_ && !held_;
     if (!preempt_now || a.priority >= priority_) {
+      live_master_.reset();       // a Master goes on: no takeover ahead
       handover_pending_ = false;  // someone took over
       if (lingering_ && !linger_armed_) {
         // The new Master holds the VIPs now (it advertises only as Master): let go after
@@ -189,8 +191,11 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       adopt_interval(out, a);
       master_ = ev.source;
       out.emplace_back(ArmMasterDownTimer{master_down_interval()});
+    } else {
+      // Lower priority and Preempt_Mode: discard, and let the timer run out; the Master
+      // is alive and will linger once preempted.
+      takeover_ahead(out, ev.source);
     }
-    // Otherwise: lower priority and Preempt_Mode: discard, and let the timer run out.
     return;
   }
 
@@ -392,7 +397,16 @@ void Fsm::transition(Actions& out, State to, TimePoint now, std::string reason) 
   state_ = to;
   last_transition_ = now;
   last_reason_ = reason;
-  out.emplace_back(StateChanged{from, to, std::move(reason)});
+  StateChanged c{from, to, std::move(reason)};
+  if (to == State::master) c.taken_from = live_master_;
+  live_master_.reset();
+  out.emplace_back(std::move(c));
+}
+
+void Fsm::takeover_ahead(Actions& out, const IpAddress& from) {
+  if (live_master_ == from) return;  // told already
+  live_master_ = from;
+  out.emplace_back(TakeoverAhead{from});
 }
 
 // RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT", within
@@ -463,7 +477,12 @@ std::ostream& operator<<(std::ostream& os, const IntervalRefused& a) {
                                                                  << "}";
 }
 std::ostream& operator<<(std::ostream& os, const StateChanged& a) {
-  return os << "StateChanged{" << a.from << "->" << a.to << ", " << a.reason << "}";
+  os << "StateChanged{" << a.from << "->" << a.to << ", " << a.reason;
+  if (a.taken_from) os << ", from " << a.taken_from->str();
+  return os << "}";
+}
+std::ostream& operator<<(std::ostream& os, const TakeoverAhead& a) {
+  return os << "TakeoverAhead{" << a.from.str() << "}";
 }
 std::ostream& operator<<(std::ostream& os, const Action& a) {
   std::visit([&](const auto& x) { os << x; }, a);

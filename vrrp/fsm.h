@@ -150,13 +150,24 @@ struct StateChanged {
   State to;
   std::string reason;
   bool failover_aborted = false;  // a failover nobody took: the hold was lifted (Hold)
+  // Becoming Master from a Master that is alive (it handed over with priority 0, or we
+  // preempted it): its address. It keeps forwarding for its handover_linger.
+  std::optional<IpAddress> taken_from;
   friend bool operator==(const StateChanged&, const StateChanged&) = default;
+};
+// A Backup expects to take over from a live Master: it heard that Master's priority-0 advert
+// (a handover: Master_Down_Interval is now Skew_Time), or it discards that Master's adverts
+// to preempt it. Told once per Master, before the takeover, so that what must be ready
+// when the VIPs arrive (the LVS side's handover forwarding) can be.
+struct TakeoverAhead {
+  IpAddress from;
+  friend bool operator==(const TakeoverAhead&, const TakeoverAhead&) = default;
 };
 using Action =
     std::variant<SendAdvert, ArmAdvertTimer, ArmMasterDownTimer, CancelAdvertTimer,
                  CancelMasterDownTimer, AddVips, RemoveVips, KeepVips, ArmLingerTimer,
                  CancelLingerTimer, SendGratuitous, IntervalAdopted, IntervalRefused,
-                 StateChanged>;
+                 StateChanged, TakeoverAhead>;
 using Actions = std::vector<Action>;
 
 // Printing, for logs and test failure messages.
@@ -174,6 +185,7 @@ std::ostream& operator<<(std::ostream& os, const SendGratuitous& a);
 std::ostream& operator<<(std::ostream& os, const IntervalAdopted& a);
 std::ostream& operator<<(std::ostream& os, const IntervalRefused& a);
 std::ostream& operator<<(std::ostream& os, const StateChanged& a);
+std::ostream& operator<<(std::ostream& os, const TakeoverAhead& a);
 std::ostream& operator<<(std::ostream& os, const Action& a);
 
 class Fsm {
@@ -260,6 +272,7 @@ class Fsm {
   // Ends a linger: the VIPs go now (no-op when not lingering).
   void end_linger(Actions& out);
   void transition(Actions& out, State to, TimePoint now, std::string reason);
+  void takeover_ahead(Actions& out, const IpAddress& from);
   void adopt_interval(Actions& out, const Advert& a);
 
   Params params_;
@@ -273,6 +286,8 @@ class Fsm {
   std::string fault_reason_;
   Duration master_adver_interval_;
   std::optional<IpAddress> master_;
+  // Backup: a live Master we are about to take over from (TakeoverAhead told), if any.
+  std::optional<IpAddress> live_master_;
   TimePoint preempt_allowed_at_{};
   TimePoint advert_due_{};  // when the advert timer last armed was due (absolute cadence)
   AdvertTiming timing_;

@@ -444,8 +444,21 @@ void Instance::execute(const Actions& actions) {
               if (s.to == State::master) ++counters_.became_master;
               HD_LOG(info, "vrrp") << cfg_.name << ": " << s.from << " -> " << s.to << " ("
                                    << s.reason << ")";
-              if (on_transition_) on_transition_(
-                    Transition{cfg_.name, s.from, s.to, s.reason, fsm_.held(), s.failover_aborted});
+              if (s.taken_from)
+                HD_LOG(info, "vrrp") << cfg_.name << ": took over from " << s.taken_from->str()
+                                     << ", which keeps forwarding for its linger";
+              if (on_transition_)
+                on_transition_(Transition{cfg_.name, s.from, s.to, s.reason, fsm_.held(),
+                                          s.failover_aborted, s.taken_from, false,
+                                          cfg_.interface});
+            },
+            [&](const TakeoverAhead& t) {
+              HD_LOG(info, "vrrp") << cfg_.name << ": expecting to take over from "
+                                   << t.from.str();
+              if (on_transition_)
+                on_transition_(Transition{cfg_.name, fsm_.state(), fsm_.state(),
+                                          "takeover ahead", fsm_.held(), false, t.from, true,
+                                          cfg_.interface});
             },
         },
         action);

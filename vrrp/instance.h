@@ -124,6 +124,12 @@ struct Transition {
   std::string reason;
   bool held = false;  // held by an operator after it (false after a failover nobody took)
   bool failover_aborted = false;  // this is the Master taking its VIPs back after a failover
+  // A live Master: the one this instance took over from (to MASTER; it lingers, see
+  // Fsm::StateChanged::taken_from), or, with takeover_ahead, the one it expects to take
+  // over from (Fsm's TakeoverAhead: no state change, from == to).
+  std::optional<IpAddress> live_master;
+  bool takeover_ahead = false;
+  std::string interface;  // the instance's
 };
 
 class Instance {

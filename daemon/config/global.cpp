@@ -80,6 +80,7 @@ void load_global(Table& root, Config& cfg) {
   }
   if (auto v = g.choice("ipvs_on_stop", {"keep", "remove"}))
     cfg.global.ipvs_remove_on_stop = *v == "remove";
+  if (auto v = g.boolean("handover_forwarding")) cfg.global.handover_forwarding = *v;
   if (auto v = g.duration("reconcile_interval", Millis(100), std::chrono::hours(1)))
     cfg.global.reconcile_interval = *v;
   if (auto* st = g.subtable("lvs_sync_daemon")) {

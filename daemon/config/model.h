@@ -116,6 +116,9 @@ struct Global {
   int vrrp_rt_priority = 10;
   std::vector<int> vrrp_cpu_affinity;  // CPUs the VRRP thread may run on; empty: any
   bool ipvs_remove_on_stop = false;  // ipvs_on_stop = "remove": delete our services on stop
+  // A new VRRP Master forwards TCP packets its IPVS does not know to the old Master while
+  // that one lingers (nftables/handover.h): no handshake is lost in a planned switchover.
+  bool handover_forwarding = true;
   Duration reconcile_interval = std::chrono::seconds(5);  // drift repair period
   std::optional<SyncDaemon> lvs_sync_daemon;
   IpvsTimeouts ipvs_timeouts;

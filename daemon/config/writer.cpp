@@ -115,6 +115,8 @@ toml::table global_table(const Global& g) {
   }
   if (g.ipvs_remove_on_stop != d.ipvs_remove_on_stop)
     put(t, "ipvs_on_stop", g.ipvs_remove_on_stop ? "remove" : "keep");
+  if (g.handover_forwarding != d.handover_forwarding)
+    put(t, "handover_forwarding", g.handover_forwarding);
   put_duration(t, "reconcile_interval", g.reconcile_interval, d.reconcile_interval);
   if (g.lvs_sync_daemon) {
     toml::table s;

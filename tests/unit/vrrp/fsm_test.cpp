@@ -61,6 +61,11 @@ MATCHER_P2(Changed, from, to, "") {
   const auto* c = std::get_if<StateChanged>(&arg);
   return c != nullptr && c->from == from && c->to == to;
 }
+// A StateChanged to MASTER from a live Master (taken_from).
+MATCHER_P(TookOverFrom, address, "") {
+  const auto* c = std::get_if<StateChanged>(&arg);
+  return c != nullptr && c->to == State::master && c->taken_from == address;
+}
 
 // Durations in exact nanoseconds: (256 - 100) / 256 s = 0.609375 s.
 constexpr Duration kSkew100 = milliseconds(609) + std::chrono::microseconds(375);
@@ -177,9 +182,34 @@ TEST_F(FsmTest, BackupBecomesMasterWhenMasterDownTimerFires) {
 TEST_F(FsmTest, BackupHearingPriorityZeroWaitsOnlySkewTime) {
   Fsm f = backup();
   f.handle(advert(200), kT0);
-  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kSkew100}));
+  // The Master is alive and hands over: told before the takeover (handover forwarding).
+  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)),
+              ElementsAre(TakeoverAhead{ip("10.0.0.9")}, ArmMasterDownTimer{kSkew100}));
   EXPECT_EQ(f.state(), State::backup);
   EXPECT_EQ(f.master_address(), std::nullopt);
+  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kSkew100}))
+      << "told once";
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + seconds(1) + kSkew100),
+              Contains(TookOverFrom(std::optional<IpAddress>(ip("10.0.0.9")))));
+}
+
+// A Master that just stops advertising is dead as far as anyone knows: no takeover ahead,
+// nothing taken over from.
+TEST_F(FsmTest, ATakeoverFromADeadMasterNamesNoOldMaster) {
+  Fsm f = backup();
+  f.handle(advert(200), kT0);
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
+              Contains(TookOverFrom(std::optional<IpAddress>())));
+  // Nor after a handover that someone else took: the one we then follow died.
+  Fsm g = backup();
+  g.handle(advert(0, "10.0.0.9"), kT0);
+  g.handle(advert(200, "10.0.0.7"), kT0 + milliseconds(100));
+  EXPECT_THAT(g.handle(MasterDownTimerFired{}, kT0 + milliseconds(100) + kDown100),
+              Contains(TookOverFrom(std::optional<IpAddress>())));
+  // A held Backup takes nothing over: not told.
+  Fsm h = backup();
+  h.handle(Hold{true, false}, kT0);
+  EXPECT_THAT(h.handle(advert(0, "10.0.0.9"), kT0), Not(Contains(TakeoverAhead{ip("10.0.0.9")})));
 }
 
 // RFC 5798 6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
@@ -209,10 +239,12 @@ TEST_F(FsmTest, BackupWithoutPreemptAcceptsLowerPriority) {
 // Preempt_Mode is True): Discard the ADVERTISEMENT" - and the timer runs out.
 TEST_F(FsmTest, BackupWithPreemptDiscardsLowerPriorityAndTakesOver) {
   Fsm f = backup();
-  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(1)), IsEmpty());
+  // The Master we are about to preempt is alive (it will linger): told once.
+  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(1)), ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
   EXPECT_THAT(f.handle(advert(99), kT0 + seconds(2)), IsEmpty());
   EXPECT_EQ(f.state(), State::backup);
-  f.handle(MasterDownTimerFired{}, kT0 + kDown100);
+  EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
+              Contains(TookOverFrom(std::optional<IpAddress>(ip("10.0.0.9")))));
   EXPECT_EQ(f.state(), State::master);
 }
 
@@ -314,7 +346,7 @@ TEST_F(FsmTest, PreemptDelayHoldsOffPreemptionAfterStartup) {
         << s;
   }
   EXPECT_EQ(f.master_address(), ip("10.0.0.9"));
-  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(10)), IsEmpty());
+  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(10)), ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
   f.handle(MasterDownTimerFired{}, kT0 + seconds(9) + kDown100);
   EXPECT_EQ(f.state(), State::master);
 }
@@ -568,7 +600,8 @@ TEST_F(FsmTest, PriorityChangedInBackupChangesElectionAndSkew) {
   Fsm f = backup();
   f.handle(PriorityChanged{120}, kT0);
   EXPECT_EQ(f.skew_time(), Duration(seconds(136)) / 256);
-  EXPECT_THAT(f.handle(advert(110), kT0), IsEmpty());  // now lower than us: discarded
+  EXPECT_THAT(f.handle(advert(110), kT0),  // now lower than us: discarded (we will preempt)
+              ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
   f.handle(PriorityChanged{110}, kT0);
   EXPECT_THAT(f.handle(advert(110), kT0), ElementsAre(ArmMasterDownTimer{f.master_down_interval()}));
 }
@@ -989,7 +1022,7 @@ TEST_F(FsmTest, ALingeringBackupThatBecomesMasterAgainKeepsItsVips) {
   f.handle(advert(200, "10.0.0.9"), t);
   // The new Master leaves at once (priority 0): we take over within Skew_Time.
   EXPECT_THAT(f.handle(advert(0, "10.0.0.9"), t + milliseconds(500)),
-              ElementsAre(ArmMasterDownTimer{kSkew100}));
+              ElementsAre(TakeoverAhead{ip("10.0.0.9")}, ArmMasterDownTimer{kSkew100}));
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + milliseconds(500) + kSkew100),
               ElementsAre(CancelLingerTimer{}, SendAdvert{100}, AddVips{}, SendGratuitous{},
                           ArmAdvertTimer{seconds(1)}, Changed(State::backup, State::master)));
