@@ -18,6 +18,15 @@ HandoverForwarding::~HandoverForwarding() {
   apply();
 }
 
+std::string HandoverForwarding::remove_leftovers() {
+  auto err = apply_(nft::render_handover({}, services_));
+  if (err.empty()) {
+    written_ = true;
+    applied_script_ = nft::render_handover({}, services_);
+  }
+  return err;
+}
+
 void HandoverForwarding::set_services(nft::HandoverServices s) {
   if (s == services_) return;
   services_ = std::move(s);
@@ -26,20 +35,25 @@ void HandoverForwarding::set_services(nft::HandoverServices s) {
 
 void HandoverForwarding::notice(const TakeoverNotice& n) {
   using P = TakeoverNotice::Phase;
-  const TimePoint now = timers_.clock().now();
-  if (n.phase == P::ended || n.window <= Duration::zero()) {
-    if (!active_.erase(n.instance)) return;
-    HD_LOG(info, "ipvs") << n.instance << ": handover forwarding to the old Master ends";
-  } else {
-    nft::HandoverPeer peer{n.instance, n.interface, n.from};
+  if (n.phase == P::ended || (n.phase == P::master && n.window <= Duration::zero())) {
     auto it = active_.find(n.instance);
-    const bool same = it != active_.end() && it->second.peer == peer;
-    active_[n.instance] = Entry{peer, now + n.window};
-    if (!same)
-      HD_LOG(info, "ipvs") << n.instance << ": forwarding TCP packets IPVS does not know to "
-                           << n.from.str() << " on " << n.interface << " (the old Master, "
-                           << (n.phase == P::ahead ? "handing over" : "lingering") << ") for "
-                           << std::chrono::duration<double>(n.window).count() << " s";
+    if (it == active_.end()) return;
+    HD_LOG(info, "ipvs") << n.instance << ": no longer forwarding stray TCP packets to "
+                         << it->second.peer.address.str();
+    active_.erase(it);
+  } else {
+    Entry e{nft::HandoverPeer{n.instance, n.interface, n.to, n.phase == P::master || n.input},
+            std::nullopt};
+    if (n.phase == P::master) e.until = timers_.clock().now() + n.window;
+    auto it = active_.find(n.instance);
+    const bool same_peer = it != active_.end() && it->second.peer == e.peer;
+    active_[n.instance] = e;
+    if (!same_peer)
+      HD_LOG(info, "ipvs") << n.instance << ": forwarding stray TCP packets (those IPVS does not know"
+                           << (e.peer.input ? "" : ", from the real servers") << ") to "
+                           << n.to.str() << " on " << n.interface
+                           << (n.phase == P::master ? " (the old Master, while it lingers)"
+                                                    : " (the Master this Backup follows)");
   }
   apply();
 }
@@ -53,9 +67,9 @@ void HandoverForwarding::clear() {
 void HandoverForwarding::expire() {
   const TimePoint now = timers_.clock().now();
   for (auto it = active_.begin(); it != active_.end();) {
-    if (it->second.until <= now) {
-      HD_LOG(info, "ipvs") << it->first << ": handover forwarding to " << it->second.peer.address.str()
-                           << " over";
+    if (it->second.until && *it->second.until <= now) {
+      HD_LOG(info, "ipvs") << it->first << ": forwarding to the old Master "
+                           << it->second.peer.address.str() << " over";
       it = active_.erase(it);
     } else {
       ++it;
@@ -69,15 +83,13 @@ void HandoverForwarding::apply() {
   std::optional<TimePoint> next;
   for (auto& [name, e] : active_) {
     peers.push_back(e.peer);
-    next = next ? std::min(*next, e.until) : e.until;
+    if (e.until) next = next ? std::min(*next, *e.until) : *e.until;
   }
-  if (next) {
-    const Duration left = *next - timers_.clock().now();
-    timer_->start(std::max(left, Duration::zero()));
-  } else {
+  if (next)
+    timer_->start(std::max<Duration>(*next - timers_.clock().now(), Duration::zero()));
+  else
     timer_->stop();
-  }
-  // Nothing to forward and nothing ever written: the tables were never made.
+  // Nothing to forward and nothing ever written: there are no tables to remove.
   if (peers.empty() && !written_) return;
   const std::string script = nft::render_handover(peers, services_);
   if (script == applied_script_) return;
@@ -85,7 +97,7 @@ void HandoverForwarding::apply() {
     ++failed_;
     if (err != last_error_)
       HD_LOG(warning, "ipvs") << "handover forwarding not in place (" << err
-                              << "): handshakes that cross this switchover may be lost";
+                              << "): handshakes that cross a switchover may be lost";
     last_error_ = err;
     return;
   }
@@ -99,9 +111,11 @@ void HandoverForwarding::status(JsonWriter& w) const {
   w.begin_object().key("active").begin_array();
   for (auto& [name, e] : active_) {
     w.begin_object().field("instance", name).field("to", e.peer.address.str());
-    w.field("interface", e.peer.interface);
-    w.field("seconds_left",
-            std::round(std::chrono::duration<double>(e.until - now).count() * 1000) / 1000);
+    w.field("interface", e.peer.interface).field("input", e.peer.input).key("seconds_left");
+    if (e.until)
+      w.value(std::round(std::chrono::duration<double>(*e.until - now).count() * 1000) / 1000);
+    else
+      w.null();
     w.end_object();
   }
   w.end_array().field("applied", applied_).field("failed", failed_).key("last_error");

@@ -1,14 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The LVS side's handover forwarding (nftables/handover.h): which old Masters the new one
-// forwards unknown TCP packets to, and for how long. The VRRP side tells it, as typed
-// notices (TakeoverNotice), when a live Master is about to hand over (a priority-0
-// advert, or an advert this router is about to preempt), when the takeover happened, and
-// when it is over; the rules are in place before the VIPs arrive and gone before the old
-// Master lets its VIPs go (its handover_linger).
+// The LVS side's handover forwarding (nftables/handover.h): which live Master each VRRP
+// instance forwards stray TCP packets to, and until when. The VRRP side tells it, as typed
+// notices (TakeoverNotice):
+//  - follow: a Backup follows a live Master: forward to it. So the rules are in place long
+//    before a takeover (writing them when the takeover comes would race the new Master's
+//    gratuitous ARP). Inert while the Backup holds no VIP, except for what the real
+//    servers send it through a stale gateway entry. A Backup still holding a handover's
+//    VIPs (lingering) forwards only what comes from the real servers: the handshakes the
+//    new Master began whose SYN-ACK still reached the old gateway.
+//  - master: the instance took over from a live Master (it handed over, or was preempted)
+//    that now lingers: forward to it for `window`, which ends before its linger does.
+//  - ended: anything else (the Master died, this instance faulted or stopped): nothing.
 #pragma once
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/json.h"
@@ -18,16 +25,13 @@
 namespace hd {
 
 struct TakeoverNotice {
-  enum class Phase {
-    ahead,   // a live Master is about to hand over to this instance: forward to it from now
-    master,  // this instance took over from it: forward for `window`, then stop
-    ended,   // anything else (no takeover, or this instance left MASTER): stop now
-  };
+  enum class Phase { follow, master, ended };
   Phase phase = Phase::ended;
   std::string instance;
   std::string interface;
-  IpAddress from;           // ahead, master
-  Duration window{};        // ahead, master: how long from now
+  IpAddress to;           // follow, master: the live Master to forward to
+  bool input = true;      // follow: false while lingering (see above)
+  Duration window{};      // master: how long from now
 };
 
 class HandoverForwarding {
@@ -35,22 +39,25 @@ class HandoverForwarding {
   // Applies an nft script: "" on success, else the error.
   using Apply = std::function<std::string(const std::string& script)>;
   HandoverForwarding(TimerSource& timers, Apply apply);
-  ~HandoverForwarding();  // removes the tables when it ever wrote them
+  ~HandoverForwarding();  // removes the tables when it wrote them
 
   void set_services(nft::HandoverServices s);
   void notice(const TakeoverNotice& n);
-  // Stops every forwarding now (the subsystem stops, or leaves IPVS).
+  // Removes tables a previous run left (a daemon killed as Backup); "" or why it cannot
+  // (no nf_tables: the forwarding is off, said once).
+  std::string remove_leftovers();
+  // Stops every forwarding now.
   void clear();
 
-  // status "handover_forwarding": {"active": [{instance, to, interface, seconds_left}],
-  // "applied": N, "failed": N, "last_error": "..."|null}
+  // status "handover_forwarding": {"active": [{instance, to, interface, input,
+  // seconds_left (null: while following)}], "applied": N, "failed": N, "last_error"}
   void status(JsonWriter& w) const;
   size_t active() const { return active_.size(); }
 
  private:
   struct Entry {
     nft::HandoverPeer peer;
-    TimePoint until;
+    std::optional<TimePoint> until;  // master: the window's end; follow: none
   };
   void apply();
   void expire();

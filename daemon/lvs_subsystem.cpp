@@ -488,13 +488,29 @@ void LvsSubsystem::configure_handover(const config::Config& cfg) {
       if (rs.forwarding.value_or(vs.forwarding) == config::Forwarding::nat)
         s.nat_reals.push_back({rs.address, static_cast<uint16_t>(vs.fwmark ? 0 : rs.port)});
   }
-  if (!handover_)
+  if (!handover_) {
     handover_ = std::make_unique<HandoverForwarding>(
         handover_timers_, handover_apply_ ? handover_apply_ : nft::run_nft_script);
+    handover_->set_services(std::move(s));
+    if (auto err = handover_->remove_leftovers(); !err.empty()) {
+      HD_LOG(warning, "ipvs") << "handover forwarding is off: nftables refused its table ("
+                              << err << "); handshakes that cross a switchover may be lost";
+      handover_.reset();
+      return;
+    }
+    for (auto& entry : followed_) handover_->notice(entry.second);
+    return;
+  }
   handover_->set_services(std::move(s));
 }
 
 void LvsSubsystem::on_takeover(const TakeoverNotice& n) {
+  // Kept, so that forwarding made anew (a reload that turned it on) knows whom each Backup
+  // follows; a takeover's window is not replayed.
+  if (n.phase == TakeoverNotice::Phase::follow)
+    followed_[n.instance] = n;
+  else
+    followed_.erase(n.instance);
   if (running_ && handover_) handover_->notice(n);
 }
 

@@ -185,6 +185,7 @@ class LvsSubsystem final : public Subsystem {
   LoopTimers handover_timers_{loop_};
   HandoverForwarding::Apply handover_apply_;
   std::unique_ptr<HandoverForwarding> handover_;
+  std::map<std::string, TakeoverNotice> followed_;  // the Backups' follow notices, by instance
   void tell_quorum();
   void tell_serving();
   std::function<void()> serving_listener_;

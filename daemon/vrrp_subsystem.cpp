@@ -260,18 +260,22 @@ void VrrpSubsystem::apply_holds() {
   applied_holds_ = std::move(want);
 }
 
-TakeoverNotice VrrpSubsystem::takeover_notice(const vrrp::Transition& t,
-                                              const config::VrrpInstance& vi) {
+std::optional<TakeoverNotice> VrrpSubsystem::takeover_notice(const vrrp::Transition& t,
+                                                             const config::VrrpInstance& vi) {
+  using P = TakeoverNotice::Phase;
   TakeoverNotice n;
   n.instance = t.instance;
   n.interface = t.interface;
-  if (t.live_master) n.from = *t.live_master;
-  if (t.takeover_ahead && t.live_master) {
-    n.phase = TakeoverNotice::Phase::ahead;
-    n.window = 4 * vi.advert_interval + std::chrono::seconds(1);
-  } else if (t.to == vrrp::State::master && t.live_master &&
-             vi.handover_linger > Duration::zero()) {
-    n.phase = TakeoverNotice::Phase::master;
+  if (t.live_master) n.to = *t.live_master;
+  if (t.follow) {
+    if (t.to != vrrp::State::backup) return std::nullopt;  // the state change decides
+    n.phase = t.live_master ? P::follow : P::ended;
+    n.input = !t.lingering;
+    return n;
+  }
+  if (t.to == vrrp::State::backup) return std::nullopt;  // its follow notice comes next
+  if (t.to == vrrp::State::master && t.live_master && vi.handover_linger > Duration::zero()) {
+    n.phase = P::master;
     n.window = std::max<Duration>(vi.handover_linger - Millis(500), vi.handover_linger / 2);
   }
   return n;
@@ -281,9 +285,10 @@ void VrrpSubsystem::on_transition(vrrp::Transition&& t) {
   if (takeover_listener_) {
     auto vi = std::find_if(cfg_.vrrp_instances.begin(), cfg_.vrrp_instances.end(),
                            [&](const config::VrrpInstance& v) { return v.name == t.instance; });
-    if (vi != cfg_.vrrp_instances.end()) takeover_listener_(takeover_notice(t, *vi));
+    if (vi != cfg_.vrrp_instances.end())
+      if (auto n = takeover_notice(t, *vi)) takeover_listener_(*n);
   }
-  if (t.takeover_ahead) return;  // not a state change
+  if (t.follow) return;  // not a state change
   if (t.failover_aborted && overrides_) {
     // A failover nobody took: the instance took its VIPs back and is no longer held. So
     // are the rest of its group: drop the store's entry and release them.

@@ -46,12 +46,13 @@ class VrrpSubsystem final : public Subsystem {
   void set_takeover_listener(std::function<void(const TakeoverNotice&)> f) {
     takeover_listener_ = std::move(f);
   }
-  // The notice a transition makes (pure): ahead for Fsm's TakeoverAhead, for 4 advert
-  // intervals and a second (the takeover comes within Master_Down_Interval); master when
-  // it took over from a live Master, until half a second before that Master's linger ends
-  // (ours: handover_linger is set alike on both directors; at least half of it); ended
-  // otherwise.
-  static TakeoverNotice takeover_notice(const vrrp::Transition& t, const config::VrrpInstance& vi);
+  // The notice a transition makes for the handover forwarding (pure), or none: follow for a
+  // Backup's follow notice (ended when it follows nobody); master when it took over from a
+  // live Master, until half a second before that Master's linger ends (ours:
+  // handover_linger is set alike on both directors; at least half of it); ended for any
+  // other state but BACKUP (a Backup's follow notice comes with it).
+  static std::optional<TakeoverNotice> takeover_notice(const vrrp::Transition& t,
+                                                       const config::VrrpInstance& vi);
 
   // Effective priority and fault reason of an instance from its track scripts' states
   // (keepalived's rules): weight 0 failing -> fault; weight > 0 added while the script

@@ -58,9 +58,9 @@ void render_family(std::string& out, Family f, const std::vector<HandoverPeer>& 
     const std::string to = " dup to " + p->address.str() + " device " + quoted(p->interface) +
                            " drop comment " +
                            quoted(p->instance + ": handover from " + p->address.str());
-    if (!services.empty())
+    if (p->input && !services.empty())
       input += "    " + iif + fam + " daddr . tcp dport " + services + " " + not_first_syn + to + "\n";
-    if (!marks.empty())
+    if (p->input && !marks.empty())
       input += "    " + iif + "meta mark " + marks + " meta l4proto tcp " + not_first_syn + to + "\n";
     if (!reals.empty()) forward += "    " + iif + fam + " saddr . tcp sport " + reals + to + "\n";
     if (!reals_any.empty())

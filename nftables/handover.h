@@ -36,11 +36,16 @@ struct HandoverServices {
   bool empty() const { return services.empty() && fwmarks.empty() && nat_reals.empty(); }
 };
 
-// A live old Master to forward to: reached through `interface` (the VRRP instance's).
+// A live Master to forward to: reached through `interface` (the VRRP instance's). `input`:
+// also what arrives for the virtual services (a Master that took over, or a Backup that
+// holds no VIP: there it is inert until the VIPs come); without it only what comes from
+// the real servers (a Backup still holding a handover's VIPs: it must not send the
+// clients' strays back to the new Master, which sends its own to it).
 struct HandoverPeer {
   std::string instance;
   std::string interface;
   IpAddress address;
+  bool input = true;
   bool operator==(const HandoverPeer&) const = default;
 };
 

@@ -90,6 +90,11 @@ std::optional<IpAddress> Fsm::master_address() const {
   return std::nullopt;
 }
 
+std::optional<IpAddress> Fsm::followed() const {
+  if (state_ != State::backup) return std::nullopt;
+  return master_ ? master_ : handing_over_;
+}
+
 Duration Fsm::skew_time() const {
   return skew(priority_,
               params_.version == Version::v2 ? Duration(seconds(1)) : master_adver_interval_);
@@ -174,13 +179,13 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
       // RFC 5798 6.4.2: "If the Priority in the ADVERTISEMENT is zero, then: Set the
       // Master_Down_Timer to Skew_Time".
       master_.reset();
-      if (!held_) takeover_ahead(out, ev.source);
+      if (!held_) handing_over_ = ev.source;  // alive, and lingering once we take over
       out.emplace_back(ArmMasterDownTimer{skew_time()});
       return;
     }
     const bool preempt_now = params_.preempt && now >= preempt_allowed_at_ && !held_;
     if (!preempt_now || a.priority >= priority_) {
-      live_master_.reset();       // a Master goes on: no takeover ahead
+      handing_over_.reset();      // a Master goes on: it hands over nothing
       handover_pending_ = false;  // someone took over
       if (lingering_ && !linger_armed_) {
         // The new Master holds the VIPs now (it advertises only as Master): let go after
@@ -194,7 +199,7 @@ void Fsm::on_advert(Actions& out, const AdvertReceived& ev, TimePoint now) {
     } else {
       // Lower priority and Preempt_Mode: discard, and let the timer run out; the Master
       // is alive and will linger once preempted.
-      takeover_ahead(out, ev.source);
+      handing_over_ = ev.source;
     }
     return;
   }
@@ -398,15 +403,9 @@ void Fsm::transition(Actions& out, State to, TimePoint now, std::string reason) 
   last_transition_ = now;
   last_reason_ = reason;
   StateChanged c{from, to, std::move(reason)};
-  if (to == State::master) c.taken_from = live_master_;
-  live_master_.reset();
+  if (to == State::master) c.taken_from = handing_over_;
+  handing_over_.reset();
   out.emplace_back(std::move(c));
-}
-
-void Fsm::takeover_ahead(Actions& out, const IpAddress& from) {
-  if (live_master_ == from) return;  // told already
-  live_master_ = from;
-  out.emplace_back(TakeoverAhead{from});
 }
 
 // RFC 5798: "Set Master_Adver_Interval to Adver Interval contained in the ADVERTISEMENT", within
@@ -480,9 +479,6 @@ std::ostream& operator<<(std::ostream& os, const StateChanged& a) {
   os << "StateChanged{" << a.from << "->" << a.to << ", " << a.reason;
   if (a.taken_from) os << ", from " << a.taken_from->str();
   return os << "}";
-}
-std::ostream& operator<<(std::ostream& os, const TakeoverAhead& a) {
-  return os << "TakeoverAhead{" << a.from.str() << "}";
 }
 std::ostream& operator<<(std::ostream& os, const Action& a) {
   std::visit([&](const auto& x) { os << x; }, a);

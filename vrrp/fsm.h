@@ -155,19 +155,11 @@ struct StateChanged {
   std::optional<IpAddress> taken_from;
   friend bool operator==(const StateChanged&, const StateChanged&) = default;
 };
-// A Backup expects to take over from a live Master: it heard that Master's priority-0 advert
-// (a handover: Master_Down_Interval is now Skew_Time), or it discards that Master's adverts
-// to preempt it. Told once per Master, before the takeover, so that what must be ready
-// when the VIPs arrive (the LVS side's handover forwarding) can be.
-struct TakeoverAhead {
-  IpAddress from;
-  friend bool operator==(const TakeoverAhead&, const TakeoverAhead&) = default;
-};
 using Action =
     std::variant<SendAdvert, ArmAdvertTimer, ArmMasterDownTimer, CancelAdvertTimer,
                  CancelMasterDownTimer, AddVips, RemoveVips, KeepVips, ArmLingerTimer,
                  CancelLingerTimer, SendGratuitous, IntervalAdopted, IntervalRefused,
-                 StateChanged, TakeoverAhead>;
+                 StateChanged>;
 using Actions = std::vector<Action>;
 
 // Printing, for logs and test failure messages.
@@ -185,7 +177,6 @@ std::ostream& operator<<(std::ostream& os, const SendGratuitous& a);
 std::ostream& operator<<(std::ostream& os, const IntervalAdopted& a);
 std::ostream& operator<<(std::ostream& os, const IntervalRefused& a);
 std::ostream& operator<<(std::ostream& os, const StateChanged& a);
-std::ostream& operator<<(std::ostream& os, const TakeoverAhead& a);
 std::ostream& operator<<(std::ostream& os, const Action& a);
 
 class Fsm {
@@ -229,6 +220,11 @@ class Fsm {
   uint64_t answers_suppressed() const { return answers_suppressed_; }
   // Backup: the sender of the last accepted advert, if any; Master: our own primary_ip.
   std::optional<IpAddress> master_address() const;
+  // Backup: the live Master it follows: the sender of the last accepted advert, or the one
+  // that handed over (priority 0) or that it is about to preempt. nullopt otherwise. What
+  // the LVS side forwards stray packets to (daemon/handover_forwarding.h), so that the
+  // forwarding is in place before a takeover.
+  std::optional<IpAddress> followed() const;
   Duration master_adver_interval() const { return master_adver_interval_; }
   // Skew_Time and Master_Down_Interval for the current priority and Master_Adver_Interval.
   Duration skew_time() const;
@@ -272,7 +268,6 @@ class Fsm {
   // Ends a linger: the VIPs go now (no-op when not lingering).
   void end_linger(Actions& out);
   void transition(Actions& out, State to, TimePoint now, std::string reason);
-  void takeover_ahead(Actions& out, const IpAddress& from);
   void adopt_interval(Actions& out, const Advert& a);
 
   Params params_;
@@ -286,8 +281,9 @@ class Fsm {
   std::string fault_reason_;
   Duration master_adver_interval_;
   std::optional<IpAddress> master_;
-  // Backup: a live Master we are about to take over from (TakeoverAhead told), if any.
-  std::optional<IpAddress> live_master_;
+  // Backup: a live Master about to lose its role to us: it sent priority 0 (a handover),
+  // or it advertises a priority we are about to preempt. It lingers once we are Master.
+  std::optional<IpAddress> handing_over_;
   TimePoint preempt_allowed_at_{};
   TimePoint advert_due_{};  // when the advert timer last armed was due (absolute cadence)
   AdvertTiming timing_;

@@ -450,19 +450,21 @@ void Instance::execute(const Actions& actions) {
               if (on_transition_)
                 on_transition_(Transition{cfg_.name, s.from, s.to, s.reason, fsm_.held(),
                                           s.failover_aborted, s.taken_from, false,
-                                          cfg_.interface});
-            },
-            [&](const TakeoverAhead& t) {
-              HD_LOG(info, "vrrp") << cfg_.name << ": expecting to take over from "
-                                   << t.from.str();
-              if (on_transition_)
-                on_transition_(Transition{cfg_.name, fsm_.state(), fsm_.state(),
-                                          "takeover ahead", fsm_.held(), false, t.from, true,
-                                          cfg_.interface});
+                                          fsm_.lingering(), cfg_.interface});
             },
         },
         action);
   }
+  tell_follow();
+}
+
+void Instance::tell_follow() {
+  std::pair<std::optional<IpAddress>, bool> now{fsm_.followed(), fsm_.lingering()};
+  if (now == told_follow_) return;
+  told_follow_ = now;
+  if (on_transition_)
+    on_transition_(Transition{cfg_.name, fsm_.state(), fsm_.state(), "follow", fsm_.held(), false,
+                              now.first, true, now.second, cfg_.interface});
 }
 
 InstanceStatus Instance::status() const {

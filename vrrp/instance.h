@@ -125,11 +125,13 @@ struct Transition {
   bool held = false;  // held by an operator after it (false after a failover nobody took)
   bool failover_aborted = false;  // this is the Master taking its VIPs back after a failover
   // A live Master: the one this instance took over from (to MASTER; it lingers, see
-  // Fsm::StateChanged::taken_from), or, with takeover_ahead, the one it expects to take
-  // over from (Fsm's TakeoverAhead: no state change, from == to).
+  // Fsm::StateChanged::taken_from), or, with `follow`, the one this Backup follows now
+  // (Fsm::followed(); nullopt: none). A follow notice is no state change (from == to): it
+  // comes whenever the followed Master or `lingering` changes.
   std::optional<IpAddress> live_master;
-  bool takeover_ahead = false;
-  std::string interface;  // the instance's
+  bool follow = false;
+  bool lingering = false;  // follow: this Backup still holds a handover's VIPs
+  std::string interface;   // the instance's
 };
 
 class Instance {
@@ -188,6 +190,9 @@ class Instance {
   std::set<IpAddress> adds_pending_;  // VIP adds the kernel has not answered yet
   bool announce_waiting_ = false;
   std::optional<TimePoint> linger_started_;
+  // What the last follow notice told (Transition::follow): the followed Master, lingering.
+  std::pair<std::optional<IpAddress>, bool> told_follow_{std::nullopt, false};
+  void tell_follow();
   ExpectedParams expected() const;
   std::vector<IpAddress> vip_addresses() const;
 

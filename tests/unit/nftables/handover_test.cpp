@@ -68,6 +68,12 @@ TEST(Handover, TheRulesForwardWhatIpvsLeftToTheOldMaster) {
             std::string::npos)
       << v6;
   EXPECT_EQ(v6.find("table ip hadirector_handover {"), std::string::npos) << v6;
+  // Without input (a lingering Backup): only what comes from the real servers.
+  const std::string back = render_handover({{"VI_1", "eth0", ip("10.9.0.3"), false}}, lab());
+  EXPECT_EQ(back.find("daddr"), std::string::npos) << back;
+  EXPECT_NE(back.find("ip saddr . tcp sport { 10.10.0.11 . 80, 10.10.0.12 . 80 } dup to 10.9.0.3"),
+            std::string::npos)
+      << back;
 }
 
 // nf_tables takes the text, replaces it whole, and removes it (root: a namespace of its own).

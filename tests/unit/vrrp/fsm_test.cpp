@@ -182,13 +182,13 @@ TEST_F(FsmTest, BackupBecomesMasterWhenMasterDownTimerFires) {
 TEST_F(FsmTest, BackupHearingPriorityZeroWaitsOnlySkewTime) {
   Fsm f = backup();
   f.handle(advert(200), kT0);
-  // The Master is alive and hands over: told before the takeover (handover forwarding).
-  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)),
-              ElementsAre(TakeoverAhead{ip("10.0.0.9")}, ArmMasterDownTimer{kSkew100}));
+  EXPECT_EQ(f.followed(), ip("10.0.0.9"));
+  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kSkew100}));
   EXPECT_EQ(f.state(), State::backup);
   EXPECT_EQ(f.master_address(), std::nullopt);
-  EXPECT_THAT(f.handle(advert(0), kT0 + seconds(1)), ElementsAre(ArmMasterDownTimer{kSkew100}))
-      << "told once";
+  // The Master is alive and hands over: still followed, and named when we take over (its
+  // linger: the handover forwarding).
+  EXPECT_EQ(f.followed(), ip("10.0.0.9"));
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + seconds(1) + kSkew100),
               Contains(TookOverFrom(std::optional<IpAddress>(ip("10.0.0.9")))));
 }
@@ -198,18 +198,23 @@ TEST_F(FsmTest, BackupHearingPriorityZeroWaitsOnlySkewTime) {
 TEST_F(FsmTest, ATakeoverFromADeadMasterNamesNoOldMaster) {
   Fsm f = backup();
   f.handle(advert(200), kT0);
+  EXPECT_EQ(f.followed(), ip("10.0.0.9"));
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
               Contains(TookOverFrom(std::optional<IpAddress>())));
+  EXPECT_EQ(f.followed(), std::nullopt) << "a Master follows nobody";
   // Nor after a handover that someone else took: the one we then follow died.
   Fsm g = backup();
   g.handle(advert(0, "10.0.0.9"), kT0);
   g.handle(advert(200, "10.0.0.7"), kT0 + milliseconds(100));
   EXPECT_THAT(g.handle(MasterDownTimerFired{}, kT0 + milliseconds(100) + kDown100),
               Contains(TookOverFrom(std::optional<IpAddress>())));
-  // A held Backup takes nothing over: not told.
+  // A held Backup takes nothing over: a Master that leaves is no longer followed.
   Fsm h = backup();
   h.handle(Hold{true, false}, kT0);
-  EXPECT_THAT(h.handle(advert(0, "10.0.0.9"), kT0), Not(Contains(TakeoverAhead{ip("10.0.0.9")})));
+  h.handle(advert(200, "10.0.0.9"), kT0);
+  EXPECT_EQ(h.followed(), ip("10.0.0.9"));
+  h.handle(advert(0, "10.0.0.9"), kT0);
+  EXPECT_EQ(h.followed(), std::nullopt);
 }
 
 // RFC 5798 6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
@@ -239,9 +244,10 @@ TEST_F(FsmTest, BackupWithoutPreemptAcceptsLowerPriority) {
 // Preempt_Mode is True): Discard the ADVERTISEMENT" - and the timer runs out.
 TEST_F(FsmTest, BackupWithPreemptDiscardsLowerPriorityAndTakesOver) {
   Fsm f = backup();
-  // The Master we are about to preempt is alive (it will linger): told once.
-  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(1)), ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
+  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(1)), IsEmpty());
   EXPECT_THAT(f.handle(advert(99), kT0 + seconds(2)), IsEmpty());
+  // The Master we are about to preempt is alive (it will linger): followed, and named.
+  EXPECT_EQ(f.followed(), ip("10.0.0.9"));
   EXPECT_EQ(f.state(), State::backup);
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, kT0 + kDown100),
               Contains(TookOverFrom(std::optional<IpAddress>(ip("10.0.0.9")))));
@@ -346,7 +352,7 @@ TEST_F(FsmTest, PreemptDelayHoldsOffPreemptionAfterStartup) {
         << s;
   }
   EXPECT_EQ(f.master_address(), ip("10.0.0.9"));
-  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(10)), ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
+  EXPECT_THAT(f.handle(advert(50), kT0 + seconds(10)), IsEmpty());
   f.handle(MasterDownTimerFired{}, kT0 + seconds(9) + kDown100);
   EXPECT_EQ(f.state(), State::master);
 }
@@ -600,8 +606,7 @@ TEST_F(FsmTest, PriorityChangedInBackupChangesElectionAndSkew) {
   Fsm f = backup();
   f.handle(PriorityChanged{120}, kT0);
   EXPECT_EQ(f.skew_time(), Duration(seconds(136)) / 256);
-  EXPECT_THAT(f.handle(advert(110), kT0),  // now lower than us: discarded (we will preempt)
-              ElementsAre(TakeoverAhead{ip("10.0.0.9")}));
+  EXPECT_THAT(f.handle(advert(110), kT0), IsEmpty());  // now lower than us: discarded
   f.handle(PriorityChanged{110}, kT0);
   EXPECT_THAT(f.handle(advert(110), kT0), ElementsAre(ArmMasterDownTimer{f.master_down_interval()}));
 }
@@ -1022,7 +1027,7 @@ TEST_F(FsmTest, ALingeringBackupThatBecomesMasterAgainKeepsItsVips) {
   f.handle(advert(200, "10.0.0.9"), t);
   // The new Master leaves at once (priority 0): we take over within Skew_Time.
   EXPECT_THAT(f.handle(advert(0, "10.0.0.9"), t + milliseconds(500)),
-              ElementsAre(TakeoverAhead{ip("10.0.0.9")}, ArmMasterDownTimer{kSkew100}));
+              ElementsAre(ArmMasterDownTimer{kSkew100}));
   EXPECT_THAT(f.handle(MasterDownTimerFired{}, t + milliseconds(500) + kSkew100),
               ElementsAre(CancelLingerTimer{}, SendAdvert{100}, AddVips{}, SendGratuitous{},
                           ArmAdvertTimer{seconds(1)}, Changed(State::backup, State::master)));
