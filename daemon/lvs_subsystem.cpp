@@ -472,8 +472,9 @@ void LvsSubsystem::check_drains(bool fresh) {
 }
 
 void LvsSubsystem::configure_handover(const config::Config& cfg) {
+  // Only with VRRP: nothing hands over to a director without it.
   if (!kernel_ || cfg.global.dataplane != config::Dataplane::kernel ||
-      !cfg.global.handover_forwarding) {
+      !cfg.global.handover_forwarding || cfg.vrrp_instances.empty()) {
     handover_.reset();
     return;
   }

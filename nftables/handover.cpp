@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "nftables/handover.h"
 
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <set>
@@ -82,6 +88,11 @@ std::string render_handover(const std::vector<HandoverPeer>& peers, const Handov
 }
 
 std::string run_nft_script(const std::string& script) {
+  // libnftables exits the process when it cannot open its netlink socket: try one first
+  // (the kernel loads nfnetlink for it where it can).
+  int probe = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (probe < 0) return std::string("no nf_tables netlink: ") + std::strerror(errno);
+  ::close(probe);
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
   if (!ctx) return "cannot create an nftables context";
   nft_ctx_buffer_output(ctx);

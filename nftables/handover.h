@@ -53,7 +53,8 @@ struct HandoverPeer {
 // both tables gone). Pure; unit-tested against nft's syntax in tests/unit/nftables.
 std::string render_handover(const std::vector<HandoverPeer>& peers, const HandoverServices& s);
 
-// Runs an nft script through libnftables; "" on success, else nft's error text.
+// Runs an nft script through libnftables; "" on success, else nft's error text (or that
+// the kernel has no nf_tables netlink: libnftables would exit the process).
 std::string run_nft_script(const std::string& script);
 
 }  // namespace hd::nft
