@@ -274,6 +274,11 @@ std::string drained_answer(const std::string& id, const std::string& why, double
 }  // namespace
 
 control::Reply Director::drain_and_wait(const control::Peer& peer, const control::Command& c) {
+  // A waiting connection holds one of the control socket's slots until its drain ends (a
+  // client that gave up is not noticed before): a bound, so that waits cannot fill them.
+  if (drain_waiters_.size() >= kMaxSubscribers)
+    return refuse("busy", "already " + std::to_string(kMaxSubscribers) +
+                              " drain --wait requests waiting: wait with ctl events instead");
   std::string answer = change_real_server(peer, c);
   if (answer.rfind("{\"ok\":true", 0) != 0) return answer;
   const std::string id = resolve_real_server(cfg_, c.vs, c.rs).id;

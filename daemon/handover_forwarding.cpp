@@ -27,10 +27,12 @@ std::string HandoverForwarding::remove_leftovers() {
   return err;
 }
 
-void HandoverForwarding::set_services(nft::HandoverServices s) {
+void HandoverForwarding::set_services(nft::HandoverServicesByInstance s) {
   if (s == services_) return;
   services_ = std::move(s);
-  if (!active_.empty()) apply();
+  for (auto it = active_.begin(); it != active_.end();)
+    it = services_.count(it->first) ? std::next(it) : active_.erase(it);  // instance gone
+  if (written_) apply();
 }
 
 void HandoverForwarding::notice(const TakeoverNotice& n) {

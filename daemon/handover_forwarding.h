@@ -41,7 +41,9 @@ class HandoverForwarding {
   HandoverForwarding(TimerSource& timers, Apply apply);
   ~HandoverForwarding();  // removes the tables when it wrote them
 
-  void set_services(nft::HandoverServices s);
+  // By VRRP instance (every configured one, with or without services): entries of
+  // instances no longer there are dropped.
+  void set_services(nft::HandoverServicesByInstance s);
   void notice(const TakeoverNotice& n);
   // Removes tables a previous run left (a daemon killed as Backup); "" or why it cannot
   // (no nf_tables: the forwarding is off, said once).
@@ -64,7 +66,7 @@ class HandoverForwarding {
   TimerSource& timers_;
   Apply apply_;
   std::unique_ptr<TimerSource::Handle> timer_;
-  nft::HandoverServices services_;
+  nft::HandoverServicesByInstance services_;
   std::map<std::string, Entry> active_;  // by instance
   std::string applied_script_;           // what the kernel holds ("" before the first write)
   bool written_ = false;

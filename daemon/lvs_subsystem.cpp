@@ -478,17 +478,30 @@ void LvsSubsystem::configure_handover(const config::Config& cfg) {
     handover_.reset();
     return;
   }
-  nft::HandoverServices s;
+  // Each instance forwards the TCP services on its sync group's VIPs and their NAT real
+  // servers (a gateway instance: those of the service instance it shares fate with).
+  std::map<IpAddress, std::set<std::string>> owners;  // VIP -> the instances it concerns
+  for (auto& vi : cfg.vrrp_instances)
+    for (auto& member : config::sync_group_of(cfg, vi.name))
+      for (auto& other : cfg.vrrp_instances)
+        if (other.name == member)
+          for (auto& v : other.vips) owners[v.prefix.address].insert(vi.name);
+  nft::HandoverServicesByInstance s;
+  for (auto& vi : cfg.vrrp_instances) s[vi.name];
   for (auto& vs : cfg.virtual_servers) {
-    if (vs.protocol != config::Protocol::tcp && !vs.fwmark) continue;
-    if (vs.fwmark)
-      s.fwmarks.push_back(vs.fwmark);
-    else if (vs.address)
-      s.services.push_back({*vs.address, static_cast<uint16_t>(vs.port)});
-    for (auto& rs : vs.real_servers)
-      if (rs.forwarding.value_or(vs.forwarding) == config::Forwarding::nat)
-        s.nat_reals.push_back({rs.address, static_cast<uint16_t>(vs.fwmark ? 0 : rs.port)});
+    if (vs.protocol != config::Protocol::tcp || vs.fwmark || !vs.address) continue;
+    auto it = owners.find(*vs.address);
+    if (it == owners.end()) continue;
+    for (auto& name : it->second) {
+      auto& mine = s[name];
+      mine.services.push_back({*vs.address, static_cast<uint16_t>(vs.port)});
+      for (auto& rs : vs.real_servers)
+        if (rs.forwarding.value_or(vs.forwarding) == config::Forwarding::nat)
+          mine.nat_reals.push_back({rs.address, static_cast<uint16_t>(rs.port)});
+    }
   }
+  for (auto it = followed_.begin(); it != followed_.end();)
+    it = s.count(it->first) ? std::next(it) : followed_.erase(it);  // instance gone
   if (!handover_) {
     handover_ = std::make_unique<HandoverForwarding>(
         handover_timers_, handover_apply_ ? handover_apply_ : nft::run_nft_script);

@@ -24,14 +24,11 @@ std::string quoted(const std::string& s) {
   return out + "\"";
 }
 
-// "{ a . p, b . q }" for the endpoints of one family with a port; "{ a, b }" of those
-// without (fwmark real servers: any port).
-std::string endpoint_set(const std::vector<HandoverServices::Endpoint>& all, Family f, bool ports) {
+// "{ a . p, b . q }" for the endpoints of one family.
+std::string endpoint_set(const std::vector<HandoverServices::Endpoint>& all, Family f) {
   std::set<std::string> items;
-  for (auto& e : all) {
-    if (e.address.family() != f || (e.port != 0) != ports) continue;
-    items.insert(ports ? e.address.str() + " . " + std::to_string(e.port) : e.address.str());
-  }
+  for (auto& e : all)
+    if (e.address.family() == f) items.insert(e.address.str() + " . " + std::to_string(e.port));
   if (items.empty()) return "";
   std::string out = "{ ";
   for (auto it = items.begin(); it != items.end(); ++it)
@@ -40,7 +37,7 @@ std::string endpoint_set(const std::vector<HandoverServices::Endpoint>& all, Fam
 }
 
 void render_family(std::string& out, Family f, const std::vector<HandoverPeer>& peers,
-                   const HandoverServices& s) {
+                   const HandoverServicesByInstance& by_instance) {
   const std::string fam = f == Family::v4 ? "ip" : "ip6";
   out += "add table " + fam + " " + kTable + "\n";
   out += "delete table " + fam + " " + kTable + "\n";
@@ -48,29 +45,21 @@ void render_family(std::string& out, Family f, const std::vector<HandoverPeer>& 
   for (auto& p : peers)
     if (p.address.family() == f) mine.push_back(&p);
   if (mine.empty()) return;
-  const std::string services = endpoint_set(s.services, f, true);
-  const std::string reals = endpoint_set(s.nat_reals, f, true);
-  const std::string reals_any = endpoint_set(s.nat_reals, f, false);
-  std::string marks;
-  if (!s.fwmarks.empty()) {
-    std::set<uint32_t> m(s.fwmarks.begin(), s.fwmarks.end());
-    for (uint32_t x : m) marks += (marks.empty() ? "{ " : ", ") + std::to_string(x);
-    marks += " }";
-  }
   const std::string not_first_syn = "tcp flags & (syn | ack) != syn";
+  const HandoverServices none;
   std::string input, forward;
   for (const HandoverPeer* p : mine) {
+    auto found = by_instance.find(p->instance);
+    const HandoverServices& s = found == by_instance.end() ? none : found->second;
+    const std::string services = endpoint_set(s.services, f);
+    const std::string reals = endpoint_set(s.nat_reals, f);
     const std::string iif = "iifname " + quoted(p->interface) + " ";
     const std::string to = " dup to " + p->address.str() + " device " + quoted(p->interface) +
                            " drop comment " +
-                           quoted(p->instance + ": handover from " + p->address.str());
+                           quoted(p->instance.substr(0, 64) + ": to " + p->address.str());
     if (p->input && !services.empty())
       input += "    " + iif + fam + " daddr . tcp dport " + services + " " + not_first_syn + to + "\n";
-    if (p->input && !marks.empty())
-      input += "    " + iif + "meta mark " + marks + " meta l4proto tcp " + not_first_syn + to + "\n";
     if (!reals.empty()) forward += "    " + iif + fam + " saddr . tcp sport " + reals + to + "\n";
-    if (!reals_any.empty())
-      forward += "    " + iif + fam + " saddr " + reals_any + " meta l4proto tcp" + to + "\n";
   }
   out += "table " + fam + " " + kTable + " {\n";
   out += "  chain input {\n    type filter hook input priority 300; policy accept;\n" + input + "  }\n";
@@ -80,7 +69,8 @@ void render_family(std::string& out, Family f, const std::vector<HandoverPeer>& 
 
 }  // namespace
 
-std::string render_handover(const std::vector<HandoverPeer>& peers, const HandoverServices& s) {
+std::string render_handover(const std::vector<HandoverPeer>& peers,
+                            const HandoverServicesByInstance& s) {
   std::string out;
   render_family(out, Family::v4, peers, s);
   render_family(out, Family::v6, peers, s);

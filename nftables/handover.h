@@ -15,6 +15,7 @@
 // Tables `ip hadirector_handover` and `ip6 hadirector_handover`, owned by the LVS side.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,18 +23,18 @@
 
 namespace hd::nft {
 
-// What the forwarding catches: the TCP virtual services and the NAT real servers.
+// What the forwarding catches: the TCP virtual services and the NAT real servers. (fwmark
+// services are not: no VIP ties them to a VRRP instance.)
 struct HandoverServices {
   struct Endpoint {
     IpAddress address;
-    uint16_t port = 0;  // 0: any port (fwmark services)
+    uint16_t port = 0;
     bool operator==(const Endpoint&) const = default;
   };
   std::vector<Endpoint> services;      // TCP virtual services (address, port)
-  std::vector<uint32_t> fwmarks;       // fwmark virtual services (their TCP)
   std::vector<Endpoint> nat_reals;     // real servers of NAT services (address, port)
   bool operator==(const HandoverServices&) const = default;
-  bool empty() const { return services.empty() && fwmarks.empty() && nat_reals.empty(); }
+  bool empty() const { return services.empty() && nat_reals.empty(); }
 };
 
 // A live Master to forward to: reached through `interface` (the VRRP instance's). `input`:
@@ -49,9 +50,17 @@ struct HandoverPeer {
   bool operator==(const HandoverPeer&) const = default;
 };
 
+// What each VRRP instance forwards: the virtual services on the VIPs of its sync group
+// (itself when in none) and their NAT real servers. Per instance, so that directors that
+// are Master of different instances (active/active) never send each other what the other
+// does not own.
+using HandoverServicesByInstance = std::map<std::string, HandoverServices>;
+
 // One nft transaction that leaves both tables holding exactly the rules for `peers` (none:
-// both tables gone). Pure; unit-tested against nft's syntax in tests/unit/nftables.
-std::string render_handover(const std::vector<HandoverPeer>& peers, const HandoverServices& s);
+// both tables gone); a peer whose instance has no services gets no rule. Pure; unit-tested
+// against nft's syntax in tests/unit/nftables.
+std::string render_handover(const std::vector<HandoverPeer>& peers,
+                            const HandoverServicesByInstance& s);
 
 // Runs an nft script through libnftables; "" on success, else nft's error text (or that
 // the kernel has no nf_tables netlink: libnftables would exit the process).

@@ -283,6 +283,7 @@ void Fsm::on_master_down(Actions& out, TimePoint now) {
     // have nobody to go to, but the operator asked for the hold: they go.
     end_linger(out);
     master_.reset();
+    handing_over_.reset();
     out.emplace_back(ArmMasterDownTimer{master_down_interval()});
     return;
   }
@@ -303,6 +304,7 @@ void Fsm::on_hold(Actions& out, const Hold& h, TimePoint now) {
     return;
   }
   held_ = true;
+  handing_over_.reset();  // held: it takes nothing over
   if (state_ != State::master) return;  // Initialize, Backup, Fault: it just never becomes Master
   handover_pending_ = h.failover;
   leave_master(out, /*linger=*/true);

@@ -31,7 +31,7 @@ struct Fixture {
     nft::HandoverServices s;
     s.services = {{ip("10.9.0.100"), 80}};
     s.nat_reals = {{ip("10.10.0.11"), 80}};
-    fwd.set_services(s);
+    fwd.set_services({{"VI_1", s}, {"VI_2", {}}});
   }
   TakeoverNotice notice(Phase p, Duration window, const char* to = "10.9.0.2") {
     return TakeoverNotice{p, "VI_1", "eth0", ip(to), true, window};
@@ -110,6 +110,15 @@ TEST(HandoverForwarding, ARefusalIsCountedAndTriedAgainOnTheNextChange) {
   EXPECT_EQ(f.fwd.remove_leftovers(), "");
 }
 
+TEST(HandoverForwarding, AnInstanceAReloadRemovedStopsForwarding) {
+  Fixture f;
+  f.fwd.notice(f.notice(Phase::follow, Duration::zero()));
+  EXPECT_EQ(f.fwd.active(), 1u);
+  f.fwd.set_services({{"VI_2", {}}});  // VI_1 gone: its "ended" notice never comes
+  EXPECT_EQ(f.fwd.active(), 0u);
+  EXPECT_THAT(f.scripts.back(), Not(HasSubstr("dup")));
+}
+
 TEST(HandoverForwarding, DestroyedWithRulesInPlaceItRemovesThem) {
   std::vector<std::string> scripts;
   SimTimers timers;
@@ -118,6 +127,9 @@ TEST(HandoverForwarding, DestroyedWithRulesInPlaceItRemovesThem) {
       scripts.push_back(s);
       return std::string();
     });
+    nft::HandoverServices s;
+    s.services = {{ip("10.9.0.100"), 80}};
+    fwd.set_services({{"VI_1", s}});
     fwd.notice(TakeoverNotice{Phase::follow, "VI_1", "eth0", ip("10.9.0.2"), true, {}});
   }
   ASSERT_EQ(scripts.size(), 2u);

@@ -823,3 +823,69 @@ TEST(LvsSubsystemBackend, StartReportsTheOpenersErrorAndNoneOpensNothing) {
 
 }  // namespace
 }  // namespace hd
+
+namespace hd {
+namespace {
+
+// Handover forwarding: each VRRP instance forwards the services on its sync group's VIPs
+// and their NAT real servers, nothing else (active/active pairs do not send each other what
+// the other does not own); a reload that removes an instance ends its forwarding.
+TEST_F(LvsSubsystemTest, HandoverForwardingCoversEachInstancesOwnServices) {
+  std::vector<std::string> scripts;
+  lvs_.set_handover_apply([&](const std::string& s) {
+    scripts.push_back(s);
+    return std::string();
+  });
+  auto a = virtual_server("192.0.2.1");
+  a.real_servers = {real("10.0.1.11", 1)};
+  auto b = virtual_server("192.0.2.2");
+  b.real_servers = {real("10.0.2.11", 1)};
+  auto cfg = with({a, b});
+  auto vi = [](const char* name, const char* ifname, const char* vip) {
+    config::VrrpInstance v;
+    v.name = name;
+    v.interface = ifname;
+    v.vips.push_back({*IpPrefix::parse(vip), ""});
+    return v;
+  };
+  cfg.vrrp_instances = {vi("VI_1", "eth0", "192.0.2.1/24"), vi("VI_GW", "eth1", "10.0.1.1/24"),
+                        vi("VI_2", "eth0", "192.0.2.2/24")};
+  config::SyncGroup g;
+  g.name = "director";
+  g.instances = {"VI_1", "VI_GW"};
+  cfg.sync_groups = {g};
+  ASSERT_EQ(lvs_.start(cfg), "");
+  ASSERT_NE(lvs_.handover(), nullptr);
+  ASSERT_EQ(scripts.size(), 1u) << "leftovers removed at start";
+  EXPECT_EQ(scripts[0].find("dup"), std::string::npos);
+  auto follow = [](const char* instance, const char* ifname, const char* to) {
+    return TakeoverNotice{TakeoverNotice::Phase::follow, instance, ifname, *IpAddress::parse(to),
+                          true, {}};
+  };
+  lvs_.on_takeover(follow("VI_GW", "eth1", "10.0.1.3"));
+  const std::string& gw = scripts.back();
+  EXPECT_NE(gw.find("iifname \"eth1\" ip saddr . tcp sport { 10.0.1.11 . 80 } dup to 10.0.1.3"),
+            std::string::npos)
+      << gw;
+  EXPECT_EQ(gw.find("10.0.2.11"), std::string::npos) << gw;
+  lvs_.on_takeover(follow("VI_2", "eth0", "192.0.2.13"));
+  const std::string& both = scripts.back();
+  EXPECT_NE(both.find("iifname \"eth0\" ip daddr . tcp dport { 192.0.2.2 . 80 } tcp flags & "
+                      "(syn | ack) != syn dup to 192.0.2.13"),
+            std::string::npos)
+      << both;
+  EXPECT_EQ(both.find("192.0.2.1 . 80 } tcp flags & (syn | ack) != syn dup to 192.0.2.13"),
+            std::string::npos)
+      << both;
+  // VI_2 leaves the config: its forwarding ends with the reload.
+  auto next = cfg;
+  next.vrrp_instances.pop_back();
+  ASSERT_EQ(lvs_.reload(cfg, next), "");
+  EXPECT_EQ(scripts.back().find("192.0.2.13"), std::string::npos) << scripts.back();
+  EXPECT_NE(scripts.back().find("dup to 10.0.1.3"), std::string::npos) << scripts.back();
+  lvs_.stop();
+  EXPECT_EQ(scripts.back().find("dup"), std::string::npos) << "stop removes the rules";
+}
+
+}  // namespace
+}  // namespace hd

@@ -215,6 +215,16 @@ TEST_F(FsmTest, ATakeoverFromADeadMasterNamesNoOldMaster) {
   EXPECT_EQ(h.followed(), ip("10.0.0.9"));
   h.handle(advert(0, "10.0.0.9"), kT0);
   EXPECT_EQ(h.followed(), std::nullopt);
+  // Held between a handover's priority 0 and the takeover: that Master is forgotten, so a
+  // release much later names nobody.
+  Fsm k = backup();
+  k.handle(advert(0, "10.0.0.9"), kT0);
+  EXPECT_EQ(k.followed(), ip("10.0.0.9"));
+  k.handle(Hold{true, false}, kT0 + milliseconds(10));
+  EXPECT_EQ(k.followed(), std::nullopt);
+  k.handle(Hold{false, false}, kT0 + seconds(60));
+  EXPECT_THAT(k.handle(MasterDownTimerFired{}, kT0 + seconds(60) + kDown100),
+              Contains(TookOverFrom(std::optional<IpAddress>())));
 }
 
 // RFC 5798 6.4.2: "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
