@@ -305,15 +305,7 @@ void Director::stop() {
   // First a handover that loses nothing: each VRRP Master lets another router take over and
   // keeps forwarding for handover_linger (the VRRP subsystem bounds the wait), while IPVS and
   // its connection sync keep running. Then every subsystem stops.
-  for (auto& [id, waiter] : drain_waiters_) {
-    JsonWriter w;
-    w.begin_object().field("ok", false).field("code", "busy");
-    w.field("error", "the daemon is stopping before the drain of " + id +
-                         " ended (the drain goes on when it starts again)");
-    w.end_object();
-    waiter.send(w.str() + "\n");
-  }
-  drain_waiters_.clear();
+  answer_drain_waiters_at_stop();
   for (auto& s : subsystems_) s->begin_stop();
   stop_when_handed_over();
   drain_timer_ = std::make_unique<Timer>(loop_, [this] {

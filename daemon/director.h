@@ -85,6 +85,7 @@ class Director {
   // when it has already ended.
   control::Reply drain_and_wait(const control::Peer& peer, const control::Command& c);
   void drain_changed(const std::string& id, const RealOverride* now, const std::string& why);
+  void answer_drain_waiters_at_stop();  // busy: the daemon stops first
   struct DrainWaiter {
     control::Send send;
     TimePoint since;

@@ -293,6 +293,13 @@ control::Reply Director::drain_and_wait(const control::Peer& peer, const control
   });
 }
 
+void Director::answer_drain_waiters_at_stop() {
+  for (auto& [id, waiter] : drain_waiters_)
+    waiter.send(refuse("busy", "the daemon is stopping before the drain of " + id +
+                                   " ended (the drain goes on when it starts again)"));
+  drain_waiters_.clear();
+}
+
 void Director::drain_changed(const std::string& id, const RealOverride* now,
                              const std::string& why) {
   auto [first, last] = drain_waiters_.equal_range(id);

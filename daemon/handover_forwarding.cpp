@@ -19,10 +19,11 @@ HandoverForwarding::~HandoverForwarding() {
 }
 
 std::string HandoverForwarding::remove_leftovers() {
-  auto err = apply_(nft::render_handover({}, services_));
+  std::string script = nft::render_handover({}, services_);
+  auto err = apply_(script);
   if (err.empty()) {
     written_ = true;
-    applied_script_ = nft::render_handover({}, services_);
+    applied_script_ = std::move(script);
   }
   return err;
 }
@@ -57,12 +58,6 @@ void HandoverForwarding::notice(const TakeoverNotice& n) {
                            << (n.phase == P::master ? " (the old Master, while it lingers)"
                                                     : " (the Master this Backup follows)");
   }
-  apply();
-}
-
-void HandoverForwarding::clear() {
-  if (active_.empty()) return;
-  active_.clear();
   apply();
 }
 

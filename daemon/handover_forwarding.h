@@ -48,8 +48,6 @@ class HandoverForwarding {
   // Removes tables a previous run left (a daemon killed as Backup); "" or why it cannot
   // (no nf_tables: the forwarding is off, said once).
   std::string remove_leftovers();
-  // Stops every forwarding now.
-  void clear();
 
   // status "handover_forwarding": {"active": [{instance, to, interface, input,
   // seconds_left (null: while following)}], "applied": N, "failed": N, "last_error"}

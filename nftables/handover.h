@@ -34,7 +34,6 @@ struct HandoverServices {
   std::vector<Endpoint> services;      // TCP virtual services (address, port)
   std::vector<Endpoint> nat_reals;     // real servers of NAT services (address, port)
   bool operator==(const HandoverServices&) const = default;
-  bool empty() const { return services.empty() && nat_reals.empty(); }
 };
 
 // A live Master to forward to: reached through `interface` (the VRRP instance's). `input`:
