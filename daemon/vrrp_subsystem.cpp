@@ -61,7 +61,8 @@ VrrpSubsystem::VrrpSubsystem(Loop& main_loop)
     : loop_(main_loop),
       transitions_(main_loop, [this](vrrp::Transition&& t) { on_transition(std::move(t)); }),
       engine_([this](const vrrp::Transition& t) { transitions_.post(t); }),
-      hooks_(main_loop) {
+      hooks_(main_loop),
+      files_(main_loop, [this] { push_tracking(); }) {
   // The VRRP thread never writes to standard error itself: its lines go through this loop.
   engine_.set_log_drain(main_loop);
 }
@@ -77,7 +78,8 @@ void VrrpSubsystem::on_quorum(const std::map<std::string, bool>& vs_up) {
 VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
                                                 const config::Config& cfg,
                                                 const std::map<std::string, bool>& script_up,
-                                                const std::map<std::string, bool>& vs_up) {
+                                                const std::map<std::string, bool>& vs_up,
+                                                const std::map<std::string, long long>& file_values) {
   Tracking t{vi.priority, ""};
   int delta = 0;
   for (auto& ref : vi.track_scripts) {
@@ -90,6 +92,19 @@ VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
     if (w == 0 && !up && t.fault.empty()) t.fault = "track script " + ref.name + " failing";
     if (w > 0 && up) delta += w;
     if (w < 0 && !up) delta += w;
+  }
+  for (auto& ref : vi.track_files) {
+    auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
+                          [&](auto& tf) { return tf.name == ref.name; });
+    if (f == cfg.track_files.end()) continue;
+    long long w = ref.weight.value_or(f->weight);
+    auto it = file_values.find(ref.name);
+    long long v = it == file_values.end() ? 0 : it->second;
+    if (v == 0) continue;
+    long long d = v * w;  // |v| < 2^31, |w| <= 254: no overflow
+    if ((w == 0 || d < -253) && t.fault.empty())
+      t.fault = "track file " + ref.name + " reads " + std::to_string(v);
+    if (w != 0) delta += static_cast<int>(std::clamp(d, -254LL, 254LL));
   }
   for (auto& ref : vi.track_virtual_servers) {
     auto it = vs_up.find(ref.service);
@@ -144,12 +159,15 @@ void VrrpSubsystem::push_tracking() {
     for (auto& i : g.instances) group_of[i] = g.name;
   std::vector<vrrp::TrackedMember> members;
   std::map<std::string, std::string> fault;
+  auto file_values = files_.values();
   for (auto& vi : cfg_.vrrp_instances) {
-    auto t = tracking(vi, cfg_, script_up_, vs_up_);
+    auto t = tracking(vi, cfg_, script_up_, vs_up_, file_values);
     fault[vi.name] = t.fault;
     auto g = group_of.find(vi.name);
     members.push_back({vi.name, g == group_of.end() ? "" : g->second, vi.priority, t.priority,
-                       t.delta, !vi.track_scripts.empty() || !vi.track_virtual_servers.empty()});
+                       t.delta,
+                       !vi.track_scripts.empty() || !vi.track_files.empty() ||
+                           !vi.track_virtual_servers.empty()});
   }
   for (auto& [name, priority] : vrrp::tracked_priorities(members))
     engine_.set_tracking(name, priority, fault[name]);
@@ -165,6 +183,9 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
   cfg_ = config::without_virtual_servers(cfg);
   apply_holds();  // before the engine starts: a held instance never starts as Master
   if (instances.empty()) return "";
+  // Track files are read before the engine starts: an instance whose file says fault never
+  // starts as Master.
+  if (auto err = files_.configure(cfg.track_files); !err.empty()) return err;
   auto err = engine_.start(std::move(instances),
                            vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority,
                                                cfg.global.vrrp_cpu_affinity});
@@ -189,8 +210,21 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
     notify_.clear();
     return start(new_cfg);
   }
-  // The engine's reload is all or nothing; on failure nothing here changes either.
-  if (auto err = engine_.reload(std::move(instances)); !err.empty()) return err;
+  // The engine's reload is all or nothing; on failure nothing here changes either (the
+  // track files watched before are watched again).
+  std::vector<std::string> known;
+  for (auto& f : cfg_.track_files)
+    if (std::any_of(new_cfg.track_files.begin(), new_cfg.track_files.end(),
+                    [&](auto& n) { return n.name == f.name && n.path == f.path; }))
+      known.push_back(f.name);
+  if (auto err = files_.configure(new_cfg.track_files, known); !err.empty()) return err;
+  if (auto err = engine_.reload(std::move(instances)); !err.empty()) {
+    std::vector<std::string> all;
+    for (auto& f : cfg_.track_files) all.push_back(f.name);
+    if (auto back = files_.configure(cfg_.track_files, all); !back.empty())
+      HD_LOG(error, "vrrp") << "after a refused reload, the track files cannot be watched again: " << back;
+    return err;
+  }
   cfg_ = config::without_virtual_servers(new_cfg);
   apply_holds();  // sync groups may have changed
   notify_.clear();
@@ -406,6 +440,17 @@ void VrrpSubsystem::metrics(metrics::Writer& w) const {
         w.sample({{"vrrp_instance", i.name},
                   {"verdict", vrrp::to_string(static_cast<vrrp::AuthVerdict>(v))}},
                  static_cast<double>(i.auth->counters.by_verdict[v]));
+  if (!files_.states().empty()) {
+    w.gauge("hadirector_vrrp_track_file_value",
+            "The number each track file holds (a missing file reads 0; after a bad read, the "
+            "value read last).");
+    for (auto& [name, st] : files_.states())
+      w.sample({{"track_file", name}}, static_cast<double>(st.value));
+    w.counter("hadirector_vrrp_track_file_errors_total",
+              "Reads of a track file that found no number (the value read last was kept).");
+    for (auto& [name, st] : files_.states())
+      w.sample({{"track_file", name}}, static_cast<double>(st.errors));
+  }
   w.counter("hadirector_vrrp_notify_total", "Notify hooks by outcome.");
   w.sample({{"result", "started"}}, static_cast<double>(hooks_.started()));
   w.sample({{"result", "failed"}}, static_cast<double>(hooks_.failed()));
@@ -433,6 +478,8 @@ void VrrpSubsystem::status(JsonWriter& w) const {
     tracker_->status(w);
   else
     w.null();
+  w.key("track_files");
+  files_.status(w);
   w.field("address_errors", s.address_errors);
   w.field("log_lines_dropped", s.log_lines_dropped);
   w.key("notify").begin_object();

@@ -8,6 +8,7 @@
 #include "checkers/checker.h"
 #include "core/loop.h"
 #include "daemon/handover_forwarding.h"
+#include "daemon/track_files.h"
 #include "daemon/vrrp_hooks.h"
 #include "daemon/subsystem.h"
 #include "vrrp/engine.h"
@@ -56,7 +57,9 @@ class VrrpSubsystem final : public Subsystem {
 
   // Effective priority and fault reason of an instance from its track scripts' states
   // (keepalived's rules): weight 0 failing -> fault; weight > 0 added while the script
-  // succeeds; weight < 0 added while it fails. Clamped to 1..254 (255 stays 255).
+  // succeeds; weight < 0 added while it fails. Track files (keepalived's too): weight 0 and
+  // a value other than 0 -> fault; else value x weight is added, and below -253 faults.
+  // Clamped to 1..254 (255 stays 255).
   struct Tracking {
     int priority;
     std::string fault;
@@ -64,7 +67,8 @@ class VrrpSubsystem final : public Subsystem {
   };
   static Tracking tracking(const config::VrrpInstance& vi, const config::Config& cfg,
                            const std::map<std::string, bool>& script_up,
-                           const std::map<std::string, bool>& vs_up = {});
+                           const std::map<std::string, bool>& vs_up = {},
+                           const std::map<std::string, long long>& file_values = {});
   // Quorum of every virtual server (from the LVS subsystem).
   void on_quorum(const std::map<std::string, bool>& vs_up);
 
@@ -83,6 +87,7 @@ class VrrpSubsystem final : public Subsystem {
   config::Config cfg_;
   std::unique_ptr<checkers::Checker> tracker_;
   std::map<std::string, bool> script_up_;
+  TrackFiles files_;
   std::map<std::string, bool> vs_up_;
   std::function<void(const std::string&, vrrp::State)> listener_;
   EventBus* events_ = nullptr;

@@ -31,6 +31,8 @@ class Ctx {
   Defaults defaults;
   // Where each instance's track_script reference stood ("INSTANCE SCRIPT"), for finish_vrrp.
   std::map<std::string, Pos> track_ref_pos;
+  // A track_file that watches another one's file -> that one's name.
+  std::map<std::string, std::string> file_alias;
 
   // "KEYWORD not supported: INSTEAD"
   void unsupported(const Node& n, const std::string& instead) {
@@ -69,6 +71,7 @@ void map_global(Ctx& ctx, const Node& n);
 void map_vrrp_script(Ctx& ctx, const Node& n);
 void map_vrrp_instance(Ctx& ctx, const Node& n);
 void map_sync_group(Ctx& ctx, const Node& n);
+void map_track_file(Ctx& ctx, const Node& n);
 // After every section is read: references to scripts and instances that do not exist are
 // dropped (as keepalived drops them), the sync daemon is placed, duplicates are resolved.
 void finish_vrrp(Ctx& ctx);

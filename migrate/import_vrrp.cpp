@@ -2,6 +2,8 @@
 // vrrp_script, vrrp_instance and vrrp_sync_group -> [[track_script]], [[vrrp_instance]],
 // [[sync_group]] (and [global] lvs_sync_daemon, which names an instance).
 #include <algorithm>
+#include <climits>
+#include <stdexcept>
 
 #include "migrate/import_context.h"
 
@@ -66,6 +68,78 @@ void map_vrrp_script(Ctx& ctx, const Node& n) {
                         config::duration_text(s.interval));
   cfg.track_scripts.push_back(std::move(s));
   ctx.out().script_from.push_back(n.pos);
+}
+
+// track_file NAME { file PATH; weight W [reverse]; init_file [VALUE] [overwrite] } (and its
+// old name vrrp_track_file) -> [[track_file]]. keepalived's weight defaults to 1 (value x 1
+// added to the priority); hadirector's to 0 (fault): written explicitly.
+void map_track_file(Ctx& ctx, const Node& n) {
+  if (n.args.empty()) {
+    ctx.bad(n, "the track file has no name", "ignored");
+    return;
+  }
+  auto& cfg = ctx.out().config;
+  for (auto& f : cfg.track_files)
+    if (f.name == n.args[0]) {
+      ctx.warn(n.pos, n.keyword + " " + n.args[0] + " defined again: the first one is used");
+      return;
+    }
+  config::TrackFile f;
+  f.name = n.args[0];
+  f.weight = 1;
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    if (k == "file") {
+      if (c.args.empty() || c.args[0].empty() || c.args[0].front() != '/' || c.args[0].back() == '/')
+        ctx.bad(c, "not an absolute path to a file", "ignored");
+      else
+        f.path = c.args[0];
+    } else if (k == "weight") {
+      if (auto v = ctx.integer(c, -2147483647, 2147483647)) {
+        long w = *v;
+        if (c.args.size() > 1 && c.args[1] == "reverse") w = -w;
+        if (w < -254 || w > 254) {
+          long cut = std::clamp(w, -254L, 254L);
+          ctx.note(c.pos, "track_file " + f.name + ": weight " + std::to_string(w) + " cut to " +
+                              std::to_string(cut) + " (any value but 0 moves a priority to its "
+                              "bound or faults the instance either way)");
+          w = cut;
+        }
+        f.weight = static_cast<int>(w);
+      }
+    } else if (k == "init_file") {
+      f.init = 0;
+      for (auto& a : c.args) {
+        if (a == "overwrite") {
+          f.init_overwrite = true;
+        } else {
+          try {
+            size_t used = 0;
+            long long v = std::stoll(a, &used, 10);
+            if (used != a.size() || v < INT32_MIN || v > INT32_MAX) throw std::out_of_range(a);
+            f.init = v;
+          } catch (const std::exception&) {
+            ctx.bad(c, "'" + a + "' is not a 32-bit integer", "0 written instead");
+          }
+        }
+      }
+    } else {
+      ctx.warn(c.pos, k + " not supported in " + n.keyword + ": ignored");
+    }
+  }
+  if (f.path.empty()) {
+    ctx.warn(n.pos, n.keyword + " " + f.name + " has no file: ignored");
+    return;
+  }
+  for (auto& other : cfg.track_files)
+    if (other.path == f.path) {
+      ctx.warn(n.pos, n.keyword + " " + f.name + ": " + f.path + " is track_file " + other.name +
+                          "'s too: ignored (instances tracking it track " + other.name + ")");
+      ctx.file_alias[f.name] = other.name;
+      return;
+    }
+  cfg.track_files.push_back(std::move(f));
+  ctx.out().file_from.push_back(n.pos);
 }
 
 namespace {
@@ -236,6 +310,20 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
           for (auto& more : t.args) vi.track_scripts.push_back({more, std::nullopt});  // { a b }
         }
       }
+    } else if (k == "track_file") {
+      for (auto& t : c.children) {
+        config::TrackFileRef r{t.keyword, std::nullopt};
+        ctx.track_ref_pos.emplace(vi.name + " file " + t.keyword, t.pos);
+        if (t.args.size() >= 2 && t.args[0] == "weight") {
+          if (auto v = ctx.integer(t, -254, 254, 1)) {
+            r.weight = static_cast<int>(*v);
+            if (t.args.size() > 2 && t.args[2] == "reverse") r.weight = -*r.weight;
+          }
+        } else if (!t.args.empty()) {
+          ctx.warn(t.pos, "track_file " + t.keyword + ": '" + t.args[0] + "' not supported: ignored");
+        }
+        vi.track_files.push_back(r);
+      }
     } else if (k == "notify_master") {
       put_notify(ctx, c, vi.notify.master), any_notify = true;
     } else if (k == "notify_backup") {
@@ -277,7 +365,7 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
       ctx.unsupported(c, "the instance's own interface is always tracked");
     } else if (k == "virtual_routes" || k == "virtual_rules") {
       ctx.unsupported(c, "no routes or rules follow the VIPs: add them in a notify script");
-    } else if (k == "track_process" || k == "track_file" || k == "track_bfd") {
+    } else if (k == "track_process" || k == "track_bfd") {
       ctx.unsupported(c, "not tracked: use a track_script that tests the same thing");
     } else if (k == "native_ipv6") {
       // an IPv6 instance is native already
@@ -467,6 +555,26 @@ void finish_vrrp(Ctx& ctx) {
                                          " not supported: no such vrrp_script: not tracked "
                                          "(keepalived ignores it too)");
       return true;
+    });
+    for (auto& r : vi.track_files)
+      if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) r.name = a->second;
+    std::erase_if(vi.track_files, [&](auto& r) {
+      auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
+                            [&](auto& tf) { return tf.name == r.name; });
+      auto at = ctx.track_ref_pos.find(vi.name + " file " + r.name);
+      const Pos& where = at != ctx.track_ref_pos.end() ? at->second : out.instance_from[i];
+      if (f == cfg.track_files.end()) {
+        ctx.warn(where, "vrrp_instance " + vi.name + ": track_file " + r.name +
+                            " not supported: no such track_file: not tracked (keepalived ignores it too)");
+        return true;
+      }
+      if (vi.priority == 255 && r.weight.value_or(f->weight) != 0) {
+        ctx.note(where, "vrrp_instance " + vi.name + " owns its addresses (priority 255): track_file " +
+                            r.name + " tracked with weight 0 (a value other than 0 faults it), "
+                            "as keepalived requires");
+        r.weight = 0;
+      }
+      return false;
     });
   }
   std::set<std::string> grouped;

@@ -202,17 +202,19 @@ Imported import_tree(const Tree& tree, const std::string& source, const ImportOp
   }
   static const std::set<std::string> kIgnoredSections = {
       "static_ipaddress", "static_routes", "static_rules", "vrrp_track_process",
-      "track_file", "vrrp_track_file", "linkbeat_interfaces", "bfd_instance",
+      "linkbeat_interfaces", "bfd_instance",
       "net_namespace", "net_namespace_ipvs", "instance", "garp_group", "use_pid_dir",
       "child_wait_time", "namespace_with_ipsets", "track_process"};
   for (auto& n : top) {
     const std::string& k = n.keyword;
     if (k == "global_defs" || k == "virtual_server_group") continue;
-    if (o.lvs_only && (k == "vrrp_script" || k == "vrrp_instance" || k == "vrrp_sync_group"))
+    if (o.lvs_only && (k == "vrrp_script" || k == "vrrp_instance" || k == "vrrp_sync_group" ||
+                       k == "track_file" || k == "vrrp_track_file"))
       continue;
     if (k == "vrrp_script") map_vrrp_script(ctx, n);
     else if (k == "vrrp_instance") map_vrrp_instance(ctx, n);
     else if (k == "vrrp_sync_group") map_sync_group(ctx, n);
+    else if (k == "track_file" || k == "vrrp_track_file") map_track_file(ctx, n);
     else if (k == "virtual_server") map_virtual_server(ctx, n, groups);
     else if (kIgnoredSections.contains(k)) ctx.unsupported(n, "ignored");
     else
@@ -258,7 +260,7 @@ std::string to_toml(const Imported& im) {
     return "# from " + detail::comment_text(p.file) + ":" + std::to_string(p.line);
   };
   std::istringstream body(config::to_toml(im.config));
-  size_t vi = 0, ts = 0, sg = 0, vs = 0, rs = 0;
+  size_t vi = 0, ts = 0, tf = 0, sg = 0, vs = 0, rs = 0;
   for (std::string line; std::getline(body, line);) {
     const auto start = line.find_first_not_of(' ');
     const std::string indent = start == std::string::npos ? "" : line.substr(0, start);
@@ -267,6 +269,8 @@ std::string to_toml(const Imported& im) {
       os << indent << from(im.instance_from[vi++]) << "\n";
     else if (t == "[[track_script]]" && ts < im.script_from.size())
       os << indent << from(im.script_from[ts++]) << "\n";
+    else if (t == "[[track_file]]" && tf < im.file_from.size())
+      os << indent << from(im.file_from[tf++]) << "\n";
     else if (t == "[[sync_group]]" && sg < im.group_from.size())
       os << indent << from(im.group_from[sg++]) << "\n";
     else if (t == "[[virtual_server]]" && vs < im.vs_from.size()) {

@@ -19,7 +19,7 @@ struct Imported {
   config::Config config;
   std::vector<Diagnostic> diagnostics;  // the reader's, the tree's and the mapping's, in order
   // Where each section of `config` came from (parallel to its vectors), for the comments.
-  std::vector<Pos> instance_from, script_from, group_from, vs_from;
+  std::vector<Pos> instance_from, script_from, file_from, group_from, vs_from;
   std::vector<std::vector<Pos>> rs_from;  // per virtual server, per real server
   std::string source;                     // the main file
   size_t warnings() const;

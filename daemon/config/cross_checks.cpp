@@ -44,6 +44,24 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       if (!found)
         ctx.error(vi.pos, "instance '" + vi.name + "' tracks unknown track_script '" + ref.name + "'");
     }
+    for (auto& ref : vi.track_files) {
+      auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
+                            [&](auto& tf) { return tf.name == ref.name; });
+      if (f == cfg.track_files.end()) {
+        ctx.error(vi.pos, "instance '" + vi.name + "' tracks unknown track_file '" + ref.name + "'");
+      } else if (vi.priority == 255 && ref.weight.value_or(f->weight) != 0) {
+        // keepalived's rule: an address owner's priority never moves.
+        ctx.error(vi.pos, "instance '" + vi.name + "' owns its addresses (priority 255): track_file '" +
+                              ref.name + "' must have weight 0 (a non-zero value faults it)");
+      }
+    }
+  }
+  std::set<std::string> files, file_paths;
+  for (auto& f : cfg.track_files) {
+    if (!files.insert(f.name).second)
+      ctx.error(f.pos, "duplicate track_file name '" + f.name + "'");
+    if (!file_paths.insert(f.path).second)
+      ctx.error(f.pos, "track_file '" + f.name + "': another track_file watches " + f.path);
   }
   std::set<std::string> scripts;
   for (auto& s : cfg.track_scripts)

@@ -38,6 +38,10 @@ void load_sections(Ctx& ctx, const toml::table& root, Config& cfg) {
     Table st(ctx, t, "[[track_script]]");
     if (auto s = load_track_script(st)) cfg.track_scripts.push_back(*s);
   });
+  each_table(top, "track_file", "[[track_file]]", [&](const toml::table& t, int) {
+    Table ft(ctx, t, "[[track_file]]");
+    if (auto f = load_track_file(ft)) cfg.track_files.push_back(*f);
+  });
   each_table(top, "sync_group", "[[sync_group]]", [&](const toml::table& t, int) {
     Table gt(ctx, t, "[[sync_group]]");
     if (auto g = load_sync_group(gt)) cfg.sync_groups.push_back(*g);

@@ -73,6 +73,7 @@ Config without_virtual_servers(const Config& cfg) {
   out.global = cfg.global;
   out.vrrp_instances = cfg.vrrp_instances;
   out.track_scripts = cfg.track_scripts;
+  out.track_files = cfg.track_files;
   out.sync_groups = cfg.sync_groups;
   out.realserver = cfg.realserver;
   return out;

@@ -156,6 +156,12 @@ struct TrackScriptRef {
   bool operator==(const TrackScriptRef&) const = default;
 };
 
+struct TrackFileRef {
+  std::string name;
+  std::optional<int> weight;  // overrides the file's weight
+  bool operator==(const TrackFileRef&) const = default;
+};
+
 struct TrackVirtualServerRef {
   std::string service;  // a virtual server's key(): "tcp 192.0.2.1:80", "fwmark 7 inet"
   int weight = 0;       // 0: quorum lost -> FAULT; else added to the priority while lost
@@ -188,6 +194,7 @@ struct VrrpInstance {
   Garp garp;
   std::vector<std::string> track_interfaces;
   std::vector<TrackScriptRef> track_scripts;
+  std::vector<TrackFileRef> track_files;
   std::vector<TrackVirtualServerRef> track_virtual_servers;
   Notify notify;
   Family family() const { return vips.empty() ? Family::v4 : vips.front().prefix.address.family(); }
@@ -201,7 +208,7 @@ struct VrrpInstance {
            unicast_source == o.unicast_source && unicast_peers == o.unicast_peers &&
            peers == o.peers && adopt_interval_ratio == o.adopt_interval_ratio &&
            auth_pass == o.auth_pass && auth == o.auth && garp == o.garp && track_interfaces == o.track_interfaces &&
-           track_scripts == o.track_scripts &&
+           track_scripts == o.track_scripts && track_files == o.track_files &&
            track_virtual_servers == o.track_virtual_servers && notify == o.notify;
   }
 };
@@ -218,6 +225,23 @@ struct TrackScript {
   bool operator==(const TrackScript& o) const {
     return name == o.name && command == o.command && interval == o.interval &&
            timeout == o.timeout && rise == o.rise && fall == o.fall && weight == o.weight;
+  }
+};
+
+// keepalived's track_file: a number an operator (or a tool) writes to a file, read each
+// time the file is written (daemon/track_files.h). Weight 0: a non-zero number faults the
+// instances that track it; otherwise number x weight is added to their priority (below
+// -253: fault).
+struct TrackFile {
+  SourcePos pos;
+  std::string name;
+  std::string path;
+  int weight = 0;
+  std::optional<long long> init;  // written when the file is first watched and is missing
+  bool init_overwrite = false;    // ... or whatever it holds
+  bool operator==(const TrackFile& o) const {
+    return name == o.name && path == o.path && weight == o.weight && init == o.init &&
+           init_overwrite == o.init_overwrite;
   }
 };
 
@@ -403,6 +427,7 @@ struct Config {
   Global global;
   std::vector<VrrpInstance> vrrp_instances;
   std::vector<TrackScript> track_scripts;
+  std::vector<TrackFile> track_files;
   std::vector<SyncGroup> sync_groups;
   std::vector<VirtualServer> virtual_servers;
   std::optional<RealServerRole> realserver;

@@ -12,6 +12,7 @@ namespace hd::config {
 void load_global(Table& root, Config& cfg);                       // global.cpp
 std::optional<VrrpInstance> load_vrrp(Table& t);                  // vrrp.cpp
 std::optional<TrackScript> load_track_script(Table& t);           // vrrp.cpp
+std::optional<TrackFile> load_track_file(Table& t);               // vrrp.cpp
 std::optional<SyncGroup> load_sync_group(Table& t);               // vrrp.cpp
 std::optional<AuthSection> load_auth(Ctx& ctx, const toml::table& t,  // vrrp_auth.cpp
                                      const std::string& where);

@@ -278,6 +278,23 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
       }
     }
   }
+  if (auto* arr = t.array("track_files")) {
+    for (auto& e : *arr) {
+      if (auto* s = e.as_string()) {
+        vi.track_files.push_back({s->get(), std::nullopt});
+      } else if (auto* tt = e.as_table()) {
+        Table ft(ctx, *tt, "track_files entry");
+        TrackFileRef r;
+        if (auto n = ft.str("name", true)) r.name = *n;
+        if (auto w = ft.integer("weight", -254, 254)) r.weight = int(*w);
+        ft.finish();
+        vi.track_files.push_back(r);
+      } else {
+        t.wrong_type(e, "track_files", "a track_file name or {name, weight}");
+        ok = false;
+      }
+    }
+  }
   if (auto* arr = t.array("track_virtual_servers")) {
     for (auto& e : *arr) {
       TrackVirtualServerRef r;
@@ -325,6 +342,37 @@ std::optional<TrackScript> load_track_script(Table& st) {
   st.finish();
   if (!ok) return std::nullopt;
   return s;
+}
+
+std::optional<TrackFile> load_track_file(Table& ft) {
+  TrackFile f;
+  f.pos = ft.pos();
+  bool ok = true;
+  if (auto v = ft.str("name", true)) f.name = *v; else ok = false;
+  if (auto* n = ft.node("path", true)) {
+    auto* s = n->as_string();
+    if (!s) {
+      ft.wrong_type(*n, "path", "a string");
+      ok = false;
+    } else if (s->get().empty() || s->get().front() != '/' || s->get().back() == '/') {
+      ft.ctx().error(*n, "path '" + s->get() + "' must be an absolute path to a file");
+      ok = false;
+    } else {
+      f.path = s->get();
+    }
+  } else {
+    ok = false;
+  }
+  if (auto v = ft.integer("weight", -254, 254)) f.weight = int(*v);
+  if (auto v = ft.integer("init", INT32_MIN, INT32_MAX)) f.init = *v;
+  if (auto v = ft.boolean("init_overwrite")) f.init_overwrite = *v;
+  if (f.init_overwrite && !f.init) {
+    ft.ctx().error(*ft.node("init_overwrite"), "'init_overwrite' needs 'init' (the value to write)");
+    ok = false;
+  }
+  ft.finish();
+  if (!ok) return std::nullopt;
+  return f;
 }
 
 std::optional<SyncGroup> load_sync_group(Table& gt) {

@@ -209,6 +209,20 @@ toml::table vrrp_table(const VrrpInstance& vi) {
     }
     put(t, "track_scripts", std::move(a));
   }
+  if (!vi.track_files.empty()) {
+    toml::array a;
+    for (auto& r : vi.track_files) {
+      if (!r.weight) {
+        a.push_back(r.name);
+      } else {
+        auto e = inline_table();
+        put(e, "name", r.name);
+        put(e, "weight", *r.weight);
+        a.push_back(std::move(e));
+      }
+    }
+    put(t, "track_files", std::move(a));
+  }
   if (!vi.track_virtual_servers.empty()) {
     toml::array a;
     for (auto& r : vi.track_virtual_servers) {
@@ -245,6 +259,17 @@ toml::table track_script_table(const TrackScript& s) {
   put_if(t, "rise", s.rise, d.rise);
   put_if(t, "fall", s.fall, d.fall);
   put_if(t, "weight", s.weight, d.weight);
+  return t;
+}
+
+toml::table track_file_table(const TrackFile& f) {
+  const TrackFile d;
+  toml::table t;
+  put(t, "name", f.name);
+  put(t, "path", f.path);
+  put_if(t, "weight", f.weight, d.weight);
+  if (f.init) put(t, "init", static_cast<int64_t>(*f.init));
+  put_if(t, "init_overwrite", f.init_overwrite, d.init_overwrite);
   return t;
 }
 
@@ -454,6 +479,7 @@ std::string to_toml(const Config& cfg) {
   }
   put_tables(part(), "vrrp_instance", cfg.vrrp_instances, vrrp_table);
   put_tables(part(), "track_script", cfg.track_scripts, track_script_table);
+  put_tables(part(), "track_file", cfg.track_files, track_file_table);
   put_tables(part(), "sync_group", cfg.sync_groups, sync_group_table);
   put_tables(part(), "virtual_server", cfg.virtual_servers, virtual_server_table);
   if (cfg.realserver) put(part(), "realserver", realserver_table(*cfg.realserver));

@@ -400,6 +400,58 @@ weight = %d
                       a2.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
         self.wait_state(b, "MASTER", timeout=3)
 
+    def test_track_files_adjust_priority_and_fault(self):
+        maint = os.path.join(self.tmp.path, "maint")
+        offset = os.path.join(self.tmp.path, "offset")
+
+        def put(path, text):
+            with open(path, "w") as f:  # the daemon reads it when this closes it
+                f.write(text)
+
+        a = self.start(self.ns_a, "a", 150, """track_files = ["maint", { name = "offset", weight = 10 }]
+
+[[track_file]]
+name = "maint"
+path = "%s"
+
+[[track_file]]
+name = "offset"
+path = "%s"
+init = 0
+""" % (maint, offset))
+        b = self.start(self.ns_b, "b", 100)
+        self.wait_state(a, "MASTER", timeout=3)
+        self.wait_state(b, "BACKUP")
+        with open(offset) as f:
+            self.assertEqual(f.read(), "0\n")  # init, written at start
+        # -6 x 10: 150 - 60 = 90 < 100, so b preempts.
+        put(offset, "-6\n")
+        self.wait_state(b, "MASTER", timeout=3)
+        self.wait_state(a, "BACKUP")
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["priority"]["effective"], 90)
+        put(offset, "0")
+        self.wait_state(a, "MASTER", timeout=3)
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["priority"]["effective"], 150)
+        # Weight 0: any value but 0 faults the instance and releases the VIP.
+        put(maint, "1\n")
+        self.wait_state(a, "FAULT", timeout=3)
+        self.assertFalse(has_addr(self.ns_a, VIP))
+        self.assertIn("track file maint reads 1",
+                      a.status()["vrrp"]["instances"][0]["last_transition"]["reason"])
+        self.wait_state(b, "MASTER", timeout=3)
+        # A write that is not a number keeps the value read last, and says why.
+        put(maint, "off")
+        files = lambda: {f["name"]: f for f in a.status()["vrrp"]["track_files"]}
+        wait_for(lambda: files()["maint"]["errors"] == 1, 3, what="the bad read counted")
+        self.assertEqual(files()["maint"]["error"], "'off' is not an integer")
+        self.assertEqual(files()["maint"]["value"], 1)
+        self.assertEqual(self.state(a), "FAULT")
+        # Removed: it reads 0, and a is back.
+        os.unlink(maint)
+        self.wait_state(a, "MASTER", timeout=3)
+        self.assertTrue(files()["maint"]["missing"])
+        self.assertIsNone(files()["maint"]["error"])
+
     def test_sync_group_members_share_fault(self):
         flag = os.path.join(self.tmp.path, "healthy")
         open(flag, "w").close()

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // Track-script weights as keepalived applies them.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "daemon/config/loader.h"
@@ -86,6 +87,85 @@ port = 443
   EXPECT_EQ(t.priority, 60);
   t = VrrpSubsystem::tracking(vi, cfg, {}, {{"tcp 10.0.0.1:80", false}, {"tcp 10.0.0.1:443", true}});
   EXPECT_EQ(t.fault, "virtual server tcp 10.0.0.1:80 lost quorum");
+}
+
+config::Config load_files(int prio, const std::string& refs) {
+  auto r = config::load_string(R"([[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 1
+priority = )" + std::to_string(prio) + R"(
+virtual_ipaddresses = ["10.0.0.1/24"]
+track_files = )" + refs + R"(
+[[track_file]]
+name = "maint"
+path = "/run/hd/maint"
+[[track_file]]
+name = "offset"
+path = "/run/hd/offset"
+weight = 10
+)", "t.toml");
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  return *r.config;
+}
+
+TEST(Tracking, TrackFileWithWeightZeroFaultsOnAnyNonZeroValue) {
+  auto cfg = load_files(100, R"(["maint"])");
+  auto& vi = cfg.vrrp_instances[0];
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"maint", 0}}).fault, "");
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {}).fault, "");  // not read yet: 0
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"maint", 1}}).fault, "track file maint reads 1");
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"maint", -3}}).fault, "track file maint reads -3");
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"maint", 1}}).priority, 100);
+}
+
+TEST(Tracking, TrackFileValueTimesWeightIsAddedAndBelowMinus253Faults) {
+  auto cfg = load_files(100, R"(["offset"])");
+  auto& vi = cfg.vrrp_instances[0];
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", 3}}).priority, 130);
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", -5}}).priority, 50);
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", 100}}).priority, 254);
+  auto t = VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", -25}});
+  EXPECT_EQ(t.priority, 1);
+  EXPECT_EQ(t.fault, "");
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", -26}}).fault, "track file offset reads -26");
+  EXPECT_EQ(VrrpSubsystem::tracking(vi, cfg, {}, {}, {{"offset", INT32_MIN}}).fault,
+            "track file offset reads -2147483648");
+  // The instance's weight overrides the file's; a negative one reverses the direction.
+  auto rev = load_files(100, R"([{ name = "offset", weight = -2 }, { name = "maint", weight = 1 }])");
+  EXPECT_EQ(VrrpSubsystem::tracking(rev.vrrp_instances[0], rev, {}, {}, {{"offset", 5}, {"maint", 7}}).priority,
+            97);
+}
+
+TEST(Tracking, TrackFilesAreCheckedByTheLoader) {
+  auto bad = [](const std::string& extra) {
+    auto r = config::load_string(R"([[vrrp_instance]]
+name = "VI_1"
+interface = "eth0"
+virtual_router_id = 1
+priority = 255
+virtual_ipaddresses = ["10.0.0.1/24"]
+track_files = ["f"]
+[[track_file]]
+name = "f"
+)" + extra, "t.toml");
+    std::string all;
+    for (auto& e : r.errors) all += e.str() + "\n";
+    return r.errors.empty() ? std::string("no error") : all;
+  };
+  using ::testing::HasSubstr;
+  EXPECT_EQ(bad("path = \"/run/f\"\nweight = 3\n"),
+            "t.toml:1:1: error: instance 'VI_1' owns its addresses (priority 255): track_file 'f' must "
+            "have weight 0 (a non-zero value faults it)\n");
+  EXPECT_THAT(bad("path = \"run/f\"\n"),
+              HasSubstr("t.toml:10:8: error: path 'run/f' must be an absolute path to a file\n"));
+  EXPECT_THAT(bad("path = \"/run/f\"\ninit_overwrite = true\n"),
+              HasSubstr("t.toml:11:18: error: 'init_overwrite' needs 'init' (the value to write)\n"));
+  EXPECT_EQ(bad("path = \"/run/f\"\n[[track_file]]\nname = \"g\"\npath = \"/run/f\"\n"),
+            "t.toml:11:1: error: track_file 'g': another track_file watches /run/f\n");
+  EXPECT_THAT(bad("path = \"/run/f\"\nweight = 300\n"),
+              HasSubstr("t.toml:11:10: error: 'weight' must be between -254 and 254, not 300\n"));
+  EXPECT_EQ(bad("path = \"/run/f\"\n"), "no error");
 }
 
 }  // namespace

@@ -458,6 +458,79 @@ virtual_server group g {
 
 // What is not carried over is a warning at its own line, in keepalived's words where
 // keepalived warns too.
+TEST(KeepalivedImport, TrackFilesMap) {
+  auto im = import_text(R"(vrrp_track_file maint {
+  file "/run/keepalived/maint"
+}
+track_file offset {
+  file /run/keepalived/offset
+  weight 5 reverse
+  init_file 3 overwrite
+}
+track_file same {
+  file /run/keepalived/offset
+}
+track_file huge {
+  file /run/keepalived/huge
+  weight 1000
+  init_file
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    192.0.2.1/24
+  }
+  track_file {
+    maint weight 0
+    offset
+    huge weight 2 reverse
+    same
+    nosuch
+  }
+}
+vrrp_instance VI_2 {
+  interface eth0
+  virtual_router_id 2
+  priority 255
+  virtual_ipaddress {
+    192.0.2.2/24
+  }
+  track_file {
+    maint
+  }
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.track_files.size(), 3u);
+  EXPECT_EQ(c.track_files[0].name, "maint");
+  EXPECT_EQ(c.track_files[0].path, "/run/keepalived/maint");
+  EXPECT_EQ(c.track_files[0].weight, 1);  // keepalived's default, written out
+  EXPECT_FALSE(c.track_files[0].init);
+  EXPECT_EQ(c.track_files[1].weight, -5);
+  EXPECT_EQ(c.track_files[1].init, 3);
+  EXPECT_TRUE(c.track_files[1].init_overwrite);
+  EXPECT_EQ(c.track_files[2].weight, 254);
+  EXPECT_EQ(c.track_files[2].init, 0);
+  auto& vi = c.vrrp_instances.at(0);
+  ASSERT_EQ(vi.track_files.size(), 4u);
+  EXPECT_EQ(vi.track_files[0], (config::TrackFileRef{"maint", 0}));
+  EXPECT_EQ(vi.track_files[1], (config::TrackFileRef{"offset", std::nullopt}));
+  EXPECT_EQ(vi.track_files[2], (config::TrackFileRef{"huge", -2}));
+  EXPECT_EQ(vi.track_files[3], (config::TrackFileRef{"offset", std::nullopt}));  // same file
+  EXPECT_EQ(c.vrrp_instances.at(1).track_files.at(0), (config::TrackFileRef{"maint", 0}));
+  EXPECT_THAT(said(im),
+              ElementsAre(HasSubstr(":9: warning: track_file same: /run/keepalived/offset is track_file offset's too"),
+                          HasSubstr(":14: note: track_file huge: weight 1000 cut to 254"),
+                          HasSubstr(":29: warning: vrrp_instance VI_1: track_file nosuch not supported"),
+                          HasSubstr(":40: note: vrrp_instance VI_2 owns its addresses (priority 255): track_file maint tracked with weight 0")));
+  auto back = reload(im);
+  EXPECT_EQ(back.track_files, c.track_files);
+  EXPECT_EQ(back.vrrp_instances.at(0).track_files, vi.track_files);
+  EXPECT_THAT(to_toml(im), HasSubstr("# from /etc/keepalived/keepalived.conf:4\n[[track_file]]"));
+}
+
 TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {
   auto im = import_text(R"(global_defs {
   notification_email {

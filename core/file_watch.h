@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Watches files by path on a Loop, through inotify on their directories (so a file that
+// does not exist yet, or is replaced by a rename, is still seen). A file is reported when a
+// writer that had it open for writing closes it, when a file is renamed onto its name,
+// and when it is removed or renamed away: never half-written (`echo 1 > FILE` truncates
+// first; the truncation alone is not reported). A writer that keeps the file open and
+// writes without closing it is not seen until it closes.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+
+namespace hd {
+
+class FileWatch {
+ public:
+  // Called on the loop with the path as given to watch().
+  using Callback = std::function<void(const std::string& path)>;
+  FileWatch(Loop& loop, Callback cb);
+  ~FileWatch();
+  FileWatch(const FileWatch&) = delete;
+  FileWatch& operator=(const FileWatch&) = delete;
+  // Replaces the watched set (absolute paths). All or nothing: on an error (a directory
+  // that does not exist or cannot be watched, a relative path, no inotify) the previous
+  // set stays watched and the error names the path and why.
+  std::string watch(const std::vector<std::string>& paths);
+  size_t size() const { return paths_.size(); }
+
+ private:
+  void on_readable();
+  Loop& loop_;
+  Callback cb_;
+  int fd_ = -1;
+  std::unique_ptr<IoWatcher> io_;
+  std::set<std::string> paths_;
+  std::map<int, std::string> dirs_;  // watch descriptor -> directory
+};
+
+}  // namespace hd

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Track files: what a file's text reads as (pure), and the watcher on real files in a
+// temporary directory (inotify on a Loop): a write seen when its writer closes the file, a
+// rename onto it, a removal; a bad write keeps the last value.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/loop.h"
+#include "daemon/track_files.h"
+
+namespace hd {
+namespace {
+
+TEST(TrackFileParse, AnIntegerWithWhitespaceAroundIt) {
+  EXPECT_EQ(parse_track_file("0").value, 0);
+  EXPECT_EQ(parse_track_file("1\n").value, 1);
+  EXPECT_EQ(parse_track_file("  -42 \r\n").value, -42);
+  EXPECT_EQ(parse_track_file("+7").value, 7);
+  EXPECT_EQ(parse_track_file("2147483647").value, 2147483647);
+  EXPECT_EQ(parse_track_file("-2147483648").value, -2147483648LL);
+  EXPECT_TRUE(parse_track_file("5\n").error.empty());
+}
+
+TEST(TrackFileParse, EmptyReadsZero) {
+  EXPECT_EQ(parse_track_file("").value, 0);
+  EXPECT_TRUE(parse_track_file("").error.empty());
+  EXPECT_EQ(parse_track_file(" \n\t").value, 0);
+  EXPECT_TRUE(parse_track_file(" \n").error.empty());
+}
+
+TEST(TrackFileParse, AnythingElseIsAnErrorThatQuotesIt) {
+  EXPECT_EQ(parse_track_file("up").error, "'up' is not an integer");
+  EXPECT_EQ(parse_track_file("1 2").error, "'1 2' is not an integer");
+  EXPECT_EQ(parse_track_file("0x10").error, "'0x10' is not an integer");
+  EXPECT_EQ(parse_track_file("+-1").error, "'+-1' is not an integer");
+  EXPECT_EQ(parse_track_file("-").error, "'-' is not an integer");
+  EXPECT_EQ(parse_track_file("1.5").error, "'1.5' is not an integer");
+  EXPECT_EQ(parse_track_file("2147483648").error, "'2147483648' is out of range (a 32-bit integer)");
+  EXPECT_EQ(parse_track_file("99999999999999999999999").error,
+            "'99999999999999999999999' is out of range (a 32-bit integer)");
+  EXPECT_EQ(parse_track_file(std::string("1\0", 2)).error, "'1?' is not an integer");
+}
+
+class TrackFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hd-trackfiles-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(path(name), std::ios::trunc) << text;  // closed here: IN_CLOSE_WRITE
+  }
+  config::TrackFile file(const std::string& name, const std::string& file_name) {
+    config::TrackFile f;
+    f.name = name;
+    f.path = path(file_name);
+    return f;
+  }
+  // Runs the loop until `changes` reaches n, or 2 s pass.
+  void run_until(int n) {
+    for (int i = 0; i < 200 && changes_ < n; ++i) {
+      loop_.run_nowait();
+      if (changes_ < n) ::usleep(10000);
+    }
+  }
+  Loop loop_;
+  std::string dir_;
+  int changes_ = 0;
+};
+
+TEST_F(TrackFilesTest, ReadsAtConfigureAndAgainWhenTheWriterClosesTheFile) {
+  write("maint", "3\n");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("maint", "maint")}), "");
+  EXPECT_EQ(files.values().at("maint"), 3);
+  EXPECT_FALSE(files.states().at("maint").missing);
+  write("maint", "0\n");
+  run_until(1);
+  EXPECT_EQ(changes_, 1);
+  EXPECT_EQ(files.values().at("maint"), 0);
+  // The same value again changes nothing.
+  write("maint", "0\n");
+  run_until(2);
+  EXPECT_EQ(changes_, 1);
+  EXPECT_EQ(files.states().at("maint").reads, 3u);
+}
+
+TEST_F(TrackFilesTest, ARenameOntoItAndARemovalAreSeen) {
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("maint", "maint")}), "");
+  EXPECT_EQ(files.values().at("maint"), 0);
+  EXPECT_TRUE(files.states().at("maint").missing);
+  write("maint.tmp", "-5");
+  ASSERT_EQ(::rename(path("maint.tmp").c_str(), path("maint").c_str()), 0);
+  run_until(1);
+  EXPECT_EQ(files.values().at("maint"), -5);
+  ASSERT_EQ(::unlink(path("maint").c_str()), 0);
+  run_until(2);
+  EXPECT_EQ(files.values().at("maint"), 0);
+  EXPECT_TRUE(files.states().at("maint").missing);
+  // Other files in the directory are not reported.
+  write("other", "9");
+  run_until(3);
+  EXPECT_EQ(changes_, 2);
+}
+
+TEST_F(TrackFilesTest, ABadWriteKeepsTheLastValueAndShowsTheError) {
+  write("maint", "1");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("maint", "maint")}), "");
+  write("maint", "yes please");
+  for (int i = 0; i < 50 && files.states().at("maint").errors == 0; ++i) {
+    loop_.run_nowait();
+    ::usleep(10000);
+  }
+  EXPECT_EQ(files.values().at("maint"), 1);
+  EXPECT_EQ(files.states().at("maint").error, "'yes please' is not an integer");
+  EXPECT_EQ(files.states().at("maint").errors, 1u);
+  EXPECT_EQ(changes_, 0);
+  write("maint", "0");
+  run_until(1);
+  EXPECT_EQ(files.values().at("maint"), 0);
+  EXPECT_EQ(files.states().at("maint").error, "");
+}
+
+TEST_F(TrackFilesTest, InitWritesAMissingFileAndOverwritesOnlyWhenAsked) {
+  auto a = file("a", "a");
+  a.init = 4;
+  auto b = file("b", "b");
+  b.init = 6;
+  auto c = file("c", "c");
+  c.init = 8;
+  c.init_overwrite = true;
+  write("b", "1");
+  write("c", "1");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({a, b, c}), "");
+  EXPECT_EQ(files.values().at("a"), 4);
+  EXPECT_EQ(files.values().at("b"), 1);
+  EXPECT_EQ(files.values().at("c"), 8);
+  // A reload that keeps them does not write init again.
+  write("c", "2");
+  run_until(1);
+  ASSERT_EQ(files.configure({a, b, c}, {"a", "b", "c"}), "");
+  EXPECT_EQ(files.values().at("c"), 2);
+}
+
+TEST_F(TrackFilesTest, ADirectoryThatCannotBeWatchedIsAnErrorAndChangesNothing) {
+  write("maint", "2");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("maint", "maint")}), "");
+  config::TrackFile gone;
+  gone.name = "gone";
+  gone.path = dir_ + "/no-such-dir/file";
+  auto err = files.configure({file("maint", "maint"), gone});
+  EXPECT_EQ(err, "track_file 'gone': " + dir_ +
+                     "/no-such-dir: cannot watch the directory: No such file or directory");
+  EXPECT_EQ(files.states().count("gone"), 0u);
+  // The old set still works.
+  write("maint", "0");
+  run_until(1);
+  EXPECT_EQ(files.values().at("maint"), 0);
+}
+
+}  // namespace
+}  // namespace hd
