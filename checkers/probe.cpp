@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "checkers/curl_multi.h"
+#include "checkers/file_check.h"
 #include "checkers/http_check.h"
 #include "checkers/ping_check.h"
 #include "checkers/script_check.h"
@@ -77,6 +78,8 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec) {
       return std::make_unique<UdpProbe>(ctx.loop(), std::move(spec));
     case CheckType::ping:
       return std::make_unique<PingProbe>(ctx.loop(), std::move(spec));
+    case CheckType::file:
+      return std::make_unique<FileProbe>(ctx.loop(), std::move(spec));
   }
   return std::make_unique<InvalidProbe>(ctx.loop(), "unknown check type");
 }

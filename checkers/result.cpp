@@ -40,6 +40,8 @@ std::string_view to_string(Reason r) {
       return "spawn failed";
     case Reason::invalid_check:
       return "invalid check";
+    case Reason::file_value:
+      return "file reads";
     case Reason::local_error:
       return "local error";
     case Reason::other:
@@ -62,6 +64,7 @@ std::string Result::to_string() const {
     case Reason::bad_status:
     case Reason::script_exit:
     case Reason::script_killed:
+    case Reason::file_value:
       s += ' ';
       s += std::to_string(code);
       break;

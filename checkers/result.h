@@ -27,6 +27,7 @@ enum class Reason {
   script_killed,    // script died of a signal we did not send: code is the signal
   spawn_failed,     // script could not be started: code is the errno
   invalid_check,    // the spec cannot be run (bad regex, no argv, ...)
+  file_value,       // a file check's file holds a number that says down: code is the number
   // The probe could not run on this host (out of descriptors, memory or buffers): says
   // nothing about the real server, so it is inconclusive and moves no state (CheckState).
   local_error,

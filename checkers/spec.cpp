@@ -29,6 +29,8 @@ std::string_view to_string(CheckType t) {
       return "smtp";
     case CheckType::dns:
       return "dns";
+    case CheckType::file:
+      return "file";
   }
   return "?";
 }
@@ -89,6 +91,11 @@ std::optional<std::string> validate(const Spec& s) {
   if (s.type == CheckType::script) {
     if (s.argv.empty() || s.argv[0].empty()) return "script: empty command";
     if (s.argv[0][0] != '/') return "script: command must be an absolute path";
+    return std::nullopt;
+  }
+  if (s.type == CheckType::file) {
+    if (s.file_path.empty() || s.file_path.front() != '/' || s.file_path.back() == '/')
+      return "file: must be an absolute path to a file";
     return std::nullopt;
   }
   if (s.type == CheckType::ping) {

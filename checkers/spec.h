@@ -16,8 +16,8 @@
 
 namespace hd::checkers {
 
-enum class CheckType { tcp, http, https, script, udp, ping, smtp, dns };
-inline constexpr size_t kCheckTypes = 8;
+enum class CheckType { tcp, http, https, script, udp, ping, smtp, dns, file };
+inline constexpr size_t kCheckTypes = 9;
 enum class HttpMethod { get, head };
 
 std::string_view to_string(CheckType t);
@@ -83,6 +83,12 @@ struct Spec {
   // script: argv[0] is a path, run without a shell.
   std::vector<std::string> argv;
   std::map<int, int> exit_weights;  // exit code -> weight: up, with that weight
+  // file (keepalived's FILE_CHECK, file_check.h): the number in file_path decides. Weight 0:
+  // up while it reads 0. Otherwise up with weight file_base_weight + number x file_weight
+  // (the real server's configured weight, moved), down below 0.
+  std::string file_path;
+  int file_weight = 0;
+  int file_base_weight = 1;
 
   Duration effective_connect_timeout() const {
     return connect_timeout > Duration::zero() && connect_timeout < timeout ? connect_timeout

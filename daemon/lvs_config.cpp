@@ -154,7 +154,7 @@ void append_check_targets(const config::VirtualServer& vs, std::vector<checkers:
   for (auto& rs : vs.real_servers) {
     if (!rs.check) continue;
     int port = rs.port ? rs.port : vs.port;
-    out.push_back({real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port)});
+    out.push_back({real_server_id(vs, rs), config::to_check_spec(*rs.check, rs.address, port, rs.weight)});
   }
 }
 

@@ -10,82 +10,14 @@
 #include <climits>
 #include <cstring>
 
+#include "checkers/file_check.h"
 #include "core/durable_file.h"
 #include "core/log.h"
 
 namespace hd {
-namespace {
-
-bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
-
-// What a file holds: its text, missing (""), or an error.
-struct FileText {
-  std::string text;
-  bool missing = false;
-  std::string error;
-};
-
-FileText slurp(const std::string& path) {
-  FileText out;
-  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    if (errno == ENOENT) out.missing = true;
-    else out.error = std::string("cannot open: ") + std::strerror(errno);
-    return out;
-  }
-  struct stat st{};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    out.error = "not a regular file";
-    return out;
-  }
-  char buf[256];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      out.error = std::string("cannot read: ") + std::strerror(errno);
-      break;
-    }
-    if (n == 0) break;
-    out.text.append(buf, static_cast<size_t>(n));
-    if (out.text.size() > 4096) {
-      out.error = "longer than 4096 bytes: not a number";
-      break;
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
-}  // namespace
-
 TrackFileParse parse_track_file(std::string_view text) {
-  TrackFileParse out;
-  size_t b = 0, e = text.size();
-  while (b < e && space(text[b])) ++b;
-  while (e > b && space(text[e - 1])) --e;
-  if (b == e) return out;  // empty: 0
-  std::string_view num = text.substr(b, e - b);
-  std::string_view digits = num;
-  if (digits.front() == '+') digits.remove_prefix(1);  // from_chars takes '-' only
-  long long v = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec == std::errc::result_out_of_range || (ec == std::errc{} && p == digits.data() + digits.size() &&
-                                                (v < INT32_MIN || v > INT32_MAX))) {
-    out.error = "'" + std::string(num.substr(0, 40)) + "' is out of range (a 32-bit integer)";
-    return out;
-  }
-  if (ec != std::errc{} || p != digits.data() + digits.size() || digits.empty() ||
-      (num.front() == '+' && digits.front() == '-')) {
-    std::string shown;
-    for (char c : num.substr(0, 40))
-      shown += (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) ? '?' : c;
-    out.error = "'" + shown + "' is not an integer";
-    return out;
-  }
-  out.value = v;
-  return out;
+  auto p = checkers::parse_number_text(text);
+  return {p.value, p.error};
 }
 
 TrackFiles::TrackFiles(Loop& loop, std::function<void()> on_change)
@@ -127,14 +59,9 @@ std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
 
 bool TrackFiles::read(State& s) {
   ++s.reads;
-  auto t = slurp(s.path);
-  std::string error = t.error;
-  long long value = s.value;
-  if (error.empty()) {
-    auto p = parse_track_file(t.missing ? std::string_view{} : std::string_view(t.text));
-    if (p.error.empty()) value = p.value;
-    else error = p.error;
-  }
+  auto t = checkers::read_number_file(s.path);
+  const std::string& error = t.error;
+  long long value = t.value;
   if (!error.empty()) {
     ++s.errors;
     if (error != s.error)

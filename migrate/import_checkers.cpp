@@ -2,6 +2,8 @@
 // The checker blocks of a real_server (TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK, SMTP_CHECK,
 // DNS_CHECK, UDP_CHECK, PING_CHECK) -> a real server's check, with keepalived's timing
 // inherited from the virtual server and the real server.
+#include <algorithm>
+
 #include "checkers/dns_message.h"
 #include "core/text.h"
 #include "migrate/import_context.h"
@@ -65,16 +67,67 @@ const std::set<std::string> kCheckers = {"TCP_CHECK", "HTTP_GET", "SSL_GET", "MI
                                          "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK", "PING_CHECK",
                                          "FILE_CHECK", "BFD_CHECK"};
 
+// FILE_CHECK { track_file NAME; weight W [reverse]; dynamic } -> a file check on the
+// track_file's path, read every second (keepalived reads it on each write).
+std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
+  std::string name;
+  std::optional<long> weight;
+  bool dynamic = false;
+  for (auto& c : n.children) {
+    const std::string& k = c.keyword;
+    if (k == "track_file" && !c.args.empty()) {
+      name = c.args[0];
+    } else if (k == "weight") {
+      if (auto v = ctx.integer(c, -65535, 65535)) {
+        weight = *v;
+        if (c.args.size() > 1 && c.args[1] == "reverse") weight = -*weight;
+      }
+    } else if (k == "dynamic") {
+      dynamic = true;
+    } else {
+      ctx.warn(c.pos, k + " not supported in FILE_CHECK: ignored");
+    }
+  }
+  if (auto a = ctx.file_alias.find(name); a != ctx.file_alias.end()) name = a->second;
+  auto& files = ctx.out().config.track_files;
+  auto f = std::find_if(files.begin(), files.end(), [&](auto& tf) { return tf.name == name; });
+  if (name.empty() || f == files.end()) {
+    ctx.warn(n.pos, "FILE_CHECK not supported: " +
+                        (name.empty() ? std::string("no track_file named") : "no track_file " + name) +
+                        ": the real server is imported without this check");
+    return std::nullopt;
+  }
+  const long w = weight.value_or(f->weight);
+  if (w != 0 && !dynamic) {
+    ctx.warn(n.pos, "FILE_CHECK not supported: weight " + std::to_string(w) +
+                        " without dynamic moves nothing in keepalived (the server stays up "
+                        "unless value x weight is below -2^31): the real server is imported "
+                        "without this check");
+    return std::nullopt;
+  }
+  Check ch;
+  ch.type = config::CheckType::file;
+  ch.file = f->path;
+  ch.file_weight = static_cast<int>(w);
+  ch.interval = std::chrono::seconds(1);
+  ch.timeout = std::chrono::seconds(1);
+  ch.initial_up = true;
+  ctx.note(n.pos, "FILE_CHECK: " + f->path + " is read every second (keepalived reads it "
+                  "when it is written)");
+  return ch;
+}
+
 }  // namespace
 
 bool is_checker(const std::string& keyword) { return kCheckers.contains(keyword); }
 
 std::optional<Check> map_checker(Ctx& ctx, const Node& n, Timing t, const std::string& vs_host) {
   const std::string& kind = n.keyword;
-  if (kind == "FILE_CHECK" || kind == "BFD_CHECK") {
+  if (kind == "BFD_CHECK") {
     ctx.unsupported(n, "not yet in hadirector: the real server is imported without this check");
     return std::nullopt;
   }
+  if (kind == "FILE_CHECK") return map_file_check(ctx, n);
   Check ch;
   ch.initial_up = !t.alpha;
   std::optional<Duration> misc_timeout;

@@ -199,6 +199,8 @@ Imported import_tree(const Tree& tree, const std::string& source, const ImportOp
   for (auto& n : top) {
     if (n.keyword == "global_defs") map_global(ctx, n);
     if (n.keyword == "virtual_server_group") map_vs_group(ctx, n, groups);
+    // Track files too: FILE_CHECKs and instances name them wherever they stand.
+    if (n.keyword == "track_file" || n.keyword == "vrrp_track_file") map_track_file(ctx, n);
   }
   static const std::set<std::string> kIgnoredSections = {
       "static_ipaddress", "static_routes", "static_rules", "vrrp_track_process",
@@ -207,14 +209,14 @@ Imported import_tree(const Tree& tree, const std::string& source, const ImportOp
       "child_wait_time", "namespace_with_ipsets", "track_process"};
   for (auto& n : top) {
     const std::string& k = n.keyword;
-    if (k == "global_defs" || k == "virtual_server_group") continue;
-    if (o.lvs_only && (k == "vrrp_script" || k == "vrrp_instance" || k == "vrrp_sync_group" ||
-                       k == "track_file" || k == "vrrp_track_file"))
+    if (k == "global_defs" || k == "virtual_server_group" || k == "track_file" ||
+        k == "vrrp_track_file")
+      continue;
+    if (o.lvs_only && (k == "vrrp_script" || k == "vrrp_instance" || k == "vrrp_sync_group"))
       continue;
     if (k == "vrrp_script") map_vrrp_script(ctx, n);
     else if (k == "vrrp_instance") map_vrrp_instance(ctx, n);
     else if (k == "vrrp_sync_group") map_sync_group(ctx, n);
-    else if (k == "track_file" || k == "vrrp_track_file") map_track_file(ctx, n);
     else if (k == "virtual_server") map_virtual_server(ctx, n, groups);
     else if (kIgnoredSections.contains(k)) ctx.unsupported(n, "ignored");
     else
@@ -228,6 +230,24 @@ Imported import_tree(const Tree& tree, const std::string& source, const ImportOp
     out.config.global.vrrp_cpu_affinity.clear();
   } else {
     finish_vrrp(ctx);
+  }
+  // A [[track_file]] is for instances (a FILE_CHECK holds its path): those no instance
+  // tracks are left out, as keepalived reads a file only when something tracks it.
+  {
+    auto& cfg = out.config;
+    std::vector<Pos> kept_from;
+    std::vector<config::TrackFile> kept;
+    for (size_t i = 0; i < cfg.track_files.size(); ++i) {
+      bool tracked = std::any_of(cfg.vrrp_instances.begin(), cfg.vrrp_instances.end(), [&](auto& vi) {
+        return std::any_of(vi.track_files.begin(), vi.track_files.end(),
+                           [&](auto& r) { return r.name == cfg.track_files[i].name; });
+      });
+      if (!tracked) continue;
+      kept.push_back(cfg.track_files[i]);
+      kept_from.push_back(out.file_from[i]);
+    }
+    cfg.track_files = std::move(kept);
+    out.file_from = std::move(kept_from);
   }
   std::stable_sort(out.diagnostics.begin(), out.diagnostics.end(), [](auto& a, auto& b) {
     return std::tie(a.pos.file, a.pos.line) < std::tie(b.pos.file, b.pos.line);

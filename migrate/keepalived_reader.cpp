@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -70,6 +72,8 @@ class Reader {
       if (raw.size() > kKeepalivedLineMax)
         warn(pos, "line longer than " + std::to_string(kKeepalivedLineMax) +
                       " bytes: keepalived reads it as several lines; read here as one");
+      repeated_ = 0;
+      repeat_capped_ = false;
       line(pos, raw, dir, depth);
     }
     end_definition();
@@ -128,7 +132,7 @@ class Reader {
       }
     }
     if (s.rfind("~SEQ", 0) == 0 || s.rfind("~LST", 0) == 0) {
-      warn(pos, "~SEQ and ~LST lines are not supported by the importer yet: line skipped");
+      repeat(pos, s, dir, depth);
       return;
     }
     std::vector<std::string> extra;
@@ -137,7 +141,161 @@ class Reader {
       s = trim(strip_comment(s));
     }
     emit(pos, s, dir, depth);
-    for (auto& e : extra) emit(pos, trim(strip_comment(e)), dir, depth);
+    // A multi-line definition's other lines are read as lines too: their own uses expand
+    // (a definition used by a ~SEQ block refers to the block's variable on each line).
+    for (size_t i = 0; i < extra.size(); ++i) {
+      std::string e = extra[i];
+      if (e.find('$') != std::string::npos && extra.size() < 4096) {
+        std::vector<std::string> more;
+        e = substitute(pos, e, dir, more);
+        extra.insert(extra.begin() + static_cast<long>(i) + 1, more.begin(), more.end());
+      }
+      emit(pos, trim(strip_comment(e)), dir, depth);
+    }
+  }
+
+  // keepalived's sequence and list blocks: "~SEQ(VAR, START, STEP, END) REST" (~SEQx: the
+  // value in hexadecimal) and "~LST(VAR, V1, V2...) REST" / "~LST({A, B}, {1, 2}, ...) REST":
+  // REST is read once per value with $VAR (and ${VAR}) defined as it; blocks nest and may
+  // follow each other on one line. The variable is undefined after the block (keepalived
+  // says not to rely on it). At most kMaxRepeats lines come from one line of the file.
+  static constexpr int kMaxRepeats = 100000;
+
+  // "~KIND(ARGS) REST": the kind, the arguments split at top-level commas, and REST.
+  struct BlockSpec {
+    std::string kind;
+    std::vector<std::string> args;
+    std::string rest;
+  };
+  static std::optional<BlockSpec> block_spec(const std::string& s) {
+    size_t open = s.find('(');
+    if (open == std::string::npos) return std::nullopt;
+    BlockSpec b;
+    b.kind = s.substr(0, open);
+    int depth = 0;
+    std::string cur;
+    for (size_t i = open + 1; i < s.size(); ++i) {
+      char c = s[i];
+      if (c == '{') ++depth;
+      if (c == '}') --depth;
+      if (depth == 0 && c == ')') {
+        b.args.push_back(trim(cur));
+        b.rest = trim(std::string_view(s).substr(i + 1));
+        return b;
+      }
+      if (depth == 0 && c == ',') {
+        b.args.push_back(trim(cur));
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    return std::nullopt;  // no closing parenthesis
+  }
+
+  // "{A, B}" -> {"A", "B"}; "A" -> {"A"}.
+  static std::vector<std::string> group(const std::string& a) {
+    if (a.size() < 2 || a.front() != '{' || a.back() != '}') return {a};
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : std::string_view(a).substr(1, a.size() - 2)) {
+      if (c == ',') {
+        out.push_back(trim(cur));
+        cur.clear();
+      } else {
+        cur += c;
+      }
+    }
+    out.push_back(trim(cur));
+    return out;
+  }
+
+  static std::optional<long long> number(const std::string& t) {
+    if (t.empty()) return std::nullopt;
+    errno = 0;
+    char* end = nullptr;
+    long long v = std::strtoll(t.c_str(), &end, 0);
+    if (errno != 0 || *end != '\0' || v < -(1LL << 40) || v > (1LL << 40)) return std::nullopt;
+    return v;
+  }
+
+  void repeat(const Pos& pos, const std::string& s, const std::string& dir, int depth) {
+    auto b = block_spec(s);
+    const bool seq = b && (b->kind == "~SEQ" || b->kind == "~SEQx");
+    const bool lst = b && b->kind == "~LST";
+    if (!seq && !lst) {
+      warn(pos, "'" + s.substr(0, std::min<size_t>(s.size(), 40)) +
+                    "' is not a ~SEQ, ~SEQx or ~LST block: line skipped");
+      return;
+    }
+    std::vector<std::string> vars;
+    std::vector<std::vector<std::string>> values;  // per iteration, one per variable
+    if (seq) {
+      const auto& a = b->args;
+      if (a.size() < 2 || a.size() > 4 || a[0].empty() || !name_start(a[0][0])) {
+        warn(pos, b->kind + " needs (VAR, [START, [STEP,]] END): line skipped");
+        return;
+      }
+      std::vector<long long> n;
+      for (size_t i = 1; i < a.size(); ++i) {
+        auto v = number(a[i]);
+        if (!v) {
+          warn(pos, b->kind + ": '" + a[i] + "' is not a number: line skipped");
+          return;
+        }
+        n.push_back(*v);
+      }
+      long long end = n.back();
+      long long start = n.size() >= 2 ? n[0] : (end >= 0 ? 1 : -1);
+      long long step = n.size() == 3 ? n[1] : (end >= start ? 1 : -1);
+      if (step == 0 || (step > 0 && start > end) || (step < 0 && start < end)) {
+        warn(pos, b->kind + ": from " + std::to_string(start) + " by " + std::to_string(step) +
+                      " never reaches " + std::to_string(end) + ": line skipped");
+        return;
+      }
+      vars.push_back(a[0]);
+      for (long long v = start; step > 0 ? v <= end : v >= end; v += step) {
+        if (values.size() >= static_cast<size_t>(kMaxRepeats)) break;
+        std::ostringstream os;
+        if (b->kind == "~SEQx") os << std::hex;
+        os << v;
+        values.push_back({os.str()});
+      }
+    } else {
+      if (b->args.size() < 2) {
+        warn(pos, "~LST needs (VAR, VALUE...): line skipped");
+        return;
+      }
+      vars = group(b->args[0]);
+      for (size_t i = 1; i < b->args.size(); ++i) {
+        auto v = group(b->args[i]);
+        if (v.size() != vars.size()) {
+          warn(pos, "~LST: '" + b->args[i] + "' has " + std::to_string(v.size()) + " value(s) for " +
+                        std::to_string(vars.size()) + " variable(s): line skipped");
+          return;
+        }
+        values.push_back(std::move(v));
+      }
+    }
+    for (auto& v : vars)
+      if (v.empty() || !name_start(v[0]) ||
+          !std::all_of(v.begin(), v.end(), [](char c) { return name_char(c); })) {
+        warn(pos, b->kind + ": '" + v + "' is not a variable name: line skipped");
+        return;
+      }
+    for (auto& row : values) {
+      if (repeated_ >= kMaxRepeats) {
+        if (!repeat_capped_)
+          warn(pos, "more than " + std::to_string(kMaxRepeats) +
+                        " lines from ~SEQ/~LST blocks on one line: the rest left out");
+        repeat_capped_ = true;
+        break;
+      }
+      for (size_t i = 0; i < vars.size(); ++i) defs_[vars[i]] = {row[i]};
+      if (b->rest.rfind("~SEQ", 0) != 0 && b->rest.rfind("~LST", 0) != 0) ++repeated_;
+      line(pos, b->rest, dir, depth);
+    }
+    for (auto& v : vars) defs_.erase(v);
   }
 
   void end_definition() {
@@ -329,6 +487,8 @@ class Reader {
   Files& files_;
   const ReadOptions& o_;
   std::map<std::string, std::vector<std::string>> defs_;
+  int repeated_ = 0;            // lines read from ~SEQ/~LST blocks of the current line
+  bool repeat_capped_ = false;
   bool defining_ = false;
   std::string definition_name_;
   std::vector<std::string> definition_;

@@ -16,7 +16,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   Table t(ctx, ct, where);
   Check c;
   bool ok = true;
-  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping", "smtp", "dns"}, true);
+  auto type = t.choice("type", {"tcp", "http", "https", "script", "udp", "ping", "smtp", "dns", "file"}, true);
   if (!type) {
     t.finish();
     return std::nullopt;
@@ -28,6 +28,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
            : *type == "ping"  ? CheckType::ping
            : *type == "smtp"  ? CheckType::smtp
            : *type == "dns"   ? CheckType::dns
+           : *type == "file"  ? CheckType::file
                               : CheckType::script;
   if (auto v = t.duration("interval", Millis(10), std::chrono::hours(24))) c.interval = *v;
   if (auto v = t.duration("timeout", Millis(1), std::chrono::hours(1))) c.timeout = *v;
@@ -50,7 +51,10 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
       ok = false;
     }
   };
-  only("connect_port", c.type != CheckType::ping, "tcp, udp, http, https and script");
+  only("connect_port", c.type != CheckType::ping && c.type != CheckType::file,
+       "tcp, udp, http, https and script");
+  for (auto k : {"connect_address", "source_address"}) only(k, c.type != CheckType::file, "network");
+  for (auto k : {"file", "weight"}) only(k, c.type == CheckType::file, "file");
   const bool bytes = c.type == CheckType::tcp || c.type == CheckType::udp;
   only("probe", c.type == CheckType::tcp, "tcp");
   for (auto k : {"send", "expect", "send_hex", "expect_hex"}) only(k, bytes, "tcp and udp");
@@ -196,6 +200,26 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
       ok = false;
   } else {
     t.node("command");
+  }
+  if (c.type == CheckType::file) {
+    if (auto* n = t.node("file", true)) {
+      auto* f = n->as_string();
+      if (!f) {
+        t.wrong_type(*n, "file", "a string");
+        ok = false;
+      } else if (f->get().empty() || f->get().front() != '/' || f->get().back() == '/') {
+        ctx.error(*n, "'file' must be an absolute path to a file, not '" + f->get() + "'");
+        ok = false;
+      } else {
+        c.file = f->get();
+      }
+    } else {
+      ok = false;
+    }
+    if (auto v = t.integer("weight", -65535, 65535)) c.file_weight = int(*v);
+  } else {
+    t.node("file");  // reported above, as another type's key
+    t.node("weight");
   }
   if (auto* ew = t.subtable("exit_weights")) {
     for (auto&& [k, v] : *ew) {

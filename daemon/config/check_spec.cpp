@@ -3,7 +3,7 @@
 
 namespace hd::config {
 
-checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
+checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port, int weight) {
   checkers::Spec s;
   s.type = c.type;
   s.interval = c.interval;
@@ -35,6 +35,9 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port) {
   s.starttls = c.starttls;
   s.argv = c.command;
   s.exit_weights = c.exit_weights;
+  s.file_path = c.file;
+  s.file_weight = c.file_weight;
+  s.file_base_weight = weight;
   return s;
 }
 

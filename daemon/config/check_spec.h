@@ -9,6 +9,7 @@ namespace hd::config {
 
 // `port` is the real server's (or the virtual server's) port; connect_address and
 // connect_port replace the target's address and port.
-checkers::Spec to_check_spec(const Check& c, const IpAddress& address, int port);
+// `weight`: the real server's configured weight (a file check moves it).
+checkers::Spec to_check_spec(const Check& c, const IpAddress& address, int port, int weight = 1);
 
 }  // namespace hd::config

@@ -295,6 +295,9 @@ struct Check {
   // script
   std::vector<std::string> command;
   std::map<int, int> exit_weights;  // exit code -> weight (up with that weight)
+  // file (keepalived's FILE_CHECK): checkers::Spec::file_path, file_weight
+  std::string file;
+  int file_weight = 0;
   bool operator==(const Check&) const = default;
 };
 

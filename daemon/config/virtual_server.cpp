@@ -221,14 +221,14 @@ std::optional<VirtualServer> load_vs(Table& t) {
       ok = check_ok = false;
     }
     if (rs.check && rs.check->type != CheckType::script && rs.check->type != CheckType::ping &&
-        rs.port == 0 && !rs.check->connect_port) {
+        rs.check->type != CheckType::file && rs.port == 0 && !rs.check->connect_port) {
       ctx.error(ctx.pos_of(rt.get("check")->source()),
                 "the check of real server " + rs.address.str() +
                     " needs a port: set connect_port (the real server's port is 0)");
       ok = false;
     } else if (rs.check && check_ok) {
       // The last word is the probes': whatever they would refuse to run is refused here.
-      if (auto why = checkers::validate(to_check_spec(*rs.check, rs.address, rs.port ? rs.port : vs.port))) {
+      if (auto why = checkers::validate(to_check_spec(*rs.check, rs.address, rs.port ? rs.port : vs.port, rs.weight))) {
         ctx.error(ctx.pos_of(rt.get("check")->source()),
                   "the check of real server " + rs.address.str() + " cannot run: " + *why);
         ok = false;

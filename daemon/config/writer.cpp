@@ -339,6 +339,9 @@ toml::table check_table(const Check& c) {
     for (auto& [code, weight] : c.exit_weights) put(w, std::to_string(code), weight);
     put(t, "exit_weights", std::move(w));
   }
+  // file
+  if (c.type == CheckType::file || !c.file.empty()) put(t, "file", c.file);
+  put_if(t, "weight", c.file_weight, d.file_weight);
   return t;
 }
 

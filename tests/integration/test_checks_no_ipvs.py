@@ -134,6 +134,41 @@ slow_start = "3s"
                  what="refused after the server closed")
         self.assertEqual(target(":%d" % port)["reason"], "bad status 503")
 
+    def test_file_check_takes_a_server_out_and_moves_its_weight(self):
+        # keepalived's FILE_CHECK: an operator (or a tool) writes a number to a file.
+        flag = os.path.join(self.tmp.path, "rs2")
+        cfg, sock = self.config('dataplane = "none"',
+                                'weight = 10\n  check = { type = "file", file = "%s", '
+                                'interval = "100ms", timeout = "100ms", weight = 0 }' % flag)
+        self.d = Daemon(cfg, sock).wait_ready()
+        mine = "127.0.0.2:80 nat w"
+        target = self.target
+        wait_for(lambda: target("127.0.0.2:80")["last_result"] == "ok", 3, what="file check ok")
+        # A missing file reads 0: up (at full weight once slow_start's 3 s ramp is over).
+        wait_for(lambda: mine + "10" in self.desired(), 6, what="weight 10")
+        with open(flag, "w") as f:
+            f.write("1\n")
+        wait_for(lambda: target("127.0.0.2:80")["state"] == "down", 3, what="file check down")
+        self.assertEqual(target("127.0.0.2:80")["last_result"], "file reads 1")
+        self.assertFalse([d for d in self.desired() if d.startswith(mine)])
+        # Not a number: inconclusive, the server stays down (the value read last holds).
+        with open(flag, "w") as f:
+            f.write("maybe")
+        wait_for(lambda: "not an integer" in target("127.0.0.2:80")["last_result"], 3,
+                 what="the bad read shown")
+        self.assertEqual(target("127.0.0.2:80")["state"], "down")
+        os.unlink(flag)
+        wait_for(lambda: target("127.0.0.2:80")["state"] == "up", 3, what="file check up")
+        # With a weight: the server's weight follows the number (10 + 3 x 5).
+        with open(cfg) as f:
+            cfg2 = f.read().replace("weight = 0 }", "weight = 5 }")
+        with open(cfg, "w") as f:
+            f.write(cfg2)
+        with open(flag, "w") as f:
+            f.write("3")
+        self.d.send(signal.SIGHUP)
+        wait_for(lambda: mine + "25" in self.desired(), 6, what="weight 25")
+
     def test_reload_adding_a_check_keeps_a_serving_server_up(self):
         # 127.0.0.2:80 has no check (always up); the reload gives it one that proves it up
         # only after 3 results, through connect_address/connect_port (the httpd). It must not

@@ -179,13 +179,15 @@ garp = { count = 3, spacing = "50ms" }
         became = (self.inst("a")["counters"]["became_master"], self.inst("b")["counters"]["became_master"])
 
         # Each attack, sent from the attacker's namespace for 0.25 s; priority 255 (take the
-        # VIP) or a Master's priority 0 in a's name (make b take over).
+        # VIP) or a Master's priority 0 in a's name (make b take over). The replay first:
+        # within the 5 s window it is a replay, later a stale advert, and on a loaded host
+        # the attacks before it (each a process started in the namespace) can take seconds.
+        self.send(captured)                                        # a replay, as captured
         wrong = bytes(32)
         self.send(advert(X, 255, key=wrong))                       # forged, wrong key
         self.send(advert(X, 255))                                  # unsigned
         self.send(advert(A, 0, key=wrong))                         # a's resignation, forged
         self.send(advert(X, 255, key=KEY1, key_id=9))              # a key id nobody has
-        self.send(captured)                                        # a replay, as captured
         raised = bytearray(captured)
         raised[20 + 2] = 255                                       # priority 255, checksum fixed
         self.send(ip_packet(A, "224.0.0.18", bytes(raised[20:])))

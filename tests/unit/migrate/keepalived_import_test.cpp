@@ -531,6 +531,62 @@ vrrp_instance VI_2 {
   EXPECT_THAT(to_toml(im), HasSubstr("# from /etc/keepalived/keepalived.conf:4\n[[track_file]]"));
 }
 
+TEST(KeepalivedImport, FileChecksMap) {
+  auto im = import_text(R"(virtual_server 192.0.2.1 80 {
+  real_server 10.0.0.1 80 {
+    weight 50
+    FILE_CHECK {
+      track_file maint
+    }
+  }
+  real_server 10.0.0.2 80 {
+    FILE_CHECK {
+      track_file load
+      weight 3 reverse
+      dynamic
+    }
+  }
+  real_server 10.0.0.3 80 {
+    FILE_CHECK {
+      track_file load
+    }
+  }
+  real_server 10.0.0.4 80 {
+    FILE_CHECK {
+      track_file nosuch
+    }
+  }
+}
+track_file maint {
+  file /run/ka/maint
+  weight 0
+}
+track_file load {
+  file /run/ka/load
+}
+)");
+  auto& rss = im.config.virtual_servers.at(0).real_servers;
+  ASSERT_EQ(rss.size(), 4u);
+  ASSERT_TRUE(rss[0].check);
+  EXPECT_EQ(rss[0].check->type, config::CheckType::file);
+  EXPECT_EQ(rss[0].check->file, "/run/ka/maint");
+  EXPECT_EQ(rss[0].check->file_weight, 0);
+  EXPECT_EQ(rss[0].check->interval, 1s);
+  ASSERT_TRUE(rss[1].check);
+  EXPECT_EQ(rss[1].check->file, "/run/ka/load");
+  EXPECT_EQ(rss[1].check->file_weight, -3);
+  EXPECT_FALSE(rss[2].check);  // weight 1 (the track_file's) without dynamic moves nothing
+  EXPECT_FALSE(rss[3].check);
+  EXPECT_TRUE(im.config.track_files.empty());  // no instance tracks them
+  EXPECT_THAT(said(im),
+              ElementsAre(HasSubstr(":4: note: FILE_CHECK: /run/ka/maint is read every second"),
+                          HasSubstr(":9: note: FILE_CHECK: /run/ka/load is read every second"),
+                          HasSubstr(":16: warning: FILE_CHECK not supported: weight 1 without dynamic"),
+                          HasSubstr(":21: warning: FILE_CHECK not supported: no track_file nosuch")));
+  auto back = reload(im);
+  EXPECT_EQ(*back.virtual_servers.at(0).real_servers.at(1).check, *rss[1].check);
+}
+
 TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {
   auto im = import_text(R"(global_defs {
   notification_email {
@@ -575,7 +631,7 @@ virtual_server 192.0.2.1 80 80 {
                           HasSubstr(":21: warning: vrrp_instance VI_1: track_script typo not supported"),
                           HasSubstr(":24: warning: virtual_server: '80' not supported"),
                           HasSubstr(":25: warning: lb_algo loadbalance not supported"),
-                          HasSubstr(":27: warning: FILE_CHECK not supported: not yet in hadirector")));
+                          HasSubstr(":27: warning: FILE_CHECK not supported: no track_file named")));
   auto& ch = *im.config.virtual_servers.at(0).real_servers.at(0).check;
   EXPECT_EQ(ch.type, config::CheckType::ping);  // the first checker hadirector has
   reload(im);

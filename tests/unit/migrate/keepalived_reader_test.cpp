@@ -92,6 +92,50 @@ TEST(KeepalivedReader, AMultiLineDefinitionUsedLastSplicesItsLines) {
                           Words{"}"}, Words{"}"}));
 }
 
+// keepalived.conf(5)'s "Sequence blocks" and "List blocks", with its own examples.
+TEST(KeepalivedReader, SequenceBlocksRepeatTheRestOfTheLine) {
+  auto r = read_it("~SEQ(SUBNET, 0, 3) ip_address 10.0.${SUBNET}.1\n"
+                   "~SEQx(SUBNET, 0x90, 0x10, 0xc0) ip_address fe80::20:${SUBNET}:1\n"
+                   "~SEQ(N, 3) k $N\n~SEQ(N, 2, 0) k $N\nk $N\n");
+  EXPECT_THAT(words_of(r),
+              ElementsAre(Words{"ip_address", "10.0.0.1"}, Words{"ip_address", "10.0.1.1"},
+                          Words{"ip_address", "10.0.2.1"}, Words{"ip_address", "10.0.3.1"},
+                          Words{"ip_address", "fe80::20:90:1"}, Words{"ip_address", "fe80::20:a0:1"},
+                          Words{"ip_address", "fe80::20:b0:1"}, Words{"ip_address", "fe80::20:c0:1"},
+                          Words{"k", "1"}, Words{"k", "2"}, Words{"k", "3"},
+                          Words{"k", "2"}, Words{"k", "1"}, Words{"k", "0"},
+                          Words{"k", "$N"}));  // not defined after its block
+  EXPECT_TRUE(r.diagnostics.empty());
+  for (auto& l : r.lines) EXPECT_EQ(l.pos.file, "/etc/keepalived/keepalived.conf");
+  EXPECT_EQ(r.lines[3].pos.line, 1);
+}
+
+TEST(KeepalivedReader, BlocksNestAndSpliceMultiLineDefinitions) {
+  auto r = read_it("$VI=vrrp_instance v${IF}.${ID} { \\\n  virtual_router_id ${ID} \\\n}\n"
+                   "~SEQ(IF,0,1) ~SEQ(ID,1,2) $VI\n"
+                   "~LST({IP, IP1}, {10,1},{20,4}) 192.168.${IP}.${IP1}\n"
+                   "~LST(X, a, b) ~SEQx(Y, 10, 11) k $X$Y\n");
+  EXPECT_THAT(words_of(r),
+              ElementsAre(Words{"vrrp_instance", "v0.1"}, Words{"{"}, Words{"virtual_router_id", "1"}, Words{"}"},
+                          Words{"vrrp_instance", "v0.2"}, Words{"{"}, Words{"virtual_router_id", "2"}, Words{"}"},
+                          Words{"vrrp_instance", "v1.1"}, Words{"{"}, Words{"virtual_router_id", "1"}, Words{"}"},
+                          Words{"vrrp_instance", "v1.2"}, Words{"{"}, Words{"virtual_router_id", "2"}, Words{"}"},
+                          Words{"192.168.10.1"}, Words{"192.168.20.4"},
+                          Words{"k", "$Xa"}, Words{"k", "$Xb"}, Words{"k", "$Xa"}, Words{"k", "$Xb"}));
+}
+
+TEST(KeepalivedReader, BadBlocksAreWarnedAndBoundedLikeDefinitions) {
+  auto r = read_it("~SEQ(A, 1, 0, 5) k\n~SEQ(A, x) k\n~LST({A, B}, {1}) k\n~SEQZ(A) k\n"
+                   "~SEQ(A, 1, 1000000) ~SEQ(B, 1, 1000000) k\n");
+  EXPECT_EQ(r.lines.size(), 100000u);
+  EXPECT_THAT(r.diagnostics,
+              ElementsAre(::testing::Field(&Diagnostic::message, HasSubstr("never reaches 5")),
+                          ::testing::Field(&Diagnostic::message, HasSubstr("'x' is not a number")),
+                          ::testing::Field(&Diagnostic::message, HasSubstr("has 1 value(s) for 2 variable(s)")),
+                          ::testing::Field(&Diagnostic::message, HasSubstr("is not a ~SEQ, ~SEQx or ~LST block")),
+                          ::testing::Field(&Diagnostic::message, HasSubstr("more than 100000 lines"))));
+}
+
 TEST(KeepalivedReader, IncludesAreRelativeToTheIncludingFileAndKeepPositions) {
   MapFiles f;
   f.files["/etc/keepalived/keepalived.conf"] = "global_defs {\n}\ninclude conf.d/*\n";

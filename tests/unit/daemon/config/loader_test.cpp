@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "daemon/config/check_spec.h"
 #include "daemon/config/writer.h"
 
 namespace hd::config {
@@ -109,6 +110,31 @@ TEST(ConfigLoader, UdpChecks) {
              "'require_reply' applies only to udp checks");
   expect_one(vs + "check = { type = \"udp\", probe = \"syn\" }\n", 7, 33,
              "'probe' applies only to tcp checks");
+}
+
+TEST(ConfigLoader, FileChecks) {
+  const std::string vs = "[[virtual_server]]\naddress = \"192.0.2.1\"\nport = 80\n"
+                         "[[virtual_server.real_server]]\naddress = \"10.0.0.1\"\nweight = 40\n";
+  auto r = load_string(vs + "check = { type = \"file\", file = \"/run/hd/rs1\", weight = -2 }\n",
+                       "test.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  auto& rs = r.config->virtual_servers.at(0).real_servers.at(0);
+  EXPECT_EQ(rs.check->type, CheckType::file);
+  EXPECT_EQ(rs.check->file, "/run/hd/rs1");
+  EXPECT_EQ(rs.check->file_weight, -2);
+  auto spec = to_check_spec(*rs.check, rs.address, 80, rs.weight);
+  EXPECT_EQ(spec.file_path, "/run/hd/rs1");
+  EXPECT_EQ(spec.file_weight, -2);
+  EXPECT_EQ(spec.file_base_weight, 40);
+  expect_one(vs + "check = { type = \"file\" }\n", 7, 9, "missing required key 'file' in check of real server");
+  expect_one(vs + "check = { type = \"file\", file = \"rs1\" }\n", 7, 33,
+             "'file' must be an absolute path to a file, not 'rs1'");
+  expect_one(vs + "check = { type = \"tcp\", file = \"/run/x\" }\n", 7, 32,
+             "'file' applies only to file checks");
+  expect_one(vs + "check = { type = \"file\", file = \"/run/x\", connect_port = 80 }\n", 7, 58,
+             "'connect_port' applies only to tcp, udp, http, https and script checks");
+  expect_one(vs + "check = { type = \"file\", file = \"/run/x\", weight = 70000 }\n", 7, 52,
+             "'weight' must be between -65535 and 65535, not 70000");
 }
 
 TEST(ConfigLoader, DnsAndSmtpChecks) {
