@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/log.h"
+
 namespace hd {
 namespace {
 
@@ -85,7 +87,10 @@ void FileWatch::on_readable() {
       auto d = dirs_.find(ev->wd);
       if (d == dirs_.end()) continue;
       if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-        // The directory itself went away: every file in it reads as missing now.
+        // The directory itself went away: every file in it reads as missing now, and is
+        // watched again only by the next watch() (a reload or restart).
+        HD_LOG(warning, "file_watch") << d->second << " was removed or moved: the files "
+                                      << "watched in it read as missing until a reload";
         for (auto& p : paths_)
           if (split(p).first == d->second) changed.insert(p);
         continue;

@@ -37,6 +37,7 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
     c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
   for (auto& v : vi.excluded_vips)
     c.excluded_vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
+  c.family = vi.family();
   if (vi.unicast_source) c.unicast_source = *vi.unicast_source;
   c.unicast_peers = vi.unicast_peers;
   c.peers = vi.peers;

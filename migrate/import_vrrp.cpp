@@ -229,6 +229,7 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
   const Node* generic_notify_node = nullptr;
   bool state_master = false;
   bool any_notify = false;
+  bool native_ipv6 = false;
   for (auto& c : n.children) {
     const std::string& k = c.keyword;
     if (k == "version" || k == "interface") {
@@ -368,7 +369,7 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
     } else if (k == "track_process" || k == "track_bfd") {
       ctx.unsupported(c, "not tracked: use a track_script that tests the same thing");
     } else if (k == "native_ipv6") {
-      // an IPv6 instance is native already
+      native_ipv6 = true;  // an IPv6 instance is native already; it names an instance without VIPs' family
     } else if (k == "accept" || k == "no_accept") {
       ctx.note(c.pos, k + ": hadirector neither adds nor needs firewall rules: a Master "
                           "accepts traffic to its VIPs (keepalived's accept)");
@@ -391,22 +392,22 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
     ctx.warn(n.pos, "vrrp_instance " + vi.name + " has no virtual_router_id: ignored");
     return;
   }
-  if (vi.vips.empty() && vi.excluded_vips.empty()) {
-    ctx.warn(n.pos, "vrrp_instance " + vi.name +
-                        " has no virtual_ipaddress not supported: an instance needs a VIP: "
-                        "ignored");
-    return;
-  }
+  // No advertised VIP (none at all, as clouds' instances whose notify hooks move an address,
+  // or only excluded ones): keepalived 2.2 runs it with version 2 ("at least one is
+  // sensible": adverts carry no address) and refuses it with version 3 or IPv6 (RFC 5798).
   if (vi.vips.empty()) {
-    // keepalived advertises no address then; hadirector advertises the first excluded one
-    vi.vips.push_back(vi.excluded_vips.front());
-    vi.excluded_vips.erase(vi.excluded_vips.begin());
-    ctx.note(n.pos, "vrrp_instance " + vi.name + ": only excluded VIPs: " +
-                        vi.vips.front().prefix.str() + " is advertised");
+    const bool v6 = native_ipv6 || (vi.unicast_source && !vi.unicast_source->is_v4());
+    if (vi.version != 2 || v6) {
+      ctx.warn(n.pos, "vrrp_instance " + vi.name + " has no virtual_ipaddress not supported with " +
+                          (v6 ? std::string("IPv6") : std::string("VRRP version 3")) +
+                          ": keepalived refuses it too (RFC 5798: an advert carries at least "
+                          "one address): ignored");
+      return;
+    }
   }
   // One family per advert: keepalived moves the other family's addresses to the excluded
   // ones, and so does the importer.
-  const Family fam = vi.vips.front().prefix.address.family();
+  const Family fam = vi.family();
   for (auto it = vi.vips.begin(); it != vi.vips.end();) {
     if (it->prefix.address.family() != fam) {
       ctx.note(n.pos, "vrrp_instance " + vi.name + ": " + it->prefix.str() +

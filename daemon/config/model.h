@@ -197,6 +197,8 @@ struct VrrpInstance {
   std::vector<TrackFileRef> track_files;
   std::vector<TrackVirtualServerRef> track_virtual_servers;
   Notify notify;
+  // An instance without VIPs (keepalived's, for notify hooks that move an address
+  // elsewhere) is version 2, so IPv4.
   Family family() const { return vips.empty() ? Family::v4 : vips.front().prefix.address.family(); }
   bool operator==(const VrrpInstance& o) const {
     return name == o.name && interface == o.interface && vrid == o.vrid &&

@@ -132,11 +132,9 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         }
     (advertised ? vi.vips : vi.excluded_vips).push_back(*vip);
   };
-  if (auto* arr = t.array("virtual_ipaddresses", true)) {
-    if (arr->empty()) {
-      ctx.error(*t.node("virtual_ipaddresses"), "'virtual_ipaddresses' must not be empty");
-      ok = false;
-    }
+  // Absent or empty: an instance without VIPs (keepalived allows it; notify hooks do the
+  // work, such as moving a cloud's address). Its adverts carry no address.
+  if (auto* arr = t.array("virtual_ipaddresses")) {
     for (auto& e : *arr) add_vip(e, "virtual_ipaddresses", true);
     // What one advert can carry (vrrp/rules.h): the 8-bit count, and the MTU.
     if (!vi.vips.empty()) {
@@ -156,7 +154,15 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         ok = false;
       }
     }
-  } else {
+  }
+  // RFC 5798 5.2.5: a version 3 advert carries at least one address (keepalived 2.2 refuses
+  // such an instance; with version 2 it warns and runs it, and so does hadirector).
+  const auto* vip_list = t.node("virtual_ipaddresses");
+  const bool none_listed = !vip_list || (vip_list->as_array() && vip_list->as_array()->empty());
+  if (none_listed && vi.version != 2) {
+    ctx.error(t.node("virtual_ipaddresses") ? ctx.pos_of(t.node("virtual_ipaddresses")->source()) : t.pos(),
+              "instance '" + vi.name + "' has no virtual_ipaddresses: a VRRP version 3 advert "
+              "carries at least one (RFC 5798); an instance without VIPs must be version = 2");
     ok = false;
   }
   if (auto* arr = t.array("virtual_ipaddresses_excluded"))
@@ -165,14 +171,15 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
     ctx.error(*t.node("interface"), "interface name '" + vi.interface + "' is longer than 15 characters");
     ok = false;
   }
-  if (vi.version == 2 && !vi.vips.empty() && !vi.vips.front().prefix.address.is_v4()) {
+  if (vi.version == 2 && vi.family() != Family::v4) {
     ctx.error(*t.node("virtual_ipaddresses"), "VRRP version 2 is IPv4 only; use version = 3 for IPv6");
     ok = false;
   }
   if (auto a = t.address("unicast_source")) {
     vi.unicast_source = *a;
-    if (!vi.vips.empty() && a->family() != vi.family()) {
-      ctx.error(*t.node("unicast_source"), "unicast_source family differs from the virtual IPs'");
+    if (a->family() != vi.family()) {
+      ctx.error(*t.node("unicast_source"), vi.vips.empty() ? "unicast_source is not IPv4 (an instance without VIPs is version 2, IPv4)"
+                                                           : "unicast_source family differs from the virtual IPs'");
       ok = false;
     }
   }
@@ -183,8 +190,9 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         ok = false;
         continue;
       }
-      if (!vi.vips.empty() && a->family() != vi.family()) {
-        ctx.error(e, "unicast peer " + a->str() + " is not in the virtual IPs' address family");
+      if (a->family() != vi.family()) {
+        ctx.error(e, "unicast peer " + a->str() + (vi.vips.empty() ? " is not IPv4 (an instance without VIPs is version 2, IPv4)"
+                                                                   : " is not in the virtual IPs' address family"));
         ok = false;
       }
       if (std::find(vi.unicast_peers.begin(), vi.unicast_peers.end(), *a) != vi.unicast_peers.end()) {
@@ -206,8 +214,9 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         ok = false;
         continue;
       }
-      if (!vi.vips.empty() && a->family() != vi.family()) {
-        ctx.error(e, "peer " + a->str() + " is not in the virtual IPs' address family");
+      if (a->family() != vi.family()) {
+        ctx.error(e, "peer " + a->str() + (vi.vips.empty() ? " is not IPv4 (an instance without VIPs is version 2, IPv4)"
+                                                           : " is not in the virtual IPs' address family"));
         ok = false;
       }
       if (std::find(vi.peers.begin(), vi.peers.end(), *a) != vi.peers.end()) {
@@ -323,6 +332,9 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
     n.finish();
   }
   t.finish();
+  if (vi.vips.empty() && vi.excluded_vips.empty() && vi.notify == Notify{})
+    ctx.warn(vi.pos, "instance '" + vi.name + "' has no virtual IP addresses and no notify hooks: "
+                     "its Master holds nothing");
   if (!ok) return std::nullopt;
   return vi;
 }

@@ -169,7 +169,7 @@ toml::table vrrp_table(const VrrpInstance& vi) {
     }
     return vips;
   };
-  put(t, "virtual_ipaddresses", vip_array(vi.vips));  // required, even if empty
+  if (!vi.vips.empty()) put(t, "virtual_ipaddresses", vip_array(vi.vips));
   if (!vi.excluded_vips.empty())
     put(t, "virtual_ipaddresses_excluded", vip_array(vi.excluded_vips));
   if (vi.unicast_source) put(t, "unicast_source", vi.unicast_source->str());

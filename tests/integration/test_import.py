@@ -168,5 +168,66 @@ class ImportedPair(unittest.TestCase):
         self.assertEqual(vips_of(self.ns_b), [])
 
 
+    def test_an_instance_without_vips_pairs_with_keepalived(self):
+        # keepalived's VIP-less instance (its notify hook moves a cloud's address; VRRP
+        # version 2, keepalived's default: it refuses one with version 3): both daemons send
+        # adverts with no address, and each follows the other's.
+        conf = """global_defs {
+  router_id %(name)s
+}
+vrrp_instance CLOUD {
+  state BACKUP
+  interface eth0
+  virtual_router_id 63
+  priority %(p)d
+  advert_int 1
+  notify_master "/bin/sh -c 'echo master >> %(out)s'"
+}
+"""
+        def write(name, p):
+            out = os.path.join(self.tmp.path, name + ".out")
+            return self.tmp.file(name + ".conf", conf % {"name": name, "p": p, "out": out}), out
+
+        def lines(out):
+            if not os.path.exists(out):
+                return []
+            with open(out) as f:
+                return f.read().splitlines()
+        ka_conf, ka_out = write("a-ka", 150)
+        ka = Keepalived(self.tmp, self.ns_a, "a-ka", ka_conf)
+        self.procs.append(ka)
+        wait_for(lambda: lines(ka_out) == ["master"], 8, what="keepalived MASTER")
+        hd_conf, hd_out = write("b-hd", 100)
+        r = subprocess.run([BIN, "import-keepalived", hd_conf], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("warning:", r.stderr)
+        sock = os.path.join(self.tmp.path, "b-hd.sock")
+        toml = r.stdout.replace("[global]\n", '[global]\ncontrol_socket = "%s"\n' % sock, 1)
+        hd = Daemon(self.tmp.file("b-hd.toml", toml), sock, netns=self.ns_b).wait_ready()
+        self.procs.append(hd)
+        inst = lambda: hd.status()["vrrp"]["instances"][0]
+        wait_for(lambda: inst()["state"] == "BACKUP" and inst()["master_ip"] == "10.9.0.2", 8,
+                 what="hadirector follows keepalived")
+        time.sleep(2)  # two of keepalived's empty adverts
+        self.assertEqual(inst()["state"], "BACKUP")
+        self.assertEqual(inst()["counters"]["dropped"]["total"], 0, inst()["counters"])
+        self.assertEqual(inst()["vips"], [])
+        # keepalived stops: hadirector takes over and runs the imported hook.
+        ka.stop()
+        wait_for(lambda: inst()["state"] == "MASTER", 8, what="hadirector MASTER")
+        wait_for(lambda: lines(hd_out) == ["master"], 5, what="hadirector's notify_master")
+        # keepalived back at a lower priority: it hears hadirector's empty adverts and stays
+        # Backup (its notify_master does not run again).
+        ka_low, _ = write("a-ka2", 50)
+        with open(ka_low) as f:
+            text = f.read().replace("a-ka2.out", "a-ka.out")
+        with open(ka_low, "w") as f:
+            f.write(text)
+        self.procs.append(Keepalived(self.tmp, self.ns_a, "a-ka2", ka_low))
+        time.sleep(5)  # past keepalived's Master_Down_Interval (3.8 s)
+        self.assertEqual(lines(ka_out), ["master"])
+        self.assertEqual(inst()["state"], "MASTER")
+
+
 if __name__ == "__main__":
     hdtest.main()

@@ -609,5 +609,53 @@ weight = -60
         self.assertEqual(lines(), ["VI_1 backup", "M VI_1 master", "VI_1 backup", "VI_1 stop"])
 
 
+    def test_an_instance_without_vips_elects_and_runs_its_hooks(self):
+        # keepalived's VIP-less instance (a cloud's address moved by a notify hook): VRRP
+        # version 2 (version 3 adverts must carry an address), adverts with no address,
+        # the election and the hooks work as with VIPs.
+        def director(ns, name, priority):
+            out = os.path.join(self.tmp.path, name + ".out")
+            script = self.tmp.file(name + ".sh", "#!/bin/sh\necho \"$@\" >> %s\n" % out)
+            os.chmod(script, 0o755)
+            sock = os.path.join(self.tmp.path, name + "-novip.sock")
+            cfg = self.tmp.file(name + "-novip.toml", """[global]
+router_id = "%s"
+control_socket = "%s"
+
+[[vrrp_instance]]
+name = "CLOUD"
+interface = "eth0"
+virtual_router_id = 52
+priority = %d
+version = 2
+advert_interval = 1
+notify = { master = "%s", backup = "%s" }
+""" % (name, sock, priority, script, script))
+            d = Daemon(cfg, sock, netns=ns, log_path=cfg + ".log").wait_ready()
+            self.daemons.append(d)
+            return d, out
+
+        def lines(out):
+            if not os.path.exists(out):
+                return []
+            with open(out) as f:
+                return f.read().splitlines()
+        a, a_out = director(self.ns_a, "a", 150)
+        b, b_out = director(self.ns_b, "b", 100)
+        self.wait_state(a, "MASTER", timeout=6)
+        self.wait_state(b, "BACKUP")
+        time.sleep(2)  # two adverts: b hears a's empty adverts and stays
+        self.assertEqual(self.state(b), "BACKUP")
+        inst = b.status()["vrrp"]["instances"][0]
+        self.assertEqual(inst["vips"], [])
+        self.assertEqual(inst["master_ip"], "10.9.0.2")
+        self.assertGreater(inst["counters"]["adverts_received"], 1)
+        self.assertEqual(inst["counters"]["address_list_mismatch"], 0)
+        wait_for(lambda: "CLOUD master" in lines(a_out), 3, what="a's master hook")
+        a.stop(signal.SIGKILL)
+        self.wait_state(b, "MASTER", timeout=6)
+        wait_for(lambda: "CLOUD master" in lines(b_out), 3, what="b's master hook")
+
+
 if __name__ == "__main__":
     hdtest.main()

@@ -587,6 +587,53 @@ track_file load {
   EXPECT_EQ(*back.virtual_servers.at(0).real_servers.at(1).check, *rss[1].check);
 }
 
+TEST(KeepalivedImport, InstancesWithoutVipsImportWhereKeepalivedRunsThem) {
+  auto im = import_text(R"(vrrp_instance CLOUD {
+  interface eth0
+  virtual_router_id 7
+  notify_master "/usr/local/bin/move-eni up"
+}
+vrrp_instance EXCL {
+  interface eth0
+  virtual_router_id 8
+  virtual_ipaddress_excluded {
+    fd00::9/64
+  }
+  notify_master /bin/true
+}
+vrrp_instance V3 {
+  interface eth0
+  virtual_router_id 9
+  version 3
+  notify_master /bin/true
+}
+vrrp_instance V6 {
+  interface eth0
+  virtual_router_id 10
+  unicast_src_ip fd00::1
+  unicast_peer {
+    fd00::2
+  }
+  notify_master /bin/true
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.vrrp_instances.size(), 2u);
+  EXPECT_EQ(c.vrrp_instances[0].name, "CLOUD");
+  EXPECT_TRUE(c.vrrp_instances[0].vips.empty());
+  EXPECT_EQ(c.vrrp_instances[0].version, 2);
+  EXPECT_EQ(c.vrrp_instances[1].name, "EXCL");
+  EXPECT_TRUE(c.vrrp_instances[1].vips.empty());
+  EXPECT_EQ(c.vrrp_instances[1].excluded_vips.size(), 1u);
+  EXPECT_THAT(said(im),
+              ElementsAre(HasSubstr(":1: note: vrrp_instance CLOUD: notify commands"),
+                          HasSubstr(":6: note: vrrp_instance EXCL: notify commands"),
+                          HasSubstr(":14: warning: vrrp_instance V3 has no virtual_ipaddress not supported with VRRP version 3"),
+                          HasSubstr(":20: warning: vrrp_instance V6 has no virtual_ipaddress not supported with IPv6")));
+  auto back = reload(im);
+  EXPECT_EQ(back.vrrp_instances, c.vrrp_instances);
+}
+
 TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {
   auto im = import_text(R"(global_defs {
   notification_email {

@@ -204,6 +204,39 @@ TEST(ConfigLoader, MissingRequiredKeyPointsAtTable) {
              3, 1, "missing required key 'interface'");
 }
 
+// keepalived's instances without VIPs: notify hooks do the work (a cloud's address).
+// Version 2 only, as keepalived (RFC 5798 puts at least one address in a v3 advert).
+TEST(ConfigLoader, InstancesWithoutVips) {
+  const std::string head = "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\n"
+                           "virtual_router_id = 51\nversion = 2\n";
+  auto r = load_string(head + "notify = { master = \"/usr/local/bin/move-eni\" }\n", "t.toml");
+  ASSERT_TRUE(r.ok()) << r.errors.at(0).str();
+  EXPECT_TRUE(r.warnings.empty());
+  auto& vi = r.config->vrrp_instances.at(0);
+  EXPECT_TRUE(vi.vips.empty());
+  EXPECT_EQ(vi.family(), Family::v4);
+  // The writer leaves the key out; the loader reads the same instance back.
+  auto back = load_string(to_toml(*r.config), "w.toml");
+  ASSERT_TRUE(back.ok()) << back.errors.at(0).str();
+  EXPECT_EQ(back.config->vrrp_instances.at(0), vi);
+  const std::string v3 = "[[vrrp_instance]]\nname = \"VI_1\"\ninterface = \"eth0\"\n"
+                         "virtual_router_id = 51\n";
+  expect_one(v3 + "notify = { master = \"/bin/true\" }\n", 1, 1,
+             "instance 'VI_1' has no virtual_ipaddresses: a VRRP version 3 advert carries at "
+             "least one (RFC 5798); an instance without VIPs must be version = 2");
+  expect_one(v3 + "virtual_ipaddresses = []\n", 5, 23,
+             "instance 'VI_1' has no virtual_ipaddresses: a VRRP version 3 advert carries at "
+             "least one (RFC 5798); an instance without VIPs must be version = 2");
+  expect_one(head + "unicast_source = \"fd00::1\"\nunicast_peers = [\"10.0.0.2\"]\n", 6, 18,
+             "unicast_source is not IPv4 (an instance without VIPs is version 2, IPv4)");
+  // Nothing to hold and nothing to run: accepted, with a warning at the instance.
+  r = load_string(head, "t.toml");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].str(), "t.toml:1:1: warning: instance 'VI_1' has no virtual IP addresses "
+                                 "and no notify hooks: its Master holds nothing");
+}
+
 TEST(ConfigLoader, V2AdvertIntervalWholeSeconds) {
   expect_one(kInstance + "version = 2\nadvert_interval = \"500ms\"\n", 8, 19,
              "version 2 must be whole seconds from 1 to 255");
