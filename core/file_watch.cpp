@@ -51,7 +51,7 @@ std::string FileWatch::watch(const std::vector<std::string>& paths) {
   // is complete, so a failure leaves everything as it was.
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return std::string("inotify: ") + std::strerror(errno);
-  std::map<int, std::string> wds;
+  std::map<int, std::set<std::string>> wds;
   for (auto& d : dirs) {
     int wd = ::inotify_add_watch(fd, d.c_str(), kMask);
     if (wd < 0) {
@@ -59,7 +59,7 @@ std::string FileWatch::watch(const std::vector<std::string>& paths) {
       ::close(fd);
       return d + ": cannot watch the directory: " + std::strerror(e);
     }
-    wds[wd] = d;
+    wds[wd].insert(d);
   }
   io_.reset();
   if (fd_ >= 0) ::close(fd_);
@@ -86,19 +86,20 @@ void FileWatch::on_readable() {
       }
       auto d = dirs_.find(ev->wd);
       if (d == dirs_.end()) continue;
-      if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-        // The directory itself went away: every file in it reads as missing now, and is
-        // watched again only by the next watch() (a reload or restart).
-        HD_LOG(warning, "file_watch") << d->second << " was removed or moved: the files "
-                                      << "watched in it read as missing until a reload";
-        for (auto& p : paths_)
-          if (split(p).first == d->second) changed.insert(p);
-        continue;
+      for (auto& dir : d->second) {
+        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+          // The directory itself went away: every file in it reads as missing now, and is
+          // watched again only by the next watch() (a reload or restart).
+          HD_LOG(warning, "file_watch") << dir << " was removed or moved: the files "
+                                        << "watched in it read as missing until a reload";
+          for (auto& p : paths_)
+            if (split(p).first == dir) changed.insert(p);
+          continue;
+        }
+        if (ev->len == 0) continue;
+        std::string path = dir == "/" ? "/" + std::string(ev->name) : dir + "/" + std::string(ev->name);
+        if (paths_.count(path)) changed.insert(path);
       }
-      if (ev->len == 0) continue;
-      std::string path = d->second == "/" ? "/" + std::string(ev->name)
-                                          : d->second + "/" + std::string(ev->name);
-      if (paths_.count(path)) changed.insert(path);
     }
   }
   // Callbacks last: one may call watch(), which replaces this watcher.

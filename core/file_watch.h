@@ -38,7 +38,9 @@ class FileWatch {
   int fd_ = -1;
   std::unique_ptr<IoWatcher> io_;
   std::set<std::string> paths_;
-  std::map<int, std::string> dirs_;  // watch descriptor -> directory
+  // watch descriptor -> the directories given for it (two spellings of one directory,
+  // /run and /var/run, share one watch descriptor)
+  std::map<int, std::set<std::string>> dirs_;
 };
 
 }  // namespace hd

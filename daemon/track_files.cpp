@@ -24,7 +24,12 @@ TrackFiles::TrackFiles(Loop& loop, std::function<void()> on_change)
     : loop_(loop), on_change_(std::move(on_change)) {}
 
 std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
-                                  const std::vector<std::string>& known) {
+                                  const std::vector<std::string>& known_paths) {
+  auto watched = [&](const std::string& path) -> const State* {
+    for (auto& [name, s] : states_)
+      if (s.path == path) return &s;
+    return nullptr;
+  };
   std::vector<std::string> paths;
   for (auto& f : files) paths.push_back(f.path);
   auto watch = std::make_unique<FileWatch>(loop_, [this](const std::string& p) { on_file(p); });
@@ -38,7 +43,9 @@ std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
   }
   // init: keepalived's init_file, for files new to this daemon.
   for (auto& f : files) {
-    if (!f.init || std::find(known.begin(), known.end(), f.name) != known.end()) continue;
+    if (!f.init || watched(f.path) ||
+        std::find(known_paths.begin(), known_paths.end(), f.path) != known_paths.end())
+      continue;
     struct stat st{};
     bool exists = ::stat(f.path.c_str(), &st) == 0;
     if (exists && !f.init_overwrite) continue;
@@ -48,6 +55,7 @@ std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
   std::map<std::string, State> states;
   for (auto& f : files) {
     State s;
+    if (auto* before = watched(f.path)) s = *before;
     s.path = f.path;
     read(s);
     states[f.name] = std::move(s);

@@ -42,12 +42,15 @@ class TrackFiles {
   };
   // `on_change`: called on the loop after a read changed a value.
   TrackFiles(Loop& loop, std::function<void()> on_change);
-  // Watches `files` (replacing what was watched) and reads each. Files in `known` are
-  // already in use (a reload keeping them): their init is not written again. All or
-  // nothing: on an error (a directory that cannot be watched, an init that cannot be
-  // written) nothing changes here and the error names the track_file.
+  // Watches `files` (replacing what was watched) and reads each. A file whose path was
+  // watched already (by this object, or in `known_paths`) keeps its state (a bad read keeps
+  // the value read last; counters go on) and its init is not written again: init is for a
+  // path new to the daemon, as keepalived writes it at start only. On an error (a directory
+  // that cannot be watched, an init that cannot be written) the watching and the state stay
+  // as they were and the error names the track_file; init values written before the error
+  // stay written (only missing files, unless init_overwrite).
   std::string configure(const std::vector<config::TrackFile>& files,
-                        const std::vector<std::string>& known = {});
+                        const std::vector<std::string>& known_paths = {});
   const std::map<std::string, State>& states() const { return states_; }
   std::map<std::string, long long> values() const;
   void status(JsonWriter& w) const;

@@ -152,6 +152,22 @@ void VrrpSubsystem::start_tracker(const config::Config& cfg) {
   tracker_->update(std::move(targets));
 }
 
+namespace {
+// The fault each instance's track files alone impose, known before the engine starts.
+void set_start_faults(const config::Config& cfg, const std::map<std::string, long long>& values,
+                      std::vector<vrrp::InstanceConfig>& instances) {
+  for (auto& vi : cfg.vrrp_instances) {
+    if (vi.track_files.empty()) continue;
+    config::VrrpInstance files_only = vi;
+    files_only.track_scripts.clear();
+    files_only.track_virtual_servers.clear();
+    auto t = VrrpSubsystem::tracking(files_only, cfg, {}, {}, values);
+    for (auto& c : instances)
+      if (c.name == vi.name) c.start_fault.reason = t.fault;
+  }
+}
+}  // namespace
+
 void VrrpSubsystem::push_tracking() {
   if (!started_) return;
   // Sync groups share tracking (vrrp/sync_group.h); faults are shared by the engine.
@@ -187,6 +203,7 @@ std::string VrrpSubsystem::start(const config::Config& cfg) {
   // Track files are read before the engine starts: an instance whose file says fault never
   // starts as Master.
   if (auto err = files_.configure(cfg.track_files); !err.empty()) return err;
+  set_start_faults(cfg, files_.values(), instances);
   auto err = engine_.start(std::move(instances),
                            vrrp::EngineOptions{cfg.global.vrrp_realtime, cfg.global.vrrp_rt_priority,
                                                cfg.global.vrrp_cpu_affinity});
@@ -213,16 +230,12 @@ std::string VrrpSubsystem::reload(const config::Config& old_cfg, const config::C
   }
   // The engine's reload is all or nothing; on failure nothing here changes either (the
   // track files watched before are watched again).
-  std::vector<std::string> known;
-  for (auto& f : cfg_.track_files)
-    if (std::any_of(new_cfg.track_files.begin(), new_cfg.track_files.end(),
-                    [&](auto& n) { return n.name == f.name && n.path == f.path; }))
-      known.push_back(f.name);
-  if (auto err = files_.configure(new_cfg.track_files, known); !err.empty()) return err;
+  std::vector<std::string> old_paths;
+  for (auto& f : cfg_.track_files) old_paths.push_back(f.path);
+  if (auto err = files_.configure(new_cfg.track_files); !err.empty()) return err;
+  set_start_faults(new_cfg, files_.values(), instances);  // for the instances it restarts
   if (auto err = engine_.reload(std::move(instances)); !err.empty()) {
-    std::vector<std::string> all;
-    for (auto& f : cfg_.track_files) all.push_back(f.name);
-    if (auto back = files_.configure(cfg_.track_files, all); !back.empty())
+    if (auto back = files_.configure(cfg_.track_files, old_paths); !back.empty())
       HD_LOG(error, "vrrp") << "after a refused reload, the track files cannot be watched again: " << back;
     return err;
   }

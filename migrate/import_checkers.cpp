@@ -80,7 +80,12 @@ std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
     } else if (k == "weight") {
       if (auto v = ctx.integer(c, -65535, 65535)) {
         weight = *v;
-        if (c.args.size() > 1 && c.args[1] == "reverse") weight = -*weight;
+        if (c.args.size() > 1 && c.args[1] == "reverse") {
+          if (*v == 0)
+            ctx.warn(c.pos, "weight 0 reverse (down while the file reads 0) not supported: "
+                            "weight 0 (down while it reads anything else)");
+          weight = -*weight;
+        }
       }
     } else if (k == "dynamic") {
       dynamic = true;
@@ -88,6 +93,9 @@ std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
       ctx.warn(c.pos, k + " not supported in FILE_CHECK: ignored");
     }
   }
+  std::optional<long> file_weight;  // the named track_file's own weight, uncut
+  if (auto u = ctx.file_weight_uncut.find(name); u != ctx.file_weight_uncut.end()) file_weight = u->second;
+  else if (auto aw = ctx.alias_weight.find(name); aw != ctx.alias_weight.end()) file_weight = aw->second;
   if (auto a = ctx.file_alias.find(name); a != ctx.file_alias.end()) name = a->second;
   auto& files = ctx.out().config.track_files;
   auto f = std::find_if(files.begin(), files.end(), [&](auto& tf) { return tf.name == name; });
@@ -97,7 +105,13 @@ std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
                         ": the real server is imported without this check");
     return std::nullopt;
   }
-  const long w = weight.value_or(f->weight);
+  if (!file_weight) file_weight = f->weight;  // keepalived's default, 1 (not written in the block)
+  const long w = weight.value_or(*file_weight);
+  if (w < -65535 || w > 65535) {
+    ctx.warn(n.pos, "FILE_CHECK not supported: weight " + std::to_string(w) + " is beyond a real "
+                        "server's weight range: the real server is imported without this check");
+    return std::nullopt;
+  }
   if (w != 0 && !dynamic) {
     ctx.warn(n.pos, "FILE_CHECK not supported: weight " + std::to_string(w) +
                         " without dynamic moves nothing in keepalived (the server stays up "

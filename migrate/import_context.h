@@ -33,6 +33,8 @@ class Ctx {
   std::map<std::string, Pos> track_ref_pos;
   // A track_file that watches another one's file -> that one's name.
   std::map<std::string, std::string> file_alias;
+  std::map<std::string, int> alias_weight;           // the aliased track_file's own weight
+  std::map<std::string, long> file_weight_uncut;     // a track_file's weight before the cut to +-254
 
   // "KEYWORD not supported: INSTEAD"
   void unsupported(const Node& n, const std::string& instead) {

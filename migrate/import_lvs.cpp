@@ -459,7 +459,8 @@ void map_virtual_server(Ctx& ctx, const Node& n, const VsGroups& groups) {
           // IPVS forwards DR and TUN packets unchanged: the port is the service's.
           if (rs.check && !rs.check->connect_port && rs.port != 0 &&
               rs.check->type != config::CheckType::script &&
-              rs.check->type != config::CheckType::ping)
+              rs.check->type != config::CheckType::ping &&
+              rs.check->type != config::CheckType::file)
             rs.check.mut().connect_port = rs.port;
           if (rs.port != 0 && vs.port != 0)
             ctx.note(r.pos, "real_server " + r.address.str() + " " + std::to_string(rs.port) +

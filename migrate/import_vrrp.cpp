@@ -97,7 +97,14 @@ void map_track_file(Ctx& ctx, const Node& n) {
     } else if (k == "weight") {
       if (auto v = ctx.integer(c, -2147483647, 2147483647)) {
         long w = *v;
-        if (c.args.size() > 1 && c.args[1] == "reverse") w = -w;
+        if (c.args.size() > 1 && c.args[1] == "reverse") {
+          if (w == 0) {
+            ctx.warn(c.pos, "weight 0 reverse (a fault while the file reads 0) not supported: "
+                            "weight 0 (a fault while it reads anything else)");
+          }
+          w = -w;
+        }
+        ctx.file_weight_uncut[f.name] = w;  // a FILE_CHECK's multiplier is not a priority
         if (w < -254 || w > 254) {
           long cut = std::clamp(w, -254L, 254L);
           ctx.note(c.pos, "track_file " + f.name + ": weight " + std::to_string(w) + " cut to " +
@@ -134,8 +141,10 @@ void map_track_file(Ctx& ctx, const Node& n) {
   for (auto& other : cfg.track_files)
     if (other.path == f.path) {
       ctx.warn(n.pos, n.keyword + " " + f.name + ": " + f.path + " is track_file " + other.name +
-                          "'s too: ignored (instances tracking it track " + other.name + ")");
+                          "'s too: ignored (instances tracking it track " + other.name +
+                          " with " + f.name + "'s weight)");
       ctx.file_alias[f.name] = other.name;
+      ctx.alias_weight[f.name] = f.weight;
       return;
     }
   cfg.track_files.push_back(std::move(f));
@@ -318,7 +327,13 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
         if (t.args.size() >= 2 && t.args[0] == "weight") {
           if (auto v = ctx.integer(t, -254, 254, 1)) {
             r.weight = static_cast<int>(*v);
-            if (t.args.size() > 2 && t.args[2] == "reverse") r.weight = -*r.weight;
+            if (t.args.size() > 2 && t.args[2] == "reverse") {
+              if (*v == 0)
+                ctx.warn(t.pos, "track_file " + t.keyword + ": weight 0 reverse (a fault while "
+                                "the file reads 0) not supported: weight 0 (a fault while it "
+                                "reads anything else)");
+              r.weight = -*r.weight;
+            }
           }
         } else if (!t.args.empty()) {
           ctx.warn(t.pos, "track_file " + t.keyword + ": '" + t.args[0] + "' not supported: ignored");
@@ -396,7 +411,9 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
   // or only excluded ones): keepalived 2.2 runs it with version 2 ("at least one is
   // sensible": adverts carry no address) and refuses it with version 3 or IPv6 (RFC 5798).
   if (vi.vips.empty()) {
-    const bool v6 = native_ipv6 || (vi.unicast_source && !vi.unicast_source->is_v4());
+    const bool v6 = native_ipv6 || (vi.unicast_source && !vi.unicast_source->is_v4()) ||
+                    std::any_of(vi.unicast_peers.begin(), vi.unicast_peers.end(),
+                                [](auto& a) { return !a.is_v4(); });
     if (vi.version != 2 || v6) {
       ctx.warn(n.pos, "vrrp_instance " + vi.name + " has no virtual_ipaddress not supported with " +
                           (v6 ? std::string("IPv6") : std::string("VRRP version 3")) +
@@ -558,7 +575,12 @@ void finish_vrrp(Ctx& ctx) {
       return true;
     });
     for (auto& r : vi.track_files)
-      if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) r.name = a->second;
+      if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) {
+        auto at = ctx.track_ref_pos.find(vi.name + " file " + r.name);
+        if (at != ctx.track_ref_pos.end()) ctx.track_ref_pos.emplace(vi.name + " file " + a->second, at->second);
+        if (!r.weight) r.weight = ctx.alias_weight[r.name];
+        r.name = a->second;
+      }
     std::erase_if(vi.track_files, [&](auto& r) {
       auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
                             [&](auto& tf) { return tf.name == r.name; });

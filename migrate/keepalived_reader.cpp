@@ -72,8 +72,6 @@ class Reader {
       if (raw.size() > kKeepalivedLineMax)
         warn(pos, "line longer than " + std::to_string(kKeepalivedLineMax) +
                       " bytes: keepalived reads it as several lines; read here as one");
-      repeated_ = 0;
-      repeat_capped_ = false;
       line(pos, raw, dir, depth);
     }
     end_definition();
@@ -85,6 +83,7 @@ class Reader {
   void warn(const Pos& p, std::string m) { diags_.push_back({p, std::move(m)}); }
 
   void line(const Pos& pos, std::string_view raw, const std::string& dir, int depth) {
+    if (lines_capped_) return;  // the rest is left out (said once)
     if (defining_) {
       // A multi-line definition ($NAME=\): it ends at an empty line or the first line
       // without a trailing backslash; blank and comment-only lines are skipped.
@@ -158,8 +157,12 @@ class Reader {
   // value in hexadecimal) and "~LST(VAR, V1, V2...) REST" / "~LST({A, B}, {1, 2}, ...) REST":
   // REST is read once per value with $VAR (and ${VAR}) defined as it; blocks nest and may
   // follow each other on one line. The variable is undefined after the block (keepalived
-  // says not to rely on it). At most kMaxRepeats lines come from one line of the file.
-  static constexpr int kMaxRepeats = 100000;
+  // says not to rely on it). Bounded for any input (the reader is fuzzed): blocks nest at
+  // most kMaxBlockDepth deep; all blocks of a read make at most kMaxRepeats repetitions in
+  // all (nested ones and failing ones counted), and a read keeps at most kMaxLines lines.
+  static constexpr int kMaxRepeats = 200000;
+  static constexpr int kMaxBlockDepth = 8;
+  static constexpr size_t kMaxLines = 1000000;
 
   // "~KIND(ARGS) REST": the kind, the arguments split at top-level commas, and REST.
   struct BlockSpec {
@@ -220,6 +223,11 @@ class Reader {
   }
 
   void repeat(const Pos& pos, const std::string& s, const std::string& dir, int depth) {
+    if (block_depth_ >= kMaxBlockDepth) {
+      warn(pos, "~SEQ/~LST blocks nested more than " + std::to_string(kMaxBlockDepth) +
+                    " deep: line skipped");
+      return;
+    }
     auto b = block_spec(s);
     const bool seq = b && (b->kind == "~SEQ" || b->kind == "~SEQx");
     const bool lst = b && b->kind == "~LST";
@@ -283,18 +291,20 @@ class Reader {
         warn(pos, b->kind + ": '" + v + "' is not a variable name: line skipped");
         return;
       }
+    ++block_depth_;
     for (auto& row : values) {
       if (repeated_ >= kMaxRepeats) {
         if (!repeat_capped_)
           warn(pos, "more than " + std::to_string(kMaxRepeats) +
-                        " lines from ~SEQ/~LST blocks on one line: the rest left out");
+                        " repetitions from ~SEQ/~LST blocks: the rest left out");
         repeat_capped_ = true;
         break;
       }
       for (size_t i = 0; i < vars.size(); ++i) defs_[vars[i]] = {row[i]};
-      if (b->rest.rfind("~SEQ", 0) != 0 && b->rest.rfind("~LST", 0) != 0) ++repeated_;
+      ++repeated_;
       line(pos, b->rest, dir, depth);
     }
+    --block_depth_;
     for (auto& v : vars) defs_.erase(v);
   }
 
@@ -481,14 +491,22 @@ class Reader {
       out.emplace_back(s.substr(i, e - i));
       i = e;
     }
-    if (!out.empty()) lines_.push_back({pos, std::move(out)});
+    if (out.empty()) return;
+    if (lines_.size() >= kMaxLines) {
+      if (!lines_capped_) warn(pos, "more than " + std::to_string(kMaxLines) + " lines: the rest left out");
+      lines_capped_ = true;
+      return;
+    }
+    lines_.push_back({pos, std::move(out)});
   }
 
   Files& files_;
   const ReadOptions& o_;
   std::map<std::string, std::vector<std::string>> defs_;
-  int repeated_ = 0;            // lines read from ~SEQ/~LST blocks of the current line
+  int repeated_ = 0;  // repetitions of ~SEQ/~LST blocks so far, in the whole read
   bool repeat_capped_ = false;
+  int block_depth_ = 0;
+  bool lines_capped_ = false;
   bool defining_ = false;
   std::string definition_name_;
   std::vector<std::string> definition_;

@@ -90,6 +90,7 @@ bool Instance::tracks(const std::string& ifname) const {
 }
 
 void Instance::start() {
+  if (!cfg_.start_fault.reason.empty()) script_fault_ = cfg_.start_fault.reason;
   // Its own interface is always tracked: adverts cannot leave through a link that is down.
   if (!ports_.links.is_up(cfg_.interface)) down_.push_back(cfg_.interface);
   for (auto& ifname : cfg_.track_interfaces)

@@ -58,6 +58,14 @@ struct InstanceConfig {
   Duration garp_refresh = Duration::zero();
   Duration garp_second_burst = std::chrono::seconds(2);
   std::vector<std::string> track_interfaces;
+  // A tracking fault already known when the instance starts (a track file read before the
+  // engine starts): it starts in FAULT instead of being faulted a moment after Startup (an
+  // address owner would be MASTER for that moment). Not part of the instance's identity: a
+  // reload that changes only this restarts nothing.
+  struct StartFault {
+    std::string reason;
+    friend bool operator==(const StartFault&, const StartFault&) { return true; }
+  } start_fault;
   std::string sync_group;  // members share FAULT
   // A VIP the kernel refuses while MASTER is retried with backoff (100 ms doubling to 1 s);
   // still missing after vip_fault_after, the instance goes to FAULT (the peer takes over)

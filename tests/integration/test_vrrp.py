@@ -452,6 +452,20 @@ init = 0
         self.assertTrue(files()["maint"]["missing"])
         self.assertIsNone(files()["maint"]["error"])
 
+    def test_an_owner_whose_track_file_says_fault_never_starts_as_master(self):
+        # The file is read before the engine starts: an address owner (priority 255, MASTER
+        # at once) starts in FAULT instead of being faulted a moment after it took the VIP.
+        maint = os.path.join(self.tmp.path, "maint")
+        with open(maint, "w") as f:
+            f.write("1\n")
+        a = self.start(self.ns_a, "a", 255, 'track_files = ["maint"]\n\n[[track_file]]\n'
+                       'name = "maint"\npath = "%s"\n' % maint)
+        self.wait_state(a, "FAULT", timeout=3)
+        self.assertEqual(a.status()["vrrp"]["instances"][0]["counters"]["became_master"], 0)
+        self.assertFalse(has_addr(self.ns_a, VIP))
+        os.unlink(maint)
+        self.wait_state(a, "MASTER", timeout=3)
+
     def test_sync_group_members_share_fault(self):
         flag = os.path.join(self.tmp.path, "healthy")
         open(flag, "w").close()

@@ -150,8 +150,43 @@ TEST_F(TrackFilesTest, InitWritesAMissingFileAndOverwritesOnlyWhenAsked) {
   // A reload that keeps them does not write init again.
   write("c", "2");
   run_until(1);
-  ASSERT_EQ(files.configure({a, b, c}, {"a", "b", "c"}), "");
+  ASSERT_EQ(files.configure({a, b, c}), "");
   EXPECT_EQ(files.values().at("c"), 2);
+}
+
+TEST_F(TrackFilesTest, TwoSpellingsOfOneDirectoryAreBothWatched) {
+  ASSERT_EQ(::mkdir(path("real").c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(path("real").c_str(), path("link").c_str()), 0);
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("a", "real/a"), file("b", "link/b")}), "");
+  write("link/b", "7");
+  run_until(1);
+  EXPECT_EQ(files.values().at("b"), 7);
+  write("real/a", "3");
+  run_until(2);
+  EXPECT_EQ(files.values().at("a"), 3);
+}
+
+TEST_F(TrackFilesTest, AReloadKeepsTheStateOfAFileItStillWatches) {
+  write("maint", "4");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  ASSERT_EQ(files.configure({file("maint", "maint")}), "");
+  write("maint", "junk");
+  for (int i = 0; i < 50 && files.states().at("maint").errors == 0; ++i) {
+    loop_.run_nowait();
+    ::usleep(10000);
+  }
+  ASSERT_EQ(files.states().at("maint").errors, 1u);
+  // The reload reads it again: still junk, so the value read last (4) stays, and the
+  // counters go on; a renamed track_file on the same path is the same file.
+  ASSERT_EQ(files.configure({file("renamed", "maint")}), "");
+  EXPECT_EQ(files.values().at("renamed"), 4);
+  EXPECT_EQ(files.states().at("renamed").errors, 2u);
+  auto again = file("renamed", "maint");
+  again.init = 0;
+  again.init_overwrite = true;
+  ASSERT_EQ(files.configure({again}), "");  // a path watched already: init is not written
+  EXPECT_EQ(files.values().at("renamed"), 4);
 }
 
 TEST_F(TrackFilesTest, ADirectoryThatCannotBeWatchedIsAnErrorAndChangesNothing) {

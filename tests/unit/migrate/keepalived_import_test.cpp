@@ -518,7 +518,7 @@ vrrp_instance VI_2 {
   EXPECT_EQ(vi.track_files[0], (config::TrackFileRef{"maint", 0}));
   EXPECT_EQ(vi.track_files[1], (config::TrackFileRef{"offset", std::nullopt}));
   EXPECT_EQ(vi.track_files[2], (config::TrackFileRef{"huge", -2}));
-  EXPECT_EQ(vi.track_files[3], (config::TrackFileRef{"offset", std::nullopt}));  // same file
+  EXPECT_EQ(vi.track_files[3], (config::TrackFileRef{"offset", 1}));  // same file, its own weight (1)
   EXPECT_EQ(c.vrrp_instances.at(1).track_files.at(0), (config::TrackFileRef{"maint", 0}));
   EXPECT_THAT(said(im),
               ElementsAre(HasSubstr(":9: warning: track_file same: /run/keepalived/offset is track_file offset's too"),
@@ -632,6 +632,62 @@ vrrp_instance V6 {
                           HasSubstr(":20: warning: vrrp_instance V6 has no virtual_ipaddress not supported with IPv6")));
   auto back = reload(im);
   EXPECT_EQ(back.vrrp_instances, c.vrrp_instances);
+}
+
+TEST(KeepalivedImport, TrackFileCornersFoundInReview) {
+  auto im = import_text(R"(track_file a {
+  file /run/ka/a
+  weight 0 reverse
+}
+track_file b {
+  file /run/ka/a
+  weight 7
+}
+track_file big {
+  file /run/ka/big
+  weight 1000
+}
+vrrp_instance VI_1 {
+  interface eth0
+  virtual_router_id 1
+  virtual_ipaddress {
+    192.0.2.1/24
+  }
+  track_file {
+    b
+    a weight 0 reverse
+  }
+}
+virtual_server 192.0.2.1 80 {
+  lb_kind DR
+  real_server 10.0.0.1 8080 {
+    FILE_CHECK {
+      track_file big
+      dynamic
+    }
+  }
+}
+vrrp_instance NOVIP {
+  interface eth0
+  virtual_router_id 2
+  unicast_peer {
+    fd00::2
+  }
+  notify_master /bin/true
+}
+)");
+  auto& vi = im.config.vrrp_instances.at(0);
+  ASSERT_EQ(im.config.vrrp_instances.size(), 1u);  // NOVIP: IPv6 peers, keepalived refuses it
+  ASSERT_EQ(vi.track_files.size(), 2u);
+  EXPECT_EQ(vi.track_files[0], (config::TrackFileRef{"a", 7}));  // b is a's file, b's weight
+  EXPECT_EQ(vi.track_files[1], (config::TrackFileRef{"a", 0}));
+  auto& ch = *im.config.virtual_servers.at(0).real_servers.at(0).check;
+  EXPECT_EQ(ch.file_weight, 1000);  // not the +-254 cut of a VRRP weight
+  EXPECT_FALSE(ch.connect_port);    // a file has no port
+  EXPECT_THAT(said(im), Contains(HasSubstr(":3: warning: weight 0 reverse")));
+  EXPECT_THAT(said(im), Contains(HasSubstr(":21: warning: track_file a: weight 0 reverse")));
+  EXPECT_THAT(said(im), Contains(HasSubstr("vrrp_instance NOVIP has no virtual_ipaddress not supported with IPv6")));
+  reload(im);
 }
 
 TEST(KeepalivedImport, WhatIsNotCarriedOverIsWarnedAtItsLine) {

@@ -127,13 +127,18 @@ TEST(KeepalivedReader, BlocksNestAndSpliceMultiLineDefinitions) {
 TEST(KeepalivedReader, BadBlocksAreWarnedAndBoundedLikeDefinitions) {
   auto r = read_it("~SEQ(A, 1, 0, 5) k\n~SEQ(A, x) k\n~LST({A, B}, {1}) k\n~SEQZ(A) k\n"
                    "~SEQ(A, 1, 1000000) ~SEQ(B, 1, 1000000) k\n");
-  EXPECT_EQ(r.lines.size(), 100000u);
+  EXPECT_EQ(r.lines.size(), 199999u);  // every repetition counts, the outer one too
   EXPECT_THAT(r.diagnostics,
               ElementsAre(::testing::Field(&Diagnostic::message, HasSubstr("never reaches 5")),
                           ::testing::Field(&Diagnostic::message, HasSubstr("'x' is not a number")),
                           ::testing::Field(&Diagnostic::message, HasSubstr("has 1 value(s) for 2 variable(s)")),
                           ::testing::Field(&Diagnostic::message, HasSubstr("is not a ~SEQ, ~SEQx or ~LST block")),
-                          ::testing::Field(&Diagnostic::message, HasSubstr("more than 100000 lines"))));
+                          ::testing::Field(&Diagnostic::message, HasSubstr("more than 200000 repetitions"))));
+  // Nesting is bounded too.
+  auto deep = read_it("~LST(a,1) ~LST(b,1) ~LST(c,1) ~LST(d,1) ~LST(e,1) ~LST(f,1) ~LST(g,1) "
+                      "~LST(h,1) ~LST(i,1) k\n");
+  EXPECT_TRUE(deep.lines.empty());
+  EXPECT_THAT(deep.diagnostics.at(0).message, HasSubstr("nested more than 8 deep"));
 }
 
 TEST(KeepalivedReader, IncludesAreRelativeToTheIncludingFileAndKeepPositions) {
