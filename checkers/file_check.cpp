@@ -107,7 +107,7 @@ Result judge_file_value(const NumberFile& read, int file_weight, int base_weight
 }
 
 FileProbe::FileProbe(Loop& loop, SpecPtr spec)
-    : loop_(loop), spec_(std::move(spec)), next_turn_(loop, [this] {
+    : spec_(std::move(spec)), next_turn_(loop, [this] {
         auto done = std::move(done_);
         done_ = nullptr;
         done(judge_file_value(read_number_file(spec_->file_path), spec_->file_weight,

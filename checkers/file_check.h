@@ -46,7 +46,6 @@ class FileProbe final : public Probe {
   bool running() const override { return static_cast<bool>(done_); }
 
  private:
-  Loop& loop_;
   SpecPtr spec_;
   Timer next_turn_;
   ProbeDone done_;

@@ -8,6 +8,7 @@
 
 #include "checkers/dns_message.h"
 #include "checkers/http_match.h"
+#include "core/text.h"
 
 namespace hd::checkers {
 
@@ -94,7 +95,7 @@ std::optional<std::string> validate(const Spec& s) {
     return std::nullopt;
   }
   if (s.type == CheckType::file) {
-    if (s.file_path.empty() || s.file_path.front() != '/' || s.file_path.back() == '/')
+    if (!is_absolute_file_path(s.file_path))
       return "file: must be an absolute path to a file";
     return std::nullopt;
   }

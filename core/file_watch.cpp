@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/text.h"
 
 namespace hd {
 namespace {
@@ -16,13 +17,12 @@ constexpr uint32_t kMask =
     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF |
     IN_ONLYDIR;
 
-std::pair<std::string, std::string> split(const std::string& path) {
-  auto slash = path.rfind('/');
-  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
-  return {dir, path.substr(slash + 1)};
-}
-
 }  // namespace
+
+std::string FileWatch::directory_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
 
 FileWatch::FileWatch(Loop& loop, Callback cb) : loop_(loop), cb_(std::move(cb)) {}
 
@@ -35,9 +35,9 @@ std::string FileWatch::watch(const std::vector<std::string>& paths) {
   std::set<std::string> wanted(paths.begin(), paths.end());
   std::set<std::string> dirs;
   for (auto& p : wanted) {
-    if (p.empty() || p.front() != '/' || p.back() == '/')
+    if (!is_absolute_file_path(p))
       return p + ": not an absolute path to a file";
-    dirs.insert(split(p).first);
+    dirs.insert(directory_of(p));
   }
   if (wanted.empty()) {
     io_.reset();
@@ -93,7 +93,7 @@ void FileWatch::on_readable() {
           HD_LOG(warning, "file_watch") << dir << " was removed or moved: the files "
                                         << "watched in it read as missing until a reload";
           for (auto& p : paths_)
-            if (split(p).first == dir) changed.insert(p);
+            if (directory_of(p) == dir) changed.insert(p);
           continue;
         }
         if (ev->len == 0) continue;

@@ -29,7 +29,8 @@ class FileWatch {
   // that does not exist or cannot be watched, a relative path, no inotify) the previous
   // set stays watched and the error names the path and why.
   std::string watch(const std::vector<std::string>& paths);
-  size_t size() const { return paths_.size(); }
+  // The directory watched for `path` ("/run/hd" for "/run/hd/maint"): the one an error names.
+  static std::string directory_of(const std::string& path);
 
  private:
   void on_readable();

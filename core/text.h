@@ -14,5 +14,9 @@ bool valid_utf8(std::string_view s);
 // nullopt for anything else (an odd digit count, a non-hex character).
 std::optional<std::string> from_hex(std::string_view hex);
 std::string to_hex(std::string_view bytes);  // lower case, no separators
+// "/run/x": absolute and naming a file (not ending in '/'). Track files, file checks.
+inline bool is_absolute_file_path(std::string_view p) {
+  return !p.empty() && p.front() == '/' && p.back() != '/';
+}
 
 }  // namespace hd

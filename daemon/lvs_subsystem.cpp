@@ -480,12 +480,13 @@ void LvsSubsystem::configure_handover(const config::Config& cfg) {
   }
   // Each instance forwards the TCP services on its sync group's VIPs and their NAT real
   // servers (a gateway instance: those of the service instance it shares fate with).
+  std::map<std::string, const config::VrrpInstance*> by_name;
+  for (auto& vi : cfg.vrrp_instances) by_name[vi.name] = &vi;
   std::map<IpAddress, std::set<std::string>> owners;  // VIP -> the instances it concerns
   for (auto& vi : cfg.vrrp_instances)
     for (auto& member : config::sync_group_of(cfg, vi.name))
-      for (auto& other : cfg.vrrp_instances)
-        if (other.name == member)
-          for (auto& v : other.vips) owners[v.prefix.address].insert(vi.name);
+      if (auto m = by_name.find(member); m != by_name.end())
+        for (auto& v : m->second->vips) owners[v.prefix.address].insert(vi.name);
   nft::HandoverServicesByInstance s;
   for (auto& vi : cfg.vrrp_instances) s[vi.name];
   for (auto& vs : cfg.virtual_servers) {

@@ -1,24 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/track_files.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <charconv>
-#include <climits>
-#include <cstring>
+#include <algorithm>
 
 #include "checkers/file_check.h"
 #include "core/durable_file.h"
 #include "core/log.h"
 
 namespace hd {
-TrackFileParse parse_track_file(std::string_view text) {
-  auto p = checkers::parse_number_text(text);
-  return {p.value, p.error};
-}
 
 TrackFiles::TrackFiles(Loop& loop, std::function<void()> on_change)
     : loop_(loop), on_change_(std::move(on_change)) {}
@@ -34,11 +25,9 @@ std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
   for (auto& f : files) paths.push_back(f.path);
   auto watch = std::make_unique<FileWatch>(loop_, [this](const std::string& p) { on_file(p); });
   if (auto err = watch->watch(paths); !err.empty()) {
-    for (auto& f : files) {
-      std::string dir = f.path.rfind('/') == 0 ? "/" : f.path.substr(0, f.path.rfind('/'));
-      if (err.rfind(dir + ":", 0) == 0 || err.rfind(f.path + ":", 0) == 0)
+    for (auto& f : files)
+      if (err.rfind(FileWatch::directory_of(f.path) + ":", 0) == 0)
         return "track_file '" + f.name + "': " + err;
-    }
     return "track_file: " + err;
   }
   // init: keepalived's init_file, for files new to this daemon.

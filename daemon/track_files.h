@@ -4,17 +4,15 @@
 // file is written (core/file_watch.h: when the writer closes it, or a file is renamed onto
 // it) or removed. What the number does is the tracker's business (VrrpSubsystem::tracking).
 //
-// Reading, as keepalived does where an operator would not be surprised: a missing or empty
-// file reads 0; otherwise the file holds one decimal integer (sign allowed, surrounding
-// whitespace ignored) in the 32-bit range. Anything else is an error: the value read last
-// stays, and the error is logged, counted and shown in status until a good read.
+// Reading is checkers::read_number_file's (a missing or empty file reads 0, else one
+// decimal integer). Anything else is an error: the value read last stays, and the error is
+// logged, counted and shown in status until a good read.
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "core/file_watch.h"
@@ -22,13 +20,6 @@
 #include "daemon/config/model.h"
 
 namespace hd {
-
-// The number in a track file's text, or an error (pure).
-struct TrackFileParse {
-  long long value = 0;
-  std::string error;  // "" when value holds
-};
-TrackFileParse parse_track_file(std::string_view text);
 
 class TrackFiles {
  public:

@@ -37,7 +37,6 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
     c.vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
   for (auto& v : vi.excluded_vips)
     c.excluded_vips.push_back(vrrp::VipSpec{v.prefix.address, v.prefix.length, v.label, 0});
-  c.family = vi.family();
   if (vi.unicast_source) c.unicast_source = *vi.unicast_source;
   c.unicast_peers = vi.unicast_peers;
   c.peers = vi.peers;
@@ -76,6 +75,32 @@ void VrrpSubsystem::on_quorum(const std::map<std::string, bool>& vs_up) {
   push_tracking();
 }
 
+namespace {
+// The track files' part of tracking(): their fault (the first) and priority change.
+struct FileTracking {
+  std::string fault;
+  int delta = 0;
+};
+FileTracking file_tracking(const config::VrrpInstance& vi, const config::Config& cfg,
+                           const std::map<std::string, long long>& file_values) {
+  FileTracking t;
+  for (auto& ref : vi.track_files) {
+    auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
+                          [&](auto& tf) { return tf.name == ref.name; });
+    if (f == cfg.track_files.end()) continue;
+    long long w = ref.weight.value_or(f->weight);
+    auto it = file_values.find(ref.name);
+    long long v = it == file_values.end() ? 0 : it->second;
+    if (v == 0) continue;
+    long long d = v * w;  // |v| < 2^31, |w| <= 254: no overflow
+    if ((w == 0 || d < -253) && t.fault.empty())
+      t.fault = "track file " + ref.name + " reads " + std::to_string(v);
+    if (w != 0) t.delta += static_cast<int>(std::clamp(d, -254LL, 254LL));
+  }
+  return t;
+}
+}  // namespace
+
 VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
                                                 const config::Config& cfg,
                                                 const std::map<std::string, bool>& script_up,
@@ -94,19 +119,9 @@ VrrpSubsystem::Tracking VrrpSubsystem::tracking(const config::VrrpInstance& vi,
     if (w > 0 && up) delta += w;
     if (w < 0 && !up) delta += w;
   }
-  for (auto& ref : vi.track_files) {
-    auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
-                          [&](auto& tf) { return tf.name == ref.name; });
-    if (f == cfg.track_files.end()) continue;
-    long long w = ref.weight.value_or(f->weight);
-    auto it = file_values.find(ref.name);
-    long long v = it == file_values.end() ? 0 : it->second;
-    if (v == 0) continue;
-    long long d = v * w;  // |v| < 2^31, |w| <= 254: no overflow
-    if ((w == 0 || d < -253) && t.fault.empty())
-      t.fault = "track file " + ref.name + " reads " + std::to_string(v);
-    if (w != 0) delta += static_cast<int>(std::clamp(d, -254LL, 254LL));
-  }
+  auto files = file_tracking(vi, cfg, file_values);
+  if (t.fault.empty()) t.fault = files.fault;
+  delta += files.delta;
   for (auto& ref : vi.track_virtual_servers) {
     auto it = vs_up.find(ref.service);
     bool up = it != vs_up.end() && it->second;
@@ -158,12 +173,9 @@ void set_start_faults(const config::Config& cfg, const std::map<std::string, lon
                       std::vector<vrrp::InstanceConfig>& instances) {
   for (auto& vi : cfg.vrrp_instances) {
     if (vi.track_files.empty()) continue;
-    config::VrrpInstance files_only = vi;
-    files_only.track_scripts.clear();
-    files_only.track_virtual_servers.clear();
-    auto t = VrrpSubsystem::tracking(files_only, cfg, {}, {}, values);
+    auto fault = file_tracking(vi, cfg, values).fault;
     for (auto& c : instances)
-      if (c.name == vi.name) c.start_fault.reason = t.fault;
+      if (c.name == vi.name) c.start_fault.reason = fault;
   }
 }
 }  // namespace

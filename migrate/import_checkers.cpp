@@ -93,9 +93,7 @@ std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
       ctx.warn(c.pos, k + " not supported in FILE_CHECK: ignored");
     }
   }
-  std::optional<long> file_weight;  // the named track_file's own weight, uncut
-  if (auto u = ctx.file_weight_uncut.find(name); u != ctx.file_weight_uncut.end()) file_weight = u->second;
-  else if (auto aw = ctx.alias_weight.find(name); aw != ctx.alias_weight.end()) file_weight = aw->second;
+  const auto own = ctx.file_weight.find(name);  // the named track_file's weight, uncut
   if (auto a = ctx.file_alias.find(name); a != ctx.file_alias.end()) name = a->second;
   auto& files = ctx.out().config.track_files;
   auto f = std::find_if(files.begin(), files.end(), [&](auto& tf) { return tf.name == name; });
@@ -105,8 +103,7 @@ std::optional<Check> map_file_check(Ctx& ctx, const Node& n) {
                         ": the real server is imported without this check");
     return std::nullopt;
   }
-  if (!file_weight) file_weight = f->weight;  // keepalived's default, 1 (not written in the block)
-  const long w = weight.value_or(*file_weight);
+  const long w = weight.value_or(own->second);  // defined (f found): in file_weight
   if (w < -65535 || w > 65535) {
     ctx.warn(n.pos, "FILE_CHECK not supported: weight " + std::to_string(w) + " is beyond a real "
                         "server's weight range: the real server is imported without this check");

@@ -33,8 +33,10 @@ class Ctx {
   std::map<std::string, Pos> track_ref_pos;
   // A track_file that watches another one's file -> that one's name.
   std::map<std::string, std::string> file_alias;
-  std::map<std::string, int> alias_weight;           // the aliased track_file's own weight
-  std::map<std::string, long> file_weight_uncut;     // a track_file's weight before the cut to +-254
+  // Every track_file's own weight (keepalived's default 1, reverse applied), before the
+  // cut to +-254 that the [[track_file]] gets: a FILE_CHECK multiplies a weight to 65535,
+  // and an alias's trackers keep its weight.
+  std::map<std::string, long> file_weight;
 
   // "KEYWORD not supported: INSTEAD"
   void unsupported(const Node& n, const std::string& instead) {

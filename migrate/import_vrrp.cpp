@@ -5,6 +5,7 @@
 #include <climits>
 #include <stdexcept>
 
+#include "core/text.h"
 #include "migrate/import_context.h"
 
 namespace hd::migrate::keepalived::detail {
@@ -87,10 +88,11 @@ void map_track_file(Ctx& ctx, const Node& n) {
   config::TrackFile f;
   f.name = n.args[0];
   f.weight = 1;
+  ctx.file_weight[f.name] = 1;
   for (auto& c : n.children) {
     const std::string& k = c.keyword;
     if (k == "file") {
-      if (c.args.empty() || c.args[0].empty() || c.args[0].front() != '/' || c.args[0].back() == '/')
+      if (c.args.empty() || !is_absolute_file_path(c.args[0]))
         ctx.bad(c, "not an absolute path to a file", "ignored");
       else
         f.path = c.args[0];
@@ -104,7 +106,7 @@ void map_track_file(Ctx& ctx, const Node& n) {
           }
           w = -w;
         }
-        ctx.file_weight_uncut[f.name] = w;  // a FILE_CHECK's multiplier is not a priority
+        ctx.file_weight[f.name] = w;
         if (w < -254 || w > 254) {
           long cut = std::clamp(w, -254L, 254L);
           ctx.note(c.pos, "track_file " + f.name + ": weight " + std::to_string(w) + " cut to " +
@@ -144,7 +146,6 @@ void map_track_file(Ctx& ctx, const Node& n) {
                           "'s too: ignored (instances tracking it track " + other.name +
                           " with " + f.name + "'s weight)");
       ctx.file_alias[f.name] = other.name;
-      ctx.alias_weight[f.name] = f.weight;
       return;
     }
   cfg.track_files.push_back(std::move(f));
@@ -578,7 +579,7 @@ void finish_vrrp(Ctx& ctx) {
       if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) {
         auto at = ctx.track_ref_pos.find(vi.name + " file " + r.name);
         if (at != ctx.track_ref_pos.end()) ctx.track_ref_pos.emplace(vi.name + " file " + a->second, at->second);
-        if (!r.weight) r.weight = ctx.alias_weight[r.name];
+        if (!r.weight) r.weight = static_cast<int>(std::clamp(ctx.file_weight[r.name], -254L, 254L));
         r.name = a->second;
       }
     std::erase_if(vi.track_files, [&](auto& r) {

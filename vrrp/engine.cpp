@@ -71,7 +71,8 @@ std::string Engine::resolve(InstanceConfig& cfg) {
   if (cfg.ifindex == 0) return "interface " + cfg.interface + " does not exist";
   for (auto& v : cfg.vips) v.ifindex = cfg.ifindex;
   for (auto& v : cfg.excluded_vips) v.ifindex = cfg.ifindex;
-  Family fam = cfg.vips.empty() ? cfg.family : cfg.vips.front().address.family();
+  // An instance without VIPs is VRRP version 2: IPv4.
+  Family fam = cfg.vips.empty() ? Family::v4 : cfg.vips.front().address.family();
   if (cfg.unicast_source) {
     cfg.params.primary_ip = *cfg.unicast_source;
     return "";

@@ -41,10 +41,6 @@ struct InstanceConfig {
   std::vector<VipSpec> vips;
   // Added and removed with vips, but not advertised (so not bound by what an advert carries).
   std::vector<VipSpec> excluded_vips;
-  // The family the instance advertises in: its VIPs' (the loader checks they agree), or for
-  // an instance without VIPs (keepalived allows it: notify hooks move an address of a cloud)
-  // the configured one.
-  Family family = Family::v4;
   std::optional<IpAddress> unicast_source;
   std::vector<IpAddress> unicast_peers;
   // Multicast: when not empty, adverts from other sources are dropped (unicast_peers plays this

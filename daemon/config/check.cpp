@@ -202,20 +202,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
     t.node("command");
   }
   if (c.type == CheckType::file) {
-    if (auto* n = t.node("file", true)) {
-      auto* f = n->as_string();
-      if (!f) {
-        t.wrong_type(*n, "file", "a string");
-        ok = false;
-      } else if (f->get().empty() || f->get().front() != '/' || f->get().back() == '/') {
-        ctx.error(*n, "'file' must be an absolute path to a file, not '" + f->get() + "'");
-        ok = false;
-      } else {
-        c.file = f->get();
-      }
-    } else {
-      ok = false;
-    }
+    if (auto f = t.file_path("file", true)) c.file = *f; else ok = false;
     if (auto v = t.integer("weight", -65535, 65535)) c.file_weight = int(*v);
   } else {
     t.node("file");  // reported above, as another type's key

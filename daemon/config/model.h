@@ -150,17 +150,14 @@ struct Notify {
   bool operator==(const Notify&) const = default;
 };
 
-struct TrackScriptRef {
+// An instance's reference to a [[track_script]] or a [[track_file]] by name.
+struct TrackRef {
   std::string name;
-  std::optional<int> weight;  // overrides the script's weight
-  bool operator==(const TrackScriptRef&) const = default;
+  std::optional<int> weight;  // overrides the script's (the file's) weight
+  bool operator==(const TrackRef&) const = default;
 };
-
-struct TrackFileRef {
-  std::string name;
-  std::optional<int> weight;  // overrides the file's weight
-  bool operator==(const TrackFileRef&) const = default;
-};
+using TrackScriptRef = TrackRef;
+using TrackFileRef = TrackRef;
 
 struct TrackVirtualServerRef {
   std::string service;  // a virtual server's key(): "tcp 192.0.2.1:80", "fwmark 7 inet"

@@ -12,6 +12,7 @@
 #include <toml++/toml.h>
 #include <vector>
 
+#include "core/text.h"
 #include "daemon/config/loader.h"
 
 namespace hd::config {
@@ -177,6 +178,22 @@ class Table {
       for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
       ctx_.error(*n, "'" + std::string(key) + "' must be one of " + list + ", not \"" + s->get() +
                          "\"");
+      return std::nullopt;
+    }
+    return s->get();
+  }
+
+  // A string that is an absolute path to a file (is_absolute_file_path).
+  std::optional<std::string> file_path(std::string_view key, bool required = false) {
+    auto* n = node(key, required);
+    if (!n) return std::nullopt;
+    auto* s = n->as_string();
+    if (!s) {
+      wrong_type(*n, key, "a string");
+      return std::nullopt;
+    }
+    if (!is_absolute_file_path(s->get())) {
+      ctx_.error(*n, "'" + std::string(key) + "' must be an absolute path to a file, not '" + s->get() + "'");
       return std::nullopt;
     }
     return s->get();

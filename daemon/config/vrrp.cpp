@@ -42,6 +42,30 @@ std::optional<Vip> load_vip(Table& inst, const toml::node& n, std::string_view k
 }
 
 
+// `key`: an array of names, or of {name, weight} (track_scripts, track_files). False when an
+// entry is neither (reported).
+bool load_track_refs(Table& t, std::string_view key, const char* what, std::vector<TrackRef>& out) {
+  auto* arr = t.array(key);
+  if (!arr) return true;
+  bool ok = true;
+  for (auto& e : *arr) {
+    if (auto* s = e.as_string()) {
+      out.push_back({s->get(), std::nullopt});
+    } else if (auto* tt = e.as_table()) {
+      Table rt(t.ctx(), *tt, std::string(key) + " entry");
+      TrackRef r;
+      if (auto n = rt.str("name", true)) r.name = *n;
+      if (auto w = rt.integer("weight", -254, 254)) r.weight = int(*w);
+      rt.finish();
+      out.push_back(r);
+    } else {
+      t.wrong_type(e, key, what);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 }  // namespace
 
 std::optional<VrrpInstance> load_vrrp(Table& t) {
@@ -160,7 +184,7 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
   const auto* vip_list = t.node("virtual_ipaddresses");
   const bool none_listed = !vip_list || (vip_list->as_array() && vip_list->as_array()->empty());
   if (none_listed && vi.version != 2) {
-    ctx.error(t.node("virtual_ipaddresses") ? ctx.pos_of(t.node("virtual_ipaddresses")->source()) : t.pos(),
+    ctx.error(vip_list ? ctx.pos_of(vip_list->source()) : t.pos(),
               "instance '" + vi.name + "' has no virtual_ipaddresses: a VRRP version 3 advert "
               "carries at least one (RFC 5798); an instance without VIPs must be version = 2");
     ok = false;
@@ -175,10 +199,14 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
     ctx.error(*t.node("virtual_ipaddresses"), "VRRP version 2 is IPv4 only; use version = 3 for IPv6");
     ok = false;
   }
+  // Addresses of the instance's family: its VIPs', or IPv4 without VIPs (version 2).
+  const std::string not_vip_family = vi.vips.empty()
+      ? " is not IPv4 (an instance without VIPs is version 2, IPv4)"
+      : " is not in the virtual IPs' address family";
   if (auto a = t.address("unicast_source")) {
     vi.unicast_source = *a;
     if (a->family() != vi.family()) {
-      ctx.error(*t.node("unicast_source"), vi.vips.empty() ? "unicast_source is not IPv4 (an instance without VIPs is version 2, IPv4)"
+      ctx.error(*t.node("unicast_source"), vi.vips.empty() ? "unicast_source" + not_vip_family
                                                            : "unicast_source family differs from the virtual IPs'");
       ok = false;
     }
@@ -191,8 +219,7 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         continue;
       }
       if (a->family() != vi.family()) {
-        ctx.error(e, "unicast peer " + a->str() + (vi.vips.empty() ? " is not IPv4 (an instance without VIPs is version 2, IPv4)"
-                                                                   : " is not in the virtual IPs' address family"));
+        ctx.error(e, "unicast peer " + a->str() + not_vip_family);
         ok = false;
       }
       if (std::find(vi.unicast_peers.begin(), vi.unicast_peers.end(), *a) != vi.unicast_peers.end()) {
@@ -215,8 +242,7 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
         continue;
       }
       if (a->family() != vi.family()) {
-        ctx.error(e, "peer " + a->str() + (vi.vips.empty() ? " is not IPv4 (an instance without VIPs is version 2, IPv4)"
-                                                           : " is not in the virtual IPs' address family"));
+        ctx.error(e, "peer " + a->str() + not_vip_family);
         ok = false;
       }
       if (std::find(vi.peers.begin(), vi.peers.end(), *a) != vi.peers.end()) {
@@ -270,40 +296,8 @@ std::optional<VrrpInstance> load_vrrp(Table& t) {
     gt.finish();
   }
   if (auto v = t.string_list("track_interfaces")) vi.track_interfaces = *v;
-  if (auto* arr = t.array("track_scripts")) {
-    for (auto& e : *arr) {
-      if (auto* s = e.as_string()) {
-        vi.track_scripts.push_back({s->get(), std::nullopt});
-      } else if (auto* tt = e.as_table()) {
-        Table st(ctx, *tt, "track_scripts entry");
-        TrackScriptRef r;
-        if (auto n = st.str("name", true)) r.name = *n;
-        if (auto w = st.integer("weight", -254, 254)) r.weight = int(*w);
-        st.finish();
-        vi.track_scripts.push_back(r);
-      } else {
-        t.wrong_type(e, "track_scripts", "a script name or {name, weight}");
-        ok = false;
-      }
-    }
-  }
-  if (auto* arr = t.array("track_files")) {
-    for (auto& e : *arr) {
-      if (auto* s = e.as_string()) {
-        vi.track_files.push_back({s->get(), std::nullopt});
-      } else if (auto* tt = e.as_table()) {
-        Table ft(ctx, *tt, "track_files entry");
-        TrackFileRef r;
-        if (auto n = ft.str("name", true)) r.name = *n;
-        if (auto w = ft.integer("weight", -254, 254)) r.weight = int(*w);
-        ft.finish();
-        vi.track_files.push_back(r);
-      } else {
-        t.wrong_type(e, "track_files", "a track_file name or {name, weight}");
-        ok = false;
-      }
-    }
-  }
+  if (!load_track_refs(t, "track_scripts", "a script name or {name, weight}", vi.track_scripts)) ok = false;
+  if (!load_track_refs(t, "track_files", "a track_file name or {name, weight}", vi.track_files)) ok = false;
   if (auto* arr = t.array("track_virtual_servers")) {
     for (auto& e : *arr) {
       TrackVirtualServerRef r;
@@ -361,20 +355,7 @@ std::optional<TrackFile> load_track_file(Table& ft) {
   f.pos = ft.pos();
   bool ok = true;
   if (auto v = ft.str("name", true)) f.name = *v; else ok = false;
-  if (auto* n = ft.node("path", true)) {
-    auto* s = n->as_string();
-    if (!s) {
-      ft.wrong_type(*n, "path", "a string");
-      ok = false;
-    } else if (s->get().empty() || s->get().front() != '/' || s->get().back() == '/') {
-      ft.ctx().error(*n, "path '" + s->get() + "' must be an absolute path to a file");
-      ok = false;
-    } else {
-      f.path = s->get();
-    }
-  } else {
-    ok = false;
-  }
+  if (auto p = ft.file_path("path", true)) f.path = *p; else ok = false;
   if (auto v = ft.integer("weight", -254, 254)) f.weight = int(*v);
   if (auto v = ft.integer("init", INT32_MIN, INT32_MAX)) f.init = *v;
   if (auto v = ft.boolean("init_overwrite")) f.init_overwrite = *v;

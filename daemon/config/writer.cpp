@@ -143,6 +143,23 @@ toml::table global_table(const Global& g) {
   return t;
 }
 
+// A name, or {name, weight} where the instance sets the weight (the loader's two forms).
+void put_track_refs(toml::table& t, std::string_view key, const std::vector<TrackRef>& refs) {
+  if (refs.empty()) return;
+  toml::array a;
+  for (auto& r : refs) {
+    if (!r.weight) {
+      a.push_back(r.name);
+    } else {
+      auto e = inline_table();
+      put(e, "name", r.name);
+      put(e, "weight", *r.weight);
+      a.push_back(std::move(e));
+    }
+  }
+  put(t, key, std::move(a));
+}
+
 toml::table vrrp_table(const VrrpInstance& vi) {
   const VrrpInstance d;
   toml::table t;
@@ -195,34 +212,8 @@ toml::table vrrp_table(const VrrpInstance& vi) {
     put(t, "garp", std::move(g));
   }
   put_strings_if(t, "track_interfaces", vi.track_interfaces);
-  if (!vi.track_scripts.empty()) {
-    toml::array a;
-    for (auto& r : vi.track_scripts) {
-      if (!r.weight) {
-        a.push_back(r.name);
-      } else {
-        auto e = inline_table();
-        put(e, "name", r.name);
-        put(e, "weight", *r.weight);
-        a.push_back(std::move(e));
-      }
-    }
-    put(t, "track_scripts", std::move(a));
-  }
-  if (!vi.track_files.empty()) {
-    toml::array a;
-    for (auto& r : vi.track_files) {
-      if (!r.weight) {
-        a.push_back(r.name);
-      } else {
-        auto e = inline_table();
-        put(e, "name", r.name);
-        put(e, "weight", *r.weight);
-        a.push_back(std::move(e));
-      }
-    }
-    put(t, "track_files", std::move(a));
-  }
+  put_track_refs(t, "track_scripts", vi.track_scripts);
+  put_track_refs(t, "track_files", vi.track_files);
   if (!vi.track_virtual_servers.empty()) {
     toml::array a;
     for (auto& r : vi.track_virtual_servers) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// The file check (keepalived's FILE_CHECK): the verdict on a number (pure), the reading of a
-// real file, and a Checker running it on a Loop.
+// Numbers in files: what a file's text reads as (pure, also track files'), the file check
+// (keepalived's FILE_CHECK)'s verdict on a number (pure), the reading of a real file, and a
+// Checker running it on a Loop.
 #include "checkers/file_check.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,36 @@
 
 namespace hd::checkers {
 namespace {
+
+TEST(NumberText, AnIntegerWithWhitespaceAroundIt) {
+  EXPECT_EQ(parse_number_text("0").value, 0);
+  EXPECT_EQ(parse_number_text("1\n").value, 1);
+  EXPECT_EQ(parse_number_text("  -42 \r\n").value, -42);
+  EXPECT_EQ(parse_number_text("+7").value, 7);
+  EXPECT_EQ(parse_number_text("2147483647").value, 2147483647);
+  EXPECT_EQ(parse_number_text("-2147483648").value, -2147483648LL);
+  EXPECT_TRUE(parse_number_text("5\n").error.empty());
+}
+
+TEST(NumberText, EmptyReadsZero) {
+  EXPECT_EQ(parse_number_text("").value, 0);
+  EXPECT_TRUE(parse_number_text("").error.empty());
+  EXPECT_EQ(parse_number_text(" \n\t").value, 0);
+  EXPECT_TRUE(parse_number_text(" \n").error.empty());
+}
+
+TEST(NumberText, AnythingElseIsAnErrorThatQuotesIt) {
+  EXPECT_EQ(parse_number_text("up").error, "'up' is not an integer");
+  EXPECT_EQ(parse_number_text("1 2").error, "'1 2' is not an integer");
+  EXPECT_EQ(parse_number_text("0x10").error, "'0x10' is not an integer");
+  EXPECT_EQ(parse_number_text("+-1").error, "'+-1' is not an integer");
+  EXPECT_EQ(parse_number_text("-").error, "'-' is not an integer");
+  EXPECT_EQ(parse_number_text("1.5").error, "'1.5' is not an integer");
+  EXPECT_EQ(parse_number_text("2147483648").error, "'2147483648' is out of range (a 32-bit integer)");
+  EXPECT_EQ(parse_number_text("99999999999999999999999").error,
+            "'99999999999999999999999' is out of range (a 32-bit integer)");
+  EXPECT_EQ(parse_number_text(std::string("1\0", 2)).error, "'1?' is not an integer");
+}
 
 NumberFile reads(long long v) { return NumberFile{v, false, ""}; }
 

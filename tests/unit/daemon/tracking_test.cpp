@@ -9,15 +9,22 @@
 namespace hd {
 namespace {
 
-config::Config load(int prio, const std::string& refs) {
-  std::string text = R"([[vrrp_instance]]
+// One instance at `prio` whose `key` (track_scripts, track_files) is `refs`, then `tables`.
+config::Config load_instance(int prio, const std::string& key, const std::string& refs,
+                             const std::string& tables) {
+  auto r = config::load_string(R"([[vrrp_instance]]
 name = "VI_1"
 interface = "eth0"
 virtual_router_id = 1
 priority = )" + std::to_string(prio) + R"(
 virtual_ipaddresses = ["10.0.0.1/24"]
-track_scripts = )" + refs + R"(
-[[track_script]]
+)" + key + " = " + refs + "\n" + tables, "t.toml");
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
+  return *r.config;
+}
+
+config::Config load(int prio, const std::string& refs) {
+  return load_instance(prio, "track_scripts", refs, R"([[track_script]]
 name = "up_bonus"
 command = "/bin/true"
 weight = 20
@@ -28,10 +35,7 @@ weight = -30
 [[track_script]]
 name = "vital"
 command = "/bin/true"
-)";
-  auto r = config::load_string(text, "t.toml");
-  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
-  return *r.config;
+)");
 }
 
 TEST(Tracking, WeightsAddWhileUpOrSubtractWhileDown) {
@@ -90,23 +94,14 @@ port = 443
 }
 
 config::Config load_files(int prio, const std::string& refs) {
-  auto r = config::load_string(R"([[vrrp_instance]]
-name = "VI_1"
-interface = "eth0"
-virtual_router_id = 1
-priority = )" + std::to_string(prio) + R"(
-virtual_ipaddresses = ["10.0.0.1/24"]
-track_files = )" + refs + R"(
-[[track_file]]
+  return load_instance(prio, "track_files", refs, R"([[track_file]]
 name = "maint"
 path = "/run/hd/maint"
 [[track_file]]
 name = "offset"
 path = "/run/hd/offset"
 weight = 10
-)", "t.toml");
-  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0].str());
-  return *r.config;
+)");
 }
 
 TEST(Tracking, TrackFileWithWeightZeroFaultsOnAnyNonZeroValue) {
@@ -158,7 +153,7 @@ name = "f"
             "t.toml:1:1: error: instance 'VI_1' owns its addresses (priority 255): track_file 'f' must "
             "have weight 0 (a non-zero value faults it)\n");
   EXPECT_THAT(bad("path = \"run/f\"\n"),
-              HasSubstr("t.toml:10:8: error: path 'run/f' must be an absolute path to a file\n"));
+              HasSubstr("t.toml:10:8: error: 'path' must be an absolute path to a file, not 'run/f'\n"));
   EXPECT_THAT(bad("path = \"/run/f\"\ninit_overwrite = true\n"),
               HasSubstr("t.toml:11:18: error: 'init_overwrite' needs 'init' (the value to write)\n"));
   EXPECT_EQ(bad("path = \"/run/f\"\n[[track_file]]\nname = \"g\"\npath = \"/run/f\"\n"),
