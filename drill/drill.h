@@ -41,6 +41,12 @@ struct Result {
   // The first few failures, "+0.14s new: connect timeout" (seconds from the fault), so a
   // report says what broke, not only how much.
   std::vector<std::string> failures;
+  // How long the act itself took (a command in the lab: under a loaded emulator, a share of
+  // the outage that no daemon can shorten), and the directors' VI_1 states as sampled, each
+  // change "+0.41s A FAULT B MASTER": a failed budget says where its time went.
+  double act_s = 0;
+  double act_allowance_s = 0;  // act_s where the act is a lab command (Scenario), else 0
+  std::vector<std::string> timeline;
   Budget budget;
 };
 

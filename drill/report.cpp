@@ -51,6 +51,10 @@ std::string report_json(const Report& rep) {
     w.key("failures").begin_array();
     for (auto& f : r.failures) w.value(f);
     w.end_array();
+    w.field("act_s", r.act_s).field("act_allowance_s", r.act_allowance_s);
+    w.key("timeline").begin_array();
+    for (auto& e : r.timeline) w.value(e);
+    w.end_array();
     w.key("violations").begin_array();
     for (auto& v : r.violations) w.value(v);
     w.end_array();

@@ -171,6 +171,7 @@ std::vector<Scenario> make_table() {
       .name = "link-cut",
       .description = "Master's links cut",
       .act = timed([](Drill& d) { d.set_director_links(0, false); }),
+      .lab_command_act = true,
       .fault_s = fixed(4),
       .heal = then_now([](Drill& d) { d.set_director_links(0, true); }),
       .budget = [](const LabParams& p) { return Budget{.max_outage = p.mdi() + 1.5}; },
@@ -371,6 +372,7 @@ std::vector<Scenario> make_table() {
       .name = "iface-recreate",
       .description = "Master's eth0 deleted, then made again (new ifindex and MAC)",
       .act = timed([](Drill& d) { d.delete_director_interface(0); }),
+      .lab_command_act = true,
       .fault_s = fixed(3),
       .heal =
           [](Drill& d) {

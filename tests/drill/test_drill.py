@@ -61,13 +61,20 @@ def judge(report, want, fwd, label):
     problems = []
     for s in report["scenarios"]:
         sys.stderr.write("drill %s %-18s outage %.2fs (after heal %.2fs) failed %d/%d "
-                         "failing_after %.2fs masters %d long-lived broken %d (+%d)\n"
+                         "failing_after %.2fs masters %d long-lived broken %d (+%d) act %.2fs\n"
                          % (label, s["name"], s["outage_s"], s["after_heal_s"], s["failed"],
                             s["requests"], s["failing_after_s"], s["max_masters"],
-                            s["long_lived_broken"], s["long_lived_on_failed_server"]))
+                            s["long_lived_broken"], s["long_lived_on_failed_server"], s["act_s"]))
         for figure, limit in want[s["name"]].items():
+            # Times count from just before the act. Where the act is a command in the lab
+            # (links set down, a veth deleted), the budget counts from its end: under a
+            # loaded emulator the command itself takes a while, and that is no daemon's time.
+            if figure in ("outage_s", "failing_after_s") and s["name"] in LAB_COMMAND_ACTS:
+                limit += s["act_s"]
             if s[figure] > limit:
-                problems.append("%s: %s %.2f above %.2f" % (s["name"], figure, s[figure], limit))
+                problems.append("%s: %s %.2f above %.2f (the act took %.2fs; failures %s; "
+                                "VI_1 states %s)" % (s["name"], figure, s[figure], limit,
+                                                     s["act_s"], s["failures"], s["timeline"]))
         if s["max_masters"] > 1:  # counted from the heal where a split is by design
             problems.append("%s: two Masters at once" % s["name"])
         if s["master_samples"] <= 0 or s["requests"] <= 0:
@@ -90,6 +97,9 @@ def judge(report, want, fwd, label):
         problems.append("%d requests failed in steady state" % report["failed_outside_windows"])
     return problems
 
+
+# Scenarios whose fault is a command run in the lab (the test's reading of the drill's table).
+LAB_COMMAND_ACTS = ("link-cut", "iface-recreate")
 
 DR_SCENARIOS = ["master-kill", "master-stop", "planned-switchover", "link-cut", "rs-down",
                 "wrr-share"]

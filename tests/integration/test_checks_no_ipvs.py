@@ -150,7 +150,9 @@ slow_start = "3s"
             f.write("1\n")
         wait_for(lambda: target("127.0.0.2:80")["state"] == "down", 3, what="file check down")
         self.assertEqual(target("127.0.0.2:80")["last_result"], "file reads 1")
-        self.assertFalse([d for d in self.desired() if d.startswith(mine)])
+        # The result travels to the reconciler as a message: the table follows within a batch.
+        wait_for(lambda: not [d for d in self.desired() if d.startswith(mine)], 1,
+                 what="the server out of the desired table")
         # Not a number: inconclusive, the server stays down (the value read last holds).
         with open(flag, "w") as f:
             f.write("maybe")
