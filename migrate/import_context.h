@@ -37,6 +37,17 @@ class Ctx {
   // cut to +-254 that the [[track_file]] gets: a FILE_CHECK multiplies a weight to 65535,
   // and an alias's trackers keep its weight.
   std::map<std::string, long> file_weight;
+  // A vrrp_sync_group's own tracking, which keepalived applies to every member (weights
+  // included); finish_vrrp hands each item to one member (hadirector's groups share it).
+  struct GroupTracks {
+    std::vector<std::string> interfaces;
+    std::vector<config::TrackScriptRef> scripts;
+    std::vector<config::TrackFileRef> files;
+  };
+  std::map<std::string, GroupTracks> group_tracks;
+  // Groups with sync_group_tracking_weight (or its old name global_tracking): their members'
+  // weighted tracking counts; in any other group keepalived ignores it.
+  std::set<std::string> group_tracking_weight;
 
   // "KEYWORD not supported: INSTEAD"
   void unsupported(const Node& n, const std::string& instead) {

@@ -207,6 +207,69 @@ void put_notify(Ctx& ctx, const Node& c, std::vector<std::string>& slot) {
 
 }  // namespace
 
+namespace {
+
+// ctx.track_ref_pos's owner for a vrrp_sync_group's own tracking: "sync group NAME".
+const std::string kGroupOwner = "sync group ";
+
+// The children of a track_interface, track_script or track_file block, in an instance or
+// a vrrp_sync_group (OWNER names it in ctx.track_ref_pos).
+void read_track_interfaces(Ctx& ctx, const Node& c, const std::string& owner,
+                           std::vector<std::string>& out) {
+  for (auto& t : c.children) {
+    out.push_back(t.keyword);
+    ctx.track_ref_pos.emplace(owner + " interface " + t.keyword, t.pos);
+    if (!t.args.empty() && t.args[0] == "weight")
+      ctx.warn(t.pos, "track_interface weight not supported: the interface going down "
+                      "puts the instance in FAULT");
+    else
+      for (auto& more : t.args) out.push_back(more);  // { eth0 eth1 }
+  }
+}
+
+void read_track_scripts(Ctx& ctx, const Node& c, const std::string& owner,
+                        std::vector<config::TrackScriptRef>& out) {
+  for (auto& t : c.children) {
+    config::TrackScriptRef r{t.keyword, std::nullopt};
+    ctx.track_ref_pos.emplace(owner + " " + t.keyword, t.pos);
+    for (auto& more : t.args) ctx.track_ref_pos.emplace(owner + " " + more, t.pos);
+    if (t.args.size() >= 2 && t.args[0] == "weight") {
+      if (auto v = ctx.integer(t, -254, 254, 1)) r.weight = static_cast<int>(*v);
+      if (t.args.size() > 2 && t.args[2] == "reverse")
+        ctx.warn(t.pos, "weight ... reverse not supported: applied without reverse");
+      out.push_back(r);
+    } else {
+      out.push_back(r);
+      for (auto& more : t.args) out.push_back({more, std::nullopt});  // { a b }
+    }
+  }
+}
+
+void read_track_files(Ctx& ctx, const Node& c, const std::string& owner,
+                      std::vector<config::TrackFileRef>& out) {
+  for (auto& t : c.children) {
+    config::TrackFileRef r{t.keyword, std::nullopt};
+    ctx.track_ref_pos.emplace(owner + " file " + t.keyword, t.pos);
+    if (t.args.size() >= 2 && t.args[0] == "weight") {
+      if (auto v = ctx.integer(t, -254, 254, 1)) {
+        r.weight = static_cast<int>(*v);
+        if (t.args.size() > 2 && t.args[2] == "reverse") {
+          if (*v == 0)
+            ctx.warn(t.pos, "track_file " + t.keyword + ": weight 0 reverse (a fault while "
+                            "the file reads 0) not supported: weight 0 (a fault while it "
+                            "reads anything else)");
+          r.weight = -*r.weight;
+        }
+      }
+    } else if (!t.args.empty()) {
+      ctx.warn(t.pos, "track_file " + t.keyword + ": '" + t.args[0] + "' not supported: ignored");
+    }
+    out.push_back(r);
+  }
+}
+
+}  // namespace
+
 void map_vrrp_instance(Ctx& ctx, const Node& n) {
   auto& cfg = ctx.out().config;
   auto& d = ctx.defaults;
@@ -298,49 +361,11 @@ void map_vrrp_instance(Ctx& ctx, const Node& n) {
         (k == "virtual_ipaddress" ? vi.vips : vi.excluded_vips).push_back(*v);
       }
     } else if (k == "track_interface") {
-      for (auto& t : c.children) {
-        vi.track_interfaces.push_back(t.keyword);
-        if (!t.args.empty() && t.args[0] == "weight")
-          ctx.warn(t.pos, "track_interface weight not supported: the interface going down "
-                          "puts the instance in FAULT");
-        else
-          for (auto& more : t.args) vi.track_interfaces.push_back(more);  // { eth0 eth1 }
-      }
+      read_track_interfaces(ctx, c, vi.name, vi.track_interfaces);
     } else if (k == "track_script") {
-      for (auto& t : c.children) {
-        config::TrackScriptRef r{t.keyword, std::nullopt};
-        ctx.track_ref_pos.emplace(vi.name + " " + t.keyword, t.pos);
-        for (auto& more : t.args) ctx.track_ref_pos.emplace(vi.name + " " + more, t.pos);
-        if (t.args.size() >= 2 && t.args[0] == "weight") {
-          if (auto v = ctx.integer(t, -254, 254, 1)) r.weight = static_cast<int>(*v);
-          if (t.args.size() > 2 && t.args[2] == "reverse")
-            ctx.warn(t.pos, "weight ... reverse not supported: applied without reverse");
-          vi.track_scripts.push_back(r);
-        } else {
-          vi.track_scripts.push_back(r);
-          for (auto& more : t.args) vi.track_scripts.push_back({more, std::nullopt});  // { a b }
-        }
-      }
+      read_track_scripts(ctx, c, vi.name, vi.track_scripts);
     } else if (k == "track_file") {
-      for (auto& t : c.children) {
-        config::TrackFileRef r{t.keyword, std::nullopt};
-        ctx.track_ref_pos.emplace(vi.name + " file " + t.keyword, t.pos);
-        if (t.args.size() >= 2 && t.args[0] == "weight") {
-          if (auto v = ctx.integer(t, -254, 254, 1)) {
-            r.weight = static_cast<int>(*v);
-            if (t.args.size() > 2 && t.args[2] == "reverse") {
-              if (*v == 0)
-                ctx.warn(t.pos, "track_file " + t.keyword + ": weight 0 reverse (a fault while "
-                                "the file reads 0) not supported: weight 0 (a fault while it "
-                                "reads anything else)");
-              r.weight = -*r.weight;
-            }
-          }
-        } else if (!t.args.empty()) {
-          ctx.warn(t.pos, "track_file " + t.keyword + ": '" + t.args[0] + "' not supported: ignored");
-        }
-        vi.track_files.push_back(r);
-      }
+      read_track_files(ctx, c, vi.name, vi.track_files);
     } else if (k == "notify_master") {
       put_notify(ctx, c, vi.notify.master), any_notify = true;
     } else if (k == "notify_backup") {
@@ -521,11 +546,16 @@ void map_sync_group(Ctx& ctx, const Node& n) {
       }
     } else if (c.keyword.rfind("notify", 0) == 0 || c.keyword == "smtp_alert") {
       ctx.unsupported(c, "give each member instance its notify commands");
-    } else if (c.keyword == "track_script" || c.keyword == "track_interface" ||
-               c.keyword == "track_file" || c.keyword == "track_process") {
-      ctx.unsupported(c, "track in each member instance (every member's tracking moves the "
-                         "whole group in hadirector)");
+    } else if (c.keyword == "track_interface") {
+      read_track_interfaces(ctx, c, kGroupOwner + g.name, ctx.group_tracks[g.name].interfaces);
+    } else if (c.keyword == "track_script") {
+      read_track_scripts(ctx, c, kGroupOwner + g.name, ctx.group_tracks[g.name].scripts);
+    } else if (c.keyword == "track_file") {
+      read_track_files(ctx, c, kGroupOwner + g.name, ctx.group_tracks[g.name].files);
+    } else if (c.keyword == "track_process" || c.keyword == "track_bfd") {
+      ctx.unsupported(c, "not tracked: use a track_script that tests the same thing");
     } else if (c.keyword == "global_tracking" || c.keyword == "sync_group_tracking_weight") {
+      ctx.group_tracking_weight.insert(g.name);
       ctx.note(c.pos, c.keyword + ": hadirector's sync groups always add every member's "
                                   "tracking weights to every member");
     } else {
@@ -535,6 +565,145 @@ void map_sync_group(Ctx& ctx, const Node& n) {
   ctx.out().config.sync_groups.push_back(std::move(g));
   ctx.out().group_from.push_back(n.pos);
 }
+
+namespace {
+
+// Sync groups' tracking, once the members are known. keepalived 2.2.7 ignores a member's
+// weighted tracking unless the group sets sync_group_tracking_weight (its log: "(VI_1)
+// ignoring tracked script chk with weights due to SYNC group"), so the import leaves it out
+// too; weight 0 stays (a fault faults the group), and a track_file's weight 1 becomes 0. The group's own track_* apply to every
+// member, weights included (keepalived's dump: "Tracking instances: VI_1, weight 3; VI_2,
+// weight 3"): hadirector's members share tracking (every member runs with the sum of all
+// members' changes, one member's fault faults them all), so each item goes to one member.
+void share_group_tracking(Ctx& ctx) {
+  auto& out = ctx.out();
+  auto& cfg = out.config;
+  auto instance = [&](const std::string& name) -> VrrpInstance& {
+    return *std::find_if(cfg.vrrp_instances.begin(), cfg.vrrp_instances.end(),
+                         [&](auto& i) { return i.name == name; });
+  };
+  auto script = [&](const std::string& name) -> const config::TrackScript* {
+    for (auto& t : cfg.track_scripts)
+      if (t.name == name) return &t;
+    return nullptr;
+  };
+  auto file = [&](const std::string& name) -> const config::TrackFile* {
+    for (auto& t : cfg.track_files)
+      if (t.name == name) return &t;
+    return nullptr;
+  };
+  auto ref_pos = [&](const std::string& key, const Pos& otherwise) {
+    auto at = ctx.track_ref_pos.find(key);
+    return at != ctx.track_ref_pos.end() ? at->second : otherwise;
+  };
+  for (size_t gi = 0; gi < cfg.sync_groups.size(); ++gi) {
+    auto& g = cfg.sync_groups[gi];
+    const Pos& gpos = out.group_from[gi];
+    if (!ctx.group_tracking_weight.count(g.name)) {
+      for (auto& m : g.instances) {
+        auto& vi = instance(m);
+        auto ignored = [&](const std::string& what, const std::string& name, int w,
+                           const Pos& at) {
+          ctx.warn(at, "vrrp_instance " + m + ": " + what + " " + name + " (weight " +
+                           std::to_string(w) + ") not tracked: " + m + " is in vrrp_sync_group " +
+                           g.name + ", where keepalived ignores weighted tracking (unless the "
+                           "group sets sync_group_tracking_weight); weight 0 would fault the group");
+        };
+        std::erase_if(vi.track_scripts, [&](auto& r) {
+          const config::TrackScript* t = script(r.name);
+          int w = r.weight.value_or(t ? t->weight : 0);
+          if (w == 0) return false;
+          ignored("track_script", r.name, w, ref_pos(m + " " + r.name, gpos));
+          return true;
+        });
+        // A file's weight 1 (keepalived's default) becomes 0 instead: "(A) ignoring weight
+        // from tracked file tf due to SYNC group. specify weight 0"; any other is left out.
+        std::erase_if(vi.track_files, [&](auto& r) {
+          const config::TrackFile* t = file(r.name);
+          int w = r.weight.value_or(t ? t->weight : 0);
+          if (w == 0) return false;
+          const Pos at = ref_pos(m + " file " + r.name, gpos);
+          if (w == 1) {
+            ctx.note(at, "vrrp_instance " + m + ": track_file " + r.name + " tracked with weight 0 "
+                         "(a value other than 0 faults the group): " + m + " is in vrrp_sync_group " +
+                         g.name + ", where keepalived reads its weight 1 so");
+            r.weight = 0;
+            return false;
+          }
+          ignored("track_file", r.name, w, at);
+          return true;
+        });
+      }
+    }
+    auto gt = ctx.group_tracks.find(g.name);
+    if (gt == ctx.group_tracks.end()) continue;
+    // Each item to the first member that can take it (`taken`: it cannot).
+    auto place = [&](const std::string& what, const std::string& name, const Pos& at,
+                     const std::string& why_none, auto&& taken, auto&& add) {
+      for (auto& m : g.instances)
+        if (!taken(instance(m))) {
+          add(instance(m));
+          ctx.note(at, "vrrp_sync_group " + g.name + ": " + what + " " + name + " tracked by " +
+                           m + " (hadirector's sync group members share their tracking: "
+                           "the whole group follows it, as keepalived's)");
+          return;
+        }
+      ctx.warn(at, "vrrp_sync_group " + g.name + ": " + what + " " + name + " not supported: " +
+                       why_none + ": the group's reference left out");
+    };
+    for (auto& ifname : gt->second.interfaces)
+      place("track_interface", ifname, ref_pos(kGroupOwner + g.name + " interface " + ifname, gpos),
+            "every member tracks it already",
+            [&](const VrrpInstance& vi) {
+              return vi.interface == ifname ||
+                     std::find(vi.track_interfaces.begin(), vi.track_interfaces.end(), ifname) !=
+                         vi.track_interfaces.end();
+            },
+            [&](VrrpInstance& vi) { vi.track_interfaces.push_back(ifname); });
+    for (auto r : gt->second.scripts) {
+      const Pos at = ref_pos(kGroupOwner + g.name + " " + r.name, gpos);
+      if (!script(r.name)) {
+        ctx.warn(at, "vrrp_sync_group " + g.name + ": track_script " + r.name +
+                         " not supported: no such vrrp_script: not tracked (keepalived ignores it too)");
+        continue;
+      }
+      place("track_script", r.name, at, "every member tracks it already",
+            [&](const VrrpInstance& vi) {
+              return std::any_of(vi.track_scripts.begin(), vi.track_scripts.end(),
+                                 [&](auto& o) { return o.name == r.name; });
+            },
+            [&](VrrpInstance& vi) {
+              ctx.track_ref_pos.emplace(vi.name + " " + r.name, at);
+              vi.track_scripts.push_back(r);
+            });
+    }
+    for (auto r : gt->second.files) {
+      const Pos at = ref_pos(kGroupOwner + g.name + " file " + r.name, gpos);
+      if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) {
+        if (!r.weight) r.weight = static_cast<int>(std::clamp(ctx.file_weight[r.name], -254L, 254L));
+        r.name = a->second;
+      }
+      if (!file(r.name)) {
+        ctx.warn(at, "vrrp_sync_group " + g.name + ": track_file " + r.name +
+                         " not supported: no such track_file: not tracked (keepalived ignores it too)");
+        continue;
+      }
+      place("track_file", r.name, at,
+            "every member tracks it already or, with a weight, owns its addresses",
+            [&, weighted = r.weight.value_or(file(r.name)->weight) != 0](const VrrpInstance& vi) {
+              return (weighted && vi.priority == 255) ||
+                     std::any_of(vi.track_files.begin(), vi.track_files.end(),
+                                 [&](auto& o) { return o.name == r.name; });
+            },
+            [&](VrrpInstance& vi) {
+              ctx.track_ref_pos.emplace(vi.name + " file " + r.name, at);
+              vi.track_files.push_back(r);
+            });
+    }
+  }
+}
+
+}  // namespace
 
 void finish_vrrp(Ctx& ctx) {
   auto& out = ctx.out();
@@ -624,6 +793,7 @@ void finish_vrrp(Ctx& ctx) {
       --i;
     }
   }
+  share_group_tracking(ctx);
   auto& d = ctx.defaults;
   if (d.lvs_sync_interface) {
     const VrrpInstance* vi = find_instance(*d.lvs_sync_instance);

@@ -60,8 +60,27 @@ class Keepalived:
     def __init__(self, tmp, ns, name, conf):
         base = os.path.join(tmp.path, name)
         self.log = open(base + ".log", "w")
+        # TMPDIR: where SIGUSR1 makes it write keepalived.data (its state dump)
         self.proc = subprocess.Popen(["ip", "netns", "exec", ns] + keepalived_argv(conf, base),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, TMPDIR=tmp.path))
+        self.dump = os.path.join(tmp.path, "keepalived.data")
+
+    def priorities(self):
+        """{instance: effective priority} from keepalived's own dump (SIGUSR1)."""
+        if os.path.exists(self.dump):
+            os.unlink(self.dump)
+        self.proc.send_signal(signal.SIGUSR1)
+        wait_for(lambda: os.path.exists(self.dump) and "VRRP Sync Group" in open(self.dump).read(),
+                 5, what="keepalived.data")
+        out, name = {}, None
+        for line in open(self.dump):
+            line = line.strip()
+            if line.startswith("VRRP Instance = "):
+                name = line.split("= ", 1)[1]
+            elif line.startswith("Effective priority = ") and name:
+                out[name] = int(line.split("= ", 1)[1])
+        return out
 
     def stop(self):
         if self.proc.poll() is None:
@@ -227,6 +246,98 @@ vrrp_instance CLOUD {
         time.sleep(5)  # past keepalived's Master_Down_Interval (3.8 s)
         self.assertEqual(lines(ka_out), ["master"])
         self.assertEqual(inst()["state"], "MASTER")
+
+    def test_sync_group_tracking_gives_keepalived_priorities(self):
+        # One file, run by keepalived and then, imported, by hadirector: a sync group whose
+        # member A tracks a failing script with a weight (keepalived ignores it in a group)
+        # and a file with weight 2 (ignored too), whose member B tracks another file with
+        # keepalived's default weight 1 (read as 0 in a group), and whose group tracks the
+        # first file with weight 3 (both members +30 while it reads 10). Each daemon's own
+        # effective priorities must be the same; then B's file turns non-zero: both fault.
+        tf = self.tmp.file("tf", "10\n")
+        one = self.tmp.file("one", "0\n")
+        conf = self.tmp.file("g.conf", """global_defs {
+  router_id g
+}
+vrrp_script failing {
+  script "/bin/false"
+  interval 1
+  weight -20
+}
+track_file tf {
+  file %s
+  weight 2
+}
+track_file one {
+  file %s
+}
+vrrp_instance A {
+  state BACKUP
+  interface eth0
+  virtual_router_id 71
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.9.0.120
+  }
+  track_script {
+    failing
+  }
+  track_file {
+    tf
+  }
+}
+vrrp_instance B {
+  state BACKUP
+  interface eth0
+  virtual_router_id 72
+  priority 90
+  advert_int 1
+  virtual_ipaddress {
+    10.9.0.121
+  }
+  track_file {
+    one
+  }
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+  track_file {
+    tf weight 3
+  }
+}
+""" % (tf, one))
+        ka = Keepalived(self.tmp, self.ns_a, "g-ka", conf)
+        self.procs.append(ka)
+        time.sleep(3)  # the script has run (and failed) twice
+        want = ka.priorities()
+        with open(one, "w") as f:
+            f.write("1\n")
+        wait_for(lambda: ka.priorities() and "VRRP Sync Group = G, FAULT" in open(ka.dump).read(),
+                 5, what="keepalived's group in FAULT")
+        with open(one, "w") as f:
+            f.write("0\n")
+        ka.stop()
+        self.assertEqual(want, {"A": 130, "B": 120}, "keepalived's reading changed")
+        r = subprocess.run([BIN, "import-keepalived", conf], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("track_script failing (weight -20) not tracked", r.stderr)
+        sock = os.path.join(self.tmp.path, "g.sock")
+        toml = r.stdout.replace("[global]\n", '[global]\ncontrol_socket = "%s"\n' % sock, 1)
+        hd = Daemon(self.tmp.file("g.toml", toml), sock, netns=self.ns_a).wait_ready()
+        self.procs.append(hd)
+        prio = lambda: {i["name"]: i["priority"]["effective"] for i in hd.status()["vrrp"]["instances"]}
+        wait_for(lambda: prio() == want, 5, what="keepalived's priorities %s" % want)
+        time.sleep(2)  # a failing script that was imported would have moved them by now
+        self.assertEqual(prio(), want)
+        states = lambda: {i["name"]: i["state"] for i in hd.status()["vrrp"]["instances"]}
+        self.assertNotIn("FAULT", states().values())
+        with open(one, "w") as f:
+            f.write("1\n")
+        wait_for(lambda: set(states().values()) == {"FAULT"}, 5, what="the group in FAULT")
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ vrrp_sync_group G {
     VI_1
     VI_2
   }
+  sync_group_tracking_weight
 }
 )");
   auto& c = im.config;
@@ -687,6 +688,151 @@ vrrp_instance NOVIP {
   EXPECT_THAT(said(im), Contains(HasSubstr(":3: warning: weight 0 reverse")));
   EXPECT_THAT(said(im), Contains(HasSubstr(":21: warning: track_file a: weight 0 reverse")));
   EXPECT_THAT(said(im), Contains(HasSubstr("vrrp_instance NOVIP has no virtual_ipaddress not supported with IPv6")));
+  reload(im);
+}
+
+// As keepalived 2.2.7 runs a sync group (seen in a namespace: "(A) ignoring tracked script
+// chk with weights due to SYNC group"; its SIGUSR1 dump lists a group's track_file as
+// "Tracking instances: A, weight 3; B, weight 3"): a member's weighted tracking is ignored
+// unless the group sets sync_group_tracking_weight, weight 0 stays; the group's own
+// tracking applies to every member, which hadirector's groups do from one member.
+TEST(KeepalivedImport, SyncGroupTrackingMapsAsKeepalivedRunsIt) {
+  auto im = import_text(R"(vrrp_script chk {
+  script "/bin/true"
+  weight -20
+}
+vrrp_script up {
+  script "/bin/true"
+}
+track_file tf {
+  file /run/tf
+  weight 5
+}
+track_file alias {
+  file /run/tf
+}
+track_file one {
+  file /run/one
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  priority 100
+  virtual_ipaddress {
+    10.0.0.1
+  }
+  track_script {
+    chk
+    up
+  }
+  track_file {
+    tf
+  }
+}
+vrrp_instance B {
+  interface eth1
+  virtual_router_id 2
+  priority 100
+  virtual_ipaddress {
+    10.0.1.1
+  }
+  track_script {
+    up
+  }
+  track_file {
+    one
+  }
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+  track_interface {
+    eth2
+    eth0
+  }
+  track_script {
+    chk weight 7
+    up
+    nope
+  }
+  track_file {
+    alias weight 3
+  }
+}
+)");
+  auto& c = im.config;
+  ASSERT_EQ(c.vrrp_instances.size(), 2u);
+  auto& a = c.vrrp_instances[0];
+  auto& b = c.vrrp_instances[1];
+  auto names = [](auto& refs) {
+    std::vector<std::string> out;
+    for (auto& r : refs) out.push_back(r.name + (r.weight ? " " + std::to_string(*r.weight) : ""));
+    return out;
+  };
+  // A's chk (the script's -20) and tf (5) are left out, up (weight 0) stays; the group's chk
+  // goes to A with its weight 7, its alias of tf to A as tf with 3; up is tracked by both.
+  EXPECT_THAT(names(a.track_scripts), ElementsAre("up", "chk 7"));
+  EXPECT_THAT(names(a.track_files), ElementsAre("tf 3"));
+  EXPECT_THAT(names(b.track_scripts), ElementsAre("up"));
+  EXPECT_THAT(names(b.track_files), ElementsAre("one 0"));  // keepalived's weight 1 read as 0
+  // eth2 to A; eth0 is A's own interface, so B tracks it.
+  EXPECT_THAT(a.track_interfaces, ElementsAre("eth2"));
+  EXPECT_THAT(b.track_interfaces, ElementsAre("eth0"));
+  auto all = said(im);
+  EXPECT_THAT(all, Contains(HasSubstr(":26: warning: vrrp_instance A: track_script chk (weight "
+                                      "-20) not tracked: A is in vrrp_sync_group G")));
+  EXPECT_THAT(all, Contains(HasSubstr(":30: warning: vrrp_instance A: track_file tf (weight 5) "
+                                      "not tracked")));
+  EXPECT_THAT(all, Contains(HasSubstr(":57: note: vrrp_sync_group G: track_script chk tracked by A")));
+  EXPECT_THAT(all, Contains(HasSubstr(":58: warning: vrrp_sync_group G: track_script up not "
+                                      "supported: every member tracks it already")));
+  EXPECT_THAT(all, Contains(HasSubstr(":59: warning: vrrp_sync_group G: track_script nope not "
+                                      "supported: no such vrrp_script")));
+  EXPECT_THAT(all, Contains(HasSubstr(":62: note: vrrp_sync_group G: track_file tf tracked by A")));
+  EXPECT_THAT(all, Contains(HasSubstr(":44: note: vrrp_instance B: track_file one tracked with "
+                                      "weight 0 (a value other than 0 faults the group)")));
+  EXPECT_THAT(all, Contains(HasSubstr(":53: note: vrrp_sync_group G: track_interface eth2 tracked by A")));
+  EXPECT_THAT(all, Contains(HasSubstr(":54: note: vrrp_sync_group G: track_interface eth0 tracked by B")));
+  auto back = reload(im);
+  EXPECT_EQ(back.vrrp_instances, c.vrrp_instances);
+}
+
+// A group's weighted track_file skips a member that owns its addresses (no weight there).
+TEST(KeepalivedImport, SyncGroupWeightedFileSkipsAnAddressOwner) {
+  auto im = import_text(R"(track_file tf {
+  file /run/tf
+}
+vrrp_instance A {
+  interface eth0
+  virtual_router_id 1
+  priority 255
+  virtual_ipaddress {
+    10.0.0.1
+  }
+}
+vrrp_instance B {
+  interface eth1
+  virtual_router_id 2
+  virtual_ipaddress {
+    10.0.1.1
+  }
+}
+vrrp_sync_group G {
+  group {
+    A
+    B
+  }
+  track_file {
+    tf weight 2
+  }
+}
+)");
+  ASSERT_EQ(im.config.vrrp_instances.size(), 2u);
+  EXPECT_TRUE(im.config.vrrp_instances[0].track_files.empty());
+  ASSERT_EQ(im.config.vrrp_instances[1].track_files.size(), 1u);
+  EXPECT_EQ(im.config.vrrp_instances[1].track_files[0].weight, 2);
   reload(im);
 }
 
