@@ -146,9 +146,15 @@ void Drill::stop_real(int i) {
   reals_[i] = -1;
 }
 
+// Every port in one `ip -batch`: the links go down together, at the command's end as far
+// as the clock can tell (Scenario::lab_command_act credits the command's time).
 void Drill::set_director_links(int i, bool up) {
-  for (auto& p : lab_.director_ports(i))
-    must(in_ns(lab_.ns("sw"), {"ip", "link", "set", p, up ? "up" : "down"}));
+  std::string batch = lab_.workdir + "/links.batch";
+  {
+    std::ofstream f(batch);
+    for (auto& p : lab_.director_ports(i)) f << "link set " << p << (up ? " up\n" : " down\n");
+  }
+  must(in_ns(lab_.ns("sw"), {"ip", "-batch", batch}));
 }
 
 void Drill::set_real_failing(int i, bool failing) {

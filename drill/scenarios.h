@@ -22,10 +22,11 @@ struct Scenario {
   std::string name, description;
   // act: breaks the lab; returns the time the fault took effect (drill/clock.h).
   std::function<double(Drill&)> act;
-  // The act is a command in the lab whose fault lands somewhere inside it (a link set down,
-  // a veth deleted: 0.3-0.5 s under the emulator here, its effect near the end): the time
-  // budgets count from the act's end, the figures still from its start (Result::act_s).
-  // Not for an act that waits on a daemon (a graceful stop's handover is the daemon's time).
+  // The act is one command in the lab whose fault lands somewhere inside it (the links set
+  // down in one `ip -batch`, a veth deleted: 0.3-0.5 s under the emulator here, its effect
+  // near the end): the time budgets count from the act's end, the figures still from its
+  // start (Result::act_s). Not for an act that waits on a daemon (a graceful stop's handover
+  // is the daemon's time), nor for one of several commands (the first would act early).
   bool lab_command_act = false;
   // How long the fault stands before the heal (heal_first) or the end of the measurement.
   std::function<double(const LabParams&)> fault_s;

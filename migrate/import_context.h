@@ -48,6 +48,9 @@ class Ctx {
   // Groups with sync_group_tracking_weight (or its old name global_tracking): their members'
   // weighted tracking counts; in any other group keepalived ignores it.
   std::set<std::string> group_tracking_weight;
+  // Track file weights given with `reverse` (already negated): "file NAME" for a
+  // definition, "OWNER file NAME" for a reference.
+  std::set<std::string> reversed;
 
   // "KEYWORD not supported: INSTEAD"
   void unsupported(const Node& n, const std::string& instead) {

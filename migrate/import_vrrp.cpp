@@ -100,6 +100,7 @@ void map_track_file(Ctx& ctx, const Node& n) {
       if (auto v = ctx.integer(c, -2147483647, 2147483647)) {
         long w = *v;
         if (c.args.size() > 1 && c.args[1] == "reverse") {
+          ctx.reversed.insert("file " + f.name);
           if (w == 0) {
             ctx.warn(c.pos, "weight 0 reverse (a fault while the file reads 0) not supported: "
                             "weight 0 (a fault while it reads anything else)");
@@ -254,6 +255,7 @@ void read_track_files(Ctx& ctx, const Node& c, const std::string& owner,
       if (auto v = ctx.integer(t, -254, 254, 1)) {
         r.weight = static_cast<int>(*v);
         if (t.args.size() > 2 && t.args[2] == "reverse") {
+          ctx.reversed.insert(owner + " file " + t.keyword);
           if (*v == 0)
             ctx.warn(t.pos, "track_file " + t.keyword + ": weight 0 reverse (a fault while "
                             "the file reads 0) not supported: weight 0 (a fault while it "
@@ -574,7 +576,10 @@ namespace {
 // too; weight 0 stays (a fault faults the group), and a track_file's weight 1 becomes 0. The group's own track_* apply to every
 // member, weights included (keepalived's dump: "Tracking instances: VI_1, weight 3; VI_2,
 // weight 3"): hadirector's members share tracking (every member runs with the sum of all
-// members' changes, one member's fault faults them all), so each item goes to one member.
+// members' changes, one member's fault faults them all), so each item goes to one member,
+// one that does not track it itself (a member's own reference wins in keepalived: the
+// difference that makes for a positive script weight is warned). A group's weighted file
+// with an address owner among the members is tracked with weight 0, as keepalived does.
 void share_group_tracking(Ctx& ctx) {
   auto& out = ctx.out();
   auto& cfg = out.config;
@@ -623,6 +628,14 @@ void share_group_tracking(Ctx& ctx) {
           int w = r.weight.value_or(t ? t->weight : 0);
           if (w == 0) return false;
           const Pos at = ref_pos(m + " file " + r.name, gpos);
+          const bool reverse = ctx.reversed.count(r.weight ? m + " file " + r.name : "file " + r.name) > 0;
+          if (w == -1 && reverse) {  // "1 reverse": keepalived's weight 0 reverse
+            ctx.warn(at, "vrrp_instance " + m + ": track_file " + r.name + " not tracked: " + m +
+                             " is in vrrp_sync_group " + g.name + ", where keepalived tracks its "
+                             "weight 1 reverse as 0 reverse (a fault while the file reads 0), "
+                             "which hadirector has not");
+            return true;
+          }
           if (w == 1) {
             ctx.note(at, "vrrp_instance " + m + ": track_file " + r.name + " tracked with weight 0 "
                          "(a value other than 0 faults the group): " + m + " is in vrrp_sync_group " +
@@ -637,23 +650,32 @@ void share_group_tracking(Ctx& ctx) {
     }
     auto gt = ctx.group_tracks.find(g.name);
     if (gt == ctx.group_tracks.end()) continue;
-    // Each item to the first member that can take it (`taken`: it cannot).
+    // Each item to the first member that does not track it itself (`tracks`); a member that
+    // does keeps its own reference, as in keepalived ("configured on VRRP instance and sync
+    // group. Remove vrrp instance config").
     auto place = [&](const std::string& what, const std::string& name, const Pos& at,
-                     const std::string& why_none, auto&& taken, auto&& add) {
+                     auto&& tracks, auto&& add) -> std::vector<std::string> {
+      std::vector<std::string> own;
       for (auto& m : g.instances)
-        if (!taken(instance(m))) {
+        if (tracks(instance(m))) own.push_back(m);
+      if (own.size() == g.instances.size()) {
+        ctx.note(at, "vrrp_sync_group " + g.name + ": " + what + " " + name +
+                         ": every member tracks it itself, whose reference keepalived uses too: "
+                         "nothing to add");
+        return own;
+      }
+      for (auto& m : g.instances)
+        if (!tracks(instance(m))) {
           add(instance(m));
           ctx.note(at, "vrrp_sync_group " + g.name + ": " + what + " " + name + " tracked by " +
                            m + " (hadirector's sync group members share their tracking: "
                            "the whole group follows it, as keepalived's)");
-          return;
+          break;
         }
-      ctx.warn(at, "vrrp_sync_group " + g.name + ": " + what + " " + name + " not supported: " +
-                       why_none + ": the group's reference left out");
+      return own;
     };
     for (auto& ifname : gt->second.interfaces)
       place("track_interface", ifname, ref_pos(kGroupOwner + g.name + " interface " + ifname, gpos),
-            "every member tracks it already",
             [&](const VrrpInstance& vi) {
               return vi.interface == ifname ||
                      std::find(vi.track_interfaces.begin(), vi.track_interfaces.end(), ifname) !=
@@ -662,37 +684,57 @@ void share_group_tracking(Ctx& ctx) {
             [&](VrrpInstance& vi) { vi.track_interfaces.push_back(ifname); });
     for (auto r : gt->second.scripts) {
       const Pos at = ref_pos(kGroupOwner + g.name + " " + r.name, gpos);
-      if (!script(r.name)) {
+      const config::TrackScript* t = script(r.name);
+      if (!t) {
         ctx.warn(at, "vrrp_sync_group " + g.name + ": track_script " + r.name +
                          " not supported: no such vrrp_script: not tracked (keepalived ignores it too)");
         continue;
       }
-      place("track_script", r.name, at, "every member tracks it already",
-            [&](const VrrpInstance& vi) {
-              return std::any_of(vi.track_scripts.begin(), vi.track_scripts.end(),
-                                 [&](auto& o) { return o.name == r.name; });
-            },
-            [&](VrrpInstance& vi) {
-              ctx.track_ref_pos.emplace(vi.name + " " + r.name, at);
-              vi.track_scripts.push_back(r);
-            });
+      auto own = place("track_script", r.name, at,
+                       [&](const VrrpInstance& vi) {
+                         return std::any_of(vi.track_scripts.begin(), vi.track_scripts.end(),
+                                            [&](auto& o) { return o.name == r.name; });
+                       },
+                       [&](VrrpInstance& vi) {
+                         ctx.track_ref_pos.emplace(vi.name + " " + r.name, at);
+                         vi.track_scripts.push_back(r);
+                       });
+      // keepalived: the members tracking it themselves move by their own weight (0 in a
+      // group), the others by the group's; hadirector's members all move by the sum.
+      const int w = r.weight.value_or(t->weight);
+      if (w > 0 && !own.empty() && own.size() < g.instances.size())
+        ctx.warn(at, "vrrp_sync_group " + g.name + ": track_script " + r.name + " (weight " +
+                         std::to_string(w) + "): " + own.front() + " tracks it itself, which in "
+                         "keepalived keeps " + own.front() + "'s priority from moving by it; in "
+                         "hadirector every member moves by " + std::to_string(w) +
+                         " while it succeeds");
     }
+    const bool owner_member = std::any_of(g.instances.begin(), g.instances.end(),
+                                          [&](auto& m) { return instance(m).priority == 255; });
     for (auto r : gt->second.files) {
       const Pos at = ref_pos(kGroupOwner + g.name + " file " + r.name, gpos);
+      std::string shown = r.name;
       if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) {
         if (!r.weight) r.weight = static_cast<int>(std::clamp(ctx.file_weight[r.name], -254L, 254L));
         r.name = a->second;
+        shown += " (as " + r.name + ")";
       }
-      if (!file(r.name)) {
-        ctx.warn(at, "vrrp_sync_group " + g.name + ": track_file " + r.name +
+      const config::TrackFile* t = file(r.name);
+      if (!t) {
+        ctx.warn(at, "vrrp_sync_group " + g.name + ": track_file " + shown +
                          " not supported: no such track_file: not tracked (keepalived ignores it too)");
         continue;
       }
-      place("track_file", r.name, at,
-            "every member tracks it already or, with a weight, owns its addresses",
-            [&, weighted = r.weight.value_or(file(r.name)->weight) != 0](const VrrpInstance& vi) {
-              return (weighted && vi.priority == 255) ||
-                     std::any_of(vi.track_files.begin(), vi.track_files.end(),
+      if (owner_member && r.weight.value_or(t->weight) != 0) {
+        ctx.note(at, "vrrp_sync_group " + g.name + ": track_file " + shown + " tracked with "
+                         "weight 0 (a value other than 0 faults the group): a member owns its "
+                         "addresses (priority 255), and keepalived says \"Cannot have weighted "
+                         "track file with member having priority 255 - setting weight 0\"");
+        r.weight = 0;
+      }
+      place("track_file", shown, at,
+            [&](const VrrpInstance& vi) {
+              return std::any_of(vi.track_files.begin(), vi.track_files.end(),
                                  [&](auto& o) { return o.name == r.name; });
             },
             [&](VrrpInstance& vi) {
@@ -748,6 +790,8 @@ void finish_vrrp(Ctx& ctx) {
       if (auto a = ctx.file_alias.find(r.name); a != ctx.file_alias.end()) {
         auto at = ctx.track_ref_pos.find(vi.name + " file " + r.name);
         if (at != ctx.track_ref_pos.end()) ctx.track_ref_pos.emplace(vi.name + " file " + a->second, at->second);
+        if (ctx.reversed.count(r.weight ? vi.name + " file " + r.name : "file " + r.name))
+          ctx.reversed.insert(vi.name + " file " + a->second);
         if (!r.weight) r.weight = static_cast<int>(std::clamp(ctx.file_weight[r.name], -254L, 254L));
         r.name = a->second;
       }
@@ -760,12 +804,6 @@ void finish_vrrp(Ctx& ctx) {
         ctx.warn(where, "vrrp_instance " + vi.name + ": track_file " + r.name +
                             " not supported: no such track_file: not tracked (keepalived ignores it too)");
         return true;
-      }
-      if (vi.priority == 255 && r.weight.value_or(f->weight) != 0) {
-        ctx.note(where, "vrrp_instance " + vi.name + " owns its addresses (priority 255): track_file " +
-                            r.name + " tracked with weight 0 (a value other than 0 faults it), "
-                            "as keepalived requires");
-        r.weight = 0;
       }
       return false;
     });
@@ -794,6 +832,23 @@ void finish_vrrp(Ctx& ctx) {
     }
   }
   share_group_tracking(ctx);
+  // After the sync groups' rule (keepalived drops a member's weighted file first, seen in
+  // its log): an address owner tracks a file with weight 0.
+  for (size_t i = 0; i < cfg.vrrp_instances.size(); ++i) {
+    auto& vi = cfg.vrrp_instances[i];
+    if (vi.priority != 255) continue;
+    for (auto& r : vi.track_files) {
+      auto f = std::find_if(cfg.track_files.begin(), cfg.track_files.end(),
+                            [&](auto& tf) { return tf.name == r.name; });
+      if (f == cfg.track_files.end() || r.weight.value_or(f->weight) == 0) continue;
+      auto at = ctx.track_ref_pos.find(vi.name + " file " + r.name);
+      ctx.note(at != ctx.track_ref_pos.end() ? at->second : out.instance_from[i],
+               "vrrp_instance " + vi.name + " owns its addresses (priority 255): track_file " +
+                   r.name + " tracked with weight 0 (a value other than 0 faults it), "
+                   "as keepalived requires");
+      r.weight = 0;
+    }
+  }
   auto& d = ctx.defaults;
   if (d.lvs_sync_interface) {
     const VrrpInstance* vi = find_instance(*d.lvs_sync_instance);

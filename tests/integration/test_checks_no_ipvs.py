@@ -151,7 +151,7 @@ slow_start = "3s"
         wait_for(lambda: target("127.0.0.2:80")["state"] == "down", 3, what="file check down")
         self.assertEqual(target("127.0.0.2:80")["last_result"], "file reads 1")
         # The result travels to the reconciler as a message: the table follows within a batch.
-        wait_for(lambda: not [d for d in self.desired() if d.startswith(mine)], 1,
+        wait_for(lambda: not [d for d in self.desired() if d.startswith(mine)], 3,
                  what="the server out of the desired table")
         # Not a number: inconclusive, the server stays down (the value read last holds).
         with open(flag, "w") as f:

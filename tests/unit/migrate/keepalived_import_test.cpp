@@ -786,11 +786,11 @@ vrrp_sync_group G {
   EXPECT_THAT(all, Contains(HasSubstr(":30: warning: vrrp_instance A: track_file tf (weight 5) "
                                       "not tracked")));
   EXPECT_THAT(all, Contains(HasSubstr(":57: note: vrrp_sync_group G: track_script chk tracked by A")));
-  EXPECT_THAT(all, Contains(HasSubstr(":58: warning: vrrp_sync_group G: track_script up not "
-                                      "supported: every member tracks it already")));
+  EXPECT_THAT(all, Contains(HasSubstr(":58: note: vrrp_sync_group G: track_script up: every "
+                                      "member tracks it itself")));
   EXPECT_THAT(all, Contains(HasSubstr(":59: warning: vrrp_sync_group G: track_script nope not "
                                       "supported: no such vrrp_script")));
-  EXPECT_THAT(all, Contains(HasSubstr(":62: note: vrrp_sync_group G: track_file tf tracked by A")));
+  EXPECT_THAT(all, Contains(HasSubstr(":62: note: vrrp_sync_group G: track_file alias (as tf) tracked by A")));
   EXPECT_THAT(all, Contains(HasSubstr(":44: note: vrrp_instance B: track_file one tracked with "
                                       "weight 0 (a value other than 0 faults the group)")));
   EXPECT_THAT(all, Contains(HasSubstr(":53: note: vrrp_sync_group G: track_interface eth2 tracked by A")));
@@ -799,10 +799,25 @@ vrrp_sync_group G {
   EXPECT_EQ(back.vrrp_instances, c.vrrp_instances);
 }
 
-// A group's weighted track_file skips a member that owns its addresses (no weight there).
-TEST(KeepalivedImport, SyncGroupWeightedFileSkipsAnAddressOwner) {
-  auto im = import_text(R"(track_file tf {
-  file /run/tf
+// With a member that owns its addresses (keepalived 2.2.7, in a namespace: "(G) Cannot have
+// weighted track file 'gf' with member having priority 255 - setting weight 0"; "(A) ignoring
+// tracked file own5 with weight 5 due to SYNC group": the group's rule before the owner's;
+// "(B) ignoring weight from tracked file r1 due to SYNC group. specify weight 0": a weight 1
+// reverse tracked as 0 reverse, which hadirector has not).
+TEST(KeepalivedImport, SyncGroupWithAnAddressOwnerAndReverseFiles) {
+  auto im = import_text(R"(track_file gf {
+  file /run/gf
+}
+track_file own5 {
+  file /run/own5
+  weight 5
+}
+track_file r1 {
+  file /run/r1
+  weight 1 reverse
+}
+vrrp_script s {
+  script "/bin/true"
 }
 vrrp_instance A {
   interface eth0
@@ -811,12 +826,21 @@ vrrp_instance A {
   virtual_ipaddress {
     10.0.0.1
   }
+  track_file {
+    own5
+  }
+  track_script {
+    s
+  }
 }
 vrrp_instance B {
   interface eth1
   virtual_router_id 2
   virtual_ipaddress {
     10.0.1.1
+  }
+  track_file {
+    r1
   }
 }
 vrrp_sync_group G {
@@ -825,14 +849,30 @@ vrrp_sync_group G {
     B
   }
   track_file {
-    tf weight 2
+    gf weight 2
+  }
+  track_script {
+    s weight 4
   }
 }
 )");
   ASSERT_EQ(im.config.vrrp_instances.size(), 2u);
-  EXPECT_TRUE(im.config.vrrp_instances[0].track_files.empty());
-  ASSERT_EQ(im.config.vrrp_instances[1].track_files.size(), 1u);
-  EXPECT_EQ(im.config.vrrp_instances[1].track_files[0].weight, 2);
+  auto& a = im.config.vrrp_instances[0];
+  auto& b = im.config.vrrp_instances[1];
+  ASSERT_EQ(a.track_files.size(), 1u);  // own5 left out; the group's gf at weight 0
+  EXPECT_EQ(a.track_files[0].name, "gf");
+  EXPECT_EQ(a.track_files[0].weight, 0);
+  EXPECT_TRUE(b.track_files.empty());  // r1 left out
+  ASSERT_EQ(b.track_scripts.size(), 1u);  // the group's s goes to B (A tracks it itself)
+  EXPECT_EQ(b.track_scripts[0].weight, 4);
+  auto all = said(im);
+  EXPECT_THAT(all, Contains(HasSubstr(":23: warning: vrrp_instance A: track_file own5 (weight 5) "
+                                      "not tracked")));
+  EXPECT_THAT(all, Contains(HasSubstr(":36: warning: vrrp_instance B: track_file r1 not tracked")));
+  EXPECT_THAT(all, Contains(HasSubstr(":45: note: vrrp_sync_group G: track_file gf tracked with "
+                                      "weight 0")));
+  EXPECT_THAT(all, Contains(HasSubstr(":48: warning: vrrp_sync_group G: track_script s (weight 4): "
+                                      "A tracks it itself")));
   reload(im);
 }
 
