@@ -9,6 +9,10 @@
 #         in a network namespace with no route every probe fails, and every MISC_CHECK runs
 #         /bin/false, so every real server is down for both (sorry servers, quorum,
 #         inhibit_on_failure, alpha decide the table)
+#   mixed every checked real server's checkers replaced by one FILE_CHECK, on a file that
+#         reads 0 and one that reads 1 in turn: half of the checked servers up, the same ones
+#         for both daemons (weights, inhibit_on_failure, quorum and its hysteresis);
+#         only for a file where some checked server is then down (14 of the 31 today)
 # A config whose "down" variant uses a checker hadirector does not have yet (the importer
 # warns "... not supported: not yet in hadirector") is not compared in that variant, and
 # the test says so by name: that gap is #15's checker work, not a pass.
@@ -33,8 +37,10 @@ def code_of(line):
     return "".join(out)
 
 
-def strip_checkers(text):
-    out, depth, skipping, pending = [], 0, False, False
+def replace_checkers(text, block):
+    """Every checker block replaced by block(n) (a list of lines), n counting the real_server
+    blocks from 0: the same lines for every checker of one real server."""
+    out, depth, skipping, pending, server = [], 0, False, False, -1
     for line in text.splitlines():
         code = code_of(line)
         if skipping:
@@ -48,15 +54,44 @@ def strip_checkers(text):
                 skipping = depth > 0
                 continue
         words = code.split()
+        if words and words[0] == "real_server":
+            server += 1
         if words and words[0].split("{")[0] in CHECKERS:
             opens = code.count("{") - code.count("}")
             if opens > 0:
                 skipping, depth = True, opens
             elif "{" not in code:
                 pending = True
+            out.extend(block(server))
             continue
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def strip_checkers(text):
+    return replace_checkers(text, lambda n: [])
+
+
+# The mixed variant's two files (guest.sh writes them): keepalived's FILE_CHECK and
+# hadirector's file check read a number, no process per check (a script every second for
+# every server of 14 files swamped the emulated guest).
+MIXED_FILES = 'track_file hd_mixed_up {\n  file /tmp/hd-mixed-up\n  weight 0\n}\n' \
+              'track_file hd_mixed_down {\n  file /tmp/hd-mixed-down\n  weight 0\n}\n'
+
+
+def mixed_health(text):
+    """Each checked real server's checkers become one FILE_CHECK on a file that reads 0 (up)
+    for every other checked server in file order and 1 (down) for the rest, so both daemons
+    see the same servers up and down at once."""
+    seen = []
+
+    def block(n):
+        if n not in seen:
+            seen.append(n)
+        up = seen.index(n) % 2 == 0
+        return ["FILE_CHECK {", "  track_file %s" % ("hd_mixed_up" if up else "hd_mixed_down"),
+                "}"]
+    return MIXED_FILES + replace_checkers(fast_timers(text), block)
 
 
 # misc_path: keepalived drops a MISC_CHECK whose script does not exist (the server is then
@@ -85,7 +120,10 @@ def prepare(out, hd, confs):
     for conf in confs:
         text = open(conf, encoding="utf-8", errors="surrogateescape").read()
         base = os.path.basename(conf)
-        for variant, transform in (("up", strip_checkers), ("down", fast_timers)):
+        for variant, transform in (("up", strip_checkers), ("down", fast_timers),
+                                   ("mixed", mixed_health)):
+            if variant == "mixed" and "hd_mixed_down" not in transform(text).split("}\n", 2)[2]:
+                continue  # no checked server would be down: the "up" case again
             n = len(index)
             d = os.path.join(out, str(n))
             os.makedirs(d, exist_ok=True)
@@ -163,7 +201,8 @@ def compare(output_file, index_file):
         compared += 1
         if k == h:
             print(f"ok: {name}: {len(k)} service(s), "
-                  f"{sum(len(d) for _, d in k)} destination(s) alike")
+                  f"{sum(len(d) for _, d in k)} destination(s) alike"
+                  f"{', weights ' + ' '.join(d.split()[3] for _, ds in k for d in ds) if variant == 'mixed' else ''}")
             continue
         fails += 1
         print(f"FAIL: {name}: the tables differ")

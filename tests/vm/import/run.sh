@@ -6,7 +6,8 @@
 # hadirector, each in its own network namespace of a real kernel (Debian's, under qemu);
 # the two IPVS tables (services, schedulers, flags, persistence, real servers, forwarding,
 # weights, as ipvsadm -Ln prints them) must be equal, with every real server up (checkers
-# removed) and with every real server down (checks failing). cases.py says how.
+# removed), with every real server down (checks failing) and with half of the checked ones
+# up (mixed). cases.py says how.
 # usage: run.sh PATH/TO/hadirector
 # Exit: 0 all equal; 1 a difference; 77 skipped (tools missing).
 set -euo pipefail
