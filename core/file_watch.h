@@ -4,7 +4,11 @@
 // writer that had it open for writing closes it, when a file is renamed onto its name,
 // and when it is removed or renamed away: never half-written (`echo 1 > FILE` truncates
 // first; the truncation alone is not reported). A writer that keeps the file open and
-// writes without closing it is not seen until it closes.
+// writes without closing it is not seen until it closes. A watched directory that is
+// removed (or renamed away) makes its files read as missing; its nearest existing ancestor
+// is watched instead, and once the directory is back (made again, by any number of mkdir
+// steps) it is watched again and its files are reported once, to be read again. A rename
+// of one of its ancestors is not seen (inotify says nothing of it to the directory's watch).
 #pragma once
 #include <functional>
 #include <map>
@@ -34,6 +38,9 @@ class FileWatch {
 
  private:
   void on_readable();
+  // Re-watches the lost directories that exist again (their files into `changed`) and
+  // watches the nearest existing ancestor of each one that does not (ancestors_).
+  void find_lost(std::set<std::string>& changed);
   Loop& loop_;
   Callback cb_;
   int fd_ = -1;
@@ -42,6 +49,8 @@ class FileWatch {
   // watch descriptor -> the directories given for it (two spellings of one directory,
   // /run and /var/run, share one watch descriptor)
   std::map<int, std::set<std::string>> dirs_;
+  std::set<std::string> lost_;            // watched directories that went away
+  std::map<int, std::string> ancestors_;  // watch descriptor -> an ancestor awaiting them
 };
 
 }  // namespace hd

@@ -158,6 +158,45 @@ TEST_F(TrackFilesTest, AReloadKeepsTheStateOfAFileItStillWatches) {
   EXPECT_EQ(files.values().at("renamed"), 4);
 }
 
+// A watched directory removed reads its files as missing; made again (here two levels, one
+// mkdir at a time, the loop running between them), it is watched again with no reload.
+TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
+  namespace fs = std::filesystem;
+  fs::create_directories(path("a/b"));
+  write("a/b/maint", "3");
+  write("other", "1");
+  TrackFiles files(loop_, [&] { ++changes_; });
+  config::TrackFile deep = file("maint", "a/b/maint");
+  ASSERT_EQ(files.configure({deep, file("other", "other")}), "");
+  EXPECT_EQ(files.values().at("maint"), 3);
+  fs::remove_all(path("a"));
+  run_until(1);
+  EXPECT_EQ(files.values().at("maint"), 0);
+  EXPECT_TRUE(files.states().at("maint").missing);
+  ASSERT_EQ(::mkdir(path("a").c_str(), 0755), 0);
+  for (int i = 0; i < 5; ++i) loop_.run_nowait(), ::usleep(10000);
+  ASSERT_EQ(::mkdir(path("a/b").c_str(), 0755), 0);
+  for (int i = 0; i < 5; ++i) loop_.run_nowait(), ::usleep(10000);
+  write("a/b/maint", "7");
+  run_until_true([&] { return files.values().at("maint") == 7; });
+  EXPECT_EQ(files.values().at("maint"), 7);
+  EXPECT_FALSE(files.states().at("maint").missing);
+  // The directory's other file and the one beside it keep being watched.
+  write("other", "2");
+  run_until_true([&] { return files.values().at("other") == 2; });
+  EXPECT_EQ(files.values().at("other"), 2);
+  // Renamed away and another made in its place, all at once: the new one is watched.
+  // (A rename of an ancestor is not seen: inotify tells a directory's watch nothing of it.)
+  fs::rename(path("a/b"), path("a/b-old"));
+  fs::create_directories(path("a/b"));
+  write("a/b/maint", "9");
+  run_until_true([&] { return files.values().at("maint") == 9; });
+  EXPECT_EQ(files.values().at("maint"), 9);
+  write("a/b-old/maint", "11");  // the old one is not
+  for (int i = 0; i < 10; ++i) loop_.run_nowait(), ::usleep(10000);
+  EXPECT_EQ(files.values().at("maint"), 9);
+}
+
 TEST_F(TrackFilesTest, ADirectoryThatCannotBeWatchedIsAnErrorAndChangesNothing) {
   write("maint", "2");
   TrackFiles files(loop_, [&] { ++changes_; });
