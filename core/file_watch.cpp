@@ -19,7 +19,11 @@ constexpr uint32_t kMask =
     IN_ONLYDIR;
 // An ancestor of a lost directory: a directory made (or moved) in it. Added to whatever the
 // inode is watched for already (IN_MASK_ADD: one descriptor per inode and instance).
-constexpr uint32_t kAncestorMask = IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD;
+constexpr uint32_t kAncestorMask =
+    IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_MASK_ADD;
+// What a watched directory's events say about its files (an IN_CREATE there, from an
+// ancestor's mask added to the same inode, would read a file before it is written).
+constexpr uint32_t kFileEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
 
 }  // namespace
 
@@ -35,7 +39,8 @@ FileWatch::~FileWatch() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-std::string FileWatch::watch(const std::vector<std::string>& paths) {
+std::string FileWatch::watch(const std::vector<std::string>& paths,
+                             const std::set<std::string>& awaited) {
   std::set<std::string> wanted(paths.begin(), paths.end());
   std::set<std::string> dirs;
   for (auto& p : wanted) {
@@ -58,10 +63,17 @@ std::string FileWatch::watch(const std::vector<std::string>& paths) {
   int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (fd < 0) return std::string("inotify: ") + std::strerror(errno);
   std::map<int, std::set<std::string>> wds;
+  std::set<std::string> still_lost;
   for (auto& d : dirs) {
     int wd = ::inotify_add_watch(fd, d.c_str(), kMask);
     if (wd < 0) {
       int e = errno;
+      // A directory that went away while watched stays awaited (a reload for some other
+      // reason must not fail on it); one never seen is an error.
+      if (e == ENOENT && (lost_.count(d) || awaited.count(d))) {
+        still_lost.insert(d);
+        continue;
+      }
       ::close(fd);
       return d + ": cannot watch the directory: " + std::strerror(e);
     }
@@ -72,10 +84,14 @@ std::string FileWatch::watch(const std::vector<std::string>& paths) {
   fd_ = fd;
   dirs_ = std::move(wds);
   paths_ = std::move(wanted);
-  lost_.clear();
+  lost_ = std::move(still_lost);
   ancestors_.clear();
   io_ = std::make_unique<IoWatcher>(loop_, fd_, EV_READ, [this](int) { on_readable(); });
   io_->start();
+  if (!lost_.empty()) {
+    std::set<std::string> changed;  // read already by the caller's (re)configure
+    find_lost(changed);
+  }
   return "";
 }
 
@@ -83,6 +99,7 @@ void FileWatch::on_readable() {
   alignas(inotify_event) char buf[16384];
   std::set<std::string> changed;
   bool look = false;  // a directory went away, or one was made where one is awaited
+  bool overflow = false;
   for (;;) {
     ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n <= 0) break;  // EAGAIN: drained
@@ -91,13 +108,13 @@ void FileWatch::on_readable() {
       off += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
       if (ev->mask & IN_Q_OVERFLOW) {  // events were lost: read every file again
         changed.insert(paths_.begin(), paths_.end());
-        look = true;
+        overflow = look = true;
         continue;
       }
       // In an ancestor: a directory made or moved there, or the ancestor itself gone.
       if (ancestors_.count(ev->wd) &&
           (((ev->mask & (IN_CREATE | IN_MOVED_TO)) && (ev->mask & IN_ISDIR)) ||
-           (ev->mask & IN_IGNORED)))
+           (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))))
         look = true;
       auto d = dirs_.find(ev->wd);
       if (d == dirs_.end()) continue;
@@ -116,11 +133,26 @@ void FileWatch::on_readable() {
         look = true;
         continue;
       }
-      if (ev->len == 0) continue;
+      if (ev->len == 0 || !(ev->mask & kFileEvents)) continue;
       for (auto& dir : d->second) {
         std::string path = dir == "/" ? "/" + std::string(ev->name) : dir + "/" + std::string(ev->name);
         if (paths_.count(path)) changed.insert(path);
       }
+    }
+  }
+  if (overflow) {
+    // A lost event may have been a directory's removal: whichever is gone is lost now.
+    for (auto it = dirs_.begin(); it != dirs_.end();) {
+      bool gone = false;
+      for (auto& dir : it->second)
+        if (::access(dir.c_str(), F_OK) != 0) gone = true;
+      if (!gone) {
+        ++it;
+        continue;
+      }
+      ::inotify_rm_watch(fd_, it->first);
+      lost_.insert(it->second.begin(), it->second.end());
+      it = dirs_.erase(it);
     }
   }
   if (look) find_lost(changed);
@@ -128,11 +160,27 @@ void FileWatch::on_readable() {
   for (auto& p : changed) cb_(p);
 }
 
+namespace {
+
+// The nearest existing ancestor of a directory ("/" at worst).
+std::string existing_ancestor(const std::string& dir) {
+  std::string a = FileWatch::directory_of(dir);
+  while (a != "/" && ::access(a.c_str(), F_OK) != 0) a = FileWatch::directory_of(a);
+  return a;
+}
+
+}  // namespace
+
 void FileWatch::find_lost(std::set<std::string>& changed) {
-  // Until nothing more comes back: a directory made between the look and the ancestor's
-  // watch would otherwise be missed.
-  for (int round = 0; round < 8 && !lost_.empty(); ++round) {
-    std::set<std::string> awaiting;
+  // Rounds until what is awaited is watched and no awaited directory's nearest ancestor
+  // moved meanwhile (made between the look and the ancestor's watch: no event for that).
+  for (int round = 0; !lost_.empty(); ++round) {
+    if (round == 8) {
+      HD_LOG(warning, "file_watch") << "directories keep changing while awaited: looking "
+                                    << "again at the next event in them";
+      break;
+    }
+    std::map<std::string, std::string> awaited;  // lost directory -> ancestor watched
     for (auto it = lost_.begin(); it != lost_.end();) {
       int wd = ::inotify_add_watch(fd_, it->c_str(), kMask | IN_MASK_ADD);
       if (wd >= 0) {
@@ -143,23 +191,27 @@ void FileWatch::find_lost(std::set<std::string>& changed) {
         it = lost_.erase(it);
         continue;
       }
-      std::string a = directory_of(*it);
-      while (a != "/" && ::access(a.c_str(), F_OK) != 0) a = directory_of(a);
-      awaiting.insert(a);
+      if (errno != ENOENT)
+        HD_LOG(warning, "file_watch") << *it << ": cannot watch the directory: "
+                                      << std::strerror(errno) << " (its files read as missing)";
+      awaited[*it] = existing_ancestor(*it);
       ++it;
     }
     std::map<int, std::string> next;
-    for (auto& a : awaiting) {
+    for (auto& [dir, a] : awaited) {
       int wd = ::inotify_add_watch(fd_, a.c_str(), kAncestorMask);
-      if (wd >= 0) next[wd] = a;
+      if (wd >= 0)
+        next[wd] = a;
+      else
+        HD_LOG(warning, "file_watch") << a << ": cannot watch it for " << dir << " to come back: "
+                                      << std::strerror(errno);
     }
     for (auto& [wd, a] : ancestors_)
       if (!next.count(wd) && !dirs_.count(wd)) ::inotify_rm_watch(fd_, wd);
     ancestors_ = std::move(next);
-    // A directory made after its ancestor was chosen and before that was watched sent no
-    // event to us: another round re-watches it.
-    if (std::none_of(lost_.begin(), lost_.end(),
-                     [](const std::string& l) { return ::access(l.c_str(), F_OK) == 0; }))
+    if (std::all_of(awaited.begin(), awaited.end(),
+                    [](auto& da) { return existing_ancestor(da.first) == da.second &&
+                                          ::access(da.first.c_str(), F_OK) != 0; }))
       break;
   }
 }

@@ -31,8 +31,13 @@ class FileWatch {
   FileWatch& operator=(const FileWatch&) = delete;
   // Replaces the watched set (absolute paths). All or nothing: on an error (a directory
   // that does not exist or cannot be watched, a relative path, no inotify) the previous
-  // set stays watched and the error names the path and why.
-  std::string watch(const std::vector<std::string>& paths);
+  // set stays watched and the error names the path and why. A directory that went away
+  // while watched is no error: it stays awaited (a reload for another reason goes on);
+  // `awaited` names such directories of another FileWatch (lost()) this one replaces.
+  std::string watch(const std::vector<std::string>& paths,
+                    const std::set<std::string>& awaited = {});
+  // The watched directories that went away and are awaited.
+  const std::set<std::string>& lost() const { return lost_; }
   // The directory watched for `path` ("/run/hd" for "/run/hd/maint"): the one an error names.
   static std::string directory_of(const std::string& path);
 

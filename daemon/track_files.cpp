@@ -24,7 +24,8 @@ std::string TrackFiles::configure(const std::vector<config::TrackFile>& files,
   std::vector<std::string> paths;
   for (auto& f : files) paths.push_back(f.path);
   auto watch = std::make_unique<FileWatch>(loop_, [this](const std::string& p) { on_file(p); });
-  if (auto err = watch->watch(paths); !err.empty()) {
+  if (auto err = watch->watch(paths, watch_ ? watch_->lost() : std::set<std::string>{});
+      !err.empty()) {
     for (auto& f : files)
       if (err.rfind(FileWatch::directory_of(f.path) + ":", 0) == 0)
         return "track_file '" + f.name + "': " + err;

@@ -26,8 +26,9 @@ def budgets(report):
         # a stopping Master hands over first (handover_linger): no established connection
         # lost; a handshake crossing the switch can be (IPVS syncs no half-open connection)
         "master-stop": {"outage_s": skew + 1.2, "failed": 2, "long_lived_broken": 0},
-        # ctl failover, then ctl release: the same both ways (measured: at most 2 in a play)
-        "planned-switchover": {"failed": 3, "long_lived_broken": 0},
+        # ctl failover, then ctl release: the same both ways, master-stop's 2 crossing
+        # handshakes per switch (measured: 2 in a play on a quiet host, 2 + 2 under CI's load)
+        "planned-switchover": {"failed": 4, "long_lived_broken": 0},
         "link-cut": {"outage_s": mdi + 1.5},
         "rs-down": {"failing_after_s": out},
         "rs-500": {"failing_after_s": out},

@@ -167,12 +167,14 @@ TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
   write("other", "1");
   TrackFiles files(loop_, [&] { ++changes_; });
   config::TrackFile deep = file("maint", "a/b/maint");
-  ASSERT_EQ(files.configure({deep, file("other", "other")}), "");
+  ASSERT_EQ(files.configure({deep, file("other", "other"), file("late", "late")}), "");
   EXPECT_EQ(files.values().at("maint"), 3);
   fs::remove_all(path("a"));
   run_until(1);
   EXPECT_EQ(files.values().at("maint"), 0);
   EXPECT_TRUE(files.states().at("maint").missing);
+  // A reload meanwhile (for another reason) is no error: the directory stays awaited.
+  EXPECT_EQ(files.configure({deep, file("other", "other"), file("late", "late")}), "");
   ASSERT_EQ(::mkdir(path("a").c_str(), 0755), 0);
   for (int i = 0; i < 5; ++i) loop_.run_nowait(), ::usleep(10000);
   ASSERT_EQ(::mkdir(path("a/b").c_str(), 0755), 0);
@@ -185,6 +187,16 @@ TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
   write("other", "2");
   run_until_true([&] { return files.values().at("other") == 2; });
   EXPECT_EQ(files.values().at("other"), 2);
+  // The test directory was an ancestor awaited (its inode's watch gained IN_CREATE): a file
+  // made there is still read only when its writer closes it, never half-written.
+  FILE* late = std::fopen(path("late").c_str(), "w");
+  ASSERT_NE(late, nullptr);
+  for (int i = 0; i < 10; ++i) loop_.run_nowait(), ::usleep(10000);
+  EXPECT_TRUE(files.states().at("late").missing);
+  std::fputs("4", late);
+  std::fclose(late);
+  run_until_true([&] { return files.values().at("late") == 4; });
+  EXPECT_EQ(files.values().at("late"), 4);
   // Renamed away and another made in its place, all at once: the new one is watched.
   // (A rename of an ancestor is not seen: inotify tells a directory's watch nothing of it.)
   fs::rename(path("a/b"), path("a/b-old"));

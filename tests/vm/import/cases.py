@@ -37,12 +37,19 @@ def code_of(line):
     return "".join(out)
 
 
+class InDefinition(Exception):
+    """A checker inside a multi-line $NAME=... definition: not replaced line by line."""
+
+
 def replace_checkers(text, block):
     """Every checker block replaced by block(n) (a list of lines), n counting the real_server
-    blocks from 0: the same lines for every checker of one real server."""
+    blocks from 0: the same lines for every checker of one real server. Raises InDefinition
+    for a checker keyword on a continued line of a definition (block(n) is not [])."""
     out, depth, skipping, pending, server = [], 0, False, False, -1
+    continued = False
     for line in text.splitlines():
         code = code_of(line)
+        in_definition, continued = continued, line.rstrip().endswith("\\")
         if skipping:
             depth += code.count("{") - code.count("}")
             skipping = depth > 0
@@ -57,6 +64,8 @@ def replace_checkers(text, block):
         if words and words[0] == "real_server":
             server += 1
         if words and words[0].split("{")[0] in CHECKERS:
+            if in_definition and block(server):
+                raise InDefinition()
             opens = code.count("{") - code.count("}")
             if opens > 0:
                 skipping, depth = True, opens
@@ -122,8 +131,13 @@ def prepare(out, hd, confs):
         base = os.path.basename(conf)
         for variant, transform in (("up", strip_checkers), ("down", fast_timers),
                                    ("mixed", mixed_health)):
-            if variant == "mixed" and "hd_mixed_down" not in transform(text).split("}\n", 2)[2]:
-                continue  # no checked server would be down: the "up" case again
+            if variant == "mixed":
+                try:
+                    if "hd_mixed_down" not in transform(text).split("}\n", 2)[2]:
+                        continue  # no checked server would be down: the "up" case again
+                except InDefinition:
+                    print(f"not compared: {base} (mixed): a checker inside a $ definition")
+                    continue
             n = len(index)
             d = os.path.join(out, str(n))
             os.makedirs(d, exist_ok=True)
@@ -212,6 +226,15 @@ def compare(output_file, index_file):
                 print(f"    {s}")
                 for d in ds:
                     print(f"      {d}")
+    # A mixed table equal to the same file's all-up one had no server down: its FILE_CHECKs
+    # were ignored by both daemons, which would make the variant a copy of "up".
+    cases = [l.split(None, 3) for l in open(index_file)]
+    up = {base: int(n) for n, variant, base, _ in cases if variant == "up"}
+    for n, variant, base, _ in cases:
+        if variant == "mixed" and base in up and \
+                t.get((int(n), "keepalived")) == t.get((up[base], "keepalived")):
+            print(f"FAIL: {base} (mixed): the same table as with every server up")
+            fails += 1
     print(f"{compared} table(s) compared, {fails} failure(s)")
     return 1 if fails or compared == 0 else 0
 
