@@ -90,6 +90,19 @@ void map_vrrp_script(Ctx& ctx, const Node& n);
 void map_vrrp_instance(Ctx& ctx, const Node& n);
 void map_sync_group(Ctx& ctx, const Node& n);
 void map_track_file(Ctx& ctx, const Node& n);
+// The children of a track_interface, track_script or track_file block, in an instance or a
+// sync group (OWNER: the instance's name, or group_owner(); it keys ctx.track_ref_pos).
+void read_track_interfaces(Ctx& ctx, const Node& c, const std::string& owner,
+                           std::vector<std::string>& out);
+void read_track_scripts(Ctx& ctx, const Node& c, const std::string& owner,
+                        std::vector<config::TrackScriptRef>& out);
+void read_track_files(Ctx& ctx, const Node& c, const std::string& owner,
+                      std::vector<config::TrackFileRef>& out);
+// ctx.track_ref_pos's owner for a vrrp_sync_group's own tracking: "sync group NAME".
+std::string group_owner(const std::string& group);
+// Once the groups' members are final: a member's tracking as keepalived runs it in a group,
+// and the group's own tracking handed to its members.
+void share_group_tracking(Ctx& ctx);
 // After every section is read: references to scripts and instances that do not exist are
 // dropped (as keepalived drops them), the sync daemon is placed, duplicates are resolved.
 void finish_vrrp(Ctx& ctx);

@@ -95,11 +95,18 @@ class Table {
     return n;
   }
 
-  std::optional<std::string> str(std::string_view key, bool required = false) {
+  // The string at `key` (a node: its position for errors), or null: absent, or not a
+  // string (then an error says so).
+  const toml::value<std::string>* string_node(std::string_view key, bool required) {
     auto* n = node(key, required);
-    if (!n) return std::nullopt;
-    if (auto* s = n->as_string()) return s->get();
-    wrong_type(*n, key, "a string");
+    if (!n) return nullptr;
+    auto* s = n->as_string();
+    if (!s) wrong_type(*n, key, "a string");
+    return s;
+  }
+
+  std::optional<std::string> str(std::string_view key, bool required = false) {
+    if (auto* s = string_node(key, required)) return s->get();
     return std::nullopt;
   }
 
@@ -166,17 +173,12 @@ class Table {
 
   std::optional<std::string> choice(std::string_view key, const std::set<std::string>& allowed,
                                     bool required = false) {
-    auto* n = node(key, required);
-    if (!n) return std::nullopt;
-    auto* s = n->as_string();
-    if (!s) {
-      wrong_type(*n, key, "a string");
-      return std::nullopt;
-    }
+    auto* s = string_node(key, required);
+    if (!s) return std::nullopt;
     if (!allowed.count(s->get())) {
       std::string list;
       for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      ctx_.error(*n, "'" + std::string(key) + "' must be one of " + list + ", not \"" + s->get() +
+      ctx_.error(*s, "'" + std::string(key) + "' must be one of " + list + ", not \"" + s->get() +
                          "\"");
       return std::nullopt;
     }
@@ -185,15 +187,10 @@ class Table {
 
   // A string that is an absolute path to a file (is_absolute_file_path).
   std::optional<std::string> file_path(std::string_view key, bool required = false) {
-    auto* n = node(key, required);
-    if (!n) return std::nullopt;
-    auto* s = n->as_string();
-    if (!s) {
-      wrong_type(*n, key, "a string");
-      return std::nullopt;
-    }
+    auto* s = string_node(key, required);
+    if (!s) return std::nullopt;
     if (!is_absolute_file_path(s->get())) {
-      ctx_.error(*n, "'" + std::string(key) + "' must be an absolute path to a file, not '" + s->get() + "'");
+      ctx_.error(*s, "'" + std::string(key) + "' must be an absolute path to a file, not '" + s->get() + "'");
       return std::nullopt;
     }
     return s->get();

@@ -44,6 +44,10 @@ class TrackFilesTest : public ::testing::Test {
     }
   }
   void run_until(int n) { run_until_true([&] { return changes_ >= n; }); }
+  // Runs the loop for `turns` turns 10 ms apart, whatever happens.
+  void spin(int turns) {
+    for (int i = 0; i < turns; ++i) loop_.run_nowait(), ::usleep(10000);
+  }
   void run_until_errors(const TrackFiles& files, const std::string& name, uint64_t n) {
     run_until_true([&] { return files.states().at(name).errors >= n; });
   }
@@ -176,9 +180,9 @@ TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
   // A reload meanwhile (for another reason) is no error: the directory stays awaited.
   EXPECT_EQ(files.configure({deep, file("other", "other"), file("late", "late")}), "");
   ASSERT_EQ(::mkdir(path("a").c_str(), 0755), 0);
-  for (int i = 0; i < 5; ++i) loop_.run_nowait(), ::usleep(10000);
+  spin(5);
   ASSERT_EQ(::mkdir(path("a/b").c_str(), 0755), 0);
-  for (int i = 0; i < 5; ++i) loop_.run_nowait(), ::usleep(10000);
+  spin(5);
   write("a/b/maint", "7");
   run_until_true([&] { return files.values().at("maint") == 7; });
   EXPECT_EQ(files.values().at("maint"), 7);
@@ -191,7 +195,7 @@ TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
   // made there is still read only when its writer closes it, never half-written.
   FILE* late = std::fopen(path("late").c_str(), "w");
   ASSERT_NE(late, nullptr);
-  for (int i = 0; i < 10; ++i) loop_.run_nowait(), ::usleep(10000);
+  spin(10);
   EXPECT_TRUE(files.states().at("late").missing);
   std::fputs("4", late);
   std::fclose(late);
@@ -205,7 +209,7 @@ TEST_F(TrackFilesTest, ARemovedDirectoryIsWatchedAgainOnceMadeAgain) {
   run_until_true([&] { return files.values().at("maint") == 9; });
   EXPECT_EQ(files.values().at("maint"), 9);
   write("a/b-old/maint", "11");  // the old one is not
-  for (int i = 0; i < 10; ++i) loop_.run_nowait(), ::usleep(10000);
+  spin(10);
   EXPECT_EQ(files.values().at("maint"), 9);
 }
 
