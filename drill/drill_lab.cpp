@@ -249,8 +249,14 @@ long Drill::flood_adverts(double seconds, double rate) {
                             {o_.self, "flood", "--from", "10.9.0.10", "--vrid", "51", "--vip",
                              lab_.vip(), "--version", std::to_string(p_.version), "--seconds",
                              strf("%.2f", seconds), "--rate", strf("%.0f", rate)}));
+  // The output holds stderr too: "flood: N sends failed" (a raw socket's ENOBUFS in a
+  // loaded guest) may come before the "sent N" line, which is what counts.
   long sent = -1;
-  if (r.status != 0 || std::sscanf(r.out.c_str(), "sent %ld", &sent) != 1)
+  size_t at = r.out.rfind("sent ");
+  while (at != std::string::npos && at != 0 && r.out[at - 1] != '\n')
+    at = at == 0 ? std::string::npos : r.out.rfind("sent ", at - 1);
+  if (r.status != 0 || at == std::string::npos ||
+      std::sscanf(r.out.c_str() + at, "sent %ld", &sent) != 1)
     throw std::runtime_error("flood failed: " + r.out);
   return sent;
 }
