@@ -9,13 +9,15 @@
 namespace hd::checkers {
 
 struct Checker::Check {
-  Check(Checker& owner, std::string id_, SpecPtr spec_, TimePoint now)
+  Check(Checker& owner, std::string id_, SpecPtr spec_, Endpoint target_, TimePoint now)
       : id(std::move(id_)),
         spec(std::move(spec_)),
+        target(target_),
         state(Hysteresis{spec->rise, spec->fall, spec->initial_up}, now),
         timer(owner.timers_->make([&owner, this] { owner.fire(*this); })) {}
   std::string id;
-  SpecPtr spec;  // shared with the probe
+  SpecPtr spec;  // shared with the probe and with the checks that differ only in target
+  Endpoint target;
   CheckState state;
   std::unique_ptr<Probe> probe;  // while a run goes on (or kept: keep_between_runs())
   std::unique_ptr<TimerSource::Handle> timer;
@@ -37,6 +39,7 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
       reaper_(timers_->make([this] {
         retired_.clear();
         finished_probes_.clear();
+        specs_.purge();
       })) {
   durations_.fill(metrics::Histogram(metrics::kDurationBounds));
   if (!options_.random)
@@ -49,9 +52,51 @@ Checker::~Checker() {
   finished_probes_.clear();
 }
 
-std::unique_ptr<Checker::Check> Checker::make_check(Target t, TimePoint now) {
-  auto spec = std::make_shared<const Spec>(std::move(t.spec));
-  return std::make_unique<Check>(*this, std::move(t.id), std::move(spec), now);
+namespace {
+
+// The target apart from the spec: the spec without it is what checks share.
+Endpoint take_target(Spec& s) {
+  Endpoint ep = endpoint_of(s);
+  s.address = IpAddress{};
+  s.port = 0;
+  return ep;
+}
+
+void mix(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
+
+}  // namespace
+
+size_t SpecPool::hash(const Spec& s) {
+  size_t h = static_cast<size_t>(s.type);
+  mix(h, static_cast<size_t>(s.interval.count()));
+  mix(h, static_cast<size_t>(s.timeout.count()));
+  mix(h, static_cast<size_t>(s.rise) * 31 + static_cast<size_t>(s.fall));
+  mix(h, (s.initial_up ? 1 : 0) | (s.half_open ? 2 : 0) | (s.tls_verify ? 4 : 0));
+  mix(h, static_cast<size_t>(s.file_base_weight));
+  std::hash<std::string> str;
+  for (const std::string* f : {&s.send, &s.expect, &s.path, &s.host, &s.file_path, &s.dns_name})
+    if (!f->empty()) mix(h, str(*f));
+  if (!s.argv.empty()) mix(h, str(s.argv[0]));
+  return h;
+}
+
+SpecPtr SpecPool::intern(Spec&& s) {
+  const size_t h = hash(s);
+  auto [lo, hi] = pool_.equal_range(h);
+  for (auto it = lo; it != hi; ++it)
+    if (auto p = it->second.lock(); p && *p == s) return p;
+  auto p = std::make_shared<const Spec>(std::move(s));
+  pool_.emplace(h, p);
+  return p;
+}
+
+void SpecPool::purge() {
+  std::erase_if(pool_, [](const auto& e) { return e.second.expired(); });
+}
+
+std::unique_ptr<Checker::Check> Checker::make_check(Target t, Endpoint target, TimePoint now) {
+  auto spec = specs_.intern(std::move(t.spec));
+  return std::make_unique<Check>(*this, std::move(t.id), std::move(spec), target, now);
 }
 
 Duration Checker::first_start_offset(Duration interval) {
@@ -73,11 +118,11 @@ void Checker::start(std::vector<Target> targets) {
 
 void Checker::update(std::vector<Target> targets) {
   // update_part() with every running check that is not among the targets stopped.
-  std::set<std::string> wanted;
+  std::set<std::string_view> wanted;
   for (auto& t : targets) wanted.insert(t.id);
   std::vector<std::string> gone;
   for (auto& [id, c] : checks_)
-    if (!wanted.count(id)) gone.push_back(id);
+    if (!wanted.count(id)) gone.emplace_back(id);
   update_part(std::move(targets), gone, /*whole=*/true);
 }
 
@@ -104,7 +149,8 @@ void Checker::update_part(std::vector<Target> changed, const std::vector<std::st
       continue;
     }
     auto it = checks_.find(target.id);
-    if (it != checks_.end() && *it->second->spec == target.spec) {
+    const Endpoint ep = take_target(target.spec);
+    if (it != checks_.end() && it->second->target == ep && *it->second->spec == target.spec) {
       ++kept;
       continue;
     }
@@ -115,10 +161,10 @@ void Checker::update_part(std::vector<Target> changed, const std::vector<std::st
     } else {
       ++started;
     }
-    std::string id = target.id;
-    auto c = make_check(std::move(target), t);
+    auto c = make_check(std::move(target), ep, t);
     fresh.emplace_back(c.get(), first_start_offset(c->spec->interval));
-    checks_.emplace(std::move(id), std::move(c));
+    const std::string_view key = c->id;  // the check's own id: the map holds no copy
+    checks_.emplace(key, std::move(c));
   }
   TimePoint built = now();
   for (auto [c, offset] : fresh) {
@@ -168,7 +214,8 @@ void Checker::launch(Check& c, TimePoint t) {
   arm(c, t);
   c.started = t;
   Check* raw = &c;
-  if (!c.probe) c.probe = options_.probes ? options_.probes(c.spec) : make_probe(ctx_, c.spec);
+  if (!c.probe) c.probe = options_.probes ? options_.probes(c.spec, c.target)
+                                        : make_probe(ctx_, c.spec, c.target);
   c.probe->start([this, raw](Result r) { on_result(*raw, std::move(r)); });
 }
 
@@ -221,10 +268,16 @@ size_t Checker::probes_held() const {
   return n;
 }
 
-const Spec* Checker::spec(const std::string& id) const {
+std::optional<Spec> Checker::spec(const std::string& id) const {
   auto it = checks_.find(id);
-  return it == checks_.end() ? nullptr : it->second->spec.get();
+  if (it == checks_.end()) return std::nullopt;
+  Spec s = *it->second->spec;
+  s.address = it->second->target.address;
+  s.port = it->second->target.port;
+  return s;
 }
+
+size_t Checker::shared_specs() const { return specs_.size(); }
 
 const CheckState* Checker::state(const std::string& id) const {
   auto it = checks_.find(id);
@@ -233,7 +286,7 @@ const CheckState* Checker::state(const std::string& id) const {
 
 std::vector<std::string> Checker::ids() const {
   std::vector<std::string> out;
-  for (auto& [id, c] : checks_) out.push_back(id);
+  for (auto& [id, c] : checks_) out.emplace_back(id);
   return out;
 }
 
@@ -246,7 +299,7 @@ void Checker::metrics(metrics::Writer& w) const {
 void Checker::metrics_steps(metrics::Steps& out, std::function<bool()> valid) const {
   // About 1,000 series a slice: well under a millisecond of the main loop.
   constexpr size_t kPerStep = 300;
-  using Entry = std::pair<const std::string, std::unique_ptr<Check>>;
+  using Entry = decltype(checks_)::value_type;
   auto family = [&](auto header, auto body) {
     out.push_back(metrics::map_family(checks_, kPerStep, valid, header, body));
   };

@@ -19,6 +19,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "checkers/check_state.h"
@@ -44,6 +45,19 @@ struct Change {
   bool weight_only = false;
 };
 
+// One Spec for every check that differs from it only in its target: interned by value,
+// held by the checks (and their probes), forgotten once none holds it.
+class SpecPool {
+ public:
+  SpecPtr intern(Spec&& s);  // `s` with its target cleared (address {}, port 0)
+  void purge();              // drops the entries no check holds any more
+  size_t size() const { return pool_.size(); }
+
+ private:
+  static size_t hash(const Spec& s);
+  std::unordered_multimap<size_t, std::weak_ptr<const Spec>> pool_;
+};
+
 struct SchedulerStats {
   uint64_t probes_started = 0;
   uint64_t overruns = 0;      // a run came due while the previous one was still going
@@ -65,7 +79,7 @@ class Checker {
     // timers' clock.
     const Clock* clock = nullptr;
     // Makes the probe for a check's spec. Default: make_probe() on the Checker's loop.
-    std::function<std::unique_ptr<Probe>(const SpecPtr&)> probes;
+    std::function<std::unique_ptr<Probe>(const SpecPtr&, const Endpoint&)> probes;
     // Uniform in [0, 1): the first-run jitter, as a fraction of the interval.
     // Default: a seeded mt19937_64.
     std::function<double()> random;
@@ -107,8 +121,10 @@ class Checker {
   static constexpr size_t kStatusTargetsPerStep = 250;
 
   const CheckState* state(const std::string& id) const;
-  // The spec check `id` runs (as given to start()/update()), or nullptr.
-  const Spec* spec(const std::string& id) const;
+  // The spec check `id` runs (as given to start()/update()), or nullopt.
+  std::optional<Spec> spec(const std::string& id) const;
+  // How many distinct specs the checks share (their targets apart).
+  size_t shared_specs() const;
   std::vector<std::string> ids() const;
   size_t size() const { return checks_.size(); }
   // Checks holding a probe now: those running, and those whose probe keeps between runs.
@@ -125,7 +141,8 @@ class Checker {
 
  private:
   struct Check;
-  std::unique_ptr<Check> make_check(Target t, TimePoint now);
+  // `t.spec` with its target taken out (`target`).
+  std::unique_ptr<Check> make_check(Target t, Endpoint target, TimePoint now);
   Duration first_start_offset(Duration interval);  // the random first-start jitter
   void fire(Check& c);
   void launch(Check& c, TimePoint now);
@@ -145,7 +162,9 @@ class Checker {
   const Clock* clock_;
   std::mt19937_64 rng_;
   ProbeContext ctx_;
-  std::map<std::string, std::unique_ptr<Check>> checks_;
+  SpecPool specs_;
+  // Keyed by a view of each check's own id (a check is freed only after its entry).
+  std::map<std::string_view, std::unique_ptr<Check>, std::less<>> checks_;
   // Stopped checks, freed on a later loop turn (never inside a callback of theirs).
   std::vector<std::unique_ptr<Check>> retired_;
   // Probes done with their run (keep_between_runs() false), freed on a later loop turn too.

@@ -61,8 +61,8 @@ std::string tls_name_of_host(const std::string& host) {
 
 }  // namespace
 
-HttpProbe::HttpProbe(CurlMulti& multi, SpecPtr spec)
-    : multi_(multi), spec_(std::move(spec)), matcher_(*spec_), defer_(multi.loop(), [this] {
+HttpProbe::HttpProbe(CurlMulti& multi, SpecPtr spec, Endpoint target)
+    : multi_(multi), spec_(std::move(spec)), target_(target), matcher_(*spec_), defer_(multi.loop(), [this] {
         if (deferred_) {
           Result r = std::move(*deferred_);
           deferred_.reset();
@@ -74,8 +74,8 @@ HttpProbe::HttpProbe(CurlMulti& multi, SpecPtr spec)
 
   const bool smtp = spec_->type == CheckType::smtp;
   bool tls = spec_->type == CheckType::https;
-  std::string ip = ip_literal(spec_->address);
-  std::string port = std::to_string(spec_->port);
+  std::string ip = ip_literal(target_.address);
+  std::string port = std::to_string(target_.port);
   if (smtp) {
     std::string helo = spec_->helo_name;
     if (helo.empty()) {

@@ -28,8 +28,9 @@ namespace hd::checkers {
 
 class HttpProbe final : public Probe, private CurlTransfer {
  public:
-  HttpProbe(CurlMulti& multi, SpecPtr spec);
-  HttpProbe(CurlMulti& multi, Spec spec) : HttpProbe(multi, std::make_shared<const Spec>(std::move(spec))) {}
+  HttpProbe(CurlMulti& multi, SpecPtr spec, Endpoint target);
+  HttpProbe(CurlMulti& multi, const Spec& spec)
+      : HttpProbe(multi, std::make_shared<const Spec>(spec), endpoint_of(spec)) {}
   ~HttpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -48,7 +49,8 @@ class HttpProbe final : public Probe, private CurlTransfer {
   void finish_later(Result r);
 
   CurlMulti& multi_;
-  SpecPtr spec_;  // shared with the Checker's check: one copy per target
+  SpecPtr spec_;  // shared with the Checker's checks
+  Endpoint target_;
   HttpMatcher matcher_;
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;

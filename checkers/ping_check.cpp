@@ -16,8 +16,9 @@
 
 namespace hd::checkers {
 
-PingProbe::PingProbe(Loop& loop, SpecPtr spec)
+PingProbe::PingProbe(Loop& loop, SpecPtr spec, Endpoint target)
     : spec_(std::move(spec)),
+      target_(target),
       io_(loop, -1, EV_READ, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { finish(Result::failure(Reason::timeout, 0, "no echo reply")); }),
       defer_(loop, [this] {
@@ -27,7 +28,7 @@ PingProbe::PingProbe(Loop& loop, SpecPtr spec)
           finish(std::move(r));
         }
       }) {
-  addr_len_ = to_sockaddr(spec_->address, 0, addr_);
+  addr_len_ = to_sockaddr(target_.address, 0, addr_);
   if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
   id_ = static_cast<uint16_t>(std::random_device{}());
   seq_ = static_cast<uint16_t>(std::random_device{}());
@@ -55,13 +56,13 @@ void filter_raw(int fd, Family family) {
 
 void PingProbe::start(ProbeDone done) {
   done_ = std::move(done);
-  const Family family = spec_->address.family();
+  const Family family = target_.address.family();
   const int proto = family == Family::v4 ? int{IPPROTO_ICMP} : int{IPPROTO_ICMPV6};
   raw_ = false;
-  fd_ = socket(spec_->address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+  fd_ = socket(target_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   if (fd_ < 0 && (errno == EACCES || errno == EPERM)) {  // ping_group_range says no
     raw_ = true;
-    fd_ = socket(spec_->address.af(), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    fd_ = socket(target_.address.af(), SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
   }
   if (fd_ < 0) {
     int e = errno;
@@ -124,7 +125,7 @@ void PingProbe::finish_later(Result r) {
 
 void PingProbe::on_io(int) {
   char buf[1500];
-  const Family family = spec_->address.family();
+  const Family family = target_.address.family();
   for (;;) {
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0) {

@@ -19,8 +19,9 @@ namespace hd::checkers {
 
 class PingProbe final : public Probe {
  public:
-  PingProbe(Loop& loop, SpecPtr spec);
-  PingProbe(Loop& loop, Spec spec) : PingProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
+  PingProbe(Loop& loop, SpecPtr spec, Endpoint target);
+  PingProbe(Loop& loop, const Spec& spec)
+      : PingProbe(loop, std::make_shared<const Spec>(spec), endpoint_of(spec)) {}
   ~PingProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -34,7 +35,8 @@ class PingProbe final : public Probe {
   void finish_later(Result r);
   void close_socket();
 
-  SpecPtr spec_;  // shared with the Checker's check: one copy per target
+  SpecPtr spec_;  // shared with the Checker's checks
+  Endpoint target_;
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -56,18 +56,18 @@ SynProber& ProbeContext::syn() {
   return *syn_;
 }
 
-std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec) {
-  if (auto why = validate(*spec)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
+std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec, const Endpoint& target) {
+  if (auto why = validate(*spec, target)) return std::make_unique<InvalidProbe>(ctx.loop(), *why);
   switch (spec->type) {
     case CheckType::tcp: {
       SynProber* syn = spec->half_open ? &ctx.syn() : nullptr;
-      return std::make_unique<TcpProbe>(ctx.loop(), std::move(spec), syn);
+      return std::make_unique<TcpProbe>(ctx.loop(), std::move(spec), target, syn);
     }
     case CheckType::http:
     case CheckType::https:
     case CheckType::smtp:
       try {
-        return std::make_unique<HttpProbe>(ctx.curl(), std::move(spec));
+        return std::make_unique<HttpProbe>(ctx.curl(), std::move(spec), target);
       } catch (const std::exception& e) {  // curl_easy_init failed: out of memory
         return std::make_unique<InvalidProbe>(ctx.loop(), e.what());
       }
@@ -75,9 +75,9 @@ std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec) {
       return std::make_unique<ScriptProbe>(ctx.loop(), std::move(spec));
     case CheckType::udp:
     case CheckType::dns:
-      return std::make_unique<UdpProbe>(ctx.loop(), std::move(spec));
+      return std::make_unique<UdpProbe>(ctx.loop(), std::move(spec), target);
     case CheckType::ping:
-      return std::make_unique<PingProbe>(ctx.loop(), std::move(spec));
+      return std::make_unique<PingProbe>(ctx.loop(), std::move(spec), target);
     case CheckType::file:
       return std::make_unique<FileProbe>(ctx.loop(), std::move(spec));
   }

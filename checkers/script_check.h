@@ -32,7 +32,7 @@ namespace hd::checkers {
 class ScriptProbe final : public Probe {
  public:
   ScriptProbe(Loop& loop, SpecPtr spec);
-  ScriptProbe(Loop& loop, Spec spec) : ScriptProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
+  ScriptProbe(Loop& loop, const Spec& spec) : ScriptProbe(loop, std::make_shared<const Spec>(spec)) {}
   ~ScriptProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;

@@ -84,7 +84,9 @@ std::optional<std::string> validate_helo_name(const std::string& name) {
   return std::nullopt;
 }
 
-std::optional<std::string> validate(const Spec& s) {
+std::optional<std::string> validate(const Spec& s) { return validate(s, endpoint_of(s)); }
+
+std::optional<std::string> validate(const Spec& s, const Endpoint& target) {
   using std::chrono::milliseconds;
   if (s.interval < milliseconds(1)) return "interval below 1ms";
   if (s.timeout < milliseconds(1)) return "timeout below 1ms";
@@ -100,16 +102,16 @@ std::optional<std::string> validate(const Spec& s) {
     return std::nullopt;
   }
   if (s.type == CheckType::ping) {
-    if (s.source_address && s.source_address->family() != s.address.family())
+    if (s.source_address && s.source_address->family() != target.address.family())
       return "source_address family differs from the target's";
     return std::nullopt;
   }
-  if (s.port == 0) return "port 0";
-  if (s.source_address && s.source_address->family() != s.address.family())
+  if (target.port == 0) return "port 0";
+  if (s.source_address && s.source_address->family() != target.address.family())
     return "source_address family differs from the target's";
   if (s.type == CheckType::smtp) return validate_helo_name(s.helo_name);
   if (s.type == CheckType::dns) {
-    if (s.port == 0) return "port 0";
+    if (target.port == 0) return "port 0";
     if (auto why = dns::validate_name(s.dns_name)) return "dns: " + *why;
     return std::nullopt;
   }

@@ -97,8 +97,19 @@ struct Spec {
   bool operator==(const Spec&) const = default;
 };
 
-// Shared, immutable: the Checker's check and its probe hold the same one.
+// Shared, immutable: the Checker's check and its probe hold the same one. Inside the
+// Checker one is shared by every check that differs from it only in its target (address
+// and port, which the check keeps as an Endpoint): 10,000 real servers checked alike hold
+// one Spec, not 10,000 of ~600 bytes.
 using SpecPtr = std::shared_ptr<const Spec>;
+
+// Where a probe goes: the spec's address and port, kept apart from the shared spec.
+struct Endpoint {
+  IpAddress address;
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+inline Endpoint endpoint_of(const Spec& s) { return {s.address, s.port}; }
 
 // One check to run, named by the caller ("web/10.0.0.1:80", say).
 struct Target {
@@ -111,6 +122,9 @@ struct Target {
 // (a bad regex, a non-hex digest, no argv, port 0); the daemon's config loader
 // reports these with positions first.
 std::optional<std::string> validate(const Spec& spec);
+// The same for a shared spec and the target it is run against (its own address and port
+// are not read).
+std::optional<std::string> validate(const Spec& spec, const Endpoint& target);
 
 // The parts of validate() that judge one value, for the config loader to report at the
 // value's position: the loader and the probes then accept exactly the same things.

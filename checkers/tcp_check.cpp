@@ -15,8 +15,9 @@ constexpr size_t kMaxReceive = 64 * 1024;
 
 }  // namespace
 
-TcpProbe::TcpProbe(Loop& loop, SpecPtr spec, SynProber* syn)
+TcpProbe::TcpProbe(Loop& loop, SpecPtr spec, Endpoint target, SynProber* syn)
     : spec_(std::move(spec)),
+      target_(target),
       io_(loop, -1, EV_WRITE, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
       defer_(loop, [this] {
@@ -27,7 +28,7 @@ TcpProbe::TcpProbe(Loop& loop, SpecPtr spec, SynProber* syn)
         }
       }),
       syn_(spec_->half_open ? syn : nullptr) {
-  addr_len_ = to_sockaddr(spec_->address, spec_->port, addr_);
+  addr_len_ = to_sockaddr(target_.address, target_.port, addr_);
   if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
 }
 
@@ -45,7 +46,7 @@ void TcpProbe::start(ProbeDone done) {
 
   if (spec_->half_open) {
     if (!syn_) return finish_later(Result::failure(Reason::invalid_check, 0, "no syn prober"));
-    auto err = syn_->start(*this, flight_, spec_->address, spec_->port, spec_->source_address);
+    auto err = syn_->start(*this, flight_, target_.address, target_.port, spec_->source_address);
     if (!err) {
       phase_ = Phase::syn;
       // One timer for both the retransmissions and the deadline.
@@ -58,7 +59,7 @@ void TcpProbe::start(ProbeDone done) {
     // No raw sockets allowed: a full connect proves as much.
     if (!syn_->unprivileged()) return finish_later(std::move(*err));
   }
-  fd_ = socket(spec_->address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(target_.address.af(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
   if (source_len_) {
     // Let connect() pick the port for the 4-tuple, not bind() for the address

@@ -23,9 +23,10 @@ namespace hd::checkers {
 class TcpProbe final : public Probe, private SynProber::Client {
  public:
   // `syn` is required when spec.half_open.
-  TcpProbe(Loop& loop, SpecPtr spec, SynProber* syn = nullptr);
-  TcpProbe(Loop& loop, Spec spec, SynProber* syn = nullptr)
-      : TcpProbe(loop, std::make_shared<const Spec>(std::move(spec)), syn) {}
+  // `target`: where to connect (the spec's own address and port are not read).
+  TcpProbe(Loop& loop, SpecPtr spec, Endpoint target, SynProber* syn = nullptr);
+  TcpProbe(Loop& loop, const Spec& spec, SynProber* syn = nullptr)
+      : TcpProbe(loop, std::make_shared<const Spec>(spec), endpoint_of(spec), syn) {}
   ~TcpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -44,7 +45,8 @@ class TcpProbe final : public Probe, private SynProber::Client {
   void finish_later(Result r);
   void close_socket();
 
-  SpecPtr spec_;  // shared with the Checker's check: one copy per target
+  SpecPtr spec_;  // shared with the Checker's checks
+  Endpoint target_;
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -13,8 +13,9 @@
 
 namespace hd::checkers {
 
-UdpProbe::UdpProbe(Loop& loop, SpecPtr spec)
+UdpProbe::UdpProbe(Loop& loop, SpecPtr spec, Endpoint target)
     : spec_(std::move(spec)),
+      target_(target),
       io_(loop, -1, EV_READ, [this](int revents) { on_io(revents); }),
       timer_(loop, [this] { on_timeout(); }),
       defer_(loop, [this] {
@@ -24,7 +25,7 @@ UdpProbe::UdpProbe(Loop& loop, SpecPtr spec)
           finish(std::move(r));
         }
       }) {
-  addr_len_ = to_sockaddr(spec_->address, spec_->port, addr_);
+  addr_len_ = to_sockaddr(target_.address, target_.port, addr_);
   if (spec_->source_address) source_len_ = to_sockaddr(*spec_->source_address, 0, source_);
 }
 
@@ -55,9 +56,9 @@ void UdpProbe::start(ProbeDone done) {
     dns_id_ = static_cast<uint16_t>(std::random_device{}());
     payload_ = dns::query(dns_id_, spec_->dns_name, spec_->dns_type);
   }
-  fd_ = socket(spec_->address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(target_.address.af(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return finish_later(Result::syscall_failure(Reason::other, "socket", errno));
-  recv_errors(fd_, spec_->address.family());
+  recv_errors(fd_, target_.address.family());
   if (source_len_ && bind(fd_, reinterpret_cast<sockaddr*>(&source_), source_len_) != 0) {
     int e = errno;
     return finish_later(Result::failure_or_local(

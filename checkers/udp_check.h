@@ -28,8 +28,9 @@ void recv_errors(int fd, Family family);
 
 class UdpProbe final : public Probe {
  public:
-  UdpProbe(Loop& loop, SpecPtr spec);
-  UdpProbe(Loop& loop, Spec spec) : UdpProbe(loop, std::make_shared<const Spec>(std::move(spec))) {}
+  UdpProbe(Loop& loop, SpecPtr spec, Endpoint target);
+  UdpProbe(Loop& loop, const Spec& spec)
+      : UdpProbe(loop, std::make_shared<const Spec>(spec), endpoint_of(spec)) {}
   ~UdpProbe() override;
   void start(ProbeDone done) override;
   void cancel() override;
@@ -46,7 +47,8 @@ class UdpProbe final : public Probe {
   }
   std::optional<Result> judge_dns(std::string_view reply) const;
 
-  SpecPtr spec_;  // shared with the Checker's check: one copy per target
+  SpecPtr spec_;  // shared with the Checker's checks
+  Endpoint target_;
   sockaddr_storage addr_{};
   socklen_t addr_len_ = 0;
   sockaddr_storage source_{};

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -97,7 +98,11 @@ bool run_all(const Steps& steps, Writer& w);
 template <class Map, class Header, class Body>
 Step map_family(const Map& map, size_t per_step, std::function<bool()> valid, Header header,
                 Body body) {
-  auto next = std::make_shared<std::optional<typename Map::key_type>>();
+  // Where the next step resumes, as a copy: a map keyed by views (the Checker's) may have
+  // freed that key by then.
+  using Key = std::conditional_t<std::is_convertible_v<typename Map::key_type, std::string_view>,
+                                 std::string, typename Map::key_type>;
+  auto next = std::make_shared<std::optional<Key>>();
   return [&map, per_step, valid = std::move(valid), header, body, next](Writer& w) {
     if (valid && !valid()) return StepResult::stale;
     auto it = map.begin();
@@ -107,7 +112,7 @@ Step map_family(const Map& map, size_t per_step, std::function<bool()> valid, He
       header(w);
     for (size_t n = 0; it != map.end() && n < per_step; ++it, ++n) body(w, *it);
     if (it == map.end()) return StepResult::done;
-    *next = it->first;
+    *next = Key(it->first);
     return StepResult::more;
   };
 }

@@ -123,6 +123,7 @@ ipvs::VirtualServiceSpec to_ipvs_spec(const config::VirtualServer& vs) {
   }
   s.inhibit_on_failure = vs.inhibit_on_failure;
   s.slow_start = vs.slow_start;
+  s.reals.reserve(vs.real_servers.size());
   for (auto& rs : vs.real_servers) {
     ipvs::Destination d;
     d.key = {rs.address, static_cast<uint16_t>(rs.port)};

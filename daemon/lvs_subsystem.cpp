@@ -179,7 +179,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   auto targets = to_check_targets(new_cfg, {});
   ipvs::HealthMap next;
   for (auto& t : targets) {
-    const checkers::Spec* old = checker_->spec(t.id);  // what it runs now
+    auto old = checker_->spec(t.id);  // what it runs now
     auto it = health_.find(t.id);
     if (!old && old_reals.count(t.id)) {
       // It had no check, so it was up and serving: it stays up until its new check says
@@ -356,7 +356,7 @@ bool LvsSubsystem::reload_part(const config::Config& old_cfg, const config::Conf
       auto& t = targets[j];
       // As in the full path: an unchanged check keeps its state; a changed one restarts,
       // but a server that is up (or had no check) stays up until the new check says not.
-      const checkers::Spec* old = checker_->spec(t.id);
+      auto old = checker_->spec(t.id);
       auto h = health_.find(t.id);
       if (!old && old_ids.count(t.id)) {
         t.spec.initial_up = true;

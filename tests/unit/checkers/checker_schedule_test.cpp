@@ -32,9 +32,9 @@ struct ProbeCounts {
 // from the server's behaviour when the run starts.
 class ScriptedProbe final : public Probe {
  public:
-  ScriptedProbe(SimTimers& sim, SpecPtr spec, const std::map<uint16_t, Behaviour>& servers,
-                ProbeCounts& counts)
-      : spec_(std::move(spec)),
+  ScriptedProbe(SimTimers& sim, const Endpoint& target,
+                const std::map<uint16_t, Behaviour>& servers, ProbeCounts& counts)
+      : port_(target.port),
         servers_(servers),
         counts_(counts),
         timer_(sim.make([this] {
@@ -45,7 +45,7 @@ class ScriptedProbe final : public Probe {
     ++counts_.made;
   }
   void start(ProbeDone done) override {
-    auto it = servers_.find(spec_->port);
+    auto it = servers_.find(port_);
     Behaviour b = it == servers_.end() ? Behaviour{} : it->second;
     done_ = std::move(done);
     result_ = b.result;
@@ -61,7 +61,7 @@ class ScriptedProbe final : public Probe {
   bool running() const override { return running_; }
 
  private:
-  SpecPtr spec_;
+  uint16_t port_;
   const std::map<uint16_t, Behaviour>& servers_;
   ProbeCounts& counts_;
   std::unique_ptr<TimerSource::Handle> timer_;
@@ -92,8 +92,8 @@ class SimCheckerTest : public ::testing::Test {
     Checker::Options o;
     o.timers = &sim_;
     o.random = [jitter] { return jitter; };
-    o.probes = [this](const SpecPtr& spec) {
-      return std::make_unique<ScriptedProbe>(sim_, spec, servers_, counts_);
+    o.probes = [this](const SpecPtr&, const Endpoint& target) {
+      return std::make_unique<ScriptedProbe>(sim_, target, servers_, counts_);
     };
     o.on_probe_start = [this](const std::string& id, TimePoint due, TimePoint started) {
       starts_.push_back({id, due - t0_, started - t0_});
