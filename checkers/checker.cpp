@@ -71,7 +71,8 @@ size_t SpecPool::hash(const Spec& s) {
   mix(h, static_cast<size_t>(s.interval.count()));
   mix(h, static_cast<size_t>(s.timeout.count()));
   mix(h, static_cast<size_t>(s.rise) * 31 + static_cast<size_t>(s.fall));
-  mix(h, (s.initial_up ? 1 : 0) | (s.half_open ? 2 : 0) | (s.tls_verify ? 4 : 0));
+  mix(h, (s.initial_up ? 1 : 0) | (s.half_open ? 2 : 0) | (s.tls_verify ? 4 : 0) |
+             (s.keepalive ? 8 : 0));
   mix(h, static_cast<size_t>(s.file_base_weight));
   std::hash<std::string> str;
   for (const std::string* f : {&s.send, &s.expect, &s.path, &s.host, &s.file_path, &s.dns_name})

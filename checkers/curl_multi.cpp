@@ -42,6 +42,11 @@ CurlMulti::CurlMulti(Loop& loop)
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // Idle connections kept for reuse (keepalive checks; the others are never kept): one per
+  // such check. libcurl's default, 4 per easy handle in the multi, counts only the transfers
+  // running now (a probe's handle is in the multi for its run alone), so thousands of
+  // keepalive checks would evict one another, and each eviction walks the whole cache.
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 1L << 20);
 }
 
 CurlMulti::~CurlMulti() {

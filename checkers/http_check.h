@@ -53,6 +53,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   Endpoint target_;
   HttpMatcher matcher_;
   CURL* easy_ = nullptr;
+  CURLSH* share_ = nullptr;  // keepalive: the probe's own connection cache
   curl_slist* headers_ = nullptr;
   curl_slist* connect_to_ = nullptr;
   std::string url_;
@@ -60,6 +61,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   std::string body_;
   bool truncated_ = false;
   bool aborted_ = false;  // we stopped reading the body on purpose
+  size_t discarded_ = 0;  // keepalive: body bytes read and dropped this run
   bool in_multi_ = false;
   int socket_errno_ = 0;  // why the last socket() failed (0: it did not)
   char errbuf_[CURL_ERROR_SIZE] = {};

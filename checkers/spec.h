@@ -64,6 +64,10 @@ struct Spec {
   std::string body_regex;   // POSIX extended; ^ and $ match at line ends (REG_NEWLINE), as grep
   std::string body_sha256;  // hex, of the whole body (bodies over kMaxBody never match)
   bool tls_verify = true;
+  // Reuse the connection between runs (HTTP/1.1 keep-alive; libcurl reconnects when the
+  // server closed it). Off: a new connection every run, so a server that stops accepting
+  // connections fails its next check even while an old connection would still answer.
+  bool keepalive = false;
   std::string ca_file;  // empty: the system's CAs
   // The TLS server name (SNI and the name the certificate is checked against).
   // Empty: `host`, if set; else no SNI and the certificate is checked against the IP.

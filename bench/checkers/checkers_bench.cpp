@@ -13,6 +13,7 @@
 //   checkers_bench [--tcp 10000] [--http 2000] [--seconds 20] [--interval-ms 1000]
 //                  [--tcp-probe syn|connect]   (syn: half-open, the daemon's default)
 //                  [--batch-ms 5]   (timer batching of the loop, as the daemon's)
+//                  [--keepalive 1]  (HTTP checks keep their connection: keepalive = true)
 //                  [--daemon PATH/hadirector]   (check with the daemon itself, see below)
 //
 // --daemon: the same targets go into a config (dataplane = "none") and `hadirector run`
@@ -68,6 +69,7 @@ struct Args {
   int interval_ms = 1000;
   bool syn = true;   // TCP checks as half-open probes (the daemon's default)
   int batch_ms = 5;  // the main loop's timer batching, as `hadirector run` sets it
+  bool keepalive = false;  // HTTP checks with keepalive = true; the responder keeps them open
   bool raw = false;  // the floor: same connects from a bare epoll loop, no checker
   // Remote targets (bench/checkers/remote.sh sets this up): the responder enters network
   // namespace `target_ns` and listens on `target_addr`, ports from 20000, pinned to CPU 1;
@@ -124,6 +126,8 @@ Args parse(int argc, char** argv) {
       a.interval_ms = v;
     else if (k == "--batch-ms")
       a.batch_ms = v;
+    else if (k == "--keepalive")
+      a.keepalive = v != 0;
     else if (k == "--raw")
       a.raw = v != 0;
     else {
@@ -161,7 +165,8 @@ int listener(uint16_t& port) {
 
 // The responder: epoll over every listener. Tags in epoll data: 0 TCP
 // listener, 1 HTTP listener, 2 HTTP connection.
-[[noreturn]] void respond(const std::vector<int>& tcp, const std::vector<int>& http) {
+[[noreturn]] void respond(const std::vector<int>& tcp, const std::vector<int>& http,
+                          bool keepalive) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   auto add = [&](int fd, uint32_t tag) {
     epoll_event ev{};
@@ -174,6 +179,8 @@ int listener(uint16_t& port) {
   static const char kReply[] =
       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\nConnection: "
       "close\r\n\r\nok\n";
+  static const char kKeepReply[] =
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Type: text/plain\r\n\r\nok\n";
   std::unordered_map<int, std::string> pending;
   epoll_event evs[512];
   for (;;) {
@@ -205,6 +212,11 @@ int listener(uint16_t& port) {
         auto& got = pending[fd];
         got.append(buf, static_cast<size_t>(r));
         if (got.find("\r\n\r\n") == std::string::npos) continue;
+        if (keepalive) {  // answer, and wait for the next request on this connection
+          got.clear();
+          (void)!send(fd, kKeepReply, sizeof kKeepReply - 1, MSG_NOSIGNAL);
+          continue;
+        }
         (void)!send(fd, kReply, sizeof kReply - 1, MSG_NOSIGNAL);
       } else if (r < 0 && errno == EAGAIN) {
         continue;
@@ -412,7 +424,9 @@ int run_daemon(const Args& args, const std::vector<uint16_t>& tcp_ports,
     };
     for (uint16_t p : tcp_ports)
       real(p, args.syn ? "type = \"tcp\", probe = \"syn\"" : "type = \"tcp\", probe = \"connect\"");
-    for (uint16_t p : http_ports) real(p, "type = \"http\", path = \"/\"");
+    for (uint16_t p : http_ports)
+      real(p, args.keepalive ? "type = \"http\", path = \"/\", keepalive = true"
+                             : "type = \"http\", path = \"/\"");
     std::fclose(f);
   }
   pid_t d = fork();
@@ -527,7 +541,7 @@ int main(int argc, char** argv) {
   } else if (args.target_ns.empty()) {
     make_listeners();
     responder = fork();
-    if (responder == 0) respond(tcp_fds, http_fds);
+    if (responder == 0) respond(tcp_fds, http_fds, args.keepalive);
   } else {
     // Fixed ports, so the parent knows them without the child's sockets.
     g_listen_addr = args.target_addr;
@@ -547,7 +561,7 @@ int main(int argc, char** argv) {
       sched_setaffinity(0, sizeof one, &one);
       g_next_port = 20000;
       make_listeners();
-      respond(tcp_fds, http_fds);
+      respond(tcp_fds, http_fds, args.keepalive);
     }
     cpu_set_t zero;
     CPU_ZERO(&zero);
@@ -588,6 +602,7 @@ int main(int argc, char** argv) {
     t.spec.address = *IpAddress::parse(args.target_addr);
     t.spec.port = port;
     t.spec.half_open = type == CheckType::tcp && args.syn;
+    t.spec.keepalive = type == CheckType::http && args.keepalive;
     t.spec.interval = interval;
     t.spec.timeout = std::min<Duration>(interval, milliseconds(1000));
     targets.push_back(std::move(t));

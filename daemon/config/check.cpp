@@ -61,7 +61,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   only("require_reply", c.type == CheckType::udp, "udp");
   const bool smtp = c.type == CheckType::smtp;
   for (auto k : {"method", "path", "host", "expect_status", "body_contains", "body_regex",
-                 "body_sha256"})
+                 "body_sha256", "keepalive"})
     only(k, is_http, "http and https");
   only("connect_timeout", is_http || smtp, "http, https and smtp");
   for (auto k : {"tls_verify", "ca_file"}) only(k, c.type == CheckType::https || smtp, "https and smtp");
@@ -190,6 +190,7 @@ std::optional<Check> load_check(Ctx& ctx, const toml::table& ct, const std::stri
   judged("helo_name", c.helo_name, checkers::validate_helo_name);
   if (auto v = t.boolean("starttls")) c.starttls = *v;
   if (auto v = t.boolean("tls_verify")) c.tls_verify = *v;
+  if (auto v = t.boolean("keepalive")) c.keepalive = *v;
   if (auto v = t.str("ca_file")) c.ca_file = *v;
   judged("sni", c.sni, checkers::validate_sni);
   if (auto v = t.duration("connect_timeout", Millis(1), std::chrono::hours(1))) c.connect_timeout = *v;

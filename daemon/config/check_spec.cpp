@@ -27,6 +27,7 @@ checkers::Spec to_check_spec(const Check& c, const IpAddress& addr, int port, in
   s.body_regex = c.body_regex;
   s.body_sha256 = c.body_sha256;
   s.tls_verify = c.tls_verify;
+  s.keepalive = c.keepalive;
   s.ca_file = c.ca_file;
   s.sni = c.sni;
   s.helo_name = c.helo_name;

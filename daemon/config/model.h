@@ -282,6 +282,7 @@ struct Check {
   std::string body_regex;
   std::string body_sha256;
   bool tls_verify = true;
+  bool keepalive = false;  // http, https: reuse the connection between runs
   std::string ca_file;
   std::string sni;
   Duration connect_timeout = Duration::zero();  // 0: same as timeout

@@ -315,6 +315,7 @@ toml::table check_table(const Check& c) {
   put_duration(t, "connect_timeout", c.connect_timeout, d.connect_timeout);
   // https
   put_if(t, "tls_verify", c.tls_verify, d.tls_verify);
+  put_if(t, "keepalive", c.keepalive, d.keepalive);
   put_str_if(t, "ca_file", c.ca_file);
   put_str_if(t, "sni", c.sni);
   // dns

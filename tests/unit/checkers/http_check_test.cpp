@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <string>
 
 #include "test_servers.h"
@@ -56,6 +59,47 @@ TEST_F(HttpCheck, Status200IsUp) {
   std::lock_guard lock(mu);
   EXPECT_EQ(request.rfind("GET /health?full=1 HTTP/1.1\r\n", 0), 0u) << request;
   EXPECT_NE(request.find("\r\nHost: www.example.test\r\n"), std::string::npos) << request;
+}
+
+// Answers "200 ok" to every request on a connection until the client closes it.
+TestServer::Handler keepalive_http() {
+  return [](int fd) {
+    timeval idle{5, 0};  // a client that never closes cannot hold the server's thread
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    std::string in;
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return After::close;
+      in.append(buf, static_cast<size_t>(n));
+      size_t end;
+      while ((end = in.find("\r\n\r\n")) != std::string::npos) {
+        in.erase(0, end + 4);
+        static const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        if (write(fd, reply.data(), reply.size()) != static_cast<ssize_t>(reply.size()))
+          return After::close;
+      }
+    }
+  };
+}
+
+// keepalive = true: the runs share one connection; off (the default), each run opens its
+// own, so a server that stops accepting fails its next check.
+TEST_F(HttpCheck, KeepaliveReusesOneConnectionAcrossRuns) {
+  TestServer server(keepalive_http());
+  Spec s = http_spec(server.port());
+  {
+    HttpProbe p(multi_, s);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(run_probe(loop_, p).to_string(), "ok");
+  }
+  EXPECT_EQ(server.accepted(), 3);
+  s.keepalive = true;
+  {
+    CurlMulti multi(loop_);  // its connection cache closes the connection when it goes
+    HttpProbe p(multi, s);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(run_probe(loop_, p).to_string(), "ok");
+  }
+  EXPECT_EQ(server.accepted(), 4);
 }
 
 TEST_F(HttpCheck, Status500IsBadStatus) {

@@ -362,6 +362,23 @@ std::string with_check(const std::string& check) {
   return t.substr(0, at) + "check = " + check + "\n";
 }
 
+TEST(ConfigLoader, KeepaliveIsForHttpChecksAndOffByDefault) {
+  auto r = load_string(with_check(R"({ type = "http" })"), "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_FALSE(r.config->virtual_servers[0].real_servers[0].check->keepalive);
+  r = load_string(with_check(R"({ type = "https", keepalive = true })"), "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  EXPECT_TRUE(r.config->virtual_servers[0].real_servers[0].check->keepalive);
+  EXPECT_TRUE(config::to_check_spec(*r.config->virtual_servers[0].real_servers[0].check,
+                                    *IpAddress::parse("10.0.0.11"), 80)
+                  .keepalive);
+  r = load_string(with_check(R"({ type = "tcp", keepalive = true })"), "t");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.errors[0].message.find("'keepalive' applies only to http and https checks"),
+            std::string::npos)
+      << r.errors[0].str();
+}
+
 TEST(ConfigLoader, TcpChecksAreHalfOpenUnlessTheyTalk) {
   auto r = load_string(with_check(R"({ type = "tcp" })"), "t");
   ASSERT_TRUE(r.ok()) << r.errors[0].str();

@@ -253,6 +253,7 @@ Config every_field() {
     ch.method = HttpMethod::head;
     ch.expect_status = {{204, 204}};
     ch.tls_verify = false;
+    ch.keepalive = true;
     ch.ca_file = "/etc/ssl/lab ca.pem";
     ch.sni = "api.example.com";
     ch.connect_port = 443;
