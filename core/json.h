@@ -39,8 +39,13 @@ class JsonWriter {
     return value(v);
   }
   const std::string& str() const { return out_; }
-  // The text so far, moved out (the writer is empty afterwards).
-  std::string take() { return std::move(out_); }
+  // The text so far, moved out (the writer is empty afterwards, and goes on where it was:
+  // a document can be taken a part at a time).
+  std::string take() {
+    std::string s = std::move(out_);
+    out_.clear();
+    return s;
+  }
   void reserve(size_t bytes) { out_.reserve(bytes); }
 
   static std::string escape(std::string_view s);

@@ -142,11 +142,21 @@ std::string Director::start() {
 
 std::string Director::handle_request(const control::Peer& peer, const std::string& line) {
   auto r = answer(peer, line);
-  if (!r.later) return r.text;
+  if (!r.later && !r.later_parts) return r.text;
+  std::string parts;
   std::optional<std::string> text;
-  r.later([&text](std::string t) { text = std::move(t); });
+  auto end = [&text](std::string t) { text = std::move(t); };
+  if (r.later_parts)
+    r.later_parts(
+        [&parts](std::string t) -> std::optional<size_t> {
+          parts += t;
+          return 0;  // taken at once
+        },
+        end);
+  else
+    r.later(end);
   while (!text) loop_.run_once();
-  return *text;
+  return parts + *text;
 }
 
 ReloadOutcome Director::reload() {

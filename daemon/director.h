@@ -128,14 +128,22 @@ class Director {
   std::vector<std::function<void(const ReloadOutcome&)>> waiting_;
   std::unique_ptr<Mailbox<config::LoadResult>> parsed_;
   // status --json requests being written, a slice per loop turn (status_timer_).
+  // A JSON document written a slice per loop turn and sent to its client as it is made
+  // (control::Reply::streamed): `status --json` and `ctl show`.
   struct StatusJob {
-    JsonWriter w{true};
+    JsonWriter w;
     std::vector<JsonStep> steps;
     size_t next = 0;
+    control::SendPart part;
     control::Send send;
+    size_t queued = 0;  // bytes the connection had not sent at the last part
   };
+  // Parts are sent once this much is written; a job whose client has this much unsent
+  // waits until it has taken it.
+  static constexpr size_t kStatusPart = 64 * 1024;
+  static constexpr size_t kStatusQueued = 1024 * 1024;
+  control::Reply stream_json(std::vector<JsonStep> steps, bool pretty);
   std::list<StatusJob> status_jobs_;
-  size_t last_status_size_ = 0;
   std::unique_ptr<Timer> status_timer_;
   void write_status_slices();
   void finish_status_jobs();  // every job written to the end and answered, now

@@ -45,21 +45,7 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
     case control::Verb::status_text:
       return status_text();
     case control::Verb::status_json:
-      // Written a slice per loop turn, answered when complete.
-      return control::Reply::deferred([this](control::Send send) {
-        status_jobs_.push_back(StatusJob{JsonWriter(true), status_steps(), 0, std::move(send)});
-        // The size of the last one (+1/8), or ~450 bytes a real server the first time: no
-        // copies of a growing 38 MB string on the loop.
-        if (last_status_size_ == 0) {
-          size_t reals = 0;
-          for (auto& vs : cfg_.virtual_servers) reals += vs.real_servers.size();
-          last_status_size_ = 64 * 1024 + 450 * reals;
-        }
-        status_jobs_.back().w.reserve(last_status_size_ + last_status_size_ / 8);
-        if (!status_timer_)
-          status_timer_ = std::make_unique<Timer>(loop_, [this] { write_status_slices(); });
-        if (!status_timer_->active()) status_timer_->start(Duration::zero());
-      });
+      return stream_json(status_steps(), true);
     case control::Verb::reload: {
       HD_LOG(info, "control") << "reload requested by " << peer.str() << " (pid " << peer.pid
                               << ")";
@@ -76,11 +62,17 @@ control::Reply Director::answer(const control::Peer& peer, const std::string& li
       });
     }
     case control::Verb::show: {
-      JsonWriter w;
-      w.begin_object().field("ok", true).key("status");
-      run_all(status_steps(), w);
-      w.end_object();
-      return w.str() + "\n";
+      std::vector<JsonStep> steps;
+      steps.push_back([](JsonWriter& w) {
+        w.begin_object().field("ok", true).key("status");
+        return true;
+      });
+      for (auto& s : status_steps()) steps.push_back(std::move(s));
+      steps.push_back([](JsonWriter& w) {
+        w.end_object();
+        return true;
+      });
+      return stream_json(std::move(steps), false);
     }
     case control::Verb::overrides: {
       JsonWriter w;

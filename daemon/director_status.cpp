@@ -35,6 +35,19 @@ std::vector<JsonStep> Director::status_steps() const {
   return steps;
 }
 
+control::Reply Director::stream_json(std::vector<JsonStep> steps, bool pretty) {
+  // Written a slice per loop turn (at most ~2 ms of it), sent to the client as it is made.
+  return control::Reply::streamed(
+      [this, steps = std::move(steps), pretty](control::SendPart part, control::Send send) mutable {
+        status_jobs_.push_back(
+            StatusJob{JsonWriter(pretty), std::move(steps), 0, std::move(part), std::move(send)});
+        status_jobs_.back().w.reserve(kStatusPart + kStatusPart / 4);
+        if (!status_timer_)
+          status_timer_ = std::make_unique<Timer>(loop_, [this] { write_status_slices(); });
+        if (!status_timer_->active()) status_timer_->start(Duration::zero());
+      });
+}
+
 void Director::finish_status_jobs() {
   for (auto& job : status_jobs_) {
     for (; job.next < job.steps.size(); ++job.next)
@@ -49,18 +62,39 @@ void Director::finish_status_jobs() {
 
 void Director::write_status_slices() {
   const auto until = SteadyClock::now() + std::chrono::milliseconds(2);
-  for (auto it = status_jobs_.begin(); it != status_jobs_.end();) {
+  bool writing = false;  // a job went on this turn (else each waits for its client)
+  for (auto it = status_jobs_.begin(); it != status_jobs_.end() && SteadyClock::now() < until;) {
     StatusJob& job = *it;
-    while (job.next < job.steps.size() && SteadyClock::now() < until)
+    bool gone = false;
+    // A part goes to the client whenever kStatusPart is written; a client that has not taken
+    // kStatusQueued holds its job back (asked again with an empty part each turn).
+    auto send_part = [&](std::string text) {
+      auto q = job.part(std::move(text));
+      gone = !q;
+      job.queued = q.value_or(0);
+    };
+    if (job.queued > kStatusQueued) send_part(std::string());
+    while (!gone && job.queued <= kStatusQueued && job.next < job.steps.size() &&
+           SteadyClock::now() < until) {
+      writing = true;
       if (job.steps[job.next](job.w)) ++job.next;
-    if (job.next < job.steps.size()) break;  // out of time: the next turn goes on
+      if (job.w.str().size() >= kStatusPart) send_part(job.w.take());
+    }
+    if (gone) {
+      it = status_jobs_.erase(it);
+      continue;
+    }
+    if (job.next < job.steps.size()) {
+      ++it;  // out of time, or its client lags
+      continue;
+    }
     std::string text = job.w.take();
     text += '\n';
-    last_status_size_ = text.size();
     job.send(std::move(text));
     it = status_jobs_.erase(it);
   }
-  if (!status_jobs_.empty()) status_timer_->start(Duration::zero());
+  if (!status_jobs_.empty())
+    status_timer_->start(writing ? Duration::zero() : std::chrono::milliseconds(1));
 }
 
 // The document's head: the director's own fields, then the subsystems write theirs

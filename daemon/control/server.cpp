@@ -77,6 +77,7 @@ struct Server::Conn {
   size_t sent = 0;
   bool replied = false;
   bool waiting = false;  // for a deferred reply
+  bool streaming = false;  // a reply in parts has begun; replied: its last part is queued
   bool subscriber = false;
   std::unique_ptr<IoWatcher> watcher;
   std::unique_ptr<Timer> idle;
@@ -245,13 +246,19 @@ void Server::on_conn(Conn* c, int revents) {
       if (f.kind == Framed::incomplete) return;
       if (f.kind == Framed::too_long) return drop(c);
       Reply r = handler_(c->peer, f.line);
-      if (r.later) {
+      if (r.later || r.later_parts) {
         // Not read (the request is complete) nor timed out until send() is called.
         c->waiting = true;
         c->watcher->stop();
         c->idle->stop();
         uint64_t id = c->id;
-        r.later([this, id](std::string text) { deliver(id, std::move(text)); });
+        Send end = [this, id](std::string text) { deliver(id, std::move(text), true); };
+        if (r.later_parts)
+          r.later_parts(
+              [this, id](std::string text) { return deliver(id, std::move(text), false); },
+              std::move(end));
+        else
+          r.later(std::move(end));
         return;  // deliver() may have run already: c may be dropped
       }
       c->out = std::move(r.text);
@@ -267,7 +274,7 @@ void Server::on_conn(Conn* c, int revents) {
       }
     }
   }
-  if (c->replied) {
+  if (c->replied || c->streaming) {
     while (c->sent < c->out.size()) {
       ssize_t n = ::send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
       if (n > 0) {
@@ -277,6 +284,13 @@ void Server::on_conn(Conn* c, int revents) {
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       return drop(c);
+    }
+    if (!c->replied) {  // a reply in parts, all sent so far: wait for the next part
+      c->out.clear();
+      c->sent = 0;
+      c->watcher->stop();
+      c->idle->stop();
+      return;
     }
     if (!c->subscriber) return drop(c);
     c->out.clear();
@@ -312,18 +326,29 @@ void Server::broadcast(const std::string& line) {
   }
 }
 
-void Server::deliver(uint64_t id, std::string text) {
+std::optional<size_t> Server::deliver(uint64_t id, std::string text, bool last) {
   for (auto& conn : conns_) {
     Conn* c = conn.get();
-    if (c->id != id || !c->waiting) continue;
+    if (c->id != id || !(c->waiting || c->streaming) || c->replied || c->fd < 0) continue;
     c->waiting = false;
-    c->replied = true;
-    c->out = std::move(text);
+    if (last)
+      c->replied = true;
+    else
+      c->streaming = true;
+    if (c->sent > 0) {  // what went out already goes from the buffer
+      c->out.erase(0, c->sent);
+      c->sent = 0;
+    }
+    if (c->out.empty())
+      c->out = std::move(text);
+    else
+      c->out += text;
     c->watcher->set(c->fd, EV_WRITE);
     c->watcher->start();
-    c->idle->start(limits_.idle_timeout);  // now for the reply to move
-    return;
+    if (!c->idle->active()) c->idle->start(limits_.idle_timeout);  // now for the reply to move
+    return c->out.size();
   }
+  return std::nullopt;
 }
 
 void Server::drop(Conn* c) {

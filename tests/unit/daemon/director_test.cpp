@@ -55,6 +55,7 @@ class FakeSubsystem final : public Subsystem {
         while (SteadyClock::now() < until) {
         }
         w.value(*n);
+        if (pad > 0) w.value(std::string(pad, 'x'));
         ++*n;
         return false;
       }
@@ -64,6 +65,7 @@ class FakeSubsystem final : public Subsystem {
     return out;
   }
   int slices = 0;
+  size_t pad = 0;  // each slice also writes a string of this many bytes
   void status_text(std::string&) const override {}
   void metrics(metrics::Writer& w) const override {
     w.gauge("hadirector_fake_" + name_, "A fake's family.");
@@ -271,9 +273,15 @@ TEST_F(DirectorTest, StatusJsonIsWrittenOverSeveralLoopTurns) {
   auto d = make();
   for (auto* f : fakes) f->slices = 6;  // 18 ms of writing in all
   auto r = d->answer(control::Peer{}, "status --json");
-  ASSERT_TRUE(r.later);
+  ASSERT_TRUE(r.later_parts);
+  std::string parts;
   std::optional<std::string> text;
-  r.later([&](std::string t) { text = std::move(t); });
+  r.later_parts(
+      [&](std::string t) -> std::optional<size_t> {
+        parts += t;
+        return 0;
+      },
+      [&](std::string t) { text = std::move(t); });
   EXPECT_FALSE(text) << "written on the loop";
   int turns = 0;
   while (!text && turns < 1000) {
@@ -283,7 +291,7 @@ TEST_F(DirectorTest, StatusJsonIsWrittenOverSeveralLoopTurns) {
   ASSERT_TRUE(text);
   EXPECT_GE(turns, 5) << "18 ms of steps, at most 2 ms a turn";
   std::string compact;
-  for (char c : *text)
+  for (char c : parts + *text)
     if (c != ' ' && c != '\n') compact += c;
   EXPECT_NE(compact.find("\"a\":[0,1,2,3,4,5],\"b\":[0,1,2,3,4,5],\"c\":[0,1,2,3,4,5]"),
             std::string::npos)
@@ -294,6 +302,66 @@ TEST_F(DirectorTest, StatusJsonIsWrittenOverSeveralLoopTurns) {
   for (char c : d->status_json(true))
     if (c != ' ' && c != '\n') sync += c;
   EXPECT_EQ(sync.substr(sync.find("\"a\":[")), compact.substr(compact.find("\"a\":[")));
+}
+
+// A large status goes to its client in parts as it is written, not held whole; a client that
+// has not taken what was sent holds its writer back; one that left stops it.
+TEST_F(DirectorTest, StatusJsonIsStreamedInPartsAtTheClientsPace) {
+  auto d = make();
+  for (auto* f : fakes) {
+    f->slices = 20;
+    f->pad = 16 * 1024;  // ~1 MB in all
+  }
+  auto r = d->answer(control::Peer{}, "status --json");
+  ASSERT_TRUE(r.later_parts);
+  std::vector<std::string> parts;
+  size_t queued = 4 * 1024 * 1024;  // the client takes nothing at first
+  std::optional<std::string> end;
+  r.later_parts(
+      [&](std::string t) -> std::optional<size_t> {
+        parts.push_back(std::move(t));
+        return queued;
+      },
+      [&](std::string t) { end = std::move(t); });
+  for (int i = 0; i < 50 && parts.empty(); ++i) loop.run_once();
+  ASSERT_EQ(parts.size(), 1u) << "a first part of 64 KiB";
+  EXPECT_GE(parts[0].size(), 64u * 1024);
+  for (int i = 0; i < 20; ++i) loop.run_once();
+  EXPECT_FALSE(end);
+  for (size_t i = 1; i < parts.size(); ++i) EXPECT_EQ(parts[i], "") << "only asked how it goes";
+  queued = 0;  // it has taken everything
+  for (int i = 0; i < 2000 && !end; ++i) loop.run_once();
+  ASSERT_TRUE(end);
+  std::string doc;
+  size_t nonempty = 0;
+  for (auto& p : parts) {
+    doc += p;
+    nonempty += !p.empty();
+    EXPECT_LE(p.size(), 64u * 1024 + 20 * 1024);  // a part is about kStatusPart, not all
+  }
+  doc += *end;
+  EXPECT_GE(nonempty, 10u);
+  EXPECT_EQ(doc.back(), '\n');
+  std::string compact;
+  for (char c : doc)
+    if (c != ' ' && c != '\n') compact += c;
+  EXPECT_EQ(compact.rfind("{\"schema\":1,", 0), 0u);
+  EXPECT_NE(compact.find("\"c\":[0,\""), std::string::npos);
+  EXPECT_EQ(compact.back(), '}');
+
+  // A client that is gone: the writer stops, nothing ends.
+  auto r2 = d->answer(control::Peer{}, "status --json");
+  int asked = 0;
+  bool ended = false;
+  r2.later_parts(
+      [&](std::string) -> std::optional<size_t> {
+        ++asked;
+        return std::nullopt;
+      },
+      [&](std::string) { ended = true; });
+  for (int i = 0; i < 200; ++i) loop.run_nowait();  // no timer left to wait for
+  EXPECT_EQ(asked, 1);
+  EXPECT_FALSE(ended);
 }
 
 // /metrics: the director's own families first, then each subsystem's; /healthz: every

@@ -330,6 +330,50 @@ TEST(ControlServer, DeferredRepliesWaitForTheirAnswer) {
   ::close(c);
 }
 
+// A reply in parts (status --json of 100,000 real servers): each part is queued as it comes
+// and the connection stays open until the end; part() says how much is still unsent, and
+// nothing once the connection is gone.
+TEST(ControlServer, StreamedRepliesGoOutInPartsAndSayHowMuchIsUnsent) {
+  Loop loop;
+  SendPart part;
+  Send end;
+  Server server(loop, [&](const Peer&, const std::string&) -> Reply {
+    return Reply::streamed([&](SendPart p, Send e) {
+      part = std::move(p);
+      end = std::move(e);
+    });
+  });
+  auto path = temp_path();
+  ASSERT_EQ(server.listen(path), "");
+  int a = connect_to(path);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(::send(a, "status --json\n", 14, MSG_NOSIGNAL), 14);
+  Timer poll(loop, [&] {
+    if (part) loop.stop();
+  });
+  poll.start(std::chrono::milliseconds(1), std::chrono::milliseconds(1));
+  Timer guard(loop, [&] { loop.stop(); });
+  guard.start(std::chrono::seconds(3));
+  loop.run();
+  poll.stop();
+  ASSERT_TRUE(part);
+  const std::string big(4 * 1024 * 1024, 'x');  // more than the socket takes at once
+  auto q = part(big);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(*q, big.size());  // nothing sent yet
+  std::optional<size_t> later;
+  Timer finish(loop, [&] {
+    later = part("y");
+    end("z\n");
+  });
+  finish.start(std::chrono::milliseconds(50));
+  EXPECT_EQ(read_until_eof(loop, a), big + "yz\n");
+  ASSERT_TRUE(later);
+  EXPECT_LT(*later, big.size() + 1);  // the client has taken some meanwhile
+  EXPECT_FALSE(part("late"));         // the connection is gone
+  ::close(a);
+}
+
 // The framing and parsing without the socket (fuzzed by tests/fuzz/control_request).
 TEST(ControlRequest, FramingAndParsing) {
   EXPECT_EQ(frame_request("", false).kind, Framed::incomplete);
