@@ -208,3 +208,26 @@ TEST(Result, ReasonText) {
 
 }  // namespace
 }  // namespace hd::checkers
+
+namespace hd::checkers {
+namespace {
+
+// A check keeps its results compactly (StoredResult): every field comes back as it was.
+TEST(StoredResult, KeepsEveryFieldOfAResult) {
+  StoredResult s;
+  EXPECT_FALSE(s.get().has_value());
+  Result r = Result::failure(Reason::bad_status, 503, "Service Unavailable");
+  s = r;
+  EXPECT_EQ(s.get(), r);
+  Result w = Result::success();
+  w.weight = 7;
+  s = w;
+  EXPECT_EQ(s.get(), w);  // the old detail is gone
+  StoredResult copy = s;
+  s = r;
+  EXPECT_EQ(copy.get(), w);
+  EXPECT_EQ(s.get(), r);
+}
+
+}  // namespace
+}  // namespace hd::checkers
