@@ -37,9 +37,11 @@ Checker::Checker(Loop& loop, OnChange on_change, Options options)
       rng_(std::random_device{}()),
       ctx_(loop),
       reaper_(timers_->make([this] {
+        // A spec's last holder is a check: only retiring one can leave a spec unheld.
+        const bool retired = !retired_.empty();
         retired_.clear();
         finished_probes_.clear();
-        specs_.purge();
+        if (retired) specs_.purge();
       })) {
   durations_.fill(metrics::Histogram(metrics::kDurationBounds));
   if (!options_.random)
@@ -74,10 +76,18 @@ size_t SpecPool::hash(const Spec& s) {
   mix(h, (s.initial_up ? 1 : 0) | (s.half_open ? 2 : 0) | (s.tls_verify ? 4 : 0) |
              (s.keepalive ? 8 : 0));
   mix(h, static_cast<size_t>(s.file_base_weight));
+  mix(h, static_cast<size_t>(s.method) | static_cast<size_t>(s.dns_type) << 8);
+  mix(h, static_cast<size_t>(s.connect_timeout.count()));
+  if (s.source_address) mix(h, std::hash<std::string>{}(s.source_address->str()));
+  // Every string: checks that differ only in one (a script's argument naming its server, as
+  // keepalived's misc_path configs do) must not share a bucket, or interning is quadratic.
   std::hash<std::string> str;
-  for (const std::string* f : {&s.send, &s.expect, &s.path, &s.host, &s.file_path, &s.dns_name})
+  for (const std::string* f : {&s.send, &s.expect, &s.path, &s.host, &s.body_contains,
+                               &s.body_regex, &s.body_sha256, &s.ca_file, &s.sni, &s.helo_name,
+                               &s.dns_name, &s.file_path})
     if (!f->empty()) mix(h, str(*f));
-  if (!s.argv.empty()) mix(h, str(s.argv[0]));
+  for (auto& a : s.argv) mix(h, str(a));
+  mix(h, s.expect_status.size() << 16 | s.exit_weights.size());
   return h;
 }
 

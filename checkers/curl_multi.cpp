@@ -42,10 +42,10 @@ CurlMulti::CurlMulti(Loop& loop)
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  // Idle connections kept for reuse (keepalive checks; the others are never kept): one per
-  // such check. libcurl's default, 4 per easy handle in the multi, counts only the transfers
-  // running now (a probe's handle is in the multi for its run alone), so thousands of
-  // keepalive checks would evict one another, and each eviction walks the whole cache.
+  // Idle connections kept for reuse in the multi's own cache: only a keepalive check's whose
+  // probe could not get a cache of its own (HttpProbe's share handle; out of memory).
+  // libcurl's default, 4 per easy handle in the multi, counts only the transfers running
+  // now, so such checks would evict one another, each eviction walking the whole cache.
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 1L << 20);
 }
 

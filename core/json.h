@@ -42,8 +42,9 @@ class JsonWriter {
   // The text so far, moved out (the writer is empty afterwards, and goes on where it was:
   // a document can be taken a part at a time).
   std::string take() {
-    std::string s = std::move(out_);
-    out_.clear();
+    std::string s;
+    s.reserve(out_.capacity());  // the next part is written into as much room
+    s.swap(out_);
     return s;
   }
   void reserve(size_t bytes) { out_.reserve(bytes); }

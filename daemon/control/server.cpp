@@ -330,12 +330,13 @@ std::optional<size_t> Server::deliver(uint64_t id, std::string text, bool last) 
   for (auto& conn : conns_) {
     Conn* c = conn.get();
     if (c->id != id || !(c->waiting || c->streaming) || c->replied || c->fd < 0) continue;
+    if (text.empty() && !last && c->streaming) return c->out.size() - c->sent;  // how it goes
     c->waiting = false;
     if (last)
       c->replied = true;
     else
       c->streaming = true;
-    if (c->sent > 0) {  // what went out already goes from the buffer
+    if (c->sent > 0 && c->sent >= c->out.size() / 2) {  // what went out goes, now and then
       c->out.erase(0, c->sent);
       c->sent = 0;
     }
@@ -343,10 +344,12 @@ std::optional<size_t> Server::deliver(uint64_t id, std::string text, bool last) 
       c->out = std::move(text);
     else
       c->out += text;
-    c->watcher->set(c->fd, EV_WRITE);
-    c->watcher->start();
+    if (!c->watcher->active()) {
+      c->watcher->set(c->fd, EV_WRITE);
+      c->watcher->start();
+    }
     if (!c->idle->active()) c->idle->start(limits_.idle_timeout);  // now for the reply to move
-    return c->out.size();
+    return c->out.size() - c->sent;
   }
   return std::nullopt;
 }

@@ -95,11 +95,16 @@ TEST_F(HttpCheck, KeepaliveReusesOneConnectionAcrossRuns) {
   EXPECT_EQ(server.accepted(), 3);
   s.keepalive = true;
   {
-    CurlMulti multi(loop_);  // its connection cache closes the connection when it goes
-    HttpProbe p(multi, s);
+    HttpProbe p(multi_, s);
     for (int i = 0; i < 3; ++i) EXPECT_EQ(run_probe(loop_, p).to_string(), "ok");
   }
   EXPECT_EQ(server.accepted(), 4);
+  // The kept connection went with its probe (its own cache, not the multi's, which lives
+  // on): the server, serving one connection at a time, is free to answer the next one.
+  s.keepalive = false;
+  HttpProbe fresh(multi_, s);
+  EXPECT_EQ(run_probe(loop_, fresh).to_string(), "ok");
+  EXPECT_EQ(server.accepted(), 5);
 }
 
 TEST_F(HttpCheck, Status500IsBadStatus) {

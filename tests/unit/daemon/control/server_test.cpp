@@ -361,15 +361,17 @@ TEST(ControlServer, StreamedRepliesGoOutInPartsAndSayHowMuchIsUnsent) {
   auto q = part(big);
   ASSERT_TRUE(q);
   EXPECT_EQ(*q, big.size());  // nothing sent yet
-  std::optional<size_t> later;
+  std::optional<size_t> later, after_end = 1;
   Timer finish(loop, [&] {
     later = part("y");
     end("z\n");
+    after_end = part("after the end");  // refused: the reply has ended
   });
   finish.start(std::chrono::milliseconds(50));
   EXPECT_EQ(read_until_eof(loop, a), big + "yz\n");
   ASSERT_TRUE(later);
   EXPECT_LT(*later, big.size() + 1);  // the client has taken some meanwhile
+  EXPECT_FALSE(after_end);
   EXPECT_FALSE(part("late"));         // the connection is gone
   ::close(a);
 }
