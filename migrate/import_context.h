@@ -3,6 +3,7 @@
 // node's position, keepalived's value syntaxes (integers, decimal seconds, commands), and
 // the state one section leaves for another (global defaults, script names).
 #pragma once
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -61,6 +62,21 @@ class Ctx {
   }
   void note(const Pos& pos, const std::string& msg) {
     out_.diagnostics.push_back({pos, msg, Severity::note});
+  }
+  // A definition by name (`KEYWORD NAME { ... }`): true when it has a name `defined` does not
+  // know yet; else a warning and false (keepalived too skips a nameless one and uses the
+  // first of two with one name). `what` names it in "the WHAT has no name".
+  bool new_definition(const Node& n, const std::string& what,
+                      const std::function<bool(const std::string&)>& defined) {
+    if (n.args.empty()) {
+      bad(n, "the " + what + " has no name", "ignored");
+      return false;
+    }
+    if (defined(n.args[0])) {
+      warn(n.pos, n.keyword + " " + n.args[0] + " defined again: the first one is used");
+      return false;
+    }
+    return true;
   }
   // A value keepalived would refuse (and skip) too: "KEYWORD: bad value 'X' (WHY): INSTEAD".
   void bad(const Node& n, const std::string& why, const std::string& instead) {

@@ -185,14 +185,8 @@ std::optional<RsSpec> real_server(Ctx& ctx, const Node& n, const Timing& vs_timi
 }  // namespace
 
 void map_vs_group(Ctx& ctx, const Node& n, VsGroups& groups) {
-  if (n.args.empty()) {
-    ctx.bad(n, "the group has no name", "ignored");
+  if (!ctx.new_definition(n, "group", [&](const std::string& name) { return groups.contains(name); }))
     return;
-  }
-  if (groups.contains(n.args[0])) {
-    ctx.warn(n.pos, "virtual_server_group " + n.args[0] + " defined again: the first one is used");
-    return;
-  }
   VsGroup g;
   g.pos = n.pos;
   for (auto& c : n.children) {

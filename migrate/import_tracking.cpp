@@ -19,16 +19,12 @@ std::string group_owner(const std::string& group) { return "sync group " + group
 // old name vrrp_track_file) -> [[track_file]]. keepalived's weight defaults to 1 (value x 1
 // added to the priority); hadirector's to 0 (fault): written explicitly.
 void map_track_file(Ctx& ctx, const Node& n) {
-  if (n.args.empty()) {
-    ctx.bad(n, "the track file has no name", "ignored");
-    return;
-  }
   auto& cfg = ctx.out().config;
-  for (auto& f : cfg.track_files)
-    if (f.name == n.args[0]) {
-      ctx.warn(n.pos, n.keyword + " " + n.args[0] + " defined again: the first one is used");
-      return;
-    }
+  if (!ctx.new_definition(n, "track file", [&](const std::string& name) {
+        return std::any_of(cfg.track_files.begin(), cfg.track_files.end(),
+                           [&](auto& f) { return f.name == name; });
+      }))
+    return;
   config::TrackFile f;
   f.name = n.args[0];
   f.weight = 1;

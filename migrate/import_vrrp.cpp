@@ -15,16 +15,12 @@ using namespace std::chrono_literals;
 using config::VrrpInstance;
 
 void map_vrrp_script(Ctx& ctx, const Node& n) {
-  if (n.args.empty()) {
-    ctx.bad(n, "the script has no name", "ignored");
-    return;
-  }
   auto& cfg = ctx.out().config;
-  for (auto& s : cfg.track_scripts)
-    if (s.name == n.args[0]) {
-      ctx.warn(n.pos, "vrrp_script " + n.args[0] + " defined again: the first one is used");
-      return;
-    }
+  if (!ctx.new_definition(n, "script", [&](const std::string& name) {
+        return std::any_of(cfg.track_scripts.begin(), cfg.track_scripts.end(),
+                           [&](auto& s) { return s.name == name; });
+      }))
+    return;
   config::TrackScript s;
   s.name = n.args[0];
   s.interval = 1s;  // keepalived's default

@@ -926,6 +926,48 @@ virtual_server 192.0.2.1 80 80 {
   reload(im);
 }
 
+// A named definition without its name is skipped, and of two with one name the first is
+// used, as keepalived does, each with a warning at its line.
+TEST(KeepalivedImport, NamelessAndRepeatedDefinitionsAreWarned) {
+  auto im = import_text(R"(vrrp_script chk {
+  script /bin/true
+}
+vrrp_script chk {
+  script /bin/false
+}
+vrrp_script {
+  script /bin/true
+}
+track_file f {
+  file /run/f
+}
+vrrp_track_file f {
+  file /run/g
+}
+track_file {
+  file /run/h
+}
+virtual_server_group g {
+  192.0.2.1 80
+}
+virtual_server_group g {
+  192.0.2.2 80
+}
+virtual_server_group {
+  192.0.2.3 80
+}
+)");
+  EXPECT_THAT(said(im),
+              ElementsAre(HasSubstr(":4: warning: vrrp_script chk defined again: the first one is used"),
+                          HasSubstr(":7: warning: vrrp_script: the script has no name: ignored"),
+                          HasSubstr(":13: warning: vrrp_track_file f defined again: the first one is used"),
+                          HasSubstr(":16: warning: track_file: the track file has no name: ignored"),
+                          HasSubstr(":22: warning: virtual_server_group g defined again: the first one is used"),
+                          HasSubstr(":25: warning: virtual_server_group: the group has no name: ignored")));
+  ASSERT_EQ(im.config.track_scripts.size(), 1u);
+  EXPECT_EQ(im.config.track_scripts[0].command, std::vector<std::string>{"/bin/true"});
+}
+
 // keepalived takes any bytes; TOML holds UTF-8 only: such a line is dropped with a warning,
 // and the header quotes it with \xNN escapes (found by the fuzzer).
 TEST(KeepalivedImport, LinesThatAreNotUtf8AreDroppedAndQuotedEscaped) {
