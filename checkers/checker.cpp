@@ -4,6 +4,7 @@
 #include <set>
 
 #include "checkers/syn_prober.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 namespace hd::checkers {
@@ -64,7 +65,7 @@ Endpoint take_target(Spec& s) {
   return ep;
 }
 
-void mix(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
+void mix(size_t& h, size_t v) { h = hash_mix(h, v); }
 
 }  // namespace
 
@@ -78,7 +79,7 @@ size_t SpecPool::hash(const Spec& s) {
   mix(h, static_cast<size_t>(s.file_base_weight));
   mix(h, static_cast<size_t>(s.method) | static_cast<size_t>(s.dns_type) << 8);
   mix(h, static_cast<size_t>(s.connect_timeout.count()));
-  if (s.source_address) mix(h, std::hash<std::string>{}(s.source_address->str()));
+  if (s.source_address) mix(h, hash_address(*s.source_address));
   // Every string: checks that differ only in one (a script's argument naming its server, as
   // keepalived's misc_path configs do) must not share a bucket, or interning is quadratic.
   std::hash<std::string> str;

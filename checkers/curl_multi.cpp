@@ -42,10 +42,10 @@ CurlMulti::CurlMulti(Loop& loop)
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  // Idle connections kept for reuse in the multi's own cache: only a keepalive check's whose
-  // probe could not get a cache of its own (HttpProbe's share handle; out of memory).
-  // libcurl's default, 4 per easy handle in the multi, counts only the transfers running
-  // now, so such checks would evict one another, each eviction walking the whole cache.
+  // No limit on idle connections kept for reuse (keepalive checks, each in a cache of its
+  // probe's own). libcurl's default, 4 per easy handle in the multi, counts only the
+  // transfers running now. Measured, not explained: without this, 5,000 keepalive checks a
+  // second ran 3-4x the overruns (4,364-5,367 against 1,311-1,489 in 30 s, same machine).
   curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, 1L << 20);
 }
 

@@ -119,21 +119,21 @@ HttpProbe::HttpProbe(CurlMulti& multi, SpecPtr spec, Endpoint target)
     curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   }
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
-  const long fresh = smtp || !spec_->keepalive ? 1L : 0L;
-  curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, fresh);
-  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, fresh);
-  if (!fresh) {
+  if (spec_->keepalive && !smtp) {
     // The kept connection lives in a connection cache of this probe's own. In the multi's
     // shared one, libcurl 7.88 walks every cached connection each time a transfer that left
     // one behind is removed (close_connect_only): O(checks) per check, 100 % of a core at
-    // 5,000 keepalive checks a second. Alone, the walk is one connection long.
-    // Without one (out of memory) the multi's cache serves, only slower.
+    // 5,000 keepalive checks a second. Alone, the walk is one connection long. Without one
+    // (out of memory): a new connection every run, as without keepalive.
     share_ = curl_share_init();
     if (share_) {
       curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
       curl_easy_setopt(easy_, CURLOPT_SHARE, share_);
     }
   }
+  const long fresh = share_ ? 0L : 1L;
+  curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, fresh);
+  curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, fresh);
   curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 0L);
   // No DNS cache: only IP literals are ever "resolved" (the URL's, or
   // CONNECT_TO's). With the default 60 s cache, the multi's cache holds one
@@ -216,7 +216,7 @@ size_t HttpProbe::on_write(char* data, size_t size, size_t n, void* selfp) {
   // keepalive, a body up to kMaxBody is read to its end and dropped, so the connection can
   // carry the next run (a longer one is cut, and the next run connects anew).
   if (!self->matcher_.needs_body()) {
-    if (self->spec_->keepalive && self->discarded_ + len <= kMaxBody) {
+    if (self->share_ && self->discarded_ + len <= kMaxBody) {
       self->discarded_ += len;
       return len;
     }

@@ -53,7 +53,7 @@ class HttpProbe final : public Probe, private CurlTransfer {
   Endpoint target_;
   HttpMatcher matcher_;
   CURL* easy_ = nullptr;
-  CURLSH* share_ = nullptr;  // keepalive: the probe's own connection cache
+  CURLSH* share_ = nullptr;  // keepalive: its own connection cache (none: a new one each run)
   curl_slist* headers_ = nullptr;
   curl_slist* connect_to_ = nullptr;
   std::string url_;

@@ -55,10 +55,9 @@ class ProbeContext {
   std::unique_ptr<SynProber> syn_;
 };
 
-// The probe for spec.type; for a spec that validate() rejects, a probe that
-// always fails with Reason::invalid_check.
-// A probe of `target` as `spec` says (the spec's own address and port are not read: the
-// Checker shares one spec between the checks that differ only in their targets).
+// The probe of `target` for spec.type (the spec's own address and port are not read: the
+// Checker shares one spec between the checks that differ only in their targets); for a
+// spec that validate() rejects, a probe that always fails with Reason::invalid_check.
 std::unique_ptr<Probe> make_probe(ProbeContext& ctx, SpecPtr spec, const Endpoint& target);
 inline std::unique_ptr<Probe> make_probe(ProbeContext& ctx, const Spec& spec) {
   return make_probe(ctx, std::make_shared<const Spec>(spec), endpoint_of(spec));

@@ -127,7 +127,6 @@ class Director {
   std::vector<std::function<void(const ReloadOutcome&)>> parsing_for_;
   std::vector<std::function<void(const ReloadOutcome&)>> waiting_;
   std::unique_ptr<Mailbox<config::LoadResult>> parsed_;
-  // status --json requests being written, a slice per loop turn (status_timer_).
   // A JSON document written a slice per loop turn and sent to its client as it is made
   // (control::Reply::streamed): `status --json` and `ctl show`.
   struct StatusJob {

@@ -3,22 +3,14 @@
 
 #include <algorithm>
 
+#include "core/hash.h"
+
 namespace hd::ipvs {
 namespace {
 
 std::string host_port(const IpAddress& a, uint16_t port) {
   if (a.is_v4()) return a.str() + ":" + std::to_string(port);
   return "[" + a.str() + "]:" + std::to_string(port);
-}
-
-size_t mix(size_t seed, size_t v) {
-  return seed ^ (v + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2));
-}
-
-size_t hash_address(const IpAddress& a) {
-  size_t h = static_cast<size_t>(a.family());
-  for (size_t i = 0; i < a.size(); ++i) h = mix(h, a.data()[i]);
-  return h;
 }
 
 }  // namespace
@@ -238,11 +230,11 @@ std::optional<TunnelProblem> validate_tunnel(const Tunnel& t) {
 }  // namespace hd::ipvs
 
 size_t std::hash<hd::ipvs::ServiceKey>::operator()(const hd::ipvs::ServiceKey& k) const noexcept {
-  size_t h = hd::ipvs::mix(k.mark(), static_cast<size_t>(k.protocol()));
-  h = hd::ipvs::mix(h, k.port());
-  return hd::ipvs::mix(h, hd::ipvs::hash_address(k.address()));
+  size_t h = hd::hash_mix(k.mark(), static_cast<size_t>(k.protocol()));
+  h = hd::hash_mix(h, k.port());
+  return hd::hash_mix(h, hd::hash_address(k.address()));
 }
 
 size_t std::hash<hd::ipvs::DestKey>::operator()(const hd::ipvs::DestKey& k) const noexcept {
-  return hd::ipvs::mix(hd::ipvs::hash_address(k.address), k.port);
+  return hd::hash_mix(hd::hash_address(k.address), k.port);
 }
