@@ -33,49 +33,31 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 per=$(( (N + 9) / 10 ))
 
-# keepalived.conf and two hadirector configs with the same servers.
-{
-  echo "global_defs { router_id bench }"
-  for v in $(seq 0 9); do
-    echo "virtual_server 10.9.$v.1 80 {"
-    echo "  delay_loop 1"
-    echo "  lb_algo rr"
-    echo "  lb_kind NAT"
-    echo "  protocol TCP"
-    for i in $(seq 0 $((per - 1))); do
-      ((v * per + i < N)) || break
-      # One keyword a line: keepalived's parser takes no ';'.
-      printf '  real_server 127.0.0.1 %d {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' \
-        $((20000 + v * per + i))
-    done
-    echo "}"
+# keepalived.conf and a hadirector config with the same servers, written in one pass (the
+# hadirector one for half-open probes; the connect variant differs in `probe` alone).
+echo "global_defs { router_id bench }" >"$work/k.conf"
+printf '[global]\ndataplane = "kernel"\nlog_level = "warning"\n' >"$work/h.toml"
+for v in $(seq 0 9); do
+  printf 'virtual_server 10.9.%d.1 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n' \
+    "$v" >>"$work/k.conf"
+  printf '[[virtual_server]]\naddress = "10.9.%d.1"\nport = 80\nscheduler = "rr"\n' "$v" >>"$work/h.toml"
+  for i in $(seq 0 $((per - 1))); do
+    ((v * per + i < N)) || break
+    port=$((20000 + v * per + i))
+    # One keyword a line: keepalived's parser takes no ';'.
+    printf '  real_server 127.0.0.1 %d {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n' \
+      "$port" >>"$work/k.conf"
+    printf '  [[virtual_server.real_server]]\n  address = "127.0.0.1"\n  port = %d\n  forwarding = "nat"\n  check = { type = "tcp", probe = "syn", interval = "1s", timeout = "1s" }\n' \
+      "$port" >>"$work/h.toml"
   done
-} >"$work/k.conf"
-for probe in syn connect; do
-  {
-    echo "[global]"
-    echo "control_socket = \"/tmp/hd-$probe.sock\""
-    echo "runtime_dir = \"/tmp/hd-$probe\""
-    echo "state_dir = \"/tmp/hd-$probe\""
-    echo "dataplane = \"kernel\""
-    echo "log_level = \"warning\""
-    for v in $(seq 0 9); do
-      echo "[[virtual_server]]"
-      echo "address = \"10.9.$v.1\""
-      echo "port = 80"
-      echo "scheduler = \"rr\""
-      for i in $(seq 0 $((per - 1))); do
-        ((v * per + i < N)) || break
-        echo "  [[virtual_server.real_server]]"
-        echo "  address = \"127.0.0.1\""
-        echo "  port = $((20000 + v * per + i))"
-        echo "  forwarding = \"nat\""
-        echo "  check = { type = \"tcp\", probe = \"$probe\", interval = \"1s\", timeout = \"1s\" }"
-      done
-    done
-  } >"$work/h-$probe.toml"
+  echo "}" >>"$work/k.conf"
 done
-"$HD" check -c "$work/h-syn.toml" >/dev/null
+for probe in syn connect; do
+  { printf '[global]\ncontrol_socket = "/tmp/hd-%s.sock"\nruntime_dir = "/tmp/hd-%s"\nstate_dir = "/tmp/hd-%s"\n' \
+      "$probe" "$probe" "$probe"
+    sed -e '1d' -e "s/probe = \"syn\"/probe = \"$probe\"/" "$work/h.toml"; } >"$work/h-$probe.toml"
+done
+for probe in syn connect; do "$HD" check -c "$work/h-$probe.toml" >/dev/null; done
 
 cat >"$work/guest.sh" <<'EOF'
 #!/bin/sh
