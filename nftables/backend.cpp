@@ -29,18 +29,49 @@ nft_ctx* new_context() {
 // `list table ip hadirector` and `list table ip6 hadirector` on `ctx`, one after the other:
 // nothing for a table that is not there; nullopt when the kernel could not be read (anything
 // but "No such file or directory": a failed read is not a deleted table).
+// The table is listed without the contents of its sets (terse): a persistent service's sets
+// hold a client each, as many as there are; the services map is listed on its own, whole.
 std::optional<std::string> list_table(nft_ctx* ctx) {
   std::string out;
+  const unsigned flags = nft_ctx_output_get_flags(ctx);
   for (Family f : {Family::v4, Family::v6}) {
-    const std::string cmd = "list table " + table(f);
-    if (nft_run_cmd_from_buffer(ctx, cmd.c_str()) != 0) {
-      const std::string err = nft_ctx_get_error_buffer(ctx);  // consumed: the next is read alone
-      if (err.find("No such file or directory") == std::string::npos) return std::nullopt;
-      continue;
+    for (const std::string& cmd : {"list table " + table(f), "list map " + table(f) + " services"}) {
+      const bool terse = cmd.rfind("list table ", 0) == 0;
+      nft_ctx_output_set_flags(ctx, terse ? flags | NFT_CTX_OUTPUT_TERSE : flags);
+      const int rc = nft_run_cmd_from_buffer(ctx, cmd.c_str());
+      nft_ctx_output_set_flags(ctx, flags);
+      if (rc != 0) {
+        const std::string err = nft_ctx_get_error_buffer(ctx);  // consumed: the next is read alone
+        if (err.find("No such file or directory") == std::string::npos) return std::nullopt;
+        break;  // no table (or no map: its elements are gone)
+      }
+      out += nft_ctx_get_output_buffer(ctx);
     }
-    out += nft_ctx_get_output_buffer(ctx);
   }
   return out;
+}
+
+// Why the listed table does not hold `s` as written: the first difference found.
+std::string damage(const Listing& l, const ipvs::Service& s) {
+  const std::string c = chain_name(s.key);
+  auto e = l.elements.find(s.key);
+  if (e == l.elements.end()) return "its map element is gone";
+  if (e->second != c) return "its map element jumps to " + e->second;
+  auto r = l.chains.find(c);
+  if (r == l.chains.end()) return "its chain is gone";
+  const ServiceObjects o = service_objects(s);
+  if (r->second.size() != o.rules.size())
+    return "its chain holds " + std::to_string(r->second.size()) + " rules, not " + std::to_string(o.rules.size());
+  for (auto& [name, rules] : o.chains) {
+    auto it = l.chains.find(name);
+    if (it == l.chains.end()) return "its chain " + name + " is gone";
+    std::vector<std::string> want;
+    for (auto& rule : rules) want.push_back(normalize_rule(rule));
+    if (it->second != want) return "its chain " + name + " is not the one written";
+  }
+  for (auto& [name, def] : o.sets)
+    if (!l.sets.count(name)) return "its set " + name + " is gone";
+  return "its rule is not the one written";
 }
 
 }  // namespace
@@ -308,17 +339,8 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
       continue;
     }
     const auto& key = it->first;
-    const std::string c = chain_name(key);
-    auto e = l.elements.find(key);
-    auto r = l.rules.find(c);
     if (!text.empty())  // a table gone whole was said once
-      HD_LOG(warning, "nftables") << key.str() << ": "
-                                  << (e == l.elements.end()  ? "its map element is gone"
-                                      : e->second != c       ? "its map element jumps to " + e->second
-                                      : r == l.rules.end()   ? "its chain is gone"
-                                      : r->second != 1       ? "its chain holds " + std::to_string(r->second) + " rules"
-                                                             : "its rule is not the one written")
-                                  << ": writing it again";
+      HD_LOG(warning, "nftables") << key.str() << ": " << damage(l, it->second) << ": writing it again";
     damaged.emplace(key, std::move(it->second));
     it = programmed_.erase(it);
   }
@@ -354,6 +376,32 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
     if (auto err = run("flush chain " + t + " " + c + "\ndelete chain " + t + " " + c + "\n"); !err.empty())
       failed = err;  // the plan's add flushes it before writing its rule
   }
+  // Persistent services' server chains and sets that no service held here names: those of the
+  // services removed above, and any other left over (chains first: they update the sets).
+  std::set<std::string> expected;
+  for (auto& [key, svc] : programmed_) {
+    if (!(svc.flags & ipvs::kPersistent)) continue;
+    const ServiceObjects o = service_objects(svc);
+    for (auto& [name, rules] : o.chains) expected.insert(name);
+    for (auto& [name, def] : o.sets) expected.insert(name);
+  }
+  auto leftover = [&](const std::string& name) -> std::optional<ipvs::ServiceKey> {
+    auto owner = persist_owner(name);
+    if (!owner || expected.count(name) || since(owner->first)) return std::nullopt;
+    return owner->first;
+  };
+  for (auto& [name, rules] : l.chains)
+    if (auto key = leftover(name)) {
+      const std::string t = table(key->family());
+      if (auto err = run("flush chain " + t + " " + name + "\ndelete chain " + t + " " + name + "\n"); !err.empty())
+        failed = err;
+      remove.insert(*key);
+    }
+  for (auto& name : l.sets)
+    if (auto key = leftover(name)) {
+      if (auto err = run("delete set " + table(key->family()) + " " + name + "\n"); !err.empty()) failed = err;
+      remove.insert(*key);
+    }
   ++writes_;
   for (auto& key : remove) written_[key] = writes_;
   if (!failed.empty())

@@ -29,10 +29,6 @@ std::string table(Family f) { return fam(f) + " " + kTable; }
 
 std::string element_of(const ipvs::ServiceKey& k) { return element(k); }
 
-namespace {
-
-}  // namespace
-
 size_t mh_size(int64_t total_weight) {
   auto prime = [](size_t n) {
     if (n < 2) return false;
@@ -91,7 +87,8 @@ std::vector<std::string> unsupported(const ipvs::Service& s) {
   if (s.scheduler != "rr" && s.scheduler != "wrr" && s.scheduler != "sh" && s.scheduler != "dh" &&
       s.scheduler != "mh")
     out.push_back("scheduler " + s.scheduler + " (rr, wrr, sh, dh and mh only)");
-  if (s.flags & ipvs::kPersistent) out.push_back("persistence");
+  if (!s.pe_name.empty()) out.push_back("persistence engine " + s.pe_name);
+  if (s.flags & ipvs::kOnePacket) out.push_back("one-packet scheduling");
   for (auto& d : s.destinations) {
     if (d.method != ipvs::Method::nat) {
       out.push_back("forwarding " + std::string(ipvs::to_string(d.method)) + " (nat only)");
@@ -118,19 +115,33 @@ std::string chain_name(const ipvs::ServiceKey& k) {
          std::to_string(k.port());
 }
 
-std::string service_rule(const ipvs::Service& s) {
-  // The servers taking new connections, in address order (the same servers give the same
-  // rule whatever order they came in), with their weights: rr counts each once; wrr's are
-  // divided by their greatest common divisor (2:2:4 is 1:1:2, a shorter cycle).
-  const bool rr = s.scheduler == "rr";
+namespace {
+
+// The scheduler's pick among the servers taking new connections (weight > 0, in address
+// order: the same servers give the same rule whatever order they came in): the expression
+// ("numgen inc mod 6"), its slot ranges (each a server), and the comment mh's weights ride in.
+struct Pick {
+  struct Range {
+    size_t lo, hi, dest;
+  };
   std::vector<const ipvs::Destination*> dests;
+  std::string expr;
+  std::vector<Range> ranges;
+  std::string comment;
+};
+
+Pick pick_of(const ipvs::Service& s) {
+  // rr counts each server once; wrr's weights are divided by their greatest common divisor
+  // (2:2:4 is 1:1:2, a shorter cycle).
+  Pick p;
+  const bool rr = s.scheduler == "rr";
   for (auto& d : s.destinations)
-    if (d.weight > 0) dests.push_back(&d);
-  std::sort(dests.begin(), dests.end(), [](auto* a, auto* b) { return a->key < b->key; });
-  if (dests.empty()) return "drop";
+    if (d.weight > 0) p.dests.push_back(&d);
+  std::sort(p.dests.begin(), p.dests.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  if (p.dests.empty()) return p;
   std::vector<int64_t> w;
   int64_t g = 0, max = 0, total = 0;
-  for (auto* d : dests) {
+  for (auto* d : p.dests) {
     w.push_back(rr ? 1 : d->weight);
     g = std::gcd(g, w.back());
   }
@@ -139,10 +150,6 @@ std::string service_rule(const ipvs::Service& s) {
     max = std::max(max, x);
     total += x;
   }
-  auto target = [&](size_t i) {
-    const uint16_t port = dests[i]->key.port ? dests[i]->key.port : s.key.port();
-    return dests[i]->key.address.str() + " . " + std::to_string(port);
-  };
   // The slots 0..total-1, each a server. A counter (rr, wrr) walks them in IPVS's wrr order
   // (every server of weight >= k, for k from the largest weight down): a rule rewritten by a
   // health change or a slow-start step restarts the counter at slot 0, and interleaved slots
@@ -152,7 +159,6 @@ std::string service_rule(const ipvs::Service& s) {
   const bool hashed = s.scheduler == "sh" || s.scheduler == "dh";
   const bool mh = s.scheduler == "mh";
   std::vector<size_t> slots;
-  std::string comment;
   if (mh) {
     // Maglev: a table of a prime number of slots, each server's slots spread over it; a
     // server leaving or joining moves little more than its own share. The weights (over
@@ -160,16 +166,16 @@ std::string service_rule(const ipvs::Service& s) {
     // service it wrote (nft keeps 128 bytes of comment: past that, read back from the
     // slots' shares, approximately).
     std::vector<ipvs::DestKey> keys;
-    for (auto* d : dests) keys.push_back(d->key);
+    for (auto* d : p.dests) keys.push_back(d->key);
     // At most 4,096 units of weight (the table's 16 slots a unit): larger weights scaled down,
     // each server keeping at least one, so every server gets its share of slots.
     std::vector<int64_t> turns = w;
     if (total > 4096)
       for (auto& t : turns) t = std::max<int64_t>(1, t * 4096 / total);
     for (int owner : mh_table(keys, turns, mh_size(total))) slots.push_back(static_cast<size_t>(owner));
-    comment = "mh";
-    for (size_t i = 0; i < w.size(); ++i) comment += (i ? "," : " ") + std::to_string(w[i]);
-    if (comment.size() > 127) comment = "mh";
+    p.comment = "mh";
+    for (size_t i = 0; i < w.size(); ++i) p.comment += (i ? "," : " ") + std::to_string(w[i]);
+    if (p.comment.size() > 127) p.comment = "mh";
   } else if (!hashed && total <= kMaxSlots) {
     for (int64_t k = max; k >= 1; --k)
       for (size_t i = 0; i < w.size(); ++i)
@@ -177,14 +183,10 @@ std::string service_rule(const ipvs::Service& s) {
   } else {
     for (size_t i = 0; i < w.size(); ++i) slots.insert(slots.end(), static_cast<size_t>(w[i]), i);
   }
-  std::string ranges;
   for (size_t at = 0; at < slots.size();) {
     size_t end = at;
     while (end + 1 < slots.size() && slots[end + 1] == slots[at]) ++end;
-    if (!ranges.empty()) ranges += ", ";
-    ranges += std::to_string(at);
-    if (end > at) ranges += "-" + std::to_string(end);
-    ranges += " : " + target(slots[at]);
+    p.ranges.push_back({at, end, slots[at]});
     at = end + 1;
   }
   // sh, dh: a hash of the source (with sh-port, and its port) or destination address,
@@ -192,13 +194,150 @@ std::string service_rule(const ipvs::Service& s) {
   // IPVS's sh does.
   const std::string mod = " mod " + std::to_string(slots.size());
   const std::string f = fam(s.key.family());
-  std::string pick = "numgen inc" + mod;
+  p.expr = "numgen inc" + mod;
   if (s.scheduler == "sh" || mh)  // kMhPort is the same flag bit as kShPort
-    pick = "jhash " + f + " saddr" + ((s.flags & ipvs::kShPort) ? " . th sport" : "") + mod + " seed 0x0";
+    p.expr = "jhash " + f + " saddr" + ((s.flags & ipvs::kShPort) ? " . th sport" : "") + mod + " seed 0x0";
   else if (s.scheduler == "dh")
-    pick = "jhash " + f + " daddr" + mod + " seed 0x0";
-  return "meta l4proto " + proto(s.key) + " dnat " + f + " addr . port to " + pick + " map { " +
-         ranges + " }" + (comment.empty() ? "" : " comment \"" + comment + "\"");
+    p.expr = "jhash " + f + " daddr" + mod + " seed 0x0";
+  return p;
+}
+
+// "0 : x, 1-2 : y": the pick's ranges, each with what `value` says of its server.
+template <typename F>
+std::string ranges_of(const Pick& p, F&& value) {
+  std::string out;
+  for (auto& r : p.ranges) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(r.lo);
+    if (r.hi > r.lo) out += "-" + std::to_string(r.hi);
+    out += " : " + value(*p.dests[r.dest]);
+  }
+  return out;
+}
+
+uint16_t port_of(const ipvs::Service& s, const ipvs::Destination& d) {
+  return d.key.port ? d.key.port : s.key.port();  // port 0: the service's, as IPVS
+}
+
+std::string with_comment(std::string rule, const std::string& comment) {
+  return comment.empty() ? rule : rule + " comment \"" + comment + "\"";
+}
+
+// The part of a persistent object's name after its prefix: the service's and the server's.
+std::string persist_suffix(const ipvs::ServiceKey& k, const ipvs::DestKey& d) {
+  std::string hex;
+  char two[3];
+  for (uint8_t b : d.address.bytes()) {
+    std::snprintf(two, sizeof two, "%02x", b);
+    hex += two;
+  }
+  const std::string c = chain_name(k);  // "s_..." or "s6_..."
+  return c.substr(1) + "_" + hex + "_" + std::to_string(d.port);
+}
+
+// The client a persistent service keys on: its source address, masked by the netmask.
+std::string client_of(const ipvs::Service& s) {
+  const Family f = s.key.family();
+  const size_t bits = f == Family::v6 ? 128 : 32;
+  const size_t len = s.netmask_len();
+  std::string out = fam(f) + " saddr";
+  if (len >= bits) return out;
+  std::array<uint8_t, 16> m{};
+  for (size_t i = 0; i < len; ++i) m[i / 8] |= static_cast<uint8_t>(0x80 >> (i % 8));
+  auto mask = IpAddress::from_bytes(f, std::span<const uint8_t>(m.data(), bits / 8));
+  return out + " & " + mask->str();
+}
+
+}  // namespace
+
+std::string persist_chain_name(const ipvs::ServiceKey& k, const ipvs::DestKey& d) {
+  return "r" + persist_suffix(k, d);
+}
+std::string persist_set_name(const ipvs::ServiceKey& k, const ipvs::DestKey& d) {
+  return "p" + persist_suffix(k, d);
+}
+
+std::string nft_duration(uint32_t seconds) {
+  if (seconds == 0) return "0s";
+  std::string out;
+  const std::pair<uint32_t, const char*> units[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+  for (auto [size, name] : units) {
+    if (seconds >= size) out += std::to_string(seconds / size) + name;
+    seconds %= size;
+  }
+  return out;
+}
+
+std::optional<uint32_t> parse_nft_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  uint64_t ms = 0;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t digits = at;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == at || digits - at > 9) return std::nullopt;
+    const uint64_t n = std::strtoull(std::string(text.substr(at, digits - at)).c_str(), nullptr, 10);
+    size_t unit = digits;
+    while (unit < text.size() && text[unit] >= 'a' && text[unit] <= 'z') ++unit;
+    const std::string_view u = text.substr(digits, unit - digits);
+    const uint64_t scale = u == "d" ? 86400000 : u == "h" ? 3600000 : u == "m" ? 60000 : u == "s" ? 1000 : u == "ms" ? 1 : 0;
+    if (!scale) return std::nullopt;
+    ms += n * scale;
+    at = unit;
+  }
+  if (ms % 1000 || ms / 1000 > UINT32_MAX) return std::nullopt;
+  return static_cast<uint32_t>(ms / 1000);
+}
+
+std::string service_rule(const ipvs::Service& s) {
+  const Pick p = pick_of(s);
+  if (p.dests.empty()) return "drop";
+  const std::string rule = "meta l4proto " + proto(s.key) + " dnat " + fam(s.key.family()) +
+                           " addr . port to " + p.expr + " map { " +
+                           ranges_of(p, [&](const ipvs::Destination& d) {
+                             return d.key.address.str() + " . " + std::to_string(port_of(s, d));
+                           }) +
+                           " }";
+  return with_comment(rule, p.comment);
+}
+
+ServiceObjects service_objects(const ipvs::Service& s) {
+  ServiceObjects o;
+  if (!(s.flags & ipvs::kPersistent)) {
+    o.rules.push_back(service_rule(s));
+    return o;
+  }
+  const bool v6 = s.key.family() == Family::v6;
+  const std::string client = client_of(s);
+  // A client's element lives for the timeout after its last new connection (IPVS: after its
+  // last connection ends; conntrack's entries are not visible from here).
+  const std::string timeout = nft_duration(std::max<uint32_t>(1, s.timeout));
+  std::vector<const ipvs::Destination*> all;
+  for (auto& d : s.destinations) all.push_back(&d);
+  std::sort(all.begin(), all.end(), [](auto* a, auto* b) { return a->key < b->key; });
+  for (auto* d : all) {
+    const std::string set = persist_set_name(s.key, d->key), chain = persist_chain_name(s.key, d->key);
+    const std::string addr = v6 ? "[" + d->key.address.str() + "]" : d->key.address.str();
+    o.sets[set] = std::string("{ type ") + (v6 ? "ipv6_addr" : "ipv4_addr") +
+                  " ; flags dynamic,timeout ; size " + std::to_string(kPersistClients) + " ; }";
+    // The element first, on its own: a full set fails that rule, not the DNAT.
+    o.chains[chain] = {"update @" + set + " { " + client + " timeout " + timeout + " }",
+                       "meta l4proto " + proto(s.key) + " dnat to " + addr + ":" +
+                           std::to_string(port_of(s, *d))};
+    o.rules.push_back(client + " @" + set + " goto " + chain);
+  }
+  const Pick p = pick_of(s);
+  if (p.dests.empty()) {
+    o.rules.push_back("drop");
+  } else {
+    o.rules.push_back(with_comment(p.expr + " vmap { " +
+                                       ranges_of(p, [&](const ipvs::Destination& d) {
+                                         return "goto " + persist_chain_name(s.key, d.key);
+                                       }) +
+                                       " }",
+                                   p.comment));
+  }
+  return o;
 }
 
 std::string base_script(Family f) {
@@ -249,6 +388,30 @@ std::optional<ipvs::ServiceKey> key_of_chain(const std::string& name) {
   return ipvs::ServiceKey::inet(*proto, *addr, static_cast<uint16_t>(port));
 }
 
+// "r_0a090064_tcp_80_0a0a000b_80" (or "p_...", "r6_...", "p6_...") -> its service and server.
+std::optional<std::pair<ipvs::ServiceKey, ipvs::DestKey>> persist_key_of(const std::string& name) {
+  if (name.size() < 2 || (name[0] != 'r' && name[0] != 'p')) return std::nullopt;
+  const size_t port_at = name.rfind('_');
+  if (port_at == std::string::npos || port_at == 0) return std::nullopt;
+  const size_t hex_at = name.rfind('_', port_at - 1);
+  if (hex_at == std::string::npos) return std::nullopt;
+  auto key = key_of_chain("s" + name.substr(1, hex_at - 1));
+  if (!key) return std::nullopt;
+  const std::string hex = name.substr(hex_at + 1, port_at - hex_at - 1);
+  const size_t n = key->family() == Family::v6 ? 16 : 4;
+  if (hex.size() != 2 * n || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return std::nullopt;
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(std::stoul(hex.substr(2 * i, 2), nullptr, 16));
+  const std::string port = name.substr(port_at + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const unsigned long pn = std::stoul(port);
+  auto addr = IpAddress::from_bytes(key->family(), std::span<const uint8_t>(b.data(), n));
+  if (pn > 65535 || !addr) return std::nullopt;
+  return std::make_pair(*key, ipvs::DestKey{*addr, static_cast<uint16_t>(pn)});
+}
+
 // What a service rule does, whichever way it is spelled (as we write it or as nft lists it):
 // the pick (counter, or a hash of what), the modulus, the slots, the comment.
 std::string rule_signature(const std::string& line) {
@@ -261,10 +424,15 @@ std::string rule_signature(const std::string& line) {
                                       : "?";
   if (auto m = line.find(" mod "); m != std::string::npos)
     sig += " mod " + std::to_string(std::strtoul(line.c_str() + m + 5, nullptr, 10));
+  size_t open = 7;
   auto b = line.find(" map { ");
+  if (b == std::string::npos) {  // a persistent service's pick: a vmap of server chains
+    b = line.find(" vmap { ");
+    open = 8;
+  }
   auto e = b == std::string::npos ? b : line.find('}', b);
   if (b != std::string::npos && e != std::string::npos)
-    for (char c : line.substr(b + 7, e - b - 7))
+    for (char c : line.substr(b + open, e - b - open))
       if (c != ' ' && c != '\t') sig += c;
   if (auto c = line.find("comment \""); c != std::string::npos) sig += " " + line.substr(c);
   return sig;
@@ -357,8 +525,10 @@ Listing parse_listing(const std::string& listing) {
     if (line.rfind("chain ", 0) == 0 || line.rfind("map ", 0) == 0 || line.rfind("set ", 0) == 0) {
       block = trim(std::string_view(line).substr(0, line.find(" {")));
       cur = nullptr;
+      if (block.rfind("set ", 0) == 0) l.sets.insert(block.substr(4));
       if (block.rfind("chain ", 0) != 0) continue;
       const std::string name = block.substr(6);
+      if (name != "prerouting" && name != "output") l.chains[name];
       auto key = key_of_chain(name);
       if (!key || key->family() != tf) continue;
       l.rules[name] = 0;
@@ -383,9 +553,50 @@ Listing parse_listing(const std::string& listing) {
       if (line == f + " daddr . meta l4proto . th dport vmap @services") ++base_vmap[fi][base];
       continue;
     }
+    if (block.rfind("chain ", 0) == 0) l.chains[block.substr(6)].push_back(normalize_rule(line));
     if (!cur) continue;
     ++l.rules[block.substr(6)];
     l.signatures[cur->key] = rule_signature(line);
+    // A persistent service: a server's lookup rule ("ip saddr [& MASK ==] @p_... goto r_..."),
+    // then the pick, a vmap of the servers' chains ("0 : goto r_..., 1-2 : goto r_...").
+    auto server = [&](const std::string& chain) -> ipvs::Destination* {
+      auto k = persist_key_of(chain);
+      if (!k || k->first != cur->key) return nullptr;
+      cur->flags |= ipvs::kPersistent;
+      auto it = std::find_if(cur->destinations.begin(), cur->destinations.end(),
+                             [&](const ipvs::Destination& x) { return x.key == k->second; });
+      if (it != cur->destinations.end()) return &*it;
+      ipvs::Destination d;
+      d.key = k->second;
+      d.weight = 0;
+      cur->destinations.push_back(d);
+      return &cur->destinations.back();
+    };
+    if (line.find(" vmap { ") == std::string::npos) {
+      if (auto g = line.find(" goto "); g != std::string::npos && line.find(" @p") != std::string::npos) {
+        server(trim(std::string_view(line).substr(g + 6)));
+        if (auto a = line.find(" & "); a != std::string::npos) {
+          auto mask = IpAddress::parse(line.substr(a + 3, line.find(' ', a + 3) - (a + 3)));
+          if (mask && mask->family() == tf) {
+            uint8_t bits = 0;
+            for (uint8_t b : mask->bytes())
+              for (int i = 7; i >= 0; --i) bits += (b >> i) & 1;
+            cur->netmask = bits;
+          }
+        }
+      }
+    } else {
+      std::string body = line.substr(line.find(" vmap { ") + 8);
+      for_each_item(body.substr(0, body.find('}')), [&](const std::string& e) {
+        unsigned lo = 0, hi = 0;
+        char chain[300] = {};
+        if (std::sscanf(e.c_str(), " %u-%u : goto %299s", &lo, &hi, chain) != 3) {
+          if (std::sscanf(e.c_str(), " %u : goto %299s", &lo, chain) != 2) return;
+          hi = lo;
+        }
+        if (auto* d = hi >= lo ? server(chain) : nullptr) d->weight += static_cast<int32_t>(hi - lo + 1);
+      });
+    }
     std::string comment_weights;
     if (auto c = line.find("comment \"mh"); c != std::string::npos) {
       cur->scheduler = "mh";
@@ -396,8 +607,7 @@ Listing parse_listing(const std::string& listing) {
     if (line.find("jhash " + f + " saddr . ") != std::string::npos) cur->flags |= ipvs::kShPort;
     if (line.find("jhash " + f + " daddr") != std::string::npos) cur->scheduler = "dh";
     auto m = line.find(" map { ");
-    if (m == std::string::npos) continue;
-    std::string body = line.substr(m + 7);
+    std::string body = m == std::string::npos ? "" : line.substr(m + 7);
     body = body.substr(0, body.find('}'));
     for_each_item(body, [&](const std::string& e) {
       unsigned lo = 0, hi = 0, dport = 0;
@@ -436,10 +646,28 @@ Listing parse_listing(const std::string& listing) {
         ws.push_back(static_cast<int32_t>(v));
         p = end;
       }
+      // Of the servers taking new connections (a persistent service lists the others too).
       std::sort(cur->destinations.begin(), cur->destinations.end(),
                 [](const ipvs::Destination& a, const ipvs::Destination& b) { return a.key < b.key; });
-      if (ws.size() == cur->destinations.size())
-        for (size_t i = 0; i < ws.size(); ++i) cur->destinations[i].weight = ws[i];
+      std::vector<ipvs::Destination*> taking;
+      for (auto& d : cur->destinations)
+        if (d.weight > 0) taking.push_back(&d);
+      if (ws.size() == taking.size())
+        for (size_t i = 0; i < ws.size(); ++i) taking[i]->weight = ws[i];
+    }
+  }
+  // A persistent service's timeout: in its servers' chains ("update @p_... { ... timeout 5m }").
+  for (auto& [key, svc] : out) {
+    if (!(svc.flags & ipvs::kPersistent)) continue;
+    for (auto& d : svc.destinations) {
+      auto c = l.chains.find(persist_chain_name(key, d.key));
+      if (c == l.chains.end() || c->second.empty()) continue;
+      const std::string& rule = c->second.front();
+      if (auto t = rule.find(" timeout "); t != std::string::npos) {
+        const size_t from = t + 9;
+        if (auto v = parse_nft_duration(rule.substr(from, rule.find(' ', from) - from))) svc.timeout = *v;
+      }
+      break;
     }
   }
   auto ok = [&](int fi) {
@@ -451,39 +679,101 @@ Listing parse_listing(const std::string& listing) {
   return l;
 }
 
+std::optional<std::pair<ipvs::ServiceKey, ipvs::DestKey>> persist_owner(const std::string& name) {
+  return persist_key_of(name);
+}
+
+std::string normalize_rule(std::string_view rule) {
+  std::string out;
+  for (char c : rule) {
+    if (c == '\t' || c == '\n') c = ' ';
+    if (c == ' ' && (out.empty() || out.back() == ' ')) continue;
+    out += c;
+  }
+  out = trim(out);
+  auto replace = [&](const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = out.find(from, at)) != std::string::npos; at += to.size())
+      out.replace(at, from.size(), to);
+  };
+  replace(" == @", " @");
+  replace("meta l4proto 6 ", "meta l4proto tcp ");
+  replace("meta l4proto 17 ", "meta l4proto udp ");
+  replace("meta l4proto 132 ", "meta l4proto sctp ");
+  return out;
+}
+
 bool holds(const Listing& l, const ipvs::Service& s) {
   const std::string c = chain_name(s.key);
   auto e = l.elements.find(s.key);
-  auto r = l.rules.find(c);
-  auto g = l.signatures.find(s.key);
-  return e != l.elements.end() && e->second == c && r != l.rules.end() && r->second == 1 &&
-         g != l.signatures.end() && g->second == rule_signature(service_rule(s));
+  auto r = l.chains.find(c);
+  if (e == l.elements.end() || e->second != c || r == l.chains.end()) return false;
+  const ServiceObjects o = service_objects(s);
+  const std::vector<std::string>& listed = r->second;
+  if (listed.size() != o.rules.size()) return false;
+  // The pick by what it does (rule_signature); a persistent service's lookups, its servers'
+  // chains and sets as written.
+  for (size_t i = 0; i + 1 < listed.size(); ++i)
+    if (listed[i] != normalize_rule(o.rules[i])) return false;
+  if (rule_signature(listed.back()) != rule_signature(o.rules.back())) return false;
+  for (auto& [name, rules] : o.chains) {
+    auto it = l.chains.find(name);
+    if (it == l.chains.end() || it->second.size() != rules.size()) return false;
+    for (size_t i = 0; i < rules.size(); ++i)
+      if (it->second[i] != normalize_rule(rules[i])) return false;
+  }
+  for (auto& [name, def] : o.sets)
+    if (!l.sets.count(name)) return false;
+  return true;
 }
 
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
   std::string out;
+  auto write_chain = [&](const std::string& t, const std::string& c, const std::vector<std::string>& rules,
+                         bool made) {
+    // "add" keeps a chain that is there (what a drift repair could not remove): flushed, so
+    // the rules below are its only ones.
+    if (!made) out += "add chain " + t + " " + c + "\n";
+    out += "flush chain " + t + " " + c + "\n";
+    for (auto& r : rules) out += "add rule " + t + " " + c + " " + r + "\n";
+  };
+  // A persistent service's server chains and sets that `now` no longer has, after the service's
+  // chain stopped naming them (chains first: they update the sets).
+  auto drop_objects = [&](const std::string& t, const ServiceObjects& was, const ServiceObjects* now) {
+    for (auto& [c, rules] : was.chains)
+      if (!now || !now->chains.count(c)) out += "flush chain " + t + " " + c + "\ndelete chain " + t + " " + c + "\n";
+    for (auto& [name, def] : was.sets)
+      if (!now || !now->sets.count(name)) out += "delete set " + t + " " + name + "\n";
+  };
   for (auto& [key, s] : before) {
     if (after.count(key)) continue;
     const std::string t = table(key.family()), c = chain_name(key);
     out += "delete element " + t + " services { " + element(key) + " }\n";
     out += "flush chain " + t + " " + c + "\n";
     out += "delete chain " + t + " " + c + "\n";
+    drop_objects(t, service_objects(s), nullptr);
   }
   for (auto& [key, s] : after) {
     const std::string t = table(key.family()), c = chain_name(key);
     auto old = before.find(key);
-    const std::string rule = service_rule(s);
-    if (old == before.end()) {
-      // "add" keeps a chain that is there (what a drift repair could not remove): flushed,
-      // so the rule below is its only one.
-      out += "add chain " + t + " " + c + "\n";
-      out += "flush chain " + t + " " + c + "\n";
-      out += "add rule " + t + " " + c + " " + rule + "\n";
-      out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
-    } else if (service_rule(old->second) != rule) {
-      out += "flush chain " + t + " " + c + "\n";
-      out += "add rule " + t + " " + c + " " + rule + "\n";
+    const ServiceObjects now = service_objects(s);
+    std::optional<ServiceObjects> was;
+    if (old != before.end()) {
+      was = service_objects(old->second);
+      if (*was == now) continue;
     }
+    // What the service's chain will name first: sets (kept when there: their clients stay),
+    // then the servers' chains, new or changed.
+    for (auto& [name, def] : now.sets)
+      if (!was || !was->sets.count(name)) out += "add set " + t + " " + name + " " + def + "\n";
+    for (auto& [name, rules] : now.chains) {
+      auto w = was ? was->chains.find(name) : now.chains.end();
+      const bool made = was && w != was->chains.end();
+      if (made && w->second == rules) continue;
+      write_chain(t, name, rules, made);
+    }
+    if (!was || was->rules != now.rules) write_chain(t, c, now.rules, was.has_value());
+    if (!was) out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
+    if (was) drop_objects(t, *was, &now);
   }
   return out;
 }

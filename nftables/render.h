@@ -11,10 +11,19 @@
 // weights; mh: over a Maglev table), or `drop` when no real server takes new connections.
 // A health change rewrites only its service's chain (flush + one rule); connections already
 // tracked keep their real server (conntrack), as IPVS keeps its connection entries.
+//
+// A persistent service (persistence_timeout) has, per real server, a set of the clients it
+// holds (`p_...`: source addresses, masked by persistence_netmask) and a chain (`r_...`) that
+// refreshes the client's element (its timeout starts again) and DNATs to the server. The
+// service's chain sends a client found in a server's set to that server's chain (one rule per
+// server, weight 0 included: its clients stay, as IPVS's templates keep them on a quiescent
+// server) and a new client to the chain the scheduler picks (the same pick, as a vmap).
 #pragma once
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ipvs/model.h"
@@ -22,11 +31,16 @@
 namespace hd::nft {
 
 inline constexpr const char* kTable = "hadirector";
+// The clients a persistent service's set holds per real server (elements are made as clients
+// come, so a set costs what it holds): a client arriving at a full set is forwarded as a new
+// one, unrecorded (IPVS has no bound).
+inline constexpr size_t kPersistClients = 262144;
 
 // What this data plane cannot do for `s` (empty: it can): the loader's errors say these.
 // Supported: IPv4 and IPv6 TCP/UDP services (no fwmark), NAT, schedulers rr and wrr (both
 // exact per cycle of the weights' sum), sh (with sh-port) and dh (a hash over weight-wide
-// ranges), mh (with mh-port; Maglev), no persistence, no connection thresholds.
+// ranges), mh (with mh-port; Maglev), persistence (timeout and netmask; no persistence
+// engine), no connection thresholds.
 std::vector<std::string> unsupported(const ipvs::Service& s);
 
 // mh (Maglev): the table's size for servers whose weights (over their gcd) sum to
@@ -47,6 +61,26 @@ std::string element_of(const ipvs::ServiceKey& k);  // its key in the map: "10.9
 // The rule of a service's chain (without "add rule ...").
 std::string service_rule(const ipvs::Service& s);
 
+// Everything a service is in the table but its map element: its chain's rules, in order; for a
+// persistent service, its servers' r_ chains (name -> rules) and p_ sets (name -> definition).
+struct ServiceObjects {
+  std::vector<std::string> rules;
+  std::map<std::string, std::vector<std::string>> chains;
+  std::map<std::string, std::string> sets;
+  friend bool operator==(const ServiceObjects&, const ServiceObjects&) = default;
+};
+ServiceObjects service_objects(const ipvs::Service& s);
+// A persistent service's per-server objects: "r_0a090064_tcp_80_0a0a000b_80" (chain) and
+// "p_..." (set); "r6_"/"p6_" with 32 hex digits for IPv6.
+std::string persist_chain_name(const ipvs::ServiceKey& k, const ipvs::DestKey& d);
+std::string persist_set_name(const ipvs::ServiceKey& k, const ipvs::DestKey& d);
+// The service and server a persistent object's name ("r_..." or "p_...") belongs to.
+std::optional<std::pair<ipvs::ServiceKey, ipvs::DestKey>> persist_owner(const std::string& name);
+// A duration as nft writes one: "5m", "1h1m1s", "1d"; and back (seconds; nullopt when it is
+// not one, or not whole seconds).
+std::string nft_duration(uint32_t seconds);
+std::optional<uint32_t> parse_nft_duration(std::string_view text);
+
 // The script that makes sure the table, its map and base chains exist, keeping the services
 // a previous run left (their chains and map elements): a restart changes nothing in the
 // kernel until the reconciler asks for a change.
@@ -63,6 +97,10 @@ struct Listing {
   ipvs::Table services;
   std::map<ipvs::ServiceKey, std::string> elements;  // -> the chain it jumps to, or its verdict
   std::map<std::string, int> rules;  // s_ chain name -> rules in it
+  // Every chain but the base ones (s_ and r_) -> its rules as normalize_rule() spells them;
+  // every named set but the services map.
+  std::map<std::string, std::vector<std::string>> chains;
+  std::set<std::string> sets;
   // A service -> what its (last) rule does: the pick, modulus, slots and comment as one
   // string, whichever way nft spelled them (holds() compares these).
   std::map<ipvs::ServiceKey, std::string> signatures;
@@ -71,6 +109,9 @@ struct Listing {
   bool has6 = false;   // whether ip6 hadirector is there at all
 };
 Listing parse_listing(const std::string& listing);
+// A rule as written or as nft lists it, spelled one way: blanks collapsed, no "==" before a set
+// lookup, protocols by name.
+std::string normalize_rule(std::string_view rule);
 // Whether the listed table holds `s` as change_script writes it: its map element jumps to its
 // chain, and the chain holds one rule that does what service_rule(s) does (compared by
 // signature, so nft's own spelling of the rule does not matter).

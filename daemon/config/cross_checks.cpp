@@ -81,7 +81,7 @@ void cross_checks(Ctx& ctx, Config& cfg) {
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
   // dataplane = "nftables" (nftables/render.h): TCP/UDP services (IPv4, IPv6), NAT, rr/wrr/sh/dh/mh,
-  // no persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
+  // persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.
   if (cfg.global.dataplane == Dataplane::nftables) {
     const std::string dp = " (dataplane = \"nftables\" does not have it yet; IPVS does)";
     for (auto& vs : cfg.virtual_servers) {
@@ -95,7 +95,6 @@ void cross_checks(Ctx& ctx, Config& cfg) {
                               "; rr, wrr, sh, dh and mh only" + dp);
       if (vs.scheduler_flags & ipvs::kShFallback)  // the same bit as mh-fallback
         ctx.error(vs.pos, who + (vs.scheduler == ipvs::Scheduler::mh ? "mh-fallback" : "sh-fallback") + dp);
-      if (vs.persistence_timeout > Duration::zero()) ctx.error(vs.pos, who + "persistence" + dp);
       if (vs.one_packet) ctx.error(vs.pos, who + "one_packet" + dp);
       // The sorry server is forwarded as the virtual server says.
       if (vs.sorry_server && vs.forwarding != Forwarding::nat)

@@ -317,5 +317,89 @@ TEST_F(NftBackendTest, OpeningAgainAdoptsTheTableAndLeavesForeignTablesAlone) {
   EXPECT_EQ((*again)->list(), "");
 }
 
+// Persistence on nf_tables: each server's set and chain are made, nft's own listing of them is
+// read back as written (adopted by a second backend with no change), a client recorded in a set
+// outlives a health change of its server and goes with the server; damage to a server's chain
+// and strays are repaired by the sweep.
+TEST_F(NftBackendTest, PersistentServicesAreProgrammedAdoptedAndRepaired) {
+  ipvs::Service s;
+  s.key = kSvc;
+  s.scheduler = "wrr";
+  s.flags = ipvs::kPersistent;
+  s.timeout = 300;
+  s.netmask = 24;
+  s.destinations = {dest("10.10.0.11", 1), dest("10.10.0.12", 2)};
+  ipvs::Table desired{{kSvc, s}};
+  ManualClock clock;
+  ipvs::Reconciler rec(*backend, clock);
+  auto first = rec.reconcile(desired);
+  ASSERT_TRUE(first.ok()) << first.errors.front().message;
+  const std::string t = "ip hadirector", p11 = "p_0a090064_tcp_80_0a0a000b_80",
+                    p12 = "p_0a090064_tcp_80_0a0a000c_80", r11 = "r_0a090064_tcp_80_0a0a000b_80";
+  std::string text = backend->list();
+  EXPECT_NE(text.find("set " + p11), std::string::npos) << text;
+  EXPECT_NE(text.find("update @" + p12 + " { ip saddr & 255.255.255.0 timeout 5m }"), std::string::npos) << text;
+  Listing l = parse_listing(text);
+  EXPECT_TRUE(holds(l, s)) << text;
+  ASSERT_EQ(l.services.size(), 1u);
+  EXPECT_EQ(l.services.at(kSvc), s) << l.services.at(kSvc).str();
+  {
+    auto again = NftablesBackend::open();
+    ASSERT_TRUE(again);
+    ipvs::Reconciler adopt(**again, clock);
+    auto r = adopt.reconcile(desired);
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.applied, 0u) << "adopted as it stands";
+  }
+  // A client of .12 (as the packet path records one); .12 goes to weight 0: the client stays
+  // recorded (it keeps reaching .12); .12 removed: its set goes with it.
+  ASSERT_EQ(backend->run("add element " + t + " " + p12 + " { 10.1.2.0 timeout 5m }\n"), "");
+  desired[kSvc].destinations[1].weight = 0;
+  ASSERT_TRUE(rec.reconcile(desired).ok());
+  EXPECT_NE(backend->run("create element " + t + " " + p12 + " { 10.1.2.0 }\n").find("File exists"),
+            std::string::npos)
+      << "the client is still there";
+  desired[kSvc].destinations.pop_back();
+  ASSERT_TRUE(rec.reconcile(desired).ok());
+  text = backend->list();
+  EXPECT_EQ(text.find(p12), std::string::npos) << text;
+  EXPECT_TRUE(holds(parse_listing(text), desired[kSvc])) << text;
+
+  // Drift: a server's chain forwarding elsewhere, a stray server chain and set.
+  auto sweep = [&] {
+    auto listed = backend->dump_services();
+    EXPECT_TRUE(listed);
+    ipvs::Table fresh;
+    std::set<ipvs::ServiceKey> scope{kSvc};
+    for (auto& [key, x] : *listed) {
+      ipvs::Service f = x;
+      f.destinations = *backend->dump_destinations(key);
+      fresh.emplace(key, f);
+    }
+    return rec.reconcile_fresh(desired, fresh, scope);
+  };
+  EXPECT_EQ(sweep().applied, 0u);
+  ASSERT_EQ(backend->run("flush chain " + t + " " + r11 + "\nadd rule " + t + " " + r11 +
+                         " meta l4proto tcp dnat to 10.10.0.99:80\n"
+                         "add set " + t + " " + p12 + " { type ipv4_addr ; }\n"
+                         "add chain " + t + " r_0a090064_tcp_80_0a0a000c_80\n"),
+            "");
+  ASSERT_FALSE(holds(parse_listing(backend->list()), desired[kSvc]));
+  auto repair = sweep();
+  EXPECT_TRUE(repair.ok());
+  EXPECT_GT(repair.applied, 0u);
+  text = backend->list();
+  EXPECT_TRUE(holds(parse_listing(text), desired[kSvc])) << text;
+  EXPECT_EQ(text.find(p12), std::string::npos) << "the strays are gone:\n" << text;
+  EXPECT_EQ(text.find("r_0a090064_tcp_80_0a0a000c_80"), std::string::npos) << text;
+  EXPECT_EQ(text.find("10.10.0.99"), std::string::npos) << text;
+  EXPECT_EQ(sweep().applied, 0u) << "and stays so";
+  // Removed: nothing of it is left.
+  desired.clear();
+  ASSERT_TRUE(rec.reconcile(desired).ok());
+  text = backend->list();
+  EXPECT_EQ(text.find("_0a090064_"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace hd::nft

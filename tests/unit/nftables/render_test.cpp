@@ -109,12 +109,12 @@ TEST(NftRender, ChangesTouchOnlyWhatChanged) {
 TEST(NftRender, WhatThisDataPlaneCannotDoIsNamed) {
   EXPECT_TRUE(unsupported(service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 1)})).empty());
   auto s = service("10.9.0.100", "wlc", {dest("10.10.0.11", 80, 1)});
-  s.flags = ipvs::kPersistent;
+  s.flags = ipvs::kOnePacket | ipvs::kPersistent;  // persistence is supported
   s.destinations[0].method = ipvs::Method::dr;
   auto why = unsupported(s);
   ASSERT_EQ(why.size(), 3u);
   EXPECT_EQ(why[0], "scheduler wlc (rr, wrr, sh, dh and mh only)");
-  EXPECT_EQ(why[1], "persistence");
+  EXPECT_EQ(why[1], "one-packet scheduling");
   EXPECT_EQ(why[2], "forwarding dr (nat only)");
   ipvs::Service v6;
   v6.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip("2001:db8::1"), 80);
@@ -315,6 +315,142 @@ TEST(NftMaglev, TheRuleCarriesTheWeightsAndReadsBackWhole) {
   ipvs::Service other = s;
   other.destinations[0].weight = 4;
   EXPECT_FALSE(holds(l, other)) << "another table";
+}
+
+// Persistence: per real server a set of its clients (masked by the netmask) and a chain that
+// refreshes the client's element and DNATs; the service's chain looks a client up in every
+// server's set (weight 0 too: its clients stay, as IPVS keeps a quiescent server's templates)
+// and sends a new one to the chain its scheduler picks.
+TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
+  auto s = service("10.9.0.100", "wrr", {dest("10.10.0.12", 8080, 2), dest("10.10.0.11", 80, 1),
+                                         dest("10.10.0.13", 80, 0)});
+  s.flags = ipvs::kPersistent;
+  s.timeout = 300;
+  s.netmask = 24;
+  const std::string r11 = "r_0a090064_tcp_80_0a0a000b_80", r12 = "r_0a090064_tcp_80_0a0a000c_8080",
+                    r13 = "r_0a090064_tcp_80_0a0a000d_80";
+  EXPECT_EQ(persist_chain_name(s.key, s.destinations[1].key), r11);
+  EXPECT_EQ(persist_set_name(s.key, s.destinations[1].key), "p_0a090064_tcp_80_0a0a000b_80");
+  auto owner = persist_owner("p_0a090064_tcp_80_0a0a000c_8080");
+  ASSERT_TRUE(owner);
+  EXPECT_EQ(owner->first, s.key);
+  EXPECT_EQ(owner->second, s.destinations[0].key);
+  EXPECT_FALSE(persist_owner("r_0a090064_tcp_80"));
+  EXPECT_FALSE(persist_owner("r_0a090064_tcp_80_0a0a0c_80"));
+  const ServiceObjects o = service_objects(s);
+  EXPECT_EQ(o.rules, (std::vector<std::string>{
+                         "ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000b_80 goto " + r11,
+                         "ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000c_8080 goto " + r12,
+                         "ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000d_80 goto " + r13,
+                         "numgen inc mod 3 vmap { 0 : goto " + r12 + ", 1 : goto " + r11 + ", 2 : goto " + r12 + " }"}));
+  EXPECT_EQ(o.chains.at(r12), (std::vector<std::string>{
+                                  "update @p_0a090064_tcp_80_0a0a000c_8080 { ip saddr & 255.255.255.0 timeout 5m }",
+                                  "meta l4proto tcp dnat to 10.10.0.12:8080"}));
+  EXPECT_EQ(o.chains.size(), 3u);
+  EXPECT_EQ(o.sets.at("p_0a090064_tcp_80_0a0a000d_80"),
+            "{ type ipv4_addr ; flags dynamic,timeout ; size 262144 ; }");
+  // Every server down: new clients dropped; known ones still looked up.
+  auto down = s;
+  for (auto& d : down.destinations) d.weight = 0;
+  EXPECT_EQ(service_objects(down).rules.back(), "drop");
+  EXPECT_EQ(service_objects(down).rules.size(), 4u);
+
+  // Made: sets, then the servers' chains, then the service's chain and its element.
+  auto one = service("10.9.0.100", "rr", {dest("10.10.0.11", 80, 1)});
+  one.flags = ipvs::kPersistent;
+  one.timeout = 90;
+  EXPECT_EQ(change_script({}, {{one.key, one}}),
+            "add set ip hadirector p_0a090064_tcp_80_0a0a000b_80 { type ipv4_addr ; flags dynamic,timeout ; size 262144 ; }\n"
+            "add chain ip hadirector " + r11 + "\n"
+            "flush chain ip hadirector " + r11 + "\n"
+            "add rule ip hadirector " + r11 + " update @p_0a090064_tcp_80_0a0a000b_80 { ip saddr timeout 1m30s }\n"
+            "add rule ip hadirector " + r11 + " meta l4proto tcp dnat to 10.10.0.11:80\n"
+            "add chain ip hadirector s_0a090064_tcp_80\n"
+            "flush chain ip hadirector s_0a090064_tcp_80\n"
+            "add rule ip hadirector s_0a090064_tcp_80 ip saddr @p_0a090064_tcp_80_0a0a000b_80 goto " + r11 + "\n"
+            "add rule ip hadirector s_0a090064_tcp_80 numgen inc mod 1 vmap { 0 : goto " + r11 + " }\n"
+            "add element ip hadirector services { 10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80 }\n");
+  // A health change rewrites the service's chain only: the servers' chains and sets (with their
+  // clients) stay. A server removed loses its chain and set, after the service's chain.
+  auto after = s;
+  after.destinations[1].weight = 0;
+  after.destinations.pop_back();
+  const std::string changed = change_script({{s.key, s}}, {{after.key, after}});
+  EXPECT_EQ(changed,
+            "flush chain ip hadirector s_0a090064_tcp_80\n"
+            "add rule ip hadirector s_0a090064_tcp_80 ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000b_80 goto " + r11 + "\n"
+            "add rule ip hadirector s_0a090064_tcp_80 ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000c_8080 goto " + r12 + "\n"
+            "add rule ip hadirector s_0a090064_tcp_80 numgen inc mod 1 vmap { 0 : goto " + r12 + " }\n"
+            "flush chain ip hadirector " + r13 + "\n"
+            "delete chain ip hadirector " + r13 + "\n"
+            "delete set ip hadirector p_0a090064_tcp_80_0a0a000d_80\n");
+  // A new timeout rewrites the servers' chains, not the sets.
+  auto longer = s;
+  longer.timeout = 3661;
+  const std::string t = change_script({{s.key, s}}, {{s.key, longer}});
+  EXPECT_NE(t.find("timeout 1h1m1s }"), std::string::npos) << t;
+  EXPECT_EQ(t.find("set"), std::string::npos) << t;
+  EXPECT_EQ(t.find("flush chain ip hadirector s_"), std::string::npos) << t;
+  // Leaving persistence: the plain rule, the servers' objects gone.
+  auto plain = s;
+  plain.flags = 0;
+  const std::string p = change_script({{s.key, s}}, {{s.key, plain}});
+  EXPECT_NE(p.find("add rule ip hadirector s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to"),
+            std::string::npos) << p;
+  EXPECT_NE(p.find("delete set ip hadirector p_0a090064_tcp_80_0a0a000b_80"), std::string::npos) << p;
+}
+
+// As nft 1.0.6 lists a persistent service (terse: no clients; "==" before a masked lookup;
+// the timeout as a duration): the same service back, and holds() sees it as written; a server's
+// chain changed, or its set gone, is not.
+TEST(NftRender, PersistentServicesAreReadBackAsWritten) {
+  auto s = service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 1), dest("10.10.0.12", 8080, 2),
+                                         dest("10.10.0.13", 80, 0)});
+  s.flags = ipvs::kPersistent;
+  s.timeout = 300;
+  s.netmask = 24;
+  const std::string p = "p_0a090064_tcp_80_0a0a00", r = "r_0a090064_tcp_80_0a0a00";
+  auto listing = [&](const std::string& dnat11, bool set13) {
+    std::string out = "table ip hadirector {\n\tmap services {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
+                      "\t\telements = { 10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80 }\n\t}\n";
+    for (const char* x : {"0b_80", "0c_8080", "0d_80"}) {
+      if (std::string(x) == "0d_80" && !set13) continue;
+      out += "\tset " + p + x + " {\n\t\ttype ipv4_addr\n\t\tsize 262144\n\t\tflags dynamic,timeout\n\t}\n";
+    }
+    out += "\tchain " + r + "0b_80 {\n\t\tupdate @" + p + "0b_80 { ip saddr & 255.255.255.0 timeout 5m }\n\t\t" + dnat11 + "\n\t}\n";
+    out += "\tchain " + r + "0c_8080 {\n\t\tupdate @" + p + "0c_8080 { ip saddr & 255.255.255.0 timeout 5m }\n\t\tmeta l4proto 6 dnat to 10.10.0.12:8080\n\t}\n";
+    out += "\tchain " + r + "0d_80 {\n\t\tupdate @" + p + "0d_80 { ip saddr & 255.255.255.0 timeout 5m }\n\t\tmeta l4proto tcp dnat to 10.10.0.13:80\n\t}\n";
+    out += "\tchain s_0a090064_tcp_80 {\n";
+    for (const char* x : {"0b_80", "0c_8080", "0d_80"})
+      out += "\t\tip saddr & 255.255.255.0 == @" + p + x + " goto " + r + x + "\n";
+    out += "\t\tnumgen inc mod 3 vmap { 0 : goto " + r + "0c_8080, 1 : goto " + r + "0b_80, 2 : goto " + r + "0c_8080 }\n\t}\n}\n";
+    return out;
+  };
+  const Listing l = parse_listing(listing("meta l4proto tcp dnat to 10.10.0.11:80", true));
+  ASSERT_EQ(l.services.size(), 1u);
+  EXPECT_EQ(l.services.begin()->second, s) << l.services.begin()->second.str();
+  EXPECT_EQ(l.services.begin()->second.timeout, 300u);
+  EXPECT_TRUE(holds(l, s));
+  EXPECT_FALSE(holds(parse_listing(listing("meta l4proto tcp dnat to 10.10.0.99:80", true)), s));
+  EXPECT_FALSE(holds(parse_listing(listing("meta l4proto tcp dnat to 10.10.0.11:80", false)), s));
+  auto other = s;
+  other.timeout = 600;
+  EXPECT_FALSE(holds(l, other));
+}
+
+TEST(NftRender, DurationsAsNftWritesThem) {
+  EXPECT_EQ(nft_duration(300), "5m");
+  EXPECT_EQ(nft_duration(90), "1m30s");
+  EXPECT_EQ(nft_duration(3661), "1h1m1s");
+  EXPECT_EQ(nft_duration(86400), "1d");
+  EXPECT_EQ(nft_duration(7), "7s");
+  EXPECT_EQ(parse_nft_duration("1h1m1s"), 3661u);
+  EXPECT_EQ(parse_nft_duration("1d2h"), 93600u);
+  EXPECT_EQ(parse_nft_duration("1500ms"), std::nullopt);  // not whole seconds
+  EXPECT_EQ(parse_nft_duration("2000ms"), 2u);
+  EXPECT_EQ(parse_nft_duration("5x"), std::nullopt);
+  EXPECT_EQ(parse_nft_duration(""), std::nullopt);
+  for (uint32_t v : {1u, 59u, 60u, 3599u, 86399u, 31536000u}) EXPECT_EQ(parse_nft_duration(nft_duration(v)), v);
 }
 
 }  // namespace

@@ -231,6 +231,8 @@ dataplane = "nftables"
 address = "10.9.0.100"
 port = 80
 scheduler = "wrr"
+persistence_timeout = 300
+persistence_netmask = 24
 real_server = [ { address = "10.10.0.11", weight = 2 }, { address = "10.10.0.12" } ]
 )";
   auto r = load_string(ok, "t.toml");
@@ -242,8 +244,9 @@ ipvs_timeouts = { tcp = 900 }
 [[virtual_server]]
 address = "10.9.0.100"
 port = 80
+protocol = "udp"
 scheduler = "wlc"
-persistence_timeout = 300
+one_packet = true
 real_server = [ { address = "10.10.0.11", forwarding = "dr" } ]
 )";
   auto e = load_string(bad, "t.toml");
@@ -253,8 +256,8 @@ real_server = [ { address = "10.10.0.11", forwarding = "dr" } ]
   EXPECT_EQ(e.errors[1].line, 4);
   EXPECT_THAT(e.errors[1].message, HasSubstr("scheduler wlc; rr, wrr, sh, dh and mh only"));
   EXPECT_EQ(e.errors[2].line, 4);
-  EXPECT_THAT(e.errors[2].message, HasSubstr("persistence"));
-  EXPECT_EQ(e.errors[3].line, 9);
+  EXPECT_THAT(e.errors[2].message, HasSubstr("one_packet"));
+  EXPECT_EQ(e.errors[3].line, 10);
   EXPECT_THAT(e.errors[3].message, HasSubstr("forwarding dr; nat only"));
 }
 
