@@ -40,6 +40,27 @@ print(json.dumps({"served": got, "failed": failed}))
 '''
 
 
+# Requests from one source address each, a new connection per request.
+_SOURCED = r'''
+import http.client, json, sys
+n, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+out = {}
+for src in sys.argv[4:]:
+    got, failed = {}, 0
+    for _ in range(n):
+        try:
+            c = http.client.HTTPConnection(host, port, timeout=2, source_address=(src, 0))
+            c.request("GET", "/")
+            body = c.getresponse().read().decode().strip()
+            c.close()
+            got[body] = got.get(body, 0) + 1
+        except Exception:
+            failed += 1
+    out[src] = {"served": got, "failed": failed}
+print(json.dumps(out))
+'''
+
+
 class NftablesDataplane(unittest.TestCase):
     def setUp(self):
         self.lab = Lab("hdn")
@@ -98,6 +119,89 @@ class NftablesDataplane(unittest.TestCase):
 
     def up(self):
         return self.daemon.status()["checkers"]["up"]
+
+    def sourced(self, n, port, *sources):
+        r = subprocess.run(["ip", "netns", "exec", self.ns_c, sys.executable, "-c", _SOURCED, str(n),
+                            VIP, str(port)] + list(sources), capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_persistence_through_nftables(self):
+        """persistence_timeout: each client keeps its real server over many new connections
+        (rr would spread them: the first test shows it does), another client gets the next
+        server; with persistence_netmask = 24 two clients of one /24 share one; a client
+        whose server fails moves once and sticks to its new one; its record lasts the timeout
+        after its last new connection; a restart keeps the records (adopted)."""
+        sock = os.path.join(self.tmp.path, "d.sock")
+        reals = "\n".join("""  [[virtual_server.real_server]]
+  address = "%s"
+  port = 80
+  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
+""" % ip for ip in REALS)
+        cfg = self.tmp.file("d.toml", """[global]
+control_socket = "%s"
+dataplane = "nftables"
+reconcile_interval = "500ms"
+
+[[virtual_server]]
+address = "%s"
+port = 80
+scheduler = "rr"
+persistence_timeout = 4
+%s
+[[virtual_server]]
+address = "%s"
+port = 81
+scheduler = "rr"
+persistence_timeout = 300
+persistence_netmask = 24
+real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12", port = 80 },
+                { address = "10.10.0.13", port = 80 } ]
+""" % (sock, VIP, reals, VIP))
+        a, b = "10.9.0.50", "10.9.0.51"
+        sh("ip", "addr", "add", b + "/24", "dev", "eth0", ns=self.ns_c)
+        self.daemon = Daemon(cfg, sock, netns=self.ns_d).wait_ready()
+        wait_for(lambda: self.up() == 3, 10, what="three real servers up")
+
+        def one_server(res):
+            self.assertEqual(res["failed"], 0, res)
+            self.assertEqual(len(res["served"]), 1, res)
+            return next(iter(res["served"]))
+
+        got = self.sourced(12, 80, a, b)
+        print("persistent, 12 each:", got)
+        sa, sb = one_server(got[a]), one_server(got[b])
+        self.assertNotEqual(sa, sb, "rr gives the second client the next server")
+        # The netmask: a and b are one client in 10.9.0.0/24.
+        got = self.sourced(6, 81, a, b)
+        self.assertEqual(one_server(got[a]), one_server(got[b]), got)
+        # The record is in the kernel: a's address in its server's set, with the timeout.
+        rs_hex = "%02x%02x%02x%02x" % tuple(int(x) for x in REALS[int(sa[2:]) - 1].split("."))
+        pset = "p_0a090064_tcp_80_%s_80" % rs_hex
+        listed = sh("nft", "list", "set", "ip", "hadirector", pset, ns=self.ns_d)
+        self.assertIn(a + " timeout 4s", listed)
+        # A restart keeps the records: the table is adopted, a still reaches its server.
+        self.assertEqual(self.daemon.stop(signal.SIGTERM), 0)
+        self.daemon = Daemon(cfg, sock, netns=self.ns_d, log_path=cfg + ".2.log").wait_ready()
+        wait_for(lambda: self.up() == 3, 10, what="three real servers up after the restart")
+        self.assertEqual(one_server(self.sourced(4, 80, a)[a]), sa)
+        # a's server fails: once its check fell, a moves to one other server and stays there;
+        # b keeps its own.
+        i = int(sa[2:]) - 1
+        self.servers.pop((i, False)).kill()
+        wait_for(lambda: self.up() == 2, 10, what=sa + " down")
+        got = self.sourced(8, 80, a, b)
+        last = time.monotonic()
+        moved = one_server(got[a])
+        self.assertNotEqual(moved, sa)
+        self.assertEqual(one_server(got[b]), sb)
+        self.assertNotIn(pset, sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d),
+                         "the failed server's clients went with it")
+        # The record lasts the timeout after the client's last new connection, then goes.
+        self.assertIn(a + " ", sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d))
+        wait_for(lambda: a + " " not in sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d), 8,
+                 what="a's record expired")
+        self.assertGreater(time.monotonic() - last, 3.0, "not before its timeout")
 
     def test_nat_through_nftables_with_weights_and_health(self):
         sock = os.path.join(self.tmp.path, "d.sock")
