@@ -7,6 +7,7 @@ pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
 pkg_check_modules(LIBSYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(LIBNFTABLES REQUIRED IMPORTED_TARGET libnftables)  # dataplane = "nftables"
+pkg_check_modules(LIBNL_NF REQUIRED IMPORTED_TARGET libnl-nf-3.0)  # its connection counts (conntrack)
 # The metrics endpoint's HTTP (issue #14 names it): external-epoll mode on our libev loop.
 pkg_check_modules(LIBMICROHTTPD REQUIRED IMPORTED_TARGET libmicrohttpd)
 

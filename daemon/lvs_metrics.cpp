@@ -141,7 +141,7 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
       [](W& w, const std::string& vs, const std::string& rs, const C& c) {
         w.sample({{"vs", vs}, {"rs", rs}, {"state", "active"}}, c.active_conns);
         w.sample({{"vs", vs}, {"rs", rs}, {"state", "inactive"}}, c.inactive_conns);
-        w.sample({{"vs", vs}, {"rs", rs}, {"state", "persistent"}}, c.persistent_conns);
+        if (!c.conntrack) w.sample({{"vs", vs}, {"rs", rs}, {"state", "persistent"}}, c.persistent_conns);
       });
   dest_family(
       [](W& w) {
@@ -149,7 +149,7 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
                   "Connections the kernel scheduled to the real server.");
       },
       [](W& w, const std::string& vs, const std::string& rs, const C& c) {
-        w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(c.stats.conns));
+        if (!c.conntrack) w.sample({{"vs", vs}, {"rs", rs}}, static_cast<double>(c.stats.conns));
       });
   dest_family(
       [](W& w) {
@@ -157,6 +157,7 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
                   "Packets through the director for the real server (in: from clients).");
       },
       [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        if (c.conntrack) return;  // not known (nftables)
         w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inpkts));
         w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outpkts));
       });
@@ -166,6 +167,7 @@ void LvsSubsystem::metrics_steps(metrics::Steps& out) const {
                   "Bytes through the director for the real server (in: from clients).");
       },
       [](W& w, const std::string& vs, const std::string& rs, const C& c) {
+        if (c.conntrack) return;  // not known (nftables)
         w.sample({{"vs", vs}, {"rs", rs}, {"direction", "in"}}, static_cast<double>(c.stats.inbytes));
         w.sample({{"vs", vs}, {"rs", rs}, {"direction", "out"}}, static_cast<double>(c.stats.outbytes));
       });

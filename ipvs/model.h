@@ -120,6 +120,9 @@ struct Stats {
 struct DestCounters {
   uint32_t active_conns = 0, inactive_conns = 0, persistent_conns = 0;
   Stats stats;
+  // Counted from conntrack (the nftables data plane, nftables/conntrack.h): the active and
+  // inactive connections only; persistent_conns and stats are not known.
+  bool conntrack = false;
   bool operator==(const DestCounters&) const = default;
 };
 

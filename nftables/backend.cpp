@@ -83,7 +83,14 @@ struct NftablesBackend::Lister {
   std::condition_variable cv;
   bool asked = false, busy = false, stop = false;
   uint64_t asked_seq = 0;
-  std::optional<std::pair<uint64_t, std::optional<std::string>>> ready;  // seq, text (or a failed read)
+  struct Ready {
+    uint64_t seq;
+    std::optional<std::string> text;  // nullopt: a failed read
+    std::optional<ConnTally> conns;   // nullopt: a failed count (error says why)
+    std::string error;
+    bool counted = true;  // false once dump() took the count (the listing stays for the sweep)
+  };
+  std::optional<Ready> ready;
   nft_ctx* ctx = nullptr;
   std::thread thread;
 
@@ -116,9 +123,11 @@ struct NftablesBackend::Lister {
       const uint64_t seq = asked_seq;
       l.unlock();
       std::optional<std::string> text = list_table(ctx);
+      std::string error;
+      std::optional<ConnTally> conns = count_connections(&error);
       l.lock();
       busy = false;
-      ready.emplace(seq, std::move(text));
+      ready.emplace(Ready{seq, std::move(text), std::move(conns), std::move(error)});
       cv.notify_all();
     }
   }
@@ -164,19 +173,85 @@ NftablesBackend::~NftablesBackend() {
 std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
   if (!lister_) {
     seq = writes_;
+    std::string error;
+    auto conns = count_connections(&error);
+    take_count(std::move(conns), error);
     return list_table(ctx_);
   }
   std::optional<std::string> out;
+  std::optional<Lister::Ready> got;
   {
     std::lock_guard<std::mutex> l(lister_->mu);
     if (lister_->ready) {
-      seq = lister_->ready->first;
-      out = std::move(lister_->ready->second);
+      got = std::move(lister_->ready);
       lister_->ready.reset();
     }
   }
+  if (got) {
+    seq = got->seq;
+    out = std::move(got->text);
+    if (got->counted) take_count(std::move(got->conns), got->error);
+  }
   // The next sweep's: asked for now, read while the loop goes on.
   lister_->ask(writes_);
+  return out;
+}
+
+void NftablesBackend::take_count(std::optional<ConnTally> count, const std::string& error) {
+  if (!count) {
+    if (!count_failed_)
+      HD_LOG(warning, "nftables") << error << ": real servers' connections not counted (a drain "
+                                  << "ends at its timeout) until a count succeeds";
+    count_failed_ = true;
+    conns_.reset();
+    return;
+  }
+  if (count_failed_) HD_LOG(info, "nftables") << "conntrack: connections counted again";
+  count_failed_ = false;
+  conns_ = std::move(count);
+}
+
+void NftablesBackend::refresh_count() {
+  if (!lister_) {
+    std::string error;
+    auto conns = count_connections(&error);
+    return take_count(std::move(conns), error);
+  }
+  std::optional<ConnTally> conns;
+  std::string error;
+  bool got = false;
+  {
+    std::lock_guard<std::mutex> l(lister_->mu);
+    if (lister_->ready && lister_->ready->counted) {
+      conns = std::move(lister_->ready->conns);
+      error = lister_->ready->error;
+      lister_->ready->counted = false;
+      got = true;
+    }
+  }
+  if (got) take_count(std::move(conns), error);
+  lister_->ask(writes_);
+}
+
+std::vector<ipvs::Destination> NftablesBackend::with_counts(const ipvs::Service& s) const {
+  std::vector<ipvs::Destination> out = s.destinations;
+  if (!conns_) return out;
+  for (auto& d : out) {
+    const ConnCount c = count_of(*conns_, s, d.key);
+    auto counters = std::make_shared<ipvs::DestCounters>();
+    counters->active_conns = c.active;
+    counters->inactive_conns = c.inactive;
+    counters->conntrack = true;
+    d.counters = std::move(counters);
+  }
+  return out;
+}
+
+ipvs::Result<ipvs::Table> NftablesBackend::dump() {
+  refresh_count();
+  ipvs::Table out = programmed_;
+  if (conns_)
+    for (auto& [key, svc] : out) svc.destinations = with_counts(svc);
   return out;
 }
 
@@ -414,7 +489,7 @@ ipvs::Result<std::vector<ipvs::Destination>> NftablesBackend::dump_destinations(
     const ipvs::ServiceKey& key) {
   auto it = programmed_.find(key);
   if (it == programmed_.end()) return std::vector<ipvs::Destination>{};
-  return it->second.destinations;
+  return with_counts(it->second);
 }
 
 ipvs::Result<void> NftablesBackend::set_timeouts(const ipvs::Timeouts&) {

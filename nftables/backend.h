@@ -16,6 +16,7 @@
 #include <string>
 
 #include "ipvs/backend.h"
+#include "nftables/conntrack.h"
 
 struct nft_ctx;
 
@@ -46,7 +47,9 @@ class NftablesBackend final : public ipvs::Backend {
 
   ipvs::Result<void> apply(const ipvs::Operation& op) override;
   std::vector<ipvs::Result<void>> apply_all(const std::vector<ipvs::Operation>& ops) override;
-  ipvs::Result<ipvs::Table> dump() override { return programmed_; }
+  // What it programmed, with the connection counts (dump_destinations); asks for a fresh count
+  // (background: the lister's next; direct: now).
+  ipvs::Result<ipvs::Table> dump() override;
   // The drift check (LvsSubsystem's sweep): reads the tables back (ListingMode) and compares
   // each service with what was programmed, by what its rule does. A service as written is
   // listed as programmed; one that is not (its map element, chain or rule changed) has what
@@ -54,6 +57,8 @@ class NftablesBackend final : public ipvs::Backend {
   // The base chains (or a deleted table) are put back at once; chains and elements nothing
   // programmed are removed (the tables are ours alone). Each repair is logged.
   ipvs::Result<ipvs::Table> dump_services() override;
+  // What it programmed, each real server with its connections as conntrack counted them when
+  // the sweep's listing was read (ConnTally; none while no count succeeded).
   ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(const ipvs::ServiceKey& key) override;
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts&) override;
   ipvs::Result<void> start_sync_daemon(const ipvs::SyncDaemon&) override;
@@ -74,6 +79,9 @@ class NftablesBackend final : public ipvs::Backend {
   // The sweep's listing: inline, or the one the lister has ready (nullopt: none yet; one is
   // asked for). `seq`: writes_ when it was asked for.
   std::optional<std::string> take_listing(uint64_t& seq);
+  void take_count(std::optional<ConnTally> count, const std::string& error);
+  void refresh_count();
+  std::vector<ipvs::Destination> with_counts(const ipvs::Service& s) const;
   nft_ctx* ctx_;
   std::unique_ptr<Lister> lister_;
   bool have6_ = false;                            // ip6 hadirector made (or adopted)
@@ -82,6 +90,8 @@ class NftablesBackend final : public ipvs::Backend {
   uint64_t writes_ = 0;                            // transactions applied
   std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;
+  std::optional<ConnTally> conns_;  // the last conntrack count
+  bool count_failed_ = false;        // said once, until one succeeds again
 };
 
 }  // namespace hd::nft

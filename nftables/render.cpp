@@ -340,6 +340,10 @@ ServiceObjects service_objects(const ipvs::Service& s) {
   return o;
 }
 
+std::string keep_nat_rule(Family f) {
+  return f == Family::v6 ? "meta l4proto tcp dnat to [::1]:9" : "meta l4proto tcp dnat to 127.0.0.1:9";
+}
+
 std::string base_script(Family f) {
   const std::string t = table(f);
   const std::string addr = f == Family::v6 ? "ipv6_addr" : "ipv4_addr";
@@ -353,7 +357,10 @@ std::string base_script(Family f) {
          "add rule " + t + " prerouting " + lookup +
          "add chain " + t + " output { type nat hook output priority -100 ; policy accept ; }\n" +
          "flush chain " + t + " output\n" +
-         "add rule " + t + " output " + lookup;
+         "add rule " + t + " output " + lookup +
+         "add chain " + t + " " + kKeepNat + "\n" +
+         "flush chain " + t + " " + kKeepNat + "\n" +
+         "add rule " + t + " " + kKeepNat + " " + keep_nat_rule(f) + "\n";
 }
 
 namespace {
@@ -503,6 +510,7 @@ Listing parse_listing(const std::string& listing) {
   std::string block;  // "chain NAME" or "map services" while inside one
   Family tf = Family::v4;  // the table's: "table ip hadirector" or "table ip6 hadirector"
   int base_rules[2][2] = {}, base_vmap[2][2] = {};  // [v4, v6][prerouting, output]
+  int keep_rules[2] = {}, keep_ok[2] = {};           // [v4, v6]: the keep_nat chain
   size_t pos = 0;
   while (pos < text.size()) {
     size_t eol = text.find('\n', pos);
@@ -548,6 +556,11 @@ Listing parse_listing(const std::string& listing) {
     if (line.rfind("type ", 0) == 0) continue;  // a base chain's hook line
     const int base = block == "chain prerouting" ? 0 : block == "chain output" ? 1 : -1;
     const int fi = tf == Family::v6 ? 1 : 0;
+    if (block == std::string("chain ") + kKeepNat) {
+      ++keep_rules[fi];
+      if (normalize_rule(line) == normalize_rule(keep_nat_rule(tf))) ++keep_ok[fi];
+      continue;
+    }
     if (base >= 0) {
       ++base_rules[fi][base];
       if (line == f + " daddr . meta l4proto . th dport vmap @services") ++base_vmap[fi][base];
@@ -672,7 +685,7 @@ Listing parse_listing(const std::string& listing) {
   }
   auto ok = [&](int fi) {
     return base_rules[fi][0] == 1 && base_vmap[fi][0] == 1 && base_rules[fi][1] == 1 &&
-           base_vmap[fi][1] == 1;
+           base_vmap[fi][1] == 1 && keep_rules[fi] == 1 && keep_ok[fi] == 1;
   };
   l.base = ok(0);
   l.base6 = ok(1);

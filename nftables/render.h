@@ -81,6 +81,13 @@ std::optional<std::pair<ipvs::ServiceKey, ipvs::DestKey>> persist_owner(const st
 std::string nft_duration(uint32_t seconds);
 std::optional<uint32_t> parse_nft_duration(std::string_view text);
 
+// A chain nothing jumps to, holding one DNAT rule that never runs: while a table in the
+// namespace holds no NAT expression at all (one service, drained to its last server: its rule
+// is `drop`), the kernel stops translating the connections NAT already made, and their next
+// packets are answered with RST by the director (measured here, Linux 6.18). Part of the base.
+inline constexpr const char* kKeepNat = "keep_nat";
+std::string keep_nat_rule(Family f);
+
 // The script that makes sure the table, its map and base chains exist, keeping the services
 // a previous run left (their chains and map elements): a restart changes nothing in the
 // kernel until the reconciler asks for a change.

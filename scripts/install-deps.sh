@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   build-essential cmake pkg-config ninja-build libssl-dev
-  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev
+  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libnl-nf-3-dev
   libev-dev libcurl4-openssl-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev googletest libsystemd-dev libmicrohttpd-dev libnftables-dev
   clang libclang-rt-14-dev

@@ -317,6 +317,78 @@ flush chain ip hadirector prerouting
         self.assertNotIn("table ip hadirector", tables)
         self.assertIn("table ip someone_else", tables)
 
+    def test_drain_waits_for_connections_counted_by_conntrack(self):
+        """A drain with nftables ends when the real server's last active connection does
+        (conntrack counts them, as IPVS's table does), not at its timeout; the metrics show
+        the count (active/inactive), and not the IPVS-only totals."""
+        sock = os.path.join(self.tmp.path, "d.sock")
+        cfg = self.tmp.file("d.toml", """[global]
+control_socket = "%s"
+dataplane = "nftables"
+reconcile_interval = "500ms"
+metrics = { listen = "127.0.0.1:9406" }
+state_dir = "%s"
+
+[[virtual_server]]
+address = "%s"
+port = 82
+scheduler = "rr"
+real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12", port = 80, weight = 0 } ]
+""" % (sock, self.tmp.path, VIP))
+        self.daemon = Daemon(cfg, sock, netns=self.ns_d).wait_ready()
+        metric = 'hadirector_ipvs_real_server_connections{vs="TCP %s:82",rs="10.10.0.11:80",state="%%s"} ' % VIP
+
+        def metrics():
+            return sh("curl", "-s", "http://127.0.0.1:9406/metrics", ns=self.ns_d)
+
+        wait_for(lambda: metric % "active" + "0" in metrics(), 10, what="the connection count at 0")
+        # One long-lived connection through the VIP (the server waits for its request).
+        hold = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_c, sys.executable, "-c",
+             "import socket, sys\n"
+             "s = socket.create_connection(('%s', 82), timeout=5)\n"
+             "print('up', flush=True)\n"
+             "sys.stdin.readline()\n"
+             "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n"
+             "print(s.makefile().readline().strip(), flush=True)\n"
+             "sys.stdin.read()\n" % VIP],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(hold.stdout.readline().strip(), "up")
+            wait_for(lambda: metric % "active" + "1" in metrics(), 10, what="one active connection")
+            text = metrics()
+            self.assertNotIn('hadirector_ipvs_real_server_packets_total{vs="TCP %s:82"' % VIP, text)
+            self.assertNotIn('rs="10.10.0.11:80",state="persistent"', text)
+            t0 = time.monotonic()
+            wait = subprocess.Popen([hdtest.BIN, "ctl", "--socket", sock, "drain", "%s:82" % VIP,
+                                     "10.10.0.11:80", "--timeout", "60s", "--wait"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            time.sleep(2.5)  # sweeps count every 500 ms: the connection is still active
+            self.assertIsNone(wait.poll(), "drain --wait answered while a connection is active")
+            # The established connection still works, though its service now takes no new
+            # connection (its rule is drop: keep_nat keeps the kernel translating it).
+            hold.stdin.write("go\n")
+            hold.stdin.flush()
+            self.assertEqual(hold.stdout.readline().strip(), "HTTP/1.0 200 OK")
+            hold.stdin.close()
+            hold.wait(timeout=10)
+            try:
+                out, _ = wait.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                print([l for l in metrics().splitlines() if "real_server_connections{" in l], self.daemon.logs())
+                raise
+            took = time.monotonic() - t0
+            answer = json.loads(out.strip().splitlines()[-1])
+            self.assertEqual((answer.get("override"), answer.get("reason")),
+                             ("drained", "no active connection is left"), out)
+            self.assertLess(took, 15, "ended by the connection, not the 60 s timeout")
+        finally:
+            if hold.poll() is None:
+                hold.kill()
+                hold.wait()
+        wait_for(lambda: "10.10.0.11" not in sh("nft", "list", "table", "ip", "hadirector", ns=self.ns_d),
+                 5, what="the drained server out of the table")
+
     def test_ipv6_nat_through_nftables(self):
         """IPv6 services in their own table (ip6 hadirector), beside an IPv4 one: wrr 1:2:3
         exact, a failed real server out of rotation, both tables read back."""

@@ -3,9 +3,15 @@
 // (unshare(CLONE_NEWNET): root, as CI runs): what `nft list` shows after each change.
 #include "nftables/backend.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <tuple>
 
@@ -399,6 +405,82 @@ TEST_F(NftBackendTest, PersistentServicesAreProgrammedAdoptedAndRepaired) {
   ASSERT_TRUE(rec.reconcile(desired).ok());
   text = backend->list();
   EXPECT_EQ(text.find("_0a090064_"), std::string::npos) << text;
+}
+
+// A real server's connections as conntrack holds them (the nftables data plane has no IPVS
+// connection table): a TCP connection made through the service's DNAT (on loopback: the
+// output hook, 127.0.0.2:80 -> 127.0.0.1:<port>) is counted active for its real server once
+// established, and no longer once closed; the other server counts none.
+TEST_F(NftBackendTest, RealServersCountTheirConnectionsFromConntrack) {
+  {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    ifreq ifr{};
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    ASSERT_EQ(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+    ifr.ifr_flags |= IFF_UP;
+    ASSERT_EQ(ioctl(fd, SIOCSIFFLAGS, &ifr), 0);
+    close(fd);
+  }
+  int lsn = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(lsn, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(lsn, 4), 0);
+  socklen_t len = sizeof a;
+  getsockname(lsn, reinterpret_cast<sockaddr*>(&a), &len);
+  const uint16_t port = ntohs(a.sin_port);
+  const auto key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip("127.0.0.2"), 80);
+  ipvs::Service s;
+  s.key = key;
+  s.scheduler = "rr";
+  ipvs::Destination d1, d2;
+  d1.key = ipvs::DestKey{ip("127.0.0.1"), port};
+  d2.key = ipvs::DestKey{ip("127.0.0.3"), port};
+  d2.weight = 0;
+  auto r = backend->apply_all({ipvs::AddService{s}, ipvs::AddDest{key, d1}, ipvs::AddDest{key, d2}});
+  for (auto& x : r) ASSERT_TRUE(x) << x.error().message;
+  auto counts = [&] {
+    EXPECT_TRUE(backend->dump_services());  // the sweep: counts (direct mode) and lists
+    std::map<std::string, std::pair<uint32_t, uint32_t>> out;
+    auto dests = backend->dump_destinations(key);
+    if (!dests) return out;
+    for (auto& d : *dests) {
+      EXPECT_TRUE(d.counters && d.counters->conntrack) << d.key.str();
+      if (d.counters) out[d.key.address.str()] = {d.counters->active_conns, d.counters->inactive_conns};
+    }
+    return out;
+  };
+  EXPECT_EQ(counts()["127.0.0.1"], std::make_pair(0u, 0u));
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in vip{};
+  vip.sin_family = AF_INET;
+  vip.sin_port = htons(80);
+  inet_pton(AF_INET, "127.0.0.2", &vip.sin_addr);
+  ASSERT_EQ(connect(c, reinterpret_cast<sockaddr*>(&vip), sizeof vip), 0) << strerror(errno);
+  int accepted = accept(lsn, nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  auto now = counts();
+  EXPECT_EQ(now["127.0.0.1"], std::make_pair(1u, 0u)) << "one established connection";
+  EXPECT_EQ(now["127.0.0.3"], std::make_pair(0u, 0u));
+  // Its server drained too: the service's rule is `drop`; the established connection still
+  // carries data both ways. (Forwarded connections also need keep_nat here, render.h: that
+  // case is integration_nftables' drain test; on loopback it does not show.)
+  d1.weight = 0;
+  ASSERT_TRUE(backend->apply(ipvs::EditDest{key, d1}));
+  ASSERT_NE(backend->list().find("drop"), std::string::npos);
+  char buf[8] = {};
+  timeval tv{2, 0};
+  setsockopt(accepted, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ASSERT_EQ(send(c, "ping", 4, 0), 4);
+  EXPECT_EQ(recv(accepted, buf, sizeof buf, 0), 4) << strerror(errno);
+  ASSERT_EQ(send(accepted, "pong", 4, 0), 4);
+  EXPECT_EQ(recv(c, buf, sizeof buf, 0), 4) << "the connection still works: " << strerror(errno);
+  close(c);
+  close(accepted);
+  close(lsn);
+  EXPECT_EQ(counts()["127.0.0.1"].first, 0u) << "closed: no longer active";
 }
 
 }  // namespace

@@ -164,6 +164,7 @@ TEST(NftRender, Ipv6ServicesLiveInTheirOwnTable) {
       "\t\tip6 daddr . meta l4proto . th dport vmap @services\n\t}\n\n"
       "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
       "\t\tip6 daddr . meta l4proto . th dport vmap @services\n\t}\n\n"
+      "\tchain keep_nat {\n\t\tmeta l4proto 6 dnat to [::1]:9\n\t}\n\n"
       "\tchain s6_20010db8000000000000000000000001_udp_53 {\n"
       "\t\tdnat ip6 to jhash ip6 saddr . udp sport mod 3 seed 0x0 map { 0 : 2001:db8:1::11 . 53, "
       "1-2 : 2001:db8:1::12 . 5353 }\n\t}\n}\n";
@@ -200,6 +201,9 @@ TEST(NftListing, ElementsRulesAndBaseChainsAreRead) {
       "\t\ttype nat hook output priority -100; policy accept;\n"
       "\t\tip daddr . meta l4proto . th dport vmap @services\n"
       "\t}\n\n"
+      "\tchain keep_nat {\n"
+      "\t\tmeta l4proto tcp dnat to 127.0.0.1:9\n"
+      "\t}\n\n"
       "\tchain s_0a090064_tcp_80 {\n"
       "\t\tmeta l4proto 6 dnat ip to numgen inc mod 1 map { 0 : 10.10.0.11 . 80 }\n"
       "\t\tcounter packets 0 bytes 0\n"
@@ -234,6 +238,11 @@ TEST(NftListing, ElementsRulesAndBaseChainsAreRead) {
   std::string flushed = listing;
   flushed.erase(flushed.find("\t\tip daddr"), std::string("\t\tip daddr . meta l4proto . th dport vmap @services\n").size());
   EXPECT_FALSE(parse_listing(flushed).base);
+  // keep_nat gone (or flushed): not as written either.
+  std::string kept = listing;
+  kept.erase(kept.find("\t\tmeta l4proto tcp dnat to 127.0.0.1:9\n"),
+             std::string("\t\tmeta l4proto tcp dnat to 127.0.0.1:9\n").size());
+  EXPECT_FALSE(parse_listing(kept).base);
 }
 
 }  // namespace
