@@ -113,6 +113,11 @@ void LvsSubsystem::write_ipvs_status_tail(JsonWriter& w) const {
   } else {
     w.null();
   }
+  w.key("conntrackd");
+  if (conntrackd_)
+    conntrackd_->status(w);
+  else
+    w.null();
   w.key("handover_forwarding");
   if (handover_)
     handover_->status(w);

@@ -121,6 +121,7 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
       loop_, [this](const checkers::Change& c) { on_change(c); }, std::move(options));
   checker_->start(std::move(targets));
   configure_handover(cfg);
+  configure_conntrackd(cfg);
   if (kernel_) {
     pending_full_ = true;
     reconcile_now();
@@ -155,6 +156,7 @@ std::string LvsSubsystem::reload(const config::Config& old_cfg, const config::Co
   }
   global_ = new_cfg.global;
   configure_handover(new_cfg);
+  configure_conntrackd(new_cfg);
   if (reload_part(old_cfg, new_cfg)) {
     if (kernel_) {
       periodic_.start(new_cfg.global.reconcile_interval, new_cfg.global.reconcile_interval);
@@ -529,7 +531,18 @@ void LvsSubsystem::on_takeover(const TakeoverNotice& n) {
   if (running_ && handover_) handover_->notice(n);
 }
 
+void LvsSubsystem::configure_conntrackd(const config::Config& cfg) {
+  if (!cfg.global.conntrackd) {
+    conntrackd_.reset();
+  } else if (!conntrackd_ || conntrackd_->config() != *cfg.global.conntrackd) {
+    // A new instance starts with no role: the next transition tells conntrackd.
+    conntrackd_ = std::make_unique<ConntrackdSync>(loop_, *cfg.global.conntrackd);
+  }
+}
+
 void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
+  if (running_ && conntrackd_ && conntrackd_->config().vrrp_instance == instance)
+    conntrackd_->on_state(master);
   if (!running_ || !kernel_ || !global_.lvs_sync_daemon) return;
   if (global_.lvs_sync_daemon->vrrp_instance != instance) return;
   // The master role starts with the first MASTER and then stays: a director that hands over

@@ -19,6 +19,7 @@
 #include "checkers/checker.h"
 #include "core/clock.h"
 #include "core/loop.h"
+#include "daemon/conntrackd_sync.h"
 #include "daemon/handover_forwarding.h"
 #include "daemon/lvs_config.h"
 #include "daemon/subsystem.h"
@@ -182,9 +183,11 @@ class LvsSubsystem final : public Subsystem {
   Timer drain_poll_;  // reads the kernel's table each second while a drain is open
   // Handover forwarding: made with IPVS and handover_forwarding, else none.
   void configure_handover(const config::Config& cfg);
+  void configure_conntrackd(const config::Config& cfg);
   LoopTimers handover_timers_{loop_};
   HandoverForwarding::Apply handover_apply_;
   std::unique_ptr<HandoverForwarding> handover_;
+  std::unique_ptr<ConntrackdSync> conntrackd_;  // [global] conntrackd: made, kept or replaced by each config
   std::map<std::string, TakeoverNotice> followed_;  // the Backups' follow notices, by instance
   void tell_quorum();
   void tell_serving();

@@ -79,6 +79,9 @@ void cross_checks(Ctx& ctx, Config& cfg) {
       !names.count(cfg.global.lvs_sync_daemon->vrrp_instance))
     ctx.error(SourcePos{1, 1}, "lvs_sync_daemon names unknown vrrp_instance '" +
                                    cfg.global.lvs_sync_daemon->vrrp_instance + "'");
+  if (cfg.global.conntrackd && !names.count(cfg.global.conntrackd->vrrp_instance))
+    ctx.error(SourcePos{1, 1}, "conntrackd names unknown vrrp_instance '" +
+                                   cfg.global.conntrackd->vrrp_instance + "'");
   std::map<std::string, SourcePos> vss;
   // dataplane = "nftables" (nftables/render.h): TCP/UDP services (IPv4, IPv6), NAT, rr/wrr/sh/dh/mh,
   // persistence, no thresholds, no one-packet scheduling, so far. Each refusal at its place.

@@ -109,6 +109,24 @@ void load_global(Table& root, Config& cfg) {
       cfg.global.lvs_sync_daemon = sd;
     }
   }
+  if (auto* ct = g.subtable("conntrackd")) {
+    Table s(g.ctx(), *ct, "conntrackd");
+    Conntrackd c;
+    auto file = s.file_path("config", true);
+    auto vi = s.str("vrrp_instance", true);
+    if (auto b = s.str("binary")) {
+      if (b->empty() || (b->find('/') != std::string::npos && b->front() != '/'))
+        g.ctx().error(*s.node("binary"), "'binary' must be an absolute path or a program name");
+      else
+        c.binary = *b;
+    }
+    s.finish();
+    if (file && vi) {
+      c.config = *file;
+      c.vrrp_instance = *vi;
+      cfg.global.conntrackd = c;
+    }
+  }
   if (auto* tt = g.subtable("ipvs_timeouts")) {
     Table t(g.ctx(), *tt, "ipvs_timeouts");
     auto whole = [&](const char* key, Duration& dst) {

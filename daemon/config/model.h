@@ -86,6 +86,19 @@ struct SyncDaemon {
   bool operator==(const SyncDaemon&) const = default;
 };
 
+// Connection sync for conntrack (the nftables data plane's connection table) by conntrackd,
+// which the operator runs (its own config and unit); hadirector tells it the director's role
+// on each transition of `vrrp_instance`, as conntrack-tools' primary-backup.sh does from
+// keepalived's notify: MASTER commits the connections the other director sent (-c), flushes
+// its caches (-f), resyncs with the kernel (-R) and sends them all (-B); BACKUP and FAULT
+// shorten the timers of what it held (-t) and ask the Master for its table (-n).
+struct Conntrackd {
+  std::string config;  // conntrackd's own config file (-C)
+  std::string vrrp_instance;
+  std::string binary = "conntrackd";  // an absolute path, or a name looked up in PATH
+  bool operator==(const Conntrackd&) const = default;
+};
+
 struct IpvsTimeouts {
   Duration tcp = Duration::zero();  // 0: leave the kernel's value
   Duration tcpfin = Duration::zero();
@@ -121,6 +134,7 @@ struct Global {
   bool handover_forwarding = true;
   Duration reconcile_interval = std::chrono::seconds(5);  // drift repair period
   std::optional<SyncDaemon> lvs_sync_daemon;
+  std::optional<Conntrackd> conntrackd;
   IpvsTimeouts ipvs_timeouts;
   std::optional<MetricsEndpoint> metrics;
   // Default authentication for instances without an [vrrp_instance.auth] of their own.

@@ -127,6 +127,13 @@ toml::table global_table(const Global& g) {
     put_if(s, "max_message", g.lvs_sync_daemon->max_message, SyncDaemon{}.max_message);
     put(t, "lvs_sync_daemon", std::move(s));
   }
+  if (g.conntrackd) {
+    toml::table s;
+    put(s, "config", g.conntrackd->config);
+    put(s, "vrrp_instance", g.conntrackd->vrrp_instance);
+    if (g.conntrackd->binary != Conntrackd{}.binary) put(s, "binary", g.conntrackd->binary);
+    put(t, "conntrackd", std::move(s));
+  }
   if (g.ipvs_timeouts != d.ipvs_timeouts) {
     toml::table s;
     put_duration(s, "tcp", g.ipvs_timeouts.tcp, Duration::zero());

@@ -674,6 +674,30 @@ TEST(ConfigLoader, SyncDaemonNamesAnInstance) {
   EXPECT_EQ(r.config->global.lvs_sync_daemon->max_message, 128);  // the default: fast sync
 }
 
+// conntrackd (conntrack's connection sync, run by the operator): its config file, the
+// instance whose transitions it follows, optionally its program; written back as read.
+TEST(ConfigLoader, ConntrackdFollowsAnInstance) {
+  expect_one("[global]\nconntrackd = { config = \"/etc/conntrackd/conntrackd.conf\", vrrp_instance = \"VI_9\" }\n",
+             1, 1, "conntrackd names unknown vrrp_instance 'VI_9'");
+  expect_one("[global]\nconntrackd = { config = \"conntrackd.conf\", vrrp_instance = \"VI_1\" }\n" + kInstance,
+             2, 25, "absolute");
+  expect_one("[global]\nconntrackd = { vrrp_instance = \"VI_1\" }\n" + kInstance, 2, 14,
+             "missing required key 'config' in conntrackd");
+  expect_one("[global]\nconntrackd = { config = \"/c\", vrrp_instance = \"VI_1\", binary = \"bin/ctd\" }\n" +
+                 kInstance,
+             2, 64, "'binary' must be an absolute path or a program name");
+  auto r = load_string("[global]\nconntrackd = { config = \"/etc/conntrackd/conntrackd.conf\", vrrp_instance = "
+                       "\"VI_1\" }\n" + kInstance, "t");
+  ASSERT_TRUE(r.ok()) << r.errors[0].str();
+  ASSERT_TRUE(r.config->global.conntrackd);
+  EXPECT_EQ(r.config->global.conntrackd->config, "/etc/conntrackd/conntrackd.conf");
+  EXPECT_EQ(r.config->global.conntrackd->vrrp_instance, "VI_1");
+  EXPECT_EQ(r.config->global.conntrackd->binary, "conntrackd");
+  auto back = load_string(to_toml(*r.config), "t");
+  ASSERT_TRUE(back.ok()) << back.errors[0].str();
+  EXPECT_EQ(back.config->global.conntrackd, r.config->global.conntrackd);
+}
+
 TEST(ConfigLoader, SyncDaemonMaxMessageIsZeroOrAtLeast64Bytes) {
   const std::string head = "[global]\nlvs_sync_daemon = { interface = \"eth1\", vrrp_instance = \"VI_1\", ";
   expect_one(head + "max_message = 10 }\n" + kInstance, 2, 79,
