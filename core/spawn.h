@@ -5,6 +5,7 @@
 // dispositions, an empty signal mask, and no inherited descriptors above 2.
 // Seeing the exit is the caller's job (ev_child on Loop::main(), or a pidfd).
 #pragma once
+#include <optional>
 #include <sys/types.h>
 
 #include <string>
@@ -27,5 +28,9 @@ struct SpawnResult {
 
 // posix_spawn: exec failures come back here as `error`, not as an exit 127.
 SpawnResult spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options = {});
+
+// `name` as an absolute path (posix_spawn does not search): itself when it has a '/', else
+// the first executable of that name in $PATH (nullopt: none).
+std::optional<std::string> find_program(const std::string& name);
 
 }  // namespace hd

@@ -1,11 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "daemon/conntrackd_sync.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include "core/log.h"
+#include "core/spawn.h"
 
 namespace hd {
 
@@ -16,24 +13,6 @@ std::vector<std::vector<std::string>> conntrackd_commands(const std::string& bin
                                  : std::vector<const char*>{"-t", "-n"})
     out.push_back({binary, "-C", config, flag});
   return out;
-}
-
-std::optional<std::string> find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
-  size_t at = 0;
-  while (at <= dirs.size()) {
-    size_t end = dirs.find(':', at);
-    if (end == std::string::npos) end = dirs.size();
-    std::string dir = dirs.substr(at, end - at);
-    if (!dir.empty()) {
-      std::string candidate = dir + "/" + name;
-      if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    }
-    at = end + 1;
-  }
-  return std::nullopt;
 }
 
 ConntrackdSync::ConntrackdSync(Loop& loop, config::Conntrackd cfg)

@@ -23,9 +23,6 @@ namespace hd {
 // BACKUP: -t (shorten the kernel timers of what it held), -n (ask the Master for its table).
 std::vector<std::vector<std::string>> conntrackd_commands(const std::string& binary,
                                                           const std::string& config, bool master);
-// `name` as an absolute path: itself when it has a '/', else the first executable of that
-// name in $PATH (nullopt: none).
-std::optional<std::string> find_program(const std::string& name);
 
 class ConntrackdSync {
  public:

@@ -261,6 +261,8 @@ int Drill::run() {
       for (int i = 0; i < 3; ++i) start_real_role(i);
     }
     for (int i = 0; i < 3; ++i) start_real(i);
+    if (p_.conntrackd)
+      for (int i : {0, 1}) start_conntrackd(i);
     start_director(0);
     sleep_s(0.3);
     start_director(1);
@@ -329,6 +331,7 @@ int Drill::run() {
                  lab_.workdir.c_str(), lab_.prefix.c_str());
   } else {
     for (int i = 0; i < 2; ++i) stop_director(i, SIGTERM);
+    for (int i = 0; i < 2; ++i) stop_conntrackd(i);
     lab_.destroy();
     if (!tmpfs_.empty()) drill::run({"umount", tmpfs_});
     if (rc == 0) must({"rm", "-rf", lab_.workdir});

@@ -71,6 +71,10 @@ class Drill {
   const Lab& lab() const { return lab_; }
   const LabParams& params() const { return p_; }
   void start_director(int i);
+  // nftables: conntrackd on director i, syncing conntrack with the other over the back link
+  // (its config written beside the director's); stopped with the lab.
+  void start_conntrackd(int i);
+  void stop_conntrackd(int i);
   void stop_director(int i, int sig);
   void start_real(int i);
   void stop_real(int i);
@@ -152,6 +156,7 @@ class Drill {
   Traffic traffic_;
   Sampler sampler_;
   pid_t directors_[2] = {-1, -1};
+  pid_t conntrackd_[2] = {-1, -1};
   pid_t reals_[3] = {-1, -1, -1};
   pid_t roles_[3] = {-1, -1, -1};  // DR: the real-server role on each real server
   std::string tmpfs_;              // DR: rs1's runtime directory, mounted by us

@@ -75,6 +75,37 @@ void Drill::start_director(int i) {
   for (int k = 0; k < 100 && vrrp_state(socket_of(i)) == "down"; ++k) sleep_s(0.05);
 }
 
+void Drill::start_conntrackd(int i) {
+  const std::string name = Lab::director(i), base = lab_.workdir + "/" + name + "-conntrackd";
+  // FTFW (reliable) over UDP on the back link, an external cache (what the other director
+  // sent, committed when this one becomes Master), files of its own in the workdir.
+  std::ofstream(base + ".conf")
+      << "# written by hadirector-drill\n"
+      << "Sync {\n  Mode FTFW {\n    DisableExternalCache Off\n  }\n"
+      << "  UDP {\n    IPv4_address " << lab_.director_back_ip(i) << "\n"
+      << "    IPv4_Destination_Address " << lab_.director_back_ip(1 - i) << "\n"
+      << "    Port 3780\n    Interface eth1\n    Checksum on\n  }\n}\n"
+      << "General {\n  HashSize 8192\n  HashLimit 65535\n"
+      << "  LogFile " << base << ".log\n  LockFile " << base << ".lock\n"
+      << "  UNIX {\n    Path " << base << ".ctl\n  }\n"
+      << "  NetlinkBufferSize 2097152\n  NetlinkBufferSizeMaxGrowth 8388608\n"
+      << "  Filter From Userspace {\n    Protocol Accept {\n      TCP\n      UDP\n    }\n"
+      << "    Address Ignore {\n      IPv4_address 127.0.0.1\n    }\n  }\n}\n";
+  auto c = spawn_logged(in_ns(lab_.ns(name), {"conntrackd", "-C", base + ".conf"}), base + ".out");
+  conntrackd_[i] = c.pid;
+  // Up once its control socket answers (-s: its statistics).
+  for (int k = 0; k < 100; ++k, sleep_s(0.05))
+    if (drill::run(in_ns(lab_.ns(name), {"conntrackd", "-C", base + ".conf", "-s"})).status == 0) return;
+  throw std::runtime_error(name + ": conntrackd did not start; see " + base + ".log");
+}
+
+void Drill::stop_conntrackd(int i) {
+  if (conntrackd_[i] > 0) {
+    drill::stop(conntrackd_[i], SIGTERM, 3000);
+    conntrackd_[i] = -1;
+  }
+}
+
 void Drill::stop_director(int i, int sig) {
   if (directors_[i] > 0) {
     // `ip netns exec` execs the daemon: the PID is hadirector's own. A SIGTERM hands over

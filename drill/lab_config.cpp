@@ -46,10 +46,13 @@ config::Config director_config(const Lab& lab, const LabParams& p, int i,
   c.global.runtime_dir = lab.workdir + "/" + name + "-run";
   c.global.state_dir = lab.workdir + "/" + name + "-state";
   c.global.reconcile_interval = std::chrono::seconds(1);
-  if (p.nftables)
-    c.global.dataplane = config::Dataplane::nftables;  // no IPVS sync daemon: none
-  else
+  if (p.nftables) {
+    c.global.dataplane = config::Dataplane::nftables;  // no IPVS sync daemon: conntrackd's
+    if (p.conntrackd)
+      c.global.conntrackd = config::Conntrackd{lab.workdir + "/" + name + "-conntrackd.conf", "VI_1"};
+  } else {
     c.global.lvs_sync_daemon = config::SyncDaemon{nat ? "eth1" : "eth0", "VI_1", 51};
+  }
   c.global.vrrp_auth = auth;
 
   const int other = 1 - i;

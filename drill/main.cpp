@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/spawn.h"
 #include "daemon/config/loader.h"
 #include "drill/drill.h"
 #include "drill/ecmp.h"
@@ -175,6 +176,10 @@ int drill_main(const std::vector<std::string>& args) {
       return 2;
     }
   params.nftables = dataplane_nft;  // before the budgets, which depend on it
+  params.conntrackd = dataplane_nft && find_program("conntrackd").has_value();
+  if (dataplane_nft && !params.conntrackd)
+    std::cerr << "drill: conntrackd is not installed: no connection sync between the directors, "
+                 "long-lived connections not judged where the VIP moves\n";
   std::map<std::string, Budget> budgets;
   for (auto& s : scenarios()) budgets[s.name] = s.budget(params);
   if (!o.drill_config.empty()) {

@@ -26,8 +26,11 @@ struct LabParams {
   double check_interval = 0.3, check_timeout = 0.25;
   int rise = 2, fall = 2;
   // The directors' data plane: IPVS (in the VM where this kernel has none) or nftables (on
-  // this kernel, NAT only; no connection sync between the directors).
+  // this kernel, NAT only).
   bool nftables = false;
+  // nftables: conntrackd (found in PATH) runs on each director, syncing conntrack over the
+  // directors' back link, and hadirector tells it each transition ([global] conntrackd).
+  bool conntrackd = false;
   std::vector<std::string> notes;  // what --config gave, and what it could not
   // RFC 3768/5798 timers of the Backup (priority 100).
   double skew() const { return version == 2 ? (256 - 100) / 256.0 : (256 - 100) * advert / 256; }

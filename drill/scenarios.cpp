@@ -114,11 +114,11 @@ std::vector<Scenario> make_table() {
       .heal = then_now([](Drill& d) { d.start_director(0); }),
       // A stopping Master hands over (handover_linger) before it exits: no established
       // connection is lost. A handshake that crosses the switch can be (kHandshakesCrossing).
-      // nftables: no connection sync between the directors (conntrackd is not run by the
-      // lab), so long-lived connections move with the VIP and break: not judged there.
+      // nftables: conntrackd carries the connections (when installed; without it they move
+      // with the VIP and break: not judged then).
       .budget = [](const LabParams& p) {
         return Budget{.max_outage = p.skew() + 1.2, .max_failed = kHandshakesCrossing,
-                      .max_long_broken = p.nftables ? -1 : 0};
+                      .max_long_broken = p.nftables && !p.conntrackd ? -1 : 0};
       },
   });
   // The operator's planned switchover and its undoing: `ctl failover` on the Master, then
@@ -141,10 +141,11 @@ std::vector<Scenario> make_table() {
       .settle_s = [](const LabParams& p) { return p.mdi() + 3 + 2; },
       // Two switches, kHandshakesCrossing each (a play lost 2 at most in 27 on a quiet
       // host; a CI-like run, sanitizer builds beside it, lost 2 in each direction: 4). nftables
-      // has neither connection sync nor handover forwarding: long-lived ones not judged.
+      // has no handover forwarding; conntrackd carries the long-lived connections (judged
+      // only when it is installed).
       .budget = [](const LabParams& p) {
         return Budget{.max_failed = 2 * kHandshakesCrossing,
-                      .max_long_broken = p.nftables ? -1 : 0};
+                      .max_long_broken = p.nftables && !p.conntrackd ? -1 : 0};
       },
       .judge =
           [](Drill& d, const Times& t, Result& r) {

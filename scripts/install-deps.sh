@@ -12,7 +12,7 @@ PKGS=(
   clang libclang-rt-14-dev
   iproute2 iputils-arping iputils-ping procps psmisc curl python3 openssl nftables
   keepalived tshark lintian man-db rpm systemd-container dpkg-dev fakeroot
-  prometheus dnsmasq-base bird2
+  prometheus dnsmasq-base bird2 conntrackd
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,6 +3,8 @@
 // argv): each role change runs primary-backup.sh's sequence, in order, once.
 #include "daemon/conntrackd_sync.h"
 
+#include "core/spawn.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
