@@ -59,7 +59,8 @@ SpawnResult spawn_process(const std::vector<std::string>& argv, const SpawnOptio
 }
 
 std::optional<std::string> find_program(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
+  if (name.find('/') != std::string::npos)
+    return ::access(name.c_str(), X_OK) == 0 ? std::optional<std::string>(name) : std::nullopt;
   const char* path = std::getenv("PATH");
   std::string dirs = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin";
   size_t at = 0;

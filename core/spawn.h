@@ -29,8 +29,8 @@ struct SpawnResult {
 // posix_spawn: exec failures come back here as `error`, not as an exit 127.
 SpawnResult spawn_process(const std::vector<std::string>& argv, const SpawnOptions& options = {});
 
-// `name` as an absolute path (posix_spawn does not search): itself when it has a '/', else
-// the first executable of that name in $PATH (nullopt: none).
+// `name` as an absolute path (posix_spawn does not search): itself when it has a '/' (if it
+// is executable), else the first executable of that name in $PATH (nullopt: none).
 std::optional<std::string> find_program(const std::string& name);
 
 }  // namespace hd

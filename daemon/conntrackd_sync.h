@@ -4,7 +4,7 @@
 // it this director's role on each transition of the VRRP instance it follows, the sequence
 // conntrack-tools' primary-backup.sh runs from keepalived's notify (config::Conntrackd).
 // The commands run one after another (NotifyHooks: fork/exec, exit seen by the loop, killed
-// after 10 s), never blocking the main loop.
+// after 60 s), never blocking the main loop.
 #pragma once
 #include <optional>
 #include <string>
@@ -17,28 +17,32 @@
 
 namespace hd {
 
-// The commands for becoming MASTER (master) or BACKUP/FAULT (!master), each an argv (pure):
+enum class SyncRole { master, backup, fault };
+
+// The commands for becoming `role`, each an argv (pure), as primary-backup.sh runs them:
 // MASTER: -c (commit the other director's connections to the kernel), -f (flush the caches),
 // -R (resync the internal cache with the kernel), -B (send everything to the backups);
-// BACKUP: -t (shorten the kernel timers of what it held), -n (ask the Master for its table).
+// BACKUP: -t (shorten the kernel timers of what it held), -n (ask the Master for its table);
+// FAULT: -t only (the sync link may be what failed).
 std::vector<std::vector<std::string>> conntrackd_commands(const std::string& binary,
-                                                          const std::string& config, bool master);
+                                                          const std::string& config, SyncRole role);
 
 class ConntrackdSync {
  public:
   ConntrackdSync(Loop& loop, config::Conntrackd cfg);
   const config::Conntrackd& config() const { return cfg_; }
-  // `vrrp_instance` became MASTER (true) or left it (false); the same role again does nothing.
-  void on_state(bool master);
-  // {"vrrp_instance":"VI_1","role":"master"|"backup"|null,"commands":N,"failed":N,"timed_out":N,
-  //  "error":"..."|null}
+  // `vrrp_instance` is now in `role`; the same role again does nothing. Each command may run
+  // 60 s (a commit of a large external cache takes a while) before it is killed.
+  void on_state(SyncRole role);
+  // {"vrrp_instance":"VI_1","role":"master"|"backup"|"fault"|null,"commands":N,"failed":N,"timed_out":N,
+  //  "error":"cannot find or run 'conntrackd'"|null}
   void status(JsonWriter& w) const;
 
  private:
   config::Conntrackd cfg_;
   std::optional<std::string> binary_;
   NotifyHooks hooks_;
-  std::optional<bool> master_;
+  std::optional<SyncRole> role_;
 };
 
 }  // namespace hd

@@ -46,7 +46,7 @@ std::vector<std::unique_ptr<Subsystem>> Director::standard_subsystems(Loop& loop
   LvsSubsystem* lvs_raw = lvs.get();
   VrrpSubsystem* vrrp_raw = vrrp.get();
   vrrp->set_listener([lvs_raw](const std::string& instance, vrrp::State s) {
-    lvs_raw->on_vrrp_state(instance, s == vrrp::State::master);
+    lvs_raw->on_vrrp_state(instance, s == vrrp::State::master, s == vrrp::State::fault);
   });
   // A live Master's handover: the LVS side forwards what its IPVS does not know to it.
   vrrp->set_takeover_listener([lvs_raw](const TakeoverNotice& n) { lvs_raw->on_takeover(n); });

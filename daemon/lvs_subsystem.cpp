@@ -535,14 +535,19 @@ void LvsSubsystem::configure_conntrackd(const config::Config& cfg) {
   if (!cfg.global.conntrackd) {
     conntrackd_.reset();
   } else if (!conntrackd_ || conntrackd_->config() != *cfg.global.conntrackd) {
-    // A new instance starts with no role: the next transition tells conntrackd.
+    // Changed by a reload (a command of the old one still running is killed): conntrackd is
+    // told the followed instance's state at once when it is known, else at its first transition.
     conntrackd_ = std::make_unique<ConntrackdSync>(loop_, *cfg.global.conntrackd);
+    if (auto r = vrrp_roles_.find(cfg.global.conntrackd->vrrp_instance); r != vrrp_roles_.end())
+      conntrackd_->on_state(r->second);
   }
 }
 
-void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master) {
+void LvsSubsystem::on_vrrp_state(const std::string& instance, bool master, bool fault) {
+  const SyncRole role = master ? SyncRole::master : fault ? SyncRole::fault : SyncRole::backup;
+  vrrp_roles_[instance] = role;
   if (running_ && conntrackd_ && conntrackd_->config().vrrp_instance == instance)
-    conntrackd_->on_state(master);
+    conntrackd_->on_state(role);
   if (!running_ || !kernel_ || !global_.lvs_sync_daemon) return;
   if (global_.lvs_sync_daemon->vrrp_instance != instance) return;
   // The master role starts with the first MASTER and then stays: a director that hands over

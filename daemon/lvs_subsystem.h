@@ -71,8 +71,9 @@ class LvsSubsystem final : public Subsystem {
   // Publishes check state changes, quorum changes, IPVS operations and finished drains.
   void set_events(EventBus& e) override { events_ = &e; }
 
-  // A VRRP instance changed state (from the VRRP subsystem, on the main loop).
-  void on_vrrp_state(const std::string& instance, bool master);
+  // A VRRP instance changed state (from the VRRP subsystem, on the main loop); `fault` when the
+  // new state is FAULT (else BACKUP or INIT when not master).
+  void on_vrrp_state(const std::string& instance, bool master, bool fault = false);
   // A live old Master's handover (VrrpSubsystem::set_takeover_listener): with IPVS and
   // handover_forwarding, its unknown TCP packets are forwarded to it while it lingers.
   void on_takeover(const TakeoverNotice& n);
@@ -188,6 +189,7 @@ class LvsSubsystem final : public Subsystem {
   HandoverForwarding::Apply handover_apply_;
   std::unique_ptr<HandoverForwarding> handover_;
   std::unique_ptr<ConntrackdSync> conntrackd_;  // [global] conntrackd: made, kept or replaced by each config
+  std::map<std::string, SyncRole> vrrp_roles_;  // each instance's last state, for a new conntrackd_
   std::map<std::string, TakeoverNotice> followed_;  // the Backups' follow notices, by instance
   void tell_quorum();
   void tell_serving();

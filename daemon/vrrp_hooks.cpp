@@ -80,7 +80,10 @@ void NotifyHooks::next(const std::string& key) {
     // again, but it could name someone else's group only after the kernel
     // wrapped around the whole pid space within this turn.)
     kill(-raw->pid, SIGKILL);
-    std::string cmd = raw->job.argv[0];
+    // The whole command line: one program run with several arguments (conntrackd's steps)
+    // says which one failed.
+    std::string cmd;
+    for (auto& a : raw->job.argv) cmd += (cmd.empty() ? "" : " ") + a;
     if (raw->killed) {
       ++timed_out_;
       HD_LOG(error, "notify") << cmd << ": killed after its timeout";

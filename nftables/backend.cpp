@@ -175,7 +175,7 @@ std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
     seq = writes_;
     std::string error;
     auto conns = count_connections(&error);
-    take_count(std::move(conns), error);
+    take_count(std::move(conns), error, writes_);
     return list_table(ctx_);
   }
   std::optional<std::string> out;
@@ -190,14 +190,15 @@ std::optional<std::string> NftablesBackend::take_listing(uint64_t& seq) {
   if (got) {
     seq = got->seq;
     out = std::move(got->text);
-    if (got->counted) take_count(std::move(got->conns), got->error);
+    if (got->counted) take_count(std::move(got->conns), got->error, got->seq);
   }
   // The next sweep's: asked for now, read while the loop goes on.
   lister_->ask(writes_);
   return out;
 }
 
-void NftablesBackend::take_count(std::optional<ConnTally> count, const std::string& error) {
+void NftablesBackend::take_count(std::optional<ConnTally> count, const std::string& error,
+                                 uint64_t seq) {
   if (!count) {
     if (!count_failed_)
       HD_LOG(warning, "nftables") << error << ": real servers' connections not counted (a drain "
@@ -209,33 +210,37 @@ void NftablesBackend::take_count(std::optional<ConnTally> count, const std::stri
   if (count_failed_) HD_LOG(info, "nftables") << "conntrack: connections counted again";
   count_failed_ = false;
   conns_ = std::move(count);
+  count_seq_ = seq;
 }
 
 void NftablesBackend::refresh_count() {
   if (!lister_) {
     std::string error;
     auto conns = count_connections(&error);
-    return take_count(std::move(conns), error);
+    return take_count(std::move(conns), error, writes_);
   }
   std::optional<ConnTally> conns;
   std::string error;
+  uint64_t seq = 0;
   bool got = false;
   {
     std::lock_guard<std::mutex> l(lister_->mu);
     if (lister_->ready && lister_->ready->counted) {
       conns = std::move(lister_->ready->conns);
       error = lister_->ready->error;
+      seq = lister_->ready->seq;
       lister_->ready->counted = false;
       got = true;
     }
   }
-  if (got) take_count(std::move(conns), error);
+  if (got) take_count(std::move(conns), error, seq);
   lister_->ask(writes_);
 }
 
 std::vector<ipvs::Destination> NftablesBackend::with_counts(const ipvs::Service& s) const {
   std::vector<ipvs::Destination> out = s.destinations;
   if (!conns_) return out;
+  if (auto w = written_.find(s.key); w != written_.end() && w->second > count_seq_) return out;
   for (auto& d : out) {
     const ConnCount c = count_of(*conns_, s, d.key);
     auto counters = std::make_shared<ipvs::DestCounters>();
@@ -349,6 +354,10 @@ std::vector<ipvs::Result<void>> NftablesBackend::apply_all(const std::vector<ipv
     return out;
   }
   ++writes_;
+  // The persistent servers' objects the change left behind, on their own (render.h).
+  if (auto err = run(cleanup_script(before, next)); !err.empty())
+    HD_LOG(warning, "nftables") << "removing persistent servers' chains and sets: " << err
+                                << " (the drift sweep removes what is left)";
   if (make6) {
     have6_ = true;
     made6_ = writes_;

@@ -58,7 +58,9 @@ class NftablesBackend final : public ipvs::Backend {
   // programmed are removed (the tables are ours alone). Each repair is logged.
   ipvs::Result<ipvs::Table> dump_services() override;
   // What it programmed, each real server with its connections as conntrack counted them when
-  // the sweep's listing was read (ConnTally; none while no count succeeded).
+  // the sweep's listing was read (ConnTally; none while no count succeeded, and none for a
+  // service written since that count was asked for: a drain's weight 0 is not judged on a
+  // count that may predate it).
   ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(const ipvs::ServiceKey& key) override;
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts&) override;
   ipvs::Result<void> start_sync_daemon(const ipvs::SyncDaemon&) override;
@@ -79,7 +81,8 @@ class NftablesBackend final : public ipvs::Backend {
   // The sweep's listing: inline, or the one the lister has ready (nullopt: none yet; one is
   // asked for). `seq`: writes_ when it was asked for.
   std::optional<std::string> take_listing(uint64_t& seq);
-  void take_count(std::optional<ConnTally> count, const std::string& error);
+  // `seq`: writes_ when the count was asked for.
+  void take_count(std::optional<ConnTally> count, const std::string& error, uint64_t seq);
   void refresh_count();
   std::vector<ipvs::Destination> with_counts(const ipvs::Service& s) const;
   nft_ctx* ctx_;
@@ -91,6 +94,7 @@ class NftablesBackend final : public ipvs::Backend {
   std::map<ipvs::ServiceKey, uint64_t> written_;  // a service -> writes_ at its last write
   ipvs::Table programmed_;
   std::optional<ConnTally> conns_;  // the last conntrack count
+  uint64_t count_seq_ = 0;          // writes_ when it was asked for
   bool count_failed_ = false;        // said once, until one succeeds again
 };
 

@@ -749,21 +749,12 @@ std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
     out += "flush chain " + t + " " + c + "\n";
     for (auto& r : rules) out += "add rule " + t + " " + c + " " + r + "\n";
   };
-  // A persistent service's server chains and sets that `now` no longer has, after the service's
-  // chain stopped naming them (chains first: they update the sets).
-  auto drop_objects = [&](const std::string& t, const ServiceObjects& was, const ServiceObjects* now) {
-    for (auto& [c, rules] : was.chains)
-      if (!now || !now->chains.count(c)) out += "flush chain " + t + " " + c + "\ndelete chain " + t + " " + c + "\n";
-    for (auto& [name, def] : was.sets)
-      if (!now || !now->sets.count(name)) out += "delete set " + t + " " + name + "\n";
-  };
   for (auto& [key, s] : before) {
     if (after.count(key)) continue;
     const std::string t = table(key.family()), c = chain_name(key);
     out += "delete element " + t + " services { " + element(key) + " }\n";
     out += "flush chain " + t + " " + c + "\n";
     out += "delete chain " + t + " " + c + "\n";
-    drop_objects(t, service_objects(s), nullptr);
   }
   for (auto& [key, s] : after) {
     const std::string t = table(key.family()), c = chain_name(key);
@@ -786,7 +777,24 @@ std::string change_script(const ipvs::Table& before, const ipvs::Table& after) {
     }
     if (!was || was->rules != now.rules) write_chain(t, c, now.rules, was.has_value());
     if (!was) out += "add element " + t + " services { " + element(key) + " : jump " + c + " }\n";
-    if (was) drop_objects(t, *was, &now);
+  }
+  return out;
+}
+
+std::string cleanup_script(const ipvs::Table& before, const ipvs::Table& after) {
+  std::string out;
+  for (auto& [key, s] : before) {
+    if (!(s.flags & ipvs::kPersistent)) continue;
+    const std::string t = table(key.family());
+    const ServiceObjects was = service_objects(s);
+    auto now_it = after.find(key);
+    std::optional<ServiceObjects> now;
+    if (now_it != after.end()) now = service_objects(now_it->second);
+    // Chains first: they update the sets.
+    for (auto& [c, rules] : was.chains)
+      if (!now || !now->chains.count(c)) out += "flush chain " + t + " " + c + "\ndelete chain " + t + " " + c + "\n";
+    for (auto& [name, def] : was.sets)
+      if (!now || !now->sets.count(name)) out += "delete set " + t + " " + name + "\n";
   }
   return out;
 }

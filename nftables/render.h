@@ -126,4 +126,9 @@ bool holds(const Listing& l, const ipvs::Service& s);
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after);
+// What change_script leaves for a second transaction: the server chains and sets of persistent
+// services that `after` no longer has. Apart, because a kernel before 6.4 (without 628bd3e49cba)
+// releases a flushed rule's references to them only at the commit: deleting them in the same
+// transaction would fail it whole (EBUSY). What a failed cleanup leaves, the drift sweep removes.
+std::string cleanup_script(const ipvs::Table& before, const ipvs::Table& after);
 }  // namespace hd::nft

@@ -184,6 +184,8 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
         self.assertEqual(self.daemon.stop(signal.SIGTERM), 0)
         self.daemon = Daemon(cfg, sock, netns=self.ns_d, log_path=cfg + ".2.log").wait_ready()
         wait_for(lambda: self.up() == 3, 10, what="three real servers up after the restart")
+        self.assertIn(a + " timeout 4s", sh("nft", "list", "set", "ip", "hadirector", pset, ns=self.ns_d),
+                      "a's record kept through the restart")
         self.assertEqual(one_server(self.sourced(4, 80, a)[a]), sa)
         # a's server fails: once its check fell, a moves to one other server and stays there;
         # b keeps its own.

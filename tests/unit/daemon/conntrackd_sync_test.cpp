@@ -27,15 +27,18 @@ std::vector<std::string> read_lines(const std::string& file) {
 
 TEST(Conntrackd, TheCommandsAreThoseOfPrimaryBackup) {
   using V = std::vector<std::vector<std::string>>;
-  EXPECT_EQ(conntrackd_commands("/usr/sbin/conntrackd", "/etc/c.conf", true),
+  EXPECT_EQ(conntrackd_commands("/usr/sbin/conntrackd", "/etc/c.conf", SyncRole::master),
             (V{{"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-c"},
                {"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-f"},
                {"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-R"},
                {"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-B"}}));
-  EXPECT_EQ(conntrackd_commands("/usr/sbin/conntrackd", "/etc/c.conf", false),
+  EXPECT_EQ(conntrackd_commands("/usr/sbin/conntrackd", "/etc/c.conf", SyncRole::backup),
             (V{{"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-t"},
                {"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-n"}}));
-  EXPECT_EQ(find_program("/x/y"), "/x/y");
+  EXPECT_EQ(conntrackd_commands("/usr/sbin/conntrackd", "/etc/c.conf", SyncRole::fault),
+            (V{{"/usr/sbin/conntrackd", "-C", "/etc/c.conf", "-t"}}));
+  EXPECT_EQ(find_program("/bin/sh"), "/bin/sh");
+  EXPECT_FALSE(find_program("/nonexistent/x"));
   EXPECT_EQ(find_program("sh").value_or("").substr(0, 1), "/");
   EXPECT_FALSE(find_program("no-such-program-hd"));
 }
@@ -58,16 +61,18 @@ TEST(Conntrackd, EachRoleChangeRunsItsSequenceOnce) {
     }
     return done();
   };
-  sync.on_state(false);
-  sync.on_state(false);  // the same role: nothing
-  sync.on_state(true);
-  ASSERT_TRUE(run_until([&] { return read_lines(out).size() >= 6; }));
+  sync.on_state(SyncRole::backup);
+  sync.on_state(SyncRole::backup);  // the same role: nothing
+  sync.on_state(SyncRole::master);
+  sync.on_state(SyncRole::fault);
+  ASSERT_TRUE(run_until([&] { return read_lines(out).size() >= 7; }));
   for (int i = 0; i < 40; ++i) {  // nothing more comes
     Loop::main().run_nowait();
     std::this_thread::sleep_for(milliseconds(5));
   }
   const std::string c = "-C /etc/conntrackd/conntrackd.conf ";
-  EXPECT_EQ(read_lines(out), (std::vector<std::string>{c + "-t", c + "-n", c + "-c", c + "-f", c + "-R", c + "-B"}));
+  EXPECT_EQ(read_lines(out),
+            (std::vector<std::string>{c + "-t", c + "-n", c + "-c", c + "-f", c + "-R", c + "-B", c + "-t"}));
   std::filesystem::remove_all(dir);
 }
 

@@ -737,6 +737,50 @@ TEST_F(LvsSubsystemTest, SyncWithoutAnInstanceRunsBothRolesFromTheStart) {
   EXPECT_FALSE(fake_.sync_backup());
 }
 
+// [global] conntrackd follows its instance's transitions (master, backup, fault); a reload
+// that changes it tells the new one the instance's state at once, not at the next transition.
+// (The program is one that is not there: the role is recorded, no command runs.)
+TEST_F(LvsSubsystemTest, ConntrackdFollowsItsInstanceAcrossAReload) {
+  auto vs = virtual_server("192.0.2.1");
+  vs.real_servers = {real("10.0.1.11", 1)};
+  auto cfg = with({vs});
+  cfg.global.conntrackd = config::Conntrackd{"/etc/conntrackd/a.conf", "VI_1", "/nonexistent/conntrackd"};
+  auto conntrackd = [&] {
+    JsonWriter w;
+    w.begin_object();
+    lvs_.status(w);
+    w.end_object();
+    const std::string s = w.str();
+    auto at = s.find("\"conntrackd\":");
+    return at == std::string::npos ? std::string("(none)") : s.substr(at, s.find('}', at) - at + 1);
+  };
+  ASSERT_EQ(lvs_.start(cfg), "");
+  EXPECT_NE(conntrackd().find("\"role\":null"), std::string::npos) << conntrackd();
+  EXPECT_NE(conntrackd().find("\"error\":\"cannot find or run '/nonexistent/conntrackd'\""), std::string::npos)
+      << conntrackd();
+  lvs_.on_vrrp_state("VI_2", true);  // not its instance
+  EXPECT_NE(conntrackd().find("\"role\":null"), std::string::npos) << conntrackd();
+  lvs_.on_vrrp_state("VI_1", true);
+  EXPECT_NE(conntrackd().find("\"role\":\"master\""), std::string::npos) << conntrackd();
+  lvs_.on_vrrp_state("VI_1", false, true);
+  EXPECT_NE(conntrackd().find("\"role\":\"fault\""), std::string::npos) << conntrackd();
+  lvs_.on_vrrp_state("VI_1", true);
+  auto next = cfg;
+  next.global.conntrackd->config = "/etc/conntrackd/b.conf";
+  ASSERT_EQ(lvs_.reload(cfg, next), "");
+  EXPECT_NE(conntrackd().find("\"role\":\"master\""), std::string::npos) << "told at once: " << conntrackd();
+  // Now following VI_2, last seen MASTER (above): told so at once.
+  auto third = next;
+  third.global.conntrackd->vrrp_instance = "VI_2";
+  ASSERT_EQ(lvs_.reload(next, third), "");
+  EXPECT_NE(conntrackd().find("\"vrrp_instance\":\"VI_2\",\"role\":\"master\""), std::string::npos)
+      << "VI_2 was last seen MASTER: " << conntrackd();
+  auto none = third;
+  none.global.conntrackd.reset();
+  ASSERT_EQ(lvs_.reload(third, none), "");
+  EXPECT_NE(conntrackd().find("\"conntrackd\":null"), std::string::npos) << conntrackd();
+}
+
 TEST_F(LvsSubsystemTest, SyncBackupRoleAlwaysRunsAndTheMasterRoleFromTheFirstMaster) {
   auto vs = virtual_server("192.0.2.1");
   vs.real_servers = {real("10.0.1.11", 1)};

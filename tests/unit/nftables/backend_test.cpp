@@ -407,6 +407,52 @@ TEST_F(NftBackendTest, PersistentServicesAreProgrammedAdoptedAndRepaired) {
   EXPECT_EQ(text.find("_0a090064_"), std::string::npos) << text;
 }
 
+// Persistent IPv6 and mh services as nft lists them are read back as written (an `ip6 saddr &
+// MASK` lookup, `dnat to [addr]:port`, a vmap with mh's comment): a sweep finds nothing to
+// repair, so their clients' sets are never rewritten.
+TEST_F(NftBackendTest, PersistentIpv6AndMhServicesHoldAsWritten) {
+  ipvs::Table desired;
+  ipvs::Service v6;
+  v6.key = ipvs::ServiceKey::inet(ipvs::Protocol::tcp, ip("2001:db8::100"), 443);
+  v6.scheduler = "wrr";
+  v6.flags = ipvs::kPersistent;
+  v6.timeout = 3600;
+  v6.netmask = 64;
+  ipvs::Destination a, b;
+  a.key = ipvs::DestKey{ip("2001:db8:1::11"), 443};
+  a.weight = 1;  // read back over the weights' gcd, as without persistence
+  b.key = ipvs::DestKey{ip("2001:db8:1::12"), 8443};
+  b.weight = 0;
+  v6.destinations = {a, b};
+  desired[v6.key] = v6;
+  ipvs::Service mh;
+  mh.key = ipvs::ServiceKey::inet(ipvs::Protocol::udp, ip("10.9.0.101"), 53);
+  mh.scheduler = "mh";
+  mh.flags = ipvs::kPersistent | ipvs::kMhPort;
+  mh.timeout = 90;
+  mh.destinations = {dest("10.10.0.11", 1), dest("10.10.0.12", 3)};
+  desired[mh.key] = mh;
+  ManualClock clock;
+  ipvs::Reconciler rec(*backend, clock);
+  auto first = rec.reconcile(desired);
+  ASSERT_TRUE(first.ok()) << first.errors.front().message;
+  const std::string text = backend->list();
+  const Listing l = parse_listing(text);
+  EXPECT_TRUE(holds(l, v6)) << text;
+  EXPECT_TRUE(holds(l, mh)) << text;
+  EXPECT_TRUE(l.base && l.base6) << text;
+  EXPECT_NE(text.find("ip6 saddr & ffff:ffff:ffff:ffff:: == @p6_"), std::string::npos) << text;
+  ASSERT_TRUE(l.services.count(v6.key));
+  EXPECT_EQ(l.services.at(v6.key), v6) << l.services.at(v6.key).str();
+  ASSERT_TRUE(l.services.count(mh.key));
+  EXPECT_EQ(l.services.at(mh.key).scheduler, "mh");
+  EXPECT_EQ(l.services.at(mh.key).timeout, 90u);
+  auto listed = backend->dump_services();
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 2u) << "both held as written";
+  EXPECT_EQ(backend->list(), text) << "and nothing rewritten";
+}
+
 // A real server's connections as conntrack holds them (the nftables data plane has no IPVS
 // connection table): a TCP connection made through the service's DNAT (on loopback: the
 // output hook, 127.0.0.2:80 -> 127.0.0.1:<port>) is counted active for its real server once

@@ -380,19 +380,26 @@ TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
             "add rule ip hadirector s_0a090064_tcp_80 numgen inc mod 1 vmap { 0 : goto " + r11 + " }\n"
             "add element ip hadirector services { 10.9.0.100 . tcp . 80 : jump s_0a090064_tcp_80 }\n");
   // A health change rewrites the service's chain only: the servers' chains and sets (with their
-  // clients) stay. A server removed loses its chain and set, after the service's chain.
+  // clients) stay. A server removed loses its chain and set, in a second transaction (after
+  // the one that rewrote the service's chain: cleanup_script).
   auto after = s;
   after.destinations[1].weight = 0;
   after.destinations.pop_back();
-  const std::string changed = change_script({{s.key, s}}, {{after.key, after}});
-  EXPECT_EQ(changed,
+  const ipvs::Table t0{{s.key, s}}, t1{{after.key, after}};
+  EXPECT_EQ(change_script(t0, t1),
             "flush chain ip hadirector s_0a090064_tcp_80\n"
             "add rule ip hadirector s_0a090064_tcp_80 ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000b_80 goto " + r11 + "\n"
             "add rule ip hadirector s_0a090064_tcp_80 ip saddr & 255.255.255.0 @p_0a090064_tcp_80_0a0a000c_8080 goto " + r12 + "\n"
-            "add rule ip hadirector s_0a090064_tcp_80 numgen inc mod 1 vmap { 0 : goto " + r12 + " }\n"
+            "add rule ip hadirector s_0a090064_tcp_80 numgen inc mod 1 vmap { 0 : goto " + r12 + " }\n");
+  EXPECT_EQ(cleanup_script(t0, t1),
             "flush chain ip hadirector " + r13 + "\n"
             "delete chain ip hadirector " + r13 + "\n"
             "delete set ip hadirector p_0a090064_tcp_80_0a0a000d_80\n");
+  EXPECT_EQ(cleanup_script(t0, t0), "");
+  // The service removed: all of its servers' objects go in the cleanup.
+  const std::string gone = cleanup_script(t0, {});
+  for (const std::string& x : {r11, r12, r13}) EXPECT_NE(gone.find("delete chain ip hadirector " + x), std::string::npos);
+  EXPECT_EQ(change_script(t0, {}).find("_0a0a000"), std::string::npos);
   // A new timeout rewrites the servers' chains, not the sets.
   auto longer = s;
   longer.timeout = 3661;
@@ -406,7 +413,8 @@ TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
   const std::string p = change_script({{s.key, s}}, {{s.key, plain}});
   EXPECT_NE(p.find("add rule ip hadirector s_0a090064_tcp_80 meta l4proto tcp dnat ip addr . port to"),
             std::string::npos) << p;
-  EXPECT_NE(p.find("delete set ip hadirector p_0a090064_tcp_80_0a0a000b_80"), std::string::npos) << p;
+  EXPECT_NE(cleanup_script({{s.key, s}}, {{s.key, plain}}).find("delete set ip hadirector p_0a090064_tcp_80_0a0a000b_80"),
+            std::string::npos);
 }
 
 // As nft 1.0.6 lists a persistent service (terse: no clients; "==" before a masked lookup;
