@@ -111,5 +111,7 @@ phase rs2-down
 rm -f "$W/rs2.fail"
 settle 15
 phase rs2-back
-if [[ $DP == nftables ]]; then ns d nft list table ip hadirector | head -40; fi
+# The table as the kernel holds it, its first lines (read whole first: `| head` would cut nft
+# off with SIGPIPE, which pipefail turns into this script's failure).
+if [[ $DP == nftables ]]; then table=$(ns d nft list table ip hadirector); sed -n 1,40p <<<"$table"; fi
 if [[ $DP == kernel ]]; then ns d ipvsadm -Ln; fi
