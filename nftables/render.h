@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // The nftables data plane's rules as text (nft's own syntax), from the same ipvs::Table the
 // IPVS backend programs: pure functions, unit-tested against literal scripts; backend.h runs
-// them through libnftables, one atomic transaction per call.
+// them through libnftables, one atomic transaction per call. Written by render.cpp; read back
+// (parse_listing, holds) by listing.cpp.
 //
 // Layout: one table, `ip hadirector` (and `ip6 hadirector` for IPv6 services), that nothing
 // else writes. A verdict map `services` (address . protocol . port -> jump to the service's
@@ -53,6 +54,8 @@ size_t mh_size(int64_t total_weight);
 std::vector<int> mh_table(const std::vector<ipvs::DestKey>& servers,
                           const std::vector<int64_t>& weights, size_t size);
 
+// "ip" or "ip6": a table's family, and the keyword of its address expressions.
+std::string family_keyword(Family f);
 // "ip hadirector", "ip6 hadirector": IPv6 services live in a table of their own, made when
 // the first one is programmed.
 std::string table(Family f);

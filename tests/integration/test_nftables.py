@@ -61,6 +61,17 @@ print(json.dumps(out))
 '''
 
 
+def checked_reals(weights=(1, 1, 1)):
+    """The three real servers as [[virtual_server.real_server]] tables, each with a fast TCP
+    check (connect, every 200 ms, one result decides)."""
+    return "\n".join("""  [[virtual_server.real_server]]
+  address = "%s"
+  port = 80
+  weight = %d
+  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
+""" % (ip, w) for ip, w in zip(REALS, weights))
+
+
 class NftablesDataplane(unittest.TestCase):
     def setUp(self):
         self.lab = Lab("hdn")
@@ -133,11 +144,7 @@ class NftablesDataplane(unittest.TestCase):
         whose server fails moves once and sticks to its new one; its record lasts the timeout
         after its last new connection; a restart keeps the records (adopted)."""
         sock = os.path.join(self.tmp.path, "d.sock")
-        reals = "\n".join("""  [[virtual_server.real_server]]
-  address = "%s"
-  port = 80
-  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
-""" % ip for ip in REALS)
+        reals = checked_reals()
         cfg = self.tmp.file("d.toml", """[global]
 control_socket = "%s"
 dataplane = "nftables"
@@ -207,12 +214,7 @@ real_server = [ { address = "10.10.0.11", port = 80 }, { address = "10.10.0.12",
 
     def test_nat_through_nftables_with_weights_and_health(self):
         sock = os.path.join(self.tmp.path, "d.sock")
-        reals = "\n".join("""  [[virtual_server.real_server]]
-  address = "%s"
-  port = 80
-  weight = %d
-  check = { type = "tcp", probe = "connect", interval = "200ms", timeout = "200ms", fall = 1, rise = 1 }
-""" % (ip, w) for ip, w in zip(REALS, (1, 2, 3)))
+        reals = checked_reals((1, 2, 3))
         cfg = self.tmp.file("d.toml", """[global]
 control_socket = "%s"
 dataplane = "nftables"

@@ -326,16 +326,22 @@ TEST(NftMaglev, TheRuleCarriesTheWeightsAndReadsBackWhole) {
   EXPECT_FALSE(holds(l, other)) << "another table";
 }
 
-// Persistence: per real server a set of its clients (masked by the netmask) and a chain that
-// refreshes the client's element and DNATs; the service's chain looks a client up in every
-// server's set (weight 0 too: its clients stay, as IPVS keeps a quiescent server's templates)
-// and sends a new one to the chain its scheduler picks.
-TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
+// wrr over .11:80 (1), .12:8080 (2) and .13:80 (0), persistent for 5 minutes per /24.
+ipvs::Service persistent_service() {
   auto s = service("10.9.0.100", "wrr", {dest("10.10.0.12", 8080, 2), dest("10.10.0.11", 80, 1),
                                          dest("10.10.0.13", 80, 0)});
   s.flags = ipvs::kPersistent;
   s.timeout = 300;
   s.netmask = 24;
+  return s;
+}
+
+// Persistence: per real server a set of its clients (masked by the netmask) and a chain that
+// refreshes the client's element and DNATs; the service's chain looks a client up in every
+// server's set (weight 0 too: its clients stay, as IPVS keeps a quiescent server's templates)
+// and sends a new one to the chain its scheduler picks.
+TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
+  const auto s = persistent_service();
   const std::string r11 = "r_0a090064_tcp_80_0a0a000b_80", r12 = "r_0a090064_tcp_80_0a0a000c_8080",
                     r13 = "r_0a090064_tcp_80_0a0a000d_80";
   EXPECT_EQ(persist_chain_name(s.key, s.destinations[1].key), r11);
@@ -421,11 +427,7 @@ TEST(NftRender, PersistentServicesKeepAClientOnItsServer) {
 // the timeout as a duration): the same service back, and holds() sees it as written; a server's
 // chain changed, or its set gone, is not.
 TEST(NftRender, PersistentServicesAreReadBackAsWritten) {
-  auto s = service("10.9.0.100", "wrr", {dest("10.10.0.11", 80, 1), dest("10.10.0.12", 8080, 2),
-                                         dest("10.10.0.13", 80, 0)});
-  s.flags = ipvs::kPersistent;
-  s.timeout = 300;
-  s.netmask = 24;
+  const auto s = persistent_service();
   const std::string p = "p_0a090064_tcp_80_0a0a00", r = "r_0a090064_tcp_80_0a0a00";
   auto listing = [&](const std::string& dnat11, bool set13) {
     std::string out = "table ip hadirector {\n\tmap services {\n\t\ttype ipv4_addr . inet_proto . inet_service : verdict\n"
