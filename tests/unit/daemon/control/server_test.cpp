@@ -362,12 +362,18 @@ TEST(ControlServer, StreamedRepliesGoOutInPartsAndSayHowMuchIsUnsent) {
   ASSERT_TRUE(q);
   EXPECT_EQ(*q, big.size());  // nothing sent yet
   std::optional<size_t> later, after_end = 1;
+  // The reply ends once the client has taken some (asked every 5 ms: a loaded host may take
+  // longer than a fixed wait), or after 2 s whatever it took (then the check below fails).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   Timer finish(loop, [&] {
+    if (later) return;
+    auto unsent = part("");
+    if (unsent && *unsent == big.size() && std::chrono::steady_clock::now() < deadline) return;
     later = part("y");
     end("z\n");
     after_end = part("after the end");  // refused: the reply has ended
   });
-  finish.start(std::chrono::milliseconds(50));
+  finish.start(std::chrono::milliseconds(5), std::chrono::milliseconds(5));
   EXPECT_EQ(read_until_eof(loop, a), big + "yz\n");
   ASSERT_TRUE(later);
   EXPECT_LT(*later, big.size() + 1);  // the client has taken some meanwhile
