@@ -51,10 +51,21 @@ vrrp::InstanceConfig to_engine_config(const config::VrrpInstance& vi) {
 }
 
 void set_sync_groups(const config::Config& cfg, std::vector<vrrp::InstanceConfig>& instances) {
+  std::set<IpAddress> service_addresses;
+  for (auto& vs : cfg.virtual_servers)
+    if (vs.address) service_addresses.insert(*vs.address);
+  auto carries_service = [&](const std::vector<vrrp::VipSpec>& vips) {
+    return std::any_of(vips.begin(), vips.end(),
+                       [&](const vrrp::VipSpec& v) { return service_addresses.count(v.address); });
+  };
   for (auto& g : cfg.sync_groups)
     for (auto& name : g.instances)
       for (auto& c : instances)
-        if (c.name == name) c.sync_group = g.name;
+        if (c.name == name) {
+          c.sync_group = g.name;
+          // A gateway (no virtual service on its VIPs) is announced before the service side.
+          c.announce_first = !carries_service(c.vips) && !carries_service(c.excluded_vips);
+        }
 }
 
 VrrpSubsystem::VrrpSubsystem(Loop& main_loop)

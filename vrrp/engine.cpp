@@ -54,6 +54,9 @@ std::unique_ptr<Announcements> KernelPorts::announcer(Loop& loop, const std::str
 }
 
 namespace {
+// How long a sync group member ready to announce waits for the rest of its group.
+constexpr Duration kGroupAnnounceWait = std::chrono::milliseconds(100);
+
 EngineKernel* or_real(EngineKernel* k, std::unique_ptr<EngineKernel>& own) {
   if (k) return k;
   own = std::make_unique<KernelPorts>();
@@ -153,6 +156,8 @@ std::unique_ptr<Engine::Running> Engine::make_instance(const InstanceConfig& c) 
         dirty_ = true;
         if (on_transition_) on_transition_(t);
       });
+  if (!c.sync_group.empty())
+    r->instance->set_announce_gate([this, g = c.sync_group] { group_announce(g, false); });
   if (held_.count(c.name)) r->instance->set_hold(true, false);
   r->instance->on_own_fault_change([this] {
     if (sync_soon_ && !sync_soon_->active()) sync_soon_->start(Duration::zero());
@@ -370,10 +375,12 @@ std::string Engine::apply(std::vector<InstanceConfig>& next, const std::string& 
       fate.push_back({Fate::remove, nullptr});
       continue;
     }
-    // Priority and authentication change on a running instance (no restart, no failover).
+    // Priority, authentication and announcement order change on a running instance (no
+    // restart, no failover).
     InstanceConfig in_place = *it;
     in_place.params.priority = old_cfg.params.priority;
     in_place.auth = old_cfg.auth;
+    in_place.announce_first = old_cfg.announce_first;
     if (old_cfg == *it) fate.push_back({Fate::keep, &*it});
     else if (old_cfg == in_place) fate.push_back({Fate::priority, &*it});
     else fate.push_back({Fate::replace, &*it});
@@ -404,6 +411,7 @@ std::string Engine::apply(std::vector<InstanceConfig>& next, const std::string& 
           r->instance->set_priority(fate[k].second->params.priority);
         }
         if (!(old_cfg.auth == fate[k].second->auth)) r->instance->set_auth(fate[k].second->auth);
+        r->instance->set_announce_first(fate[k].second->announce_first);
         keep.push_back(std::move(r));
         break;
       case Fate::replace:
@@ -506,6 +514,7 @@ void Engine::stop() {
   loop_->run_nowait();
   sync_soon_.reset();
   rebind_retry_.reset();
+  group_announce_wait_.clear();
   moved_.clear();
   addresses_.reset();
   publish_timer_.reset();
@@ -521,6 +530,40 @@ void Engine::sync_groups() {
   for (auto& i : instances_)
     if (auto it = faults.find((*i)->config().name); it != faults.end())
       (*i)->set_group_fault(it->second);
+}
+
+void Engine::group_announce(const std::string& group, bool waited_out) {
+  std::vector<AnnounceMember> members;
+  for (auto& i : instances_)
+    members.push_back({(*i)->config().name, (*i)->config().sync_group, (*i)->announce_phase(),
+                       (*i)->config().announce_first});
+  auto names = group_announcements(members, group, waited_out);
+  auto& wait = group_announce_wait_[group];
+  if (names.empty()) {
+    bool any_ready = std::any_of(members.begin(), members.end(), [&](const AnnounceMember& m) {
+      return m.group == group && m.phase == AnnouncePhase::ready;
+    });
+    if (!any_ready) {
+      if (wait) wait->stop();
+      return;
+    }
+    if (!wait) wait = std::make_unique<Timer>(*loop_, [this, group] { group_announce(group, true); });
+    if (!wait->active()) wait->start(kGroupAnnounceWait);
+    return;
+  }
+  if (wait) wait->stop();
+  if (waited_out) {
+    std::string late;
+    for (auto& m : members)
+      if (m.group == group && (m.phase == AnnouncePhase::idle || m.phase == AnnouncePhase::settling))
+        late += (late.empty() ? "" : ", ") + m.name +
+                (m.phase == AnnouncePhase::idle ? " (not MASTER)" : " (VIPs not confirmed)");
+    HD_LOG(warning, "vrrp") << "sync group " << group << ": announcing without waiting longer for "
+                            << late;
+  }
+  for (auto& name : names)
+    for (auto& i : instances_)
+      if ((*i)->config().name == name) (*i)->release_announce();
 }
 
 void Engine::publish() {

@@ -153,6 +153,9 @@ class Engine {
   void rebind_moved_interfaces();
   // Sync groups share FAULT: a member's own fault faults every other member.
   void sync_groups();
+  // A member of `group` is ready to announce (or the group's wait is over): announce the
+  // members group_announcements() names, or wait (at most kGroupAnnounceWait) for the rest.
+  void group_announce(const std::string& group, bool waited_out);
 
   std::function<void(const Transition&)> on_transition_;
   std::unique_ptr<EngineKernel> own_kernel_;
@@ -168,6 +171,7 @@ class Engine {
   std::unique_ptr<Timer> publish_timer_;
   std::unique_ptr<Timer> sync_soon_;  // sync_groups() on the next turn
   std::unique_ptr<Timer> rebind_retry_;
+  std::map<std::string, std::unique_ptr<Timer>> group_announce_wait_;  // by sync group
   std::map<std::string, int> moved_;  // interface -> its new ifindex, until rebound
   std::thread thread_;
   bool running_ = false;

@@ -64,7 +64,7 @@ Instance::Instance(Loop& loop, const Clock& clock, InstanceConfig cfg, InstanceP
                                  << adds_pending_.size() << " VIP(s) after "
                                  << std::chrono::duration_cast<Millis>(kAnnounceWait).count()
                                  << " ms; announcing anyway";
-                             announce();
+                             ready_to_announce();
                            }),
       vip_retry_timer_(loop, [this] { retry_vips(); }),
       vip_fault_timer_(loop, [this] {
@@ -209,7 +209,7 @@ void Instance::reassert_vips() {
 void Instance::on_address_result(const rtnl::AddressResult& r) {
   if (r.op == rtnl::AddrOp::add && adds_pending_.erase(r.spec.address) && adds_pending_.empty() &&
       announce_waiting_)
-    announce();  // (a refused VIP is announced too: the others are there, and it is retried)
+    ready_to_announce();  // (a refused VIP is announced too: the others are there, and it is retried)
   if (r.op != rtnl::AddrOp::add || r.spec.ifindex != cfg_.ifindex) return;
   auto vip = std::find_if(cfg_.vips.begin(), cfg_.vips.end(),
                           [&](const VipSpec& v) { return v.address == r.spec.address; });
@@ -316,8 +316,26 @@ void Instance::update_fault() {
   }
 }
 
-void Instance::announce() {
+void Instance::ready_to_announce() {
   announce_waiting_ = false;
+  announce_wait_timer_.stop();
+  if (!announce_gate_) return announce();
+  announce_ready_ = true;
+  announce_gate_();  // may call release_announce() at once
+}
+
+void Instance::release_announce() {
+  if (announce_ready_) announce();
+}
+
+AnnouncePhase Instance::announce_phase() const {
+  if (fsm_.state() != State::master) return AnnouncePhase::idle;
+  if (announce_waiting_) return AnnouncePhase::settling;
+  return announce_ready_ ? AnnouncePhase::ready : AnnouncePhase::done;
+}
+
+void Instance::announce() {
+  announce_waiting_ = announce_ready_ = false;
   announce_wait_timer_.stop();
   ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
   if (cfg_.garp_second_burst > Duration::zero()) garp_second_timer_.start(cfg_.garp_second_burst);
@@ -328,7 +346,7 @@ void Instance::announce() {
 }
 
 void Instance::stop_announcing() {
-  announce_waiting_ = false;
+  announce_waiting_ = announce_ready_ = false;
   announce_wait_timer_.stop();
   adds_pending_.clear();
   garp_refresh_timer_.stop();
@@ -420,7 +438,7 @@ void Instance::execute(const Actions& actions) {
             },
             [&](const SendGratuitous&) {
               if (adds_pending_.empty()) {
-                announce();
+                ready_to_announce();
               } else if (!announce_waiting_) {
                 announce_waiting_ = true;
                 announce_wait_timer_.start(kAnnounceWait);

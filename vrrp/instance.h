@@ -17,6 +17,7 @@
 #include "vrrp/auth.h"
 #include "vrrp/fsm.h"
 #include "vrrp/socket.h"
+#include "vrrp/sync_group.h"
 #include "rtnl/address.h"
 #include "rtnl/link.h"
 
@@ -62,7 +63,10 @@ struct InstanceConfig {
     std::string reason;
     friend bool operator==(const StartFault&, const StartFault&) { return true; }
   } start_fault;
-  std::string sync_group;  // members share FAULT
+  std::string sync_group;  // members share FAULT, and announce together (vrrp/sync_group.h)
+  // In a sync group: none of its VIPs carries a virtual service (a NAT gateway), so its
+  // gratuitous ARP goes before the other members' (group_announcements).
+  bool announce_first = false;
   // A VIP the kernel refuses while MASTER is retried with backoff (100 ms doubling to 1 s);
   // still missing after vip_fault_after, the instance goes to FAULT (the peer takes over)
   // for vip_fault_hold, then rejoins the election.
@@ -183,6 +187,12 @@ class Instance {
   // Lingering, or a failover waiting for another router to take over: a stopping daemon
   // waits for this to end.
   bool handing_over() const { return fsm_.lingering() || fsm_.handover_pending(); }
+  // A sync group's announcements (Engine): with a gate set, a new Master whose VIPs are in
+  // the kernel calls it and waits (phase ready) until release_announce().
+  void set_announce_gate(std::function<void()> gate) { announce_gate_ = std::move(gate); }
+  AnnouncePhase announce_phase() const;
+  void set_announce_first(bool first) { cfg_.announce_first = first; }
+  void release_announce();
 
  private:
   void feed(const Event& e);
@@ -195,6 +205,10 @@ class Instance {
   // kernel does not hold yet sends traffic to a director that cannot take it (it forwards it
   // to the old Master, which may already be letting go).
   void announce();
+  // The VIPs are in the kernel (or kAnnounceWait passed): announce, or wait for the gate.
+  void ready_to_announce();
+  bool announce_ready_ = false;
+  std::function<void()> announce_gate_;
   std::set<IpAddress> adds_pending_;  // VIP adds the kernel has not answered yet
   bool announce_waiting_ = false;
   std::optional<TimePoint> linger_started_;

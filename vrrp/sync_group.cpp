@@ -41,4 +41,17 @@ std::map<std::string, int> tracked_priorities(const std::vector<TrackedMember>& 
   return out;
 }
 
+std::vector<std::string> group_announcements(const std::vector<AnnounceMember>& members,
+                                             const std::string& group, bool waited_out) {
+  std::vector<std::string> first, rest;
+  for (auto& m : members) {
+    if (m.group != group || group.empty()) continue;
+    if (!waited_out && (m.phase == AnnouncePhase::idle || m.phase == AnnouncePhase::settling))
+      return {};
+    if (m.phase == AnnouncePhase::ready) (m.first ? first : rest).push_back(m.name);
+  }
+  first.insert(first.end(), rest.begin(), rest.end());
+  return first;
+}
+
 }  // namespace hd::vrrp

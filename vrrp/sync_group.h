@@ -4,7 +4,10 @@
 //  - members share FAULT: one member's own fault faults every other member;
 //  - members share tracking: each member runs with its base priority plus the
 //    sum of all members' tracking changes, so they keep their relative
-//    standing and win or lose together (an address owner stays at 255).
+//    standing and win or lose together (an address owner stays at 255);
+//  - members announce together: a new Master's gratuitous ARP waits until every
+//    member is MASTER with its VIPs in the kernel, and the members whose VIPs carry
+//    no virtual service (a NAT gateway) go first.
 #pragma once
 #include <map>
 #include <string>
@@ -35,5 +38,29 @@ struct TrackedMember {
 // The priority each instance runs with, for the instances tracking concerns: those that
 // track, and every member of a group in which some member tracks.
 std::map<std::string, int> tracked_priorities(const std::vector<TrackedMember>& members);
+
+// Where a member stands in announcing its VIPs after becoming MASTER.
+enum class AnnouncePhase {
+  idle,      // not MASTER
+  settling,  // MASTER, the kernel has not confirmed every VIP yet
+  ready,     // MASTER, VIPs confirmed, its gratuitous ARP waits for the group
+  done,      // MASTER, announced
+};
+
+struct AnnounceMember {
+  std::string name;
+  std::string group;  // "" for none
+  AnnouncePhase phase = AnnouncePhase::idle;
+  bool first = false;  // its VIPs carry no virtual service: announced before the others
+};
+
+// The members of `group` to announce now, in order: the ready ones, `first` ones first, once
+// no member is idle or settling (or at once with `waited_out`, the group's wait being over).
+// Empty while the group is still on its way. Why: a NAT director's real servers must learn
+// the new gateway before any client is sent to the new director; announced the other way
+// round (one instance's ARP a few ms before the other's), the replies to the first new
+// connections went to the old director (seen in the VM drill's planned switchover).
+std::vector<std::string> group_announcements(const std::vector<AnnounceMember>& members,
+                                             const std::string& group, bool waited_out);
 
 }  // namespace hd::vrrp

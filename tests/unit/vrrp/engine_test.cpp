@@ -214,6 +214,36 @@ TEST_F(EngineTest, AVipFaultIsSharedWithTheSyncGroup) {
             std::string::npos);
 }
 
+// A NAT director's pair of instances (the clients' VIP and the real servers' gateway) in a
+// sync group: the side that becomes MASTER first waits for the other, and the gateway is
+// announced first, so the real servers know the new gateway before a client is sent over.
+TEST_F(EngineTest, ASyncGroupAnnouncesTogetherTheGatewayFirst) {
+  auto vip = instance("VI_1", "eth0", 1, kVip1, 250);  // its Master_Down_Interval ends first
+  auto gw = instance("VI_GW", "eth1", 2, kVip2, 1);
+  vip.sync_group = gw.sync_group = "g";
+  gw.announce_first = true;
+  ASSERT_EQ(engine.start({vip, gw}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  ASSERT_TRUE(state_is("VI_GW", State::master));
+  ASSERT_TRUE(eventually([&](const EngineStatus&) { return kernel.announced_so_far().size() >= 2; }));
+  auto order = kernel.announced_so_far();
+  EXPECT_EQ(order[0], "eth1");
+  EXPECT_EQ(order[1], "eth0");
+}
+
+TEST_F(EngineTest, ASyncGroupMemberThatStaysBackupDelaysTheOthersAnnouncementOnlyBriefly) {
+  auto vip = instance("VI_1", "eth0", 1, kVip1, 250);
+  auto gw = instance("VI_GW", "eth1", 2, kVip2, 100);
+  vip.sync_group = gw.sync_group = "g";
+  gw.announce_first = true;
+  engine.set_hold("VI_GW", true, false);  // never MASTER
+  ASSERT_EQ(engine.start({vip, gw}, {}), "");
+  ASSERT_TRUE(state_is("VI_1", State::master));
+  ASSERT_TRUE(eventually([&](const EngineStatus&) { return kernel.announced_so_far().size() >= 1; }));
+  EXPECT_EQ(kernel.announced_so_far()[0], "eth0");
+  EXPECT_TRUE(state_is("VI_GW", State::backup));
+}
+
 // #13 defect 5: the VRRP thread's log lines reach the main loop through a bounded queue; while
 // the main loop does not drain it, the VRRP thread drops lines (counted) instead of waiting.
 TEST(EngineLog, TheVrrpThreadsLinesGoThroughTheMainLoopAndOverflowIsCounted) {

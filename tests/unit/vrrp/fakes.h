@@ -72,6 +72,7 @@ class RecordingSender final : public AdvertSender {
 class FakeAnnouncer final : public Announcements {
  public:
   void burst(const std::vector<IpAddress>& vips, int count, Duration) override {
+    if (on_burst) on_burst();
     ++bursts;
     last = vips;
     sent_ += vips.size() * static_cast<size_t>(count);
@@ -80,6 +81,7 @@ class FakeAnnouncer final : public Announcements {
   uint64_t sent() const override { return sent_; }
   int bursts = 0, cancels = 0;
   std::vector<IpAddress> last;
+  std::function<void()> on_burst;
 
  private:
   uint64_t sent_ = 0;
@@ -244,14 +246,24 @@ class FakeKernel final : public EngineKernel {
     else
       interfaces.erase(ifname);
   }
-  std::unique_ptr<Announcements> announcer(Loop&, const std::string&, int) override {
-    return std::make_unique<FakeAnnouncer>();
+  std::unique_ptr<Announcements> announcer(Loop&, const std::string& ifname, int) override {
+    auto a = std::make_unique<FakeAnnouncer>();
+    a->on_burst = [this, ifname] {
+      std::lock_guard l(mu);
+      announced.push_back(ifname);
+    };
+    return a;
+  }
+  std::vector<std::string> announced_so_far() {
+    std::lock_guard l(mu);
+    return announced;
   }
   const rtnl::LinkState& links() const override { return link_state; }
 
   std::mutex mu;  // the engine's thread changes addresses while a test reads them
   std::map<std::string, std::pair<int, IpAddress>> interfaces;  // name -> ifindex, primary
   std::set<std::string> refuse_sockets;
+  std::vector<std::string> announced;  // the interface of each gratuitous ARP burst, in order
   std::map<std::string, FakeChannel*> channels;  // last opened per interface
   int opens = 0;
   RecordingSender sender;

@@ -49,5 +49,21 @@ TEST(SyncGroup, UntrackedInstancesOutsideTrackingGroupsAreLeftAlone) {
       << "only instances tracking something, or grouped with one that does, are set";
 }
 
+TEST(SyncGroup, MembersAnnounceOnceAllAreMasterWithTheGatewayFirst) {
+  using P = AnnouncePhase;
+  std::vector<AnnounceMember> m = {{"VI_1", "g", P::ready, false},
+                                   {"VI_GW", "g", P::settling, true},
+                                   {"OTHER", "", P::idle, false}};
+  EXPECT_TRUE(group_announcements(m, "g", false).empty()) << "the gateway's VIP is not in yet";
+  m[1].phase = P::ready;
+  EXPECT_EQ(group_announcements(m, "g", false), (std::vector<std::string>{"VI_GW", "VI_1"}));
+  m[1].phase = P::done;  // already announced: not again, and no reason to wait
+  EXPECT_EQ(group_announcements(m, "g", false), (std::vector<std::string>{"VI_1"}));
+  m[1].phase = P::idle;  // still BACKUP: wait, unless the wait is over
+  EXPECT_TRUE(group_announcements(m, "g", false).empty());
+  EXPECT_EQ(group_announcements(m, "g", true), (std::vector<std::string>{"VI_1"}));
+  EXPECT_TRUE(group_announcements(m, "", true).empty()) << "no group, no gate";
+}
+
 }  // namespace
 }  // namespace hd::vrrp

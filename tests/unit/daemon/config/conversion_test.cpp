@@ -121,6 +121,37 @@ TEST(VrrpConversion, CopiesEveryField) {
   EXPECT_EQ(c.track_interfaces, vi.track_interfaces);
 }
 
+// A sync group's members; the one whose VIPs carry no virtual service (the real servers'
+// gateway) is announced first.
+TEST(VrrpInstanceConversion, SyncGroupMembersAndTheGatewayAnnouncedFirst) {
+  Config cfg;
+  auto member = [](const char* name, const char* vip) {
+    VrrpInstance vi;
+    vi.name = name;
+    vi.vips = {{*IpPrefix::parse(vip), ""}};
+    return vi;
+  };
+  cfg.vrrp_instances = {member("VI_1", "192.0.2.10/24"), member("VI_GW", "10.0.0.1/24"),
+                        member("ALONE", "10.1.0.1/24")};
+  VirtualServer vs;
+  vs.address = ip("192.0.2.10");
+  vs.port = 80;
+  cfg.virtual_servers = {vs};
+  SyncGroup g;
+  g.name = "director";
+  g.instances = {"VI_1", "VI_GW"};
+  cfg.sync_groups = {g};
+  std::vector<vrrp::InstanceConfig> engine;
+  for (auto& vi : cfg.vrrp_instances) engine.push_back(to_engine_config(vi));
+  set_sync_groups(cfg, engine);
+  EXPECT_EQ(engine[0].sync_group, "director");
+  EXPECT_FALSE(engine[0].announce_first) << "it carries the virtual service";
+  EXPECT_EQ(engine[1].sync_group, "director");
+  EXPECT_TRUE(engine[1].announce_first);
+  EXPECT_EQ(engine[2].sync_group, "");
+  EXPECT_FALSE(engine[2].announce_first);
+}
+
 // The loader and the FSM judge advert_interval by the same rule.
 TEST(VrrpRules, AdvertIntervalLoaderAndFsmAgree) {
   for (int version : {2, 3})
