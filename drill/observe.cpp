@@ -85,6 +85,12 @@ std::string vrrp_state(const std::string& sock, const std::string& instance) {
   return s;
 }
 
+bool lingering(const std::string& sock) {
+  std::string reply, err;
+  if (!control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return false;
+  return reply.find("  lingering: ") != std::string::npos;
+}
+
 void Sampler::start(std::string sock_a, std::string sock_b) {
   stop_ = false;
   th_ = std::thread([this, sock_a, sock_b] {

@@ -44,6 +44,8 @@ class Traffic {
 
 // "MASTER", "BACKUP", "FAULT", ..., "down" (no answer) or "none" (no such instance).
 std::string vrrp_state(const std::string& control_socket, const std::string& instance = "VI_1");
+// A director still holding VIPs after a handover (handover_linger), from its status.
+bool lingering(const std::string& sock);
 
 struct Sample {
   double t;

@@ -24,11 +24,13 @@ def budgets(report):
         # a request in flight when the Master dies waits for the client's 1 s timeout
         "master-kill": {"outage_s": mdi + 1.5},
         # a stopping Master hands over first (handover_linger): no established connection
-        # lost; a handshake crossing the switch can be (IPVS syncs no half-open connection)
-        "master-stop": {"outage_s": skew + 1.2, "failed": 2, "long_lived_broken": 0},
-        # ctl failover, then ctl release: the same both ways, master-stop's 2 crossing
-        # handshakes per switch (measured: 2 in a play on a quiet host, 2 + 2 under CI's load)
-        "planned-switchover": {"failed": 4, "long_lived_broken": 0},
+        # lost, and the handshakes crossing the switch are passed between the directors
+        # (handover forwarding, the gateway announced first): 0 measured in 12 plays, 1 of
+        # margin until loaded CI runs confirm it
+        "master-stop": {"outage_s": skew + 1.2, "failed": 1, "long_lived_broken": 0},
+        # ctl failover, then ctl release: the promise, nothing lost either way
+        # (0 in 24 plays measured in the VM)
+        "planned-switchover": {"failed": 0, "long_lived_broken": 0},
         "link-cut": {"outage_s": mdi + 1.5},
         "rs-down": {"failing_after_s": out},
         "rs-500": {"failing_after_s": out},
