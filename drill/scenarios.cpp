@@ -421,6 +421,7 @@ std::vector<Scenario> make_table() {
       .act =
           [](Drill& d) {
             d.marks["b_became_master"] = d.status_number(1, "\"name\":\"VI_1\"", "became_master");
+            d.marks["a_adverts_late"] = d.status_number(0, "\"name\":\"VI_1\"", "adverts_late");
             double t0 = now();
             auth_rollout(d);
             return t0;
@@ -441,8 +442,21 @@ std::vector<Scenario> make_table() {
             }
             if (d.status_number(1, "\"auth\":{", "verified") <= 0)
               r.violations.push_back("B verified none of A's adverts");
-            if (d.status_number(1, "\"name\":\"VI_1\"", "became_master") != d.marks["b_became_master"])
-              r.violations.push_back("B became Master during the roll-out");
+            if (d.status_number(1, "\"name\":\"VI_1\"", "became_master") != d.marks["b_became_master"]) {
+              // A takeover the roll-out caused would come with rejected adverts (judged above).
+              // One while A's own adverts left late (its VRRP thread or the VM stalled past
+              // the interval: a CI run beside sanitizer builds did it once) is VRRP answering a
+              // silent Master, reported here; one with A on time is unexplained: a violation.
+              long late = d.status_number(0, "\"name\":\"VI_1\"", "adverts_late") -
+                          d.marks["a_adverts_late"];
+              if (late > 0)
+                std::fprintf(stderr, "drill: auth-rollout: B took over while %ld of A's adverts "
+                                     "left late (a stalled host, not the roll-out: nothing was "
+                                     "rejected)\n", late);
+              else
+                r.violations.push_back("B became Master during the roll-out (A's adverts left "
+                                       "on time)");
+            }
           },
   });
   // The real-server role cannot save its state file (the disk is full) when a reload adds
