@@ -52,6 +52,12 @@ class Writer {
   Writer() = default;
   // `expected`: the size the text will likely reach (the previous scrape's), reserved at once.
   explicit Writer(size_t expected) { out_.reserve(expected); }
+  // Writes into `buffer` (its text dropped, its memory kept: a previous scrape's, whose pages
+  // are already mapped), reserving `expected`.
+  Writer(std::string buffer, size_t expected) : out_(std::move(buffer)) {
+    out_.clear();
+    out_.reserve(expected);
+  }
   // Starts a family. Counters' names end in _total (the convention promtool checks).
   void gauge(std::string_view name, std::string_view help);
   void counter(std::string_view name, std::string_view help);

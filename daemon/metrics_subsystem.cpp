@@ -19,7 +19,21 @@ struct MetricsSubsystem::Job {
 
 MetricsSubsystem::MetricsSubsystem(Loop& loop, std::function<metrics::Steps()> steps,
                                    std::function<std::string()> health)
-    : steps_(std::move(steps)), health_(std::move(health)), loop_(loop) {}
+    : steps_(std::move(steps)),
+      health_(std::move(health)),
+      loop_(loop),
+      spare_release_(std::make_unique<Timer>(loop, [this] {
+        spare_->buffer = std::string();
+        spare_->wanted = false;
+      })) {}
+
+metrics::Writer MetricsSubsystem::fresh_writer() {
+  spare_release_->stop();
+  std::string buffer = std::move(spare_->buffer);
+  spare_->buffer = std::string();
+  if (buffer.capacity() > std::string().capacity()) ++reused_buffers_;  // more than the inline bytes
+  return metrics::Writer(std::move(buffer), last_size_ + last_size_ / 8);
+}
 
 MetricsSubsystem::~MetricsSubsystem() {
   jobs_.clear();  // their timers first
@@ -36,7 +50,7 @@ std::optional<metrics::HttpResponse> MetricsSubsystem::handle(std::string_view p
     ++scrapes_;
     // Built a slice per main-loop turn (turn()), answered when done.
     auto job = std::make_unique<Job>();
-    job->writer = metrics::Writer(last_size_ + last_size_ / 8);
+    job->writer = fresh_writer();
     job->steps = steps_();
     job->later = std::move(later);
     Job* raw = job.get();
@@ -68,7 +82,7 @@ void MetricsSubsystem::turn(Job& job) {
       // What the scrape read changed under it (a reload): start over, at most three times;
       // then build it whole in this turn, which a reload cannot interrupt.
       ++restarts_;
-      job.writer = metrics::Writer(last_size_ + last_size_ / 8);
+      job.writer = fresh_writer();
       job.steps = steps_();
       job.at = 0;
       if (++job.restarts > 3) {
@@ -98,7 +112,14 @@ void MetricsSubsystem::turn(Job& job) {
       jobs_.erase(it);  // `job` is gone from here on
       break;
     }
-  later(metrics::HttpResponse{200, kTextFormat, std::move(body)});
+  spare_->wanted = true;
+  spare_release_->start(kSpareKept);
+  later(metrics::HttpResponse{
+      200, kTextFormat, std::move(body),
+      [spare = std::weak_ptr<Spare>(spare_)](std::string&& used) {
+        auto s = spare.lock();  // none once this subsystem is gone
+        if (s && s->wanted && used.capacity() > s->buffer.capacity()) s->buffer = std::move(used);
+      }});
 }
 
 std::unique_ptr<metrics::HttpServer> MetricsSubsystem::make_server() {
@@ -176,6 +197,7 @@ void MetricsSubsystem::status(JsonWriter& w) const {
           std::chrono::duration<double, std::milli>(last_render_turn_max_).count());
   w.field("last_render_turns", last_render_turns_);
   w.field("restarts", restarts_);
+  w.field("reused_buffers", reused_buffers_);  // scrapes written into the last one's memory
   w.end_object();
 }
 

@@ -56,6 +56,18 @@ class MetricsSubsystem : public Subsystem {
   int last_render_turns_ = 0;
   uint64_t restarts_ = 0;  // scrapes started over (a reload while they were built)
   size_t last_size_ = 0;
+  // The last response's memory, given back once it was sent, for the next scrape to write
+  // into: a fresh one costs a page fault per 4 KiB (~20 ms a scrape at 10,000 real servers
+  // here). Freed when no scrape came for kSpareKept.
+  static constexpr Duration kSpareKept = std::chrono::minutes(2);
+  struct Spare {
+    std::string buffer;
+    bool wanted = false;  // a response given back after kSpareKept is freed, not kept
+  };
+  std::shared_ptr<Spare> spare_ = std::make_shared<Spare>();
+  std::unique_ptr<Timer> spare_release_;
+  uint64_t reused_buffers_ = 0;
+  metrics::Writer fresh_writer();
 };
 
 }  // namespace hd

@@ -17,11 +17,22 @@ namespace {
 
 // HEAD gets the same response: libmicrohttpd sends its headers without the body.
 // The body is handed over, not copied (a /metrics text is megabytes): libmicrohttpd frees it
-// with the response.
+// with the response, or gives it back to the response's `recycle`.
+struct Body {
+  std::string text;
+  std::function<void(std::string&&)> recycle;
+};
+
 MHD_Result answer(MHD_Connection* c, HttpResponse r, const char* allow = nullptr) {
-  auto* body = new std::string(std::move(r.body));
+  auto* body = new Body{std::move(r.body), std::move(r.recycle)};
   auto* resp = MHD_create_response_from_buffer_with_free_callback_cls(
-      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body);
+      body->text.size(), body->text.data(),
+      [](void* cls) {
+        auto* b = static_cast<Body*>(cls);
+        if (b->recycle) b->recycle(std::move(b->text));
+        delete b;
+      },
+      body);
   if (!resp) {
     delete body;
     return MHD_NO;

@@ -23,6 +23,9 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Given the body back once it is sent (or the connection gone), on the loop's thread: a
+  // megabytes-long body's memory can serve the next response.
+  std::function<void(std::string&&)> recycle;
 };
 
 class HttpServer {

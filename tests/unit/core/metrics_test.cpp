@@ -38,6 +38,12 @@ TEST(MetricsWriter, ValuesAsPrometheusReadsThem) {
   EXPECT_EQ(format_value(-1.0 / 0.0), "-Inf");
   EXPECT_EQ(format_value(0.0 / 0.0), "NaN");
   EXPECT_EQ(format_value(18446744073709551615.0), "18446744073709551616");  // 2^64, exact
+  // Integers below 2^53 (counts, 0/1 gauges) by their digits; fractions as shortest doubles.
+  EXPECT_EQ(format_value(-3), "-3");
+  EXPECT_EQ(format_value(1e15), "1000000000000000");
+  EXPECT_EQ(format_value(9007199254740991.0), "9007199254740991");
+  EXPECT_EQ(format_value(2.5), "2.5");
+  EXPECT_EQ(format_value(-0.25), "-0.25");
 }
 
 TEST(MetricsHistogram, BucketsAreCumulativeWithInfSumAndCount) {
