@@ -51,29 +51,6 @@ std::optional<std::string> list_table(nft_ctx* ctx) {
   return out;
 }
 
-// Why the listed table does not hold `s` as written: the first difference found.
-std::string damage(const Listing& l, const ipvs::Service& s) {
-  const std::string c = chain_name(s.key);
-  auto e = l.elements.find(s.key);
-  if (e == l.elements.end()) return "its map element is gone";
-  if (e->second != c) return "its map element jumps to " + e->second;
-  auto r = l.chains.find(c);
-  if (r == l.chains.end()) return "its chain is gone";
-  const ServiceObjects o = service_objects(s);
-  if (r->second.size() != o.rules.size())
-    return "its chain holds " + std::to_string(r->second.size()) + " rules, not " + std::to_string(o.rules.size());
-  for (auto& [name, rules] : o.chains) {
-    auto it = l.chains.find(name);
-    if (it == l.chains.end()) return "its chain " + name + " is gone";
-    std::vector<std::string> want;
-    for (auto& rule : rules) want.push_back(normalize_rule(rule));
-    if (it->second != want) return "its chain " + name + " is not the one written";
-  }
-  for (auto& [name, def] : o.sets)
-    if (!l.sets.count(name)) return "its set " + name + " is gone";
-  return "its rule is not the one written";
-}
-
 }  // namespace
 
 // A thread with a libnftables context of its own (a context is not shared between threads)
@@ -424,7 +401,7 @@ ipvs::Result<ipvs::Table> NftablesBackend::dump_services() {
     }
     const auto& key = it->first;
     if (!text.empty())  // a table gone whole was said once
-      HD_LOG(warning, "nftables") << key.str() << ": " << damage(l, it->second) << ": writing it again";
+      HD_LOG(warning, "nftables") << key.str() << ": " << difference(l, it->second).value_or("") << ": writing it again";
     damaged.emplace(key, std::move(it->second));
     it = programmed_.erase(it);
   }

@@ -217,7 +217,6 @@ Listing parse_listing(const std::string& listing) {
     if (block.rfind("chain ", 0) == 0) l.chains[block.substr(6)].push_back(normalize_rule(line));
     if (!cur) continue;
     ++l.rules[block.substr(6)];
-    l.signatures[cur->key] = rule_signature(line);
     // A persistent service: a server's lookup rule ("ip saddr [& MASK ==] @p_... goto r_..."),
     // then the pick, a vmap of the servers' chains ("0 : goto r_..., 1-2 : goto r_...").
     auto server = [&](const std::string& chain) -> ipvs::Destination* {
@@ -363,28 +362,36 @@ std::string normalize_rule(std::string_view rule) {
   return out;
 }
 
-bool holds(const Listing& l, const ipvs::Service& s) {
+std::optional<std::string> difference(const Listing& l, const ipvs::Service& s) {
   const std::string c = chain_name(s.key);
   auto e = l.elements.find(s.key);
+  if (e == l.elements.end()) return "its map element is gone";
+  if (e->second != c) return "its map element jumps to " + e->second;
   auto r = l.chains.find(c);
-  if (e == l.elements.end() || e->second != c || r == l.chains.end()) return false;
+  if (r == l.chains.end()) return "its chain is gone";
   const ServiceObjects o = service_objects(s);
   const std::vector<std::string>& listed = r->second;
-  if (listed.size() != o.rules.size()) return false;
+  if (listed.size() != o.rules.size())
+    return "its chain holds " + std::to_string(listed.size()) + " rules, not " +
+           std::to_string(o.rules.size());
   // The pick by what it does (rule_signature); a persistent service's lookups, its servers'
   // chains and sets as written.
   for (size_t i = 0; i + 1 < listed.size(); ++i)
-    if (listed[i] != normalize_rule(o.rules[i])) return false;
-  if (rule_signature(listed.back()) != rule_signature(o.rules.back())) return false;
+    if (listed[i] != normalize_rule(o.rules[i]))
+      return "its rule " + std::to_string(i + 1) + " is not the one written";
+  if (!listed.empty() && rule_signature(listed.back()) != rule_signature(o.rules.back()))
+    return "its rule is not the one written";
   for (auto& [name, rules] : o.chains) {
     auto it = l.chains.find(name);
-    if (it == l.chains.end() || it->second.size() != rules.size()) return false;
+    if (it == l.chains.end()) return "its chain " + name + " is gone";
+    if (it->second.size() != rules.size()) return "its chain " + name + " is not the one written";
     for (size_t i = 0; i < rules.size(); ++i)
-      if (it->second[i] != normalize_rule(rules[i])) return false;
+      if (it->second[i] != normalize_rule(rules[i]))
+        return "its chain " + name + " is not the one written";
   }
   for (auto& [name, def] : o.sets)
-    if (!l.sets.count(name)) return false;
-  return true;
+    if (!l.sets.count(name)) return "its set " + name + " is gone";
+  return std::nullopt;
 }
 
 

@@ -111,9 +111,6 @@ struct Listing {
   // every named set but the services map.
   std::map<std::string, std::vector<std::string>> chains;
   std::set<std::string> sets;
-  // A service -> what its (last) rule does: the pick, modulus, slots and comment as one
-  // string, whichever way nft spelled them (holds() compares these).
-  std::map<ipvs::ServiceKey, std::string> signatures;
   bool base = false;   // ip hadirector's base chains as written
   bool base6 = false;  // ip6 hadirector's
   bool has6 = false;   // whether ip6 hadirector is there at all
@@ -122,10 +119,12 @@ Listing parse_listing(const std::string& listing);
 // A rule as written or as nft lists it, spelled one way: blanks collapsed, no "==" before a set
 // lookup, protocols by name.
 std::string normalize_rule(std::string_view rule);
-// Whether the listed table holds `s` as change_script writes it: its map element jumps to its
-// chain, and the chain holds one rule that does what service_rule(s) does (compared by
-// signature, so nft's own spelling of the rule does not matter).
-bool holds(const Listing& l, const ipvs::Service& s);
+// Why the listed table does not hold `s` as change_script writes it (the first difference
+// found), or nullopt when it does: its map element jumps to its chain, whose rules are the
+// ones written (the pick compared by what it does, rule_signature, so nft's own spelling does
+// not matter), and a persistent service's server chains and sets are there as written.
+std::optional<std::string> difference(const Listing& l, const ipvs::Service& s);
+inline bool holds(const Listing& l, const ipvs::Service& s) { return !difference(l, s); }
 // The script that turns `before` into `after` (services added, removed, changed; unchanged
 // ones untouched): run as one transaction.
 std::string change_script(const ipvs::Table& before, const ipvs::Table& after);

@@ -228,12 +228,15 @@ TEST(NftListing, ElementsRulesAndBaseChainsAreRead) {
   d.key = ipvs::DestKey{*IpAddress::parse("10.10.0.11"), 80};
   want.destinations = {d};
   EXPECT_FALSE(holds(l, want)) << "a second rule in its chain";
+  EXPECT_EQ(difference(l, want), "its chain holds 2 rules, not 1");
   // One rule: held (rr with one server renders as the listed wrr one does).
   Listing one = parse_listing(listing.substr(0, listing.find("\t\tcounter")) +
                               listing.substr(listing.find("\t}\n\n\tchain s_0a090065")));
   EXPECT_TRUE(holds(one, want));
   want.destinations[0].weight = 0;
   EXPECT_FALSE(holds(one, want)) << "the rule would be drop";
+  EXPECT_EQ(difference(one, want), "its rule is not the one written");
+  EXPECT_EQ(difference(Listing{}, want), "its map element is gone");
   // prerouting flushed: the base chains are not as written.
   std::string flushed = listing;
   flushed.erase(flushed.find("\t\tip daddr"), std::string("\t\tip daddr . meta l4proto . th dport vmap @services\n").size());
