@@ -68,7 +68,44 @@ std::string format_value(double v) {
   return out;
 }
 
+void Writer::next_chunk() {
+  if (!spare_.empty()) {
+    out_ = std::move(spare_.back());
+    spare_.pop_back();
+    out_.clear();
+  } else {
+    out_ = std::string();
+  }
+  out_.reserve(kChunk + kChunk / 16);  // a line that starts below kChunk ends in here
+}
+
+std::string Writer::text() const {
+  std::string all;
+  all.reserve(size());
+  for (auto& c : full_) all += c;
+  return all += out_;
+}
+
+std::string Writer::take() {
+  if (full_.empty()) return std::move(out_);
+  std::string all = text();
+  full_.clear();
+  out_.clear();
+  full_size_ = 0;
+  return all;
+}
+
+std::vector<std::string> Writer::take_chunks() {
+  std::vector<std::string> out = std::move(full_);
+  if (!out_.empty()) out.push_back(std::move(out_));
+  full_.clear();
+  out_.clear();
+  full_size_ = 0;
+  return out;
+}
+
 void Writer::start(std::string_view name, std::string_view type, std::string_view help) {
+  roll();
   family_ = name;
   out_.append("# HELP ").append(name).append(" ");
   append_escaped(out_, help, false);
@@ -87,6 +124,7 @@ void Writer::histogram(std::string_view name, std::string_view help) {
 // function 100,000 times on the main loop.
 void Writer::line(std::string_view suffix, std::initializer_list<Label> labels,
                   const Label* extra, double value) {
+  roll();
   out_.append(family_).append(suffix);
   if (labels.size() || extra) {
     out_ += '{';

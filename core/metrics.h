@@ -47,17 +47,18 @@ struct Label {
   std::string_view value;
 };
 
+// The text is written in chunks of about kChunk bytes (each line whole in one): a response of
+// megabytes never moves as it grows (a doubling string copied 4 MB in one slice of a scrape),
+// and it can be sent as it is, chunk after chunk.
 class Writer {
  public:
+  static constexpr size_t kChunk = 256 * 1024;
   Writer() = default;
-  // `expected`: the size the text will likely reach (the previous scrape's), reserved at once.
-  explicit Writer(size_t expected) { out_.reserve(expected); }
-  // Writes into `buffer` (its text dropped, its memory kept: a previous scrape's, whose pages
-  // are already mapped), reserving `expected`.
-  Writer(std::string buffer, size_t expected) : out_(std::move(buffer)) {
-    out_.clear();
-    out_.reserve(expected);
-  }
+  // `expected`: the size the text will likely reach (the previous scrape's), reserved at once
+  // when it fits a chunk.
+  explicit Writer(size_t expected) { out_.reserve(std::min(expected, kChunk + kChunk / 16)); }
+  // Writes into `spare` chunks first (a previous response's: their memory is mapped already).
+  explicit Writer(std::vector<std::string> spare) : spare_(std::move(spare)) { next_chunk(); }
   // Starts a family. Counters' names end in _total (the convention promtool checks).
   void gauge(std::string_view name, std::string_view help);
   void counter(std::string_view name, std::string_view help);
@@ -69,14 +70,27 @@ class Writer {
   // _sum and _count.
   void observe(std::initializer_list<Label> labels, const Histogram& h);
 
-  const std::string& text() const { return out_; }
-  std::string take() { return std::move(out_); }
+  size_t size() const { return full_size_ + out_.size(); }
+  std::string text() const;  // the chunks joined (a copy)
+  std::string take();        // the same, taken
+  std::vector<std::string> take_chunks();  // in order; none empty
 
  private:
   void start(std::string_view name, std::string_view type, std::string_view help);
   void line(std::string_view suffix, std::initializer_list<Label> labels, const Label* extra,
             double value);
-  std::string out_;
+  void roll() {  // before a line: a full chunk is set aside
+    if (out_.size() >= kChunk) {
+      full_size_ += out_.size();
+      full_.push_back(std::move(out_));
+      next_chunk();
+    }
+  }
+  void next_chunk();
+  std::string out_;                // the chunk being written
+  std::vector<std::string> full_;  // the ones before it
+  size_t full_size_ = 0;
+  std::vector<std::string> spare_;
   std::string family_;
 };
 

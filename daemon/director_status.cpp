@@ -166,7 +166,7 @@ std::string Director::metrics_text() const {
   metrics::Writer w(last_metrics_size_ + last_metrics_size_ / 8);
   // Subsystems may change between slices only when the loop runs: not here.
   metrics::run_all(metrics_steps(), w);
-  last_metrics_size_ = w.text().size();
+  last_metrics_size_ = w.size();
   return w.take();
 }
 

@@ -23,16 +23,16 @@ MetricsSubsystem::MetricsSubsystem(Loop& loop, std::function<metrics::Steps()> s
       health_(std::move(health)),
       loop_(loop),
       spare_release_(std::make_unique<Timer>(loop, [this] {
-        spare_->buffer = std::string();
+        spare_->chunks.clear();
         spare_->wanted = false;
       })) {}
 
 metrics::Writer MetricsSubsystem::fresh_writer() {
   spare_release_->stop();
-  std::string buffer = std::move(spare_->buffer);
-  spare_->buffer = std::string();
-  if (buffer.capacity() > std::string().capacity()) ++reused_buffers_;  // more than the inline bytes
-  return metrics::Writer(std::move(buffer), last_size_ + last_size_ / 8);
+  std::vector<std::string> chunks = std::move(spare_->chunks);
+  spare_->chunks.clear();
+  if (!chunks.empty()) ++reused_buffers_;
+  return metrics::Writer(std::move(chunks));
 }
 
 MetricsSubsystem::~MetricsSubsystem() {
@@ -104,9 +104,8 @@ void MetricsSubsystem::turn(Job& job) {
   last_render_ = job.busy;
   last_render_turn_max_ = job.turn_max;
   last_render_turns_ = job.turns;
-  last_size_ = job.writer.text().size();
   auto later = std::move(job.later);
-  std::string body = job.writer.take();
+  std::vector<std::string> chunks = job.writer.take_chunks();
   for (auto it = jobs_.begin(); it != jobs_.end(); ++it)
     if (it->get() == &job) {
       jobs_.erase(it);  // `job` is gone from here on
@@ -114,12 +113,12 @@ void MetricsSubsystem::turn(Job& job) {
     }
   spare_->wanted = true;
   spare_release_->start(kSpareKept);
-  later(metrics::HttpResponse{
-      200, kTextFormat, std::move(body),
-      [spare = std::weak_ptr<Spare>(spare_)](std::string&& used) {
-        auto s = spare.lock();  // none once this subsystem is gone
-        if (s && s->wanted && used.capacity() > s->buffer.capacity()) s->buffer = std::move(used);
-      }});
+  metrics::HttpResponse response{200, kTextFormat, "", std::move(chunks), {}};
+  response.recycle = [spare = std::weak_ptr<Spare>(spare_)](std::vector<std::string>&& used) {
+    auto s = spare.lock();  // none once this subsystem is gone
+    if (s && s->wanted && used.size() > s->chunks.size()) s->chunks = std::move(used);
+  };
+  later(std::move(response));
 }
 
 std::unique_ptr<metrics::HttpServer> MetricsSubsystem::make_server() {

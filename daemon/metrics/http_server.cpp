@@ -17,22 +17,30 @@ namespace {
 
 // HEAD gets the same response: libmicrohttpd sends its headers without the body.
 // The body is handed over, not copied (a /metrics text is megabytes): libmicrohttpd frees it
-// with the response, or gives it back to the response's `recycle`.
+// with the response, or gives its parts back to the response's `recycle`.
 struct Body {
   std::string text;
-  std::function<void(std::string&&)> recycle;
+  std::vector<std::string> chunks;
+  std::function<void(std::vector<std::string>&&)> recycle;
 };
 
 MHD_Result answer(MHD_Connection* c, HttpResponse r, const char* allow = nullptr) {
-  auto* body = new Body{std::move(r.body), std::move(r.recycle)};
-  auto* resp = MHD_create_response_from_buffer_with_free_callback_cls(
-      body->text.size(), body->text.data(),
-      [](void* cls) {
-        auto* b = static_cast<Body*>(cls);
-        if (b->recycle) b->recycle(std::move(b->text));
-        delete b;
-      },
-      body);
+  auto* body = new Body{std::move(r.body), std::move(r.chunks), std::move(r.recycle)};
+  auto done = [](void* cls) {
+    auto* b = static_cast<Body*>(cls);
+    if (b->recycle && !b->chunks.empty()) b->recycle(std::move(b->chunks));
+    delete b;
+  };
+  MHD_Response* resp;
+  if (body->chunks.empty()) {
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(body->text.size(),
+                                                                  body->text.data(), done, body);
+  } else {
+    std::vector<MHD_IoVec> parts;  // copied by libmicrohttpd; the chunks stay in `body`
+    for (auto& chunk : body->chunks) parts.push_back({chunk.data(), chunk.size()});
+    resp = MHD_create_response_from_iovec(parts.data(), static_cast<unsigned>(parts.size()),
+                                          done, body);
+  }
   if (!resp) {
     delete body;
     return MHD_NO;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/address.h"
 #include "core/loop.h"
@@ -23,9 +24,11 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
-  // Given the body back once it is sent (or the connection gone), on the loop's thread: a
-  // megabytes-long body's memory can serve the next response.
-  std::function<void(std::string&&)> recycle;
+  // Or a body in parts, sent one after the other (metrics::Writer's chunks).
+  std::vector<std::string> chunks;
+  // Given the parts back once they are sent (or the connection gone), on the loop's thread:
+  // a megabytes-long body's memory can serve the next response.
+  std::function<void(std::vector<std::string>&&)> recycle;
 };
 
 class HttpServer {

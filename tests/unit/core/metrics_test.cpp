@@ -46,6 +46,29 @@ TEST(MetricsWriter, ValuesAsPrometheusReadsThem) {
   EXPECT_EQ(format_value(-0.25), "-0.25");
 }
 
+TEST(MetricsWriter, ABigTextIsWrittenInWholeLineChunks) {
+  Writer w;
+  w.gauge("hd_x", "X.");
+  for (int i = 0; i < 30000; ++i) w.sample({{"row", std::to_string(i)}}, i);
+  const std::string all = w.text();
+  EXPECT_EQ(all.size(), w.size());
+  auto chunks = w.take_chunks();
+  ASSERT_GT(chunks.size(), 1u);
+  std::string joined;
+  for (auto& c : chunks) {
+    EXPECT_EQ(c.back(), '\n') << "lines are not split";
+    EXPECT_LE(c.size(), Writer::kChunk + 200);
+    joined += c;
+  }
+  EXPECT_EQ(joined, all);
+  EXPECT_EQ(w.size(), 0u);
+  // Spare chunks are written into again, the same text.
+  Writer again(std::move(chunks));
+  again.gauge("hd_x", "X.");
+  for (int i = 0; i < 30000; ++i) again.sample({{"row", std::to_string(i)}}, i);
+  EXPECT_EQ(again.take(), all);
+}
+
 TEST(MetricsHistogram, BucketsAreCumulativeWithInfSumAndCount) {
   const double bounds[] = {0.01, 0.1, 1};
   Histogram h(bounds);
