@@ -225,6 +225,10 @@ class Fsm {
   // the LVS side forwards stray packets to (daemon/handover_forwarding.h), so that the
   // forwarding is in place before a takeover.
   std::optional<IpAddress> followed() const;
+  // Backup: the Master it followed has handed over (priority 0) and nobody took over yet.
+  bool master_leaving() const {
+    return state_ == State::backup && !master_ && handing_over_.has_value();
+  }
   Duration master_adver_interval() const { return master_adver_interval_; }
   // Skew_Time and Master_Down_Interval for the current priority and Master_Adver_Interval.
   Duration skew_time() const;

@@ -469,7 +469,7 @@ void Instance::execute(const Actions& actions) {
               if (on_transition_)
                 on_transition_(Transition{cfg_.name, s.from, s.to, s.reason, fsm_.held(),
                                           s.failover_aborted, s.taken_from, false,
-                                          fsm_.lingering(), cfg_.interface});
+                                          clients_held_back(), cfg_.interface});
             },
         },
         action);
@@ -478,7 +478,7 @@ void Instance::execute(const Actions& actions) {
 }
 
 void Instance::tell_follow() {
-  std::pair<std::optional<IpAddress>, bool> now{fsm_.followed(), fsm_.lingering()};
+  std::pair<std::optional<IpAddress>, bool> now{fsm_.followed(), clients_held_back()};
   if (now == told_follow_) return;
   told_follow_ = now;
   if (on_transition_)

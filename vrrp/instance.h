@@ -142,7 +142,12 @@ struct Transition {
   // comes whenever the followed Master or `lingering` changes.
   std::optional<IpAddress> live_master;
   bool follow = false;
-  bool lingering = false;  // follow: this Backup still holds a handover's VIPs
+  // follow: this Backup still holds a handover's VIPs, and the Master it follows is not
+  // handing over in turn (then its forwarding of the clients' strays is held back: the new
+  // Master forwards its own to it meanwhile, and two such would bounce a packet neither
+  // knows). Once that Master hands over (priority 0) it is released, before this instance's
+  // takeover, so a switch back within the linger finds it written.
+  bool lingering = false;
   std::string interface;   // the instance's
 };
 
@@ -215,6 +220,8 @@ class Instance {
   // What the last follow notice told (Transition::follow): the followed Master, lingering.
   std::pair<std::optional<IpAddress>, bool> told_follow_{std::nullopt, false};
   void tell_follow();
+  // Transition::lingering: lingering, and the Master it follows not handing over itself.
+  bool clients_held_back() const { return fsm_.lingering() && !fsm_.master_leaving(); }
   ExpectedParams expected() const;
   std::vector<IpAddress> vip_addresses() const;
 

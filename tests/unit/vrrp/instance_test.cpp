@@ -230,6 +230,37 @@ TEST_F(InstanceTest, AMasterHearingAHigherPriorityGivesUpItsVipsAfterTheLinger) 
   EXPECT_FALSE(i->handing_over());
 }
 
+// A Backup lingering after a takeback holds back its forwarding of the clients' strays (the
+// new Master forwards its own to it meanwhile); when that Master hands over in turn, the hold
+// is released at its priority-0 advert, before this instance takes over, so a switch back
+// within the linger finds the forwarding written (a VM capture showed the RST otherwise).
+TEST_F(InstanceTest, ALingeringBackupReleasesItsClientForwardingWhenItsMasterHandsOver) {
+  auto c = config(100);
+  c.params.linger = 5s;
+  auto i = make(c);
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  i->on_packet(testing::advert_from(kPeer, 51, 200, {kVip}, 10ms));  // preempted: lingers
+  ASSERT_TRUE(i->status().lingering);
+  auto last_follow = [&]() -> const Transition* {
+    for (auto it = transitions.rbegin(); it != transitions.rend(); ++it)
+      if (it->follow) return &*it;
+    return nullptr;
+  };
+  ASSERT_NE(last_follow(), nullptr);
+  EXPECT_EQ(last_follow()->live_master, kPeer);
+  EXPECT_TRUE(last_follow()->lingering) << "held back while the new Master forwards to it";
+  const size_t before = transitions.size();
+  i->on_packet(testing::advert_from(kPeer, 51, 0, {kVip}, 10ms));  // it hands over
+  EXPECT_EQ(i->state(), State::backup) << "not yet: Skew_Time first";
+  ASSERT_GT(transitions.size(), before);
+  EXPECT_TRUE(transitions.back().follow);
+  EXPECT_EQ(transitions.back().live_master, kPeer);
+  EXPECT_FALSE(transitions.back().lingering) << "released before the takeover";
+  EXPECT_TRUE(i->status().lingering) << "still holding the VIPs";
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+}
+
 TEST_F(InstanceTest, ANewMasterAnnouncesOnlyOnceTheKernelHasItsVips) {
   addresses.defer_answers = true;  // a slow kernel: the acknowledgement comes later
   auto i = make(config(100));
