@@ -40,7 +40,8 @@ void append_value(std::string& out, double v) {
     out += v > 0 ? "+Inf" : "-Inf";
   } else if (v == std::trunc(v) && std::fabs(v) < 9007199254740992.0) {
     // Most samples are counts and 0/1 gauges: an integer's digits cost a fraction of the
-    // shortest-double search below (the same text: to_chars writes 3.0 as "3" too).
+    // shortest-double search below. The same value, spelled as digits (1e15 is written out,
+    // -0 is "0"), which Prometheus reads alike.
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
     out.append(buf, r.ptr);

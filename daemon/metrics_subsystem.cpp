@@ -82,7 +82,7 @@ void MetricsSubsystem::turn(Job& job) {
       // What the scrape read changed under it (a reload): start over, at most three times;
       // then build it whole in this turn, which a reload cannot interrupt.
       ++restarts_;
-      job.writer = fresh_writer();
+      job.writer = metrics::Writer(job.writer.take_chunks());  // its chunks written again
       job.steps = steps_();
       job.at = 0;
       if (++job.restarts > 3) {

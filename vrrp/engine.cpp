@@ -553,13 +553,14 @@ void Engine::group_announce(const std::string& group, bool waited_out) {
   }
   if (wait) wait->stop();
   if (waited_out) {
-    std::string late;
+    std::string late;  // "" when the awaited member left with a reload
     for (auto& m : members)
       if (m.group == group && (m.phase == AnnouncePhase::idle || m.phase == AnnouncePhase::settling))
         late += (late.empty() ? "" : ", ") + m.name +
                 (m.phase == AnnouncePhase::idle ? " (not MASTER)" : " (VIPs not confirmed)");
-    HD_LOG(warning, "vrrp") << "sync group " << group << ": announcing without waiting longer for "
-                            << late;
+    if (!late.empty())
+      HD_LOG(warning, "vrrp") << "sync group " << group
+                              << ": announcing without waiting longer for " << late;
   }
   for (auto& name : names)
     for (auto& i : instances_)

@@ -319,7 +319,9 @@ void Instance::update_fault() {
 void Instance::ready_to_announce() {
   announce_waiting_ = false;
   announce_wait_timer_.stop();
-  if (!announce_gate_) return announce();
+  // Only a new Master's first announcement waits for its group: a Master announcing again
+  // (answering a lower-priority Master) goes at once.
+  if (!announce_gate_ || announced_as_master_) return announce();
   announce_ready_ = true;
   announce_gate_();  // may call release_announce() at once
 }
@@ -335,6 +337,7 @@ AnnouncePhase Instance::announce_phase() const {
 }
 
 void Instance::announce() {
+  announced_as_master_ = true;
   announce_waiting_ = announce_ready_ = false;
   announce_wait_timer_.stop();
   ports_.announcer.burst(held_addresses(cfg_), cfg_.garp_count, cfg_.garp_spacing);
@@ -346,7 +349,7 @@ void Instance::announce() {
 }
 
 void Instance::stop_announcing() {
-  announce_waiting_ = announce_ready_ = false;
+  announce_waiting_ = announce_ready_ = announced_as_master_ = false;
   announce_wait_timer_.stop();
   adds_pending_.clear();
   garp_refresh_timer_.stop();

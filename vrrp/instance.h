@@ -213,6 +213,7 @@ class Instance {
   // The VIPs are in the kernel (or kAnnounceWait passed): announce, or wait for the gate.
   void ready_to_announce();
   bool announce_ready_ = false;
+  bool announced_as_master_ = false;  // since it last became MASTER
   std::function<void()> announce_gate_;
   std::set<IpAddress> adds_pending_;  // VIP adds the kernel has not answered yet
   bool announce_waiting_ = false;

@@ -231,7 +231,7 @@ TEST_F(EngineTest, ASyncGroupAnnouncesTogetherTheGatewayFirst) {
   EXPECT_EQ(order[1], "eth0");
 }
 
-TEST_F(EngineTest, ASyncGroupMemberThatStaysBackupDelaysTheOthersAnnouncementOnlyBriefly) {
+TEST_F(EngineTest, ASyncGroupMemberThatStaysBackupDoesNotHoldTheOthersAnnouncementForever) {
   auto vip = instance("VI_1", "eth0", 1, kVip1, 250);
   auto gw = instance("VI_GW", "eth1", 2, kVip2, 100);
   vip.sync_group = gw.sync_group = "g";

@@ -324,6 +324,25 @@ TEST_F(InstanceTest, AMasterHearingALowerPriorityAnswersAndStays) {
   EXPECT_GT(sender.snapshot().size(), before);
 }
 
+// In a sync group a new Master's first announcement waits for the group's gate; a Master
+// announcing again (answering a lower-priority one) does not wait.
+TEST_F(InstanceTest, OnlyANewMastersFirstAnnouncementWaitsForTheGroup) {
+  auto i = make(config(200));
+  int asked = 0;
+  i->set_announce_gate([&] { ++asked; });  // the group never lets it through by itself
+  i->start();
+  ASSERT_TRUE(run_until(loop, [&] { return i->state() == State::master; }));
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(i->announce_phase(), AnnouncePhase::ready);
+  EXPECT_EQ(announcer.bursts, 0);
+  i->release_announce();
+  EXPECT_EQ(announcer.bursts, 1);
+  EXPECT_EQ(i->announce_phase(), AnnouncePhase::done);
+  i->on_packet(testing::advert_from(kPeer, 51, 100, {kVip}, 10ms));  // a lower-priority Master
+  EXPECT_EQ(announcer.bursts, 2) << "answered at once";
+  EXPECT_EQ(asked, 1);
+}
+
 TEST_F(InstanceTest, ShutdownOfAMasterSendsPriorityZeroAndReleasesTheVips) {
   auto i = make(config(255));
   i->start();
