@@ -537,32 +537,22 @@ void Engine::group_announce(const std::string& group, bool waited_out) {
   for (auto& i : instances_)
     members.push_back({(*i)->config().name, (*i)->config().sync_group, (*i)->announce_phase(),
                        (*i)->config().announce_first});
-  auto names = group_announcements(members, group, waited_out);
+  const GroupAnnouncement a = group_announcements(members, group, waited_out);
   auto& wait = group_announce_wait_[group];
-  if (names.empty()) {
-    bool any_ready = std::any_of(members.begin(), members.end(), [&](const AnnounceMember& m) {
-      return m.group == group && m.phase == AnnouncePhase::ready;
-    });
-    if (!any_ready) {
-      if (wait) wait->stop();
-      return;
-    }
+  if (a.wait) {
     if (!wait) wait = std::make_unique<Timer>(*loop_, [this, group] { group_announce(group, true); });
     if (!wait->active()) wait->start(kGroupAnnounceWait);
     return;
   }
   if (wait) wait->stop();
-  if (waited_out) {
-    std::string late;  // "" when the awaited member left with a reload
-    for (auto& m : members)
-      if (m.group == group && (m.phase == AnnouncePhase::idle || m.phase == AnnouncePhase::settling))
-        late += (late.empty() ? "" : ", ") + m.name +
-                (m.phase == AnnouncePhase::idle ? " (not MASTER)" : " (VIPs not confirmed)");
-    if (!late.empty())
-      HD_LOG(warning, "vrrp") << "sync group " << group
-                              << ": announcing without waiting longer for " << late;
+  if (a.now.empty()) return;
+  if (waited_out && !a.awaited.empty()) {
+    std::string late;
+    for (auto& m : a.awaited) late += (late.empty() ? "" : ", ") + m;
+    HD_LOG(warning, "vrrp") << "sync group " << group << ": announcing without waiting longer for "
+                            << late;
   }
-  for (auto& name : names)
+  for (auto& name : a.now)
     for (auto& i : instances_)
       if ((*i)->config().name == name) (*i)->release_announce();
 }

@@ -41,17 +41,23 @@ std::map<std::string, int> tracked_priorities(const std::vector<TrackedMember>& 
   return out;
 }
 
-std::vector<std::string> group_announcements(const std::vector<AnnounceMember>& members,
-                                             const std::string& group, bool waited_out) {
-  std::vector<std::string> first, rest;
+GroupAnnouncement group_announcements(const std::vector<AnnounceMember>& members,
+                                      const std::string& group, bool waited_out) {
+  GroupAnnouncement out;
+  if (group.empty()) return out;
+  std::vector<std::string> rest;
   for (auto& m : members) {
-    if (m.group != group || group.empty()) continue;
-    if (!waited_out && (m.phase == AnnouncePhase::idle || m.phase == AnnouncePhase::settling))
-      return {};
-    if (m.phase == AnnouncePhase::ready) (m.first ? first : rest).push_back(m.name);
+    if (m.group != group) continue;
+    if (m.phase == AnnouncePhase::idle) out.awaited.push_back(m.name + " (not MASTER)");
+    if (m.phase == AnnouncePhase::settling) out.awaited.push_back(m.name + " (VIPs not confirmed)");
+    if (m.phase == AnnouncePhase::ready) (m.first ? out.now : rest).push_back(m.name);
   }
-  first.insert(first.end(), rest.begin(), rest.end());
-  return first;
+  out.now.insert(out.now.end(), rest.begin(), rest.end());
+  if (!waited_out && !out.awaited.empty() && !out.now.empty()) {
+    out.wait = true;
+    out.now.clear();
+  }
+  return out;
 }
 
 }  // namespace hd::vrrp

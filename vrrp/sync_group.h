@@ -54,13 +54,22 @@ struct AnnounceMember {
   bool first = false;  // its VIPs carry no virtual service: announced before the others
 };
 
-// The members of `group` to announce now, in order: the ready ones, `first` ones first, once
-// no member is idle or settling (or at once with `waited_out`, the group's wait being over).
-// Empty while the group is still on its way. Why: a NAT director's real servers must learn
-// the new gateway before any client is sent to the new director; announced the other way
-// round (one instance's ARP a few ms before the other's), the replies to the first new
-// connections went to the old director (seen in the VM drill's planned switchover).
-std::vector<std::string> group_announcements(const std::vector<AnnounceMember>& members,
-                                             const std::string& group, bool waited_out);
+// What a sync group does about its members' announcements:
+//  - now: the ready members to announce, in order (`first` ones first), once no member is
+//    idle or settling, or at once with `waited_out` (the group's wait is over);
+//  - wait: some are ready and others still on their way: wait (no more than the group's
+//    bound) for them;
+//  - awaited: those others, as "NAME (not MASTER)" or "NAME (VIPs not confirmed)".
+// Why: a NAT director's real servers must learn the new gateway before any client is sent to
+// the new director; announced the other way round (one instance's ARP a few ms before the
+// other's), the replies to the first new connections went to the old director (seen in the
+// VM drill's planned switchover).
+struct GroupAnnouncement {
+  std::vector<std::string> now;
+  bool wait = false;
+  std::vector<std::string> awaited;
+};
+GroupAnnouncement group_announcements(const std::vector<AnnounceMember>& members,
+                                      const std::string& group, bool waited_out);
 
 }  // namespace hd::vrrp

@@ -51,18 +51,31 @@ TEST(SyncGroup, UntrackedInstancesOutsideTrackingGroupsAreLeftAlone) {
 
 TEST(SyncGroup, MembersAnnounceOnceAllAreMasterWithTheGatewayFirst) {
   using P = AnnouncePhase;
+  using Names = std::vector<std::string>;
   std::vector<AnnounceMember> m = {{"VI_1", "g", P::ready, false},
                                    {"VI_GW", "g", P::settling, true},
                                    {"OTHER", "", P::idle, false}};
-  EXPECT_TRUE(group_announcements(m, "g", false).empty()) << "the gateway's VIP is not in yet";
+  auto a = group_announcements(m, "g", false);
+  EXPECT_TRUE(a.wait) << "the gateway's VIP is not in yet";
+  EXPECT_TRUE(a.now.empty());
+  EXPECT_EQ(a.awaited, Names{"VI_GW (VIPs not confirmed)"});
   m[1].phase = P::ready;
-  EXPECT_EQ(group_announcements(m, "g", false), (std::vector<std::string>{"VI_GW", "VI_1"}));
+  a = group_announcements(m, "g", false);
+  EXPECT_FALSE(a.wait);
+  EXPECT_EQ(a.now, (Names{"VI_GW", "VI_1"}));
   m[1].phase = P::done;  // already announced: not again, and no reason to wait
-  EXPECT_EQ(group_announcements(m, "g", false), (std::vector<std::string>{"VI_1"}));
+  EXPECT_EQ(group_announcements(m, "g", false).now, Names{"VI_1"});
   m[1].phase = P::idle;  // still BACKUP: wait, unless the wait is over
-  EXPECT_TRUE(group_announcements(m, "g", false).empty());
-  EXPECT_EQ(group_announcements(m, "g", true), (std::vector<std::string>{"VI_1"}));
-  EXPECT_TRUE(group_announcements(m, "", true).empty()) << "no group, no gate";
+  EXPECT_TRUE(group_announcements(m, "g", false).wait);
+  a = group_announcements(m, "g", true);
+  EXPECT_FALSE(a.wait);
+  EXPECT_EQ(a.now, Names{"VI_1"});
+  EXPECT_EQ(a.awaited, Names{"VI_GW (not MASTER)"}) << "named in the log line";
+  m[0].phase = P::done;  // nobody ready: nothing to do, nothing to wait for
+  a = group_announcements(m, "g", false);
+  EXPECT_FALSE(a.wait);
+  EXPECT_TRUE(a.now.empty());
+  EXPECT_TRUE(group_announcements(m, "", true).now.empty()) << "no group, no gate";
 }
 
 }  // namespace
