@@ -88,11 +88,10 @@ std::string Writer::text() const {
 }
 
 std::string Writer::take() {
-  if (full_.empty()) return std::move(out_);
-  std::string all = text();
-  full_.clear();
-  out_.clear();
-  full_size_ = 0;
+  std::vector<std::string> chunks = take_chunks();
+  if (chunks.size() == 1) return std::move(chunks.front());
+  std::string all;
+  for (auto& c : chunks) all += c;
   return all;
 }
 

@@ -54,9 +54,6 @@ class Writer {
  public:
   static constexpr size_t kChunk = 256 * 1024;
   Writer() = default;
-  // `expected`: the size the text will likely reach (the previous scrape's), reserved at once
-  // when it fits a chunk.
-  explicit Writer(size_t expected) { out_.reserve(std::min(expected, kChunk + kChunk / 16)); }
   // Writes into `spare` chunks first (a previous response's: their memory is mapped already).
   explicit Writer(std::vector<std::string> spare) : spare_(std::move(spare)) { next_chunk(); }
   // Starts a family. Counters' names end in _total (the convention promtool checks).

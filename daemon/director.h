@@ -115,7 +115,6 @@ class Director {
   bool degraded_ = false;  // a failed reload's rollback failed: subsystems run mixed configs
   std::vector<std::string> last_reload_errors_;
   bool stopping_ = false;
-  mutable size_t last_metrics_size_ = 0;  // to reserve the next /metrics text at once
   std::unique_ptr<Timer> drain_timer_;
   TimePoint drain_deadline_{};
   // stop(): once no subsystem is handing over, stops them all (once); true from then on.

@@ -163,10 +163,9 @@ metrics::Steps Director::metrics_steps() const {
 }
 
 std::string Director::metrics_text() const {
-  metrics::Writer w(last_metrics_size_ + last_metrics_size_ / 8);
+  metrics::Writer w;
   // Subsystems may change between slices only when the loop runs: not here.
   metrics::run_all(metrics_steps(), w);
-  last_metrics_size_ = w.size();
   return w.take();
 }
 
