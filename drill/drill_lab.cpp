@@ -415,8 +415,9 @@ bool Drill::wait_steady(double timeout) {
     // B no longer lingering from a takeback either: each scenario starts from the lab's
     // steady state, not inside the last one's handover (a switch back within the linger is
     // covered by its own fix and unit test: Instance::clients_held_back).
-    if (vrrp_state(socket_of(0)) == "MASTER" && vrrp_state(socket_of(1)) == "BACKUP" &&
-        !lingering(socket_of(1)) && ipvs_mismatch(0).empty())
+    const VrrpView b = vrrp_view(socket_of(1));
+    if (vrrp_state(socket_of(0)) == "MASTER" && b.state == "BACKUP" && !b.lingering &&
+        ipvs_mismatch(0).empty())
       return true;
     sleep_s(0.1);
   }

@@ -72,23 +72,25 @@ void Traffic::read_loop() {
   }
 }
 
-std::string vrrp_state(const std::string& sock, const std::string& instance) {
+VrrpView vrrp_view(const std::string& sock, const std::string& instance) {
   std::string reply, err;
   // A frozen director (SIGSTOP) does not answer: "down" after half a second.
-  if (!control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return "down";
+  if (!control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return {"down"};
+  VrrpView v;
+  v.lingering = reply.find("  lingering: ") != std::string::npos;
   std::string key = "vrrp " + instance + " ";
   auto p = reply.find(key);
-  if (p == std::string::npos) return "none";
+  if (p == std::string::npos) {
+    v.state = "none";
+    return v;
+  }
   std::istringstream is(reply.substr(p + key.size()));
-  std::string s;
-  is >> s;
-  return s;
+  is >> v.state;
+  return v;
 }
 
-bool lingering(const std::string& sock) {
-  std::string reply, err;
-  if (!control::request(sock, "status", reply, err, std::chrono::milliseconds(500))) return false;
-  return reply.find("  lingering: ") != std::string::npos;
+std::string vrrp_state(const std::string& sock, const std::string& instance) {
+  return vrrp_view(sock, instance).state;
 }
 
 void Sampler::start(std::string sock_a, std::string sock_b) {

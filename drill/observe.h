@@ -42,10 +42,15 @@ class Traffic {
   std::vector<Event> events_;
 };
 
-// "MASTER", "BACKUP", "FAULT", ..., "down" (no answer) or "none" (no such instance).
+// One read of a director's status: `instance`'s state ("MASTER", "BACKUP", "FAULT", ...,
+// "down" with no answer, "none" with no such instance), and whether any of its instances
+// still holds VIPs after a handover (handover_linger).
+struct VrrpView {
+  std::string state;
+  bool lingering = false;
+};
+VrrpView vrrp_view(const std::string& control_socket, const std::string& instance = "VI_1");
 std::string vrrp_state(const std::string& control_socket, const std::string& instance = "VI_1");
-// A director still holding VIPs after a handover (handover_linger), from its status.
-bool lingering(const std::string& sock);
 
 struct Sample {
   double t;
