@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "core/metrics.h"
 
+#include "core/memory.h"
+
 #include <charconv>
 #include <cmath>
 
@@ -74,10 +76,12 @@ void Writer::next_chunk() {
     out_ = std::move(spare_.back());
     spare_.pop_back();
     out_.clear();
+    out_.reserve(kChunk + kChunk / 16);
   } else {
     out_ = std::string();
+    out_.reserve(kChunk + kChunk / 16);  // a line that starts below kChunk ends in here
+    prefault(out_.data(), out_.capacity());  // fresh memory: its pages now, in one call
   }
-  out_.reserve(kChunk + kChunk / 16);  // a line that starts below kChunk ends in here
 }
 
 std::string Writer::text() const {
