@@ -107,6 +107,11 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
       to.udp = secs(t.udp);
       if (auto r = backend_->set_timeouts(to); !r) return "ipvs timeouts: " + r.error().message;
     }
+    // From here on the backend is called only through exec_.
+    if (backend_->blocking())
+      exec_ = std::make_unique<ipvs::ThreadExecutor>(loop_, *backend_);
+    else
+      exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
   }
   auto targets = to_check_targets(cfg, adopted);
   for (auto& t : targets) {
@@ -232,19 +237,23 @@ void LvsSubsystem::stop() {
   soon_.stop();
   periodic_.stop();
   sweep_.stop();
-  sweep_keys_.clear();
-  sweep_services_.clear();
   ramp_.stop();
   drain_poll_.stop();
   if (checker_) checker_->stop();
-  if (reconciler_) {
+  if (reconciler_ && exec_) {
     auto policy = global_.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
                                                   : ipvs::CleanupPolicy::keep;
-    auto r = reconciler_->cleanup(policy);
+    // After what is out on the executor (its result is not waited for: dropped below).
+    ipvs::Report r;
+    exec_->call([&](ipvs::Backend&) { r = reconciler_->cleanup(policy); });
     if (policy == ipvs::CleanupPolicy::remove_owned)
       HD_LOG(info, "ipvs") << "removed our services on stop (" << r.applied << " operation(s))";
   }
   stop_sync_roles();
+  exec_.reset();  // runs what is still queued (the sync roles' stop), then goes
+  busy_ = again_ = sweep_wanted_ = false;
+  again_scope_.clear();
+  end_sweep();
   checker_.reset();
   ++metrics_gen_;  // a scrape in progress starts over (and finds nothing)
   reconciler_.reset();
@@ -568,37 +577,44 @@ void LvsSubsystem::start_sync_roles() {
 void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
   const bool master = role == ipvs::SyncState::master;
   bool& on = master ? sync_master_ : sync_backup_;
-  if (!backend_ || on || !global_.lvs_sync_daemon) return;
+  if (!exec_ || on || !global_.lvs_sync_daemon) return;
   const auto& sd = *global_.lvs_sync_daemon;
   ipvs::SyncDaemon d;
   d.state = role;
   d.interface = sd.interface;
   d.sync_id = static_cast<uint8_t>(sd.sync_id);
   if (master && sd.max_message > 0) d.max_len = static_cast<uint16_t>(sd.max_message);
-  auto r = backend_->start_sync_daemon(d);
-  if (!r && r.error().code == EEXIST) {
-    // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
-    HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
-                         << " role was already running; keeping it";
-    on = true;
-    return;
-  }
-  if (!r) {
-    sync_error_ = r.error().message;
-    HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
-                          << " sync daemon on " << sd.interface << ": " << sync_error_;
-    return;
-  }
-  sync_error_.clear();
-  on = true;
-  HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup")
-                       << " role on " << sd.interface << " (sync id " << sd.sync_id << ")";
+  on = true;  // asked for: not again while the answer is out
+  exec_->post<ipvs::Result<void>>(
+      [d](ipvs::Backend& b) { return b.start_sync_daemon(d); },
+      [this, master, iface = sd.interface, sync_id = sd.sync_id](ipvs::Result<void> r) {
+        bool& on = master ? sync_master_ : sync_backup_;
+        if (!r && r.error().code == EEXIST) {
+          // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
+          HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
+                               << " role was already running; keeping it";
+          return;
+        }
+        if (!r) {
+          on = false;
+          sync_error_ = r.error().message;
+          HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
+                                << " sync daemon on " << iface << ": " << sync_error_;
+          return;
+        }
+        sync_error_.clear();
+        HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup")
+                             << " role on " << iface << " (sync id " << sync_id << ")";
+      });
 }
 
 void LvsSubsystem::stop_sync_roles() {
-  if (backend_) {
-    if (sync_master_) (void)backend_->stop_sync_daemon(ipvs::SyncState::master);
-    if (sync_backup_) (void)backend_->stop_sync_daemon(ipvs::SyncState::backup);
+  if (exec_) {
+    // In order after anything out, answers not waited for (as before: errors ignored).
+    for (auto [on, state] : {std::pair{sync_master_, ipvs::SyncState::master},
+                             std::pair{sync_backup_, ipvs::SyncState::backup}})
+      if (on)
+        exec_->post([state](ipvs::Backend& b) { (void)b.stop_sync_daemon(state); }, [] {});
   }
   sync_master_ = sync_backup_ = false;
 }

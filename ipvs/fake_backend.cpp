@@ -1,11 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ipvs/fake_backend.h"
 
+#include <thread>
+
 #include <cerrno>
 
 #include "ipvs/table_apply.h"
 
 namespace hd::ipvs {
+
+void FakeBackend::wait() const {
+  if (delay_ > Duration::zero()) std::this_thread::sleep_for(delay_);
+}
 
 void FakeBackend::clear_log() {
   applied_.clear();
@@ -28,6 +34,7 @@ void FakeBackend::clear_failures() {
 }
 
 Result<void> FakeBackend::apply(const Operation& op) {
+  wait();
   attempted_.push_back(op);
   for (auto& f : failures_) {
     if (f.times == 0 || !f.pred(op)) continue;
@@ -46,12 +53,14 @@ bool FakeBackend::dump_fails() {
 }
 
 Result<Table> FakeBackend::dump() {
+  wait();
   ++dumps_;
   if (dump_fails()) return *dump_error_;
   return table_;
 }
 
 Result<Table> FakeBackend::dump_services() {
+  wait();
   ++service_dumps_;
   if (dump_fails()) return *dump_error_;
   Table t = table_;
@@ -60,6 +69,7 @@ Result<Table> FakeBackend::dump_services() {
 }
 
 Result<std::vector<Destination>> FakeBackend::dump_destinations(const ServiceKey& key) {
+  wait();
   ++destination_dumps_;
   if (dump_fails()) return *dump_error_;
   auto it = table_.find(key);
