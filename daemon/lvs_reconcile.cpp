@@ -57,32 +57,41 @@ void LvsSubsystem::end_sweep() {
   ++sweep_gen_;
 }
 
-// One step: the destinations of up to kBatch services read on the executor, then planned
-// against their desired entries (the main loop's part: a few services' plan).
+// One step: the destinations of the next services read on the executor (for ~2 ms of its
+// time: inline, that is the main loop's), then planned against their desired entries.
 void LvsSubsystem::sweep_step() {
   if (!reconciler_ || !exec_ || busy_) return;  // busy: resume() comes back here
-  constexpr size_t kBatch = 32;
-  std::set<ipvs::ServiceKey> scope;
+  constexpr size_t kBatch = 64;
+  struct Entry {
+    size_t at;  // in sweep_keys_
+    bool listed;
+  };
+  std::vector<Entry> batch;
   std::vector<ipvs::ServiceKey> to_read;
-  while (sweep_next_ < sweep_keys_.size() && scope.size() < kBatch) {
-    const auto& key = sweep_keys_[sweep_next_++];
+  while (sweep_next_ < sweep_keys_.size() && batch.size() < kBatch) {
+    const size_t at = sweep_next_++;
+    const auto& key = sweep_keys_[at];
     // Changed by our own operations since the list was read (a health change, a reload):
     // the list is stale for it and the cached table right; the next sweep reads it.
     if (reconciler_->touched(key) > sweep_seq_) continue;
-    scope.insert(key);
-    if (sweep_services_.count(key)) to_read.push_back(key);  // else not in the kernel: to add
+    const bool listed = sweep_services_.count(key) > 0;  // else not in the kernel: to add
+    batch.push_back({at, listed});
+    if (listed) to_read.push_back(key);
   }
-  if (scope.empty()) return end_sweep();
+  if (batch.empty()) return end_sweep();
   using Reads = std::vector<ipvs::Result<std::vector<ipvs::Destination>>>;
   busy_ = true;
   exec_->post<Reads>(
       [to_read](ipvs::Backend& b) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
         Reads r;
-        r.reserve(to_read.size());
-        for (auto& key : to_read) r.push_back(b.dump_destinations(key));
+        for (auto& key : to_read) {
+          if (!r.empty() && std::chrono::steady_clock::now() >= until) break;  // the rest later
+          r.push_back(b.dump_destinations(key));
+        }
         return r;
       },
-      [this, scope = std::move(scope), to_read, gen = sweep_gen_](Reads reads) {
+      [this, batch = std::move(batch), gen = sweep_gen_](Reads reads) {
         busy_ = false;
         if (gen != sweep_gen_) return resume();  // abandoned meanwhile
         if (!reconciler_->known()) {  // an operation failed meanwhile: read it all again
@@ -90,17 +99,29 @@ void LvsSubsystem::sweep_step() {
           pending_full_ = true;
           return reconcile_now();
         }
+        std::set<ipvs::ServiceKey> scope;
         ipvs::Table fresh;
-        for (size_t i = 0; i < to_read.size(); ++i) {
-          if (!reads[i]) {
-            if (reads[i].error().code == ESRCH) continue;  // deleted since the list was read
-            end_sweep();
-            pending_full_ = true;  // reads fail: the whole reconcile reads again and reports it
-            return reconcile_now();
+        size_t read = 0;
+        for (const auto& e : batch) {
+          const auto& key = sweep_keys_[e.at];
+          if (e.listed) {
+            if (read == reads.size()) {  // not read in time: this one and the rest next step
+              sweep_next_ = e.at;
+              break;
+            }
+            auto& dests = reads[read++];
+            if (!dests && dests.error().code != ESRCH) {
+              end_sweep();
+              pending_full_ = true;  // reads fail: the whole reconcile reads again, reports it
+              return reconcile_now();
+            }
+            if (dests) {  // ESRCH: deleted since the list was read; gone from the cache too
+              ipvs::Service svc = sweep_services_.at(key);
+              svc.destinations = std::move(*dests);
+              fresh.emplace(key, std::move(svc));
+            }
           }
-          ipvs::Service svc = sweep_services_.at(to_read[i]);
-          svc.destinations = std::move(*reads[i]);
-          fresh.emplace(to_read[i], std::move(svc));
+          scope.insert(key);
         }
         reconciler_->take_fresh(fresh, scope);
         if (sweep_next_ >= sweep_keys_.size()) end_sweep();

@@ -51,6 +51,7 @@ class BackendRef final : public ipvs::Backend {
   ipvs::Result<void> stop_sync_daemon(ipvs::SyncState s) override {
     return fake_.stop_sync_daemon(s);
   }
+  bool blocking() const override { return fake_.blocking(); }
 
  private:
   ipvs::FakeBackend& fake_;
@@ -518,6 +519,57 @@ TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
   run_for(10ms);  // the tick after the last step: a stall in it counts too
   EXPECT_LT(longest, 50ms) << "a sweep of 300 ms went in one turn";
   lvs.stop();
+}
+
+// The main loop's stall bound with a kernel that takes 100 ms for every read and every
+// operation (a big table, or another process holding IPVS's mutex): the backend's calls run
+// on the executor's thread, so a 1 ms timer keeps firing on time while the first program
+// (a dump, then 8 operations: ~0.9 s) and two reloads' changes go to the kernel; the
+// reloads' changes, asked for while the kernel was busy, are applied after it, in order.
+TEST_F(LvsSubsystemTest, AKernelSlowToAnswerDoesNotStallTheLoop) {
+  ipvs::FakeBackend slow_kernel;
+  slow_kernel.set_slow(100ms);
+  auto owned = on(slow_kernel);
+  LvsSubsystem& lvs = *owned;
+  auto cfg = with(many_services(3));
+  ASSERT_EQ(lvs.start(cfg), "");  // reads the table once itself (adoption), before any check
+  Duration longest{};
+  auto last = SteadyClock::now();
+  Timer tick(loop_, [&] {
+    auto now = SteadyClock::now();
+    longest = std::max(longest, Duration(now - last));
+    last = now;
+  });
+  tick.start(1ms, 1ms);
+  auto in_sync = [&](const config::Config& c) {
+    for (auto& vs : c.virtual_servers)
+      if (!lvs.serving(vs.key()).in_sync) return false;
+    return true;
+  };
+  run_for(150ms);  // the dump is out; the operations not yet
+  EXPECT_FALSE(in_sync(cfg));
+  auto weights = cfg;
+  weights.virtual_servers[0].real_servers[0].weight = 7;
+  ASSERT_EQ(lvs.reload(cfg, weights), "");  // while the first program is out
+  auto more = weights;
+  more.virtual_servers[2].real_servers[1].weight = 9;
+  ASSERT_EQ(lvs.reload(weights, more), "");
+  ASSERT_TRUE(run_until([&] { return in_sync(more); }, 10s));
+  run_for(5ms);
+  EXPECT_LT(longest, 50ms) << "the loop waited for the kernel";
+  JsonWriter w;
+  w.begin_object();
+  lvs.status(w);
+  w.end_object();
+  EXPECT_NE(w.str().find("\"operation_errors\":0,"), std::string::npos) << w.str().substr(0, 300);
+  lvs.stop();  // the executor's thread is gone: the fake kernel may be read here
+  auto svc0 = slow_kernel.table().find(service_key(more.virtual_servers[0]));
+  auto svc2 = slow_kernel.table().find(service_key(more.virtual_servers[2]));
+  ASSERT_NE(svc0, slow_kernel.table().end());
+  ASSERT_NE(svc2, slow_kernel.table().end());
+  EXPECT_EQ(svc0->second.find(dest("10.1.0.1"))->weight, 7u);
+  EXPECT_EQ(svc2->second.find(dest("10.2.0.3"))->weight, 9u);
+  EXPECT_EQ(slow_kernel.table().size(), 3u);
 }
 
 // A service our own reconcile deleted while a sweep was under way is not brought back
