@@ -107,11 +107,9 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
       to.udp = secs(t.udp);
       if (auto r = backend_->set_timeouts(to); !r) return "ipvs timeouts: " + r.error().message;
     }
-    // From here on the backend is called only through exec_.
-    if (backend_->blocking())
-      exec_ = std::make_unique<ipvs::ThreadExecutor>(loop_, *backend_);
-    else
-      exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
+    // From here on the backend is called only through exec_: inline for start's own
+    // program (below), a thread of its own after it when the backend waits on the kernel.
+    exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
   }
   auto targets = to_check_targets(cfg, adopted);
   for (auto& t : targets) {
@@ -128,10 +126,14 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   configure_handover(cfg);
   configure_conntrackd(cfg);
   if (kernel_) {
+    // Start programs the table before it returns, as it always did: a director whose VRRP
+    // instance comes up (and may preempt) serves with its table complete. Everything after
+    // goes through the executor's thread and never waits on the loop.
     pending_full_ = true;
     reconcile_now();
     periodic_.start(cfg.global.reconcile_interval, cfg.global.reconcile_interval);
     if (cfg.global.lvs_sync_daemon) start_sync_roles();
+    if (backend_->blocking()) exec_ = std::make_unique<ipvs::ThreadExecutor>(loop_, *backend_);
   } else {
     quorum_.clear();
     reconcile_now();  // no reconciler: computes the desired table for status
@@ -611,10 +613,11 @@ void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
 void LvsSubsystem::stop_sync_roles() {
   if (exec_) {
     // In order after anything out, answers not waited for (as before: errors ignored).
-    for (auto [on, state] : {std::pair{sync_master_, ipvs::SyncState::master},
-                             std::pair{sync_backup_, ipvs::SyncState::backup}})
-      if (on)
-        exec_->post([state](ipvs::Backend& b) { (void)b.stop_sync_daemon(state); }, [] {});
+    auto stop = [this](ipvs::SyncState state) {
+      exec_->post([state](ipvs::Backend& b) { (void)b.stop_sync_daemon(state); }, [] {});
+    };
+    if (sync_master_) stop(ipvs::SyncState::master);
+    if (sync_backup_) stop(ipvs::SyncState::backup);
   }
   sync_master_ = sync_backup_ = false;
 }
