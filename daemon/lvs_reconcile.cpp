@@ -26,7 +26,7 @@ void LvsSubsystem::start_sweep() {
     sweep_wanted_ = true;
     return;
   }
-  busy_ = true;
+  mark_busy();
   exec_->post<ipvs::Result<ipvs::Table>>(
       [](ipvs::Backend& b) { return b.dump_services(); },
       [this](ipvs::Result<ipvs::Table> services) {
@@ -80,7 +80,7 @@ void LvsSubsystem::sweep_step() {
   }
   if (batch.empty()) return end_sweep();
   using Reads = std::vector<ipvs::Result<std::vector<ipvs::Destination>>>;
-  busy_ = true;
+  mark_busy();
   exec_->post<Reads>(
       [to_read](ipvs::Backend& b) {
         const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
@@ -184,7 +184,7 @@ void LvsSubsystem::program_all() {
   again_scope_.clear();  // this plan covers them
   const auto t0 = std::chrono::steady_clock::now();
   if (!pending_full_ && reconciler_->known()) return apply_plan(reconciler_->prepare(desired_), false, t0);
-  busy_ = true;
+  mark_busy();
   exec_->post<ipvs::Result<ipvs::Table>>(
       [](ipvs::Backend& b) { return b.dump(); },
       [this, t0](ipvs::Result<ipvs::Table> table) {
@@ -212,7 +212,7 @@ void LvsSubsystem::apply_plan(ipvs::Reconciler::Prepared p, bool full,
     finish_reconcile(reconciler_->complete(std::move(p), {}), full, t0);
     return resume();
   }
-  busy_ = true;
+  mark_busy();
   auto plan = std::make_shared<ipvs::Reconciler::Prepared>(std::move(p));
   exec_->post<std::vector<ipvs::Result<void>>>(
       [plan](ipvs::Backend& b) { return b.apply_all(plan->ops); },

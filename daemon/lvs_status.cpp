@@ -90,6 +90,9 @@ void LvsSubsystem::write_ipvs_status_tail(JsonWriter& w) const {
     w.field("last_sync", last_sync_wall_);
     // The last reconcile: how many services it compared (a health change: its own) and
     // how many operations it planned.
+    w.field("kernel_busy_ms",
+            busy_ ? std::chrono::duration<double, std::milli>(SteadyClock::now() - busy_since_).count()
+                  : 0.0);
     w.key("last_reconcile").begin_object();
     w.field("services", last_report_ ? last_report_->services : 0);
     w.field("planned", last_report_ ? last_report_->planned : 0);

@@ -129,6 +129,10 @@ class LvsSubsystem final : public Subsystem {
   void apply_plan(ipvs::Reconciler::Prepared p, bool full, std::chrono::steady_clock::time_point t0);
   void resume();
   void end_sweep();
+  void mark_busy() {
+    busy_ = true;
+    busy_since_ = SteadyClock::now();
+  }
   void index_specs();
   // Drift repair every reconcile_interval, a few services a loop turn: the service list
   // read at the start, then each service's destinations read and planned against its
@@ -165,6 +169,7 @@ class LvsSubsystem final : public Subsystem {
   // otherwise. Made after start()'s own reads; gone before backend_.
   std::unique_ptr<ipvs::Executor> exec_;
   bool busy_ = false;   // a read or a plan's operations are out on exec_
+  TimePoint busy_since_{};  // steady time when the one out was posted
   bool again_ = false;  // a whole plan was asked for meanwhile
   std::set<ipvs::ServiceKey> again_scope_;  // services asked for meanwhile
   bool sweep_wanted_ = false;               // a drift sweep came due meanwhile

@@ -553,6 +553,13 @@ TEST_F(LvsSubsystemTest, AKernelSlowToAnswerDoesNotStallTheLoop) {
   ASSERT_EQ(lvs.reload(cfg, more), "");  // 3 services of 2 real servers: 9 operations
   run_for(150ms);
   EXPECT_FALSE(in_sync(more));  // still with the kernel
+  {
+    JsonWriter busy;
+    busy.begin_object();
+    lvs.status(busy);
+    busy.end_object();
+    EXPECT_EQ(busy.str().find("\"kernel_busy_ms\":0,"), std::string::npos) << "nothing out?";
+  }
   auto weights = more;
   weights.virtual_servers[0].real_servers[0].weight = 7;
   ASSERT_EQ(lvs.reload(more, weights), "");  // asked for while the kernel is busy
@@ -564,6 +571,7 @@ TEST_F(LvsSubsystemTest, AKernelSlowToAnswerDoesNotStallTheLoop) {
   lvs.status(w);
   w.end_object();
   EXPECT_NE(w.str().find("\"operation_errors\":0,"), std::string::npos) << w.str().substr(0, 300);
+  EXPECT_NE(w.str().find("\"kernel_busy_ms\":0,"), std::string::npos);
   lvs.stop();  // the executor's thread is gone: the fake kernel may be read here
   ASSERT_EQ(slow_kernel.table().size(), 4u);
   auto svc0 = slow_kernel.table().find(service_key(weights.virtual_servers[0]));
