@@ -25,9 +25,9 @@ def budgets(report):
         "master-kill": {"outage_s": mdi + 1.5},
         # a stopping Master hands over first (handover_linger): no established connection
         # lost, and the handshakes crossing the switch are passed between the directors
-        # (handover forwarding, the gateway announced first): 0 measured in 12 plays, 1 of
-        # margin until loaded CI runs confirm it
-        "master-stop": {"outage_s": skew + 1.2, "failed": 1, "long_lived_broken": 0},
+        # (handover forwarding, the gateway announced first): nothing lost, as the issue
+        # asks of a SIGTERM'd Master (0 in 28 plays measured in the VM and in CI's runs)
+        "master-stop": {"outage_s": skew + 1.2, "failed": 0, "long_lived_broken": 0},
         # ctl failover, then ctl release: the issue's promise, nothing lost either way
         # (0 in 24 plays measured in the VM)
         "planned-switchover": {"failed": 0, "long_lived_broken": 0},
