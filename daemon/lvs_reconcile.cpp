@@ -15,17 +15,18 @@
 namespace hd {
 
 void LvsSubsystem::start_sweep() {
-  // The last one is still going (a large table, a slow kernel): it finishes first. (Not
-  // sweep_.active(): a timer that came due in the same loop turn is no longer active.)
-  if (sweep_next_ < sweep_keys_.size()) return;
+  // The last one is still going (a large table, a slow kernel): it finishes first (its
+  // keys stay until end_sweep(), its last batch's answer included).
+  if (!sweep_keys_.empty()) return;
   if (!reconciler_ || !exec_ || !reconciler_->known()) {
     pending_full_ = true;
     return reconcile_now();
   }
   if (busy_) {
-    sweep_wanted_ = true;
+    sweep_wanted_ = true;  // once the kernel answers, unless a sweep is under way by then
     return;
   }
+  sweep_wanted_ = false;
   mark_busy();
   exec_->post<ipvs::Result<ipvs::Table>>(
       [](ipvs::Backend& b) { return b.dump_services(); },
@@ -51,6 +52,7 @@ void LvsSubsystem::start_sweep() {
 }
 
 void LvsSubsystem::end_sweep() {
+  sweep_wanted_ = false;  // a period that came due during the sweep is not owed a new one
   sweep_keys_.clear();
   sweep_services_.clear();
   sweep_next_ = 0;
@@ -184,6 +186,9 @@ void LvsSubsystem::program_all() {
   again_scope_.clear();  // this plan covers them
   const auto t0 = std::chrono::steady_clock::now();
   if (!pending_full_ && reconciler_->known()) return apply_plan(reconciler_->prepare(desired_), false, t0);
+  // This read answers every request for one so far; one made while it is out (a drain's
+  // poll) gets a read of its own afterwards.
+  pending_full_ = false;
   mark_busy();
   exec_->post<ipvs::Result<ipvs::Table>>(
       [](ipvs::Backend& b) { return b.dump(); },
@@ -279,7 +284,6 @@ void LvsSubsystem::finish_reconcile(ipvs::Report report, bool full,
                                     std::chrono::steady_clock::time_point t0) {
   reconcile_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  if (full) pending_full_ = false;  // a scoped run or a sweep step leaves a request standing
   if (report.ok()) last_sync_wall_ = wall_seconds();
   if (events_ && (report.applied > 0 || !report.errors.empty()))
     events_->publish("ipvs", [&](JsonWriter& e) {

@@ -67,6 +67,9 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     auto b = nft ? open_nft_() : open_backend_();
     if (!b) return b.error().message;
     backend_ = std::move(b.value());
+    // From here on the backend is called only through exec_: inline for start's own reads
+    // and program, a thread of its own after them when the backend waits on the kernel.
+    exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
     // Everything in the nftables table is ours (a previous run's services the config no
     // longer has are removed at the first reconcile); IPVS's other services are foreign.
     std::set<ipvs::ServiceKey> owned;
@@ -107,9 +110,6 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
       to.udp = secs(t.udp);
       if (auto r = backend_->set_timeouts(to); !r) return "ipvs timeouts: " + r.error().message;
     }
-    // From here on the backend is called only through exec_: inline for start's own
-    // program (below), a thread of its own after it when the backend waits on the kernel.
-    exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
   }
   auto targets = to_check_targets(cfg, adopted);
   for (auto& t : targets) {
@@ -587,10 +587,12 @@ void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
   d.sync_id = static_cast<uint8_t>(sd.sync_id);
   if (master && sd.max_message > 0) d.max_len = static_cast<uint16_t>(sd.max_message);
   on = true;  // asked for: not again while the answer is out
+  const uint64_t gen = ++(master ? sync_gen_master_ : sync_gen_backup_);
   exec_->post<ipvs::Result<void>>(
       [d](ipvs::Backend& b) { return b.start_sync_daemon(d); },
-      [this, master, iface = sd.interface, sync_id = sd.sync_id](ipvs::Result<void> r) {
+      [this, master, gen, iface = sd.interface, sync_id = sd.sync_id](ipvs::Result<void> r) {
         bool& on = master ? sync_master_ : sync_backup_;
+        if (gen != (master ? sync_gen_master_ : sync_gen_backup_)) return;  // stopped since
         if (!r && r.error().code == EEXIST) {
           // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
           HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
@@ -619,6 +621,8 @@ void LvsSubsystem::stop_sync_roles() {
     if (sync_master_) stop(ipvs::SyncState::master);
     if (sync_backup_) stop(ipvs::SyncState::backup);
   }
+  ++sync_gen_master_;
+  ++sync_gen_backup_;
   sync_master_ = sync_backup_ = false;
 }
 

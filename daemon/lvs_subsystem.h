@@ -134,9 +134,9 @@ class LvsSubsystem final : public Subsystem {
     busy_since_ = SteadyClock::now();
   }
   void index_specs();
-  // Drift repair every reconcile_interval, a few services a loop turn: the service list
-  // read at the start, then each service's destinations read and planned against its
-  // desired entry (at most ~2 ms of the loop a turn). Without a known table, or when a
+  // Drift repair every reconcile_interval, a few services a step: the service list read
+  // at the start, then each service's destinations read (~2 ms of the executor a step) and
+  // planned against its desired entry. Without a known table, or when a
   // read fails, a whole reconcile (dump and plan) instead.
   void start_sweep();
   void sweep_step();
@@ -198,6 +198,8 @@ class LvsSubsystem final : public Subsystem {
   uint64_t sweep_seq_ = 0;      // the reconciler's seq() then
   Timer ramp_;      // slow start steps
   bool sync_master_ = false, sync_backup_ = false;  // the kernel's sync roles we started
+  // +1 at each start or stop of a role: an answer to an older start is ignored.
+  uint64_t sync_gen_master_ = 0, sync_gen_backup_ = 0;
   std::string sync_error_;
   uint64_t health_changes_ = 0;
   metrics::Histogram reconcile_seconds_{metrics::kDurationBounds};

@@ -173,7 +173,7 @@ if [[ "${SKIP_TSAN:-0}" != 1 ]]; then
   await_build tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
      ctest --output-on-failure -j"$JOBS" -L unit \
-       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient|NftBackendTest|ThreadExecutor)\.|^LvsSubsystemTest\.AKernelSlow' \
+       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient|NftBackendTest|ThreadExecutor)\.|^LvsSubsystemTest\.(AKernelSlow|TheSweepRepairsDriftFromTheExecutor|StopWaitsForTheOperationsOut)' \
        --output-junit "$ROOT/build-tsan/ctest-junit.xml")
   check_skips tsan build-tsan/ctest-junit.xml
 

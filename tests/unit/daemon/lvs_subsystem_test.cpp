@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -32,14 +33,27 @@ IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 class BackendRef final : public ipvs::Backend {
  public:
   // `slow`: each destination read takes that long (a slow kernel, a large table).
-  explicit BackendRef(ipvs::FakeBackend& fake, Duration slow = Duration::zero())
-      : fake_(fake), slow_(slow) {}
-  ipvs::Result<void> apply(const ipvs::Operation& op) override { return fake_.apply(op); }
-  ipvs::Result<ipvs::Table> dump() override { return fake_.dump(); }
-  ipvs::Result<ipvs::Table> dump_services() override { return fake_.dump_services(); }
+  // `lock`: held around every call, so a test may edit the fake while the calls run on
+  // the executor's thread.
+  explicit BackendRef(ipvs::FakeBackend& fake, Duration slow = Duration::zero(),
+                      std::mutex* lock = nullptr)
+      : fake_(fake), slow_(slow), lock_(lock) {}
+  ipvs::Result<void> apply(const ipvs::Operation& op) override {
+    auto l = held();
+    return fake_.apply(op);
+  }
+  ipvs::Result<ipvs::Table> dump() override {
+    auto l = held();
+    return fake_.dump();
+  }
+  ipvs::Result<ipvs::Table> dump_services() override {
+    auto l = held();
+    return fake_.dump_services();
+  }
   ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(
       const ipvs::ServiceKey& key) override {
     if (slow_ > Duration::zero()) std::this_thread::sleep_for(slow_);
+    auto l = held();
     return fake_.dump_destinations(key);
   }
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts& t) override {
@@ -54,8 +68,12 @@ class BackendRef final : public ipvs::Backend {
   bool blocking() const override { return fake_.blocking(); }
 
  private:
+  std::unique_lock<std::mutex> held() {
+    return lock_ ? std::unique_lock<std::mutex>(*lock_) : std::unique_lock<std::mutex>();
+  }
   ipvs::FakeBackend& fake_;
   Duration slow_;
+  std::mutex* lock_;
 };
 
 // A TCP port on 127.0.0.1 that a check finds open (up()) or refusing (down(), the start).
@@ -577,6 +595,73 @@ TEST_F(LvsSubsystemTest, AKernelSlowToAnswerDoesNotStallTheLoop) {
   auto svc0 = slow_kernel.table().find(service_key(weights.virtual_servers[0]));
   ASSERT_NE(svc0, slow_kernel.table().end());
   EXPECT_EQ(svc0->second.find(dest("10.1.0.1"))->weight, 7u);
+}
+
+// The drift sweep on the executor's thread: a destination removed behind the daemon's back
+// is read back and added again, in steps, with the loop never waiting for the kernel (2 ms
+// a read). The test touches the fake kernel only under the lock the backend's calls hold.
+TEST_F(LvsSubsystemTest, TheSweepRepairsDriftFromTheExecutorsThread) {
+  ipvs::FakeBackend slow_kernel;
+  slow_kernel.set_slow(2ms);
+  std::mutex kernel_lock;
+  LvsSubsystem lvs(
+      loop_,
+      [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
+        return std::unique_ptr<ipvs::Backend>(
+            std::make_unique<BackendRef>(slow_kernel, Duration::zero(), &kernel_lock));
+      },
+      clock_);
+  auto all = many_services(40);
+  auto cfg = with(all);
+  cfg.global.reconcile_interval = 100ms;
+  ASSERT_EQ(lvs.start(cfg), "");
+  const auto victim = service_key(all[30]);
+  size_t reads_before = 0, dumps_at_start = 0;
+  {
+    std::lock_guard lock(kernel_lock);
+    slow_kernel.table()[victim].destinations.clear();
+    reads_before = slow_kernel.destination_dumps();
+    dumps_at_start = slow_kernel.dumps();  // adoption's and the first program's
+  }
+  Duration longest{};
+  auto last = SteadyClock::now();
+  Timer tick(loop_, [&] {
+    auto now = SteadyClock::now();
+    longest = std::max(longest, Duration(now - last));
+    last = now;
+  });
+  tick.start(1ms, 1ms);
+  ASSERT_TRUE(run_until(
+      [&] {
+        std::lock_guard lock(kernel_lock);
+        return slow_kernel.table()[victim].destinations.size() == 2;
+      },
+      5s));
+  run_for(5ms);
+  EXPECT_LT(longest, 50ms) << "the loop waited for the kernel";
+  lvs.stop();
+  EXPECT_GE(slow_kernel.destination_dumps() - reads_before, 30u);  // read a service at a time
+  EXPECT_EQ(slow_kernel.dumps(), dumps_at_start);                  // no whole read
+}
+
+// stop() while operations are out: it waits for them, then removes what it owns
+// (ipvs_remove_on_stop), the services being added at that moment included.
+TEST_F(LvsSubsystemTest, StopWaitsForTheOperationsOutThenCleansUp) {
+  ipvs::FakeBackend slow_kernel;
+  slow_kernel.set_slow(50ms);
+  auto owned = on(slow_kernel);
+  LvsSubsystem& lvs = *owned;
+  auto all = many_services(4);
+  auto cfg = with({all[0]});
+  cfg.global.ipvs_remove_on_stop = true;
+  ASSERT_EQ(lvs.start(cfg), "");
+  auto more = with(all);
+  more.global.ipvs_remove_on_stop = true;
+  ASSERT_EQ(lvs.reload(cfg, more), "");  // 9 operations, ~450 ms
+  run_for(100ms);
+  lvs.stop();
+  EXPECT_TRUE(slow_kernel.table().empty());
+  EXPECT_EQ(slow_kernel.applied().size(), 3u + 9u + 4u);  // start, the reload, the cleanup
 }
 
 // A service our own reconcile deleted while a sweep was under way is not brought back
