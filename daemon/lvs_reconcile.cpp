@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // LvsSubsystem: from health and config to the kernel. The desired table (whole, or one
-// service after a health change), quorum and slow start, the reconciler's runs (the
-// backend's reads and operations on its executor, one at a time), and the drift sweep
-// that reads the kernel back a few services a step.
+// service after a health change), quorum and slow start, the reconciler's runs, and the
+// drift sweep that reads the kernel back a few services per loop turn.
 #include <cerrno>
 #include <chrono>
 #include <optional>
@@ -15,120 +14,66 @@
 namespace hd {
 
 void LvsSubsystem::start_sweep() {
-  // The last one is still going (a large table, a slow kernel): it finishes first (its
-  // keys stay until end_sweep(), its last batch's answer included).
-  if (!sweep_keys_.empty()) return;
-  if (!reconciler_ || !exec_ || !reconciler_->known()) {
+  // The last one is still going (a large table, a slow kernel): it finishes first. (Not
+  // sweep_.active(): a timer that came due in the same loop turn is no longer active.)
+  if (sweep_next_ < sweep_keys_.size()) return;
+  if (!reconciler_ || !backend_ || !reconciler_->known()) {
     pending_full_ = true;
     return reconcile_now();
   }
-  if (busy_) {
-    sweep_wanted_ = true;  // once the kernel answers, unless a sweep is under way by then
-    return;
+  auto services = backend_->dump_services();
+  if (!services) {  // the whole reconcile reads again and reports it
+    pending_full_ = true;
+    return reconcile_now();
   }
-  sweep_wanted_ = false;
-  mark_busy();
-  exec_->post<ipvs::Result<ipvs::Table>>(
-      [](ipvs::Backend& b) { return b.dump_services(); },
-      [this](ipvs::Result<ipvs::Table> services) {
-        busy_ = false;
-        if (!services) {  // the whole reconcile reads again and reports it
-          pending_full_ = true;
-          return reconcile_now();
-        }
-        sweep_services_ = std::move(*services);
-        sweep_seq_ = reconciler_->seq();
-        reconciler_->note_foreign_in(sweep_services_, desired_);
-        // Ours: what we want, and what we own in the kernel (to delete if not wanted);
-        // foreign services are left alone.
-        std::set<ipvs::ServiceKey> keys;
-        for (auto& [key, svc] : desired_) keys.insert(key);
-        for (auto& [key, svc] : sweep_services_)
-          if (reconciler_->owned().count(key)) keys.insert(key);
-        sweep_keys_.assign(keys.begin(), keys.end());
-        sweep_next_ = 0;
-        resume();  // what was asked for meanwhile first; then the sweep's steps
-      });
-}
-
-void LvsSubsystem::end_sweep() {
-  sweep_wanted_ = false;  // a period that came due during the sweep is not owed a new one
-  sweep_keys_.clear();
-  sweep_services_.clear();
+  sweep_services_ = std::move(*services);
+  sweep_seq_ = reconciler_->seq();
+  reconciler_->note_foreign_in(sweep_services_, desired_);
+  // Ours: what we want, and what we own in the kernel (to delete if not wanted); foreign
+  // services are left alone.
+  std::set<ipvs::ServiceKey> keys;
+  for (auto& [key, svc] : desired_) keys.insert(key);
+  for (auto& [key, svc] : sweep_services_)
+    if (reconciler_->owned().count(key)) keys.insert(key);
+  sweep_keys_.assign(keys.begin(), keys.end());
   sweep_next_ = 0;
-  ++sweep_gen_;
+  sweep_.start(Duration::zero());
 }
 
-// One step: the destinations of the next services read on the executor (for ~2 ms of its
-// time: inline, that is the main loop's), then planned against their desired entries.
 void LvsSubsystem::sweep_step() {
-  if (!reconciler_ || !exec_ || busy_) return;  // busy: resume() comes back here
-  constexpr size_t kBatch = 64;
-  struct Entry {
-    size_t at;  // in sweep_keys_
-    bool listed;
-  };
-  std::vector<Entry> batch;
-  std::vector<ipvs::ServiceKey> to_read;
-  while (sweep_next_ < sweep_keys_.size() && batch.size() < kBatch) {
-    const size_t at = sweep_next_++;
-    const auto& key = sweep_keys_[at];
+  if (!reconciler_ || !backend_) return;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+  std::set<ipvs::ServiceKey> scope;
+  ipvs::Table fresh;
+  while (sweep_next_ < sweep_keys_.size() &&
+         (scope.empty() || std::chrono::steady_clock::now() < until)) {
+    const auto& key = sweep_keys_[sweep_next_++];
     // Changed by our own operations since the list was read (a health change, a reload):
     // the list is stale for it and the cached table right; the next sweep reads it.
     if (reconciler_->touched(key) > sweep_seq_) continue;
-    const bool listed = sweep_services_.count(key) > 0;  // else not in the kernel: to add
-    batch.push_back({at, listed});
-    if (listed) to_read.push_back(key);
+    scope.insert(key);
+    auto listed = sweep_services_.find(key);
+    if (listed == sweep_services_.end()) continue;  // not in the kernel: to be added
+    auto dests = backend_->dump_destinations(key);
+    if (!dests) {
+      if (dests.error().code == ESRCH) continue;  // deleted since the list was read
+      sweep_keys_.clear();
+      sweep_services_.clear();
+      pending_full_ = true;  // reads fail: the whole reconcile reads again and reports it
+      return reconcile_now();
+    }
+    ipvs::Service svc = listed->second;
+    svc.destinations = std::move(*dests);
+    fresh.emplace(key, std::move(svc));
   }
-  if (batch.empty()) return end_sweep();
-  using Reads = std::vector<ipvs::Result<std::vector<ipvs::Destination>>>;
-  mark_busy();
-  exec_->post<Reads>(
-      [to_read](ipvs::Backend& b) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
-        Reads r;
-        for (auto& key : to_read) {
-          if (!r.empty() && std::chrono::steady_clock::now() >= until) break;  // the rest later
-          r.push_back(b.dump_destinations(key));
-        }
-        return r;
-      },
-      [this, batch = std::move(batch), gen = sweep_gen_](Reads reads) {
-        busy_ = false;
-        if (gen != sweep_gen_) return resume();  // abandoned meanwhile
-        if (!reconciler_->known()) {  // an operation failed meanwhile: read it all again
-          end_sweep();
-          pending_full_ = true;
-          return reconcile_now();
-        }
-        std::set<ipvs::ServiceKey> scope;
-        ipvs::Table fresh;
-        size_t read = 0;
-        for (const auto& e : batch) {
-          const auto& key = sweep_keys_[e.at];
-          if (e.listed) {
-            if (read == reads.size()) {  // not read in time: this one and the rest next step
-              sweep_next_ = e.at;
-              break;
-            }
-            auto& dests = reads[read++];
-            if (!dests && dests.error().code != ESRCH) {
-              end_sweep();
-              pending_full_ = true;  // reads fail: the whole reconcile reads again, reports it
-              return reconcile_now();
-            }
-            if (dests) {  // ESRCH: deleted since the list was read; gone from the cache too
-              ipvs::Service svc = sweep_services_.at(key);
-              svc.destinations = std::move(*dests);
-              fresh.emplace(key, std::move(svc));
-            }
-          }
-          scope.insert(key);
-        }
-        reconciler_->take_fresh(fresh, scope);
-        if (sweep_next_ >= sweep_keys_.size()) end_sweep();
-        apply_plan(reconciler_->prepare(desired_, &scope), false, std::chrono::steady_clock::now());
-      });
+  auto t0 = std::chrono::steady_clock::now();
+  finish_reconcile(reconciler_->reconcile_fresh(desired_, fresh, scope), false, t0);
+  if (sweep_next_ < sweep_keys_.size()) {
+    sweep_.start(Duration::zero());
+  } else {
+    sweep_keys_.clear();
+    sweep_services_.clear();
+  }
 }
 
 void LvsSubsystem::schedule_reconcile(bool full) {
@@ -174,73 +119,10 @@ void LvsSubsystem::reconcile_now() {
     tell_serving();
     return check_drains(false);
   }
-  program_all();
-}
-
-void LvsSubsystem::program_all() {
-  if (busy_) {
-    again_ = true;
-    return;
-  }
-  again_ = false;
-  again_scope_.clear();  // this plan covers them
-  const auto t0 = std::chrono::steady_clock::now();
-  if (!pending_full_ && reconciler_->known()) return apply_plan(reconciler_->prepare(desired_), false, t0);
-  // This read answers every request for one so far; one made while it is out (a drain's
-  // poll) gets a read of its own afterwards.
-  pending_full_ = false;
-  mark_busy();
-  exec_->post<ipvs::Result<ipvs::Table>>(
-      [](ipvs::Backend& b) { return b.dump(); },
-      [this, t0](ipvs::Result<ipvs::Table> table) {
-        busy_ = false;
-        if (auto failed = reconciler_->take_dump(std::move(table))) {
-          finish_reconcile(std::move(*failed), true, t0);
-          return resume();
-        }
-        apply_plan(reconciler_->prepare(desired_), true, t0);
-      });
-}
-
-void LvsSubsystem::program_some(std::set<ipvs::ServiceKey> scope) {
-  if (busy_) {
-    again_scope_.insert(scope.begin(), scope.end());
-    return;
-  }
-  if (!reconciler_->known()) return program_all();
-  apply_plan(reconciler_->prepare(desired_, &scope), false, std::chrono::steady_clock::now());
-}
-
-void LvsSubsystem::apply_plan(ipvs::Reconciler::Prepared p, bool full,
-                              std::chrono::steady_clock::time_point t0) {
-  if (p.ops.empty()) {
-    finish_reconcile(reconciler_->complete(std::move(p), {}), full, t0);
-    return resume();
-  }
-  mark_busy();
-  auto plan = std::make_shared<ipvs::Reconciler::Prepared>(std::move(p));
-  exec_->post<std::vector<ipvs::Result<void>>>(
-      [plan](ipvs::Backend& b) { return b.apply_all(plan->ops); },
-      [this, plan, full, t0](std::vector<ipvs::Result<void>> results) {
-        busy_ = false;
-        finish_reconcile(reconciler_->complete(std::move(*plan), results), full, t0);
-        resume();
-      });
-}
-
-void LvsSubsystem::resume() {
-  if (busy_ || !reconciler_ || !running_) return;
-  if (again_) return program_all();
-  if (!again_scope_.empty()) {
-    auto scope = std::move(again_scope_);
-    again_scope_.clear();
-    return program_some(std::move(scope));
-  }
-  if (sweep_next_ < sweep_keys_.size()) return sweep_.start(Duration::zero());
-  if (sweep_wanted_) {
-    sweep_wanted_ = false;
-    start_sweep();
-  }
+  auto t0 = std::chrono::steady_clock::now();
+  bool full = pending_full_;
+  auto report = full ? reconciler_->reconcile(desired_) : reconciler_->reconcile_cached(desired_);
+  finish_reconcile(std::move(report), full, t0);
 }
 
 void LvsSubsystem::reconcile_changed() {
@@ -277,13 +159,15 @@ void LvsSubsystem::reconcile_changed() {
     tell_serving();
     return check_drains(false);
   }
-  program_some(std::move(scope));
+  auto t0 = std::chrono::steady_clock::now();
+  finish_reconcile(reconciler_->reconcile_some(desired_, scope), false, t0);
 }
 
 void LvsSubsystem::finish_reconcile(ipvs::Report report, bool full,
                                     std::chrono::steady_clock::time_point t0) {
   reconcile_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (full) pending_full_ = false;  // a scoped run or a sweep step leaves a request standing
   if (report.ok()) last_sync_wall_ = wall_seconds();
   if (events_ && (report.applied > 0 || !report.errors.empty()))
     events_->publish("ipvs", [&](JsonWriter& e) {

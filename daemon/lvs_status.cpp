@@ -88,10 +88,6 @@ void LvsSubsystem::write_ipvs_status_tail(JsonWriter& w) const {
     w.field("operation_errors", c.op_errors).field("dump_errors", c.dump_errors);
     w.field("reconciles", c.reconciles).field("foreign_services", c.foreign_services);
     w.field("last_sync", last_sync_wall_);
-    // How long the request now out to the kernel has waited (0: none out).
-    w.field("kernel_busy_ms",
-            busy_ ? std::chrono::duration<double, std::milli>(SteadyClock::now() - busy_since_).count()
-                  : 0.0);
     // The last reconcile: how many services it compared (a health change: its own) and
     // how many operations it planned.
     w.key("last_reconcile").begin_object();

@@ -67,9 +67,6 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
     auto b = nft ? open_nft_() : open_backend_();
     if (!b) return b.error().message;
     backend_ = std::move(b.value());
-    // From here on the backend is called only through exec_: inline for start's own reads
-    // and program, a thread of its own after them when the backend waits on the kernel.
-    exec_ = std::make_unique<ipvs::InlineExecutor>(*backend_);
     // Everything in the nftables table is ours (a previous run's services the config no
     // longer has are removed at the first reconcile); IPVS's other services are foreign.
     std::set<ipvs::ServiceKey> owned;
@@ -126,14 +123,10 @@ std::string LvsSubsystem::start(const config::Config& cfg) {
   configure_handover(cfg);
   configure_conntrackd(cfg);
   if (kernel_) {
-    // Start programs the table before it returns, as it always did: a director whose VRRP
-    // instance comes up (and may preempt) serves with its table complete. Everything after
-    // goes through the executor's thread and never waits on the loop.
     pending_full_ = true;
     reconcile_now();
     periodic_.start(cfg.global.reconcile_interval, cfg.global.reconcile_interval);
     if (cfg.global.lvs_sync_daemon) start_sync_roles();
-    if (backend_->blocking()) exec_ = std::make_unique<ipvs::ThreadExecutor>(loop_, *backend_);
   } else {
     quorum_.clear();
     reconcile_now();  // no reconciler: computes the desired table for status
@@ -239,23 +232,19 @@ void LvsSubsystem::stop() {
   soon_.stop();
   periodic_.stop();
   sweep_.stop();
+  sweep_keys_.clear();
+  sweep_services_.clear();
   ramp_.stop();
   drain_poll_.stop();
   if (checker_) checker_->stop();
-  if (reconciler_ && exec_) {
+  if (reconciler_) {
     auto policy = global_.ipvs_remove_on_stop ? ipvs::CleanupPolicy::remove_owned
                                                   : ipvs::CleanupPolicy::keep;
-    // After what is out on the executor (its result is not waited for: dropped below).
-    ipvs::Report r;
-    exec_->call([&](ipvs::Backend&) { r = reconciler_->cleanup(policy); });
+    auto r = reconciler_->cleanup(policy);
     if (policy == ipvs::CleanupPolicy::remove_owned)
       HD_LOG(info, "ipvs") << "removed our services on stop (" << r.applied << " operation(s))";
   }
   stop_sync_roles();
-  exec_.reset();  // runs what is still queued (the sync roles' stop), then goes
-  busy_ = again_ = sweep_wanted_ = false;
-  again_scope_.clear();
-  end_sweep();
   checker_.reset();
   ++metrics_gen_;  // a scrape in progress starts over (and finds nothing)
   reconciler_.reset();
@@ -579,50 +568,38 @@ void LvsSubsystem::start_sync_roles() {
 void LvsSubsystem::start_sync_role(ipvs::SyncState role) {
   const bool master = role == ipvs::SyncState::master;
   bool& on = master ? sync_master_ : sync_backup_;
-  if (!exec_ || on || !global_.lvs_sync_daemon) return;
+  if (!backend_ || on || !global_.lvs_sync_daemon) return;
   const auto& sd = *global_.lvs_sync_daemon;
   ipvs::SyncDaemon d;
   d.state = role;
   d.interface = sd.interface;
   d.sync_id = static_cast<uint8_t>(sd.sync_id);
   if (master && sd.max_message > 0) d.max_len = static_cast<uint16_t>(sd.max_message);
-  on = true;  // asked for: not again while the answer is out
-  const uint64_t gen = ++(master ? sync_gen_master_ : sync_gen_backup_);
-  exec_->post<ipvs::Result<void>>(
-      [d](ipvs::Backend& b) { return b.start_sync_daemon(d); },
-      [this, master, gen, iface = sd.interface, sync_id = sd.sync_id](ipvs::Result<void> r) {
-        bool& on = master ? sync_master_ : sync_backup_;
-        if (gen != (master ? sync_gen_master_ : sync_gen_backup_)) return;  // stopped since
-        if (!r && r.error().code == EEXIST) {
-          // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
-          HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
-                               << " role was already running; keeping it";
-          return;
-        }
-        if (!r) {
-          on = false;
-          sync_error_ = r.error().message;
-          HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
-                                << " sync daemon on " << iface << ": " << sync_error_;
-          return;
-        }
-        sync_error_.clear();
-        HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup")
-                             << " role on " << iface << " (sync id " << sync_id << ")";
-      });
+  auto r = backend_->start_sync_daemon(d);
+  if (!r && r.error().code == EEXIST) {
+    // Left running by an earlier run of ours that did not stop (SIGKILL): it goes on.
+    HD_LOG(info, "ipvs") << "connection sync daemon: the " << (master ? "master" : "backup")
+                         << " role was already running; keeping it";
+    on = true;
+    return;
+  }
+  if (!r) {
+    sync_error_ = r.error().message;
+    HD_LOG(error, "ipvs") << "starting the " << (master ? "master" : "backup")
+                          << " sync daemon on " << sd.interface << ": " << sync_error_;
+    return;
+  }
+  sync_error_.clear();
+  on = true;
+  HD_LOG(info, "ipvs") << "connection sync daemon: " << (master ? "master" : "backup")
+                       << " role on " << sd.interface << " (sync id " << sd.sync_id << ")";
 }
 
 void LvsSubsystem::stop_sync_roles() {
-  if (exec_) {
-    // In order after anything out, answers not waited for (as before: errors ignored).
-    auto stop = [this](ipvs::SyncState state) {
-      exec_->post([state](ipvs::Backend& b) { (void)b.stop_sync_daemon(state); }, [] {});
-    };
-    if (sync_master_) stop(ipvs::SyncState::master);
-    if (sync_backup_) stop(ipvs::SyncState::backup);
+  if (backend_) {
+    if (sync_master_) (void)backend_->stop_sync_daemon(ipvs::SyncState::master);
+    if (sync_backup_) (void)backend_->stop_sync_daemon(ipvs::SyncState::backup);
   }
-  ++sync_gen_master_;
-  ++sync_gen_backup_;
   sync_master_ = sync_backup_ = false;
 }
 

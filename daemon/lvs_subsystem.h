@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-// Virtual servers: the health checkers and the IPVS reconciler, both on the main
-// loop; the IPVS backend's calls (the kernel's work) on a thread of their own
-// (ipvs/executor.h), so a big table or a busy kernel never holds up a check. Check
-// results travel as typed changes (checkers::Change) into the health map; the
-// reconciler alone turns config + health into IPVS operations. Also runs the
-// kernel's connection sync daemon: the backup role
+// Virtual servers: the health checkers and the IPVS reconciler, both on the
+// main loop. Check results travel as typed changes (checkers::Change) into
+// the health map; the reconciler alone turns config + health into IPVS
+// operations. Also runs the kernel's connection sync daemon: the backup role
 // always, the master role from the first time one VRRP instance is MASTER.
 //
 // The IPVS backend and the clock are injected: production opens the kernel's
@@ -27,7 +25,6 @@
 #include "daemon/subsystem.h"
 #include "ipvs/backend.h"
 #include "ipvs/desired.h"
-#include "ipvs/executor.h"
 #include "ipvs/reconciler.h"
 
 namespace hd {
@@ -120,23 +117,10 @@ class LvsSubsystem final : public Subsystem {
   void reconcile_changed();
   void announce_quorum(const ipvs::VirtualServiceSpec& spec, const ipvs::QuorumState& q);
   void finish_reconcile(ipvs::Report report, bool full, std::chrono::steady_clock::time_point t0);
-  // The kernel's part of reconcile_now() and reconcile_changed(): a read when needed, then
-  // the plan's operations, both on the backend's executor. One at a time: what is asked for
-  // while one is out is remembered (again_, again_scope_, sweep_wanted_) and done by
-  // resume() once it is back.
-  void program_all();
-  void program_some(std::set<ipvs::ServiceKey> scope);
-  void apply_plan(ipvs::Reconciler::Prepared p, bool full, std::chrono::steady_clock::time_point t0);
-  void resume();
-  void end_sweep();
-  void mark_busy() {
-    busy_ = true;
-    busy_since_ = SteadyClock::now();
-  }
   void index_specs();
-  // Drift repair every reconcile_interval, a few services a step: the service list read
-  // at the start, then each service's destinations read (~2 ms of the executor a step) and
-  // planned against its desired entry. Without a known table, or when a
+  // Drift repair every reconcile_interval, a few services a loop turn: the service list
+  // read at the start, then each service's destinations read and planned against its
+  // desired entry (at most ~2 ms of the loop a turn). Without a known table, or when a
   // read fails, a whole reconcile (dump and plan) instead.
   void start_sweep();
   void sweep_step();
@@ -165,15 +149,6 @@ class LvsSubsystem final : public Subsystem {
   // Programming a data plane: IPVS (dataplane = "kernel") or nftables, services configured.
   bool kernel_ = false;
   std::unique_ptr<ipvs::Backend> backend_;
-  // Where backend_'s calls run: a thread of its own for IPVS (Backend::blocking()), inline
-  // otherwise. Made after start()'s own reads; gone before backend_.
-  std::unique_ptr<ipvs::Executor> exec_;
-  bool busy_ = false;   // a read or a plan's operations are out on exec_
-  TimePoint busy_since_{};  // steady time when the one out was posted
-  bool again_ = false;  // a whole plan was asked for meanwhile
-  std::set<ipvs::ServiceKey> again_scope_;  // services asked for meanwhile
-  bool sweep_wanted_ = false;               // a drift sweep came due meanwhile
-  uint64_t sweep_gen_ = 0;                  // +1 when a sweep ends or is abandoned
   std::unique_ptr<ipvs::Reconciler> reconciler_;
   std::unique_ptr<checkers::Checker> checker_;
   std::vector<ipvs::VirtualServiceSpec> specs_;
@@ -198,8 +173,6 @@ class LvsSubsystem final : public Subsystem {
   uint64_t sweep_seq_ = 0;      // the reconciler's seq() then
   Timer ramp_;      // slow start steps
   bool sync_master_ = false, sync_backup_ = false;  // the kernel's sync roles we started
-  // +1 at each start or stop of a role: an answer to an older start is ignored.
-  uint64_t sync_gen_master_ = 0, sync_gen_backup_ = 0;
   std::string sync_error_;
   uint64_t health_changes_ = 0;
   metrics::Histogram reconcile_seconds_{metrics::kDurationBounds};

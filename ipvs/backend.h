@@ -57,10 +57,6 @@ class Backend {
   virtual Result<void> set_timeouts(const Timeouts& t) = 0;
   virtual Result<void> start_sync_daemon(const SyncDaemon& d) = 0;
   virtual Result<void> stop_sync_daemon(SyncState state) = 0;
-  // Whether its calls wait on the kernel (IPVS over netlink: the kernel's work runs inside
-  // the request's sendmsg): LvsSubsystem then runs them on a thread of its own
-  // (executor.h) so the main loop never waits for them.
-  virtual bool blocking() const { return false; }
 };
 
 // The error both backends report for a failed operation: the operation, the

@@ -1,17 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "ipvs/fake_backend.h"
 
-#include <thread>
-
 #include <cerrno>
 
 #include "ipvs/table_apply.h"
 
 namespace hd::ipvs {
-
-void FakeBackend::wait() const {
-  if (delay_ > Duration::zero()) std::this_thread::sleep_for(delay_);
-}
 
 void FakeBackend::clear_log() {
   applied_.clear();
@@ -34,7 +28,6 @@ void FakeBackend::clear_failures() {
 }
 
 Result<void> FakeBackend::apply(const Operation& op) {
-  wait();
   attempted_.push_back(op);
   for (auto& f : failures_) {
     if (f.times == 0 || !f.pred(op)) continue;
@@ -53,14 +46,12 @@ bool FakeBackend::dump_fails() {
 }
 
 Result<Table> FakeBackend::dump() {
-  wait();
   ++dumps_;
   if (dump_fails()) return *dump_error_;
   return table_;
 }
 
 Result<Table> FakeBackend::dump_services() {
-  wait();
   ++service_dumps_;
   if (dump_fails()) return *dump_error_;
   Table t = table_;
@@ -69,7 +60,6 @@ Result<Table> FakeBackend::dump_services() {
 }
 
 Result<std::vector<Destination>> FakeBackend::dump_destinations(const ServiceKey& key) {
-  wait();
   ++destination_dumps_;
   if (dump_fails()) return *dump_error_;
   auto it = table_.find(key);

@@ -7,7 +7,6 @@
 #include <optional>
 #include <vector>
 
-#include "core/clock.h"
 #include "ipvs/backend.h"
 
 namespace hd::ipvs {
@@ -21,13 +20,6 @@ class FakeBackend final : public Backend {
   Result<void> set_timeouts(const Timeouts& t) override;
   Result<void> start_sync_daemon(const SyncDaemon& d) override;
   Result<void> stop_sync_daemon(SyncState state) override;
-  // Tests of a slow kernel: blocking() as set (LvsSubsystem then calls this backend from a
-  // thread of its own), and every call taking `delay` first.
-  bool blocking() const override { return blocking_; }
-  void set_slow(Duration delay) {
-    blocking_ = true;
-    delay_ = delay;
-  }
 
   // The "kernel" table; tests edit it to simulate drift or foreign services.
   Table& table() { return table_; }
@@ -66,9 +58,6 @@ class FakeBackend final : public Backend {
   bool dump_fails();
   Timeouts timeouts_;
   std::optional<SyncDaemon> master_, backup_;
-  bool blocking_ = false;
-  Duration delay_{};
-  void wait() const;
 };
 
 }  // namespace hd::ipvs

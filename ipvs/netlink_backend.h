@@ -6,8 +6,8 @@
 // a generic netlink request inside the sender's sendmsg(), so a round trip
 // costs two syscalls and no scheduling delay; apply_all() packs up to
 // kBatchMessages requests into one sendmsg() and reads their acks together.
-// The backend owns its socket and touches no event loop: LvsSubsystem calls it from a
-// thread of its own (executor.h), never from the main loop.
+// The backend owns its socket and touches no event loop, so a Reconciler
+// using it can run on a thread of its own.
 #pragma once
 #include <memory>
 #include <string>
@@ -36,7 +36,6 @@ class NetlinkBackend final : public Backend {
   Result<void> set_timeouts(const Timeouts& t) override;
   Result<void> start_sync_daemon(const SyncDaemon& d) override;
   Result<void> stop_sync_daemon(SyncState state) override;
-  bool blocking() const override { return true; }
 
   int family_id() const { return family_; }
   // Netlink requests sent and syscalls made (for benchmarks and status).

@@ -17,13 +17,9 @@ Reconciler::Reconciler(Backend& backend, const Clock& clock, std::set<ServiceKey
 }
 
 Report Reconciler::reconcile(const Table& desired) {
-  if (auto failed = take_dump(backend_.dump())) return std::move(*failed);
-  return run(desired);
-}
-
-std::optional<Report> Reconciler::take_dump(Result<Table> actual) {
+  ++counters_.reconciles;
+  Result<Table> actual = backend_.dump();
   if (!actual) {
-    ++counters_.reconciles;
     ++counters_.dump_errors;
     known_.reset();
     if (!dump_failing_) {
@@ -39,34 +35,32 @@ std::optional<Report> Reconciler::take_dump(Result<Table> actual) {
   if (dump_failing_) HD_LOG(info, "ipvs") << "reading the IPVS table works again";
   dump_failing_ = false;
   known_ = std::move(*actual);
-  return std::nullopt;
+  return run(desired);
 }
 
 Report Reconciler::reconcile_cached(const Table& desired) {
   if (!known_) return reconcile(desired);
+  ++counters_.reconciles;
   return run(desired);
 }
 
 Report Reconciler::reconcile_some(const Table& desired, const std::set<ServiceKey>& scope) {
   if (!known_) return reconcile(desired);
+  ++counters_.reconciles;
   return run(desired, &scope);
 }
 
 Report Reconciler::reconcile_fresh(const Table& desired, const Table& fresh,
                                    const std::set<ServiceKey>& scope) {
   if (!known_) return reconcile(desired);
-  take_fresh(fresh, scope);
-  return run(desired, &scope);
-}
-
-void Reconciler::take_fresh(const Table& fresh, const std::set<ServiceKey>& scope) {
-  if (!known_) return;
   for (const auto& key : scope) {
     if (auto f = fresh.find(key); f != fresh.end())
       (*known_)[key] = f->second;
     else
       known_->erase(key);
   }
+  ++counters_.reconciles;
+  return run(desired, &scope);
 }
 
 void Reconciler::note_foreign_in(const Table& listed, const Table& desired) {
@@ -77,16 +71,7 @@ void Reconciler::note_foreign_in(const Table& listed, const Table& desired) {
 }
 
 Report Reconciler::run(const Table& desired, const std::set<ServiceKey>* scope) {
-  Prepared p = prepare(desired, scope);
-  std::vector<Result<void>> results = backend_.apply_all(p.ops);
-  return complete(std::move(p), results);
-}
-
-Reconciler::Prepared Reconciler::prepare(const Table& desired, const std::set<ServiceKey>* scope) {
-  ++counters_.reconciles;
-  Prepared out;
-  out.started = clock_.now();
-  out.scoped = scope != nullptr;
+  TimePoint started = clock_.now();
   Plan p;
   if (scope) {
     Table want, have;
@@ -101,26 +86,19 @@ Reconciler::Prepared Reconciler::prepare(const Table& desired, const std::set<Se
     note_foreign(p.foreign);  // only a whole plan sees every foreign service
     for (const auto& [key, svc] : desired) owned_.insert(key);
   }
-  out.services = scope ? scope->size() : std::max(desired.size(), known_->size());
-  out.ops = std::move(p.ops);
-  out.foreign = std::move(p.foreign);
-  return out;
-}
 
-Report Reconciler::complete(Prepared p, const std::vector<Result<void>>& results) {
   Report report;
-  report.services = p.services;
+  report.services = scope ? scope->size() : std::max(desired.size(), known_->size());
   report.planned = p.ops.size();
-  report.foreign = std::move(p.foreign);
-  const TimePoint started = p.started;
+  report.foreign = p.foreign;
+  std::vector<Result<void>> results = backend_.apply_all(p.ops);
   for (size_t i = 0; i < p.ops.size(); ++i) {
     record(p.ops[i], results[i], report);
-    // In place: no copy of the whole table. (A failed read meanwhile may have dropped it.)
-    if (results[i] && known_) apply_to(*known_, p.ops[i]);
+    if (results[i]) apply_to(*known_, p.ops[i]);  // in place: no copy of the whole table
   }
   // Failures not planned again (the wish changed) are no longer failing. A scoped run
   // planned only its services: the others' failures wait for the next whole plan.
-  if (!p.scoped) {
+  if (!scope) {
     std::set<std::string> planned;
     for (const auto& op : p.ops) planned.insert(describe(op));
     std::erase_if(failing_, [&](const auto& f) { return !planned.count(f.first); });

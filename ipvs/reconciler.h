@@ -12,11 +12,8 @@
 //    the next reconcile plans from a fresh dump, retried then.
 //  * Adoption: a restart with an unchanged config finds the table it wants
 //    and plans zero operations: no connection is disturbed.
-//  * Two ways to run: reconcile() and its kin call the backend and return when it has
-//    answered; or, with the backend on a thread of its own (executor.h), the same run in
-//    steps on the caller's loop: take_dump() with a table read there, prepare() to plan,
-//    the plan's operations applied there, complete() with their results. A run's
-//    operations must complete before the next prepare() (known() is not yet what they did).
+//  * Synchronous, loop-free: reconcile() returns when the backend has answered,
+//    so the object can live on a thread of its own.
 #pragma once
 #include <array>
 #include <map>
@@ -81,26 +78,6 @@ class Reconciler {
   // it). A drift sweep repairs the table this way a few services at a time.
   Report reconcile_fresh(const Table& desired, const Table& fresh,
                          const std::set<ServiceKey>& scope);
-  // The steps of a run, for a backend on another thread.
-  struct Prepared {
-    std::vector<Operation> ops;
-    bool scoped = false;
-    std::vector<ServiceKey> foreign;
-    size_t services = 0;
-    TimePoint started{};
-  };
-  // A whole table read (dump()): the cached table from now on. A failed read is counted,
-  // logged and returned as the run's report (nothing to plan); nullopt when it was read.
-  std::optional<Report> take_dump(Result<Table> actual);
-  // The entries of `scope` read afresh (see reconcile_fresh()) replace the cached ones.
-  void take_fresh(const Table& fresh, const std::set<ServiceKey>& scope);
-  // Plans `desired` (its `scope` only, when given) against the cached table, which must be
-  // there (known()). Counts a reconcile.
-  Prepared prepare(const Table& desired, const std::set<ServiceKey>* scope = nullptr);
-  // The operations' results, one per operation in order: counted, logged, applied to the
-  // cached table. What the run reports.
-  Report complete(Prepared p, const std::vector<Result<void>>& results);
-
   // The services in the kernel (a fresh service list) that are neither in `desired` nor
   // owned: counted and logged as foreign, as a whole reconcile does.
   void note_foreign_in(const Table& listed, const Table& desired);
@@ -124,7 +101,8 @@ class Reconciler {
   const std::optional<Table>& known() const { return known_; }
 
  private:
-  // prepare(), the backend, complete(): one run here and now.
+  // Plans `desired` against known_ (only `scope`'s services when given) and applies the
+  // plan, updating known_ in place.
   Report run(const Table& desired, const std::set<ServiceKey>* scope = nullptr);
   void record(const Operation& op, const Result<void>& r, Report& report);
   void note_foreign(const std::vector<ServiceKey>& foreign);

@@ -125,7 +125,7 @@ bg_builds() {
   [[ "${SKIP_TSAN:-0}" == 1 ]] || CC=clang CXX=clang++ bg_build tsan build-tsan \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_TSAN=ON -DHD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-    -- vrrp_runtime_test director_test control_test nftables_test ipvs_test lvs_subsystem_test hadirector
+    -- vrrp_runtime_test director_test control_test nftables_test hadirector
   # One clang build serves steps 3 and 4: the unit tests and the libFuzzer targets, both
   # with ASan+UBSan (HD_FUZZ: fuzzer-no-link coverage, which the unit tests carry unused),
   # asserts on, -O0 with line tables: a third less compile time than gcc's -O0 -g, and one
@@ -167,13 +167,12 @@ check_skips ctest build/ctest-junit.xml
 if [[ "${SKIP_TSAN:-0}" != 1 ]]; then
   # ThreadSanitizer on the tests that run more than one thread: the VRRP engine's own thread
   # (start/reload/stop, mailboxes, the log drain, a stuck thread), the director, the
-  # control socket, the nftables backend's listing thread and the IPVS executor's thread. Any
-  # data race fails the step.
+  # control socket and the nftables backend's listing thread. Any data race fails the step.
   step "TSan build, threaded unit tests"
   await_build tsan
   (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
      ctest --output-on-failure -j"$JOBS" -L unit \
-       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient|NftBackendTest|ThreadExecutor)\.|^LvsSubsystemTest\.(AKernelSlow|TheSweepRepairsDriftFromTheExecutor|StopWaitsForTheOperationsOut)' \
+       -R '^(InstanceTest|EngineTest|EngineLog|SyncGroup|DirectorTest|ControlServer|ControlClient|NftBackendTest)\.' \
        --output-junit "$ROOT/build-tsan/ctest-junit.xml")
   check_skips tsan build-tsan/ctest-junit.xml
 

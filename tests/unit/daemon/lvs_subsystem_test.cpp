@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 
-#include <mutex>
 #include <thread>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -33,27 +32,14 @@ IpAddress ip(const char* s) { return *IpAddress::parse(s); }
 class BackendRef final : public ipvs::Backend {
  public:
   // `slow`: each destination read takes that long (a slow kernel, a large table).
-  // `lock`: held around every call, so a test may edit the fake while the calls run on
-  // the executor's thread.
-  explicit BackendRef(ipvs::FakeBackend& fake, Duration slow = Duration::zero(),
-                      std::mutex* lock = nullptr)
-      : fake_(fake), slow_(slow), lock_(lock) {}
-  ipvs::Result<void> apply(const ipvs::Operation& op) override {
-    auto l = held();
-    return fake_.apply(op);
-  }
-  ipvs::Result<ipvs::Table> dump() override {
-    auto l = held();
-    return fake_.dump();
-  }
-  ipvs::Result<ipvs::Table> dump_services() override {
-    auto l = held();
-    return fake_.dump_services();
-  }
+  explicit BackendRef(ipvs::FakeBackend& fake, Duration slow = Duration::zero())
+      : fake_(fake), slow_(slow) {}
+  ipvs::Result<void> apply(const ipvs::Operation& op) override { return fake_.apply(op); }
+  ipvs::Result<ipvs::Table> dump() override { return fake_.dump(); }
+  ipvs::Result<ipvs::Table> dump_services() override { return fake_.dump_services(); }
   ipvs::Result<std::vector<ipvs::Destination>> dump_destinations(
       const ipvs::ServiceKey& key) override {
     if (slow_ > Duration::zero()) std::this_thread::sleep_for(slow_);
-    auto l = held();
     return fake_.dump_destinations(key);
   }
   ipvs::Result<void> set_timeouts(const ipvs::Timeouts& t) override {
@@ -65,15 +51,10 @@ class BackendRef final : public ipvs::Backend {
   ipvs::Result<void> stop_sync_daemon(ipvs::SyncState s) override {
     return fake_.stop_sync_daemon(s);
   }
-  bool blocking() const override { return fake_.blocking(); }
 
  private:
-  std::unique_lock<std::mutex> held() {
-    return lock_ ? std::unique_lock<std::mutex>(*lock_) : std::unique_lock<std::mutex>();
-  }
   ipvs::FakeBackend& fake_;
   Duration slow_;
-  std::mutex* lock_;
 };
 
 // A TCP port on 127.0.0.1 that a check finds open (up()) or refusing (down(), the start).
@@ -537,131 +518,6 @@ TEST_F(LvsSubsystemTest, ASlowKernelDoesNotStallTheLoopDuringTheSweep) {
   run_for(10ms);  // the tick after the last step: a stall in it counts too
   EXPECT_LT(longest, 50ms) << "a sweep of 300 ms went in one turn";
   lvs.stop();
-}
-
-// The main loop's stall bound with a kernel that takes 100 ms for every read and every
-// operation (a big table, or another process holding IPVS's mutex). Start programs the
-// table before it returns (~0.5 s here); after that the backend's calls run on the
-// executor's thread: a 1 ms timer keeps firing on time while a reload's 9 operations
-// (~0.9 s) go to the kernel, and a second reload's change, asked for while the kernel was
-// busy, is applied after it.
-TEST_F(LvsSubsystemTest, AKernelSlowToAnswerDoesNotStallTheLoop) {
-  ipvs::FakeBackend slow_kernel;
-  slow_kernel.set_slow(100ms);
-  auto owned = on(slow_kernel);
-  LvsSubsystem& lvs = *owned;
-  auto all = many_services(4);
-  auto cfg = with({all[0]});
-  ASSERT_EQ(lvs.start(cfg), "");
-  auto in_sync = [&](const config::Config& c) {
-    for (auto& vs : c.virtual_servers)
-      if (!lvs.serving(vs.key()).in_sync) return false;
-    return true;
-  };
-  EXPECT_TRUE(in_sync(cfg));  // programmed by start itself
-  Duration longest{};
-  auto last = SteadyClock::now();
-  Timer tick(loop_, [&] {
-    auto now = SteadyClock::now();
-    longest = std::max(longest, Duration(now - last));
-    last = now;
-  });
-  tick.start(1ms, 1ms);
-  auto more = with(all);
-  ASSERT_EQ(lvs.reload(cfg, more), "");  // 3 services of 2 real servers: 9 operations
-  run_for(150ms);
-  EXPECT_FALSE(in_sync(more));  // still with the kernel
-  {
-    JsonWriter busy;
-    busy.begin_object();
-    lvs.status(busy);
-    busy.end_object();
-    EXPECT_EQ(busy.str().find("\"kernel_busy_ms\":0,"), std::string::npos) << "nothing out?";
-  }
-  auto weights = more;
-  weights.virtual_servers[0].real_servers[0].weight = 7;
-  ASSERT_EQ(lvs.reload(more, weights), "");  // asked for while the kernel is busy
-  ASSERT_TRUE(run_until([&] { return in_sync(weights); }, 10s));
-  run_for(5ms);
-  EXPECT_LT(longest, 50ms) << "the loop waited for the kernel";
-  JsonWriter w;
-  w.begin_object();
-  lvs.status(w);
-  w.end_object();
-  EXPECT_NE(w.str().find("\"operation_errors\":0,"), std::string::npos) << w.str().substr(0, 300);
-  EXPECT_NE(w.str().find("\"kernel_busy_ms\":0,"), std::string::npos);
-  lvs.stop();  // the executor's thread is gone: the fake kernel may be read here
-  ASSERT_EQ(slow_kernel.table().size(), 4u);
-  auto svc0 = slow_kernel.table().find(service_key(weights.virtual_servers[0]));
-  ASSERT_NE(svc0, slow_kernel.table().end());
-  EXPECT_EQ(svc0->second.find(dest("10.1.0.1"))->weight, 7u);
-}
-
-// The drift sweep on the executor's thread: a destination removed behind the daemon's back
-// is read back and added again, in steps, with the loop never waiting for the kernel (2 ms
-// a read). The test touches the fake kernel only under the lock the backend's calls hold.
-TEST_F(LvsSubsystemTest, TheSweepRepairsDriftFromTheExecutorsThread) {
-  ipvs::FakeBackend slow_kernel;
-  slow_kernel.set_slow(2ms);
-  std::mutex kernel_lock;
-  LvsSubsystem lvs(
-      loop_,
-      [&]() -> ipvs::Result<std::unique_ptr<ipvs::Backend>> {
-        return std::unique_ptr<ipvs::Backend>(
-            std::make_unique<BackendRef>(slow_kernel, Duration::zero(), &kernel_lock));
-      },
-      clock_);
-  auto all = many_services(40);
-  auto cfg = with(all);
-  cfg.global.reconcile_interval = 100ms;
-  ASSERT_EQ(lvs.start(cfg), "");
-  const auto victim = service_key(all[30]);
-  size_t reads_before = 0, dumps_at_start = 0;
-  {
-    std::lock_guard lock(kernel_lock);
-    slow_kernel.table()[victim].destinations.clear();
-    reads_before = slow_kernel.destination_dumps();
-    dumps_at_start = slow_kernel.dumps();  // adoption's and the first program's
-  }
-  Duration longest{};
-  auto last = SteadyClock::now();
-  Timer tick(loop_, [&] {
-    auto now = SteadyClock::now();
-    longest = std::max(longest, Duration(now - last));
-    last = now;
-  });
-  tick.start(1ms, 1ms);
-  ASSERT_TRUE(run_until(
-      [&] {
-        std::lock_guard lock(kernel_lock);
-        return slow_kernel.table()[victim].destinations.size() == 2;
-      },
-      5s));
-  run_for(5ms);
-  EXPECT_LT(longest, 50ms) << "the loop waited for the kernel";
-  lvs.stop();
-  EXPECT_GE(slow_kernel.destination_dumps() - reads_before, 30u);  // read a service at a time
-  EXPECT_EQ(slow_kernel.dumps(), dumps_at_start);                  // no whole read
-}
-
-// stop() while operations are out: it waits for them, then removes what it owns
-// (ipvs_remove_on_stop), the services being added at that moment included.
-TEST_F(LvsSubsystemTest, StopWaitsForTheOperationsOutThenCleansUp) {
-  ipvs::FakeBackend slow_kernel;
-  slow_kernel.set_slow(50ms);
-  auto owned = on(slow_kernel);
-  LvsSubsystem& lvs = *owned;
-  auto all = many_services(4);
-  auto cfg = with({all[0]});
-  cfg.global.ipvs_remove_on_stop = true;
-  ASSERT_EQ(lvs.start(cfg), "");
-  auto more = with(all);
-  more.global.ipvs_remove_on_stop = true;
-  ASSERT_EQ(lvs.reload(cfg, more), "");  // 9 operations, ~450 ms
-  run_for(100ms);
-  lvs.stop();
-  EXPECT_TRUE(slow_kernel.table().empty());
-  EXPECT_EQ(slow_kernel.applied().size(), 3u + 9u + 4u);  // start, the reload, the cleanup
 }
 
 // A service our own reconcile deleted while a sweep was under way is not brought back
