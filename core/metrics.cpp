@@ -72,16 +72,16 @@ std::string format_value(double v) {
 }
 
 void Writer::next_chunk() {
-  if (!spare_.empty()) {
+  const bool fresh = spare_.empty();
+  if (fresh) {
+    out_ = std::string();
+  } else {
     out_ = std::move(spare_.back());
     spare_.pop_back();
     out_.clear();
-    out_.reserve(kChunk + kChunk / 16);
-  } else {
-    out_ = std::string();
-    out_.reserve(kChunk + kChunk / 16);  // a line that starts below kChunk ends in here
-    prefault(out_.data(), out_.capacity());  // fresh memory: its pages now, in one call
   }
+  out_.reserve(kChunk + kChunk / 16);  // a line that starts below kChunk ends in here
+  if (fresh) prefault(out_.data(), out_.capacity());  // its pages now, in one call
 }
 
 std::string Writer::text() const {
